@@ -1,0 +1,160 @@
+"""Write a validated ProgramSpec to the database in one transaction.
+
+Re-importing a program updates tasks by code and keeps their progress; tasks no longer in the table are
+marked inactive and listed, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.models import Phase, Program, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from schedule.model import ProgramSpec
+
+
+@dataclass
+class ImportResult:
+    program_id: str
+    created: bool
+    tasks_added: list[str] = field(default_factory=list)
+    tasks_updated: list[str] = field(default_factory=list)
+    tasks_removed: list[str] = field(default_factory=list)
+    instances: int = 0
+
+    def to_json(self) -> dict:
+        return {"program": self.program_id, "created": self.created, "added": self.tasks_added,
+                "updated": self.tasks_updated, "removed": self.tasks_removed, "instances": self.instances}
+
+
+def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: str = "cli") -> ImportResult:
+    """The caller owns the transaction: commit on success, roll back on any error (all or nothing)."""
+    program = session.get(Program, spec.id)
+    result = ImportResult(spec.id, created=program is None)
+    if program is None:
+        program = Program(id=spec.id, imported_at=now)
+        session.add(program)
+    program.name, program.timezone, program.language = spec.name, spec.timezone, spec.language
+    program.settings = spec.policies.to_json()
+    program.source_dir = spec.source_dir
+    program.imported_at = now
+    session.flush()
+
+    unit_ids = _upsert_units(session, spec)
+    program.coordinator_unit_id = unit_ids[spec.coordinator]
+    _upsert_phases(session, spec)
+    _upsert_tasks(session, spec, unit_ids, result)
+    record_event(session, spec.id, now, "plan.imported", f"program:{spec.id}", actor, result.to_json())
+    return result
+
+
+def _upsert_units(session: Session, spec: ProgramSpec) -> dict[str, int]:
+    existing = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == spec.id))}
+    for unit_spec in spec.units:
+        unit = existing.get(unit_spec.code) or Unit(program_id=spec.id, code=unit_spec.code)
+        unit.name, unit.aliases = unit_spec.name, list(unit_spec.aliases)
+        unit.notify, unit.leader_notify = list(unit_spec.notify), list(unit_spec.leader_notify)
+        if unit.id is None:
+            session.add(unit)
+        existing[unit_spec.code] = unit
+    session.flush()
+    ids = {code: unit.id for code, unit in existing.items()}
+    session.execute(delete(UnitMember).where(UnitMember.collective_id.in_(list(ids.values()))))
+    members = [{"collective_id": ids[u.code], "member_id": ids[m]} for u in spec.units for m in u.members]
+    if members:
+        session.execute(insert(UnitMember), members)
+    return ids
+
+
+def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
+    existing = {p.kind: p for p in session.scalars(select(Phase).where(Phase.program_id == spec.id))}
+    kinds = [p.kind for p in spec.phases]
+    for seq, phase_spec in enumerate(spec.phases):
+        phase = existing.get(phase_spec.kind)
+        if phase is None:
+            phase = Phase(program_id=spec.id, kind=phase_spec.kind, state="pending")
+            session.add(phase)
+        # A phase keeps its state (and its history in the event log) across re-imports.
+        phase.seq, phase.name, phase.start, phase.end = seq, phase_spec.name, phase_spec.start, phase_spec.end
+    for kind, phase in existing.items():
+        if kind not in kinds:
+            session.delete(phase)
+    session.flush()
+
+
+def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult) -> None:
+    calendar = spec.policies.work_calendar()
+    existing = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == spec.id))}
+    new_rows, codes = [], set()
+    for task_spec in spec.tasks:
+        codes.add(task_spec.code)
+        values = {
+            "area": task_spec.area, "title": task_spec.title, "phase_kind": task_spec.phase,
+            "time_limit_text": task_spec.time_limit_text, "recurrence": task_spec.recurrence,
+            "evidence_spec": task_spec.evidence, "source_row": task_spec.row, "active": True,
+        }
+        task = existing.get(task_spec.code)
+        if task is None:
+            new_rows.append({"program_id": spec.id, "code": task_spec.code, **values})
+            result.tasks_added.append(task_spec.code)
+        else:
+            changed = any(getattr(task, k) != v for k, v in values.items())
+            for key, value in values.items():
+                setattr(task, key, value)
+            if changed:
+                result.tasks_updated.append(task_spec.code)
+    if new_rows:
+        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), new_rows).all()
+        for row, task_id in zip(new_rows, ids, strict=True):
+            existing[row["code"]] = session.get(Task, task_id)
+    removed = [code for code, task in existing.items() if code not in codes and task.active]
+    if removed:
+        session.execute(update(Task).where(Task.program_id == spec.id, Task.code.in_(removed)).values(active=False))
+        result.tasks_removed = sorted(removed)
+    session.flush()
+
+    task_ids = [existing[t.code].id for t in spec.tasks]
+    session.execute(delete(TaskUnit).where(TaskUnit.task_id.in_(task_ids)))
+    assignments = [
+        {"task_id": existing[t.code].id, "unit_id": unit_ids[code], "role": role, "position": position}
+        for t in spec.tasks
+        for role, codes_ in (("lead", t.lead), ("co", t.co))
+        for position, code in enumerate(codes_)
+    ]
+    if assignments:
+        session.execute(insert(TaskUnit), assignments)
+
+    instances_by_task: dict[int, dict[int, TaskInstance]] = {}
+    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == spec.id)):
+        instances_by_task.setdefault(instance.task_id, {})[instance.seq] = instance
+    new_instances = []
+    for task_spec in spec.tasks:
+        task_id = existing[task_spec.code].id
+        current = instances_by_task.get(task_id, {})
+        wanted = spec.instances(task_spec, calendar)
+        result.instances += len(wanted)
+        for instance_spec in wanted:
+            instance = current.pop(instance_spec.seq, None)
+            if instance is None:
+                new_instances.append({
+                    "program_id": spec.id, "task_id": task_id, "seq": instance_spec.seq,
+                    "window_start": instance_spec.window_start, "due": instance_spec.due,
+                    "original_due": instance_spec.due, "status": "not_started", "progress": 0,
+                })
+            elif instance.original_due != instance_spec.due:
+                # The table's time limit changed: the new date replaces it. An approved extension
+                # (due != original_due) survives a re-import that leaves the time limit alone.
+                instance.window_start, instance.due, instance.original_due = (
+                    instance_spec.window_start, instance_spec.due, instance_spec.due)
+            else:
+                instance.window_start = instance_spec.window_start
+        for instance in current.values():
+            if instance.status == "not_started":
+                session.delete(instance)
+    if new_instances:
+        session.execute(insert(TaskInstance), new_instances)
+    session.flush()

@@ -1,0 +1,60 @@
+"""What a check hands to a channel: one digest message to one recipient, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+Audience = Literal["unit", "leader"]
+DeliveryState = Literal["delivered", "sent", "failed", "deferred"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    program_id: str
+    unit_code: str
+    unit_name: str
+    audience: Audience
+    urls: tuple[str, ...]  # apprise URLs as written: ${VAR} is expanded only at send time
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    program_id: str
+    at: datetime  # the check's as_of, not the wall clock
+    language: str
+    recipient: Recipient
+    kinds: tuple[str, ...]
+    task_codes: tuple[str, ...]
+    subject: str
+    text: str
+    markdown: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+    notice_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """delivered: a verified channel accepted it; sent: handed over, unverifiable (outbox, plain email relay
+    counts as verified); deferred: not now (rate limit, transient failure), stays queued; failed: no channel left."""
+
+    state: DeliveryState
+    channel: str | None = None  # masked
+    code: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+    alerts: tuple[str, ...] = field(default=())  # masked channels newly found broken
+
+
+class Notifier(Protocol):
+    def send(self, message: Message) -> DeliveryResult: ...

@@ -1,0 +1,204 @@
+"""The plan as duban understands it: a program, its phases, policies, units and tasks. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, time, timedelta
+
+from schedule.deadlines import TimeLimit, expand_recurrence
+from schedule.workcal import WorkCalendar
+
+PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
+PHASE_NAMES_ZH = {
+    "deployment": "任务部署",
+    "implementation": "组织实施",
+    "self_check": "自查自评",
+    "remediation": "补差提升",
+    "acceptance": "验收准备",
+}
+PHASE_NAMES_EN = {
+    "deployment": "Task deployment",
+    "implementation": "Implementation",
+    "self_check": "Self-check",
+    "remediation": "Remediation",
+    "acceptance": "Acceptance preparation",
+}
+RECURRENCES = ("ongoing", "yearly", "quarterly", "monthly")
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    kind: str
+    name: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    before_due_workdays: tuple[int, ...] = (10, 3, 1)
+    overdue_every_workdays: int = 3
+    escalate_after: int = 2
+    bulletin: str = "weekly"  # weekly | monthly | off
+    report_every_workdays: int = 20
+
+    @property
+    def yellow_workdays(self) -> int:
+        # The light turns yellow inside the first reminder offset (the largest).
+        return max(self.before_due_workdays, default=10)
+
+
+@dataclass(frozen=True)
+class CalendarPolicy:
+    due_on_non_workday: str = "keep"  # keep | previous | next
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    start: time = time(8, 30)
+    end: time = time(18, 0)
+
+    @property
+    def hours(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class ScoringPolicy:
+    per_two_yellow: int = -1
+    per_red: int = -2
+    interview_escalations: int = 3  # 约谈 when a unit's escalations reach this many (or any red card)
+
+
+@dataclass(frozen=True)
+class Policies:
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    scoring: ScoringPolicy = field(default_factory=ScoringPolicy)
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.calendar.extra_holidays, self.calendar.extra_workdays)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["calendar"]["extra_holidays"] = [d.isoformat() for d in self.calendar.extra_holidays]
+        data["calendar"]["extra_workdays"] = [d.isoformat() for d in self.calendar.extra_workdays]
+        data["delivery"] = {"hours": self.delivery.hours}
+        data["reminders"]["before_due_workdays"] = list(self.reminders.before_due_workdays)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Policies:
+        reminders = dict(data.get("reminders", {}))
+        if "before_due_workdays" in reminders:
+            reminders["before_due_workdays"] = tuple(reminders["before_due_workdays"])
+        calendar = dict(data.get("calendar", {}))
+        for key in ("extra_holidays", "extra_workdays"):
+            calendar[key] = tuple(date.fromisoformat(d) for d in calendar.get(key, ()))
+        return cls(
+            reminders=ReminderPolicy(**reminders),
+            calendar=CalendarPolicy(**calendar),
+            delivery=parse_hours(data.get("delivery", {}).get("hours", "08:30-18:00")),
+            scoring=ScoringPolicy(**data.get("scoring", {})),
+        )
+
+
+def parse_hours(text: str) -> DeliveryPolicy:
+    """'08:30-18:00' → DeliveryPolicy; ValueError with a Chinese message otherwise."""
+    try:
+        start_text, end_text = str(text).replace("—", "-").replace("–", "-").split("-")
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError:
+        raise ValueError(f"发送时段「{text}」应为 HH:MM-HH:MM，例如 08:30-18:00") from None
+    if end <= start:
+        raise ValueError(f"发送时段「{text}」的结束时间应晚于开始时间")
+    return DeliveryPolicy(start, end)
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    leader_notify: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    code: str
+    title: str
+    lead: tuple[str, ...]
+    co: tuple[str, ...] = ()
+    area: str | None = None
+    time_limit_text: str | None = None
+    limit: TimeLimit | None = None
+    evidence: str | None = None
+    phase: str = "implementation"
+    row: int | None = None
+
+    @property
+    def recurrence(self) -> str | None:
+        return self.limit.recurrence if self.limit else None
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    seq: int
+    window_start: date | None
+    due: date | None
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    id: str
+    name: str
+    coordinator: str
+    phases: tuple[PhaseSpec, ...]
+    units: tuple[UnitSpec, ...]
+    tasks: tuple[TaskSpec, ...]
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh-CN"
+    policies: Policies = field(default_factory=Policies)
+    source_dir: str | None = None
+
+    @property
+    def start(self) -> date:
+        return min(p.start for p in self.phases)
+
+    @property
+    def end(self) -> date:
+        return max(p.end for p in self.phases)
+
+    def phase(self, kind: str) -> PhaseSpec | None:
+        return next((p for p in self.phases if p.kind == kind), None)
+
+    def instances(self, task: TaskSpec, calendar: WorkCalendar | None = None) -> list[InstanceSpec]:
+        return task_instances(task, self.phase(task.phase), self.start, self.end, self.policies,
+                              calendar or self.policies.work_calendar())
+
+
+def task_instances(task: TaskSpec, phase: PhaseSpec | None, program_start: date, program_end: date,
+                   policies: Policies, calendar: WorkCalendar) -> list[InstanceSpec]:
+    """A task's dated instances: one for a single due date, one per period for a recurrence."""
+    window_start = phase.start if phase else program_start
+    limit = task.limit
+    if limit is None or limit.recurrence == "ongoing":
+        return [InstanceSpec(0, window_start, None)]
+
+    def adjust(d: date) -> date:
+        return calendar.adjust_due(d, policies.calendar.due_on_non_workday)
+
+    if limit.recurrence is None:
+        due = adjust(limit.due)
+        return [InstanceSpec(0, min(window_start, due), due)]
+    dues = [adjust(d) for d in expand_recurrence(limit, program_start, program_end)]
+    instances, previous = [], program_start - timedelta(days=1)
+    for seq, due in enumerate(dues):
+        instances.append(InstanceSpec(seq, previous + timedelta(days=1), due))
+        previous = due
+    return instances or [InstanceSpec(0, window_start, None)]
