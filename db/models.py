@@ -83,6 +83,7 @@ class Phase(Base):
     opened_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     approved_by: Mapped[str | None] = mapped_column(String(100))
+    gate_reasons: Mapped[list] = mapped_column(JSON, default=list)  # why the gate did not hold
 
 
 class Unit(Base):

@@ -5,78 +5,43 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
-from collections.abc import Callable
-from datetime import date, datetime, time
-from functools import wraps
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from db.importer import import_program
-from db.queries import InvalidInput, NotFound, load_program, record_report, status_summary, task_rows
-from duban.wiring import Wiring, wiring
+from db.outbox import outbox_entries
+from db.queries import load_program, record_report, status_summary, task_rows
+from duban.cli_support import (
+    KIND_ZH,
+    LIGHT_STYLE,
+    LIGHT_ZH,
+    STATE_ZH,
+    AsOfOption,
+    DbOption,
+    Failure,
+    JsonOption,
+    context,
+    emit_json,
+    err,
+    handles_errors,
+    out,
+    parse_as_of,
+    quiet_prefect,
+)
+from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
+from duban.wiring import Wiring
+from flows.simulate import unit_table
 from schedule.planfile import read_plan
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
-JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
-
-DAILY_CHECK_TIME = time(8, 30)
-LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
-LIGHT_ZH = {"done": "办结", "red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无期限"}
-
-
-class Failure(Exception):
-    """A failed check or invalid input: exit 1 with a message on stderr."""
-
-
-def handles_errors(command: Callable) -> Callable:
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (Failure, NotFound, InvalidInput) as exc:
-            err.print(f"[red]错误[/red]: {exc}", highlight=False)
-            raise typer.Exit(1) from None
-    return wrapper
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def parse_as_of(text: str | None, timezone: str) -> datetime:
-    """A date means that day at 08:30 (the daily check's time) in the program's zone; no value means now."""
-    zone = ZoneInfo(timezone)
-    if text is None:
-        return datetime.now(zone)
-    try:
-        if "T" in text or " " in text.strip():
-            moment = datetime.fromisoformat(text.strip())
-            return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
-        return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
-    except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
-                                 param_hint="--as-of") from None
-
-
-def context(db: str | None) -> Wiring:
-    return wiring(db)
-
 
 # ---------------------------------------------------------------- plan
 
@@ -171,9 +136,8 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 def print_status(summary: dict) -> None:
     out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False)
     phases = Table("阶段", "起止", "状态", title="阶段")
-    state_zh = {"pending": "未开始", "open": "进行中", "closed": "已结束", "overrun": "超期未结"}
     for phase in summary["phases"]:
-        phases.add_row(phase["name"], f"{phase['start']} — {phase['end']}", state_zh[phase["state"]])
+        phases.add_row(phase["name"], f"{phase['start']} — {phase['end']}", STATE_ZH[phase["state"]])
     out.print(phases)
     lights = summary["lights"]
     out.print("  ".join(f"[{LIGHT_STYLE[k]}]{LIGHT_ZH[k]} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
@@ -226,6 +190,173 @@ def _store_evidence(wired: Wiring, program: str, code: str, files: list[Path]) -
         shutil.copy2(path, target)
         stored.append(str(target))
     return stored
+
+
+# ---------------------------------------------------------------- run
+
+
+@app.command("supervise")
+@handles_errors
+def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """一次每日检查（Prefect 流程运行）：阶段转换、提醒、催办、督办。"""
+    from flows.supervise import supervise
+
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+    moment = parse_as_of(as_of, ctx.program.timezone)
+    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    if as_json:
+        emit_json(result)
+        return
+    for transition in result["transitions"]:
+        out.print(f"{transition['on']}  阶段 {transition['phase']} → {STATE_ZH[transition['state']]}", highlight=False)
+    claimed = "，".join(f"{KIND_ZH.get(k, k)} {v}" for k, v in sorted(result["claimed"].items())) or "无新通知"
+    out.print(f"{program} · {result['today']}：{claimed}", highlight=False)
+    if result["dispatched"] is None:
+        out.print("不在发送时段内：通知已排队，下一次检查时发送", highlight=False)
+    else:
+        out.print(f"发送 {result['dispatched']['messages']} 条消息（{result['dispatched']['notices']} 项通知）", highlight=False)
+
+
+@app.command("simulate")
+@handles_errors
+def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR_OR_PROGRAM")],
+                     from_: Annotated[str | None, typer.Option("--from", help="开始日期，默认第一阶段开始")] = None,
+                     to: Annotated[str | None, typer.Option("--to", help="结束日期，默认最后阶段结束")] = None,
+                     seed: Annotated[int, typer.Option("--seed", help="模拟单位行为的随机种子")] = 2023,
+                     db: DbOption = None, as_json: JsonOption = False) -> None:
+    """按模拟时钟逐日回放；单位按种子模拟报送进展；通知只进入发件箱（在单独的模拟目录中）。"""
+    wired = context(None)
+    directory = Path(plan_or_program)
+    if not directory.is_dir():
+        with wired.transaction() as session:
+            ctx = load_program(session, plan_or_program)
+        if not ctx.program.source_dir:
+            raise Failure(f"计划「{plan_or_program}」没有记录来源目录，请直接给出计划文件夹")
+        directory = Path(ctx.program.source_dir)
+    try:
+        reading = readable_plan(directory)
+        home = fresh_home(wired.settings.home / "simulations" / reading.program.id)
+        result = replay(reading, home, _date_option(from_, "--from"), _date_option(to, "--to"), seed, db)
+    except ReplayError as exc:
+        raise Failure(str(exc)) from None
+    if as_json:
+        emit_json({**result.simulation.to_json(), "home": str(home), "outbox": str(result.wiring.settings.outbox_path)})
+        return
+    print_timeline(result)
+
+
+@app.command("demo")
+@handles_errors
+def demo(seed: Annotated[int, typer.Option("--seed")] = 2023) -> None:
+    """主流程演示：全新目录，导入成都示范区计划，回放 2023-03-01 至 2025-04-30 的全部日程。"""
+    wired = context(None)
+    home = fresh_home(wired.settings.home / "demo")
+    try:
+        result = replay(readable_plan(EXAMPLE_PLANS / "chengdu-2023"), home, None, None, seed)
+    except ReplayError as exc:
+        raise Failure(str(exc)) from None
+    print_timeline(result)
+
+
+def _date_option(text: str | None, name: str):
+    from datetime import date as date_
+
+    if text is None:
+        return None
+    try:
+        return date_.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=name) from None
+
+
+def print_timeline(result: Replay) -> None:
+    simulation, wired = result.simulation, result.wiring
+    with wired.transaction() as session:
+        ctx = load_program(session, result.program)
+        units = unit_table(session, ctx)
+        summary = status_summary(session, ctx, simulation.end)
+    out.print(f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
+              highlight=False)
+    timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
+    for t in simulation.transitions:
+        timeline.add_row(t["on"], t["name"], STATE_ZH[t["state"]], "；".join(t["reasons"]))
+    out.print(timeline)
+    kinds = Table("类型", "通知数", title=f"通知（共 {sum(simulation.notices.values())} 项，{simulation.messages} 条摘要消息）")
+    for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
+        kinds.add_row(KIND_ZH.get(kind, kind), str(count))
+    out.print(kinds)
+    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
+    for row in units:
+        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]))
+    out.print(table)
+    lights = summary["lights"]
+    out.print(f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
+              highlight=False)
+    out.print(f"数据库: {wired.settings.db_url}\n发件箱: {wired.settings.outbox_path}\n"
+              f"查看: duban outbox {ctx.id} --db {wired.settings.db_url}", highlight=False)
+
+
+@app.command("outbox")
+@handles_errors
+def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption = None,
+           as_json: JsonOption = False) -> None:
+    """已发送或排队的通知：时间、接收单位、渠道、类型、任务编号、投递状态。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        if program is not None:
+            load_program(session, program)
+        entries = outbox_entries(session, program)
+    if as_json:
+        emit_json(entries)
+        return
+    table = Table("时间", "单位", "类型", "任务", "渠道", "状态")
+    for entry in entries:
+        table.add_row(entry["at"][:16].replace("T", " "), entry["unit"], KIND_ZH.get(entry["kind"], entry["kind"]),
+                      _short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
+    out.print(table)
+    out.print(f"共 {len(entries)} 项通知", highlight=False)
+
+
+@app.command("deliveries")
+@handles_errors
+def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败的投递")] = False,
+               db: DbOption = None, as_json: JsonOption = False) -> None:
+    """投递台账：每条通知的渠道（已脱敏）、状态、尝试次数，失败的代码与原因。"""
+    from notifications.ledger import list_deliveries
+
+    wired = context(db)
+    with wired.transaction() as session:
+        load_program(session, program)
+        rows = list_deliveries(session, program, failed_only=failed)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因")
+    for row in rows:
+        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
+                      str(row["attempts"]), str(row["code"] or ""), _short(row["reason"] or "", 40))
+    out.print(table)
+    out.print(f"共 {len(rows)} 条", highlight=False)
+
+
+@app.command("serve")
+@handles_errors
+def serve(db: DbOption = None) -> None:
+    """以 prefect.serve 提供每个计划的部署（每日 08:30 检查、每周一 09:00 通报）；需要 Prefect 服务器。"""
+    from prefect import serve as prefect_serve
+
+    from db.models import Program
+    from flows.definitions import deployments
+
+    wired = context(db)
+    with wired.transaction() as session:
+        programs = {p.id: p.timezone for p in session.query(Program).all()}
+    if not programs:
+        raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
+    # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
+    prefect_serve(*deployments(programs, wired.settings.db_url), pause_on_shutdown=False)
 
 
 def main() -> None:

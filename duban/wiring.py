@@ -1,16 +1,18 @@
-"""The one place that wires settings to the database and the notifier."""
+"""The one place that wires settings to the database, the notifier and the phase-content hooks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import session_factory
 from duban.settings import Settings, load_settings
+from notifications.message import Notifier
 
 
 @dataclass
@@ -28,6 +30,16 @@ class Wiring:
         with self.sessions.begin() as session:
             yield session
 
+    def notifier(self, *, outbox_only: bool = False) -> Notifier:
+        from notifications.outbox import OutboxNotifier
 
-def wiring(database_url: str | None = None) -> Wiring:
-    return Wiring(load_settings(database_url=database_url))
+        if outbox_only or self.settings.notifier == "outbox":
+            return OutboxNotifier(self.settings.outbox_path, self.sessions)
+        from notifications.apprise_notifier import AppriseNotifier
+
+        # The wall clock enters here, for rate limits of real channels only; rules take as_of.
+        return AppriseNotifier(self.sessions, self.settings, clock=lambda: datetime.now(UTC))
+
+
+def wiring(database_url: str | None = None, **overrides) -> Wiring:
+    return Wiring(load_settings(database_url=database_url, **overrides))

@@ -54,6 +54,8 @@ class DeliveryResult:
     reason: str | None = None
     attempts: int = 0
     alerts: tuple[str, ...] = field(default=())  # masked channels newly found broken
+    retry_at: datetime | None = None  # deferred: when the earliest waiting channel can go again
+    channels: tuple[tuple[str, str], ...] = field(default=())  # (masked channel, its state) for each URL
 
 
 class Notifier(Protocol):

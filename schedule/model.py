@@ -196,8 +196,9 @@ def task_instances(task: TaskSpec, phase: PhaseSpec | None, program_start: date,
     if limit.recurrence is None:
         due = adjust(limit.due)
         return [InstanceSpec(0, min(window_start, due), due)]
-    dues = [adjust(d) for d in expand_recurrence(limit, program_start, program_end)]
-    instances, previous = [], program_start - timedelta(days=1)
+    # A recurrence starts with its task's phase: a monthly report in implementation is not due in deployment.
+    dues = [adjust(d) for d in expand_recurrence(limit, window_start, program_end)]
+    instances, previous = [], window_start - timedelta(days=1)
     for seq, due in enumerate(dues):
         instances.append(InstanceSpec(seq, previous + timedelta(days=1), due))
         previous = due

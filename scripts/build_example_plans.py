@@ -33,7 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PLANS = ROOT / "plans"
 
 # Phase display names; they must equal the `name` of each phase in program.yaml.
-DEPLOYMENT, IMPLEMENTATION, SELF_CHECK, REMEDIATION, ACCEPTANCE = "任务部署", "组织实施", "自查自评", "补差提升", "验收准备"
+DEPLOYMENT, IMPLEMENTATION, SELF_CHECK, REMEDIATION, ACCEPTANCE = (
+    "任务部署",
+    "组织实施",
+    "自查自评",
+    "补差提升",
+    "验收准备",
+)
 PHASE_NAMES = [DEPLOYMENT, IMPLEMENTATION, SELF_CHECK, REMEDIATION, ACCEPTANCE]
 
 
@@ -94,6 +100,7 @@ AREA_E = "（五）完善知识产权人才支撑体系"
 AREA_ACCEPT = "验收准备"
 
 # (code, 工作举措, 牵头单位, 配合单位, 完成时限, 成果形式); grouped by area, in table order.
+# fmt: off
 CHENGDU: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]]]] = [
     (AREA_DEPLOY, DEPLOYMENT, [
         ("D-1", "印发《成都市建设国家知识产权保护示范区实施方案》。",
@@ -195,6 +202,7 @@ CHENGDU: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, .
          (LEAD_OFFICE,), (MSA,), "2025年4月", "示范区建设工作总结报告"),
     ]),
 ]
+# fmt: on
 
 
 def chengdu_tasks() -> list[Task]:
@@ -214,6 +222,7 @@ def chengdu_tasks() -> list[Task]:
 # full-width punctuation of the original document. 完成时限, 成果形式 and 阶段 are assumed.
 # ---------------------------------------------------------------------------------------------------
 
+# fmt: off
 COUNTY: list[tuple[int, str, str, str, str, str, str, str]] = [
     # 一、强化政策导向
     (1, "一、强化政策导向", "加强政策配套。",
@@ -286,6 +295,7 @@ COUNTY: list[tuple[int, str, str, str, str, str, str, str]] = [
      "县直有关单位,各乡镇人民政府、街道办事处",
      "长期坚持", "宣传活动记录、典型案件发布截图", "组织实施"),
 ]
+# fmt: on
 
 _FULLWIDTH = str.maketrans({",": "，", ";": "；", ":": "：", "(": "（", ")": "）", "?": "？"})
 
@@ -300,7 +310,9 @@ def county_tasks() -> list[Task]:
     for no, heading, title, text, units, due, evidence, phase in COUNTY:
         # The seed ends measure 9's unit list with a stray 。; it is not part of a unit name.
         names = fullwidth_punct(units).rstrip("。")
-        tasks.append(Task(str(no), heading, fullwidth_punct(title + text), (names,), (), due, evidence, phase))
+        tasks.append(
+            Task(str(no), heading, fullwidth_punct(title + text), (names,), (), due, evidence, phase)
+        )
     return tasks
 
 

@@ -157,7 +157,10 @@ def test_the_error_is_a_value_error():
 
 def test_yearly_instances_on_the_given_day():
     limit = TimeLimit(recurrence="yearly", month=6, day=15)
-    assert expand_recurrence(limit, date(2023, 3, 1), date(2025, 6, 14)) == [date(2023, 6, 15), date(2024, 6, 15)]
+    assert expand_recurrence(limit, date(2023, 3, 1), date(2025, 6, 14)) == [
+        date(2023, 6, 15),
+        date(2024, 6, 15),
+    ]
 
 
 def test_yearly_defaults_to_the_end_of_december():
@@ -170,7 +173,10 @@ def test_yearly_defaults_to_the_end_of_december():
 
 def test_yearly_february_29_falls_on_the_28th_in_common_years():
     limit = TimeLimit(recurrence="yearly", month=2, day=29)
-    assert expand_recurrence(limit, date(2023, 1, 1), date(2024, 12, 31)) == [date(2023, 2, 28), date(2024, 2, 29)]
+    assert expand_recurrence(limit, date(2023, 1, 1), date(2024, 12, 31)) == [
+        date(2023, 2, 28),
+        date(2024, 2, 29),
+    ]
 
 
 def test_quarterly_instances_at_quarter_ends():

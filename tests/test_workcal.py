@@ -69,9 +69,9 @@ def test_extra_days_override_the_statutory_calendar():
     assert cal.add_workdays(date(2024, 3, 2), 1) == date(2024, 3, 5)
 
 
-def test_a_day_cannot_be_both_an_extra_holiday_and_an_extra_workday():
-    with pytest.raises(ValueError, match="2024-03-04"):
-        WorkCalendar(extra_holidays=[date(2024, 3, 4)], extra_workdays=[date(2024, 3, 4)])
+def test_a_day_listed_as_both_extra_holiday_and_extra_workday_is_a_workday():
+    cal = WorkCalendar(extra_holidays=[date(2024, 3, 9)], extra_workdays=[date(2024, 3, 9)])
+    assert cal.is_workday(date(2024, 3, 9))
 
 
 def test_years_beyond_the_data_fall_back_to_monday_to_friday():

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("opened_on", sa.Date(), nullable=True),
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.Column("approved_by", sa.String(length=100), nullable=True),
+        sa.Column("gate_reasons", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["program_id"], ["programs.id"], name=op.f("fk_phases_program_id_programs"), ondelete="CASCADE"
         ),

@@ -1,0 +1,299 @@
+"""验收准备: the evidence package for the acceptance review, its readiness score and its gaps.
+
+`build_package` writes into `out_dir`:
+  index.xlsx        one row per active task: code, area, measure, lead and co units, due (and the table's date when
+                    an extension moved it), done on, status, on time, expected evidence (成果形式), evidence files
+                    (paths inside the package), the checklist items without a matching file, self-check answers,
+                    remediation history
+  evidence/CODE/…   the evidence files of the progress reports (and of closed remediation items), copied
+  report.html       completion and timeliness by area and by unit, remediation results, self-check, open gaps
+  PROGRAM-acceptance-DATE.zip   all of the above
+and returns the readiness score and the gaps.
+
+Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
+characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
+contains it (or is contained in it) after folding widths, brackets and spaces.
+
+Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at least
+one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式 but
+has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded but
+not found on disk), remediation_open.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.content_models import Finding, RemediationItem, SelfCheckReturn, SelfCheckRow
+from db.models import ProgressReport, Task, TaskInstance, Unit
+from db.queries import ProgramContext, task_rows
+from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
+from schedule.unitnames import fold
+
+_ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
+_JOINERS = re.compile(r"[及和与]")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+def checklist(spec: str | None) -> list[str]:
+    """The evidence items of a 成果形式 text."""
+    items: list[str] = []
+    for part in _ITEM_SEP.split(spec or ""):
+        part = part.strip().rstrip("等").strip()
+        if not part:
+            continue
+        pieces = _JOINERS.split(part)
+        if len(pieces) > 1 and all(len(p.strip()) >= 2 for p in pieces):
+            items += [p.strip() for p in pieces]
+        else:
+            items.append(part)
+    return list(dict.fromkeys(items))
+
+
+def matches(item: str, file_name: str) -> bool:
+    a, b = fold(item), fold(Path(file_name).stem)
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
+def _task_score(done: bool, files: list[str], items: list[str]) -> tuple[float, list[str]]:
+    unmatched = [item for item in items if not any(matches(item, f) for f in files)]
+    score = 50.0 if done else 0.0
+    if files:
+        score += 25.0 + 25.0 * ((len(items) - len(unmatched)) / len(items) if items else 1.0)
+    return score, unmatched if files else items
+
+
+def _copy(source: Path, target_dir: Path, used: set[str]) -> str:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    name, n = source.name, 1
+    while name in used:
+        n += 1
+        name = f"{source.stem}-{n}{source.suffix}"
+    used.add(name)
+    shutil.copy2(source, target_dir / name)
+    return name
+
+
+def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date) -> dict:
+    """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given."""
+    language = lang(ctx)
+    english = language == "en"
+    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    rows = task_rows(session, ctx, today)
+    task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
+
+    instances: dict[int, list[TaskInstance]] = defaultdict(list)
+    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id)
+                                    .order_by(TaskInstance.task_id, TaskInstance.seq)):
+        instances[instance.task_id].append(instance)
+    evidence: dict[int, list[str]] = defaultdict(list)
+    for task_id, files in session.execute(select(ProgressReport.task_id, ProgressReport.evidence)
+                                          .where(ProgressReport.program_id == ctx.id).order_by(ProgressReport.id)):
+        for f in files or []:
+            if f not in evidence[task_id]:
+                evidence[task_id].append(f)
+    answers: dict[int, list[str]] = defaultdict(list)
+    completion_names = COMPLETION_LABELS[language]
+    for row, unit_id in session.execute(select(SelfCheckRow, SelfCheckReturn.unit_id)
+                                        .join(SelfCheckReturn, SelfCheckReturn.id == SelfCheckRow.return_id)
+                                        .where(SelfCheckRow.program_id == ctx.id).order_by(SelfCheckRow.id)):
+        score = f" {row.self_score}" if row.self_score is not None else ""
+        answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
+    finding_names = FINDING_LABELS[language]
+    history: dict[int, list[str]] = defaultdict(list)
+    items = session.execute(select(RemediationItem, Finding.kind).join(Finding, Finding.id == RemediationItem.finding_id)
+                            .where(RemediationItem.program_id == ctx.id).order_by(RemediationItem.id)).all()
+    state_names = {"open": ("未办结", "open"), "closed": ("已办结", "closed"), "accepted": ("牵头办认可", "accepted")}
+    for item, kind in items:
+        if item.task_id is not None:
+            end = f" {item.closed_on}" if item.closed_on else ""
+            history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
+                                         f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}")
+
+    evidence_dir = out_dir / "evidence" if out_dir is not None else None
+    if evidence_dir is not None and evidence_dir.exists():
+        shutil.rmtree(evidence_dir)
+    tasks, gaps = [], []
+    for row in rows:
+        task_id = task_ids[row["code"]]
+        task_instances = instances[task_id]
+        done = all(i.status == "done" for i in task_instances)
+        late = [i for i in task_instances if i.status == "done" and i.due and i.done_on and i.done_on > i.due]
+        on_time = done and not late
+        packaged, links, missing = [], [], []
+        used: set[str] = set()
+        for f in evidence[task_id]:
+            if _URL.match(f):
+                links.append(f)
+                continue
+            source = Path(f)
+            if not source.is_file():
+                missing.append(f)
+                continue
+            name = source.name
+            if evidence_dir is not None:
+                name = _copy(source, evidence_dir / _safe(row["code"]), used)
+            packaged.append(f"evidence/{_safe(row['code'])}/{name}")
+        files = packaged + links
+        items_ = checklist(row["evidence_spec"])
+        score, unmatched = _task_score(done, files, items_)
+        done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
+        record = {
+            "code": row["code"], "area": row["area"] or "", "title": row["title"],
+            "lead": row["lead"], "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+            "co_names": [names.get(c, c) for c in row["co"]],
+            "due": row["due"], "original_due": row["original_due"], "recurrence": row["recurrence"],
+            "instances": len(task_instances), "instances_done": sum(i.status == "done" for i in task_instances),
+            "status": "done" if done else row["status"], "done": done, "on_time": on_time, "late": bool(late),
+            "done_on": done_on.isoformat() if done_on else None, "evidence_spec": row["evidence_spec"] or "",
+            "checklist": items_, "unmatched": unmatched, "files": files, "missing_files": missing,
+            "selfcheck": answers[task_id], "remediation": history[task_id], "score": score,
+        }
+        tasks.append(record)
+        if not done:
+            gaps.append({"task": row["code"], "kind": "not_done",
+                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）"})
+        if not files:
+            gaps.append({"task": row["code"], "kind": "no_evidence", "detail": "no evidence" if english else "无佐证材料"})
+        elif unmatched:
+            gaps.append({"task": row["code"], "kind": "checklist",
+                         "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched)})
+        for f in missing:
+            gaps.append({"task": row["code"], "kind": "missing_file",
+                         "detail": ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name})
+    for item, _kind in items:
+        if item.state == "open":
+            gaps.append({"task": item.code, "kind": "remediation_open",
+                         "detail": f"{item.title}（{unit_codes[item.unit_id]}，{item.due}）"})
+    readiness = round(sum(t["score"] for t in tasks) / len(tasks), 1) if tasks else 100.0
+
+    def group(key) -> list[dict]:
+        buckets: dict[str, list[dict]] = defaultdict(list)
+        for t in tasks:
+            for k in key(t):
+                buckets[k].append(t)
+        return [{"name": k, "tasks": len(ts), "done": sum(t["done"] for t in ts),
+                 "on_time": sum(t["on_time"] for t in ts), "late": sum(t["done"] and t["late"] for t in ts),
+                 "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
+                 "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
+
+    remediation = [{"code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
+                    "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
+                    "state_name": state_names[item.state][english],
+                    "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+                    "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
+                   for item, kind in items]
+    return {
+        "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
+        "readiness": readiness, "tasks": tasks, "gaps": gaps,
+        "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
+        "by_unit": group(lambda t: t["lead_names"] or ["—"]),
+        "remediation": remediation,
+        "remediation_summary": {
+            "total": len(remediation), "closed": sum(r["state"] == "closed" for r in remediation),
+            "closed_late": sum(r["late"] for r in remediation),
+            "accepted": sum(r["state"] == "accepted" for r in remediation),
+            "open": sum(r["state"] == "open" for r in remediation)},
+        "totals": {"tasks": len(tasks), "done": sum(t["done"] for t in tasks),
+                   "on_time": sum(t["on_time"] for t in tasks), "with_evidence": sum(bool(t["files"]) for t in tasks),
+                   "files": sum(len(t["files"]) for t in tasks)},
+    }
+
+
+def _safe(code: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", code)
+
+
+INDEX_HEADERS = {
+    "zh": ["编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期", "状态", "按时完成",
+           "成果形式", "佐证材料", "未见对应材料的成果", "自查情况", "整改记录", "准备度"],
+    "en": ["Code", "Area", "Measure", "Lead units", "Co-units", "Due", "Original due", "Done on", "Status", "On time",
+           "Expected evidence", "Evidence files", "Items without a file", "Self-check", "Remediation history",
+           "Readiness"],
+}
+STATUS_NAMES = {"zh": {"done": "已办结", "in_progress": "进行中", "not_started": "未开始"},
+                "en": {"done": "done", "in_progress": "in progress", "not_started": "not started"}}
+
+
+def index_workbook(data: dict) -> bytes:
+    language = data["language"]
+    english = language == "en"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Index" if english else "验收材料索引"
+    sheet.append([f"{data['name']} · {'acceptance evidence index' if english else '验收材料索引'} · {data['today']}"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append(INDEX_HEADERS[language])
+    for cell in sheet[2]:
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
+    yes, no = ("yes", "no") if english else ("是", "否")
+    sep = ", " if english else "、"
+    for t in data["tasks"]:
+        sheet.append([
+            t["code"], t["area"], t["title"], sep.join(t["lead_names"]), sep.join(t["co_names"]),
+            t["due"] or t["recurrence"] or "", t["original_due"] or "", t["done_on"] or "",
+            STATUS_NAMES[language].get(t["status"], t["status"]), yes if t["on_time"] else no,
+            t["evidence_spec"], "\n".join(t["files"]), sep.join(t["unmatched"]), "\n".join(t["selfcheck"]),
+            "\n".join(t["remediation"]), t["score"],
+        ])
+        r = sheet.max_row
+        if t["files"]:
+            sheet.cell(r, 12).hyperlink = t["files"][0]  # opens from the unpacked package
+        for cell in sheet[r]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for column, width in zip("ABCDEFGHIJKLMNOP", [8, 20, 50, 24, 24, 12, 12, 12, 10, 8, 24, 40, 24, 24, 40, 8],
+                             strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "B3"
+    gaps = workbook.create_sheet("Gaps" if english else "问题清单")
+    gaps.append(["Task / item", "Kind", "Detail"] if english else ["任务/事项", "类型", "说明"])
+    for g in data["gaps"]:
+        gaps.append([g["task"], g["kind"], g["detail"]])
+    for column, width in zip("ABC", [12, 18, 80], strict=True):
+        gaps.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def render_report(data: dict) -> str:
+    from notifications.bulletin import template_environment  # the templates live with the notifications
+
+    return template_environment().get_template("acceptance_report.html.j2").render(**data)
+
+
+def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = package_data(session, ctx, out_dir, today)
+    index = out_dir / "index.xlsx"
+    index.write_bytes(index_workbook(data))
+    report = out_dir / "report.html"
+    report.write_text(render_report(data), "utf-8")
+    archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
+    stamp = (today.year, today.month, today.day, 0, 0, 0)
+    evidence_dir = out_dir / "evidence"
+    members = [index, report]
+    if evidence_dir.exists():
+        members += sorted(p for p in evidence_dir.rglob("*") if p.is_file())
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in members:
+            info = zipfile.ZipInfo(path.relative_to(out_dir).as_posix(), date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    totals = data["totals"]
+    return {"program": ctx.id, "as_of": today.isoformat(), "dir": str(out_dir), "index": str(index),
+            "report": str(report), "zip": str(archive), "readiness": data["readiness"], **totals,
+            "remediation": data["remediation_summary"], "gaps": data["gaps"]}

@@ -1,0 +1,201 @@
+"""补差提升: findings become remediation items with a unit and a due date; units close them, the coordinator
+may accept one that stays open.
+
+An item's due date: `DUE_WORKDAYS` (20) workdays after the later of the finding's date and the day before
+the remediation window opens, and never past the window's end. Items are coded R-1, R-2, … per program in
+the order of their findings. Closing an item (`report_item` with status done) that concerns a task not done,
+partly done or without evidence also records the task's 办结 report with the evidence, so the acceptance
+gate and package see it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.content_models import CoordinatorDecision, Finding, RemediationItem
+from db.events import record_event
+from db.models import Phase, ProgressReport, Task, TaskInstance, Unit
+from db.queries import (
+    REPORT_STATUSES,
+    InvalidInput,
+    NotFound,
+    ProgramContext,
+    current_instances,
+    record_report,
+)
+from db.selfcheck import FINDING_LABELS, lang
+
+DUE_WORKDAYS = 20
+ITEM_CODE = re.compile(r"^R-\d+$")
+ITEM_STATES = ("open", "closed", "accepted")
+# Finding kinds whose fix is the task itself being done (with evidence).
+TASK_KINDS = ("not_done", "partial", "unreported")
+
+
+def is_item_code(code: str) -> bool:
+    return bool(ITEM_CODE.match(code.strip()))
+
+
+def remediation_phase(session: Session, program_id: str) -> Phase | None:
+    return session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == "remediation"))
+
+
+def item_due(found_on: date, phase: Phase, calendar, workdays: int = DUE_WORKDAYS) -> date:
+    anchor = max(found_on, phase.start - timedelta(days=1))
+    return min(calendar.add_workdays(anchor, workdays), phase.end)
+
+
+def _short(text: str, width: int = 30) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetime,
+                 workdays: int = DUE_WORKDAYS) -> list[dict]:
+    """Once the remediation window has opened, every finding without an item gets one. Idempotent."""
+    phase = remediation_phase(session, ctx.id)
+    if phase is None or today < phase.start:
+        return []
+    pending = session.execute(
+        select(Finding, Task.code, Task.title)
+        .outerjoin(Task, Task.id == Finding.task_id)
+        .where(Finding.program_id == ctx.id,
+               ~select(RemediationItem.id).where(RemediationItem.finding_id == Finding.id).exists())
+        .order_by(Finding.id)
+    ).all()
+    if not pending:
+        return []
+    calendar = ctx.policies.work_calendar()
+    labels = FINDING_LABELS[lang(ctx)]
+    number = session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.program_id == ctx.id)) or 0
+    created = []
+    for finding, task_code, task_title in pending:
+        number += 1
+        due = item_due(finding.found_on, phase, calendar, workdays)
+        title = f"{task_code} {_short(task_title)}：{labels[finding.kind]}" if task_code else labels[finding.kind]
+        item = RemediationItem(program_id=ctx.id, code=f"R-{number}", finding_id=finding.id, unit_id=finding.unit_id,
+                               task_id=finding.task_id, title=title, due=due, original_due=due, state="open",
+                               created_on=today, created_at=at, evidence=[])
+        session.add(item)
+        created.append({"code": item.code, "task": task_code, "kind": finding.kind, "due": due.isoformat()})
+    session.flush()
+    record_event(session, ctx.id, at, "remediation.derived", f"phase:{phase.kind}", "supervise",
+                 {"items": [c["code"] for c in created]})
+    return created
+
+
+def _item(session: Session, ctx: ProgramContext, code: str) -> RemediationItem:
+    item = session.scalar(select(RemediationItem).where(RemediationItem.program_id == ctx.id,
+                                                        RemediationItem.code == code.strip()))
+    if item is None:
+        raise NotFound(f"计划「{ctx.id}」中没有整改事项「{code}」（duban remediation {ctx.id} 可查看）")
+    return item
+
+
+def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
+                progress: int | None, note: str | None, evidence: list[str], at: datetime,
+                actor: str = "cli") -> dict:
+    """A unit's report on its remediation item: status done closes it (duban report PROGRAM R-3 --unit …)."""
+    if status not in REPORT_STATUSES:
+        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+    item = _item(session, ctx, code)
+    unit = session.get(Unit, item.unit_id)
+    if unit_code != unit.code:
+        raise InvalidInput(f"整改事项 {item.code} 属于单位「{unit.name}」（{unit.code}），不是「{unit_code}」")
+    if item.state != "open":
+        raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '由牵头办认可'}，无需再报送")
+    finding = session.get(Finding, item.finding_id)
+    task = session.get(Task, item.task_id) if item.task_id else None
+    if status == "done" and finding.kind in ("no_evidence",) and not evidence:
+        raise InvalidInput(f"整改事项 {item.code}（缺少佐证材料）办结时须附佐证材料（--evidence）")
+    today = ctx.local_date(at)
+    data = {"unit": unit.code, "status": status, "progress": progress, "note": note, "evidence": evidence,
+            "due": item.due.isoformat()}
+    if status != "done":
+        record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
+        return {"program": ctx.id, "item": item.code, "unit": unit.code, "state": item.state, "status": status,
+                "due": item.due.isoformat()}
+    item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
+    item.note, item.evidence = note, list(evidence)
+    if task is not None and task.active:
+        if finding.kind in TASK_KINDS and _current_status(session, ctx, task.id) != "done":
+            record_report(session, ctx, task.code, unit.code, "done", 100, note or item.title, evidence, at, actor)
+        elif evidence:
+            add_evidence(session, ctx, task.code, unit.code, evidence, at, note or item.title, actor)
+    record_event(session, ctx.id, at, "remediation.closed", f"item:{item.code}", actor,
+                 {**data, "late": today > item.due})
+    return {"program": ctx.id, "item": item.code, "unit": unit.code, "state": "closed", "status": status,
+            "due": item.due.isoformat(), "closed_on": today.isoformat(), "late": today > item.due}
+
+
+def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str | None:
+    ranked = current_instances(ctx.id)
+    return session.scalar(select(ranked.c.status).where(ranked.c.task_id == task_id, ranked.c.rank == 1))
+
+
+def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: str, evidence: list[str],
+                 at: datetime, note: str | None = None, actor: str = "cli") -> None:
+    """Evidence for a task without changing its status or 办结 date: a report that repeats the current state."""
+    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
+    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    if task is None or unit is None:
+        raise NotFound(f"计划「{ctx.id}」中没有任务「{code}」或单位「{unit_code}」")
+    ranked = current_instances(ctx.id)
+    instance = session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id,
+                                                                                  ranked.c.rank == 1)))
+    session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
+                               status=instance.status, progress=instance.progress, note=note,
+                               evidence=list(evidence), reported_at=at))
+    record_event(session, ctx.id, at, "task.evidence", f"task:{code}", actor, {"unit": unit_code, "evidence": evidence})
+
+
+def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at: datetime,
+                note: str | None = None, source: str = "cli") -> dict:
+    """The coordinator accepts an item that stays open (认可): it no longer holds the remediation gate."""
+    item = _item(session, ctx, code)
+    if item.state != "open":
+        raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
+    item.state, item.closed_on, item.closed_at, item.closed_by, item.note = "accepted", ctx.local_date(at), at, actor, note
+    session.add(CoordinatorDecision(program_id=ctx.id, kind="item", subject=f"item:{item.code}", approve=True,
+                                    decided_by=actor, decided_at=at, note=note, source=source))
+    record_event(session, ctx.id, at, "remediation.accepted", f"item:{item.code}", actor, {"note": note})
+    return {"program": ctx.id, "item": item.code, "state": "accepted", "by": actor}
+
+
+def list_items(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None) -> list[dict]:
+    calendar = ctx.policies.work_calendar()
+    labels = FINDING_LABELS[lang(ctx)]
+    query = (
+        select(RemediationItem, Finding, Unit.code, Unit.name, Task.code)
+        .join(Finding, Finding.id == RemediationItem.finding_id)
+        .join(Unit, Unit.id == RemediationItem.unit_id)
+        .outerjoin(Task, Task.id == RemediationItem.task_id)
+        .where(RemediationItem.program_id == ctx.id)
+        .order_by(RemediationItem.id)
+    )
+    if unit_code is not None:
+        query = query.where(Unit.code == unit_code)
+    rows = []
+    for item, finding, code, name, task_code in session.execute(query):
+        overdue = calendar.workdays_between(item.due, today) if item.state == "open" and item.due < today else 0
+        late = item.closed_on is not None and item.state == "closed" and item.closed_on > item.due
+        rows.append({
+            "code": item.code, "unit": code, "unit_name": name, "task": task_code, "kind": finding.kind,
+            "finding": labels[finding.kind], "detail": finding.detail, "found_on": finding.found_on.isoformat(),
+            "title": item.title, "due": item.due.isoformat(),
+            "original_due": item.original_due.isoformat() if item.original_due != item.due else None,
+            "state": item.state, "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+            "closed_by": item.closed_by, "late": late, "overdue_workdays": overdue, "evidence": item.evidence,
+            "note": item.note,
+        })
+    return rows
+
+
+def pending_findings(session: Session, program_id: str) -> int:
+    return session.scalar(select(func.count(Finding.id)).where(
+        Finding.program_id == program_id,
+        ~select(RemediationItem.id).where(RemediationItem.finding_id == Finding.id).exists())) or 0

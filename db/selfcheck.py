@@ -1,0 +1,314 @@
+"""自查自评: who gets a self-check form, what is in it, and what a returned form becomes.
+
+The workbook itself (writing and reading the .xlsx) is notifications/selfcheck_forms.py; this module is the
+database side: the form's content for a unit (`form_spec`), the checks of a returned form against the program
+(`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they produce
+(`record_returns`).
+
+Findings of a row (at most two):
+- completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail);
+- 已完成 without evidence → `no_evidence`; 已完成 while the database has no 办结 report → `unreported`;
+- 已完成 with a problems text → `problem`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.content_models import Finding, SelfCheckReturn, SelfCheckRow
+from db.events import record_event
+from db.ladder import Recipients
+from db.models import Phase, Task, Unit
+from db.queries import ProgramContext, collectives_of, task_rows
+from schedule.planfile import Problem
+
+FORM_FORMAT = "duban-selfcheck/1"
+SCORE_MIN, SCORE_MAX = 0, 100
+COMPLETIONS = ("done", "partial", "not_done")
+COMPLETION_LABELS = {
+    "zh": {"done": "已完成", "partial": "部分完成", "not_done": "未完成"},
+    "en": {"done": "Done", "partial": "Partly done", "not_done": "Not done"},
+}
+# Accepted spellings, compared after removing spaces and lower-casing.
+COMPLETION_WORDS = {
+    "done": ("已完成", "完成", "已办结", "办结", "done", "completed", "complete", "yes"),
+    "partial": ("部分完成", "基本完成", "推进中", "进行中", "partlydone", "partly", "partial", "inprogress"),
+    "not_done": ("未完成", "未开展", "未启动", "notdone", "no", "notstarted"),
+}
+FINDING_LABELS = {
+    "zh": {"not_done": "自查未完成", "partial": "自查部分完成", "no_evidence": "已完成但缺少佐证材料",
+           "unreported": "自评已完成但未报送办结", "problem": "自查发现问题"},
+    "en": {"not_done": "not done (self-check)", "partial": "partly done (self-check)",
+           "no_evidence": "done without evidence", "unreported": "reported done in self-check only",
+           "problem": "problem found in self-check"},
+}
+_EVIDENCE_SEP = re.compile(r"[、，,；;\r\n]+")
+
+
+def lang(ctx: ProgramContext) -> str:
+    return "en" if ctx.program.language == "en" else "zh"
+
+
+def parse_completion(text: str) -> str | None:
+    key = re.sub(r"\s+", "", str(text)).lower()
+    for completion, words in COMPLETION_WORDS.items():
+        if key in words:
+            return completion
+    return None
+
+
+def split_evidence(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return [part.strip() for part in _EVIDENCE_SEP.split(str(text)) if part.strip()]
+
+
+# ---------------------------------------------------------------- forms out
+
+
+@dataclass(frozen=True)
+class FormRow:
+    code: str
+    area: str
+    title: str
+    role: str  # lead | co
+    due: str  # ISO date, or the recurrence / time-limit text
+    evidence_spec: str
+    recorded: str  # the database's status, for reference: 已办结 2024-05-01 / 进行中 60% / 未开始
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    program_id: str
+    program_name: str
+    language: str  # zh | en
+    unit_code: str
+    unit_name: str
+    start: date | None
+    end: date | None
+    rows: tuple[FormRow, ...]
+
+
+def self_check_phase(session: Session, program_id: str) -> Phase | None:
+    return session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == "self_check"))
+
+
+def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
+    """unit id → code of every unit that answers for an active task (a collective's members stand for it)."""
+    active = set(session.scalars(select(Task.id).where(Task.program_id == ctx.id, Task.active.is_(True))))
+    recipients = Recipients(session, ctx.id)
+    units: dict[int, str] = {}
+    for task_id, people in recipients.by_task.items():
+        if task_id in active:
+            for r in people:
+                units[r.unit_id] = r.code
+    return dict(sorted(units.items(), key=lambda kv: kv[1]))
+
+
+def _recorded(row: dict, language: str) -> str:
+    if row["status"] == "done":
+        return (f"done {row['done_on']}" if language == "en" else f"已办结 {row['done_on']}") if row["done_on"] \
+            else ("done" if language == "en" else "已办结")
+    if row["status"] == "in_progress":
+        return f"in progress {row['progress']}%" if language == "en" else f"进行中 {row['progress']}%"
+    return "not started" if language == "en" else "未开始"
+
+
+def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | None = None) -> list[FormSpec]:
+    """The self-check form of every unit with tasks (or of the units named), its tasks in the table's order."""
+    phase = self_check_phase(session, ctx.id)
+    language = lang(ctx)
+    today = phase.start if phase else ctx.program.imported_at.date()
+    rows = task_rows(session, ctx, today)
+    collectives = collectives_of(session, ctx.id)
+    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    wanted = list(units_with_tasks(session, ctx).values())
+    if unit_codes is not None:
+        wanted = [code for code in unit_codes]
+    specs = []
+    for code in wanted:
+        mine = {code} | collectives.get(code, set())
+        form_rows = []
+        for row in rows:
+            if mine & set(row["lead"]):
+                role = "lead"
+            elif mine & set(row["co"]):
+                role = "co"
+            else:
+                continue
+            form_rows.append(FormRow(row["code"], row["area"] or "", row["title"], role,
+                                     row["due"] or row["time_limit"] or row["recurrence"] or "",
+                                     row["evidence_spec"] or "", _recorded(row, language)))
+        specs.append(FormSpec(ctx.id, ctx.program.name, language, code, names.get(code, code),
+                              phase.start if phase else None, phase.end if phase else None, tuple(form_rows)))
+    return specs
+
+
+def form_spec(session: Session, ctx: ProgramContext, unit_code: str) -> FormSpec:
+    return form_specs(session, ctx, [unit_code])[0]
+
+
+# ---------------------------------------------------------------- forms back
+
+
+@dataclass(frozen=True)
+class ReturnedRow:
+    row: int
+    code: str
+    completion: str
+    self_score: int | None
+    evidence: tuple[str, ...]
+    problems: str | None
+
+
+@dataclass
+class ReturnedForm:
+    """What the workbook reader found in one returned file; `problems` are those of the file itself."""
+
+    file: str  # as shown in messages
+    sha256: str
+    program_id: str | None = None
+    unit_code: str | None = None
+    rows: list[ReturnedRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    program_cell: tuple[int, str] = (2, "B")
+    unit_cell: tuple[int, str] = (3, "B")
+
+
+def validate_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm],
+                     unit_code: str | None = None) -> list[Problem]:
+    """The checks against the program: its id, the unit, a return already on file, tasks still current."""
+    problems: list[Problem] = []
+    if self_check_phase(session, ctx.id) is None:
+        return [Problem(form.file, None, None, f"计划「{ctx.id}」没有自查自评（self_check）阶段，不能导入自查表")
+                for form in forms]
+    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    returned = {unit_id: r for unit_id, r in
+                ((r.unit_id, r) for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id)))}
+    tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id))}
+    seen: dict[str, str] = {}
+    for form in forms:
+        if form.program_id is None or form.unit_code is None:
+            continue  # the reader already said why
+        prow, pcol = form.program_cell
+        urow, ucol = form.unit_cell
+        if form.program_id != ctx.id:
+            problems.append(Problem(form.file, prow, pcol,
+                                    f"本表属于计划「{form.program_id}」，不是「{ctx.id}」：未导入"))
+            continue
+        unit = units.get(form.unit_code)
+        if unit is None:
+            problems.append(Problem(form.file, urow, ucol, f"计划「{ctx.id}」中没有单位「{form.unit_code}」"))
+            continue
+        if unit_code is not None and form.unit_code != unit_code:
+            problems.append(Problem(form.file, urow, ucol,
+                                    f"本表是单位「{unit.name}」（{form.unit_code}）的自查表，不是「{unit_code}」的：未导入"))
+            continue
+        if unit.id in returned:
+            earlier = returned[unit.id]
+            same = "（同一文件）" if earlier.sha256 == form.sha256 else ""
+            problems.append(Problem(form.file, None, None,
+                                    f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
+                                    f"（文件 {earlier.file_name}），本次未导入"))
+            continue
+        if form.unit_code in seen:
+            problems.append(Problem(form.file, None, None,
+                                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}"))
+            continue
+        seen[form.unit_code] = form.file
+        if not form.problems:
+            current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+            for row in form.rows:
+                task = tasks.get(row.code)
+                if task is None or not task.active:
+                    problems.append(Problem(form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入",
+                                            "warning"))
+                elif row.code not in current:
+                    problems.append(Problem(form.file, row.row, "A",
+                                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning"))
+    return problems
+
+
+def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm], at: datetime,
+                   actor: str = "cli") -> list[dict]:
+    """Writes validated returns (call validate_returns first; the caller owns the transaction)."""
+    today = ctx.local_date(at)
+    phase = self_check_phase(session, ctx.id)
+    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))}
+    status = {row["code"]: row for row in task_rows(session, ctx, today)}
+    results = []
+    for form in forms:
+        unit = units[form.unit_code]
+        current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+        rows = [row for row in form.rows if row.code in tasks and row.code in current]
+        returned = SelfCheckReturn(program_id=ctx.id, unit_id=unit.id, returned_at=at, returned_on=today,
+                                   file_name=form.file, sha256=form.sha256, rows=len(rows), actor=actor)
+        session.add(returned)
+        session.flush()
+        kinds: dict[str, int] = defaultdict(int)
+        for row in rows:
+            task = tasks[row.code]
+            session.add(SelfCheckRow(program_id=ctx.id, return_id=returned.id, task_id=task.id, row=row.row,
+                                     completion=row.completion, self_score=row.self_score,
+                                     evidence=list(row.evidence), problems=row.problems))
+            for kind, detail in row_findings(row, status.get(row.code)):
+                kinds[kind] += 1
+                session.add(Finding(program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
+                                    kind=kind, detail=detail, found_on=today, created_at=at))
+        on_time = phase is None or today <= phase.end
+        data = {"unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds), "on_time": on_time}
+        record_event(session, ctx.id, at, "selfcheck.returned", f"unit:{unit.code}", actor, data)
+        results.append({**data, "returned_on": today.isoformat()})
+    session.flush()
+    return results
+
+
+def row_findings(row: ReturnedRow, current: dict | None) -> list[tuple[str, str | None]]:
+    if row.completion in ("not_done", "partial"):
+        return [(row.completion, row.problems)]
+    findings: list[tuple[str, str | None]] = []
+    if not row.evidence:
+        findings.append(("no_evidence", row.problems))
+    elif current is not None and current["status"] != "done":
+        findings.append(("unreported", None))
+    if row.problems:
+        findings.append(("problem", row.problems))
+    return findings
+
+
+# ---------------------------------------------------------------- read side
+
+
+def returns_by_unit(session: Session, program_id: str) -> dict[int, SelfCheckReturn]:
+    return {r.unit_id: r for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == program_id))}
+
+
+def missing_units(session: Session, ctx: ProgramContext) -> dict[int, str]:
+    """Units with tasks whose form is not back: unit id → code."""
+    returned = returns_by_unit(session, ctx.id)
+    return {unit_id: code for unit_id, code in units_with_tasks(session, ctx).items() if unit_id not in returned}
+
+
+def selfcheck_summary(session: Session, ctx: ProgramContext) -> dict:
+    phase = self_check_phase(session, ctx.id)
+    expected = units_with_tasks(session, ctx)
+    returned = returns_by_unit(session, ctx.id)
+    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    findings = session.execute(select(Finding.kind, Finding.id).where(Finding.program_id == ctx.id)).all()
+    by_kind: dict[str, int] = defaultdict(int)
+    for kind, _id in findings:
+        by_kind[kind] += 1
+    return {
+        "units": len(expected),
+        "returned": sorted(codes[u] for u in returned),
+        "late": sorted(codes[u] for u, r in returned.items() if phase is not None and r.returned_on > phase.end),
+        "missing": sorted(code for unit_id, code in expected.items() if unit_id not in returned),
+        "findings": dict(by_kind),
+    }

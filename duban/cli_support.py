@@ -1,0 +1,85 @@
+"""What every command shares: options, error handling, output, --as-of."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from functools import wraps
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from db.queries import InvalidInput, NotFound
+from duban.wiring import Wiring, wiring
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
+JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+
+DAILY_CHECK_TIME = time(8, 30)
+LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
+LIGHT_ZH = {"done": "办结", "red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无期限"}
+STATE_ZH = {"pending": "未开始", "open": "开始", "closed": "结束", "overrun": "超期未结"}
+KIND_ZH = {
+    "assignment": "交办", "before_due": "到期提醒", "overdue": "催办", "escalation": "督办",
+    "report_missing": "进展报送提醒", "bulletin": "通报", "phase_opened": "阶段开始", "phase_closed": "阶段结束",
+    "phase_overrun": "阶段超期", "delivery_alert": "渠道故障", "selfcheck_form": "自查表", "selfcheck_missing": "自查表催交",
+    "remediation_before_due": "整改提醒", "remediation_overdue": "整改催办", "remediation_escalation": "整改督办",
+    "extension_decided": "延期结果",
+}
+
+
+class Failure(Exception):
+    """A failed check or invalid input: exit 1 with a message on stderr."""
+
+
+def handles_errors(command: Callable) -> Callable:
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (Failure, NotFound, InvalidInput) as exc:
+            err.print(f"[red]错误[/red]: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def parse_as_of(text: str | None, timezone: str) -> datetime:
+    """A date means that day at 08:30 (the daily check's time) in the program's zone; no value means now."""
+    zone = ZoneInfo(timezone)
+    if text is None:
+        return datetime.now(zone)
+    try:
+        if "T" in text or " " in text.strip():
+            moment = datetime.fromisoformat(text.strip())
+            return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+        return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
+    except ValueError:
+        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
+                                 param_hint="--as-of") from None
+
+
+def context(db: str | None) -> Wiring:
+    return wiring(db)
+
+
+
+
+def quiet_prefect(run: Callable[[], Any]) -> Any:
+    """Runs a flow without Prefect's shutdown noise: a successful command never shows a traceback."""
+    import logging
+
+    logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
+    logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
+    return run()

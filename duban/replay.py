@@ -1,0 +1,62 @@
+"""A replay of a plan folder into a home of its own: what `duban simulate` and `duban demo` run."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from db.content_ladder import simulate_units
+from db.importer import import_program
+from duban.settings import Settings
+from duban.wiring import Wiring
+from flows.simulate import Simulation, simulate
+from schedule.planfile import PlanReading, read_plan
+
+EXAMPLE_PLANS = Path(__file__).resolve().parents[1] / "plans"
+
+
+class ReplayError(ValueError):
+    pass
+
+
+@dataclass
+class Replay:
+    wiring: Wiring
+    program: str
+    simulation: Simulation
+
+
+def fresh_home(home: Path) -> Path:
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    return home
+
+
+def readable_plan(directory: Path) -> PlanReading:
+    reading = read_plan(directory)
+    if not reading.ok:
+        raise ReplayError("\n".join(str(p) for p in reading.errors))
+    return reading
+
+
+def replay(reading: PlanReading, home: Path, start: date | None, end: date | None, seed: int,
+           database_url: str | None = None) -> Replay:
+    program = reading.program
+    wired = Wiring(Settings(home=home, database_url=database_url, notifier="outbox"))
+    start, end = start or program.start, end or program.end
+    if end < start:
+        raise ReplayError(f"--to {end} 早于 --from {start}")
+    zone = ZoneInfo(program.timezone)
+    with wired.transaction() as session:
+        import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
+
+    def content(session, ctx, day, at, rng):
+        simulate_units(session, ctx, day, at, rng, home)
+
+    simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
+                          content_step=content)
+    return Replay(wired, program.id, simulation)

@@ -1,0 +1,132 @@
+"""The daily check as plain steps, without Prefect: the Prefect flows, `simulate` and the benchmark all run
+these same steps, so what is previewed is what is sent.
+
+1. advance the phase machine;
+2. per running phase, that phase's own check (its tasks' reminder ladder, plus its content);
+3. the program-wide step: the ladder for tasks of phases not running, phase notices, the bulletin;
+4. dispatch the queued notices as one digest per recipient, inside the sending window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.content_ladder import content_candidates
+from db.ladder import Candidate, Recipients, bulletin_candidates, claim, plan_candidates
+from db.phase_machine import Transition, advance
+from db.queries import ProgramContext, load_program, phases
+from db.remediation import derive_items
+from notifications.dispatch import DispatchResult, dispatch
+from notifications.message import Notifier
+from schedule.model import PHASE_KINDS
+
+RUNNING = ("open", "overrun")
+
+
+@dataclass
+class CheckResult:
+    program: str
+    at: datetime
+    today: date
+    transitions: list[Transition] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    claimed: Counter = field(default_factory=Counter)
+    dispatched: DispatchResult | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "program": self.program, "at": self.at.isoformat(), "today": self.today.isoformat(),
+            "transitions": [{"phase": t.kind, "state": t.state, "on": t.on.isoformat(), "reasons": list(t.reasons)}
+                            for t in self.transitions],
+            "running": self.running, "claimed": dict(self.claimed),
+            "dispatched": None if self.dispatched is None else {
+                "messages": self.dispatched.messages, "notices": self.dispatched.notices,
+                "states": dict(self.dispatched.states)},
+        }
+
+
+def advance_phases(sessions: sessionmaker[Session], program_id: str, at: datetime) -> tuple[list[Transition], list[str]]:
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        transitions = advance(session, ctx, ctx.local_date(at), at)
+        running = [p.kind for p in phases(session, program_id) if p.state in RUNNING]
+    return transitions, running
+
+
+def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) -> date:
+    with sessions.begin() as session:
+        return load_program(session, program_id).local_date(at)
+
+
+def assignment_phase(session: Session, program_id: str) -> str:
+    """交办 goes out with the deployment phase, or with the first phase of a plan without one."""
+    kinds = [p.kind for p in phases(session, program_id)]
+    return "deployment" if "deployment" in kinds else kinds[0]
+
+
+def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
+    """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its content."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        today = ctx.local_date(at)
+        if kind == "remediation":
+            derive_items(session, ctx, today, at)  # findings become items when remediation opens
+        candidates = plan_candidates(session, ctx, today, {kind},
+                                     assignments=assignment_phase(session, program_id) == kind)
+        return _claim(session, ctx, candidates, at)
+
+
+def program_step(sessions: sessionmaker[Session], program_id: str, running: list[str], at: datetime) -> Counter:
+    """The ladder for tasks whose phase is not running (overdue items are chased whatever the phase), the
+    opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not running."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        today = ctx.local_date(at)
+        resting = set(PHASE_KINDS) - set(running)
+        candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
+                                     assignments=assignment_phase(session, program_id) not in running)
+        if ctx.policies.work_calendar().is_workday(today):
+            # Self-check forms, remediation items, extension decisions: notices with their own keys.
+            candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id))
+        return _claim(session, ctx, candidates, at)
+
+
+def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> Counter:
+    return Counter(kind for _id, kind in claim(session, ctx, candidates, at))
+
+
+def within_sending_window(ctx: ProgramContext, at: datetime) -> bool:
+    local = at.astimezone(ctx.zone)
+    delivery = ctx.policies.delivery
+    return ctx.policies.work_calendar().is_workday(local.date()) and delivery.start <= local.time() <= delivery.end
+
+
+def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime) -> DispatchResult | None:
+    """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+    if not within_sending_window(ctx, at):
+        return None
+    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at))
+
+
+def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier) -> CheckResult:
+    transitions, running = advance_phases(sessions, program_id, at)
+    result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
+    for kind in running:
+        result.claimed += phase_step(sessions, program_id, kind, at)
+    result.claimed += program_step(sessions, program_id, running, at)
+    result.dispatched = dispatch_step(sessions, program_id, notifier, at)
+    return result
+
+
+def bulletin_step(sessions: sessionmaker[Session], program_id: str, at: datetime) -> Counter:
+    """The weekly bulletin on its own schedule; it shares the daily check's notice key, so it goes once."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        candidates = bulletin_candidates(ctx, ctx.local_date(at), ctx.policies.work_calendar())
+        return _claim(session, ctx, candidates, at)

@@ -1,0 +1,181 @@
+"""The coordinator's decisions in the Prefect UI: a flow run pauses with a typed form and resumes with the answer.
+
+The daily check never waits for a person: it only *reports* an overrun phase (`needs_decision` lists what waits
+for the coordinator). The dedicated flow `decide(program, kind)` asks — from the UI, or started by the
+supervise flow as its own run — with a timeout, and records the answer exactly like `duban phase approve` or
+`duban extension approve|reject` (a coordinator_decisions row and an event with who decided).
+
+`kind` is a phase kind (deployment … acceptance: close it although its gate does not hold), `extension:ID`
+(approve or reject an extension request) or `item:R-3` (accept a remediation item that stays open).
+Resume a paused run from the UI (the form shows approve / note / decided_by) or programmatically:
+`prefect.flow_runs.resume_flow_run(flow_run_id, run_input={"approve": True, "note": "…", "decided_by": "…"})`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from sqlalchemy import select
+
+from db.queries import ProgramContext, load_program
+from schedule.model import PHASE_KINDS
+
+DEFAULT_TIMEOUT_SECONDS = 3600
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class CoordinatorDecision(RunInput):
+    """The form the coordinator fills in to resume the run."""
+
+    approve: bool = False
+    note: str = ""
+    decided_by: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    approve: bool | None  # None: nobody answered before the timeout
+    note: str = ""
+    decided_by: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.approve is None
+
+
+def ask_coordinator(program_id: str, kind: str, question: str, options: dict[str, str] | None = None, *,
+                    timeout: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10, key: str | None = None) -> Decision:
+    """Pauses the current flow run until the coordinator answers the typed form (or the timeout passes).
+
+    Call it only inside a flow run that may wait (never inside the daily check)."""
+    lines = [f"**{program_id} · {kind}**", "", question]
+    if options:
+        lines += [""] + [f"- `{choice}`: {meaning}" for choice, meaning in options.items()]
+    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="", decided_by="")
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
+                                key=key or f"{program_id}:{kind}")
+    except FlowPauseTimeout:
+        return Decision(None)
+    return Decision(bool(answer.approve), answer.note or "", answer.decided_by or "")
+
+
+def _moment(as_of: datetime | str | None, ctx: ProgramContext | None = None) -> datetime:
+    zone = ctx.zone if ctx is not None else DEFAULT_ZONE
+    if as_of is None:
+        return datetime.now(zone)
+    moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def needs_decision(session, ctx: ProgramContext) -> list[str]:
+    """Overrun phases whose gate waits for the coordinator (no approving decision yet)."""
+    from db.content_gates import phase_decision
+    from db.models import Phase
+
+    overrun = session.scalars(select(Phase.kind).where(Phase.program_id == ctx.id, Phase.state == "overrun")
+                              .order_by(Phase.seq)).all()
+    waiting = []
+    for kind in overrun:
+        decision = phase_decision(session, ctx.id, kind)
+        if decision is None or not decision.approve:
+            waiting.append(kind)
+    return waiting
+
+
+def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
+    """The question to put to the coordinator, or None when there is nothing to decide."""
+    english = ctx.program.language == "en"
+    if kind in PHASE_KINDS:
+        from db.gates import evaluate
+        from db.models import Phase
+
+        phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
+        if phase is None or phase.state in ("pending", "closed"):
+            return None
+        result = evaluate(session, ctx.id, phase, today)
+        if result.holds:
+            return None
+        reasons = "\n".join(f"- {r}" for r in result.reasons)
+        if english:
+            return (f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold.\n{reasons}\n"
+                    "Close it anyway?", {"approve = true": "close the phase", "approve = false": "keep it open"})
+        return (f"阶段「{phase.name}」（{phase.start}—{phase.end}）关口条件未满足：\n{reasons}\n是否批准结束本阶段？",
+                {"approve = true": "批准结束本阶段", "approve = false": "暂不结束，继续督办"})
+    if kind.startswith("extension:"):
+        from db.extensions import list_extensions
+
+        request_id = int(kind.split(":", 1)[1])
+        request = next((r for r in list_extensions(session, ctx) if r["id"] == request_id), None)
+        if request is None or request["state"] != "pending":
+            return None
+        return (f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 {request['to']}，"
+                f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
+                {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"})
+    if kind.startswith("item:"):
+        from db.remediation import list_items
+
+        code = kind.split(":", 1)[1]
+        item = next((i for i in list_items(session, ctx, today) if i["code"] == code), None)
+        if item is None or item["state"] != "open":
+            return None
+        return (f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认可（不再作为补差提升阶段的未结事项）？",
+                {"approve = true": "认可", "approve = false": "不认可，继续督办"})
+    raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")
+
+
+def record_decision(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
+    """Records an answer exactly as the command line does (source prefect)."""
+    actor = decision.decided_by or "prefect-ui"
+    note = decision.note or None
+    if kind in PHASE_KINDS:
+        from db.content_gates import approve_phase
+
+        return approve_phase(session, ctx, kind, actor, at, note, source="prefect", approve=bool(decision.approve))
+    if kind.startswith("extension:"):
+        from db.extensions import approve_extension, reject_extension
+
+        decide = approve_extension if decision.approve else reject_extension
+        return decide(session, ctx, int(kind.split(":", 1)[1]), actor, at, note, source="prefect")
+    from db.remediation import accept_item
+
+    if decision.approve:
+        return accept_item(session, ctx, kind.split(":", 1)[1], actor, at, note, source="prefect")
+    from db.events import record_event
+
+    record_event(session, ctx.id, at, "remediation.acceptance_refused", kind, actor, {"note": note, "source": "prefect"})
+    return {"program": ctx.id, "item": kind.split(":", 1)[1], "state": "open", "by": actor}
+
+
+@flow(name="decide", description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定", log_prints=False)
+def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
+           as_of: datetime | None = None, database_url: str | None = None) -> dict:
+    from duban.wiring import wiring
+
+    wired = wiring(database_url)
+    logger = get_run_logger()
+    with wired.sessions.begin() as session:
+        ctx = load_program(session, program)
+        today = ctx.local_date(_moment(as_of, ctx))
+        asked = question_for(session, ctx, kind, today)
+    if asked is None:
+        logger.info("%s %s: nothing to decide", program, kind)
+        return {"program": program, "kind": kind, "asked": False, "decided": False}
+    question, options = asked
+    decision = ask_coordinator(program, kind, question, options, timeout=timeout_seconds, poll_interval=poll_interval)
+    if decision.timed_out:
+        logger.warning("%s %s: no decision within %ss; the daily check keeps chasing", program, kind, timeout_seconds)
+        return {"program": program, "kind": kind, "asked": True, "decided": False, "timed_out": True}
+    with wired.sessions.begin() as session:
+        ctx = load_program(session, program)
+        result = record_decision(session, ctx, kind, decision, _moment(as_of, ctx))
+    logger.info("%s %s: %s by %s", program, kind, "approved" if decision.approve else "not approved",
+                decision.decided_by or "prefect-ui")
+    return {"program": program, "kind": kind, "asked": True, "decided": True, "approve": decision.approve,
+            "by": decision.decided_by or "prefect-ui", "note": decision.note, "result": result}

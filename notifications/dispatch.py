@@ -1,0 +1,183 @@
+"""Sending the queued notices: one digest message per recipient, handed to the Notifier at most once.
+
+queued → sending is a compare-and-set committed before the message leaves, so two checks never hand the
+same notice to a channel; a crash after that leaves `sending` rows, which are never re-sent (at most once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.content_ladder import selfcheck_form_attachment
+from db.models import Notice, Task, TaskInstance, Unit
+from db.queries import ProgramContext, collectives_of, load_program, task_rows
+from notifications.bulletin import render_bulletin
+from notifications.digest import DigestItem, render_digest
+from notifications.message import Attachment, Message, Notifier, Recipient
+from notifications.workbook import unit_task_workbook
+from schedule.lights import light
+
+
+@dataclass
+class DispatchResult:
+    messages: int = 0
+    notices: int = 0
+    states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    alerts: list[str] = field(default_factory=list)
+
+
+def new_message_id(program_id: str, at: datetime) -> str:
+    # Unique per attempt: the compare-and-set below tells this dispatch's rows from an overlapping one's.
+    return f"{program_id}-{at:%Y%m%d}-{uuid.uuid4().hex[:12]}"
+
+
+def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
+             today: date) -> DispatchResult:
+    result = DispatchResult()
+    with sessions.begin() as session:
+        queued = session.execute(
+            select(Notice.id, Notice.unit_id, Notice.audience)
+            .where(Notice.program_id == program_id, Notice.state == "queued")
+            .order_by(Notice.id)
+        ).all()
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for notice_id, unit_id, audience in queued:
+        groups[(unit_id, audience)].append(notice_id)
+
+    rows_by_day: dict[date, list[dict]] = {}  # the task list is read once per dispatch, not once per unit
+    for (unit_id, audience), notice_ids in groups.items():
+        message_id = new_message_id(program_id, at)
+        with sessions.begin() as session:
+            session.execute(
+                update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
+                .values(state="sending", message_id=message_id)
+            )
+        with sessions.begin() as session:
+            mine = session.scalars(select(Notice).where(Notice.message_id == message_id, Notice.state == "sending",
+                                                        Notice.id.in_(notice_ids))).all()
+            if not mine:
+                continue  # an overlapping check took them first
+            ctx = load_program(session, program_id)
+            unit = session.get(Unit, unit_id)
+            message = _compose(session, ctx, unit, audience, mine, message_id, at, today, rows_by_day)
+        outcome = notifier.send(message)
+        with sessions.begin() as session:
+            # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.
+            state = "queued" if outcome.state == "deferred" else outcome.state
+            session.execute(
+                update(Notice).where(Notice.message_id == message_id, Notice.state == "sending")
+                .values(state=state, channel=outcome.channel,
+                        message_id=None if state == "queued" else message_id,
+                        sent_at=None if state == "queued" else at)
+            )
+        result.messages += 1
+        result.notices += len(mine)
+        result.states[outcome.state] += len(mine)
+        result.alerts += list(outcome.alerts)
+    return result
+
+
+def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
+             message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]]) -> Message:
+    english = ctx.program.language == "en"
+    items = _items(session, ctx, notices, today, english)
+    kinds = tuple(dict.fromkeys(n.kind for n in notices))
+    bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
+    rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
+                             recipient_name=unit.name, audience=audience, today=today, items=items,
+                             bulletin_markdown=bulletin)
+    files = _attachments(session, ctx, unit, kinds, today, rows_by_day)
+    urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
+    codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
+    return Message(
+        message_id=message_id, program_id=ctx.id, at=at, language=ctx.program.language,
+        recipient=Recipient(ctx.id, unit.code, unit.name, audience, urls),
+        kinds=kinds, task_codes=codes, subject=rendered.subject, text=rendered.text,
+        markdown=rendered.markdown, html=rendered.html, attachments=tuple(files),
+        notice_ids=tuple(n.id for n in notices),
+    )
+
+
+def _attachments(session: Session, ctx: ProgramContext, unit: Unit, kinds: tuple[str, ...], today: date,
+                 rows_by_day: dict[date, list[dict]]) -> list[Attachment]:
+    """The unit's 报送表 with its 交办, the whole table with the bulletin, the form with the self-check."""
+    files = []
+    if "assignment" in kinds or "bulletin" in kinds:
+        if today not in rows_by_day:
+            rows_by_day[today] = task_rows(session, ctx, today)
+        rows = rows_by_day[today]
+        if "bulletin" not in kinds:
+            answering = {unit.code} | collectives_of(session, ctx.id).get(unit.code, set())
+            rows = [r for r in rows if answering & set(r["lead"] + r["co"])]
+        name = "全部任务" if "bulletin" in kinds else "报送表"
+        files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
+                                unit_task_workbook(unit.name, rows, ctx.program.language)))
+    if "selfcheck_form" in kinds:
+        files.append(selfcheck_form_attachment(session, ctx, unit.code))
+    return files
+
+
+def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, english: bool) -> list[DigestItem]:
+    instance_ids = {n.instance_id for n in notices if n.instance_id}
+    details = {}
+    if instance_ids:
+        for instance, task in session.execute(
+            select(TaskInstance, Task).join(Task, Task.id == TaskInstance.task_id).where(TaskInstance.id.in_(instance_ids))
+        ):
+            details[instance.id] = (instance, task)
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.program_id == ctx.id)).all())
+    calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
+    items = []
+    for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
+        data = notice.data or {}
+        if notice.instance_id in details:
+            instance, task = details[notice.instance_id]
+            current = light(today, due=instance.due, status=instance.status, progress=instance.progress,
+                            window_start=instance.window_start, calendar=calendar,
+                            yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
+                            last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
+                            report_every_workdays=reminders.report_every_workdays)
+            items.append(DigestItem(notice.kind, task.title, task.code,
+                                    instance.due.isoformat() if instance.due else None, current,
+                                    _note(notice, data, names, english)))
+        else:
+            items.append(DigestItem(notice.kind, _title(notice, data, english), None, None, None,
+                                    _note(notice, data, names, english)))
+    return items
+
+
+def _title(notice: Notice, data: dict, english: bool) -> str:
+    if notice.kind.startswith("phase_"):
+        verb = {"phase_opened": ("开始", "opened"), "phase_closed": ("结束", "closed"),
+                "phase_overrun": ("超期未结", "overrun")}.get(notice.kind, ("", ""))[english]
+        return f"{data.get('name', '')} {data.get('start', '')}—{data.get('end', '')} {verb}".strip()
+    if notice.kind == "bulletin":
+        return f"{'Bulletin' if english else '通报'} {data.get('period', '')}"
+    return data.get("title") or notice.kind
+
+
+def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> str | None:
+    if notice.kind == "before_due":
+        return f"{data.get('workdays')} workday(s) left" if english else f"距时限还有 {data.get('workdays')} 个工作日"
+    if notice.kind == "overdue":
+        return (f"overdue {data.get('overdue_workdays')} workday(s), notice #{data.get('slot')}" if english
+                else f"已逾期 {data.get('overdue_workdays')} 个工作日（第 {data.get('slot')} 次催办）")
+    if notice.kind == "escalation":
+        lagging = names.get(notice.subject_unit_id, "")
+        return (f"lead unit {lagging}, overdue {data.get('overdue_workdays')} workday(s)" if english
+                else f"牵头单位 {lagging}，已逾期 {data.get('overdue_workdays')} 个工作日")
+    if notice.kind == "report_missing":
+        return (f"no progress report since {data.get('since')}" if english
+                else f"自 {data.get('since')} 起 {data.get('workdays')} 个工作日未报送进展")
+    if notice.kind == "assignment":
+        role = data.get("role")
+        return ("lead" if role == "lead" else "co-unit") if english else ("牵头" if role == "lead" else "配合")
+    if notice.kind == "phase_overrun":
+        return "; ".join(data.get("reasons", [])) or None
+    return data.get("note")

@@ -1,0 +1,254 @@
+"""The 完成时限 column: a due date, or a recurrence, from the way coordinators write it.
+
+The accepted forms are the contract in docs/plan-format.md ("Time limits accepted"). Beyond them the
+parser forgives what a spreadsheet typist does: full-width digits and punctuation, stray spaces,
+trailing 前/以前/完成/止, a leading 截至/到, a range whose end is the due date, 号 for 日, and 上旬/中旬/下旬.
+Anything else is an error that quotes the text and says what is wrong: a plan with a misread deadline
+would remind the wrong people on the wrong day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+# A year outside this span is a typo (2203年) rather than a plan.
+_MIN_YEAR, _MAX_YEAR = 2000, 2100
+
+_ONGOING = frozenset({"长期坚持", "持续推进", "长期", "长期推进", "持续", "持续开展", "常态化", "常态化推进"})
+_PREFIXES = ("截止到", "截至", "截止", "到", "于")
+_SUFFIXES = ("完成", "以前", "之前", "为止", "前", "止")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# 旬: the 10th, the 20th, the month's end.
+_XUN_DAY = {"上旬": 10, "中旬": 20}
+
+_HINT = "可写作 2023年6月底前、2023年6月15日、2023-06-15、2023年上半年、2023年第一季度、长期坚持、每年、每季度、每月5日前"
+
+_Y = r"(?P<y>[0-9]{4})"
+_M = r"(?P<m>[0-9]{1,2})"
+_D = r"(?P<d>[0-9]{1,2})"
+_DATE_FORMS = [
+    re.compile(rf"{_Y}(?P<sep>[-/.]){_M}(?P=sep){_D}"),
+    re.compile(rf"{_Y}年{_M}月{_D}[日号]?"),
+]
+_MONTH = re.compile(rf"{_Y}年{_M}月份?(?P<part>底|末|上旬|中旬|下旬)?")
+_YEAR_END = re.compile(rf"{_Y}年(?:年底|年末|底|末|内|度)?")
+_HALF = re.compile(rf"{_Y}年(?P<half>上半年|下半年|年中)")
+_QUARTER = [
+    re.compile(rf"{_Y}年第?(?P<q>[0-9]{{1,2}}|[一二三四五六七八九十])季度?(?:末|底)?"),
+    re.compile(rf"{_Y}年?[Qq](?P<q>[0-9]{{1,2}})(?:末|底)?"),
+]
+_YEARLY = [
+    re.compile(r"每年(?:年底|年末|底|末)?"),
+    re.compile(rf"每年{_M}月份?(?:底|末)?"),
+    re.compile(rf"每年{_M}月{_D}[日号]"),
+]
+_QUARTERLY = re.compile(r"每(?:个)?季度?(?:末|底)?")
+_MONTHLY = [
+    re.compile(r"每(?:个)?月(?:底|末)?"),
+    re.compile(rf"每(?:个)?月{_D}[日号]"),
+]
+_RANGE_SEP = re.compile(r"至|到|—+|–|~|〜|-")
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    due: date | None = None  # a single due date
+    recurrence: str | None = None  # None | "ongoing" | "yearly" | "quarterly" | "monthly"
+    month: int | None = None  # yearly: month of the due day (None → 12)
+    day: int | None = None  # yearly/monthly: day of month (None → month end)
+
+
+class TimeLimitError(ValueError):
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"无法识别的完成时限「{text}」: {reason}")
+        self.text = text
+        self.reason = reason
+
+
+class _Invalid(Exception):
+    """The text has a recognised shape but an impossible value (月份 13, 6月31日)."""
+
+
+def parse_time_limit(value: object) -> TimeLimit | None:
+    """A TimeLimit for a 完成时限 cell; None for a blank cell (no due date)."""
+    if value is None:
+        return None
+    if _is_missing(value):
+        return None
+    if isinstance(value, datetime):  # also pandas.Timestamp: an Excel date cell
+        return TimeLimit(due=value.date())
+    if isinstance(value, date):
+        return TimeLimit(due=value)
+    if not isinstance(value, str):
+        raise TimeLimitError(str(value), "不是文字或日期")
+    text = value.strip()
+    if not text:
+        return None
+    normal = _normalize(text)
+    try:
+        limit = _parse_single(normal) or _parse_range(normal)
+    except _Invalid as exc:
+        raise TimeLimitError(text, str(exc)) from None
+    if limit is None:
+        raise TimeLimitError(text, f"不是认得的写法，{_HINT}")
+    return limit
+
+
+def _is_missing(value: object) -> bool:
+    # An empty spreadsheet cell arrives as NaN or pandas.NaT, the values not equal to themselves,
+    # or as pandas.NA, which refuses to become a bool at all.
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True
+
+
+def expand_recurrence(limit: TimeLimit, start: date, end: date) -> list[date]:
+    """The due dates of a recurring limit that fall within [start, end], in order.
+
+    A one-off limit is its own single instance whatever the window (an explicit date in the plan is
+    authoritative); an ongoing limit has no dated instances.
+    """
+    if limit.recurrence is None:
+        return [limit.due] if limit.due is not None else []
+    if limit.recurrence == "ongoing":
+        return []
+    if limit.recurrence == "yearly":
+        month = limit.month or 12
+        candidates = (_day_in_month(y, month, limit.day) for y in range(start.year, end.year + 1))
+    elif limit.recurrence == "quarterly":
+        candidates = (_day_in_month(y, m, None) for y, m in _months(start, end) if m % 3 == 0)
+    elif limit.recurrence == "monthly":
+        candidates = (_day_in_month(y, m, limit.day) for y, m in _months(start, end))
+    else:
+        raise ValueError(f"未知的周期「{limit.recurrence}」")
+    return [d for d in candidates if start <= d <= end]
+
+
+def _months(start: date, end: date):
+    for index in range(start.year * 12 + start.month - 1, end.year * 12 + end.month):
+        yield index // 12, index % 12 + 1
+
+
+def _day_in_month(year: int, month: int, day: int | None) -> date:
+    # "每月31日" falls on the last day of a shorter month, as a coordinator would read it.
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if day is None else min(day, last))
+
+
+def _normalize(text: str) -> str:
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).rstrip("。.,;")
+    for prefix in _PREFIXES:
+        if s.startswith(prefix) and len(s) > len(prefix):
+            s = s[len(prefix) :]
+            break
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _SUFFIXES:
+            if s.endswith(suffix) and len(s) > len(suffix):
+                s = s[: -len(suffix)]
+                stripped = True
+    return s
+
+
+def _parse_single(s: str) -> TimeLimit | None:
+    if s in _ONGOING:
+        return TimeLimit(recurrence="ongoing")
+    if s.startswith("每"):
+        return _parse_recurrence(s)
+    return _parse_dated(s)
+
+
+def _parse_dated(s: str) -> TimeLimit | None:
+    for form in _DATE_FORMS:
+        if m := form.fullmatch(s):
+            return TimeLimit(due=_date(_year(m), _month(m), int(m["d"])))
+    if m := _MONTH.fullmatch(s):
+        year, month = _year(m), _month(m)
+        return TimeLimit(due=_day_in_month(year, month, _XUN_DAY.get(m["part"] or "")))
+    if m := _YEAR_END.fullmatch(s):
+        return TimeLimit(due=date(_year(m), 12, 31))
+    if m := _HALF.fullmatch(s):
+        return TimeLimit(due=date(_year(m), 12, 31) if m["half"] == "下半年" else date(_year(m), 6, 30))
+    for form in _QUARTER:
+        if m := form.fullmatch(s):
+            q = _CN_DIGITS.get(m["q"]) or int(m["q"])
+            if not 1 <= q <= 4:
+                raise _Invalid(f"季度 {q} 不在 1–4")
+            return TimeLimit(due=_day_in_month(_year(m), 3 * q, None))
+    return None
+
+
+def _parse_recurrence(s: str) -> TimeLimit | None:
+    for form in _YEARLY:
+        if m := form.fullmatch(s):
+            groups = m.groupdict()
+            month = _month(m) if groups.get("m") else None
+            day = int(groups["d"]) if groups.get("d") else None
+            if day is not None:
+                # 2000 is a leap year, so 每年2月29日 is allowed and lands on 2月28日 in other years.
+                _date(2000, month, day, where=f"{month}月")
+            return TimeLimit(recurrence="yearly", month=month, day=day)
+    if _QUARTERLY.fullmatch(s):
+        return TimeLimit(recurrence="quarterly")
+    for form in _MONTHLY:
+        if m := form.fullmatch(s):
+            day = int(m["d"]) if m.groupdict().get("d") else None
+            if day is not None and not 1 <= day <= 31:
+                raise _Invalid(f"日 {day} 不在 1–31")
+            return TimeLimit(recurrence="monthly", day=day)
+    return None
+
+
+def _parse_range(s: str) -> TimeLimit | None:
+    """「2023年3月—2023年4月」, 「2023年3月至4月」, 「2023年3—4月」: the range ends on its due date."""
+    for sep in _RANGE_SEP.finditer(s):
+        left, right = s[: sep.start()], s[sep.end() :]
+        first = _range_end(left, ("", "月", "年"))
+        if first is None:
+            continue
+        year = re.match(r"[0-9]{4}", left)
+        if year and not re.match(r"[0-9]{4}", right):
+            right = f"{year[0]}年{right}"
+        last = _range_end(right, ("",))
+        if last is None:
+            continue
+        if last < first:
+            raise _Invalid(f"时间段的结束 {last.isoformat()} 早于开始 {first.isoformat()}")
+        return TimeLimit(due=last)
+    return None
+
+
+def _range_end(part: str, completions: tuple[str, ...]) -> date | None:
+    # The left end of 「2023年3—4月」 is 「2023年3」: try it with the unit the right end carries.
+    for completion in completions:
+        limit = _parse_dated(part + completion) if part else None
+        if limit is not None:
+            return limit.due
+    return None
+
+
+def _year(m: re.Match[str]) -> int:
+    year = int(m["y"])
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise _Invalid(f"年份 {year} 不在 {_MIN_YEAR}–{_MAX_YEAR}")
+    return year
+
+
+def _month(m: re.Match[str]) -> int:
+    month = int(m["m"])
+    if not 1 <= month <= 12:
+        raise _Invalid(f"月份 {month} 不在 1–12")
+    return month
+
+
+def _date(year: int, month: int, day: int, where: str | None = None) -> date:
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise _Invalid(f"{where or f'{year}年{month}月'}没有 {day} 日（只有 {last} 天）")
+    return date(year, month, day)

@@ -1,0 +1,32 @@
+"""Shared fixtures: one temporary Prefect server per test session, and isolated duban homes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+# Before Prefect is imported anywhere: no analytics (no internet here) and a throwaway Prefect home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """The temporary server takes seconds to start: one per session, for the tests that run real flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh DUBAN_HOME with its SQLite database, as a new user has."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("DUBAN_HOME", str(path))
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DUBAN_NOTIFIER", "outbox")
+    return path
