@@ -12,7 +12,8 @@ and returns the readiness score and the gaps.
 
 Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
 characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
-contains it (or is contained in it) after folding widths, brackets and spaces.
+contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
+like is no joiner.)
 
 Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at least
 one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式 but
@@ -42,7 +43,8 @@ from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from schedule.unitnames import fold
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
-_JOINERS = re.compile(r"[及和与]")
+# 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
+_JOINERS = re.compile(r"以及|(?<![普涉])及(?!时)|(?<![总共])和(?![谐平])|与(?!会)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 

@@ -19,7 +19,7 @@ from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMem
 from db.queries import ProgramContext
 from schedule.reminders import before_due_horizon, before_due_offset, bulletin_slot, overdue_slot, report_slot
 
-CLAIM_BATCH = 5000
+CLAIM_BATCH = 500  # rows per statement: 12 parameters each stays under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -214,12 +214,15 @@ def bulletin_candidates(ctx: ProgramContext, today: date, calendar) -> list[Cand
 
 
 def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> list[tuple[int, str]]:
-    """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted."""
+    """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
+
+    Each batch is one multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: rows another run (or an earlier
+    run) already holds are skipped by the database, so what comes back is this call's alone.
+    """
     if not candidates:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Notice).on_conflict_do_nothing(index_elements=["key"]).returning(Notice.id, Notice.kind)
     rows = [
         {"program_id": ctx.id, "key": c.key, "kind": c.kind, "unit_id": c.unit_id, "audience": c.audience,
          "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due, "subject_unit_id": c.subject_unit_id,
@@ -228,5 +231,8 @@ def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at
     ]
     claimed: list[tuple[int, str]] = []
     for start in range(0, len(rows), CLAIM_BATCH):
-        claimed += [tuple(row) for row in session.execute(statement, rows[start:start + CLAIM_BATCH])]
+        statement = (insert(Notice.__table__).values(rows[start:start + CLAIM_BATCH])
+                     .on_conflict_do_nothing(index_elements=["key"])
+                     .returning(Notice.__table__.c.id, Notice.__table__.c.kind))
+        claimed += [tuple(row) for row in session.execute(statement)]
     return claimed

@@ -70,6 +70,10 @@ def current_instances(program_id: str):
     return ranked
 
 
+def task_exists(session: Session, program_id: str, code: str) -> bool:
+    return session.scalar(select(Task.id).where(Task.program_id == program_id, Task.code == code)) is not None
+
+
 def unit_codes(session: Session, program_id: str) -> dict[int, str]:
     return dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == program_id)).all())
 

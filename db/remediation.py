@@ -117,8 +117,8 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
             "due": item.due.isoformat()}
     if status != "done":
         record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
-        return {"program": ctx.id, "item": item.code, "unit": unit.code, "state": item.state, "status": status,
-                "due": item.due.isoformat()}
+        return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": item.state,
+                "status": status, "progress": progress or 0, "due": item.due.isoformat(), "evidence": evidence}
     item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
     item.note, item.evidence = note, list(evidence)
     if task is not None and task.active:
@@ -128,8 +128,9 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
             add_evidence(session, ctx, task.code, unit.code, evidence, at, note or item.title, actor)
     record_event(session, ctx.id, at, "remediation.closed", f"item:{item.code}", actor,
                  {**data, "late": today > item.due})
-    return {"program": ctx.id, "item": item.code, "unit": unit.code, "state": "closed", "status": status,
-            "due": item.due.isoformat(), "closed_on": today.isoformat(), "late": today > item.due}
+    return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": "closed",
+            "status": status, "progress": 100, "due": item.due.isoformat(), "evidence": evidence,
+            "closed_on": today.isoformat(), "late": today > item.due, "reported_at": at.isoformat()}
 
 
 def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str | None:

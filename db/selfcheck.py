@@ -6,7 +6,8 @@ database side: the form's content for a unit (`form_spec`), the checks of a retu
 (`record_returns`).
 
 Findings of a row (at most two):
-- completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail);
+- completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail), unless the
+  task's current due date is after the self-check window (then only a problems text counts, as `problem`);
 - 已完成 without evidence → `no_evidence`; 已完成 while the database has no 办结 report → `unreported`;
 - 已完成 with a problems text → `problem`.
 """
@@ -255,10 +256,12 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
         kinds: dict[str, int] = defaultdict(int)
         for row in rows:
             task = tasks[row.code]
+            due = status[row.code]["due"] if row.code in status else None
+            future = phase is not None and due is not None and date.fromisoformat(due) > phase.end
             session.add(SelfCheckRow(program_id=ctx.id, return_id=returned.id, task_id=task.id, row=row.row,
                                      completion=row.completion, self_score=row.self_score,
                                      evidence=list(row.evidence), problems=row.problems))
-            for kind, detail in row_findings(row, status.get(row.code)):
+            for kind, detail in row_findings(row, status.get(row.code), future):
                 kinds[kind] += 1
                 session.add(Finding(program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
                                     kind=kind, detail=detail, found_on=today, created_at=at))
@@ -270,8 +273,12 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
     return results
 
 
-def row_findings(row: ReturnedRow, current: dict | None) -> list[tuple[str, str | None]]:
+def row_findings(row: ReturnedRow, current: dict | None, future: bool = False) -> list[tuple[str, str | None]]:
+    """The findings of one returned row. `future`: the task's current due date is after the self-check
+    window, so not being done yet is no gap (a problem reported for it still is)."""
     if row.completion in ("not_done", "partial"):
+        if future:
+            return [("problem", row.problems)] if row.problems else []
         return [(row.completion, row.problems)]
     findings: list[tuple[str, str | None]] = []
     if not row.evidence:

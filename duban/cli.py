@@ -14,9 +14,14 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from db.acceptance import build_package
 from db.importer import import_program
 from db.outbox import outbox_entries
-from db.queries import load_program, record_report, status_summary, task_rows
+from db.queries import load_program, record_report, status_summary, task_exists, task_rows
+from db.remediation import is_item_code, report_item
+from db.scores import scores_report
+from duban.cli_content import print_scores
+from duban.cli_content import register as register_content_commands
 from duban.cli_support import (
     KIND_ZH,
     LIGHT_STYLE,
@@ -174,7 +179,11 @@ def report(program: str, code: str,
         ctx = load_program(session, program)
         at = parse_as_of(as_of, ctx.program.timezone)
         stored = _store_evidence(wired, program, code, evidence or [])
-        result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+        if is_item_code(code) and not task_exists(session, program, code):
+            # A remediation item (R-n) is closed with the same command as a task.
+            result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
+        else:
+            result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
     if as_json:
         emit_json(result)
     else:
@@ -210,7 +219,7 @@ def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = Non
         emit_json(result)
         return
     for transition in result["transitions"]:
-        out.print(f"{transition['on']}  阶段 {transition['phase']} → {STATE_ZH[transition['state']]}", highlight=False)
+        out.print(f"{transition['on']}  {transition['name']} → {STATE_ZH[transition['state']]}", highlight=False)
     claimed = "，".join(f"{KIND_ZH.get(k, k)} {v}" for k, v in sorted(result["claimed"].items())) or "无新通知"
     out.print(f"{program} · {result['today']}：{claimed}", highlight=False)
     if result["dispatched"] is None:
@@ -258,6 +267,22 @@ def demo(seed: Annotated[int, typer.Option("--seed")] = 2023) -> None:
     except ReplayError as exc:
         raise Failure(str(exc)) from None
     print_timeline(result)
+    print_outcome(result)
+
+
+def print_outcome(result: Replay) -> None:
+    """The end of the program: the acceptance package and the assessment."""
+    wired, end = result.wiring, result.simulation.end
+    with wired.transaction() as session:
+        ctx = load_program(session, result.program)
+        package = build_package(session, ctx, wired.settings.reports_dir / "acceptance", end)
+        scores = scores_report(session, ctx, None, end)
+    gaps = package.get("gaps", [])
+    out.print(f"验收材料包: 就绪度 {package['readiness']:.1f}/100，差距 {len(gaps)} 项", highlight=False)
+    for gap in gaps[:5]:
+        out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
+    out.print(f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False)
+    print_scores(scores)
 
 
 def _date_option(text: str | None, name: str):
@@ -357,6 +382,9 @@ def serve(db: DbOption = None) -> None:
         raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
     # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
     prefect_serve(*deployments(programs, wired.settings.db_url), pause_on_shutdown=False)
+
+
+register_content_commands(app)
 
 
 def main() -> None:

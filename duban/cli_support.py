@@ -16,8 +16,9 @@ from rich.console import Console
 from db.queries import InvalidInput, NotFound
 from duban.wiring import Wiring, wiring
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
@@ -32,7 +33,8 @@ KIND_ZH = {
     "report_missing": "进展报送提醒", "bulletin": "通报", "phase_opened": "阶段开始", "phase_closed": "阶段结束",
     "phase_overrun": "阶段超期", "delivery_alert": "渠道故障", "selfcheck_form": "自查表", "selfcheck_missing": "自查表催交",
     "remediation_before_due": "整改提醒", "remediation_overdue": "整改催办", "remediation_escalation": "整改督办",
-    "extension_decided": "延期结果",
+    "extension_decided": "延期结果", "remediation_assigned": "整改交办", "extension_requested": "延期申请",
+    "decision_requested": "待决定",
 }
 
 

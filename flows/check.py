@@ -40,7 +40,7 @@ class CheckResult:
     def to_json(self) -> dict:
         return {
             "program": self.program, "at": self.at.isoformat(), "today": self.today.isoformat(),
-            "transitions": [{"phase": t.kind, "state": t.state, "on": t.on.isoformat(), "reasons": list(t.reasons)}
+            "transitions": [{"phase": t.kind, "name": t.name, "state": t.state, "on": t.on.isoformat(), "reasons": list(t.reasons)}
                             for t in self.transitions],
             "running": self.running, "claimed": dict(self.claimed),
             "dispatched": None if self.dispatched is None else {

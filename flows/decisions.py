@@ -7,12 +7,15 @@ supervise flow as its own run — with a timeout, and records the answer exactly
 
 `kind` is a phase kind (deployment … acceptance: close it although its gate does not hold), `extension:ID`
 (approve or reject an extension request) or `item:R-3` (accept a remediation item that stays open).
+A run nobody answers within its timeout fails (Prefect fails an expired pause) and records nothing; the daily
+check keeps chasing and the coordinator can run `decide` again or use the command line.
 Resume a paused run from the UI (the form shows approve / note / decided_by) or programmatically:
 `prefect.flow_runs.resume_flow_run(flow_run_id, run_input={"approve": True, "note": "…", "decided_by": "…"})`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -60,10 +63,15 @@ def ask_coordinator(program_id: str, kind: str, question: str, options: dict[str
     form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="", decided_by="")
     try:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
-                                key=key or f"{program_id}:{kind}")
+                                key=pause_key(key or f"{program_id}-{kind}"))
     except FlowPauseTimeout:
         return Decision(None)
     return Decision(bool(answer.approve), answer.note or "", answer.decided_by or "")
+
+
+def pause_key(text: str) -> str:
+    """Prefect keys run inputs by the pause key: lowercase letters, digits and dashes only."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-") or "decision"
 
 
 def _moment(as_of: datetime | str | None, ctx: ProgramContext | None = None) -> datetime:
@@ -170,8 +178,8 @@ def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECON
     question, options = asked
     decision = ask_coordinator(program, kind, question, options, timeout=timeout_seconds, poll_interval=poll_interval)
     if decision.timed_out:
-        logger.warning("%s %s: no decision within %ss; the daily check keeps chasing", program, kind, timeout_seconds)
-        return {"program": program, "kind": kind, "asked": True, "decided": False, "timed_out": True}
+        # Prefect fails a run whose pause expired; say why, in our words. Nothing was recorded.
+        raise TimeoutError(f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办")
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
         result = record_decision(session, ctx, kind, decision, _moment(as_of, ctx))

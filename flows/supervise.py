@@ -9,11 +9,15 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, tags
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.deployments import run_deployment
 from prefect.events import emit_event
+from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run
 
-from db.queries import load_program, status_summary, task_rows
+from db.ladder import Candidate, claim
+from db.queries import load_program, phases, status_summary, task_rows
 from flows.check import CheckResult, advance_phases, dispatch_step, local_today, phase_step, program_step
+from flows.decisions import needs_decision
 from notifications.bulletin import render_bulletin
 from notifications.ledger import list_deliveries
 
@@ -82,11 +86,38 @@ def supervise(program: str, as_of: datetime | None = None, database_url: str | N
         for kind in running:
             result.claimed += Counter(PHASE_FLOWS[kind](program=program, as_of=at, database_url=database_url))
     result.claimed += program_step(wired.sessions, program, running, at)
+    result.claimed += request_decisions(wired, program, at)
     result.dispatched = dispatch_step(wired.sessions, program, wired.notifier(), at)
     publish_artifacts(wired, program, at)
     logger.info("claimed %s; dispatched %s", dict(result.claimed),
                 "outside the sending window" if result.dispatched is None else dict(result.dispatched.states))
     return result.to_json()
+
+
+def request_decisions(wired, program: str, at: datetime) -> Counter:
+    """An overrun phase waiting for the coordinator: one notice, and one `decide` run that pauses for the form.
+
+    The daily check never waits for a person; the decision runs as its own deployment run (served by
+    `duban serve`). Without it (a temporary server), the notice points to `duban phase approve`.
+    """
+    asked = []
+    with wired.sessions.begin() as session:
+        ctx = load_program(session, program)
+        coordinator = ctx.program.coordinator_unit_id
+        names = {p.kind: p.name for p in phases(session, program)}
+        for kind in needs_decision(session, ctx) if coordinator is not None else []:
+            candidate = Candidate(f"decision_requested:{program}:{kind}", "decision_requested", coordinator,
+                                  data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind})
+            if claim(session, ctx, [candidate], at):
+                asked.append(kind)
+    for kind in asked:
+        try:
+            run_deployment(f"decide/{program}-decide", parameters={"program": program, "kind": kind},
+                           timeout=0, as_subflow=False)
+        except ObjectNotFound:
+            get_run_logger().warning("no decide deployment for %s: decide with `duban phase approve %s %s`",
+                                     program, program, kind)
+    return Counter({"decision_requested": len(asked)}) if asked else Counter()
 
 
 def publish_artifacts(wired, program: str, at: datetime) -> None:

@@ -24,6 +24,9 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "report_missing": ("进展报送提醒", "Progress report missing"),
     "assignment": ("交办：本单位承担的任务", "Assignment: your tasks"),
     "selfcheck_form": ("自查自评：请填报自查表", "Self-check: please fill in your form"),
+    "remediation_assigned": ("整改交办：补差提升事项", "Remediation items assigned"),
+    "extension_requested": ("延期申请待审批", "Extension requests to decide"),
+    "decision_requested": ("待牵头办决定", "Waiting for the coordinator's decision"),
     "extension_decided": ("延期申请结果", "Extension decisions"),
     "phase_opened": ("阶段开始", "Phase opened"),
     "phase_closed": ("阶段结束", "Phase closed"),
@@ -41,6 +44,8 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
                    "Please finish on time and report progress with evidence; request an extension before the due date if needed."),
     "report_missing": ("请报送最新进展（duban report … --status in_progress --progress N）。",
                        "Please report your latest progress."),
+    "decision_requested": ("请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
+                           "Open the paused decide flow run in the Prefect UI, or run duban phase approve."),
     "assignment": ("请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
                    "Please work through the attached list by its time limits and report progress regularly."),
 }

@@ -46,6 +46,12 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
             .where(Notice.program_id == program_id, Notice.state == "queued")
             .order_by(Notice.id)
         ).all()
+    if not queued:
+        return result
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == program_id))}
+        session.expunge_all()
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for notice_id, unit_id, audience in queued:
         groups[(unit_id, audience)].append(notice_id)
@@ -63,9 +69,7 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
                                                         Notice.id.in_(notice_ids))).all()
             if not mine:
                 continue  # an overlapping check took them first
-            ctx = load_program(session, program_id)
-            unit = session.get(Unit, unit_id)
-            message = _compose(session, ctx, unit, audience, mine, message_id, at, today, rows_by_day)
+            message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day)
         outcome = notifier.send(message)
         with sessions.begin() as session:
             # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.

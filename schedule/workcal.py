@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 
 import chinese_calendar
 
@@ -29,6 +30,20 @@ def _statutory_years() -> tuple[int, int]:
 
 
 _FIRST_YEAR, _LAST_YEAR = _statutory_years()
+
+
+@cache
+def _statutory_year(year: int) -> tuple[bool, ...]:
+    """One year's workday flags: computed once per process, since a calendar is built for every check."""
+    days = range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1)
+    if not _FIRST_YEAR <= year <= _LAST_YEAR:
+        return tuple(date.fromordinal(o).weekday() < 5 for o in days)
+    holidays, workdays = chinese_calendar.holidays, chinese_calendar.workdays
+    flags = []
+    for ordinal in days:
+        d = date.fromordinal(ordinal)
+        flags.append(d in workdays or (d.weekday() < 5 and d not in holidays))
+    return tuple(flags)
 
 
 class WorkCalendar:
@@ -105,18 +120,19 @@ class WorkCalendar:
             return self.next_workday_on_or_after(d)
         raise ValueError(f"未知的非工作日处理方式「{policy}」，应为 keep、previous 或 next")
 
-    def _is_workday_uncached(self, d: date) -> bool:
-        if d in self._extra_workdays:
-            return True
-        if d in self._extra_holidays:
-            return False
-        if _FIRST_YEAR <= d.year <= _LAST_YEAR:
-            return chinese_calendar.is_workday(d)
-        return d.weekday() < 5
-
     def _year_flags(self, first: int, last: int) -> list[bool]:
-        start, end = date(first, 1, 1).toordinal(), date(last, 12, 31).toordinal()
-        return [self._is_workday_uncached(date.fromordinal(o)) for o in range(start, end + 1)]
+        flags: list[bool] = []
+        for year in range(first, last + 1):
+            flags += _statutory_year(year)
+        if self._extra_workdays or self._extra_holidays:
+            start = date(first, 1, 1).toordinal()
+            for d in self._extra_holidays:
+                if first <= d.year <= last:
+                    flags[d.toordinal() - start] = False
+            for d in self._extra_workdays:
+                if first <= d.year <= last:
+                    flags[d.toordinal() - start] = True
+        return flags
 
     def _cover(self, year: int) -> None:
         """Grow the index, in whole years, until it includes `year`."""

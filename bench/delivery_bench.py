@@ -1,0 +1,110 @@
+"""Delivery bench (on demand: `python -m bench.delivery_bench [N]`), against the loopback peers of the tests.
+
+1. Throughput: N messages to a local DingTalk-like robot (signed, verified answers) and N emails (with the unit's
+   .xlsx 报送表 attached) to a local aiosmtpd server, through AppriseNotifier with its SQLite ledger and limiter
+   (limits lifted, so this measures duban's own cost per message), 2 % of robot answers being HTTP 500.
+2. Draining a day under the DingTalk limit: N messages to one robot (a coordinator's group robot that every unit's
+   notices go to) and to one robot per unit (40 units), on a fake clock advanced by the notifier's own waits; the
+   peer enforces 20 a minute itself, so an over-limit answer would show.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from notifications.apprise_notifier import AppriseNotifier
+from notifications.message import Attachment
+from notifications.secrets import SecretResolver
+from notifications.workbook import XLSX_MIME, unit_task_workbook
+from tests.peers import FakeClock, Reply, RobotPeer, SMTPPeer, database, make_message, settings_for
+
+TOKEN = "bench0robot0token0123456789abcdef"
+SECRET = "SECbench0signing0secret0123456789abcdef"
+ROWS = [
+    {"code": str(i), "area": "知识产权保护体系", "title": f"第{i}项重点任务：完善快速协同保护机制", "lead": ["市市场监管局"],
+     "co": ["市中级人民法院"], "due": "2024-06-30", "recurrence": None, "phase": "implementation",
+     "status": "in_progress", "progress": 40, "light": "yellow"}
+    for i in range(1, 13)
+]  # fmt: skip
+
+
+def throughput(n: int, home: Path) -> None:
+    clock = FakeClock()
+    sessions = database(home, "throughput.db")
+    with RobotPeer() as robot, SMTPPeer() as smtp:
+        robot.dingtalk_secrets[TOKEN] = SECRET
+        for i in range(n):
+            if i % 50 == 49:
+                robot.script(TOKEN, Reply.http(500))
+        notifier = AppriseNotifier(
+            sessions, settings_for(home, robot, timeout=5), clock, limits={}, retry_base_delay=0.001,
+            resolver=SecretResolver(block_loader=None),
+        )  # fmt: skip
+        with notifier:
+            started = time.perf_counter()
+            results = [
+                notifier.send(make_message([f"dingtalk://{TOKEN}/{SECRET}"], message_id=f"r{i}"))
+                for i in range(n)
+            ]
+            robot_seconds = time.perf_counter() - started
+            attachment = Attachment("报送表.xlsx", unit_task_workbook("市市场监督管理局", ROWS), XLSX_MIME)
+            started = time.perf_counter()
+            mails = [
+                notifier.send(
+                    make_message(
+                        [smtp.url("zhangsan@msa.gov.cn")], message_id=f"e{i}", attachments=[attachment]
+                    )
+                )
+                for i in range(n)
+            ]
+            smtp_seconds = time.perf_counter() - started
+        delivered = sum(r.state == "delivered" for r in results)
+        attempts = sum(r.attempts for r in results)
+        print(f"robot: {n} messages in {robot_seconds:.2f} s = {n / robot_seconds:.0f} messages/s; "
+              f"{delivered} delivered, {attempts - n} retries (HTTP 500 on every 50th answer), "
+              f"{len(robot.of('dingtalk'))} posts received")  # fmt: skip
+        print(f"email: {n} messages ({len(attachment.content)} B attachment) in {smtp_seconds:.2f} s = "
+              f"{n / smtp_seconds:.0f} messages/s; {sum(m.state == 'delivered' for m in mails)} delivered, "
+              f"{len(smtp.messages)} accepted by the SMTP peer")  # fmt: skip
+
+
+def drain(n: int, robots: int, home: Path) -> None:
+    clock = FakeClock()
+    sessions = database(home, f"drain-{robots}.db")
+    with RobotPeer(clock) as robot:
+        notifier = AppriseNotifier(
+            sessions, settings_for(home, robot), clock, sleep=clock.sleep, max_wait=timedelta(seconds=65),
+            resolver=SecretResolver(block_loader=None),
+        )  # fmt: skip
+        start = clock()
+        started = time.perf_counter()
+        with notifier:
+            results = [
+                notifier.send(make_message([f"dingtalk://robot{i % robots:03d}-{TOKEN}"], message_id=f"d{i}"))
+                for i in range(n)
+            ]
+        wall = time.perf_counter() - started
+        elapsed = clock() - start
+        over = robot.over_limit_answers
+    per = n / robots
+    print(f"drain: {n} messages to {robots} robot(s) ({per:.0f} each) under 20/min: "
+          f"{elapsed.total_seconds() / 60:.1f} min of (fake) clock time, "
+          f"{sum(r.state == 'delivered' for r in results)} delivered, {over} over-limit answers, "
+          f"{wall:.2f} s of wall time")  # fmt: skip
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        throughput(n, home)
+        drain(n, 1, home)
+        drain(n, 40, home)
+
+
+if __name__ == "__main__":
+    main()
