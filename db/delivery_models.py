@@ -29,7 +29,7 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(128))
     program_id: Mapped[str] = mapped_column(String(64))
     unit_code: Mapped[str] = mapped_column(String(64))
     audience: Mapped[str] = mapped_column(String(8), default="unit")

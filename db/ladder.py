@@ -7,6 +7,7 @@ DO NOTHING RETURNING: a re-run, an overlapping run or a catch-up run claims noth
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,8 +19,6 @@ from sqlalchemy.orm import Session
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.queries import ProgramContext
 from schedule.reminders import before_due_horizon, before_due_offset, bulletin_slot, overdue_slot, report_slot
-
-CLAIM_BATCH = 500  # rows per statement: 12 parameters each stays under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -216,23 +215,19 @@ def bulletin_candidates(ctx: ProgramContext, today: date, calendar) -> list[Cand
 def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
-    Each batch is one multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: rows another run (or an earlier
-    run) already holds are skipped by the database, so what comes back is this call's alone.
+    INSERT .. ON CONFLICT (key) DO NOTHING skips what another run (or an earlier one) already holds; each row
+    carries this call's claim token, so reading back by token returns this call's rows alone.
     """
     if not candidates:
         return []
+    token = uuid.uuid4().hex
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
-        {"program_id": ctx.id, "key": c.key, "kind": c.kind, "unit_id": c.unit_id, "audience": c.audience,
-         "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due, "subject_unit_id": c.subject_unit_id,
-         "data": c.data, "at": at, "state": "queued"}
+        {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
+         "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
+         "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
         for c in {c.key: c for c in candidates}.values()
     ]
-    claimed: list[tuple[int, str]] = []
-    for start in range(0, len(rows), CLAIM_BATCH):
-        statement = (insert(Notice.__table__).values(rows[start:start + CLAIM_BATCH])
-                     .on_conflict_do_nothing(index_elements=["key"])
-                     .returning(Notice.__table__.c.id, Notice.__table__.c.kind))
-        claimed += [tuple(row) for row in session.execute(statement)]
-    return claimed
+    session.execute(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
+    return [tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))]

@@ -191,11 +191,14 @@ class Notice(Base):
     __table_args__ = (
         Index("ix_notices_program_state", "program_id", "state"),
         Index("ix_notices_message", "message_id"),
+        Index("ix_notices_instance_kind", "instance_id", "kind"),
+        Index("ix_notices_claim", "claim"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(300), unique=True)
+    claim: Mapped[str | None] = mapped_column(String(32))  # the check that inserted the row
     kind: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     audience: Mapped[str] = mapped_column(String(8), default="unit")  # unit | leader

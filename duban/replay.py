@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from db.content_ladder import simulate_units
+from db.engine import forget_engine
 from db.importer import import_program
 from duban.settings import Settings
 from duban.wiring import Wiring
@@ -30,6 +31,7 @@ class Replay:
 
 
 def fresh_home(home: Path) -> Path:
+    forget_engine(Settings(home=home).db_url)
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)

@@ -358,7 +358,10 @@ class AppriseNotifier:
                     slot.retry_at,
                 )
             install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
-            outcome = channel.deliver(message, now, self._ctx)
+            try:
+                outcome = channel.deliver(message, now, self._ctx)
+            except Exception as exc:  # noqa: BLE001 - a library's exception may quote the URL: never let it out
+                outcome = Outcome("permanent", "error", redact(f"{type(exc).__name__}: {exc}")[:300])
             attempts += 1
             if outcome.status == "ok":
                 with self._sessions() as session, session.begin():

@@ -60,13 +60,12 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     for (unit_id, audience), notice_ids in groups.items():
         message_id = new_message_id(program_id, at)
         with sessions.begin() as session:
+            # Committed before the message leaves: an overlapping check's update finds these rows taken.
             session.execute(
                 update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
                 .values(state="sending", message_id=message_id)
             )
-        with sessions.begin() as session:
-            mine = session.scalars(select(Notice).where(Notice.message_id == message_id, Notice.state == "sending",
-                                                        Notice.id.in_(notice_ids))).all()
+            mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
             if not mine:
                 continue  # an overlapping check took them first
             message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import copy
 from datetime import date, datetime
 from io import BytesIO
 
@@ -109,6 +110,7 @@ def unit_task_workbook(
         sheet.column_dimensions[get_column_letter(column)].width = col_width
     sheet.row_dimensions[2].height = 22
 
+    looks: dict[tuple[str, str | None], object] = {}
     for index, row in enumerate(rows, start=1):
         light = row.get("light") or "none"
         values = {
@@ -128,6 +130,11 @@ def unit_task_workbook(
         excel_row = index + 2
         for column, (key, *_rest) in enumerate(COLUMNS, start=1):
             cell = sheet.cell(row=excel_row, column=column, value=values[key])
+            # Styling a cell hashes every style object; a column's few looks are styled once and copied.
+            look = (key, light if key == "light" else None)
+            if look in looks:
+                cell._style = copy(looks[look])
+                continue
             cell.border = BORDER
             cell.alignment = Alignment(
                 vertical="top", wrap_text=key in ("area", "title", "lead", "co", "report", "evidence")
@@ -141,6 +148,7 @@ def unit_task_workbook(
                 cell.alignment = Alignment(horizontal="center", vertical="top")
             if key in ("seq", "progress", "status"):
                 cell.alignment = Alignment(horizontal="center", vertical="top")
+            looks[look] = copy(cell._style)
 
     if rows:
         last = len(rows) + 2

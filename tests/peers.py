@@ -204,6 +204,8 @@ class RobotPeer:
         self.dingtalk_keywords: dict[str, str] = {}
         self.limits: dict[str, int] = {"dingtalk": 20, "wecom": 20, "feishu": 100}
         self.over_limit_answers = 0
+        self.fail_every: int | None = None  # answer HTTP 500 to every n-th request (a flaky server)
+        self._requests = 0
         self._window: dict[tuple[str, str], deque[datetime]] = defaultdict(deque)
         self.lock = threading.Lock()
         peer = self
@@ -279,6 +281,10 @@ class RobotPeer:
         record = Received(kind, token, split.path, query, body, raw, headers, now)
         with self.lock:
             self.received.append(record)
+            self._requests += 1
+            if self.fail_every and self._requests % self.fail_every == 0:
+                record.answer, record.status = "flaky", 500
+                return 500, "flaky", 0.0
             scripted = self.scripts[token].popleft() if self.scripts.get(token) else None
             if scripted is not None:
                 answer = scripted.body if scripted.body is not None else SUCCESS[kind]
@@ -326,14 +332,51 @@ class RobotPeer:
 # ------------------------------------------------------------------------------------------------- helpers
 
 
+_created: set[str] = set()
+
+
+def database_url(tmp_path, name: str = "t.db") -> str:
+    """SQLite under tmp_path; or, with DUBAN_TEST_POSTGRES_URL (e.g. postgresql+psycopg://duban@127.0.0.1/postgres)
+    set, a fresh PostgreSQL database per (tmp_path, name), created once."""
+    import os
+
+    base = os.environ.get("DUBAN_TEST_POSTGRES_URL")
+    if not base:
+        return f"sqlite:///{tmp_path}/{name}"
+    dbname = "duban_t_" + hashlib.sha1(f"{tmp_path}/{name}".encode()).hexdigest()[:16]
+    if dbname not in _created:
+        from sqlalchemy import create_engine
+
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
+        admin.dispose()
+        _created.add(dbname)
+    return base.rsplit("/", 1)[0] + "/" + dbname
+
+
 def database(tmp_path, name: str = "t.db"):
-    """A fresh SQLite database with every migration applied, and its session factory."""
+    """A fresh database with every migration applied, and its session factory."""
     from sqlalchemy.orm import sessionmaker
 
     from db.engine import get_engine
 
-    engine = get_engine(f"sqlite:///{tmp_path}/{name}")
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(get_engine(database_url(tmp_path, name)), expire_on_commit=False)
+
+
+def second_engine(tmp_path, name: str = "t.db"):
+    """Another engine (its own pool and connections) on the same database as `database(tmp_path, name)`."""
+    from sqlalchemy.orm import sessionmaker
+
+    from db.engine import get_engine
+
+    url = database_url(tmp_path, name)
+    if url.startswith("sqlite:///"):
+        url = f"sqlite:///{tmp_path}/./{name}"  # get_engine caches one engine per URL: this URL differs
+    else:
+        url += ("&" if "?" in url else "?") + "application_name=second"
+    return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
 def settings_for(tmp_path, robot: RobotPeer | None = None, timeout: float = 0.5):

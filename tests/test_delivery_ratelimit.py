@@ -9,11 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from db.engine import get_engine
+from db.engine import forget_engines, get_engine
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
 from notifications.secrets import SecretResolver
-from tests.peers import FakeClock, RobotPeer, database, make_message, settings_for
+from tests.peers import (
+    FakeClock,
+    RobotPeer,
+    database,
+    database_url,
+    make_message,
+    second_engine,
+    settings_for,
+)
 
 DT = "dt-shared-robot-0123456789abcdef"
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
@@ -69,13 +77,8 @@ def test_feishu_has_a_per_second_limit_too(tmp_path, clock):
     assert limiter.acquire("bot", limits).ok
 
 
-def _second_engine(tmp_path) -> sessionmaker:
-    """A second engine on the same SQLite file (get_engine caches one per URL; this URL differs)."""
-    return sessionmaker(get_engine(f"sqlite:///{tmp_path}/./t.db"), expire_on_commit=False)
-
-
 def test_two_concurrent_senders_with_their_own_engines_stay_within_twenty_a_minute(tmp_path, robot, clock):
-    engines = [database(tmp_path), _second_engine(tmp_path)]
+    engines = [database(tmp_path), second_engine(tmp_path)]
     settings = settings_for(tmp_path, robot)
     results: list[list[str]] = [[], []]
 
@@ -131,13 +134,13 @@ def test_waiting_for_slots_drains_a_queue_without_ever_passing_the_limit(tmp_pat
     assert clock() - start == timedelta(minutes=2)  # 20 at once, 20 a minute later, 5 two minutes later
 
 
-def _process_sender(index: int, db_path: str, endpoint: str, count: int, start, barrier, out) -> None:
+def _process_sender(index: int, url: str, home: str, endpoint: str, count: int, start, barrier, out) -> None:
     from duban.settings import Settings
 
-    get_engine.cache_clear()  # a forked child opens its own engine and connections
+    forget_engines()  # a forked child opens its own engine and connections
 
-    sessions = sessionmaker(get_engine(f"sqlite:///{db_path}"), expire_on_commit=False)
-    settings = Settings(home=db_path.rsplit("/", 1)[0], dingtalk_endpoint=endpoint, http_timeout_seconds=2)
+    sessions = sessionmaker(get_engine(url), expire_on_commit=False)
+    settings = Settings(home=home, dingtalk_endpoint=endpoint, http_timeout_seconds=2)
     fixed = FakeClock(start)
     notifier = AppriseNotifier(
         sessions, settings, fixed, max_wait=timedelta(0), resolver=SecretResolver(block_loader=None)
@@ -160,7 +163,8 @@ def test_two_processes_share_the_limit(tmp_path):
         endpoint = f"{peer.url}/robot/send"
         processes = [
             context.Process(
-                target=_process_sender, args=(index, f"{tmp_path}/t.db", endpoint, 15, T0, barrier, out)
+                target=_process_sender,
+                args=(index, database_url(tmp_path), str(tmp_path), endpoint, 15, T0, barrier, out),
             )
             for index in range(2)
         ]

@@ -168,6 +168,11 @@ def test_no_prefect_api_fails_cleanly(monkeypatch):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens here once the socket is closed
-    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{port}/api")
-    with pytest.raises(SecretUnavailable, match="Prefect API not reachable"):
-        load_prefect_secret("msa-dt-token")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    dead = f"http://127.0.0.1:{port}/api"
+    monkeypatch.setenv("PREFECT_API_URL", dead)
+    # Override any Prefect test server another test may have started in this process.
+    with temporary_settings({PREFECT_API_URL: dead}):
+        with pytest.raises(SecretUnavailable, match="Prefect API not reachable"):
+            load_prefect_secret("msa-dt-token")

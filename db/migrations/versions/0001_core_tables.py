@@ -173,6 +173,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("program_id", sa.String(length=64), nullable=False),
         sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("claim", sa.String(length=32), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("audience", sa.String(length=8), nullable=False),
@@ -204,6 +205,8 @@ def upgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.create_index("ix_notices_message", ["message_id"], unique=False)
         batch_op.create_index("ix_notices_program_state", ["program_id", "state"], unique=False)
+        batch_op.create_index("ix_notices_instance_kind", ["instance_id", "kind"], unique=False)
+        batch_op.create_index("ix_notices_claim", ["claim"], unique=False)
 
     op.create_table(
         "progress_reports",
@@ -252,6 +255,8 @@ def downgrade() -> None:
 
     op.drop_table("progress_reports")
     with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_notices_claim")
+        batch_op.drop_index("ix_notices_instance_kind")
         batch_op.drop_index("ix_notices_program_state")
         batch_op.drop_index("ix_notices_message")
 

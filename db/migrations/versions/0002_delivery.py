@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.String(length=64), nullable=False),
+        sa.Column("message_id", sa.String(length=128), nullable=False),
         sa.Column("program_id", sa.String(length=64), nullable=False),
         sa.Column("unit_code", sa.String(length=64), nullable=False),
         sa.Column("audience", sa.String(length=8), nullable=False),

@@ -1,0 +1,54 @@
+"""The main job: `duban demo` replays the Chengdu plan end to end, and `duban simulate` previews any plan."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from duban.cli import app
+
+runner = CliRunner()
+PLANS = Path(__file__).resolve().parents[1] / "plans"
+
+
+def test_demo_replays_the_chengdu_plan_to_its_acceptance_package(home):
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    output = result.stdout
+    for opened in ("2023-03-01 │ 任务部署 │ 开始", "2023-05-01 │ 组织实施 │ 开始", "2024-06-01 │ 自查自评 │ 开始",
+                   "2024-08-01 │ 补差提升 │ 开始", "2025-04-01 │ 验收准备 │ 开始"):
+        assert opened in output
+    assert "Traceback" not in result.output
+    assert "验收材料包: 就绪度" in output and "约谈名单" in output
+
+    demo = home / "demo"
+    outbox = [json.loads(line) for line in (demo / "outbox.jsonl").read_text("utf-8").splitlines()]
+    kinds = {kind for line in outbox for kind in line["kinds"]}
+    assert {"assignment", "before_due", "overdue", "escalation", "bulletin", "selfcheck_form"} <= kinds
+    sent = [i for line in outbox for i in line["notice_ids"]]
+    assert len(sent) == len(set(sent))  # every notice went out once
+
+    package = demo / "reports" / "acceptance"
+    index = load_workbook(package / "index.xlsx").active
+    assert index.max_row > 40
+    assert "<html" in (package / "report.html").read_text("utf-8")
+    archive = next(package.glob("*.zip"))
+    with zipfile.ZipFile(archive) as zf:
+        assert {"index.xlsx", "report.html"} <= set(zf.namelist())
+
+
+def test_simulate_previews_a_plan_folder_in_its_own_home_and_is_deterministic(home):
+    arguments = ["simulate", str(PLANS / "county-ip-2023"), "--from", "2023-05-01", "--to", "2023-09-30", "--json"]
+    first = runner.invoke(app, arguments)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert summary["transitions"][0]["phase"] == "deployment"
+    assert summary["notices"]["assignment"] > 0
+    assert Path(summary["outbox"]).is_relative_to(home / "simulations" / "county-ip-2023")
+    again = json.loads(runner.invoke(app, arguments).stdout)
+    assert again["notices"] == summary["notices"] and again["reports"] == summary["reports"]
+    assert not (home / "duban.db").exists()  # the user's own database is untouched
