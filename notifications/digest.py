@@ -51,6 +51,10 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
 }
 
 
+# A digest lists at most this many items per rule; the rest are counted, and the unit's full list is attached.
+MAX_ITEMS_PER_SECTION = 50
+
+
 @dataclass(frozen=True)
 class DigestItem:
     kind: str
@@ -76,6 +80,11 @@ class _Section:
     items: list[DigestItem] = field(default_factory=list)
     lead: str | None = None
     next: str | None = None
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.items), 0)
 
 
 @cache
@@ -93,16 +102,17 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         chosen = [item for item in items if item.kind == kind]
         if chosen:
             titles, steps = SECTION_TITLES[kind], NEXT_STEPS.get(kind)
-            sections[kind] = _Section(kind, titles[english], chosen, next=steps[english] if steps else None)
+            sections[kind] = _Section(kind, titles[english], chosen[:MAX_ITEMS_PER_SECTION],
+                                      next=steps[english] if steps else None, total=len(chosen))
     unknown = [item for item in items if item.kind not in SECTION_TITLES]
     if unknown:
-        sections["other"] = _Section("other", "Other" if english else "其他事项", unknown)
+        sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
     if "bulletin" in sections and bulletin_markdown:
         sections["bulletin"].lead = bulletin_markdown
-        sections["bulletin"].items = []
+        sections["bulletin"].items, sections["bulletin"].total = [], 0
 
     kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
-    counts = {k: len(s.items) for k, s in sections.items()}
+    counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
     intro = _intro(counts, english)
     sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
     subject = (f"[{program_name}] {kinds_title} — {today}" if english

@@ -18,7 +18,7 @@ from db.content_ladder import selfcheck_form_attachment
 from db.models import Notice, Task, TaskInstance, Unit
 from db.queries import ProgramContext, collectives_of, load_program, task_rows
 from notifications.bulletin import render_bulletin
-from notifications.digest import DigestItem, render_digest
+from notifications.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.workbook import unit_task_workbook
 from schedule.lights import light
@@ -95,7 +95,7 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today, items=items,
                              bulletin_markdown=bulletin)
-    files = _attachments(session, ctx, unit, kinds, today, rows_by_day)
+    files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day)
     urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     return Message(
@@ -107,11 +107,13 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     )
 
 
-def _attachments(session: Session, ctx: ProgramContext, unit: Unit, kinds: tuple[str, ...], today: date,
-                 rows_by_day: dict[date, list[dict]]) -> list[Attachment]:
-    """The unit's 报送表 with its 交办, the whole table with the bulletin, the form with the self-check."""
+def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: list[Notice], kinds: tuple[str, ...],
+                 today: date, rows_by_day: dict[date, list[dict]]) -> list[Attachment]:
+    """The unit's 报送表 with its 交办 or a digest too long to list, the whole table with the bulletin,
+    the form with the self-check."""
     files = []
-    if "assignment" in kinds or "bulletin" in kinds:
+    crowded = len(kinds) and max(sum(1 for n in notices if n.kind == k) for k in kinds) > MAX_ITEMS_PER_SECTION
+    if "assignment" in kinds or "bulletin" in kinds or crowded:
         if today not in rows_by_day:
             rows_by_day[today] = task_rows(session, ctx, today)
         rows = rows_by_day[today]

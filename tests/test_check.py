@@ -208,6 +208,16 @@ def test_templates_render_in_both_languages(language, expected):
     assert "A1" in rendered.text and "<table" in rendered.html and "**" not in rendered.text
 
 
+def test_a_long_digest_lists_fifty_items_a_rule_one_per_line_and_counts_the_rest():
+    items = [DigestItem("overdue", f"举措{i}", f"A{i}", "2024-01-01", "red") for i in range(52)]
+    rendered = render_digest(language="zh-CN", program_name="示范区", recipient_name="市公安局", audience="unit",
+                             today=date(2024, 1, 2), items=items)
+    listed = [line for line in rendered.markdown.splitlines() if line.startswith("- **A")]
+    assert len(listed) == 50
+    assert "### 催办：已逾期事项（52 项）" in rendered.markdown
+    assert "另有 2 项" in rendered.markdown and "另有 2 项" in rendered.html
+
+
 def test_an_english_program_gets_english_messages(tmp_path):
     wired = setup(tmp_path, program=program_yaml(language="en"))
     check(wired, date(2023, 3, 1))

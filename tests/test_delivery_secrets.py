@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from datetime import timedelta
 
 import pytest
 
+from notifications import ledger
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.channels import mask_url
 from notifications.outbox import OutboxNotifier
@@ -104,6 +106,10 @@ def test_no_secret_in_logs_outbox_results_or_database(tmp_path, robot, clock, se
         "outbox": (tmp_path / "outbox.jsonl").read_text(encoding="utf-8"),
         "results": repr(results),
         "database": dump_database(sessions),
+        "artifacts": json.dumps(  # what the check publishes and `duban deliveries --json` prints
+            [ledger.list_deliveries(sessions(), "chengdu-2023"), ledger.broken_channels(sessions())],
+            ensure_ascii=False,
+        ),
     }
     assert "HTTP Request: POST" in places["logs"]  # httpx did log its request lines, redacted
     assert "${MSA_DT_TOKEN}" in places["database"]  # channels are shown by their variable names
