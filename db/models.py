@@ -208,7 +208,7 @@ class Notice(Base):
     subject_unit_id: Mapped[int | None] = mapped_column(Integer)  # for escalations: the lagging unit
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    message_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), default="queued")
     channel: Mapped[str | None] = mapped_column(String(300))  # masked, never expanded
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

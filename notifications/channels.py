@@ -4,7 +4,8 @@ Supported URLs (apprise's forms):
 
     mailto://[user[:password]@]host[:port][/to…][?to=…&from=…&name=…&cc=…&bcc=…&mode=ssl|starttls]
     mailtos://…                          (TLS: STARTTLS by default, mode=ssl for port 465)
-    dingtalk://TOKEN[/SECRET][?keyword=督办]   (SECRET: the robot's 加签 signing secret)
+    dingtalk://TOKEN[/SECRET][/MOBILE…][?keyword=督办]   (SECRET: the robot's 加签 signing secret, SEC…)
+    dingtalk://SECRET@TOKEN[/MOBILE…]    (apprise's own form; MOBILE: members to @ by their mobile number)
     wecombot://KEY                       (the WeCom group robot; apprise's wecom:// is PushPlus, not WeCom)
     feishu://TOKEN[/SECRET]              (SECRET: the robot's signature-check secret, a duban extension)
     json://host[:port]/path, jsons://…   (an office's own gateway, sent through apprise)
@@ -84,6 +85,9 @@ SECRET_NAME_PARTS = (
     "ticket",
     "cookie",
 )
+
+
+MOBILE = re.compile(r"\+?\d{5,15}")  # a path segment of a dingtalk:// URL that names a member to @
 
 
 class InvalidChannel(ValueError):
@@ -184,11 +188,17 @@ def _mask(url: str) -> str:
     scheme, netloc, path, query = _split(url)
     kind = SCHEMES.get(scheme)
     if kind in ("dingtalk", "wecombot", "feishu"):
-        segments = [s for s in path.split("/") if s]
-        masked = f"{scheme}://{_mask_token(unquote(netloc))}"
-        if segments:
-            secret = unquote(segments[0])
-            masked += "/" + (secret if ENV_REF.fullmatch(secret) else MASK)
+        secret_part, at, token = netloc.rpartition("@")
+        masked = f"{scheme}://"
+        if at:
+            secret_part = unquote(secret_part)
+            masked += (secret_part if ENV_REF.fullmatch(secret_part) else MASK) + "@"
+        masked += _mask_token(unquote(token))
+        for segment in (unquote(s) for s in path.split("/") if s):
+            if MOBILE.fullmatch(segment):
+                masked += f"/{segment[:3]}****{segment[-4:]}" if len(segment) >= 8 else "/****"
+            else:
+                masked += "/" + (segment if ENV_REF.fullmatch(segment) else MASK)
         keyword = dict(parse_qsl(query)).get("keyword")
         return masked + (f"?keyword={keyword}" if keyword else "")
     if kind in ("email", "json"):
@@ -329,6 +339,7 @@ class DingTalkChannel(Channel):
     token: str = field(default="", repr=False)
     secret: str | None = field(default=None, repr=False)
     keyword: str | None = None
+    mobiles: tuple[str, ...] = ()  # members to @ (their mobile numbers), as apprise's dingtalk:// takes them
 
     def payload(self, message: Message) -> dict:
         title = message.subject
@@ -336,13 +347,14 @@ class DingTalkChannel(Channel):
         if self.keyword and self.keyword not in title + text:
             title = f"【{self.keyword}】{title}"
             text = f"【{self.keyword}】{text}"
-        return {
-            "msgtype": "markdown",
-            "markdown": {
-                "title": title,
-                "text": fit_bytes(text, DINGTALK_MAX_BYTES, pointer_for(message.language)),
-            },
-        }
+        mentions = " ".join(f"@{m}" for m in self.mobiles)
+        budget = DINGTALK_MAX_BYTES - (len(mentions.encode()) + 2 if mentions else 0)
+        text = fit_bytes(text, budget, pointer_for(message.language))
+        payload: dict = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        if self.mobiles:
+            payload["markdown"]["text"] = f"{text}\n\n{mentions}"
+            payload["at"] = {"atMobiles": list(self.mobiles), "isAtAll": False}
+        return payload
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
         params = {"access_token": self.token}
@@ -522,13 +534,23 @@ class JsonChannel(Channel):
         return Outcome("transient", "gateway", "the gateway did not answer HTTP 2xx (apprise)")
 
 
-def _robot_parts(url: str) -> tuple[str, str | None, dict[str, str]]:
+def _robot_parts(url: str) -> tuple[str, str | None, list[str], dict[str, str]]:
+    """token, signing secret, mobiles to @, query. Both `dingtalk://TOKEN/SECRET` and apprise's
+    `dingtalk://SECRET@TOKEN/MOBILE…` are read; a path segment of digits is a mobile number to @."""
     _scheme, netloc, path, query = _split(url)
-    token = unquote(netloc)
+    secret_part, at, token = netloc.rpartition("@")
+    secret = unquote(secret_part) if at else None
+    token = unquote(token)
     segments = [unquote(s) for s in path.split("/") if s]
     if not token and segments:  # dingtalk:///TOKEN
         token, segments = segments[0], segments[1:]
-    return token, (segments[0] if segments else None), dict(parse_qsl(query))
+    mobiles = []
+    for segment in segments:
+        if MOBILE.fullmatch(segment):
+            mobiles.append(segment)
+        elif secret is None:
+            secret = segment
+    return token, secret or None, mobiles, dict(parse_qsl(query))
 
 
 def parse_channel(
@@ -554,7 +576,7 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
             f"{shown}: unsupported scheme (use mailto, mailtos, dingtalk, wecombot, feishu, json)"
         )
     if kind in ("dingtalk", "wecombot", "feishu"):
-        token, secret, params = _robot_parts(expanded)
+        token, secret, mobiles, params = _robot_parts(expanded)
         if not token:
             raise InvalidChannel(f"{shown}: no robot token")
         REDACTOR.register(token, secret)
@@ -563,7 +585,14 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         key = _sha(kind, endpoint, token, secret or "")
         if kind == "dingtalk":
             return DingTalkChannel(
-                kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword")
+                kind,
+                shown,
+                key,
+                limit_key,
+                token=token,
+                secret=secret,
+                keyword=params.get("keyword"),
+                mobiles=tuple(mobiles),
             )
         if kind == "wecombot":
             return WeComChannel(kind, shown, key, limit_key, token=token)

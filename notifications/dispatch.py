@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.content_ladder import selfcheck_form_attachment
+from db.ladder import Candidate, claim
 from db.models import Notice, Task, TaskInstance, Unit
 from db.queries import ProgramContext, collectives_of, load_program, task_rows
 from notifications.bulletin import render_bulletin
@@ -29,7 +30,7 @@ class DispatchResult:
     messages: int = 0
     notices: int = 0
     states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    alerts: list[str] = field(default_factory=list)
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # (unit name, masked channel) newly broken
 
 
 def new_message_id(program_id: str, at: datetime) -> str:
@@ -39,6 +40,39 @@ def new_message_id(program_id: str, at: datetime) -> str:
 
 def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
              today: date) -> DispatchResult:
+    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same dispatch."""
+    result = _dispatch_queued(sessions, program_id, notifier, at, today)
+    if result.alerts and _alert_coordinator(sessions, program_id, result.alerts, at):
+        again = _dispatch_queued(sessions, program_id, notifier, at, today)
+        result.messages += again.messages
+        result.notices += again.notices
+        for state, count in again.states.items():
+            result.states[state] += count
+    return result
+
+
+def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts: list[tuple[str, str]],
+                       at: datetime) -> int:
+    """One delivery_alert per broken channel (its key is the masked channel): never one per message."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        if ctx.program.coordinator_unit_id is None:
+            return 0
+        english = ctx.program.language == "en"
+        candidates = [
+            Candidate(f"delivery_alert:{program_id}:{channel}", "delivery_alert", ctx.program.coordinator_unit_id,
+                      data={"title": (f"{unit}: channel {channel} is broken" if english
+                                      else f"{unit} 的通知渠道 {channel} 已失效"),
+                            "note": ("messages fall back to the unit's next channel; fix the URL in units.yaml"
+                                     if english else "已改用该单位的下一个渠道；请核对 units.yaml 中的地址"),
+                            "channel": channel, "unit": unit})
+            for unit, channel in dict.fromkeys(alerts)
+        ]
+        return len(claim(session, ctx, candidates, at))
+
+
+def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
+                     today: date) -> DispatchResult:
     result = DispatchResult()
     with sessions.begin() as session:
         queued = session.execute(
@@ -82,7 +116,7 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
         result.messages += 1
         result.notices += len(mine)
         result.states[outcome.state] += len(mine)
-        result.alerts += list(outcome.alerts)
+        result.alerts += [(message.recipient.unit_name, channel) for channel in outcome.alerts]
     return result
 
 
@@ -121,8 +155,9 @@ def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: lis
             answering = {unit.code} | collectives_of(session, ctx.id).get(unit.code, set())
             rows = [r for r in rows if answering & set(r["lead"] + r["co"])]
         name = "全部任务" if "bulletin" in kinds else "报送表"
+        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
         files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
-                                unit_task_workbook(unit.name, rows, ctx.program.language)))
+                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names)))
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files

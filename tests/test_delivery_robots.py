@@ -365,3 +365,15 @@ def test_a_unit_without_urls_goes_to_the_outbox(world, tmp_path):
     assert (result.state, result.channel) == ("sent", "outbox")
     assert (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").count("\n") == 1
     assert deliveries(sessions)[0]["state"] == "sent"
+
+
+def test_apprise_form_with_secret_before_the_token_and_members_to_mention(world, robot, clock, monkeypatch):
+    sessions, notifier = world
+    monkeypatch.setenv("DT_SECRET", DT_SECRET)
+    robot.dingtalk_secrets[DT] = DT_SECRET
+    result = notifier().send(make_message([f"dingtalk://${{DT_SECRET}}@{DT}/13800138000"]))
+    assert result.state == "delivered"
+    assert result.channel == f"dingtalk://${{DT_SECRET}}@{DT[0]}...{DT[-1]}/138****8000"
+    [post] = robot.of("dingtalk")
+    assert post.body["at"] == {"atMobiles": ["13800138000"], "isAtAll": False}
+    assert post.body["markdown"]["text"].endswith("@13800138000")

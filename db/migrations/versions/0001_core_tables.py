@@ -183,7 +183,7 @@ def upgrade() -> None:
         sa.Column("subject_unit_id", sa.Integer(), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("message_id", sa.String(length=64), nullable=True),
+        sa.Column("message_id", sa.String(length=128), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=300), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
