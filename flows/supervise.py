@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, tags
+from prefect import flow, get_client, get_run_logger, tags
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.deployments import run_deployment
 from prefect.events import emit_event
@@ -82,7 +82,9 @@ def supervise(program: str, as_of: datetime | None = None, database_url: str | N
                    resource={"prefect.resource.id": f"duban.program.{program}", "prefect.resource.name": program},
                    payload={"phase": transition.kind, "on": transition.on.isoformat(), "reasons": list(transition.reasons)})
     result = CheckResult(program, at, local_today(wired.sessions, program, at), transitions, running)
-    with tags(f"program:{program}", *(f"phase:{kind}" for kind in running)):
+    run_tags = [f"program:{program}", *(f"phase:{kind}" for kind in running)]
+    tag_this_run(run_tags)
+    with tags(*run_tags):
         for kind in running:
             result.claimed += Counter(PHASE_FLOWS[kind](program=program, as_of=at, database_url=database_url))
     result.claimed += program_step(wired.sessions, program, running, at)
@@ -92,6 +94,16 @@ def supervise(program: str, as_of: datetime | None = None, database_url: str | N
     logger.info("claimed %s; dispatched %s", dict(result.claimed),
                 "outside the sending window" if result.dispatched is None else dict(result.dispatched.states))
     return result.to_json()
+
+
+def tag_this_run(run_tags: list[str]) -> None:
+    """The running phases are known only once the phase machine has moved, so the run is tagged then."""
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return
+    with get_client(sync_client=True) as client:
+        current = client.read_flow_run(run_id).tags
+        client.update_flow_run(run_id, tags=sorted(set(current) | set(run_tags)))
 
 
 def request_decisions(wired, program: str, at: datetime) -> Counter:

@@ -20,7 +20,7 @@ _SPACE = re.compile(r"\s+")
 _BRACKETED = re.compile(r"\([^()]*\)")
 _LIST_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # Below this difflib ratio a suggestion is more confusing than none.
-_CLOSEST_CUTOFF = 0.5
+_CLOSEST_CUTOFF = 0.0  # always name the closest known unit, as the contract asks
 
 
 def fold(name: str) -> str:
