@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -32,15 +31,17 @@ from duban.cli_support import (
     Failure,
     JsonOption,
     context,
+    date_option,
     emit_json,
     err,
     handles_errors,
     out,
     parse_as_of,
+    print_problems,
     quiet_prefect,
+    store_evidence,
 )
 from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
-from duban.wiring import Wiring
 from flows.simulate import unit_table
 from schedule.planfile import read_plan
 
@@ -61,10 +62,7 @@ def plan_validate(directory: Annotated[Path, typer.Argument(help="计划文件�
                    "tasks": len(reading.program.tasks) if reading.program else 0,
                    "problems": [p.to_json() for p in reading.problems]})
     else:
-        for problem in reading.problems:
-            prefix = "warning: " if problem.severity == "warning" else ""
-            err.print(f"{problem.file}:{problem.row or '-'}:{problem.column or '-'}: {prefix}{problem.message}",
-                      highlight=False, markup=False)
+        print_problems(reading.problems)
         if reading.ok:
             program = reading.program
             out.print(f"有效: {program.id} {program.name} — {len(program.phases)} 个阶段, "
@@ -79,10 +77,7 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
                 as_json: JsonOption = False) -> None:
     """校验后导入（全部或全不）；重复导入按任务编号更新并保留进展，表中已删除的任务会列出而非静默丢弃。"""
     reading = read_plan(directory)
-    for problem in reading.problems:
-        prefix = "warning: " if problem.severity == "warning" else ""
-        err.print(f"{problem.file}:{problem.row or '-'}:{problem.column or '-'}: {prefix}{problem.message}",
-                  highlight=False, markup=False)
+    print_problems(reading.problems)
     if not reading.ok:
         err.print("未导入：请先修正以上问题（数据库未作任何改动）", highlight=False)
         raise typer.Exit(1)
@@ -178,7 +173,7 @@ def report(program: str, code: str,
     with wired.transaction() as session:
         ctx = load_program(session, program)
         at = parse_as_of(as_of, ctx.program.timezone)
-        stored = _store_evidence(wired, program, code, evidence or [])
+        stored = store_evidence(wired.settings.home, program, code, evidence or [])
         if is_item_code(code) and not task_exists(session, program, code):
             # A remediation item (R-n) is closed with the same command as a task.
             result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
@@ -188,17 +183,6 @@ def report(program: str, code: str,
         emit_json(result)
     else:
         out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%", highlight=False)
-
-
-def _store_evidence(wired: Wiring, program: str, code: str, files: list[Path]) -> list[str]:
-    """Copies evidence into the home, so the acceptance package finds it years later."""
-    stored = []
-    for path in files:
-        target = wired.settings.home / "evidence" / program / code / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-        stored.append(str(target))
-    return stored
 
 
 # ---------------------------------------------------------------- run
@@ -247,7 +231,7 @@ def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR
     try:
         reading = readable_plan(directory)
         home = fresh_home(wired.settings.home / "simulations" / reading.program.id)
-        result = replay(reading, home, _date_option(from_, "--from"), _date_option(to, "--to"), seed, db)
+        result = replay(reading, home, date_option(from_, "--from"), date_option(to, "--to"), seed, db)
     except ReplayError as exc:
         raise Failure(str(exc)) from None
     if as_json:
@@ -283,17 +267,6 @@ def print_outcome(result: Replay) -> None:
         out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
     out.print(f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False)
     print_scores(scores)
-
-
-def _date_option(text: str | None, name: str):
-    from datetime import date as date_
-
-    if text is None:
-        return None
-    try:
-        return date_.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=name) from None
 
 
 def print_timeline(result: Replay) -> None:

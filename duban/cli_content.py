@@ -8,8 +8,6 @@ or `--OPTION VALUE: message`), 2 usage error.
 from __future__ import annotations
 
 import getpass
-import shutil
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -23,11 +21,14 @@ from duban.cli_support import (
     Failure,
     JsonOption,
     context,
+    date_option,
     emit_json,
     err,
     handles_errors,
     out,
     parse_as_of,
+    print_problems,
+    store_evidence,
 )
 from schedule.model import PHASE_KINDS
 
@@ -59,30 +60,6 @@ def _actor(by: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "cli"
-
-
-def _print_problems(problems) -> None:
-    for problem in problems:
-        prefix = "warning: " if problem.severity == "warning" else ""
-        err.print(f"{problem.file}:{problem.row or '-'}:{problem.column or '-'}: {prefix}{problem.message}",
-                  highlight=False, markup=False)
-
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
-
-
-def _store(home: Path, program: str, folder: str, files: list[Path]) -> list[str]:
-    stored = []
-    for path in files:
-        target = home / "evidence" / program / folder / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-        stored.append(str(target))
-    return stored
 
 
 # ---------------------------------------------------------------- self-check
@@ -130,7 +107,7 @@ def selfcheck_import(program: str, files: Annotated[list[Path], typer.Argument(h
     if as_json:
         emit_json({"program": program, "imported": results, "problems": [p.to_json() for p in problems]})
     else:
-        _print_problems(problems)
+        print_problems(problems)
         for r in results:
             findings = "，".join(f"{k} {v}" for k, v in r["findings"].items()) or "无"
             out.print(f"已导入 {r['unit']}：{r['rows']} 行，发现问题 {findings}"
@@ -189,7 +166,7 @@ def remediation(program: str,
         today = ctx.local_date(at)
         action = None
         if close:
-            stored = _store(wired.settings.home, program, close, evidence or [])
+            stored = store_evidence(wired.settings.home, program, close, evidence or [])
             action = report_item(session, ctx, close, unit, "done", None, note, stored, at, _actor(by))
         elif accept:
             action = accept_item(session, ctx, accept, _actor(by), at, note)
@@ -229,7 +206,7 @@ def extension_request(program: str, code: str,
     """提出延期申请（须在完成时限前）。"""
     from db.extensions import request_extension
 
-    new_due = _date(to, "--to")
+    new_due = date_option(to, "--to")
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)

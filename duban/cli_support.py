@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -85,3 +87,31 @@ def quiet_prefect(run: Callable[[], Any]) -> Any:
     logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
     logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
     return run()
+
+
+def print_problems(problems) -> None:
+    """Each problem on its own line as FILE:ROW:COLUMN: message, warnings marked."""
+    for problem in problems:
+        prefix = "warning: " if problem.severity == "warning" else ""
+        err.print(f"{problem.file}:{problem.row or '-'}:{problem.column or '-'}: {prefix}{problem.message}",
+                  highlight=False, markup=False)
+
+
+def date_option(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
+
+
+def store_evidence(home: Path, program: str, folder: str, files: list[Path]) -> list[str]:
+    """Copies evidence into the home, so the acceptance package finds it years later."""
+    stored = []
+    for path in files:
+        target = home / "evidence" / program / folder / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        stored.append(str(target))
+    return stored

@@ -189,83 +189,38 @@ class AppriseNotifier:
         )
 
     def _send_url(self, message: Message, url: str, alerts: list[str]) -> ChannelResult:
-        recipient = message.recipient
         now = self._now()
         written_mask = mask_url(url)
         # 1. expand
         try:
             expanded = self._resolver.expand(url)
         except SecretUnavailable as exc:
-            key = _key("unresolved", url)
             reason = redact(str(exc))
-            with self._sessions() as session, session.begin():
-                ledger.open_delivery(
-                    session,
-                    message,
-                    channel=written_mask,
-                    channel_key=key,
-                    kind=channel_kind(url) or "?",
-                    now=now,
-                )
-                ledger.finish_delivery(
-                    session,
-                    message.message_id,
-                    key,
-                    state="failed",
-                    now=now,
-                    code="secret_unavailable",
-                    reason=reason,
-                )
-                newly = ledger.mark_unresolved(
-                    session,
-                    key=key,
-                    channel=written_mask,
-                    kind=channel_kind(url) or "?",
-                    code="secret_unavailable",
-                    reason=reason,
-                    program_id=message.program_id,
-                    unit_code=recipient.unit_code,
-                    now=now,
-                )
-            if newly:
-                alerts.append(written_mask)
             log.warning("channel %s: %s", written_mask, reason)
-            return ChannelResult("failed", written_mask, "secret_unavailable", reason)
+            return self._channel_failed(message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
+                                        "secret_unavailable", reason, now, alerts, ledger.mark_unresolved)
         # 2. parse
         shown = mask_url(expanded) if is_single_reference(url) else written_mask
         try:
             channel = parse_channel(expanded, written=url, masked=shown, endpoints=self._endpoints)
         except InvalidChannel as exc:
-            key = _key("invalid", url)
-            reason = redact(str(exc))
-            with self._sessions() as session, session.begin():
-                ledger.open_delivery(session, message, channel=shown, channel_key=key, kind="?", now=now)
-                ledger.finish_delivery(
-                    session,
-                    message.message_id,
-                    key,
-                    state="failed",
-                    now=now,
-                    code="invalid_url",
-                    reason=reason,
-                )
-                newly = ledger.mark_broken(
-                    session,
-                    key=key,
-                    channel=shown,
-                    kind=channel_kind(url) or "?",
-                    code="invalid_url",
-                    reason=reason,
-                    program_id=message.program_id,
-                    unit_code=recipient.unit_code,
-                    now=now,
-                )
-            if newly:
-                alerts.append(shown)
-            return ChannelResult("failed", shown, "invalid_url", reason)
+            return self._channel_failed(message, _key("invalid", url), shown, channel_kind(url) or "?",
+                                        "invalid_url", redact(str(exc)), now, alerts, ledger.mark_broken)
         del expanded  # the channel holds what it needs; the expanded URL goes no further
         unresolved_key = _key("unresolved", url) if "${" in url else None
         return self._send_channel(message, channel, alerts, now, unresolved_key)
+
+    def _channel_failed(self, message: Message, key: str, shown: str, kind: str, code: str, reason: str,
+                        now: datetime, alerts: list[str], mark) -> ChannelResult:
+        """A channel that cannot even be tried (secret missing, URL invalid): on the ledger, alerted once."""
+        with self._sessions() as session, session.begin():
+            ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now)
+            ledger.finish_delivery(session, message.message_id, key, state="failed", now=now, code=code, reason=reason)
+            newly = mark(session, key=key, channel=shown, kind=kind, code=code, reason=reason,
+                         program_id=message.program_id, unit_code=message.recipient.unit_code, now=now)
+        if newly:
+            alerts.append(shown)
+        return ChannelResult("failed", shown, code, reason)
 
     def _send_channel(
         self, message: Message, channel: Channel, alerts: list[str], now: datetime, unresolved_key: str | None
