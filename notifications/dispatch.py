@@ -102,7 +102,7 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
             if not mine:
                 continue  # an overlapping check took them first
-            message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day)
+            message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day, units)
         outcome = notifier.send(message)
         with sessions.begin() as session:
             # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.
@@ -121,15 +121,16 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 
 
 def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
-             message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]]) -> Message:
+             message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
+             units: dict[int, Unit]) -> Message:
     english = ctx.program.language == "en"
-    items = _items(session, ctx, notices, today, english)
+    items = _items(session, ctx, notices, today, english, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today, items=items,
                              bulletin_markdown=bulletin)
-    files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day)
+    files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day, units)
     urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     return Message(
@@ -142,7 +143,7 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
 
 
 def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: list[Notice], kinds: tuple[str, ...],
-                 today: date, rows_by_day: dict[date, list[dict]]) -> list[Attachment]:
+                 today: date, rows_by_day: dict[date, list[dict]], units: dict[int, Unit]) -> list[Attachment]:
     """The unit's 报送表 with its 交办 or a digest too long to list, the whole table with the bulletin,
     the form with the self-check."""
     files = []
@@ -151,11 +152,14 @@ def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: lis
         if today not in rows_by_day:
             rows_by_day[today] = task_rows(session, ctx, today)
         rows = rows_by_day[today]
-        if "bulletin" not in kinds:
+        if "assignment" in kinds:
             answering = {unit.code} | collectives_of(session, ctx.id).get(unit.code, set())
             rows = [r for r in rows if answering & set(r["lead"] + r["co"])]
+        elif "bulletin" not in kinds:  # a digest too long to list: the tasks it is about
+            mentioned = {n.task_code for n in notices}
+            rows = [r for r in rows if r["code"] in mentioned]
         name = "全部任务" if "bulletin" in kinds else "报送表"
-        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+        names = {u.code: u.name for u in units.values()}
         files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
                                 unit_task_workbook(unit.name, rows, ctx.program.language, names=names)))
     if "selfcheck_form" in kinds:
@@ -163,7 +167,8 @@ def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: lis
     return files
 
 
-def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, english: bool) -> list[DigestItem]:
+def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, english: bool,
+           units: dict[int, Unit]) -> list[DigestItem]:
     instance_ids = {n.instance_id for n in notices if n.instance_id}
     details = {}
     if instance_ids:
@@ -171,7 +176,7 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
             select(TaskInstance, Task).join(Task, Task.id == TaskInstance.task_id).where(TaskInstance.id.in_(instance_ids))
         ):
             details[instance.id] = (instance, task)
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.program_id == ctx.id)).all())
+    names = {u.id: u.name for u in units.values()}
     calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
     items = []
     for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
