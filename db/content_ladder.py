@@ -49,15 +49,23 @@ def _t(ctx: ProgramContext, zh: str, en: str) -> str:
     return en if lang(ctx) == "en" else zh
 
 
-def content_candidates(session: Session, ctx: ProgramContext, today: date, recipients: Recipients) -> list[Candidate]:
-    """Every content notice due as of today, before claiming. Nothing on non-workdays."""
+CONTENT_PARTS = ("self_check", "remediation", "extensions")
+
+
+def content_candidates(session: Session, ctx: ProgramContext, today: date, recipients: Recipients,
+                       parts: tuple[str, ...] = CONTENT_PARTS) -> list[Candidate]:
+    """The content notices due as of today, before claiming: self-check forms, remediation items, extension
+    decisions (or the `parts` named). Nothing on non-workdays."""
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
         return []
     candidates: list[Candidate] = []
-    candidates += _selfcheck(session, ctx, today, calendar, recipients)
-    candidates += _remediation(session, ctx, today, calendar)
-    candidates += _extensions(session, ctx)
+    if "self_check" in parts:
+        candidates += _selfcheck(session, ctx, today, calendar, recipients)
+    if "remediation" in parts:
+        candidates += _remediation(session, ctx, today, calendar)
+    if "extensions" in parts:
+        candidates += _extensions(session, ctx)
     return candidates
 
 

@@ -2,7 +2,8 @@
 these same steps, so what is previewed is what is sent.
 
 1. advance the phase machine;
-2. per running phase, that phase's own check (its tasks' reminder ladder, plus its content);
+2. per running phase, that phase's own check (its tasks' reminder ladder; the 交办 with the assignment phase;
+   self-check forms and their chasing; remediation items and theirs);
 3. the program-wide step: the ladder for tasks of phases not running, phase notices, the bulletin;
 4. dispatch the queued notices as one digest per recipient, inside the sending window.
 """
@@ -15,7 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.content_ladder import content_candidates
+from db.content_ladder import CONTENT_PARTS, content_candidates
 from db.ladder import Candidate, Recipients, bulletin_candidates, claim, plan_candidates
 from db.phase_machine import Transition, advance
 from db.queries import ProgramContext, load_program, phases
@@ -77,6 +78,8 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
             derive_items(session, ctx, today, at)  # findings become items when remediation opens
         candidates = plan_candidates(session, ctx, today, {kind},
                                      assignments=assignment_phase(session, program_id) == kind)
+        if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
+            candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id), (kind,))
         return _claim(session, ctx, candidates, at)
 
 
@@ -89,9 +92,9 @@ def program_step(sessions: sessionmaker[Session], program_id: str, running: list
         resting = set(PHASE_KINDS) - set(running)
         candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
                                      assignments=assignment_phase(session, program_id) not in running)
-        if ctx.policies.work_calendar().is_workday(today):
-            # Self-check forms, remediation items, extension decisions: notices with their own keys.
-            candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id))
+        # Extension decisions any day of the program; a phase's own content when that phase is not running.
+        parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
+        candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id), parts)
         return _claim(session, ctx, candidates, at)
 
 

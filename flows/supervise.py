@@ -65,7 +65,7 @@ deployment = _phase_flow("deployment", "任务部署: 交办 to every unit, the 
 implementation = _phase_flow("implementation", "组织实施: the reminder ladder for the 分工表's measures")
 self_check = _phase_flow("self_check", "自查自评: self-check forms out, missing forms chased")
 remediation = _phase_flow("remediation", "补差提升: remediation items reminded and escalated")
-acceptance = _phase_flow("acceptance", "验收准备: evidence readiness for the acceptance review")
+acceptance = _phase_flow("acceptance", "验收准备: the ladder for the acceptance tasks (evidence to gather)")
 PHASE_FLOWS = {"deployment": deployment, "implementation": implementation, "self_check": self_check,
                "remediation": remediation, "acceptance": acceptance}
 
