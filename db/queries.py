@@ -74,9 +74,6 @@ def task_exists(session: Session, program_id: str, code: str) -> bool:
     return session.scalar(select(Task.id).where(Task.program_id == program_id, Task.code == code)) is not None
 
 
-def unit_codes(session: Session, program_id: str) -> dict[int, str]:
-    return dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == program_id)).all())
-
 
 def assignments(session: Session, program_id: str) -> dict[int, dict[str, list[str]]]:
     """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order."""
