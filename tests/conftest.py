@@ -30,3 +30,29 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
     monkeypatch.setenv("DUBAN_NOTIFIER", "outbox")
     return path
+
+
+# Loopback peers for the delivery tests: a fake clock shared by the robot server and the rate limiter.
+
+
+@pytest.fixture
+def clock():
+    from tests.peers import FakeClock
+
+    return FakeClock()
+
+
+@pytest.fixture
+def robot(clock):
+    from tests.peers import RobotPeer
+
+    with RobotPeer(clock) as peer:
+        yield peer
+
+
+@pytest.fixture
+def smtp():
+    from tests.peers import SMTPPeer
+
+    with SMTPPeer() as peer:
+        yield peer

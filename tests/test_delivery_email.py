@@ -14,7 +14,7 @@ from notifications.apprise_notifier import AppriseNotifier
 from notifications.message import Attachment
 from notifications.secrets import SecretResolver
 from notifications.workbook import XLSX_MIME, unit_task_workbook
-from tests.peers import FakeClock, SMTPPeer, database, free_port, make_message, settings_for
+from tests.peers import SMTPPeer, database, free_port, make_message, settings_for
 
 ROWS = [
     {"code": "1", "area": "知识产权保护体系", "title": "建立知识产权快速维权中心", "lead": ["市市场监管局"],
@@ -25,11 +25,6 @@ ROWS = [
      "status": "not_started", "progress": 0, "light": "green"},
 ]  # fmt: skip
 SMTP_PASSWORD = "Smtp-pa55word-9f3b7c"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

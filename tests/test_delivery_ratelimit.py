@@ -6,7 +6,6 @@ import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.orm import sessionmaker
 
 from db.engine import forget_engines, get_engine
@@ -25,17 +24,6 @@ from tests.peers import (
 
 DT = "dt-shared-robot-0123456789abcdef"
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def robot(clock):
-    with RobotPeer(clock) as peer:
-        yield peer
 
 
 def test_twenty_a_minute_then_the_slot_frees_when_the_first_leaves_the_window(tmp_path, clock):

@@ -10,10 +10,7 @@ from notifications import ledger
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.secrets import SecretResolver
 from tests.peers import (
-    FakeClock,
     Reply,
-    RobotPeer,
-    SMTPPeer,
     database,
     dingtalk_expected_sign,
     make_message,
@@ -24,23 +21,6 @@ DT = "dt0123456789abcdef0123456789abcdef"
 DT_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef"
 WECOM = "wc-693axxx6-7aoc-4bc4-97a0-0ec2sifa5aaa"
 FEISHU = "fs-8a3f1c2e-9b7d-4e6f-a1c3-5d7e9f0b2c4a"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def robot(clock):
-    with RobotPeer(clock) as peer:
-        yield peer
-
-
-@pytest.fixture
-def smtp():
-    with SMTPPeer() as peer:
-        yield peer
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from notifications.secrets import (
     load_prefect_secret,
 )
 from tests.peers import (
-    FakeClock,
     Reply,
-    RobotPeer,
     SMTPPeer,
     database,
     dump_database,
@@ -40,17 +38,6 @@ SECRETS = {
     "MSA_GW_TOKEN": "gw-7f3e9a1b5c2d8e4f6a0b",
 }
 LITERAL_TOKEN = "literal0token0in0units0yaml0abcdef0123"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def robot(clock):
-    with RobotPeer(clock) as peer:
-        yield peer
 
 
 @pytest.fixture
