@@ -27,7 +27,7 @@ UNITS = 100
 
 
 def synthetic_program(size: int, seed: int = 7):
-    from schedule.deadlines import TimeLimit
+    from schedule.time_limits import TimeLimit
     from schedule.model import PhaseSpec, ProgramSpec, TaskSpec, UnitSpec
 
     rng = random.Random(seed)
@@ -57,8 +57,8 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
     """Imports the program, sends the 交办, and marks 40% of what is due by the measured day as done."""
     from db.engine import get_engine
     from db.importer import import_program
-    from duban.settings import Settings
-    from duban.wiring import Wiring
+    from flows.runtime import Settings
+    from flows.runtime import Wiring
     from flows.check import run_check
 
     spec = synthetic_program(size)
@@ -92,8 +92,8 @@ def count_statements(url: str):
 
 
 def measure(size: int, with_prefect: bool) -> dict:
-    from duban.settings import Settings
-    from duban.wiring import Wiring
+    from flows.runtime import Settings
+    from flows.runtime import Wiring
     from flows.check import run_check
 
     root = Path(tempfile.mkdtemp(prefix=f"duban-bench-{size}-"))

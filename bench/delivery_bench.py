@@ -13,14 +13,19 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from notifications.apprise_notifier import AppriseNotifier
+from notifications.delivery.apprise_notifier import AppriseNotifier
 from notifications.message import Attachment
-from notifications.secrets import SecretResolver
-from notifications.workbook import XLSX_MIME, unit_task_workbook
-from tests.peers import FakeClock, RobotPeer, SMTPPeer, database, make_message, settings_for
+from notifications.delivery.secrets import SecretResolver
+from notifications.workbooks.tasks import XLSX_MIME, unit_task_workbook
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.peers import FakeClock, RobotPeer, SMTPPeer
+from db import session_factory
+from flows.runtime import Settings
+from notifications import Message, Recipient
 
 TOKEN = "bench0robot0token0123456789abcdef"
 SECRET = "SECbench0signing0secret0123456789abcdef"
@@ -30,6 +35,26 @@ ROWS = [
      "status": "in_progress", "progress": 40, "light": "yellow"}
     for i in range(1, 13)
 ]  # fmt: skip
+
+
+def database(home: Path, name: str) -> sessionmaker[Session]:
+    return session_factory(f"sqlite:///{home / name}")
+
+
+def settings_for(home: Path, robot: RobotPeer, timeout: float = 0.5) -> Settings:
+    return Settings(home=home, http_timeout_seconds=timeout, **robot.settings_overrides())
+
+
+def make_message(urls: list[str], *, message_id: str, attachments=()) -> Message:
+    """One unit's due-soon digest of two tasks, as dispatch would compose it."""
+    text = "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n2. 开展专项执法行动（2024-06-30，绿灯）"
+    return Message(
+        message_id=message_id, program_id="chengdu-2023", at=datetime(2024, 3, 4, 0, 30, tzinfo=UTC),
+        language="zh-CN", recipient=Recipient("chengdu-2023", "msa", "市市场监督管理局", "unit", tuple(urls)),
+        kinds=("before_due",), task_codes=("1", "2"), subject="【督办提醒】市场监管局：2 项任务临近完成时限",
+        text=text, markdown="### 到期提醒\n\n" + text, html="<h3>到期提醒</h3><p>" + text.replace("\n", "<br>") + "</p>",
+        attachments=tuple(attachments),
+    )
 
 
 def throughput(n: int, home: Path) -> None:

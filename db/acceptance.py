@@ -1,15 +1,9 @@
-"""验收准备: the evidence package for the acceptance review, its readiness score and its gaps.
+"""验收准备: the data of the evidence package for the acceptance review, its readiness score and its gaps.
 
-`build_package` writes into `out_dir`:
-  index.xlsx        one row per active task: code, area, measure, lead and co units, due (and the table's date when
-                    an extension moved it), done on, status, on time, expected evidence (成果形式), evidence files
-                    (paths inside the package), the checklist items without a matching file, self-check answers,
-                    remediation history
-  evidence/CODE/…   the evidence files of the progress reports (and of closed remediation items), copied
-  report.html       completion and timeliness by area and by unit, remediation results, self-check, open gaps
-  PROGRAM-acceptance-DATE.zip   all of the above
-and returns the readiness score and the gaps.
-
+`package_data` copies the evidence files into `out_dir/evidence/CODE/` and gathers one row per active task: code,
+area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status, on time,
+expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a matching
+file, self-check answers, remediation history. notifications.acceptance writes the index, report and zip.
 Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
 characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
 contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
@@ -36,11 +30,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.content_models import Finding, RemediationItem, SelfCheckReturn, SelfCheckRow
+from db.models import Finding, RemediationItem, SelfCheckReturn, SelfCheckRow
 from db.models import ProgressReport, Task, TaskInstance, Unit
-from db.queries import ProgramContext, task_rows
+from db.programs import ProgramContext
+from db.tasks import task_rows
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
-from schedule.unitnames import fold
+from schedule.unit_names import fold
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
@@ -218,84 +213,3 @@ def _safe(code: str) -> str:
     return re.sub(r"[^\w.-]+", "_", code)
 
 
-INDEX_HEADERS = {
-    "zh": ["编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期", "状态", "按时完成",
-           "成果形式", "佐证材料", "未见对应材料的成果", "自查情况", "整改记录", "准备度"],
-    "en": ["Code", "Area", "Measure", "Lead units", "Co-units", "Due", "Original due", "Done on", "Status", "On time",
-           "Expected evidence", "Evidence files", "Items without a file", "Self-check", "Remediation history",
-           "Readiness"],
-}
-STATUS_NAMES = {"zh": {"done": "已办结", "in_progress": "进行中", "not_started": "未开始"},
-                "en": {"done": "done", "in_progress": "in progress", "not_started": "not started"}}
-
-
-def index_workbook(data: dict) -> bytes:
-    language = data["language"]
-    english = language == "en"
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Index" if english else "验收材料索引"
-    sheet.append([f"{data['name']} · {'acceptance evidence index' if english else '验收材料索引'} · {data['today']}"])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(INDEX_HEADERS[language])
-    for cell in sheet[2]:
-        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
-    yes, no = ("yes", "no") if english else ("是", "否")
-    sep = ", " if english else "、"
-    for t in data["tasks"]:
-        sheet.append([
-            t["code"], t["area"], t["title"], sep.join(t["lead_names"]), sep.join(t["co_names"]),
-            t["due"] or t["recurrence"] or "", t["original_due"] or "", t["done_on"] or "",
-            STATUS_NAMES[language].get(t["status"], t["status"]), yes if t["on_time"] else no,
-            t["evidence_spec"], "\n".join(t["files"]), sep.join(t["unmatched"]), "\n".join(t["selfcheck"]),
-            "\n".join(t["remediation"]), t["score"],
-        ])
-        r = sheet.max_row
-        if t["files"]:
-            sheet.cell(r, 12).hyperlink = t["files"][0]  # opens from the unpacked package
-        for cell in sheet[r]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for column, width in zip("ABCDEFGHIJKLMNOP", [8, 20, 50, 24, 24, 12, 12, 12, 10, 8, 24, 40, 24, 24, 40, 8],
-                             strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "B3"
-    gaps = workbook.create_sheet("Gaps" if english else "问题清单")
-    gaps.append(["Task / item", "Kind", "Detail"] if english else ["任务/事项", "类型", "说明"])
-    for g in data["gaps"]:
-        gaps.append([g["task"], g["kind"], g["detail"]])
-    for column, width in zip("ABC", [12, 18, 80], strict=True):
-        gaps.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def render_report(data: dict) -> str:
-    from notifications.bulletin import template_environment  # the templates live with the notifications
-
-    return template_environment().get_template("acceptance_report.html.j2").render(**data)
-
-
-def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date) -> dict:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = package_data(session, ctx, out_dir, today)
-    index = out_dir / "index.xlsx"
-    index.write_bytes(index_workbook(data))
-    report = out_dir / "report.html"
-    report.write_text(render_report(data), "utf-8")
-    archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
-    stamp = (today.year, today.month, today.day, 0, 0, 0)
-    evidence_dir = out_dir / "evidence"
-    members = [index, report]
-    if evidence_dir.exists():
-        members += sorted(p for p in evidence_dir.rglob("*") if p.is_file())
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in members:
-            info = zipfile.ZipInfo(path.relative_to(out_dir).as_posix(), date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-    totals = data["totals"]
-    return {"program": ctx.id, "as_of": today.isoformat(), "dir": str(out_dir), "index": str(index),
-            "report": str(report), "zip": str(archive), "readiness": data["readiness"], **totals,
-            "remediation": data["remediation_summary"], "gaps": data["gaps"]}

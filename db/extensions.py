@@ -18,10 +18,11 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.content_models import CoordinatorDecision, ExtensionRequest
+from db.models import CoordinatorDecision, ExtensionRequest
 from db.events import record_event
 from db.models import Phase, Task, TaskInstance, Unit
-from db.queries import InvalidInput, NotFound, ProgramContext, assignments, collectives_of, current_instances
+from db.programs import InvalidInput, NotFound, ProgramContext
+from db.tasks import assignments, collectives_of, current_instances
 
 
 def program_end(session: Session, program_id: str) -> date | None:

@@ -1,16 +1,34 @@
-"""Exit gates: a pluggable check per phase kind. A phase closes when its gate holds (or the coordinator
-approves closing it); otherwise it is overrun."""
+"""Exit gates: one explicit registry, a check per phase kind, and the coordinator's override.
+
+A phase closes when its gate holds, or when the coordinator's latest decision on it approves closing it;
+otherwise it is overrun. Every phase kind has its gate in `GATES`; a kind without one is an error (GateMissing),
+never a pass.
+
+- deployment:     every task has a lead unit and a due date or a recurrence;
+- implementation: every task instance due within the phase is done;
+- self_check:     every unit with tasks returned its form;
+- remediation:    every finding has an item, and every item is closed (by its unit) or accepted (by the coordinator);
+- acceptance:     every active task is done (every instance of a recurring one) and has evidence.
+Reasons are in the program's language.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Phase, Task, TaskInstance, TaskUnit
+from db.events import record_event
+from db.models import CoordinatorDecision, Finding, Phase, ProgressReport, RemediationItem, Task, TaskInstance, TaskUnit
+from db.programs import InvalidInput, NotFound, ProgramContext, load_program
+from db.selfcheck import missing_units
+from schedule.i18n import text
+from schedule.model import PHASE_KINDS
+
+LIST_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -19,53 +37,169 @@ class GateResult:
     reasons: list[str] = field(default_factory=list)
 
 
-Gate = Callable[[Session, str, Phase, date], GateResult]
-GATES: dict[str, Gate] = {}
+class GateMissing(LookupError):
+    """A phase kind with no gate registered: a programming error, never a silent pass."""
 
 
-def gate(kind: str) -> Callable[[Gate], Gate]:
-    def register(check: Gate) -> Gate:
-        GATES[kind] = check
-        return check
-    return register
+Gate = Callable[[Session, ProgramContext, Phase, date], GateResult]
 
 
-def evaluate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
-    check = GATES.get(phase.kind)
-    return check(session, program_id, phase, today) if check else GateResult(True)
+def _listed(ctx: ProgramContext, codes: list[str], total: int) -> str:
+    return ", ".join(codes) + (text(ctx.language, "gate.more") if total > len(codes) else "")
 
 
-def _codes(session: Session, query, limit: int = 20) -> list[str]:
-    return list(session.scalars(query.order_by(Task.code).limit(limit)))
-
-
-@gate("deployment")
-def deployment_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
-    """Every task has a lead unit and a due date or a recurrence."""
-    active = (Task.program_id == program_id, Task.active.is_(True))
-    no_lead = select(Task.code).where(*active, ~exists().where(and_(TaskUnit.task_id == Task.id, TaskUnit.role == "lead")))
-    undated = select(Task.code).where(*active, Task.recurrence.is_(None), ~exists().where(
-        and_(TaskInstance.task_id == Task.id, TaskInstance.due.is_not(None))))
-    reasons = []
-    if missing := _codes(session, no_lead):
-        reasons.append(f"无牵头单位的任务: {', '.join(missing)}")
-    if missing := _codes(session, undated):
-        reasons.append(f"无完成时限的任务: {', '.join(missing)}")
+def _result(reasons: list[str]) -> GateResult:
     return GateResult(not reasons, reasons)
 
 
-@gate("implementation")
-def implementation_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
+def _codes(session: Session, query, limit: int = LIST_LIMIT) -> list[str]:
+    return list(session.scalars(query.order_by(Task.code).limit(limit)))
+
+
+def deployment_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """Every task has a lead unit and a due date or a recurrence."""
+    active = (Task.program_id == ctx.id, Task.active.is_(True))
+    lead = exists().where(and_(TaskUnit.task_id == Task.id, TaskUnit.role == "lead"))
+    dated = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.due.is_not(None)))
+    reasons = []
+    if missing := _codes(session, select(Task.code).where(*active, ~lead)):
+        reasons.append(text(ctx.language, "gate.no_lead", codes=", ".join(missing)))
+    if missing := _codes(session, select(Task.code).where(*active, Task.recurrence.is_(None), ~dated)):
+        reasons.append(text(ctx.language, "gate.undated", codes=", ".join(missing)))
+    return _result(reasons)
+
+
+def implementation_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
     """Every task instance due within the phase is done."""
     undone = (
         select(Task.code)
         .join(TaskInstance, TaskInstance.task_id == Task.id)
-        .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done",
+        .where(Task.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
                TaskInstance.due >= phase.start, TaskInstance.due <= phase.end)
         .distinct()
     )
     count = session.scalar(select(func.count()).select_from(undone.subquery()))
     if not count:
         return GateResult(True)
-    return GateResult(False, [f"阶段内到期未办结的任务 {count} 项: {', '.join(_codes(session, undone))}"
-                              + (" 等" if count > 20 else "")])
+    codes = _listed(ctx, _codes(session, undone), count)
+    return _result([text(ctx.language, "gate.undone_in_phase", count=count, codes=codes)])
+
+
+def self_check_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """Every unit with tasks returned its self-check form."""
+    missing = list(missing_units(session, ctx).values())
+    if not missing:
+        return GateResult(True)
+    codes = _listed(ctx, missing[:LIST_LIMIT], len(missing))
+    return _result([text(ctx.language, "gate.forms_missing", count=len(missing), codes=codes)])
+
+
+def remediation_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """Every finding has an item, and every item is closed or accepted by the coordinator."""
+    reasons = []
+    open_items = session.scalars(select(RemediationItem.code).where(
+        RemediationItem.program_id == ctx.id, RemediationItem.state == "open").order_by(RemediationItem.id)).all()
+    if open_items:
+        codes = _listed(ctx, list(open_items[:LIST_LIMIT]), len(open_items))
+        reasons.append(text(ctx.language, "gate.items_open", count=len(open_items), codes=codes))
+    unitemized = session.scalar(select(func.count(Finding.id)).where(
+        Finding.program_id == ctx.id, ~exists().where(RemediationItem.finding_id == Finding.id))) or 0
+    if unitemized:
+        reasons.append(text(ctx.language, "gate.findings_unitemized", count=unitemized))
+    return _result(reasons)
+
+
+def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[str]]:
+    """(codes of active tasks not done, codes of active tasks done without any evidence)."""
+    active = (Task.program_id == program_id, Task.active.is_(True))
+    not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done"))
+    undone = session.scalars(select(Task.code).where(*active, not_done).order_by(Task.source_row, Task.code)).all()
+    evidenced = {task_id for task_id, evidence in session.execute(
+        select(ProgressReport.task_id, ProgressReport.evidence).where(ProgressReport.program_id == program_id))
+        if evidence}
+    done = session.execute(select(Task.id, Task.code).where(*active, ~not_done)
+                           .order_by(Task.source_row, Task.code)).all()
+    return list(undone), [code for task_id, code in done if task_id not in evidenced]
+
+
+def acceptance_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """Every active task is done (every instance of a recurring one) and has evidence."""
+    undone, bare = acceptance_gaps(session, ctx.id)
+    reasons = []
+    if undone:
+        codes = _listed(ctx, undone[:LIST_LIMIT], len(undone))
+        reasons.append(text(ctx.language, "gate.tasks_undone", count=len(undone), codes=codes))
+    if bare:
+        codes = _listed(ctx, bare[:LIST_LIMIT], len(bare))
+        reasons.append(text(ctx.language, "gate.tasks_bare", count=len(bare), codes=codes))
+    return _result(reasons)
+
+
+# The registry: every phase kind, explicitly. The coordinator's approval is applied on top by `evaluate`.
+GATES: dict[str, Gate] = {
+    "deployment": deployment_gate,
+    "implementation": implementation_gate,
+    "self_check": self_check_gate,
+    "remediation": remediation_gate,
+    "acceptance": acceptance_gate,
+}
+assert set(GATES) == set(PHASE_KINDS), "every phase kind has its gate"
+
+
+def phase_decision(session: Session, program_id: str, kind: str) -> CoordinatorDecision | None:
+    """The coordinator's latest decision on closing the phase, if any."""
+    return session.scalar(
+        select(CoordinatorDecision)
+        .where(CoordinatorDecision.program_id == program_id, CoordinatorDecision.subject == f"phase:{kind}")
+        .order_by(CoordinatorDecision.id.desc()).limit(1)
+    )
+
+
+def gate_of(kind: str) -> Gate:
+    try:
+        return GATES[kind]
+    except KeyError:
+        raise GateMissing(text(None, "gate.missing", kind=kind)) from None
+
+
+def unapproved(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """The gate alone, without the coordinator's decision: what an approval overrides."""
+    return gate_of(phase.kind)(session, ctx, phase, today)
+
+
+def evaluate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
+    """The phase's gate, held also when the coordinator's latest decision approves closing the phase."""
+    ctx = load_program(session, program_id)
+    check = gate_of(phase.kind)
+    decision = phase_decision(session, program_id, phase.kind)
+    if decision is not None and decision.approve:
+        note = text(ctx.language, "gate.note", note=decision.note) if decision.note else ""
+        return GateResult(True, [text(ctx.language, "gate.approved", actor=decision.decided_by, note=note)])
+    return check(session, ctx, phase, today)
+
+
+def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, at: datetime,
+                  note: str | None = None, source: str = "cli", approve: bool = True) -> dict:
+    """Records the coordinator's decision to close (or, approve=False, not to close) a phase whose gate does
+    not hold. The phase machine closes an overrun phase at its next check; the event log keeps who decided."""
+    language = ctx.language
+    if kind not in PHASE_KINDS:
+        raise InvalidInput(text(language, "error.phase_kind", kind=kind, choices=" | ".join(PHASE_KINDS)))
+    phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
+    if phase is None:
+        raise NotFound(text(language, "error.phase_absent", kind=kind, program=ctx.id))
+    if phase.state == "closed":
+        raise InvalidInput(text(language, "error.phase_closed", kind=kind, name=phase.name, closed_on=phase.closed_on))
+    if phase.state == "pending":
+        raise InvalidInput(text(language, "error.phase_pending", kind=kind, name=phase.name, start=phase.start))
+    # What the coordinator is overriding, for the record (evaluated without the decision being made now).
+    reasons = list(unapproved(session, ctx, phase, ctx.local_date(at)).reasons)
+    session.add(CoordinatorDecision(program_id=ctx.id, kind="phase", subject=f"phase:{kind}", approve=approve,
+                                    decided_by=actor, decided_at=at, note=note, source=source))
+    if approve:
+        phase.approved_by = actor
+    record_event(session, ctx.id, at, "phase.approved" if approve else "phase.approval_refused", f"phase:{kind}",
+                 actor, {"note": note, "state": phase.state, "overridden": reasons, "source": source})
+    session.flush()
+    return {"program": ctx.id, "phase": kind, "name": phase.name, "state": phase.state, "approve": approve,
+            "by": actor, "at": at.isoformat(), "note": note, "overridden": reasons}

@@ -16,17 +16,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.content_models import CoordinatorDecision, Finding, RemediationItem
+from db.models import CoordinatorDecision, Finding, RemediationItem
 from db.events import record_event
 from db.models import Phase, ProgressReport, Task, TaskInstance, Unit
-from db.queries import (
-    REPORT_STATUSES,
-    InvalidInput,
-    NotFound,
-    ProgramContext,
-    current_instances,
-    record_report,
-)
+from db.tasks import REPORT_STATUSES, current_instances, record_report
+from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 
 DUE_WORKDAYS = 20

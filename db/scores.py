@@ -27,10 +27,12 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from db.content_models import RemediationItem, SelfCheckReturn
-from db.ladder import Recipients
+from db.models import RemediationItem, SelfCheckReturn
+from db.gates import phase_decision
+from db.selfcheck import units_with_tasks
+from db.tasks import Recipients
 from db.models import Notice, Phase, Task, TaskInstance, Unit, UnitMember
-from db.queries import ProgramContext
+from db.programs import ProgramContext
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
 
@@ -109,9 +111,6 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 
     phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == "self_check"))
     if phase is not None and counted(phase.end) and phase.state != "pending":
-        from db.content_gates import phase_decision
-        from db.selfcheck import units_with_tasks
-
         returned = {r.unit_id: r.returned_on for r in
                     session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))}
         decision = phase_decision(session, ctx.id, "self_check")

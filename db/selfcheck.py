@@ -22,38 +22,30 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.content_models import Finding, SelfCheckReturn, SelfCheckRow
+from db.models import Finding, SelfCheckReturn, SelfCheckRow
 from db.events import record_event
-from db.ladder import Recipients
 from db.models import Phase, Task, Unit
-from db.queries import ProgramContext, collectives_of, task_rows
-from schedule.planfile import Problem
+from db.programs import ProgramContext
+from db.tasks import Recipients, collectives_of, task_rows
+from schedule.i18n import LANGUAGES, labels
+from schedule.plan_folder.reader import Problem
 
 FORM_FORMAT = "duban-selfcheck/1"
 SCORE_MIN, SCORE_MAX = 0, 100
 COMPLETIONS = ("done", "partial", "not_done")
-COMPLETION_LABELS = {
-    "zh": {"done": "已完成", "partial": "部分完成", "not_done": "未完成"},
-    "en": {"done": "Done", "partial": "Partly done", "not_done": "Not done"},
-}
+COMPLETION_LABELS = {language: labels(language, "completion") for language in LANGUAGES}
 # Accepted spellings, compared after removing spaces and lower-casing.
 COMPLETION_WORDS = {
     "done": ("已完成", "完成", "已办结", "办结", "done", "completed", "complete", "yes"),
     "partial": ("部分完成", "基本完成", "推进中", "进行中", "partlydone", "partly", "partial", "inprogress"),
     "not_done": ("未完成", "未开展", "未启动", "notdone", "no", "notstarted"),
 }
-FINDING_LABELS = {
-    "zh": {"not_done": "自查未完成", "partial": "自查部分完成", "no_evidence": "已完成但缺少佐证材料",
-           "unreported": "自评已完成但未报送办结", "problem": "自查发现问题"},
-    "en": {"not_done": "not done (self-check)", "partial": "partly done (self-check)",
-           "no_evidence": "done without evidence", "unreported": "reported done in self-check only",
-           "problem": "problem found in self-check"},
-}
+FINDING_LABELS = {language: labels(language, "finding") for language in LANGUAGES}
 _EVIDENCE_SEP = re.compile(r"[、，,；;\r\n]+")
 
 
 def lang(ctx: ProgramContext) -> str:
-    return "en" if ctx.program.language == "en" else "zh"
+    return ctx.language
 
 
 def parse_completion(text: str) -> str | None:

@@ -7,10 +7,10 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from db.queries import load_program
+from db.programs import load_program
 from flows.check import bulletin_step, dispatch_step
 from flows.supervise import moment_of, run_name, wired_for
-from notifications.bulletin import render_bulletin
+from notifications.render.bulletin import render_bulletin
 
 
 @flow(name="bulletin", flow_run_name=run_name, description="通报: counts by light, the red list, who was not reached")

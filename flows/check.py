@@ -16,10 +16,11 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.content_ladder import CONTENT_PARTS, content_candidates
-from db.ladder import Candidate, Recipients, bulletin_candidates, claim, plan_candidates
-from db.phase_machine import Transition, advance
-from db.queries import ProgramContext, load_program, phases
+from db.ladders import CONTENT_PARTS, content_candidates
+from db.notices import Candidate, claim
+from db.ladders import Recipients, bulletin_candidates, plan_candidates
+from db.phases import Transition, advance
+from db.programs import ProgramContext, load_program, phases
 from db.remediation import derive_items
 from notifications.dispatch import DispatchResult, dispatch
 from notifications.message import Notifier

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.schedules import Cron
 
 from flows.bulletin import weekly_bulletin
-from flows.decisions import decide
+from flows.decide import decide
 from flows.supervise import PHASE_FLOWS, supervise
 
 FLOWS = [supervise, weekly_bulletin, decide, *PHASE_FLOWS.values()]

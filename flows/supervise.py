@@ -14,12 +14,15 @@ from prefect.events import emit_event
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run
 
-from db.ladder import Candidate, claim
-from db.queries import load_program, phases, status_summary, task_rows
+from db.notices import Candidate, claim
+from db.programs import load_program, phases
+from db.tasks import status_summary, task_rows
+from flows.runtime import now, wiring
 from flows.check import CheckResult, advance_phases, dispatch_step, local_today, phase_step, program_step
-from flows.decisions import needs_decision
-from notifications.bulletin import render_bulletin
-from notifications.ledger import list_deliveries
+from db.decisions import needs_decision
+from notifications.render.bulletin import render_bulletin
+from db.notices import notice_key
+from notifications.delivery.ledger import list_deliveries
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 TABLE_ARTIFACT_ROWS = 2000  # the UI table stays usable; the full list is `duban tasks`
@@ -29,7 +32,7 @@ LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3, "done": 4}
 def moment_of(as_of: datetime | str | None) -> datetime:
     # The scheduler passes nothing: the run's own start is its as_of. Everything below takes it as given.
     if as_of is None:
-        return datetime.now(DEFAULT_ZONE)
+        return now(DEFAULT_ZONE)
     moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     return moment if moment.tzinfo else moment.replace(tzinfo=DEFAULT_ZONE)
 
@@ -44,16 +47,10 @@ def phase_run_name() -> str:
     return f"{parameters['program']} · {flow_run.flow_name} · {moment_of(parameters.get('as_of')).date().isoformat()}"
 
 
-def wired_for(database_url: str | None):
-    from duban.wiring import wiring  # the one place that builds engine, notifier and hooks
-
-    return wiring(database_url)
-
-
 def _phase_flow(kind: str, description: str):
     @flow(name=kind, flow_run_name=phase_run_name, description=description, log_prints=False)
     def phase_check(program: str, as_of: datetime | None = None, database_url: str | None = None) -> dict:
-        wired = wired_for(database_url)
+        wired = wiring(database_url)
         claimed = phase_step(wired.sessions, program, kind, moment_of(as_of))
         get_run_logger().info("%s: %s", kind, dict(claimed) or "no new notices")
         return dict(claimed)
@@ -73,7 +70,7 @@ PHASE_FLOWS = {"deployment": deployment, "implementation": implementation, "self
 @flow(name="supervise", flow_run_name=run_name, description="督办: the daily check of one program")
 def supervise(program: str, as_of: datetime | None = None, database_url: str | None = None) -> dict:
     at = moment_of(as_of)
-    wired = wired_for(database_url)
+    wired = wiring(database_url)
     logger = get_run_logger()
     transitions, running = advance_phases(wired.sessions, program, at)
     for transition in transitions:
@@ -118,7 +115,7 @@ def request_decisions(wired, program: str, at: datetime) -> Counter:
         coordinator = ctx.program.coordinator_unit_id
         names = {p.kind: p.name for p in phases(session, program)}
         for kind in needs_decision(session, ctx) if coordinator is not None else []:
-            candidate = Candidate(f"decision_requested:{program}:{kind}", "decision_requested", coordinator,
+            candidate = Candidate(notice_key("decision_requested", program, kind), "decision_requested", coordinator,
                                   data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind})
             if claim(session, ctx, [candidate], at):
                 asked.append(kind)

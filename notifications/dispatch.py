@@ -14,14 +14,15 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.content_ladder import selfcheck_form_attachment
-from db.ladder import Candidate, claim
+from notifications.workbooks.selfcheck import selfcheck_form_attachment
+from db.notices import Candidate, claim
 from db.models import Notice, Task, TaskInstance, Unit
-from db.queries import ProgramContext, collectives_of, load_program, task_rows
-from notifications.bulletin import render_bulletin
-from notifications.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
+from db.programs import ProgramContext, load_program
+from db.tasks import collectives_of, task_rows
+from notifications.render.bulletin import render_bulletin
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.message import Attachment, Message, Notifier, Recipient
-from notifications.workbook import unit_task_workbook
+from notifications.workbooks.tasks import unit_task_workbook
 from schedule.lights import light
 
 
@@ -60,7 +61,7 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
             return 0
         english = ctx.program.language == "en"
         candidates = [
-            Candidate(f"delivery_alert:{program_id}:{channel}", "delivery_alert", ctx.program.coordinator_unit_id,
+            Candidate(notice_key("delivery_alert", program_id, channel), "delivery_alert", ctx.program.coordinator_unit_id,
                       data={"title": (f"{unit}: channel {channel} is broken" if english
                                       else f"{unit} 的通知渠道 {channel} 已失效"),
                             "note": ("messages fall back to the unit's next channel; fix the URL in units.yaml"

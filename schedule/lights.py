@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from schedule.workcal import WorkCalendar
+from schedule.calendar import WorkCalendar
 
 LIGHTS = ("done", "red", "yellow", "green", "none")
 

@@ -1,9 +1,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import db.content_models  # noqa: F401
-import db.delivery_models  # noqa: F401
-from db.models import Base
+from db.models import Base  # the package registers every table
 
 config = context.config
 target_metadata = Base.metadata

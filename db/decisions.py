@@ -1,0 +1,54 @@
+"""The coordinator's decisions: what waits for one, recording an answer, and the list of decisions taken.
+
+An answer from the Prefect `decide` flow is recorded exactly as the command line records it (a
+coordinator_decisions row and an event naming who decided).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.extensions import approve_extension, reject_extension
+from db.gates import approve_phase, phase_decision
+from db.models import CoordinatorDecision, Phase
+from db.programs import ProgramContext
+from db.remediation import accept_item
+from schedule.model import PHASE_KINDS
+
+
+def needs_decision(session: Session, ctx: ProgramContext) -> list[str]:
+    """Overrun phases whose gate waits for the coordinator (no approving decision yet)."""
+    overrun = session.scalars(select(Phase.kind).where(Phase.program_id == ctx.id, Phase.state == "overrun")
+                              .order_by(Phase.seq)).all()
+    waiting = []
+    for kind in overrun:
+        decision = phase_decision(session, ctx.id, kind)
+        if decision is None or not decision.approve:
+            waiting.append(kind)
+    return waiting
+
+
+def record_decision(session: Session, ctx: ProgramContext, kind: str, approve: bool, actor: str, note: str | None,
+                    at: datetime, source: str = "prefect") -> dict:
+    """Records an answer on `kind` (a phase kind, `extension:ID` or `item:R-3`) as the command line does."""
+    if kind in PHASE_KINDS:
+        return approve_phase(session, ctx, kind, actor, at, note, source=source, approve=approve)
+    if kind.startswith("extension:"):
+        decide = approve_extension if approve else reject_extension
+        return decide(session, ctx, int(kind.split(":", 1)[1]), actor, at, note, source=source)
+    code = kind.split(":", 1)[1]
+    if approve:
+        return accept_item(session, ctx, code, actor, at, note, source=source)
+    record_event(session, ctx.id, at, "remediation.acceptance_refused", kind, actor, {"note": note, "source": source})
+    return {"program": ctx.id, "item": code, "state": "open", "by": actor}
+
+
+def decisions(session: Session, program_id: str) -> list[dict]:
+    rows = session.scalars(select(CoordinatorDecision).where(CoordinatorDecision.program_id == program_id)
+                           .order_by(CoordinatorDecision.id))
+    return [{"id": d.id, "kind": d.kind, "subject": d.subject, "approve": d.approve, "by": d.decided_by,
+             "at": d.decided_at.isoformat(), "note": d.note, "source": d.source} for d in rows]

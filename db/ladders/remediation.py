@@ -1,0 +1,72 @@
+"""Remediation notices: each open item assigned once to its unit, then the task ladder on its due date.
+
+`remediation_assigned:P:R-3:UNIT`, `remediation_before_due:P:R-3:UNIT:DUE:3`, `remediation_overdue:P:R-3:UNIT:DUE:2`,
+`remediation_escalation:P:R-3:UNIT:leader:DUE:3`, `remediation_escalation:P:R-3:coordinator:UNIT:DUE:3`.
+`task_code` is the item code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Finding, RemediationItem, Task, Unit
+from db.notices import Candidate, notice_key
+from db.programs import ProgramContext
+from schedule.i18n import text
+from schedule.ladder import rung
+
+
+def remediation_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
+    rows = session.execute(
+        select(RemediationItem, Unit.code, Finding.kind, Task.code)
+        .join(Unit, Unit.id == RemediationItem.unit_id)
+        .join(Finding, Finding.id == RemediationItem.finding_id)
+        .outerjoin(Task, Task.id == RemediationItem.task_id)
+        .where(RemediationItem.program_id == ctx.id, RemediationItem.state == "open")
+        .order_by(RemediationItem.id)
+    ).all()
+    candidates = []
+    for item, code, finding_kind, task_code in rows:
+        candidates += _item_candidates(ctx, today, item, code, finding_kind, task_code)
+    return candidates
+
+
+def _item_candidates(ctx: ProgramContext, today: date, item: RemediationItem, code: str, finding_kind: str,
+                     task_code: str | None) -> list[Candidate]:
+    language, due = ctx.language, item.due
+    base = {"item": item.code, "task": task_code, "finding": finding_kind,
+            "finding_label": text(language, f"finding.{finding_kind}"), "due": due.isoformat(),
+            "title": f"{item.code} {item.title}"}
+
+    def notice(kind: str, *parts: object, unit_id: int = item.unit_id, audience: str = "unit",
+               data: dict) -> Candidate:
+        subject = item.unit_id if kind == "remediation_escalation" else None
+        return Candidate(notice_key(kind, ctx.id, item.code, *parts), kind, unit_id, audience,
+                         task_code=item.code, due=due, subject_unit_id=subject, data=data)
+
+    candidates = [notice("remediation_assigned", code,
+                         data={**base, "note": text(language, "ladder.item_assigned", due=due)})]
+    step = rung(today, due, ctx.policies.reminders, ctx.policies.work_calendar())
+    if step is None:
+        return candidates
+    if step.stage == "before_due":
+        note = text(language, "ladder.item_before_due", workdays=step.number)
+        return candidates + [notice("remediation_before_due", code, due, step.number,
+                                    data={**base, "workdays": step.number, "note": note})]
+    slot, late = step.number, step.overdue_workdays
+    data = {**base, "slot": slot, "overdue_workdays": late,
+            "note": text(language, "ladder.item_overdue", late=late, slot=slot)}
+    candidates.append(notice("remediation_overdue", code, due, slot, data=data))
+    if not step.escalated:
+        return candidates
+    escalated = {**data, "unit": code, "note": text(language, "ladder.item_escalated", unit=code, late=late)}
+    candidates.append(notice("remediation_escalation", code, "leader", due, slot, audience="leader",
+                             data=escalated))
+    coordinator = ctx.program.coordinator_unit_id
+    if coordinator is not None:
+        candidates.append(notice("remediation_escalation", "coordinator", code, due, slot, unit_id=coordinator,
+                                 data=escalated))
+    return candidates

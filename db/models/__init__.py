@@ -1,0 +1,27 @@
+"""The tables, one module per aggregate; importing the package registers them all on `Base.metadata`."""
+
+from db.models.core import (
+    Base,
+    Event,
+    Phase,
+    Program,
+    ProgressReport,
+    Task,
+    TaskInstance,
+    TaskUnit,
+    Unit,
+    UnitMember,
+    UTCDateTime,
+)
+from db.models.decisions import CoordinatorDecision
+from db.models.delivery import ChannelHealth, Delivery, RateEvent, RateLimit
+from db.models.extensions import ExtensionRequest
+from db.models.notices import Notice
+from db.models.remediation import RemediationItem
+from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
+
+__all__ = [
+    "Base", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event", "ExtensionRequest", "Finding", "Notice",
+    "Phase", "Program", "ProgressReport", "RateEvent", "RateLimit", "RemediationItem", "SelfCheckReturn",
+    "SelfCheckRow", "Task", "TaskInstance", "TaskUnit", "Unit", "UnitMember", "UTCDateTime",
+]

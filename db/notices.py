@@ -1,0 +1,80 @@
+"""Notices: their keys, the exactly-once claim (the only writer of new notice rows), and the outbox read model.
+
+A key is `kind:program:part:…` — subject, recipient and audience, then the due date or slot — so a re-run, an
+overlapping run or a catch-up run claims nothing twice, and a moved date re-arms the rungs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Notice, Program, Unit
+
+
+def notice_key(kind: str, program_id: str, *parts: object) -> str:
+    """The one place a notice key is spelled: `kind:program:part:…`."""
+    return ":".join((kind, program_id, *(str(part) for part in parts)))
+
+
+def outbox_entries(session: Session, program_id: str | None = None) -> list[dict]:
+    zones = {pid: ZoneInfo(tz) for pid, tz in session.execute(select(Program.id, Program.timezone))}
+    query = (
+        select(Notice.program_id, Notice.at, Notice.sent_at, Notice.kind, Notice.audience, Notice.task_code,
+               Notice.message_id, Notice.channel, Notice.state, Notice.id, Unit.code)
+        .join(Unit, Unit.id == Notice.unit_id)
+        .order_by(Notice.at, Notice.id)
+    )
+    if program_id is not None:
+        query = query.where(Notice.program_id == program_id)
+    entries: OrderedDict[tuple, dict] = OrderedDict()
+    for program, at, sent_at, kind, audience, code, message_id, channel, state, notice_id, unit in session.execute(query):
+        # Unsent notices have no message yet: each stands alone until a dispatch groups it.
+        key = (program, message_id or f"notice-{notice_id}", unit, audience, kind)
+        entry = entries.get(key)
+        if entry is None:
+            zone = zones[program]  # shown in the program's time zone, as its coordinator reads the clock
+            entry = entries[key] = {"at": at.astimezone(zone).isoformat(), "program": program, "unit": unit,
+                                    "audience": audience, "kind": kind, "tasks": [], "channel": channel,
+                                    "state": state, "message": message_id,
+                                    "sent_at": sent_at.astimezone(zone).isoformat() if sent_at else None}
+        if code and code not in entry["tasks"]:
+            entry["tasks"].append(code)
+    return list(entries.values())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    kind: str
+    unit_id: int
+    audience: str = "unit"
+    instance_id: int | None = None
+    task_code: str | None = None
+    due: date | None = None
+    subject_unit_id: int | None = None
+    data: dict = field(default_factory=dict)
+
+
+def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> list[tuple[int, str]]:
+    """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
+
+    INSERT .. ON CONFLICT (key) DO NOTHING skips what another run (or an earlier one) already holds; each row
+    carries this call's claim token, so reading back by token returns this call's rows alone.
+    """
+    if not candidates:
+        return []
+    token = uuid.uuid4().hex
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
+         "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
+         "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
+        for c in {c.key: c for c in candidates}.values()
+    ]
+    session.execute(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
+    return [tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))]

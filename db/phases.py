@@ -1,0 +1,57 @@
+"""The phase machine: pending → open → closed | overrun (→ closed when the gate later holds or the
+coordinator approves). Transitions are performed in date order, so a check after downtime catches up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.gates import evaluate
+from db.programs import ProgramContext, phases
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: str          # phase kind
+    name: str
+    state: str         # open | closed | overrun
+    on: date           # the date the transition belongs to (the phase's start, or the day after its end)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def event(self) -> str:
+        return {"open": "duban.phase.opened", "closed": "duban.phase.closed", "overrun": "duban.phase.overrun"}[self.state]
+
+
+def advance(session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise") -> list[Transition]:
+    """Open phases whose start has come; close (or overrun) phases whose end has passed."""
+    pending: list[tuple[date, int, str, object]] = []
+    for phase in phases(session, ctx.id):
+        if phase.state == "pending" and phase.start <= today:
+            pending.append((phase.start, phase.seq, "open", phase))
+        if phase.state in ("pending", "open") and phase.end < today:
+            pending.append((phase.end + timedelta(days=1), phase.seq, "close", phase))
+        elif phase.state == "overrun":
+            pending.append((today, phase.seq, "recheck", phase))
+    transitions = []
+    for _on, _seq, action, phase in sorted(pending, key=lambda item: (item[0], item[1], item[2] != "open")):
+        if action == "open":
+            phase.state, phase.opened_on = "open", phase.start
+            transitions.append(Transition(phase.kind, phase.name, "open", phase.start))
+            continue
+        result = evaluate(session, ctx.id, phase, today)
+        if result.holds:
+            # On time, the phase closes on its end date; an overrun phase closes on the day its gate holds.
+            phase.state, phase.closed_on = "closed", phase.end if action == "close" else today
+            transitions.append(Transition(phase.kind, phase.name, "closed", phase.closed_on, tuple(result.reasons)))
+        elif action == "close":
+            phase.state, phase.gate_reasons = "overrun", list(result.reasons)
+            transitions.append(Transition(phase.kind, phase.name, "overrun", phase.end, tuple(result.reasons)))
+    for transition in transitions:
+        record_event(session, ctx.id, at, f"phase.{transition.state}", f"phase:{transition.kind}", actor,
+                     {"on": transition.on.isoformat(), "reasons": list(transition.reasons)})
+    session.flush()
+    return transitions

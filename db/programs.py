@@ -1,0 +1,59 @@
+"""A program as every rule reads it: its row, parsed policies, zone and phases; the errors commands raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Phase, Program
+from schedule.i18n import language_of, text
+from schedule.model import Policies
+
+
+class NotFound(LookupError):
+    pass
+
+
+class InvalidInput(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProgramContext:
+    """A program row with its parsed policies, calendar and zone: what every rule needs."""
+
+    program: Program
+    policies: Policies
+
+    @property
+    def id(self) -> str:
+        return self.program.id
+
+    @property
+    def language(self) -> str:
+        """'zh-CN' or 'en': the catalogue language of everything said about this program."""
+        return language_of(self.program.language)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.program.timezone)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+
+def load_program(session: Session, program_id: str) -> ProgramContext:
+    program = session.get(Program, program_id)
+    if program is None:
+        known = session.scalars(select(Program.id).order_by(Program.id)).all()
+        hint = f"（已导入: {', '.join(known)}）" if known else "（数据库中还没有计划：先运行 duban plan import DIR）"
+        raise NotFound(f"计划「{program_id}」不存在{hint}")
+    return ProgramContext(program, Policies.from_json(program.settings))
+
+
+def phases(session: Session, program_id: str) -> list[Phase]:
+    return list(session.scalars(select(Phase).where(Phase.program_id == program_id).order_by(Phase.seq)))

@@ -1,0 +1,213 @@
+"""Tasks and their instances: task rows with their lights, status summaries, progress reports.
+
+Set-based: a bounded number of queries whatever the number of tasks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.programs import InvalidInput, NotFound, ProgramContext, phases
+from db.models import Phase, Program, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from schedule.lights import LIGHTS, light
+from schedule.model import Policies
+
+REPORT_STATUSES = ("not_started", "in_progress", "done")
+
+
+def current_instances(program_id: str):
+    """One row per active task: its current instance (earliest not done, else the last one)."""
+    done_first = case((TaskInstance.status == "done", 1), else_=0)
+    order = case((TaskInstance.status == "done", -TaskInstance.seq), else_=TaskInstance.seq)
+    ranked = (
+        select(TaskInstance, func.row_number().over(partition_by=TaskInstance.task_id,
+                                                    order_by=(done_first, order)).label("rank"))
+        .where(TaskInstance.program_id == program_id)
+        .subquery()
+    )
+    return ranked
+
+
+def task_exists(session: Session, program_id: str, code: str) -> bool:
+    return session.scalar(select(Task.id).where(Task.program_id == program_id, Task.code == code)) is not None
+
+
+def assignments(session: Session, program_id: str) -> dict[int, dict[str, list[str]]]:
+    """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order."""
+    rows = session.execute(
+        select(TaskUnit.task_id, TaskUnit.role, Unit.code)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .where(Unit.program_id == program_id)
+        .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
+    ).all()
+    result: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"lead": [], "co": []})
+    for task_id, role, code in rows:
+        result[task_id][role].append(code)
+    return result
+
+
+def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
+    """unit code → codes of the collectives it belongs to."""
+    member = Unit.__table__.alias("member")
+    collective = Unit.__table__.alias("collective")
+    rows = session.execute(
+        select(member.c.code, collective.c.code)
+        .join(UnitMember, UnitMember.member_id == member.c.id)
+        .join(collective, collective.c.id == UnitMember.collective_id)
+        .where(member.c.program_id == program_id)
+    ).all()
+    result: dict[str, set[str]] = defaultdict(set)
+    for member_code, collective_code in rows:
+        result[member_code].add(collective_code)
+    return result
+
+
+def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
+              include_inactive: bool = False) -> list[dict]:
+    ranked = current_instances(ctx.id)
+    query = (
+        select(Task, ranked.c.id, ranked.c.due, ranked.c.window_start, ranked.c.status, ranked.c.progress,
+               ranked.c.last_report_at, ranked.c.done_on, ranked.c.original_due)
+        .join(ranked, ranked.c.task_id == Task.id)
+        .where(ranked.c.rank == 1, Task.program_id == ctx.id)
+        .order_by(Task.source_row, Task.code)
+    )
+    if not include_inactive:
+        query = query.where(Task.active.is_(True))
+    by_task = assignments(session, ctx.id)
+    wanted = None
+    if unit_code is not None:
+        wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
+    calendar = ctx.policies.work_calendar()
+    reminders = ctx.policies.reminders
+    rows = []
+    for task, instance_id, due, window_start, status, progress, last_report_at, done_on, original_due in session.execute(query):
+        units = by_task[task.id]
+        if wanted is not None and not wanted & set(units["lead"] + units["co"]):
+            continue
+        last_report = ctx.local_date(last_report_at) if last_report_at else None
+        rows.append({
+            "code": task.code, "title": task.title, "area": task.area,
+            "lead": units["lead"], "co": units["co"],
+            "due": due.isoformat() if due else None,
+            "original_due": original_due.isoformat() if original_due and original_due != due else None,
+            "recurrence": task.recurrence, "phase": task.phase_kind,
+            "status": status, "progress": progress,
+            "light": light(today, due=due, status=status, progress=progress, window_start=window_start,
+                           calendar=calendar, yellow_workdays=reminders.yellow_workdays,
+                           ongoing=task.recurrence == "ongoing", last_report=last_report,
+                           report_every_workdays=reminders.report_every_workdays),
+            "time_limit": task.time_limit_text, "evidence_spec": task.evidence_spec,
+            "last_report": last_report.isoformat() if last_report else None,
+            "done_on": done_on.isoformat() if done_on else None,
+            "active": task.active, "instance_id": instance_id,
+        })
+    return rows
+
+
+def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
+    rows = task_rows(session, ctx, today)
+    units = {u.code: u.name for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    per_unit: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        for code in row["lead"]:
+            per_unit[code][row["light"]] += 1
+            per_unit[code]["lead"] += 1
+        for code in row["co"]:
+            per_unit[code]["co"] += 1
+    lights = Counter(row["light"] for row in rows)
+    done = lights["done"]
+    return {
+        "program": ctx.id, "name": ctx.program.name, "as_of": today.isoformat(),
+        "phases": [
+            {"kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
+             "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
+             "closed_on": p.closed_on.isoformat() if p.closed_on else None}
+            for p in phases(session, ctx.id)
+        ],
+        "tasks": len(rows),
+        "done_share": round(done / len(rows), 4) if rows else 0.0,
+        "lights": {name: lights.get(name, 0) for name in LIGHTS},
+        "units": [
+            {"unit": code, "name": units.get(code, code), "lead": counts["lead"], "co": counts["co"],
+             **{name: counts.get(name, 0) for name in LIGHTS}}
+            for code, counts in sorted(per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0]))
+        ],
+    }
+
+
+def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
+                  progress: int | None, note: str | None, evidence: list[str], at: datetime,
+                  actor: str = "cli") -> dict:
+    if status not in REPORT_STATUSES:
+        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+    if progress is not None and not 0 <= progress <= 100:
+        raise InvalidInput(f"进度 {progress} 应在 0–100 之间")
+    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
+    if task is None:
+        raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    if unit is None:
+        raise NotFound(f"计划「{ctx.id}」中没有单位「{unit_code}」")
+    responsible = set(assignments(session, ctx.id)[task.id]["lead"] + assignments(session, ctx.id)[task.id]["co"])
+    if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
+        raise InvalidInput(f"单位「{unit.name}」不是任务 {code} 的责任单位（{', '.join(sorted(responsible))}）")
+    ranked = current_instances(ctx.id)
+    instance_id = session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id, ranked.c.rank == 1))
+    instance = session.get(TaskInstance, instance_id)
+    if progress is None:
+        progress = 100 if status == "done" else instance.progress
+    if status == "done":
+        progress = 100
+    instance.status, instance.progress, instance.last_report_at = status, progress, at
+    instance.done_on = ctx.local_date(at) if status == "done" else None
+    session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
+                               status=status, progress=progress, note=note, evidence=evidence, reported_at=at))
+    record_event(session, ctx.id, at, "task.reported", f"task:{code}", actor,
+                 {"unit": unit_code, "status": status, "progress": progress,
+                  "due": instance.due.isoformat() if instance.due else None})
+    return {"program": ctx.id, "code": code, "unit": unit_code, "status": status, "progress": progress,
+            "due": instance.due.isoformat() if instance.due else None, "evidence": evidence,
+            "reported_at": at.isoformat()}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    unit_id: int
+    code: str
+    role: str  # lead | co
+
+
+class Recipients:
+    """Who answers for each task: its lead and co-units, a collective standing for its members."""
+
+    def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None) -> None:
+        collective = Unit.__table__.alias("collective")
+        member = Unit.__table__.alias("member")
+        query = (
+            select(TaskUnit.task_id, TaskUnit.role, TaskUnit.position,
+                   collective.c.id, collective.c.code, member.c.id, member.c.code)
+            .join(collective, collective.c.id == TaskUnit.unit_id)
+            .outerjoin(UnitMember, UnitMember.collective_id == collective.c.id)
+            .outerjoin(member, member.c.id == UnitMember.member_id)
+            .where(collective.c.program_id == program_id)
+            .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
+        )
+        if task_phases is not None:
+            query = query.join(Task, Task.id == TaskUnit.task_id).where(Task.phase_kind.in_(sorted(task_phases)))
+        rows = session.execute(query).all()
+        self.by_task: dict[int, list[Recipient]] = defaultdict(list)
+        for task_id, role, _position, unit_id, code, member_id, member_code in rows:
+            recipient = Recipient(member_id, member_code, role) if member_id else Recipient(unit_id, code, role)
+            if all(r.unit_id != recipient.unit_id for r in self.by_task[task_id]):
+                self.by_task[task_id].append(recipient)
+
+    def of(self, task_id: int, role: str | None = None) -> list[Recipient]:
+        return [r for r in self.by_task.get(task_id, []) if role is None or r.role == role]

@@ -1,0 +1,371 @@
+"""The `duban` command: a thin layer over schedule/, db/, notifications/ and flows/.
+
+Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors go to stderr.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from flows.runtime import now
+from rich.table import Table
+
+from db.acceptance import build_package
+from db.importer import import_program
+from db.notices import outbox_entries
+from db.programs import load_program
+from db.tasks import record_report, status_summary, task_exists, task_rows
+from db.remediation import is_item_code, report_item
+from db.scores import scores_report
+from duban.cli.phase_work import print_scores
+from duban.cli.phase_work import register as register_content_commands
+from duban.cli.support import (
+    LIGHT_STYLE,
+    AsOfOption,
+    DbOption,
+    Failure,
+    JsonOption,
+    context,
+    date_option,
+    emit_json,
+    err,
+    handles_errors,
+    label,
+    out,
+    parse_as_of,
+    print_problems,
+    quiet_prefect,
+    store_evidence,
+)
+from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
+from duban.simulation.days import unit_table
+from schedule.plan_folder.reader import read_plan
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
+plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
+app.add_typer(plan_app, name="plan")
+
+# ---------------------------------------------------------------- plan
+
+
+@plan_app.command("validate")
+@handles_errors
+def plan_validate(directory: Annotated[Path, typer.Argument(help="计划文件夹")], as_json: JsonOption = False) -> None:
+    """校验计划文件夹：有效则退出码 0（警告输出到 stderr），否则 1，每个问题一行 FILE:ROW:COLUMN: message。"""
+    reading = read_plan(directory)
+    if as_json:
+        emit_json({"valid": reading.ok, "program": reading.program.id if reading.program else None,
+                   "tasks": len(reading.program.tasks) if reading.program else 0,
+                   "problems": [p.to_json() for p in reading.problems]})
+    else:
+        print_problems(reading.problems)
+        if reading.ok:
+            program = reading.program
+            out.print(f"有效: {program.id} {program.name} — {len(program.phases)} 个阶段, "
+                      f"{len(program.units)} 个单位, {len(program.tasks)} 项任务", highlight=False)
+    if not reading.ok:
+        raise typer.Exit(1)
+
+
+@plan_app.command("import")
+@handles_errors
+def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹")], db: DbOption = None,
+                as_json: JsonOption = False) -> None:
+    """校验后导入（全部或全不）；重复导入按任务编号更新并保留进展，表中已删除的任务会列出而非静默丢弃。"""
+    reading = read_plan(directory)
+    print_problems(reading.problems)
+    if not reading.ok:
+        err.print("未导入：请先修正以上问题（数据库未作任何改动）", highlight=False)
+        raise typer.Exit(1)
+    wired = context(db)
+    with wired.transaction() as session:
+        result = import_program(session, reading.program, now(ZoneInfo(reading.program.timezone)))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    verb = "已导入" if result.created else "已更新"
+    out.print(f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} 项, "
+              f"共 {result.instances} 个任务期次", highlight=False)
+    if result.tasks_removed:
+        out.print(f"分工表中已不存在、已停用（保留历史）的任务: {', '.join(result.tasks_removed)}", highlight=False)
+
+
+# ---------------------------------------------------------------- read
+
+
+@app.command("tasks")
+@handles_errors
+def tasks(program: str, unit: Annotated[str | None, typer.Option("--unit", help="只看该单位的任务")] = None,
+          as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """任务清单及其红黄绿灯。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        today = ctx.local_date(parse_as_of(as_of, ctx.program.timezone))
+        rows = task_rows(session, ctx, today, unit)
+    if as_json:
+        emit_json([{k: v for k, v in row.items() if k != "instance_id"} for row in rows])
+        return
+    table = Table("编号", "工作举措", "牵头", "时限", "进度", "预警", show_lines=False)
+    for row in rows:
+        style = LIGHT_STYLE[row["light"]]
+        table.add_row(row["code"], _short(row["title"], 36), ",".join(row["lead"]),
+                      row["due"] or row["recurrence"] or "—", f"{row['progress']}%",
+                      f"[{style}]{label('light', row['light'])}[/{style}]")
+    out.print(table)
+
+
+@app.command("status")
+@handles_errors
+def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """阶段状态、各灯数量、各单位数量。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        summary = status_summary(session, ctx, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
+    if as_json:
+        emit_json(summary)
+        return
+    print_status(summary)
+
+
+def print_status(summary: dict) -> None:
+    out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False)
+    phases = Table("阶段", "起止", "状态", title="阶段")
+    for phase in summary["phases"]:
+        phases.add_row(phase["name"], f"{phase['start']} — {phase['end']}", label("transition", phase["state"]))
+    out.print(phases)
+    lights = summary["lights"]
+    out.print("  ".join(f"[{LIGHT_STYLE[k]}]{label('light', k)} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
+              + f"   共 {summary['tasks']} 项，办结率 {summary['done_share']:.0%}", highlight=False)
+    units = Table("单位", "牵头", "配合", "红", "黄", "绿", "办结", title="各单位（牵头任务）")
+    for unit in summary["units"]:
+        units.add_row(unit["name"], str(unit["lead"]), str(unit["co"]), str(unit["red"]), str(unit["yellow"]),
+                      str(unit["green"]), str(unit["done"]))
+    out.print(units)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ---------------------------------------------------------------- write
+
+
+@app.command("report")
+@handles_errors
+def report(program: str, code: str,
+           unit: Annotated[str, typer.Option("--unit", help="报送单位编号")],
+           status_: Annotated[str, typer.Option("--status", help="not_started | in_progress | done")],
+           progress: Annotated[int | None, typer.Option("--progress", help="进度 0–100")] = None,
+           note: Annotated[str | None, typer.Option("--note", help="进展说明")] = None,
+           evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
+           as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """记录一个单位的进展报送。"""
+    wired = context(db)
+    for path in evidence or []:
+        if not path.is_file():
+            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        at = parse_as_of(as_of, ctx.program.timezone)
+        stored = store_evidence(wired.settings.home, program, code, evidence or [])
+        if is_item_code(code) and not task_exists(session, program, code):
+            # A remediation item (R-n) is closed with the same command as a task.
+            result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
+        else:
+            result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+    if as_json:
+        emit_json(result)
+    else:
+        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%", highlight=False)
+
+
+# ---------------------------------------------------------------- run
+
+
+@app.command("supervise")
+@handles_errors
+def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """一次每日检查（Prefect 流程运行）：阶段转换、提醒、催办、督办。"""
+    from flows.supervise import supervise
+
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+    moment = parse_as_of(as_of, ctx.program.timezone)
+    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    if as_json:
+        emit_json(result)
+        return
+    for transition in result["transitions"]:
+        out.print(f"{transition['on']}  {transition['name']} → {label('transition', transition['state'])}", highlight=False)
+    claimed = "，".join(f"{label('kind', k)} {v}" for k, v in sorted(result["claimed"].items())) or "无新通知"
+    out.print(f"{program} · {result['today']}：{claimed}", highlight=False)
+    if result["dispatched"] is None:
+        out.print("不在发送时段内：通知已排队，下一次检查时发送", highlight=False)
+    else:
+        out.print(f"发送 {result['dispatched']['messages']} 条消息（{result['dispatched']['notices']} 项通知）", highlight=False)
+
+
+@app.command("simulate")
+@handles_errors
+def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR_OR_PROGRAM")],
+                     from_: Annotated[str | None, typer.Option("--from", help="开始日期，默认第一阶段开始")] = None,
+                     to: Annotated[str | None, typer.Option("--to", help="结束日期，默认最后阶段结束")] = None,
+                     seed: Annotated[int, typer.Option("--seed", help="模拟单位行为的随机种子")] = 2023,
+                     db: DbOption = None, as_json: JsonOption = False) -> None:
+    """按模拟时钟逐日回放；单位按种子模拟报送进展；通知只进入发件箱（在单独的模拟目录中）。
+
+    --db 只用于按计划编号查找计划文件夹；回放只写入自己的模拟目录，从不写入该数据库。"""
+    wired = context(db)
+    directory = Path(plan_or_program)
+    if not directory.is_dir():
+        with wired.transaction() as session:
+            ctx = load_program(session, plan_or_program)
+        if not ctx.program.source_dir:
+            raise Failure(f"计划「{plan_or_program}」没有记录来源目录，请直接给出计划文件夹")
+        directory = Path(ctx.program.source_dir)
+    try:
+        reading = readable_plan(directory)
+        home = fresh_home(wired.settings.home / "simulations" / reading.program.id)
+        result = replay(reading, home, date_option(from_, "--from"), date_option(to, "--to"), seed)
+    except ReplayError as exc:
+        raise Failure(str(exc)) from None
+    if as_json:
+        emit_json({**result.simulation.to_json(), "home": str(home), "outbox": str(result.wiring.settings.outbox_path)})
+        return
+    print_timeline(result)
+
+
+@app.command("demo")
+@handles_errors
+def demo(seed: Annotated[int, typer.Option("--seed")] = 2023) -> None:
+    """主流程演示：全新目录，导入成都示范区计划，回放 2023-03-01 至 2025-04-30 的全部日程。"""
+    wired = context(None)
+    home = fresh_home(wired.settings.home / "demo")
+    try:
+        result = replay(readable_plan(EXAMPLE_PLANS / "chengdu-2023"), home, None, None, seed)
+    except ReplayError as exc:
+        raise Failure(str(exc)) from None
+    print_timeline(result)
+    print_outcome(result)
+
+
+def print_outcome(result: Replay) -> None:
+    """The end of the program: the acceptance package and the assessment."""
+    wired, end = result.wiring, result.simulation.end
+    with wired.transaction() as session:
+        ctx = load_program(session, result.program)
+        package = build_package(session, ctx, wired.settings.reports_dir / "acceptance", end)
+        scores = scores_report(session, ctx, None, end)
+    gaps = package.get("gaps", [])
+    out.print(f"验收材料包: 就绪度 {package['readiness']:.1f}/100，差距 {len(gaps)} 项", highlight=False)
+    for gap in gaps[:5]:
+        out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
+    out.print(f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False)
+    print_scores(scores)
+
+
+def print_timeline(result: Replay) -> None:
+    simulation, wired = result.simulation, result.wiring
+    with wired.transaction() as session:
+        ctx = load_program(session, result.program)
+        units = unit_table(session, ctx)
+        summary = status_summary(session, ctx, simulation.end)
+    out.print(f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
+              highlight=False)
+    timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
+    for t in simulation.transitions:
+        timeline.add_row(t["on"], t["name"], label("transition", t["state"]), "；".join(t["reasons"]))
+    out.print(timeline)
+    kinds = Table("类型", "通知数", title=f"通知（共 {sum(simulation.notices.values())} 项，{simulation.messages} 条摘要消息）")
+    for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
+        kinds.add_row(label("kind", kind), str(count))
+    out.print(kinds)
+    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
+    for row in units:
+        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]))
+    out.print(table)
+    lights = summary["lights"]
+    out.print(f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
+              highlight=False)
+    out.print(f"数据库: {wired.settings.db_url}\n发件箱: {wired.settings.outbox_path}\n"
+              f"查看: duban outbox {ctx.id} --db {wired.settings.db_url}", highlight=False)
+
+
+@app.command("outbox")
+@handles_errors
+def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption = None,
+           as_json: JsonOption = False) -> None:
+    """已发送或排队的通知：时间、接收单位、渠道、类型、任务编号、投递状态。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        if program is not None:
+            load_program(session, program)
+        entries = outbox_entries(session, program)
+    if as_json:
+        emit_json(entries)
+        return
+    table = Table("时间", "单位", "类型", "任务", "渠道", "状态")
+    for entry in entries:
+        table.add_row(entry["at"][:16].replace("T", " "), entry["unit"], label("kind", entry["kind"]),
+                      _short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
+    out.print(table)
+    out.print(f"共 {len(entries)} 项通知", highlight=False)
+
+
+@app.command("deliveries")
+@handles_errors
+def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败的投递")] = False,
+               db: DbOption = None, as_json: JsonOption = False) -> None:
+    """投递台账：每条通知的渠道（已脱敏）、状态、尝试次数，失败的代码与原因。"""
+    from notifications.delivery.ledger import list_deliveries
+
+    wired = context(db)
+    with wired.transaction() as session:
+        load_program(session, program)
+        rows = list_deliveries(session, program, failed_only=failed)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因")
+    for row in rows:
+        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
+                      str(row["attempts"]), str(row["code"] or ""), _short(row["reason"] or "", 40))
+    out.print(table)
+    out.print(f"共 {len(rows)} 条", highlight=False)
+
+
+@app.command("serve")
+@handles_errors
+def serve(db: DbOption = None) -> None:
+    """以 prefect.serve 提供每个计划的部署（每日 08:30 检查、每周一 09:00 通报）；需要 Prefect 服务器。"""
+    from prefect import serve as prefect_serve
+
+    from db.models import Program
+    from flows.definitions import deployments
+
+    wired = context(db)
+    with wired.transaction() as session:
+        programs = {p.id: p.timezone for p in session.query(Program).all()}
+    if not programs:
+        raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
+    # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
+    prefect_serve(*deployments(programs, wired.settings.db_url), pause_on_shutdown=False)
+
+
+register_content_commands(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""What every command shares: options, error handling, output, --as-of."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from flows.runtime import now
+from schedule.i18n import labels
+from rich.console import Console
+
+from db.programs import InvalidInput, NotFound
+from flows.runtime import Wiring, wiring
+
+# Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
+JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+
+DAILY_CHECK_TIME = time(8, 30)
+LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
+
+
+def label(group: str, key: str, language: str = "zh-CN") -> str:
+    """A label from the one catalogue (schedule/locales); an unknown key shows as itself."""
+    return labels(language, group).get(key, key)
+
+
+class Failure(Exception):
+    """A failed check or invalid input: exit 1 with a message on stderr."""
+
+
+def handles_errors(command: Callable) -> Callable:
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (Failure, NotFound, InvalidInput) as exc:
+            err.print(f"[red]错误[/red]: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def parse_as_of(text: str | None, timezone: str) -> datetime:
+    """A date means that day at 08:30 (the daily check's time) in the program's zone; no value means now."""
+    zone = ZoneInfo(timezone)
+    if text is None:
+        return now(zone)
+    try:
+        if "T" in text or " " in text.strip():
+            moment = datetime.fromisoformat(text.strip())
+            return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+        return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
+    except ValueError:
+        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
+                                 param_hint="--as-of") from None
+
+
+def context(db: str | None) -> Wiring:
+    return wiring(db)
+
+
+
+
+def quiet_prefect(run: Callable[[], Any]) -> Any:
+    """Runs a flow without Prefect's shutdown noise: a successful command never shows a traceback."""
+    import logging
+
+    logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
+    logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
+    return run()
+
+
+def print_problems(problems) -> None:
+    """Each problem on its own line as FILE:ROW:COLUMN: message, warnings marked."""
+    for problem in problems:
+        prefix = "warning: " if problem.severity == "warning" else ""
+        err.print(f"{problem.file}:{problem.row or '-'}:{problem.column or '-'}: {prefix}{problem.message}",
+                  highlight=False, markup=False)
+
+
+def date_option(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
+
+
+def store_evidence(home: Path, program: str, folder: str, files: list[Path]) -> list[str]:
+    """Copies evidence into the home, so the acceptance package finds it years later."""
+    stored = []
+    for path in files:
+        target = home / "evidence" / program / folder / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        stored.append(str(target))
+    return stored

@@ -1,0 +1,186 @@
+"""Replay a program day by day on a simulated clock, with seeded units reporting progress.
+
+Every morning at 08:30 the same daily check runs as in production (flows.check.run_check); during the day
+the units act: most report progress and finish on time, some finish late, a few only after being chased.
+Notices go to the outbox only. The same seed gives the same replay.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import Notice, Task, TaskInstance, TaskUnit, Unit
+from db.programs import ProgramContext, load_program
+from db.tasks import record_report
+from flows.check import run_check
+from notifications.message import Notifier
+from schedule.calendar import WorkCalendar
+from schedule.i18n import text
+
+CHECK_TIME = time(8, 30)
+REPORT_TIME = time(15, 0)
+PROFILES = (("on_time", 0.70), ("late", 0.20), ("chased", 0.10))
+
+
+@dataclass(frozen=True)
+class PlannedReport:
+    code: str
+    unit: str
+    status: str
+    progress: int
+
+
+@dataclass
+class Simulation:
+    program: str
+    start: date
+    end: date
+    seed: int
+    transitions: list[dict] = field(default_factory=list)
+    notices: Counter = field(default_factory=Counter)
+    messages: int = 0
+    reports: int = 0
+    profiles: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        return {"program": self.program, "from": self.start.isoformat(), "to": self.end.isoformat(), "seed": self.seed,
+                "transitions": self.transitions, "notices": dict(self.notices), "messages": self.messages,
+                "reports": self.reports, "profiles": dict(self.profiles)}
+
+
+class UnitModel:
+    """Seeded behaviour of the responsible units, decided per task instance when it is first seen."""
+
+    def __init__(self, ctx: ProgramContext, rng: random.Random) -> None:
+        self.ctx, self.rng = ctx, rng
+        self.calendar: WorkCalendar = ctx.policies.work_calendar()
+        self.plan: dict[date, list[PlannedReport]] = defaultdict(list)
+        self.seen: set[int] = set()
+        self.profiles: Counter = Counter()
+
+    def schedule(self, session: Session, end: date) -> None:
+        """Plans the reports of instances not planned yet (new imports, extensions are picked up too)."""
+        leads = dict(session.execute(
+            select(TaskUnit.task_id, Unit.code).join(Unit, Unit.id == TaskUnit.unit_id)
+            .where(Unit.program_id == self.ctx.id, TaskUnit.role == "lead", TaskUnit.position == 0)
+        ).all())
+        rows = session.execute(
+            select(TaskInstance.id, TaskInstance.task_id, TaskInstance.window_start, TaskInstance.due, Task.code,
+                   Task.recurrence)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(TaskInstance.program_id == self.ctx.id, Task.active.is_(True))
+            .order_by(TaskInstance.task_id, TaskInstance.seq)
+        ).all()
+        for instance_id, task_id, window_start, due, code, recurrence in rows:
+            if instance_id in self.seen or task_id not in leads:
+                continue
+            self.seen.add(instance_id)
+            self._plan_instance(code, leads[task_id], window_start, due, recurrence, end)
+
+    def _plan_instance(self, code: str, unit: str, window_start: date, due: date | None, recurrence: str | None,
+                       end: date) -> None:
+        add = self.calendar.add_workdays
+        if due is None:
+            # Ongoing work: a progress report every 10–30 workdays, some units slower than the rhythm asks.
+            day = add(window_start, self.rng.randint(5, 15))
+            progress = 10
+            while day <= end:
+                progress = min(progress + self.rng.randint(5, 15), 95)
+                self.plan[day].append(PlannedReport(code, unit, "in_progress", progress))
+                day = add(day, self.rng.randint(10, 30))
+            return
+        profile = self.rng.choices([p for p, _ in PROFILES], [w for _, w in PROFILES])[0]
+        self.profiles[profile] += 1
+        policy = self.ctx.policies.reminders
+        if profile == "on_time":
+            done = add(due, -self.rng.randint(0, 8))
+        elif profile == "late":
+            done = add(due, self.rng.randint(1, policy.overdue_every_workdays * policy.escalate_after))
+        else:  # finishes only once escalated to its leadership
+            chased = policy.overdue_every_workdays * policy.escalate_after + 1
+            done = add(due, chased + self.rng.randint(1, 3))
+        done = max(done, window_start)
+        span = (done - window_start).days
+        if recurrence is None and span > 20:
+            for share in (0.3, 0.6):
+                day = self.calendar.next_workday_on_or_after(window_start + timedelta(days=int(span * share)))
+                if day < done:
+                    self.plan[day].append(PlannedReport(code, unit, "in_progress", int(share * 100)))
+        self.plan[done].append(PlannedReport(code, unit, "done", 100))
+
+    def reports_on(self, day: date) -> list[PlannedReport]:
+        return self.plan.pop(day, [])
+
+
+def simulate(sessions: sessionmaker[Session], program_id: str, start: date, end: date, seed: int,
+             notifier: Notifier,
+             content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
+             ) -> Simulation:
+    rng = random.Random(seed)
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        model = UnitModel(ctx, rng)
+    result = Simulation(program_id, start, end, seed)
+    day = start
+    while day <= end:
+        at = datetime.combine(day, CHECK_TIME, ctx.zone)
+        check = run_check(sessions, program_id, at, notifier)
+        result.transitions += [{"on": t.on.isoformat(), "phase": t.kind, "name": t.name, "state": t.state,
+                                "reasons": list(t.reasons)} for t in check.transitions]
+        result.notices += check.claimed
+        result.messages += check.dispatched.messages if check.dispatched else 0
+        with sessions.begin() as session:
+            ctx = load_program(session, program_id)
+            if check.transitions or day == start:
+                model.schedule(session, end)
+            evening = datetime.combine(day, REPORT_TIME, ctx.zone)
+            for report in model.reports_on(day):
+                if _still_open(session, ctx, report.code):
+                    record_report(session, ctx, report.code, report.unit, report.status, report.progress,
+                                  text(ctx.language, "simulation.report"), [], evening,
+                                  actor="simulate")
+                    result.reports += 1
+            if content_step is not None and ctx.policies.work_calendar().is_workday(day):
+                content_step(session, ctx, day, evening, rng)
+        day += timedelta(days=1)
+    result.profiles = model.profiles
+    return result
+
+
+def _still_open(session: Session, ctx: ProgramContext, code: str) -> bool:
+    return session.scalar(
+        select(TaskInstance.id).join(Task, Task.id == TaskInstance.task_id)
+        .where(Task.program_id == ctx.id, Task.code == code, TaskInstance.status != "done").limit(1)
+    ) is not None
+
+
+def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
+    """Per unit (as lead): instances done on time, done late, still open, and escalations received."""
+    rows = session.execute(
+        select(Unit.code, Unit.name, TaskInstance.due, TaskInstance.done_on, TaskInstance.status)
+        .join(TaskUnit, TaskUnit.unit_id == Unit.id)
+        .join(TaskInstance, TaskInstance.task_id == TaskUnit.task_id)
+        .where(Unit.program_id == ctx.id, TaskUnit.role == "lead", TaskInstance.due.is_not(None))
+    ).all()
+    table: dict[str, dict] = {}
+    for code, name, due, done_on, status in rows:
+        entry = table.setdefault(code, {"unit": code, "name": name, "on_time": 0, "late": 0, "open": 0, "escalations": 0})
+        if status == "done" and done_on is not None:
+            entry["on_time" if done_on <= due else "late"] += 1
+        else:
+            entry["open"] += 1
+    escalations = session.execute(
+        select(Unit.code, Notice.id).join(Unit, Unit.id == Notice.subject_unit_id)
+        .where(Notice.program_id == ctx.id, Notice.kind == "escalation", Notice.audience == "leader")
+    ).all()
+    for code, _ in escalations:
+        if code in table:
+            table[code]["escalations"] += 1
+    return sorted(table.values(), key=lambda e: (-e["escalations"], -e["late"], e["unit"]))

@@ -1,0 +1,67 @@
+"""A replay of a plan folder into a home of its own: what `duban simulate` and `duban demo` run.
+
+The replay writes only under its home (SQLite database, outbox, evidence, returned forms, reports); it never
+takes a database URL, so a simulated report can never reach a real program's database.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from duban.simulation.units import simulate_units
+from db.engine import forget_engine
+from db.importer import import_program
+from flows.runtime import Settings, Wiring
+from duban.simulation.days import Simulation, simulate
+from schedule.plan_folder.reader import PlanReading, read_plan
+
+EXAMPLE_PLANS = Path(__file__).resolve().parents[1] / "plans"
+
+
+class ReplayError(ValueError):
+    pass
+
+
+@dataclass
+class Replay:
+    wiring: Wiring
+    program: str
+    simulation: Simulation
+
+
+def fresh_home(home: Path) -> Path:
+    forget_engine(Settings(home=home).db_url)
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    return home
+
+
+def readable_plan(directory: Path) -> PlanReading:
+    reading = read_plan(directory)
+    if not reading.ok:
+        raise ReplayError("\n".join(str(p) for p in reading.errors))
+    return reading
+
+
+def replay(reading: PlanReading, home: Path, start: date | None, end: date | None, seed: int) -> Replay:
+    """Imports the plan into `home` (its own SQLite database and outbox, nothing else) and replays it."""
+    program = reading.program
+    wired = Wiring(Settings(home=home, database_url=f"sqlite:///{home / 'duban.db'}", notifier="outbox"))
+    start, end = start or program.start, end or program.end
+    if end < start:
+        raise ReplayError(f"--to {end} 早于 --from {start}")
+    zone = ZoneInfo(program.timezone)
+    with wired.transaction() as session:
+        import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
+
+    def content(session, ctx, day, at, rng):
+        simulate_units(session, ctx, day, at, rng, home)
+
+    simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
+                          content_step=content)
+    return Replay(wired, program.id, simulation)

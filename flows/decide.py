@@ -1,0 +1,150 @@
+"""The coordinator's decisions in the Prefect UI: a flow run pauses with a typed form and resumes with the answer.
+
+The daily check never waits for a person: it only *reports* an overrun phase (`needs_decision` lists what waits
+for the coordinator). The dedicated flow `decide(program, kind)` asks — from the UI, or started by the
+supervise flow as its own run — with a timeout, and records the answer exactly like `duban phase approve` or
+`duban extension approve|reject` (a coordinator_decisions row and an event with who decided).
+
+`kind` is a phase kind (deployment … acceptance: close it although its gate does not hold), `extension:ID`
+(approve or reject an extension request) or `item:R-3` (accept a remediation item that stays open).
+A run nobody answers within its timeout fails (Prefect fails an expired pause) and records nothing; the daily
+check keeps chasing and the coordinator can run `decide` again or use the command line.
+Resume a paused run from the UI (the form shows approve / note / decided_by) or programmatically:
+`prefect.flow_runs.resume_flow_run(flow_run_id, run_input={"approve": True, "note": "…", "decided_by": "…"})`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from sqlalchemy import select
+
+from db import ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
+from db.models import Phase
+from flows.runtime import now, wiring
+from schedule.model import PHASE_KINDS
+
+DEFAULT_TIMEOUT_SECONDS = 3600
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class CoordinatorDecision(RunInput):
+    """The form the coordinator fills in to resume the run."""
+
+    approve: bool = False
+    note: str = ""
+    decided_by: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    approve: bool | None  # None: nobody answered before the timeout
+    note: str = ""
+    decided_by: str = ""
+
+    @property
+    def timed_out(self) -> bool:
+        return self.approve is None
+
+
+def ask_coordinator(program_id: str, kind: str, question: str, options: dict[str, str] | None = None, *,
+                    timeout: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10, key: str | None = None) -> Decision:
+    """Pauses the current flow run until the coordinator answers the typed form (or the timeout passes).
+
+    Call it only inside a flow run that may wait (never inside the daily check)."""
+    lines = [f"**{program_id} · {kind}**", "", question]
+    if options:
+        lines += [""] + [f"- `{choice}`: {meaning}" for choice, meaning in options.items()]
+    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="", decided_by="")
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
+                                key=pause_key(key or f"{program_id}-{kind}"))
+    except FlowPauseTimeout:
+        return Decision(None)
+    return Decision(bool(answer.approve), answer.note or "", answer.decided_by or "")
+
+
+def pause_key(text: str) -> str:
+    """Prefect keys run inputs by the pause key: lowercase letters, digits and dashes only."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-") or "decision"
+
+
+def _moment(as_of: datetime | str | None, ctx: ProgramContext | None = None) -> datetime:
+    zone = ctx.zone if ctx is not None else DEFAULT_ZONE
+    if as_of is None:
+        return now(zone)
+    moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
+    """The question to put to the coordinator, or None when there is nothing to decide."""
+    english = ctx.program.language == "en"
+    if kind in PHASE_KINDS:
+        phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
+        if phase is None or phase.state in ("pending", "closed"):
+            return None
+        result = evaluate(session, ctx.id, phase, today)
+        if result.holds:
+            return None
+        reasons = "\n".join(f"- {r}" for r in result.reasons)
+        if english:
+            return (f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold.\n{reasons}\n"
+                    "Close it anyway?", {"approve = true": "close the phase", "approve = false": "keep it open"})
+        return (f"阶段「{phase.name}」（{phase.start}—{phase.end}）关口条件未满足：\n{reasons}\n是否批准结束本阶段？",
+                {"approve = true": "批准结束本阶段", "approve = false": "暂不结束，继续督办"})
+    if kind.startswith("extension:"):
+        request_id = int(kind.split(":", 1)[1])
+        request = next((r for r in list_extensions(session, ctx) if r["id"] == request_id), None)
+        if request is None or request["state"] != "pending":
+            return None
+        return (f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 {request['to']}，"
+                f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
+                {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"})
+    if kind.startswith("item:"):
+        code = kind.split(":", 1)[1]
+        item = next((i for i in list_items(session, ctx, today) if i["code"] == code), None)
+        if item is None or item["state"] != "open":
+            return None
+        return (f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认可（不再作为补差提升阶段的未结事项）？",
+                {"approve = true": "认可", "approve = false": "不认可，继续督办"})
+    raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")
+
+
+def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
+    """Records an answer exactly as the command line does (source prefect)."""
+    return record_decision(session, ctx, kind, bool(decision.approve), decision.decided_by or "prefect-ui",
+                           decision.note or None, at)
+
+
+@flow(name="decide", description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定", log_prints=False)
+def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
+           as_of: datetime | None = None, database_url: str | None = None) -> dict:
+    wired = wiring(database_url)
+    logger = get_run_logger()
+    with wired.sessions.begin() as session:
+        ctx = load_program(session, program)
+        today = ctx.local_date(_moment(as_of, ctx))
+        asked = question_for(session, ctx, kind, today)
+    if asked is None:
+        logger.info("%s %s: nothing to decide", program, kind)
+        return {"program": program, "kind": kind, "asked": False, "decided": False}
+    question, options = asked
+    decision = ask_coordinator(program, kind, question, options, timeout=timeout_seconds, poll_interval=poll_interval)
+    if decision.timed_out:
+        # Prefect fails a run whose pause expired; say why, in our words. Nothing was recorded.
+        raise TimeoutError(f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办")
+    with wired.sessions.begin() as session:
+        ctx = load_program(session, program)
+        result = record_answer(session, ctx, kind, decision, _moment(as_of, ctx))
+    logger.info("%s %s: %s by %s", program, kind, "approved" if decision.approve else "not approved",
+                decision.decided_by or "prefect-ui")
+    return {"program": program, "kind": kind, "asked": True, "decided": True, "approve": decision.approve,
+            "by": decision.decided_by or "prefect-ui", "note": decision.note, "result": result}

@@ -1,0 +1,405 @@
+"""AppriseNotifier: deliver a message to every notify URL of its recipient, verified, rate-limited, on record.
+
+For each URL of the recipient (in order; the same message goes to each, as apprise does with a list):
+1. expand `${VAR}` (environment, else Prefect Secret block); a variable without a value fails that channel and
+   alerts the coordinator once (`DeliveryResult.alerts`), and is tried again on the next send;
+2. open the ledger row (message, channel) — a channel that already carried this message (same message_id, or all
+   of its notice ids) is not sent to again;
+3. skip a channel marked broken (until it is reset, its URL or secret changes, or `reprobe_after` passes);
+4. take a slot from the shared rate limiter, waiting up to `max_wait` for one; none: the channel is deferred;
+5. send and read the answer: ok → delivered; permanent (bad token, keyword/signature mismatch, 4xx, SMTP 5xx) →
+   the channel is marked broken, the coordinator alerted once, the next URL still carries the message; transient
+   (timeout, 5xx, over-limit codes, SMTP 4xx) → retried with exponential backoff, then deferred; a robot that
+   answers over-limit is blocked in the limiter for ten minutes; a channel failing for `give_up_after` fails.
+
+The message's state: deferred if any channel is deferred (it stays queued: re-send it, ideally with the same
+message_id, and only the channels still owed get it), else delivered if a verified channel accepted it, else
+failed with the last code and reason. Robots are verified by their answer body; an accepted SMTP transaction and
+a gateway's HTTP 2xx count as verified too.
+
+No expanded URL or secret is stored, logged or returned: channels are masked, keys are hashes, reasons are
+redacted, and the log redactor is installed on every library logger that could print a request line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications import ledger
+from notifications.delivery.channels import (
+    Channel,
+    InvalidChannel,
+    Outcome,
+    SendContext,
+    channel_kind,
+    mask_url,
+    parse_channel,
+)
+from notifications.message import DeliveryResult, Message
+from notifications.delivery.outbox import OutboxNotifier
+from notifications.delivery.ratelimit import OVER_LIMIT_BLOCK, Limit, RateLimiter, limits_for
+from notifications.delivery.secrets import (
+    SecretResolver,
+    SecretUnavailable,
+    install_redaction,
+    is_single_reference,
+    redact,
+)
+
+log = logging.getLogger("duban.delivery")
+
+NOTICE_LOOKBACK = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class ChannelResult:
+    state: str  # delivered | sent | failed | deferred
+    channel: str
+    code: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+    retry_at: datetime | None = None
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+class AppriseNotifier:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings,
+        clock: Callable[[], datetime],
+        *,
+        retry_attempts: int = 3,
+        retry_base_delay: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        limits: Mapping[str, Sequence[Limit]] | None = None,
+        max_wait: timedelta = timedelta(seconds=65),
+        give_up_after: timedelta = timedelta(hours=24),
+        reprobe_after: timedelta | None = timedelta(hours=24),
+        resolver: SecretResolver | None = None,
+        outbox: OutboxNotifier | None = None,
+        http: httpx.Client | None = None,
+    ):
+        if retry_attempts < 1:
+            raise ValueError("retry_attempts must be at least 1")
+        self._sessions = session_factory
+        self._settings = settings
+        self._clock = clock
+        self._retry_attempts = retry_attempts
+        self._retry_base_delay = retry_base_delay
+        self._sleep = sleep
+        self._limits = limits
+        self._max_wait = max_wait.total_seconds()
+        self._give_up_after = give_up_after
+        self._reprobe_after = reprobe_after
+        self._resolver = resolver or SecretResolver()
+        self._outbox = outbox
+        self._own_http = http is None
+        self._http = http or httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=False)
+        self._ctx = SendContext(
+            http=self._http,
+            timeout=float(settings.http_timeout_seconds),
+            dingtalk_endpoint=settings.dingtalk_endpoint,
+            wecom_endpoint=settings.wecom_endpoint,
+            feishu_endpoint=settings.feishu_endpoint,
+        )
+        self._endpoints = {
+            "dingtalk": settings.dingtalk_endpoint,
+            "wecombot": settings.wecom_endpoint,
+            "feishu": settings.feishu_endpoint,
+        }
+        self.limiter = RateLimiter(session_factory, clock)
+
+    # ------------------------------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        if self._own_http:
+            self._http.close()
+
+    def __enter__(self) -> AppriseNotifier:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return an aware datetime")
+        return now
+
+    def _outbox_notifier(self) -> OutboxNotifier | None:
+        if self._outbox is None and getattr(self._settings, "outbox_path", None) is not None:
+            self._outbox = OutboxNotifier(self._settings.outbox_path, self._sessions)
+        return self._outbox
+
+    # ------------------------------------------------------------------------------------------ send
+
+    def send(self, message: Message) -> DeliveryResult:
+        install_redaction()
+        urls = list(dict.fromkeys(u.strip() for u in message.recipient.urls if u and u.strip()))
+        if not urls:
+            outbox = self._outbox_notifier()
+            if outbox is not None:
+                return outbox.send(message)
+            return DeliveryResult("failed", None, "no_channel", "the unit has no notify URL", 0)
+        alerts: list[str] = []
+        results = [self._send_url(message, url, alerts) for url in urls]
+        return self._aggregate(results, alerts)
+
+    @staticmethod
+    def _aggregate(results: list[ChannelResult], alerts: list[str]) -> DeliveryResult:
+        channels = tuple((r.channel, r.state) for r in results)
+        attempts = sum(r.attempts for r in results)
+        deferred = [r for r in results if r.state == "deferred"]
+        if deferred:
+            timed = [r for r in deferred if r.retry_at is not None]
+            first = min(timed, key=lambda r: r.retry_at) if timed else deferred[0]
+            retry = first.retry_at
+            return DeliveryResult(
+                "deferred", first.channel, first.code, first.reason, attempts, tuple(alerts), retry, channels
+            )
+        for state in ("delivered", "sent"):
+            reached = [r for r in results if r.state == state]
+            if reached:
+                return DeliveryResult(
+                    state,
+                    reached[0].channel,
+                    reached[0].code,
+                    reached[0].reason,
+                    attempts,
+                    tuple(alerts),
+                    None,
+                    channels,
+                )
+        last = results[-1]
+        return DeliveryResult(
+            "failed", last.channel, last.code, last.reason, attempts, tuple(alerts), None, channels
+        )
+
+    def _send_url(self, message: Message, url: str, alerts: list[str]) -> ChannelResult:
+        now = self._now()
+        written_mask = mask_url(url)
+        # 1. expand
+        try:
+            expanded = self._resolver.expand(url)
+        except SecretUnavailable as exc:
+            reason = redact(str(exc))
+            log.warning("channel %s: %s", written_mask, reason)
+            return self._channel_failed(message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
+                                        "secret_unavailable", reason, now, alerts, ledger.mark_unresolved)
+        # 2. parse
+        shown = mask_url(expanded) if is_single_reference(url) else written_mask
+        try:
+            channel = parse_channel(expanded, written=url, masked=shown, endpoints=self._endpoints)
+        except InvalidChannel as exc:
+            return self._channel_failed(message, _key("invalid", url), shown, channel_kind(url) or "?",
+                                        "invalid_url", redact(str(exc)), now, alerts, ledger.mark_broken)
+        del expanded  # the channel holds what it needs; the expanded URL goes no further
+        unresolved_key = _key("unresolved", url) if "${" in url else None
+        return self._send_channel(message, channel, alerts, now, unresolved_key)
+
+    def _channel_failed(self, message: Message, key: str, shown: str, kind: str, code: str, reason: str,
+                        now: datetime, alerts: list[str], mark) -> ChannelResult:
+        """A channel that cannot even be tried (secret missing, URL invalid): on the ledger, alerted once."""
+        with self._sessions() as session, session.begin():
+            ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now)
+            ledger.finish_delivery(session, message.message_id, key, state="failed", now=now, code=code, reason=reason)
+            newly = mark(session, key=key, channel=shown, kind=kind, code=code, reason=reason,
+                         program_id=message.program_id, unit_code=message.recipient.unit_code, now=now)
+        if newly:
+            alerts.append(shown)
+        return ChannelResult("failed", shown, code, reason)
+
+    def _send_channel(
+        self, message: Message, channel: Channel, alerts: list[str], now: datetime, unresolved_key: str | None
+    ) -> ChannelResult:
+        recipient = message.recipient
+        with self._sessions() as session, session.begin():
+            if unresolved_key is not None:
+                ledger.mark_ok(session, unresolved_key, now)  # its variables resolve now
+            row = ledger.open_delivery(
+                session, message, channel=channel.masked, channel_key=channel.key, kind=channel.kind, now=now
+            )
+            if row.state in ledger.TERMINAL:
+                return ChannelResult(row.state, channel.masked, row.code, row.reason)
+            if message.notice_ids:
+                carried = ledger.delivered_notice_ids(
+                    session, message.program_id, recipient.unit_code, channel.key, now - NOTICE_LOOKBACK
+                )
+                if set(message.notice_ids) <= carried:
+                    reason = "already delivered on this channel by an earlier message"
+                    ledger.finish_delivery(
+                        session,
+                        message.message_id,
+                        channel.key,
+                        state="delivered",
+                        now=now,
+                        code="dup",
+                        reason=reason,
+                    )
+                    return ChannelResult("delivered", channel.masked, "dup", reason)
+            state = ledger.health(session, channel.key)
+            probing = False
+            if state is not None and state.state == "broken":
+                if self._reprobe_after is not None and ledger.claim_probe(
+                    session, channel.key, state.last_checked_at, now, self._reprobe_after
+                ):
+                    probing = True
+                else:
+                    reason = (
+                        f"channel broken since {state.since:%Y-%m-%d %H:%M} UTC: {state.reason or ''}".strip()
+                    )
+                    ledger.finish_delivery(
+                        session,
+                        message.message_id,
+                        channel.key,
+                        state="failed",
+                        now=now,
+                        code=state.code,
+                        reason=reason,
+                    )
+                    return ChannelResult("failed", channel.masked, state.code, reason)
+        result = self._attempt(message, channel, row, alerts)
+        if probing:
+            log.info("re-probed broken channel %s: %s", channel.masked, result.state)
+        return result
+
+    def _attempt(
+        self, message: Message, channel: Channel, row: ledger.DeliveryRow, alerts: list[str]
+    ) -> ChannelResult:
+        recipient = message.recipient
+        limits = limits_for(channel.kind, self._limits)
+        attempts = 0
+        waited = 0.0
+        spins = 0
+        outcome: Outcome | None = None
+        while True:
+            spins += 1
+            slot = self.limiter.acquire(channel.limit_key, limits)
+            now = self._now()
+            if not slot.ok:
+                delay = max((slot.retry_at - now).total_seconds(), 0.0) if slot.retry_at else 0.0
+                if slot.reason == "rate_limited" and waited + delay <= self._max_wait and spins < 10_000:
+                    self._sleep(delay)
+                    waited += max(delay, 0.001)
+                    continue
+                limit_text = ", ".join(str(limit) for limit in limits)
+                reason = (
+                    f"robot blocked after an over-limit answer until {slot.retry_at:%H:%M:%S} UTC"
+                    if slot.reason == "blocked"
+                    else f"rate limit {limit_text}: next slot at {slot.retry_at:%H:%M:%S} UTC"
+                )
+                return self._finish(
+                    message,
+                    channel,
+                    "deferred",
+                    now,
+                    attempts,
+                    slot.reason,
+                    reason,
+                    row.failing_since,
+                    slot.retry_at,
+                )
+            install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
+            try:
+                outcome = channel.deliver(message, now, self._ctx)
+            except Exception as exc:  # noqa: BLE001 - a library's exception may quote the URL: never let it out
+                outcome = Outcome("permanent", "error", redact(f"{type(exc).__name__}: {exc}")[:300])
+            attempts += 1
+            if outcome.status == "ok":
+                with self._sessions() as session, session.begin():
+                    ledger.mark_ok(session, channel.key, now)
+                return self._finish(
+                    message, channel, "delivered", now, attempts, outcome.code, outcome.reason, None, None
+                )
+            if outcome.status == "permanent":
+                with self._sessions() as session, session.begin():
+                    newly = ledger.mark_broken(
+                        session,
+                        key=channel.key,
+                        channel=channel.masked,
+                        kind=channel.kind,
+                        code=outcome.code,
+                        reason=outcome.reason,
+                        program_id=message.program_id,
+                        unit_code=recipient.unit_code,
+                        now=now,
+                    )
+                if newly:
+                    alerts.append(channel.masked)
+                    log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
+                return self._finish(
+                    message, channel, "failed", now, attempts, outcome.code, outcome.reason, None, None
+                )
+            failing_since = row.failing_since or now
+            if outcome.over_limit:
+                until = now + OVER_LIMIT_BLOCK
+                self.limiter.block(channel.limit_key, until)
+                return self._finish(
+                    message,
+                    channel,
+                    "deferred",
+                    now,
+                    attempts,
+                    outcome.code,
+                    outcome.reason,
+                    failing_since,
+                    until,
+                )
+            if attempts >= self._retry_attempts:
+                break
+            self._sleep(self._retry_base_delay * 2 ** (attempts - 1))
+        now = self._now()
+        failing_since = row.failing_since or now
+        assert outcome is not None
+        if now - failing_since >= self._give_up_after:
+            reason = f"gave up after failing since {failing_since:%Y-%m-%d %H:%M} UTC: {outcome.reason or ''}".strip()
+            return self._finish(
+                message, channel, "failed", now, attempts, outcome.code, reason, failing_since, None
+            )
+        retry_at = now + timedelta(seconds=self._retry_base_delay * 2**attempts)
+        return self._finish(
+            message, channel, "deferred", now, attempts, outcome.code, outcome.reason, failing_since, retry_at
+        )
+
+    def _finish(
+        self,
+        message: Message,
+        channel: Channel,
+        state: str,
+        now: datetime,
+        attempts: int,
+        code: str | None,
+        reason: str | None,
+        failing_since: datetime | None,
+        retry_at: datetime | None,
+    ) -> ChannelResult:
+        reason = redact(reason)
+        with self._sessions() as session, session.begin():
+            ledger.finish_delivery(
+                session,
+                message.message_id,
+                channel.key,
+                state=state,
+                now=now,
+                add_attempts=attempts,
+                code=code,
+                reason=reason,
+                failing_since=failing_since,
+                retry_at=retry_at,
+                channel=channel.masked,
+            )
+        log.info("message %s on %s: %s %s", message.message_id, channel.masked, state, code or "")
+        return ChannelResult(state, channel.masked, code, reason, attempts, retry_at)

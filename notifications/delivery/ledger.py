@@ -1,0 +1,317 @@
+"""The delivery ledger and channel health: what the notifiers write, and what the command line and the bulletin read.
+
+Readers:
+    list_deliveries(session, program_id, failed_only=False) -> list[dict]     (`duban deliveries`)
+    failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the bulletin)
+    broken_channels(session, program_id=None) -> list[dict]
+    reset_channel(session, channel) -> int                                      (after the unit fixed its robot)
+
+Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
+    open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from db.models import ChannelHealth, Delivery
+from notifications.message import Message
+from notifications.delivery.ratelimit import _insert
+
+TERMINAL = ("delivered", "sent", "failed")
+REACHED = ("delivered", "sent")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _as_dict(row: Delivery) -> dict:
+    return {
+        "at": _iso(row.last_at),
+        "first_at": _iso(row.first_at),
+        "last_at": _iso(row.last_at),
+        "message_at": _iso(row.message_at),
+        "unit": row.unit_code,
+        "audience": row.audience,
+        "channel": row.channel,
+        "channel_kind": row.kind,
+        "state": row.state,
+        "attempts": row.attempts,
+        "code": row.code,
+        "reason": row.reason,
+        "message_id": row.message_id,
+        "kinds": list(row.kinds or []),
+        "tasks": list(row.task_codes or []),
+        "retry_at": _iso(row.retry_at),
+    }
+
+
+def list_deliveries(session: Session, program_id: str, failed_only: bool = False) -> list[dict]:
+    """One entry per message per channel, oldest first. Keys: at (last attempt), unit, channel (masked), state,
+    attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience, channel_kind,
+    retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up)."""
+    query = select(Delivery).where(Delivery.program_id == program_id)
+    if failed_only:
+        query = query.where(Delivery.state == "failed")
+    rows = session.scalars(query.order_by(Delivery.first_at, Delivery.id)).all()
+    return [_as_dict(row) for row in rows]
+
+
+def failed_delivery_counts(
+    session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, int]:
+    """Per unit, the number of messages that reached it through no channel: every channel failed.
+
+    A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
+    bound the message's first attempt (the bulletin's period)."""
+    reached = func.sum(case((Delivery.state.in_(REACHED), 1), else_=0))
+    pending = func.sum(case((Delivery.state.in_(("queued", "deferred")), 1), else_=0))
+    failed = func.sum(case((Delivery.state == "failed", 1), else_=0))
+    query = select(Delivery.unit_code, Delivery.message_id).where(Delivery.program_id == program_id)
+    if since is not None:
+        query = query.where(Delivery.first_at >= since)
+    if until is not None:
+        query = query.where(Delivery.first_at < until)
+    query = query.group_by(Delivery.unit_code, Delivery.message_id).having(
+        reached == 0, pending == 0, failed > 0
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for unit_code, _message_id in session.execute(query):
+        counts[unit_code] += 1
+    return dict(counts)
+
+
+def broken_channels(session: Session, program_id: str | None = None) -> list[dict]:
+    query = select(ChannelHealth).where(ChannelHealth.state != "ok")
+    if program_id is not None:
+        query = query.where(ChannelHealth.program_id == program_id)
+    return [
+        {
+            "channel": row.channel,
+            "kind": row.kind,
+            "state": row.state,
+            "code": row.code,
+            "reason": row.reason,
+            "unit": row.unit_code,
+            "program": row.program_id,
+            "since": _iso(row.since),
+            "last_checked_at": _iso(row.last_checked_at),
+        }
+        for row in session.scalars(query.order_by(ChannelHealth.since))
+    ]
+
+
+def reset_channel(session: Session, channel: str) -> int:
+    """Mark channels healthy again by masked form or key (the caller commits). Returns how many."""
+    result = session.execute(
+        update(ChannelHealth)
+        .where(
+            or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
+        )
+        .values(state="ok", alerted_at=None)
+    )
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------------------------------------------- writers
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    state: str
+    attempts: int
+    code: str | None
+    reason: str | None
+    failing_since: datetime | None
+    retry_at: datetime | None
+    channel: str
+
+
+def open_delivery(
+    session: Session, message: Message, *, channel: str, channel_key: str, kind: str, now: datetime
+) -> DeliveryRow:
+    """Get or create the ledger row of (message, channel), state queued when new."""
+    insert = _insert(session)
+    recipient = message.recipient
+    session.execute(
+        insert(Delivery)
+        .values(
+            message_id=message.message_id,
+            program_id=message.program_id,
+            unit_code=recipient.unit_code,
+            audience=recipient.audience,
+            channel=channel,
+            channel_key=channel_key,
+            kind=kind,
+            state="queued",
+            attempts=0,
+            kinds=list(message.kinds),
+            task_codes=list(message.task_codes),
+            notice_ids=list(message.notice_ids),
+            message_at=message.at,
+            first_at=now,
+            last_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Delivery.message_id, Delivery.channel_key])
+    )
+    row = session.execute(
+        select(Delivery).where(Delivery.message_id == message.message_id, Delivery.channel_key == channel_key)
+    ).scalar_one()
+    return DeliveryRow(
+        row.state, row.attempts, row.code, row.reason, row.failing_since, row.retry_at, row.channel
+    )
+
+
+def finish_delivery(
+    session: Session,
+    message_id: str,
+    channel_key: str,
+    *,
+    state: str,
+    now: datetime,
+    add_attempts: int = 0,
+    code: str | None = None,
+    reason: str | None = None,
+    failing_since: datetime | None = None,
+    retry_at: datetime | None = None,
+    channel: str | None = None,
+) -> None:
+    values: dict = {
+        "state": state,
+        "last_at": now,
+        "attempts": Delivery.attempts + add_attempts,
+        "code": code,
+        "reason": reason,
+        "failing_since": failing_since,
+        "retry_at": retry_at,
+    }
+    if channel is not None:
+        values["channel"] = channel
+    session.execute(
+        update(Delivery)
+        .where(Delivery.message_id == message_id, Delivery.channel_key == channel_key)
+        .values(**values)
+    )
+
+
+def delivered_notice_ids(
+    session: Session, program_id: str, unit_code: str, channel_key: str, since: datetime
+) -> set[int]:
+    """Notice ids this channel already carried to this unit since `since` (so a re-grouped digest does not
+    repeat a channel that already delivered all of its notices)."""
+    rows = session.scalars(
+        select(Delivery.notice_ids).where(
+            Delivery.program_id == program_id,
+            Delivery.unit_code == unit_code,
+            Delivery.channel_key == channel_key,
+            Delivery.state.in_(REACHED),
+            Delivery.first_at >= since,
+        )
+    )
+    carried: set[int] = set()
+    for ids in rows:
+        carried.update(int(i) for i in ids or [])
+    return carried
+
+
+def health(session: Session, key: str) -> ChannelHealth | None:
+    return session.get(ChannelHealth, key)
+
+
+def _mark_bad(
+    session: Session,
+    state: str,
+    *,
+    key: str,
+    channel: str,
+    kind: str,
+    code: str | None,
+    reason: str | None,
+    program_id: str,
+    unit_code: str,
+    now: datetime,
+) -> bool:
+    """Move a channel into `state`; True only for the one caller that made the move (it alerts)."""
+    insert = _insert(session)
+    inserted = session.execute(
+        insert(ChannelHealth)
+        .values(
+            key=key,
+            channel=channel,
+            kind=kind,
+            state=state,
+            code=code,
+            reason=reason,
+            program_id=program_id,
+            unit_code=unit_code,
+            since=now,
+            last_checked_at=now,
+            alerted_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[ChannelHealth.key])
+        .returning(ChannelHealth.key)
+    ).first()
+    if inserted is not None:
+        return True
+    moved = session.execute(
+        update(ChannelHealth)
+        .where(ChannelHealth.key == key, ChannelHealth.state != state)
+        .values(
+            state=state,
+            channel=channel,
+            code=code,
+            reason=reason,
+            program_id=program_id,
+            unit_code=unit_code,
+            since=now,
+            last_checked_at=now,
+            alerted_at=now,
+        )
+    )
+    if moved.rowcount == 1:
+        return True
+    session.execute(
+        update(ChannelHealth)
+        .where(ChannelHealth.key == key)
+        .values(last_checked_at=now, code=code, reason=reason)
+    )
+    return False
+
+
+def mark_broken(session: Session, **kwargs) -> bool:
+    return _mark_bad(session, "broken", **kwargs)
+
+
+def mark_unresolved(session: Session, **kwargs) -> bool:
+    return _mark_bad(session, "unresolved", **kwargs)
+
+
+def mark_ok(session: Session, key: str, now: datetime) -> None:
+    session.execute(
+        update(ChannelHealth)
+        .where(ChannelHealth.key == key, ChannelHealth.state != "ok")
+        .values(state="ok", last_checked_at=now, alerted_at=None)
+    )
+
+
+def claim_probe(
+    session: Session, key: str, last_checked_at: datetime | None, now: datetime, every: timedelta
+) -> bool:
+    """True for the one sender that may re-probe a broken channel now (compare-and-set on last_checked_at)."""
+    if last_checked_at is not None and now - last_checked_at < every:
+        return False
+    condition = (
+        ChannelHealth.last_checked_at.is_(None)
+        if last_checked_at is None
+        else ChannelHealth.last_checked_at == last_checked_at
+    )
+    result = session.execute(
+        update(ChannelHealth).where(ChannelHealth.key == key, condition).values(last_checked_at=now)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,85 @@
+"""OutboxNotifier: record each message as one JSON line (the embedded default, and `duban simulate`).
+
+Nothing is delivered, so the state is `sent`. The recipient's channels are written in their masked form only: an
+expanded URL never reaches the file. With a session factory, each message is also written to the delivery ledger
+(one row, channel `outbox`), at the message's own time (the check's as_of: a simulated clock stays simulated).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications import ledger
+from notifications.delivery.channels import mask_url
+from notifications.message import DeliveryResult, Message
+
+OUTBOX_CHANNEL = "outbox"
+
+
+def outbox_record(message: Message, state: str = "sent") -> dict:
+    recipient = message.recipient
+    return {
+        "at": message.at.isoformat(),
+        "message": message.message_id,
+        "program": message.program_id,
+        "unit": recipient.unit_code,
+        "unit_name": recipient.unit_name,
+        "audience": recipient.audience,
+        "kinds": list(message.kinds),
+        "tasks": list(message.task_codes),
+        "notice_ids": list(message.notice_ids),
+        "channel": OUTBOX_CHANNEL,
+        "channels": [mask_url(url) for url in recipient.urls],
+        "state": state,
+        "subject": message.subject,
+        "text": message.text,
+        "attachments": [
+            {"filename": a.filename, "bytes": len(a.content), "mime": a.mime} for a in message.attachments
+        ],
+    }
+
+
+class OutboxNotifier:
+    def __init__(self, path: str | os.PathLike[str], session_factory: sessionmaker[Session] | None = None):
+        self.path = Path(path)
+        self._sessions = session_factory
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> DeliveryResult:
+        line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = line.encode("utf-8")
+        with self._lock:
+            # One write() on an O_APPEND descriptor: lines from concurrent processes do not interleave.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        if self._sessions is not None:
+            with self._sessions() as session, session.begin():
+                ledger.open_delivery(
+                    session,
+                    message,
+                    channel=OUTBOX_CHANNEL,
+                    channel_key=OUTBOX_CHANNEL,
+                    kind="outbox",
+                    now=message.at,
+                )
+                ledger.finish_delivery(
+                    session,
+                    message.message_id,
+                    OUTBOX_CHANNEL,
+                    state="sent",
+                    now=message.at,
+                    add_attempts=1,
+                    reason="recorded in the outbox",
+                )
+        return DeliveryResult(
+            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
+        )

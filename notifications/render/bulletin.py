@@ -1,0 +1,162 @@
+"""通报: the coordinator's bulletin, from one data gathering, in markdown, HTML or a workbook.
+
+The weekly bulletin notice and the Prefect markdown artifact use `render_bulletin(..., fmt="md")`; `duban bulletin`
+prints the markdown or writes the HTML / workbook. Chinese by default, English when the program's language is en.
+Contents: phases, counts by light overall and per unit (lead tasks), the red list (code, measure, lead units, due,
+overdue workdays), self-check returns and remediation items while those phases run, extensions granted (and
+requests pending), failed deliveries per unit (messages that reached the unit through no channel), the 约谈 list.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifications.render.environment import environment
+from schedule.i18n import LANGUAGES, labels
+from db.models import RemediationItem
+from db.extensions import list_extensions
+from db.models import Notice, Unit
+from db.programs import ProgramContext
+from db.tasks import status_summary, task_rows
+from db.scores import interview_list, unit_scores
+from db.selfcheck import selfcheck_summary
+
+FORMATS = ("md", "html", "xlsx")
+STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
+LIGHT_NAMES = {language: labels(language, "light") for language in LANGUAGES}
+
+
+def _language(ctx: ProgramContext, language: str | None) -> str:
+    wanted = language or ctx.program.language
+    return "en" if wanted and wanted.startswith("en") else "zh-CN"
+
+
+def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
+    """unit code → messages that reached it through no channel (the delivery ledger); before the ledger
+    exists, notices whose delivery state is failed."""
+    try:
+        from notifications.delivery.ledger import failed_delivery_counts
+    except ImportError:  # pragma: no cover - the ledger module ships with the delivery tables
+        failed_delivery_counts = None
+    if failed_delivery_counts is not None:
+        return failed_delivery_counts(session, ctx.id)
+    rows = session.execute(
+        select(Unit.code, func.count(func.distinct(Notice.message_id)))
+        .join(Unit, Unit.id == Notice.unit_id)
+        .where(Notice.program_id == ctx.id, Notice.state == "failed").group_by(Unit.code))
+    return dict(rows.all())
+
+
+def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
+    calendar = ctx.policies.work_calendar()
+    summary = status_summary(session, ctx, today)
+    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    rows = task_rows(session, ctx, today)
+    red = []
+    for row in rows:
+        if row["light"] != "red":
+            continue
+        due = date.fromisoformat(row["due"])
+        red.append({"code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
+                    "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
+                    "progress": row["progress"]})
+    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
+    failed = failed_deliveries(session, ctx)
+    extensions = list_extensions(session, ctx)
+    granted = [dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "approved"]
+    pending = [dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "pending"]
+    phases = {p["kind"]: p for p in summary["phases"]}
+    selfcheck = None
+    if phases.get("self_check", {}).get("state", "pending") != "pending":
+        selfcheck = selfcheck_summary(session, ctx)
+        selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
+    remediation = None
+    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
+    if items:
+        unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+        overdue = [{"code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""), "due": i.due.isoformat(),
+                    "overdue_workdays": calendar.workdays_between(i.due, today)}
+                   for i in items if i.state == "open" and i.due < today]
+        remediation = {"total": len(items), "open": sum(i.state == "open" for i in items),
+                       "closed": sum(i.state == "closed" for i in items),
+                       "accepted": sum(i.state == "accepted" for i in items),
+                       "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
+                       "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
+    interviews = interview_list(unit_scores(session, ctx, None, today))
+    return {
+        "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
+        "phases": summary["phases"], "tasks": summary["tasks"], "done_share": summary["done_share"],
+        "lights": summary["lights"],
+        "units": [dict(u, name=names.get(u["unit"], u["unit"]), failed=failed.get(u["unit"], 0))
+                  for u in summary["units"]],
+        "red": red,
+        "failed": [{"unit": code, "name": names.get(code, code), "count": count}
+                   for code, count in sorted(failed.items(), key=lambda kv: (-kv[1], kv[0])) if count],
+        "extensions": granted, "pending_extensions": pending,
+        "selfcheck": selfcheck, "remediation": remediation, "interviews": interviews,
+    }
+
+
+def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
+                    language: str | None = None) -> str | bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"通报格式「{fmt}」应为 {' | '.join(FORMATS)}")
+    data = bulletin_data(session, ctx, today)
+    language = _language(ctx, language)
+    if fmt == "xlsx":
+        return bulletin_workbook(data, language)
+    template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
+    return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language])
+
+
+HEADERS = {
+    "zh-CN": {"units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
+              "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
+              "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
+              "sheets": ("各单位", "红灯清单", "延期批准"), "title": "通报"},
+    "en": {"units": ("Unit", "Lead tasks", "Co tasks", "Red", "Yellow", "Green", "Done", "No due date", "Failed deliveries"),
+           "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
+           "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
+           "sheets": ("Units", "Red list", "Extensions"), "title": "Bulletin"},
+}
+
+
+def bulletin_workbook(data: dict, language: str) -> bytes:
+    text = HEADERS[language]
+    workbook = Workbook()
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
+
+    def sheet_with(sheet, header, rows, widths):
+        sheet.append([f"{data['name']} · {text['title']} · {data['today']}"])
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet.append(list(header))
+        for cell in sheet[2]:
+            cell.font, cell.fill = bold, fill
+        for row in rows:
+            sheet.append(list(row))
+        for index, width in enumerate(widths):
+            sheet.column_dimensions[chr(ord("A") + index)].width = width
+        sheet.freeze_panes = "A3"
+
+    units = workbook.active
+    units.title = text["sheets"][0]
+    sheet_with(units, text["units"], [
+        (u["name"], u["lead"], u["co"], u["red"], u["yellow"], u["green"], u["done"], u["none"], u["failed"])
+        for u in data["units"]], [36, 10, 10, 8, 8, 8, 8, 10, 12])
+    sheet_with(workbook.create_sheet(text["sheets"][1]), text["red"], [
+        (r["code"], r["title"], "、".join(r["lead"]), r["due"], r["overdue_workdays"], r["progress"])
+        for r in data["red"]], [10, 60, 36, 12, 12, 8])
+    sheet_with(workbook.create_sheet(text["sheets"][2]), text["extensions"], [
+        (e["id"], e["code"], e["unit_name"], e["from"], e["to"], e["decided_on"], e["decided_by"], e["reason"])
+        for e in data["extensions"]], [8, 10, 30, 12, 12, 12, 16, 40])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,141 @@
+"""One digest message per recipient per check: its notices grouped by rule, rendered from jinja2 templates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+
+from notifications.render.environment import environment
+from schedule.i18n import labels
+
+
+# kind → (Chinese title, English title); the order is the order of sections in a digest.
+SECTION_TITLES: dict[str, tuple[str, str]] = {
+    "escalation": ("督办：逾期未办结事项", "Escalation: overdue items"),
+    "overdue": ("催办：已逾期事项", "Overdue"),
+    "remediation_escalation": ("督办：整改逾期事项", "Escalation: overdue remediation"),
+    "remediation_overdue": ("催办：整改逾期事项", "Overdue remediation"),
+    "selfcheck_missing": ("催交：自查表未报送", "Self-check form missing"),
+    "before_due": ("到期提醒", "Due soon"),
+    "remediation_before_due": ("整改到期提醒", "Remediation due soon"),
+    "report_missing": ("进展报送提醒", "Progress report missing"),
+    "assignment": ("交办：本单位承担的任务", "Assignment: your tasks"),
+    "selfcheck_form": ("自查自评：请填报自查表", "Self-check: please fill in your form"),
+    "remediation_assigned": ("整改交办：补差提升事项", "Remediation items assigned"),
+    "extension_requested": ("延期申请待审批", "Extension requests to decide"),
+    "decision_requested": ("待牵头办决定", "Waiting for the coordinator's decision"),
+    "extension_decided": ("延期申请结果", "Extension decisions"),
+    "phase_opened": ("阶段开始", "Phase opened"),
+    "phase_closed": ("阶段结束", "Phase closed"),
+    "phase_overrun": ("阶段超期未结", "Phase overrun"),
+    "delivery_alert": ("通知渠道故障", "Delivery channel broken"),
+    "bulletin": ("工作通报", "Bulletin"),
+}
+
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    "escalation": ("请责任单位主要负责同志督促落实，于 3 个工作日内报送办结情况或书面说明原因；领导小组办公室将纳入通报和考核。",
+                   "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin and the assessment."),
+    "overdue": ("以上事项已超过完成时限，请尽快办结并报送进展和佐证材料；确需延期的，请说明原因。",
+                "These items are past their time limit: finish them and report progress with evidence as soon as possible."),
+    "before_due": ("请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
+                   "Please finish on time and report progress with evidence; request an extension before the due date if needed."),
+    "report_missing": ("请报送最新进展（duban report … --status in_progress --progress N）。",
+                       "Please report your latest progress."),
+    "decision_requested": ("请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
+                           "Open the paused decide flow run in the Prefect UI, or run duban phase approve."),
+    "assignment": ("请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
+                   "Please work through the attached list by its time limits and report progress regularly."),
+}
+
+
+# A digest lists at most this many items per rule; the rest are counted, and the unit's full list is attached.
+MAX_ITEMS_PER_SECTION = 50
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    kind: str
+    title: str
+    code: str | None = None
+    due: str | None = None
+    light: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    markdown: str
+    html: str
+
+
+@dataclass
+class _Section:
+    kind: str
+    title: str
+    items: list[DigestItem] = field(default_factory=list)
+    lead: str | None = None
+    next: str | None = None
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.items), 0)
+
+
+def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
+                  items: list[DigestItem], bulletin_markdown: str | None = None,
+                  sender: str | None = None) -> Rendered:
+    english = language == "en"
+    sections: dict[str, _Section] = {}
+    for kind in SECTION_TITLES:
+        chosen = [item for item in items if item.kind == kind]
+        if chosen:
+            titles, steps = SECTION_TITLES[kind], NEXT_STEPS.get(kind)
+            sections[kind] = _Section(kind, titles[english], chosen[:MAX_ITEMS_PER_SECTION],
+                                      next=steps[english] if steps else None, total=len(chosen))
+    unknown = [item for item in items if item.kind not in SECTION_TITLES]
+    if unknown:
+        sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
+    if "bulletin" in sections and bulletin_markdown:
+        sections["bulletin"].lead = bulletin_markdown
+        sections["bulletin"].items, sections["bulletin"].total = [], 0
+
+    kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
+    counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
+    intro = _intro(counts, english)
+    sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
+    subject = (f"[{program_name}] {kinds_title} — {today}" if english
+               else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace("月0", "月"))
+    context = {"program_name": program_name, "recipient_name": recipient_name, "audience": audience,
+               "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
+               "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
+               "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
+               "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
+    templates = environment()
+    markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
+    html = templates.get_template("digest.html.j2").render(context)
+    return Rendered(subject, _plain(markdown), markdown, html)
+
+
+def _intro(counts: dict[str, int], english: bool) -> str:
+    urgent = counts.get("escalation", 0) + counts.get("overdue", 0)
+    soon = counts.get("before_due", 0)
+    if english:
+        parts = [f"{urgent} item(s) are overdue" if urgent else "", f"{soon} are due soon" if soon else ""]
+        text = " and ".join(p for p in parts if p)
+        return (text + ". Details below.") if text else "please note the following."
+    parts = [f"有 {urgent} 项已逾期" if urgent else "", f"{soon} 项即将到期" if soon else ""]
+    text = "，".join(p for p in parts if p)
+    return (text + "，详见下文。") if text else "请关注以下事项。"
+
+
+def _plain(markdown: str) -> str:
+    """The text part: the markdown without its emphasis marks, which read as noise in a plain mail."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
+    return re.sub(r"^#{2,3} ", "", text, flags=re.MULTILINE)

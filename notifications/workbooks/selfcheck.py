@@ -1,0 +1,289 @@
+"""The self-check workbook (自查自评表): written per unit, read back when the unit returns it.
+
+Layout of the visible sheet (自查表 / Self-check):
+  row 1   title
+  row 2   计划编号 | <program id> | | 计划名称 | <program name>
+  row 3   单位编号 | <unit code>  | | 填报单位 | <unit name>
+  row 4   填表说明 | how to fill it in, and the self-check window
+  row 5   the header: 序号 重点任务 工作举措 本单位角色 完成时限 成果形式 系统记录进展 | 完成情况 自评分 佐证材料 存在问题
+  row 6…  one row per task of the unit (lead or co-unit, a collective's tasks included)
+Columns A–G are locked (grey); H–K are for the unit. The sheet is protected (no password: protection guards
+against slips, the reader guards against edits). A very-hidden sheet `_duban` keeps what was issued: the
+format, program id, unit code, language, and each task code with its row, so a form with edited codes, or a
+form of another program or unit, is recognised and refused with the cell it concerns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy.orm import Session
+
+from db.programs import ProgramContext
+from db.selfcheck import (
+    COMPLETION_LABELS,
+    FORM_FORMAT,
+    SCORE_MAX,
+    SCORE_MIN,
+    FormSpec,
+    ReturnedForm,
+    ReturnedRow,
+    form_spec,
+    form_specs,
+    parse_completion,
+    record_returns,
+    split_evidence,
+    validate_returns,
+)
+from schedule.i18n import language_of
+from schedule.plan_folder.reader import Problem
+
+META_SHEET = "_duban"
+HEADER_ROW, FIRST_ROW = 5, 6
+COLUMNS = "ABCDEFGHIJK"
+INPUT_COLUMNS = "HIJK"
+HEADERS = {
+    "zh-CN": ["序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式", "系统记录进展",
+           "完成情况", f"自评分（{SCORE_MIN}–{SCORE_MAX}）", "佐证材料（文件名或链接）", "存在问题"],
+    "en": ["Code", "Area", "Measure", "Role", "Due", "Expected evidence", "Recorded status",
+           "Completion", f"Self-score ({SCORE_MIN}–{SCORE_MAX})", "Evidence (file names or links)", "Problems found"],
+}
+WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
+TEXT = {
+    "zh-CN": {"sheet": "自查表", "title": "{name} · 自查自评表", "program": "计划编号", "program_name": "计划名称",
+           "unit": "单位编号", "unit_name": "填报单位", "howto": "填表说明", "lead": "牵头", "co": "配合",
+           "instructions": ("完成情况填「已完成」「部分完成」或「未完成」；自评分为 {lo}–{hi} 的整数；佐证材料填文件名或链接，"
+                            "多个用顿号分隔；存在问题如实填写。灰色列和表头请勿修改，请勿增删行。自查时间：{start} 至 {end}。")},
+    "en": {"sheet": "Self-check", "title": "{name} · self-check form", "program": "Program", "program_name": "Name",
+           "unit": "Unit", "unit_name": "Unit name", "howto": "How to fill in", "lead": "lead", "co": "co-unit",
+           "instructions": ("Completion: Done, Partly done or Not done; self-score: a whole number {lo}–{hi}; evidence: "
+                            "file names or links, separated by commas; problems: as found. Do not edit the grey columns "
+                            "or the header, do not add or delete rows. Self-check window: {start} to {end}.")},
+}
+LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+
+
+def form_filename(program_id: str, unit_code: str) -> str:
+    return f"{program_id}-selfcheck-{unit_code}.xlsx"
+
+
+def write_form(spec: FormSpec) -> bytes:
+    text = TEXT[spec.language]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = text["sheet"]
+    sheet["A1"] = text["title"].format(name=spec.program_name)
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.merge_cells("A1:K1")
+    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = text["program"], spec.program_id, text["program_name"], spec.program_name
+    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = text["unit"], spec.unit_code, text["unit_name"], spec.unit_name
+    sheet.merge_cells("E2:K2")
+    sheet.merge_cells("E3:K3")
+    sheet["A4"] = text["howto"]
+    sheet["B4"] = text["instructions"].format(lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—", end=spec.end or "—")
+    sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells("B4:K4")
+    sheet.row_dimensions[4].height = 48
+    for column, (header, width) in zip(COLUMNS, zip(HEADERS[spec.language], WIDTHS, strict=True), strict=True):
+        cell = sheet[f"{column}{HEADER_ROW}"]
+        cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[column].width = width
+    for index, row in enumerate(spec.rows):
+        r = FIRST_ROW + index
+        values = [row.code, row.area, row.title, text[row.role], row.due, row.evidence_spec, row.recorded]
+        for column, value in zip("ABCDEFG", values, strict=True):
+            cell = sheet[f"{column}{r}"]
+            cell.value, cell.fill = value, LOCKED_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for column in INPUT_COLUMNS:
+            cell = sheet[f"{column}{r}"]
+            cell.protection = Protection(locked=False)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = FIRST_ROW + max(len(spec.rows), 1) - 1
+    labels = COMPLETION_LABELS[spec.language]
+    choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
+    choices.add(f"H{FIRST_ROW}:H{last}")
+    score = DataValidation(type="whole", operator="between", formula1=str(SCORE_MIN), formula2=str(SCORE_MAX),
+                           allow_blank=True, showErrorMessage=True)
+    score.add(f"I{FIRST_ROW}:I{last}")
+    sheet.add_data_validation(choices)
+    sheet.add_data_validation(score)
+    sheet.freeze_panes = f"A{FIRST_ROW}"
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+
+    meta = workbook.create_sheet(META_SHEET)
+    meta.append(["format", FORM_FORMAT])
+    meta.append(["program", spec.program_id])
+    meta.append(["unit", spec.unit_code])
+    meta.append(["language", spec.language])
+    meta.append(["header_row", HEADER_ROW])
+    for index, row in enumerate(spec.rows):
+        meta.append(["task", row.code, FIRST_ROW + index])
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_forms(session: Session, ctx: ProgramContext, out_dir: Path, unit_codes: list[str] | None = None) -> list[dict]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in form_specs(session, ctx, unit_codes):
+        path = out_dir / form_filename(ctx.id, spec.unit_code)
+        path.write_bytes(write_form(spec))
+        written.append({"unit": spec.unit_code, "name": spec.unit_name, "tasks": len(spec.rows), "file": str(path)})
+    return written
+
+
+def form_bytes(session: Session, ctx: ProgramContext, unit_code: str) -> bytes:
+    return write_form(form_spec(session, ctx, unit_code))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
+    """Reads one returned workbook; every problem of the file itself is located (row and column letter)."""
+    shown = shown or str(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        form = ReturnedForm(shown, "")
+        form.problems.append(Problem(shown, None, None, f"无法读取文件：{exc.strerror or exc}"))
+        return form
+    form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
+    try:
+        workbook = load_workbook(io.BytesIO(content), data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
+        return form
+    if META_SHEET not in workbook.sheetnames:
+        form.problems.append(Problem(shown, None, None, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写"))
+        return form
+    meta_sheet = workbook[META_SHEET]
+    meta: dict[str, Any] = {}
+    issued: list[tuple[str, int]] = []
+    for row in meta_sheet.iter_rows(values_only=True):
+        if not row or row[0] is None:
+            continue
+        if row[0] == "task":
+            issued.append((_text(row[1]), int(row[2])))
+        else:
+            meta[str(row[0])] = row[1]
+    if meta.get("format") != FORM_FORMAT or not meta.get("program") or not meta.get("unit"):
+        form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的表格填写"))
+        return form
+    form.program_id, form.unit_code = _text(meta["program"]), _text(meta["unit"])
+    language = language_of(meta.get("language"))
+    sheet = next((workbook[name] for name in workbook.sheetnames if name != META_SHEET), None)
+    if sheet is None:
+        form.problems.append(Problem(shown, None, None, "工作簿中没有自查表"))
+        return form
+    # The visible header block must still name what was issued.
+    for (r, c), expected, what in (((2, "B"), form.program_id, "计划编号"), ((3, "B"), form.unit_code, "单位编号")):
+        shown_value = _text(sheet[f"{c}{r}"].value)
+        if shown_value != expected:
+            form.problems.append(Problem(shown, r, c, f"{what}被修改：表中为「{shown_value}」，下发时为「{expected}」"))
+    header_row = int(meta.get("header_row") or HEADER_ROW)
+    for column, expected in zip(COLUMNS, HEADERS[language], strict=True):
+        value = _text(sheet[f"{column}{header_row}"].value)
+        if value != expected:
+            form.problems.append(Problem(shown, header_row, column,
+                                         f"表头「{value}」被修改，应为「{expected}」（请勿增删或移动列）"))
+    if form.problems:
+        return form
+    issued_at_row = {row: code for code, row in issued}
+    issued_codes = {code: row for code, row in issued}
+    seen: dict[str, int] = {}
+    for cells in sheet.iter_rows(min_row=header_row + 1, max_col=len(COLUMNS)):
+        r = cells[0].row
+        values = {column: cells[i].value for i, column in enumerate(COLUMNS)}
+        if not any(_text(v) for v in values.values()):
+            continue
+        code = _text(values["A"])
+        if not code:
+            form.problems.append(Problem(shown, r, "A", "缺少任务编号（请勿增删行或修改灰色列）"))
+            continue
+        if code not in issued_codes:
+            was = issued_at_row.get(r)
+            hint = f"（下发时为「{was}」）" if was else "（不是本表下发的任务）"
+            form.problems.append(Problem(shown, r, "A", f"任务编号「{code}」被修改{hint}"))
+            continue
+        if code in seen:
+            form.problems.append(Problem(shown, r, "A", f"任务「{code}」重复（已在第 {seen[code]} 行）"))
+            continue
+        seen[code] = r
+        row_ok = True
+        completion_text = _text(values["H"])
+        completion = parse_completion(completion_text) if completion_text else None
+        if not completion_text:
+            form.problems.append(Problem(shown, r, "H", "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）"))
+            row_ok = False
+        elif completion is None:
+            form.problems.append(Problem(shown, r, "H", f"完成情况「{completion_text}」应为 "
+                                         + " / ".join(COMPLETION_LABELS[language].values())))
+            row_ok = False
+        score = _score(values["I"])
+        if isinstance(score, str):
+            form.problems.append(Problem(shown, r, "I", score))
+            row_ok = False
+        if row_ok:
+            form.rows.append(ReturnedRow(r, code, completion, score, tuple(split_evidence(_text(values["J"]))),
+                                         _text(values["K"]) or None))
+    for code, r in issued:
+        if code not in seen and not any(p.row == r and p.column == "A" for p in form.problems):
+            form.problems.append(Problem(shown, r, "A", f"缺少任务「{code}」的行（下发时在第 {r} 行；请勿删除行）"))
+    return form
+
+
+def _score(value: Any) -> int | None | str:
+    """The self-score, None when blank, or the error message."""
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return f"自评分「{text}」不是数字（应为 {SCORE_MIN}–{SCORE_MAX} 的整数）"
+    if not number.is_integer():
+        return f"自评分 {text} 应为整数（{SCORE_MIN}–{SCORE_MAX}）"
+    if not SCORE_MIN <= number <= SCORE_MAX:
+        return f"自评分 {int(number)} 超出范围 {SCORE_MIN}–{SCORE_MAX}"
+    return int(number)
+
+
+def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], at: datetime,
+                 unit_code: str | None = None, actor: str = "cli") -> tuple[list[dict], list[Problem]]:
+    """Reads and checks every file, then records all of them or none: (results, problems).
+
+    Nothing is written when any file has an error; warnings (rows of tasks no longer current) do not stop it.
+    """
+    forms = [read_form(Path(f), str(f)) for f in files]
+    problems = [p for form in forms for p in form.problems]
+    problems += validate_returns(session, ctx, forms, unit_code)
+    if any(p.severity == "error" for p in problems):
+        return [], problems
+    return record_returns(session, ctx, forms, at, actor), problems

@@ -1,0 +1,51 @@
+"""The one catalogue of what duban says: every label and message, looked up by language and key.
+
+Languages are 'zh-CN' (the default) and 'en'; a program's `language` picks one, and whatever is not 'en' is
+Chinese. The texts live in schedule/locales/<language>.yaml, one flat mapping of dotted keys to str.format
+templates; both files hold the same keys (a test checks it).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+LOCALES = Path(__file__).parent / "locales"
+
+
+def language_of(value: str | None) -> str:
+    """'en', 'en-US', 'english' → 'en'; anything else (None, 'zh', 'zh-CN') → 'zh-CN'."""
+    return "en" if value and value.lower().startswith("en") else DEFAULT_LANGUAGE
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    data = yaml.safe_load((LOCALES / f"{language_of(language)}.yaml").read_text("utf-8"))
+    return _flatten(data)
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def text(language: str | None, key: str, **values: object) -> str:
+    """The text under `key` in `language`, filled with `values`; a missing key is a KeyError, never a guess."""
+    template = catalogue(language_of(language))[key]
+    return template.format(**values) if values else template
+
+
+def labels(language: str | None, group: str) -> dict[str, str]:
+    """Every label of a group ('light', 'kind', 'phase', …) as {name: text}, in the catalogue's order."""
+    prefix = f"{group}."
+    return {key[len(prefix):]: value for key, value in catalogue(language_of(language)).items()
+            if key.startswith(prefix) and "." not in key[len(prefix):]}

@@ -1,0 +1,482 @@
+"""Read a plan folder (program.yaml, units.yaml, the 分工表) into a ProgramSpec, collecting every problem.
+
+Every problem is located as FILE:ROW:COLUMN (a spreadsheet's row and column letter, a YAML file's line and
+column, or '-' where no cell applies). All problems of a plan are reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schedule.time_limits import TimeLimitError, parse_time_limit
+from schedule.model import (
+    PHASE_KINDS,
+    PHASE_NAMES_EN,
+    PHASE_NAMES_ZH,
+    CalendarPolicy,
+    Policies,
+    ProgramSpec,
+    ReminderPolicy,
+    ScoringPolicy,
+    TaskSpec,
+    UnitSpec,
+    parse_hours,
+)
+from schedule.plan_folder.tables import Cell, TableError, read_table
+from schedule.unit_names import UnitDirectory, UnknownUnitError, split_unit_list
+from schedule.calendar import WorkCalendar
+from schedule.plan_folder.yamlmarks import load_with_marks
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+# Header → field; matched after trimming, case-insensitive for the English forms.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "code": ("序号", "编号", "code"),
+    "area": ("重点任务", "任务类别", "体系", "area"),
+    "title": ("工作举措", "主要举措", "任务内容", "具体任务", "title"),
+    "lead": ("牵头单位", "lead"),
+    "co": ("配合单位", "协办单位", "co"),
+    "units": ("责任单位", "units"),
+    "due": ("完成时限", "时间节点", "完成时间", "due"),
+    "evidence": ("成果形式", "预期成果", "佐证材料", "evidence"),
+    "phase": ("阶段", "phase"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | str | None
+    column: int | str | None
+    message: str
+    severity: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row if self.row is not None else '-'}:{self.column if self.column is not None else '-'}: {self.message}"
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
+                "severity": self.severity}
+
+
+@dataclass
+class PlanReading:
+    program: ProgramSpec | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None and not self.errors
+
+
+class _Yaml:
+    """A loaded YAML file that can say where a value stands."""
+
+    def __init__(self, shown: str, data: Any, marks: dict) -> None:
+        self.shown, self.data, self.marks = shown, data, marks
+
+    def problem(self, path: tuple, message: str, severity: str = "error") -> Problem:
+        while path and path not in self.marks:
+            path = path[:-1]
+        line, column = self.marks.get(path, (None, None))
+        return Problem(self.shown, line, column, message, severity)
+
+
+def _load_yaml(path: Path, shown: str, problems: list[Problem]) -> _Yaml | None:
+    if not path.is_file():
+        problems.append(Problem(shown, None, None, "文件不存在"))
+        return None
+    text = path.read_text(encoding="utf-8-sig")
+    if not text.strip():
+        problems.append(Problem(shown, None, None, "文件为空"))
+        return None
+    try:
+        data, marks = load_with_marks(text)
+    except Exception as exc:  # yaml.YAMLError and its marks
+        mark = getattr(exc, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problems.append(Problem(shown, line, column, f"YAML 格式错误: {getattr(exc, 'problem', exc)}"))
+        return None
+    return _Yaml(shown, data, marks)
+
+
+def _as_date(doc: _Yaml, path: tuple, value: Any, problems: list[Problem], what: str) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append(doc.problem(path, f"{what}「{value}」不是有效日期，应为 YYYY-MM-DD"))
+        return None
+
+
+def read_plan(directory: str | Path) -> PlanReading:
+    directory = Path(directory)
+    problems: list[Problem] = []
+
+    def shown(name: str | Path) -> str:
+        return str(directory / name)
+
+    if not directory.is_dir():
+        return PlanReading(None, [Problem(str(directory), None, None, "计划目录不存在")])
+    program_doc = _load_yaml(directory / "program.yaml", shown("program.yaml"), problems)
+    if program_doc is None:
+        return PlanReading(None, problems)
+    if not isinstance(program_doc.data, dict):
+        problems.append(program_doc.problem((), "program.yaml 应为键值映射"))
+        return PlanReading(None, problems)
+    data = program_doc.data
+
+    program_id = _required_text(program_doc, data, "id", problems)
+    if program_id and not SLUG.match(program_id):
+        problems.append(program_doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]"))
+    name = _required_text(program_doc, data, "name", problems)
+    coordinator = _required_text(program_doc, data, "coordinator", problems)
+    timezone = str(data.get("timezone") or "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(program_doc.problem(("timezone",), f"未知时区「{timezone}」"))
+    language = str(data.get("language") or "zh-CN")
+    if language not in ("zh-CN", "en"):
+        problems.append(program_doc.problem(("language",), f"语言「{language}」应为 zh-CN 或 en"))
+
+    phases = _read_phases(program_doc, data.get("phases"), language, problems)
+    policies = _read_policies(program_doc, data, problems)
+
+    units: tuple[UnitSpec, ...] = ()
+    units_name = data.get("units")
+    if not units_name:
+        problems.append(program_doc.problem(("units",), "缺少必填项 units (责任单位文件)"))
+    else:
+        units = _read_units(directory / str(units_name), shown(str(units_name)), problems)
+    if coordinator and units and coordinator not in {u.code for u in units}:
+        problems.append(program_doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中"))
+
+    tasks: tuple[TaskSpec, ...] = ()
+    tasks_name = data.get("tasks")
+    if not tasks_name:
+        problems.append(program_doc.problem(("tasks",), "缺少必填项 tasks (分工表文件)"))
+    elif units:
+        tasks = _read_tasks(directory / str(tasks_name), shown(str(tasks_name)), units, phases, language, problems)
+
+    if phases:
+        calendar_years = {p.start.year for p in phases} | {p.end.year for p in phases}
+        calendar_years |= {t.limit.due.year for t in tasks if t.limit and t.limit.due}
+        years = range(min(calendar_years), max(calendar_years) + 1)
+        uncovered = WorkCalendar.uncovered_years(years)
+        if uncovered:
+            names = "、".join(str(y) for y in uncovered)
+            problems.append(Problem(shown("program.yaml"), None, None,
+                                    f"法定节假日数据不含 {names} 年：这些年份按周一至周五计算工作日，"
+                                    "请在 calendar.extra_holidays / extra_workdays 中补充当年的节假日安排",
+                                    "warning"))
+        for task in tasks:
+            phase = next((p for p in phases if p.kind == task.phase), None)
+            if phase is None:
+                problems.append(Problem(shown(str(tasks_name)), task.row, None,
+                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段"))
+
+    if problems and any(p.severity == "error" for p in problems):
+        return PlanReading(None, problems)
+    program = ProgramSpec(
+        id=program_id, name=name, coordinator=coordinator, phases=tuple(phases), units=units, tasks=tasks,
+        timezone=timezone, language=language, policies=policies, source_dir=str(directory.resolve()),
+    )
+    return PlanReading(program, problems)
+
+
+def _required_text(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> str | None:
+    value = data.get(key)
+    if value is None or not str(value).strip():
+        problems.append(doc.problem((key,), f"缺少必填项 {key}"))
+        return None
+    return str(value).strip()
+
+
+def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -> list:
+    from schedule.model import PhaseSpec
+
+    if not isinstance(raw, list) or not raw:
+        problems.append(doc.problem(("phases",), "phases 应为 1 至 5 个阶段的列表"))
+        return []
+    if len(raw) > 5:
+        problems.append(doc.problem(("phases",), f"phases 最多 5 个阶段，现有 {len(raw)} 个"))
+    names = PHASE_NAMES_EN if language == "en" else PHASE_NAMES_ZH
+    phases, last_order = [], -1
+    for index, item in enumerate(raw):
+        path = ("phases", index)
+        if not isinstance(item, dict):
+            problems.append(doc.problem(path, "每个阶段应为包含 kind/start/end 的映射"))
+            continue
+        kind = str(item.get("kind", "")).strip()
+        if kind not in PHASE_KINDS:
+            problems.append(doc.problem((*path, "kind"),
+                                        f"阶段类型「{kind}」应为 {' | '.join(PHASE_KINDS)} 之一"))
+            continue
+        order = PHASE_KINDS.index(kind)
+        if order <= last_order:
+            problems.append(doc.problem((*path, "kind"), f"阶段「{kind}」重复或顺序不对：应按 {' → '.join(PHASE_KINDS)} 排列，每种至多一次"))
+            continue
+        last_order = order
+        start = _as_date(doc, (*path, "start"), item.get("start"), problems, "开始日期")
+        end = _as_date(doc, (*path, "end"), item.get("end"), problems, "结束日期")
+        if start is None or end is None:
+            continue
+        if end < start:
+            problems.append(doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}"))
+            continue
+        phases.append(PhaseSpec(kind, str(item.get("name") or names[kind]), start, end))
+    return phases
+
+
+def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
+    reminders = _section(doc, data, "reminders", problems)
+    defaults = ReminderPolicy()
+    offsets = reminders.get("before_due_workdays", list(defaults.before_due_workdays))
+    if not isinstance(offsets, list) or not all(isinstance(n, int) and n > 0 for n in offsets):
+        problems.append(doc.problem(("reminders", "before_due_workdays"), "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"))
+        offsets = list(defaults.before_due_workdays)
+    numbers = {}
+    for key in ("overdue_every_workdays", "escalate_after", "report_every_workdays"):
+        value = reminders.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(doc.problem(("reminders", key), f"{key} 应为正整数，现为「{value}」"))
+            value = getattr(defaults, key)
+        numbers[key] = value
+    bulletin = str(reminders.get("bulletin", defaults.bulletin))
+    if bulletin not in ("weekly", "monthly", "off"):
+        problems.append(doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off"))
+        bulletin = defaults.bulletin
+    reminder_policy = ReminderPolicy(tuple(sorted(set(offsets), reverse=True)), bulletin=bulletin, **numbers)
+
+    calendar = _section(doc, data, "calendar", problems)
+    policy = str(calendar.get("due_on_non_workday", "keep"))
+    if policy not in ("keep", "previous", "next"):
+        problems.append(doc.problem(("calendar", "due_on_non_workday"), f"due_on_non_workday「{policy}」应为 keep | previous | next"))
+        policy = "keep"
+    extra: dict[str, tuple[date, ...]] = {}
+    for key in ("extra_holidays", "extra_workdays"):
+        values = calendar.get(key) or []
+        if not isinstance(values, list):
+            problems.append(doc.problem(("calendar", key), f"{key} 应为日期列表"))
+            values = []
+        dates = (_as_date(doc, ("calendar", key, i), v, problems, "日期") for i, v in enumerate(values))
+        extra[key] = tuple(d for d in dates if d)
+    calendar_policy = CalendarPolicy(policy, **extra)
+
+    delivery = _section(doc, data, "delivery", problems)
+    try:
+        delivery_policy = parse_hours(delivery.get("hours", "08:30-18:00"))
+    except ValueError as exc:
+        problems.append(doc.problem(("delivery", "hours"), str(exc)))
+        delivery_policy = parse_hours("08:30-18:00")
+
+    scoring = _section(doc, data, "scoring", problems)
+    scoring_values = {}
+    for key, default in vars(ScoringPolicy()).items():
+        value = scoring.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(doc.problem(("scoring", key), f"{key} 应为整数"))
+            value = default
+        scoring_values[key] = value
+    return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values))
+
+
+def _section(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> dict:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        problems.append(doc.problem((key,), f"{key} 应为键值映射"))
+        return {}
+    return value
+
+
+def _string_list(doc: _Yaml, path: tuple, value: Any, problems: list[Problem]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(doc.problem(path, f"{path[-1]} 应为字符串列表"))
+        return ()
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSpec, ...]:
+    doc = _load_yaml(path, shown, problems)
+    if doc is None:
+        return ()
+    if not isinstance(doc.data, list):
+        problems.append(doc.problem((), "units.yaml 应为单位列表"))
+        return ()
+    units, seen = [], {}
+    for index, item in enumerate(doc.data):
+        if not isinstance(item, dict):
+            problems.append(doc.problem((index,), "每个单位应为包含 id 与 name 的映射"))
+            continue
+        code = str(item.get("id", "")).strip()
+        name = str(item.get("name", "") or "").strip()
+        if not SLUG.match(code):
+            problems.append(doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]"))
+            continue
+        if code in seen:
+            problems.append(doc.problem((index, "id"), f"单位编号「{code}」重复（第 {seen[code]} 行已定义）"))
+            continue
+        seen[code] = doc.marks.get((index,), (None,))[0]
+        if not name:
+            problems.append(doc.problem((index, "name"), f"单位「{code}」缺少名称 name"))
+            continue
+        notify = _string_list(doc, (index, "notify"), item.get("notify"), problems)
+        for i, url in enumerate(notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)):
+            if "://" not in url:
+                problems.append(doc.problem((index, "notify", i), f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)"))
+        units.append(UnitSpec(
+            code=code, name=name,
+            aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems),
+            notify=notify,
+            leader_notify=_string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems),
+            members=_string_list(doc, (index, "members"), item.get("members"), problems),
+        ))
+    codes = {u.code for u in units}
+    for index, unit in enumerate(units):
+        for member in unit.members:
+            if member not in codes:
+                problems.append(doc.problem((index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"))
+        if not unit.notify and not unit.members:
+            problems.append(doc.problem((index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"))
+    return tuple(units)
+
+
+def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: list, language: str,
+                problems: list[Problem]) -> tuple[TaskSpec, ...]:
+    try:
+        table = read_table(path, shown)
+    except TableError as exc:
+        problems.append(Problem(shown, exc.row, exc.column, str(exc)))
+        return ()
+    columns: dict[str, Cell] = {}
+    for header in table.header:
+        text = str(header.value or "").strip()
+        for field_name, names in HEADERS.items():
+            if text in names or text.lower() in names:
+                if field_name not in columns:
+                    columns[field_name] = header
+    missing = []
+    if "code" not in columns:
+        missing.append("序号 (编号, code)")
+    if "title" not in columns:
+        missing.append("工作举措 (主要举措, 任务内容, 具体任务, title)")
+    if "lead" not in columns and "units" not in columns:
+        missing.append("牵头单位 或 责任单位 (lead / units)")
+    for name in missing:
+        problems.append(Problem(shown, 1, None, f"缺少必需的列「{name}」"))
+    if missing:
+        return ()
+
+    directory = UnitDirectory((u.code, u.name, u.aliases) for u in units)
+    phase_lookup = {k: k for k in PHASE_KINDS}
+    for kind in PHASE_KINDS:
+        phase_lookup[PHASE_NAMES_ZH[kind]] = kind
+        phase_lookup[PHASE_NAMES_EN[kind].lower()] = kind
+    for phase in phases:
+        phase_lookup[phase.name] = phase.kind
+
+    tasks, seen_codes = [], {}
+    for row in table.rows:
+        def cell(field_name: str, row: list[Cell] = row) -> Cell | None:
+            header = columns.get(field_name)
+            return row[header.column_index] if header else None
+
+        code_cell = cell("code")
+        code = _cell_text(code_cell)
+        if not code:
+            problems.append(_at(shown, code_cell, "任务编号为空"))
+            continue
+        if code in seen_codes:
+            problems.append(_at(shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）"))
+            continue
+        seen_codes[code] = code_cell.row
+        title_cell = cell("title")
+        title = _cell_text(title_cell)
+        if not title:
+            problems.append(_at(shown, title_cell, f"任务 {code} 的工作举措为空"))
+
+        lead_cell = cell("lead") if "lead" in columns else cell("units")
+        lead_names = split_unit_list(lead_cell.value)
+        co_cell = cell("co") if "lead" in columns else cell("units")
+        co_names = split_unit_list(co_cell.value) if "lead" in columns and co_cell is not None else lead_names[1:]
+        if "lead" not in columns:
+            lead_names = lead_names[:1]
+        lead = _match_units(directory, lead_names, shown, lead_cell, problems)
+        co = _match_units(directory, co_names, shown, co_cell, problems)
+        if not lead_names:
+            problems.append(_at(shown, lead_cell, f"任务 {code} 没有牵头单位"))
+        co = tuple(u for u in dict.fromkeys(co) if u not in lead)
+
+        due_cell = cell("due")
+        limit, limit_text = None, None
+        if due_cell is not None and _present(due_cell.value):
+            limit_text = _cell_text(due_cell) if not isinstance(due_cell.value, (date, datetime)) else due_cell.value.strftime("%Y-%m-%d")
+            try:
+                limit = parse_time_limit(due_cell.value)
+            except TimeLimitError as exc:
+                problems.append(_at(shown, due_cell, str(exc)))
+
+        phase_cell = cell("phase")
+        phase_kind = "implementation"
+        if phase_cell is not None and _present(phase_cell.value):
+            phase_text = _cell_text(phase_cell)
+            phase_kind = phase_lookup.get(phase_text) or phase_lookup.get(phase_text.lower())
+            if phase_kind is None:
+                problems.append(_at(shown, phase_cell, f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 {' | '.join(PHASE_KINDS)}"))
+                phase_kind = "implementation"
+        tasks.append(TaskSpec(
+            code=code, title=title or "", lead=lead, co=co,
+            area=_cell_text(cell("area")) or None, time_limit_text=limit_text, limit=limit,
+            evidence=_cell_text(cell("evidence")) or None, phase=phase_kind, row=code_cell.row,
+        ))
+    if not tasks and not problems:
+        problems.append(Problem(shown, 2, None, "分工表没有任务行"))
+    return tuple(tasks)
+
+
+def _match_units(directory: UnitDirectory, names: list[str], shown: str, cell: Cell | None,
+                 problems: list[Problem]) -> tuple[str, ...]:
+    codes = []
+    for name in names:
+        try:
+            codes.append(directory.match(name))
+        except UnknownUnitError as exc:
+            problems.append(_at(shown, cell, str(exc)))
+    return tuple(dict.fromkeys(codes))
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value) and str(value).strip() != ""
+
+
+def _cell_text(cell: Cell | None) -> str:
+    if cell is None or not _present(cell.value):
+        return ""
+    value = cell.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _at(shown: str, cell: Cell | None, message: str) -> Problem:
+    return Problem(shown, cell.row if cell else None, cell.column if cell else None, message)
+

@@ -1,0 +1,414 @@
+"""自查自评: forms out per unit, returned forms read back (all or nothing, located errors), findings, the gate,
+the notices that chase missing forms, the coordinator's decision (CLI and Prefect), the simulated units."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time as time_
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from db.ladders import content_candidates
+from notifications.workbooks.selfcheck import selfcheck_form_attachment
+from duban.simulation.units import simulate_units
+from db.models import CoordinatorDecision, Finding, SelfCheckReturn, SelfCheckRow
+from db.engine import get_engine
+from db.gates import evaluate
+from db.importer import import_program
+from db.ladders import Recipients
+from db.notices import claim
+from db.models import Event, Phase
+from db.phases import advance
+from db.programs import ProgramContext, load_program
+from db.tasks import record_report
+from db.remediation import derive_items
+from duban.cli.phase_work import register
+from notifications.workbooks.selfcheck import META_SHEET, form_filename, import_forms, read_form, write_forms
+from schedule.plan_folder.reader import read_plan
+from tests.support.factories import program_yaml, write_plan
+
+ZONE = ZoneInfo("Asia/Shanghai")
+runner = CliRunner()
+
+
+def at(day: date, hour: int = 8, minute: int = 30) -> datetime:
+    return datetime.combine(day, time(hour, minute), ZONE)
+
+
+def make_db(tmp_path: Path, *, program: dict | None = None, name: str = "plan") -> tuple[sessionmaker[Session], str]:
+    """The factory plan (demo-city) imported into a fresh SQLite file: (sessions, database URL)."""
+    plan = write_plan(tmp_path, program=program, name=name)
+    reading = read_plan(plan)
+    assert reading.ok, [str(p) for p in reading.problems]
+    url = f"sqlite:///{tmp_path / 'duban.db'}"
+    sessions = sessionmaker(get_engine(url), expire_on_commit=False)
+    with sessions.begin() as session:
+        import_program(session, reading.program, at(date(2023, 2, 1)))
+    return sessions, url
+
+
+def set_phase(session: Session, program_id: str, kind: str, state: str) -> None:
+    phase = session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == kind))
+    phase.state = state
+
+
+def ctx_of(session: Session, program_id: str = "demo-city") -> ProgramContext:
+    return load_program(session, program_id)
+
+
+def cli_app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def fill(path: Path, rows: dict[str, tuple], out: Path | None = None) -> Path:
+    """Fills a written form: code → (completion, score, evidence, problems); other rows done, 90, a file."""
+    workbook = load_workbook(path)
+    sheet = workbook.worksheets[0]
+    r = 6
+    while sheet[f"A{r}"].value:
+        values = rows.get(sheet[f"A{r}"].value, ("已完成", 90, "文件.pdf", None))
+        for column, value in zip("HIJK", values, strict=True):
+            sheet[f"{column}{r}"] = value
+        r += 1
+    workbook.save(out or path)
+    return out or path
+
+
+def forms(sessions, tmp_path: Path) -> dict[str, Path]:
+    with sessions.begin() as session:
+        written = write_forms(session, ctx_of(session), tmp_path / "forms")
+    return {w["unit"]: Path(w["file"]) for w in written}
+
+
+# ---------------------------------------------------------------- forms out
+
+
+def test_each_unit_with_tasks_gets_a_protected_form_with_its_own_tasks(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    # The collective 市直有关单位 stands for its members: court, police and justice each get C1.
+    assert sorted(written) == ["court", "justice", "msa", "office", "police"]
+    workbook = load_workbook(written["msa"])
+    sheet = workbook.worksheets[0]
+    assert sheet.title == "自查表" and sheet.protection.sheet
+    assert sheet["B2"].value == "demo-city" and sheet["B3"].value == "msa"
+    assert [c.value for c in sheet[5]][:8] == ["序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式",
+                                              "系统记录进展", "完成情况"]
+    rows = [[c.value for c in row[:5]] for row in sheet.iter_rows(min_row=6) if row[0].value]
+    assert rows == [["A1", "协同保护", "建立成渝知识产权保护联动机制", "牵头", "2023-06-30"],
+                    ["A2", "协同保护", "深化跨区域协作", "牵头", "2023-12-31"],
+                    ["B1", "快速保护", "开展专项执法行动", "配合", "长期坚持"]]
+    assert not sheet["H6"].protection.locked and sheet["A6"].protection.locked
+    meta = workbook[META_SHEET]
+    assert meta.sheet_state == "veryHidden"
+    court = load_workbook(written["court"]).worksheets[0]
+    assert [r[0].value for r in court.iter_rows(min_row=6) if r[0].value] == ["A1", "C1"]
+    with sessions.begin() as session:
+        attachment = selfcheck_form_attachment(session, ctx_of(session), "police")
+    assert attachment.filename == form_filename("demo-city", "police") and attachment.content[:2] == b"PK"
+
+
+def test_an_english_program_gets_english_forms(tmp_path):
+    sessions, _ = make_db(tmp_path, program=program_yaml(language="en"))
+    sheet = load_workbook(forms(sessions, tmp_path)["msa"]).worksheets[0]
+    assert sheet.title == "Self-check" and sheet["H5"].value == "Completion" and sheet["D6"].value == "lead"
+
+
+# ---------------------------------------------------------------- forms back
+
+
+def test_a_returned_form_is_recorded_with_its_findings(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        record_report(session, ctx_of(session), "A1", "msa", "done", None, None, [], at(date(2023, 6, 20)))
+    path = fill(forms(sessions, tmp_path)["msa"], {
+        "A1": ("已完成", 95, "合作协议.pdf、https://example.org/a1", None),
+        "A2": ("部分完成", 70, None, "协作机制未落地"),
+        "B1": ("已完成", 88, None, "执法力量不足"),
+    })
+    with sessions.begin() as session:
+        results, problems = import_forms(session, ctx_of(session), [path], at(date(2024, 6, 20)), "msa")
+    assert problems == [] and results[0]["unit"] == "msa" and results[0]["on_time"]
+    with sessions.begin() as session:
+        returned = session.scalar(select(SelfCheckReturn))
+        assert returned.returned_on == date(2024, 6, 20) and returned.rows == 3
+        rows = session.scalars(select(SelfCheckRow).order_by(SelfCheckRow.row)).all()
+        assert [(r.row, r.completion, r.self_score) for r in rows] == [(6, "done", 95), (7, "partial", 70), (8, "done", 88)]
+        assert rows[0].evidence == ["合作协议.pdf", "https://example.org/a1"]
+        findings = sorted((f.kind, f.detail) for f in session.scalars(select(Finding)))
+        # A2 partly done; B1 done but without evidence, and a problem reported.
+        assert findings == [("no_evidence", "执法力量不足"), ("partial", "协作机制未落地"), ("problem", "执法力量不足")]
+        assert session.scalar(select(Event).where(Event.kind == "selfcheck.returned")).subject == "unit:msa"
+
+
+def test_tasks_claimed_done_without_a_report_and_tasks_not_yet_due(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    # justice: A2 (due 2023-12-31) claimed done although nothing was reported; C1 not done.
+    path = fill(written["justice"], {"A2": ("已完成", 90, "纪要.pdf", None), "C1": ("未完成", 30, None, None)})
+    with sessions.begin() as session:
+        import_forms(session, ctx_of(session), [path], at(date(2024, 6, 20)))
+        assert sorted(f.kind for f in session.scalars(select(Finding))) == ["not_done", "unreported"]
+
+
+FILLED = {"A1": ("已完成", 95, "a.pdf", None), "A2": ("已完成", 95, "b.pdf", None), "B1": ("已完成", 95, "c.pdf", None)}
+
+
+def test_bad_forms_are_refused_with_the_cell_and_nothing_is_recorded(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    good = fill(written["court"], {}, tmp_path / "good.xlsx")  # fine, but imported only with the others
+    bad = fill(written["msa"], {**FILLED, "A2": ("差不多", 120, None, None)}, tmp_path / "bad.xlsx")
+    workbook = load_workbook(bad)
+    sheet = workbook.worksheets[0]
+    sheet["A8"] = "B9"          # an edited task code
+    sheet["I6"] = 9.5           # not a whole number
+    workbook.save(bad)
+    with sessions.begin() as session:
+        results, problems = import_forms(session, ctx_of(session), [good, bad], at(date(2024, 6, 20)))
+    assert results == []
+    shown = [str(p) for p in problems]
+    assert shown == [
+        f"{bad}:6:I: 自评分 9.5 应为整数（0–100）",
+        f"{bad}:7:H: 完成情况「差不多」应为 已完成 / 部分完成 / 未完成",
+        f"{bad}:7:I: 自评分 120 超出范围 0–100",
+        f"{bad}:8:A: 任务编号「B9」被修改（下发时为「B1」）",
+    ]
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count(SelfCheckReturn.id))) == 0
+        assert session.scalar(select(func.count(Finding.id))) == 0
+
+
+def test_missing_rows_blank_completion_and_edited_headers(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    original = forms(sessions, tmp_path)["msa"]
+    path = fill(original, {**FILLED, "A2": (None, 80, None, None)}, tmp_path / "msa.xlsx")
+    workbook = load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet.protection.sheet = False
+    sheet.delete_rows(8)
+    workbook.save(path)
+    problems = [str(p) for p in read_form(path).problems]
+    assert problems == [f"{path}:7:H: 未填写完成情况（已完成 / 部分完成 / 未完成）",
+                        f"{path}:8:A: 缺少任务「B1」的行（下发时在第 8 行；请勿删除行）"]
+    sheet["H5"] = "完成"
+    sheet["B3"] = "court"
+    workbook.save(path)
+    assert [str(p) for p in read_form(path).problems] == [
+        f"{path}:3:B: 单位编号被修改：表中为「court」，下发时为「msa」",
+        f"{path}:5:H: 表头「完成」被修改，应为「完成情况」（请勿增删或移动列）"]
+
+
+def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    reading = read_plan(write_plan(tmp_path, program=program_yaml("other-city"), name="other"))
+    with sessions.begin() as session:
+        import_program(session, reading.program, at(date(2023, 2, 1)))
+    ours = fill(forms(sessions, tmp_path)["msa"], FILLED)
+    with sessions.begin() as session:
+        theirs = Path(write_forms(session, load_program(session, "other-city"), tmp_path / "other-forms", ["msa"])[0]["file"])
+    fill(theirs, FILLED)
+    plain = tmp_path / "plain.xlsx"
+    Workbook().save(plain)
+    text = tmp_path / "notes.xlsx"
+    text.write_text("not a workbook")
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        _, problems = import_forms(session, ctx, [theirs, ours, plain, text], at(date(2024, 6, 20)), "court")
+        assert [str(p) for p in problems] == [
+            f"{plain}:-:-: 不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写",
+            f"{text}:-:-: 不是 .xlsx 工作簿，无法读取",
+            f"{theirs}:2:B: 本表属于计划「other-city」，不是「demo-city」：未导入",
+            f"{ours}:3:B: 本表是单位「市市场监督管理局（知识产权局）」（msa）的自查表，不是「court」的：未导入",
+        ]
+        _, problems = import_forms(session, ctx, [ours, ours], at(date(2024, 6, 20)))
+        assert [str(p) for p in problems] == [
+            f"{ours}:-:-: 重复交回：单位「市市场监督管理局（知识产权局）」的自查表在本次导入中已有 {ours}"]
+        results, problems = import_forms(session, ctx, [ours], at(date(2024, 6, 20)))
+        assert results and not problems
+    with sessions.begin() as session:
+        _, problems = import_forms(session, ctx_of(session), [ours], at(date(2024, 6, 21)))
+    assert [str(p) for p in problems] == [
+        f"{ours}:-:-: 重复交回（同一文件）：单位「市市场监督管理局（知识产权局）」的自查表已于 2024-06-20 导入"
+        f"（文件 {ours}），本次未导入"]
+
+
+def test_the_selfcheck_commands(tmp_path, home):
+    sessions, url = make_db(tmp_path)
+    app = cli_app()
+    result = runner.invoke(app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path / "out"), "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    written = {f["unit"]: Path(f["file"]) for f in json.loads(result.stdout)["forms"]}
+    assert sorted(written) == ["court", "justice", "msa", "office", "police"]
+    bad = fill(written["msa"], {**FILLED, "B1": ("已完成", 101, None, None)}, tmp_path / "bad.xlsx")
+    result = runner.invoke(app, ["selfcheck", "import", "demo-city", str(bad), "--db", url, "--as-of", "2024-06-20"])
+    assert result.exit_code == 1
+    assert f"{bad}:8:I: 自评分 101 超出范围 0–100" in result.stderr
+    good = fill(written["msa"], FILLED)
+    result = runner.invoke(app, ["selfcheck", "import", "demo-city", str(good), "--db", url, "--as-of", "2024-06-20",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["imported"][0]["unit"] == "msa"
+    result = runner.invoke(app, ["selfcheck", "status", "demo-city", "--db", url, "--json"])
+    assert json.loads(result.stdout)["missing"] == ["court", "justice", "office", "police"]
+    result = runner.invoke(app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path), "--unit", "nobody", "--db", url])
+    assert result.exit_code == 1 and "--unit nobody" in result.stderr
+
+
+# ---------------------------------------------------------------- gate, decisions, notices
+
+
+def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_path, home):
+    sessions, url = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    with sessions.begin() as session:
+        import_forms(session, ctx_of(session), [fill(written[u], {}) for u in ("court", "justice", "msa")],
+                     at(date(2024, 7, 1)))
+        set_phase(session, "demo-city", "self_check", "overrun")
+    with sessions.begin() as session:
+        phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
+        result = evaluate(session, "demo-city", phase, date(2024, 8, 5))
+        assert not result.holds and result.reasons == ["未交回自查表的单位 2 个: office, police"]
+    result = runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--by", "王主任", "--note", "两单位已说明",
+                                       "--db", url, "--as-of", "2024-08-05", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: office, police"]
+    with sessions.begin() as session:
+        phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
+        assert evaluate(session, "demo-city", phase, date(2024, 8, 5)).holds and phase.approved_by == "王主任"
+        event = session.scalar(select(Event).where(Event.kind == "phase.approved"))
+        assert event.actor == "王主任" and event.data["note"] == "两单位已说明"
+        # The phase machine closes it at the next check.
+        advance(session, ctx_of(session), date(2024, 8, 6), at(date(2024, 8, 6)))
+        assert phase.state == "closed" and phase.closed_on == date(2024, 8, 6)
+    assert runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--db", url]).exit_code == 1
+    assert runner.invoke(cli_app(), ["phase", "approve", "demo-city", "selfcheck", "--db", url]).exit_code == 2
+
+
+def keys(sessions, day: date) -> list[str]:
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        return sorted(c.key for c in content_candidates(session, ctx, day, Recipients(session, ctx.id)))
+
+
+def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        set_phase(session, "demo-city", "self_check", "open")
+    assert keys(sessions, date(2024, 5, 31)) == []  # before the window
+    first = keys(sessions, date(2024, 6, 3))
+    assert "selfcheck_form:demo-city:self_check:police" in first and len(first) == 5
+    written = forms(sessions, tmp_path)
+    with sessions.begin() as session:
+        import_forms(session, ctx_of(session), [fill(written[u], {}) for u in ("court", "justice", "msa", "office")],
+                     at(date(2024, 6, 20)))
+    # 2024-07-31 is the end: 10 workdays before is 2024-07-17, 3 before 2024-07-26, 1 before 2024-07-30.
+    assert keys(sessions, date(2024, 7, 17)) == ["selfcheck_form:demo-city:self_check:police",
+                                                 "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:b10"]
+    assert keys(sessions, date(2024, 7, 30))[1].endswith(":b1")
+    with sessions.begin() as session:
+        set_phase(session, "demo-city", "self_check", "overrun")
+    assert keys(sessions, date(2024, 8, 1))[1] == "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:o1"
+    # Slot 3 (7th–9th workday after the end) passes escalate_after 2: the leader and the coordinator are copied.
+    late = keys(sessions, date(2024, 8, 9))
+    assert late[1:] == ["selfcheck_missing:demo-city:self_check:coordinator:police:2024-07-31:o3",
+                        "selfcheck_missing:demo-city:self_check:police:leader:2024-07-31:o3",
+                        "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:o3"]
+    assert keys(sessions, date(2024, 8, 10)) == []  # a Saturday
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        candidates = content_candidates(session, ctx, date(2024, 8, 9), Recipients(session, ctx.id))
+        assert len(claim(session, ctx, candidates, at(date(2024, 8, 9)))) == 4
+        assert claim(session, ctx, candidates, at(date(2024, 8, 9))) == []  # exactly once
+        escalation = next(c for c in candidates if c.audience == "leader")
+        assert escalation.data["escalated"] and "督办" in escalation.data["note"]
+        session.add(CoordinatorDecision(program_id="demo-city", kind="phase", subject="phase:self_check", approve=True,
+                                        decided_by="王主任", decided_at=at(date(2024, 8, 9))))
+    assert keys(sessions, date(2024, 8, 12)) == []  # closing approved: no more chasing
+
+
+def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect_harness):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.decide import decide
+
+    sessions, url = make_db(tmp_path)
+    with sessions.begin() as session:
+        set_phase(session, "demo-city", "self_check", "overrun")
+    outcome: dict = {}
+    runner_thread = threading.Thread(target=lambda: outcome.update(decide(
+        program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
+        as_of=at(date(2024, 8, 5)), database_url=url)))
+    runner_thread.start()
+    paused = None
+    with get_client(sync_client=True) as client:
+        for _ in range(200):
+            runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=20)
+            paused = next((r for r in runs if r.name and r.state and r.state.is_paused()), None)
+            if paused:
+                break
+            time_.sleep(0.1)
+    assert paused is not None
+    resume_flow_run(paused.id, run_input={"approve": True, "note": "同意", "decided_by": "王主任"})
+    runner_thread.join(60)
+    assert outcome["decided"] and outcome["approve"] and outcome["by"] == "王主任"
+    with sessions.begin() as session:
+        decision = session.scalar(select(CoordinatorDecision))
+        assert (decision.subject, decision.approve, decision.decided_by, decision.source) == (
+            "phase:self_check", True, "王主任", "prefect")
+        assert session.scalar(select(Event).where(Event.kind == "phase.approved")).actor == "王主任"
+        # Nothing left to ask: the gate now holds.
+    assert decide(program="demo-city", kind="self_check", database_url=url)["asked"] is False
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def replay_content(tmp_path: Path, seed: int) -> dict:
+    sessions, _ = make_db(tmp_path)
+    rng = random.Random(seed)
+    day, counts = date(2024, 5, 31), {}
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        calendar = ctx.policies.work_calendar()
+        for code, unit in (("D1", "office"), ("A1", "msa"), ("A2", "msa"), ("B2", "police")):
+            record_report(session, ctx, code, unit, "done", None, None, [], at(date(2023, 4, 20)))
+        record_report(session, ctx, "C1", "police", "in_progress", 50, None, [], at(date(2024, 3, 1)))
+    while day <= date(2024, 11, 29):
+        with sessions.begin() as session:
+            ctx = ctx_of(session)
+            advance(session, ctx, day, at(day))
+            derive_items(session, ctx, day, at(day))
+            if calendar.is_workday(day):
+                for key, value in simulate_units(session, ctx, day, at(day, 15), rng, tmp_path / "home").items():
+                    counts[key] = counts.get(key, 0) + value
+        day = date.fromordinal(day.toordinal() + 1)
+    with sessions.begin() as session:
+        returns = sorted((r.unit_id, r.returned_on.isoformat()) for r in session.scalars(select(SelfCheckReturn)))
+        from db.remediation import list_items
+        items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
+    return {"counts": counts, "returns": returns, "items": items}
+
+
+def test_simulated_units_return_forms_and_close_items_deterministically(tmp_path):
+    first = replay_content(tmp_path / "a", 7)
+    assert first == replay_content(tmp_path / "b", 7)
+    assert first["counts"]["selfcheck_returned"] == 5
+    assert first["items"] and all(state == "closed" for _code, state, _on in first["items"])
+    files = list((tmp_path / "a" / "home" / "evidence" / "demo-city").rglob("*.*"))
+    assert files and (tmp_path / "a" / "home" / "selfcheck" / "demo-city" / "returned").is_dir()
+    pdf = next(f for f in files if f.suffix == ".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-1.4")

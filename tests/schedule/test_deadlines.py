@@ -1,0 +1,245 @@
+"""The 完成时限 parser: every accepted form of docs/plan-format.md, tolerant variants, and errors."""
+
+import calendar
+import datetime as dt
+from datetime import date
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, parse_time_limit
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+
+def due(y, m, d):
+    return TimeLimit(due=date(y, m, d))
+
+
+# Each row of the "Time limits accepted" table of docs/plan-format.md.
+CONTRACT = [
+    ("2023年6月底前", due(2023, 6, 30)),
+    ("2023年6月底", due(2023, 6, 30)),
+    ("2023年6月", due(2023, 6, 30)),
+    ("2023年6月前", due(2023, 6, 30)),
+    ("2023年6月15日前", due(2023, 6, 15)),
+    ("2023年6月15日", due(2023, 6, 15)),
+    ("2023-06-15", due(2023, 6, 15)),
+    ("2023/6/15", due(2023, 6, 15)),
+    ("2023.6.15", due(2023, 6, 15)),
+    (date(2023, 6, 15), due(2023, 6, 15)),
+    (dt.datetime(2023, 6, 15, 0, 0), due(2023, 6, 15)),
+    (pd.Timestamp("2023-06-15"), due(2023, 6, 15)),  # an Excel date cell
+    ("2023年底前", due(2023, 12, 31)),
+    ("2023年年底", due(2023, 12, 31)),
+    ("2023年末", due(2023, 12, 31)),
+    ("2023年12月底", due(2023, 12, 31)),
+    ("2023年上半年", due(2023, 6, 30)),
+    ("2023年下半年", due(2023, 12, 31)),
+    ("2023年第一季度", due(2023, 3, 31)),
+    ("2023年一季度", due(2023, 3, 31)),
+    ("2023年Q1", due(2023, 3, 31)),
+    ("2023年第二季度", due(2023, 6, 30)),
+    ("2023年二季度", due(2023, 6, 30)),
+    ("2023年Q2", due(2023, 6, 30)),
+    ("2023年第三季度", due(2023, 9, 30)),
+    ("2023年三季度", due(2023, 9, 30)),
+    ("2023年Q3", due(2023, 9, 30)),
+    ("2023年第四季度", due(2023, 12, 31)),
+    ("2023年四季度", due(2023, 12, 31)),
+    ("2023年Q4", due(2023, 12, 31)),
+    ("长期坚持", TimeLimit(recurrence="ongoing")),
+    ("持续推进", TimeLimit(recurrence="ongoing")),
+    ("长期", TimeLimit(recurrence="ongoing")),
+    ("每年", TimeLimit(recurrence="yearly")),
+    ("每年12月底前", TimeLimit(recurrence="yearly", month=12)),
+    ("每季度", TimeLimit(recurrence="quarterly")),
+    ("每月", TimeLimit(recurrence="monthly")),
+    ("每月5日前", TimeLimit(recurrence="monthly", day=5)),
+]
+
+# What a coordinator types and expects to be understood.
+TOLERATED = [
+    ("  2023年6月底前 ", due(2023, 6, 30)),
+    ("２０２３年６月３０日前", due(2023, 6, 30)),  # full-width digits
+    ("２０２３／６／１５", due(2023, 6, 15)),
+    ("2023年 6月 底前", due(2023, 6, 30)),
+    ("2023年6月30日前完成", due(2023, 6, 30)),
+    ("2023年6月底以前", due(2023, 6, 30)),
+    ("2023年6月底止", due(2023, 6, 30)),
+    ("2023年6月30号", due(2023, 6, 30)),
+    ("2023年6月份", due(2023, 6, 30)),
+    ("2023年6月底前。", due(2023, 6, 30)),
+    ("截至2025年底", due(2025, 12, 31)),
+    ("2023年6月上旬", due(2023, 6, 10)),
+    ("2023年6月中旬", due(2023, 6, 20)),
+    ("2023年6月下旬", due(2023, 6, 30)),
+    ("2023年2月底", due(2023, 2, 28)),
+    ("2024年2月底", due(2024, 2, 29)),
+    ("2023年q4", due(2023, 12, 31)),
+    ("2023Q1", due(2023, 3, 31)),
+    ("2023年第1季度", due(2023, 3, 31)),
+    ("2023年一季度末", due(2023, 3, 31)),
+    ("2023年年中", due(2023, 6, 30)),
+    ("2023年", due(2023, 12, 31)),
+    ("2023年3月—2023年4月", due(2023, 4, 30)),
+    ("2023年3月——2023年4月", due(2023, 4, 30)),
+    ("2023年3月-2023年4月", due(2023, 4, 30)),
+    ("2023年3月至4月", due(2023, 4, 30)),
+    ("2023年3月至2024年4月", due(2024, 4, 30)),
+    ("2023年3—4月", due(2023, 4, 30)),
+    ("2023年10月至12月底前", due(2023, 12, 31)),
+    ("2023年-2025年", due(2025, 12, 31)),
+    ("2023-03-01至2023-04-15", due(2023, 4, 15)),
+    ("每年6月15日前", TimeLimit(recurrence="yearly", month=6, day=15)),
+    ("每年6月", TimeLimit(recurrence="yearly", month=6)),
+    ("每年年底前", TimeLimit(recurrence="yearly")),
+    ("每季度末", TimeLimit(recurrence="quarterly")),
+    ("每月底前", TimeLimit(recurrence="monthly")),
+    ("每个月10号前", TimeLimit(recurrence="monthly", day=10)),
+    ("长期坚持。", TimeLimit(recurrence="ongoing")),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CONTRACT + TOLERATED, ids=str)
+def test_accepted_time_limits(value, expected):
+    assert parse_time_limit(value) == expected
+
+
+@pytest.mark.parametrize("blank", [None, "", "   ", float("nan"), pd.NaT, pd.NA], ids=repr)
+def test_blank_cells_have_no_time_limit(blank):
+    assert parse_time_limit(blank) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2023年13月底前", "月份 13 不在 1–12"),
+        ("2023年0月", "月份 0 不在 1–12"),
+        ("2023年6月31日", "2023年6月没有 31 日"),
+        ("2023-02-29", "2023年2月没有 29 日"),
+        ("2023/6/0", "没有 0 日"),
+        ("2023年第五季度", "季度 5 不在 1–4"),
+        ("2023年Q5", "季度 5 不在 1–4"),
+        ("每年6月31日", "6月没有 31 日"),
+        ("每年13月", "月份 13 不在 1–12"),
+        ("每月32日", "日 32 不在 1–31"),
+        ("1999年底", "年份 1999 不在"),
+        ("2023年6月至3月", "早于开始"),
+        ("尽快", "不是认得的写法"),
+        ("立即", "不是认得的写法"),
+        ("每周", "不是认得的写法"),
+        ("6月底", "不是认得的写法"),
+        ("2023年6月底前后", "不是认得的写法"),
+        ("2023-6/15", "不是认得的写法"),
+    ],
+)
+def test_bad_time_limits_quote_the_text_and_say_why(text, reason):
+    with pytest.raises(TimeLimitError) as caught:
+        parse_time_limit(text)
+    message = str(caught.value)
+    assert message.startswith(f"无法识别的完成时限「{text}」: ")
+    assert reason in message
+    assert caught.value.text == text
+
+
+def test_a_number_is_not_a_time_limit():
+    with pytest.raises(TimeLimitError, match="「2023」"):
+        parse_time_limit(2023)
+
+
+def test_the_error_is_a_value_error():
+    with pytest.raises(ValueError, match="无法识别的完成时限"):
+        parse_time_limit("尽快")
+
+
+def test_yearly_instances_on_the_given_day():
+    limit = TimeLimit(recurrence="yearly", month=6, day=15)
+    assert expand_recurrence(limit, date(2023, 3, 1), date(2025, 6, 14)) == [
+        date(2023, 6, 15),
+        date(2024, 6, 15),
+    ]
+
+
+def test_yearly_defaults_to_the_end_of_december():
+    assert expand_recurrence(TimeLimit(recurrence="yearly"), date(2023, 3, 1), date(2025, 12, 31)) == [
+        date(2023, 12, 31),
+        date(2024, 12, 31),
+        date(2025, 12, 31),
+    ]
+
+
+def test_yearly_february_29_falls_on_the_28th_in_common_years():
+    limit = TimeLimit(recurrence="yearly", month=2, day=29)
+    assert expand_recurrence(limit, date(2023, 1, 1), date(2024, 12, 31)) == [
+        date(2023, 2, 28),
+        date(2024, 2, 29),
+    ]
+
+
+def test_quarterly_instances_at_quarter_ends():
+    assert expand_recurrence(TimeLimit(recurrence="quarterly"), date(2023, 3, 1), date(2023, 12, 30)) == [
+        date(2023, 3, 31),
+        date(2023, 6, 30),
+        date(2023, 9, 30),
+    ]
+
+
+def test_monthly_instances_at_month_end_or_on_the_day():
+    start, end = date(2024, 1, 10), date(2024, 4, 5)
+    assert expand_recurrence(TimeLimit(recurrence="monthly"), start, end) == [
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 3, 31),
+    ]
+    assert expand_recurrence(TimeLimit(recurrence="monthly", day=5), start, end) == [
+        date(2024, 2, 5),
+        date(2024, 3, 5),
+        date(2024, 4, 5),
+    ]
+    assert expand_recurrence(TimeLimit(recurrence="monthly", day=31), start, end)[1] == date(2024, 2, 29)
+
+
+def test_ongoing_and_one_off_limits():
+    assert expand_recurrence(TimeLimit(recurrence="ongoing"), date(2023, 1, 1), date(2025, 1, 1)) == []
+    assert expand_recurrence(due(2023, 6, 30), date(2023, 1, 1), date(2025, 1, 1)) == [date(2023, 6, 30)]
+    assert expand_recurrence(TimeLimit(), date(2023, 1, 1), date(2025, 1, 1)) == []
+
+
+@st.composite
+def valid_days(draw):
+    year = draw(st.integers(2000, 2100))
+    month = draw(st.integers(1, 12))
+    day = draw(st.integers(1, calendar.monthrange(year, month)[1]))
+    return date(year, month, day)
+
+
+@PROPERTY
+@given(valid_days())
+def test_formatted_dates_parse_to_that_date(d):
+    y, m, dd = d.year, d.month, d.day
+    for text in (f"{y}年{m}月{dd}日前", f"{y}-{m:02d}-{dd:02d}", f"{y}/{m}/{dd}", f"{y}.{m}.{dd}"):
+        assert parse_time_limit(text) == TimeLimit(due=d), text
+
+
+@PROPERTY
+@given(valid_days())
+def test_month_forms_give_the_last_day_of_the_month(d):
+    last = date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+    for text in (f"{d.year}年{d.month}月底前", f"{d.year}年{d.month}月底", f"{d.year}年{d.month}月"):
+        assert parse_time_limit(text) == TimeLimit(due=last), text
+
+
+TIME_LIMIT_ALPHABET = "0123456789０１２３-/.年月日号底末前后上下半季度第一二三四五十Qq每长期坚持持续推进至—~旬中完成以止 　，。、"
+
+
+@PROPERTY
+@given(st.one_of(st.text(), st.text(alphabet=TIME_LIMIT_ALPHABET, max_size=16)))
+def test_random_text_parses_or_raises_time_limit_error(text):
+    try:
+        result = parse_time_limit(text)
+    except TimeLimitError:
+        return
+    assert result is None or isinstance(result, TimeLimit)
