@@ -20,6 +20,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, text
 
+from db import get_engine, import_program
+from flows import Settings, Wiring, run_check
+from flows import supervise_flow as supervise
+from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
+
 ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_DAY = date(2023, 5, 4)      # implementation open: the 交办 goes to every unit
 MEASURED_DAY = date(2024, 3, 14)  # an ordinary Thursday: reminders, 催办, 督办, reports missing
@@ -27,9 +32,6 @@ UNITS = 100
 
 
 def synthetic_program(size: int, seed: int = 7):
-    from schedule.time_limits import TimeLimit
-    from schedule.model import PhaseSpec, ProgramSpec, TaskSpec, UnitSpec
-
     rng = random.Random(seed)
     units = [UnitSpec("office", "领导小组办公室", notify=("json://127.0.0.1:9/office",))]
     units += [UnitSpec(f"u{n:03d}", f"第{n}责任单位", notify=(f"json://127.0.0.1:9/u{n}",)) for n in range(1, UNITS)]
@@ -55,12 +57,6 @@ def synthetic_program(size: int, seed: int = 7):
 
 def prepare(size: int, folder: Path) -> tuple[str, float]:
     """Imports the program, sends the 交办, and marks 40% of what is due by the measured day as done."""
-    from db.engine import get_engine
-    from db.importer import import_program
-    from flows.runtime import Settings
-    from flows.runtime import Wiring
-    from flows.check import run_check
-
     spec = synthetic_program(size)
     wired = Wiring(Settings(home=folder, notifier="outbox"))
     started = time.perf_counter()
@@ -79,8 +75,6 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
 
 
 def count_statements(url: str):
-    from db.engine import get_engine
-
     counter = {"n": 0}
 
     def before(*_args):
@@ -92,10 +86,6 @@ def count_statements(url: str):
 
 
 def measure(size: int, with_prefect: bool) -> dict:
-    from flows.runtime import Settings
-    from flows.runtime import Wiring
-    from flows.check import run_check
-
     root = Path(tempfile.mkdtemp(prefix=f"duban-bench-{size}-"))
     base = root / "base"
     program, imported = prepare(size, base)
@@ -128,8 +118,6 @@ def measure(size: int, with_prefect: bool) -> dict:
 
 def _raw_due_set_seconds(url: str, program: str) -> float:
     """One query for the same due set: open instances due within 10 workdays ahead or already overdue."""
-    from db.engine import get_engine
-
     sql = text("SELECT ti.id, ti.task_id, ti.due FROM task_instances ti JOIN tasks t ON t.id = ti.task_id "
                "WHERE ti.program_id = :p AND t.active AND ti.status != 'done' AND ti.due <= :horizon")
     with get_engine(url).connect() as connection:
@@ -139,8 +127,6 @@ def _raw_due_set_seconds(url: str, program: str) -> float:
 
 
 def _flow_seconds(wired, program: str, at: datetime) -> float:
-    from flows.supervise import supervise
-
     started = time.perf_counter()
     supervise(program=program, as_of=at, database_url=wired.settings.db_url)
     return time.perf_counter() - started

@@ -16,16 +16,20 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.message import Attachment
-from notifications.delivery.secrets import SecretResolver
-from notifications.workbooks.tasks import XLSX_MIME, unit_task_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.peers import FakeClock, RobotPeer, SMTPPeer
 from db import session_factory
-from flows.runtime import Settings
-from notifications import Message, Recipient
+from flows import Settings
+from notifications import (
+    XLSX_MIME,
+    AppriseNotifier,
+    Attachment,
+    Message,
+    Recipient,
+    SecretResolver,
+    unit_task_workbook,
+)
 
 TOKEN = "bench0robot0token0123456789abcdef"
 SECRET = "SECbench0signing0secret0123456789abcdef"

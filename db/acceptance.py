@@ -17,25 +17,29 @@ not found on disk), remediation_open.
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
-import zipfile
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Finding, RemediationItem, SelfCheckReturn, SelfCheckRow
-from db.models import ProgressReport, Task, TaskInstance, Unit
+from db.models import (
+    Finding,
+    ProgressReport,
+    RemediationItem,
+    SelfCheckReturn,
+    SelfCheckRow,
+    Task,
+    TaskInstance,
+    Unit,
+)
 from db.programs import ProgramContext
-from db.tasks import task_rows
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
-from schedule.unit_names import fold
+from db.tasks import task_rows
+from schedule import fold
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.

@@ -17,7 +17,7 @@ from db.gates import approve_phase, phase_decision
 from db.models import CoordinatorDecision, Phase
 from db.programs import ProgramContext
 from db.remediation import accept_item
-from schedule.model import PHASE_KINDS
+from schedule import PHASE_KINDS
 
 
 def needs_decision(session: Session, ctx: ProgramContext) -> list[str]:

@@ -18,9 +18,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import CoordinatorDecision, ExtensionRequest
 from db.events import record_event
-from db.models import Phase, Task, TaskInstance, Unit
+from db.models import CoordinatorDecision, ExtensionRequest, Phase, Task, TaskInstance, Unit
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import assignments, collectives_of, current_instances
 

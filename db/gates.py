@@ -22,11 +22,19 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
-from db.models import CoordinatorDecision, Finding, Phase, ProgressReport, RemediationItem, Task, TaskInstance, TaskUnit
+from db.models import (
+    CoordinatorDecision,
+    Finding,
+    Phase,
+    ProgressReport,
+    RemediationItem,
+    Task,
+    TaskInstance,
+    TaskUnit,
+)
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program
 from db.selfcheck import missing_units
-from schedule.i18n import text
-from schedule.model import PHASE_KINDS
+from schedule import PHASE_KINDS, text
 
 LIST_LIMIT = 20
 

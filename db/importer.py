@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import Phase, Program, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from schedule.model import ProgramSpec
+from schedule import ProgramSpec
 
 
 @dataclass

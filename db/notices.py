@@ -6,13 +6,18 @@ overlapping run or a catch-up run claims nothing twice, and a moved date re-arms
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.models import Notice, Program, Unit
+from db.programs import ProgramContext
 
 
 def notice_key(kind: str, program_id: str, *parts: object) -> str:

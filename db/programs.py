@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Phase, Program
-from schedule.i18n import language_of, text
-from schedule.model import Policies
+from schedule import Policies, language_of
 
 
 class NotFound(LookupError):

@@ -16,12 +16,20 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import CoordinatorDecision, Finding, RemediationItem
 from db.events import record_event
-from db.models import Phase, ProgressReport, Task, TaskInstance, Unit
-from db.tasks import REPORT_STATUSES, current_instances, record_report
+from db.models import (
+    CoordinatorDecision,
+    Finding,
+    Phase,
+    ProgressReport,
+    RemediationItem,
+    Task,
+    TaskInstance,
+    Unit,
+)
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
+from db.tasks import REPORT_STATUSES, current_instances, record_report
 
 DUE_WORKDAYS = 20
 ITEM_CODE = re.compile(r"^R-\d+$")

@@ -27,12 +27,11 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import RemediationItem, SelfCheckReturn
 from db.gates import phase_decision
+from db.models import Notice, Phase, RemediationItem, SelfCheckReturn, Task, TaskInstance, Unit, UnitMember
+from db.programs import ProgramContext
 from db.selfcheck import units_with_tasks
 from db.tasks import Recipients
-from db.models import Notice, Phase, Task, TaskInstance, Unit, UnitMember
-from db.programs import ProgramContext
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
 

@@ -22,13 +22,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Finding, SelfCheckReturn, SelfCheckRow
 from db.events import record_event
-from db.models import Phase, Task, Unit
+from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, Unit
 from db.programs import ProgramContext
 from db.tasks import Recipients, collectives_of, task_rows
-from schedule.i18n import LANGUAGES, labels
-from schedule.plan_folder.reader import Problem
+from schedule import LANGUAGES, Problem, labels
 
 FORM_FORMAT = "duban-selfcheck/1"
 SCORE_MIN, SCORE_MAX = 0, 100

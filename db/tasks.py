@@ -8,16 +8,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
+from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext, phases
-from db.models import Phase, Program, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from schedule.lights import LIGHTS, light
-from schedule.model import Policies
+from schedule import LIGHTS, light
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
 

@@ -7,16 +7,17 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from db.programs import load_program
+from db import load_program
 from flows.check import bulletin_step, dispatch_step
-from flows.supervise import moment_of, run_name, wired_for
-from notifications.render.bulletin import render_bulletin
+from flows.runtime import wiring
+from flows.supervise import moment_of, run_name
+from notifications import render_bulletin
 
 
 @flow(name="bulletin", flow_run_name=run_name, description="通报: counts by light, the red list, who was not reached")
 def weekly_bulletin(program: str, as_of: datetime | None = None, database_url: str | None = None) -> dict:
     at = moment_of(as_of)
-    wired = wired_for(database_url)
+    wired = wiring(database_url)
     claimed = bulletin_step(wired.sessions, program, at)
     dispatched = dispatch_step(wired.sessions, program, wired.notifier(), at)
     with wired.sessions.begin() as session:

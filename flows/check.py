@@ -16,15 +16,23 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.ladders import CONTENT_PARTS, content_candidates
-from db.notices import Candidate, claim
-from db.ladders import Recipients, bulletin_candidates, plan_candidates
-from db.phases import Transition, advance
-from db.programs import ProgramContext, load_program, phases
-from db.remediation import derive_items
-from notifications.dispatch import DispatchResult, dispatch
-from notifications.message import Notifier
-from schedule.model import PHASE_KINDS
+from db import (
+    CONTENT_PARTS,
+    Candidate,
+    ProgramContext,
+    Recipients,
+    Transition,
+    advance,
+    bulletin_candidates,
+    claim,
+    content_candidates,
+    derive_items,
+    load_program,
+    phases,
+    plan_candidates,
+)
+from notifications import DispatchResult, Notifier, dispatch
+from schedule import PHASE_KINDS
 
 RUNNING = ("open", "overrun")
 

@@ -26,10 +26,9 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from sqlalchemy import select
 
-from db import ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
-from db.models import Phase
+from db import Phase, ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
 from flows.runtime import now, wiring
-from schedule.model import PHASE_KINDS
+from schedule import PHASE_KINDS
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")

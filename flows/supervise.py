@@ -14,15 +14,10 @@ from prefect.events import emit_event
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run
 
-from db.notices import Candidate, claim
-from db.programs import load_program, phases
-from db.tasks import status_summary, task_rows
-from flows.runtime import now, wiring
+from db import Candidate, claim, load_program, needs_decision, notice_key, phases, status_summary, task_rows
 from flows.check import CheckResult, advance_phases, dispatch_step, local_today, phase_step, program_step
-from db.decisions import needs_decision
-from notifications.render.bulletin import render_bulletin
-from db.notices import notice_key
-from notifications.delivery.ledger import list_deliveries
+from flows.runtime import now, wiring
+from notifications import list_deliveries, render_bulletin
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 TABLE_ARTIFACT_ROWS = 2000  # the UI table stays usable; the full list is `duban tasks`

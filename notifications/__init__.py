@@ -1,0 +1,61 @@
+"""Rendering and delivery: messages, the dispatcher, templates, workbooks, notifiers; imports db and schedule."""
+
+from notifications.acceptance import build_package, render_report
+from notifications.delivery import (
+    DEFAULT_LIMITS,
+    REDACTOR,
+    AppriseNotifier,
+    DingTalkChannel,
+    EmailChannel,
+    InvalidChannel,
+    Limit,
+    OutboxNotifier,
+    RateLimiter,
+    SecretResolver,
+    SecretUnavailable,
+    block_name,
+    channel_kind,
+    dingtalk_sign,
+    feishu_sign,
+    fit_bytes,
+    ledger,
+    list_deliveries,
+    load_prefect_secret,
+    mask_url,
+    parse_channel,
+    pointer_for,
+)
+from notifications.dispatch import DispatchResult, dispatch
+from notifications.message import Attachment, DeliveryResult, Message, Notifier, Recipient
+from notifications.render import (
+    FORMATS,
+    DigestItem,
+    bulletin_data,
+    environment,
+    render_bulletin,
+    render_digest,
+)
+from notifications.workbooks import (
+    FIRST_ROW,
+    META_SHEET,
+    XLSX_MIME,
+    form_bytes,
+    form_filename,
+    import_forms,
+    read_form,
+    selfcheck_form_attachment,
+    unit_task_workbook,
+    write_forms,
+)
+
+__all__ = [
+    "ledger",
+    "AppriseNotifier", "Attachment", "block_name", "build_package", "bulletin_data", "channel_kind",
+    "DEFAULT_LIMITS", "DeliveryResult", "DigestItem", "dingtalk_sign", "DingTalkChannel", "dispatch",
+    "DispatchResult", "EmailChannel", "environment", "feishu_sign", "FIRST_ROW", "fit_bytes", "form_bytes",
+    "form_filename", "FORMATS", "import_forms", "InvalidChannel", "Limit", "list_deliveries",
+    "load_prefect_secret", "mask_url", "Message", "META_SHEET", "Notifier", "OutboxNotifier", "parse_channel",
+    "pointer_for", "RateLimiter", "read_form", "Recipient", "REDACTOR", "render_bulletin", "render_digest",
+    "render_report", "SecretResolver", "SecretUnavailable", "selfcheck_form_attachment", "unit_task_workbook",
+    "write_forms", "XLSX_MIME",
+]

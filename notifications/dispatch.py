@@ -14,16 +14,25 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.workbooks.selfcheck import selfcheck_form_attachment
-from db.notices import Candidate, claim
-from db.models import Notice, Task, TaskInstance, Unit
-from db.programs import ProgramContext, load_program
-from db.tasks import collectives_of, task_rows
+from db import (
+    Candidate,
+    Notice,
+    ProgramContext,
+    Task,
+    TaskInstance,
+    Unit,
+    claim,
+    collectives_of,
+    load_program,
+    notice_key,
+    task_rows,
+)
+from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
-from notifications.message import Attachment, Message, Notifier, Recipient
+from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
-from schedule.lights import light
+from schedule import light
 
 
 @dataclass

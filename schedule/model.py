@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
-from schedule.time_limits import TimeLimit, expand_recurrence
 from schedule.calendar import WorkCalendar
+from schedule.time_limits import TimeLimit, expand_recurrence
 
 PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
 PHASE_NAMES_ZH = {

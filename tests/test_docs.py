@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer.main
 
-from duban.cli import app
+from duban import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

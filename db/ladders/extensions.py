@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from db.models import ExtensionRequest, Task, Unit
 from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
-from schedule.i18n import text
+from schedule import text
 
 
 def extension_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from db.models import Finding, RemediationItem, Task, Unit
 from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
-from schedule.i18n import text
-from schedule.ladder import rung
+from schedule import rung, text
 
 
 def remediation_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:

@@ -18,8 +18,7 @@ from db.models import Phase
 from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from db.selfcheck import returns_by_unit, units_with_tasks
-from schedule.i18n import text
-from schedule.ladder import rung
+from schedule import rung, text
 
 
 def selfcheck_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:

@@ -11,11 +11,11 @@ from datetime import date
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from db.models import Notice, Phase, Task, TaskInstance, Unit, UnitMember
 from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from db.tasks import Recipients
-from schedule.ladder import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
+from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
 
 
 def plan_candidates(session: Session, ctx: ProgramContext, today: date, task_phases: set[str] | None = None, *,

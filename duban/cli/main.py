@@ -5,23 +5,26 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-
-from flows.runtime import now
 from rich.table import Table
 
-from db.acceptance import build_package
-from db.importer import import_program
-from db.notices import outbox_entries
-from db.programs import load_program
-from db.tasks import record_report, status_summary, task_exists, task_rows
-from db.remediation import is_item_code, report_item
-from db.scores import scores_report
+from db import (
+    Program,
+    import_program,
+    is_item_code,
+    load_program,
+    outbox_entries,
+    record_report,
+    report_item,
+    scores_report,
+    status_summary,
+    task_exists,
+    task_rows,
+)
 from duban.cli.phase_work import print_scores
 from duban.cli.phase_work import register as register_content_commands
 from duban.cli.support import (
@@ -42,9 +45,12 @@ from duban.cli.support import (
     quiet_prefect,
     store_evidence,
 )
-from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
 from duban.simulation.days import unit_table
-from schedule.plan_folder.reader import read_plan
+from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
+from flows import deployments, now
+from flows import supervise_flow as supervise
+from notifications import list_deliveries
+from schedule import read_plan
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
@@ -193,8 +199,6 @@ def report(program: str, code: str,
 @handles_errors
 def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """一次每日检查（Prefect 流程运行）：阶段转换、提醒、催办、督办。"""
-    from flows.supervise import supervise
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
@@ -325,8 +329,6 @@ def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption
 def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败的投递")] = False,
                db: DbOption = None, as_json: JsonOption = False) -> None:
     """投递台账：每条通知的渠道（已脱敏）、状态、尝试次数，失败的代码与原因。"""
-    from notifications.delivery.ledger import list_deliveries
-
     wired = context(db)
     with wired.transaction() as session:
         load_program(session, program)
@@ -348,9 +350,6 @@ def serve(db: DbOption = None) -> None:
     """以 prefect.serve 提供每个计划的部署（每日 08:30 检查、每周一 09:00 通报）；需要 Prefect 服务器。"""
     from prefect import serve as prefect_serve
 
-    from db.models import Program
-    from flows.definitions import deployments
-
     wired = context(db)
     with wired.transaction() as session:
         programs = {p.id: p.timezone for p in session.query(Program).all()}
@@ -369,3 +368,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+from notifications import build_package

@@ -14,7 +14,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from db.programs import load_program
+from db import (
+    accept_item,
+    approve_extension,
+    approve_phase,
+    list_extensions,
+    list_items,
+    load_program,
+    pending_findings,
+    reject_extension,
+    report_item,
+    request_extension,
+    scores_report,
+    selfcheck_summary,
+    units_with_tasks,
+)
 from duban.cli.support import (
     AsOfOption,
     DbOption,
@@ -25,13 +39,13 @@ from duban.cli.support import (
     emit_json,
     err,
     handles_errors,
-    label,
     out,
     parse_as_of,
     print_problems,
     store_evidence,
 )
-from schedule.model import PHASE_KINDS
+from notifications import FORMATS, build_package, bulletin_data, import_forms, render_bulletin, write_forms
+from schedule import PHASE_KINDS
 
 ByOption = Annotated[str | None, typer.Option("--by", help="决定人（记入事件日志），默认当前系统用户")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="说明")]
@@ -72,9 +86,6 @@ def selfcheck_forms(program: str, out_dir: Annotated[Path, typer.Option("--out",
                     unit: Annotated[list[str] | None, typer.Option("--unit", help="只写这些单位的表，可重复")] = None,
                     db: DbOption = None, as_json: JsonOption = False) -> None:
     """为每个有任务的单位写出自查自评表（.xlsx）。"""
-    from db.selfcheck import units_with_tasks
-    from notifications.workbooks.selfcheck import write_forms
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
@@ -97,8 +108,6 @@ def selfcheck_import(program: str, files: Annotated[list[Path], typer.Argument(h
                      unit: Annotated[str | None, typer.Option("--unit", help="交表单位：表须属于该单位")] = None,
                      as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """导入交回的自查表：逐项校验（FILE:ROW:COLUMN: 问题），全部无误才导入，否则一份也不导入。"""
-    from notifications.workbooks.selfcheck import import_forms
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
@@ -123,8 +132,6 @@ def selfcheck_import(program: str, files: Annotated[list[Path], typer.Argument(h
 @handles_errors
 def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = False) -> None:
     """自查表交回情况：已交、逾期、未交，以及发现的问题数。"""
-    from db.selfcheck import selfcheck_summary
-
     wired = context(db)
     with wired.transaction() as session:
         summary = {"program": program, **selfcheck_summary(session, load_program(session, program))}
@@ -151,8 +158,6 @@ def remediation(program: str,
                 by: ByOption = None, as_of: AsOfOption = None, db: DbOption = None,
                 as_json: JsonOption = False) -> None:
     """自查发现问题转成的整改事项；--close 办结（单位），--accept 认可（牵头办）。"""
-    from db.remediation import accept_item, list_items, pending_findings, report_item
-
     if close and accept:
         raise typer.BadParameter("--close 与 --accept 只能选一个", param_hint="--close")
     if close and not unit:
@@ -205,8 +210,6 @@ def extension_request(program: str, code: str,
                       reason: Annotated[str, typer.Option("--reason", help="延期理由")],
                       as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """提出延期申请（须在完成时限前）。"""
-    from db.extensions import request_extension
-
     new_due = date_option(to, "--to")
     wired = context(db)
     with wired.transaction() as session:
@@ -222,8 +225,6 @@ def extension_request(program: str, code: str,
 
 def _decide(program: str, request_id: int, approve: bool, by: str | None, note: str | None, as_of: str | None,
             db: str | None, as_json: bool) -> None:
-    from db.extensions import approve_extension, reject_extension
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
@@ -261,8 +262,6 @@ def extension_list(program: str,
                    state: Annotated[str | None, typer.Option("--state", help="pending | approved | rejected")] = None,
                    db: DbOption = None, as_json: JsonOption = False) -> None:
     """延期申请及其决定。"""
-    from db.extensions import list_extensions
-
     wired = context(db)
     with wired.transaction() as session:
         rows = list_extensions(session, load_program(session, program), state)
@@ -285,8 +284,6 @@ def phase_approve(program: str, kind: Annotated[str, typer.Argument(metavar="KIN
                   by: ByOption = None, note: NoteOption = None, as_of: AsOfOption = None, db: DbOption = None,
                   as_json: JsonOption = False) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
-    from db.decisions import approve_phase
-
     if kind not in PHASE_KINDS:
         raise typer.BadParameter(f"「{kind}」应为 {' | '.join(PHASE_KINDS)}", param_hint="KIND")
     wired = context(db)
@@ -308,8 +305,6 @@ def phase_approve(program: str, kind: Annotated[str, typer.Argument(metavar="KIN
 def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
                        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
-    from db.acceptance import build_package
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
@@ -333,8 +328,6 @@ def bulletin(program: str,
              out_path: Annotated[Path | None, typer.Option("--out", help="输出文件，默认 $DUBAN_HOME/reports/")] = None,
              as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """通报：各单位红黄绿灯数量、红灯清单、投递失败、延期批准、约谈建议。"""
-    from notifications.render.bulletin import FORMATS, bulletin_data, render_bulletin
-
     if fmt not in FORMATS:
         raise typer.BadParameter(f"「{fmt}」应为 {' | '.join(FORMATS)}", param_hint="--format")
     wired = context(db)
@@ -364,8 +357,6 @@ def bulletin(program: str,
 def scores(program: str, year: Annotated[int | None, typer.Option("--year", help="只计该年度到期的事项")] = None,
            as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """考核评价：各单位按时/逾期、黄牌红牌、扣分，及约谈名单。"""
-    from db.scores import scores_report
-
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)

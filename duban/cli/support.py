@@ -13,13 +13,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-
-from flows.runtime import now
-from schedule.i18n import labels
 from rich.console import Console
 
-from db.programs import InvalidInput, NotFound
-from flows.runtime import Wiring, wiring
+from db import InvalidInput, NotFound
+from flows import Wiring, now, wiring
+from schedule import labels
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)

@@ -16,13 +16,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Notice, Task, TaskInstance, TaskUnit, Unit
-from db.programs import ProgramContext, load_program
-from db.tasks import record_report
-from flows.check import run_check
-from notifications.message import Notifier
-from schedule.calendar import WorkCalendar
-from schedule.i18n import text
+from db import Notice, ProgramContext, Task, TaskInstance, TaskUnit, Unit, load_program, record_report
+from flows import run_check
+from notifications import Notifier
+from schedule import WorkCalendar, text
 
 CHECK_TIME = time(8, 30)
 REPORT_TIME = time(15, 0)

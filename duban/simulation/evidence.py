@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from db.acceptance import checklist
-from db.programs import ProgramContext
+from db import ProgramContext, checklist
 
 _DOCUMENT_WORDS = ("表", "台账", "清单", "统计", "名单", "目录")
 

@@ -12,14 +12,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from duban.simulation.units import simulate_units
-from db.engine import forget_engine
-from db.importer import import_program
-from flows.runtime import Settings, Wiring
+from db import forget_engine, import_program
 from duban.simulation.days import Simulation, simulate
-from schedule.plan_folder.reader import PlanReading, read_plan
+from duban.simulation.units import simulate_units
+from flows import Settings, Wiring
+from schedule import PlanReading, read_plan
 
-EXAMPLE_PLANS = Path(__file__).resolve().parents[1] / "plans"
+EXAMPLE_PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 class ReplayError(ValueError):

@@ -3,7 +3,6 @@ remediation items closed, extensions asked for. Everything it writes goes under 
 
 from __future__ import annotations
 
-import io
 import random
 import zlib
 from datetime import date, datetime
@@ -13,18 +12,31 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.acceptance import checklist
-from db.extensions import approve_extension, program_end, request_extension
-from db.gates import phase_decision
-from db.models import Finding, Phase, ProgressReport, RemediationItem, Task, TaskInstance, Unit
-from db.programs import InvalidInput, ProgramContext
-from db.remediation import add_evidence, report_item
-from db.selfcheck import COMPLETION_LABELS, missing_units
-from db.tasks import Recipients, task_rows
-from notifications.workbooks.selfcheck import FIRST_ROW, form_bytes, form_filename, import_forms
-from schedule.i18n import text
+from db import (
+    COMPLETION_LABELS,
+    Finding,
+    InvalidInput,
+    Phase,
+    ProgramContext,
+    ProgressReport,
+    Recipients,
+    RemediationItem,
+    Task,
+    TaskInstance,
+    Unit,
+    add_evidence,
+    approve_extension,
+    checklist,
+    missing_units,
+    phase_decision,
+    program_end,
+    report_item,
+    request_extension,
+    task_rows,
+)
 from duban.simulation.evidence import write_evidence
-
+from notifications import FIRST_ROW, form_bytes, form_filename, import_forms
+from schedule import text
 
 PROBLEMS_ZH = ("工作推进进度滞后于计划", "部门协同机制尚未完全建立", "经费保障不足", "宣传覆盖面有待扩大",
                "基层执法力量薄弱", "数据统计口径不统一")

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications import ledger
+from notifications.delivery import ledger
 from notifications.delivery.channels import (
     Channel,
     InvalidChannel,
@@ -43,7 +43,6 @@ from notifications.delivery.channels import (
     mask_url,
     parse_channel,
 )
-from notifications.message import DeliveryResult, Message
 from notifications.delivery.outbox import OutboxNotifier
 from notifications.delivery.ratelimit import OVER_LIMIT_BLOCK, Limit, RateLimiter, limits_for
 from notifications.delivery.secrets import (
@@ -53,6 +52,7 @@ from notifications.delivery.secrets import (
     is_single_reference,
     redact,
 )
+from notifications.message import DeliveryResult, Message
 
 log = logging.getLogger("duban.delivery")
 

@@ -39,8 +39,8 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import httpx
 
-from notifications.message import Message
 from notifications.delivery.secrets import ENV_REF, MASK, REDACTOR, is_single_reference, redact
+from notifications.message import Message
 
 Kind = Literal["email", "dingtalk", "wecombot", "feishu", "json"]
 

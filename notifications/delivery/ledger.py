@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from db.models import ChannelHealth, Delivery
-from notifications.message import Message
+from db import ChannelHealth, Delivery
 from notifications.delivery.ratelimit import _insert
+from notifications.message import Message
 
 TERMINAL = ("delivered", "sent", "failed")
 REACHED = ("delivered", "sent")

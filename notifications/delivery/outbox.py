@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications import ledger
+from notifications.delivery import ledger
 from notifications.delivery.channels import mask_url
 from notifications.message import DeliveryResult, Message
 

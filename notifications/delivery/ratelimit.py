@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import RateEvent, RateLimit
+from db import RateEvent, RateLimit
 
 
 @dataclass(frozen=True)

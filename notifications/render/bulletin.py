@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from functools import cache
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import (
+    ProgramContext,
+    RemediationItem,
+    Unit,
+    interview_list,
+    list_extensions,
+    selfcheck_summary,
+    status_summary,
+    task_rows,
+    unit_scores,
+)
+from notifications.delivery.ledger import failed_delivery_counts
 from notifications.render.environment import environment
-from schedule.i18n import LANGUAGES, labels
-from db.models import RemediationItem
-from db.extensions import list_extensions
-from db.models import Notice, Unit
-from db.programs import ProgramContext
-from db.tasks import status_summary, task_rows
-from db.scores import interview_list, unit_scores
-from db.selfcheck import selfcheck_summary
+from schedule import LANGUAGES, labels
 
 FORMATS = ("md", "html", "xlsx")
 STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
@@ -40,19 +43,8 @@ def _language(ctx: ProgramContext, language: str | None) -> str:
 
 
 def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
-    """unit code → messages that reached it through no channel (the delivery ledger); before the ledger
-    exists, notices whose delivery state is failed."""
-    try:
-        from notifications.delivery.ledger import failed_delivery_counts
-    except ImportError:  # pragma: no cover - the ledger module ships with the delivery tables
-        failed_delivery_counts = None
-    if failed_delivery_counts is not None:
-        return failed_delivery_counts(session, ctx.id)
-    rows = session.execute(
-        select(Unit.code, func.count(func.distinct(Notice.message_id)))
-        .join(Unit, Unit.id == Notice.unit_id)
-        .where(Notice.program_id == ctx.id, Notice.state == "failed").group_by(Unit.code))
-    return dict(rows.all())
+    """unit code → messages that reached it through no channel (the delivery ledger)."""
+    return failed_delivery_counts(session, ctx.id)
 
 
 def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from pathlib import Path
-
 
 from notifications.render.environment import environment
-from schedule.i18n import labels
-
+from schedule import labels
 
 # kind → (Chinese title, English title); the order is the order of sections in a digest.
 SECTION_TITLES: dict[str, tuple[str, str]] = {

@@ -7,7 +7,6 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-
 INDEX_HEADERS = {
     "zh-CN": ["编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期", "状态", "按时完成",
            "成果形式", "佐证材料", "未见对应材料的成果", "自查情况", "整改记录", "准备度"],

@@ -29,13 +29,13 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
-from db.programs import ProgramContext
-from db.selfcheck import (
+from db import (
     COMPLETION_LABELS,
     FORM_FORMAT,
     SCORE_MAX,
     SCORE_MIN,
     FormSpec,
+    ProgramContext,
     ReturnedForm,
     ReturnedRow,
     form_spec,
@@ -45,8 +45,9 @@ from db.selfcheck import (
     split_evidence,
     validate_returns,
 )
-from schedule.i18n import language_of
-from schedule.plan_folder.reader import Problem
+from notifications.message import Attachment
+from notifications.workbooks.tasks import XLSX_MIME
+from schedule import Problem, language_of
 
 META_SHEET = "_duban"
 HEADER_ROW, FIRST_ROW = 5, 6
@@ -287,3 +288,9 @@ def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], a
     if any(p.severity == "error" for p in problems):
         return [], problems
     return record_returns(session, ctx, forms, at, actor), problems
+
+
+def selfcheck_form_attachment(session: Session, ctx: ProgramContext, unit_code: str, rows: list | None = None) -> Attachment:
+    """The unit's self-check workbook, for the selfcheck_form notice. (`rows` is ignored: it matches the
+    dispatcher's AttachmentBuilder signature.)"""
+    return Attachment(form_filename(ctx.id, unit_code), form_bytes(session, ctx, unit_code), XLSX_MIME)

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from schedule.time_limits import TimeLimitError, parse_time_limit
+from schedule.calendar import WorkCalendar
 from schedule.model import (
     PHASE_KINDS,
     PHASE_NAMES_EN,
     PHASE_NAMES_ZH,
     CalendarPolicy,
+    PhaseSpec,
     Policies,
     ProgramSpec,
     ReminderPolicy,
@@ -28,9 +29,9 @@ from schedule.model import (
     parse_hours,
 )
 from schedule.plan_folder.tables import Cell, TableError, read_table
-from schedule.unit_names import UnitDirectory, UnknownUnitError, split_unit_list
-from schedule.calendar import WorkCalendar
 from schedule.plan_folder.yamlmarks import load_with_marks
+from schedule.time_limits import TimeLimitError, parse_time_limit
+from schedule.unit_names import UnitDirectory, UnknownUnitError, split_unit_list
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -208,8 +209,6 @@ def _required_text(doc: _Yaml, data: dict, key: str, problems: list[Problem]) ->
 
 
 def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -> list:
-    from schedule.model import PhaseSpec
-
     if not isinstance(raw, list) or not raw:
         problems.append(doc.problem(("phases",), "phases 应为 1 至 5 个阶段的列表"))
         return []

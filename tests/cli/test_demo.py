@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban import app
 
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[1] / "plans"

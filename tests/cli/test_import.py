@@ -10,8 +10,8 @@ import yaml
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from duban.cli import app
-from schedule.plan_folder.reader import read_plan
+from duban import app
+from schedule import read_plan
 from tests.support.factories import TASKS, program_yaml, write_plan
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban import app
 from tests.support.factories import HEADER, TASKS, UNITS, program_yaml, write_plan
 
 runner = CliRunner()

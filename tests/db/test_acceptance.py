@@ -10,14 +10,19 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from db.acceptance import build_package, checklist, matches
-from db.gates import evaluate
-from db.models import Phase
-from db.tasks import record_report
-from db.remediation import derive_items, list_items, report_item
-from notifications.workbooks.selfcheck import import_forms
+from db import (
+    Phase,
+    checklist,
+    derive_items,
+    evaluate,
+    list_items,
+    matches,
+    record_report,
+    report_item,
+)
+from notifications import build_package, import_forms
 from tests.support.factories import program_yaml
-from tests.test_selfcheck import at, cli_app, ctx_of, fill, forms, make_db, runner
+from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner
 
 
 def test_the_checklist_comes_from_the_expected_results_column():

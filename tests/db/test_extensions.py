@@ -8,14 +8,23 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from db.ladders import content_candidates
-from db.models import CoordinatorDecision, ExtensionRequest
-from db.extensions import approve_extension, list_extensions, reject_extension, request_extension
-from db.ladders import Recipients, plan_candidates
-from db.models import Event, TaskInstance
-from db.programs import InvalidInput, NotFound
-from db.tasks import task_rows
-from tests.test_selfcheck import at, cli_app, ctx_of, make_db, runner
+from db import (
+    CoordinatorDecision,
+    Event,
+    ExtensionRequest,
+    InvalidInput,
+    NotFound,
+    Recipients,
+    TaskInstance,
+    approve_extension,
+    content_candidates,
+    list_extensions,
+    plan_candidates,
+    reject_extension,
+    request_extension,
+    task_rows,
+)
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner
 
 # A2 (lead msa, co justice) is due 2023-12-31; the program ends 2025-04-30.
 

@@ -7,10 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-import db.models  # noqa: F401  (every model module registers its tables)
-import db.models  # noqa: F401
-from db.engine import alembic_config, get_engine
-from db.models import Base
+import db.models  # noqa: F401  (every model module registers its tables)  # noqa: F401
+from db import Base, alembic_config, get_engine
 
 
 def test_migrations_match_the_models(tmp_path):

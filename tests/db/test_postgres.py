@@ -21,13 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from db.importer import import_program
-from db.models import Notice
-from flows.runtime import Settings
-from flows.runtime import Wiring
-from flows.check import run_check
-from notifications.delivery.outbox import OutboxNotifier
-from schedule.plan_folder.reader import read_plan
+from db import Notice, import_program
+from flows import Settings, Wiring, run_check
+from notifications import OutboxNotifier
+from schedule import read_plan
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLANS = Path(__file__).resolve().parents[1] / "plans"

@@ -8,16 +8,27 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from db.ladders import content_candidates
-from db.models import Finding, RemediationItem
-from db.gates import evaluate
-from db.ladders import Recipients
-from db.models import Event, Phase, ProgressReport
-from db.programs import InvalidInput
-from db.tasks import record_report, task_rows
-from db.remediation import accept_item, derive_items, is_item_code, item_due, list_items, report_item
-from notifications.workbooks.selfcheck import import_forms
-from tests.test_selfcheck import at, cli_app, ctx_of, fill, forms, make_db, runner, set_phase
+from db import (
+    Event,
+    Finding,
+    InvalidInput,
+    Phase,
+    ProgressReport,
+    Recipients,
+    RemediationItem,
+    accept_item,
+    content_candidates,
+    derive_items,
+    evaluate,
+    is_item_code,
+    item_due,
+    list_items,
+    record_report,
+    report_item,
+    task_rows,
+)
+from notifications import import_forms
+from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner, set_phase
 
 
 def with_findings(tmp_path, returned_on: date = date(2024, 6, 20)):

@@ -7,13 +7,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from db.extensions import approve_extension, request_extension
-from db.models import Notice, Unit
-from db.tasks import record_report
-from db.scores import card, unit_scores
-from schedule.model import ReminderPolicy
+from db import Notice, Unit, approve_extension, card, record_report, request_extension, unit_scores
+from schedule import ReminderPolicy
 from tests.support.factories import program_yaml
-from tests.test_selfcheck import at, cli_app, ctx_of, make_db, runner
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner
 
 # Escalation comes after escalate_after (2) × overdue_every_workdays (3) = 6 workdays: later than that is red.
 

@@ -7,89 +7,50 @@ import json
 import random
 import threading
 import time as time_
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import typer
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from db.ladders import content_candidates
-from notifications.workbooks.selfcheck import selfcheck_form_attachment
-from duban.simulation.units import simulate_units
-from db.models import CoordinatorDecision, Finding, SelfCheckReturn, SelfCheckRow
-from db.engine import get_engine
-from db.gates import evaluate
-from db.importer import import_program
-from db.ladders import Recipients
-from db.notices import claim
-from db.models import Event, Phase
-from db.phases import advance
-from db.programs import ProgramContext, load_program
-from db.tasks import record_report
-from db.remediation import derive_items
-from duban.cli.phase_work import register
-from notifications.workbooks.selfcheck import META_SHEET, form_filename, import_forms, read_form, write_forms
-from schedule.plan_folder.reader import read_plan
+from db import (
+    CoordinatorDecision,
+    Event,
+    Finding,
+    Phase,
+    Recipients,
+    SelfCheckReturn,
+    SelfCheckRow,
+    advance,
+    claim,
+    content_candidates,
+    derive_items,
+    evaluate,
+    import_program,
+    load_program,
+    record_report,
+)
+from duban import simulate_units
+from notifications import (
+    META_SHEET,
+    form_filename,
+    import_forms,
+    read_form,
+    selfcheck_form_attachment,
+    write_forms,
+)
+from schedule import read_plan
 from tests.support.factories import program_yaml, write_plan
-
-ZONE = ZoneInfo("Asia/Shanghai")
-runner = CliRunner()
-
-
-def at(day: date, hour: int = 8, minute: int = 30) -> datetime:
-    return datetime.combine(day, time(hour, minute), ZONE)
-
-
-def make_db(tmp_path: Path, *, program: dict | None = None, name: str = "plan") -> tuple[sessionmaker[Session], str]:
-    """The factory plan (demo-city) imported into a fresh SQLite file: (sessions, database URL)."""
-    plan = write_plan(tmp_path, program=program, name=name)
-    reading = read_plan(plan)
-    assert reading.ok, [str(p) for p in reading.problems]
-    url = f"sqlite:///{tmp_path / 'duban.db'}"
-    sessions = sessionmaker(get_engine(url), expire_on_commit=False)
-    with sessions.begin() as session:
-        import_program(session, reading.program, at(date(2023, 2, 1)))
-    return sessions, url
-
-
-def set_phase(session: Session, program_id: str, kind: str, state: str) -> None:
-    phase = session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == kind))
-    phase.state = state
-
-
-def ctx_of(session: Session, program_id: str = "demo-city") -> ProgramContext:
-    return load_program(session, program_id)
-
-
-def cli_app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-    return app
-
-
-def fill(path: Path, rows: dict[str, tuple], out: Path | None = None) -> Path:
-    """Fills a written form: code → (completion, score, evidence, problems); other rows done, 90, a file."""
-    workbook = load_workbook(path)
-    sheet = workbook.worksheets[0]
-    r = 6
-    while sheet[f"A{r}"].value:
-        values = rows.get(sheet[f"A{r}"].value, ("已完成", 90, "文件.pdf", None))
-        for column, value in zip("HIJK", values, strict=True):
-            sheet[f"{column}{r}"] = value
-        r += 1
-    workbook.save(out or path)
-    return out or path
-
-
-def forms(sessions, tmp_path: Path) -> dict[str, Path]:
-    with sessions.begin() as session:
-        written = write_forms(session, ctx_of(session), tmp_path / "forms")
-    return {w["unit"]: Path(w["file"]) for w in written}
-
+from tests.support.programs import (
+    at,
+    cli_app,
+    ctx_of,
+    fill,
+    forms,
+    make_db,
+    runner,
+    set_phase,
+)
 
 # ---------------------------------------------------------------- forms out
 
@@ -343,7 +304,7 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.flow_runs import resume_flow_run
 
-    from flows.decide import decide
+    from flows import decide_flow as decide
 
     sessions, url = make_db(tmp_path)
     with sessions.begin() as session:
@@ -398,7 +359,7 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
         day = date.fromordinal(day.toordinal() + 1)
     with sessions.begin() as session:
         returns = sorted((r.unit_id, r.returned_on.isoformat()) for r in session.scalars(select(SelfCheckReturn)))
-        from db.remediation import list_items
+        from db import list_items
         items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
     return {"counts": counts, "returns": returns, "items": items}
 

@@ -2,65 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from db.importer import import_program
-from db.models import Notice
-from db.programs import load_program
-from db.tasks import record_report
-from flows.runtime import Settings
-from flows.runtime import Wiring
-from flows.check import run_check
-from notifications.render.digest import DigestItem, render_digest
-from notifications.delivery.outbox import OutboxNotifier
-from schedule.plan_folder.reader import read_plan
-from tests.support.factories import TASKS, UNITS, program_yaml, write_plan
-
-ZONE = ZoneInfo("Asia/Shanghai")
-
-
-def morning(day: date, hour: int = 8, minute: int = 30) -> datetime:
-    return datetime.combine(day, time(hour, minute), ZONE)
-
-
-def setup(tmp_path: Path, *, tasks=None, program=None, units=None) -> Wiring:
-    plan = write_plan(tmp_path, tasks=tasks, program=program, units=units)
-    reading = read_plan(plan)
-    assert reading.ok, [str(p) for p in reading.problems]
-    wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
-    with wired.transaction() as session:
-        import_program(session, reading.program, morning(date(2023, 2, 1)))
-    return wired
-
-
-def check(wired: Wiring, day: date, hour: int = 8, minute: int = 30):
-    return run_check(wired.sessions, "demo-city", morning(day, hour, minute), OutboxNotifier(wired.settings.outbox_path))
-
-
-def outbox_lines(wired: Wiring) -> list[dict]:
-    path = wired.settings.outbox_path
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
-
-
-def notices(wired: Wiring, **where) -> list[Notice]:
-    with wired.transaction() as session:
-        query = select(Notice).where(*(getattr(Notice, k) == v for k, v in where.items())).order_by(Notice.id)
-        return list(session.scalars(query))
-
-
-def replay(wired: Wiring, start: date, end: date) -> None:
-    day = start
-    while day <= end:
-        check(wired, day)
-        day += timedelta(days=1)
-
+from db import Notice, load_program, record_report
+from flows import Settings, Wiring, run_check
+from notifications import DigestItem, OutboxNotifier, render_digest
+from tests.support.factories import TASKS, UNITS, program_yaml
+from tests.support.programs import (
+    ZONE,
+    at,
+    check,
+    notices,
+    outbox_lines,
+    replay,
+    setup,
+)
 
 SPRING_TASK = [["S1", "春节任务", "春节前后到期的任务", "市场监管局", "市法院", "2024年2月19日", "材料", "组织实施"]]
 
@@ -108,7 +68,7 @@ def test_two_concurrent_checks_send_nothing_twice(tmp_path):
         try:
             # Each thread is its own "process": its own engine and sessions on the same SQLite file.
             other = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
-            run_check(other.sessions, "demo-city", morning(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path))
+            run_check(other.sessions, "demo-city", at(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -154,7 +114,7 @@ def test_done_tasks_are_not_chased(tmp_path):
     wired = setup(tmp_path, tasks=[["E1", "督办", "按时完成", "市场监管局", "", "2023年6月30日", "", ""]])
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
-        record_report(session, ctx, "E1", "msa", "done", 100, None, [], morning(date(2023, 6, 29), 15))
+        record_report(session, ctx, "E1", "msa", "done", 100, None, [], at(date(2023, 6, 29), 15))
     replay(wired, date(2023, 6, 26), date(2023, 7, 20))
     assert notices(wired, kind="overdue") == []
 
@@ -177,13 +137,13 @@ def test_phase_windows_overlap_and_a_failing_gate_overruns_and_escalates(tmp_pat
     assert len(overrun) == 1 and "L1" in overrun[0].data["reasons"][0]
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
-        record_report(session, ctx, "L1", "msa", "done", 100, None, [], morning(date(2024, 7, 2), 15))
+        record_report(session, ctx, "L1", "msa", "done", 100, None, [], at(date(2024, 7, 2), 15))
     result = check(wired, date(2024, 7, 3))
     assert [(t.kind, t.state, t.on) for t in result.transitions] == [("implementation", "closed", date(2024, 7, 3))]
 
 
 def _phase_states(wired: Wiring) -> dict[str, str]:
-    from db.programs import phases
+    from db import phases
 
     with wired.transaction() as session:
         return {p.kind: p.state for p in phases(session, "demo-city")}

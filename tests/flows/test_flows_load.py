@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from prefect import Flow
 
-from flows.definitions import FLOWS, deployments
+from flows import FLOWS, deployments
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,10 +14,11 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
-from duban.cli import app
-from flows.supervise import supervise
+from duban import app
+from flows import supervise_flow as supervise
 from tests.support.factories import write_plan
-from tests.test_check import morning, outbox_lines, setup
+from tests.support.programs import at as morning
+from tests.support.programs import outbox_lines, setup
 
 runner = CliRunner()
 

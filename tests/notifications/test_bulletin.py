@@ -9,12 +9,10 @@ from datetime import date
 
 from openpyxl import load_workbook
 
-from db.models import Delivery
-from db.extensions import approve_extension, request_extension
-from db.tasks import record_report
-from notifications.render.bulletin import bulletin_data, render_bulletin
+from db import Delivery, approve_extension, record_report, request_extension
+from notifications import bulletin_data, render_bulletin
 from tests.support.factories import program_yaml
-from tests.test_selfcheck import at, cli_app, ctx_of, make_db, runner
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner
 
 AS_OF = date(2024, 1, 10)
 

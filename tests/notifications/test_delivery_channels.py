@@ -13,22 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from db.models import Base
-from notifications import ledger
-from notifications.delivery.channels import (
+from db import Base
+from notifications import (
     DingTalkChannel,
     EmailChannel,
     InvalidChannel,
+    OutboxNotifier,
     channel_kind,
     dingtalk_sign,
     feishu_sign,
     fit_bytes,
+    ledger,
     mask_url,
     parse_channel,
     pointer_for,
+    unit_task_workbook,
 )
-from notifications.delivery.outbox import OutboxNotifier
-from notifications.workbooks.tasks import unit_task_workbook
 from tests.support.peers import database, dingtalk_expected_sign, make_message
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"

@@ -9,11 +9,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from notifications import ledger
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.message import Attachment
-from notifications.delivery.secrets import SecretResolver
-from notifications.workbooks.tasks import XLSX_MIME, unit_task_workbook
+from notifications import XLSX_MIME, AppriseNotifier, Attachment, SecretResolver, ledger, unit_task_workbook
 from tests.support.peers import SMTPPeer, database, free_port, make_message, settings_for
 
 ROWS = [

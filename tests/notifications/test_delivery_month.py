@@ -12,12 +12,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from db.importer import import_program
-from flows.runtime import Wiring
-from flows.check import run_check
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.delivery.ledger import list_deliveries
-from schedule.plan_folder.reader import read_plan
+from db import import_program
+from flows import Wiring, run_check
+from notifications import AppriseNotifier, list_deliveries
+from schedule import read_plan
 from tests.support.factories import UNITS, program_yaml, write_plan
 from tests.support.peers import FakeClock, Reply, RobotPeer, SMTPPeer, settings_for
 

@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from db.engine import forget_engines, get_engine
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.delivery.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
-from notifications.delivery.secrets import SecretResolver
+from db import forget_engines, get_engine
+from notifications import DEFAULT_LIMITS, AppriseNotifier, Limit, RateLimiter, SecretResolver
 from tests.support.peers import (
     FakeClock,
     RobotPeer,
@@ -123,7 +121,7 @@ def test_waiting_for_slots_drains_a_queue_without_ever_passing_the_limit(tmp_pat
 
 
 def _process_sender(index: int, url: str, home: str, endpoint: str, count: int, start, barrier, out) -> None:
-    from flows.runtime import Settings
+    from flows import Settings
 
     forget_engines()  # a forked child opens its own engine and connections
 

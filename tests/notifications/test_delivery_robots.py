@@ -6,9 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from notifications import ledger
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.delivery.secrets import SecretResolver
+from notifications import AppriseNotifier, SecretResolver, ledger
 from tests.support.peers import (
     Reply,
     database,

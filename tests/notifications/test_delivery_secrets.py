@@ -9,16 +9,16 @@ from datetime import timedelta
 
 import pytest
 
-from notifications import ledger
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.delivery.channels import mask_url
-from notifications.delivery.outbox import OutboxNotifier
-from notifications.delivery.secrets import (
+from notifications import (
     REDACTOR,
+    AppriseNotifier,
+    OutboxNotifier,
     SecretResolver,
     SecretUnavailable,
     block_name,
+    ledger,
     load_prefect_secret,
+    mask_url,
 )
 from tests.support.peers import (
     Reply,

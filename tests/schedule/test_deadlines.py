@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, parse_time_limit
+from schedule import TimeLimit, TimeLimitError, expand_recurrence, parse_time_limit
 
 PROPERTY = settings(max_examples=200, deadline=None)
 

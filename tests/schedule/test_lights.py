@@ -4,8 +4,7 @@ from datetime import date
 
 import pytest
 
-from schedule.lights import LIGHTS, expected_progress, light
-from schedule.calendar import WorkCalendar
+from schedule import LIGHTS, WorkCalendar, expected_progress, light
 
 CAL = WorkCalendar()
 TODAY = date(2024, 3, 1)

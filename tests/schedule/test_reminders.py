@@ -4,8 +4,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from schedule.ladder import before_due_horizon, before_due_offset, bulletin_slot, overdue_slot, report_slot
-from schedule.calendar import WorkCalendar
+from schedule import (
+    WorkCalendar,
+    before_due_horizon,
+    before_due_offset,
+    bulletin_slot,
+    overdue_slot,
+    report_slot,
+)
 
 CAL = WorkCalendar()
 DUE = date(2024, 2, 19)  # the Monday after the 2024 Spring Festival

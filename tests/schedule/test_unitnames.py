@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from schedule.unit_names import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
+from schedule import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedule.calendar import WorkCalendar
+from schedule import WorkCalendar
 
 CAL = WorkCalendar()
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2028, 12, 31))

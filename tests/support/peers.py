@@ -24,7 +24,7 @@ from bench.peers import (
     free_port,
 )
 from db import get_engine
-from flows.runtime import Settings
+from flows import Settings
 from notifications import Message, Recipient
 
 __all__ = [
