@@ -20,7 +20,6 @@ from db import (
     CONTENT_PARTS,
     Candidate,
     ProgramContext,
-    Recipients,
     Transition,
     advance,
     bulletin_candidates,
@@ -88,7 +87,7 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
         candidates = plan_candidates(session, ctx, today, {kind},
                                      assignments=assignment_phase(session, program_id) == kind)
         if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
-            candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id), (kind,))
+            candidates += content_candidates(session, ctx, today, (kind,))
         return _claim(session, ctx, candidates, at)
 
 
@@ -103,7 +102,7 @@ def program_step(sessions: sessionmaker[Session], program_id: str, running: list
                                      assignments=assignment_phase(session, program_id) not in running)
         # Extension decisions any day of the program; a phase's own content when that phase is not running.
         parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
-        candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id), parts)
+        candidates += content_candidates(session, ctx, today, parts)
         return _claim(session, ctx, candidates, at)
 
 

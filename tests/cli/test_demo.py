@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from duban import app
 
 runner = CliRunner()
-PLANS = Path(__file__).resolve().parents[1] / "plans"
+PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 def test_demo_replays_the_chengdu_plan_to_its_acceptance_package(home):

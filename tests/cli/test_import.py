@@ -15,7 +15,7 @@ from schedule import read_plan
 from tests.support.factories import TASKS, program_yaml, write_plan
 
 runner = CliRunner()
-PLANS = Path(__file__).resolve().parents[1] / "plans"
+PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 def tasks_json(program: str, *extra: str) -> list[dict]:

@@ -14,7 +14,6 @@ from db import (
     ExtensionRequest,
     InvalidInput,
     NotFound,
-    Recipients,
     TaskInstance,
     approve_extension,
     content_candidates,
@@ -90,7 +89,7 @@ def test_an_approved_extension_moves_the_light_and_every_later_reminder(tmp_path
         event = session.scalar(select(Event).where(Event.kind == "extension.approved"))
         assert event.actor == "王主任" and event.data["from"] == "2023-12-31" and event.data["to"] == "2024-01-31"
         # The unit hears of the decision once; the coordinator heard of the request while it was pending.
-        notices = [c for c in content_candidates(session, ctx, date(2024, 1, 2), Recipients(session, ctx.id))
+        notices = [c for c in content_candidates(session, ctx, date(2024, 1, 2))
                    if c.kind.startswith("extension")]
         assert [(c.key, c.data["note"]) for c in notices] == [
             (f"extension_decided:demo-city:ext{request['id']}:msa:approved", "完成时限为 2024-01-31；同意")]
@@ -101,7 +100,7 @@ def test_a_rejected_extension_keeps_the_date_and_the_coordinator_is_told_of_requ
     with sessions.begin() as session:
         ctx = ctx_of(session)
         request = request_extension(session, ctx, "A2", "msa", date(2024, 1, 31), "等待川渝协商", at(date(2023, 12, 20)))
-        pending = [c for c in content_candidates(session, ctx, date(2023, 12, 20), Recipients(session, ctx.id))]
+        pending = [c for c in content_candidates(session, ctx, date(2023, 12, 20))]
         assert [(c.key, c.unit_id == ctx.program.coordinator_unit_id) for c in pending] == [
             (f"extension_requested:demo-city:ext{request['id']}:coordinator", True)]
         rejected = reject_extension(session, ctx, request["id"], "王主任", at(date(2023, 12, 22)), "请按期完成")

@@ -27,7 +27,7 @@ from notifications import OutboxNotifier
 from schedule import read_plan
 
 ZONE = ZoneInfo("Asia/Shanghai")
-PLANS = Path(__file__).resolve().parents[1] / "plans"
+PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 def _postgres_bin() -> Path | None:

@@ -14,7 +14,6 @@ from db import (
     InvalidInput,
     Phase,
     ProgressReport,
-    Recipients,
     RemediationItem,
     accept_item,
     content_candidates,
@@ -141,7 +140,7 @@ def test_the_gate_holds_when_every_item_is_closed_or_accepted(tmp_path):
 def keys(sessions, day: date) -> list[str]:
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        return sorted(c.key for c in content_candidates(session, ctx, day, Recipients(session, ctx.id))
+        return sorted(c.key for c in content_candidates(session, ctx, day)
                       if c.kind.startswith("remediation"))
 
 
@@ -162,7 +161,7 @@ def test_items_are_reminded_chased_and_escalated_like_tasks(tmp_path):
         "remediation_overdue:demo-city:R-1:msa:2024-08-28:3"]
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        escalation = next(c for c in content_candidates(session, ctx, date(2024, 9, 6), Recipients(session, ctx.id))
+        escalation = next(c for c in content_candidates(session, ctx, date(2024, 9, 6))
                           if c.kind == "remediation_escalation" and c.audience == "leader")
         assert escalation.task_code == "R-1" and escalation.data["task"] == "A2" and escalation.data["title"].startswith("R-1 A2")
 

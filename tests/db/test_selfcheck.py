@@ -18,7 +18,6 @@ from db import (
     Event,
     Finding,
     Phase,
-    Recipients,
     SelfCheckReturn,
     SelfCheckRow,
     advance,
@@ -260,7 +259,7 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
 def keys(sessions, day: date) -> list[str]:
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        return sorted(c.key for c in content_candidates(session, ctx, day, Recipients(session, ctx.id)))
+        return sorted(c.key for c in content_candidates(session, ctx, day))
 
 
 def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
@@ -289,7 +288,7 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
     assert keys(sessions, date(2024, 8, 10)) == []  # a Saturday
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        candidates = content_candidates(session, ctx, date(2024, 8, 9), Recipients(session, ctx.id))
+        candidates = content_candidates(session, ctx, date(2024, 8, 9))
         assert len(claim(session, ctx, candidates, at(date(2024, 8, 9)))) == 4
         assert claim(session, ctx, candidates, at(date(2024, 8, 9))) == []  # exactly once
         escalation = next(c for c in candidates if c.audience == "leader")

@@ -10,7 +10,7 @@ from prefect import Flow
 
 from flows import FLOWS, deployments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_flow_is_a_prefect_flow_with_a_distinct_name():
