@@ -12,6 +12,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402  (after the settings above)
+
 
 @pytest.fixture(scope="session")
 def prefect_harness():
@@ -37,22 +39,16 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def clock():
-    from tests.support.peers import FakeClock
-
     return FakeClock()
 
 
 @pytest.fixture
 def robot(clock):
-    from tests.support.peers import RobotPeer
-
     with RobotPeer(clock) as peer:
         yield peer
 
 
 @pytest.fixture
 def smtp():
-    from tests.support.peers import SMTPPeer
-
     with SMTPPeer() as peer:
         yield peer

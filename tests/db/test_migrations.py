@@ -7,7 +7,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-import db.models  # noqa: F401  (every model module registers its tables)  # noqa: F401
 from db import Base, alembic_config, get_engine
 
 

@@ -303,7 +303,7 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.flow_runs import resume_flow_run
 
-    from flows import decide_flow as decide
+    from flows import decide_flow as decide  # Prefect loads with the flow, only in this test
 
     sessions, url = make_db(tmp_path)
     with sessions.begin() as session:
@@ -358,7 +358,6 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
         day = date.fromordinal(day.toordinal() + 1)
     with sessions.begin() as session:
         returns = sorted((r.unit_id, r.returned_on.isoformat()) for r in session.scalars(select(SelfCheckReturn)))
-        from db import list_items
         items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
     return {"counts": counts, "returns": returns, "items": items}
 

@@ -143,8 +143,6 @@ def test_phase_windows_overlap_and_a_failing_gate_overruns_and_escalates(tmp_pat
 
 
 def _phase_states(wired: Wiring) -> dict[str, str]:
-    from db import phases
-
     with wired.transaction() as session:
         return {p.kind: p.state for p in phases(session, "demo-city")}
 

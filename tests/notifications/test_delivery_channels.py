@@ -158,8 +158,6 @@ def test_unit_task_workbook():
 def test_migration_matches_the_models(tmp_path):
     sessions = database(tmp_path)
     engine = sessions.kw["bind"]
-    import db.models  # noqa: F401 - the tables under test
-
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     mine = {"deliveries", "channel_health", "rate_limits", "rate_events"}

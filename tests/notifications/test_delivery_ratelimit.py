@@ -121,8 +121,6 @@ def test_waiting_for_slots_drains_a_queue_without_ever_passing_the_limit(tmp_pat
 
 
 def _process_sender(index: int, url: str, home: str, endpoint: str, count: int, start, barrier, out) -> None:
-    from flows import Settings
-
     forget_engines()  # a forked child opens its own engine and connections
 
     sessions = sessionmaker(get_engine(url), expire_on_commit=False)
