@@ -10,7 +10,7 @@ import random
 import time
 from datetime import date, timedelta
 
-from schedule.workcal import WorkCalendar
+from schedule import WorkCalendar
 
 
 def main(calls: int = 100_000) -> None:

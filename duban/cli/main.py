@@ -249,7 +249,7 @@ def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR
 
 @app.command("demo")
 @handles_errors
-def demo(seed: Annotated[int, typer.Option("--seed")] = 2023) -> None:
+def demo(seed: Annotated[int, typer.Option("--seed")] = 2023, as_json: JsonOption = False) -> None:
     """主流程演示：全新目录，导入成都示范区计划，回放 2023-03-01 至 2025-04-30 的全部日程。"""
     wired = context(None)
     home = fresh_home(wired.settings.home / "demo")
@@ -257,31 +257,47 @@ def demo(seed: Annotated[int, typer.Option("--seed")] = 2023) -> None:
         result = replay(readable_plan(EXAMPLE_PLANS / "chengdu-2023"), home, None, None, seed)
     except ReplayError as exc:
         raise Failure(str(exc)) from None
-    print_timeline(result)
-    print_outcome(result)
+    outcome = demo_outcome(result)
+    if as_json:
+        emit_json(outcome)
+        return
+    print_timeline(result, outcome)
+    print_outcome(outcome)
 
 
-def print_outcome(result: Replay) -> None:
-    """The end of the program: the acceptance package and the assessment."""
+def demo_outcome(result: Replay) -> dict:
+    """What the demo shows, as data: the replay, the per-unit table, the status at the end, the acceptance
+    package and the scores (`duban demo --json` prints it; the text output is drawn from it)."""
     wired, end = result.wiring, result.simulation.end
     with wired.transaction() as session:
         ctx = load_program(session, result.program)
+        units = unit_table(session, ctx)
+        summary = status_summary(session, ctx, end)
         package = build_package(session, ctx, wired.settings.reports_dir / "acceptance", end)
         scores = scores_report(session, ctx, None, end)
-    gaps = package.get("gaps", [])
+    return {"simulation": result.simulation.to_json(), "units": units, "status": summary,
+            "acceptance": {"readiness": package["readiness"], "gaps": package.get("gaps", []),
+                           "index": package["index"], "report": package["report"], "zip": package["zip"]},
+            "scores": scores}
+
+
+def print_outcome(outcome: dict) -> None:
+    """The end of the program: the acceptance package and the assessment."""
+    package = outcome["acceptance"]
+    gaps = package["gaps"]
     out.print(f"验收材料包: 就绪度 {package['readiness']:.1f}/100，差距 {len(gaps)} 项", highlight=False)
     for gap in gaps[:5]:
         out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
     out.print(f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False)
-    print_scores(scores)
+    print_scores(outcome["scores"])
 
 
-def print_timeline(result: Replay) -> None:
+def print_timeline(result: Replay, outcome: dict | None = None) -> None:
     simulation, wired = result.simulation, result.wiring
     with wired.transaction() as session:
         ctx = load_program(session, result.program)
-        units = unit_table(session, ctx)
-        summary = status_summary(session, ctx, simulation.end)
+        units = outcome["units"] if outcome else unit_table(session, ctx)
+        summary = outcome["status"] if outcome else status_summary(session, ctx, simulation.end)
     out.print(f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
               highlight=False)
     timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
