@@ -16,12 +16,12 @@ from db.models.core import (
 from db.models.decisions import CoordinatorDecision
 from db.models.delivery import ChannelHealth, Delivery, RateEvent, RateLimit
 from db.models.extensions import ExtensionRequest
-from db.models.notices import Notice
+from db.models.notices import NOTICE_STATES, Notice
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
 
 __all__ = [
-    "Base", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event", "ExtensionRequest", "Finding", "Notice",
+    "Base", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event", "ExtensionRequest", "Finding", "Notice",
     "Phase", "Program", "ProgressReport", "RateEvent", "RateLimit", "RemediationItem", "SelfCheckReturn",
     "SelfCheckRow", "Task", "TaskInstance", "TaskUnit", "Unit", "UnitMember", "UTCDateTime",
 ]

@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.core import Base, UTCDateTime
 
+# queued → sending (compare-and-set, before the notifier is called) → sent (outbox) | delivered | failed;
+# a deferred attempt (outside limits, a transient failure) goes back to queued.
+NOTICE_STATES = ("queued", "sending", "sent", "delivered", "failed")
+
 
 class Notice(Base):
     """One rule for one recipient for one task instance; its unique key makes sending exactly-once."""
