@@ -11,6 +11,7 @@ from db.gates import GATES, GateMissing, GateResult, approve_phase, evaluate, ph
 from db.importer import ImportResult, import_program
 from db.ladders import CONTENT_PARTS, bulletin_candidates, content_candidates, plan_candidates
 from db.models import (
+    NOTICE_STATES,
     Base,
     ChannelHealth,
     CoordinatorDecision,
@@ -18,7 +19,6 @@ from db.models import (
     Event,
     ExtensionRequest,
     Finding,
-    NOTICE_STATES,
     Notice,
     Phase,
     Program,

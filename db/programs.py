@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Phase, Program
-from schedule import Policies, language_of
+from schedule import Policies, language_of, text
 
 
 class NotFound(LookupError):
@@ -49,8 +49,9 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
     program = session.get(Program, program_id)
     if program is None:
         known = session.scalars(select(Program.id).order_by(Program.id)).all()
-        hint = f"（已导入: {', '.join(known)}）" if known else "（数据库中还没有计划：先运行 duban plan import DIR）"
-        raise NotFound(f"计划「{program_id}」不存在{hint}")
+        # The program is unknown, so is its language: the default one.
+        hint = text(None, "error.program_known", known=", ".join(known)) if known else text(None, "error.no_programs")
+        raise NotFound(text(None, "error.program_missing", program=program_id, hint=hint))
     return ProgramContext(program, Policies.from_json(program.settings))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext, phases
-from schedule import LIGHTS, light
+from schedule import LIGHTS, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
 
@@ -144,19 +144,21 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
 def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                   progress: int | None, note: str | None, evidence: list[str], at: datetime,
                   actor: str = "cli") -> dict:
+    language = ctx.language
     if status not in REPORT_STATUSES:
-        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+        raise InvalidInput(text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES)))
     if progress is not None and not 0 <= progress <= 100:
-        raise InvalidInput(f"进度 {progress} 应在 0–100 之间")
+        raise InvalidInput(text(language, "error.progress_range", progress=progress))
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None:
-        raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+        raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
-        raise NotFound(f"计划「{ctx.id}」中没有单位「{unit_code}」")
+        raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     responsible = set(assignments(session, ctx.id)[task.id]["lead"] + assignments(session, ctx.id)[task.id]["co"])
     if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
-        raise InvalidInput(f"单位「{unit.name}」不是任务 {code} 的责任单位（{', '.join(sorted(responsible))}）")
+        raise InvalidInput(text(language, "error.not_responsible", unit=unit.name, code=code,
+                                responsible=", ".join(sorted(responsible))))
     ranked = current_instances(ctx.id)
     instance_id = session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id, ranked.c.rank == 1))
     instance = session.get(TaskInstance, instance_id)

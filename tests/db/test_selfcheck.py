@@ -26,6 +26,7 @@ from db import (
     derive_items,
     evaluate,
     import_program,
+    list_items,
     load_program,
     record_report,
 )

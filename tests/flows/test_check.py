@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from db import Notice, load_program, record_report
+from db import Notice, load_program, phases, record_report
 from flows import Settings, Wiring, run_check
 from notifications import DigestItem, OutboxNotifier, render_digest
 from tests.support.factories import TASKS, UNITS, program_yaml

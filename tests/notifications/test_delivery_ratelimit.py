@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import sessionmaker
 
 from db import forget_engines, get_engine
+from flows import Settings
 from notifications import DEFAULT_LIMITS, AppriseNotifier, Limit, RateLimiter, SecretResolver
 from tests.support.peers import (
     FakeClock,
