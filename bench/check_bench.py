@@ -34,7 +34,9 @@ UNITS = 100
 def synthetic_program(size: int, seed: int = 7):
     rng = random.Random(seed)
     units = [UnitSpec("office", "领导小组办公室", notify=("json://127.0.0.1:9/office",))]
-    units += [UnitSpec(f"u{n:03d}", f"第{n}责任单位", notify=(f"json://127.0.0.1:9/u{n}",)) for n in range(1, UNITS)]
+    units += [
+        UnitSpec(f"u{n:03d}", f"第{n}责任单位", notify=(f"json://127.0.0.1:9/u{n}",)) for n in range(1, UNITS)
+    ]
     codes = [u.code for u in units]
     start, span = date(2023, 5, 1), (date(2024, 6, 30) - date(2023, 5, 1)).days
     tasks = []
@@ -47,8 +49,17 @@ def synthetic_program(size: int, seed: int = 7):
         else:
             limit = TimeLimit(due=start + timedelta(days=rng.randrange(span)))
         lead, *co = rng.sample(codes, 3)
-        tasks.append(TaskSpec(code=f"T{n:06d}", title=f"工作举措 {n}", lead=(lead,), co=tuple(co[: rng.randint(0, 2)]),
-                              area=f"体系{n % 5 + 1}", limit=limit, phase="implementation"))
+        tasks.append(
+            TaskSpec(
+                code=f"T{n:06d}",
+                title=f"工作举措 {n}",
+                lead=(lead,),
+                co=tuple(co[: rng.randint(0, 2)]),
+                area=f"体系{n % 5 + 1}",
+                limit=limit,
+                phase="implementation",
+            )
+        )
     phases = (PhaseSpec("implementation", "组织实施", start, date(2024, 6, 30)),
               PhaseSpec("self_check", "自查自评", date(2024, 6, 1), date(2024, 7, 31)))
     return ProgramSpec(id=f"bench-{size}", name=f"基准 {size}", coordinator="office", phases=phases,
@@ -63,14 +74,20 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
     with wired.transaction() as session:
         import_program(session, spec, datetime(2023, 4, 1, tzinfo=ZONE))
     imported = time.perf_counter() - started
-    run_check(wired.sessions, spec.id, datetime(2023, 5, 4, 8, 30, tzinfo=ZONE), wired.notifier(outbox_only=True))
+    run_check(
+        wired.sessions, spec.id, datetime(2023, 5, 4, 8, 30, tzinfo=ZONE), wired.notifier(outbox_only=True)
+    )
     with get_engine(wired.settings.db_url).begin() as connection:
         connection.execute(text(
             "UPDATE task_instances SET status='done', progress=100, done_on=due "
             "WHERE program_id=:p AND due <= :d AND id % 5 < 2"), {"p": spec.id, "d": MEASURED_DAY})
-        connection.execute(text(
-            "UPDATE task_instances SET status='in_progress', progress=30 WHERE program_id=:p AND status='not_started' "
-            "AND id % 7 = 0"), {"p": spec.id})
+        connection.execute(
+            text(
+                "UPDATE task_instances SET status='in_progress', progress=30 WHERE program_id=:p AND status='not_started' "
+                "AND id % 7 = 0"
+            ),
+            {"p": spec.id},
+        )
     return spec.id, imported
 
 
@@ -111,9 +128,18 @@ def measure(size: int, with_prefect: bool) -> dict:
     raw = _raw_due_set_seconds(timed.settings.db_url, program)
     flow_seconds = _flow_seconds(copies["flow"], program, at) if with_prefect else None
     shutil.rmtree(root, ignore_errors=True)
-    return {"tasks": size, "import_s": imported, "check_s": seconds, "flow_s": flow_seconds,
-            "statements": counter["n"], "peak_mb": peak / 2**20, "raw_s": raw, "ratio": seconds / raw,
-            "notices": sum(result.claimed.values()), "messages": result.dispatched.messages if result.dispatched else 0}
+    return {
+        "tasks": size,
+        "import_s": imported,
+        "check_s": seconds,
+        "flow_s": flow_seconds,
+        "statements": counter["n"],
+        "peak_mb": peak / 2**20,
+        "raw_s": raw,
+        "ratio": seconds / raw,
+        "notices": sum(result.claimed.values()),
+        "messages": result.dispatched.messages if result.dispatched else 0,
+    }
 
 
 def _raw_due_set_seconds(url: str, program: str) -> float:
@@ -144,11 +170,16 @@ def main(argv: list[str]) -> None:
         for size in sizes:
             rows.append(measure(size, with_prefect="--no-prefect" not in argv))
             row = rows[-1]
-            print(f"{row['tasks']:>7} tasks: import {row['import_s']:.1f} s; check {row['check_s']:.3f} s in-process, "
-                  f"{row['flow_s'] or 0:.3f} s as a flow run; {row['statements']} SQL statements; "
-                  f"peak {row['peak_mb']:.0f} MiB; raw due-set query {row['raw_s'] * 1000:.1f} ms "
-                  f"(ratio {row['ratio']:.0f}x); {row['notices']} notices in {row['messages']} messages", flush=True)
-    print("\n| tasks | check in-process (s) | as a flow run (s) | SQL statements | peak memory (MiB) | raw due-set query (ms) | ratio |")
+            print(
+                f"{row['tasks']:>7} tasks: import {row['import_s']:.1f} s; check {row['check_s']:.3f} s in-process, "
+                f"{row['flow_s'] or 0:.3f} s as a flow run; {row['statements']} SQL statements; "
+                f"peak {row['peak_mb']:.0f} MiB; raw due-set query {row['raw_s'] * 1000:.1f} ms "
+                f"(ratio {row['ratio']:.0f}x); {row['notices']} notices in {row['messages']} messages",
+                flush=True,
+            )
+    print(
+        "\n| tasks | check in-process (s) | as a flow run (s) | SQL statements | peak memory (MiB) | raw due-set query (ms) | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['tasks']:,} | {row['check_s']:.2f} | {row['flow_s'] or 0:.2f} | {row['statements']} | "

@@ -53,10 +53,17 @@ def make_message(urls: list[str], *, message_id: str, attachments=()) -> Message
     """One unit's due-soon digest of two tasks, as dispatch would compose it."""
     text = "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n2. 开展专项执法行动（2024-06-30，绿灯）"
     return Message(
-        message_id=message_id, program_id="chengdu-2023", at=datetime(2024, 3, 4, 0, 30, tzinfo=UTC),
-        language="zh-CN", recipient=Recipient("chengdu-2023", "msa", "市市场监督管理局", "unit", tuple(urls)),
-        kinds=("before_due",), task_codes=("1", "2"), subject="【督办提醒】市场监管局：2 项任务临近完成时限",
-        text=text, markdown="### 到期提醒\n\n" + text, html="<h3>到期提醒</h3><p>" + text.replace("\n", "<br>") + "</p>",
+        message_id=message_id,
+        program_id="chengdu-2023",
+        at=datetime(2024, 3, 4, 0, 30, tzinfo=UTC),
+        language="zh-CN",
+        recipient=Recipient("chengdu-2023", "msa", "市市场监督管理局", "unit", tuple(urls)),
+        kinds=("before_due",),
+        task_codes=("1", "2"),
+        subject="【督办提醒】市场监管局：2 项任务临近完成时限",
+        text=text,
+        markdown="### 到期提醒\n\n" + text,
+        html="<h3>到期提醒</h3><p>" + text.replace("\n", "<br>") + "</p>",
         attachments=tuple(attachments),
     )
 

@@ -100,8 +100,11 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                                     .order_by(TaskInstance.task_id, TaskInstance.seq)):
         instances[instance.task_id].append(instance)
     evidence: dict[int, list[str]] = defaultdict(list)
-    for task_id, files in session.execute(select(ProgressReport.task_id, ProgressReport.evidence)
-                                          .where(ProgressReport.program_id == ctx.id).order_by(ProgressReport.id)):
+    for task_id, files in session.execute(
+        select(ProgressReport.task_id, ProgressReport.evidence)
+        .where(ProgressReport.program_id == ctx.id)
+        .order_by(ProgressReport.id)
+    ):
         for f in files or []:
             if f not in evidence[task_id]:
                 evidence[task_id].append(f)
@@ -114,14 +117,24 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
     finding_names = FINDING_LABELS[language]
     history: dict[int, list[str]] = defaultdict(list)
-    items = session.execute(select(RemediationItem, Finding.kind).join(Finding, Finding.id == RemediationItem.finding_id)
-                            .where(RemediationItem.program_id == ctx.id).order_by(RemediationItem.id)).all()
-    state_names = {"open": ("未办结", "open"), "closed": ("已办结", "closed"), "accepted": ("牵头办认可", "accepted")}
+    items = session.execute(
+        select(RemediationItem, Finding.kind)
+        .join(Finding, Finding.id == RemediationItem.finding_id)
+        .where(RemediationItem.program_id == ctx.id)
+        .order_by(RemediationItem.id)
+    ).all()
+    state_names = {
+        "open": ("未办结", "open"),
+        "closed": ("已办结", "closed"),
+        "accepted": ("牵头办认可", "accepted"),
+    }
     for item, kind in items:
         if item.task_id is not None:
             end = f" {item.closed_on}" if item.closed_on else ""
-            history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
-                                         f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}")
+            history[item.task_id].append(
+                f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
+                f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}"
+            )
 
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
     if evidence_dir is not None and evidence_dir.exists():
@@ -152,28 +165,66 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         score, unmatched = _task_score(done, files, items_)
         done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
         record = {
-            "code": row["code"], "area": row["area"] or "", "title": row["title"],
-            "lead": row["lead"], "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+            "code": row["code"],
+            "area": row["area"] or "",
+            "title": row["title"],
+            "lead": row["lead"],
+            "co": row["co"],
+            "lead_names": [names.get(c, c) for c in row["lead"]],
             "co_names": [names.get(c, c) for c in row["co"]],
-            "due": row["due"], "original_due": row["original_due"], "recurrence": row["recurrence"],
-            "instances": len(task_instances), "instances_done": sum(i.status == "done" for i in task_instances),
-            "status": "done" if done else row["status"], "done": done, "on_time": on_time, "late": bool(late),
-            "done_on": done_on.isoformat() if done_on else None, "evidence_spec": row["evidence_spec"] or "",
-            "checklist": items_, "unmatched": unmatched, "files": files, "missing_files": missing,
-            "selfcheck": answers[task_id], "remediation": history[task_id], "score": score,
+            "due": row["due"],
+            "original_due": row["original_due"],
+            "recurrence": row["recurrence"],
+            "instances": len(task_instances),
+            "instances_done": sum(i.status == "done" for i in task_instances),
+            "status": "done" if done else row["status"],
+            "done": done,
+            "on_time": on_time,
+            "late": bool(late),
+            "done_on": done_on.isoformat() if done_on else None,
+            "evidence_spec": row["evidence_spec"] or "",
+            "checklist": items_,
+            "unmatched": unmatched,
+            "files": files,
+            "missing_files": missing,
+            "selfcheck": answers[task_id],
+            "remediation": history[task_id],
+            "score": score,
         }
         tasks.append(record)
         if not done:
-            gaps.append({"task": row["code"], "kind": "not_done",
-                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）"})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "not_done",
+                    "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）",
+                }
+            )
         if not files:
-            gaps.append({"task": row["code"], "kind": "no_evidence", "detail": "no evidence" if english else "无佐证材料"})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "no_evidence",
+                    "detail": "no evidence" if english else "无佐证材料",
+                }
+            )
         elif unmatched:
-            gaps.append({"task": row["code"], "kind": "checklist",
-                         "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched)})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "checklist",
+                    "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched),
+                }
+            )
         for f in missing:
-            gaps.append({"task": row["code"], "kind": "missing_file",
-                         "detail": ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "missing_file",
+                    "detail": ("evidence file not found: " if english else "佐证材料文件缺失：")
+                    + Path(f).name,
+                }
+            )
     for item, _kind in items:
         if item.state == "open":
             gaps.append({"task": item.code, "kind": "remediation_open",
@@ -190,26 +241,45 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                  "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
                  "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
 
-    remediation = [{"code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
-                    "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-                    "state_name": state_names[item.state][english],
-                    "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-                    "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
-                   for item, kind in items]
+    remediation = [
+        {
+            "code": item.code,
+            "title": item.title,
+            "unit": names.get(unit_codes[item.unit_id], ""),
+            "finding": finding_names[kind],
+            "due": item.due.isoformat(),
+            "state": item.state,
+            "state_name": state_names[item.state][english],
+            "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due,
+        }
+        for item, kind in items
+    ]
     return {
-        "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
-        "readiness": readiness, "tasks": tasks, "gaps": gaps,
+        "program": ctx.id,
+        "name": ctx.program.name,
+        "language": language,
+        "today": today.isoformat(),
+        "readiness": readiness,
+        "tasks": tasks,
+        "gaps": gaps,
         "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
         "by_unit": group(lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
         "remediation_summary": {
-            "total": len(remediation), "closed": sum(r["state"] == "closed" for r in remediation),
+            "total": len(remediation),
+            "closed": sum(r["state"] == "closed" for r in remediation),
             "closed_late": sum(r["late"] for r in remediation),
             "accepted": sum(r["state"] == "accepted" for r in remediation),
-            "open": sum(r["state"] == "open" for r in remediation)},
-        "totals": {"tasks": len(tasks), "done": sum(t["done"] for t in tasks),
-                   "on_time": sum(t["on_time"] for t in tasks), "with_evidence": sum(bool(t["files"]) for t in tasks),
-                   "files": sum(len(t["files"]) for t in tasks)},
+            "open": sum(r["state"] == "open" for r in remediation),
+        },
+        "totals": {
+            "tasks": len(tasks),
+            "done": sum(t["done"] for t in tasks),
+            "on_time": sum(t["on_time"] for t in tasks),
+            "with_evidence": sum(bool(t["files"]) for t in tasks),
+            "files": sum(len(t["files"]) for t in tasks),
+        },
     }
 
 

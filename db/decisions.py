@@ -32,8 +32,16 @@ def needs_decision(session: Session, ctx: ProgramContext) -> list[str]:
     return waiting
 
 
-def record_decision(session: Session, ctx: ProgramContext, kind: str, approve: bool, actor: str, note: str | None,
-                    at: datetime, source: str = "prefect") -> dict:
+def record_decision(
+    session: Session,
+    ctx: ProgramContext,
+    kind: str,
+    approve: bool,
+    actor: str,
+    note: str | None,
+    at: datetime,
+    source: str = "prefect",
+) -> dict:
     """Records an answer on `kind` (a phase kind, `extension:ID` or `item:R-3`) as the command line does."""
     if kind in PHASE_KINDS:
         return approve_phase(session, ctx, kind, actor, at, note, source=source, approve=approve)
@@ -43,7 +51,9 @@ def record_decision(session: Session, ctx: ProgramContext, kind: str, approve: b
     code = kind.split(":", 1)[1]
     if approve:
         return accept_item(session, ctx, code, actor, at, note, source=source)
-    record_event(session, ctx.id, at, "remediation.acceptance_refused", kind, actor, {"note": note, "source": source})
+    record_event(
+        session, ctx.id, at, "remediation.acceptance_refused", kind, actor, {"note": note, "source": source}
+    )
     return {"program": ctx.id, "item": code, "state": "open", "by": actor}
 
 

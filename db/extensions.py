@@ -46,11 +46,15 @@ def request_extension(session: Session, ctx: ProgramContext, code: str, unit_cod
     instance = session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id,
                                                                                   ranked.c.rank == 1)))
     if instance.due is None:
-        raise InvalidInput(f"CODE {code}: 任务没有完成时限（{task.time_limit_text or task.recurrence or '无'}），无需延期")
+        raise InvalidInput(
+            f"CODE {code}: 任务没有完成时限（{task.time_limit_text or task.recurrence or '无'}），无需延期"
+        )
     if instance.status == "done":
         raise InvalidInput(f"CODE {code}: 任务已办结（{instance.done_on}），无需延期")
     if today > instance.due:
-        raise InvalidInput(f"CODE {code}: 完成时限 {instance.due} 已过，延期申请须在时限前提出（今天 {today}）")
+        raise InvalidInput(
+            f"CODE {code}: 完成时限 {instance.due} 已过，延期申请须在时限前提出（今天 {today}）"
+        )
     if to < today:
         raise InvalidInput(f"--to {to}: 新时限早于今天（{today}）")
     if to <= instance.due:
@@ -70,9 +74,21 @@ def request_extension(session: Session, ctx: ProgramContext, code: str, unit_cod
                                requested_at=at, requested_by=actor)
     session.add(request)
     session.flush()
-    record_event(session, ctx.id, at, "extension.requested", f"task:{code}", actor,
-                 {"request": request.id, "unit": unit_code, "from": instance.due.isoformat(), "to": to.isoformat(),
-                  "reason": request.reason})
+    record_event(
+        session,
+        ctx.id,
+        at,
+        "extension.requested",
+        f"task:{code}",
+        actor,
+        {
+            "request": request.id,
+            "unit": unit_code,
+            "from": instance.due.isoformat(),
+            "to": to.isoformat(),
+            "reason": request.reason,
+        },
+    )
     return _as_dict(request, task.code, unit.code)
 
 
@@ -81,8 +97,10 @@ def _request(session: Session, ctx: ProgramContext, request_id: int) -> Extensio
     if request is None or request.program_id != ctx.id:
         raise NotFound(f"ID {request_id}: 计划「{ctx.id}」中没有延期申请 #{request_id}")
     if request.state != "pending":
-        raise InvalidInput(f"ID {request_id}: 延期申请 #{request_id} 已{'批准' if request.state == 'approved' else '驳回'}"
-                           f"（{request.decided_by}，{request.decided_on}）")
+        raise InvalidInput(
+            f"ID {request_id}: 延期申请 #{request_id} 已{'批准' if request.state == 'approved' else '驳回'}"
+            f"（{request.decided_by}，{request.decided_on}）"
+        )
     return request
 
 
@@ -94,7 +112,17 @@ def approve_extension(session: Session, ctx: ProgramContext, request_id: int, ac
         raise InvalidInput(f"ID {request_id}: 任务已办结（{instance.done_on}），延期申请无需批准，可驳回")
     previous = instance.due
     instance.due = request.to_due
-    return _decide(session, ctx, request, True, actor, at, note, source, {"previous_due": previous.isoformat() if previous else None})
+    return _decide(
+        session,
+        ctx,
+        request,
+        True,
+        actor,
+        at,
+        note,
+        source,
+        {"previous_due": previous.isoformat() if previous else None},
+    )
 
 
 def reject_extension(session: Session, ctx: ProgramContext, request_id: int, actor: str, at: datetime,
@@ -110,9 +138,24 @@ reject = reject_extension
 def _decide(session: Session, ctx: ProgramContext, request: ExtensionRequest, approved: bool, actor: str,
             at: datetime, note: str | None, source: str, extra: dict) -> dict:
     request.state = "approved" if approved else "rejected"
-    request.decided_at, request.decided_on, request.decided_by, request.decision_note = at, ctx.local_date(at), actor, note
-    session.add(CoordinatorDecision(program_id=ctx.id, kind="extension", subject=f"extension:{request.id}",
-                                    approve=approved, decided_by=actor, decided_at=at, note=note, source=source))
+    request.decided_at, request.decided_on, request.decided_by, request.decision_note = (
+        at,
+        ctx.local_date(at),
+        actor,
+        note,
+    )
+    session.add(
+        CoordinatorDecision(
+            program_id=ctx.id,
+            kind="extension",
+            subject=f"extension:{request.id}",
+            approve=approved,
+            decided_by=actor,
+            decided_at=at,
+            note=note,
+            source=source,
+        )
+    )
     task = session.get(Task, request.task_id)
     unit = session.get(Unit, request.unit_id)
     record_event(session, ctx.id, at, f"extension.{request.state}", f"task:{task.code}", actor,

@@ -105,8 +105,11 @@ def self_check_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
 def remediation_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
     """Every finding has an item, and every item is closed or accepted by the coordinator."""
     reasons = []
-    open_items = session.scalars(select(RemediationItem.code).where(
-        RemediationItem.program_id == ctx.id, RemediationItem.state == "open").order_by(RemediationItem.id)).all()
+    open_items = session.scalars(
+        select(RemediationItem.code)
+        .where(RemediationItem.program_id == ctx.id, RemediationItem.state == "open")
+        .order_by(RemediationItem.id)
+    ).all()
     if open_items:
         codes = _listed(ctx, list(open_items[:LIST_LIMIT]), len(open_items))
         reasons.append(text(ctx.language, "gate.items_open", count=len(open_items), codes=codes))
@@ -121,10 +124,18 @@ def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[
     """(codes of active tasks not done, codes of active tasks done without any evidence)."""
     active = (Task.program_id == program_id, Task.active.is_(True))
     not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done"))
-    undone = session.scalars(select(Task.code).where(*active, not_done).order_by(Task.source_row, Task.code)).all()
-    evidenced = {task_id for task_id, evidence in session.execute(
-        select(ProgressReport.task_id, ProgressReport.evidence).where(ProgressReport.program_id == program_id))
-        if evidence}
+    undone = session.scalars(
+        select(Task.code).where(*active, not_done).order_by(Task.source_row, Task.code)
+    ).all()
+    evidenced = {
+        task_id
+        for task_id, evidence in session.execute(
+            select(ProgressReport.task_id, ProgressReport.evidence).where(
+                ProgressReport.program_id == program_id
+            )
+        )
+        if evidence
+    }
     done = session.execute(select(Task.id, Task.code).where(*active, ~not_done)
                            .order_by(Task.source_row, Task.code)).all()
     return list(undone), [code for task_id, code in done if task_id not in evidenced]
@@ -197,17 +208,28 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     if phase is None:
         raise NotFound(text(language, "error.phase_absent", kind=kind, program=ctx.id))
     if phase.state == "closed":
-        raise InvalidInput(text(language, "error.phase_closed", kind=kind, name=phase.name, closed_on=phase.closed_on))
+        raise InvalidInput(
+            text(language, "error.phase_closed", kind=kind, name=phase.name, closed_on=phase.closed_on)
+        )
     if phase.state == "pending":
-        raise InvalidInput(text(language, "error.phase_pending", kind=kind, name=phase.name, start=phase.start))
+        raise InvalidInput(
+            text(language, "error.phase_pending", kind=kind, name=phase.name, start=phase.start)
+        )
     # What the coordinator is overriding, for the record (evaluated without the decision being made now).
     reasons = list(unapproved(session, ctx, phase, ctx.local_date(at)).reasons)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="phase", subject=f"phase:{kind}", approve=approve,
                                     decided_by=actor, decided_at=at, note=note, source=source))
     if approve:
         phase.approved_by = actor
-    record_event(session, ctx.id, at, "phase.approved" if approve else "phase.approval_refused", f"phase:{kind}",
-                 actor, {"note": note, "state": phase.state, "overridden": reasons, "source": source})
+    record_event(
+        session,
+        ctx.id,
+        at,
+        "phase.approved" if approve else "phase.approval_refused",
+        f"phase:{kind}",
+        actor,
+        {"note": note, "state": phase.state, "overridden": reasons, "source": source},
+    )
     session.flush()
     return {"program": ctx.id, "phase": kind, "name": phase.name, "state": phase.state, "approve": approve,
             "by": actor, "at": at.isoformat(), "note": note, "overridden": reasons}

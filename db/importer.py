@@ -86,7 +86,9 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
     session.flush()
 
 
-def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult) -> None:
+def _upsert_tasks(
+    session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult
+) -> None:
     calendar = spec.policies.work_calendar()
     existing = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == spec.id))}
     new_rows, codes = [], set()
@@ -113,7 +115,9 @@ def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int],
             existing[row["code"]] = session.get(Task, task_id)
     removed = [code for code, task in existing.items() if code not in codes and task.active]
     if removed:
-        session.execute(update(Task).where(Task.program_id == spec.id, Task.code.in_(removed)).values(active=False))
+        session.execute(
+            update(Task).where(Task.program_id == spec.id, Task.code.in_(removed)).values(active=False)
+        )
         result.tasks_removed = sorted(removed)
     session.flush()
 

@@ -36,7 +36,19 @@ def outbox_entries(session: Session, program_id: str | None = None) -> list[dict
     if program_id is not None:
         query = query.where(Notice.program_id == program_id)
     entries: OrderedDict[tuple, dict] = OrderedDict()
-    for program, at, sent_at, kind, audience, code, message_id, channel, state, notice_id, unit in session.execute(query):
+    for (
+        program,
+        at,
+        sent_at,
+        kind,
+        audience,
+        code,
+        message_id,
+        channel,
+        state,
+        notice_id,
+        unit,
+    ) in session.execute(query):
         # Unsent notices have no message yet: each stands alone until a dispatch groups it.
         key = (program, message_id or f"notice-{notice_id}", unit, audience, kind)
         entry = entries.get(key)
@@ -64,7 +76,9 @@ class Candidate:
     data: dict = field(default_factory=dict)
 
 
-def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> list[tuple[int, str]]:
+def claim(
+    session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime
+) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
     INSERT .. ON CONFLICT (key) DO NOTHING skips what another run (or an earlier one) already holds; each row
@@ -82,4 +96,6 @@ def claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at
         for c in {c.key: c for c in candidates}.values()
     ]
     session.execute(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
-    return [tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))]
+    return [
+        tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))
+    ]

@@ -23,10 +23,16 @@ class Transition:
 
     @property
     def event(self) -> str:
-        return {"open": "duban.phase.opened", "closed": "duban.phase.closed", "overrun": "duban.phase.overrun"}[self.state]
+        return {
+            "open": "duban.phase.opened",
+            "closed": "duban.phase.closed",
+            "overrun": "duban.phase.overrun",
+        }[self.state]
 
 
-def advance(session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise") -> list[Transition]:
+def advance(
+    session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise"
+) -> list[Transition]:
     """Open phases whose start has come; close (or overrun) phases whose end has passed."""
     pending: list[tuple[date, int, str, object]] = []
     for phase in phases(session, ctx.id):
@@ -46,10 +52,14 @@ def advance(session: Session, ctx: ProgramContext, today: date, at: datetime, ac
         if result.holds:
             # On time, the phase closes on its end date; an overrun phase closes on the day its gate holds.
             phase.state, phase.closed_on = "closed", phase.end if action == "close" else today
-            transitions.append(Transition(phase.kind, phase.name, "closed", phase.closed_on, tuple(result.reasons)))
+            transitions.append(
+                Transition(phase.kind, phase.name, "closed", phase.closed_on, tuple(result.reasons))
+            )
         elif action == "close":
             phase.state, phase.gate_reasons = "overrun", list(result.reasons)
-            transitions.append(Transition(phase.kind, phase.name, "overrun", phase.end, tuple(result.reasons)))
+            transitions.append(
+                Transition(phase.kind, phase.name, "overrun", phase.end, tuple(result.reasons))
+            )
     for transition in transitions:
         record_event(session, ctx.id, at, f"phase.{transition.state}", f"phase:{transition.kind}", actor,
                      {"on": transition.on.isoformat(), "reasons": list(transition.reasons)})

@@ -50,7 +50,11 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
     if program is None:
         known = session.scalars(select(Program.id).order_by(Program.id)).all()
         # The program is unknown, so is its language: the default one.
-        hint = text(None, "error.program_known", known=", ".join(known)) if known else text(None, "error.no_programs")
+        hint = (
+            text(None, "error.program_known", known=", ".join(known))
+            if known
+            else text(None, "error.no_programs")
+        )
         raise NotFound(text(None, "error.program_missing", program=program_id, hint=hint))
     return ProgramContext(program, Policies.from_json(program.settings))
 

@@ -73,15 +73,31 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
         return []
     calendar = ctx.policies.work_calendar()
     labels = FINDING_LABELS[lang(ctx)]
-    number = session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.program_id == ctx.id)) or 0
+    number = (
+        session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.program_id == ctx.id))
+        or 0
+    )
     created = []
     for finding, task_code, task_title in pending:
         number += 1
         due = item_due(finding.found_on, phase, calendar, workdays)
-        title = f"{task_code} {_short(task_title)}：{labels[finding.kind]}" if task_code else labels[finding.kind]
-        item = RemediationItem(program_id=ctx.id, code=f"R-{number}", finding_id=finding.id, unit_id=finding.unit_id,
-                               task_id=finding.task_id, title=title, due=due, original_due=due, state="open",
-                               created_on=today, created_at=at, evidence=[])
+        title = (
+            f"{task_code} {_short(task_title)}：{labels[finding.kind]}" if task_code else labels[finding.kind]
+        )
+        item = RemediationItem(
+            program_id=ctx.id,
+            code=f"R-{number}",
+            finding_id=finding.id,
+            unit_id=finding.unit_id,
+            task_id=finding.task_id,
+            title=title,
+            due=due,
+            original_due=due,
+            state="open",
+            created_on=today,
+            created_at=at,
+            evidence=[],
+        )
         session.add(item)
         created.append({"code": item.code, "task": task_code, "kind": finding.kind, "due": due.isoformat()})
     session.flush()
@@ -107,9 +123,13 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     item = _item(session, ctx, code)
     unit = session.get(Unit, item.unit_id)
     if unit_code != unit.code:
-        raise InvalidInput(f"整改事项 {item.code} 属于单位「{unit.name}」（{unit.code}），不是「{unit_code}」")
+        raise InvalidInput(
+            f"整改事项 {item.code} 属于单位「{unit.name}」（{unit.code}），不是「{unit_code}」"
+        )
     if item.state != "open":
-        raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '由牵头办认可'}，无需再报送")
+        raise InvalidInput(
+            f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '由牵头办认可'}，无需再报送"
+        )
     finding = session.get(Finding, item.finding_id)
     task = session.get(Task, item.task_id) if item.task_id else None
     if status == "done" and finding.kind in ("no_evidence",) and not evidence:
@@ -119,13 +139,24 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
             "due": item.due.isoformat()}
     if status != "done":
         record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
-        return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": item.state,
-                "status": status, "progress": progress or 0, "due": item.due.isoformat(), "evidence": evidence}
+        return {
+            "program": ctx.id,
+            "item": item.code,
+            "code": item.code,
+            "unit": unit.code,
+            "state": item.state,
+            "status": status,
+            "progress": progress or 0,
+            "due": item.due.isoformat(),
+            "evidence": evidence,
+        }
     item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
     item.note, item.evidence = note, list(evidence)
     if task is not None and task.active:
         if finding.kind in TASK_KINDS and _current_status(session, ctx, task.id) != "done":
-            record_report(session, ctx, task.code, unit.code, "done", 100, note or item.title, evidence, at, actor)
+            record_report(
+                session, ctx, task.code, unit.code, "done", 100, note or item.title, evidence, at, actor
+            )
         elif evidence:
             add_evidence(session, ctx, task.code, unit.code, evidence, at, note or item.title, actor)
     record_event(session, ctx.id, at, "remediation.closed", f"item:{item.code}", actor,
@@ -153,7 +184,9 @@ def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: st
     session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
                                status=instance.status, progress=instance.progress, note=note,
                                evidence=list(evidence), reported_at=at))
-    record_event(session, ctx.id, at, "task.evidence", f"task:{code}", actor, {"unit": unit_code, "evidence": evidence})
+    record_event(
+        session, ctx.id, at, "task.evidence", f"task:{code}", actor, {"unit": unit_code, "evidence": evidence}
+    )
 
 
 def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at: datetime,
@@ -162,14 +195,22 @@ def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at
     item = _item(session, ctx, code)
     if item.state != "open":
         raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
-    item.state, item.closed_on, item.closed_at, item.closed_by, item.note = "accepted", ctx.local_date(at), at, actor, note
+    item.state, item.closed_on, item.closed_at, item.closed_by, item.note = (
+        "accepted",
+        ctx.local_date(at),
+        at,
+        actor,
+        note,
+    )
     session.add(CoordinatorDecision(program_id=ctx.id, kind="item", subject=f"item:{item.code}", approve=True,
                                     decided_by=actor, decided_at=at, note=note, source=source))
     record_event(session, ctx.id, at, "remediation.accepted", f"item:{item.code}", actor, {"note": note})
     return {"program": ctx.id, "item": item.code, "state": "accepted", "by": actor}
 
 
-def list_items(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None) -> list[dict]:
+def list_items(
+    session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None
+) -> list[dict]:
     calendar = ctx.policies.work_calendar()
     labels = FINDING_LABELS[lang(ctx)]
     query = (
@@ -184,17 +225,32 @@ def list_items(session: Session, ctx: ProgramContext, today: date, unit_code: st
         query = query.where(Unit.code == unit_code)
     rows = []
     for item, finding, code, name, task_code in session.execute(query):
-        overdue = calendar.workdays_between(item.due, today) if item.state == "open" and item.due < today else 0
+        overdue = (
+            calendar.workdays_between(item.due, today) if item.state == "open" and item.due < today else 0
+        )
         late = item.closed_on is not None and item.state == "closed" and item.closed_on > item.due
-        rows.append({
-            "code": item.code, "unit": code, "unit_name": name, "task": task_code, "kind": finding.kind,
-            "finding": labels[finding.kind], "detail": finding.detail, "found_on": finding.found_on.isoformat(),
-            "title": item.title, "due": item.due.isoformat(),
-            "original_due": item.original_due.isoformat() if item.original_due != item.due else None,
-            "state": item.state, "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-            "closed_by": item.closed_by, "late": late, "overdue_workdays": overdue, "evidence": item.evidence,
-            "note": item.note,
-        })
+        rows.append(
+            {
+                "code": item.code,
+                "unit": code,
+                "unit_name": name,
+                "task": task_code,
+                "kind": finding.kind,
+                "finding": labels[finding.kind],
+                "detail": finding.detail,
+                "found_on": finding.found_on.isoformat(),
+                "title": item.title,
+                "due": item.due.isoformat(),
+                "original_due": item.original_due.isoformat() if item.original_due != item.due else None,
+                "state": item.state,
+                "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+                "closed_by": item.closed_by,
+                "late": late,
+                "overdue_workdays": overdue,
+                "evidence": item.evidence,
+                "note": item.note,
+            }
+        )
     return rows
 
 

@@ -55,13 +55,29 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         return deadline is not None and deadline <= today and (year is None or deadline.year == year)
 
     units = session.execute(
-        select(Unit.id, Unit.code, Unit.name).where(Unit.program_id == ctx.id,
-                                                    ~select(UnitMember.member_id).where(UnitMember.collective_id == Unit.id).exists())
-        .order_by(Unit.id)).all()
+        select(Unit.id, Unit.code, Unit.name)
+        .where(
+            Unit.program_id == ctx.id,
+            ~select(UnitMember.member_id).where(UnitMember.collective_id == Unit.id).exists(),
+        )
+        .order_by(Unit.id)
+    ).all()
     stats: dict[int, dict] = {
-        unit_id: {"unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
-                  "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
-                  "escalations": 0, "cards": []}
+        unit_id: {
+            "unit": code,
+            "name": name,
+            "tasks_due": 0,
+            "done_on_time": 0,
+            "done_late": 0,
+            "overdue": 0,
+            "remediation_due": 0,
+            "remediation_late": 0,
+            "forms_late": 0,
+            "yellow_cards": 0,
+            "red_cards": 0,
+            "escalations": 0,
+            "cards": [],
+        }
         for unit_id, code, name in units
     }
 
@@ -129,7 +145,9 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         .group_by(Notice.subject_unit_id)
     )
     if year is not None:
-        escalation_query = escalation_query.where(Notice.due >= date(year, 1, 1), Notice.due <= date(year, 12, 31))
+        escalation_query = escalation_query.where(
+            Notice.due >= date(year, 1, 1), Notice.due <= date(year, 12, 31)
+        )
     for unit_id, count in session.execute(escalation_query):
         if unit_id in stats:
             stats[unit_id]["escalations"] = count
@@ -149,8 +167,17 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 
 
 def interview_list(scores: list[dict]) -> list[dict]:
-    return [{"unit": s["unit"], "name": s["name"], "red_cards": s["red_cards"], "escalations": s["escalations"],
-             "reasons": s["interview_reasons"]} for s in scores if s["interview"]]
+    return [
+        {
+            "unit": s["unit"],
+            "name": s["name"],
+            "red_cards": s["red_cards"],
+            "escalations": s["escalations"],
+            "reasons": s["interview_reasons"],
+        }
+        for s in scores
+        if s["interview"]
+    ]
 
 
 def scores_report(session: Session, ctx: ProgramContext, year: int | None, today: date) -> dict:

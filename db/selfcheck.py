@@ -104,8 +104,11 @@ def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
 
 def _recorded(row: dict, language: str) -> str:
     if row["status"] == "done":
-        return (f"done {row['done_on']}" if language == "en" else f"已办结 {row['done_on']}") if row["done_on"] \
+        return (
+            (f"done {row['done_on']}" if language == "en" else f"已办结 {row['done_on']}")
+            if row["done_on"]
             else ("done" if language == "en" else "已办结")
+        )
     if row["status"] == "in_progress":
         return f"in progress {row['progress']}%" if language == "en" else f"进行中 {row['progress']}%"
     return "not started" if language == "en" else "未开始"
@@ -177,11 +180,18 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     """The checks against the program: its id, the unit, a return already on file, tasks still current."""
     problems: list[Problem] = []
     if self_check_phase(session, ctx.id) is None:
-        return [Problem(form.file, None, None, f"计划「{ctx.id}」没有自查自评（self_check）阶段，不能导入自查表")
-                for form in forms]
+        return [
+            Problem(form.file, None, None, f"计划「{ctx.id}」没有自查自评（self_check）阶段，不能导入自查表")
+            for form in forms
+        ]
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
-    returned = {unit_id: r for unit_id, r in
-                ((r.unit_id, r) for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id)))}
+    returned = {
+        unit_id: r
+        for unit_id, r in (
+            (r.unit_id, r)
+            for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))
+        )
+    }
     tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id))}
     seen: dict[str, str] = {}
     for form in forms:
@@ -204,13 +214,25 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
         if unit.id in returned:
             earlier = returned[unit.id]
             same = "（同一文件）" if earlier.sha256 == form.sha256 else ""
-            problems.append(Problem(form.file, None, None,
-                                    f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
-                                    f"（文件 {earlier.file_name}），本次未导入"))
+            problems.append(
+                Problem(
+                    form.file,
+                    None,
+                    None,
+                    f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
+                    f"（文件 {earlier.file_name}），本次未导入",
+                )
+            )
             continue
         if form.unit_code in seen:
-            problems.append(Problem(form.file, None, None,
-                                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}"))
+            problems.append(
+                Problem(
+                    form.file,
+                    None,
+                    None,
+                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}",
+                )
+            )
             continue
         seen[form.unit_code] = form.file
         if not form.problems:
@@ -218,11 +240,25 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             for row in form.rows:
                 task = tasks.get(row.code)
                 if task is None or not task.active:
-                    problems.append(Problem(form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入",
-                                            "warning"))
+                    problems.append(
+                        Problem(
+                            form.file,
+                            row.row,
+                            "A",
+                            f"任务「{row.code}」已不在分工表中：本行不导入",
+                            "warning",
+                        )
+                    )
                 elif row.code not in current:
-                    problems.append(Problem(form.file, row.row, "A",
-                                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning"))
+                    problems.append(
+                        Problem(
+                            form.file,
+                            row.row,
+                            "A",
+                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入",
+                            "warning",
+                        )
+                    )
     return problems
 
 
@@ -232,7 +268,10 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
-    tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))}
+    tasks = {
+        t.code: t
+        for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))
+    }
     status = {row["code"]: row for row in task_rows(session, ctx, today)}
     results = []
     for form in forms:
@@ -253,17 +292,35 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
                                      evidence=list(row.evidence), problems=row.problems))
             for kind, detail in row_findings(row, status.get(row.code), future):
                 kinds[kind] += 1
-                session.add(Finding(program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
-                                    kind=kind, detail=detail, found_on=today, created_at=at))
+                session.add(
+                    Finding(
+                        program_id=ctx.id,
+                        unit_id=unit.id,
+                        task_id=task.id,
+                        return_id=returned.id,
+                        kind=kind,
+                        detail=detail,
+                        found_on=today,
+                        created_at=at,
+                    )
+                )
         on_time = phase is None or today <= phase.end
-        data = {"unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds), "on_time": on_time}
+        data = {
+            "unit": unit.code,
+            "file": form.file,
+            "rows": len(rows),
+            "findings": dict(kinds),
+            "on_time": on_time,
+        }
         record_event(session, ctx.id, at, "selfcheck.returned", f"unit:{unit.code}", actor, data)
         results.append({**data, "returned_on": today.isoformat()})
     session.flush()
     return results
 
 
-def row_findings(row: ReturnedRow, current: dict | None, future: bool = False) -> list[tuple[str, str | None]]:
+def row_findings(
+    row: ReturnedRow, current: dict | None, future: bool = False
+) -> list[tuple[str, str | None]]:
     """The findings of one returned row. `future`: the task's current due date is after the self-check
     window, so not being done yet is no gap (a problem reported for it still is)."""
     if row.completion in ("not_done", "partial"):
@@ -284,13 +341,18 @@ def row_findings(row: ReturnedRow, current: dict | None, future: bool = False) -
 
 
 def returns_by_unit(session: Session, program_id: str) -> dict[int, SelfCheckReturn]:
-    return {r.unit_id: r for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == program_id))}
+    return {
+        r.unit_id: r
+        for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == program_id))
+    }
 
 
 def missing_units(session: Session, ctx: ProgramContext) -> dict[int, str]:
     """Units with tasks whose form is not back: unit id → code."""
     returned = returns_by_unit(session, ctx.id)
-    return {unit_id: code for unit_id, code in units_with_tasks(session, ctx).items() if unit_id not in returned}
+    return {
+        unit_id: code for unit_id, code in units_with_tasks(session, ctx).items() if unit_id not in returned
+    }
 
 
 def selfcheck_summary(session: Session, ctx: ProgramContext) -> dict:
@@ -305,7 +367,9 @@ def selfcheck_summary(session: Session, ctx: ProgramContext) -> dict:
     return {
         "units": len(expected),
         "returned": sorted(codes[u] for u in returned),
-        "late": sorted(codes[u] for u, r in returned.items() if phase is not None and r.returned_on > phase.end),
+        "late": sorted(
+            codes[u] for u, r in returned.items() if phase is not None and r.returned_on > phase.end
+        ),
         "missing": sorted(code for unit_id, code in expected.items() if unit_id not in returned),
         "findings": dict(by_kind),
     }

@@ -86,7 +86,17 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     calendar = ctx.policies.work_calendar()
     reminders = ctx.policies.reminders
     rows = []
-    for task, instance_id, due, window_start, status, progress, last_report_at, done_on, original_due in session.execute(query):
+    for (
+        task,
+        instance_id,
+        due,
+        window_start,
+        status,
+        progress,
+        last_report_at,
+        done_on,
+        original_due,
+    ) in session.execute(query):
         units = by_task[task.id]
         if wanted is not None and not wanted & set(units["lead"] + units["co"]):
             continue
@@ -123,20 +133,35 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
     lights = Counter(row["light"] for row in rows)
     done = lights["done"]
     return {
-        "program": ctx.id, "name": ctx.program.name, "as_of": today.isoformat(),
+        "program": ctx.id,
+        "name": ctx.program.name,
+        "as_of": today.isoformat(),
         "phases": [
-            {"kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
-             "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
-             "closed_on": p.closed_on.isoformat() if p.closed_on else None}
+            {
+                "kind": p.kind,
+                "name": p.name,
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "state": p.state,
+                "opened_on": p.opened_on.isoformat() if p.opened_on else None,
+                "closed_on": p.closed_on.isoformat() if p.closed_on else None,
+            }
             for p in phases(session, ctx.id)
         ],
         "tasks": len(rows),
         "done_share": round(done / len(rows), 4) if rows else 0.0,
         "lights": {name: lights.get(name, 0) for name in LIGHTS},
         "units": [
-            {"unit": code, "name": units.get(code, code), "lead": counts["lead"], "co": counts["co"],
-             **{name: counts.get(name, 0) for name in LIGHTS}}
-            for code, counts in sorted(per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0]))
+            {
+                "unit": code,
+                "name": units.get(code, code),
+                "lead": counts["lead"],
+                "co": counts["co"],
+                **{name: counts.get(name, 0) for name in LIGHTS},
+            }
+            for code, counts in sorted(
+                per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
+            )
         ],
     }
 
@@ -146,7 +171,9 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
                   actor: str = "cli") -> dict:
     language = ctx.language
     if status not in REPORT_STATUSES:
-        raise InvalidInput(text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES)))
+        raise InvalidInput(
+            text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES))
+        )
     if progress is not None and not 0 <= progress <= 100:
         raise InvalidInput(text(language, "error.progress_range", progress=progress))
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
@@ -155,7 +182,9 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    responsible = set(assignments(session, ctx.id)[task.id]["lead"] + assignments(session, ctx.id)[task.id]["co"])
+    responsible = set(
+        assignments(session, ctx.id)[task.id]["lead"] + assignments(session, ctx.id)[task.id]["co"]
+    )
     if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
         raise InvalidInput(text(language, "error.not_responsible", unit=unit.name, code=code,
                                 responsible=", ".join(sorted(responsible))))
@@ -168,8 +197,19 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
         progress = 100
     instance.status, instance.progress, instance.last_report_at = status, progress, at
     instance.done_on = ctx.local_date(at) if status == "done" else None
-    session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
-                               status=status, progress=progress, note=note, evidence=evidence, reported_at=at))
+    session.add(
+        ProgressReport(
+            program_id=ctx.id,
+            task_id=task.id,
+            instance_id=instance.id,
+            unit_id=unit.id,
+            status=status,
+            progress=progress,
+            note=note,
+            evidence=evidence,
+            reported_at=at,
+        )
+    )
     record_event(session, ctx.id, at, "task.reported", f"task:{code}", actor,
                  {"unit": unit_code, "status": status, "progress": progress,
                   "due": instance.due.isoformat() if instance.due else None})
@@ -201,11 +241,15 @@ class Recipients:
             .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
         )
         if task_phases is not None:
-            query = query.join(Task, Task.id == TaskUnit.task_id).where(Task.phase_kind.in_(sorted(task_phases)))
+            query = query.join(Task, Task.id == TaskUnit.task_id).where(
+                Task.phase_kind.in_(sorted(task_phases))
+            )
         rows = session.execute(query).all()
         self.by_task: dict[int, list[Recipient]] = defaultdict(list)
         for task_id, role, _position, unit_id, code, member_id, member_code in rows:
-            recipient = Recipient(member_id, member_code, role) if member_id else Recipient(unit_id, code, role)
+            recipient = (
+                Recipient(member_id, member_code, role) if member_id else Recipient(unit_id, code, role)
+            )
             if all(r.unit_id != recipient.unit_id for r in self.by_task[task_id]):
                 self.by_task[task_id].append(recipient)
 

@@ -14,7 +14,11 @@ from flows.supervise import moment_of, run_name
 from notifications import render_bulletin
 
 
-@flow(name="bulletin", flow_run_name=run_name, description="通报: counts by light, the red list, who was not reached")
+@flow(
+    name="bulletin",
+    flow_run_name=run_name,
+    description="通报: counts by light, the red list, who was not reached",
+)
 def weekly_bulletin(program: str, as_of: datetime | None = None, database_url: str | None = None) -> dict:
     at = moment_of(as_of)
     wired = wiring(database_url)

@@ -48,17 +48,34 @@ class CheckResult:
 
     def to_json(self) -> dict:
         return {
-            "program": self.program, "at": self.at.isoformat(), "today": self.today.isoformat(),
-            "transitions": [{"phase": t.kind, "name": t.name, "state": t.state, "on": t.on.isoformat(), "reasons": list(t.reasons)}
-                            for t in self.transitions],
-            "running": self.running, "claimed": dict(self.claimed),
-            "dispatched": None if self.dispatched is None else {
-                "messages": self.dispatched.messages, "notices": self.dispatched.notices,
-                "states": dict(self.dispatched.states)},
+            "program": self.program,
+            "at": self.at.isoformat(),
+            "today": self.today.isoformat(),
+            "transitions": [
+                {
+                    "phase": t.kind,
+                    "name": t.name,
+                    "state": t.state,
+                    "on": t.on.isoformat(),
+                    "reasons": list(t.reasons),
+                }
+                for t in self.transitions
+            ],
+            "running": self.running,
+            "claimed": dict(self.claimed),
+            "dispatched": None
+            if self.dispatched is None
+            else {
+                "messages": self.dispatched.messages,
+                "notices": self.dispatched.notices,
+                "states": dict(self.dispatched.states),
+            },
         }
 
 
-def advance_phases(sessions: sessionmaker[Session], program_id: str, at: datetime) -> tuple[list[Transition], list[str]]:
+def advance_phases(
+    sessions: sessionmaker[Session], program_id: str, at: datetime
+) -> tuple[list[Transition], list[str]]:
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         transitions = advance(session, ctx, ctx.local_date(at), at)
@@ -91,7 +108,9 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
         return _claim(session, ctx, candidates, at)
 
 
-def program_step(sessions: sessionmaker[Session], program_id: str, running: list[str], at: datetime) -> Counter:
+def program_step(
+    sessions: sessionmaker[Session], program_id: str, running: list[str], at: datetime
+) -> Counter:
     """The ladder for tasks whose phase is not running (overdue items are chased whatever the phase), the
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not running."""
     with sessions.begin() as session:
@@ -113,10 +132,15 @@ def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], a
 def within_sending_window(ctx: ProgramContext, at: datetime) -> bool:
     local = at.astimezone(ctx.zone)
     delivery = ctx.policies.delivery
-    return ctx.policies.work_calendar().is_workday(local.date()) and delivery.start <= local.time() <= delivery.end
+    return (
+        ctx.policies.work_calendar().is_workday(local.date())
+        and delivery.start <= local.time() <= delivery.end
+    )
 
 
-def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime) -> DispatchResult | None:
+def dispatch_step(
+    sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime
+) -> DispatchResult | None:
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
@@ -125,7 +149,9 @@ def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: No
     return dispatch(sessions, program_id, notifier, at, ctx.local_date(at))
 
 
-def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier) -> CheckResult:
+def run_check(
+    sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier
+) -> CheckResult:
     transitions, running = advance_phases(sessions, program_id, at)
     result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
     for kind in running:

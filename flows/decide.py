@@ -53,15 +53,25 @@ class Decision:
         return self.approve is None
 
 
-def ask_coordinator(program_id: str, kind: str, question: str, options: dict[str, str] | None = None, *,
-                    timeout: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10, key: str | None = None) -> Decision:
+def ask_coordinator(
+    program_id: str,
+    kind: str,
+    question: str,
+    options: dict[str, str] | None = None,
+    *,
+    timeout: int = DEFAULT_TIMEOUT_SECONDS,
+    poll_interval: int = 10,
+    key: str | None = None,
+) -> Decision:
     """Pauses the current flow run until the coordinator answers the typed form (or the timeout passes).
 
     Call it only inside a flow run that may wait (never inside the daily check)."""
     lines = [f"**{program_id} · {kind}**", "", question]
     if options:
         lines += [""] + [f"- `{choice}`: {meaning}" for choice, meaning in options.items()]
-    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="", decided_by="")
+    form = CoordinatorDecision.with_initial_data(
+        description="\n".join(lines), approve=False, note="", decided_by=""
+    )
     try:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
                                 key=pause_key(key or f"{program_id}-{kind}"))
@@ -95,25 +105,34 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
             return None
         reasons = "\n".join(f"- {r}" for r in result.reasons)
         if english:
-            return (f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold.\n{reasons}\n"
-                    "Close it anyway?", {"approve = true": "close the phase", "approve = false": "keep it open"})
-        return (f"阶段「{phase.name}」（{phase.start}—{phase.end}）关口条件未满足：\n{reasons}\n是否批准结束本阶段？",
-                {"approve = true": "批准结束本阶段", "approve = false": "暂不结束，继续督办"})
+            return (
+                f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold.\n{reasons}\n"
+                "Close it anyway?",
+                {"approve = true": "close the phase", "approve = false": "keep it open"},
+            )
+        return (
+            f"阶段「{phase.name}」（{phase.start}—{phase.end}）关口条件未满足：\n{reasons}\n是否批准结束本阶段？",
+            {"approve = true": "批准结束本阶段", "approve = false": "暂不结束，继续督办"},
+        )
     if kind.startswith("extension:"):
         request_id = int(kind.split(":", 1)[1])
         request = next((r for r in list_extensions(session, ctx) if r["id"] == request_id), None)
         if request is None or request["state"] != "pending":
             return None
-        return (f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 {request['to']}，"
-                f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
-                {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"})
+        return (
+            f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 {request['to']}，"
+            f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
+            {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"},
+        )
     if kind.startswith("item:"):
         code = kind.split(":", 1)[1]
         item = next((i for i in list_items(session, ctx, today) if i["code"] == code), None)
         if item is None or item["state"] != "open":
             return None
-        return (f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认可（不再作为补差提升阶段的未结事项）？",
-                {"approve = true": "认可", "approve = false": "不认可，继续督办"})
+        return (
+            f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认可（不再作为补差提升阶段的未结事项）？",
+            {"approve = true": "认可", "approve = false": "不认可，继续督办"},
+        )
     raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")
 
 
@@ -123,9 +142,19 @@ def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, a
                            decision.note or None, at)
 
 
-@flow(name="decide", description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定", log_prints=False)
-def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
-           as_of: datetime | None = None, database_url: str | None = None) -> dict:
+@flow(
+    name="decide",
+    description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定",
+    log_prints=False,
+)
+def decide(
+    program: str,
+    kind: str,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    poll_interval: int = 10,
+    as_of: datetime | None = None,
+    database_url: str | None = None,
+) -> dict:
     wired = wiring(database_url)
     logger = get_run_logger()
     with wired.sessions.begin() as session:
@@ -136,10 +165,14 @@ def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECON
         logger.info("%s %s: nothing to decide", program, kind)
         return {"program": program, "kind": kind, "asked": False, "decided": False}
     question, options = asked
-    decision = ask_coordinator(program, kind, question, options, timeout=timeout_seconds, poll_interval=poll_interval)
+    decision = ask_coordinator(
+        program, kind, question, options, timeout=timeout_seconds, poll_interval=poll_interval
+    )
     if decision.timed_out:
         # Prefect fails a run whose pause expired; say why, in our words. Nothing was recorded.
-        raise TimeoutError(f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办")
+        raise TimeoutError(
+            f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办"
+        )
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
         result = record_answer(session, ctx, kind, decision, _moment(as_of, ctx))

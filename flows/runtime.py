@@ -32,8 +32,12 @@ def now(zone: tzinfo) -> datetime:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore")
 
-    home: Path = Field(default=Path(".duban"), description="where the SQLite database, outbox and reports live")
-    database_url: str | None = Field(default=None, description="any SQLAlchemy URL; default SQLite under home")
+    home: Path = Field(
+        default=Path(".duban"), description="where the SQLite database, outbox and reports live"
+    )
+    database_url: str | None = Field(
+        default=None, description="any SQLAlchemy URL; default SQLite under home"
+    )
     notifier: Literal["outbox", "apprise"] = Field(
         default="outbox", description="outbox: record only (the embedded default); apprise: deliver to units"
     )

@@ -70,9 +70,15 @@ def supervise(program: str, as_of: datetime | None = None, database_url: str | N
     transitions, running = advance_phases(wired.sessions, program, at)
     for transition in transitions:
         logger.info("phase %s → %s (%s)", transition.kind, transition.state, transition.on)
-        emit_event(event=transition.event,
-                   resource={"prefect.resource.id": f"duban.program.{program}", "prefect.resource.name": program},
-                   payload={"phase": transition.kind, "on": transition.on.isoformat(), "reasons": list(transition.reasons)})
+        emit_event(
+            event=transition.event,
+            resource={"prefect.resource.id": f"duban.program.{program}", "prefect.resource.name": program},
+            payload={
+                "phase": transition.kind,
+                "on": transition.on.isoformat(),
+                "reasons": list(transition.reasons),
+            },
+        )
     result = CheckResult(program, at, local_today(wired.sessions, program, at), transitions, running)
     run_tags = [f"program:{program}", *(f"phase:{kind}" for kind in running)]
     tag_this_run(run_tags)
@@ -110,8 +116,12 @@ def request_decisions(wired, program: str, at: datetime) -> Counter:
         coordinator = ctx.program.coordinator_unit_id
         names = {p.kind: p.name for p in phases(session, program)}
         for kind in needs_decision(session, ctx) if coordinator is not None else []:
-            candidate = Candidate(notice_key("decision_requested", program, kind), "decision_requested", coordinator,
-                                  data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind})
+            candidate = Candidate(
+                notice_key("decision_requested", program, kind),
+                "decision_requested",
+                coordinator,
+                data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind},
+            )
             if claim(session, ctx, [candidate], at):
                 asked.append(kind)
     for kind in asked:
@@ -133,14 +143,40 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
         rows = task_rows(session, ctx, today)
         bulletin = render_bulletin(session, ctx, today, fmt="md")
         failed = list_deliveries(session, program, failed_only=True)
-    create_progress_artifact(progress=round(summary["done_share"] * 100, 1), key=f"{program}-progress",
-                             description=f"{summary['name']}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（截至 {today}）")
+    create_progress_artifact(
+        progress=round(summary["done_share"] * 100, 1),
+        key=f"{program}-progress",
+        description=f"{summary['name']}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（截至 {today}）",
+    )
     rows.sort(key=lambda r: (LIGHT_ORDER[r["light"]], r["due"] or "9999", r["code"]))
-    table = [{"code": r["code"], "measure": r["title"], "lead": "、".join(r["lead"]), "due": r["due"] or r["recurrence"] or "",
-              "light": r["light"], "last_report": r["last_report"] or ""} for r in rows[:TABLE_ARTIFACT_ROWS]]
-    shown = "" if len(rows) <= TABLE_ARTIFACT_ROWS else f"（按预警排序，显示前 {TABLE_ARTIFACT_ROWS} 项，共 {len(rows)} 项）"
-    create_table_artifact(table=table, key=f"{program}-tasks", description=f"任务与红黄绿灯，截至 {today}{shown}")
-    create_markdown_artifact(markdown=bulletin, key=f"{program}-bulletin", description=f"通报（截至 {today}）")
-    failed_table = [{k: row[k] for k in ("at", "unit", "channel", "state", "attempts", "code", "reason")} for row in failed]
-    create_table_artifact(table=failed_table or [{"unit": "", "channel": "", "state": "", "reason": "无失败投递"}],
-                          key=f"{program}-failed-deliveries", description="投递失败的通知（渠道已脱敏）")
+    table = [
+        {
+            "code": r["code"],
+            "measure": r["title"],
+            "lead": "、".join(r["lead"]),
+            "due": r["due"] or r["recurrence"] or "",
+            "light": r["light"],
+            "last_report": r["last_report"] or "",
+        }
+        for r in rows[:TABLE_ARTIFACT_ROWS]
+    ]
+    shown = (
+        ""
+        if len(rows) <= TABLE_ARTIFACT_ROWS
+        else f"（按预警排序，显示前 {TABLE_ARTIFACT_ROWS} 项，共 {len(rows)} 项）"
+    )
+    create_table_artifact(
+        table=table, key=f"{program}-tasks", description=f"任务与红黄绿灯，截至 {today}{shown}"
+    )
+    create_markdown_artifact(
+        markdown=bulletin, key=f"{program}-bulletin", description=f"通报（截至 {today}）"
+    )
+    failed_table = [
+        {k: row[k] for k in ("at", "unit", "channel", "state", "attempts", "code", "reason")}
+        for row in failed
+    ]
+    create_table_artifact(
+        table=failed_table or [{"unit": "", "channel": "", "state": "", "reason": "无失败投递"}],
+        key=f"{program}-failed-deliveries",
+        description="投递失败的通知（渠道已脱敏）",
+    )

@@ -70,12 +70,25 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
             return 0
         english = ctx.program.language == "en"
         candidates = [
-            Candidate(notice_key("delivery_alert", program_id, channel), "delivery_alert", ctx.program.coordinator_unit_id,
-                      data={"title": (f"{unit}: channel {channel} is broken" if english
-                                      else f"{unit} 的通知渠道 {channel} 已失效"),
-                            "note": ("messages fall back to the unit's next channel; fix the URL in units.yaml"
-                                     if english else "已改用该单位的下一个渠道；请核对 units.yaml 中的地址"),
-                            "channel": channel, "unit": unit})
+            Candidate(
+                notice_key("delivery_alert", program_id, channel),
+                "delivery_alert",
+                ctx.program.coordinator_unit_id,
+                data={
+                    "title": (
+                        f"{unit}: channel {channel} is broken"
+                        if english
+                        else f"{unit} 的通知渠道 {channel} 已失效"
+                    ),
+                    "note": (
+                        "messages fall back to the unit's next channel; fix the URL in units.yaml"
+                        if english
+                        else "已改用该单位的下一个渠道；请核对 units.yaml 中的地址"
+                    ),
+                    "channel": channel,
+                    "unit": unit,
+                },
+            )
             for unit, channel in dict.fromkeys(alerts)
         ]
         return len(claim(session, ctx, candidates, at))
@@ -112,7 +125,9 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
             if not mine:
                 continue  # an overlapping check took them first
-            message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day, units)
+            message = _compose(
+                session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day, units
+            )
         outcome = notifier.send(message)
         with sessions.begin() as session:
             # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.
@@ -152,12 +167,22 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     )
 
 
-def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: list[Notice], kinds: tuple[str, ...],
-                 today: date, rows_by_day: dict[date, list[dict]], units: dict[int, Unit]) -> list[Attachment]:
+def _attachments(
+    session: Session,
+    ctx: ProgramContext,
+    unit: Unit,
+    notices: list[Notice],
+    kinds: tuple[str, ...],
+    today: date,
+    rows_by_day: dict[date, list[dict]],
+    units: dict[int, Unit],
+) -> list[Attachment]:
     """The unit's 报送表 with its 交办 or a digest too long to list, the whole table with the bulletin,
     the form with the self-check."""
     files = []
-    crowded = len(kinds) and max(sum(1 for n in notices if n.kind == k) for k in kinds) > MAX_ITEMS_PER_SECTION
+    crowded = (
+        len(kinds) and max(sum(1 for n in notices if n.kind == k) for k in kinds) > MAX_ITEMS_PER_SECTION
+    )
     if "assignment" in kinds or "bulletin" in kinds or crowded:
         if today not in rows_by_day:
             rows_by_day[today] = task_rows(session, ctx, today)
@@ -183,7 +208,9 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
     details = {}
     if instance_ids:
         for instance, task in session.execute(
-            select(TaskInstance, Task).join(Task, Task.id == TaskInstance.task_id).where(TaskInstance.id.in_(instance_ids))
+            select(TaskInstance, Task)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(TaskInstance.id.in_(instance_ids))
         ):
             details[instance.id] = (instance, task)
     names = {u.id: u.name for u in units.values()}
@@ -193,11 +220,18 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
         data = notice.data or {}
         if notice.instance_id in details:
             instance, task = details[notice.instance_id]
-            current = light(today, due=instance.due, status=instance.status, progress=instance.progress,
-                            window_start=instance.window_start, calendar=calendar,
-                            yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
-                            last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
-                            report_every_workdays=reminders.report_every_workdays)
+            current = light(
+                today,
+                due=instance.due,
+                status=instance.status,
+                progress=instance.progress,
+                window_start=instance.window_start,
+                calendar=calendar,
+                yellow_workdays=reminders.yellow_workdays,
+                ongoing=task.recurrence == "ongoing",
+                last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
+                report_every_workdays=reminders.report_every_workdays,
+            )
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
                                     _note(notice, data, names, english)))
@@ -219,7 +253,11 @@ def _title(notice: Notice, data: dict, english: bool) -> str:
 
 def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> str | None:
     if notice.kind == "before_due":
-        return f"{data.get('workdays')} workday(s) left" if english else f"距时限还有 {data.get('workdays')} 个工作日"
+        return (
+            f"{data.get('workdays')} workday(s) left"
+            if english
+            else f"距时限还有 {data.get('workdays')} 个工作日"
+        )
     if notice.kind == "overdue":
         return (f"overdue {data.get('overdue_workdays')} workday(s), notice #{data.get('slot')}" if english
                 else f"已逾期 {data.get('overdue_workdays')} 个工作日（第 {data.get('slot')} 次催办）")
@@ -232,7 +270,9 @@ def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> s
                 else f"自 {data.get('since')} 起 {data.get('workdays')} 个工作日未报送进展")
     if notice.kind == "assignment":
         role = data.get("role")
-        return ("lead" if role == "lead" else "co-unit") if english else ("牵头" if role == "lead" else "配合")
+        return (
+            ("lead" if role == "lead" else "co-unit") if english else ("牵头" if role == "lead" else "配合")
+        )
     if notice.kind == "phase_overrun":
         return "; ".join(data.get("reasons", [])) or None
     return data.get("note")

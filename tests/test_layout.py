@@ -74,7 +74,9 @@ def test_function_level_imports_say_why():
         lines = path.read_text("utf-8").splitlines()
         for module, _names, line, top in imports(path):
             if not top and "#" not in lines[line - 1] and not lines[line - 2].strip().startswith("#"):
-                silent.append(f"{path.relative_to(ROOT)}:{line}: import {module} inside a function, no reason given")
+                silent.append(
+                    f"{path.relative_to(ROOT)}:{line}: import {module} inside a function, no reason given"
+                )
     assert silent == []
 
 
@@ -100,7 +102,9 @@ def test_no_import_cycles():
             if nxt.startswith(node + "."):
                 continue  # a package's __init__ importing its own modules
             if state.get(nxt) == "open":
-                cycles.append(" → ".join([*trail[trail.index(nxt):], nxt]) if nxt in trail else f"{node} → {nxt}")
+                cycles.append(
+                    " → ".join([*trail[trail.index(nxt) :], nxt]) if nxt in trail else f"{node} → {nxt}"
+                )
             elif nxt not in state:
                 visit(nxt, [*trail, nxt])
         state[node] = "done"

@@ -43,7 +43,9 @@ def _requested(ctx: ProgramContext, request: ExtensionRequest, code: str, task_c
                      data={**base, "title": title, "note": note})
 
 
-def _decided(ctx: ProgramContext, request: ExtensionRequest, code: str, task_code: str, base: dict) -> Candidate:
+def _decided(
+    ctx: ProgramContext, request: ExtensionRequest, code: str, task_code: str, base: dict
+) -> Candidate:
     language = ctx.language
     approved = request.state == "approved"
     verdict = text(language, "ladder.extension_approved" if approved else "ladder.extension_rejected")

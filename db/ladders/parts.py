@@ -15,7 +15,9 @@ from db.programs import ProgramContext
 CONTENT_PARTS = ("self_check", "remediation", "extensions")
 
 
-def content_candidates(session: Session, ctx: ProgramContext, today: date, parts: tuple[str, ...] = CONTENT_PARTS) -> list[Candidate]:
+def content_candidates(
+    session: Session, ctx: ProgramContext, today: date, parts: tuple[str, ...] = CONTENT_PARTS
+) -> list[Candidate]:
     """The content notices due as of today, before claiming: self-check forms, remediation items, extension
     decisions (or the `parts` named). Nothing on non-workdays."""
     calendar = ctx.policies.work_calendar()

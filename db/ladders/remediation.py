@@ -66,6 +66,9 @@ def _item_candidates(ctx: ProgramContext, today: date, item: RemediationItem, co
                              data=escalated))
     coordinator = ctx.program.coordinator_unit_id
     if coordinator is not None:
-        candidates.append(notice("remediation_escalation", "coordinator", code, due, slot, unit_id=coordinator,
-                                 data=escalated))
+        candidates.append(
+            notice(
+                "remediation_escalation", "coordinator", code, due, slot, unit_id=coordinator, data=escalated
+            )
+        )
     return candidates

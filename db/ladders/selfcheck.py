@@ -29,19 +29,29 @@ def selfcheck_candidates(session: Session, ctx: ProgramContext, today: date) -> 
     if decision is not None and decision.approve:
         return []
     returned = returns_by_unit(session, ctx.id)
-    missing = {unit_id: code for unit_id, code in units_with_tasks(session, ctx).items() if unit_id not in returned}
+    missing = {
+        unit_id: code for unit_id, code in units_with_tasks(session, ctx).items() if unit_id not in returned
+    }
     candidates = []
     for unit_id, code in missing.items():
         candidates += _unit_candidates(ctx, phase, today, unit_id, code)
     return candidates
 
 
-def _unit_candidates(ctx: ProgramContext, phase: Phase, today: date, unit_id: int, code: str) -> list[Candidate]:
+def _unit_candidates(
+    ctx: ProgramContext, phase: Phase, today: date, unit_id: int, code: str
+) -> list[Candidate]:
     language, end = ctx.language, phase.end
     base = {"phase": "self_check", "end": end.isoformat(),
             "title": text(language, "ladder.form_title", phase=phase.name)}
-    candidates = [Candidate(notice_key("selfcheck_form", ctx.id, "self_check", code), "selfcheck_form", unit_id,
-                            data={**base, "note": text(language, "ladder.form_note", end=end)})]
+    candidates = [
+        Candidate(
+            notice_key("selfcheck_form", ctx.id, "self_check", code),
+            "selfcheck_form",
+            unit_id,
+            data={**base, "note": text(language, "ladder.form_note", end=end)},
+        )
+    ]
     step = rung(today, end, ctx.policies.reminders, ctx.policies.work_calendar())
     if step is None:
         return candidates
@@ -54,15 +64,30 @@ def _unit_candidates(ctx: ProgramContext, phase: Phase, today: date, unit_id: in
     slot, late = step.number, step.overdue_workdays
     data = {**base, "stage": "overdue", "slot": slot, "overdue_workdays": late,
             "note": text(language, "ladder.form_overdue", late=late, slot=slot)}
-    candidates.append(Candidate(notice_key("selfcheck_missing", ctx.id, "self_check", code, "unit", end, f"o{slot}"),
-                                "selfcheck_missing", unit_id, due=end, data=data))
+    candidates.append(
+        Candidate(
+            notice_key("selfcheck_missing", ctx.id, "self_check", code, "unit", end, f"o{slot}"),
+            "selfcheck_missing",
+            unit_id,
+            due=end,
+            data=data,
+        )
+    )
     if not step.escalated:
         return candidates
     escalated = {**data, "escalated": True, "unit": code,
                  "note": text(language, "ladder.form_escalated", unit=code, late=late)}
-    candidates.append(Candidate(notice_key("selfcheck_missing", ctx.id, "self_check", code, "leader", end, f"o{slot}"),
-                                "selfcheck_missing", unit_id, "leader", due=end, subject_unit_id=unit_id,
-                                data=escalated))
+    candidates.append(
+        Candidate(
+            notice_key("selfcheck_missing", ctx.id, "self_check", code, "leader", end, f"o{slot}"),
+            "selfcheck_missing",
+            unit_id,
+            "leader",
+            due=end,
+            subject_unit_id=unit_id,
+            data=escalated,
+        )
+    )
     coordinator = ctx.program.coordinator_unit_id
     if coordinator is not None:
         candidates.append(Candidate(

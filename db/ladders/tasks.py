@@ -18,8 +18,15 @@ from db.tasks import Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
 
 
-def plan_candidates(session: Session, ctx: ProgramContext, today: date, task_phases: set[str] | None = None, *,
-                    assignments: bool = False, program_notices: bool = False) -> list[Candidate]:
+def plan_candidates(
+    session: Session,
+    ctx: ProgramContext,
+    today: date,
+    task_phases: set[str] | None = None,
+    *,
+    assignments: bool = False,
+    program_notices: bool = False,
+) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
     Nothing on non-workdays: those notices wait for the next workday's check.
@@ -54,7 +61,9 @@ def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
 
 def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    first_open = session.scalar(select(Phase.id).where(Phase.program_id == ctx.id, Phase.state != "pending").limit(1))
+    first_open = session.scalar(
+        select(Phase.id).where(Phase.program_id == ctx.id, Phase.state != "pending").limit(1)
+    )
     if first_open is None:
         return []
     first_instance = (
@@ -74,16 +83,26 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
 def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
     offsets = ctx.policies.reminders.before_due_workdays
     horizon = before_due_horizon(today, max(offsets), calendar)
-    rows = session.execute(_open_instances(ctx, task_phases).where(TaskInstance.due > today, TaskInstance.due <= horizon))
+    rows = session.execute(
+        _open_instances(ctx, task_phases).where(TaskInstance.due > today, TaskInstance.due <= horizon)
+    )
     candidates = []
     for instance_id, task_id, code, due, *_ in rows:
         offset = before_due_offset(today, due, offsets, calendar)
         if offset is None:
             continue
         for r in recipients.of(task_id):
-            candidates.append(Candidate(notice_key("before_due", ctx.id, instance_id, r.code, due, offset), "before_due",
-                                        r.unit_id, instance_id=instance_id, task_code=code, due=due,
-                                        data={"workdays": offset, "role": r.role}))
+            candidates.append(
+                Candidate(
+                    notice_key("before_due", ctx.id, instance_id, r.code, due, offset),
+                    "before_due",
+                    r.unit_id,
+                    instance_id=instance_id,
+                    task_code=code,
+                    due=due,
+                    data={"workdays": offset, "role": r.role},
+                )
+            )
     return candidates
 
 
@@ -99,17 +118,48 @@ def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_pha
         slot = step.number
         data = {"slot": slot, "overdue_workdays": step.overdue_workdays}
         for r in recipients.of(task_id):
-            candidates.append(Candidate(notice_key("overdue", ctx.id, instance_id, r.code, due, slot), "overdue", r.unit_id,
-                                        instance_id=instance_id, task_code=code, due=due, data={**data, "role": r.role}))
+            candidates.append(
+                Candidate(
+                    notice_key("overdue", ctx.id, instance_id, r.code, due, slot),
+                    "overdue",
+                    r.unit_id,
+                    instance_id=instance_id,
+                    task_code=code,
+                    due=due,
+                    data={**data, "role": r.role},
+                )
+            )
         if not step.escalated:
             continue
         # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
         for r in recipients.of(task_id, "lead"):
-            candidates.append(Candidate(notice_key("escalation", ctx.id, instance_id, r.code, "leader", due, slot), "escalation",
-                                        r.unit_id, "leader", instance_id, code, due, r.unit_id, data))
+            candidates.append(
+                Candidate(
+                    notice_key("escalation", ctx.id, instance_id, r.code, "leader", due, slot),
+                    "escalation",
+                    r.unit_id,
+                    "leader",
+                    instance_id,
+                    code,
+                    due,
+                    r.unit_id,
+                    data,
+                )
+            )
             if coordinator is not None:
-                candidates.append(Candidate(notice_key("escalation", ctx.id, instance_id, "coordinator", r.code, due, slot),
-                                            "escalation", coordinator, "unit", instance_id, code, due, r.unit_id, data))
+                candidates.append(
+                    Candidate(
+                        notice_key("escalation", ctx.id, instance_id, "coordinator", r.code, due, slot),
+                        "escalation",
+                        coordinator,
+                        "unit",
+                        instance_id,
+                        code,
+                        due,
+                        r.unit_id,
+                        data,
+                    )
+                )
     return candidates
 
 
@@ -127,29 +177,59 @@ def _report_missing(session, ctx, today, calendar, recipients, task_phases) -> l
         if slot is None:
             continue
         for r in recipients.of(task_id, "lead"):
-            candidates.append(Candidate(notice_key("report_missing", ctx.id, instance_id, r.code, anchor, slot), "report_missing",
-                                        r.unit_id, instance_id=instance_id, task_code=code, due=due,
-                                        data={"since": anchor.isoformat(), "workdays": slot * every}))
+            candidates.append(
+                Candidate(
+                    notice_key("report_missing", ctx.id, instance_id, r.code, anchor, slot),
+                    "report_missing",
+                    r.unit_id,
+                    instance_id=instance_id,
+                    task_code=code,
+                    due=due,
+                    data={"since": anchor.isoformat(), "workdays": slot * every},
+                )
+            )
     return candidates
 
 
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the coordinator."""
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = session.scalars(select(Unit.id).where(Unit.program_id == ctx.id,
-                                                     ~exists().where(UnitMember.collective_id == Unit.id))).all()
+    unit_ids = session.scalars(
+        select(Unit.id).where(Unit.program_id == ctx.id, ~exists().where(UnitMember.collective_id == Unit.id))
+    ).all()
     candidates = []
     for phase in session.scalars(select(Phase).where(Phase.program_id == ctx.id, Phase.state != "pending")):
-        data = {"phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(), "end": phase.end.isoformat()}
+        data = {
+            "phase": phase.kind,
+            "name": phase.name,
+            "start": phase.start.isoformat(),
+            "end": phase.end.isoformat(),
+        }
         if phase.state == "open":
-            candidates += [Candidate(notice_key("phase_opened", ctx.id, phase.kind, unit_id), "phase_opened", unit_id, data=data)
-                           for unit_id in unit_ids]
+            candidates += [
+                Candidate(
+                    notice_key("phase_opened", ctx.id, phase.kind, unit_id),
+                    "phase_opened",
+                    unit_id,
+                    data=data,
+                )
+                for unit_id in unit_ids
+            ]
         elif coordinator is not None:
             # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
             kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
-            candidates.append(Candidate(notice_key(kind, ctx.id, phase.kind, coordinator), kind, coordinator,
-                                        data={**data, "reasons": list(phase.gate_reasons or []),
-                                              "closed_on": phase.closed_on.isoformat() if phase.closed_on else None}))
+            candidates.append(
+                Candidate(
+                    notice_key(kind, ctx.id, phase.kind, coordinator),
+                    kind,
+                    coordinator,
+                    data={
+                        **data,
+                        "reasons": list(phase.gate_reasons or []),
+                        "closed_on": phase.closed_on.isoformat() if phase.closed_on else None,
+                    },
+                )
+            )
     return candidates
 
 

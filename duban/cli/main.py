@@ -52,7 +52,12 @@ from flows import supervise_flow as supervise
 from notifications import list_deliveries
 from schedule import read_plan
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="督办 duban: 示范区建设计划的督办与提醒",
+)
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
 
@@ -61,7 +66,9 @@ app.add_typer(plan_app, name="plan")
 
 @plan_app.command("validate")
 @handles_errors
-def plan_validate(directory: Annotated[Path, typer.Argument(help="计划文件夹")], as_json: JsonOption = False) -> None:
+def plan_validate(
+    directory: Annotated[Path, typer.Argument(help="计划文件夹")], as_json: JsonOption = False
+) -> None:
     """校验计划文件夹：有效则退出码 0（警告输出到 stderr），否则 1，每个问题一行 FILE:ROW:COLUMN: message。"""
     reading = read_plan(directory)
     if as_json:
@@ -95,10 +102,15 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
         emit_json(result.to_json())
         return
     verb = "已导入" if result.created else "已更新"
-    out.print(f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} 项, "
-              f"共 {result.instances} 个任务期次", highlight=False)
+    out.print(
+        f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} 项, "
+        f"共 {result.instances} 个任务期次",
+        highlight=False,
+    )
     if result.tasks_removed:
-        out.print(f"分工表中已不存在、已停用（保留历史）的任务: {', '.join(result.tasks_removed)}", highlight=False)
+        out.print(
+            f"分工表中已不存在、已停用（保留历史）的任务: {', '.join(result.tasks_removed)}", highlight=False
+        )
 
 
 # ---------------------------------------------------------------- read
@@ -141,14 +153,21 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 
 
 def print_status(summary: dict) -> None:
-    out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False)
+    out.print(
+        f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False
+    )
     phases = Table("阶段", "起止", "状态", title="阶段")
     for phase in summary["phases"]:
-        phases.add_row(phase["name"], f"{phase['start']} — {phase['end']}", label("transition", phase["state"]))
+        phases.add_row(
+            phase["name"], f"{phase['start']} — {phase['end']}", label("transition", phase["state"])
+        )
     out.print(phases)
     lights = summary["lights"]
-    out.print("  ".join(f"[{LIGHT_STYLE[k]}]{label('light', k)} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
-              + f"   共 {summary['tasks']} 项，办结率 {summary['done_share']:.0%}", highlight=False)
+    out.print(
+        "  ".join(f"[{LIGHT_STYLE[k]}]{label('light', k)} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
+        + f"   共 {summary['tasks']} 项，办结率 {summary['done_share']:.0%}",
+        highlight=False,
+    )
     units = Table("单位", "牵头", "配合", "红", "黄", "绿", "办结", title="各单位（牵头任务）")
     for unit in summary["units"]:
         units.add_row(unit["name"], str(unit["lead"]), str(unit["co"]), str(unit["red"]), str(unit["yellow"]),
@@ -165,13 +184,18 @@ def _short(text: str, width: int) -> str:
 
 @app.command("report")
 @handles_errors
-def report(program: str, code: str,
-           unit: Annotated[str, typer.Option("--unit", help="报送单位编号")],
-           status_: Annotated[str, typer.Option("--status", help="not_started | in_progress | done")],
-           progress: Annotated[int | None, typer.Option("--progress", help="进度 0–100")] = None,
-           note: Annotated[str | None, typer.Option("--note", help="进展说明")] = None,
-           evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
-           as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def report(
+    program: str,
+    code: str,
+    unit: Annotated[str, typer.Option("--unit", help="报送单位编号")],
+    status_: Annotated[str, typer.Option("--status", help="not_started | in_progress | done")],
+    progress: Annotated[int | None, typer.Option("--progress", help="进度 0–100")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="进展说明")] = None,
+    evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """记录一个单位的进展报送。"""
     wired = context(db)
     for path in evidence or []:
@@ -197,33 +221,46 @@ def report(program: str, code: str,
 
 @app.command("supervise")
 @handles_errors
-def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def supervise_command(
+    program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """一次每日检查（Prefect 流程运行）：阶段转换、提醒、催办、督办。"""
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    result = quiet_prefect(
+        lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url)
+    )
     if as_json:
         emit_json(result)
         return
     for transition in result["transitions"]:
-        out.print(f"{transition['on']}  {transition['name']} → {label('transition', transition['state'])}", highlight=False)
+        out.print(
+            f"{transition['on']}  {transition['name']} → {label('transition', transition['state'])}",
+            highlight=False,
+        )
     claimed = "，".join(f"{label('kind', k)} {v}" for k, v in sorted(result["claimed"].items())) or "无新通知"
     out.print(f"{program} · {result['today']}：{claimed}", highlight=False)
     if result["dispatched"] is None:
         out.print("不在发送时段内：通知已排队，下一次检查时发送", highlight=False)
     else:
-        out.print(f"发送 {result['dispatched']['messages']} 条消息（{result['dispatched']['notices']} 项通知）", highlight=False)
+        out.print(
+            f"发送 {result['dispatched']['messages']} 条消息（{result['dispatched']['notices']} 项通知）",
+            highlight=False,
+        )
 
 
 @app.command("simulate")
 @handles_errors
-def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR_OR_PROGRAM")],
-                     from_: Annotated[str | None, typer.Option("--from", help="开始日期，默认第一阶段开始")] = None,
-                     to: Annotated[str | None, typer.Option("--to", help="结束日期，默认最后阶段结束")] = None,
-                     seed: Annotated[int, typer.Option("--seed", help="模拟单位行为的随机种子")] = 2023,
-                     db: DbOption = None, as_json: JsonOption = False) -> None:
+def simulate_command(
+    plan_or_program: Annotated[str, typer.Argument(metavar="DIR_OR_PROGRAM")],
+    from_: Annotated[str | None, typer.Option("--from", help="开始日期，默认第一阶段开始")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="结束日期，默认最后阶段结束")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="模拟单位行为的随机种子")] = 2023,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """按模拟时钟逐日回放；单位按种子模拟报送进展；通知只进入发件箱（在单独的模拟目录中）。
 
     --db 只用于按计划编号查找计划文件夹；回放只写入自己的模拟目录，从不写入该数据库。"""
@@ -242,7 +279,13 @@ def simulate_command(plan_or_program: Annotated[str, typer.Argument(metavar="DIR
     except ReplayError as exc:
         raise Failure(str(exc)) from None
     if as_json:
-        emit_json({**result.simulation.to_json(), "home": str(home), "outbox": str(result.wiring.settings.outbox_path)})
+        emit_json(
+            {
+                **result.simulation.to_json(),
+                "home": str(home),
+                "outbox": str(result.wiring.settings.outbox_path),
+            }
+        )
         return
     print_timeline(result)
 
@@ -288,7 +331,9 @@ def print_outcome(outcome: dict) -> None:
     out.print(f"验收材料包: 就绪度 {package['readiness']:.1f}/100，差距 {len(gaps)} 项", highlight=False)
     for gap in gaps[:5]:
         out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
-    out.print(f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False)
+    out.print(
+        f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False
+    )
     print_scores(outcome["scores"])
 
 
@@ -298,23 +343,33 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
         ctx = load_program(session, result.program)
         units = outcome["units"] if outcome else unit_table(session, ctx)
         summary = outcome["status"] if outcome else status_summary(session, ctx, simulation.end)
-    out.print(f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
-              highlight=False)
+    out.print(
+        f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
+        highlight=False,
+    )
     timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
     for t in simulation.transitions:
         timeline.add_row(t["on"], t["name"], label("transition", t["state"]), "；".join(t["reasons"]))
     out.print(timeline)
-    kinds = Table("类型", "通知数", title=f"通知（共 {sum(simulation.notices.values())} 项，{simulation.messages} 条摘要消息）")
+    kinds = Table(
+        "类型",
+        "通知数",
+        title=f"通知（共 {sum(simulation.notices.values())} 项，{simulation.messages} 条摘要消息）",
+    )
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(label("kind", kind), str(count))
     out.print(kinds)
     table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
     for row in units:
-        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]))
+        table.add_row(
+            row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"])
+        )
     out.print(table)
     lights = summary["lights"]
-    out.print(f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
-              highlight=False)
+    out.print(
+        f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
+        highlight=False,
+    )
     out.print(f"数据库: {wired.settings.db_url}\n发件箱: {wired.settings.outbox_path}\n"
               f"查看: duban outbox {ctx.id} --db {wired.settings.db_url}", highlight=False)
 

@@ -82,9 +82,13 @@ def _actor(by: str | None) -> str:
 
 @selfcheck_app.command("forms")
 @handles_errors
-def selfcheck_forms(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
-                    unit: Annotated[list[str] | None, typer.Option("--unit", help="只写这些单位的表，可重复")] = None,
-                    db: DbOption = None, as_json: JsonOption = False) -> None:
+def selfcheck_forms(
+    program: str,
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="只写这些单位的表，可重复")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """为每个有任务的单位写出自查自评表（.xlsx）。"""
     wired = context(db)
     with wired.transaction() as session:
@@ -104,9 +108,14 @@ def selfcheck_forms(program: str, out_dir: Annotated[Path, typer.Option("--out",
 
 @selfcheck_app.command("import")
 @handles_errors
-def selfcheck_import(program: str, files: Annotated[list[Path], typer.Argument(help="交回的自查表 .xlsx")],
-                     unit: Annotated[str | None, typer.Option("--unit", help="交表单位：表须属于该单位")] = None,
-                     as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def selfcheck_import(
+    program: str,
+    files: Annotated[list[Path], typer.Argument(help="交回的自查表 .xlsx")],
+    unit: Annotated[str | None, typer.Option("--unit", help="交表单位：表须属于该单位")] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """导入交回的自查表：逐项校验（FILE:ROW:COLUMN: 问题），全部无误才导入，否则一份也不导入。"""
     wired = context(db)
     with wired.transaction() as session:
@@ -138,25 +147,40 @@ def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = Fa
     if as_json:
         emit_json(summary)
         return
-    out.print(f"应交 {summary['units']} 份，已交 {len(summary['returned'])} 份（逾期 {len(summary['late'])} 份）",
-              highlight=False)
+    out.print(
+        f"应交 {summary['units']} 份，已交 {len(summary['returned'])} 份（逾期 {len(summary['late'])} 份）",
+        highlight=False,
+    )
     if summary["missing"]:
         out.print(f"未交: {', '.join(summary['missing'])}", highlight=False)
-    out.print("发现问题: " + ("，".join(f"{k} {v}" for k, v in summary["findings"].items()) or "无"), highlight=False)
+    out.print(
+        "发现问题: " + ("，".join(f"{k} {v}" for k, v in summary["findings"].items()) or "无"),
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------- remediation
 
 
 @handles_errors
-def remediation(program: str,
-                unit: Annotated[str | None, typer.Option("--unit", help="只看该单位；与 --close 一起时为报送单位")] = None,
-                close: Annotated[str | None, typer.Option("--close", help="办结整改事项（如 R-3），须同时给出 --unit")] = None,
-                accept: Annotated[str | None, typer.Option("--accept", help="牵头办认可未办结的整改事项（如 R-3）")] = None,
-                note: NoteOption = None,
-                evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
-                by: ByOption = None, as_of: AsOfOption = None, db: DbOption = None,
-                as_json: JsonOption = False) -> None:
+def remediation(
+    program: str,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="只看该单位；与 --close 一起时为报送单位")
+    ] = None,
+    close: Annotated[
+        str | None, typer.Option("--close", help="办结整改事项（如 R-3），须同时给出 --unit")
+    ] = None,
+    accept: Annotated[
+        str | None, typer.Option("--accept", help="牵头办认可未办结的整改事项（如 R-3）")
+    ] = None,
+    note: NoteOption = None,
+    evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
+    by: ByOption = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """自查发现问题转成的整改事项；--close 办结（单位），--accept 认可（牵头办）。"""
     if close and accept:
         raise typer.BadParameter("--close 与 --accept 只能选一个", param_hint="--close")
@@ -195,8 +219,11 @@ def remediation(program: str,
         table.add_row(item["code"], item["unit"], item["title"], item["due"], state)
     out.print(table)
     open_count = sum(i["state"] == "open" for i in items)
-    out.print(f"共 {len(items)} 项，未办结 {open_count} 项" + (f"；另有 {waiting} 个自查问题待补差提升阶段开始后转为整改事项"
-                                                            if waiting else ""), highlight=False)
+    out.print(
+        f"共 {len(items)} 项，未办结 {open_count} 项"
+        + (f"；另有 {waiting} 个自查问题待补差提升阶段开始后转为整改事项" if waiting else ""),
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------- extensions
@@ -240,27 +267,42 @@ def _decide(program: str, request_id: int, approve: bool, by: str | None, note: 
 
 @extension_app.command("approve")
 @handles_errors
-def extension_approve(program: str, request_id: Annotated[int, typer.Argument(metavar="ID")], by: ByOption = None,
-                      note: NoteOption = None, as_of: AsOfOption = None, db: DbOption = None,
-                      as_json: JsonOption = False) -> None:
+def extension_approve(
+    program: str,
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    by: ByOption = None,
+    note: NoteOption = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """批准延期申请：任务时限、预警灯和此后的提醒都按新时限。"""
     _decide(program, request_id, True, by, note, as_of, db, as_json)
 
 
 @extension_app.command("reject")
 @handles_errors
-def extension_reject(program: str, request_id: Annotated[int, typer.Argument(metavar="ID")], by: ByOption = None,
-                     note: NoteOption = None, as_of: AsOfOption = None, db: DbOption = None,
-                     as_json: JsonOption = False) -> None:
+def extension_reject(
+    program: str,
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    by: ByOption = None,
+    note: NoteOption = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """驳回延期申请。"""
     _decide(program, request_id, False, by, note, as_of, db, as_json)
 
 
 @extension_app.command("list")
 @handles_errors
-def extension_list(program: str,
-                   state: Annotated[str | None, typer.Option("--state", help="pending | approved | rejected")] = None,
-                   db: DbOption = None, as_json: JsonOption = False) -> None:
+def extension_list(
+    program: str,
+    state: Annotated[str | None, typer.Option("--state", help="pending | approved | rejected")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """延期申请及其决定。"""
     wired = context(db)
     with wired.transaction() as session:
@@ -280,9 +322,15 @@ def extension_list(program: str,
 
 @phase_app.command("approve")
 @handles_errors
-def phase_approve(program: str, kind: Annotated[str, typer.Argument(metavar="KIND", help=" | ".join(PHASE_KINDS))],
-                  by: ByOption = None, note: NoteOption = None, as_of: AsOfOption = None, db: DbOption = None,
-                  as_json: JsonOption = False) -> None:
+def phase_approve(
+    program: str,
+    kind: Annotated[str, typer.Argument(metavar="KIND", help=" | ".join(PHASE_KINDS))],
+    by: ByOption = None,
+    note: NoteOption = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
     if kind not in PHASE_KINDS:
         raise typer.BadParameter(f"「{kind}」应为 {' | '.join(PHASE_KINDS)}", param_hint="KIND")
@@ -294,7 +342,10 @@ def phase_approve(program: str, kind: Annotated[str, typer.Argument(metavar="KIN
         emit_json(result)
         return
     overridden = f"（未满足: {'；'.join(result['overridden'])}）" if result["overridden"] else ""
-    out.print(f"已记录：{result['by']} 批准结束阶段「{result['name']}」{overridden}；下一次每日检查时生效", highlight=False)
+    out.print(
+        f"已记录：{result['by']} 批准结束阶段「{result['name']}」{overridden}；下一次每日检查时生效",
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------- acceptance
@@ -308,25 +359,37 @@ def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--ou
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
-        result = build_package(session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
+        result = build_package(
+            session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone))
+        )
     if as_json:
         emit_json(result)
         return
-    out.print(f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 {result['zip']}",
-              highlight=False)
-    out.print(f"准备度 {result['readiness']}/100：{result['tasks']} 项任务，办结 {result['done']} 项，"
-              f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])} 个",
-              highlight=False)
+    out.print(
+        f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 {result['zip']}",
+        highlight=False,
+    )
+    out.print(
+        f"准备度 {result['readiness']}/100：{result['tasks']} 项任务，办结 {result['done']} 项，"
+        f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])} 个",
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------- bulletin and scores
 
 
 @handles_errors
-def bulletin(program: str,
-             fmt: Annotated[str, typer.Option("--format", help="md（输出到屏幕）| html | xlsx（写入文件）")] = "md",
-             out_path: Annotated[Path | None, typer.Option("--out", help="输出文件，默认 $DUBAN_HOME/reports/")] = None,
-             as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def bulletin(
+    program: str,
+    fmt: Annotated[str, typer.Option("--format", help="md（输出到屏幕）| html | xlsx（写入文件）")] = "md",
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="输出文件，默认 $DUBAN_HOME/reports/")
+    ] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """通报：各单位红黄绿灯数量、红灯清单、投递失败、延期批准、约谈建议。"""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"「{fmt}」应为 {' | '.join(FORMATS)}", param_hint="--format")
@@ -354,8 +417,13 @@ def bulletin(program: str,
 
 
 @handles_errors
-def scores(program: str, year: Annotated[int | None, typer.Option("--year", help="只计该年度到期的事项")] = None,
-           as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def scores(
+    program: str,
+    year: Annotated[int | None, typer.Option("--year", help="只计该年度到期的事项")] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """考核评价：各单位按时/逾期、黄牌红牌、扣分，及约谈名单。"""
     wired = context(db)
     with wired.transaction() as session:
@@ -368,19 +436,49 @@ def scores(program: str, year: Annotated[int | None, typer.Option("--year", help
 
 
 def print_scores(report: dict) -> None:
-    title = f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
-    table = Table("单位", "应完成", "按时", "逾期办结", "逾期未办", "整改逾期", "黄牌", "红牌", "督办", "扣分", "得分", "约谈",
-                  title=title)
+    title = (
+        f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
+    )
+    table = Table(
+        "单位",
+        "应完成",
+        "按时",
+        "逾期办结",
+        "逾期未办",
+        "整改逾期",
+        "黄牌",
+        "红牌",
+        "督办",
+        "扣分",
+        "得分",
+        "约谈",
+        title=title,
+    )
     for s in report["units"]:
-        if not (s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"] or s["escalations"]):
+        if not (
+            s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"] or s["escalations"]
+        ):
             continue
-        table.add_row(s["name"], str(s["tasks_due"]), str(s["done_on_time"]), str(s["done_late"]), str(s["overdue"]),
-                      str(s["remediation_late"]), str(s["yellow_cards"]), str(s["red_cards"]), str(s["escalations"]),
-                      str(s["deduction"]), str(s["score"]), "[red]是[/red]" if s["interview"] else "")
+        table.add_row(
+            s["name"],
+            str(s["tasks_due"]),
+            str(s["done_on_time"]),
+            str(s["done_late"]),
+            str(s["overdue"]),
+            str(s["remediation_late"]),
+            str(s["yellow_cards"]),
+            str(s["red_cards"]),
+            str(s["escalations"]),
+            str(s["deduction"]),
+            str(s["score"]),
+            "[red]是[/red]" if s["interview"] else "",
+        )
     out.print(table)
     rule = report["rule"]
-    out.print(f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分；逾期超过 "
-              f"{rule['red_after_workdays']} 个工作日为红牌；红牌或督办达 {rule['interview_escalations']} 次约谈",
-              highlight=False)
+    out.print(
+        f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分；逾期超过 "
+        f"{rule['red_after_workdays']} 个工作日为红牌；红牌或督办达 {rule['interview_escalations']} 次约谈",
+        highlight=False,
+    )
     names = "、".join(i["name"] for i in report["interview"]) or "无"
     out.print(f"约谈名单：{names}", highlight=False)

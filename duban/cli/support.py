@@ -23,8 +23,12 @@ from schedule import labels
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="数据库 URL（默认 DUBAN_DATABASE_URL 或 $DUBAN_HOME/duban.db）")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 
 DAILY_CHECK_TIME = time(8, 30)

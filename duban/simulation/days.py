@@ -47,9 +47,17 @@ class Simulation:
     profiles: Counter = field(default_factory=Counter)
 
     def to_json(self) -> dict:
-        return {"program": self.program, "from": self.start.isoformat(), "to": self.end.isoformat(), "seed": self.seed,
-                "transitions": self.transitions, "notices": dict(self.notices), "messages": self.messages,
-                "reports": self.reports, "profiles": dict(self.profiles)}
+        return {
+            "program": self.program,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "seed": self.seed,
+            "transitions": self.transitions,
+            "notices": dict(self.notices),
+            "messages": self.messages,
+            "reports": self.reports,
+            "profiles": dict(self.profiles),
+        }
 
 
 class UnitModel:
@@ -69,8 +77,14 @@ class UnitModel:
             .where(Unit.program_id == self.ctx.id, TaskUnit.role == "lead", TaskUnit.position == 0)
         ).all())
         rows = session.execute(
-            select(TaskInstance.id, TaskInstance.task_id, TaskInstance.window_start, TaskInstance.due, Task.code,
-                   Task.recurrence)
+            select(
+                TaskInstance.id,
+                TaskInstance.task_id,
+                TaskInstance.window_start,
+                TaskInstance.due,
+                Task.code,
+                Task.recurrence,
+            )
             .join(Task, Task.id == TaskInstance.task_id)
             .where(TaskInstance.program_id == self.ctx.id, Task.active.is_(True))
             .order_by(TaskInstance.task_id, TaskInstance.seq)
@@ -81,8 +95,9 @@ class UnitModel:
             self.seen.add(instance_id)
             self._plan_instance(code, leads[task_id], window_start, due, recurrence, end)
 
-    def _plan_instance(self, code: str, unit: str, window_start: date, due: date | None, recurrence: str | None,
-                       end: date) -> None:
+    def _plan_instance(
+        self, code: str, unit: str, window_start: date, due: date | None, recurrence: str | None, end: date
+    ) -> None:
         add = self.calendar.add_workdays
         if due is None:
             # Ongoing work: a progress report every 10–30 workdays, some units slower than the rhythm asks.
@@ -116,10 +131,15 @@ class UnitModel:
         return self.plan.pop(day, [])
 
 
-def simulate(sessions: sessionmaker[Session], program_id: str, start: date, end: date, seed: int,
-             notifier: Notifier,
-             content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
-             ) -> Simulation:
+def simulate(
+    sessions: sessionmaker[Session],
+    program_id: str,
+    start: date,
+    end: date,
+    seed: int,
+    notifier: Notifier,
+    content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
+) -> Simulation:
     rng = random.Random(seed)
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
@@ -168,7 +188,9 @@ def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
     ).all()
     table: dict[str, dict] = {}
     for code, name, due, done_on, status in rows:
-        entry = table.setdefault(code, {"unit": code, "name": name, "on_time": 0, "late": 0, "open": 0, "escalations": 0})
+        entry = table.setdefault(
+            code, {"unit": code, "name": name, "on_time": 0, "late": 0, "open": 0, "escalations": 0}
+        )
         if status == "done" and done_on is not None:
             entry["on_time" if done_on <= due else "late"] += 1
         else:

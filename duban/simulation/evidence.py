@@ -13,7 +13,13 @@ _DOCUMENT_WORDS = ("表", "台账", "清单", "统计", "名单", "目录")
 def _pdf(lines: list[str]) -> bytes:
     """A one-page PDF with ASCII lines: enough for a reviewer's viewer to open."""
     def escape(text: str) -> str:
-        return text.encode("ascii", "replace").decode().replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        return (
+            text.encode("ascii", "replace")
+            .decode()
+            .replace("\\", "\\\\")
+            .replace("(", "\\(")
+            .replace(")", "\\)")
+        )
 
     body = "BT /F1 12 Tf 72 770 Td " + " ".join(f"({escape(line)}) Tj 0 -18 Td" for line in lines) + " ET"
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -32,13 +38,24 @@ def _pdf(lines: list[str]) -> bytes:
     return out
 
 
-def write_evidence(ctx: ProgramContext, settings_home: Path, code: str, title: str, spec: str | None,
-                   unit_code: str, today: date, only_first: bool = False, label: str | None = None) -> list[str]:
+def write_evidence(
+    ctx: ProgramContext,
+    settings_home: Path,
+    code: str,
+    title: str,
+    spec: str | None,
+    unit_code: str,
+    today: date,
+    only_first: bool = False,
+    label: str | None = None,
+) -> list[str]:
     """Generated evidence files named after the task's checklist items, under settings_home/evidence/PROGRAM/CODE/."""
     items = [label] if label else (checklist(spec) or [title[:12]])
     if only_first:
         items = items[:1]
-    folder = settings_home / "evidence" / ctx.id / "".join(c if c.isalnum() or c in "-_." else "_" for c in code)
+    folder = (
+        settings_home / "evidence" / ctx.id / "".join(c if c.isalnum() or c in "-_." else "_" for c in code)
+    )
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for number, item in enumerate(items, 1):

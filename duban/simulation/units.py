@@ -101,13 +101,24 @@ def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump
 
     done = session.execute(
         select(Task.id, Task.code, Task.title, Task.evidence_spec)
-        .where(Task.program_id == ctx.id, Task.active.is_(True),
-               select(TaskInstance.id).where(TaskInstance.task_id == Task.id, TaskInstance.status == "done").exists())
-        .order_by(Task.id)).all()
+        .where(
+            Task.program_id == ctx.id,
+            Task.active.is_(True),
+            select(TaskInstance.id)
+            .where(TaskInstance.task_id == Task.id, TaskInstance.status == "done")
+            .exists(),
+        )
+        .order_by(Task.id)
+    ).all()
     if not done:
         return
-    evidenced = {task_id for task_id, files in session.execute(
-        select(ProgressReport.task_id, ProgressReport.evidence).where(ProgressReport.program_id == ctx.id)) if files}
+    evidenced = {
+        task_id
+        for task_id, files in session.execute(
+            select(ProgressReport.task_id, ProgressReport.evidence).where(ProgressReport.program_id == ctx.id)
+        )
+        if files
+    }
     done = [row for row in done if row[0] not in evidenced]
     if not done:
         return
@@ -124,7 +135,9 @@ def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump
         if draw >= chance:
             continue
         files = write_evidence(ctx, settings_home, code, title, spec, unit, today, only_first=partial < 0.15)
-        add_evidence(session, ctx, code, unit, files, at, text(ctx.language, "simulation.evidence"), "simulate")
+        add_evidence(
+            session, ctx, code, unit, files, at, text(ctx.language, "simulation.evidence"), "simulate"
+        )
         bump("evidence_reports")
         bump("evidence_files", len(files))
 
@@ -162,9 +175,11 @@ def _return_form(session, ctx, unit_code, today, at, rng, settings_home, bump) -
     status = {row["code"]: row for row in task_rows(session, ctx, today)}
     task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
     files_of: dict[int, list[str]] = {}
-    for task_id, files in session.execute(select(ProgressReport.task_id, ProgressReport.evidence)
-                                          .where(ProgressReport.program_id == ctx.id, ProgressReport.task_id.in_(
-                                              list(task_ids.values())))):
+    for task_id, files in session.execute(
+        select(ProgressReport.task_id, ProgressReport.evidence).where(
+            ProgressReport.program_id == ctx.id, ProgressReport.task_id.in_(list(task_ids.values()))
+        )
+    ):
         files_of.setdefault(task_id, []).extend(Path(f).name for f in files or [])
     forgetful = _profile(ctx.id, unit_code) == 2
     workbook = load_workbook(io.BytesIO(form_bytes(session, ctx, unit_code)))
@@ -225,8 +240,16 @@ def _simulate_remediation(session, ctx, today, at, rng, settings_home, calendar,
         if not closes:
             continue
         label = text(ctx.language, "simulation.remediation_report") if kind == "problem" else None
-        files = write_evidence(ctx, settings_home, task_code or item.code, title or item.title, spec, unit_code,
-                               today, label=label)
+        files = write_evidence(
+            ctx,
+            settings_home,
+            task_code or item.code,
+            title or item.title,
+            spec,
+            unit_code,
+            today,
+            label=label,
+        )
         try:
             report_item(session, ctx, item.code, unit_code, "done", None,
                         text(ctx.language, "simulation.fixed"), files, at, "simulate")

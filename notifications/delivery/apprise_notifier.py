@@ -197,8 +197,17 @@ class AppriseNotifier:
         except SecretUnavailable as exc:
             reason = redact(str(exc))
             log.warning("channel %s: %s", written_mask, reason)
-            return self._channel_failed(message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
-                                        "secret_unavailable", reason, now, alerts, ledger.mark_unresolved)
+            return self._channel_failed(
+                message,
+                _key("unresolved", url),
+                written_mask,
+                channel_kind(url) or "?",
+                "secret_unavailable",
+                reason,
+                now,
+                alerts,
+                ledger.mark_unresolved,
+            )
         # 2. parse
         shown = mask_url(expanded) if is_single_reference(url) else written_mask
         try:
@@ -215,7 +224,9 @@ class AppriseNotifier:
         """A channel that cannot even be tried (secret missing, URL invalid): on the ledger, alerted once."""
         with self._sessions() as session, session.begin():
             ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now)
-            ledger.finish_delivery(session, message.message_id, key, state="failed", now=now, code=code, reason=reason)
+            ledger.finish_delivery(
+                session, message.message_id, key, state="failed", now=now, code=code, reason=reason
+            )
             newly = mark(session, key=key, channel=shown, kind=kind, code=code, reason=reason,
                          program_id=message.program_id, unit_code=message.recipient.unit_code, now=now)
         if newly:

@@ -57,14 +57,25 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         if row["light"] != "red":
             continue
         due = date.fromisoformat(row["due"])
-        red.append({"code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
-                    "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
-                    "progress": row["progress"]})
+        red.append(
+            {
+                "code": row["code"],
+                "title": row["title"],
+                "lead": [names.get(c, c) for c in row["lead"]],
+                "due": row["due"],
+                "overdue_workdays": calendar.workdays_between(due, today),
+                "progress": row["progress"],
+            }
+        )
     red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
-    granted = [dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "approved"]
-    pending = [dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "pending"]
+    granted = [
+        dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "approved"
+    ]
+    pending = [
+        dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "pending"
+    ]
     phases = {p["kind"]: p for p in summary["phases"]}
     selfcheck = None
     if phases.get("self_check", {}).get("state", "pending") != "pending":
@@ -74,9 +85,17 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
     if items:
         unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-        overdue = [{"code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""), "due": i.due.isoformat(),
-                    "overdue_workdays": calendar.workdays_between(i.due, today)}
-                   for i in items if i.state == "open" and i.due < today]
+        overdue = [
+            {
+                "code": i.code,
+                "title": i.title,
+                "unit": names.get(unit_codes[i.unit_id], ""),
+                "due": i.due.isoformat(),
+                "overdue_workdays": calendar.workdays_between(i.due, today),
+            }
+            for i in items
+            if i.state == "open" and i.due < today
+        ]
         remediation = {"total": len(items), "open": sum(i.state == "open" for i in items),
                        "closed": sum(i.state == "closed" for i in items),
                        "accepted": sum(i.state == "accepted" for i in items),
@@ -110,14 +129,30 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
 
 
 HEADERS = {
-    "zh-CN": {"units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
-              "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
-              "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
-              "sheets": ("各单位", "红灯清单", "延期批准"), "title": "通报"},
-    "en": {"units": ("Unit", "Lead tasks", "Co tasks", "Red", "Yellow", "Green", "Done", "No due date", "Failed deliveries"),
-           "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
-           "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
-           "sheets": ("Units", "Red list", "Extensions"), "title": "Bulletin"},
+    "zh-CN": {
+        "units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
+        "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
+        "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
+        "sheets": ("各单位", "红灯清单", "延期批准"),
+        "title": "通报",
+    },
+    "en": {
+        "units": (
+            "Unit",
+            "Lead tasks",
+            "Co tasks",
+            "Red",
+            "Yellow",
+            "Green",
+            "Done",
+            "No due date",
+            "Failed deliveries",
+        ),
+        "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
+        "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
+        "sheets": ("Units", "Red list", "Extensions"),
+        "title": "Bulletin",
+    },
 }
 
 
@@ -146,9 +181,24 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
     sheet_with(workbook.create_sheet(text["sheets"][1]), text["red"], [
         (r["code"], r["title"], "、".join(r["lead"]), r["due"], r["overdue_workdays"], r["progress"])
         for r in data["red"]], [10, 60, 36, 12, 12, 8])
-    sheet_with(workbook.create_sheet(text["sheets"][2]), text["extensions"], [
-        (e["id"], e["code"], e["unit_name"], e["from"], e["to"], e["decided_on"], e["decided_by"], e["reason"])
-        for e in data["extensions"]], [8, 10, 30, 12, 12, 12, 16, 40])
+    sheet_with(
+        workbook.create_sheet(text["sheets"][2]),
+        text["extensions"],
+        [
+            (
+                e["id"],
+                e["code"],
+                e["unit_name"],
+                e["from"],
+                e["to"],
+                e["decided_on"],
+                e["decided_by"],
+                e["reason"],
+            )
+            for e in data["extensions"]
+        ],
+        [8, 10, 30, 12, 12, 12, 16, 40],
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

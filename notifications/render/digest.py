@@ -33,18 +33,30 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
 }
 
 NEXT_STEPS: dict[str, tuple[str, str]] = {
-    "escalation": ("请责任单位主要负责同志督促落实，于 3 个工作日内报送办结情况或书面说明原因；领导小组办公室将纳入通报和考核。",
-                   "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin and the assessment."),
-    "overdue": ("以上事项已超过完成时限，请尽快办结并报送进展和佐证材料；确需延期的，请说明原因。",
-                "These items are past their time limit: finish them and report progress with evidence as soon as possible."),
-    "before_due": ("请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
-                   "Please finish on time and report progress with evidence; request an extension before the due date if needed."),
-    "report_missing": ("请报送最新进展（duban report … --status in_progress --progress N）。",
-                       "Please report your latest progress."),
-    "decision_requested": ("请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
-                           "Open the paused decide flow run in the Prefect UI, or run duban phase approve."),
-    "assignment": ("请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
-                   "Please work through the attached list by its time limits and report progress regularly."),
+    "escalation": (
+        "请责任单位主要负责同志督促落实，于 3 个工作日内报送办结情况或书面说明原因；领导小组办公室将纳入通报和考核。",
+        "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin and the assessment.",
+    ),
+    "overdue": (
+        "以上事项已超过完成时限，请尽快办结并报送进展和佐证材料；确需延期的，请说明原因。",
+        "These items are past their time limit: finish them and report progress with evidence as soon as possible.",
+    ),
+    "before_due": (
+        "请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
+        "Please finish on time and report progress with evidence; request an extension before the due date if needed.",
+    ),
+    "report_missing": (
+        "请报送最新进展（duban report … --status in_progress --progress N）。",
+        "Please report your latest progress.",
+    ),
+    "decision_requested": (
+        "请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
+        "Open the paused decide flow run in the Prefect UI, or run duban phase approve.",
+    ),
+    "assignment": (
+        "请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
+        "Please work through the attached list by its time limits and report progress regularly.",
+    ),
 }
 
 
@@ -106,13 +118,28 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
     counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
     intro = _intro(counts, english)
     sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
-    subject = (f"[{program_name}] {kinds_title} — {today}" if english
-               else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace("月0", "月"))
-    context = {"program_name": program_name, "recipient_name": recipient_name, "audience": audience,
-               "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
-               "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
-               "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-               "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
+    subject = (
+        f"[{program_name}] {kinds_title} — {today}"
+        if english
+        else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace(
+            "月0", "月"
+        )
+    )
+    context = {
+        "program_name": program_name,
+        "recipient_name": recipient_name,
+        "audience": audience,
+        "today": today.isoformat(),
+        "kinds_title": kinds_title,
+        "intro": intro,
+        "sections": list(sections.values()),
+        "sender": sender,
+        "language": language,
+        "subject": subject,
+        "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
+        "as_of_label": "As of" if english else "截至",
+        "light_label": labels(language, "light"),
+    }
     templates = environment()
     markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)

@@ -54,22 +54,66 @@ HEADER_ROW, FIRST_ROW = 5, 6
 COLUMNS = "ABCDEFGHIJK"
 INPUT_COLUMNS = "HIJK"
 HEADERS = {
-    "zh-CN": ["序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式", "系统记录进展",
-           "完成情况", f"自评分（{SCORE_MIN}–{SCORE_MAX}）", "佐证材料（文件名或链接）", "存在问题"],
-    "en": ["Code", "Area", "Measure", "Role", "Due", "Expected evidence", "Recorded status",
-           "Completion", f"Self-score ({SCORE_MIN}–{SCORE_MAX})", "Evidence (file names or links)", "Problems found"],
+    "zh-CN": [
+        "序号",
+        "重点任务",
+        "工作举措",
+        "本单位角色",
+        "完成时限",
+        "成果形式",
+        "系统记录进展",
+        "完成情况",
+        f"自评分（{SCORE_MIN}–{SCORE_MAX}）",
+        "佐证材料（文件名或链接）",
+        "存在问题",
+    ],
+    "en": [
+        "Code",
+        "Area",
+        "Measure",
+        "Role",
+        "Due",
+        "Expected evidence",
+        "Recorded status",
+        "Completion",
+        f"Self-score ({SCORE_MIN}–{SCORE_MAX})",
+        "Evidence (file names or links)",
+        "Problems found",
+    ],
 }
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
 TEXT = {
-    "zh-CN": {"sheet": "自查表", "title": "{name} · 自查自评表", "program": "计划编号", "program_name": "计划名称",
-           "unit": "单位编号", "unit_name": "填报单位", "howto": "填表说明", "lead": "牵头", "co": "配合",
-           "instructions": ("完成情况填「已完成」「部分完成」或「未完成」；自评分为 {lo}–{hi} 的整数；佐证材料填文件名或链接，"
-                            "多个用顿号分隔；存在问题如实填写。灰色列和表头请勿修改，请勿增删行。自查时间：{start} 至 {end}。")},
-    "en": {"sheet": "Self-check", "title": "{name} · self-check form", "program": "Program", "program_name": "Name",
-           "unit": "Unit", "unit_name": "Unit name", "howto": "How to fill in", "lead": "lead", "co": "co-unit",
-           "instructions": ("Completion: Done, Partly done or Not done; self-score: a whole number {lo}–{hi}; evidence: "
-                            "file names or links, separated by commas; problems: as found. Do not edit the grey columns "
-                            "or the header, do not add or delete rows. Self-check window: {start} to {end}.")},
+    "zh-CN": {
+        "sheet": "自查表",
+        "title": "{name} · 自查自评表",
+        "program": "计划编号",
+        "program_name": "计划名称",
+        "unit": "单位编号",
+        "unit_name": "填报单位",
+        "howto": "填表说明",
+        "lead": "牵头",
+        "co": "配合",
+        "instructions": (
+            "完成情况填「已完成」「部分完成」或「未完成」；自评分为 {lo}–{hi} 的整数；佐证材料填文件名或链接，"
+            "多个用顿号分隔；存在问题如实填写。灰色列和表头请勿修改，请勿增删行。自查时间：{start} 至 {end}。"
+        ),
+    },
+    "en": {
+        "sheet": "Self-check",
+        "title": "{name} · self-check form",
+        "program": "Program",
+        "program_name": "Name",
+        "unit": "Unit",
+        "unit_name": "Unit name",
+        "howto": "How to fill in",
+        "lead": "lead",
+        "co": "co-unit",
+        "instructions": (
+            "Completion: Done, Partly done or Not done; self-score: a whole number {lo}–{hi}; evidence: "
+            "file names or links, separated by commas; problems: as found. Do not edit the grey columns "
+            "or the header, do not add or delete rows. Self-check window: {start} to {end}."
+        ),
+    },
 }
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -87,16 +131,30 @@ def write_form(spec: FormSpec) -> bytes:
     sheet["A1"] = text["title"].format(name=spec.program_name)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells("A1:K1")
-    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = text["program"], spec.program_id, text["program_name"], spec.program_name
-    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = text["unit"], spec.unit_code, text["unit_name"], spec.unit_name
+    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = (
+        text["program"],
+        spec.program_id,
+        text["program_name"],
+        spec.program_name,
+    )
+    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = (
+        text["unit"],
+        spec.unit_code,
+        text["unit_name"],
+        spec.unit_name,
+    )
     sheet.merge_cells("E2:K2")
     sheet.merge_cells("E3:K3")
     sheet["A4"] = text["howto"]
-    sheet["B4"] = text["instructions"].format(lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—", end=spec.end or "—")
+    sheet["B4"] = text["instructions"].format(
+        lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—", end=spec.end or "—"
+    )
     sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells("B4:K4")
     sheet.row_dimensions[4].height = 48
-    for column, (header, width) in zip(COLUMNS, zip(HEADERS[spec.language], WIDTHS, strict=True), strict=True):
+    for column, (header, width) in zip(
+        COLUMNS, zip(HEADERS[spec.language], WIDTHS, strict=True), strict=True
+    ):
         cell = sheet[f"{column}{HEADER_ROW}"]
         cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -141,13 +199,17 @@ def write_form(spec: FormSpec) -> bytes:
     return buffer.getvalue()
 
 
-def write_forms(session: Session, ctx: ProgramContext, out_dir: Path, unit_codes: list[str] | None = None) -> list[dict]:
+def write_forms(
+    session: Session, ctx: ProgramContext, out_dir: Path, unit_codes: list[str] | None = None
+) -> list[dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for spec in form_specs(session, ctx, unit_codes):
         path = out_dir / form_filename(ctx.id, spec.unit_code)
         path.write_bytes(write_form(spec))
-        written.append({"unit": spec.unit_code, "name": spec.unit_name, "tasks": len(spec.rows), "file": str(path)})
+        written.append(
+            {"unit": spec.unit_code, "name": spec.unit_name, "tasks": len(spec.rows), "file": str(path)}
+        )
     return written
 
 
@@ -182,7 +244,9 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
         return form
     if META_SHEET not in workbook.sheetnames:
-        form.problems.append(Problem(shown, None, None, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写"))
+        form.problems.append(
+            Problem(shown, None, None, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写")
+        )
         return form
     meta_sheet = workbook[META_SHEET]
     meta: dict[str, Any] = {}
@@ -204,10 +268,15 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         form.problems.append(Problem(shown, None, None, "工作簿中没有自查表"))
         return form
     # The visible header block must still name what was issued.
-    for (r, c), expected, what in (((2, "B"), form.program_id, "计划编号"), ((3, "B"), form.unit_code, "单位编号")):
+    for (r, c), expected, what in (
+        ((2, "B"), form.program_id, "计划编号"),
+        ((3, "B"), form.unit_code, "单位编号"),
+    ):
         shown_value = _text(sheet[f"{c}{r}"].value)
         if shown_value != expected:
-            form.problems.append(Problem(shown, r, c, f"{what}被修改：表中为「{shown_value}」，下发时为「{expected}」"))
+            form.problems.append(
+                Problem(shown, r, c, f"{what}被修改：表中为「{shown_value}」，下发时为「{expected}」")
+            )
     header_row = int(meta.get("header_row") or HEADER_ROW)
     for column, expected in zip(COLUMNS, HEADERS[language], strict=True):
         value = _text(sheet[f"{column}{header_row}"].value)
@@ -241,7 +310,14 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         completion_text = _text(values["H"])
         completion = parse_completion(completion_text) if completion_text else None
         if not completion_text:
-            form.problems.append(Problem(shown, r, "H", "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）"))
+            form.problems.append(
+                Problem(
+                    shown,
+                    r,
+                    "H",
+                    "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）",
+                )
+            )
             row_ok = False
         elif completion is None:
             form.problems.append(Problem(shown, r, "H", f"完成情况「{completion_text}」应为 "
@@ -252,11 +328,21 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
             form.problems.append(Problem(shown, r, "I", score))
             row_ok = False
         if row_ok:
-            form.rows.append(ReturnedRow(r, code, completion, score, tuple(split_evidence(_text(values["J"]))),
-                                         _text(values["K"]) or None))
+            form.rows.append(
+                ReturnedRow(
+                    r,
+                    code,
+                    completion,
+                    score,
+                    tuple(split_evidence(_text(values["J"]))),
+                    _text(values["K"]) or None,
+                )
+            )
     for code, r in issued:
         if code not in seen and not any(p.row == r and p.column == "A" for p in form.problems):
-            form.problems.append(Problem(shown, r, "A", f"缺少任务「{code}」的行（下发时在第 {r} 行；请勿删除行）"))
+            form.problems.append(
+                Problem(shown, r, "A", f"缺少任务「{code}」的行（下发时在第 {r} 行；请勿删除行）")
+            )
     return form
 
 
@@ -290,7 +376,9 @@ def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], a
     return record_returns(session, ctx, forms, at, actor), problems
 
 
-def selfcheck_form_attachment(session: Session, ctx: ProgramContext, unit_code: str, rows: list | None = None) -> Attachment:
+def selfcheck_form_attachment(
+    session: Session, ctx: ProgramContext, unit_code: str, rows: list | None = None
+) -> Attachment:
     """The unit's self-check workbook, for the selfcheck_form notice. (`rows` is ignored: it matches the
     dispatcher's AttachmentBuilder signature.)"""
     return Attachment(form_filename(ctx.id, unit_code), form_bytes(session, ctx, unit_code), XLSX_MIME)

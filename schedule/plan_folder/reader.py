@@ -143,7 +143,9 @@ def read_plan(directory: str | Path) -> PlanReading:
 
     program_id = _required_text(program_doc, data, "id", problems)
     if program_id and not SLUG.match(program_id):
-        problems.append(program_doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]"))
+        problems.append(
+            program_doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]")
+        )
     name = _required_text(program_doc, data, "name", problems)
     coordinator = _required_text(program_doc, data, "coordinator", problems)
     timezone = str(data.get("timezone") or "Asia/Shanghai")
@@ -165,14 +167,18 @@ def read_plan(directory: str | Path) -> PlanReading:
     else:
         units = _read_units(directory / str(units_name), shown(str(units_name)), problems)
     if coordinator and units and coordinator not in {u.code for u in units}:
-        problems.append(program_doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中"))
+        problems.append(
+            program_doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中")
+        )
 
     tasks: tuple[TaskSpec, ...] = ()
     tasks_name = data.get("tasks")
     if not tasks_name:
         problems.append(program_doc.problem(("tasks",), "缺少必填项 tasks (分工表文件)"))
     elif units:
-        tasks = _read_tasks(directory / str(tasks_name), shown(str(tasks_name)), units, phases, language, problems)
+        tasks = _read_tasks(
+            directory / str(tasks_name), shown(str(tasks_name)), units, phases, language, problems
+        )
 
     if phases:
         calendar_years = {p.start.year for p in phases} | {p.end.year for p in phases}
@@ -188,8 +194,14 @@ def read_plan(directory: str | Path) -> PlanReading:
         for task in tasks:
             phase = next((p for p in phases if p.kind == task.phase), None)
             if phase is None:
-                problems.append(Problem(shown(str(tasks_name)), task.row, None,
-                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段"))
+                problems.append(
+                    Problem(
+                        shown(str(tasks_name)),
+                        task.row,
+                        None,
+                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段",
+                    )
+                )
 
     if problems and any(p.severity == "error" for p in problems):
         return PlanReading(None, problems)
@@ -228,7 +240,12 @@ def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -
             continue
         order = PHASE_KINDS.index(kind)
         if order <= last_order:
-            problems.append(doc.problem((*path, "kind"), f"阶段「{kind}」重复或顺序不对：应按 {' → '.join(PHASE_KINDS)} 排列，每种至多一次"))
+            problems.append(
+                doc.problem(
+                    (*path, "kind"),
+                    f"阶段「{kind}」重复或顺序不对：应按 {' → '.join(PHASE_KINDS)} 排列，每种至多一次",
+                )
+            )
             continue
         last_order = order
         start = _as_date(doc, (*path, "start"), item.get("start"), problems, "开始日期")
@@ -236,7 +253,9 @@ def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -
         if start is None or end is None:
             continue
         if end < start:
-            problems.append(doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}"))
+            problems.append(
+                doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}")
+            )
             continue
         phases.append(PhaseSpec(kind, str(item.get("name") or names[kind]), start, end))
     return phases
@@ -247,7 +266,11 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     defaults = ReminderPolicy()
     offsets = reminders.get("before_due_workdays", list(defaults.before_due_workdays))
     if not isinstance(offsets, list) or not all(isinstance(n, int) and n > 0 for n in offsets):
-        problems.append(doc.problem(("reminders", "before_due_workdays"), "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"))
+        problems.append(
+            doc.problem(
+                ("reminders", "before_due_workdays"), "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"
+            )
+        )
         offsets = list(defaults.before_due_workdays)
     numbers = {}
     for key in ("overdue_every_workdays", "escalate_after", "report_every_workdays"):
@@ -258,14 +281,21 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
         numbers[key] = value
     bulletin = str(reminders.get("bulletin", defaults.bulletin))
     if bulletin not in ("weekly", "monthly", "off"):
-        problems.append(doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off"))
+        problems.append(
+            doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off")
+        )
         bulletin = defaults.bulletin
     reminder_policy = ReminderPolicy(tuple(sorted(set(offsets), reverse=True)), bulletin=bulletin, **numbers)
 
     calendar = _section(doc, data, "calendar", problems)
     policy = str(calendar.get("due_on_non_workday", "keep"))
     if policy not in ("keep", "previous", "next"):
-        problems.append(doc.problem(("calendar", "due_on_non_workday"), f"due_on_non_workday「{policy}」应为 keep | previous | next"))
+        problems.append(
+            doc.problem(
+                ("calendar", "due_on_non_workday"),
+                f"due_on_non_workday「{policy}」应为 keep | previous | next",
+            )
+        )
         policy = "keep"
     extra: dict[str, tuple[date, ...]] = {}
     for key in ("extra_holidays", "extra_workdays"):
@@ -329,7 +359,9 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
         code = str(item.get("id", "")).strip()
         name = str(item.get("name", "") or "").strip()
         if not SLUG.match(code):
-            problems.append(doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]"))
+            problems.append(
+                doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]")
+            )
             continue
         if code in seen:
             problems.append(doc.problem((index, "id"), f"单位编号「{code}」重复（第 {seen[code]} 行已定义）"))
@@ -339,9 +371,16 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
             problems.append(doc.problem((index, "name"), f"单位「{code}」缺少名称 name"))
             continue
         notify = _string_list(doc, (index, "notify"), item.get("notify"), problems)
-        for i, url in enumerate(notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)):
+        for i, url in enumerate(
+            notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
+        ):
             if "://" not in url:
-                problems.append(doc.problem((index, "notify", i), f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)"))
+                problems.append(
+                    doc.problem(
+                        (index, "notify", i),
+                        f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)",
+                    )
+                )
         units.append(UnitSpec(
             code=code, name=name,
             aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems),
@@ -353,9 +392,17 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
     for index, unit in enumerate(units):
         for member in unit.members:
             if member not in codes:
-                problems.append(doc.problem((index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"))
+                problems.append(
+                    doc.problem(
+                        (index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"
+                    )
+                )
         if not unit.notify and not unit.members:
-            problems.append(doc.problem((index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"))
+            problems.append(
+                doc.problem(
+                    (index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"
+                )
+            )
     return tuple(units)
 
 
@@ -405,7 +452,9 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
             problems.append(_at(shown, code_cell, "任务编号为空"))
             continue
         if code in seen_codes:
-            problems.append(_at(shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）"))
+            problems.append(
+                _at(shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）")
+            )
             continue
         seen_codes[code] = code_cell.row
         title_cell = cell("title")
@@ -416,7 +465,9 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         lead_cell = cell("lead") if "lead" in columns else cell("units")
         lead_names = split_unit_list(lead_cell.value)
         co_cell = cell("co") if "lead" in columns else cell("units")
-        co_names = split_unit_list(co_cell.value) if "lead" in columns and co_cell is not None else lead_names[1:]
+        co_names = (
+            split_unit_list(co_cell.value) if "lead" in columns and co_cell is not None else lead_names[1:]
+        )
         if "lead" not in columns:
             lead_names = lead_names[:1]
         lead = _match_units(directory, lead_names, shown, lead_cell, problems)
@@ -428,7 +479,11 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         due_cell = cell("due")
         limit, limit_text = None, None
         if due_cell is not None and _present(due_cell.value):
-            limit_text = _cell_text(due_cell) if not isinstance(due_cell.value, (date, datetime)) else due_cell.value.strftime("%Y-%m-%d")
+            limit_text = (
+                _cell_text(due_cell)
+                if not isinstance(due_cell.value, (date, datetime))
+                else due_cell.value.strftime("%Y-%m-%d")
+            )
             try:
                 limit = parse_time_limit(due_cell.value)
             except TimeLimitError as exc:
@@ -440,7 +495,13 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
             phase_text = _cell_text(phase_cell)
             phase_kind = phase_lookup.get(phase_text) or phase_lookup.get(phase_text.lower())
             if phase_kind is None:
-                problems.append(_at(shown, phase_cell, f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 {' | '.join(PHASE_KINDS)}"))
+                problems.append(
+                    _at(
+                        shown,
+                        phase_cell,
+                        f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 {' | '.join(PHASE_KINDS)}",
+                    )
+                )
                 phase_kind = "implementation"
         tasks.append(TaskSpec(
             code=code, title=title or "", lead=lead, co=co,
@@ -464,7 +525,9 @@ def _match_units(directory: UnitDirectory, names: list[str], shown: str, cell: C
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and value != value) and str(value).strip() != ""
+    return (
+        value is not None and not (isinstance(value, float) and value != value) and str(value).strip() != ""
+    )
 
 
 def _cell_text(cell: Cell | None) -> str:

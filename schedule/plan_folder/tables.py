@@ -57,7 +57,9 @@ def read_table(path: Path, shown: str) -> Table:
 
 
 def _present(value: Any) -> bool:
-    return value is not None and str(value).strip() != "" and not (isinstance(value, float) and value != value)
+    return (
+        value is not None and str(value).strip() != "" and not (isinstance(value, float) and value != value)
+    )
 
 
 def _csv_grid(path: Path) -> list[list[Any]]:

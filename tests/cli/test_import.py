@@ -31,7 +31,19 @@ def test_the_example_plans_validate_and_import(home):
         assert result.exit_code == 0, result.stderr
     chengdu = tasks_json("chengdu-2023", "--as-of", "2023-06-01")
     assert len(chengdu) >= 30
-    assert {"code", "title", "area", "lead", "co", "due", "recurrence", "phase", "status", "progress", "light"} <= set(chengdu[0])
+    assert {
+        "code",
+        "title",
+        "area",
+        "lead",
+        "co",
+        "due",
+        "recurrence",
+        "phase",
+        "status",
+        "progress",
+        "light",
+    } <= set(chengdu[0])
     status = json.loads(runner.invoke(app, ["status", "chengdu-2023", "--json"]).stdout)
     assert [(p["kind"], p["start"], p["end"]) for p in status["phases"]] == [
         ("deployment", "2023-03-01", "2023-04-30"), ("implementation", "2023-05-01", "2024-06-30"),

@@ -31,7 +31,9 @@ def test_the_checklist_comes_from_the_expected_results_column():
     assert checklist("年度创新举措及典型案例汇编等") == ["年度创新举措", "典型案例汇编"]
     assert checklist("知识产权普及教育") == ["知识产权普及教育"]  # 普 alone is no item
     assert checklist(None) == [] and checklist("") == []
-    assert matches("合作协议", "/x/2023年成渝合作协议（签字版）.pdf") and not matches("会议纪要", "合作协议.pdf")
+    assert matches("合作协议", "/x/2023年成渝合作协议（签字版）.pdf") and not matches(
+        "会议纪要", "合作协议.pdf"
+    )
 
 
 def evidence(tmp_path, name: str) -> str:
@@ -45,12 +47,42 @@ def prepared(tmp_path, **program):
     sessions, url = make_db(tmp_path, program=program_yaml(**program) if program else None)
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        record_report(session, ctx, "D1", "office", "done", None, None, [evidence(tmp_path, "印发文件.pdf")], at(date(2023, 4, 20)))
+        record_report(
+            session,
+            ctx,
+            "D1",
+            "office",
+            "done",
+            None,
+            None,
+            [evidence(tmp_path, "印发文件.pdf")],
+            at(date(2023, 4, 20)),
+        )
         record_report(session, ctx, "A1", "msa", "done", None, None,
                       [evidence(tmp_path, "合作协议.pdf"), "https://example.org/a1"], at(date(2023, 6, 20)))
-        record_report(session, ctx, "A2", "msa", "done", None, None, [evidence(tmp_path, "其他.pdf")], at(date(2024, 1, 5)))
+        record_report(
+            session,
+            ctx,
+            "A2",
+            "msa",
+            "done",
+            None,
+            None,
+            [evidence(tmp_path, "其他.pdf")],
+            at(date(2024, 1, 5)),
+        )
         record_report(session, ctx, "B1", "police", "done", None, None, [], at(date(2024, 5, 5)))
-        record_report(session, ctx, "C1", "court", "done", None, None, [str(tmp_path / "gone.pdf")], at(date(2024, 3, 1)))
+        record_report(
+            session,
+            ctx,
+            "C1",
+            "court",
+            "done",
+            None,
+            None,
+            [str(tmp_path / "gone.pdf")],
+            at(date(2024, 3, 1)),
+        )
     return sessions, url
 
 
@@ -61,22 +93,47 @@ def test_the_package_gathers_the_evidence_and_scores_readiness(tmp_path):
         result = build_package(session, ctx_of(session), out, date(2025, 4, 20))
     # D1 100, A1 100, A2 50+25+0 (no file named 会议纪要), B1 50 (no evidence), B2 0 (not done), C1 50 (file gone).
     assert result["readiness"] == 62.5
-    assert (result["tasks"], result["done"], result["on_time"], result["with_evidence"], result["files"]) == (6, 5, 4, 3, 4)
+    assert (result["tasks"], result["done"], result["on_time"], result["with_evidence"], result["files"]) == (
+        6,
+        5,
+        4,
+        3,
+        4,
+    )
     assert [(g["task"], g["kind"]) for g in result["gaps"]] == [
         ("A2", "checklist"), ("B1", "no_evidence"), ("B2", "not_done"), ("B2", "no_evidence"),
         ("C1", "no_evidence"), ("C1", "missing_file")]
     assert (out / "evidence" / "D1" / "印发文件.pdf").read_text("utf-8") == "印发文件.pdf"
     sheet = load_workbook(out / "index.xlsx").worksheets[0]
-    assert [c.value for c in sheet[2]][:8] == ["编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期"]
+    assert [c.value for c in sheet[2]][:8] == [
+        "编号",
+        "重点任务",
+        "工作举措",
+        "牵头单位",
+        "配合单位",
+        "完成时限",
+        "原定时限",
+        "完成日期",
+    ]
     rows = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)}
     assert list(rows) == ["D1", "A1", "A2", "B1", "B2", "C1"]
     assert rows["A1"][11] == "evidence/A1/合作协议.pdf\nhttps://example.org/a1"
     assert rows["A2"][7] == "2024-01-05" and rows["A2"][9] == "否" and rows["A2"][12] == "会议纪要"
     html = (out / "report.html").read_text("utf-8")
-    assert "验收准备情况报告" in html and "62.5" in html and "分牵头单位完成及时情况" in html and "佐证材料文件缺失：gone.pdf" in html
+    assert (
+        "验收准备情况报告" in html
+        and "62.5" in html
+        and "分牵头单位完成及时情况" in html
+        and "佐证材料文件缺失：gone.pdf" in html
+    )
     with zipfile.ZipFile(result["zip"]) as archive:
-        assert sorted(archive.namelist()) == ["evidence/A1/合作协议.pdf", "evidence/A2/其他.pdf", "evidence/D1/印发文件.pdf",
-                                              "index.xlsx", "report.html"]
+        assert sorted(archive.namelist()) == [
+            "evidence/A1/合作协议.pdf",
+            "evidence/A2/其他.pdf",
+            "evidence/D1/印发文件.pdf",
+            "index.xlsx",
+            "report.html",
+        ]
     # Rebuilt: the same package, no stale files.
     with sessions.begin() as session:
         assert build_package(session, ctx_of(session), out, date(2025, 4, 20))["readiness"] == 62.5
@@ -90,7 +147,17 @@ def test_remediation_history_is_in_the_index(tmp_path):
         import_forms(session, ctx, [path], at(date(2024, 6, 20)))
         derive_items(session, ctx, date(2024, 8, 1), at(date(2024, 8, 1)))
         code = next(i["code"] for i in list_items(session, ctx, date(2024, 8, 1)) if i["task"] == "C1")
-        report_item(session, ctx, code, "police", "done", None, None, [evidence(tmp_path, "培训台账.csv")], at(date(2024, 8, 20)))
+        report_item(
+            session,
+            ctx,
+            code,
+            "police",
+            "done",
+            None,
+            None,
+            [evidence(tmp_path, "培训台账.csv")],
+            at(date(2024, 8, 20)),
+        )
         data = build_package(session, ctx, tmp_path / "p", date(2025, 4, 20))
     sheet = load_workbook(tmp_path / "p" / "index.xlsx").worksheets[0]
     c1 = next([c.value for c in row] for row in sheet.iter_rows(min_row=3) if row[0].value == "C1")
@@ -108,8 +175,28 @@ def test_the_gate_wants_every_task_done_with_evidence(tmp_path):
         assert result.reasons == ["未办结的任务 1 项: B2", "已办结但无佐证材料的任务 1 项: B1"]
         ctx = ctx_of(session)
         for _ in range(8):
-            record_report(session, ctx, "B2", "police", "done", None, None, [evidence(tmp_path, "统计表.csv")], at(date(2025, 4, 1)))
-        record_report(session, ctx, "B1", "police", "done", None, None, [evidence(tmp_path, "案件统计表.csv")], at(date(2025, 4, 1)))
+            record_report(
+                session,
+                ctx,
+                "B2",
+                "police",
+                "done",
+                None,
+                None,
+                [evidence(tmp_path, "统计表.csv")],
+                at(date(2025, 4, 1)),
+            )
+        record_report(
+            session,
+            ctx,
+            "B1",
+            "police",
+            "done",
+            None,
+            None,
+            [evidence(tmp_path, "案件统计表.csv")],
+            at(date(2025, 4, 1)),
+        )
         assert evaluate(session, "demo-city", phase, date(2025, 5, 6)).holds
 
 

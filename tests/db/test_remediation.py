@@ -40,10 +40,24 @@ def with_findings(tmp_path, returned_on: date = date(2024, 6, 20)):
         for _ in range(8):  # every quarterly instance of B2
             record_report(session, ctx, "B2", "police", "done", None, None, [], at(date(2024, 5, 20)))
     written = forms(sessions, tmp_path)
-    files = [fill(written["msa"], {"A1": ("已完成", 95, "a.pdf", None), "A2": ("部分完成", 70, None, "协作机制未落地"),
-                                   "B1": ("已完成", 88, None, None)}),
-             fill(written["police"], {"C1": ("未完成", 40, None, "培训未开展"), "B1": ("已完成", 90, "b.pdf", None),
-                                      "B2": ("已完成", 90, "c.pdf", None)})]
+    files = [
+        fill(
+            written["msa"],
+            {
+                "A1": ("已完成", 95, "a.pdf", None),
+                "A2": ("部分完成", 70, None, "协作机制未落地"),
+                "B1": ("已完成", 88, None, None),
+            },
+        ),
+        fill(
+            written["police"],
+            {
+                "C1": ("未完成", 40, None, "培训未开展"),
+                "B1": ("已完成", 90, "b.pdf", None),
+                "B2": ("已完成", 90, "c.pdf", None),
+            },
+        ),
+    ]
     with sessions.begin() as session:
         results, problems = import_forms(session, ctx_of(session), files, at(returned_on))
         assert results, problems
@@ -52,7 +66,10 @@ def with_findings(tmp_path, returned_on: date = date(2024, 6, 20)):
 
 def codes_and_dues(sessions) -> list[tuple[str, str, str, str]]:
     with sessions.begin() as session:
-        return [(i["code"], i["unit"], i["task"], i["due"]) for i in list_items(session, ctx_of(session), date(2024, 8, 1))]
+        return [
+            (i["code"], i["unit"], i["task"], i["due"])
+            for i in list_items(session, ctx_of(session), date(2024, 8, 1))
+        ]
 
 
 def test_findings_become_items_when_the_window_opens_once(tmp_path):
@@ -64,11 +81,16 @@ def test_findings_become_items_when_the_window_opens_once(tmp_path):
         assert derive_items(session, ctx_of(session), date(2024, 8, 2), at(date(2024, 8, 2))) == []
     # 20 workdays counted from the window's first day (2024-08-01 is day 1): 2024-08-28.
     assert codes_and_dues(sessions) == [
-        ("R-1", "msa", "A2", "2024-08-28"), ("R-2", "msa", "B1", "2024-08-28"), ("R-3", "police", "C1", "2024-08-28")]
+        ("R-1", "msa", "A2", "2024-08-28"),
+        ("R-2", "msa", "B1", "2024-08-28"),
+        ("R-3", "police", "C1", "2024-08-28"),
+    ]
     with sessions.begin() as session:
         findings = [(f.kind, f.detail) for f in session.scalars(select(Finding).order_by(Finding.id))]
         assert findings == [("partial", "协作机制未落地"), ("no_evidence", None), ("not_done", "培训未开展")]
-        assert session.scalar(select(Event).where(Event.kind == "remediation.derived")).data["items"][0] == "R-1"
+        assert (
+            session.scalar(select(Event).where(Event.kind == "remediation.derived")).data["items"][0] == "R-1"
+        )
 
 
 def test_a_late_finding_gets_twenty_workdays_but_never_past_the_window(tmp_path):
@@ -99,14 +121,20 @@ def test_units_close_their_items_and_the_tasks_follow(tmp_path):
             raise AssertionError("closed without evidence")
         except InvalidInput as exc:
             assert "须附佐证材料" in str(exc)
-        progress = report_item(session, ctx, "R-3", "police", "in_progress", 50, "已启动", [], at(date(2024, 8, 5)))
+        progress = report_item(
+            session, ctx, "R-3", "police", "in_progress", 50, "已启动", [], at(date(2024, 8, 5))
+        )
         assert progress["state"] == "open"
-        closed = report_item(session, ctx, "R-3", "police", "done", None, "培训已完成", [str(evidence)], at(date(2024, 8, 20)))
+        closed = report_item(
+            session, ctx, "R-3", "police", "done", None, "培训已完成", [str(evidence)], at(date(2024, 8, 20))
+        )
         assert closed["state"] == "closed" and not closed["late"]
         # Closing a "not done" item records the task's 办结 with the evidence.
         c1 = next(r for r in task_rows(session, ctx, date(2024, 8, 20)) if r["code"] == "C1")
         assert c1["status"] == "done" and c1["done_on"] == "2024-08-20"
-        assert session.scalar(select(ProgressReport.evidence).where(ProgressReport.note == "培训已完成")) == [str(evidence)]
+        assert session.scalar(select(ProgressReport.evidence).where(ProgressReport.note == "培训已完成")) == [
+            str(evidence)
+        ]
         report_item(session, ctx, "R-2", "msa", "done", None, None, [str(evidence)], at(date(2024, 9, 2)))
         late = next(i for i in list_items(session, ctx, date(2024, 9, 2)) if i["code"] == "R-2")
         assert late["state"] == "closed" and late["late"]
@@ -127,7 +155,9 @@ def test_the_gate_holds_when_every_item_is_closed_or_accepted(tmp_path):
         result = evaluate(session, ctx.id, phase, date(2024, 7, 1))
         assert not result.holds and result.reasons == ["尚未转为整改事项的自查问题 3 个"]
         derive_items(session, ctx, date(2024, 8, 1), at(date(2024, 8, 1)))
-        assert evaluate(session, ctx.id, phase, date(2025, 4, 1)).reasons == ["未办结的整改事项 3 项: R-1, R-2, R-3"]
+        assert evaluate(session, ctx.id, phase, date(2025, 4, 1)).reasons == [
+            "未办结的整改事项 3 项: R-1, R-2, R-3"
+        ]
         for code, unit in (("R-1", "msa"), ("R-2", "msa")):
             report_item(session, ctx, code, unit, "done", None, None, [str(evidence)], at(date(2024, 8, 20)))
         assert not evaluate(session, ctx.id, phase, date(2025, 4, 1)).holds
@@ -163,7 +193,11 @@ def test_items_are_reminded_chased_and_escalated_like_tasks(tmp_path):
         ctx = ctx_of(session)
         escalation = next(c for c in content_candidates(session, ctx, date(2024, 9, 6))
                           if c.kind == "remediation_escalation" and c.audience == "leader")
-        assert escalation.task_code == "R-1" and escalation.data["task"] == "A2" and escalation.data["title"].startswith("R-1 A2")
+        assert (
+            escalation.task_code == "R-1"
+            and escalation.data["task"] == "A2"
+            and escalation.data["title"].startswith("R-1 A2")
+        )
 
 
 def test_the_remediation_command(tmp_path, home):
@@ -179,16 +213,36 @@ def test_the_remediation_command(tmp_path, home):
     listed = json.loads(result.stdout)
     assert [i["code"] for i in listed["items"]] == ["R-1", "R-2", "R-3"]
     assert listed["items"][0]["overdue_workdays"] == 3 and listed["findings_without_items"] == 0
-    result = runner.invoke(app, ["remediation", "demo-city", "--close", "R-1", "--unit", "msa", "--evidence", str(evidence),
-                                 "--db", url, "--as-of", "2024-08-20", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "remediation",
+            "demo-city",
+            "--close",
+            "R-1",
+            "--unit",
+            "msa",
+            "--evidence",
+            str(evidence),
+            "--db",
+            url,
+            "--as-of",
+            "2024-08-20",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["action"]["state"] == "closed"
     stored = home / "evidence" / "demo-city" / "R-1" / "合作协议.pdf"
     assert stored.is_file()
-    result = runner.invoke(app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url])
+    result = runner.invoke(
+        app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url]
+    )
     assert result.exit_code == 0 and "R-3 → 牵头办认可" in result.stdout
     result = runner.invoke(app, ["remediation", "demo-city", "--close", "R-9", "--unit", "msa", "--db", url])
     assert result.exit_code == 1 and "没有整改事项「R-9」" in result.stderr
     assert runner.invoke(app, ["remediation", "demo-city", "--close", "R-2", "--db", url]).exit_code == 2
     with sessions.begin() as session:
-        assert session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.state == "open")) == 1
+        assert (
+            session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.state == "open")) == 1
+        )

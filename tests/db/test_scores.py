@@ -26,14 +26,31 @@ def scored(tmp_path, **program):
     with sessions.begin() as session:
         ctx = ctx_of(session)
         record_report(session, ctx, "D1", "office", "done", None, None, [], at(date(2023, 4, 28)))
-        record_report(session, ctx, "A1", "msa", "done", None, None, [], at(date(2023, 7, 3)))    # 1 workday late
-        record_report(session, ctx, "A2", "msa", "done", None, None, [], at(date(2024, 1, 3)))    # 2 workdays late
-        record_report(session, ctx, "C1", "police", "done", None, None, [], at(date(2024, 3, 19)))  # 2 late, collective
+        record_report(
+            session, ctx, "A1", "msa", "done", None, None, [], at(date(2023, 7, 3))
+        )  # 1 workday late
+        record_report(
+            session, ctx, "A2", "msa", "done", None, None, [], at(date(2024, 1, 3))
+        )  # 2 workdays late
+        record_report(
+            session, ctx, "C1", "police", "done", None, None, [], at(date(2024, 3, 19))
+        )  # 2 late, collective
         court = session.scalar(select(Unit.id).where(Unit.code == "court"))
         for slot in (3, 4, 5):  # three 督办 letters to the court's leadership (from an earlier due date)
-            session.add(Notice(program_id="demo-city", key=f"escalation:demo-city:x:court:leader:{slot}", kind="escalation",
-                               unit_id=court, audience="leader", subject_unit_id=court, due=date(2024, 3, 15), data={},
-                               at=at(date(2024, 3, 20)), state="sent"))
+            session.add(
+                Notice(
+                    program_id="demo-city",
+                    key=f"escalation:demo-city:x:court:leader:{slot}",
+                    kind="escalation",
+                    unit_id=court,
+                    audience="leader",
+                    subject_unit_id=court,
+                    due=date(2024, 3, 15),
+                    data={},
+                    at=at(date(2024, 3, 20)),
+                    state="sent",
+                )
+            )
     return sessions, url
 
 
@@ -45,16 +62,30 @@ def test_scores_cards_deductions_and_the_interview_list(tmp_path):
     sessions, _ = scored(tmp_path)
     with sessions.begin() as session:
         scores = by_unit(unit_scores(session, ctx_of(session), None, date(2024, 3, 20)))
-    pick = ("tasks_due", "done_on_time", "done_late", "overdue", "yellow_cards", "red_cards", "escalations", "deduction",
-            "score", "interview")
-    assert {code: tuple(s[k] for k in pick) for code, s in scores.items() if s["tasks_due"] or s["escalations"]} == {
+    pick = (
+        "tasks_due",
+        "done_on_time",
+        "done_late",
+        "overdue",
+        "yellow_cards",
+        "red_cards",
+        "escalations",
+        "deduction",
+        "score",
+        "interview",
+    )
+    assert {
+        code: tuple(s[k] for k in pick) for code, s in scores.items() if s["tasks_due"] or s["escalations"]
+    } == {
         "office": (1, 1, 0, 0, 0, 0, 0, 0, 100, False),
-        "msa": (2, 0, 2, 0, 2, 0, 0, -1, 99, False),          # two yellow cards: −1
-        "police": (4, 0, 1, 3, 1, 3, 0, -6, 94, True),          # B2's three quarters overdue past the rung: red
-        "court": (1, 0, 1, 0, 1, 0, 3, 0, 100, True),           # 约谈 for three escalations, without a red card
+        "msa": (2, 0, 2, 0, 2, 0, 0, -1, 99, False),  # two yellow cards: −1
+        "police": (4, 0, 1, 3, 1, 3, 0, -6, 94, True),  # B2's three quarters overdue past the rung: red
+        "court": (1, 0, 1, 0, 1, 0, 3, 0, 100, True),  # 约谈 for three escalations, without a red card
         "justice": (1, 0, 1, 0, 1, 0, 0, 0, 100, False),
     }
-    assert scores["police"]["interview_reasons"] == ["red_card"] and scores["court"]["interview_reasons"] == ["escalations"]
+    assert scores["police"]["interview_reasons"] == ["red_card"] and scores["court"]["interview_reasons"] == [
+        "escalations"
+    ]
     assert [c["item"] for c in scores["police"]["cards"]] == ["B2", "B2#2", "B2#3", "C1"]
     assert list(scores)[0] == "police"  # the worst first
 
@@ -64,15 +95,25 @@ def test_a_year_counts_what_fell_due_in_it(tmp_path):
     with sessions.begin() as session:
         in_2023 = by_unit(unit_scores(session, ctx_of(session), 2023, date(2024, 3, 20)))
         in_2024 = by_unit(unit_scores(session, ctx_of(session), 2024, date(2024, 3, 20)))
-    assert (in_2023["msa"]["yellow_cards"], in_2023["police"]["red_cards"], in_2023["court"]["escalations"]) == (2, 3, 0)
-    assert (in_2024["msa"]["tasks_due"], in_2024["police"]["yellow_cards"], in_2024["police"]["red_cards"]) == (0, 1, 0)
+    assert (
+        in_2023["msa"]["yellow_cards"],
+        in_2023["police"]["red_cards"],
+        in_2023["court"]["escalations"],
+    ) == (2, 3, 0)
+    assert (
+        in_2024["msa"]["tasks_due"],
+        in_2024["police"]["yellow_cards"],
+        in_2024["police"]["red_cards"],
+    ) == (0, 1, 0)
 
 
 def test_an_approved_extension_is_no_lateness(tmp_path):
     sessions, _ = make_db(tmp_path)
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        request = request_extension(session, ctx, "C1", "court", date(2024, 3, 29), "培训场地", at(date(2024, 3, 11)))
+        request = request_extension(
+            session, ctx, "C1", "court", date(2024, 3, 29), "培训场地", at(date(2024, 3, 11))
+        )
         approve_extension(session, ctx, request["id"], "王主任", at(date(2024, 3, 12)))
         record_report(session, ctx, "C1", "court", "done", None, None, [], at(date(2024, 3, 19)))
         court = by_unit(unit_scores(session, ctx, None, date(2024, 4, 1)))["court"]
@@ -87,6 +128,11 @@ def test_the_rule_comes_from_the_program(tmp_path, home):
     scores = by_unit(report["units"])
     assert (scores["msa"]["deduction"], scores["police"]["deduction"]) == (-2, -15)
     assert [i["unit"] for i in report["interview"]] == ["police"]  # three escalations are below five now
-    assert report["rule"] == {"per_two_yellow": -2, "per_red": -5, "interview_escalations": 5, "red_after_workdays": 6}
+    assert report["rule"] == {
+        "per_two_yellow": -2,
+        "per_red": -5,
+        "interview_escalations": 5,
+        "red_after_workdays": 6,
+    }
     table = runner.invoke(cli_app(), ["scores", "demo-city", "--as-of", "2024-03-20", "--db", url])
     assert table.exit_code == 0 and "约谈名单：市公安局" in table.stdout

@@ -64,8 +64,16 @@ def test_each_unit_with_tasks_gets_a_protected_form_with_its_own_tasks(tmp_path)
     sheet = workbook.worksheets[0]
     assert sheet.title == "自查表" and sheet.protection.sheet
     assert sheet["B2"].value == "demo-city" and sheet["B3"].value == "msa"
-    assert [c.value for c in sheet[5]][:8] == ["序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式",
-                                              "系统记录进展", "完成情况"]
+    assert [c.value for c in sheet[5]][:8] == [
+        "序号",
+        "重点任务",
+        "工作举措",
+        "本单位角色",
+        "完成时限",
+        "成果形式",
+        "系统记录进展",
+        "完成情况",
+    ]
     rows = [[c.value for c in row[:5]] for row in sheet.iter_rows(min_row=6) if row[0].value]
     assert rows == [["A1", "协同保护", "建立成渝知识产权保护联动机制", "牵头", "2023-06-30"],
                     ["A2", "协同保护", "深化跨区域协作", "牵头", "2023-12-31"],
@@ -105,11 +113,19 @@ def test_a_returned_form_is_recorded_with_its_findings(tmp_path):
         returned = session.scalar(select(SelfCheckReturn))
         assert returned.returned_on == date(2024, 6, 20) and returned.rows == 3
         rows = session.scalars(select(SelfCheckRow).order_by(SelfCheckRow.row)).all()
-        assert [(r.row, r.completion, r.self_score) for r in rows] == [(6, "done", 95), (7, "partial", 70), (8, "done", 88)]
+        assert [(r.row, r.completion, r.self_score) for r in rows] == [
+            (6, "done", 95),
+            (7, "partial", 70),
+            (8, "done", 88),
+        ]
         assert rows[0].evidence == ["合作协议.pdf", "https://example.org/a1"]
         findings = sorted((f.kind, f.detail) for f in session.scalars(select(Finding)))
         # A2 partly done; B1 done but without evidence, and a problem reported.
-        assert findings == [("no_evidence", "执法力量不足"), ("partial", "协作机制未落地"), ("problem", "执法力量不足")]
+        assert findings == [
+            ("no_evidence", "执法力量不足"),
+            ("partial", "协作机制未落地"),
+            ("problem", "执法力量不足"),
+        ]
         assert session.scalar(select(Event).where(Event.kind == "selfcheck.returned")).subject == "unit:msa"
 
 
@@ -117,13 +133,19 @@ def test_tasks_claimed_done_without_a_report_and_tasks_not_yet_due(tmp_path):
     sessions, _ = make_db(tmp_path)
     written = forms(sessions, tmp_path)
     # justice: A2 (due 2023-12-31) claimed done although nothing was reported; C1 not done.
-    path = fill(written["justice"], {"A2": ("已完成", 90, "纪要.pdf", None), "C1": ("未完成", 30, None, None)})
+    path = fill(
+        written["justice"], {"A2": ("已完成", 90, "纪要.pdf", None), "C1": ("未完成", 30, None, None)}
+    )
     with sessions.begin() as session:
         import_forms(session, ctx_of(session), [path], at(date(2024, 6, 20)))
         assert sorted(f.kind for f in session.scalars(select(Finding))) == ["not_done", "unreported"]
 
 
-FILLED = {"A1": ("已完成", 95, "a.pdf", None), "A2": ("已完成", 95, "b.pdf", None), "B1": ("已完成", 95, "c.pdf", None)}
+FILLED = {
+    "A1": ("已完成", 95, "a.pdf", None),
+    "A2": ("已完成", 95, "b.pdf", None),
+    "B1": ("已完成", 95, "c.pdf", None),
+}
 
 
 def test_bad_forms_are_refused_with_the_cell_and_nothing_is_recorded(tmp_path):
@@ -178,7 +200,11 @@ def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path)
         import_program(session, reading.program, at(date(2023, 2, 1)))
     ours = fill(forms(sessions, tmp_path)["msa"], FILLED)
     with sessions.begin() as session:
-        theirs = Path(write_forms(session, load_program(session, "other-city"), tmp_path / "other-forms", ["msa"])[0]["file"])
+        theirs = Path(
+            write_forms(session, load_program(session, "other-city"), tmp_path / "other-forms", ["msa"])[0][
+                "file"
+            ]
+        )
     fill(theirs, FILLED)
     plain = tmp_path / "plain.xlsx"
     Workbook().save(plain)
@@ -202,28 +228,36 @@ def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path)
         _, problems = import_forms(session, ctx_of(session), [ours], at(date(2024, 6, 21)))
     assert [str(p) for p in problems] == [
         f"{ours}:-:-: 重复交回（同一文件）：单位「市市场监督管理局（知识产权局）」的自查表已于 2024-06-20 导入"
-        f"（文件 {ours}），本次未导入"]
+        f"（文件 {ours}），本次未导入"
+    ]
 
 
 def test_the_selfcheck_commands(tmp_path, home):
     sessions, url = make_db(tmp_path)
     app = cli_app()
-    result = runner.invoke(app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path / "out"), "--db", url, "--json"])
+    result = runner.invoke(
+        app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path / "out"), "--db", url, "--json"]
+    )
     assert result.exit_code == 0, result.output
     written = {f["unit"]: Path(f["file"]) for f in json.loads(result.stdout)["forms"]}
     assert sorted(written) == ["court", "justice", "msa", "office", "police"]
     bad = fill(written["msa"], {**FILLED, "B1": ("已完成", 101, None, None)}, tmp_path / "bad.xlsx")
-    result = runner.invoke(app, ["selfcheck", "import", "demo-city", str(bad), "--db", url, "--as-of", "2024-06-20"])
+    result = runner.invoke(
+        app, ["selfcheck", "import", "demo-city", str(bad), "--db", url, "--as-of", "2024-06-20"]
+    )
     assert result.exit_code == 1
     assert f"{bad}:8:I: 自评分 101 超出范围 0–100" in result.stderr
     good = fill(written["msa"], FILLED)
-    result = runner.invoke(app, ["selfcheck", "import", "demo-city", str(good), "--db", url, "--as-of", "2024-06-20",
-                                 "--json"])
+    result = runner.invoke(
+        app, ["selfcheck", "import", "demo-city", str(good), "--db", url, "--as-of", "2024-06-20", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["imported"][0]["unit"] == "msa"
     result = runner.invoke(app, ["selfcheck", "status", "demo-city", "--db", url, "--json"])
     assert json.loads(result.stdout)["missing"] == ["court", "justice", "office", "police"]
-    result = runner.invoke(app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path), "--unit", "nobody", "--db", url])
+    result = runner.invoke(
+        app, ["selfcheck", "forms", "demo-city", "--out", str(tmp_path), "--unit", "nobody", "--db", url]
+    )
     assert result.exit_code == 1 and "--unit nobody" in result.stderr
 
 
@@ -241,8 +275,24 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
         phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
         result = evaluate(session, "demo-city", phase, date(2024, 8, 5))
         assert not result.holds and result.reasons == ["未交回自查表的单位 2 个: office, police"]
-    result = runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--by", "王主任", "--note", "两单位已说明",
-                                       "--db", url, "--as-of", "2024-08-05", "--json"])
+    result = runner.invoke(
+        cli_app(),
+        [
+            "phase",
+            "approve",
+            "demo-city",
+            "self_check",
+            "--by",
+            "王主任",
+            "--note",
+            "两单位已说明",
+            "--db",
+            url,
+            "--as-of",
+            "2024-08-05",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: office, police"]
     with sessions.begin() as session:
@@ -253,8 +303,12 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
         # The phase machine closes it at the next check.
         advance(session, ctx_of(session), date(2024, 8, 6), at(date(2024, 8, 6)))
         assert phase.state == "closed" and phase.closed_on == date(2024, 8, 6)
-    assert runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--db", url]).exit_code == 1
-    assert runner.invoke(cli_app(), ["phase", "approve", "demo-city", "selfcheck", "--db", url]).exit_code == 2
+    assert (
+        runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--db", url]).exit_code == 1
+    )
+    assert (
+        runner.invoke(cli_app(), ["phase", "approve", "demo-city", "selfcheck", "--db", url]).exit_code == 2
+    )
 
 
 def keys(sessions, day: date) -> list[str]:
@@ -272,15 +326,22 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
     assert "selfcheck_form:demo-city:self_check:police" in first and len(first) == 5
     written = forms(sessions, tmp_path)
     with sessions.begin() as session:
-        import_forms(session, ctx_of(session), [fill(written[u], {}) for u in ("court", "justice", "msa", "office")],
-                     at(date(2024, 6, 20)))
+        import_forms(
+            session,
+            ctx_of(session),
+            [fill(written[u], {}) for u in ("court", "justice", "msa", "office")],
+            at(date(2024, 6, 20)),
+        )
     # 2024-07-31 is the end: 10 workdays before is 2024-07-17, 3 before 2024-07-26, 1 before 2024-07-30.
     assert keys(sessions, date(2024, 7, 17)) == ["selfcheck_form:demo-city:self_check:police",
                                                  "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:b10"]
     assert keys(sessions, date(2024, 7, 30))[1].endswith(":b1")
     with sessions.begin() as session:
         set_phase(session, "demo-city", "self_check", "overrun")
-    assert keys(sessions, date(2024, 8, 1))[1] == "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:o1"
+    assert (
+        keys(sessions, date(2024, 8, 1))[1]
+        == "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:o1"
+    )
     # Slot 3 (7th–9th workday after the end) passes escalate_after 2: the leader and the coordinator are copied.
     late = keys(sessions, date(2024, 8, 9))
     assert late[1:] == ["selfcheck_missing:demo-city:self_check:coordinator:police:2024-07-31:o3",
@@ -294,8 +355,16 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
         assert claim(session, ctx, candidates, at(date(2024, 8, 9))) == []  # exactly once
         escalation = next(c for c in candidates if c.audience == "leader")
         assert escalation.data["escalated"] and "督办" in escalation.data["note"]
-        session.add(CoordinatorDecision(program_id="demo-city", kind="phase", subject="phase:self_check", approve=True,
-                                        decided_by="王主任", decided_at=at(date(2024, 8, 9))))
+        session.add(
+            CoordinatorDecision(
+                program_id="demo-city",
+                kind="phase",
+                subject="phase:self_check",
+                approve=True,
+                decided_by="王主任",
+                decided_at=at(date(2024, 8, 9)),
+            )
+        )
     assert keys(sessions, date(2024, 8, 12)) == []  # closing approved: no more chasing
 
 
@@ -354,11 +423,15 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
             advance(session, ctx, day, at(day))
             derive_items(session, ctx, day, at(day))
             if calendar.is_workday(day):
-                for key, value in simulate_units(session, ctx, day, at(day, 15), rng, tmp_path / "home").items():
+                for key, value in simulate_units(
+                    session, ctx, day, at(day, 15), rng, tmp_path / "home"
+                ).items():
                     counts[key] = counts.get(key, 0) + value
         day = date.fromordinal(day.toordinal() + 1)
     with sessions.begin() as session:
-        returns = sorted((r.unit_id, r.returned_on.isoformat()) for r in session.scalars(select(SelfCheckReturn)))
+        returns = sorted(
+            (r.unit_id, r.returned_on.isoformat()) for r in session.scalars(select(SelfCheckReturn))
+        )
         items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
     return {"counts": counts, "returns": returns, "items": items}
 

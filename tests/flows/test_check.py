@@ -22,13 +22,17 @@ from tests.support.programs import (
     setup,
 )
 
-SPRING_TASK = [["S1", "春节任务", "春节前后到期的任务", "市场监管局", "市法院", "2024年2月19日", "材料", "组织实施"]]
+SPRING_TASK = [
+    ["S1", "春节任务", "春节前后到期的任务", "市场监管局", "市法院", "2024年2月19日", "材料", "组织实施"]
+]
 
 
 def test_the_ladder_on_the_2024_spring_festival(tmp_path):
     wired = setup(tmp_path, tasks=SPRING_TASK)
     replay(wired, date(2024, 1, 20), date(2024, 2, 19))
-    reminded = sorted({(n.at.astimezone(ZONE).date(), n.data["workdays"]) for n in notices(wired, kind="before_due")})
+    reminded = sorted(
+        {(n.at.astimezone(ZONE).date(), n.data["workdays"]) for n in notices(wired, kind="before_due")}
+    )
     assert reminded == [(date(2024, 1, 31), 10), (date(2024, 2, 8), 3), (date(2024, 2, 18), 1)]
     # The lead and the co-unit are both reminded, each once per threshold.
     assert len(notices(wired, kind="before_due")) == 6
@@ -68,7 +72,9 @@ def test_two_concurrent_checks_send_nothing_twice(tmp_path):
         try:
             # Each thread is its own "process": its own engine and sessions on the same SQLite file.
             other = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
-            run_check(other.sessions, "demo-city", at(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path))
+            run_check(
+                other.sessions, "demo-city", at(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path)
+            )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -90,7 +96,10 @@ def test_catch_up_after_downtime_sends_what_is_still_relevant_once(tmp_path):
     # Down from 2023-03-02 until 2023-07-20: A1 (due 2023-06-30) is overdue, D1 (2023-04-30) long overdue.
     result = check(wired, date(2023, 7, 20))
     transitions = [(t.kind, t.state, t.on) for t in result.transitions]
-    assert transitions == [("deployment", "closed", date(2023, 4, 30)), ("implementation", "open", date(2023, 5, 1))]
+    assert transitions == [
+        ("deployment", "closed", date(2023, 4, 30)),
+        ("implementation", "open", date(2023, 5, 1)),
+    ]
     a1 = [n for n in notices(wired, task_code="A1") if n.kind in ("overdue", "before_due")]
     assert [n.kind for n in a1 if n.unit_id == a1[0].unit_id] == ["overdue"]  # one, not one per missed day
     assert all(n.kind != "before_due" for n in notices(wired, task_code="D1"))
@@ -102,9 +111,19 @@ def test_overdue_every_three_workdays_then_escalation_to_leader_and_coordinator(
     wired = setup(tmp_path, tasks=[["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]])
     replay(wired, date(2023, 6, 26), date(2023, 7, 20))
     overdue_days = [n.at.astimezone(ZONE).date() for n in notices(wired, kind="overdue")]
-    assert overdue_days == [date(2023, 7, 3), date(2023, 7, 6), date(2023, 7, 11), date(2023, 7, 14), date(2023, 7, 19)]
+    assert overdue_days == [
+        date(2023, 7, 3),
+        date(2023, 7, 6),
+        date(2023, 7, 11),
+        date(2023, 7, 14),
+        date(2023, 7, 19),
+    ]
     escalations = notices(wired, kind="escalation")
-    assert {n.at.astimezone(ZONE).date() for n in escalations} == {date(2023, 7, 11), date(2023, 7, 14), date(2023, 7, 19)}
+    assert {n.at.astimezone(ZONE).date() for n in escalations} == {
+        date(2023, 7, 11),
+        date(2023, 7, 14),
+        date(2023, 7, 19),
+    }
     assert {n.audience for n in escalations} == {"leader", "unit"}
     leader_messages = [line for line in outbox_lines(wired) if line["audience"] == "leader"]
     assert leader_messages and leader_messages[0]["unit"] == "msa"
@@ -139,7 +158,9 @@ def test_phase_windows_overlap_and_a_failing_gate_overruns_and_escalates(tmp_pat
         ctx = load_program(session, "demo-city")
         record_report(session, ctx, "L1", "msa", "done", 100, None, [], at(date(2024, 7, 2), 15))
     result = check(wired, date(2024, 7, 3))
-    assert [(t.kind, t.state, t.on) for t in result.transitions] == [("implementation", "closed", date(2024, 7, 3))]
+    assert [(t.kind, t.state, t.on) for t in result.transitions] == [
+        ("implementation", "closed", date(2024, 7, 3))
+    ]
 
 
 def _phase_states(wired: Wiring) -> dict[str, str]:
@@ -156,12 +177,22 @@ def test_a_check_outside_the_sending_window_queues_for_the_next_window(tmp_path)
     assert later.dispatched.notices == sum(result.claimed.values())
 
 
-@pytest.mark.parametrize("language, expected", [("zh-CN", ["到期提醒", "距时限还有", "请按时限完成"]),
-                                                 ("en", ["Due soon", "due 2024-02-19", "Please finish on time"])])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("zh-CN", ["到期提醒", "距时限还有", "请按时限完成"]),
+        ("en", ["Due soon", "due 2024-02-19", "Please finish on time"]),
+    ],
+)
 def test_templates_render_in_both_languages(language, expected):
-    rendered = render_digest(language=language, program_name="示范区", recipient_name="市公安局", audience="unit",
-                             today=date(2024, 2, 8), items=[DigestItem("before_due", "报送数据", "A1", "2024-02-19",
-                                                                        "yellow", "距时限还有 3 个工作日")])
+    rendered = render_digest(
+        language=language,
+        program_name="示范区",
+        recipient_name="市公安局",
+        audience="unit",
+        today=date(2024, 2, 8),
+        items=[DigestItem("before_due", "报送数据", "A1", "2024-02-19", "yellow", "距时限还有 3 个工作日")],
+    )
     for text in expected:
         assert text in rendered.markdown + rendered.html
     assert "A1" in rendered.text and "<table" in rendered.html and "**" not in rendered.text
@@ -169,8 +200,14 @@ def test_templates_render_in_both_languages(language, expected):
 
 def test_a_long_digest_lists_fifty_items_a_rule_one_per_line_and_counts_the_rest():
     items = [DigestItem("overdue", f"举措{i}", f"A{i}", "2024-01-01", "red") for i in range(52)]
-    rendered = render_digest(language="zh-CN", program_name="示范区", recipient_name="市公安局", audience="unit",
-                             today=date(2024, 1, 2), items=items)
+    rendered = render_digest(
+        language="zh-CN",
+        program_name="示范区",
+        recipient_name="市公安局",
+        audience="unit",
+        today=date(2024, 1, 2),
+        items=items,
+    )
     listed = [line for line in rendered.markdown.splitlines() if line.startswith("- **A")]
     assert len(listed) == 50
     assert "### 催办：已逾期事项（52 项）" in rendered.markdown

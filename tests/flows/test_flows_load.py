@@ -17,12 +17,25 @@ def test_every_flow_is_a_prefect_flow_with_a_distinct_name():
     assert all(isinstance(f, Flow) for f in FLOWS)
     names = [f.name for f in FLOWS]
     assert len(names) == len(set(names))
-    assert {"supervise", "bulletin", "decide", "deployment", "implementation", "self_check", "remediation", "acceptance"} <= set(names)
+    assert {
+        "supervise",
+        "bulletin",
+        "decide",
+        "deployment",
+        "implementation",
+        "self_check",
+        "remediation",
+        "acceptance",
+    } <= set(names)
 
 
 def test_served_deployments_have_zoned_schedules_and_a_concurrency_limit_of_one():
     built = deployments({"chengdu-2023": "Asia/Shanghai"})
-    assert [d.name for d in built] == ["chengdu-2023-daily-check", "chengdu-2023-weekly-bulletin", "chengdu-2023-decide"]
+    assert [d.name for d in built] == [
+        "chengdu-2023-daily-check",
+        "chengdu-2023-weekly-bulletin",
+        "chengdu-2023-decide",
+    ]
     for deployment in built[:2]:
         assert deployment.concurrency_limit == 1
         assert all(s.schedule.timezone == "Asia/Shanghai" for s in deployment.schedules)

@@ -22,11 +22,18 @@ def with_history(tmp_path, **program):
     with sessions.begin() as session:
         ctx = ctx_of(session)
         record_report(session, ctx, "D1", "office", "done", None, None, [], at(date(2023, 4, 28)))
-        request = request_extension(session, ctx, "A1", "msa", date(2023, 7, 14), "等待川渝协商", at(date(2023, 6, 20)))
+        request = request_extension(
+            session, ctx, "A1", "msa", date(2023, 7, 14), "等待川渝协商", at(date(2023, 6, 20))
+        )
         approve_extension(session, ctx, request["id"], "王主任", at(date(2023, 6, 21)))
         moment = at(date(2024, 1, 8))
-        for message, unit, state in (("m1", "police", "failed"), ("m2", "police", "failed"), ("m3", "msa", "failed"),
-                                     ("m3", "msa", "delivered"), ("m4", "court", "delivered")):
+        for message, unit, state in (
+            ("m1", "police", "failed"),
+            ("m2", "police", "failed"),
+            ("m3", "msa", "failed"),
+            ("m3", "msa", "delivered"),
+            ("m4", "court", "delivered"),
+        ):
             session.add(Delivery(message_id=message, program_id="demo-city", unit_code=unit, channel=f"mailto://…{state}",
                                  channel_key=f"{message}-{state}", kind="email", state=state, first_at=moment,
                                  last_at=moment, kinds=["overdue"], task_codes=[], notice_ids=[]))
@@ -44,9 +51,14 @@ def test_the_markdown_bulletin(tmp_path):
     assert [(r["code"], r["due"], r["overdue_workdays"]) for r in data["red"]] == [
         ("B2", "2023-06-30", 133), ("A1", "2023-07-14", 123), ("A2", "2023-12-31", 7)]
     assert "| A2 | 深化跨区域协作 | 市市场监督管理局（知识产权局） | 2023-12-31 | 7 |" in text
-    assert "| 市公安局 | 2 | 1 | 1 | 0 | 0 | 0 | 2 |" in text  # two messages that reached the police by no channel
+    assert (
+        "| 市公安局 | 2 | 1 | 1 | 0 | 0 | 0 | 2 |" in text
+    )  # two messages that reached the police by no channel
     assert "- 市公安局：2 条通知未能送达" in text and "市场监督管理局（知识产权局）：1" not in text
-    assert "- A1（市市场监督管理局（知识产权局））：2023-06-30 → 2023-07-14，2023-06-21 由 王主任 批准。理由：等待川渝协商" in text
+    assert (
+        "- A1（市市场监督管理局（知识产权局））：2023-06-30 → 2023-07-14，2023-06-21 由 王主任 批准。理由：等待川渝协商"
+        in text
+    )
     assert "### 约谈建议" in text and "市公安局：红牌" in text
 
 
@@ -58,7 +70,10 @@ def test_html_and_workbook_and_english(tmp_path):
         html = render_bulletin(session, ctx, AS_OF, fmt="html")
         chinese = render_bulletin(session, ctx, AS_OF, fmt="html", language="zh-CN")
         workbook = load_workbook(io.BytesIO(render_bulletin(session, ctx, AS_OF, fmt="xlsx")))
-    assert markdown.startswith("## 示范城市知识产权保护示范区建设 · Bulletin (as of 2024-01-10)") and "### Red list (3)" in markdown
+    assert (
+        markdown.startswith("## 示范城市知识产权保护示范区建设 · Bulletin (as of 2024-01-10)")
+        and "### Red list (3)" in markdown
+    )
     assert html.startswith("<!DOCTYPE html>") and "<h2>Red list (3)</h2>" in html and "<td>B2</td>" in html
     assert "工作通报" in chinese
     assert workbook.sheetnames == ["Units", "Red list", "Extensions"]
@@ -70,11 +85,27 @@ def test_the_bulletin_command(tmp_path, home):
     app = cli_app()
     result = runner.invoke(app, ["bulletin", "demo-city", "--as-of", "2024-01-10", "--db", url])
     assert result.exit_code == 0 and result.stdout.startswith("## 示范城市知识产权保护示范区建设 · 工作通报")
-    result = runner.invoke(app, ["bulletin", "demo-city", "--as-of", "2024-01-10", "--format", "html", "--db", url])
+    result = runner.invoke(
+        app, ["bulletin", "demo-city", "--as-of", "2024-01-10", "--format", "html", "--db", url]
+    )
     written = home / "reports" / "bulletin-demo-city-2024-01-10.html"
     assert result.exit_code == 0 and written.is_file() and str(written) in result.stdout
     out = tmp_path / "b.xlsx"
-    result = runner.invoke(app, ["bulletin", "demo-city", "--as-of", "2024-01-10", "--format", "xlsx", "--out", str(out),
-                                 "--db", url, "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "bulletin",
+            "demo-city",
+            "--as-of",
+            "2024-01-10",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--db",
+            url,
+            "--json",
+        ],
+    )
     assert result.exit_code == 0 and json.loads(result.stdout)["file"] == str(out) and out.stat().st_size > 0
     assert runner.invoke(app, ["bulletin", "demo-city", "--format", "pdf", "--db", url]).exit_code == 2

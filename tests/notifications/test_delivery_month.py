@@ -32,7 +32,9 @@ def many_units(smtp: SMTPPeer) -> list[dict]:
     units = [dict(u) for u in UNITS]
     units[0]["notify"] = [mail]
     units[1]["notify"] = [group]
-    units[1]["leader_notify"] = [smtp.url("msa-leader@gov.example.cn", user="duban", password="${SMTP_PASSWORD}")]
+    units[1]["leader_notify"] = [
+        smtp.url("msa-leader@gov.example.cn", user="duban", password="${SMTP_PASSWORD}")
+    ]
     units[2]["notify"] = [group]
     units[3]["notify"] = ["wecombot://${POLICE_WECOM_KEY}", smtp.url("police@gov.example.cn", user="duban",
                                                                       password="${SMTP_PASSWORD}")]
@@ -68,7 +70,9 @@ def test_a_month_of_checks_against_loopback_peers(tmp_path, monkeypatch, caplog)
         wired = Wiring(settings)
         with wired.transaction() as session:
             import_program(session, reading.program, datetime(2023, 5, 31, tzinfo=ZONE))
-        notifier = AppriseNotifier(wired.sessions, settings, clock=clock, retry_base_delay=0.0, sleep=clock.sleep)
+        notifier = AppriseNotifier(
+            wired.sessions, settings, clock=clock, retry_base_delay=0.0, sleep=clock.sleep
+        )
 
         day = date(2023, 6, 1)
         while day <= date(2023, 6, 30):

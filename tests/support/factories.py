@@ -22,7 +22,16 @@ HEADER = ["序号", "重点任务", "工作举措", "牵头单位", "配合单�
 
 TASKS = [
     ["D1", "任务部署", "印发实施方案", "领导小组办公室", "", "2023年4月底前", "印发文件", "任务部署"],
-    ["A1", "协同保护", "建立成渝知识产权保护联动机制", "市场监管局", "市法院、市公安局", "2023年6月底前", "合作协议", "组织实施"],
+    [
+        "A1",
+        "协同保护",
+        "建立成渝知识产权保护联动机制",
+        "市场监管局",
+        "市法院、市公安局",
+        "2023年6月底前",
+        "合作协议",
+        "组织实施",
+    ],
     ["A2", "协同保护", "深化跨区域协作", "市知识产权局", "市司法局", "2023年底前", "会议纪要", ""],
     ["B1", "快速保护", "开展专项执法行动", "市公安局", "市场监管局", "长期坚持", "案件统计表", ""],
     ["B2", "快速保护", "报送季度执法数据", "市公安局", "", "每季度", "统计表", ""],
@@ -68,7 +77,9 @@ def write_plan(root: Path, *, program: dict | None = None, units: list[dict] | N
     directory = root / name
     directory.mkdir(parents=True, exist_ok=True)
     program = program or program_yaml()
-    (directory / "program.yaml").write_text(yaml.safe_dump(program, allow_unicode=True, sort_keys=False), "utf-8")
+    (directory / "program.yaml").write_text(
+        yaml.safe_dump(program, allow_unicode=True, sort_keys=False), "utf-8"
+    )
     (directory / "units.yaml").write_text(
         yaml.safe_dump(units if units is not None else UNITS, allow_unicode=True, sort_keys=False), "utf-8")
     tasks_file = directory / program.get("tasks", "tasks.xlsx")

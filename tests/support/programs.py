@@ -29,7 +29,9 @@ def at(day: date, hour: int = 8, minute: int = 30) -> datetime:
     return datetime.combine(day, time(hour, minute), ZONE)
 
 
-def make_db(tmp_path: Path, *, program: dict | None = None, name: str = "plan") -> tuple[sessionmaker[Session], str]:
+def make_db(
+    tmp_path: Path, *, program: dict | None = None, name: str = "plan"
+) -> tuple[sessionmaker[Session], str]:
     """The factory plan (demo-city) imported into a fresh SQLite file: (sessions, database URL)."""
     plan = write_plan(tmp_path, program=program, name=name)
     reading = read_plan(plan)
@@ -86,7 +88,9 @@ def setup(tmp_path: Path, *, tasks=None, program=None, units=None) -> Wiring:
 
 
 def check(wired: Wiring, day: date, hour: int = 8, minute: int = 30):
-    return run_check(wired.sessions, "demo-city", at(day, hour, minute), OutboxNotifier(wired.settings.outbox_path))
+    return run_check(
+        wired.sessions, "demo-city", at(day, hour, minute), OutboxNotifier(wired.settings.outbox_path)
+    )
 
 
 def outbox_lines(wired: Wiring) -> list[dict]:
