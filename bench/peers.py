@@ -1,4 +1,5 @@
-"""Real protocol peers on loopback, for the delivery bench and the tests (tests/support/peers.py re-exports them).
+"""Real protocol peers on loopback, for the delivery bench and the tests (tests/support/peers.py re-exports
+them).
 
 - SMTPPeer: an aiosmtpd SMTP server (optionally with AUTH) that keeps every accepted message; its DATA answers
   can be scripted ("451 …", "550 …").

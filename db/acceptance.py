@@ -1,17 +1,25 @@
 """验收准备: the data of the evidence package for the acceptance review, its readiness score and its gaps.
 
-`package_data` copies the evidence files into `out_dir/evidence/CODE/` and gathers one row per active task: code,
-area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status, on time,
-expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a matching
+`package_data` copies the evidence files into `out_dir/evidence/CODE/` and gathers one row per active task:
+code,
+area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status, on
+time,
+expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a
+matching
 file, self-check answers, remediation history. notifications.acceptance writes the index, report and zip.
-Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
-characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
+Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two
+or more
+characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose
+name
 contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
 like is no joiner.)
 
-Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at least
-one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式 but
-has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded but
+Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at
+least
+one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式
+but
+has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded
+but
 not found on disk), remediation_open.
 """
 

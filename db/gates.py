@@ -1,13 +1,15 @@
 """Exit gates: one explicit registry, a check per phase kind, and the coordinator's override.
 
 A phase closes when its gate holds, or when the coordinator's latest decision on it approves closing it;
-otherwise it is overrun. Every phase kind has its gate in `GATES`; a kind without one is an error (GateMissing),
+otherwise it is overrun. Every phase kind has its gate in `GATES`; a kind without one is an error
+(GateMissing),
 never a pass.
 
 - deployment:     every task has a lead unit and a due date or a recurrence;
 - implementation: every task instance due within the phase is done;
 - self_check:     every unit with tasks returned its form;
-- remediation:    every finding has an item, and every item is closed (by its unit) or accepted (by the coordinator);
+- remediation:    every finding has an item, and every item is closed (by its unit) or accepted (by the
+coordinator);
 - acceptance:     every active task is done (every instance of a recurring one) and has evidence.
 Reasons are in the program's language.
 """

@@ -1,4 +1,5 @@
-"""Notices: their keys, the exactly-once claim (the only writer of new notice rows), and the outbox read model.
+"""Notices: their keys, the exactly-once claim (the only writer of new notice rows), and the outbox read
+model.
 
 A key is `kind:program:part:…` — subject, recipient and audience, then the due date or slot — so a re-run, an
 overlapping run or a catch-up run claims nothing twice, and a moved date re-arms the rungs.

@@ -173,7 +173,8 @@ def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str 
 
 def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: str, evidence: list[str],
                  at: datetime, note: str | None = None, actor: str = "cli") -> None:
-    """Evidence for a task without changing its status or 办结 date: a report that repeats the current state."""
+    """Evidence for a task without changing its status or 办结 date: a report that repeats the current
+    state."""
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if task is None or unit is None:

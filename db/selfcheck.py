@@ -115,7 +115,8 @@ def _recorded(row: dict, language: str) -> str:
 
 
 def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | None = None) -> list[FormSpec]:
-    """The self-check form of every unit with tasks (or of the units named), its tasks in the table's order."""
+    """The self-check form of every unit with tasks (or of the units named), its tasks in the table's
+    order."""
     phase = self_check_phase(session, ctx.id)
     language = lang(ctx)
     today = phase.start if phase else ctx.program.imported_at.date()

@@ -95,7 +95,8 @@ def assignment_phase(session: Session, program_id: str) -> str:
 
 
 def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
-    """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its content."""
+    """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
+    content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
@@ -112,7 +113,8 @@ def program_step(
     sessions: sessionmaker[Session], program_id: str, running: list[str], at: datetime
 ) -> Counter:
     """The ladder for tasks whose phase is not running (overdue items are chased whatever the phase), the
-    opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not running."""
+    opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
+    running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)

@@ -1,6 +1,8 @@
-"""The coordinator's decisions in the Prefect UI: a flow run pauses with a typed form and resumes with the answer.
+"""The coordinator's decisions in the Prefect UI: a flow run pauses with a typed form and resumes with the
+answer.
 
-The daily check never waits for a person: it only *reports* an overrun phase (`needs_decision` lists what waits
+The daily check never waits for a person: it only *reports* an overrun phase (`needs_decision` lists what
+waits
 for the coordinator). The dedicated flow `decide(program, kind)` asks — from the UI, or started by the
 supervise flow as its own run — with a timeout, and records the answer exactly like `duban phase approve` or
 `duban extension approve|reject` (a coordinator_decisions row and an event with who decided).

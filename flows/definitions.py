@@ -15,7 +15,8 @@ WEEKLY_BULLETIN_CRON = "0 9 * * 1"   # Monday 09:00
 
 
 def deployments(programs: dict[str, str], database_url: str | None = None) -> list:
-    """Per program (id → time zone): the daily check and the weekly bulletin, each with a concurrency limit of 1
+    """Per program (id → time zone): the daily check and the weekly bulletin, each with a concurrency limit
+    of 1
     so a run never overlaps itself, and `decide`, unscheduled, which the daily check starts when a phase waits
     for the coordinator."""
     result = []

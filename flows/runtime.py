@@ -1,6 +1,7 @@
 """The composition root: the one typed settings object, the wiring of database and notifier, and the clock.
 
-`now()` is the only place duban reads the wall clock. Commands turn it into `as_of` (a date on the command line
+`now()` is the only place duban reads the wall clock. Commands turn it into `as_of` (a date on the command
+line
 means that day 08:30), the scheduler's runs take their own start, and real channels their rate limits; every
 rule below takes `as_of` as given.
 """

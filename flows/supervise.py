@@ -105,7 +105,8 @@ def tag_this_run(run_tags: list[str]) -> None:
 
 
 def request_decisions(wired, program: str, at: datetime) -> Counter:
-    """An overrun phase waiting for the coordinator: one notice, and one `decide` run that pauses for the form.
+    """An overrun phase waiting for the coordinator: one notice, and one `decide` run that pauses for the
+    form.
 
     The daily check never waits for a person; the decision runs as its own deployment run (served by
     `duban serve`). Without it (a temporary server), the notice points to `duban phase approve`.

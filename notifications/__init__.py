@@ -1,4 +1,5 @@
-"""Rendering and delivery: messages, the dispatcher, templates, workbooks, notifiers; imports db and schedule."""
+"""Rendering and delivery: messages, the dispatcher, templates, workbooks, notifiers; imports db and
+schedule."""
 
 from notifications.acceptance import build_package, render_report
 from notifications.delivery import (

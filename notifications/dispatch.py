@@ -50,7 +50,8 @@ def new_message_id(program_id: str, at: datetime) -> str:
 
 def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
              today: date) -> DispatchResult:
-    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same dispatch."""
+    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same
+    dispatch."""
     result = _dispatch_queued(sessions, program_id, notifier, at, today)
     if result.alerts and _alert_coordinator(sessions, program_id, result.alerts, at):
         again = _dispatch_queued(sessions, program_id, notifier, at, today)

@@ -46,7 +46,8 @@ class Message:
 @dataclass(frozen=True)
 class DeliveryResult:
     """delivered: a verified channel accepted it; sent: handed over, unverifiable (outbox, plain email relay
-    counts as verified); deferred: not now (rate limit, transient failure), stays queued; failed: no channel left."""
+    counts as verified); deferred: not now (rate limit, transient failure), stays queued; failed: no channel
+    left."""
 
     state: DeliveryState
     channel: str | None = None  # masked

@@ -39,7 +39,8 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
 
 
 def text(language: str | None, key: str, **values: object) -> str:
-    """The text under `key` in `language`, filled with `values`; a missing key is a KeyError, never a guess."""
+    """The text under `key` in `language`, filled with `values`; a missing key is a KeyError, never a
+    guess."""
     template = catalogue(language_of(language))[key]
     return template.format(**values) if values else template
 

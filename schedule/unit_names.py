@@ -1,6 +1,7 @@
 """Matching the unit names typed in a 分工表 to the units of units.yaml.
 
-The same unit is written 市市场监督管理局（知识产权局）, 市市场监督管理局(知识产权局) or 市市场监督管理局 【知识产权局】
+The same unit is written 市市场监督管理局（知识产权局）, 市市场监督管理局(知识产权局) or 市市场监督管理局
+【知识产权局】
 depending on who typed the row, so names are compared after folding those differences away. A name
 that still matches nothing, or matches two units, is an error: a task assigned to the wrong unit would
 send its reminders to the wrong office.

@@ -348,7 +348,8 @@ def _line_count(text: str, width: float) -> int:
 
 
 def write_workbook(path: Path, title: str, tasks: list[Task], *, unit_columns: str) -> None:
-    """unit_columns: "lead+co" (牵头单位, 配合单位) or "units" (one 责任单位 column, the first listed leads)."""
+    """unit_columns: "lead+co" (牵头单位, 配合单位) or "units" (one 责任单位 column, the first listed
+    leads)."""
     columns = [Column("序号", 7, CENTER), Column("重点任务", 18, CENTER), Column("工作举措", 62, LEFT)]
     if unit_columns == "lead+co":
         columns += [Column("牵头单位", 20, CENTER), Column("配合单位", 24, CENTER)]

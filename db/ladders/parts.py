@@ -1,4 +1,5 @@
-"""The notices of the work each phase brings besides its tasks: self-check forms, remediation items, extensions."""
+"""The notices of the work each phase brings besides its tasks: self-check forms, remediation items,
+extensions."""
 
 from __future__ import annotations
 

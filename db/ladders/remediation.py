@@ -1,6 +1,7 @@
 """Remediation notices: each open item assigned once to its unit, then the task ladder on its due date.
 
-`remediation_assigned:P:R-3:UNIT`, `remediation_before_due:P:R-3:UNIT:DUE:3`, `remediation_overdue:P:R-3:UNIT:DUE:2`,
+`remediation_assigned:P:R-3:UNIT`, `remediation_before_due:P:R-3:UNIT:DUE:3`,
+`remediation_overdue:P:R-3:UNIT:DUE:2`,
 `remediation_escalation:P:R-3:UNIT:leader:DUE:3`, `remediation_escalation:P:R-3:coordinator:UNIT:DUE:3`.
 `task_code` is the item code.
 """

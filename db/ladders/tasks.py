@@ -192,7 +192,8 @@ def _report_missing(session, ctx, today, calendar, recipients, task_phases) -> l
 
 
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
-    """Opening notices go to every unit while the phase is open; closing and overrun notices to the coordinator."""
+    """Opening notices go to every unit while the phase is open; closing and overrun notices to the
+    coordinator."""
     coordinator = ctx.program.coordinator_unit_id
     unit_ids = session.scalars(
         select(Unit.id).where(Unit.program_id == ctx.id, ~exists().where(UnitMember.collective_id == Unit.id))

@@ -1,7 +1,9 @@
 """Delivery tables: the ledger, channel health and the shared rate limiter (migration 0002).
 
-No column ever holds an expanded URL or a secret: channels are stored in their masked form, and identified by a
-hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing secrets
+No column ever holds an expanded URL or a secret: channels are stored in their masked form, and identified
+by a
+hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing
+secrets
 are hashed, SMTP passwords are left out).
 """
 
@@ -19,7 +21,8 @@ class Delivery(Base):
     """One message on one channel: its state, attempts and, for a failure, the far end's code and reason.
 
     state: queued (about to go) | sent (handed over, unverifiable: the outbox) | delivered (a verified channel
-    accepted it) | deferred (rate limit or transient failure; stays queued) | failed (permanent, or gave up)."""
+    accepted it) | deferred (rate limit or transient failure; stays queued) | failed (permanent, or gave
+    up)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -55,8 +58,10 @@ class Delivery(Base):
 class ChannelHealth(Base):
     """A channel found broken (a permanent rejection) or unresolved (a ${VAR} with no value).
 
-    A broken channel is skipped until it is reset, its URL changes, or the re-probe interval passes. `alerted_at`
-    is set by the one sender that moved the row into its bad state: the coordinator is alerted once per breakage."""
+    A broken channel is skipped until it is reset, its URL changes, or the re-probe interval passes.
+    `alerted_at`
+    is set by the one sender that moved the row into its bad state: the coordinator is alerted once per
+    breakage."""
 
     __tablename__ = "channel_health"
 

@@ -11,7 +11,8 @@ from db.models.core import Base, UTCDateTime
 
 
 class RemediationItem(Base):
-    """补差提升: one finding to fix, with its unit and due date; closed by the unit or accepted by the coordinator."""
+    """补差提升: one finding to fix, with its unit and due date; closed by the unit or accepted by the
+    coordinator."""
 
     __tablename__ = "remediation_items"
     __table_args__ = (

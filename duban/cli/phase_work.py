@@ -1,7 +1,9 @@
-"""The phase-content commands: self-check forms, remediation, extensions, phase approval, the acceptance package,
+"""The phase-content commands: self-check forms, remediation, extensions, phase approval, the acceptance
+package,
 the bulletin and the scores. `register(app)` adds them to the `duban` command.
 
-Exit codes as everywhere: 0 success, 1 invalid input (a located `FILE:ROW:COLUMN: message` per problem on stderr,
+Exit codes as everywhere: 0 success, 1 invalid input (a located `FILE:ROW:COLUMN: message` per problem on
+stderr,
 or `--OPTION VALUE: message`), 2 usage error.
 """
 

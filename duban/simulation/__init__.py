@@ -1,4 +1,5 @@
-"""The simulation: seeded units on a simulated clock, replayed into a home of their own (never a real database)."""
+"""The simulation: seeded units on a simulated clock, replayed into a home of their own (never a real
+database)."""
 
 from duban.simulation.days import Simulation, simulate, unit_table
 from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay

@@ -1,4 +1,5 @@
-"""Generated evidence files for simulated units: a CSV for a ledger or list, a one-page PDF for anything else."""
+"""Generated evidence files for simulated units: a CSV for a ledger or list, a one-page PDF for anything
+else."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def write_evidence(
     only_first: bool = False,
     label: str | None = None,
 ) -> list[str]:
-    """Generated evidence files named after the task's checklist items, under settings_home/evidence/PROGRAM/CODE/."""
+    """Generated evidence files named after the task's checklist items, under
+    settings_home/evidence/PROGRAM/CODE/."""
     items = [label] if label else (checklist(spec) or [title[:12]])
     if only_first:
         items = items[:1]

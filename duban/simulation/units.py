@@ -62,13 +62,16 @@ def simulate_units(session: Session, ctx: ProgramContext, today: date, at: datet
     """One simulated workday of the units' content work, after the progress-report model. Deterministic for a
     seed: every draw happens in a fixed order. Returns counts of what happened.
 
-    - evidence: done tasks without evidence get generated files (named after their 成果形式 items, now and then
-      only the first item) with some delay; forgetful units wait for a remediation item, or the acceptance phase;
+    - evidence: done tasks without evidence get generated files (named after their 成果形式 items, now and
+    then
+      only the first item) with some delay; forgetful units wait for a remediation item, or the acceptance
+      phase;
     - self-check: while it runs, each unit with tasks returns its form (a real workbook, filled in from the
       database and imported through the same reader and checks as `duban selfcheck import`), most before the
       end and late returners after it; a few done tasks without evidence listed, a few problems reported;
     - remediation: open items are closed with evidence, most before their due date, late units after it;
-    - extensions: now and then a lead unit behind on a task due within three workdays asks for 15 more workdays,
+    - extensions: now and then a lead unit behind on a task due within three workdays asks for 15 more
+    workdays,
       and the simulated coordinator approves it.
     """
     calendar = ctx.policies.work_calendar()

@@ -11,7 +11,8 @@ Supported URLs (apprise's forms):
     json://host[:port]/path, jsons://…   (an office's own gateway, sent through apprise)
 
 The robots are posted to directly with httpx, to the endpoint in settings (DUBAN_DINGTALK_ENDPOINT, …; private
-政务钉钉 deployments run their own), and their answer body is read: these robots answer HTTP 200 with a non-zero
+政务钉钉 deployments run their own), and their answer body is read: these robots answer HTTP 200 with a
+non-zero
 errcode/code when they reject a message, which apprise would report as success. Email is parsed with apprise's
 own mailto parser (so provider defaults such as smtp.qq.com apply) and sent with smtplib, so that the message
 is multipart/alternative with attachments, and the SMTP answer is known.
@@ -174,7 +175,8 @@ MASKED_MAX = 300  # the width of the channel columns
 def mask_url(url: str) -> str:
     """The privacy form of a notify URL, safe to store, log and print (at most 300 characters).
 
-    Works on the URL as written (`${VAR}` names are shown, they are not secrets) and on an expanded one (literal
+    Works on the URL as written (`${VAR}` names are shown, they are not secrets) and on an expanded one
+    (literal
     tokens show their first and last character, passwords and signing secrets never show)."""
     masked = _mask(url.strip())
     return masked if len(masked) <= MASKED_MAX else masked[: MASKED_MAX - 1] + "…"
@@ -254,7 +256,8 @@ def pointer_for(language: str) -> str:
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
-    """DingTalk 加签: base64(HMAC-SHA256(key=secret, msg="{timestamp}\\n{secret}")) (URL-encoded by the caller)."""
+    """DingTalk 加签: base64(HMAC-SHA256(key=secret, msg="{timestamp}\\n{secret}")) (URL-encoded by the
+    caller)."""
     to_sign = f"{timestamp_ms}\n{secret}".encode()
     return base64.b64encode(hmac.new(secret.encode(), to_sign, hashlib.sha256).digest()).decode()
 
@@ -265,7 +268,8 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-# ---------------------------------------------------------------------------------------------------- channels
+# ----------------------------------------------------------------------------------------------------
+# channels
 
 
 @dataclass(eq=False)
@@ -557,7 +561,8 @@ def parse_channel(
     expanded: str, *, written: str | None = None, masked: str | None = None, endpoints: dict | None = None
 ) -> Channel:
     """A Channel for an expanded URL. `written` is the URL as stored (for the masked form and the identity),
-    `endpoints` maps kind → robot endpoint (part of the robot's identity). Registers every secret part with the
+    `endpoints` maps kind → robot endpoint (part of the robot's identity). Registers every secret part with
+    the
     log redactor. Raises InvalidChannel."""
     written = written or expanded
     shown = masked or (mask_url(expanded) if is_single_reference(written) else mask_url(written))

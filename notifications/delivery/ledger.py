@@ -1,10 +1,13 @@
-"""The delivery ledger and channel health: what the notifiers write, and what the command line and the bulletin read.
+"""The delivery ledger and channel health: what the notifiers write, and what the command line and the
+bulletin read.
 
 Readers:
     list_deliveries(session, program_id, failed_only=False) -> list[dict]     (`duban deliveries`)
-    failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the bulletin)
+    failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the
+    bulletin)
     broken_channels(session, program_id=None) -> list[dict]
-    reset_channel(session, channel) -> int                                      (after the unit fixed its robot)
+    reset_channel(session, channel) -> int                                      (after the unit fixed its
+    robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
     open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
@@ -53,8 +56,10 @@ def _as_dict(row: Delivery) -> dict:
 
 
 def list_deliveries(session: Session, program_id: str, failed_only: bool = False) -> list[dict]:
-    """One entry per message per channel, oldest first. Keys: at (last attempt), unit, channel (masked), state,
-    attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience, channel_kind,
+    """One entry per message per channel, oldest first. Keys: at (last attempt), unit, channel (masked),
+    state,
+    attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience,
+    channel_kind,
     retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up)."""
     query = select(Delivery).where(Delivery.program_id == program_id)
     if failed_only:

@@ -1,12 +1,15 @@
 """Secrets in notify URLs: `${VAR}` expanded at send time, and kept out of every log.
 
 A unit's URL is stored exactly as written (`dingtalk://${MSA_DT_TOKEN}/${MSA_DT_SECRET}`). At send time each
-`${VAR}` is looked up in the environment, else in the Prefect Secret block of that name (lower case, `_` → `-`,
+`${VAR}` is looked up in the environment, else in the Prefect Secret block of that name (lower case, `_` →
+`-`,
 as block names require: `MSA_DT_TOKEN` → `msa-dt-token`). Prefect is asked only when an API URL is configured
-(`PREFECT_API_URL`, env or profile): Prefect's ephemeral mode would start a throw-away server (≈10 s) that holds
+(`PREFECT_API_URL`, env or profile): Prefect's ephemeral mode would start a throw-away server (≈10 s) that
+holds
 no blocks anyway.
 
-Every value that comes out of an expansion, and every secret part of a URL, is registered with the process-wide
+Every value that comes out of an expansion, and every secret part of a URL, is registered with the
+process-wide
 `REDACTOR`, a logging filter installed on the loggers that can print a request line (httpx, httpcore, urllib3,
 requests, apprise) and on duban's own. A record that contains a registered secret is rewritten with the secret
 replaced by `****` before any handler sees it.
@@ -84,7 +87,8 @@ def prefect_api_configured() -> bool:
 def load_prefect_secret(name: str) -> str | None:
     """The value of the Prefect Secret block `name`, or None if there is no such block.
 
-    Raises SecretUnavailable when no Prefect API is configured or reachable (never hangs on ephemeral mode)."""
+    Raises SecretUnavailable when no Prefect API is configured or reachable (never hangs on ephemeral
+    mode)."""
     if not prefect_api_configured():
         raise SecretUnavailable(name, "no Prefect API configured (PREFECT_API_URL) to look up Secret blocks")
     try:
@@ -155,8 +159,10 @@ class SecretResolver:
         return value
 
     def expand(self, url: str) -> str:
-        """The URL with every `${VAR}` replaced. A URL that is one `${VAR}` takes the value as is (the variable
-        holds a whole URL); elsewhere values are percent-encoded, as a URL part must be (apprise and our parsers
+        """The URL with every `${VAR}` replaced. A URL that is one `${VAR}` takes the value as is (the
+        variable
+        holds a whole URL); elsewhere values are percent-encoded, as a URL part must be (apprise and our
+        parsers
         decode them again)."""
         stripped = url.strip()
         match = ENV_REF.fullmatch(stripped)

@@ -1,10 +1,14 @@
 """通报: the coordinator's bulletin, from one data gathering, in markdown, HTML or a workbook.
 
-The weekly bulletin notice and the Prefect markdown artifact use `render_bulletin(..., fmt="md")`; `duban bulletin`
-prints the markdown or writes the HTML / workbook. Chinese by default, English when the program's language is en.
-Contents: phases, counts by light overall and per unit (lead tasks), the red list (code, measure, lead units, due,
+The weekly bulletin notice and the Prefect markdown artifact use `render_bulletin(..., fmt="md")`; `duban
+bulletin`
+prints the markdown or writes the HTML / workbook. Chinese by default, English when the program's language
+is en.
+Contents: phases, counts by light overall and per unit (lead tasks), the red list (code, measure, lead
+units, due,
 overdue workdays), self-check returns and remediation items while those phases run, extensions granted (and
-requests pending), failed deliveries per unit (messages that reached the unit through no channel), the 约谈 list.
+requests pending), failed deliveries per unit (messages that reached the unit through no channel), the 约谈
+list.
 """
 
 from __future__ import annotations

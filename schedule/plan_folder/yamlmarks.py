@@ -23,7 +23,8 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 
 
 def load_with_marks(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    """The document and a map from each value's path (keys and list indexes) to its (line, column), 1-based."""
+    """The document and a map from each value's path (keys and list indexes) to its (line, column),
+    1-based."""
     loader = _TextDatesLoader(text)
     try:
         node = loader.get_single_node()

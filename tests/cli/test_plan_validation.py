@@ -1,4 +1,5 @@
-"""Bad input is refused with a located error (FILE:ROW:COLUMN: message), and a failed import changes nothing."""
+"""Bad input is refused with a located error (FILE:ROW:COLUMN: message), and a failed import changes
+nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""验收准备: the evidence checklist, the package (index workbook, evidence files, report.html, zip), the readiness
+"""验收准备: the evidence checklist, the package (index workbook, evidence files, report.html, zip), the
+readiness
 score and its gaps, the gate."""
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def test_the_package_gathers_the_evidence_and_scores_readiness(tmp_path):
     out = tmp_path / "package"
     with sessions.begin() as session:
         result = build_package(session, ctx_of(session), out, date(2025, 4, 20))
-    # D1 100, A1 100, A2 50+25+0 (no file named 会议纪要), B1 50 (no evidence), B2 0 (not done), C1 50 (file gone).
+    # D1 100, A1 100, A2 50+25+0 (no file named 会议纪要), B1 50 (no evidence), B2 0 (not done), C1 50 (file
+    # gone).
     assert result["readiness"] == 62.5
     assert (result["tasks"], result["done"], result["on_time"], result["with_evidence"], result["files"]) == (
         6,

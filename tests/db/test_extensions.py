@@ -1,4 +1,5 @@
-"""延期申请: refused with the option concerned and nothing changed; on approval the due date, the light and every
+"""延期申请: refused with the option concerned and nothing changed; on approval the due date, the light and
+every
 later reminder follow the new date, and the history keeps both dates."""
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def test_bad_requests_are_refused_and_nothing_changes(tmp_path):
     with sessions.begin() as session:
         assert session.scalar(select(func.count(ExtensionRequest.id))) == 0
         assert a2(session)["due"] == "2023-12-31"
-        # A co-unit may ask, and a member of a collective for the collective's task; a second pending one may not.
+        # A co-unit may ask, and a member of a collective for the collective's task; a second pending one
+        # may not.
         request_extension(
             session, ctx_of(session), "A2", "justice", date(2024, 1, 31), "等待协议签署", at(day)
         )

@@ -1,7 +1,8 @@
 """The same code on PostgreSQL: migrations, import, the check's exactly-once claims under concurrency.
 
 A throwaway cluster is started on a Unix socket in a temporary folder (as the `postgres` user when the tests
-run as root, since initdb refuses root). Where the machine has no PostgreSQL server binaries, these are skipped.
+run as root, since initdb refuses root). Where the machine has no PostgreSQL server binaries, these are
+skipped.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""考核评价: yellow and red cards from lateness in workdays, deductions by the program's rule, the 约谈 list."""
+"""考核评价: yellow and red cards from lateness in workdays, deductions by the program's rule, the 约谈
+list."""
 
 from __future__ import annotations
 

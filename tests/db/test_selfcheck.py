@@ -1,4 +1,5 @@
-"""自查自评: forms out per unit, returned forms read back (all or nothing, located errors), findings, the gate,
+"""自查自评: forms out per unit, returned forms read back (all or nothing, located errors), findings, the
+gate,
 the notices that chase missing forms, the coordinator's decision (CLI and Prefect), the simulated units."""
 
 from __future__ import annotations
@@ -342,7 +343,8 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
         keys(sessions, date(2024, 8, 1))[1]
         == "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:o1"
     )
-    # Slot 3 (7th–9th workday after the end) passes escalate_after 2: the leader and the coordinator are copied.
+    # Slot 3 (7th–9th workday after the end) passes escalate_after 2: the leader and the coordinator are
+    # copied.
     late = keys(sessions, date(2024, 8, 9))
     assert late[1:] == ["selfcheck_missing:demo-city:self_check:coordinator:police:2024-07-31:o3",
                         "selfcheck_missing:demo-city:self_check:police:leader:2024-07-31:o3",

@@ -1,4 +1,5 @@
-"""The shared rate limiter: a sliding window per robot in the database, atomic across engines and processes."""
+"""The shared rate limiter: a sliding window per robot in the database, atomic across engines and
+processes."""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def test_two_concurrent_senders_with_their_own_engines_stay_within_twenty_a_minu
         clock.advance(seconds=1)
         ids = [f"s{index}-{i}" for index in range(2) for i in range(30)]
         resent = [notifier.send(make_message([f"dingtalk://{DT}"], message_id=m)).state for m in ids]
-    # The twenty sent at T0 left the window: twenty of the forty deferred go now, the delivered are not repeated.
+    # The twenty sent at T0 left the window: twenty of the forty deferred go now, the delivered are not
+    # repeated.
     assert resent.count("delivered") == 40 and resent.count("deferred") == 20
     assert len(robot.of("dingtalk")) == 40 and robot.over_limit_answers == 0
 

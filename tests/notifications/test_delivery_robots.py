@@ -1,4 +1,5 @@
-"""Robots (DingTalk, WeCom, Feishu) and an office gateway, against a local HTTP peer that answers like them."""
+"""Robots (DingTalk, WeCom, Feishu) and an office gateway, against a local HTTP peer that answers like
+them."""
 
 from __future__ import annotations
 

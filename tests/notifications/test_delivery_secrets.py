@@ -1,4 +1,5 @@
-"""No secret anywhere: not in logs (captured at DEBUG), the outbox, the results, or any table of the database."""
+"""No secret anywhere: not in logs (captured at DEBUG), the outbox, the results, or any table of the
+database."""
 
 from __future__ import annotations
 
