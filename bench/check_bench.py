@@ -83,7 +83,8 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
             "WHERE program_id=:p AND due <= :d AND id % 5 < 2"), {"p": spec.id, "d": MEASURED_DAY})
         connection.execute(
             text(
-                "UPDATE task_instances SET status='in_progress', progress=30 WHERE program_id=:p AND status='not_started' "
+                "UPDATE task_instances SET status='in_progress', progress=30 WHERE program_id=:p AND status"
+                "='not_started' "
                 "AND id % 7 = 0"
             ),
             {"p": spec.id},
@@ -171,14 +172,16 @@ def main(argv: list[str]) -> None:
             rows.append(measure(size, with_prefect="--no-prefect" not in argv))
             row = rows[-1]
             print(
-                f"{row['tasks']:>7} tasks: import {row['import_s']:.1f} s; check {row['check_s']:.3f} s in-process, "
+                f"{row['tasks']:>7} tasks: import {row['import_s']:.1f} s; check {row['check_s']:.3f} s in-"
+                "process, "
                 f"{row['flow_s'] or 0:.3f} s as a flow run; {row['statements']} SQL statements; "
                 f"peak {row['peak_mb']:.0f} MiB; raw due-set query {row['raw_s'] * 1000:.1f} ms "
                 f"(ratio {row['ratio']:.0f}x); {row['notices']} notices in {row['messages']} messages",
                 flush=True,
             )
     print(
-        "\n| tasks | check in-process (s) | as a flow run (s) | SQL statements | peak memory (MiB) | raw due-set query (ms) | ratio |"
+        "\n| tasks | check in-process (s) | as a flow run (s) | SQL statements | peak memory (MiB) | raw du"
+        "e-set query (ms) | ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:

@@ -38,11 +38,21 @@ from notifications import (
 TOKEN = "bench0robot0token0123456789abcdef"
 SECRET = "SECbench0signing0secret0123456789abcdef"
 ROWS = [
-    {"code": str(i), "area": "知识产权保护体系", "title": f"第{i}项重点任务：完善快速协同保护机制", "lead": ["市市场监管局"],
-     "co": ["市中级人民法院"], "due": "2024-06-30", "recurrence": None, "phase": "implementation",
-     "status": "in_progress", "progress": 40, "light": "yellow"}
+    {
+        "code": str(i),
+        "area": "知识产权保护体系",
+        "title": f"第{i}项重点任务：完善快速协同保护机制",
+        "lead": ["市市场监管局"],
+        "co": ["市中级人民法院"],
+        "due": "2024-06-30",
+        "recurrence": None,
+        "phase": "implementation",
+        "status": "in_progress",
+        "progress": 40,
+        "light": "yellow",
+    }
     for i in range(1, 13)
-]  # fmt: skip
+]
 
 
 def database(home: Path, name: str) -> sessionmaker[Session]:
@@ -55,7 +65,10 @@ def settings_for(home: Path, robot: RobotPeer, timeout: float = 0.5) -> Settings
 
 def make_message(urls: list[str], *, message_id: str, attachments=()) -> Message:
     """One unit's due-soon digest of two tasks, as dispatch would compose it."""
-    text = "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n2. 开展专项执法行动（2024-06-30，绿灯）"
+    text = (
+        "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n"
+        "2. 开展专项执法行动（2024-06-30，绿灯）"
+    )
     return Message(
         message_id=message_id,
         program_id="chengdu-2023",
@@ -79,9 +92,13 @@ def throughput(n: int, home: Path) -> None:
         robot.dingtalk_secrets[TOKEN] = SECRET
         robot.fail_every = 50
         notifier = AppriseNotifier(
-            sessions, settings_for(home, robot, timeout=5), clock, limits={"dingtalk": (), "email": ()}, retry_base_delay=0.001,
+            sessions,
+            settings_for(home, robot, timeout=5),
+            clock,
+            limits={"dingtalk": (), "email": ()},
+            retry_base_delay=0.001,
             resolver=SecretResolver(block_loader=None),
-        )  # fmt: skip
+        )
         with notifier:
             started = time.perf_counter()
             results = [
@@ -104,10 +121,10 @@ def throughput(n: int, home: Path) -> None:
         attempts = sum(r.attempts for r in results)
         print(f"robot: {n} messages in {robot_seconds:.2f} s = {n / robot_seconds:.0f} messages/s; "
               f"{delivered} delivered, {attempts - n} retries (HTTP 500 on every 50th request), "
-              f"{len(robot.of('dingtalk'))} posts received")  # fmt: skip
+              f"{len(robot.of('dingtalk'))} posts received")
         print(f"email: {n} messages ({len(attachment.content)} B attachment) in {smtp_seconds:.2f} s = "
               f"{n / smtp_seconds:.0f} messages/s; {sum(m.state == 'delivered' for m in mails)} delivered, "
-              f"{len(smtp.messages)} accepted by the SMTP peer")  # fmt: skip
+              f"{len(smtp.messages)} accepted by the SMTP peer")
 
 
 def drain(n: int, robots: int, home: Path) -> None:
@@ -117,7 +134,7 @@ def drain(n: int, robots: int, home: Path) -> None:
         notifier = AppriseNotifier(
             sessions, settings_for(home, robot), clock, sleep=clock.sleep, max_wait=timedelta(seconds=65),
             resolver=SecretResolver(block_loader=None),
-        )  # fmt: skip
+        )
         start = clock()
         started = time.perf_counter()
         with notifier:
@@ -132,7 +149,7 @@ def drain(n: int, robots: int, home: Path) -> None:
     print(f"drain: {n} messages to {robots} robot(s) ({per:.0f} each) under 20/min: "
           f"{elapsed.total_seconds() / 60:.1f} min of (fake) clock time, "
           f"{sum(r.state == 'delivered' for r in results)} delivered, {over} over-limit answers, "
-          f"{wall:.2f} s of wall time")  # fmt: skip
+          f"{wall:.2f} s of wall time")
 
 
 def main() -> None:

@@ -205,7 +205,8 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                 {
                     "task": row["code"],
                     "kind": "not_done",
-                    "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）",
+                    "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/"
+                              f"{record['instances']}）",
                 }
             )
         if not files:

@@ -108,7 +108,8 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
         reasons = "\n".join(f"- {r}" for r in result.reasons)
         if english:
             return (
-                f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold.\n{reasons}\n"
+                f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold."
+                f"\n{reasons}\n"
                 "Close it anyway?",
                 {"approve = true": "close the phase", "approve = false": "keep it open"},
             )
@@ -122,7 +123,8 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
         if request is None or request["state"] != "pending":
             return None
         return (
-            f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 {request['to']}，"
+            f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 "
+            f"{request['to']}，"
             f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
             {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"},
         )
@@ -132,7 +134,8 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
         if item is None or item["state"] != "open":
             return None
         return (
-            f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认可（不再作为补差提升阶段的未结事项）？",
+            f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认"
+            "可（不再作为补差提升阶段的未结事项）？",
             {"approve = true": "认可", "approve = false": "不认可，继续督办"},
         )
     raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")

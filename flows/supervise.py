@@ -39,7 +39,8 @@ def run_name() -> str:
 
 def phase_run_name() -> str:
     parameters = flow_run.parameters
-    return f"{parameters['program']} · {flow_run.flow_name} · {moment_of(parameters.get('as_of')).date().isoformat()}"
+    day = moment_of(parameters.get("as_of")).date().isoformat()
+    return f"{parameters['program']} · {flow_run.flow_name} · {day}"
 
 
 def _phase_flow(kind: str, description: str):
@@ -147,7 +148,8 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
     create_progress_artifact(
         progress=round(summary["done_share"] * 100, 1),
         key=f"{program}-progress",
-        description=f"{summary['name']}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（截至 {today}）",
+        description=f"{summary['name']}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（截至 "
+                    f"{today}）",
     )
     rows.sort(key=lambda r: (LIGHT_ORDER[r["light"]], r["due"] or "9999", r["code"]))
     table = [

@@ -49,7 +49,7 @@ from duban.simulation.days import unit_table
 from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
 from flows import deployments, now
 from flows import supervise_flow as supervise
-from notifications import list_deliveries
+from notifications import build_package, list_deliveries
 from schedule import read_plan
 
 app = typer.Typer(
@@ -103,7 +103,8 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
         return
     verb = "已导入" if result.created else "已更新"
     out.print(
-        f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} 项, "
+        f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} "
+        "项, "
         f"共 {result.instances} 个任务期次",
         highlight=False,
     )
@@ -344,7 +345,8 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
         units = outcome["units"] if outcome else unit_table(session, ctx)
         summary = outcome["status"] if outcome else status_summary(session, ctx, simulation.end)
     out.print(
-        f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 {simulation.seed}",
+        f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 "
+        f"{simulation.seed}",
         highlight=False,
     )
     timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
@@ -367,7 +369,8 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
     out.print(table)
     lights = summary["lights"]
     out.print(
-        f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
+        f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 "
+        f"{lights['yellow']}",
         highlight=False,
     )
     out.print(f"数据库: {wired.settings.db_url}\n发件箱: {wired.settings.outbox_path}\n"
@@ -440,4 +443,3 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
-from notifications import build_package

@@ -368,12 +368,14 @@ def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--ou
         emit_json(result)
         return
     out.print(
-        f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 {result['zip']}",
+        f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 "
+        f"{result['zip']}",
         highlight=False,
     )
     out.print(
         f"准备度 {result['readiness']}/100：{result['tasks']} 项任务，办结 {result['done']} 项，"
-        f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])} 个",
+        f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])}"
+        " 个",
         highlight=False,
     )
 

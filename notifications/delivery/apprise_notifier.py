@@ -380,7 +380,8 @@ class AppriseNotifier:
         failing_since = row.failing_since or now
         assert outcome is not None
         if now - failing_since >= self._give_up_after:
-            reason = f"gave up after failing since {failing_since:%Y-%m-%d %H:%M} UTC: {outcome.reason or ''}".strip()
+            since = f"{failing_since:%Y-%m-%d %H:%M} UTC"
+            reason = f"gave up after failing since {since}: {outcome.reason or ''}".strip()
             return self._finish(
                 message, channel, "failed", now, attempts, outcome.code, reason, failing_since, None
             )

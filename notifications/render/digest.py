@@ -34,16 +34,20 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
 
 NEXT_STEPS: dict[str, tuple[str, str]] = {
     "escalation": (
-        "请责任单位主要负责同志督促落实，于 3 个工作日内报送办结情况或书面说明原因；领导小组办公室将纳入通报和考核。",
-        "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin and the assessment.",
+        "请责任单位主要负责同志督促落实，于 3 个工作日内报送办结情况或书面说明原因；领导小组办公室将纳入通"
+        "报和考核。",
+        "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin"
+        " and the assessment.",
     ),
     "overdue": (
         "以上事项已超过完成时限，请尽快办结并报送进展和佐证材料；确需延期的，请说明原因。",
-        "These items are past their time limit: finish them and report progress with evidence as soon as possible.",
+        "These items are past their time limit: finish them and report progress with evidence as soon as po"
+        "ssible.",
     ),
     "before_due": (
         "请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
-        "Please finish on time and report progress with evidence; request an extension before the due date if needed.",
+        "Please finish on time and report progress with evidence; request an extension before the due date "
+        "if needed.",
     ),
     "report_missing": (
         "请报送最新进展（duban report … --status in_progress --progress N）。",

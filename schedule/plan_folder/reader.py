@@ -58,7 +58,9 @@ class Problem:
     severity: str = "error"  # error | warning
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row if self.row is not None else '-'}:{self.column if self.column is not None else '-'}: {self.message}"
+        row = self.row if self.row is not None else "-"
+        column = self.column if self.column is not None else "-"
+        return f"{self.file}:{row}:{column}: {self.message}"
 
     def to_json(self) -> dict:
         return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
@@ -499,7 +501,8 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
                     _at(
                         shown,
                         phase_cell,
-                        f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 {' | '.join(PHASE_KINDS)}",
+                        f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 "
+                        f"{' | '.join(PHASE_KINDS)}",
                     )
                 )
                 phase_kind = "implementation"

@@ -218,7 +218,8 @@ def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path)
             f"{plain}:-:-: 不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写",
             f"{text}:-:-: 不是 .xlsx 工作簿，无法读取",
             f"{theirs}:2:B: 本表属于计划「other-city」，不是「demo-city」：未导入",
-            f"{ours}:3:B: 本表是单位「市市场监督管理局（知识产权局）」（msa）的自查表，不是「court」的：未导入",
+            f"{ours}:3:B: 本表是单位「市市场监督管理局（知识产权局）」（msa）的自查表，不是「court」的：未"
+            "导入",
         ]
         _, problems = import_forms(session, ctx, [ours, ours], at(date(2024, 6, 20)))
         assert [str(p) for p in problems] == [
@@ -228,7 +229,8 @@ def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path)
     with sessions.begin() as session:
         _, problems = import_forms(session, ctx_of(session), [ours], at(date(2024, 6, 21)))
     assert [str(p) for p in problems] == [
-        f"{ours}:-:-: 重复交回（同一文件）：单位「市市场监督管理局（知识产权局）」的自查表已于 2024-06-20 导入"
+        f"{ours}:-:-: 重复交回（同一文件）：单位「市市场监督管理局（知识产权局）」的自查表已于 2024-06-20 "
+        "导入"
         f"（文件 {ours}），本次未导入"
     ]
 

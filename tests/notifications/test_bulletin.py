@@ -57,7 +57,8 @@ def test_the_markdown_bulletin(tmp_path):
     )  # two messages that reached the police by no channel
     assert "- 市公安局：2 条通知未能送达" in text and "市场监督管理局（知识产权局）：1" not in text
     assert (
-        "- A1（市市场监督管理局（知识产权局））：2023-06-30 → 2023-07-14，2023-06-21 由 王主任 批准。理由：等待川渝协商"
+        "- A1（市市场监督管理局（知识产权局））：2023-06-30 → 2023-07-14，2023-06-21 由 王主任 批准。理由："
+        "等待川渝协商"
         in text
     )
     assert "### 约谈建议" in text and "市公安局：红牌" in text

@@ -232,7 +232,10 @@ def test_month_forms_give_the_last_day_of_the_month(d):
         assert parse_time_limit(text) == TimeLimit(due=last), text
 
 
-TIME_LIMIT_ALPHABET = "0123456789０１２３-/.年月日号底末前后上下半季度第一二三四五十Qq每长期坚持持续推进至—~旬中完成以止 　，。、"
+TIME_LIMIT_ALPHABET = (
+    "0123456789０１２３-/.年月日号底末前后上下半季度第一二三四五十Qq"
+    "每长期坚持持续推进至—~旬中完成以止 　，。、"
+)
 
 
 @PROPERTY

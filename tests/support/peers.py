@@ -98,7 +98,8 @@ def make_message(
     text = (
         text
         if text is not None
-        else "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n2. 开展专项执法行动（2024-06-30，绿灯）"
+        else "市市场监督管理局：\n1. 建立知识产权快速维权中心（2024-06-30，黄灯）\n2. 开展专项执法行动（202"
+             "4-06-30，绿灯）"
     )
     return Message(
         message_id=message_id,
