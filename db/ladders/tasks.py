@@ -80,6 +80,13 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
     ]
 
 
+def _instance_notice(ctx: ProgramContext, kind: str, instance_id: int, code: str, due, unit_id: int,
+                     key: tuple, data: dict, *, audience: str = "unit", subject: int | None = None) -> Candidate:
+    """A notice about one task instance, keyed `kind:program:instance:…key`."""
+    return Candidate(notice_key(kind, ctx.id, instance_id, *key), kind, unit_id, audience, instance_id, code, due,
+                     subject, data)
+
+
 def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
     offsets = ctx.policies.reminders.before_due_workdays
     horizon = before_due_horizon(today, max(offsets), calendar)
@@ -92,17 +99,9 @@ def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[
         if offset is None:
             continue
         for r in recipients.of(task_id):
-            candidates.append(
-                Candidate(
-                    notice_key("before_due", ctx.id, instance_id, r.code, due, offset),
-                    "before_due",
-                    r.unit_id,
-                    instance_id=instance_id,
-                    task_code=code,
-                    due=due,
-                    data={"workdays": offset, "role": r.role},
-                )
-            )
+            key = (r.code, due, offset)
+            data = {"workdays": offset, "role": r.role}
+            candidates.append(_instance_notice(ctx, "before_due", instance_id, code, due, r.unit_id, key, data))
     return candidates
 
 
@@ -118,48 +117,19 @@ def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_pha
         slot = step.number
         data = {"slot": slot, "overdue_workdays": step.overdue_workdays}
         for r in recipients.of(task_id):
-            candidates.append(
-                Candidate(
-                    notice_key("overdue", ctx.id, instance_id, r.code, due, slot),
-                    "overdue",
-                    r.unit_id,
-                    instance_id=instance_id,
-                    task_code=code,
-                    due=due,
-                    data={**data, "role": r.role},
-                )
-            )
+            key, role = (r.code, due, slot), {**data, "role": r.role}
+            candidates.append(_instance_notice(ctx, "overdue", instance_id, code, due, r.unit_id, key, role))
         if not step.escalated:
             continue
         # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
         for r in recipients.of(task_id, "lead"):
-            candidates.append(
-                Candidate(
-                    notice_key("escalation", ctx.id, instance_id, r.code, "leader", due, slot),
-                    "escalation",
-                    r.unit_id,
-                    "leader",
-                    instance_id,
-                    code,
-                    due,
-                    r.unit_id,
-                    data,
-                )
-            )
+            leader = (r.code, "leader", due, slot)
+            candidates.append(_instance_notice(ctx, "escalation", instance_id, code, due, r.unit_id, leader, data,
+                                               audience="leader", subject=r.unit_id))
             if coordinator is not None:
-                candidates.append(
-                    Candidate(
-                        notice_key("escalation", ctx.id, instance_id, "coordinator", r.code, due, slot),
-                        "escalation",
-                        coordinator,
-                        "unit",
-                        instance_id,
-                        code,
-                        due,
-                        r.unit_id,
-                        data,
-                    )
-                )
+                copied = ("coordinator", r.code, due, slot)
+                candidates.append(_instance_notice(ctx, "escalation", instance_id, code, due, coordinator, copied,
+                                                   data, subject=r.unit_id))
     return candidates
 
 
@@ -176,18 +146,10 @@ def _report_missing(session, ctx, today, calendar, recipients, task_phases) -> l
         slot = report_slot(today, anchor, every, calendar)
         if slot is None:
             continue
+        data = {"since": anchor.isoformat(), "workdays": slot * every}
         for r in recipients.of(task_id, "lead"):
-            candidates.append(
-                Candidate(
-                    notice_key("report_missing", ctx.id, instance_id, r.code, anchor, slot),
-                    "report_missing",
-                    r.unit_id,
-                    instance_id=instance_id,
-                    task_code=code,
-                    due=due,
-                    data={"since": anchor.isoformat(), "workdays": slot * every},
-                )
-            )
+            key = (r.code, anchor, slot)
+            candidates.append(_instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data))
     return candidates
 
 

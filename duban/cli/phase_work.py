@@ -267,34 +267,28 @@ def _decide(program: str, request_id: int, approve: bool, by: str | None, note: 
     out.print(f"延期申请 #{request_id} {verdict}", highlight=False)
 
 
-@extension_app.command("approve")
-@handles_errors
-def extension_approve(
-    program: str,
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
-    by: ByOption = None,
-    note: NoteOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """批准延期申请：任务时限、预警灯和此后的提醒都按新时限。"""
-    _decide(program, request_id, True, by, note, as_of, db, as_json)
+def _decision_command(approve: bool, doc: str):
+    """`duban extension approve|reject PROGRAM ID`: the same options, the opposite decision."""
+
+    def command(
+        program: str,
+        request_id: Annotated[int, typer.Argument(metavar="ID")],
+        by: ByOption = None,
+        note: NoteOption = None,
+        as_of: AsOfOption = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        _decide(program, request_id, approve, by, note, as_of, db, as_json)
+
+    command.__doc__ = doc
+    return handles_errors(command)
 
 
-@extension_app.command("reject")
-@handles_errors
-def extension_reject(
-    program: str,
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
-    by: ByOption = None,
-    note: NoteOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """驳回延期申请。"""
-    _decide(program, request_id, False, by, note, as_of, db, as_json)
+extension_approve = extension_app.command("approve")(
+    _decision_command(True, "批准延期申请：任务时限、预警灯和此后的提醒都按新时限。")
+)
+extension_reject = extension_app.command("reject")(_decision_command(False, "驳回延期申请。"))
 
 
 @extension_app.command("list")
