@@ -51,14 +51,8 @@ def synthetic_program(size: int, seed: int = 7):
         lead, *co = rng.sample(codes, 3)
         tasks.append(
             TaskSpec(
-                code=f"T{n:06d}",
-                title=f"工作举措 {n}",
-                lead=(lead,),
-                co=tuple(co[: rng.randint(0, 2)]),
-                area=f"体系{n % 5 + 1}",
-                limit=limit,
-                phase="implementation",
-            )
+                code=f"T{n:06d}", title=f"工作举措 {n}", lead=(lead,), co=tuple(co[: rng.randint(0, 2)]),
+                area=f"体系{n % 5 + 1}", limit=limit, phase="implementation")
         )
     phases = (PhaseSpec("implementation", "组织实施", start, date(2024, 6, 30)),
               PhaseSpec("self_check", "自查自评", date(2024, 6, 1), date(2024, 7, 31)))
@@ -130,17 +124,10 @@ def measure(size: int, with_prefect: bool) -> dict:
     flow_seconds = _flow_seconds(copies["flow"], program, at) if with_prefect else None
     shutil.rmtree(root, ignore_errors=True)
     return {
-        "tasks": size,
-        "import_s": imported,
-        "check_s": seconds,
-        "flow_s": flow_seconds,
-        "statements": counter["n"],
-        "peak_mb": peak / 2**20,
-        "raw_s": raw,
-        "ratio": seconds / raw,
+        "tasks": size, "import_s": imported, "check_s": seconds, "flow_s": flow_seconds,
+        "statements": counter["n"], "peak_mb": peak / 2**20, "raw_s": raw, "ratio": seconds / raw,
         "notices": sum(result.claimed.values()),
-        "messages": result.dispatched.messages if result.dispatched else 0,
-    }
+        "messages": result.dispatched.messages if result.dispatched else 0}
 
 
 def _raw_due_set_seconds(url: str, program: str) -> float:

@@ -39,18 +39,9 @@ TOKEN = "bench0robot0token0123456789abcdef"
 SECRET = "SECbench0signing0secret0123456789abcdef"
 ROWS = [
     {
-        "code": str(i),
-        "area": "知识产权保护体系",
-        "title": f"第{i}项重点任务：完善快速协同保护机制",
-        "lead": ["市市场监管局"],
-        "co": ["市中级人民法院"],
-        "due": "2024-06-30",
-        "recurrence": None,
-        "phase": "implementation",
-        "status": "in_progress",
-        "progress": 40,
-        "light": "yellow",
-    }
+        "code": str(i), "area": "知识产权保护体系", "title": f"第{i}项重点任务：完善快速协同保护机制",
+        "lead": ["市市场监管局"], "co": ["市中级人民法院"], "due": "2024-06-30", "recurrence": None,
+        "phase": "implementation", "status": "in_progress", "progress": 40, "light": "yellow"}
     for i in range(1, 13)
 ]
 
@@ -92,13 +83,8 @@ def throughput(n: int, home: Path) -> None:
         robot.dingtalk_secrets[TOKEN] = SECRET
         robot.fail_every = 50
         notifier = AppriseNotifier(
-            sessions,
-            settings_for(home, robot, timeout=5),
-            clock,
-            limits={"dingtalk": (), "email": ()},
-            retry_base_delay=0.001,
-            resolver=SecretResolver(block_loader=None),
-        )
+            sessions, settings_for(home, robot, timeout=5), clock, limits={"dingtalk": (), "email": ()},
+            retry_base_delay=0.001, resolver=SecretResolver(block_loader=None))
         with notifier:
             started = time.perf_counter()
             results = [

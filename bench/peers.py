@@ -179,11 +179,8 @@ class Received:
 
 
 SUCCESS = {
-    "dingtalk": {"errcode": 0, "errmsg": "ok"},
-    "wecom": {"errcode": 0, "errmsg": "ok"},
-    "feishu": {"code": 0, "msg": "success", "data": {}},
-    "gateway": {"ok": True},
-}
+    "dingtalk": {"errcode": 0, "errmsg": "ok"}, "wecom": {"errcode": 0, "errmsg": "ok"},
+    "feishu": {"code": 0, "msg": "success", "data": {}}, "gateway": {"ok": True}}
 OVER_LIMIT = {
     "dingtalk": {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
     "wecom": {"errcode": 45009, "errmsg": "api freq out of limit"},

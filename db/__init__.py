@@ -84,5 +84,4 @@ __all__ = [
     "RemediationItem", "report_item", "request_extension", "ReturnedForm", "ReturnedRow", "SCORE_MAX",
     "SCORE_MIN", "scores_report", "selfcheck_summary", "SelfCheckReturn", "SelfCheckRow", "session_factory",
     "split_evidence", "status_summary", "Task", "task_exists", "task_rows", "TaskInstance", "TaskUnit",
-    "Transition", "Unit", "unit_scores", "UnitMember", "units_with_tasks", "validate_returns",
-]
+    "Transition", "Unit", "unit_scores", "UnitMember", "units_with_tasks", "validate_returns"]

@@ -173,32 +173,17 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         score, unmatched = _task_score(done, files, items_)
         done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
         record = {
-            "code": row["code"],
-            "area": row["area"] or "",
-            "title": row["title"],
-            "lead": row["lead"],
-            "co": row["co"],
-            "lead_names": [names.get(c, c) for c in row["lead"]],
-            "co_names": [names.get(c, c) for c in row["co"]],
-            "due": row["due"],
-            "original_due": row["original_due"],
-            "recurrence": row["recurrence"],
+            "code": row["code"], "area": row["area"] or "", "title": row["title"], "lead": row["lead"],
+            "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+            "co_names": [names.get(c, c) for c in row["co"]], "due": row["due"],
+            "original_due": row["original_due"], "recurrence": row["recurrence"],
             "instances": len(task_instances),
             "instances_done": sum(i.status == "done" for i in task_instances),
-            "status": "done" if done else row["status"],
-            "done": done,
-            "on_time": on_time,
-            "late": bool(late),
-            "done_on": done_on.isoformat() if done_on else None,
-            "evidence_spec": row["evidence_spec"] or "",
-            "checklist": items_,
-            "unmatched": unmatched,
-            "files": files,
-            "missing_files": missing,
-            "selfcheck": answers[task_id],
-            "remediation": history[task_id],
-            "score": score,
-        }
+            "status": "done" if done else row["status"], "done": done, "on_time": on_time,
+            "late": bool(late), "done_on": done_on.isoformat() if done_on else None,
+            "evidence_spec": row["evidence_spec"] or "", "checklist": items_, "unmatched": unmatched,
+            "files": files, "missing_files": missing, "selfcheck": answers[task_id],
+            "remediation": history[task_id], "score": score}
         tasks.append(record)
         if not done:
             gaps.append(
@@ -252,16 +237,11 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
 
     remediation = [
         {
-            "code": item.code,
-            "title": item.title,
-            "unit": names.get(unit_codes[item.unit_id], ""),
-            "finding": finding_names[kind],
-            "due": item.due.isoformat(),
-            "state": item.state,
+            "code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
+            "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
             "state_name": state_names[item.state][english],
             "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due,
-        }
+            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
         for item, kind in items
     ]
     return {
@@ -276,19 +256,15 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         "by_unit": group(lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
         "remediation_summary": {
-            "total": len(remediation),
-            "closed": sum(r["state"] == "closed" for r in remediation),
+            "total": len(remediation), "closed": sum(r["state"] == "closed" for r in remediation),
             "closed_late": sum(r["late"] for r in remediation),
             "accepted": sum(r["state"] == "accepted" for r in remediation),
-            "open": sum(r["state"] == "open" for r in remediation),
-        },
+            "open": sum(r["state"] == "open" for r in remediation)},
         "totals": {
-            "tasks": len(tasks),
-            "done": sum(t["done"] for t in tasks),
+            "tasks": len(tasks), "done": sum(t["done"] for t in tasks),
             "on_time": sum(t["on_time"] for t in tasks),
             "with_evidence": sum(bool(t["files"]) for t in tasks),
-            "files": sum(len(t["files"]) for t in tasks),
-        },
+            "files": sum(len(t["files"]) for t in tasks)},
     }
 
 

@@ -82,12 +82,8 @@ def request_extension(session: Session, ctx: ProgramContext, code: str, unit_cod
         f"task:{code}",
         actor,
         {
-            "request": request.id,
-            "unit": unit_code,
-            "from": instance.due.isoformat(),
-            "to": to.isoformat(),
-            "reason": request.reason,
-        },
+            "request": request.id, "unit": unit_code, "from": instance.due.isoformat(),
+            "to": to.isoformat(), "reason": request.reason},
     )
     return _as_dict(request, task.code, unit.code)
 
@@ -113,16 +109,8 @@ def approve_extension(session: Session, ctx: ProgramContext, request_id: int, ac
     previous = instance.due
     instance.due = request.to_due
     return _decide(
-        session,
-        ctx,
-        request,
-        True,
-        actor,
-        at,
-        note,
-        source,
-        {"previous_due": previous.isoformat() if previous else None},
-    )
+        session, ctx, request, True, actor, at, note, source,
+        {"previous_due": previous.isoformat() if previous else None})
 
 
 def reject_extension(session: Session, ctx: ProgramContext, request_id: int, actor: str, at: datetime,
@@ -139,22 +127,11 @@ def _decide(session: Session, ctx: ProgramContext, request: ExtensionRequest, ap
             at: datetime, note: str | None, source: str, extra: dict) -> dict:
     request.state = "approved" if approved else "rejected"
     request.decided_at, request.decided_on, request.decided_by, request.decision_note = (
-        at,
-        ctx.local_date(at),
-        actor,
-        note,
-    )
+        at, ctx.local_date(at), actor, note)
     session.add(
         CoordinatorDecision(
-            program_id=ctx.id,
-            kind="extension",
-            subject=f"extension:{request.id}",
-            approve=approved,
-            decided_by=actor,
-            decided_at=at,
-            note=note,
-            source=source,
-        )
+            program_id=ctx.id, kind="extension", subject=f"extension:{request.id}", approve=approved,
+            decided_by=actor, decided_at=at, note=note, source=source)
     )
     task = session.get(Task, request.task_id)
     unit = session.get(Unit, request.unit_id)
@@ -173,8 +150,7 @@ def _as_dict(request: ExtensionRequest, code: str, unit_code: str) -> dict:
         "reason": request.reason, "progress": request.progress, "state": request.state,
         "requested_at": request.requested_at.isoformat(), "requested_by": request.requested_by,
         "decided_on": request.decided_on.isoformat() if request.decided_on else None,
-        "decided_by": request.decided_by, "note": request.decision_note,
-    }
+        "decided_by": request.decided_by, "note": request.decision_note}
 
 
 def list_extensions(session: Session, ctx: ProgramContext, state: str | None = None) -> list[dict]:

@@ -158,12 +158,8 @@ def acceptance_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
 
 # The registry: every phase kind, explicitly. The coordinator's approval is applied on top by `evaluate`.
 GATES: dict[str, Gate] = {
-    "deployment": deployment_gate,
-    "implementation": implementation_gate,
-    "self_check": self_check_gate,
-    "remediation": remediation_gate,
-    "acceptance": acceptance_gate,
-}
+    "deployment": deployment_gate, "implementation": implementation_gate, "self_check": self_check_gate,
+    "remediation": remediation_gate, "acceptance": acceptance_gate}
 assert set(GATES) == set(PHASE_KINDS), "every phase kind has its gate"
 
 
@@ -224,14 +220,8 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     if approve:
         phase.approved_by = actor
     record_event(
-        session,
-        ctx.id,
-        at,
-        "phase.approved" if approve else "phase.approval_refused",
-        f"phase:{kind}",
-        actor,
-        {"note": note, "state": phase.state, "overridden": reasons, "source": source},
-    )
+        session, ctx.id, at, "phase.approved" if approve else "phase.approval_refused", f"phase:{kind}",
+        actor, {"note": note, "state": phase.state, "overridden": reasons, "source": source})
     session.flush()
     return {"program": ctx.id, "phase": kind, "name": phase.name, "state": phase.state, "approve": approve,
             "by": actor, "at": at.isoformat(), "note": note, "overridden": reasons}

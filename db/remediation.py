@@ -85,19 +85,9 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
             f"{task_code} {_short(task_title)}：{labels[finding.kind]}" if task_code else labels[finding.kind]
         )
         item = RemediationItem(
-            program_id=ctx.id,
-            code=f"R-{number}",
-            finding_id=finding.id,
-            unit_id=finding.unit_id,
-            task_id=finding.task_id,
-            title=title,
-            due=due,
-            original_due=due,
-            state="open",
-            created_on=today,
-            created_at=at,
-            evidence=[],
-        )
+            program_id=ctx.id, code=f"R-{number}", finding_id=finding.id, unit_id=finding.unit_id,
+            task_id=finding.task_id, title=title, due=due, original_due=due, state="open", created_on=today,
+            created_at=at, evidence=[])
         session.add(item)
         created.append({"code": item.code, "task": task_code, "kind": finding.kind, "due": due.isoformat()})
     session.flush()
@@ -140,16 +130,8 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status != "done":
         record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
         return {
-            "program": ctx.id,
-            "item": item.code,
-            "code": item.code,
-            "unit": unit.code,
-            "state": item.state,
-            "status": status,
-            "progress": progress or 0,
-            "due": item.due.isoformat(),
-            "evidence": evidence,
-        }
+            "program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": item.state,
+            "status": status, "progress": progress or 0, "due": item.due.isoformat(), "evidence": evidence}
     item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
     item.note, item.evidence = note, list(evidence)
     if task is not None and task.active:
@@ -197,12 +179,7 @@ def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at
     if item.state != "open":
         raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
     item.state, item.closed_on, item.closed_at, item.closed_by, item.note = (
-        "accepted",
-        ctx.local_date(at),
-        at,
-        actor,
-        note,
-    )
+        "accepted", ctx.local_date(at), at, actor, note)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="item", subject=f"item:{item.code}", approve=True,
                                     decided_by=actor, decided_at=at, note=note, source=source))
     record_event(session, ctx.id, at, "remediation.accepted", f"item:{item.code}", actor, {"note": note})
@@ -232,25 +209,13 @@ def list_items(
         late = item.closed_on is not None and item.state == "closed" and item.closed_on > item.due
         rows.append(
             {
-                "code": item.code,
-                "unit": code,
-                "unit_name": name,
-                "task": task_code,
-                "kind": finding.kind,
-                "finding": labels[finding.kind],
-                "detail": finding.detail,
-                "found_on": finding.found_on.isoformat(),
-                "title": item.title,
-                "due": item.due.isoformat(),
+                "code": item.code, "unit": code, "unit_name": name, "task": task_code, "kind": finding.kind,
+                "finding": labels[finding.kind], "detail": finding.detail,
+                "found_on": finding.found_on.isoformat(), "title": item.title, "due": item.due.isoformat(),
                 "original_due": item.original_due.isoformat() if item.original_due != item.due else None,
-                "state": item.state,
-                "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-                "closed_by": item.closed_by,
-                "late": late,
-                "overdue_workdays": overdue,
-                "evidence": item.evidence,
-                "note": item.note,
-            }
+                "state": item.state, "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+                "closed_by": item.closed_by, "late": late, "overdue_workdays": overdue,
+                "evidence": item.evidence, "note": item.note}
         )
     return rows
 

@@ -65,20 +65,9 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
     ).all()
     stats: dict[int, dict] = {
         unit_id: {
-            "unit": code,
-            "name": name,
-            "tasks_due": 0,
-            "done_on_time": 0,
-            "done_late": 0,
-            "overdue": 0,
-            "remediation_due": 0,
-            "remediation_late": 0,
-            "forms_late": 0,
-            "yellow_cards": 0,
-            "red_cards": 0,
-            "escalations": 0,
-            "cards": [],
-        }
+            "unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
+            "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
+            "escalations": 0, "cards": []}
         for unit_id, code, name in units
     }
 
@@ -170,12 +159,8 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 def interview_list(scores: list[dict]) -> list[dict]:
     return [
         {
-            "unit": s["unit"],
-            "name": s["name"],
-            "red_cards": s["red_cards"],
-            "escalations": s["escalations"],
-            "reasons": s["interview_reasons"],
-        }
+            "unit": s["unit"], "name": s["name"], "red_cards": s["red_cards"],
+            "escalations": s["escalations"], "reasons": s["interview_reasons"]}
         for s in scores
         if s["interview"]
     ]

@@ -228,11 +228,8 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
         if form.unit_code in seen:
             problems.append(
                 Problem(
-                    form.file,
-                    None,
-                    None,
-                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}",
-                )
+                    form.file, None, None,
+                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}")
             )
             continue
         seen[form.unit_code] = form.file
@@ -243,22 +240,14 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
                 if task is None or not task.active:
                     problems.append(
                         Problem(
-                            form.file,
-                            row.row,
-                            "A",
-                            f"任务「{row.code}」已不在分工表中：本行不导入",
-                            "warning",
-                        )
+                            form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入",
+                            "warning")
                     )
                 elif row.code not in current:
                     problems.append(
                         Problem(
-                            form.file,
-                            row.row,
-                            "A",
-                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入",
-                            "warning",
-                        )
+                            form.file, row.row, "A",
+                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning")
                     )
     return problems
 
@@ -295,24 +284,13 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
                 kinds[kind] += 1
                 session.add(
                     Finding(
-                        program_id=ctx.id,
-                        unit_id=unit.id,
-                        task_id=task.id,
-                        return_id=returned.id,
-                        kind=kind,
-                        detail=detail,
-                        found_on=today,
-                        created_at=at,
-                    )
+                        program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
+                        kind=kind, detail=detail, found_on=today, created_at=at)
                 )
         on_time = phase is None or today <= phase.end
         data = {
-            "unit": unit.code,
-            "file": form.file,
-            "rows": len(rows),
-            "findings": dict(kinds),
-            "on_time": on_time,
-        }
+            "unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds),
+            "on_time": on_time}
         record_event(session, ctx.id, at, "selfcheck.returned", f"unit:{unit.code}", actor, data)
         results.append({**data, "returned_on": today.isoformat()})
     session.flush()

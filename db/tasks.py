@@ -138,14 +138,9 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
         "as_of": today.isoformat(),
         "phases": [
             {
-                "kind": p.kind,
-                "name": p.name,
-                "start": p.start.isoformat(),
-                "end": p.end.isoformat(),
-                "state": p.state,
-                "opened_on": p.opened_on.isoformat() if p.opened_on else None,
-                "closed_on": p.closed_on.isoformat() if p.closed_on else None,
-            }
+                "kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
+                "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
+                "closed_on": p.closed_on.isoformat() if p.closed_on else None}
             for p in phases(session, ctx.id)
         ],
         "tasks": len(rows),
@@ -153,12 +148,8 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
         "lights": {name: lights.get(name, 0) for name in LIGHTS},
         "units": [
             {
-                "unit": code,
-                "name": units.get(code, code),
-                "lead": counts["lead"],
-                "co": counts["co"],
-                **{name: counts.get(name, 0) for name in LIGHTS},
-            }
+                "unit": code, "name": units.get(code, code), "lead": counts["lead"], "co": counts["co"],
+                **{name: counts.get(name, 0) for name in LIGHTS}}
             for code, counts in sorted(
                 per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
             )
@@ -199,16 +190,8 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     instance.done_on = ctx.local_date(at) if status == "done" else None
     session.add(
         ProgressReport(
-            program_id=ctx.id,
-            task_id=task.id,
-            instance_id=instance.id,
-            unit_id=unit.id,
-            status=status,
-            progress=progress,
-            note=note,
-            evidence=evidence,
-            reported_at=at,
-        )
+            program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id, status=status,
+            progress=progress, note=note, evidence=evidence, reported_at=at)
     )
     record_event(session, ctx.id, at, "task.reported", f"task:{code}", actor,
                  {"unit": unit_code, "status": status, "progress": progress,

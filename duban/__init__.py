@@ -15,16 +15,5 @@ from duban.simulation import (
 )
 
 __all__ = [
-    "EXAMPLE_PLANS",
-    "Replay",
-    "ReplayError",
-    "Simulation",
-    "app",
-    "fresh_home",
-    "main",
-    "readable_plan",
-    "replay",
-    "simulate",
-    "simulate_units",
-    "unit_table",
-]
+    "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "app", "fresh_home", "main", "readable_plan",
+    "replay", "simulate", "simulate_units", "unit_table"]

@@ -11,32 +11,15 @@ from flows.runtime import Settings, Wiring, load_settings, now, wiring
 
 # name → (module, attribute); the flows are exported as *_flow, since flows.supervise is also a module's name.
 _PREFECT = {
-    "supervise_flow": ("flows.supervise", "supervise"),
-    "decide_flow": ("flows.decide", "decide"),
-    "bulletin_flow": ("flows.bulletin", "bulletin"),
-    "FLOWS": ("flows.definitions", "FLOWS"),
-    "deployments": ("flows.definitions", "deployments"),
-    "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
-    "moment_of": ("flows.supervise", "moment_of"),
-}
+    "supervise_flow": ("flows.supervise", "supervise"), "decide_flow": ("flows.decide", "decide"),
+    "bulletin_flow": ("flows.bulletin", "bulletin"), "FLOWS": ("flows.definitions", "FLOWS"),
+    "deployments": ("flows.definitions", "deployments"), "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
+    "moment_of": ("flows.supervise", "moment_of")}
 
 __all__ = [
-    "CheckResult",
-    "FLOWS",
-    "PHASE_FLOWS",
-    "Settings",
-    "Wiring",
-    "bulletin_flow",
-    "bulletin_step",
-    "decide_flow",
-    "deployments",
-    "load_settings",
-    "moment_of",
-    "now",
-    "run_check",
-    "supervise_flow",
-    "wiring",
-]
+    "CheckResult", "FLOWS", "PHASE_FLOWS", "Settings", "Wiring", "bulletin_flow", "bulletin_step",
+    "decide_flow", "deployments", "load_settings", "moment_of", "now", "run_check", "supervise_flow",
+    "wiring"]
 
 
 def __getattr__(name: str):

@@ -53,12 +53,8 @@ class CheckResult:
             "today": self.today.isoformat(),
             "transitions": [
                 {
-                    "phase": t.kind,
-                    "name": t.name,
-                    "state": t.state,
-                    "on": t.on.isoformat(),
-                    "reasons": list(t.reasons),
-                }
+                    "phase": t.kind, "name": t.name, "state": t.state, "on": t.on.isoformat(),
+                    "reasons": list(t.reasons)}
                 for t in self.transitions
             ],
             "running": self.running,

@@ -119,11 +119,8 @@ def request_decisions(wired, program: str, at: datetime) -> Counter:
         names = {p.kind: p.name for p in phases(session, program)}
         for kind in needs_decision(session, ctx) if coordinator is not None else []:
             candidate = Candidate(
-                notice_key("decision_requested", program, kind),
-                "decision_requested",
-                coordinator,
-                data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind},
-            )
+                notice_key("decision_requested", program, kind), "decision_requested", coordinator,
+                data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind})
             if claim(session, ctx, [candidate], at):
                 asked.append(kind)
     for kind in asked:
@@ -154,13 +151,9 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
     rows.sort(key=lambda r: (LIGHT_ORDER[r["light"]], r["due"] or "9999", r["code"]))
     table = [
         {
-            "code": r["code"],
-            "measure": r["title"],
-            "lead": "、".join(r["lead"]),
-            "due": r["due"] or r["recurrence"] or "",
-            "light": r["light"],
-            "last_report": r["last_report"] or "",
-        }
+            "code": r["code"], "measure": r["title"], "lead": "、".join(r["lead"]),
+            "due": r["due"] or r["recurrence"] or "", "light": r["light"],
+            "last_report": r["last_report"] or ""}
         for r in rows[:TABLE_ARTIFACT_ROWS]
     ]
     shown = (

@@ -58,5 +58,4 @@ __all__ = [
     "load_prefect_secret", "mask_url", "Message", "META_SHEET", "Notifier", "OutboxNotifier", "parse_channel",
     "pointer_for", "RateLimiter", "read_form", "Recipient", "REDACTOR", "render_bulletin", "render_digest",
     "render_report", "SecretResolver", "SecretUnavailable", "selfcheck_form_attachment", "unit_task_workbook",
-    "write_forms", "XLSX_MIME",
-]
+    "write_forms", "XLSX_MIME"]

@@ -164,8 +164,7 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
         recipient=Recipient(ctx.id, unit.code, unit.name, audience, urls),
         kinds=kinds, task_codes=codes, subject=rendered.subject, text=rendered.text,
         markdown=rendered.markdown, html=rendered.html, attachments=tuple(files),
-        notice_ids=tuple(n.id for n in notices),
-    )
+        notice_ids=tuple(n.id for n in notices))
 
 
 def _attachments(
@@ -222,17 +221,11 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
         if notice.instance_id in details:
             instance, task = details[notice.instance_id]
             current = light(
-                today,
-                due=instance.due,
-                status=instance.status,
-                progress=instance.progress,
-                window_start=instance.window_start,
-                calendar=calendar,
-                yellow_workdays=reminders.yellow_workdays,
-                ongoing=task.recurrence == "ongoing",
+                today, due=instance.due, status=instance.status, progress=instance.progress,
+                window_start=instance.window_start, calendar=calendar,
+                yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
                 last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
-                report_every_workdays=reminders.report_every_workdays,
-            )
+                report_every_workdays=reminders.report_every_workdays)
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
                                     _note(notice, data, names, english)))

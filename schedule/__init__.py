@@ -23,5 +23,4 @@ __all__ = [
     "expected_progress", "fold", "labels", "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot",
     "parse_time_limit", "PHASE_KINDS", "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec",
     "read_plan", "ReminderPolicy", "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text",
-    "TimeLimit", "TimeLimitError", "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar",
-]
+    "TimeLimit", "TimeLimitError", "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]

@@ -10,19 +10,11 @@ from schedule.time_limits import TimeLimit, expand_recurrence
 
 PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
 PHASE_NAMES_ZH = {
-    "deployment": "任务部署",
-    "implementation": "组织实施",
-    "self_check": "自查自评",
-    "remediation": "补差提升",
-    "acceptance": "验收准备",
-}
+    "deployment": "任务部署", "implementation": "组织实施", "self_check": "自查自评",
+    "remediation": "补差提升", "acceptance": "验收准备"}
 PHASE_NAMES_EN = {
-    "deployment": "Task deployment",
-    "implementation": "Implementation",
-    "self_check": "Self-check",
-    "remediation": "Remediation",
-    "acceptance": "Acceptance preparation",
-}
+    "deployment": "Task deployment", "implementation": "Implementation", "self_check": "Self-check",
+    "remediation": "Remediation", "acceptance": "Acceptance preparation"}
 RECURRENCES = ("ongoing", "yearly", "quarterly", "monthly")
 
 
@@ -99,11 +91,9 @@ class Policies:
         for key in ("extra_holidays", "extra_workdays"):
             calendar[key] = tuple(date.fromisoformat(d) for d in calendar.get(key, ()))
         return cls(
-            reminders=ReminderPolicy(**reminders),
-            calendar=CalendarPolicy(**calendar),
+            reminders=ReminderPolicy(**reminders), calendar=CalendarPolicy(**calendar),
             delivery=parse_hours(data.get("delivery", {}).get("hours", "08:30-18:00")),
-            scoring=ScoringPolicy(**data.get("scoring", {})),
-        )
+            scoring=ScoringPolicy(**data.get("scoring", {})))
 
 
 def parse_hours(text: str) -> DeliveryPolicy:

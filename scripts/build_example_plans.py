@@ -34,12 +34,7 @@ PLANS = ROOT / "plans"
 
 # Phase display names; they must equal the `name` of each phase in program.yaml.
 DEPLOYMENT, IMPLEMENTATION, SELF_CHECK, REMEDIATION, ACCEPTANCE = (
-    "任务部署",
-    "组织实施",
-    "自查自评",
-    "补差提升",
-    "验收准备",
-)
+    "任务部署", "组织实施", "自查自评", "补差提升", "验收准备")
 PHASE_NAMES = [DEPLOYMENT, IMPLEMENTATION, SELF_CHECK, REMEDIATION, ACCEPTANCE]
 
 
@@ -444,16 +439,11 @@ def _save_reproducibly(wb: Workbook, path: Path) -> None:
 BUILDS = {
     "chengdu-2023": lambda: write_workbook(
         PLANS / "chengdu-2023" / "tasks.xlsx",
-        "成都市国家知识产权保护示范区建设重点任务工作举措及责任分工表",
-        chengdu_tasks(),
-        unit_columns="lead+co",
-    ),
+        "成都市国家知识产权保护示范区建设重点任务工作举措及责任分工表", chengdu_tasks(),
+        unit_columns="lead+co"),
     "county-ip-2023": lambda: write_workbook(
-        PLANS / "county-ip-2023" / "tasks.xlsx",
-        "强化知识产权保护实施意见重点任务及责任分工表",
-        county_tasks(),
-        unit_columns="units",
-    ),
+        PLANS / "county-ip-2023" / "tasks.xlsx", "强化知识产权保护实施意见重点任务及责任分工表",
+        county_tasks(), unit_columns="units"),
 }
 
 

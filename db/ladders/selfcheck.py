@@ -46,11 +46,8 @@ def _unit_candidates(
             "title": text(language, "ladder.form_title", phase=phase.name)}
     candidates = [
         Candidate(
-            notice_key("selfcheck_form", ctx.id, "self_check", code),
-            "selfcheck_form",
-            unit_id,
-            data={**base, "note": text(language, "ladder.form_note", end=end)},
-        )
+            notice_key("selfcheck_form", ctx.id, "self_check", code), "selfcheck_form", unit_id,
+            data={**base, "note": text(language, "ladder.form_note", end=end)})
     ]
     step = rung(today, end, ctx.policies.reminders, ctx.policies.work_calendar())
     if step is None:
@@ -67,11 +64,7 @@ def _unit_candidates(
     candidates.append(
         Candidate(
             notice_key("selfcheck_missing", ctx.id, "self_check", code, "unit", end, f"o{slot}"),
-            "selfcheck_missing",
-            unit_id,
-            due=end,
-            data=data,
-        )
+            "selfcheck_missing", unit_id, due=end, data=data)
     )
     if not step.escalated:
         return candidates
@@ -80,13 +73,7 @@ def _unit_candidates(
     candidates.append(
         Candidate(
             notice_key("selfcheck_missing", ctx.id, "self_check", code, "leader", end, f"o{slot}"),
-            "selfcheck_missing",
-            unit_id,
-            "leader",
-            due=end,
-            subject_unit_id=unit_id,
-            data=escalated,
-        )
+            "selfcheck_missing", unit_id, "leader", due=end, subject_unit_id=unit_id, data=escalated)
     )
     coordinator = ctx.program.coordinator_unit_id
     if coordinator is not None:

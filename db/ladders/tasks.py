@@ -80,11 +80,23 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
     ]
 
 
-def _instance_notice(ctx: ProgramContext, kind: str, instance_id: int, code: str, due, unit_id: int,
-                     key: tuple, data: dict, *, audience: str = "unit", subject: int | None = None) -> Candidate:
+def _instance_notice(
+    ctx: ProgramContext,
+    kind: str,
+    instance_id: int,
+    code: str,
+    due,
+    unit_id: int,
+    key: tuple,
+    data: dict,
+    *,
+    audience: str = "unit",
+    subject: int | None = None,
+) -> Candidate:
     """A notice about one task instance, keyed `kind:program:instance:…key`."""
-    return Candidate(notice_key(kind, ctx.id, instance_id, *key), kind, unit_id, audience, instance_id, code, due,
-                     subject, data)
+    return Candidate(
+        notice_key(kind, ctx.id, instance_id, *key), kind, unit_id, audience, instance_id, code, due,
+        subject, data)
 
 
 def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
@@ -101,7 +113,9 @@ def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[
         for r in recipients.of(task_id):
             key = (r.code, due, offset)
             data = {"workdays": offset, "role": r.role}
-            candidates.append(_instance_notice(ctx, "before_due", instance_id, code, due, r.unit_id, key, data))
+            candidates.append(
+                _instance_notice(ctx, "before_due", instance_id, code, due, r.unit_id, key, data)
+            )
     return candidates
 
 
@@ -124,12 +138,18 @@ def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_pha
         # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
         for r in recipients.of(task_id, "lead"):
             leader = (r.code, "leader", due, slot)
-            candidates.append(_instance_notice(ctx, "escalation", instance_id, code, due, r.unit_id, leader, data,
-                                               audience="leader", subject=r.unit_id))
+            candidates.append(
+                _instance_notice(
+                    ctx, "escalation", instance_id, code, due, r.unit_id, leader, data, audience="leader",
+                    subject=r.unit_id)
+            )
             if coordinator is not None:
                 copied = ("coordinator", r.code, due, slot)
-                candidates.append(_instance_notice(ctx, "escalation", instance_id, code, due, coordinator, copied,
-                                                   data, subject=r.unit_id))
+                candidates.append(
+                    _instance_notice(
+                        ctx, "escalation", instance_id, code, due, coordinator, copied, data,
+                        subject=r.unit_id)
+                )
     return candidates
 
 
@@ -149,7 +169,9 @@ def _report_missing(session, ctx, today, calendar, recipients, task_phases) -> l
         data = {"since": anchor.isoformat(), "workdays": slot * every}
         for r in recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)
-            candidates.append(_instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data))
+            candidates.append(
+                _instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data)
+            )
     return candidates
 
 
@@ -163,19 +185,13 @@ def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     candidates = []
     for phase in session.scalars(select(Phase).where(Phase.program_id == ctx.id, Phase.state != "pending")):
         data = {
-            "phase": phase.kind,
-            "name": phase.name,
-            "start": phase.start.isoformat(),
-            "end": phase.end.isoformat(),
-        }
+            "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
+            "end": phase.end.isoformat()}
         if phase.state == "open":
             candidates += [
                 Candidate(
-                    notice_key("phase_opened", ctx.id, phase.kind, unit_id),
-                    "phase_opened",
-                    unit_id,
-                    data=data,
-                )
+                    notice_key("phase_opened", ctx.id, phase.kind, unit_id), "phase_opened", unit_id,
+                    data=data)
                 for unit_id in unit_ids
             ]
         elif coordinator is not None:

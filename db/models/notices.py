@@ -19,11 +19,8 @@ class Notice(Base):
 
     __tablename__ = "notices"
     __table_args__ = (
-        Index("ix_notices_program_state", "program_id", "state"),
-        Index("ix_notices_message", "message_id"),
-        Index("ix_notices_instance_kind", "instance_id", "kind"),
-        Index("ix_notices_claim", "claim"),
-    )
+        Index("ix_notices_program_state", "program_id", "state"), Index("ix_notices_message", "message_id"),
+        Index("ix_notices_instance_kind", "instance_id", "kind"), Index("ix_notices_claim", "claim"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))

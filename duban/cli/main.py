@@ -53,11 +53,8 @@ from notifications import build_package, list_deliveries
 from schedule import read_plan
 
 app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    help="督办 duban: 示范区建设计划的督办与提醒",
-)
+    no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+    help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
 

@@ -6,14 +6,5 @@ from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home
 from duban.simulation.units import simulate_units
 
 __all__ = [
-    "EXAMPLE_PLANS",
-    "Replay",
-    "ReplayError",
-    "Simulation",
-    "fresh_home",
-    "readable_plan",
-    "replay",
-    "simulate",
-    "simulate_units",
-    "unit_table",
-]
+    "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "fresh_home", "readable_plan", "replay",
+    "simulate", "simulate_units", "unit_table"]

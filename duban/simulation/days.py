@@ -48,16 +48,9 @@ class Simulation:
 
     def to_json(self) -> dict:
         return {
-            "program": self.program,
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
-            "seed": self.seed,
-            "transitions": self.transitions,
-            "notices": dict(self.notices),
-            "messages": self.messages,
-            "reports": self.reports,
-            "profiles": dict(self.profiles),
-        }
+            "program": self.program, "from": self.start.isoformat(), "to": self.end.isoformat(),
+            "seed": self.seed, "transitions": self.transitions, "notices": dict(self.notices),
+            "messages": self.messages, "reports": self.reports, "profiles": dict(self.profiles)}
 
 
 class UnitModel:
@@ -78,13 +71,8 @@ class UnitModel:
         ).all())
         rows = session.execute(
             select(
-                TaskInstance.id,
-                TaskInstance.task_id,
-                TaskInstance.window_start,
-                TaskInstance.due,
-                Task.code,
-                Task.recurrence,
-            )
+                TaskInstance.id, TaskInstance.task_id, TaskInstance.window_start, TaskInstance.due,
+                Task.code, Task.recurrence)
             .join(Task, Task.id == TaskInstance.task_id)
             .where(TaskInstance.program_id == self.ctx.id, Task.active.is_(True))
             .order_by(TaskInstance.task_id, TaskInstance.seq)

@@ -244,15 +244,8 @@ def _simulate_remediation(session, ctx, today, at, rng, settings_home, calendar,
             continue
         label = text(ctx.language, "simulation.remediation_report") if kind == "problem" else None
         files = write_evidence(
-            ctx,
-            settings_home,
-            task_code or item.code,
-            title or item.title,
-            spec,
-            unit_code,
-            today,
-            label=label,
-        )
+            ctx, settings_home, task_code or item.code, title or item.title, spec, unit_code, today,
+            label=label)
         try:
             report_item(session, ctx, item.code, unit_code, "done", None,
                         text(ctx.language, "simulation.fixed"), files, at, "simulate")

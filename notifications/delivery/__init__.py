@@ -30,5 +30,4 @@ __all__ = [
     "AppriseNotifier", "block_name", "channel_kind", "DEFAULT_LIMITS", "dingtalk_sign", "DingTalkChannel",
     "EmailChannel", "feishu_sign", "fit_bytes", "InvalidChannel", "Limit", "list_deliveries",
     "load_prefect_secret", "mask_url", "OutboxNotifier", "parse_channel", "pointer_for", "RateLimiter",
-    "REDACTOR", "SecretResolver", "SecretUnavailable",
-]
+    "REDACTOR", "SecretResolver", "SecretUnavailable"]

@@ -112,12 +112,9 @@ class AppriseNotifier:
         self._own_http = http is None
         self._http = http or httpx.Client(timeout=settings.http_timeout_seconds, follow_redirects=False)
         self._ctx = SendContext(
-            http=self._http,
-            timeout=float(settings.http_timeout_seconds),
-            dingtalk_endpoint=settings.dingtalk_endpoint,
-            wecom_endpoint=settings.wecom_endpoint,
-            feishu_endpoint=settings.feishu_endpoint,
-        )
+            http=self._http, timeout=float(settings.http_timeout_seconds),
+            dingtalk_endpoint=settings.dingtalk_endpoint, wecom_endpoint=settings.wecom_endpoint,
+            feishu_endpoint=settings.feishu_endpoint)
         self._endpoints = {
             "dingtalk": settings.dingtalk_endpoint,
             "wecombot": settings.wecom_endpoint,
@@ -178,15 +175,8 @@ class AppriseNotifier:
             reached = [r for r in results if r.state == state]
             if reached:
                 return DeliveryResult(
-                    state,
-                    reached[0].channel,
-                    reached[0].code,
-                    reached[0].reason,
-                    attempts,
-                    tuple(alerts),
-                    None,
-                    channels,
-                )
+                    state, reached[0].channel, reached[0].code, reached[0].reason, attempts, tuple(alerts),
+                    None, channels)
         last = results[-1]
         return DeliveryResult(
             "failed", last.channel, last.code, last.reason, attempts, tuple(alerts), None, channels
@@ -202,16 +192,8 @@ class AppriseNotifier:
             reason = redact(str(exc))
             log.warning("channel %s: %s", written_mask, reason)
             return self._channel_failed(
-                message,
-                _key("unresolved", url),
-                written_mask,
-                channel_kind(url) or "?",
-                "secret_unavailable",
-                reason,
-                now,
-                alerts,
-                ledger.mark_unresolved,
-            )
+                message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
+                "secret_unavailable", reason, now, alerts, ledger.mark_unresolved)
         # 2. parse
         shown = mask_url(expanded) if is_single_reference(url) else written_mask
         try:
@@ -256,14 +238,8 @@ class AppriseNotifier:
                 if set(message.notice_ids) <= carried:
                     reason = "already delivered on this channel by an earlier message"
                     ledger.finish_delivery(
-                        session,
-                        message.message_id,
-                        channel.key,
-                        state="delivered",
-                        now=now,
-                        code="dup",
-                        reason=reason,
-                    )
+                        session, message.message_id, channel.key, state="delivered", now=now, code="dup",
+                        reason=reason)
                     return ChannelResult("delivered", channel.masked, "dup", reason)
             state = ledger.health(session, channel.key)
             probing = False
@@ -277,14 +253,8 @@ class AppriseNotifier:
                         f"channel broken since {state.since:%Y-%m-%d %H:%M} UTC: {state.reason or ''}".strip()
                     )
                     ledger.finish_delivery(
-                        session,
-                        message.message_id,
-                        channel.key,
-                        state="failed",
-                        now=now,
-                        code=state.code,
-                        reason=reason,
-                    )
+                        session, message.message_id, channel.key, state="failed", now=now, code=state.code,
+                        reason=reason)
                     return ChannelResult("failed", channel.masked, state.code, reason)
         result = self._attempt(message, channel, row, alerts)
         if probing:
@@ -317,16 +287,8 @@ class AppriseNotifier:
                     else f"rate limit {limit_text}: next slot at {slot.retry_at:%H:%M:%S} UTC"
                 )
                 return self._finish(
-                    message,
-                    channel,
-                    "deferred",
-                    now,
-                    attempts,
-                    slot.reason,
-                    reason,
-                    row.failing_since,
-                    slot.retry_at,
-                )
+                    message, channel, "deferred", now, attempts, slot.reason, reason, row.failing_since,
+                    slot.retry_at)
             install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
             try:
                 outcome = channel.deliver(message, now, self._ctx)
@@ -342,16 +304,9 @@ class AppriseNotifier:
             if outcome.status == "permanent":
                 with self._sessions() as session, session.begin():
                     newly = ledger.mark_broken(
-                        session,
-                        key=channel.key,
-                        channel=channel.masked,
-                        kind=channel.kind,
-                        code=outcome.code,
-                        reason=outcome.reason,
-                        program_id=message.program_id,
-                        unit_code=recipient.unit_code,
-                        now=now,
-                    )
+                        session, key=channel.key, channel=channel.masked, kind=channel.kind,
+                        code=outcome.code, reason=outcome.reason, program_id=message.program_id,
+                        unit_code=recipient.unit_code, now=now)
                 if newly:
                     alerts.append(channel.masked)
                     log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
@@ -363,16 +318,8 @@ class AppriseNotifier:
                 until = now + OVER_LIMIT_BLOCK
                 self.limiter.block(channel.limit_key, until)
                 return self._finish(
-                    message,
-                    channel,
-                    "deferred",
-                    now,
-                    attempts,
-                    outcome.code,
-                    outcome.reason,
-                    failing_since,
-                    until,
-                )
+                    message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
+                    failing_since, until)
             if attempts >= self._retry_attempts:
                 break
             self._sleep(self._retry_base_delay * 2 ** (attempts - 1))
@@ -405,17 +352,8 @@ class AppriseNotifier:
         reason = redact(reason)
         with self._sessions() as session, session.begin():
             ledger.finish_delivery(
-                session,
-                message.message_id,
-                channel.key,
-                state=state,
-                now=now,
-                add_attempts=attempts,
-                code=code,
-                reason=reason,
-                failing_since=failing_since,
-                retry_at=retry_at,
-                channel=channel.masked,
-            )
+                session, message.message_id, channel.key, state=state, now=now, add_attempts=attempts,
+                code=code, reason=reason, failing_since=failing_since, retry_at=retry_at,
+                channel=channel.masked)
         log.info("message %s on %s: %s %s", message.message_id, channel.masked, state, code or "")
         return ChannelResult(state, channel.masked, code, reason, attempts, retry_at)

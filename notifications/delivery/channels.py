@@ -46,14 +46,8 @@ from notifications.message import Message
 Kind = Literal["email", "dingtalk", "wecombot", "feishu", "json"]
 
 SCHEMES: dict[str, Kind] = {
-    "mailto": "email",
-    "mailtos": "email",
-    "dingtalk": "dingtalk",
-    "wecombot": "wecombot",
-    "feishu": "feishu",
-    "json": "json",
-    "jsons": "json",
-}
+    "mailto": "email", "mailtos": "email", "dingtalk": "dingtalk", "wecombot": "wecombot",
+    "feishu": "feishu", "json": "json", "jsons": "json"}
 
 # Byte limits of a message body, leaving room for the JSON envelope.
 DINGTALK_MAX_BYTES = 20000
@@ -75,17 +69,7 @@ FEISHU_TRANSIENT = FEISHU_OVER_LIMIT
 # A query parameter (or apprise `+header` / `-param` / `:payload` argument) whose name contains one of these
 # holds a secret; its value is masked.
 SECRET_NAME_PARTS = (
-    "token",
-    "key",
-    "secret",
-    "pass",
-    "pwd",
-    "sign",
-    "auth",
-    "credential",
-    "ticket",
-    "cookie",
-)
+    "token", "key", "secret", "pass", "pwd", "sign", "auth", "credential", "ticket", "cookie")
 
 
 MOBILE = re.compile(r"\+?\d{5,15}")  # a path segment of a dingtalk:// URL that names a member to @
@@ -326,12 +310,8 @@ def _post(ctx: SendContext, url: str, params: dict[str, str], payload: dict) -> 
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     try:
         return ctx.http.post(
-            url,
-            params=params,
-            content=body,
-            headers={"Content-Type": "application/json; charset=utf-8"},
-            timeout=ctx.timeout,
-        )
+            url, params=params, content=body, headers={"Content-Type": "application/json; charset=utf-8"},
+            timeout=ctx.timeout)
     except httpx.TimeoutException as exc:
         return Outcome("transient", "timeout", f"no answer within {ctx.timeout:g} s ({type(exc).__name__})")
     except httpx.TransportError as exc:
@@ -460,11 +440,8 @@ class EmailChannel(Channel):
         for attachment in message.attachments:
             maintype, _, subtype = attachment.mime.partition("/")
             mail.add_attachment(
-                attachment.content,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=attachment.filename,
-            )
+                attachment.content, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                filename=attachment.filename)
         return mail
 
     def recipients(self) -> list[str]:
@@ -590,15 +567,8 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         key = _sha(kind, endpoint, token, secret or "")
         if kind == "dingtalk":
             return DingTalkChannel(
-                kind,
-                shown,
-                key,
-                limit_key,
-                token=token,
-                secret=secret,
-                keyword=params.get("keyword"),
-                mobiles=tuple(mobiles),
-            )
+                kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword"),
+                mobiles=tuple(mobiles))
         if kind == "wecombot":
             return WeComChannel(kind, shown, key, limit_key, token=token)
         return FeishuChannel(kind, shown, key, limit_key, token=token, secret=secret)
@@ -617,12 +587,8 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         if password:
             bare = bare.replace(quote(password, safe=""), "").replace(password, "")
         return JsonChannel(
-            kind,
-            shown,
-            _sha("json", written, bare),
-            _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath),
-            url=expanded,
-        )
+            kind, shown, _sha("json", written, bare),
+            _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath), url=expanded)
     from_name, from_addr = plugin.from_addr
     to = tuple((name or None, addr) for name, addr in plugin.targets)
     if not to:
@@ -637,14 +603,8 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         "email",
         shown,
         _sha(
-            "email",
-            written,
-            plugin.smtp_host,
-            str(plugin.port),
-            str(plugin.user or ""),
-            from_addr,
-            recipients,
-        ),
+            "email", written, plugin.smtp_host, str(plugin.port), str(plugin.user or ""), from_addr,
+            recipients),
         _sha("email", plugin.smtp_host, str(plugin.port), str(plugin.user or "")),
         smtp_host=plugin.smtp_host,
         port=int(plugin.port),

@@ -36,23 +36,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def _as_dict(row: Delivery) -> dict:
     return {
-        "at": _iso(row.last_at),
-        "first_at": _iso(row.first_at),
-        "last_at": _iso(row.last_at),
-        "message_at": _iso(row.message_at),
-        "unit": row.unit_code,
-        "audience": row.audience,
-        "channel": row.channel,
-        "channel_kind": row.kind,
-        "state": row.state,
-        "attempts": row.attempts,
-        "code": row.code,
-        "reason": row.reason,
-        "message_id": row.message_id,
-        "kinds": list(row.kinds or []),
-        "tasks": list(row.task_codes or []),
-        "retry_at": _iso(row.retry_at),
-    }
+        "at": _iso(row.last_at), "first_at": _iso(row.first_at), "last_at": _iso(row.last_at),
+        "message_at": _iso(row.message_at), "unit": row.unit_code, "audience": row.audience,
+        "channel": row.channel, "channel_kind": row.kind, "state": row.state, "attempts": row.attempts,
+        "code": row.code, "reason": row.reason, "message_id": row.message_id,
+        "kinds": list(row.kinds or []), "tasks": list(row.task_codes or []), "retry_at": _iso(row.retry_at)}
 
 
 def list_deliveries(session: Session, program_id: str, failed_only: bool = False) -> list[dict]:
@@ -98,16 +86,9 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
         query = query.where(ChannelHealth.program_id == program_id)
     return [
         {
-            "channel": row.channel,
-            "kind": row.kind,
-            "state": row.state,
-            "code": row.code,
-            "reason": row.reason,
-            "unit": row.unit_code,
-            "program": row.program_id,
-            "since": _iso(row.since),
-            "last_checked_at": _iso(row.last_checked_at),
-        }
+            "channel": row.channel, "kind": row.kind, "state": row.state, "code": row.code,
+            "reason": row.reason, "unit": row.unit_code, "program": row.program_id,
+            "since": _iso(row.since), "last_checked_at": _iso(row.last_checked_at)}
         for row in session.scalars(query.order_by(ChannelHealth.since))
     ]
 
@@ -147,22 +128,10 @@ def open_delivery(
     session.execute(
         insert(Delivery)
         .values(
-            message_id=message.message_id,
-            program_id=message.program_id,
-            unit_code=recipient.unit_code,
-            audience=recipient.audience,
-            channel=channel,
-            channel_key=channel_key,
-            kind=kind,
-            state="queued",
-            attempts=0,
-            kinds=list(message.kinds),
-            task_codes=list(message.task_codes),
-            notice_ids=list(message.notice_ids),
-            message_at=message.at,
-            first_at=now,
-            last_at=now,
-        )
+            message_id=message.message_id, program_id=message.program_id, unit_code=recipient.unit_code,
+            audience=recipient.audience, channel=channel, channel_key=channel_key, kind=kind,
+            state="queued", attempts=0, kinds=list(message.kinds), task_codes=list(message.task_codes),
+            notice_ids=list(message.notice_ids), message_at=message.at, first_at=now, last_at=now)
         .on_conflict_do_nothing(index_elements=[Delivery.message_id, Delivery.channel_key])
     )
     row = session.execute(
@@ -188,14 +157,8 @@ def finish_delivery(
     channel: str | None = None,
 ) -> None:
     values: dict = {
-        "state": state,
-        "last_at": now,
-        "attempts": Delivery.attempts + add_attempts,
-        "code": code,
-        "reason": reason,
-        "failing_since": failing_since,
-        "retry_at": retry_at,
-    }
+        "state": state, "last_at": now, "attempts": Delivery.attempts + add_attempts, "code": code,
+        "reason": reason, "failing_since": failing_since, "retry_at": retry_at}
     if channel is not None:
         values["channel"] = channel
     session.execute(
@@ -212,12 +175,8 @@ def delivered_notice_ids(
     repeat a channel that already delivered all of its notices)."""
     rows = session.scalars(
         select(Delivery.notice_ids).where(
-            Delivery.program_id == program_id,
-            Delivery.unit_code == unit_code,
-            Delivery.channel_key == channel_key,
-            Delivery.state.in_(REACHED),
-            Delivery.first_at >= since,
-        )
+            Delivery.program_id == program_id, Delivery.unit_code == unit_code,
+            Delivery.channel_key == channel_key, Delivery.state.in_(REACHED), Delivery.first_at >= since)
     )
     carried: set[int] = set()
     for ids in rows:
@@ -247,18 +206,8 @@ def _mark_bad(
     inserted = session.execute(
         insert(ChannelHealth)
         .values(
-            key=key,
-            channel=channel,
-            kind=kind,
-            state=state,
-            code=code,
-            reason=reason,
-            program_id=program_id,
-            unit_code=unit_code,
-            since=now,
-            last_checked_at=now,
-            alerted_at=now,
-        )
+            key=key, channel=channel, kind=kind, state=state, code=code, reason=reason,
+            program_id=program_id, unit_code=unit_code, since=now, last_checked_at=now, alerted_at=now)
         .on_conflict_do_nothing(index_elements=[ChannelHealth.key])
         .returning(ChannelHealth.key)
     ).first()
@@ -268,16 +217,8 @@ def _mark_bad(
         update(ChannelHealth)
         .where(ChannelHealth.key == key, ChannelHealth.state != state)
         .values(
-            state=state,
-            channel=channel,
-            code=code,
-            reason=reason,
-            program_id=program_id,
-            unit_code=unit_code,
-            since=now,
-            last_checked_at=now,
-            alerted_at=now,
-        )
+            state=state, channel=channel, code=code, reason=reason, program_id=program_id,
+            unit_code=unit_code, since=now, last_checked_at=now, alerted_at=now)
     )
     if moved.rowcount == 1:
         return True

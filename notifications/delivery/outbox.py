@@ -66,22 +66,11 @@ class OutboxNotifier:
         if self._sessions is not None:
             with self._sessions() as session, session.begin():
                 ledger.open_delivery(
-                    session,
-                    message,
-                    channel=OUTBOX_CHANNEL,
-                    channel_key=OUTBOX_CHANNEL,
-                    kind="outbox",
-                    now=message.at,
-                )
+                    session, message, channel=OUTBOX_CHANNEL, channel_key=OUTBOX_CHANNEL, kind="outbox",
+                    now=message.at)
                 ledger.finish_delivery(
-                    session,
-                    message.message_id,
-                    OUTBOX_CHANNEL,
-                    state="sent",
-                    now=message.at,
-                    add_attempts=1,
-                    reason="recorded in the outbox",
-                )
+                    session, message.message_id, OUTBOX_CHANNEL, state="sent", now=message.at,
+                    add_attempts=1, reason="recorded in the outbox")
         return DeliveryResult(
             state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
         )

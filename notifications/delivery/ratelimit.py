@@ -43,12 +43,9 @@ MINUTE = timedelta(minutes=1)
 # DingTalk custom robots: 20 a minute, blocked for 10 minutes past that; WeCom group robots: 20 a minute;
 # Feishu custom robots: 100 a minute and 5 a second. Email and gateways: generous, but not unbounded.
 DEFAULT_LIMITS: dict[str, tuple[Limit, ...]] = {
-    "dingtalk": (Limit(20, MINUTE),),
-    "wecombot": (Limit(20, MINUTE),),
-    "feishu": (Limit(100, MINUTE), Limit(5, timedelta(seconds=1))),
-    "email": (Limit(60, MINUTE),),
-    "json": (Limit(60, MINUTE),),
-}
+    "dingtalk": (Limit(20, MINUTE),), "wecombot": (Limit(20, MINUTE),),
+    "feishu": (Limit(100, MINUTE), Limit(5, timedelta(seconds=1))), "email": (Limit(60, MINUTE),),
+    "json": (Limit(60, MINUTE),)}
 OVER_LIMIT_BLOCK = timedelta(minutes=10)
 
 

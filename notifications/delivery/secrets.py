@@ -32,16 +32,7 @@ MIN_SECRET_LENGTH = 6
 
 # Loggers that can print a request line or a URL. Their child loggers are covered as they appear.
 REDACTED_LOGGERS = (
-    "httpx",
-    "httpcore",
-    "urllib3",
-    "requests",
-    "apprise",
-    "smtplib",
-    "prefect",
-    "duban",
-    "notifications",
-)
+    "httpx", "httpcore", "urllib3", "requests", "apprise", "smtplib", "prefect", "duban", "notifications")
 
 log = logging.getLogger("duban.delivery.secrets")
 

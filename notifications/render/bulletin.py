@@ -63,13 +63,9 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         due = date.fromisoformat(row["due"])
         red.append(
             {
-                "code": row["code"],
-                "title": row["title"],
-                "lead": [names.get(c, c) for c in row["lead"]],
-                "due": row["due"],
-                "overdue_workdays": calendar.workdays_between(due, today),
-                "progress": row["progress"],
-            }
+                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
+                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
+                "progress": row["progress"]}
         )
     red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
     failed = failed_deliveries(session, ctx)
@@ -91,12 +87,8 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
         overdue = [
             {
-                "code": i.code,
-                "title": i.title,
-                "unit": names.get(unit_codes[i.unit_id], ""),
-                "due": i.due.isoformat(),
-                "overdue_workdays": calendar.workdays_between(i.due, today),
-            }
+                "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
+                "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
             for i in items
             if i.state == "open" and i.due < today
         ]
@@ -137,21 +129,11 @@ HEADERS = {
         "units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
         "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
         "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
-        "sheets": ("各单位", "红灯清单", "延期批准"),
-        "title": "通报",
-    },
+        "sheets": ("各单位", "红灯清单", "延期批准"), "title": "通报"},
     "en": {
         "units": (
-            "Unit",
-            "Lead tasks",
-            "Co tasks",
-            "Red",
-            "Yellow",
-            "Green",
-            "Done",
-            "No due date",
-            "Failed deliveries",
-        ),
+            "Unit", "Lead tasks", "Co tasks", "Red", "Yellow", "Green", "Done", "No due date",
+            "Failed deliveries"),
         "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
         "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
         "sheets": ("Units", "Red list", "Extensions"),
@@ -190,15 +172,8 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
         text["extensions"],
         [
             (
-                e["id"],
-                e["code"],
-                e["unit_name"],
-                e["from"],
-                e["to"],
-                e["decided_on"],
-                e["decided_by"],
-                e["reason"],
-            )
+                e["id"], e["code"], e["unit_name"], e["from"], e["to"], e["decided_on"], e["decided_by"],
+                e["reason"])
             for e in data["extensions"]
         ],
         [8, 10, 30, 12, 12, 12, 16, 40],

@@ -25,12 +25,9 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "extension_requested": ("延期申请待审批", "Extension requests to decide"),
     "decision_requested": ("待牵头办决定", "Waiting for the coordinator's decision"),
     "extension_decided": ("延期申请结果", "Extension decisions"),
-    "phase_opened": ("阶段开始", "Phase opened"),
-    "phase_closed": ("阶段结束", "Phase closed"),
+    "phase_opened": ("阶段开始", "Phase opened"), "phase_closed": ("阶段结束", "Phase closed"),
     "phase_overrun": ("阶段超期未结", "Phase overrun"),
-    "delivery_alert": ("通知渠道故障", "Delivery channel broken"),
-    "bulletin": ("工作通报", "Bulletin"),
-}
+    "delivery_alert": ("通知渠道故障", "Delivery channel broken"), "bulletin": ("工作通报", "Bulletin")}
 
 NEXT_STEPS: dict[str, tuple[str, str]] = {
     "escalation": (
@@ -130,20 +127,11 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         )
     )
     context = {
-        "program_name": program_name,
-        "recipient_name": recipient_name,
-        "audience": audience,
-        "today": today.isoformat(),
-        "kinds_title": kinds_title,
-        "intro": intro,
-        "sections": list(sections.values()),
-        "sender": sender,
-        "language": language,
-        "subject": subject,
+        "program_name": program_name, "recipient_name": recipient_name, "audience": audience,
+        "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
+        "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
         "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-        "as_of_label": "As of" if english else "截至",
-        "light_label": labels(language, "light"),
-    }
+        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
     templates = environment()
     markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)

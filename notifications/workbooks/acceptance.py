@@ -9,41 +9,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 INDEX_HEADERS = {
     "zh-CN": [
-        "编号",
-        "重点任务",
-        "工作举措",
-        "牵头单位",
-        "配合单位",
-        "完成时限",
-        "原定时限",
-        "完成日期",
-        "状态",
-        "按时完成",
-        "成果形式",
-        "佐证材料",
-        "未见对应材料的成果",
-        "自查情况",
-        "整改记录",
-        "准备度",
-    ],
+        "编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期", "状态",
+        "按时完成", "成果形式", "佐证材料", "未见对应材料的成果", "自查情况", "整改记录", "准备度"],
     "en": [
-        "Code",
-        "Area",
-        "Measure",
-        "Lead units",
-        "Co-units",
-        "Due",
-        "Original due",
-        "Done on",
-        "Status",
-        "On time",
-        "Expected evidence",
-        "Evidence files",
-        "Items without a file",
-        "Self-check",
-        "Remediation history",
-        "Readiness",
-    ],
+        "Code", "Area", "Measure", "Lead units", "Co-units", "Due", "Original due", "Done on", "Status",
+        "On time", "Expected evidence", "Evidence files", "Items without a file", "Self-check",
+        "Remediation history", "Readiness"],
 }
 
 
@@ -72,8 +43,7 @@ def index_workbook(data: dict) -> bytes:
             t["due"] or t["recurrence"] or "", t["original_due"] or "", t["done_on"] or "",
             STATUS_NAMES[language].get(t["status"], t["status"]), yes if t["on_time"] else no,
             t["evidence_spec"], "\n".join(t["files"]), sep.join(t["unmatched"]), "\n".join(t["selfcheck"]),
-            "\n".join(t["remediation"]), t["score"],
-        ])
+            "\n".join(t["remediation"]), t["score"]])
         r = sheet.max_row
         if t["files"]:
             sheet.cell(r, 12).hyperlink = t["files"][0]  # opens from the unpacked package

@@ -56,31 +56,11 @@ COLUMNS = "ABCDEFGHIJK"
 INPUT_COLUMNS = "HIJK"
 HEADERS = {
     "zh-CN": [
-        "序号",
-        "重点任务",
-        "工作举措",
-        "本单位角色",
-        "完成时限",
-        "成果形式",
-        "系统记录进展",
-        "完成情况",
-        f"自评分（{SCORE_MIN}–{SCORE_MAX}）",
-        "佐证材料（文件名或链接）",
-        "存在问题",
-    ],
+        "序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式", "系统记录进展", "完成情况",
+        f"自评分（{SCORE_MIN}–{SCORE_MAX}）", "佐证材料（文件名或链接）", "存在问题"],
     "en": [
-        "Code",
-        "Area",
-        "Measure",
-        "Role",
-        "Due",
-        "Expected evidence",
-        "Recorded status",
-        "Completion",
-        f"Self-score ({SCORE_MIN}–{SCORE_MAX})",
-        "Evidence (file names or links)",
-        "Problems found",
-    ],
+        "Code", "Area", "Measure", "Role", "Due", "Expected evidence", "Recorded status", "Completion",
+        f"Self-score ({SCORE_MIN}–{SCORE_MAX})", "Evidence (file names or links)", "Problems found"],
 }
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
 TEXT = {
@@ -134,17 +114,9 @@ def write_form(spec: FormSpec) -> bytes:
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells("A1:K1")
     sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = (
-        text["program"],
-        spec.program_id,
-        text["program_name"],
-        spec.program_name,
-    )
+        text["program"], spec.program_id, text["program_name"], spec.program_name)
     sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = (
-        text["unit"],
-        spec.unit_code,
-        text["unit_name"],
-        spec.unit_name,
-    )
+        text["unit"], spec.unit_code, text["unit_name"], spec.unit_name)
     sheet.merge_cells("E2:K2")
     sheet.merge_cells("E3:K3")
     sheet["A4"] = text["howto"]
@@ -314,11 +286,8 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         if not completion_text:
             form.problems.append(
                 Problem(
-                    shown,
-                    r,
-                    "H",
-                    "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）",
-                )
+                    shown, r, "H",
+                    "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）")
             )
             row_ok = False
         elif completion is None:
@@ -332,13 +301,8 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         if row_ok:
             form.rows.append(
                 ReturnedRow(
-                    r,
-                    code,
-                    completion,
-                    score,
-                    tuple(split_evidence(_text(values["J"]))),
-                    _text(values["K"]) or None,
-                )
+                    r, code, completion, score, tuple(split_evidence(_text(values["J"]))),
+                    _text(values["K"]) or None)
             )
     for code, r in issued:
         if code not in seen and not any(p.row == r and p.column == "A" for p in form.problems):

@@ -18,19 +18,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (key, Chinese header, English header, width)
 COLUMNS = (
-    ("seq", "序号", "No.", 6),
-    ("code", "编号", "Code", 10),
-    ("area", "重点任务", "Area", 22),
-    ("title", "工作举措", "Measure", 50),
-    ("lead", "牵头单位", "Lead unit", 22),
-    ("co", "配合单位", "Co-units", 26),
-    ("due", "完成时限", "Time limit", 14),
-    ("status", "当前状态", "Status", 10),
-    ("progress", "进度(%)", "Progress (%)", 9),
-    ("light", "预警", "Light", 8),
-    ("report", "本期进展", "Progress this period", 40),
-    ("evidence", "佐证材料", "Evidence", 30),
-)
+    ("seq", "序号", "No.", 6), ("code", "编号", "Code", 10), ("area", "重点任务", "Area", 22),
+    ("title", "工作举措", "Measure", 50), ("lead", "牵头单位", "Lead unit", 22),
+    ("co", "配合单位", "Co-units", 26), ("due", "完成时限", "Time limit", 14),
+    ("status", "当前状态", "Status", 10), ("progress", "进度(%)", "Progress (%)", 9),
+    ("light", "预警", "Light", 8), ("report", "本期进展", "Progress this period", 40),
+    ("evidence", "佐证材料", "Evidence", 30))
 FILLED_BY_UNIT = ("report", "evidence")
 
 LIGHT_FILL = {"red": "F8CBAD", "yellow": "FFE699", "green": "C6EFCE", "done": "D9E1F2"}
@@ -103,19 +96,12 @@ def unit_task_workbook(
     for index, row in enumerate(rows, start=1):
         light = row.get("light") or "none"
         values = {
-            "seq": index,
-            "code": row.get("code"),
-            "area": row.get("area") or "",
-            "title": row.get("title") or "",
-            "lead": _units(row.get("lead"), names),
-            "co": _units(row.get("co"), names),
-            "due": _due(row, language),
+            "seq": index, "code": row.get("code"), "area": row.get("area") or "",
+            "title": row.get("title") or "", "lead": _units(row.get("lead"), names),
+            "co": _units(row.get("co"), names), "due": _due(row, language),
             "status": statuses.get(row.get("status") or "", row.get("status") or ""),
-            "progress": int(row.get("progress") or 0),
-            "light": lights.get(light, light),
-            "report": None,
-            "evidence": None,
-        }
+            "progress": int(row.get("progress") or 0), "light": lights.get(light, light), "report": None,
+            "evidence": None}
         excel_row = index + 2
         for column, (key, *_rest) in enumerate(COLUMNS, start=1):
             cell = sheet.cell(row=excel_row, column=column, value=values[key])

@@ -37,16 +37,11 @@ SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 # Header → field; matched after trimming, case-insensitive for the English forms.
 HEADERS: dict[str, tuple[str, ...]] = {
-    "code": ("序号", "编号", "code"),
-    "area": ("重点任务", "任务类别", "体系", "area"),
-    "title": ("工作举措", "主要举措", "任务内容", "具体任务", "title"),
-    "lead": ("牵头单位", "lead"),
-    "co": ("配合单位", "协办单位", "co"),
-    "units": ("责任单位", "units"),
+    "code": ("序号", "编号", "code"), "area": ("重点任务", "任务类别", "体系", "area"),
+    "title": ("工作举措", "主要举措", "任务内容", "具体任务", "title"), "lead": ("牵头单位", "lead"),
+    "co": ("配合单位", "协办单位", "co"), "units": ("责任单位", "units"),
     "due": ("完成时限", "时间节点", "完成时间", "due"),
-    "evidence": ("成果形式", "预期成果", "佐证材料", "evidence"),
-    "phase": ("阶段", "phase"),
-}
+    "evidence": ("成果形式", "预期成果", "佐证材料", "evidence"), "phase": ("阶段", "phase")}
 
 
 @dataclass(frozen=True)
@@ -198,11 +193,8 @@ def read_plan(directory: str | Path) -> PlanReading:
             if phase is None:
                 problems.append(
                     Problem(
-                        shown(str(tasks_name)),
-                        task.row,
-                        None,
-                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段",
-                    )
+                        shown(str(tasks_name)), task.row, None,
+                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段")
                 )
 
     if problems and any(p.severity == "error" for p in problems):
@@ -385,11 +377,9 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
                 )
         units.append(UnitSpec(
             code=code, name=name,
-            aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems),
-            notify=notify,
+            aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems), notify=notify,
             leader_notify=_string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems),
-            members=_string_list(doc, (index, "members"), item.get("members"), problems),
-        ))
+            members=_string_list(doc, (index, "members"), item.get("members"), problems)))
     codes = {u.code for u in units}
     for index, unit in enumerate(units):
         for member in unit.members:
