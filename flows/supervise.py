@@ -18,6 +18,7 @@ from db import Candidate, claim, load_program, needs_decision, notice_key, phase
 from flows.check import CheckResult, advance_phases, dispatch_step, local_today, phase_step, program_step
 from flows.runtime import now, wiring
 from notifications import list_deliveries, render_bulletin
+from schedule import text
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 TABLE_ARTIFACT_ROWS = 2000  # the UI table stays usable; the full list is `duban tasks`
@@ -120,7 +121,7 @@ def request_decisions(wired, program: str, at: datetime) -> Counter:
         for kind in needs_decision(session, ctx) if coordinator is not None else []:
             candidate = Candidate(
                 notice_key("decision_requested", program, kind), "decision_requested", coordinator,
-                data={"title": f"{names[kind]}：关口条件未满足，是否批准结束本阶段", "phase": kind})
+                data={"title": text(ctx.language, "ladder.decision_title", phase=names[kind]), "phase": kind})
             if claim(session, ctx, [candidate], at):
                 asked.append(kind)
     for kind in asked:

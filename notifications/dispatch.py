@@ -32,7 +32,7 @@ from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
-from schedule import light
+from schedule import light, text
 
 
 @dataclass
@@ -236,37 +236,29 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
 
 
 def _title(notice: Notice, data: dict, english: bool) -> str:
+    language = "en" if english else "zh-CN"
     if notice.kind.startswith("phase_"):
-        verb = {"phase_opened": ("开始", "opened"), "phase_closed": ("结束", "closed"),
-                "phase_overrun": ("超期未结", "overrun")}.get(notice.kind, ("", ""))[english]
-        return f"{data.get('name', '')} {data.get('start', '')}—{data.get('end', '')} {verb}".strip()
+        state = {"phase_opened": "open", "phase_closed": "closed", "phase_overrun": "overrun"}[notice.kind]
+        return text(language, "digest.phase_title", name=data.get("name", ""), start=data.get("start", ""),
+                    end=data.get("end", ""), verb=text(language, f"transition.{state}")).strip()
     if notice.kind == "bulletin":
-        return f"{'Bulletin' if english else '通报'} {data.get('period', '')}"
+        return text(language, "digest.bulletin_title", period=data.get("period", ""))
     return data.get("title") or notice.kind
 
 
 def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> str | None:
+    language = "en" if english else "zh-CN"
+    late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
-        return (
-            f"{data.get('workdays')} workday(s) left"
-            if english
-            else f"距时限还有 {data.get('workdays')} 个工作日"
-        )
+        return text(language, "digest.before_due", workdays=workdays)
     if notice.kind == "overdue":
-        return (f"overdue {data.get('overdue_workdays')} workday(s), notice #{data.get('slot')}" if english
-                else f"已逾期 {data.get('overdue_workdays')} 个工作日（第 {data.get('slot')} 次催办）")
+        return text(language, "digest.overdue", late=late, slot=slot)
     if notice.kind == "escalation":
-        lagging = names.get(notice.subject_unit_id, "")
-        return (f"lead unit {lagging}, overdue {data.get('overdue_workdays')} workday(s)" if english
-                else f"牵头单位 {lagging}，已逾期 {data.get('overdue_workdays')} 个工作日")
+        return text(language, "digest.escalation", unit=names.get(notice.subject_unit_id, ""), late=late)
     if notice.kind == "report_missing":
-        return (f"no progress report since {data.get('since')}" if english
-                else f"自 {data.get('since')} 起 {data.get('workdays')} 个工作日未报送进展")
+        return text(language, "digest.report_missing", since=data.get("since"), workdays=workdays)
     if notice.kind == "assignment":
-        role = data.get("role")
-        return (
-            ("lead" if role == "lead" else "co-unit") if english else ("牵头" if role == "lead" else "配合")
-        )
+        return text(language, "digest.role_lead" if data.get("role") == "lead" else "digest.role_co")
     if notice.kind == "phase_overrun":
         return "; ".join(data.get("reasons", [])) or None
     return data.get("note")

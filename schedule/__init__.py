@@ -2,7 +2,7 @@
 unit names, the plan-folder reader and the catalogue of texts. Imports nothing of ours."""
 
 from schedule.calendar import WorkCalendar
-from schedule.i18n import LANGUAGES, labels, language_of, text
+from schedule.i18n import LANGUAGES, catalogue, labels, language_of, text
 from schedule.ladder import (
     Rung,
     before_due_horizon,
@@ -19,6 +19,7 @@ from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, p
 from schedule.unit_names import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
 
 __all__ = [
+    "catalogue",
     "AmbiguousUnitError", "before_due_horizon", "before_due_offset", "bulletin_slot", "expand_recurrence",
     "expected_progress", "fold", "labels", "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot",
     "parse_time_limit", "PHASE_KINDS", "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec",

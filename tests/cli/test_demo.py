@@ -20,12 +20,8 @@ def test_demo_replays_the_chengdu_plan_to_its_acceptance_package(home):
     assert result.exit_code == 0, result.output
     output = result.stdout
     for opened in (
-        "2023-03-01 │ 任务部署 │ 开始",
-        "2023-05-01 │ 组织实施 │ 开始",
-        "2024-06-01 │ 自查自评 │ 开始",
-        "2024-08-01 │ 补差提升 │ 开始",
-        "2025-04-01 │ 验收准备 │ 开始",
-    ):
+        "2023-03-01 │ 任务部署 │ 开始", "2023-05-01 │ 组织实施 │ 开始", "2024-06-01 │ 自查自评 │ 开始",
+        "2024-08-01 │ 补差提升 │ 开始", "2025-04-01 │ 验收准备 │ 开始"):
         assert opened in output
     assert "Traceback" not in result.output
     assert "验收材料包: 就绪度" in output and "约谈名单" in output
@@ -48,14 +44,7 @@ def test_demo_replays_the_chengdu_plan_to_its_acceptance_package(home):
 
 def test_simulate_previews_a_plan_folder_in_its_own_home_and_is_deterministic(home):
     arguments = [
-        "simulate",
-        str(PLANS / "county-ip-2023"),
-        "--from",
-        "2023-05-01",
-        "--to",
-        "2023-09-30",
-        "--json",
-    ]
+        "simulate", str(PLANS / "county-ip-2023"), "--from", "2023-05-01", "--to", "2023-09-30", "--json"]
     first = runner.invoke(app, arguments)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.stdout)

@@ -11,16 +11,7 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from db import (
-    Phase,
-    checklist,
-    derive_items,
-    evaluate,
-    list_items,
-    matches,
-    record_report,
-    report_item,
-)
+from db import Phase, checklist, derive_items, evaluate, list_items, matches, record_report, report_item
 from notifications import build_package, import_forms
 from tests.support.factories import program_yaml
 from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner
@@ -49,41 +40,17 @@ def prepared(tmp_path, **program):
     with sessions.begin() as session:
         ctx = ctx_of(session)
         record_report(
-            session,
-            ctx,
-            "D1",
-            "office",
-            "done",
-            None,
-            None,
-            [evidence(tmp_path, "印发文件.pdf")],
-            at(date(2023, 4, 20)),
-        )
+            session, ctx, "D1", "office", "done", None, None, [evidence(tmp_path, "印发文件.pdf")],
+            at(date(2023, 4, 20)))
         record_report(session, ctx, "A1", "msa", "done", None, None,
                       [evidence(tmp_path, "合作协议.pdf"), "https://example.org/a1"], at(date(2023, 6, 20)))
         record_report(
-            session,
-            ctx,
-            "A2",
-            "msa",
-            "done",
-            None,
-            None,
-            [evidence(tmp_path, "其他.pdf")],
-            at(date(2024, 1, 5)),
-        )
+            session, ctx, "A2", "msa", "done", None, None, [evidence(tmp_path, "其他.pdf")],
+            at(date(2024, 1, 5)))
         record_report(session, ctx, "B1", "police", "done", None, None, [], at(date(2024, 5, 5)))
         record_report(
-            session,
-            ctx,
-            "C1",
-            "court",
-            "done",
-            None,
-            None,
-            [str(tmp_path / "gone.pdf")],
-            at(date(2024, 3, 1)),
-        )
+            session, ctx, "C1", "court", "done", None, None, [str(tmp_path / "gone.pdf")],
+            at(date(2024, 3, 1)))
     return sessions, url
 
 
@@ -96,27 +63,14 @@ def test_the_package_gathers_the_evidence_and_scores_readiness(tmp_path):
     # gone).
     assert result["readiness"] == 62.5
     assert (result["tasks"], result["done"], result["on_time"], result["with_evidence"], result["files"]) == (
-        6,
-        5,
-        4,
-        3,
-        4,
-    )
+        6, 5, 4, 3, 4)
     assert [(g["task"], g["kind"]) for g in result["gaps"]] == [
         ("A2", "checklist"), ("B1", "no_evidence"), ("B2", "not_done"), ("B2", "no_evidence"),
         ("C1", "no_evidence"), ("C1", "missing_file")]
     assert (out / "evidence" / "D1" / "印发文件.pdf").read_text("utf-8") == "印发文件.pdf"
     sheet = load_workbook(out / "index.xlsx").worksheets[0]
     assert [c.value for c in sheet[2]][:8] == [
-        "编号",
-        "重点任务",
-        "工作举措",
-        "牵头单位",
-        "配合单位",
-        "完成时限",
-        "原定时限",
-        "完成日期",
-    ]
+        "编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "原定时限", "完成日期"]
     rows = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)}
     assert list(rows) == ["D1", "A1", "A2", "B1", "B2", "C1"]
     assert rows["A1"][11] == "evidence/A1/合作协议.pdf\nhttps://example.org/a1"
@@ -130,12 +84,8 @@ def test_the_package_gathers_the_evidence_and_scores_readiness(tmp_path):
     )
     with zipfile.ZipFile(result["zip"]) as archive:
         assert sorted(archive.namelist()) == [
-            "evidence/A1/合作协议.pdf",
-            "evidence/A2/其他.pdf",
-            "evidence/D1/印发文件.pdf",
-            "index.xlsx",
-            "report.html",
-        ]
+            "evidence/A1/合作协议.pdf", "evidence/A2/其他.pdf", "evidence/D1/印发文件.pdf", "index.xlsx",
+            "report.html"]
     # Rebuilt: the same package, no stale files.
     with sessions.begin() as session:
         assert build_package(session, ctx_of(session), out, date(2025, 4, 20))["readiness"] == 62.5
@@ -150,16 +100,8 @@ def test_remediation_history_is_in_the_index(tmp_path):
         derive_items(session, ctx, date(2024, 8, 1), at(date(2024, 8, 1)))
         code = next(i["code"] for i in list_items(session, ctx, date(2024, 8, 1)) if i["task"] == "C1")
         report_item(
-            session,
-            ctx,
-            code,
-            "police",
-            "done",
-            None,
-            None,
-            [evidence(tmp_path, "培训台账.csv")],
-            at(date(2024, 8, 20)),
-        )
+            session, ctx, code, "police", "done", None, None, [evidence(tmp_path, "培训台账.csv")],
+            at(date(2024, 8, 20)))
         data = build_package(session, ctx, tmp_path / "p", date(2025, 4, 20))
     sheet = load_workbook(tmp_path / "p" / "index.xlsx").worksheets[0]
     c1 = next([c.value for c in row] for row in sheet.iter_rows(min_row=3) if row[0].value == "C1")
@@ -178,28 +120,20 @@ def test_the_gate_wants_every_task_done_with_evidence(tmp_path):
         ctx = ctx_of(session)
         for _ in range(8):
             record_report(
-                session,
-                ctx,
-                "B2",
-                "police",
-                "done",
-                None,
-                None,
-                [evidence(tmp_path, "统计表.csv")],
-                at(date(2025, 4, 1)),
-            )
+                session, ctx, "B2", "police", "done", None, None, [evidence(tmp_path, "统计表.csv")],
+                at(date(2025, 4, 1)))
         record_report(
-            session,
-            ctx,
-            "B1",
-            "police",
-            "done",
-            None,
-            None,
-            [evidence(tmp_path, "案件统计表.csv")],
-            at(date(2025, 4, 1)),
-        )
+            session, ctx, "B1", "police", "done", None, None, [evidence(tmp_path, "案件统计表.csv")],
+            at(date(2025, 4, 1)))
         assert evaluate(session, "demo-city", phase, date(2025, 5, 6)).holds
+
+
+def test_an_english_program_gets_english_gate_reasons(tmp_path):
+    sessions, _ = prepared(tmp_path, language="en")
+    with sessions.begin() as session:
+        phase = session.scalar(select(Phase).where(Phase.kind == "acceptance"))
+        result = evaluate(session, "demo-city", phase, date(2025, 5, 6))
+    assert result.reasons == ["1 task(s) not done: B2", "1 task(s) done without evidence: B1"]
 
 
 def test_the_acceptance_command_in_english(tmp_path, home):

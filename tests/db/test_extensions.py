@@ -164,41 +164,16 @@ def test_the_extension_commands(tmp_path, home):
     result = runner.invoke(
         app,
         [
-            "extension",
-            "request",
-            "demo-city",
-            "A2",
-            "--unit",
-            "msa",
-            "--to",
-            "2024-01-31",
-            "--reason",
-            "等待川渝协商",
-            "--as-of",
-            "2023-12-20",
-            "--json",
-            *base,
-        ],
+            "extension", "request", "demo-city", "A2", "--unit", "msa", "--to", "2024-01-31", "--reason",
+            "等待川渝协商", "--as-of", "2023-12-20", "--json", *base],
     )
     assert result.exit_code == 0, result.output
     request_id = json.loads(result.stdout)["id"]
     result = runner.invoke(
         app,
         [
-            "extension",
-            "request",
-            "demo-city",
-            "A2",
-            "--unit",
-            "msa",
-            "--to",
-            "2025-06-30",
-            "--reason",
-            "x",
-            "--as-of",
-            "2023-12-20",
-            *base,
-        ],
+            "extension", "request", "demo-city", "A2", "--unit", "msa", "--to", "2025-06-30", "--reason",
+            "x", "--as-of", "2023-12-20", *base],
     )
     assert result.exit_code == 1 and "--to 2025-06-30: 新时限晚于计划结束日 2025-04-30" in result.stderr
     result = runner.invoke(app, ["extension", "request", "demo-city", "A2", "--unit", "msa", "--to", "明年",

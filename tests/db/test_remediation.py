@@ -216,20 +216,8 @@ def test_the_remediation_command(tmp_path, home):
     result = runner.invoke(
         app,
         [
-            "remediation",
-            "demo-city",
-            "--close",
-            "R-1",
-            "--unit",
-            "msa",
-            "--evidence",
-            str(evidence),
-            "--db",
-            url,
-            "--as-of",
-            "2024-08-20",
-            "--json",
-        ],
+            "remediation", "demo-city", "--close", "R-1", "--unit", "msa", "--evidence", str(evidence),
+            "--db", url, "--as-of", "2024-08-20", "--json"],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["action"]["state"] == "closed"

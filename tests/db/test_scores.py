@@ -40,17 +40,9 @@ def scored(tmp_path, **program):
         for slot in (3, 4, 5):  # three 督办 letters to the court's leadership (from an earlier due date)
             session.add(
                 Notice(
-                    program_id="demo-city",
-                    key=f"escalation:demo-city:x:court:leader:{slot}",
-                    kind="escalation",
-                    unit_id=court,
-                    audience="leader",
-                    subject_unit_id=court,
-                    due=date(2024, 3, 15),
-                    data={},
-                    at=at(date(2024, 3, 20)),
-                    state="sent",
-                )
+                    program_id="demo-city", key=f"escalation:demo-city:x:court:leader:{slot}",
+                    kind="escalation", unit_id=court, audience="leader", subject_unit_id=court,
+                    due=date(2024, 3, 15), data={}, at=at(date(2024, 3, 20)), state="sent")
             )
     return sessions, url
 
@@ -64,17 +56,8 @@ def test_scores_cards_deductions_and_the_interview_list(tmp_path):
     with sessions.begin() as session:
         scores = by_unit(unit_scores(session, ctx_of(session), None, date(2024, 3, 20)))
     pick = (
-        "tasks_due",
-        "done_on_time",
-        "done_late",
-        "overdue",
-        "yellow_cards",
-        "red_cards",
-        "escalations",
-        "deduction",
-        "score",
-        "interview",
-    )
+        "tasks_due", "done_on_time", "done_late", "overdue", "yellow_cards", "red_cards", "escalations",
+        "deduction", "score", "interview")
     assert {
         code: tuple(s[k] for k in pick) for code, s in scores.items() if s["tasks_due"] or s["escalations"]
     } == {
@@ -130,10 +113,6 @@ def test_the_rule_comes_from_the_program(tmp_path, home):
     assert (scores["msa"]["deduction"], scores["police"]["deduction"]) == (-2, -15)
     assert [i["unit"] for i in report["interview"]] == ["police"]  # three escalations are below five now
     assert report["rule"] == {
-        "per_two_yellow": -2,
-        "per_red": -5,
-        "interview_escalations": 5,
-        "red_after_workdays": 6,
-    }
+        "per_two_yellow": -2, "per_red": -5, "interview_escalations": 5, "red_after_workdays": 6}
     table = runner.invoke(cli_app(), ["scores", "demo-city", "--as-of", "2024-03-20", "--db", url])
     assert table.exit_code == 0 and "约谈名单：市公安局" in table.stdout

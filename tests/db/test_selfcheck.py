@@ -42,16 +42,7 @@ from notifications import (
 )
 from schedule import read_plan
 from tests.support.factories import program_yaml, write_plan
-from tests.support.programs import (
-    at,
-    cli_app,
-    ctx_of,
-    fill,
-    forms,
-    make_db,
-    runner,
-    set_phase,
-)
+from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner, set_phase
 
 # ---------------------------------------------------------------- forms out
 
@@ -66,15 +57,7 @@ def test_each_unit_with_tasks_gets_a_protected_form_with_its_own_tasks(tmp_path)
     assert sheet.title == "自查表" and sheet.protection.sheet
     assert sheet["B2"].value == "demo-city" and sheet["B3"].value == "msa"
     assert [c.value for c in sheet[5]][:8] == [
-        "序号",
-        "重点任务",
-        "工作举措",
-        "本单位角色",
-        "完成时限",
-        "成果形式",
-        "系统记录进展",
-        "完成情况",
-    ]
+        "序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式", "系统记录进展", "完成情况"]
     rows = [[c.value for c in row[:5]] for row in sheet.iter_rows(min_row=6) if row[0].value]
     assert rows == [["A1", "协同保护", "建立成渝知识产权保护联动机制", "牵头", "2023-06-30"],
                     ["A2", "协同保护", "深化跨区域协作", "牵头", "2023-12-31"],
@@ -166,9 +149,7 @@ def test_bad_forms_are_refused_with_the_cell_and_nothing_is_recorded(tmp_path):
     assert shown == [
         f"{bad}:6:I: 自评分 9.5 应为整数（0–100）",
         f"{bad}:7:H: 完成情况「差不多」应为 已完成 / 部分完成 / 未完成",
-        f"{bad}:7:I: 自评分 120 超出范围 0–100",
-        f"{bad}:8:A: 任务编号「B9」被修改（下发时为「B1」）",
-    ]
+        f"{bad}:7:I: 自评分 120 超出范围 0–100", f"{bad}:8:A: 任务编号「B9」被修改（下发时为「B1」）"]
     with sessions.begin() as session:
         assert session.scalar(select(func.count(SelfCheckReturn.id))) == 0
         assert session.scalar(select(func.count(Finding.id))) == 0
@@ -281,20 +262,8 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
     result = runner.invoke(
         cli_app(),
         [
-            "phase",
-            "approve",
-            "demo-city",
-            "self_check",
-            "--by",
-            "王主任",
-            "--note",
-            "两单位已说明",
-            "--db",
-            url,
-            "--as-of",
-            "2024-08-05",
-            "--json",
-        ],
+            "phase", "approve", "demo-city", "self_check", "--by", "王主任", "--note", "两单位已说明",
+            "--db", url, "--as-of", "2024-08-05", "--json"],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: office, police"]
@@ -330,11 +299,8 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
     written = forms(sessions, tmp_path)
     with sessions.begin() as session:
         import_forms(
-            session,
-            ctx_of(session),
-            [fill(written[u], {}) for u in ("court", "justice", "msa", "office")],
-            at(date(2024, 6, 20)),
-        )
+            session, ctx_of(session), [fill(written[u], {}) for u in ("court", "justice", "msa", "office")],
+            at(date(2024, 6, 20)))
     # 2024-07-31 is the end: 10 workdays before is 2024-07-17, 3 before 2024-07-26, 1 before 2024-07-30.
     assert keys(sessions, date(2024, 7, 17)) == ["selfcheck_form:demo-city:self_check:police",
                                                  "selfcheck_missing:demo-city:self_check:police:unit:2024-07-31:b10"]
@@ -361,13 +327,8 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
         assert escalation.data["escalated"] and "督办" in escalation.data["note"]
         session.add(
             CoordinatorDecision(
-                program_id="demo-city",
-                kind="phase",
-                subject="phase:self_check",
-                approve=True,
-                decided_by="王主任",
-                decided_at=at(date(2024, 8, 9)),
-            )
+                program_id="demo-city", kind="phase", subject="phase:self_check", approve=True,
+                decided_by="王主任", decided_at=at(date(2024, 8, 9)))
         )
     assert keys(sessions, date(2024, 8, 12)) == []  # closing approved: no more chasing
 

@@ -12,15 +12,7 @@ from db import Notice, load_program, phases, record_report
 from flows import Settings, Wiring, run_check
 from notifications import DigestItem, OutboxNotifier, render_digest
 from tests.support.factories import TASKS, UNITS, program_yaml
-from tests.support.programs import (
-    ZONE,
-    at,
-    check,
-    notices,
-    outbox_lines,
-    replay,
-    setup,
-)
+from tests.support.programs import ZONE, at, check, notices, outbox_lines, replay, setup
 
 SPRING_TASK = [
     ["S1", "春节任务", "春节前后到期的任务", "市场监管局", "市法院", "2024年2月19日", "材料", "组织实施"]
@@ -112,12 +104,7 @@ def test_overdue_every_three_workdays_then_escalation_to_leader_and_coordinator(
     replay(wired, date(2023, 6, 26), date(2023, 7, 20))
     overdue_days = [n.at.astimezone(ZONE).date() for n in notices(wired, kind="overdue")]
     assert overdue_days == [
-        date(2023, 7, 3),
-        date(2023, 7, 6),
-        date(2023, 7, 11),
-        date(2023, 7, 14),
-        date(2023, 7, 19),
-    ]
+        date(2023, 7, 3), date(2023, 7, 6), date(2023, 7, 11), date(2023, 7, 14), date(2023, 7, 19)]
     escalations = notices(wired, kind="escalation")
     assert {n.at.astimezone(ZONE).date() for n in escalations} == {
         date(2023, 7, 11),
@@ -186,13 +173,9 @@ def test_a_check_outside_the_sending_window_queues_for_the_next_window(tmp_path)
 )
 def test_templates_render_in_both_languages(language, expected):
     rendered = render_digest(
-        language=language,
-        program_name="示范区",
-        recipient_name="市公安局",
-        audience="unit",
+        language=language, program_name="示范区", recipient_name="市公安局", audience="unit",
         today=date(2024, 2, 8),
-        items=[DigestItem("before_due", "报送数据", "A1", "2024-02-19", "yellow", "距时限还有 3 个工作日")],
-    )
+        items=[DigestItem("before_due", "报送数据", "A1", "2024-02-19", "yellow", "距时限还有 3 个工作日")])
     for text in expected:
         assert text in rendered.markdown + rendered.html
     assert "A1" in rendered.text and "<table" in rendered.html and "**" not in rendered.text
@@ -201,13 +184,8 @@ def test_templates_render_in_both_languages(language, expected):
 def test_a_long_digest_lists_fifty_items_a_rule_one_per_line_and_counts_the_rest():
     items = [DigestItem("overdue", f"举措{i}", f"A{i}", "2024-01-01", "red") for i in range(52)]
     rendered = render_digest(
-        language="zh-CN",
-        program_name="示范区",
-        recipient_name="市公安局",
-        audience="unit",
-        today=date(2024, 1, 2),
-        items=items,
-    )
+        language="zh-CN", program_name="示范区", recipient_name="市公安局", audience="unit",
+        today=date(2024, 1, 2), items=items)
     listed = [line for line in rendered.markdown.splitlines() if line.startswith("- **A")]
     assert len(listed) == 50
     assert "### 催办：已逾期事项（52 项）" in rendered.markdown

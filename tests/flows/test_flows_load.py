@@ -18,15 +18,8 @@ def test_every_flow_is_a_prefect_flow_with_a_distinct_name():
     names = [f.name for f in FLOWS]
     assert len(names) == len(set(names))
     assert {
-        "supervise",
-        "bulletin",
-        "decide",
-        "deployment",
-        "implementation",
-        "self_check",
-        "remediation",
-        "acceptance",
-    } <= set(names)
+        "supervise", "bulletin", "decide", "deployment", "implementation", "self_check", "remediation",
+        "acceptance"} <= set(names)
 
 
 def test_served_deployments_have_zoned_schedules_and_a_concurrency_limit_of_one():

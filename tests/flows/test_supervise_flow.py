@@ -42,12 +42,7 @@ def test_supervise_is_a_flow_run_with_subflows_and_artifacts(tmp_path, home, pre
         program="demo-city", as_of=morning(date(2023, 6, 20)), database_url=wired.settings.db_url
     )
     assert result["transitions"][0] == {
-        "phase": "deployment",
-        "name": "任务部署",
-        "state": "open",
-        "on": "2023-03-01",
-        "reasons": [],
-    }
+        "phase": "deployment", "name": "任务部署", "state": "open", "on": "2023-03-01", "reasons": []}
     assert result["running"] == ["implementation"]
     assert result["claimed"]["assignment"] > 0 and result["dispatched"]["messages"] > 0
     assert outbox_lines(wired)

@@ -29,12 +29,8 @@ def with_history(tmp_path, **program):
         approve_extension(session, ctx, request["id"], "王主任", at(date(2023, 6, 21)))
         moment = at(date(2024, 1, 8))
         for message, unit, state in (
-            ("m1", "police", "failed"),
-            ("m2", "police", "failed"),
-            ("m3", "msa", "failed"),
-            ("m3", "msa", "delivered"),
-            ("m4", "court", "delivered"),
-        ):
+            ("m1", "police", "failed"), ("m2", "police", "failed"), ("m3", "msa", "failed"),
+            ("m3", "msa", "delivered"), ("m4", "court", "delivered")):
             session.add(Delivery(message_id=message, program_id="demo-city", unit_code=unit, channel=f"mailto://…{state}",
                                  channel_key=f"{message}-{state}", kind="email", state=state, first_at=moment,
                                  last_at=moment, kinds=["overdue"], task_codes=[], notice_ids=[]))
@@ -96,18 +92,8 @@ def test_the_bulletin_command(tmp_path, home):
     result = runner.invoke(
         app,
         [
-            "bulletin",
-            "demo-city",
-            "--as-of",
-            "2024-01-10",
-            "--format",
-            "xlsx",
-            "--out",
-            str(out),
-            "--db",
-            url,
-            "--json",
-        ],
+            "bulletin", "demo-city", "--as-of", "2024-01-10", "--format", "xlsx", "--out", str(out), "--db",
+            url, "--json"],
     )
     assert result.exit_code == 0 and json.loads(result.stdout)["file"] == str(out) and out.stat().st_size > 0
     assert runner.invoke(app, ["bulletin", "demo-city", "--format", "pdf", "--db", url]).exit_code == 2

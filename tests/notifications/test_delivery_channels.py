@@ -42,12 +42,10 @@ TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 )
 def test_masked_urls_never_contain_the_secret(token, secret, password):
     for url, hidden in [
-        (f"dingtalk://{token}/{secret}", [token, secret]),
-        (f"wecombot://{token}", [token]),
+        (f"dingtalk://{token}/{secret}", [token, secret]), (f"wecombot://{token}", [token]),
         (f"feishu://{token}/{secret}", [token, secret]),
         (f"mailtos://duban:{password}@smtp.gov.cn:465?to=a@b.cn", [password]),
-        (f"json://gw.gov.cn/hook?-token={token}&+Authorization={secret}", [token, secret]),
-    ]:
+        (f"json://gw.gov.cn/hook?-token={token}&+Authorization={secret}", [token, secret])]:
         masked = mask_url(url)
         for value in hidden:
             assert value not in masked
@@ -113,11 +111,7 @@ def test_outbox_writes_masked_channels_and_the_ledger(tmp_path):
     record = json.loads(line)
     assert record["channels"] == ["dingtalk://l...9/****", "mailto://u:****@smtp.gov.cn?to=a@b.cn"]
     assert (record["unit"], record["state"], record["kinds"], record["tasks"]) == (
-        "msa",
-        "sent",
-        ["before_due"],
-        ["1", "2"],
-    )
+        "msa", "sent", ["before_due"], ["1", "2"])
     assert "literaltoken0123456789" not in line and "pw0123456" not in line
     with sessions() as session:
         [row] = ledger.list_deliveries(session, "chengdu-2023")
@@ -126,31 +120,13 @@ def test_outbox_writes_masked_channels_and_the_ledger(tmp_path):
 
 ROWS = [
     {
-        "code": "3",
-        "area": "保护体系",
-        "title": "建立健全知识产权快速协同保护机制",
-        "lead": ["msa"],
-        "co": ["court", "police"],
-        "due": "2024-06-30",
-        "recurrence": None,
-        "phase": "implementation",
-        "status": "in_progress",
-        "progress": 60,
-        "light": "red",
-    },
+        "code": "3", "area": "保护体系", "title": "建立健全知识产权快速协同保护机制", "lead": ["msa"],
+        "co": ["court", "police"], "due": "2024-06-30", "recurrence": None, "phase": "implementation",
+        "status": "in_progress", "progress": 60, "light": "red"},
     {
-        "code": "4",
-        "area": "运用体系",
-        "title": "开展知识产权质押融资入园惠企行动",
-        "lead": ["msa"],
-        "co": [],
-        "due": "2024-12-31",
-        "recurrence": "quarterly",
-        "phase": "implementation",
-        "status": "not_started",
-        "progress": 0,
-        "light": "green",
-    },
+        "code": "4", "area": "运用体系", "title": "开展知识产权质押融资入园惠企行动", "lead": ["msa"],
+        "co": [], "due": "2024-12-31", "recurrence": "quarterly", "phase": "implementation",
+        "status": "not_started", "progress": 0, "light": "green"},
 ]
 
 
@@ -159,32 +135,12 @@ def test_unit_task_workbook():
     sheet = load_workbook(BytesIO(unit_task_workbook("市市场监管局", ROWS, names=names))).active
     headers = [c.value for c in sheet[2]]
     assert headers == [
-        "序号",
-        "编号",
-        "重点任务",
-        "工作举措",
-        "牵头单位",
-        "配合单位",
-        "完成时限",
-        "当前状态",
-        "进度(%)",
-        "预警",
-        "本期进展",
-        "佐证材料",
-    ]
+        "序号", "编号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "当前状态", "进度(%)",
+        "预警", "本期进展", "佐证材料"]
     first = [c.value for c in sheet[3]]
     assert first[:10] == [
-        1,
-        "3",
-        "保护体系",
-        "建立健全知识产权快速协同保护机制",
-        "市市场监管局",
-        "市中级人民法院、市公安局",
-        "2024-06-30",
-        "推进中",
-        60,
-        "红灯",
-    ]
+        1, "3", "保护体系", "建立健全知识产权快速协同保护机制", "市市场监管局", "市中级人民法院、市公安局",
+        "2024-06-30", "推进中", 60, "红灯"]
     assert first[10:] == [None, None]
     assert sheet.cell(row=4, column=7).value == "每季度（本期 2024-12-31）"
     assert sheet["A2"].font.bold and sheet["A2"].fill.fgColor.rgb.endswith("1F4E78")

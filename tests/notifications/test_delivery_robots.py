@@ -8,13 +8,7 @@ from datetime import timedelta
 import pytest
 
 from notifications import AppriseNotifier, SecretResolver, ledger
-from tests.support.peers import (
-    Reply,
-    database,
-    dingtalk_expected_sign,
-    make_message,
-    settings_for,
-)
+from tests.support.peers import Reply, database, dingtalk_expected_sign, make_message, settings_for
 
 DT = "dt0123456789abcdef0123456789abcdef"
 DT_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -30,11 +24,7 @@ def world(tmp_path, robot, clock):
 
     def notifier(**kwargs) -> AppriseNotifier:
         options = {
-            "retry_attempts": 3,
-            "retry_base_delay": 0.5,
-            "sleep": clock.sleep,
-            "max_wait": timedelta(0),
-        }
+            "retry_attempts": 3, "retry_base_delay": 0.5, "sleep": clock.sleep, "max_wait": timedelta(0)}
         options.update(kwargs)
         n = AppriseNotifier(sessions, settings, clock, resolver=SecretResolver(block_loader=None), **options)
         made.append(n)

@@ -21,23 +21,14 @@ from notifications import (
     load_prefect_secret,
     mask_url,
 )
-from tests.support.peers import (
-    Reply,
-    SMTPPeer,
-    database,
-    dump_database,
-    make_message,
-    settings_for,
-)
+from tests.support.peers import Reply, SMTPPeer, database, dump_database, make_message, settings_for
 
 SECRETS = {
     "MSA_DT_TOKEN": "b6c9a1f04e7d4a5f9e3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e",
     "MSA_DT_SECRET": "SEC5e1f0c9d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f",
     "MSA_WECOM_KEY": "693a91f6-7a0c-4bc4-97a0-0ec2sifa5aaa",
-    "MSA_FEISHU_TOKEN": "8a3f1c2e-9b7d-4e6f-a1c3-5d7e9f0b2c4a",
-    "MSA_SMTP_PASS": "Gov-Mail-p@ss/2024!",
-    "MSA_GW_TOKEN": "gw-7f3e9a1b5c2d8e4f6a0b",
-}
+    "MSA_FEISHU_TOKEN": "8a3f1c2e-9b7d-4e6f-a1c3-5d7e9f0b2c4a", "MSA_SMTP_PASS": "Gov-Mail-p@ss/2024!",
+    "MSA_GW_TOKEN": "gw-7f3e9a1b5c2d8e4f6a0b"}
 LITERAL_TOKEN = "literal0token0in0units0yaml0abcdef0123"
 
 
@@ -62,14 +53,11 @@ def test_no_secret_in_logs_outbox_results_or_database(tmp_path, robot, clock, se
     results = []
     with SMTPPeer(users={"duban": SECRETS["MSA_SMTP_PASS"]}) as smtp:
         urls = [
-            "dingtalk://${MSA_DT_TOKEN}/${MSA_DT_SECRET}",
-            "wecombot://${MSA_WECOM_KEY}",
+            "dingtalk://${MSA_DT_TOKEN}/${MSA_DT_SECRET}", "wecombot://${MSA_WECOM_KEY}",
             "feishu://${MSA_FEISHU_TOKEN}",
             f"mailto://duban:${{MSA_SMTP_PASS}}@{smtp.host}:{smtp.port}?to=zhangsan@msa.gov.cn&from=duban@ipo.gov.cn",
             f"json://127.0.0.1:{port}/gateway/hook?-token=${{MSA_GW_TOKEN}}&+Authorization=${{MSA_GW_TOKEN}}",
-            f"dingtalk://{LITERAL_TOKEN}",
-            "dingtalk://${MSA_MISSING_TOKEN}",
-        ]
+            f"dingtalk://{LITERAL_TOKEN}", "dingtalk://${MSA_MISSING_TOKEN}"]
         notifier = AppriseNotifier(
             sessions, settings, clock, sleep=clock.sleep, retry_attempts=2, max_wait=timedelta(0),
             resolver=SecretResolver(block_loader=None),

@@ -48,13 +48,8 @@ def test_no_offsets_no_reminder():
 @pytest.mark.parametrize(
     "today",
     [
-        date(2024, 2, 8),
-        date(2024, 2, 9),
-        date(2024, 2, 10),
-        date(2024, 9, 13),
-        date(2024, 9, 30),
-        date(2025, 1, 2),
-    ],
+        date(2024, 2, 8), date(2024, 2, 9), date(2024, 2, 10), date(2024, 9, 13), date(2024, 9, 30),
+        date(2025, 1, 2)],
 )
 @pytest.mark.parametrize("max_offset", [1, 3, 10])
 def test_before_due_horizon_is_the_last_due_date_with_a_crossed_threshold(today, max_offset):
