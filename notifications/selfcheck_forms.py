@@ -190,6 +190,9 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         form.problems.append(Problem(shown, None, None, f"无法读取文件：{exc.strerror or exc}"))
         return form
     form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
+        return form
     try:
         check_workbook_size(io.BytesIO(content), MAX_FORM_UNPACKED)
     except TableError as exc:

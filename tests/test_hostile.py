@@ -347,29 +347,34 @@ def test_reimport_retires_instances_and_keeps_reports_and_notices(tmp_path):
     wired = imported(tmp_path)
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
-        record_report(session, ctx, "B2", "police", "in_progress", 30, "第一季度数据已整理", [], morning(date(2023, 3, 20)))
-    for day in (date(2023, 3, 1), date(2023, 3, 20), date(2023, 4, 6)):
+        record_report(session, ctx, "B2", "police", "done", 100, "二季度数据已报送", [], morning(date(2023, 6, 28)))
+    # The third quarter's instance: reminded, chased, and reported on as not started (its status stays so).
+    for day in (date(2023, 9, 15), date(2023, 9, 26), date(2023, 10, 9), date(2023, 10, 12)):
         run_check(wired.sessions, "demo-city", morning(day), OutboxNotifier(wired.settings.outbox_path))
     with wired.transaction() as session:
+        record_report(session, load_program(session, "demo-city"), "B2", "police", "not_started", 0,
+                      "三季度数据口径待明确", ["https://example.org/b2"], morning(date(2023, 10, 13)))
         reports = session.scalar(select(func.count()).select_from(ProgressReport))
         b2_notices = session.scalar(select(func.count()).select_from(Notice).where(Notice.task_code == "B2"))
         events = session.scalar(select(func.count()).select_from(Event))
-    assert reports == 1 and b2_notices > 0
+        on_later = session.scalar(select(func.count()).select_from(Notice).join(
+            TaskInstance, TaskInstance.id == Notice.instance_id).where(TaskInstance.seq > 0))
+    assert reports == 2 and on_later > 0
     # 每季度 → one date: the quarterly instances are retired.
     tasks = [row if row[0] != "B2" else [*row[:5], "2024年6月底前", *row[6:]] for row in TASKS]
     reading = read_plan(write_plan(tmp_path, tasks=tasks, name="plan2"))
     with wired.transaction() as session:
-        result = import_program(session, reading.program, morning(date(2023, 5, 1)))
+        result = import_program(session, reading.program, morning(date(2023, 10, 16)))
     assert result.instances_retired and all(line.startswith("B2 #") for line in result.instances_retired)
     with wired.transaction() as session:
         assert session.scalar(select(func.count()).select_from(ProgressReport)) == reports
-        report = session.scalars(select(ProgressReport)).one()
-        assert report.note == "第一季度数据已整理"
+        notes = session.scalars(select(ProgressReport.note).order_by(ProgressReport.id)).all()
+        assert notes == ["二季度数据已报送", "三季度数据口径待明确"]
         assert session.scalar(select(func.count()).select_from(Notice).where(Notice.task_code == "B2")) == b2_notices
         assert session.scalar(select(func.count()).select_from(Event)) == events + 1
         retired = session.scalars(select(TaskInstance).where(TaskInstance.retired_on.is_not(None))).all()
-        assert retired and all(i.retired_on == date(2023, 5, 1) for i in retired)
-        row = next(r for r in task_rows(session, load_program(session, "demo-city"), date(2023, 5, 1))
+        assert retired and all(i.retired_on == date(2023, 10, 16) for i in retired)
+        row = next(r for r in task_rows(session, load_program(session, "demo-city"), date(2023, 10, 16))
                    if r["code"] == "B2")
         assert row["due"] == "2024-06-30" and row["recurrence"] is None
 
