@@ -287,7 +287,7 @@ def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -
         if end < start:
             problems.append(doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}"))
             continue
-        phases.append(PhaseSpec(kind, str(item.get("name") or names[kind]), start, end))
+        phases.append(PhaseSpec(kind, clean_text(item.get("name") or names[kind], one_line=True), start, end))
     return phases
 
 
@@ -360,7 +360,7 @@ def _string_list(doc: _Yaml, path: tuple, value: Any, problems: list[Problem]) -
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.append(doc.problem(path, f"{path[-1]} 应为字符串列表"))
         return ()
-    return tuple(v.strip() for v in value if v.strip())
+    return tuple(clean_text(v, one_line=True) for v in value if clean_text(v, one_line=True))
 
 
 def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSpec, ...]:
