@@ -466,7 +466,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
             continue
         seen_codes[code] = code_cell.row
         title_cell = cell("title")
-        title = _cell_text(title_cell)
+        title = _cell_text(title_cell, one_line=False)
         if not title:
             problems.append(_at(shown, title_cell, f"任务 {code} 的工作举措为空"))
 
@@ -501,8 +501,9 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
                 phase_kind = "implementation"
         tasks.append(TaskSpec(
             code=code, title=title or "", lead=lead, co=co,
-            area=_cell_text(cell("area")) or None, time_limit_text=limit_text, limit=limit,
-            evidence=_cell_text(cell("evidence")) or None, phase=phase_kind, row=code_cell.row,
+            area=_cell_text(cell("area"), one_line=False) or None, time_limit_text=limit_text, limit=limit,
+            # Line breaks separate the evidence items (db/acceptance.checklist): kept.
+            evidence=_cell_text(cell("evidence"), one_line=False) or None, phase=phase_kind, row=code_cell.row,
         ))
     if not tasks and not any(p.severity == "error" for p in problems):
         # Whatever the warnings: an empty table would retire every task of a program on re-import.
@@ -525,13 +526,14 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and value != value) and str(value).strip() != ""
 
 
-def _cell_text(cell: Cell | None) -> str:
+def _cell_text(cell: Cell | None, one_line: bool = True) -> str:
     if cell is None or not _present(cell.value):
         return ""
     value = cell.value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return clean_text(value, one_line=True)  # control characters never enter; line breaks become spaces
+    # Control characters never enter; a code, a time limit or a phase is one line, a measure may keep its breaks.
+    return clean_text(value, one_line=one_line)
 
 
 def _at(shown: str, cell: Cell | None, message: str) -> Problem:

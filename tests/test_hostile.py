@@ -238,7 +238,7 @@ def test_a_control_character_in_a_task_title_is_cleaned_at_import(tmp_path):
     reading = read_plan(plan)
     assert reading.ok
     task = reading.program.tasks[0]
-    assert (task.area, task.title, task.evidence) == ("协同保护", "建立联动 机制", "协议")
+    assert (task.area, task.title, task.evidence) == ("协同保护", "建立联动\n机制", "协议")
 
 
 # ---------------------------------------------------------------- helpers
