@@ -10,6 +10,11 @@
   PROGRAM-acceptance-DATE.zip   all of the above
 and returns the readiness score and the gaps.
 
+The package never deletes what it did not create: it writes into an empty (or new) folder; a folder that holds
+anything else is refused, unless `force`, which removes only the files the previous package listed in its
+manifest (`.duban-package.json`) and still refuses to overwrite a file of someone else's. Evidence file names are
+made safe for Windows and zip readers (`\\`, `:`, `*`, … become `_`).
+
 Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
 characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
 contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
@@ -24,6 +29,7 @@ not found on disk), remediation_open.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import zipfile
@@ -37,9 +43,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.content_models import Finding, RemediationItem, SelfCheckReturn, SelfCheckRow
+from db.evidence import resolve, safe_name
 from db.models import ProgressReport, Task, TaskInstance, Unit
-from db.queries import ProgramContext, task_rows
+from db.queries import InvalidInput, ProgramContext, task_rows
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
+from schedule.text import cell_row
 from schedule.unitnames import fold
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
@@ -76,19 +84,69 @@ def _task_score(done: bool, files: list[str], items: list[str]) -> tuple[float, 
     return score, unmatched if files else items
 
 
-def _copy(source: Path, target_dir: Path, used: set[str]) -> str:
+def _copy(source: Path, target_dir: Path, used: set[str], written: list[Path]) -> str:
     target_dir.mkdir(parents=True, exist_ok=True)
-    name, n = source.name, 1
+    safe = Path(safe_name(source.name))
+    name, n = safe.name, 1
     while name in used:
         n += 1
-        name = f"{source.stem}-{n}{source.suffix}"
+        name = f"{safe.stem}-{n}{safe.suffix}"
     used.add(name)
-    shutil.copy2(source, target_dir / name)
+    target = target_dir / name
+    _refuse_foreign(target)
+    shutil.copy2(source, target)
+    written.append(target)
     return name
 
 
-def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date) -> dict:
-    """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given."""
+MANIFEST = ".duban-package.json"
+
+
+class PackageRefused(InvalidInput):
+    pass
+
+
+def _refuse_foreign(target: Path) -> None:
+    # After prepare_out_dir every file left in the folder is someone else's.
+    if target.exists():
+        raise PackageRefused(f"{target}:-:-: 目标文件已存在且不是验收材料包生成的，不覆盖")
+
+
+def prepare_out_dir(out_dir: Path, force: bool) -> None:
+    """An empty or new folder; with force, the previous package's own files (its manifest) are removed."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise PackageRefused(f"{out_dir}:-:-: 不是目录")
+    if not any(out_dir.iterdir()):
+        return
+    manifest = out_dir / MANIFEST
+    if not force:
+        what = "上次生成的验收材料包" if manifest.is_file() else "其他文件"
+        raise PackageRefused(f"{out_dir}:-:-: 目标目录非空（含{what}）：请换一个新目录，"
+                             "或加 --force 替换上次生成的材料包（只删除材料包自己生成的文件）")
+    if manifest.is_file():
+        try:
+            listed = json.loads(manifest.read_text("utf-8")).get("files", [])
+        except (ValueError, AttributeError):
+            raise PackageRefused(f"{manifest}:-:-: 材料包清单已损坏，不删除任何文件") from None
+        root = out_dir.resolve()
+        for name in listed:
+            path = (out_dir / name).resolve()
+            if root in path.parents and path.is_file():  # never a path outside the package
+                path.unlink()
+        for directory in sorted({p.parent for p in ((out_dir / n) for n in listed)}, key=lambda p: -len(p.parts)):
+            while directory != out_dir and directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+                directory = directory.parent
+        manifest.unlink()
+
+
+def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date,
+                 home: Path | None = None, written: list[Path] | None = None) -> dict:
+    """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given (each file
+    copied is appended to `written`). Evidence paths recorded relative to the home are resolved under `home`."""
+    written = written if written is not None else []
     language = lang(ctx)
     english = language == "en"
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
@@ -97,7 +155,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
 
     instances: dict[int, list[TaskInstance]] = defaultdict(list)
-    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id)
+    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
                                     .order_by(TaskInstance.task_id, TaskInstance.seq)):
         instances[instance.task_id].append(instance)
     evidence: dict[int, list[str]] = defaultdict(list)
@@ -125,8 +183,6 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                                          f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}")
 
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
-    if evidence_dir is not None and evidence_dir.exists():
-        shutil.rmtree(evidence_dir)
     tasks, gaps = [], []
     for row in rows:
         task_id = task_ids[row["code"]]
@@ -140,13 +196,13 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
             if _URL.match(f):
                 links.append(f)
                 continue
-            source = Path(f)
+            source = resolve(home, f) if home is not None else Path(f)
             if not source.is_file():
                 missing.append(f)
                 continue
-            name = source.name
+            name = safe_name(source.name)
             if evidence_dir is not None:
-                name = _copy(source, evidence_dir / _safe(row["code"]), used)
+                name = _copy(source, evidence_dir / _safe(row["code"]), used, written)
             packaged.append(f"evidence/{_safe(row['code'])}/{name}")
         files = packaged + links
         items_ = checklist(row["evidence_spec"])
@@ -235,7 +291,7 @@ def index_workbook(data: dict) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Index" if english else "验收材料索引"
-    sheet.append([f"{data['name']} · {'acceptance evidence index' if english else '验收材料索引'} · {data['today']}"])
+    sheet.append(cell_row([f"{data['name']} · {'acceptance evidence index' if english else '验收材料索引'} · {data['today']}"]))
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append(INDEX_HEADERS[language])
     for cell in sheet[2]:
@@ -243,13 +299,13 @@ def index_workbook(data: dict) -> bytes:
     yes, no = ("yes", "no") if english else ("是", "否")
     sep = ", " if english else "、"
     for t in data["tasks"]:
-        sheet.append([
+        sheet.append(cell_row([
             t["code"], t["area"], t["title"], sep.join(t["lead_names"]), sep.join(t["co_names"]),
             t["due"] or t["recurrence"] or "", t["original_due"] or "", t["done_on"] or "",
             STATUS_NAMES[language].get(t["status"], t["status"]), yes if t["on_time"] else no,
             t["evidence_spec"], "\n".join(t["files"]), sep.join(t["unmatched"]), "\n".join(t["selfcheck"]),
             "\n".join(t["remediation"]), t["score"],
-        ])
+        ]))
         r = sheet.max_row
         if t["files"]:
             sheet.cell(r, 12).hyperlink = t["files"][0]  # opens from the unpacked package
@@ -262,7 +318,7 @@ def index_workbook(data: dict) -> bytes:
     gaps = workbook.create_sheet("Gaps" if english else "问题清单")
     gaps.append(["Task / item", "Kind", "Detail"] if english else ["任务/事项", "类型", "说明"])
     for g in data["gaps"]:
-        gaps.append([g["task"], g["kind"], g["detail"]])
+        gaps.append(cell_row([g["task"], g["kind"], g["detail"]]))
     for column, width in zip("ABC", [12, 18, 80], strict=True):
         gaps.column_dimensions[column].width = width
     buffer = io.BytesIO()
@@ -276,26 +332,41 @@ def render_report(data: dict) -> str:
     return template_environment().get_template("acceptance_report.html.j2").render(**data)
 
 
-def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date) -> dict:
+def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date, home: Path | None = None,
+                  force: bool = False) -> dict:
     out_dir = Path(out_dir)
+    prepare_out_dir(out_dir, force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = package_data(session, ctx, out_dir, today)
-    index = out_dir / "index.xlsx"
-    index.write_bytes(index_workbook(data))
-    report = out_dir / "report.html"
-    report.write_text(render_report(data), "utf-8")
-    archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
+    written: list[Path] = []
+    manifest = out_dir / MANIFEST
+    try:
+        data = package_data(session, ctx, out_dir, today, home, written)
+        index = out_dir / "index.xlsx"
+        report = out_dir / "report.html"
+        archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
+        for target in (index, report, archive):
+            _refuse_foreign(target)
+        index.write_bytes(index_workbook(data))
+        report.write_text(render_report(data), "utf-8")
+        members = [index, report, *sorted(written)]
+        _zip(archive, out_dir, members, today)
+    finally:
+        # The manifest lists exactly what this package wrote: what a later --force may remove.
+        own = [p for p in [*written, out_dir / "index.xlsx", out_dir / "report.html",
+                           out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"] if p.is_file()]
+        manifest.write_text(json.dumps({"program": ctx.id, "as_of": today.isoformat(),
+                                        "files": sorted(p.relative_to(out_dir).as_posix() for p in own)},
+                                       ensure_ascii=False, indent=1), "utf-8")
+    totals = data["totals"]
+    return {"program": ctx.id, "as_of": today.isoformat(), "dir": str(out_dir), "index": str(index),
+            "report": str(report), "zip": str(archive), "readiness": data["readiness"], **totals,
+            "remediation": data["remediation_summary"], "gaps": data["gaps"]}
+
+
+def _zip(archive: Path, out_dir: Path, members: list[Path], today: date) -> None:
     stamp = (today.year, today.month, today.day, 0, 0, 0)
-    evidence_dir = out_dir / "evidence"
-    members = [index, report]
-    if evidence_dir.exists():
-        members += sorted(p for p in evidence_dir.rglob("*") if p.is_file())
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in members:
             info = zipfile.ZipInfo(path.relative_to(out_dir).as_posix(), date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
-    totals = data["totals"]
-    return {"program": ctx.id, "as_of": today.isoformat(), "dir": str(out_dir), "index": str(index),
-            "report": str(report), "zip": str(archive), "readiness": data["readiness"], **totals,
-            "remediation": data["remediation_summary"], "gaps": data["gaps"]}

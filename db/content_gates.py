@@ -24,6 +24,7 @@ from db.gates import GATES, Gate, GateResult, gate
 from db.models import Phase, ProgressReport, Task, TaskInstance
 from db.queries import InvalidInput, NotFound, ProgramContext, load_program
 from schedule.model import PHASE_KINDS
+from schedule.text import clean_optional
 
 LIST_LIMIT = 20
 
@@ -108,7 +109,8 @@ def remediation_gate(session: Session, program_id: str, phase: Phase, today: dat
 def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[str]]:
     """(codes of active tasks not done, codes of active tasks done without any evidence)."""
     active = (Task.program_id == program_id, Task.active.is_(True))
-    not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done"))
+    not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done",
+                                   TaskInstance.retired_on.is_(None)))
     undone = session.scalars(select(Task.code).where(*active, not_done).order_by(Task.source_row, Task.code)).all()
     evidenced = {task_id for task_id, evidence in session.execute(
         select(ProgressReport.task_id, ProgressReport.evidence).where(ProgressReport.program_id == program_id))
@@ -153,6 +155,7 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     if kind in BASE_GATES:
         # What the coordinator is overriding, for the record (evaluated without the decision being made now).
         reasons = list(BASE_GATES[kind](session, ctx.id, phase, ctx.local_date(at)).reasons)
+    note = clean_optional(note)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="phase", subject=f"phase:{kind}", approve=approve,
                                     decided_by=actor, decided_at=at, note=note, source=source))
     if approve:

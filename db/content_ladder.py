@@ -342,7 +342,8 @@ def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump
     done = session.execute(
         select(Task.id, Task.code, Task.title, Task.evidence_spec)
         .where(Task.program_id == ctx.id, Task.active.is_(True),
-               select(TaskInstance.id).where(TaskInstance.task_id == Task.id, TaskInstance.status == "done").exists())
+               select(TaskInstance.id).where(TaskInstance.task_id == Task.id, TaskInstance.status == "done",
+                                             TaskInstance.retired_on.is_(None)).exists())
         .order_by(Task.id)).all()
     if not done:
         return
@@ -495,7 +496,7 @@ def _simulate_extensions(session, ctx, today, at, rng, phases, calendar, bump) -
     rows = session.execute(
         select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
+        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
                TaskInstance.due > today, TaskInstance.due <= horizon, TaskInstance.progress <= 60,
                TaskInstance.due == TaskInstance.original_due)
         .order_by(TaskInstance.id)).all()

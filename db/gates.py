@@ -60,7 +60,7 @@ def implementation_gate(session: Session, program_id: str, phase: Phase, today: 
     undone = (
         select(Task.code)
         .join(TaskInstance, TaskInstance.task_id == Task.id)
-        .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done",
+        .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
                TaskInstance.due >= phase.start, TaskInstance.due <= phase.end)
         .distinct()
     )

@@ -17,6 +17,7 @@ from db.events import record_event
 from db.models import Phase, Program, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from schedule.lights import LIGHTS, light
 from schedule.model import Policies
+from schedule.text import clean_optional
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
 
@@ -64,7 +65,7 @@ def current_instances(program_id: str):
     ranked = (
         select(TaskInstance, func.row_number().over(partition_by=TaskInstance.task_id,
                                                     order_by=(done_first, order)).label("rank"))
-        .where(TaskInstance.program_id == program_id)
+        .where(TaskInstance.program_id == program_id, TaskInstance.retired_on.is_(None))
         .subquery()
     )
     return ranked
@@ -193,6 +194,9 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None:
         raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+    if not task.active:
+        raise InvalidInput(f"任务 {code} 已从分工表中删除（已停用，保留历史），不能再报送进展")
+    note = clean_optional(note)
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
         raise NotFound(f"计划「{ctx.id}」中没有单位「{unit_code}」")

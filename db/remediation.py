@@ -28,6 +28,7 @@ from db.queries import (
     record_report,
 )
 from db.selfcheck import FINDING_LABELS, lang
+from schedule.text import clean_optional
 
 DUE_WORKDAYS = 20
 ITEM_CODE = re.compile(r"^R-\d+$")
@@ -103,6 +104,7 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status not in REPORT_STATUSES:
         raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
     item = _item(session, ctx, code)
+    note = clean_optional(note)
     unit = session.get(Unit, item.unit_id)
     if unit_code != unit.code:
         raise InvalidInput(f"整改事项 {item.code} 属于单位「{unit.name}」（{unit.code}），不是「{unit_code}」")
@@ -158,6 +160,7 @@ def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at
                 note: str | None = None, source: str = "cli") -> dict:
     """The coordinator accepts an item that stays open (认可): it no longer holds the remediation gate."""
     item = _item(session, ctx, code)
+    note = clean_optional(note)
     if item.state != "open":
         raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
     item.state, item.closed_on, item.closed_at, item.closed_by, item.note = "accepted", ctx.local_date(at), at, actor, note

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from db.evidence import commit_files
 from db.queries import load_program
 from duban.cli_support import (
     AsOfOption,
@@ -28,7 +29,8 @@ from duban.cli_support import (
     out,
     parse_as_of,
     print_problems,
-    store_evidence,
+    recorded_paths,
+    stage_evidence,
 )
 from schedule.model import PHASE_KINDS
 
@@ -166,8 +168,9 @@ def remediation(program: str,
         today = ctx.local_date(at)
         action = None
         if close:
-            stored = store_evidence(wired.settings.home, program, close, evidence or [])
-            action = report_item(session, ctx, close, unit, "done", None, note, stored, at, _actor(by))
+            staged = stage_evidence(evidence or [])
+            action = report_item(session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by))
+            commit_files(wired.settings.home, staged)
         elif accept:
             action = accept_item(session, ctx, accept, _actor(by), at, note)
         items = list_items(session, ctx, today, None if close else unit)
@@ -304,7 +307,8 @@ def phase_approve(program: str, kind: Annotated[str, typer.Argument(metavar="KIN
 
 @acceptance_app.command("package")
 @handles_errors
-def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录（新的或空的）")],
+                       force: Annotated[bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")] = False,
                        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
     from db.acceptance import build_package
@@ -312,7 +316,8 @@ def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--ou
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
-        result = build_package(session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
+        result = build_package(session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)),
+                               home=wired.settings.home, force=force)
     if as_json:
         emit_json(result)
         return

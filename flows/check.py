@@ -46,7 +46,9 @@ class CheckResult:
             "running": self.running, "claimed": dict(self.claimed),
             "dispatched": None if self.dispatched is None else {
                 "messages": self.dispatched.messages, "notices": self.dispatched.notices,
-                "states": dict(self.dispatched.states)},
+                "states": dict(self.dispatched.states), "all_failed": self.dispatched.all_failed,
+                "render_failures": [{"unit": u, "message": m, "reason": r}
+                                    for u, m, r in self.dispatched.render_failures]},
         }
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from functools import cache
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import func, select
@@ -26,8 +24,9 @@ from db.models import Notice, Unit
 from db.queries import ProgramContext, status_summary, task_rows
 from db.scores import interview_list, unit_scores
 from db.selfcheck import selfcheck_summary
+from notifications.templating import environment
+from schedule.text import cell_row
 
-TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("md", "html", "xlsx")
 STATE_NAMES = {
     "zh-CN": {"pending": "未开始", "open": "进行中", "closed": "已结束", "overrun": "超期未结"},
@@ -39,18 +38,8 @@ LIGHT_NAMES = {
 }
 
 
-@cache
 def template_environment() -> Environment:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html.j2"]),
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
-    environment.filters["cell"] = _markdown_cell
-    return environment
-
-
-def _markdown_cell(value: object) -> str:
-    """A markdown table cell: one line, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    return environment()
 
 
 def _language(ctx: ProgramContext, language: str | None) -> str:
@@ -154,13 +143,13 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
 
     def sheet_with(sheet, header, rows, widths):
-        sheet.append([f"{data['name']} · {text['title']} · {data['today']}"])
+        sheet.append(cell_row([f"{data['name']} · {text['title']} · {data['today']}"]))
         sheet["A1"].font = Font(bold=True, size=13)
         sheet.append(list(header))
         for cell in sheet[2]:
             cell.font, cell.fill = bold, fill
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(cell_row(row))
         for index, width in enumerate(widths):
             sheet.column_dimensions[chr(ord("A") + index)].width = width
         sheet.freeze_panes = "A3"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
+from markupsafe import Markup
 
-TEMPLATES = Path(__file__).parent / "templates"
+from notifications.templating import environment
+from schedule.text import clean_text
 
 # kind → (Chinese title, English title); the order is the order of sections in a digest.
 SECTION_TITLES: dict[str, tuple[str, str]] = {
@@ -87,10 +88,8 @@ class _Section:
         return max(self.total - len(self.items), 0)
 
 
-@cache
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return environment()
 
 
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
@@ -108,7 +107,8 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
     if unknown:
         sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
     if "bulletin" in sections and bulletin_markdown:
-        sections["bulletin"].lead = bulletin_markdown
+        # Rendered (and escaped) by the bulletin's markdown template: printed as it is.
+        sections["bulletin"].lead = Markup(bulletin_markdown)
         sections["bulletin"].items, sections["bulletin"].total = [], 0
 
     kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
@@ -122,6 +122,7 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
                "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
                "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
                "as_of_label": "As of" if english else "截至"}
+    subject = clean_text(subject, one_line=True)  # a mail header: never a line break
     environment = _environment()
     markdown = environment.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = environment.get_template("digest.html.j2").render(context)
@@ -142,5 +143,5 @@ def _intro(counts: dict[str, int], english: bool) -> str:
 
 def _plain(markdown: str) -> str:
     """The text part: the markdown without its emphasis marks, which read as noise in a plain mail."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
+    text = html.unescape(re.sub(r"\*\*(.+?)\*\*", r"\1", markdown))
     return re.sub(r"^#{2,3} ", "", text, flags=re.MULTILINE)

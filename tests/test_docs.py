@@ -36,3 +36,15 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text("utf-8")
     assert "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_documented_input_limits_are_the_code_s():
+    from notifications.selfcheck_forms import MAX_FORM_BYTES, MAX_FORM_UNPACKED
+    from schedule.planfile import MAX_YAML_BYTES
+    from schedule.tables import MAX_CELLS, MAX_CSV_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED
+    from schedule.yamlmarks import MAX_ALIASES, MAX_VALUES
+
+    docs = (ROOT / "docs" / "plan-format.md").read_text("utf-8")
+    for limit in (MAX_YAML_BYTES, MAX_ALIASES, MAX_VALUES, MAX_CSV_BYTES, MAX_XLSX_UNPACKED, MAX_ROWS, MAX_CELLS,
+                  MAX_FORM_BYTES, MAX_FORM_UNPACKED):
+        assert f"{limit:,}" in docs, limit
