@@ -2,13 +2,22 @@
 
 Tables are in db.models (one module per aggregate); everything other packages use is named here."""
 
-from db.acceptance import checklist, matches, package_data
+from db.acceptance import (
+    MANIFEST,
+    PackageRefused,
+    checklist,
+    matches,
+    package_data,
+    prepare_out_dir,
+    refuse_foreign,
+)
 from db.decisions import decisions, needs_decision, record_decision
 from db.engine import alembic_config, forget_engine, forget_engines, get_engine, session_factory
 from db.events import record_event
+from db.evidence import Staged, commit_files, stage
 from db.extensions import approve_extension, list_extensions, program_end, reject_extension, request_extension
 from db.gates import GATES, GateMissing, GateResult, approve_phase, evaluate, phase_decision
-from db.importer import ImportResult, import_program
+from db.importer import ImportResult, PlanConflict, import_program
 from db.ladders import CONTENT_PARTS, bulletin_candidates, content_candidates, plan_candidates
 from db.models import (
     NOTICE_STATES,
@@ -70,6 +79,9 @@ from db.selfcheck import (
 from db.tasks import Recipients, collectives_of, record_report, status_summary, task_exists, task_rows
 
 __all__ = [
+    "MANIFEST", "PackageRefused", "prepare_out_dir", "refuse_foreign",
+    "PlanConflict",
+    "Staged", "commit_files", "stage",
     "accept_item", "add_evidence", "advance", "alembic_config", "approve_extension", "approve_phase", "Base",
     "bulletin_candidates", "Candidate", "card", "ChannelHealth", "checklist", "claim", "collectives_of",
     "COMPLETION_LABELS", "content_candidates", "CONTENT_PARTS", "CoordinatorDecision", "decisions",

@@ -1,30 +1,26 @@
 """验收准备: the data of the evidence package for the acceptance review, its readiness score and its gaps.
 
 `package_data` copies the evidence files into `out_dir/evidence/CODE/` and gathers one row per active task:
-code,
-area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status, on
-time,
-expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a
-matching
-file, self-check answers, remediation history. notifications.acceptance writes the index, report and zip.
-Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two
-or more
-characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose
-name
+code, area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status,
+on time, expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a
+matching file, self-check answers, remediation history. notifications.acceptance writes the index, the report
+and the zip; `prepare_out_dir` and `refuse_foreign` keep it from deleting or overwriting what it did not write.
+Evidence file names are made safe for Windows and zip readers (`\\`, `:`, `*`, … become `_`).
+
+Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
+characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
 contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
 like is no joiner.)
 
-Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at
-least
-one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式
-but
-has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded
-but
+Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at least
+one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式 but
+has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded but
 not found on disk), remediation_open.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import defaultdict
@@ -34,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.evidence import resolve, safe_name
 from db.models import (
     Finding,
     ProgressReport,
@@ -44,7 +41,7 @@ from db.models import (
     TaskInstance,
     Unit,
 )
-from db.programs import ProgramContext
+from db.programs import InvalidInput, ProgramContext
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from db.tasks import task_rows
 from schedule import fold
@@ -83,19 +80,69 @@ def _task_score(done: bool, files: list[str], items: list[str]) -> tuple[float, 
     return score, unmatched if files else items
 
 
-def _copy(source: Path, target_dir: Path, used: set[str]) -> str:
+def _copy(source: Path, target_dir: Path, used: set[str], written: list[Path]) -> str:
     target_dir.mkdir(parents=True, exist_ok=True)
-    name, n = source.name, 1
+    safe = Path(safe_name(source.name))
+    name, n = safe.name, 1
     while name in used:
         n += 1
-        name = f"{source.stem}-{n}{source.suffix}"
+        name = f"{safe.stem}-{n}{safe.suffix}"
     used.add(name)
-    shutil.copy2(source, target_dir / name)
+    target = target_dir / name
+    refuse_foreign(target)
+    shutil.copy2(source, target)
+    written.append(target)
     return name
 
 
-def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date) -> dict:
-    """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given."""
+MANIFEST = ".duban-package.json"
+
+
+class PackageRefused(InvalidInput):
+    pass
+
+
+def refuse_foreign(target: Path) -> None:
+    # After prepare_out_dir every file left in the folder is someone else's.
+    if target.exists():
+        raise PackageRefused(f"{target}:-:-: 目标文件已存在且不是验收材料包生成的，不覆盖")
+
+
+def prepare_out_dir(out_dir: Path, force: bool) -> None:
+    """An empty or new folder; with force, the previous package's own files (its manifest) are removed."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise PackageRefused(f"{out_dir}:-:-: 不是目录")
+    if not any(out_dir.iterdir()):
+        return
+    manifest = out_dir / MANIFEST
+    if not force:
+        what = "上次生成的验收材料包" if manifest.is_file() else "其他文件"
+        raise PackageRefused(f"{out_dir}:-:-: 目标目录非空（含{what}）：请换一个新目录，"
+                             "或加 --force 替换上次生成的材料包（只删除材料包自己生成的文件）")
+    if manifest.is_file():
+        try:
+            listed = json.loads(manifest.read_text("utf-8")).get("files", [])
+        except (ValueError, AttributeError):
+            raise PackageRefused(f"{manifest}:-:-: 材料包清单已损坏，不删除任何文件") from None
+        root = out_dir.resolve()
+        for name in listed:
+            path = (out_dir / name).resolve()
+            if root in path.parents and path.is_file():  # never a path outside the package
+                path.unlink()
+        for directory in sorted({p.parent for p in ((out_dir / n) for n in listed)}, key=lambda p: -len(p.parts)):
+            while directory != out_dir and directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+                directory = directory.parent
+        manifest.unlink()
+
+
+def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date,
+                 home: Path | None = None, written: list[Path] | None = None) -> dict:
+    """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given (each file
+    copied is appended to `written`). Evidence paths recorded relative to the home are resolved under `home`."""
+    written = written if written is not None else []
     language = lang(ctx)
     english = language == "en"
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
@@ -104,15 +151,12 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
 
     instances: dict[int, list[TaskInstance]] = defaultdict(list)
-    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id)
+    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
                                     .order_by(TaskInstance.task_id, TaskInstance.seq)):
         instances[instance.task_id].append(instance)
     evidence: dict[int, list[str]] = defaultdict(list)
-    for task_id, files in session.execute(
-        select(ProgressReport.task_id, ProgressReport.evidence)
-        .where(ProgressReport.program_id == ctx.id)
-        .order_by(ProgressReport.id)
-    ):
+    for task_id, files in session.execute(select(ProgressReport.task_id, ProgressReport.evidence)
+                                          .where(ProgressReport.program_id == ctx.id).order_by(ProgressReport.id)):
         for f in files or []:
             if f not in evidence[task_id]:
                 evidence[task_id].append(f)
@@ -125,28 +169,16 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
     finding_names = FINDING_LABELS[language]
     history: dict[int, list[str]] = defaultdict(list)
-    items = session.execute(
-        select(RemediationItem, Finding.kind)
-        .join(Finding, Finding.id == RemediationItem.finding_id)
-        .where(RemediationItem.program_id == ctx.id)
-        .order_by(RemediationItem.id)
-    ).all()
-    state_names = {
-        "open": ("未办结", "open"),
-        "closed": ("已办结", "closed"),
-        "accepted": ("牵头办认可", "accepted"),
-    }
+    items = session.execute(select(RemediationItem, Finding.kind).join(Finding, Finding.id == RemediationItem.finding_id)
+                            .where(RemediationItem.program_id == ctx.id).order_by(RemediationItem.id)).all()
+    state_names = {"open": ("未办结", "open"), "closed": ("已办结", "closed"), "accepted": ("牵头办认可", "accepted")}
     for item, kind in items:
         if item.task_id is not None:
             end = f" {item.closed_on}" if item.closed_on else ""
-            history[item.task_id].append(
-                f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
-                f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}"
-            )
+            history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
+                                         f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}")
 
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
-    if evidence_dir is not None and evidence_dir.exists():
-        shutil.rmtree(evidence_dir)
     tasks, gaps = [], []
     for row in rows:
         task_id = task_ids[row["code"]]
@@ -160,65 +192,41 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
             if _URL.match(f):
                 links.append(f)
                 continue
-            source = Path(f)
+            source = resolve(home, f) if home is not None else Path(f)
             if not source.is_file():
                 missing.append(f)
                 continue
-            name = source.name
+            name = safe_name(source.name)
             if evidence_dir is not None:
-                name = _copy(source, evidence_dir / _safe(row["code"]), used)
+                name = _copy(source, evidence_dir / _safe(row["code"]), used, written)
             packaged.append(f"evidence/{_safe(row['code'])}/{name}")
         files = packaged + links
         items_ = checklist(row["evidence_spec"])
         score, unmatched = _task_score(done, files, items_)
         done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
         record = {
-            "code": row["code"], "area": row["area"] or "", "title": row["title"], "lead": row["lead"],
-            "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
-            "co_names": [names.get(c, c) for c in row["co"]], "due": row["due"],
-            "original_due": row["original_due"], "recurrence": row["recurrence"],
-            "instances": len(task_instances),
-            "instances_done": sum(i.status == "done" for i in task_instances),
-            "status": "done" if done else row["status"], "done": done, "on_time": on_time,
-            "late": bool(late), "done_on": done_on.isoformat() if done_on else None,
-            "evidence_spec": row["evidence_spec"] or "", "checklist": items_, "unmatched": unmatched,
-            "files": files, "missing_files": missing, "selfcheck": answers[task_id],
-            "remediation": history[task_id], "score": score}
+            "code": row["code"], "area": row["area"] or "", "title": row["title"],
+            "lead": row["lead"], "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+            "co_names": [names.get(c, c) for c in row["co"]],
+            "due": row["due"], "original_due": row["original_due"], "recurrence": row["recurrence"],
+            "instances": len(task_instances), "instances_done": sum(i.status == "done" for i in task_instances),
+            "status": "done" if done else row["status"], "done": done, "on_time": on_time, "late": bool(late),
+            "done_on": done_on.isoformat() if done_on else None, "evidence_spec": row["evidence_spec"] or "",
+            "checklist": items_, "unmatched": unmatched, "files": files, "missing_files": missing,
+            "selfcheck": answers[task_id], "remediation": history[task_id], "score": score,
+        }
         tasks.append(record)
         if not done:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "not_done",
-                    "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/"
-                              f"{record['instances']}）",
-                }
-            )
+            gaps.append({"task": row["code"], "kind": "not_done",
+                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）"})
         if not files:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "no_evidence",
-                    "detail": "no evidence" if english else "无佐证材料",
-                }
-            )
+            gaps.append({"task": row["code"], "kind": "no_evidence", "detail": "no evidence" if english else "无佐证材料"})
         elif unmatched:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "checklist",
-                    "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched),
-                }
-            )
+            gaps.append({"task": row["code"], "kind": "checklist",
+                         "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched)})
         for f in missing:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "missing_file",
-                    "detail": ("evidence file not found: " if english else "佐证材料文件缺失：")
-                    + Path(f).name,
-                }
-            )
+            gaps.append({"task": row["code"], "kind": "missing_file",
+                         "detail": ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name})
     for item, _kind in items:
         if item.state == "open":
             gaps.append({"task": item.code, "kind": "remediation_open",
@@ -235,23 +243,15 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                  "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
                  "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
 
-    remediation = [
-        {
-            "code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
-            "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-            "state_name": state_names[item.state][english],
-            "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
-        for item, kind in items
-    ]
+    remediation = [{"code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
+                    "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
+                    "state_name": state_names[item.state][english],
+                    "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+                    "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
+                   for item, kind in items]
     return {
-        "program": ctx.id,
-        "name": ctx.program.name,
-        "language": language,
-        "today": today.isoformat(),
-        "readiness": readiness,
-        "tasks": tasks,
-        "gaps": gaps,
+        "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
+        "readiness": readiness, "tasks": tasks, "gaps": gaps,
         "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
         "by_unit": group(lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
@@ -260,11 +260,9 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
             "closed_late": sum(r["late"] for r in remediation),
             "accepted": sum(r["state"] == "accepted" for r in remediation),
             "open": sum(r["state"] == "open" for r in remediation)},
-        "totals": {
-            "tasks": len(tasks), "done": sum(t["done"] for t in tasks),
-            "on_time": sum(t["on_time"] for t in tasks),
-            "with_evidence": sum(bool(t["files"]) for t in tasks),
-            "files": sum(len(t["files"]) for t in tasks)},
+        "totals": {"tasks": len(tasks), "done": sum(t["done"] for t in tasks),
+                   "on_time": sum(t["on_time"] for t in tasks), "with_evidence": sum(bool(t["files"]) for t in tasks),
+                   "files": sum(len(t["files"]) for t in tasks)},
     }
 
 

@@ -22,6 +22,7 @@ from db.events import record_event
 from db.models import CoordinatorDecision, ExtensionRequest, Phase, Task, TaskInstance, Unit
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import assignments, collectives_of, current_instances
+from schedule import clean_optional, clean_text
 
 
 def program_end(session: Session, program_id: str) -> date | None:
@@ -31,6 +32,7 @@ def program_end(session: Session, program_id: str) -> date | None:
 def request_extension(session: Session, ctx: ProgramContext, code: str, unit_code: str, to: date, reason: str,
                       at: datetime, actor: str = "cli") -> dict:
     today = ctx.local_date(at)
+    reason = clean_text(reason)  # a unit's own text: no control character reaches a workbook or a mail
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None or not task.active:
         raise NotFound(f"CODE {code}: 计划「{ctx.id}」中没有编号为「{code}」的任务")
@@ -126,6 +128,7 @@ reject = reject_extension
 def _decide(session: Session, ctx: ProgramContext, request: ExtensionRequest, approved: bool, actor: str,
             at: datetime, note: str | None, source: str, extra: dict) -> dict:
     request.state = "approved" if approved else "rejected"
+    note = clean_optional(note)
     request.decided_at, request.decided_on, request.decided_by, request.decision_note = (
         at, ctx.local_date(at), actor, note)
     session.add(

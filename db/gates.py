@@ -36,7 +36,7 @@ from db.models import (
 )
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program
 from db.selfcheck import missing_units
-from schedule import PHASE_KINDS, text
+from schedule import PHASE_KINDS, clean_optional, text
 
 LIST_LIMIT = 20
 
@@ -85,6 +85,7 @@ def implementation_gate(session: Session, ctx: ProgramContext, phase: Phase, tod
         select(Task.code)
         .join(TaskInstance, TaskInstance.task_id == Task.id)
         .where(Task.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
+               TaskInstance.retired_on.is_(None),
                TaskInstance.due >= phase.start, TaskInstance.due <= phase.end)
         .distinct()
     )
@@ -125,7 +126,8 @@ def remediation_gate(session: Session, ctx: ProgramContext, phase: Phase, today:
 def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[str]]:
     """(codes of active tasks not done, codes of active tasks done without any evidence)."""
     active = (Task.program_id == program_id, Task.active.is_(True))
-    not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done"))
+    not_done = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done",
+                                   TaskInstance.retired_on.is_(None)))
     undone = session.scalars(
         select(Task.code).where(*active, not_done).order_by(Task.source_row, Task.code)
     ).all()
@@ -215,6 +217,7 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
         )
     # What the coordinator is overriding, for the record (evaluated without the decision being made now).
     reasons = list(unapproved(session, ctx, phase, ctx.local_date(at)).reasons)
+    note = clean_optional(note)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="phase", subject=f"phase:{kind}", approve=approve,
                                     decided_by=actor, decided_at=at, note=note, source=source))
     if approve:

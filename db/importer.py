@@ -1,11 +1,18 @@
 """Write a validated ProgramSpec to the database in one transaction.
 
 Re-importing a program updates tasks by code and keeps their progress; tasks no longer in the table are
-marked inactive and listed, never silently dropped.
+marked inactive and listed, never silently dropped. Nothing recorded is deleted by an import: a task instance the
+plan no longer has (its time limit changed from 每季度 to one date, say) is retired with its reports, notices and
+extension requests still attached, and listed (`plan_import` returns the list before the caller commits).
+
+A program id belongs to one plan: its source identity is the sha256 of the plan's name and coordinator
+(`source_identity`). Importing a plan with another identity under an existing id is refused (PlanConflict)
+unless `replace=True`, which says what it replaces and keeps every record of the old plan.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import Phase, Program, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from db.programs import InvalidInput
 from schedule import ProgramSpec
 
 
@@ -25,19 +33,42 @@ class ImportResult:
     tasks_updated: list[str] = field(default_factory=list)
     tasks_removed: list[str] = field(default_factory=list)
     instances: int = 0
+    # "CODE #seq (due)" of each instance retired by this import, with what stays attached to it.
+    instances_retired: list[str] = field(default_factory=list)
+    replaced: str | None = None  # the name of the plan replaced (replace=True)
 
     def to_json(self) -> dict:
         return {"program": self.program_id, "created": self.created, "added": self.tasks_added,
-                "updated": self.tasks_updated, "removed": self.tasks_removed, "instances": self.instances}
+                "updated": self.tasks_updated, "removed": self.tasks_removed, "instances": self.instances,
+                "retired": self.instances_retired, "replaced": self.replaced}
 
 
-def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: str = "cli") -> ImportResult:
+class PlanConflict(InvalidInput):
+    """Another plan already holds this program id."""
+
+
+def source_identity(spec: ProgramSpec) -> str:
+    """Which plan this is: its name and coordinator, whatever folder it is read from."""
+    return hashlib.sha256(f"{spec.name.strip()}\x1f{spec.coordinator}".encode()).hexdigest()
+
+
+def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: str = "cli",
+                   replace: bool = False) -> ImportResult:
     """The caller owns the transaction: commit on success, roll back on any error (all or nothing)."""
     program = session.get(Program, spec.id)
     result = ImportResult(spec.id, created=program is None)
+    identity = source_identity(spec)
     if program is None:
         program = Program(id=spec.id, imported_at=now)
         session.add(program)
+    elif program.source_identity not in (None, identity):
+        if not replace:
+            raise PlanConflict(
+                f"计划编号「{spec.id}」已属于另一个计划「{program.name}」（牵头协调单位 "
+                f"{_coordinator_code(session, program)}）；要导入的是「{spec.name}」（{spec.coordinator}）。"
+                f"如确要以新计划替换它（原有报送、通知、事件与决定均保留），请加 --replace")
+        result.replaced = program.name
+    program.source_identity = identity
     program.name, program.timezone, program.language = spec.name, spec.timezone, spec.language
     program.settings = spec.policies.to_json()
     program.source_dir = spec.source_dir
@@ -47,9 +78,14 @@ def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: st
     unit_ids = _upsert_units(session, spec)
     program.coordinator_unit_id = unit_ids[spec.coordinator]
     _upsert_phases(session, spec)
-    _upsert_tasks(session, spec, unit_ids, result)
+    _upsert_tasks(session, spec, unit_ids, result, now)
     record_event(session, spec.id, now, "plan.imported", f"program:{spec.id}", actor, result.to_json())
     return result
+
+
+def _coordinator_code(session: Session, program: Program) -> str:
+    unit = session.get(Unit, program.coordinator_unit_id) if program.coordinator_unit_id else None
+    return unit.code if unit else "—"
 
 
 def _upsert_units(session: Session, spec: ProgramSpec) -> dict[str, int]:
@@ -86,9 +122,8 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
     session.flush()
 
 
-def _upsert_tasks(
-    session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult
-) -> None:
+def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult,
+                  now: datetime) -> None:
     calendar = spec.policies.work_calendar()
     existing = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == spec.id))}
     new_rows, codes = [], set()
@@ -143,6 +178,8 @@ def _upsert_tasks(
         result.instances += len(wanted)
         for instance_spec in wanted:
             instance = current.pop(instance_spec.seq, None)
+            if instance is not None and instance.retired_on is not None:
+                instance.retired_on = None  # the plan has it again: back, with its history
             if instance is None:
                 new_instances.append({
                     "program_id": spec.id, "task_id": task_id, "seq": instance_spec.seq,
@@ -157,8 +194,11 @@ def _upsert_tasks(
             else:
                 instance.window_start = instance_spec.window_start
         for instance in current.values():
-            if instance.status == "not_started":
-                session.delete(instance)
+            if instance.retired_on is None:
+                # Retired, never deleted: its reports, notices and extension requests stay attached.
+                instance.retired_on = now.date()
+                result.instances_retired.append(
+                    f"{task_spec.code} #{instance.seq}（{instance.due or '无时限'}，{instance.status}）")
     if new_instances:
         session.execute(insert(TaskInstance), new_instances)
     session.flush()

@@ -30,6 +30,7 @@ from db.models import (
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, current_instances, record_report
+from schedule import clean_optional
 
 DUE_WORKDAYS = 20
 ITEM_CODE = re.compile(r"^R-\d+$")
@@ -111,6 +112,7 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status not in REPORT_STATUSES:
         raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
     item = _item(session, ctx, code)
+    note = clean_optional(note)
     unit = session.get(Unit, item.unit_id)
     if unit_code != unit.code:
         raise InvalidInput(
@@ -176,6 +178,7 @@ def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at
                 note: str | None = None, source: str = "cli") -> dict:
     """The coordinator accepts an item that stays open (认可): it no longer holds the remediation gate."""
     item = _item(session, ctx, code)
+    note = clean_optional(note)
     if item.state != "open":
         raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
     item.state, item.closed_on, item.closed_at, item.closed_by, item.note = (

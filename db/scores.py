@@ -83,7 +83,7 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         select(TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
                TaskInstance.done_on)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.due.is_not(None))
+        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.due.is_not(None), TaskInstance.retired_on.is_(None))
         .order_by(Task.source_row, Task.code, TaskInstance.seq)
     ).all()
     for task_id, code, seq, due, status, done_on in instances:

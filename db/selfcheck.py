@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, Unit
 from db.programs import ProgramContext
+from db.signatures import form_signature, verify_form
 from db.tasks import Recipients, collectives_of, task_rows
 from schedule import LANGUAGES, Problem, labels
 
-FORM_FORMAT = "duban-selfcheck/1"
+# /2: the form carries a signature (db.signatures); a /1 form is refused as of another version.
+FORM_FORMAT = "duban-selfcheck/2"
 SCORE_MIN, SCORE_MAX = 0, 100
 COMPLETIONS = ("done", "partial", "not_done")
 COMPLETION_LABELS = {language: labels(language, "completion") for language in LANGUAGES}
@@ -84,6 +86,7 @@ class FormSpec:
     start: date | None
     end: date | None
     rows: tuple[FormRow, ...]
+    signature: str = ""  # HMAC over program, unit and FORM_FORMAT (db.signatures)
 
 
 def self_check_phase(session: Session, program_id: str) -> Phase | None:
@@ -141,7 +144,8 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
                                      row["due"] or row["time_limit"] or row["recurrence"] or "",
                                      row["evidence_spec"] or "", _recorded(row, language)))
         specs.append(FormSpec(ctx.id, ctx.program.name, language, code, names.get(code, code),
-                              phase.start if phase else None, phase.end if phase else None, tuple(form_rows)))
+                              phase.start if phase else None, phase.end if phase else None, tuple(form_rows),
+                              form_signature(session, ctx.id, code, FORM_FORMAT)))
     return specs
 
 
@@ -172,6 +176,7 @@ class ReturnedForm:
     unit_code: str | None = None
     rows: list[ReturnedRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    signature: str | None = None
     program_cell: tuple[int, str] = (2, "B")
     unit_cell: tuple[int, str] = (3, "B")
 
@@ -203,6 +208,12 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
         if form.program_id != ctx.id:
             problems.append(Problem(form.file, prow, pcol,
                                     f"本表属于计划「{form.program_id}」，不是「{ctx.id}」：未导入"))
+            continue
+        if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
+            # Edited hidden sheet and header, or a form this installation did not issue.
+            problems.append(Problem(form.file, urow, ucol,
+                                    f"签名不符：本表不是本系统为单位「{form.unit_code}」下发的自查表"
+                                    "（表单信息被修改），未导入"))
             continue
         unit = units.get(form.unit_code)
         if unit is None:

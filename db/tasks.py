@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext, phases
-from schedule import LIGHTS, light, text
+from schedule import LIGHTS, clean_optional, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
 
@@ -27,7 +27,7 @@ def current_instances(program_id: str):
     ranked = (
         select(TaskInstance, func.row_number().over(partition_by=TaskInstance.task_id,
                                                     order_by=(done_first, order)).label("rank"))
-        .where(TaskInstance.program_id == program_id)
+        .where(TaskInstance.program_id == program_id, TaskInstance.retired_on.is_(None))
         .subquery()
     )
     return ranked
@@ -170,6 +170,9 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None:
         raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
+    if not task.active:
+        raise InvalidInput(text(language, "error.task_retired", code=code))
+    note = clean_optional(note)
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))

@@ -48,24 +48,15 @@ class CheckResult:
 
     def to_json(self) -> dict:
         return {
-            "program": self.program,
-            "at": self.at.isoformat(),
-            "today": self.today.isoformat(),
-            "transitions": [
-                {
-                    "phase": t.kind, "name": t.name, "state": t.state, "on": t.on.isoformat(),
-                    "reasons": list(t.reasons)}
-                for t in self.transitions
-            ],
-            "running": self.running,
-            "claimed": dict(self.claimed),
-            "dispatched": None
-            if self.dispatched is None
-            else {
-                "messages": self.dispatched.messages,
-                "notices": self.dispatched.notices,
-                "states": dict(self.dispatched.states),
-            },
+            "program": self.program, "at": self.at.isoformat(), "today": self.today.isoformat(),
+            "transitions": [{"phase": t.kind, "name": t.name, "state": t.state, "on": t.on.isoformat(),
+                             "reasons": list(t.reasons)} for t in self.transitions],
+            "running": self.running, "claimed": dict(self.claimed),
+            "dispatched": None if self.dispatched is None else {
+                "messages": self.dispatched.messages, "notices": self.dispatched.notices,
+                "states": dict(self.dispatched.states), "all_failed": self.dispatched.all_failed,
+                "render_failures": [{"unit": u, "message": m, "reason": r}
+                                    for u, m, r in self.dispatched.render_failures]},
         }
 
 

@@ -1,7 +1,7 @@
 """Rendering and delivery: messages, the dispatcher, templates, workbooks, notifiers; imports db and
 schedule."""
 
-from notifications.acceptance import build_package, render_report
+from notifications.acceptance import build_package, index_workbook, render_report
 from notifications.delivery import (
     DEFAULT_LIMITS,
     REDACTOR,
@@ -36,6 +36,8 @@ from notifications.render import (
     render_bulletin,
     render_digest,
 )
+from notifications.render.bulletin import bulletin_workbook
+from notifications.render.environment import TEMPLATES, markdown_escape
 from notifications.workbooks import (
     FIRST_ROW,
     META_SHEET,
@@ -48,8 +50,13 @@ from notifications.workbooks import (
     unit_task_workbook,
     write_forms,
 )
+from notifications.workbooks.selfcheck import MAX_FORM_BYTES, MAX_FORM_UNPACKED
 
 __all__ = [
+    "index_workbook",
+    "bulletin_workbook",
+    "TEMPLATES", "markdown_escape",
+    "MAX_FORM_BYTES", "MAX_FORM_UNPACKED",
     "ledger",
     "AppriseNotifier", "Attachment", "block_name", "build_package", "bulletin_data", "channel_kind",
     "DEFAULT_LIMITS", "DeliveryResult", "DigestItem", "dingtalk_sign", "DingTalkChannel", "dispatch",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
     Candidate,
+    Delivery,
     Notice,
     ProgramContext,
     Task,
@@ -32,7 +33,7 @@ from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
-from schedule import light, text
+from schedule import clean_text, light, text
 
 
 @dataclass
@@ -41,6 +42,12 @@ class DispatchResult:
     notices: int = 0
     states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (unit name, masked channel) newly broken
+    render_failures: list[tuple[str, str, str]] = field(default_factory=list)  # (unit name, message id, reason)
+
+    @property
+    def all_failed(self) -> bool:
+        """Messages went out and not one reached anybody: the command must say so."""
+        return self.messages > 0 and set(self.states) <= {"failed"}
 
 
 def new_message_id(program_id: str, at: datetime) -> str:
@@ -53,13 +60,59 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     """Sends what is queued; a channel found broken is reported to the coordinator once, in the same
     dispatch."""
     result = _dispatch_queued(sessions, program_id, notifier, at, today)
-    if result.alerts and _alert_coordinator(sessions, program_id, result.alerts, at):
+    alerted = 0
+    if result.alerts:
+        alerted += _alert_coordinator(sessions, program_id, result.alerts, at)
+    if result.render_failures:
+        alerted += _alert_render_failures(sessions, program_id, result.render_failures, at)
+    if alerted:
         again = _dispatch_queued(sessions, program_id, notifier, at, today)
         result.messages += again.messages
         result.notices += again.notices
         for state, count in again.states.items():
             result.states[state] += count
+        result.render_failures += again.render_failures
     return result
+
+
+def _alert_render_failures(sessions: sessionmaker[Session], program_id: str,
+                           failures: list[tuple[str, str, str]], at: datetime) -> int:
+    """The coordinator hears of every digest that could not be written, once per message."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        if ctx.program.coordinator_unit_id is None:
+            return 0
+        english = ctx.program.language == "en"
+        candidates = [
+            Candidate(f"render_failed:{program_id}:{message_id}", "delivery_alert", ctx.program.coordinator_unit_id,
+                      data={"title": (f"{unit}: message {message_id} could not be written" if english
+                                      else f"{unit} 的通知 {message_id} 生成失败，未发出"),
+                            "note": reason, "unit": unit})
+            for unit, message_id, reason in failures
+        ]
+        return len(claim(session, ctx, candidates, at))
+
+
+def _record_render_failure(sessions: sessionmaker[Session], program_id: str, unit: Unit, audience: str,
+                           notice_ids: list[int], message_id: str, at: datetime, error: Exception) -> str:
+    """The notices of a digest that could not be written are failed against their message, in the ledger too;
+    nothing is sent for them, and the other digests go on."""
+    reason = f"{type(error).__name__}: {clean_text(str(error), one_line=True)}"[:500]
+    with sessions.begin() as session:
+        taken = session.execute(
+            update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
+            .values(state="failed", message_id=message_id, sent_at=None)
+        ).rowcount
+        if not taken:
+            return reason
+        codes = session.scalars(select(Notice.task_code).where(Notice.message_id == message_id)).all()
+        kinds = session.scalars(select(Notice.kind).where(Notice.message_id == message_id)).all()
+        session.add(Delivery(message_id=message_id, program_id=program_id, unit_code=unit.code, audience=audience,
+                             channel="render", channel_key="render", kind="render", state="failed", attempts=0,
+                             code="render_error", reason=reason, kinds=list(dict.fromkeys(kinds)),
+                             task_codes=[c for c in dict.fromkeys(codes) if c], notice_ids=list(notice_ids),
+                             message_at=at, first_at=at, last_at=at))
+    return reason
 
 
 def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts: list[tuple[str, str]],
@@ -117,18 +170,26 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
     rows_by_day: dict[date, list[dict]] = {}  # the task list is read once per dispatch, not once per unit
     for (unit_id, audience), notice_ids in groups.items():
         message_id = new_message_id(program_id, at)
-        with sessions.begin() as session:
-            # Committed before the message leaves: an overlapping check's update finds these rows taken.
-            session.execute(
-                update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
-                .values(state="sending", message_id=message_id)
-            )
-            mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
-            if not mine:
-                continue  # an overlapping check took them first
-            message = _compose(
-                session, ctx, units[unit_id], audience, mine, message_id, at, today, rows_by_day, units
-            )
+        try:
+            with sessions.begin() as session:
+                # Committed before the message leaves: an overlapping check's update finds these rows taken.
+                session.execute(
+                    update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
+                    .values(state="sending", message_id=message_id)
+                )
+                mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
+                if not mine:
+                    continue  # an overlapping check took them first
+                message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today,
+                                   rows_by_day, units)
+        except Exception as error:  # one unit's digest must never stop the others
+            reason = _record_render_failure(sessions, program_id, units[unit_id], audience, notice_ids, message_id,
+                                            at, error)
+            result.messages += 1
+            result.notices += len(notice_ids)
+            result.states["failed"] += len(notice_ids)
+            result.render_failures.append((units[unit_id].name, message_id, reason))
+            continue
         outcome = notifier.send(message)
         with sessions.begin() as session:
             # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.

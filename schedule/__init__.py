@@ -14,11 +14,27 @@ from schedule.ladder import (
 )
 from schedule.lights import LIGHTS, expected_progress, light
 from schedule.model import PHASE_KINDS, PhaseSpec, Policies, ProgramSpec, ReminderPolicy, TaskSpec, UnitSpec
-from schedule.plan_folder import PlanReading, Problem, read_plan
+from schedule.plan_folder import (
+    MAX_ALIASES,
+    MAX_CELLS,
+    MAX_CSV_BYTES,
+    MAX_ROWS,
+    MAX_VALUES,
+    MAX_XLSX_UNPACKED,
+    MAX_YAML_BYTES,
+    PlanReading,
+    Problem,
+    TableError,
+    check_workbook_size,
+    read_plan,
+)
+from schedule.sanitize import FORMULA_PREFIXES, cell_row, cell_value, clean_optional, clean_text, name_problem
 from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, parse_time_limit
 from schedule.unit_names import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
 
 __all__ = [
+    "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED", "MAX_YAML_BYTES", "TableError", "check_workbook_size",
+    "FORMULA_PREFIXES", "cell_row", "cell_value", "clean_optional", "clean_text", "name_problem",
     "catalogue",
     "AmbiguousUnitError", "before_due_horizon", "before_due_offset", "bulletin_slot", "expand_recurrence",
     "expected_progress", "fold", "labels", "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot",

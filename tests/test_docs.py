@@ -9,6 +9,16 @@ import typer.main
 
 from db import NOTICE_STATES, Base
 from duban import app
+from notifications import MAX_FORM_BYTES, MAX_FORM_UNPACKED
+from schedule import (
+    MAX_ALIASES,
+    MAX_CELLS,
+    MAX_CSV_BYTES,
+    MAX_ROWS,
+    MAX_VALUES,
+    MAX_XLSX_UNPACKED,
+    MAX_YAML_BYTES,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +77,10 @@ def test_design_says_the_clock_is_read_in_one_place():
                for p in (ROOT / top).rglob("*.py")
                if re.search(r"datetime\.now\(|date\.today\(|time\.time\(", p.read_text("utf-8"))]
     assert readers == ["flows/runtime.py"]
+
+
+def test_the_documented_input_limits_are_the_code_s():
+    docs = (ROOT / "docs" / "plan-format.md").read_text("utf-8")
+    for limit in (MAX_YAML_BYTES, MAX_ALIASES, MAX_VALUES, MAX_CSV_BYTES, MAX_XLSX_UNPACKED, MAX_ROWS, MAX_CELLS,
+                  MAX_FORM_BYTES, MAX_FORM_UNPACKED):
+        assert f"{limit:,}" in docs, limit

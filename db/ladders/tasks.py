@@ -54,7 +54,8 @@ def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
         select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.status,
                TaskInstance.window_start, TaskInstance.last_report_at, Task.recurrence)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done")
+        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
+               TaskInstance.retired_on.is_(None))
     )
     return query if task_phases is None else query.where(Task.phase_kind.in_(sorted(task_phases)))
 
@@ -70,6 +71,7 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
         select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
         .join(Task, Task.id == TaskInstance.task_id)
         .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.seq == 0,
+               TaskInstance.retired_on.is_(None),
                ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")))
     )
     return [

@@ -3,6 +3,7 @@
 from db.models.core import (
     Base,
     Event,
+    InstallationSecret,
     Phase,
     Program,
     ProgressReport,
@@ -21,7 +22,7 @@ from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
 
 __all__ = [
-    "Base", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event",
+    "Base", "InstallationSecret", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event",
     "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport", "RateEvent", "RateLimit",
     "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance", "TaskUnit", "Unit",
     "UnitMember", "UTCDateTime"]

@@ -60,6 +60,8 @@ class Program(Base):
     coordinator_unit_id: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     source_dir: Mapped[str | None] = mapped_column(Text)
+    # Which plan this is (db.importer.source_identity): a different plan under the same id needs --replace.
+    source_identity: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     phases: Mapped[list[Phase]] = relationship(order_by="Phase.seq", cascade="all, delete-orphan")
@@ -151,6 +153,9 @@ class TaskInstance(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     done_on: Mapped[date | None] = mapped_column(Date)
     last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An instance the plan no longer has (a re-import changed the time limit) is retired, never deleted:
+    # its reports, notices and extension requests stay attached. Rules and reads skip retired instances.
+    retired_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ProgressReport(Base):
@@ -183,3 +188,10 @@ class Event(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class InstallationSecret(Base):
+    """Secrets of this installation (its database), generated at first use; never printed or logged."""
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

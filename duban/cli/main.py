@@ -14,6 +14,7 @@ from rich.table import Table
 
 from db import (
     Program,
+    commit_files,
     import_program,
     is_item_code,
     load_program,
@@ -43,7 +44,8 @@ from duban.cli.support import (
     parse_as_of,
     print_problems,
     quiet_prefect,
-    store_evidence,
+    recorded_paths,
+    stage_evidence,
 )
 from duban.simulation.days import unit_table
 from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
@@ -85,6 +87,7 @@ def plan_validate(
 @plan_app.command("import")
 @handles_errors
 def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹")], db: DbOption = None,
+                replace: Annotated[bool, typer.Option("--replace", help="以这个计划替换同一编号下的另一个计划（记录均保留）")] = False,
                 as_json: JsonOption = False) -> None:
     """校验后导入（全部或全不）；重复导入按任务编号更新并保留进展，表中已删除的任务会列出而非静默丢弃。"""
     reading = read_plan(directory)
@@ -94,7 +97,16 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
         raise typer.Exit(1)
     wired = context(db)
     with wired.transaction() as session:
-        result = import_program(session, reading.program, now(ZoneInfo(reading.program.timezone)))
+        result = import_program(session, reading.program, now(ZoneInfo(reading.program.timezone)),
+                                replace=replace)
+        # Said before the transaction commits: what this import replaces and retires.
+        if result.replaced is not None:
+            err.print(f"替换计划 {result.program_id}：「{result.replaced}」→「{reading.program.name}」"
+                      "（原有报送、通知、事件与决定均保留）", highlight=False)
+        if result.instances_retired:
+            err.print(f"停用 {len(result.instances_retired)} 个任务期次（其报送与通知保留）：", highlight=False)
+            for line in result.instances_retired:
+                err.print(f"  - {line}", highlight=False, markup=False)
     if as_json:
         emit_json(result.to_json())
         return
@@ -196,18 +208,18 @@ def report(
 ) -> None:
     """记录一个单位的进展报送。"""
     wired = context(db)
-    for path in evidence or []:
-        if not path.is_file():
-            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+    staged = stage_evidence(evidence or [])
+    stored = recorded_paths(staged)
     with wired.transaction() as session:
         ctx = load_program(session, program)
         at = parse_as_of(as_of, ctx.program.timezone)
-        stored = store_evidence(wired.settings.home, program, code, evidence or [])
         if is_item_code(code) and not task_exists(session, program, code):
             # A remediation item (R-n) is closed with the same command as a task.
             result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
         else:
             result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+        # Only an accepted report brings its files into the home; a failed copy rolls the report back.
+        commit_files(wired.settings.home, staged)
     if as_json:
         emit_json(result)
     else:
@@ -227,11 +239,12 @@ def supervise_command(
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(
-        lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url)
-    )
+    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    dispatched = result["dispatched"]
     if as_json:
         emit_json(result)
+        if dispatched and dispatched["all_failed"]:
+            raise typer.Exit(1)
         return
     for transition in result["transitions"]:
         out.print(
@@ -243,10 +256,16 @@ def supervise_command(
     if result["dispatched"] is None:
         out.print("不在发送时段内：通知已排队，下一次检查时发送", highlight=False)
     else:
-        out.print(
-            f"发送 {result['dispatched']['messages']} 条消息（{result['dispatched']['notices']} 项通知）",
-            highlight=False,
-        )
+        states = dispatched["states"]
+        reached = sum(v for k, v in states.items() if k in ("sent", "delivered"))
+        out.print(f"发送 {dispatched['messages']} 条消息（{dispatched['notices']} 项通知，送达 {reached} 项，"
+                  f"失败 {states.get('failed', 0)} 项）", highlight=False)
+        for failure in dispatched["render_failures"]:
+            err.print(f"通知生成失败: {failure['unit']} {failure['message']}: {failure['reason']}",
+                      highlight=False, markup=False)
+        if dispatched["all_failed"]:
+            err.print("错误: 本次所有消息均未送达（见 duban deliveries --failed）", highlight=False)
+            raise typer.Exit(1)
 
 
 @app.command("simulate")
@@ -314,7 +333,8 @@ def demo_outcome(result: Replay) -> dict:
         ctx = load_program(session, result.program)
         units = unit_table(session, ctx)
         summary = status_summary(session, ctx, end)
-        package = build_package(session, ctx, wired.settings.reports_dir / "acceptance", end)
+        package = build_package(session, ctx, wired.settings.reports_dir / "acceptance", end,
+                                home=wired.settings.home)
         scores = scores_report(session, ctx, None, end)
     return {"simulation": result.simulation.to_json(), "units": units, "status": summary,
             "acceptance": {"readiness": package["readiness"], "gaps": package.get("gaps", []),

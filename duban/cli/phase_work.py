@@ -20,6 +20,7 @@ from db import (
     accept_item,
     approve_extension,
     approve_phase,
+    commit_files,
     list_extensions,
     list_items,
     load_program,
@@ -44,7 +45,8 @@ from duban.cli.support import (
     out,
     parse_as_of,
     print_problems,
-    store_evidence,
+    recorded_paths,
+    stage_evidence,
 )
 from notifications import FORMATS, build_package, bulletin_data, import_forms, render_bulletin, write_forms
 from schedule import PHASE_KINDS
@@ -198,8 +200,9 @@ def remediation(
         today = ctx.local_date(at)
         action = None
         if close:
-            stored = store_evidence(wired.settings.home, program, close, evidence or [])
-            action = report_item(session, ctx, close, unit, "done", None, note, stored, at, _actor(by))
+            staged = stage_evidence(evidence or [])
+            action = report_item(session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by))
+            commit_files(wired.settings.home, staged)
         elif accept:
             action = accept_item(session, ctx, accept, _actor(by), at, note)
         items = list_items(session, ctx, today, None if close else unit)
@@ -349,15 +352,15 @@ def phase_approve(
 
 @acceptance_app.command("package")
 @handles_errors
-def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录（新的或空的）")],
+                       force: Annotated[bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")] = False,
                        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
-        result = build_package(
-            session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone))
-        )
+        result = build_package(session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)),
+                               home=wired.settings.home, force=force)
     if as_json:
         emit_json(result)
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from db import InvalidInput, NotFound
+from db import InvalidInput, NotFound, Staged, stage
 from flows import Wiring, now, wiring
 from schedule import labels
 
@@ -106,12 +105,13 @@ def date_option(text: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
 
 
-def store_evidence(home: Path, program: str, folder: str, files: list[Path]) -> list[str]:
-    """Copies evidence into the home, so the acceptance package finds it years later."""
-    stored = []
+def stage_evidence(files: list[Path]) -> list[Staged]:
+    """Checks and hashes evidence files before anything is recorded; nothing is copied yet."""
     for path in files:
-        target = home / "evidence" / program / folder / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-        stored.append(str(target))
-    return stored
+        if not path.is_file():
+            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+    return stage(files)
+
+
+def recorded_paths(staged: list[Staged]) -> list[str]:
+    return [item.relative for item in staged]

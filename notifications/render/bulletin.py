@@ -34,7 +34,7 @@ from db import (
 )
 from notifications.delivery.ledger import failed_delivery_counts
 from notifications.render.environment import environment
-from schedule import LANGUAGES, labels
+from schedule import LANGUAGES, cell_row, labels
 
 FORMATS = ("md", "html", "xlsx")
 STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
@@ -148,13 +148,13 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
 
     def sheet_with(sheet, header, rows, widths):
-        sheet.append([f"{data['name']} · {text['title']} · {data['today']}"])
+        sheet.append(cell_row([f"{data['name']} · {text['title']} · {data['today']}"]))
         sheet["A1"].font = Font(bold=True, size=13)
         sheet.append(list(header))
         for cell in sheet[2]:
             cell.font, cell.fill = bold, fill
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(cell_row(row))
         for index, width in enumerate(widths):
             sheet.column_dimensions[chr(ord("A") + index)].width = width
         sheet.freeze_panes = "A3"

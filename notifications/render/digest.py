@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from markupsafe import Markup
+
 from notifications.render.environment import environment
-from schedule import labels
+from schedule import clean_text, labels
 
 # kind → (Chinese title, English title); the order is the order of sections in a digest.
 SECTION_TITLES: dict[str, tuple[str, str]] = {
@@ -112,26 +115,22 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
     if unknown:
         sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
     if "bulletin" in sections and bulletin_markdown:
-        sections["bulletin"].lead = bulletin_markdown
+        # Rendered (and escaped) by the bulletin's markdown template: printed as it is.
+        sections["bulletin"].lead = Markup(bulletin_markdown)
         sections["bulletin"].items, sections["bulletin"].total = [], 0
 
     kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
     counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
     intro = _intro(counts, english)
     sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
-    subject = (
-        f"[{program_name}] {kinds_title} — {today}"
-        if english
-        else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace(
-            "月0", "月"
-        )
-    )
-    context = {
-        "program_name": program_name, "recipient_name": recipient_name, "audience": audience,
-        "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
-        "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
-        "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
+    subject = (f"[{program_name}] {kinds_title} — {today}" if english
+               else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace("月0", "月"))
+    subject = clean_text(subject, one_line=True)  # a mail header: never a line break
+    context = {"program_name": program_name, "recipient_name": recipient_name, "audience": audience,
+               "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
+               "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
+               "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
+               "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
     templates = environment()
     markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)
@@ -152,5 +151,5 @@ def _intro(counts: dict[str, int], english: bool) -> str:
 
 def _plain(markdown: str) -> str:
     """The text part: the markdown without its emphasis marks, which read as noise in a plain mail."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
+    text = html.unescape(re.sub(r"\*\*(.+?)\*\*", r"\1", markdown))
     return re.sub(r"^#{2,3} ", "", text, flags=re.MULTILINE)

@@ -48,9 +48,21 @@ from db import (
 )
 from notifications.message import Attachment
 from notifications.workbooks.tasks import XLSX_MIME
-from schedule import Problem, language_of
+from schedule import (
+    FORMULA_PREFIXES,
+    Problem,
+    TableError,
+    cell_row,
+    cell_value,
+    check_workbook_size,
+    clean_text,
+    language_of,
+)
 
 META_SHEET = "_duban"
+# A returned form is refused before it is unpacked past these (a form of 1,000 tasks is about 100 kB).
+MAX_FORM_BYTES = 5_000_000
+MAX_FORM_UNPACKED = 10_000_000
 HEADER_ROW, FIRST_ROW = 5, 6
 COLUMNS = "ABCDEFGHIJK"
 INPUT_COLUMNS = "HIJK"
@@ -110,13 +122,13 @@ def write_form(spec: FormSpec) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = text["sheet"]
-    sheet["A1"] = text["title"].format(name=spec.program_name)
+    sheet["A1"] = cell_value(text["title"].format(name=spec.program_name))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells("A1:K1")
-    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = (
-        text["program"], spec.program_id, text["program_name"], spec.program_name)
-    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = (
-        text["unit"], spec.unit_code, text["unit_name"], spec.unit_name)
+    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = cell_row(
+        (text["program"], spec.program_id, text["program_name"], spec.program_name))
+    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = cell_row(
+        (text["unit"], spec.unit_code, text["unit_name"], spec.unit_name))
     sheet.merge_cells("E2:K2")
     sheet.merge_cells("E3:K3")
     sheet["A4"] = text["howto"]
@@ -138,7 +150,7 @@ def write_form(spec: FormSpec) -> bytes:
         values = [row.code, row.area, row.title, text[row.role], row.due, row.evidence_spec, row.recorded]
         for column, value in zip("ABCDEFG", values, strict=True):
             cell = sheet[f"{column}{r}"]
-            cell.value, cell.fill = value, LOCKED_FILL
+            cell.value, cell.fill = cell_value(value), LOCKED_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for column in INPUT_COLUMNS:
             cell = sheet[f"{column}{r}"]
@@ -164,8 +176,9 @@ def write_form(spec: FormSpec) -> bytes:
     meta.append(["unit", spec.unit_code])
     meta.append(["language", spec.language])
     meta.append(["header_row", HEADER_ROW])
+    meta.append(["signature", spec.signature])
     for index, row in enumerate(spec.rows):
-        meta.append(["task", row.code, FIRST_ROW + index])
+        meta.append(cell_row(["task", row.code, FIRST_ROW + index]))
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
     buffer = io.BytesIO()
@@ -195,23 +208,39 @@ def form_bytes(session: Session, ctx: ProgramContext, unit_code: str) -> bytes:
 
 
 def _text(value: Any) -> str:
+    """A cell's text as it enters: without control characters, a neutralising apostrophe taken off again."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = clean_text(value)
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        text = text[1:]
+    return text
 
 
 def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
     """Reads one returned workbook; every problem of the file itself is located (row and column letter)."""
     shown = shown or str(path)
     try:
+        if path.stat().st_size > MAX_FORM_BYTES:
+            form = ReturnedForm(shown, "")
+            form.problems.append(Problem(shown, None, None, f"文件过大（上限 {MAX_FORM_BYTES:,} 字节）：不是下发的自查表"))
+            return form
         content = path.read_bytes()
     except OSError as exc:
         form = ReturnedForm(shown, "")
         form.problems.append(Problem(shown, None, None, f"无法读取文件：{exc.strerror or exc}"))
         return form
     form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
+        return form
+    try:
+        check_workbook_size(io.BytesIO(content), MAX_FORM_UNPACKED)
+    except TableError as exc:
+        form.problems.append(Problem(shown, None, None, str(exc)))
+        return form
     try:
         workbook = load_workbook(io.BytesIO(content), data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
@@ -236,6 +265,7 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的表格填写"))
         return form
     form.program_id, form.unit_code = _text(meta["program"]), _text(meta["unit"])
+    form.signature = _text(meta.get("signature")) or None
     language = language_of(meta.get("language"))
     sheet = next((workbook[name] for name in workbook.sheetnames if name != META_SHEET), None)
     if sheet is None:

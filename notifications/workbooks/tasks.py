@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from schedule import labels, language_of
+from schedule import cell_value, labels, language_of
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -77,7 +77,7 @@ def unit_task_workbook(
     heading = title or (
         f"{unit_name}: tasks and progress report" if en else f"{unit_name}重点任务推进情况报送表"
     )
-    sheet.cell(row=1, column=1, value=heading)
+    sheet.cell(row=1, column=1, value=cell_value(heading))
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.cell(row=1, column=1).font = Font(name="宋体", size=14, bold=True)
     sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
@@ -104,7 +104,7 @@ def unit_task_workbook(
             "evidence": None}
         excel_row = index + 2
         for column, (key, *_rest) in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(row=excel_row, column=column, value=values[key])
+            cell = sheet.cell(row=excel_row, column=column, value=cell_value(values[key]))
             # Styling a cell hashes every style object; a column's few looks are styled once and copied.
             look = (key, light if key == "light" else None)
             if look in looks:

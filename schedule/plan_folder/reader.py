@@ -29,11 +29,16 @@ from schedule.model import (
     parse_hours,
 )
 from schedule.plan_folder.tables import Cell, TableError, read_table
-from schedule.plan_folder.yamlmarks import load_with_marks
+from schedule.plan_folder.yamlmarks import YamlLimitError, load_with_marks
+from schedule.sanitize import clean_text, name_problem
 from schedule.time_limits import TimeLimitError, parse_time_limit
 from schedule.unit_names import UnitDirectory, UnknownUnitError, split_unit_list
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# program.yaml and units.yaml are a few kilobytes; a larger file is refused before it is parsed.
+MAX_YAML_BYTES = 1_000_000
+# A notify URL given whole by a secret: ${DINGTALK_URL} (expanded at send time, like ${VAR} inside a URL).
+SECRET_URL = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 # Header → field; matched after trimming, case-insensitive for the English forms.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -97,18 +102,41 @@ def _load_yaml(path: Path, shown: str, problems: list[Problem]) -> _Yaml | None:
     if not path.is_file():
         problems.append(Problem(shown, None, None, "文件不存在"))
         return None
-    text = path.read_text(encoding="utf-8-sig")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        problems.append(Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节）"))
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        guess = "，看起来是 GBK/GB18030 编码" if _decodes_as_gb18030(raw) else ""
+        problems.append(Problem(shown, line, column, f"文件不是 UTF-8 编码{guess}：请另存为 UTF-8"))
+        return None
     if not text.strip():
         problems.append(Problem(shown, None, None, "文件为空"))
         return None
     try:
         data, marks = load_with_marks(text)
+    except YamlLimitError as exc:
+        problems.append(Problem(shown, exc.line, exc.column, str(exc)))
+        return None
     except Exception as exc:  # yaml.YAMLError and its marks
         mark = getattr(exc, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         problems.append(Problem(shown, line, column, f"YAML 格式错误: {getattr(exc, 'problem', exc)}"))
         return None
     return _Yaml(shown, data, marks)
+
+
+def _decodes_as_gb18030(raw: bytes) -> bool:
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_date(doc: _Yaml, path: tuple, value: Any, problems: list[Problem], what: str) -> date | None:
@@ -144,6 +172,8 @@ def read_plan(directory: str | Path) -> PlanReading:
             program_doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]")
         )
     name = _required_text(program_doc, data, "name", problems)
+    if name and (why := name_problem(name)):
+        problems.append(program_doc.problem(("name",), f"计划名称{why}"))
     coordinator = _required_text(program_doc, data, "coordinator", problems)
     timezone = str(data.get("timezone") or "Asia/Shanghai")
     try:
@@ -191,11 +221,9 @@ def read_plan(directory: str | Path) -> PlanReading:
         for task in tasks:
             phase = next((p for p in phases if p.kind == task.phase), None)
             if phase is None:
-                problems.append(
-                    Problem(
-                        shown(str(tasks_name)), task.row, None,
-                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段")
-                )
+                problems.append(Problem(shown(str(tasks_name)), task.row, None,
+                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段"))
+        problems += _deadlines_outside(shown(str(tasks_name)), tasks, phases)
 
     if problems and any(p.severity == "error" for p in problems):
         return PlanReading(None, problems)
@@ -204,6 +232,23 @@ def read_plan(directory: str | Path) -> PlanReading:
         timezone=timezone, language=language, policies=policies, source_dir=str(directory.resolve()),
     )
     return PlanReading(program, problems)
+
+
+def _deadlines_outside(shown: str, tasks: tuple[TaskSpec, ...], phases: list) -> list[Problem]:
+    """A due date before the program starts is an error (it could never be met); after it ends, a warning."""
+    start, end = min(p.start for p in phases), max(p.end for p in phases)
+    found = []
+    for task in tasks:
+        due = task.limit.due if task.limit else None
+        if due is None:
+            continue
+        if due < start:
+            found.append(Problem(shown, task.row, None,
+                                 f"任务 {task.code} 的完成时限 {due} 早于计划开始日 {start}"))
+        elif due > end:
+            found.append(Problem(shown, task.row, None,
+                                 f"任务 {task.code} 的完成时限 {due} 晚于计划结束日 {end}", "warning"))
+    return found
 
 
 def _required_text(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> str | None:
@@ -251,7 +296,7 @@ def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -
                 doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}")
             )
             continue
-        phases.append(PhaseSpec(kind, str(item.get("name") or names[kind]), start, end))
+        phases.append(PhaseSpec(kind, clean_text(item.get("name") or names[kind], one_line=True), start, end))
     return phases
 
 
@@ -335,7 +380,7 @@ def _string_list(doc: _Yaml, path: tuple, value: Any, problems: list[Problem]) -
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.append(doc.problem(path, f"{path[-1]} 应为字符串列表"))
         return ()
-    return tuple(v.strip() for v in value if v.strip())
+    return tuple(clean_text(v, one_line=True) for v in value if clean_text(v, one_line=True))
 
 
 def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSpec, ...]:
@@ -364,17 +409,15 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
         if not name:
             problems.append(doc.problem((index, "name"), f"单位「{code}」缺少名称 name"))
             continue
+        if why := name_problem(name):
+            problems.append(doc.problem((index, "name"), f"单位「{code}」的名称{why}"))
+            continue
         notify = _string_list(doc, (index, "notify"), item.get("notify"), problems)
-        for i, url in enumerate(
-            notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
-        ):
-            if "://" not in url:
-                problems.append(
-                    doc.problem(
-                        (index, "notify", i),
-                        f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)",
-                    )
-                )
+        urls = notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
+        for i, url in enumerate(urls):
+            if "://" not in url and not SECRET_URL.match(url):
+                problems.append(doc.problem((index, "notify", i),
+                                            f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)"))
         units.append(UnitSpec(
             code=code, name=name,
             aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems), notify=notify,
@@ -405,6 +448,11 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
     except TableError as exc:
         problems.append(Problem(shown, exc.row, exc.column, str(exc)))
         return ()
+    if table.skipped:
+        problems.append(Problem(shown, None, None, f"跳过隐藏的工作表「{'」「'.join(table.skipped)}」，"
+                                                   f"读取工作表「{table.sheet}」", "warning"))
+    if table.encoding and table.encoding != "UTF-8":
+        problems.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
     columns: dict[str, Cell] = {}
     for header in table.header:
         text = str(header.value or "").strip()
@@ -450,7 +498,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
             continue
         seen_codes[code] = code_cell.row
         title_cell = cell("title")
-        title = _cell_text(title_cell)
+        title = _cell_text(title_cell, one_line=False)
         if not title:
             problems.append(_at(shown, title_cell, f"任务 {code} 的工作举措为空"))
 
@@ -498,10 +546,12 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
                 phase_kind = "implementation"
         tasks.append(TaskSpec(
             code=code, title=title or "", lead=lead, co=co,
-            area=_cell_text(cell("area")) or None, time_limit_text=limit_text, limit=limit,
-            evidence=_cell_text(cell("evidence")) or None, phase=phase_kind, row=code_cell.row,
+            area=_cell_text(cell("area"), one_line=False) or None, time_limit_text=limit_text, limit=limit,
+            # Line breaks separate the evidence items (db/acceptance.checklist): kept.
+            evidence=_cell_text(cell("evidence"), one_line=False) or None, phase=phase_kind, row=code_cell.row,
         ))
-    if not tasks and not problems:
+    if not tasks and not any(p.severity == "error" for p in problems):
+        # Whatever the warnings: an empty table would retire every task of a program on re-import.
         problems.append(Problem(shown, 2, None, "分工表没有任务行"))
     return tuple(tasks)
 
@@ -523,13 +573,14 @@ def _present(value: Any) -> bool:
     )
 
 
-def _cell_text(cell: Cell | None) -> str:
+def _cell_text(cell: Cell | None, one_line: bool = True) -> str:
     if cell is None or not _present(cell.value):
         return ""
     value = cell.value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    # Control characters never enter; a code, a time limit or a phase is one line, a measure may keep its breaks.
+    return clean_text(value, one_line=one_line)
 
 
 def _at(shown: str, cell: Cell | None, message: str) -> Problem:

@@ -1,7 +1,14 @@
-"""The 分工表 as a grid of located cells, from .xlsx (openpyxl) or .csv (pandas)."""
+"""The 分工表 as a grid of located cells, from .xlsx (openpyxl) or .csv (pandas).
+
+Limits (a hostile or mistaken file is refused with a message before it is loaded; a real 分工表 is far smaller):
+a CSV of at most MAX_CSV_BYTES; a workbook whose parts unpack to at most MAX_XLSX_UNPACKED bytes (a zip bomb is
+refused by its declared and its actual size); at most MAX_ROWS rows and MAX_CELLS cells. A CSV is read as UTF-8,
+else as GB18030 (what Chinese Excel saves, a superset of GBK). A workbook is read from its first visible sheet.
+"""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +18,11 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+
+MAX_CSV_BYTES = 5_000_000
+MAX_XLSX_UNPACKED = 20_000_000
+MAX_ROWS = 20_000
+MAX_CELLS = 400_000
 
 
 class TableError(ValueError):
@@ -31,6 +43,9 @@ class Cell:
 class Table:
     header: list[Cell]
     rows: list[list[Cell]]
+    sheet: str | None = None          # the sheet read, for a workbook
+    skipped: tuple[str, ...] = ()     # hidden sheets before it
+    encoding: str | None = None       # the encoding read, for a CSV
 
 
 def read_table(path: Path, shown: str) -> Table:
@@ -39,10 +54,11 @@ def read_table(path: Path, shown: str) -> Table:
     if path.stat().st_size == 0:
         raise TableError("文件为空")
     suffix = path.suffix.lower()
+    sheet, skipped, encoding = None, (), None
     if suffix == ".csv":
-        grid = _csv_grid(path)
+        grid, encoding = _csv_grid(path)
     elif suffix in (".xlsx", ".xlsm"):
-        grid = _xlsx_grid(path)
+        grid, sheet, skipped = _xlsx_grid(path)
     else:
         raise TableError(f"分工表应为 .xlsx 或 .csv 文件，而不是「{path.suffix or path.name}」")
     if not grid or not any(_present(v) for v in grid[0]):
@@ -53,7 +69,7 @@ def read_table(path: Path, shown: str) -> Table:
         for r, row in enumerate(grid)
     ]
     body = [row for row in cells[1:] if any(_present(cell.value) for cell in row)]
-    return Table(cells[0], body)
+    return Table(cells[0], body, sheet, skipped, encoding)
 
 
 def _present(value: Any) -> bool:
@@ -62,25 +78,68 @@ def _present(value: Any) -> bool:
     )
 
 
-def _csv_grid(path: Path) -> list[list[Any]]:
+def _csv_grid(path: Path) -> tuple[list[list[Any]], str]:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise TableError(f"CSV 文件过大（{size:,} 字节，上限 {MAX_CSV_BYTES:,} 字节）")
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError as exc:
+            failure = exc
+    else:
+        row = raw[: failure.start].count(b"\n") + 1
+        raise TableError("无法识别 CSV 的编码（应为 UTF-8 或 GBK/GB18030）", row)
     try:
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise TableError("文件为空") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise TableError(f"无法读取 CSV（应为 UTF-8 编码的逗号分隔文件）: {exc}") from None
-    return frame.values.tolist()
+    except pd.errors.ParserError as exc:
+        raise TableError(f"无法读取 CSV（应为逗号分隔文件）: {exc}") from None
+    if frame.shape[0] > MAX_ROWS or frame.size > MAX_CELLS:
+        raise TableError(f"分工表过大（{frame.shape[0]:,} 行，上限 {MAX_ROWS:,} 行、{MAX_CELLS:,} 个单元格）")
+    return frame.values.tolist(), ("UTF-8" if encoding == "utf-8-sig" else "GB18030")
 
 
-def _xlsx_grid(path: Path) -> list[list[Any]]:
+def check_workbook_size(path: Path | io.BytesIO, limit: int) -> None:
+    """Refuses a workbook whose parts would unpack to more than `limit` bytes, by the sizes its zip declares
+    and by the bytes actually inflated (a declared size can lie)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            declared = sum(info.file_size for info in infos)
+            if declared > limit:
+                raise TableError(f"工作簿解压后过大（{declared:,} 字节，上限 {limit:,} 字节）")
+            inflated = 0
+            for info in infos:
+                with archive.open(info) as member:
+                    while block := member.read(1 << 16):
+                        inflated += len(block)
+                        if inflated > limit:
+                            raise TableError(f"工作簿解压后过大（超过上限 {limit:,} 字节）")
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise TableError(f"不是有效的 Excel 工作簿（.xlsx）: {exc}") from None
+
+
+def _xlsx_grid(path: Path) -> tuple[list[list[Any]], str, tuple[str, ...]]:
     if not zipfile.is_zipfile(path):
         raise TableError("不是有效的 Excel 工作簿（.xlsx）：文件内容无法按工作簿打开")
+    check_workbook_size(path, MAX_XLSX_UNPACKED)
     try:
         # data_only: a formula cell is read as its cached value, never evaluated.
         workbook = load_workbook(path, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise TableError(f"不是有效的 Excel 工作簿（.xlsx）: {exc}") from None
-    sheet = workbook.worksheets[0]
+    visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise TableError("工作簿中没有可见的工作表")
+    sheet = visible[0]
+    skipped = tuple(ws.title for ws in workbook.worksheets[: workbook.worksheets.index(sheet)])
+    if sheet.max_row > MAX_ROWS or sheet.max_row * sheet.max_column > MAX_CELLS:
+        raise TableError(f"工作表「{sheet.title}」过大（{sheet.max_row:,} 行 × {sheet.max_column:,} 列，"
+                         f"上限 {MAX_ROWS:,} 行、{MAX_CELLS:,} 个单元格）")
     grid = [list(row) for row in sheet.iter_rows(values_only=True)]
     # Merged cells (typical for the area column) apply to every row they cover.
     for merged in sheet.merged_cells.ranges:
@@ -90,4 +149,4 @@ def _xlsx_grid(path: Path) -> list[list[Any]]:
                 if c < len(grid[r]):
                     grid[r][c] = value
     workbook.close()
-    return grid
+    return grid, sheet.title, skipped

@@ -22,11 +22,33 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 }
 
 
+# Limits against a hostile file (an alias "billion laughs" bomb expands exponentially when walked): a plan's
+# YAML is a few hundred lines; these are far above that and far below what hurts.
+MAX_ALIASES = 100
+MAX_VALUES = 100_000
+
+
+class YamlLimitError(ValueError):
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
 def load_with_marks(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    """The document and a map from each value's path (keys and list indexes) to its (line, column),
-    1-based."""
+    """The document and a map from each value's path (keys and list indexes) to its (line, column), 1-based.
+
+    Raises YamlLimitError past MAX_ALIASES aliases or MAX_VALUES values (counting each alias as often as it
+    is reached), before the document is built."""
     loader = _TextDatesLoader(text)
     try:
+        aliases = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    mark = event.start_mark
+                    raise YamlLimitError(f"YAML 别名（*引用）超过 {MAX_ALIASES} 个，拒绝读取", mark.line + 1,
+                                         mark.column + 1)
         node = loader.get_single_node()
         marks: dict[Path_, tuple[int, int]] = {}
         if node is None:
@@ -38,10 +60,14 @@ def load_with_marks(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
 
 
 def _collect(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]]) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _collect(value_node, (*path, key_node.value), marks)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect(item, (*path, index), marks)
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        if len(marks) >= MAX_VALUES:
+            raise YamlLimitError(f"YAML 文档超过 {MAX_VALUES} 个值（别名展开后），拒绝读取",
+                                 node.start_mark.line + 1, node.start_mark.column + 1)
+        marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            stack += [(value_node, (*path, key_node.value)) for key_node, value_node in reversed(node.value)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, (*path, index)) for index, item in reversed(list(enumerate(node.value)))]

@@ -220,12 +220,13 @@ def test_the_remediation_command(tmp_path, home):
             "--db", url, "--as-of", "2024-08-20", "--json"],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["action"]["state"] == "closed"
-    stored = home / "evidence" / "demo-city" / "R-1" / "合作协议.pdf"
-    assert stored.is_file()
-    result = runner.invoke(
-        app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url]
-    )
+    action = json.loads(result.stdout)["action"]
+    assert action["state"] == "closed"
+    # Stored by content under the home, recorded relative to it (db/evidence.py).
+    [recorded] = action["evidence"]
+    assert recorded.startswith("evidence/sha256/") and recorded.endswith("/合作协议.pdf")
+    assert (home / recorded).read_text() == "x"
+    result = runner.invoke(app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url])
     assert result.exit_code == 0 and "R-3 → 牵头办认可" in result.stdout
     result = runner.invoke(app, ["remediation", "demo-city", "--close", "R-9", "--unit", "msa", "--db", url])
     assert result.exit_code == 1 and "没有整改事项「R-9」" in result.stderr
