@@ -1,20 +1,28 @@
 """验收准备: the data of the evidence package for the acceptance review, its readiness score and its gaps.
 
 `package_data` copies the evidence files into `out_dir/evidence/CODE/` and gathers one row per active task:
-code, area, measure, lead and co units, due (and the table's date when an extension moved it), done on, status,
-on time, expected evidence (成果形式), evidence files (paths inside the package), the checklist items without a
+code, area, measure, lead and co units, due (and the table's date when an extension moved it), done on,
+status,
+on time, expected evidence (成果形式), evidence files (paths inside the package), the checklist items
+without a
 matching file, self-check answers, remediation history. notifications.acceptance writes the index, the report
-and the zip; `prepare_out_dir` and `refuse_foreign` keep it from deleting or overwriting what it did not write.
+and the zip; `prepare_out_dir` and `refuse_foreign` keep it from deleting or overwriting what it did not
+write.
 Evidence file names are made safe for Windows and zip readers (`\\`, `:`, `*`, … become `_`).
 
-Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two or more
-characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose name
+Evidence checklist: a task's 成果形式 split into items on 、，,；;/ and on 及/和/与 between two words of two
+or more
+characters ("合作协议及联席会议纪要" → 合作协议, 联席会议纪要). An item is matched by an evidence file whose
+name
 contains it (or is contained in it) after folding widths, brackets and spaces. (及 inside 普及 or 及时 and the
 like is no joiner.)
 
-Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at least
-one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式 but
-has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded but
+Readiness (0–100): the mean over active tasks of 50 if the task is done (every instance) + 25 if it has at
+least
+one evidence file + 25 × the share of its checklist items matched (all of them when the task has no 成果形式
+but
+has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded
+but
 not found on disk), remediation_open.
 """
 
@@ -131,7 +139,9 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
             path = (out_dir / name).resolve()
             if root in path.parents and path.is_file():  # never a path outside the package
                 path.unlink()
-        for directory in sorted({p.parent for p in ((out_dir / n) for n in listed)}, key=lambda p: -len(p.parts)):
+        for directory in sorted(
+            {p.parent for p in ((out_dir / n) for n in listed)}, key=lambda p: -len(p.parts)
+        ):
             while directory != out_dir and directory.is_dir() and not any(directory.iterdir()):
                 directory.rmdir()
                 directory = directory.parent
@@ -141,7 +151,8 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
 def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date,
                  home: Path | None = None, written: list[Path] | None = None) -> dict:
     """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given (each file
-    copied is appended to `written`). Evidence paths recorded relative to the home are resolved under `home`."""
+    copied is appended to `written`). Evidence paths recorded relative to the home are resolved under
+    `home`."""
     written = written if written is not None else []
     language = lang(ctx)
     english = language == "en"
@@ -151,12 +162,18 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
 
     instances: dict[int, list[TaskInstance]] = defaultdict(list)
-    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
-                                    .order_by(TaskInstance.task_id, TaskInstance.seq)):
+    for instance in session.scalars(
+        select(TaskInstance)
+        .where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
+        .order_by(TaskInstance.task_id, TaskInstance.seq)
+    ):
         instances[instance.task_id].append(instance)
     evidence: dict[int, list[str]] = defaultdict(list)
-    for task_id, files in session.execute(select(ProgressReport.task_id, ProgressReport.evidence)
-                                          .where(ProgressReport.program_id == ctx.id).order_by(ProgressReport.id)):
+    for task_id, files in session.execute(
+        select(ProgressReport.task_id, ProgressReport.evidence)
+        .where(ProgressReport.program_id == ctx.id)
+        .order_by(ProgressReport.id)
+    ):
         for f in files or []:
             if f not in evidence[task_id]:
                 evidence[task_id].append(f)
@@ -169,14 +186,23 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
     finding_names = FINDING_LABELS[language]
     history: dict[int, list[str]] = defaultdict(list)
-    items = session.execute(select(RemediationItem, Finding.kind).join(Finding, Finding.id == RemediationItem.finding_id)
-                            .where(RemediationItem.program_id == ctx.id).order_by(RemediationItem.id)).all()
-    state_names = {"open": ("未办结", "open"), "closed": ("已办结", "closed"), "accepted": ("牵头办认可", "accepted")}
+    items = session.execute(
+        select(RemediationItem, Finding.kind)
+        .join(Finding, Finding.id == RemediationItem.finding_id)
+        .where(RemediationItem.program_id == ctx.id)
+        .order_by(RemediationItem.id)
+    ).all()
+    state_names = {
+        "open": ("未办结", "open"),
+        "closed": ("已办结", "closed"),
+        "accepted": ("牵头办认可", "accepted"),
+    }
     for item, kind in items:
         if item.task_id is not None:
             end = f" {item.closed_on}" if item.closed_on else ""
             history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
-                                         f"{'due' if english else '时限'} {item.due}）→ {state_names[item.state][english]}{end}")
+                                         f"{'due' if english else '时限'} {item.due}）→ "
+                                         f"{state_names[item.state][english]}{end}")
 
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
     tasks, gaps = [], []
@@ -205,28 +231,47 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         score, unmatched = _task_score(done, files, items_)
         done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
         record = {
-            "code": row["code"], "area": row["area"] or "", "title": row["title"],
-            "lead": row["lead"], "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
-            "co_names": [names.get(c, c) for c in row["co"]],
-            "due": row["due"], "original_due": row["original_due"], "recurrence": row["recurrence"],
-            "instances": len(task_instances), "instances_done": sum(i.status == "done" for i in task_instances),
-            "status": "done" if done else row["status"], "done": done, "on_time": on_time, "late": bool(late),
-            "done_on": done_on.isoformat() if done_on else None, "evidence_spec": row["evidence_spec"] or "",
-            "checklist": items_, "unmatched": unmatched, "files": files, "missing_files": missing,
-            "selfcheck": answers[task_id], "remediation": history[task_id], "score": score,
-        }
+            "code": row["code"], "area": row["area"] or "", "title": row["title"], "lead": row["lead"],
+            "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+            "co_names": [names.get(c, c) for c in row["co"]], "due": row["due"],
+            "original_due": row["original_due"], "recurrence": row["recurrence"],
+            "instances": len(task_instances),
+            "instances_done": sum(i.status == "done" for i in task_instances),
+            "status": "done" if done else row["status"], "done": done, "on_time": on_time,
+            "late": bool(late), "done_on": done_on.isoformat() if done_on else None,
+            "evidence_spec": row["evidence_spec"] or "", "checklist": items_, "unmatched": unmatched,
+            "files": files, "missing_files": missing, "selfcheck": answers[task_id],
+            "remediation": history[task_id], "score": score}
         tasks.append(record)
         if not done:
             gaps.append({"task": row["code"], "kind": "not_done",
-                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/{record['instances']}）"})
+                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/"
+                                   f"{record['instances']}）"})
         if not files:
-            gaps.append({"task": row["code"], "kind": "no_evidence", "detail": "no evidence" if english else "无佐证材料"})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "no_evidence",
+                    "detail": "no evidence" if english else "无佐证材料",
+                }
+            )
         elif unmatched:
-            gaps.append({"task": row["code"], "kind": "checklist",
-                         "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched)})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "checklist",
+                    "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched),
+                }
+            )
         for f in missing:
-            gaps.append({"task": row["code"], "kind": "missing_file",
-                         "detail": ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name})
+            gaps.append(
+                {
+                    "task": row["code"],
+                    "kind": "missing_file",
+                    "detail": ("evidence file not found: " if english else "佐证材料文件缺失：")
+                    + Path(f).name,
+                }
+            )
     for item, _kind in items:
         if item.state == "open":
             gaps.append({"task": item.code, "kind": "remediation_open",
@@ -243,15 +288,23 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                  "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
                  "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
 
-    remediation = [{"code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
-                    "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-                    "state_name": state_names[item.state][english],
-                    "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-                    "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
-                   for item, kind in items]
+    remediation = [
+        {
+            "code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
+            "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
+            "state_name": state_names[item.state][english],
+            "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
+        for item, kind in items
+    ]
     return {
-        "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
-        "readiness": readiness, "tasks": tasks, "gaps": gaps,
+        "program": ctx.id,
+        "name": ctx.program.name,
+        "language": language,
+        "today": today.isoformat(),
+        "readiness": readiness,
+        "tasks": tasks,
+        "gaps": gaps,
         "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
         "by_unit": group(lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
@@ -260,9 +313,11 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
             "closed_late": sum(r["late"] for r in remediation),
             "accepted": sum(r["state"] == "accepted" for r in remediation),
             "open": sum(r["state"] == "open" for r in remediation)},
-        "totals": {"tasks": len(tasks), "done": sum(t["done"] for t in tasks),
-                   "on_time": sum(t["on_time"] for t in tasks), "with_evidence": sum(bool(t["files"]) for t in tasks),
-                   "files": sum(len(t["files"]) for t in tasks)},
+        "totals": {
+            "tasks": len(tasks), "done": sum(t["done"] for t in tasks),
+            "on_time": sum(t["on_time"] for t in tasks),
+            "with_evidence": sum(bool(t["files"]) for t in tasks),
+            "files": sum(len(t["files"]) for t in tasks)},
     }
 
 

@@ -1,9 +1,13 @@
 """The evidence store: files reported with `--evidence`, kept by content under the home.
 
-A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that path
-relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet (their
-content differs, so their folders do), a file is never overwritten by another content, and storing the same file
-twice stores it once. `stage` reads and hashes the files before anything is recorded; `commit_files` copies them
+A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that
+path
+relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet
+(their
+content differs, so their folders do), a file is never overwritten by another content, and storing the same
+file
+twice stores it once. `stage` reads and hashes the files before anything is recorded; `commit_files` copies
+them
 only once the report is accepted (the caller's transaction then commits; a failed copy rolls it back). Paths
 recorded before this store existed are absolute and resolved as they are.
 """
@@ -21,7 +25,8 @@ from pathlib import Path
 STORE = Path("evidence") / "sha256"
 # Characters Windows and zip readers refuse in a file name, and path separators of either kind.
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME = 120
 
 
@@ -82,7 +87,8 @@ def commit_files(home: Path, staged: list[Staged]) -> None:
 
 
 def resolve(home: Path, recorded: str) -> Path:
-    """Where a recorded evidence path is now: relative paths under the home, older absolute paths as they are."""
+    """Where a recorded evidence path is now: relative paths under the home, older absolute paths as they
+    are."""
     path = Path(recorded)
     return path if path.is_absolute() else home / path
 

@@ -1,8 +1,10 @@
 """Write a validated ProgramSpec to the database in one transaction.
 
 Re-importing a program updates tasks by code and keeps their progress; tasks no longer in the table are
-marked inactive and listed, never silently dropped. Nothing recorded is deleted by an import: a task instance the
-plan no longer has (its time limit changed from 每季度 to one date, say) is retired with its reports, notices and
+marked inactive and listed, never silently dropped. Nothing recorded is deleted by an import: a task
+instance the
+plan no longer has (its time limit changed from 每季度 to one date, say) is retired with its reports,
+notices and
 extension requests still attached, and listed (`plan_import` returns the list before the caller commits).
 
 A program id belongs to one plan: its source identity is the sha256 of the plan's name and coordinator

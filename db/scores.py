@@ -80,10 +80,13 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 
     recipients = Recipients(session, ctx.id)
     instances = session.execute(
-        select(TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
-               TaskInstance.done_on)
+        select(
+            TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
+            TaskInstance.done_on)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.due.is_not(None), TaskInstance.retired_on.is_(None))
+        .where(
+            TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.due.is_not(None),
+            TaskInstance.retired_on.is_(None))
         .order_by(Task.source_row, Task.code, TaskInstance.seq)
     ).all()
     for task_id, code, seq, due, status, done_on in instances:

@@ -1,6 +1,7 @@
 """自查自评: who gets a self-check form, what is in it, and what a returned form becomes.
 
-The workbook itself (writing and reading the .xlsx) is notifications/selfcheck_forms.py; this module is the
+The workbook itself (writing and reading the .xlsx) is notifications/workbooks/selfcheck.py; this module is
+the
 database side: the form's content for a unit (`form_spec`), the checks of a returned form against the program
 (`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they produce
 (`record_returns`).

@@ -40,7 +40,9 @@ def form_signature(session: Session, program_id: str, unit_code: str, version: s
     return hmac.new(installation_key(session), message, hashlib.sha256).hexdigest()
 
 
-def verify_form(session: Session, program_id: str, unit_code: str, version: str, signature: str | None) -> bool:
+def verify_form(
+    session: Session, program_id: str, unit_code: str, version: str, signature: str | None
+) -> bool:
     if not signature:
         return False
     return hmac.compare_digest(form_signature(session, program_id, unit_code, version), str(signature))

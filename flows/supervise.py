@@ -145,16 +145,36 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
         failed = list_deliveries(session, program, failed_only=True)
     name = markdown_escape(summary["name"])
     create_progress_artifact(progress=round(summary["done_share"] * 100, 1), key=f"{program}-progress",
-                             description=f"{name}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（截至 {today}）")
+                             description=f"{name}: 办结 {summary['lights']['done']}/{summary['tasks']} 项（"
+                                         f"截至 {today}）")
     rows.sort(key=lambda r: (LIGHT_ORDER[r["light"]], r["due"] or "9999", r["code"]))
     # Table cells are shown by the UI as markdown too: a task's own text is escaped like the bulletin's.
-    table = [{"code": markdown_escape(r["code"]), "measure": markdown_escape(r["title"]), "lead": "、".join(r["lead"]),
-              "due": r["due"] or r["recurrence"] or "", "light": r["light"], "last_report": r["last_report"] or ""}
-             for r in rows[:TABLE_ARTIFACT_ROWS]]
-    shown = "" if len(rows) <= TABLE_ARTIFACT_ROWS else f"（按预警排序，显示前 {TABLE_ARTIFACT_ROWS} 项，共 {len(rows)} 项）"
-    create_table_artifact(table=table, key=f"{program}-tasks", description=f"任务与红黄绿灯，截至 {today}{shown}")
-    create_markdown_artifact(markdown=bulletin, key=f"{program}-bulletin", description=f"通报（截至 {today}）")
-    failed_table = [{k: markdown_escape(row[k]) if isinstance(row[k], str) else row[k]
-                     for k in ("at", "unit", "channel", "state", "attempts", "code", "reason")} for row in failed]
-    create_table_artifact(table=failed_table or [{"unit": "", "channel": "", "state": "", "reason": "无失败投递"}],
-                          key=f"{program}-failed-deliveries", description="投递失败的通知（渠道已脱敏）")
+    table = [
+        {
+            "code": markdown_escape(r["code"]), "measure": markdown_escape(r["title"]),
+            "lead": "、".join(r["lead"]), "due": r["due"] or r["recurrence"] or "", "light": r["light"],
+            "last_report": r["last_report"] or ""}
+        for r in rows[:TABLE_ARTIFACT_ROWS]
+    ]
+    shown = (
+        ""
+        if len(rows) <= TABLE_ARTIFACT_ROWS
+        else f"（按预警排序，显示前 {TABLE_ARTIFACT_ROWS} 项，共 {len(rows)} 项）"
+    )
+    create_table_artifact(table=table, key=f"{program}-tasks", description=f"任务与红黄绿灯，截至 {today}"
+                                                                           f"{shown}")
+    create_markdown_artifact(
+        markdown=bulletin, key=f"{program}-bulletin", description=f"通报（截至 {today}）"
+    )
+    failed_table = [
+        {
+            k: markdown_escape(row[k]) if isinstance(row[k], str) else row[k]
+            for k in ("at", "unit", "channel", "state", "attempts", "code", "reason")
+        }
+        for row in failed
+    ]
+    create_table_artifact(
+        table=failed_table or [{"unit": "", "channel": "", "state": "", "reason": "无失败投递"}],
+        key=f"{program}-failed-deliveries",
+        description="投递失败的通知（渠道已脱敏）",
+    )

@@ -42,7 +42,9 @@ class DispatchResult:
     notices: int = 0
     states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (unit name, masked channel) newly broken
-    render_failures: list[tuple[str, str, str]] = field(default_factory=list)  # (unit name, message id, reason)
+    render_failures: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (unit name, message id, reason)
 
     @property
     def all_failed(self) -> bool:
@@ -84,10 +86,20 @@ def _alert_render_failures(sessions: sessionmaker[Session], program_id: str,
             return 0
         english = ctx.program.language == "en"
         candidates = [
-            Candidate(f"render_failed:{program_id}:{message_id}", "delivery_alert", ctx.program.coordinator_unit_id,
-                      data={"title": (f"{unit}: message {message_id} could not be written" if english
-                                      else f"{unit} 的通知 {message_id} 生成失败，未发出"),
-                            "note": reason, "unit": unit})
+            Candidate(
+                f"render_failed:{program_id}:{message_id}",
+                "delivery_alert",
+                ctx.program.coordinator_unit_id,
+                data={
+                    "title": (
+                        f"{unit}: message {message_id} could not be written"
+                        if english
+                        else f"{unit} 的通知 {message_id} 生成失败，未发出"
+                    ),
+                    "note": reason,
+                    "unit": unit,
+                },
+            )
             for unit, message_id, reason in failures
         ]
         return len(claim(session, ctx, candidates, at))
@@ -107,11 +119,14 @@ def _record_render_failure(sessions: sessionmaker[Session], program_id: str, uni
             return reason
         codes = session.scalars(select(Notice.task_code).where(Notice.message_id == message_id)).all()
         kinds = session.scalars(select(Notice.kind).where(Notice.message_id == message_id)).all()
-        session.add(Delivery(message_id=message_id, program_id=program_id, unit_code=unit.code, audience=audience,
-                             channel="render", channel_key="render", kind="render", state="failed", attempts=0,
-                             code="render_error", reason=reason, kinds=list(dict.fromkeys(kinds)),
-                             task_codes=[c for c in dict.fromkeys(codes) if c], notice_ids=list(notice_ids),
-                             message_at=at, first_at=at, last_at=at))
+        session.add(
+            Delivery(
+                message_id=message_id, program_id=program_id, unit_code=unit.code, audience=audience,
+                channel="render", channel_key="render", kind="render", state="failed", attempts=0,
+                code="render_error", reason=reason, kinds=list(dict.fromkeys(kinds)),
+                task_codes=[c for c in dict.fromkeys(codes) if c], notice_ids=list(notice_ids),
+                message_at=at, first_at=at, last_at=at)
+        )
     return reason
 
 
@@ -183,8 +198,9 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                 message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today,
                                    rows_by_day, units)
         except Exception as error:  # one unit's digest must never stop the others
-            reason = _record_render_failure(sessions, program_id, units[unit_id], audience, notice_ids, message_id,
-                                            at, error)
+            reason = _record_render_failure(
+                sessions, program_id, units[unit_id], audience, notice_ids, message_id, at, error
+            )
             result.messages += 1
             result.notices += len(notice_ids)
             result.states["failed"] += len(notice_ids)

@@ -33,11 +33,11 @@ from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, p
 from schedule.unit_names import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
 
 __all__ = [
-    "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED", "MAX_YAML_BYTES", "TableError", "check_workbook_size",
-    "FORMULA_PREFIXES", "cell_row", "cell_value", "clean_optional", "clean_text", "name_problem",
-    "catalogue",
-    "AmbiguousUnitError", "before_due_horizon", "before_due_offset", "bulletin_slot", "expand_recurrence",
-    "expected_progress", "fold", "labels", "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot",
-    "parse_time_limit", "PHASE_KINDS", "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec",
-    "read_plan", "ReminderPolicy", "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text",
-    "TimeLimit", "TimeLimitError", "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]
+    "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
+    "MAX_YAML_BYTES", "TableError", "check_workbook_size", "FORMULA_PREFIXES", "cell_row", "cell_value",
+    "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",
+    "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
+    "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
+    "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
+    "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
+    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]

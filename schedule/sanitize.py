@@ -1,12 +1,15 @@
 """Hostile text, neutralised where it enters and made safe where it leaves. Pure functions.
 
-- `clean_text`: what is kept of a text a plan, a unit or a report brings in: control characters (which openpyxl
+- `clean_text`: what is kept of a text a plan, a unit or a report brings in: control characters (which
+openpyxl
   refuses to write and which break mail headers) and bidirectional overrides are dropped, line breaks become
   `\\n` (or a space for a one-line text).
-- `name_problem`: why a text cannot be a name (program, unit): a name goes into mail subjects and headers, so a
+- `name_problem`: why a text cannot be a name (program, unit): a name goes into mail subjects and headers,
+so a
   line break or a control character in it is an error at import, not something to repair silently.
 - `cell_value`: a value as a workbook cell must carry it: text that a spreadsheet would run as a formula
-  (starting with = + - @, a tab or a carriage return, OWASP's CSV-injection list) gets a leading apostrophe, and
+  (starting with = + - @, a tab or a carriage return, OWASP's CSV-injection list) gets a leading apostrophe,
+  and
   no control character reaches openpyxl, which would raise `IllegalCharacterError` and stop the writer.
 """
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# C0 controls except tab and line feed, DEL, C1 controls; bidi overrides/isolates (Trojan-source style reordering).
+# C0 controls except tab and line feed, DEL, C1 controls; bidi overrides/isolates (Trojan-source style
+# reordering).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile("\r\n|\r|\u2028|\u2029|\x0b|\x0c|\x85")
 _BLANKS = re.compile(r"[\t\n ]+")
@@ -23,7 +27,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clean_text(value: Any, *, one_line: bool = False) -> str:
-    """The text without control characters; line breaks as `\\n`, or, for a one-line text, runs of blanks as one
+    """The text without control characters; line breaks as `\\n`, or, for a one-line text, runs of blanks as
+    one
     space."""
     if value is None:
         return ""
@@ -49,7 +54,8 @@ def name_problem(value: str) -> str | None:
 
 
 def cell_value(value: Any) -> Any:
-    """A value safe to hand to openpyxl: numbers, dates and None unchanged; text cleaned and never a formula."""
+    """A value safe to hand to openpyxl: numbers, dates and None unchanged; text cleaned and never a
+    formula."""
     if not isinstance(value, str):
         return value
     text = _CONTROL.sub("", value.replace("\r\n", "\n"))

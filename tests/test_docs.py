@@ -81,6 +81,7 @@ def test_design_says_the_clock_is_read_in_one_place():
 
 def test_the_documented_input_limits_are_the_code_s():
     docs = (ROOT / "docs" / "plan-format.md").read_text("utf-8")
-    for limit in (MAX_YAML_BYTES, MAX_ALIASES, MAX_VALUES, MAX_CSV_BYTES, MAX_XLSX_UNPACKED, MAX_ROWS, MAX_CELLS,
-                  MAX_FORM_BYTES, MAX_FORM_UNPACKED):
+    for limit in (
+        MAX_YAML_BYTES, MAX_ALIASES, MAX_VALUES, MAX_CSV_BYTES, MAX_XLSX_UNPACKED, MAX_ROWS, MAX_CELLS,
+        MAX_FORM_BYTES, MAX_FORM_UNPACKED):
         assert f"{limit:,}" in docs, limit

@@ -14,15 +14,13 @@ import subprocess
 import sys
 import time as time_
 import zipfile
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, text
-from typer.testing import CliRunner
 
 from db import (
     Event,
@@ -58,10 +56,9 @@ from notifications import (
 )
 from schedule import FORMULA_PREFIXES, cell_value, clean_text, name_problem, read_plan
 from tests.support.factories import HEADER, TASKS, UNITS, program_yaml, write_plan
+from tests.support.programs import at as morning
+from tests.support.programs import runner
 from tests.support.snapshots import db_snapshot, tree
-
-ZONE = ZoneInfo("Asia/Shanghai")
-runner = CliRunner()
 
 # ---------------------------------------------------------------- the tables
 
@@ -98,10 +95,12 @@ def test_a_hostile_text_is_inert_in_a_cell_and_clean_where_it_enters(value, tmp_
     assert "\n" not in one_line and "\r" not in one_line
 
 
-@pytest.mark.parametrize("value, problem", [
-    ("示范区\r\nBcc: x@y", "换行"), ("示范区\n建设", "换行"), ("示范区\x07", "控制字符"), ("示范区\t建设", "控制字符"),
-    ("示范区建设", None), ("=示范区", None),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("示范区\r\nBcc: x@y", "换行"), ("示范区\n建设", "换行"), ("示范区\x07", "控制字符"),
+        ("示范区\t建设", "控制字符"), ("示范区建设", None), ("=示范区", None)],
+)
 def test_a_name_with_a_line_break_or_control_character_is_refused(value, problem):
     message = name_problem(value)
     assert (message is None) if problem is None else (problem in message)
@@ -193,24 +192,33 @@ def _tasks_bomb(plan: Path) -> None:
 
 # (id, how the factory plan is spoiled, severity expected, file it is located in, words of the message)
 HOSTILE_PLANS = [
-    pytest.param(lambda p: _program(p, name="示范区\r\nBcc: x@example.org"), "error", "program.yaml", "换行",
-                 id="crlf-in-program-name"),
-    pytest.param(lambda p: _units(p, lambda u: u[1].update(name="市场监管局\x07")), "error", "units.yaml", "控制字符",
-                 id="bell-in-unit-name"),
+    pytest.param(
+        lambda p: _program(p, name="示范区\r\nBcc: x@example.org"), "error", "program.yaml", "换行",
+        id="crlf-in-program-name"),
+    pytest.param(
+        lambda p: _units(p, lambda u: u[1].update(name="市场监管局\x07")), "error", "units.yaml",
+        "控制字符", id="bell-in-unit-name"),
     pytest.param(lambda p: _tasks(p, []), "error", "tasks.xlsx", "没有任务行", id="header-only-table"),
-    pytest.param(lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2022年6月底前", "", ""]]), "error",
-                 "tasks.xlsx", "早于计划开始日", id="deadline-before-start"),
-    pytest.param(lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2026年6月底前", "", ""]]), "warning",
-                 "tasks.xlsx", "晚于计划结束日", id="deadline-after-end"),
-    pytest.param(lambda p: _units(p, lambda u: u[3].update(notify=["${POLICE_ROBOT_URL}"])), None, None, None,
-                 id="notify-url-is-one-secret"),
-    pytest.param(lambda p: _units(p, lambda u: u[3].update(notify=["police robot"])), "error", "units.yaml",
-                 "不是 apprise URL", id="notify-url-not-a-url"),
-    pytest.param(lambda p: _gbk_yaml(p, "program.yaml"), "error", "program.yaml", "GBK", id="gbk-program-yaml"),
+    pytest.param(
+        lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2022年6月底前", "", ""]]), "error",
+        "tasks.xlsx", "早于计划开始日", id="deadline-before-start"),
+    pytest.param(
+        lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2026年6月底前", "", ""]]), "warning",
+        "tasks.xlsx", "晚于计划结束日", id="deadline-after-end"),
+    pytest.param(
+        lambda p: _units(p, lambda u: u[3].update(notify=["${POLICE_ROBOT_URL}"])), None, None, None,
+        id="notify-url-is-one-secret"),
+    pytest.param(
+        lambda p: _units(p, lambda u: u[3].update(notify=["police robot"])), "error", "units.yaml",
+        "不是 apprise URL", id="notify-url-not-a-url"),
+    pytest.param(
+        lambda p: _gbk_yaml(p, "program.yaml"), "error", "program.yaml", "GBK", id="gbk-program-yaml"
+    ),
     pytest.param(lambda p: _gbk_yaml(p, "units.yaml"), "error", "units.yaml", "GBK", id="gbk-units-yaml"),
     pytest.param(_gbk_csv, "warning", "tasks.csv", "GB18030", id="gbk-csv-is-read"),
-    pytest.param(lambda p: _tasks(p, TASKS, hidden_first=True), "warning", "tasks.xlsx", "读取工作表「分工表」",
-                 id="hidden-first-sheet-skipped"),
+    pytest.param(
+        lambda p: _tasks(p, TASKS, hidden_first=True), "warning", "tasks.xlsx", "读取工作表「分工表」",
+        id="hidden-first-sheet-skipped"),
     pytest.param(_alias_bomb, "error", "program.yaml", "别名展开后", id="yaml-alias-bomb"),
     pytest.param(_many_aliases, "error", "program.yaml", "别名", id="yaml-many-aliases"),
     pytest.param(_huge_csv, "error", "tasks.csv", "CSV 文件过大", id="csv-past-the-limit"),
@@ -250,7 +258,10 @@ def _csv_tasks(plan: Path, rows: list[list]) -> None:
 
 def test_a_control_character_in_a_task_title_is_cleaned_at_import(tmp_path):
     plan = write_plan(tmp_path)
-    _csv_tasks(plan, [["A1", "协同\x07保护", "建立\x1b联动\r\n机制", "市场监管局", "", "2023年6月底前", "协议\x0b", ""]])
+    _csv_tasks(
+        plan,
+        [["A1", "协同\x07保护", "建立\x1b联动\r\n机制", "市场监管局", "", "2023年6月底前", "协议\x0b", ""]],
+    )
     reading = read_plan(plan)
     assert reading.ok
     task = reading.program.tasks[0]
@@ -259,9 +270,6 @@ def test_a_control_character_in_a_task_title_is_cleaned_at_import(tmp_path):
 
 # ---------------------------------------------------------------- helpers
 
-
-def morning(day: date) -> datetime:
-    return datetime.combine(day, time(8, 30), ZONE)
 
 
 def imported(tmp_path: Path, tasks: list[list] | None = None, **plan) -> Wiring:
@@ -286,7 +294,9 @@ def formula_cells(content: bytes) -> list[str]:
     for sheet in load_workbook(io.BytesIO(content)).worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES)):
+                if cell.data_type == "f" or (
+                    isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES)
+                ):
                     found.append(f"{sheet.title}!{cell.coordinate}={cell.value!r}")
     return found
 
@@ -305,8 +315,12 @@ def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, h
     plan = write_plan(tmp_path)
     assert cli(home, "plan", "import", str(plan)).exit_code == 0
     scan = _evidence_file(tmp_path, "印发文件.pdf", "office-scan")
-    assert cli(home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence", str(scan),
-               "--as-of", "2023-04-20").exit_code == 0
+    assert (
+        cli(
+            home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
+            str(scan), "--as-of", "2023-04-20").exit_code
+        == 0
+    )
 
     # --out $DUBAN_HOME: refused, the home untouched (before: every program's evidence deleted, exit 0).
     url = f"sqlite:///{home / 'duban.db'}"
@@ -322,9 +336,16 @@ def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, h
     own.parent.mkdir(parents=True)
     own.write_text("the user's own scan", "utf-8")
     before = tree(users)
-    assert cli(home, "acceptance", "package", "demo-city", "--out", str(users), "--as-of", "2025-04-20").exit_code == 1
+    assert (
+        cli(
+            home, "acceptance", "package", "demo-city", "--out", str(users), "--as-of", "2025-04-20"
+        ).exit_code
+        == 1
+    )
     assert tree(users) == before
-    forced = cli(home, "acceptance", "package", "demo-city", "--out", str(users), "--force", "--as-of", "2025-04-20")
+    forced = cli(
+        home, "acceptance", "package", "demo-city", "--out", str(users), "--force", "--as-of", "2025-04-20"
+    )
     assert forced.exit_code == 0, forced.output
     after = tree(users)
     assert after["evidence/D1/盖章原件扫描.pdf"] == before["evidence/D1/盖章原件扫描.pdf"]
@@ -332,7 +353,12 @@ def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, h
 
     # A new folder, then --force again: only the package's own files are replaced.
     fresh = tmp_path / "fresh"
-    assert cli(home, "acceptance", "package", "demo-city", "--out", str(fresh), "--as-of", "2025-04-20").exit_code == 0
+    assert (
+        cli(
+            home, "acceptance", "package", "demo-city", "--out", str(fresh), "--as-of", "2025-04-20"
+        ).exit_code
+        == 0
+    )
     (fresh / "备注.txt").write_text("a note of the coordinator's", "utf-8")
     first = tree(fresh)
     assert cli(home, "acceptance", "package", "demo-city", "--out", str(fresh), "--force",
@@ -345,8 +371,12 @@ def test_evidence_names_are_made_safe_in_the_acceptance_zip(tmp_path, home):
     plan = write_plan(tmp_path)
     assert cli(home, "plan", "import", str(plan)).exit_code == 0
     odd = _evidence_file(tmp_path, 'a\\b:c*d?"e<f>g|h.pdf', "odd")
-    assert cli(home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence", str(odd),
-               "--as-of", "2023-04-20").exit_code == 0
+    assert (
+        cli(
+            home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
+            str(odd), "--as-of", "2023-04-20").exit_code
+        == 0
+    )
     result = cli(home, "acceptance", "package", "demo-city", "--out", str(tmp_path / "p"), "--json",
                  "--as-of", "2025-04-20")
     with zipfile.ZipFile(json.loads(result.stdout)["zip"]) as archive:
@@ -362,7 +392,9 @@ def test_reimport_retires_instances_and_keeps_reports_and_notices(tmp_path):
     wired = imported(tmp_path)
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
-        record_report(session, ctx, "B2", "police", "done", 100, "二季度数据已报送", [], morning(date(2023, 6, 28)))
+        record_report(
+            session, ctx, "B2", "police", "done", 100, "二季度数据已报送", [], morning(date(2023, 6, 28))
+        )
     # The third quarter's instance: reminded, chased, and reported on as not started (its status stays so).
     for day in (date(2023, 9, 15), date(2023, 9, 26), date(2023, 10, 9), date(2023, 10, 12)):
         run_check(wired.sessions, "demo-city", morning(day), OutboxNotifier(wired.settings.outbox_path))
@@ -385,7 +417,10 @@ def test_reimport_retires_instances_and_keeps_reports_and_notices(tmp_path):
         assert session.scalar(select(func.count()).select_from(ProgressReport)) == reports
         notes = session.scalars(select(ProgressReport.note).order_by(ProgressReport.id)).all()
         assert notes == ["二季度数据已报送", "三季度数据口径待明确"]
-        assert session.scalar(select(func.count()).select_from(Notice).where(Notice.task_code == "B2")) == b2_notices
+        assert (
+            session.scalar(select(func.count()).select_from(Notice).where(Notice.task_code == "B2"))
+            == b2_notices
+        )
         assert session.scalar(select(func.count()).select_from(Event)) == events + 1
         retired = session.scalars(select(TaskInstance).where(TaskInstance.retired_on.is_not(None))).all()
         assert retired and all(i.retired_on == date(2023, 10, 16) for i in retired)
@@ -447,8 +482,12 @@ def test_a_refused_report_stores_no_evidence_and_same_names_never_meet(tmp_path,
     assert cli(home, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
     url = f"sqlite:///{home / 'duban.db'}"
     msa_file = _evidence_file(tmp_path, "协议.pdf", "msa-version")
-    assert cli(home, "report", "demo-city", "A1", "--unit", "msa", "--status", "done", "--evidence", str(msa_file),
-               "--as-of", "2023-06-20").exit_code == 0
+    assert (
+        cli(
+            home, "report", "demo-city", "A1", "--unit", "msa", "--status", "done", "--evidence",
+            str(msa_file), "--as-of", "2023-06-20").exit_code
+        == 0
+    )
     before_db, before_files = db_snapshot(url), tree(home / "evidence")
     # police is not on A2: refused, and its file of the same name is not stored anywhere.
     police_file = _evidence_file(tmp_path, "协议.pdf", "police-version")
@@ -458,8 +497,12 @@ def test_a_refused_report_stores_no_evidence_and_same_names_never_meet(tmp_path,
     assert db_snapshot(url) == before_db and tree(home / "evidence") == before_files
     # court on A1 with a file of the same name: both contents are kept.
     court_file = _evidence_file(tmp_path, "协议.pdf", "court-version")
-    assert cli(home, "report", "demo-city", "A1", "--unit", "court", "--status", "done", "--evidence", str(court_file),
-               "--as-of", "2023-06-22").exit_code == 0
+    assert (
+        cli(
+            home, "report", "demo-city", "A1", "--unit", "court", "--status", "done", "--evidence",
+            str(court_file), "--as-of", "2023-06-22").exit_code
+        == 0
+    )
     stored = tree(home / "evidence")
     assert len(stored) == 2 and all(name.endswith("/协议.pdf") for name in stored)
 
@@ -470,8 +513,12 @@ def test_evidence_is_recorded_relative_to_the_home_and_survives_a_move(tmp_path,
     monkeypatch.setenv("DUBAN_NOTIFIER", "outbox")
     assert cli(first, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
     scan = _evidence_file(tmp_path, "印发文件.pdf", "scan")
-    assert cli(first, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence", str(scan),
-               "--as-of", "2023-04-20").exit_code == 0
+    assert (
+        cli(
+            first, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
+            str(scan), "--as-of", "2023-04-20").exit_code
+        == 0
+    )
     moved = tmp_path / "home-b"
     first.rename(moved)
     monkeypatch.setenv("DUBAN_HOME", str(moved))
@@ -489,10 +536,14 @@ def test_evidence_is_recorded_relative_to_the_home_and_survives_a_move(tmp_path,
 
 def test_a_report_on_a_removed_task_is_refused(tmp_path, home):
     assert cli(home, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
-    assert cli(home, "plan", "import", str(write_plan(tmp_path, tasks=TASKS[:-1], name="fewer"))).exit_code == 0
+    assert (
+        cli(home, "plan", "import", str(write_plan(tmp_path, tasks=TASKS[:-1], name="fewer"))).exit_code == 0
+    )
     url = f"sqlite:///{home / 'duban.db'}"
     before = db_snapshot(url)
-    result = cli(home, "report", "demo-city", "C1", "--unit", "police", "--status", "done", "--as-of", "2023-06-20")
+    result = cli(
+        home, "report", "demo-city", "C1", "--unit", "police", "--status", "done", "--as-of", "2023-06-20"
+    )
     assert result.exit_code == 1 and "已从分工表中删除" in result.output
     assert db_snapshot(url) == before
 
@@ -505,7 +556,9 @@ def test_a_control_character_in_the_plan_does_not_stop_the_check(tmp_path):
     # A database from before the fix can hold such text already: the writers must survive it too.
     with wired.transaction() as session:
         session.execute(text("UPDATE tasks SET area = '协同\x07保护' WHERE code = 'A1'"))
-    result = run_check(wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path))
+    result = run_check(
+        wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path)
+    )
     assert result.dispatched.messages > 0 and set(result.dispatched.states) <= {"sent"}
     lines = [json.loads(line) for line in wired.settings.outbox_path.read_text("utf-8").splitlines()]
     assert any("印发实施方案" in line["text"] for line in lines)
@@ -515,11 +568,14 @@ def test_a_control_character_in_an_extension_reason_does_not_break_the_bulletin(
     wired = imported(tmp_path)
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
-        request = request_extension(session, ctx, "A1", "msa", date(2023, 9, 30), "人员\x07调整=HYPERLINK(\"x\")",
+        request = request_extension(session, ctx, "A1", "msa", date(2023, 9, 30), "人员\x07调整=HYPERLINK("
+                                                                                  "\"x\")",
                                     morning(date(2023, 6, 1)))
         assert "\x07" not in request["reason"]
         approve_extension(session, ctx, request["id"], "office", morning(date(2023, 6, 2)))
-        session.execute(text("UPDATE extension_requests SET reason = '=1+1\x07'"))  # as a database before the fix
+        session.execute(
+            text("UPDATE extension_requests SET reason = '=1+1\x07'")
+        )  # as a database before the fix
     with wired.transaction() as session:
         content = render_bulletin(session, load_program(session, "demo-city"), date(2023, 6, 5), fmt="xlsx")
     assert formula_cells(content) == []
@@ -538,7 +594,9 @@ def test_a_digest_that_fails_to_render_is_recorded_and_the_others_go_out(tmp_pat
 
     monkeypatch.setattr(dispatch_module, "unit_task_workbook", failing)
     wired = imported(tmp_path)
-    result = run_check(wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path))
+    result = run_check(
+        wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path)
+    )
     assert result.dispatched.render_failures and result.dispatched.render_failures[0][0] == "市公安局"
     assert not result.dispatched.all_failed
     with wired.transaction() as session:
@@ -563,7 +621,9 @@ def test_a_dispatch_whose_every_message_failed_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(dispatch_module, "unit_task_workbook", failing)
     monkeypatch.setattr(dispatch_module, "render_digest", failing)
     wired = imported(tmp_path)
-    result = run_check(wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path))
+    result = run_check(
+        wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path)
+    )
     assert result.dispatched.messages > 0 and result.dispatched.all_failed
     assert result.to_json()["dispatched"]["all_failed"] is True
 
@@ -611,23 +671,35 @@ def test_no_workbook_writer_writes_a_formula_from_text(hostile_program, tmp_path
     for name, content in books.items():
         assert formula_cells(content) == [], name
         # The hostile text is there, as text: neutralised with OWASP's leading apostrophe.
-        neutralised = [c.value for sheet in load_workbook(io.BytesIO(content)).worksheets for r in sheet.iter_rows()
-                       for c in r if isinstance(c.value, str) and c.value[:1] == "'" and c.value[1:2] in "=+-@"]
+        neutralised = [
+            c.value
+            for sheet in load_workbook(io.BytesIO(content)).worksheets
+            for r in sheet.iter_rows()
+            for c in r
+            if isinstance(c.value, str) and c.value[:1] == "'" and c.value[1:2] in "=+-@"
+        ]
         assert neutralised, name
 
 
 def test_every_html_template_escapes_hostile_text(hostile_program):
     rendered: dict[str, str] = {}
-    digest = render_digest(language="zh-CN", program_name="示范区<script>", recipient_name="<b>单位</b>",
-                           audience="unit", today=date(2023, 7, 3),
-                           items=[DigestItem("overdue", HOSTILE_TITLE, "A1", "2023-06-30", "red", "<i>note</i>")])
+    digest = render_digest(
+        language="zh-CN", program_name="示范区<script>", recipient_name="<b>单位</b>", audience="unit",
+        today=date(2023, 7, 3),
+        items=[DigestItem("overdue", HOSTILE_TITLE, "A1", "2023-06-30", "red", "<i>note</i>")])
     rendered["digest.html.j2"] = digest.html
     with hostile_program.transaction() as session:
         ctx = load_program(session, "demo-city")
         for language in ("zh-CN", "en"):
-            rendered[f"bulletin.{language}.html.j2"] = render_bulletin(session, ctx, date(2023, 7, 3), "html", language)
-            rendered[f"bulletin.{language}.md.j2"] = render_bulletin(session, ctx, date(2023, 7, 3), "md", language)
-        rendered["acceptance_report.html.j2"] = render_report(package_data(session, ctx, None, date(2025, 4, 20)))
+            rendered[f"bulletin.{language}.html.j2"] = render_bulletin(
+                session, ctx, date(2023, 7, 3), "html", language
+            )
+            rendered[f"bulletin.{language}.md.j2"] = render_bulletin(
+                session, ctx, date(2023, 7, 3), "md", language
+            )
+        rendered["acceptance_report.html.j2"] = render_report(
+            package_data(session, ctx, None, date(2025, 4, 20))
+        )
     rendered["digest.md"] = digest.markdown
     html_templates = {p.name for p in TEMPLATES.glob("*.html.j2")}
     assert html_templates <= set(rendered), html_templates - set(rendered)
@@ -663,8 +735,9 @@ def test_a_form_edited_to_another_unit_is_refused_and_the_real_return_still_impo
     url = str(wired.settings.db_url)
     before = db_snapshot(url)
     with wired.transaction() as session:
-        results, problems = import_forms(session, load_program(session, "demo-city"), [tmp_path / "forged.xlsx"],
-                                         morning(date(2024, 6, 20)))
+        results, problems = import_forms(
+            session, load_program(session, "demo-city"), [tmp_path / "forged.xlsx"],
+            morning(date(2024, 6, 20)))
     assert results == [] and any("签名不符" in p.message for p in problems)
     assert db_snapshot(url) == before
     court = load_workbook(files["court"])
@@ -701,7 +774,8 @@ if kind == "plan":
     problems = [str(p) for p in read_plan(path).problems]
 else:
     problems = [str(p) for p in read_form(path).problems]
-print(round(time.monotonic() - started, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, problems)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(round(time.monotonic() - started, 2), peak, problems)
 """
 
 
@@ -718,8 +792,7 @@ def _refused_within_limits(kind: str, path: Path, words: str) -> tuple[float, in
     pytest.param(_alias_bomb, "plan", "别名展开后", id="yaml-alias-bomb"),
     pytest.param(_tasks_bomb, "plan", "解压后过大", id="xlsx-bomb-in-tasks"),
     pytest.param(_huge_csv, "plan", "CSV 文件过大", id="csv-past-the-limit"),
-    pytest.param(None, "form", "解压后过大", id="xlsx-bomb-as-selfcheck-form"),
-])
+    pytest.param(None, "form", "解压后过大", id="xlsx-bomb-as-selfcheck-form")])
 def test_a_bomb_is_refused_within_seconds_and_200_mb(tmp_path, spoil, kind, words):
     if kind == "plan":
         target = write_plan(tmp_path)

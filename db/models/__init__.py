@@ -22,7 +22,7 @@ from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
 
 __all__ = [
-    "Base", "InstallationSecret", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery", "Event",
-    "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport", "RateEvent", "RateLimit",
-    "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance", "TaskUnit", "Unit",
-    "UnitMember", "UTCDateTime"]
+    "Base", "InstallationSecret", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery",
+    "Event", "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport", "RateEvent",
+    "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance", "TaskUnit",
+    "Unit", "UnitMember", "UTCDateTime"]

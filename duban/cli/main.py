@@ -87,7 +87,8 @@ def plan_validate(
 @plan_app.command("import")
 @handles_errors
 def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹")], db: DbOption = None,
-                replace: Annotated[bool, typer.Option("--replace", help="以这个计划替换同一编号下的另一个计划（记录均保留）")] = False,
+                replace: Annotated[bool, typer.Option("--replace", help="以这个计划替换同一编号下的另一个计"
+                                                                        "划（记录均保留）")] = False,
                 as_json: JsonOption = False) -> None:
     """校验后导入（全部或全不）；重复导入按任务编号更新并保留进展，表中已删除的任务会列出而非静默丢弃。"""
     reading = read_plan(directory)
@@ -104,7 +105,9 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
             err.print(f"替换计划 {result.program_id}：「{result.replaced}」→「{reading.program.name}」"
                       "（原有报送、通知、事件与决定均保留）", highlight=False)
         if result.instances_retired:
-            err.print(f"停用 {len(result.instances_retired)} 个任务期次（其报送与通知保留）：", highlight=False)
+            err.print(
+                f"停用 {len(result.instances_retired)} 个任务期次（其报送与通知保留）：", highlight=False
+            )
             for line in result.instances_retired:
                 err.print(f"  - {line}", highlight=False, markup=False)
     if as_json:
@@ -239,7 +242,9 @@ def supervise_command(
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    result = quiet_prefect(
+        lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url)
+    )
     dispatched = result["dispatched"]
     if as_json:
         emit_json(result)

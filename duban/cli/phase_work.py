@@ -201,7 +201,9 @@ def remediation(
         action = None
         if close:
             staged = stage_evidence(evidence or [])
-            action = report_item(session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by))
+            action = report_item(
+                session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by)
+            )
             commit_files(wired.settings.home, staged)
         elif accept:
             action = accept_item(session, ctx, accept, _actor(by), at, note)
@@ -352,15 +354,23 @@ def phase_approve(
 
 @acceptance_app.command("package")
 @handles_errors
-def acceptance_package(program: str, out_dir: Annotated[Path, typer.Option("--out", help="输出目录（新的或空的）")],
-                       force: Annotated[bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")] = False,
-                       as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+def acceptance_package(
+    program: str,
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录（新的或空的）")],
+    force: Annotated[
+        bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")
+    ] = False,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
-        result = build_package(session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)),
-                               home=wired.settings.home, force=force)
+        result = build_package(
+            session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)),
+            home=wired.settings.home, force=force)
     if as_json:
         emit_json(result)
         return

@@ -74,7 +74,11 @@ class UnitModel:
                 TaskInstance.id, TaskInstance.task_id, TaskInstance.window_start, TaskInstance.due,
                 Task.code, Task.recurrence)
             .join(Task, Task.id == TaskInstance.task_id)
-            .where(TaskInstance.program_id == self.ctx.id, Task.active.is_(True), TaskInstance.retired_on.is_(None))
+            .where(
+                TaskInstance.program_id == self.ctx.id,
+                Task.active.is_(True),
+                TaskInstance.retired_on.is_(None),
+            )
             .order_by(TaskInstance.task_id, TaskInstance.seq)
         ).all()
         for instance_id, task_id, window_start, due, code, recurrence in rows:
@@ -160,10 +164,17 @@ def simulate(
 
 
 def _still_open(session: Session, ctx: ProgramContext, code: str) -> bool:
-    return session.scalar(
-        select(TaskInstance.id).join(Task, Task.id == TaskInstance.task_id)
-        .where(Task.program_id == ctx.id, Task.code == code, TaskInstance.status != "done", TaskInstance.retired_on.is_(None)).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(TaskInstance.id)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(
+                Task.program_id == ctx.id, Task.code == code, TaskInstance.status != "done",
+                TaskInstance.retired_on.is_(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
@@ -172,7 +183,9 @@ def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
         select(Unit.code, Unit.name, TaskInstance.due, TaskInstance.done_on, TaskInstance.status)
         .join(TaskUnit, TaskUnit.unit_id == Unit.id)
         .join(TaskInstance, TaskInstance.task_id == TaskUnit.task_id)
-        .where(Unit.program_id == ctx.id, TaskUnit.role == "lead", TaskInstance.due.is_not(None), TaskInstance.retired_on.is_(None))
+        .where(
+            Unit.program_id == ctx.id, TaskUnit.role == "lead", TaskInstance.due.is_not(None),
+            TaskInstance.retired_on.is_(None))
     ).all()
     table: dict[str, dict] = {}
     for code, name, due, done_on, status in rows:

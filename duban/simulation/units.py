@@ -262,10 +262,12 @@ def _simulate_extensions(session, ctx, today, at, rng, phases, calendar, bump) -
     rows = session.execute(
         select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
-               TaskInstance.due > today, TaskInstance.due <= horizon, TaskInstance.progress <= 60,
-               TaskInstance.due == TaskInstance.original_due)
-        .order_by(TaskInstance.id)).all()
+        .where(
+            TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
+            TaskInstance.retired_on.is_(None), TaskInstance.due > today, TaskInstance.due <= horizon,
+            TaskInstance.progress <= 60, TaskInstance.due == TaskInstance.original_due)
+        .order_by(TaskInstance.id)
+    ).all()
     if not rows:
         return
     leads = _lead_units(session, ctx)

@@ -123,14 +123,20 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
     counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
     intro = _intro(counts, english)
     sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
-    subject = (f"[{program_name}] {kinds_title} — {today}" if english
-               else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace("月0", "月"))
+    subject = (
+        f"[{program_name}] {kinds_title} — {today}"
+        if english
+        else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace(
+            "月0", "月"
+        )
+    )
     subject = clean_text(subject, one_line=True)  # a mail header: never a line break
-    context = {"program_name": program_name, "recipient_name": recipient_name, "audience": audience,
-               "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
-               "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
-               "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-               "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
+    context = {
+        "program_name": program_name, "recipient_name": recipient_name, "audience": audience,
+        "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
+        "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
+        "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
+        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
     templates = environment()
     markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)

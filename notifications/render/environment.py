@@ -2,9 +2,11 @@
 escaped too.
 
 - Autoescape is on for every template whose name contains `.html` (`digest.html.j2`, `bulletin.en.html.j2`,
-  `acceptance_report.html.j2`): jinja2's `select_autoescape(["html"])` matches the last suffix only, so it does not
+  `acceptance_report.html.j2`): jinja2's `select_autoescape(["html"])` matches the last suffix only, so it
+  does not
   match `x.html.j2`.
-- Markdown templates (`.md` in the name) escape `&`, `<` and `>` in every value they print: a markdown artifact or
+- Markdown templates (`.md` in the name) escape `&`, `<` and `>` in every value they print: a markdown
+artifact or
   a chat message rendered as HTML shows a unit's `<img onerror=…>` as text. Text rendered by another of these
   templates is passed in as `Markup` and printed as it is.
 """
@@ -44,7 +46,8 @@ def markdown_cell(value: object) -> str:
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=is_html, finalize=_finalize,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=is_html, finalize=_finalize,
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["cell"] = markdown_cell
     return env

@@ -225,7 +225,8 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
     try:
         if path.stat().st_size > MAX_FORM_BYTES:
             form = ReturnedForm(shown, "")
-            form.problems.append(Problem(shown, None, None, f"文件过大（上限 {MAX_FORM_BYTES:,} 字节）：不是下发的自查表"))
+            form.problems.append(Problem(shown, None, None, f"文件过大（上限 {MAX_FORM_BYTES:,} 字节）：不"
+                                                            "是下发的自查表"))
             return form
         content = path.read_bytes()
     except OSError as exc:

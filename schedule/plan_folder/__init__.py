@@ -13,6 +13,5 @@ from schedule.plan_folder.tables import (
 from schedule.plan_folder.yamlmarks import MAX_ALIASES, MAX_VALUES
 
 __all__ = [
-    "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED", "MAX_YAML_BYTES",
-    "PlanReading", "Problem", "TableError", "check_workbook_size", "read_plan",
-]
+    "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
+    "MAX_YAML_BYTES", "PlanReading", "Problem", "TableError", "check_workbook_size", "read_plan"]

@@ -104,7 +104,8 @@ def _load_yaml(path: Path, shown: str, problems: list[Problem]) -> _Yaml | None:
         return None
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
-        problems.append(Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节）"))
+        problems.append(Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节"
+                                                   "）"))
         return None
     raw = path.read_bytes()
     try:
@@ -222,7 +223,8 @@ def read_plan(directory: str | Path) -> PlanReading:
             phase = next((p for p in phases if p.kind == task.phase), None)
             if phase is None:
                 problems.append(Problem(shown(str(tasks_name)), task.row, None,
-                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义该阶段"))
+                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义"
+                                        "该阶段"))
         problems += _deadlines_outside(shown(str(tasks_name)), tasks, phases)
 
     if problems and any(p.severity == "error" for p in problems):
@@ -544,12 +546,21 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
                     )
                 )
                 phase_kind = "implementation"
-        tasks.append(TaskSpec(
-            code=code, title=title or "", lead=lead, co=co,
-            area=_cell_text(cell("area"), one_line=False) or None, time_limit_text=limit_text, limit=limit,
-            # Line breaks separate the evidence items (db/acceptance.checklist): kept.
-            evidence=_cell_text(cell("evidence"), one_line=False) or None, phase=phase_kind, row=code_cell.row,
-        ))
+        tasks.append(
+            TaskSpec(
+                code=code,
+                title=title or "",
+                lead=lead,
+                co=co,
+                area=_cell_text(cell("area"), one_line=False) or None,
+                time_limit_text=limit_text,
+                limit=limit,
+                # Line breaks separate the evidence items (db/acceptance.checklist): kept.
+                evidence=_cell_text(cell("evidence"), one_line=False) or None,
+                phase=phase_kind,
+                row=code_cell.row,
+            )
+        )
     if not tasks and not any(p.severity == "error" for p in problems):
         # Whatever the warnings: an empty table would retire every task of a program on re-import.
         problems.append(Problem(shown, 2, None, "分工表没有任务行"))
@@ -579,7 +590,8 @@ def _cell_text(cell: Cell | None, one_line: bool = True) -> str:
     value = cell.value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    # Control characters never enter; a code, a time limit or a phase is one line, a measure may keep its breaks.
+    # Control characters never enter; a code, a time limit or a phase is one line, a measure may keep its
+    # breaks.
     return clean_text(value, one_line=one_line)
 
 

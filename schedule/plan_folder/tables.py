@@ -1,9 +1,13 @@
 """The 分工表 as a grid of located cells, from .xlsx (openpyxl) or .csv (pandas).
 
-Limits (a hostile or mistaken file is refused with a message before it is loaded; a real 分工表 is far smaller):
-a CSV of at most MAX_CSV_BYTES; a workbook whose parts unpack to at most MAX_XLSX_UNPACKED bytes (a zip bomb is
-refused by its declared and its actual size); at most MAX_ROWS rows and MAX_CELLS cells. A CSV is read as UTF-8,
-else as GB18030 (what Chinese Excel saves, a superset of GBK). A workbook is read from its first visible sheet.
+Limits (a hostile or mistaken file is refused with a message before it is loaded; a real 分工表 is far
+smaller):
+a CSV of at most MAX_CSV_BYTES; a workbook whose parts unpack to at most MAX_XLSX_UNPACKED bytes (a zip bomb
+is
+refused by its declared and its actual size); at most MAX_ROWS rows and MAX_CELLS cells. A CSV is read as
+UTF-8,
+else as GB18030 (what Chinese Excel saves, a superset of GBK). A workbook is read from its first visible
+sheet.
 """
 
 from __future__ import annotations

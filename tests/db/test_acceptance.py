@@ -88,7 +88,9 @@ def test_the_package_gathers_the_evidence_and_scores_readiness(tmp_path):
             "report.html"]
     # Rebuilt: the same package, no stale files.
     with sessions.begin() as session:
-        assert build_package(session, ctx_of(session), out, date(2025, 4, 20), force=True)["readiness"] == 62.5
+        assert (
+            build_package(session, ctx_of(session), out, date(2025, 4, 20), force=True)["readiness"] == 62.5
+        )
 
 
 def test_remediation_history_is_in_the_index(tmp_path):

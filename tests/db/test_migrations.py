@@ -7,7 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from db import Base, alembic_config, get_engine
+from db import Base, alembic_config, get_engine, import_program, load_program, record_report
+from flows import Settings, Wiring
+from schedule import read_plan
+from tests.support.factories import write_plan
+from tests.support.snapshots import db_snapshot
 
 
 def test_migrations_match_the_models(tmp_path):
@@ -29,23 +33,20 @@ def test_downgrade_to_nothing_and_up_again(tmp_path):
 
 
 def test_upgrading_to_0004_keeps_every_report_notice_and_event(tmp_path):
-    """0004 adds columns in place: nothing recorded under 0003 is lost (a table copy would cascade deletes)."""
+    """0004 adds columns in place: nothing recorded under 0003 is lost (a table copy would cascade
+    deletes)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import text
 
-    from db import import_program, load_program, record_report
-    from flows import Settings, Wiring
-    from schedule import read_plan
-    from tests.support.factories import write_plan
-    from tests.support.snapshots import db_snapshot
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
     config = alembic_config(url)
     wired = Wiring(Settings(home=tmp_path, database_url=url))
     with wired.transaction() as session:  # built at head, with data ...
-        import_program(session, read_plan(write_plan(tmp_path)).program, datetime(2023, 2, 1, tzinfo=ZoneInfo("UTC")))
+        import_program(
+            session, read_plan(write_plan(tmp_path)).program, datetime(2023, 2, 1, tzinfo=ZoneInfo("UTC"))
+        )
     with wired.transaction() as session:
         record_report(session, load_program(session, "demo-city"), "A1", "msa", "in_progress", 40, "进展",
                       ["evidence/x.pdf"], datetime(2023, 5, 5, tzinfo=ZoneInfo("UTC")))
@@ -53,8 +54,11 @@ def test_upgrading_to_0004_keeps_every_report_notice_and_event(tmp_path):
     before = db_snapshot(url)
     command.upgrade(config, "head")
     after = db_snapshot(url)
-    assert {t: len(rows) for t, rows in after.items() if t in before} == {t: len(rows) for t, rows in before.items()}
+    assert {t: len(rows) for t, rows in after.items() if t in before} == {
+        t: len(rows) for t, rows in before.items()
+    }
     assert before["progress_reports"] and before["events"]
     with create_engine(url).connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM task_instances WHERE retired_on IS NULL")).scalar() == \
-            len(before["task_instances"])
+        assert connection.execute(
+            text("SELECT count(*) FROM task_instances WHERE retired_on IS NULL")
+        ).scalar() == len(before["task_instances"])

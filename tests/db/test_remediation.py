@@ -226,7 +226,9 @@ def test_the_remediation_command(tmp_path, home):
     [recorded] = action["evidence"]
     assert recorded.startswith("evidence/sha256/") and recorded.endswith("/合作协议.pdf")
     assert (home / recorded).read_text() == "x"
-    result = runner.invoke(app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url])
+    result = runner.invoke(
+        app, ["remediation", "demo-city", "--accept", "R-3", "--by", "王主任", "--db", url]
+    )
     assert result.exit_code == 0 and "R-3 → 牵头办认可" in result.stdout
     result = runner.invoke(app, ["remediation", "demo-city", "--close", "R-9", "--unit", "msa", "--db", url])
     assert result.exit_code == 1 and "没有整改事项「R-9」" in result.stderr

@@ -14,7 +14,8 @@ def db_snapshot(url: str) -> dict[str, list[tuple]]:
     try:
         with engine.connect() as connection:
             tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-            return {t: sorted(tuple(map(repr, row)) for row in connection.execute(text(f'SELECT * FROM "{t}"')))
+            return {t: sorted(tuple(map(repr, row)) for row in connection.execute(text(f'SELECT * FROM "{t}'
+                                                                                       '"')))
                     for t in tables}
     finally:
         engine.dispose()
