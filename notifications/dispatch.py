@@ -80,28 +80,22 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
 def _alert_render_failures(sessions: sessionmaker[Session], program_id: str,
                            failures: list[tuple[str, str, str]], at: datetime) -> int:
     """The coordinator hears of every digest that could not be written, once per message."""
+    def alert(language: str, unit: str, message_id: str, reason: str) -> tuple[str, dict]:
+        title = text(language, "alert.render_failed", unit=unit, message=message_id)
+        data = {"title": title, "note": reason, "unit": unit}
+        return notice_key("render_failed", program_id, message_id), data
+
+    return _alert(sessions, program_id, at, lambda language: [alert(language, *f) for f in failures])
+
+
+def _alert(sessions: sessionmaker[Session], program_id: str, at: datetime, alerts) -> int:
+    """Claims delivery_alert notices to the coordinator: `alerts(language)` gives their (key, data)."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         if ctx.program.coordinator_unit_id is None:
             return 0
-        english = ctx.program.language == "en"
-        candidates = [
-            Candidate(
-                f"render_failed:{program_id}:{message_id}",
-                "delivery_alert",
-                ctx.program.coordinator_unit_id,
-                data={
-                    "title": (
-                        f"{unit}: message {message_id} could not be written"
-                        if english
-                        else f"{unit} 的通知 {message_id} 生成失败，未发出"
-                    ),
-                    "note": reason,
-                    "unit": unit,
-                },
-            )
-            for unit, message_id, reason in failures
-        ]
+        candidates = [Candidate(key, "delivery_alert", ctx.program.coordinator_unit_id, data=data)
+                      for key, data in alerts(ctx.language)]
         return len(claim(session, ctx, candidates, at))
 
 
@@ -133,34 +127,12 @@ def _record_render_failure(sessions: sessionmaker[Session], program_id: str, uni
 def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts: list[tuple[str, str]],
                        at: datetime) -> int:
     """One delivery_alert per broken channel (its key is the masked channel): never one per message."""
-    with sessions.begin() as session:
-        ctx = load_program(session, program_id)
-        if ctx.program.coordinator_unit_id is None:
-            return 0
-        english = ctx.program.language == "en"
-        candidates = [
-            Candidate(
-                notice_key("delivery_alert", program_id, channel),
-                "delivery_alert",
-                ctx.program.coordinator_unit_id,
-                data={
-                    "title": (
-                        f"{unit}: channel {channel} is broken"
-                        if english
-                        else f"{unit} 的通知渠道 {channel} 已失效"
-                    ),
-                    "note": (
-                        "messages fall back to the unit's next channel; fix the URL in units.yaml"
-                        if english
-                        else "已改用该单位的下一个渠道；请核对 units.yaml 中的地址"
-                    ),
-                    "channel": channel,
-                    "unit": unit,
-                },
-            )
-            for unit, channel in dict.fromkeys(alerts)
-        ]
-        return len(claim(session, ctx, candidates, at))
+    def alert(language: str, unit: str, channel: str) -> tuple[str, dict]:
+        return notice_key("delivery_alert", program_id, channel), {
+            "title": text(language, "alert.channel_broken", unit=unit, channel=channel),
+            "note": text(language, "alert.channel_fallback"), "channel": channel, "unit": unit}
+
+    return _alert(sessions, program_id, at, lambda language: [alert(language, *a) for a in dict.fromkeys(alerts)])
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
