@@ -132,7 +132,8 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
             "title": text(language, "alert.channel_broken", unit=unit, channel=channel),
             "note": text(language, "alert.channel_fallback"), "channel": channel, "unit": unit}
 
-    return _alert(sessions, program_id, at, lambda language: [alert(language, *a) for a in dict.fromkeys(alerts)])
+    unique = dict.fromkeys(alerts)
+    return _alert(sessions, program_id, at, lambda language: [alert(language, *a) for a in unique])
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
