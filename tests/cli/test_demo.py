@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from duban import app
@@ -54,3 +55,25 @@ def test_simulate_previews_a_plan_folder_in_its_own_home_and_is_deterministic(ho
     again = json.loads(runner.invoke(app, arguments).stdout)
     assert again["notices"] == summary["notices"] and again["reports"] == summary["reports"]
     assert not (home / "duban.db").exists()  # the user's own database is untouched
+
+
+def test_simulate_reads_the_plan_from_db_and_never_writes_into_it(home, tmp_path):
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    assert runner.invoke(app, ["plan", "import", str(PLANS / "county-ip-2023"), "--db", url]).exit_code == 0
+    before = _rows(url)
+    result = runner.invoke(app, ["simulate", "county-ip-2023", "--db", url, "--from", "2023-05-01",
+                                 "--to", "2023-06-30", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["reports"] > 0 or summary["notices"]
+    assert Path(summary["home"]).is_relative_to(home / "simulations")
+    assert _rows(url) == before  # nothing simulated reached the database the plan was read from
+
+
+def _rows(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        counts = {t: connection.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
+                  for t in ("progress_reports", "notices", "events", "task_instances")}
+    engine.dispose()
+    return counts
