@@ -185,7 +185,10 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
 
 def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                   progress: int | None, note: str | None, evidence: list[str], at: datetime,
-                  actor: str = "cli") -> dict:
+                  actor: str = "cli", effect: str = "apply") -> dict:
+    """Records a report. `effect`: apply (the task instance takes the reported status), claim (a done claim
+    waiting for review: the instance stays in progress at 100%) or part (a co-unit's part: recorded, the
+    instance is left to its lead). The rules on who may claim what are db.reviews.submit_report's."""
     if status not in REPORT_STATUSES:
         raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
     if progress is not None and not 0 <= progress <= 100:
@@ -206,13 +209,18 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
         progress = 100 if status == "done" else instance.progress
     if status == "done":
         progress = 100
-    instance.status, instance.progress, instance.last_report_at = status, progress, at
-    instance.done_on = ctx.local_date(at) if status == "done" else None
-    session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
-                               status=status, progress=progress, note=note, evidence=evidence, reported_at=at))
-    record_event(session, ctx.id, at, "task.reported", f"task:{code}", actor,
-                 {"unit": unit_code, "status": status, "progress": progress,
+    if effect == "apply":
+        instance.status, instance.progress, instance.last_report_at = status, progress, at
+        instance.done_on = ctx.local_date(at) if status == "done" else None
+    elif effect == "claim":
+        instance.status, instance.progress, instance.last_report_at = "in_progress", 100, at
+    report = ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
+                            status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
+    session.add(report)
+    session.flush()
+    record_event(session, ctx.id, at, "task.claimed" if effect == "claim" else "task.reported", f"task:{code}", actor,
+                 {"unit": unit_code, "status": status, "progress": progress, "effect": effect,
                   "due": instance.due.isoformat() if instance.due else None})
     return {"program": ctx.id, "code": code, "unit": unit_code, "status": status, "progress": progress,
             "due": instance.due.isoformat() if instance.due else None, "evidence": evidence,
-            "reported_at": at.isoformat()}
+            "reported_at": at.isoformat(), "report_id": report.id, "instance_id": instance.id}
