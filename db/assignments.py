@@ -14,7 +14,7 @@ from db.events import record_event
 from db.ladder import Candidate
 from db.models import Notice, Task, TaskInstance, Unit
 from db.portal_models import AssignmentAck
-from db.queries import InvalidInput, NotFound, ProgramContext, assignments, collectives_of
+from db.queries import NotFound, ProgramContext, assignments, collectives_of
 from schedule.reminders import ack_slot
 
 SENT = ("sent", "delivered")

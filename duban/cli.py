@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,11 +17,13 @@ from rich.table import Table
 from db.acceptance import build_package
 from db.importer import import_program
 from db.outbox import outbox_entries
-from db.queries import load_program, record_report, status_summary, task_exists, task_rows
+from db.queries import load_program, status_summary, task_exists, task_rows
 from db.remediation import is_item_code, report_item
+from db.reviews import submit_report
 from db.scores import scores_report
 from duban.cli_content import print_scores
 from duban.cli_content import register as register_content_commands
+from duban.cli_portal import register as register_portal_commands
 from duban.cli_support import (
     KIND_ZH,
     LIGHT_STYLE,
@@ -178,11 +181,12 @@ def report(program: str, code: str,
             # A remediation item (R-n) is closed with the same command as a task.
             result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
         else:
-            result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+            result = submit_report(session, ctx, code, unit, status_, progress, note, stored, at, "cli")
     if as_json:
         emit_json(result)
     else:
-        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%", highlight=False)
+        pending = "（已申请办结，待牵头办审核）" if result.get("review") == "pending" else ""
+        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False)
 
 
 # ---------------------------------------------------------------- run
@@ -358,9 +362,13 @@ def serve(db: DbOption = None) -> None:
 
 
 register_content_commands(app)
+register_portal_commands(app)
 
 
 def main() -> None:
+    # `duban report import PROGRAM FILE…` shares its first word with `duban report PROGRAM CODE`.
+    if sys.argv[1:3] == ["report", "import"]:
+        sys.argv[1:3] = ["report-import"]
     app()
 
 

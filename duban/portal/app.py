@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from db.models import Program
-from db.portal_guard import penalty_seconds, record_failure, recent_failures, signing_key
+from db.portal_guard import penalty_seconds, recent_failures, record_failure, signing_key
 from db.queries import ProgramContext, load_program
 from db.unit_links import LinkHolder, resolve_link
 from duban.portal.security import Session, client_address, csrf_ok, load_session, save_session

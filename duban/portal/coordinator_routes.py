@@ -19,7 +19,7 @@ from db.assignments import ack_counts
 from db.content_gates import approve_phase
 from db.extensions import approve_extension, list_extensions, reject_extension
 from db.models import Unit
-from db.portal_guard import penalty_seconds, record_failure, recent_failures
+from db.portal_guard import penalty_seconds, recent_failures, record_failure
 from db.queries import InvalidInput, NotFound, status_summary, task_rows
 from db.reviews import claims, pass_claim, return_claim
 from duban.portal.app import form_of, portal_of, program_context, program_language

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from db.assignments import acknowledge, acked_codes
+from db.assignments import acked_codes, acknowledge
 from db.content_models import ExtensionRequest, SelfCheckReturn
 from db.evidence import store
 from db.extensions import request_extension
