@@ -71,7 +71,7 @@ def resolve_link(session: Session, token: str, at: datetime) -> LinkHolder | Non
 
 
 def revoke_links(session: Session, ctx: ProgramContext, unit_code: str, at: datetime, actor: str) -> int:
-    """Ends every live link of the unit; the next digest brings a new one. Returns how many were live."""
+    """Ends every link of the unit not revoked yet; the next digest brings a new one. Returns how many."""
     from db.events import record_event
 
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
@@ -79,7 +79,7 @@ def revoke_links(session: Session, ctx: ProgramContext, unit_code: str, at: date
         raise NotFound(f"UNIT {unit_code}: 计划「{ctx.id}」中没有单位「{unit_code}」")
     result = session.execute(
         update(UnitLink).where(UnitLink.program_id == ctx.id, UnitLink.unit_id == unit.id,
-                               UnitLink.revoked_at.is_(None), UnitLink.expires_at > at)
+                               UnitLink.revoked_at.is_(None))
         .values(revoked_at=at)
     )
     record_event(session, ctx.id, at, "portal.links_revoked", f"unit:{unit_code}", actor, {"links": result.rowcount})
