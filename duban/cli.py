@@ -289,10 +289,14 @@ def print_timeline(result: Replay) -> None:
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(KIND_ZH.get(kind, kind), str(count))
     out.print(kinds)
-    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
+    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）")
     for row in units:
-        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]))
+        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]),
+                      str(row["acks"]), str(row["returns"]))
     out.print(table)
+    side = simulation.units_side
+    out.print(f"单位端：签收 {side['acks']} 项，申请办结 {side['claims']} 次，审核销号 {side['passed']} 次，"
+              f"退回重办 {side['returned']} 次", highlight=False)
     lights = summary["lights"]
     out.print(f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
               highlight=False)
