@@ -40,13 +40,14 @@ def moment(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE)
 
 
-def assigned_program(tmp_path: Path, **program) -> Wiring:
-    """The factory plan imported and its 交办 sent by the 2023-03-01 check: every unit has a link."""
+def assigned_program(tmp_path: Path, portal_url: str | None = None, **program) -> Wiring:
+    """The factory plan imported and its 交办 sent by the 2023-03-01 check: every unit has a link (under
+    `portal_url`, else the default address)."""
     plan = write_plan(tmp_path, program=program_yaml(**program) if program else None)
     result = runner.invoke(cli, ["plan", "import", str(plan)])
     assert result.exit_code == 0, result.output
     wired = wiring()
-    run_check(wired.sessions, "demo-city", moment("2023-03-01T08:30"), wired.notifier(outbox_only=True))
+    run_check(wired.sessions, "demo-city", moment("2023-03-01T08:30"), wired.notifier(outbox_only=True), portal_url)
     return wired
 
 
