@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from db.acceptance import build_package
 from db.importer import import_program
@@ -48,7 +48,18 @@ from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readabl
 from flows.simulate import unit_table
 from schedule.planfile import read_plan
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
+
+class DubanCommands(TyperGroup):
+    """`duban report import PROGRAM FILE…` shares its first word with `duban report PROGRAM CODE`: it is routed
+    to the (hidden) command `report-import`."""
+
+    def parse_args(self, ctx, args):
+        if args[:2] == ["report", "import"]:
+            args = ["report-import", *args[2:]]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=DubanCommands, no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
 
@@ -370,9 +381,6 @@ register_portal_commands(app)
 
 
 def main() -> None:
-    # `duban report import PROGRAM FILE…` shares its first word with `duban report PROGRAM CODE`.
-    if sys.argv[1:3] == ["report", "import"]:
-        sys.argv[1:3] = ["report-import"]
     app()
 
 

@@ -416,3 +416,92 @@ def test_the_overview_shows_lights_overdue_and_unacknowledged_per_unit(portal):
     msa_row = html.split("市市场监督管理局")[1].split("</tr>")[0]
     assert "A1" in msa_row  # overdue since 2023-06-30
     assert '<td class="unacked">3</td>' in msa_row  # A1, A2 and B1 not acknowledged
+
+
+# ---------------------------------------------------------------- the returned 报送表
+
+
+def returned_table(wired, tmp_path, unit="msa", edits=None, program="demo-city"):
+    """The unit's 报送表 as its 交办 attached it, filled in: edits = {code: {header: value}}."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from db.queries import load_program, task_rows
+    from notifications.workbook import unit_task_workbook
+
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        rows = task_rows(session, ctx, moment("2023-03-01T08:30").date(), unit)
+    book = load_workbook(io.BytesIO(unit_task_workbook(unit, rows, meta={"program": program, "unit": unit})))
+    sheet = book.worksheets[0]
+    headers = {cell.value: cell.column_letter for cell in sheet[2]}
+    for r in range(3, sheet.max_row + 1):
+        code = sheet[f"{headers['编号']}{r}"].value
+        for header, value in (edits or {}).get(code, {}).items():
+            cell = sheet[f"{headers[header]}{r}"]
+            cell.value = value
+            if str(value).startswith("="):
+                cell.data_type = "s"  # typed as text, as a unit's spreadsheet program would keep it
+    path = tmp_path / f"{unit}-报送表.xlsx"
+    book.save(path)
+    return path, headers
+
+
+def test_report_import_records_the_filled_rows_under_the_same_rules(portal, tmp_path):
+    wired, _clock, _client = portal
+    path, _ = returned_table(wired, tmp_path, edits={
+        "A1": {"进度(%)": 60, "本期进展": "协议已起草"},
+        "A2": {"进度(%)": 100, "本期进展": "已召开联席会议", "佐证材料": "会议纪要.pdf"}})
+    result = runner.invoke(cli, ["report", "import", "demo-city", str(path), "--as-of", "2023-03-02", "--json"])
+    assert result.exit_code == 0, result.output
+    recorded = {r["code"]: r for r in __import__("json").loads(result.stdout)["recorded"]}
+    assert recorded["A1"]["progress"] == 60 and recorded["A2"]["review"] == "pending"
+    assert set(recorded) == {"A1", "A2"}  # the untouched B1 row is no report
+
+
+@pytest.mark.parametrize("edits,location,message", [
+    ({"A1": {"进度(%)": "六十"}}, ":I:", "应为 0–100 的整数"),
+    ({"A1": {"进度(%)": 130}}, ":I:", "应在 0–100 之间"),
+    ({"A1": {"进度(%)": 100, "本期进展": "完成"}}, ":I:", "须附佐证材料"),
+    ({"B1": {"进度(%)": 100, "佐证材料": "统计表.xlsx"}}, ":I:", "只有牵头单位可以申请办结"),
+    ({"A1": {"编号": "Z9", "本期进展": "x"}}, ":B:", "没有编号为「Z9」的任务"),
+])
+def test_report_import_refuses_with_located_errors_and_records_nothing(portal, tmp_path, edits, location, message):
+    wired, _clock, _client = portal
+    path, _ = returned_table(wired, tmp_path, edits={"A2": {"进度(%)": 30, "本期进展": "推进中"}, **edits})
+    before = counts(wired)
+    result = runner.invoke(cli, ["report", "import", "demo-city", str(path), "--as-of", "2023-03-02"])
+    assert result.exit_code == 1
+    line = next(line for line in result.stderr.splitlines() if message in line)
+    assert line.startswith(f"{path}:") and location in line and line.split(":")[1].isdigit()
+    assert counts(wired) == before  # A2's good row is not recorded either
+
+
+def test_a_table_of_another_unit_or_program_is_refused(portal, tmp_path):
+    wired, _clock, client = portal
+    path, _ = returned_table(wired, tmp_path, unit="court", edits={"A1": {"本期进展": "配合推进"}})
+    link = path_of(link_of(wired, "msa"))
+    html = page(client, link)
+    response = client.post(f"{link}/report-table", data={"csrf": field_value(html, "csrf"),
+                                                         "form_id": field_value(html, "form_id", "/report-table")},
+                           files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))])
+    assert response.status_code == 400 and "本表属于单位「court」" in response.text
+    other, _ = returned_table(wired, tmp_path, program="other-city", edits={"A1": {"本期进展": "x"}})
+    result = runner.invoke(cli, ["report", "import", "demo-city", str(other)])
+    assert result.exit_code == 1 and "本表属于计划「other-city」" in result.stderr
+
+
+def test_the_returned_table_uploaded_on_the_unit_page_is_recorded(portal, tmp_path):
+    wired, _clock, client = portal
+    path, _ = returned_table(wired, tmp_path, edits={"A1": {"进度(%)": 45, "本期进展": "=HYPERLINK(\"x\")"}})
+    link = path_of(link_of(wired, "msa"))
+    html = page(client, link)
+    response = client.post(f"{link}/report-table", data={"csrf": field_value(html, "csrf"),
+                                                         "form_id": field_value(html, "form_id", "/report-table")},
+                           files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
+                           follow_redirects=False)
+    assert response.status_code == 303
+    with wired.transaction() as session:
+        note, progress = session.execute(select(ProgressReport.note, ProgressReport.progress)).one()
+    assert progress == 45 and note.startswith("'=")  # a formula is kept as text, defused
