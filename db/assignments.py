@@ -22,7 +22,7 @@ SENT = ("sent", "delivered")
 
 def unit_role(session: Session, ctx: ProgramContext, task: Task, unit_code: str) -> str | None:
     """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
-    on_task = assignments(session, ctx.id)[task.id]
+    on_task = assignments(session, ctx.id, task.id)[task.id]
     answering = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
     if answering & set(on_task["lead"]):
         return "lead"

@@ -27,7 +27,7 @@ from db.events import record_event
 from db.ladder import Candidate
 from db.models import ProgressReport, Task, TaskInstance, Unit
 from db.portal_models import DoneClaim
-from db.queries import InvalidInput, NotFound, ProgramContext, current_instances, record_report
+from db.queries import InvalidInput, NotFound, ProgramContext, current_instance, record_report
 from schedule.claims import REPORT_STATUSES, claim_refusal
 
 
@@ -36,12 +36,6 @@ def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     if task is None or not task.active:
         raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
     return task
-
-
-def current_instance(session: Session, ctx: ProgramContext, task_id: int) -> TaskInstance:
-    ranked = current_instances(ctx.id)
-    return session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task_id,
-                                                                              ranked.c.rank == 1)))
 
 
 def pending_claim(session: Session, instance_id: int) -> DoneClaim | None:
@@ -70,7 +64,7 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     role = unit_role(session, ctx, task, unit_code)
     if role is None:
         raise InvalidInput(f"单位「{unit.name}」不是任务 {code} 的责任单位")
-    instance = current_instance(session, ctx, task.id)
+    instance = current_instance(session, task.id)
     if role == "lead" and pending_claim(session, instance.id) is not None:
         raise InvalidInput("task already claimed done: waiting for the coordinator's review" if english
                            else f"任务 {code} 已申请办结，正在等待牵头办审核")
@@ -235,7 +229,7 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
         for row in form.rows:
             try:
                 task = _task(session, ctx, row.code)
-                current = current_instance(session, ctx, task.id)
+                current = current_instance(session, task.id)
             except NotFound as exc:
                 problems.append(Problem(form.file, row.row, row.columns["code"], str(exc)))
                 continue

@@ -49,8 +49,8 @@ def _form_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _unit_rows(session, ctx, holder: LinkHolder, today: date) -> list[dict]:
-    rows = task_rows(session, ctx, today, holder.unit_code)
+def _unit_rows(session, ctx, holder: LinkHolder, today: date, code: str | None = None) -> list[dict]:
+    rows = task_rows(session, ctx, today, holder.unit_code, code=code)
     answering = {holder.unit_code} | collectives_of(session, ctx.id).get(holder.unit_code, set())
     for row in rows:
         row["role"] = "lead" if answering & set(row["lead"]) else "co"
@@ -99,7 +99,7 @@ def _flash(request: Request, language: str) -> str | None:
 
 def _task_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> dict:
     """The task row if the link's unit answers for it; else a 404, as for a task that does not exist."""
-    row = next((r for r in _unit_rows(session, ctx, holder, today) if r["code"] == code), None)
+    row = next(iter(_unit_rows(session, ctx, holder, today, code)), None)
     if row is None:
         raise Refusal(404, texts_for(ctx.program.language)["not_found"])
     return row
