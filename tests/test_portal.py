@@ -505,3 +505,27 @@ def test_the_returned_table_uploaded_on_the_unit_page_is_recorded(portal, tmp_pa
     with wired.transaction() as session:
         note, progress = session.execute(select(ProgressReport.note, ProgressReport.progress)).one()
     assert progress == 45 and note.startswith("'=")  # a formula is kept as text, defused
+
+
+def test_the_self_check_form_uploaded_on_the_unit_page_is_the_units_return(portal, tmp_path):
+    from db.queries import load_program
+    from notifications.selfcheck_forms import form_bytes
+    from tests.test_selfcheck import fill
+
+    wired, clock, client = portal
+    with wired.transaction() as session:
+        blank = tmp_path / "demo-city-selfcheck-msa.xlsx"
+        blank.write_bytes(form_bytes(session, load_program(session, "demo-city"), "msa"))
+    filled = fill(blank, {})
+    link = path_of(link_of(wired, "msa"))
+    clock.now = moment("2023-03-03T10:00")
+    for unit_link, expected in ((path_of(link_of(wired, "court")), 400), (link, 303)):  # msa's form, not court's
+        html = page(client, unit_link)
+        response = client.post(f"{unit_link}/selfcheck", data={"csrf": field_value(html, "csrf"),
+                                                               "form_id": field_value(html, "form_id", "/selfcheck")},
+                               files=[("files", (filled.name, filled.read_bytes(), "application/octet-stream"))],
+                               follow_redirects=False)
+        assert response.status_code == expected, response.text
+    status = cli_json("selfcheck", "status", "demo-city")
+    assert "msa" in str(status["returned"])
+    assert "2023-03-03" in page(client, f"{link}/history")
