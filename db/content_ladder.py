@@ -153,8 +153,8 @@ def _remediation(session: Session, ctx: ProgramContext, today: date, calendar) -
         candidates.append(Candidate(
             f"remediation_assigned:{ctx.id}:{item.code}:{code}", "remediation_assigned", item.unit_id,
             task_code=item.code, due=due,
-            data={**base, "note": _t(ctx, f"整改事项，请于 {due} 前整改到位，用 duban report 报送办结",
-                                     f"remediation item, due {due}; report it done with duban report")}))
+            data={**base, "note": _t(ctx, f"整改事项，请于 {due} 前整改到位，并在本单位督办页面报送办结",
+                                     f"remediation item, due {due}; report it done on your unit's page")}))
         if due > today:
             offset = before_due_offset(today, due, policy.before_due_workdays, calendar)
             if offset is not None:
@@ -207,9 +207,9 @@ def _extensions(session: Session, ctx: ProgramContext) -> list[Candidate]:
                     data={**base, "title": _t(ctx, f"延期申请 #{request.id}：{task_code}（{code}）",
                                               f"extension request #{request.id}: {task_code} ({code})"),
                           "note": _t(ctx, f"{request.from_due} → {request.to_due}，理由：{request.reason}；"
-                                          f"duban extension approve|reject {ctx.id} {request.id}",
+                                          "请在督办门户的审核页面批准或驳回",
                                      f"{request.from_due} → {request.to_due}, reason: {request.reason}; "
-                                     f"duban extension approve|reject {ctx.id} {request.id}")}))
+                                     "approve or reject it on the portal's review page")}))
             continue
         approved = request.state == "approved"
         verdict = _t(ctx, "已批准" if approved else "未批准", "approved" if approved else "rejected")

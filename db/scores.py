@@ -60,7 +60,7 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
     stats: dict[int, dict] = {
         unit_id: {"unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
                   "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
-                  "escalations": 0, "cards": []}
+                  "escalations": 0, "returns": 0, "cards": []}
         for unit_id, code, name in units
     }
 
@@ -136,9 +136,16 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         if unit_id in stats:
             stats[unit_id]["escalations"] = count
 
+    from db.reviews import returns_by_unit
+
+    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
+        if unit_id in stats:
+            stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
+
     results = []
     for s in stats.values():
-        deduction = scoring.per_two_yellow * (s["yellow_cards"] // 2) + scoring.per_red * s["red_cards"]
+        deduction = (scoring.per_two_yellow * (s["yellow_cards"] // 2) + scoring.per_red * s["red_cards"]
+                     + scoring.per_return * s["returns"])
         reasons = []
         if s["red_cards"]:
             reasons.append("red_card")
@@ -160,6 +167,7 @@ def scores_report(session: Session, ctx: ProgramContext, year: int | None, today
     scoring = ctx.policies.scoring
     return {"program": ctx.id, "as_of": today.isoformat(), "year": year,
             "rule": {"per_two_yellow": scoring.per_two_yellow, "per_red": scoring.per_red,
+                     "per_return": scoring.per_return,
                      "interview_escalations": scoring.interview_escalations,
                      "red_after_workdays": ctx.policies.reminders.escalate_after
                      * ctx.policies.reminders.overdue_every_workdays},

@@ -12,16 +12,19 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from db.acceptance import build_package
 from db.evidence import commit_files
 from db.importer import import_program
 from db.outbox import outbox_entries
-from db.queries import load_program, record_report, status_summary, task_exists, task_rows
+from db.queries import load_program, status_summary, task_exists, task_rows
 from db.remediation import is_item_code, report_item
+from db.reviews import submit_report
 from db.scores import scores_report
 from duban.cli_content import print_scores
 from duban.cli_content import register as register_content_commands
+from duban.cli_portal import register as register_portal_commands
 from duban.cli_support import (
     KIND_ZH,
     LIGHT_STYLE,
@@ -47,7 +50,18 @@ from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readabl
 from flows.simulate import unit_table
 from schedule.planfile import read_plan
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
+
+class DubanCommands(TyperGroup):
+    """`duban report import PROGRAM FILE…` shares its first word with `duban report PROGRAM CODE`: it is routed
+    to the (hidden) command `report-import`."""
+
+    def parse_args(self, ctx, args):
+        if args[:2] == ["report", "import"]:
+            args = ["report-import", *args[2:]]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=DubanCommands, no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False, help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
 
@@ -188,13 +202,14 @@ def report(program: str, code: str,
             # A remediation item (R-n) is closed with the same command as a task.
             result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
         else:
-            result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+            result = submit_report(session, ctx, code, unit, status_, progress, note, stored, at, "cli")
         # Only an accepted report brings its files into the home; a failed copy rolls the report back.
         commit_files(wired.settings.home, staged)
     if as_json:
         emit_json(result)
     else:
-        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%", highlight=False)
+        pending = "（已申请办结，待牵头办审核）" if result.get("review") == "pending" else ""
+        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False)
 
 
 # ---------------------------------------------------------------- run
@@ -309,10 +324,14 @@ def print_timeline(result: Replay) -> None:
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(KIND_ZH.get(kind, kind), str(count))
     out.print(kinds)
-    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
+    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）")
     for row in units:
-        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]))
+        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"]),
+                      str(row["acks"]), str(row["returns"]))
     out.print(table)
+    side = simulation.units_side
+    out.print(f"单位端：签收 {side['acks']} 项，申请办结 {side['claims']} 次，审核销号 {side['passed']} 次，"
+              f"退回重办 {side['returned']} 次", highlight=False)
     lights = summary["lights"]
     out.print(f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 {lights['yellow']}",
               highlight=False)
@@ -382,6 +401,7 @@ def serve(db: DbOption = None) -> None:
 
 
 register_content_commands(app)
+register_portal_commands(app)
 
 
 def main() -> None:

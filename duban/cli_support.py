@@ -37,6 +37,7 @@ KIND_ZH = {
     "remediation_before_due": "整改提醒", "remediation_overdue": "整改催办", "remediation_escalation": "整改督办",
     "extension_decided": "延期结果", "remediation_assigned": "整改交办", "extension_requested": "延期申请",
     "decision_requested": "待决定",
+    "ack_missing": "催签收", "claim_returned": "退回重办", "claim_passed": "审核销号",
 }
 
 

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     wecom_endpoint: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
     feishu_endpoint: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    portal_url: str | None = Field(default=None, description="the portal's public address; else portal.url")
+    portal_as_of: str | None = Field(default=None, description="the portal acts as of this moment (replays, demos)")
+    portal_secret: str | None = Field(default=None, description="signs portal sessions; else a key kept in the database")
 
     @field_validator("home")
     @classmethod

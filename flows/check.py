@@ -16,11 +16,13 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.assignments import ack_candidates
 from db.content_ladder import CONTENT_PARTS, content_candidates
 from db.ladder import Candidate, Recipients, bulletin_candidates, claim, plan_candidates
 from db.phase_machine import Transition, advance
 from db.queries import ProgramContext, load_program, phases
 from db.remediation import derive_items
+from db.reviews import claim_candidates
 from notifications.dispatch import DispatchResult, dispatch
 from notifications.message import Notifier
 from schedule.model import PHASE_KINDS
@@ -97,6 +99,9 @@ def program_step(sessions: sessionmaker[Session], program_id: str, running: list
         # Extension decisions any day of the program; a phase's own content when that phase is not running.
         parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
         candidates += content_candidates(session, ctx, today, Recipients(session, ctx.id), parts)
+        # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
+        if ctx.policies.work_calendar().is_workday(today):
+            candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
         return _claim(session, ctx, candidates, at)
 
 
@@ -110,22 +115,24 @@ def within_sending_window(ctx: ProgramContext, at: datetime) -> bool:
     return ctx.policies.work_calendar().is_workday(local.date()) and delivery.start <= local.time() <= delivery.end
 
 
-def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime) -> DispatchResult | None:
+def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
+                  portal_url: str | None = None) -> DispatchResult | None:
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
     if not within_sending_window(ctx, at):
         return None
-    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at))
+    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at), portal_url)
 
 
-def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier) -> CheckResult:
+def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,
+              portal_url: str | None = None) -> CheckResult:
     transitions, running = advance_phases(sessions, program_id, at)
     result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
     for kind in running:
         result.claimed += phase_step(sessions, program_id, kind, at)
     result.claimed += program_step(sessions, program_id, running, at)
-    result.dispatched = dispatch_step(sessions, program_id, notifier, at)
+    result.dispatched = dispatch_step(sessions, program_id, notifier, at, portal_url)
     return result
 
 

@@ -90,7 +90,7 @@ def supervise(program: str, as_of: datetime | None = None, database_url: str | N
             result.claimed += Counter(PHASE_FLOWS[kind](program=program, as_of=at, database_url=database_url))
     result.claimed += program_step(wired.sessions, program, running, at)
     result.claimed += request_decisions(wired, program, at)
-    result.dispatched = dispatch_step(wired.sessions, program, wired.notifier(), at)
+    result.dispatched = dispatch_step(wired.sessions, program, wired.notifier(), at, wired.settings.portal_url)
     publish_artifacts(wired, program, at)
     logger.info("claimed %s; dispatched %s", dict(result.claimed),
                 "outside the sending window" if result.dispatched is None else dict(result.dispatched.states))

@@ -59,8 +59,8 @@ DINGTALK_MAX_BYTES = 20000
 WECOM_MAX_BYTES = 4096  # "markdown内容，最长不超过4096个字节"
 FEISHU_MAX_BYTES = 18000  # Feishu caps the whole request body at 20 KB
 POINTER = {
-    "zh-CN": "……（完整清单见邮件附件或 duban tasks）",
-    "en": "… (the full list is in the email attachment, or run `duban tasks`)",
+    "zh-CN": "……（完整清单见邮件附件或本单位督办页面）",
+    "en": "… (the full list is in the email attachment and on your unit's page)",
 }
 
 # Answer codes. Over-limit codes are transient and block the robot in the limiter for ten minutes.
@@ -249,8 +249,10 @@ def fit_bytes(text: str, limit: int, pointer: str) -> str:
     return cut.rstrip() + tail
 
 
-def pointer_for(language: str) -> str:
-    return POINTER.get(language, POINTER["en"] if language.startswith("en") else POINTER["zh-CN"])
+def pointer_for(language: str, link: str | None = None) -> str:
+    """The line that ends a cut message; with the unit's portal link, which must survive the cut."""
+    pointer = POINTER.get(language, POINTER["en"] if language.startswith("en") else POINTER["zh-CN"])
+    return f"{pointer}\n{link}" if link else pointer
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -349,7 +351,7 @@ class DingTalkChannel(Channel):
             text = f"【{self.keyword}】{text}"
         mentions = " ".join(f"@{m}" for m in self.mobiles)
         budget = DINGTALK_MAX_BYTES - (len(mentions.encode()) + 2 if mentions else 0)
-        text = fit_bytes(text, budget, pointer_for(message.language))
+        text = fit_bytes(text, budget, pointer_for(message.language, message.link))
         payload: dict = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
         if self.mobiles:
             payload["markdown"]["text"] = f"{text}\n\n{mentions}"
@@ -376,7 +378,7 @@ class WeComChannel(Channel):
         content = message.markdown or message.text
         return {
             "msgtype": "markdown",
-            "markdown": {"content": fit_bytes(content, WECOM_MAX_BYTES, pointer_for(message.language))},
+            "markdown": {"content": fit_bytes(content, WECOM_MAX_BYTES, pointer_for(message.language, message.link))},
         }
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
@@ -395,7 +397,7 @@ class FeishuChannel(Channel):
         text = f"{message.subject}\n\n{message.text}" if message.subject else message.text
         payload: dict = {
             "msg_type": "text",
-            "content": {"text": fit_bytes(text, FEISHU_MAX_BYTES, pointer_for(message.language))},
+            "content": {"text": fit_bytes(text, FEISHU_MAX_BYTES, pointer_for(message.language, message.link))},
         }
         if self.secret:
             timestamp = int(now.timestamp())

@@ -23,12 +23,15 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "before_due": ("到期提醒", "Due soon"),
     "remediation_before_due": ("整改到期提醒", "Remediation due soon"),
     "report_missing": ("进展报送提醒", "Progress report missing"),
+    "claim_returned": ("退回重办：办结申请未通过审核", "Returned for rework: done claims not accepted"),
+    "ack_missing": ("催签收：交办事项尚未签收", "Not yet acknowledged: assignments"),
     "assignment": ("交办：本单位承担的任务", "Assignment: your tasks"),
     "selfcheck_form": ("自查自评：请填报自查表", "Self-check: please fill in your form"),
     "remediation_assigned": ("整改交办：补差提升事项", "Remediation items assigned"),
     "extension_requested": ("延期申请待审批", "Extension requests to decide"),
     "decision_requested": ("待牵头办决定", "Waiting for the coordinator's decision"),
     "extension_decided": ("延期申请结果", "Extension decisions"),
+    "claim_passed": ("审核销号：办结申请已通过", "Closed after review"),
     "phase_opened": ("阶段开始", "Phase opened"),
     "phase_closed": ("阶段结束", "Phase closed"),
     "phase_overrun": ("阶段超期未结", "Phase overrun"),
@@ -41,13 +44,17 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
                    "The unit's leadership is asked to see to it and report within 3 workdays; this enters the bulletin and the assessment."),
     "overdue": ("以上事项已超过完成时限，请尽快办结并报送进展和佐证材料；确需延期的，请说明原因。",
                 "These items are past their time limit: finish them and report progress with evidence as soon as possible."),
-    "before_due": ("请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
+    "before_due": ("请按时限完成，并通过本单位督办页面报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
                    "Please finish on time and report progress with evidence; request an extension before the due date if needed."),
-    "report_missing": ("请报送最新进展（duban report … --status in_progress --progress N）。",
-                       "Please report your latest progress."),
-    "decision_requested": ("请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
-                           "Open the paused decide flow run in the Prefect UI, or run duban phase approve."),
-    "assignment": ("请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
+    "report_missing": ("请通过本单位督办页面报送最新进展。",
+                       "Please report your latest progress on your unit's page."),
+    "decision_requested": ("请登录督办门户的审核页面作出决定。",
+                           "Please sign in to the portal's review page to decide."),
+    "ack_missing": ("请打开本单位督办页面，对以上交办事项逐项签收。",
+                    "Please open your unit's page and acknowledge each of these assignments."),
+    "claim_returned": ("请按退回理由补充完善后，重新申请办结。",
+                       "Please complete the work as the reason says and claim it done again."),
+    "assignment": ("请打开本单位督办页面逐项签收，对照附件报送表落实责任分工，按时限推进并定期报送进展。",
                    "Please work through the attached list by its time limits and report progress regularly."),
 }
 
@@ -94,7 +101,8 @@ def _environment() -> Environment:
 
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
-                  sender: str | None = None) -> Rendered:
+                  sender: str | None = None, link: str | None = None) -> Rendered:
+    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML)."""
     english = language == "en"
     sections: dict[str, _Section] = {}
     for kind in SECTION_TITLES:
@@ -121,7 +129,9 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
                "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
                "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
                "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-               "as_of_label": "As of" if english else "截至"}
+               "as_of_label": "As of" if english else "截至", "link": link,
+               "link_label": ("Your unit's page (acknowledge, report progress, claim done, ask for an extension)"
+                              if english else "本单位督办页面（签收、报送进展、申请办结、延期申请）")}
     subject = clean_text(subject, one_line=True)  # a mail header: never a line break
     environment = _environment()
     markdown = environment.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)

@@ -19,6 +19,7 @@ from db.delivery_models import Delivery
 from db.ladder import Candidate, claim
 from db.models import Notice, Task, TaskInstance, Unit
 from db.queries import ProgramContext, collectives_of, load_program, task_rows
+from db.unit_links import issue_link, link_url
 from notifications.bulletin import render_bulletin
 from notifications.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.message import Attachment, Message, Notifier, Recipient
@@ -47,16 +48,17 @@ def new_message_id(program_id: str, at: datetime) -> str:
 
 
 def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-             today: date) -> DispatchResult:
-    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same dispatch."""
-    result = _dispatch_queued(sessions, program_id, notifier, at, today)
+             today: date, portal_url: str | None = None) -> DispatchResult:
+    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same dispatch.
+    Every message carries its unit's new personal link under `portal_url` (else the program's portal.url)."""
+    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
     alerted = 0
     if result.alerts:
         alerted += _alert_coordinator(sessions, program_id, result.alerts, at)
     if result.render_failures:
         alerted += _alert_render_failures(sessions, program_id, result.render_failures, at)
     if alerted:
-        again = _dispatch_queued(sessions, program_id, notifier, at, today)
+        again = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
         result.messages += again.messages
         result.notices += again.notices
         for state, count in again.states.items():
@@ -126,7 +128,7 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date) -> DispatchResult:
+                     today: date, portal_url: str | None) -> DispatchResult:
     result = DispatchResult()
     with sessions.begin() as session:
         queued = session.execute(
@@ -157,8 +159,10 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                 mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
                 if not mine:
                     continue  # an overlapping check took them first
+                link = link_url(portal_url or ctx.policies.portal.url,
+                                issue_link(session, ctx, unit_id, at, message_id))
                 message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today,
-                                   rows_by_day, units)
+                                   rows_by_day, units, link)
         except Exception as error:  # one unit's digest must never stop the others
             reason = _record_render_failure(sessions, program_id, units[unit_id], audience, notice_ids, message_id,
                                             at, error)
@@ -186,14 +190,14 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 
 def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
              message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
-             units: dict[int, Unit]) -> Message:
+             units: dict[int, Unit], link: str) -> Message:
     english = ctx.program.language == "en"
     items = _items(session, ctx, notices, today, english, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today, items=items,
-                             bulletin_markdown=bulletin)
+                             bulletin_markdown=bulletin, link=link)
     files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day, units)
     urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
@@ -202,7 +206,7 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
         recipient=Recipient(ctx.id, unit.code, unit.name, audience, urls),
         kinds=kinds, task_codes=codes, subject=rendered.subject, text=rendered.text,
         markdown=rendered.markdown, html=rendered.html, attachments=tuple(files),
-        notice_ids=tuple(n.id for n in notices),
+        notice_ids=tuple(n.id for n in notices), link=link,
     )
 
 
@@ -224,8 +228,9 @@ def _attachments(session: Session, ctx: ProgramContext, unit: Unit, notices: lis
             rows = [r for r in rows if r["code"] in mentioned]
         name = "全部任务" if "bulletin" in kinds else "报送表"
         names = {u.code: u.name for u in units.values()}
+        meta = None if "bulletin" in kinds else {"program": ctx.id, "unit": unit.code}
         files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
-                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names)))
+                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names, meta=meta)))
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files

@@ -41,6 +41,7 @@ class Message:
     html: str
     attachments: tuple[Attachment, ...] = ()
     notice_ids: tuple[int, ...] = ()
+    link: str | None = None  # the unit's portal link, also in text/markdown/html; kept when a robot cuts the text
 
 
 @dataclass(frozen=True)

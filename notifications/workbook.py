@@ -32,6 +32,8 @@ COLUMNS = (
     ("evidence", "佐证材料", "Evidence", 30),
 )
 FILLED_BY_UNIT = ("report", "evidence")
+REPORT_META_SHEET = "_duban"
+REPORT_FORMAT = "duban-report/1"
 
 STATUS = {
     "not_started": ("未开始", "not started"),
@@ -85,10 +87,13 @@ def unit_task_workbook(
     *,
     title: str | None = None,
     names: Mapping[str, str] | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> bytes:
     """An .xlsx 报送表 for one unit: a title row, a styled header row, one row per task, and two columns the
     unit fills in (本期进展, 佐证材料). `rows` have the keys of `duban tasks --json` (code, area, title, lead,
-    co, due, recurrence, phase, status, progress, light); `names` maps unit ids to names for lead/co."""
+    co, due, recurrence, phase, status, progress, light); `names` maps unit ids to names for lead/co.
+    `meta` (program, unit) goes into a hidden sheet `_duban`, so the returned table can be read back
+    (`duban report import`, or an upload on the unit's portal page)."""
     en = language.startswith("en")
     book = Workbook()
     sheet = book.active
@@ -166,6 +171,12 @@ def unit_task_workbook(
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
+    if meta:
+        hidden = book.create_sheet(REPORT_META_SHEET)
+        hidden.sheet_state = "hidden"
+        hidden.append(["format", REPORT_FORMAT])
+        for key, value in meta.items():
+            hidden.append([key, value])
     out = BytesIO()
     book.save(out)
     return out.getvalue()

@@ -74,3 +74,9 @@ def bulletin_slot(today: date, cadence: str, cal: WorkCalendar) -> str | None:
         year, week, _ = today.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{today.year}-{today.month:02d}"
+
+
+def ack_slot(today: date, assigned_on: date, within: int, every: int, cal: WorkCalendar) -> int | None:
+    """签收 chasing: a 交办 sent on `assigned_on` and not acknowledged within `within` workdays is chased on the
+    next workday, then every `every` workdays (the 催办 rhythm), slot by slot."""
+    return overdue_slot(today, cal.add_workdays(assigned_on, within), every, cal)

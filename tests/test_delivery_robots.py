@@ -104,7 +104,7 @@ def test_wecom_markdown_is_cut_to_4096_bytes_with_a_pointer(world, robot):
     content = post.body["markdown"]["content"]
     assert post.body["msgtype"] == "markdown"
     assert len(content.encode("utf-8")) <= 4096
-    assert content.endswith("……（完整清单见邮件附件或 duban tasks）")
+    assert content.endswith("……（完整清单见邮件附件或本单位督办页面）")
     assert content.startswith("0. 加快推进")
 
 

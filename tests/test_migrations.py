@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 
 import db.content_models  # noqa: F401  (every model module registers its tables)
 import db.delivery_models  # noqa: F401
+import db.portal_models  # noqa: F401
 from db.engine import alembic_config, get_engine
 from db.models import Base
 

@@ -3,6 +3,7 @@ from sqlalchemy import create_engine
 
 import db.content_models  # noqa: F401
 import db.delivery_models  # noqa: F401
+import db.portal_models  # noqa: F401
 from db.models import Base
 
 config = context.config
