@@ -31,10 +31,8 @@ MAX_NAME = 120
 
 
 def safe_name(name: str) -> str:
-    """A file name valid on Windows, Linux and in a zip: the last path component only (a browser may send a
-    whole client path), no reserved device names, control or separator characters, at most 120 characters with
-    the extension kept."""
-    name = PurePath(str(name).replace("\\", "/")).name
+    """A file name valid on Windows, Linux and in a zip: no reserved device names, control or separator
+    characters, at most 120 characters with the extension kept."""
     name = unicodedata.normalize("NFC", name)
     name = _UNSAFE_NAME.sub("_", name).strip(" .") or "file"
     stem, dot, suffix = name.partition(".")
@@ -94,10 +92,11 @@ def commit_files(home: Path, staged: list[Staged]) -> None:
 
 
 def store(home: Path, source: bytes | Path, original_name: str) -> str:
-    """Store an upload's content under the home; returns its path relative to the home."""
+    """Store an upload's content under the home; returns its path relative to the home. A browser may send a
+    whole client path as the name: only its last part is kept."""
     content = source if isinstance(source, bytes) else Path(source).read_bytes()
     digest = hashlib.sha256(content).hexdigest()
-    relative = _relative(digest, original_name)
+    relative = _relative(digest, PurePath(original_name.replace("\\", "/")).name)
     _write_once(Path(home) / relative, digest, lambda temporary: Path(temporary).write_bytes(content))
     return relative
 

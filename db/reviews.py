@@ -33,8 +33,10 @@ from schedule.claims import REPORT_STATUSES, claim_refusal
 
 def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
-    if task is None or not task.active:
+    if task is None:
         raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+    if not task.active:
+        raise InvalidInput(f"任务 {code} 已从分工表中删除（已停用，保留历史），不能再报送进展")
     return task
 
 

@@ -440,9 +440,9 @@ def test_a_refused_report_stores_no_evidence_and_same_names_never_meet(tmp_path,
                   "--evidence", str(police_file), "--as-of", "2023-06-21")
     assert refused.exit_code == 1
     assert db_snapshot(url) == before_db and tree(home / "evidence") == before_files
-    # court on A1 with a file of the same name: both contents are kept.
+    # court (a co-unit on A1, reporting its part) with a file of the same name: both contents are kept.
     court_file = _evidence_file(tmp_path, "协议.pdf", "court-version")
-    assert cli(home, "report", "demo-city", "A1", "--unit", "court", "--status", "done", "--evidence", str(court_file),
+    assert cli(home, "report", "demo-city", "A1", "--unit", "court", "--status", "in_progress", "--evidence", str(court_file),
                "--as-of", "2023-06-22").exit_code == 0
     stored = tree(home / "evidence")
     assert len(stored) == 2 and all(name.endswith("/协议.pdf") for name in stored)
