@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".duban"), description="where the SQLite database, outbox and reports live")
     database_url: str | None = Field(default=None, description="any SQLAlchemy URL; default SQLite under home")
+    database_secret: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the database URL, when no URL is set")
     notifier: Literal["outbox", "apprise"] = Field(
         default="outbox", description="outbox: record only (the embedded default); apprise: deliver to units"
     )
@@ -21,6 +23,8 @@ class Settings(BaseSettings):
     wecom_endpoint: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
     feishu_endpoint: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    prefect_startup_seconds: int = Field(
+        default=180, gt=0, description="start-up timeout of Prefect's temporary server (a bare `duban supervise`)")
 
     @field_validator("home")
     @classmethod
