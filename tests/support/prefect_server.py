@@ -65,6 +65,7 @@ class PrefectServer:
             "PREFECT_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
             "PREFECT_CLI_PROMPT": "false", "PREFECT_WORKER_QUERY_SECONDS": "2", "PYTHONUNBUFFERED": "1",
+            "COLUMNS": "240",  # the CLI's tables in full
             **(extra_env or {}),
         })
         server_env = {
