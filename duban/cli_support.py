@@ -105,7 +105,7 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
     except (Failure, NotFound, InvalidInput):
         raise
     except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
-        first = " ".join(str(exc).split(". stdout:")[0].split()) or type(exc).__name__
+        first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
         hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
                 if "ephemeral" in first.lower() else "")
         raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
