@@ -3,6 +3,7 @@ flow as a subflow, then the program-wide step and the dispatch, and leaves the c
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -183,6 +184,14 @@ ARTIFACT_TEXTS = {
 }
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def cell(text: object) -> str:
+    """The UI renders table cells as markdown: plan text shows as written, never as links, HTML or emphasis."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def kind_name(kind: str, english: bool) -> str:
     """The short name of a notice kind, from the digest's section titles (the one catalogue of texts)."""
     title = SECTION_TITLES.get(kind, (kind, kind))[1 if english else 0]
@@ -208,23 +217,23 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
     create_progress_artifact(progress=round(summary["done_share"] * 100, 1), key=f"{program}-progress",
                              description=progress_description(summary, rows, phase_names, today, english))
     rows.sort(key=lambda r: (LIGHT_ORDER[r["light"]], r["due"] or "9999", r["code"]))
-    table = [{text["light"]: text["lights"][r["light"]], text["code"]: r["code"], text["measure"]: r["title"],
-              text["lead"]: "、".join(names.get(code, code) for code in r["lead"]),
+    table = [{text["light"]: text["lights"][r["light"]], text["code"]: r["code"], text["measure"]: cell(r["title"]),
+              text["lead"]: cell("、".join(names.get(code, code) for code in r["lead"])),
               text["due"]: r["due"] or r["recurrence"] or "", text["progress"]: f"{r['progress']}%",
               text["last_report"]: r["last_report"] or ""} for r in rows[:TABLE_ARTIFACT_ROWS]]
     shown = "" if len(rows) <= TABLE_ARTIFACT_ROWS else f"（按预警排序，显示前 {TABLE_ARTIFACT_ROWS} 项，共 {len(rows)} 项）"
     create_table_artifact(table=table, key=f"{program}-tasks", description=(
         f"Tasks and lights, red first, as of {today}" if english else f"任务与红黄绿灯（红灯在前），截至 {today}{shown}"))
-    notices = [{text["unit"]: names.get(e["unit"], e["unit"]), text["kind"]: kind_name(e["kind"], english),
+    notices = [{text["unit"]: cell(names.get(e["unit"], e["unit"])), text["kind"]: kind_name(e["kind"], english),
                 text["tasks"]: "、".join(e["tasks"]), text["channel"]: e["channel"] or "",
                 text["state"]: text["states"].get(e["state"], e["state"])} for e in sent_today]
     create_table_artifact(table=notices, key=f"{program}-notices", description=(
         f"Notices sent on {today}: {len(notices)}" if english else f"{today} 发出的通知 {len(notices)} 项"))
     create_markdown_artifact(markdown=bulletin, key=f"{program}-bulletin",
                              description=f"Bulletin as of {today}" if english else f"通报（截至 {today}）")
-    failed_table = [{text["at"]: str(row["at"])[:16].replace("T", " "), text["unit"]: names.get(row["unit"], row["unit"]),
+    failed_table = [{text["at"]: str(row["at"])[:16].replace("T", " "), text["unit"]: cell(names.get(row["unit"], row["unit"])),
                      text["channel"]: row["channel"], text["attempts"]: row["attempts"],
-                     text["failure"]: " ".join(str(part) for part in (row["code"], row["reason"]) if part)}
+                     text["failure"]: cell(" ".join(str(part) for part in (row["code"], row["reason"]) if part))}
                     for row in failed]
     create_table_artifact(table=failed_table, key=f"{program}-failed-deliveries", description=(
         f"Failed deliveries (channels masked): {len(failed_table)}, as of {today}" if english

@@ -73,7 +73,7 @@ def test_the_daily_check_shows_its_upcoming_runs_at_0830(served, page):
 
 def test_the_tasks_artifact_shows_chinese_headers_and_red_rows_first(served, page):
     artifact = served.artifacts()[f"{PROGRAM}-tasks"]
-    page.goto(f"{served.server.url}/artifacts/artifact/{artifact['id']}")
+    page.goto(f"{served.server.url}/artifacts/artifact/{artifact['latest_id']}")
     page.locator("th", has_text="预警").first.wait_for(timeout=60_000)
     headers = [text.strip() for text in page.locator("th").all_inner_texts()]
     assert headers[:7] == ["预警", "编号", "工作举措", "牵头单位", "完成时限", "进度", "最近报送"]

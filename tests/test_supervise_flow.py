@@ -7,6 +7,7 @@ import json
 import time as time_
 from datetime import date
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -103,3 +104,16 @@ def test_the_supervise_command_runs_the_flow_and_a_rerun_sends_nothing(tmp_path,
     outbox = json.loads(runner.invoke(app, ["outbox", "demo-city", "--json"]).stdout)
     assert {"at", "unit", "kind", "tasks", "channel", "state", "message"} <= set(outbox[0])
     assert {e["state"] for e in outbox} == {"sent"}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("开展<script>alert(1)</script>培训", "开展\\<script\\>alert(1)\\</script\\>培训"),
+    ("[点此](http://evil.example)", "\\[点此\\](http://evil.example)"),
+    ("**加粗** |管道|", "\\*\\*加粗\\*\\* \\|管道\\|"),
+    ("第一行\r\n第二行", "第一行 第二行"),
+    ("2023-04-30 前完成 50%", "2023-04-30 前完成 50%"),
+])
+def test_artifact_cells_show_plan_text_as_written(text, shown):
+    from flows.supervise import cell
+
+    assert cell(text) == shown
