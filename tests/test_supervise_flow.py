@@ -117,3 +117,16 @@ def test_artifact_cells_show_plan_text_as_written(text, shown):
     from flows.supervise import cell
 
     assert cell(text) == shown
+
+
+def test_a_worker_may_keep_the_database_url_in_a_prefect_secret_block(prefect_harness, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from duban.wiring import wiring
+
+    Secret(value="sqlite:////srv/duban/duban.db").save("duban-database-test", overwrite=True)
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DUBAN_DATABASE_SECRET", "duban-database-test")
+    assert wiring().settings.db_url == "sqlite:////srv/duban/duban.db"
+    monkeypatch.setenv("DUBAN_DATABASE_URL", "sqlite:////elsewhere.db")  # an explicit URL wins
+    assert wiring().settings.db_url == "sqlite:////elsewhere.db"
