@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -348,7 +349,6 @@ def serve(db: DbOption = None) -> None:
     from prefect import serve as prefect_serve
 
     from db.models import Program
-    from duban.wiring import database
     from flows.definitions import deployments
 
     wired = context(db)
@@ -360,9 +360,10 @@ def serve(db: DbOption = None) -> None:
         # Serving would rewrite them: their work pool, pull steps and workers would silently stop applying.
         raise Failure(f"这些部署已由 prefect deploy 创建（工作池运行）：{', '.join(taken)}；"
                       "请用 prefect worker 运行它们，或先 prefect deployment delete 再 duban serve")
-    with database(wired.settings.db_url):  # served runs execute here, in this process
-        # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
-        prefect_serve(*deployments(programs), pause_on_shutdown=False)
+    # Served runs execute in child processes of this one: they read the database from its environment.
+    os.environ["DUBAN_DATABASE_URL"] = wired.settings.db_url
+    # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
+    prefect_serve(*deployments(programs), pause_on_shutdown=False)
 
 
 def deployed_to_work_pools(programs: dict[str, str]) -> list[str]:
