@@ -139,10 +139,12 @@ def _raw_due_set_seconds(url: str, program: str) -> float:
 
 
 def _flow_seconds(wired, program: str, at: datetime) -> float:
+    from duban.wiring import database
     from flows.supervise import supervise
 
     started = time.perf_counter()
-    supervise(program=program, as_of=at, database_url=wired.settings.db_url)
+    with database(wired.settings.db_url):
+        supervise(program=program, as_of=at)
     return time.perf_counter() - started
 
 

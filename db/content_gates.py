@@ -7,12 +7,11 @@
 Any gate — these three and those of db/gates.py — also holds when the coordinator's latest decision on the
 phase (`approve_phase`, `duban phase approve`, or the Prefect `decide` flow) approves closing it.
 
-Importing this module registers the gates in db.gates.GATES.
+db.gates lists these gates in its explicit registry (`base_gates`) and applies the decision in `evaluate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, select
@@ -20,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from db.content_models import CoordinatorDecision, Finding, RemediationItem
 from db.events import record_event
-from db.gates import GATES, Gate, GateResult, gate
-from db.models import Phase, ProgressReport, Task, TaskInstance
+from db.gates import GateResult, base_gates
+from db.models import Phase, ProgressReport, Task, TaskInstance, Unit
 from db.queries import InvalidInput, NotFound, ProgramContext, load_program
 from schedule.model import PHASE_KINDS
 from schedule.text import clean_optional
@@ -38,7 +37,7 @@ def phase_decision(session: Session, program_id: str, kind: str) -> CoordinatorD
     )
 
 
-def _approved(session: Session, program_id: str, kind: str) -> GateResult | None:
+def approved(session: Session, program_id: str, kind: str) -> GateResult | None:
     decision = phase_decision(session, program_id, kind)
     if decision is not None and decision.approve:
         note = f"：{decision.note}" if decision.note else ""
@@ -50,35 +49,16 @@ def _listed(codes: list[str], total: int) -> str:
     return ", ".join(codes) + (" 等" if total > len(codes) else "")
 
 
-# The gates without the coordinator's decision: what `approve_phase` records as overridden.
-BASE_GATES: dict[str, Gate] = {}
-
-
-def _approvable(kind: str) -> Callable[[Gate], Gate]:
-    """Registers `check` as the gate of `kind`, held also by the coordinator's approval."""
-    def register(check: Gate) -> Gate:
-        BASE_GATES[kind] = check
-
-        def approved_or(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
-            return _approved(session, program_id, kind) or check(session, program_id, phase, today)
-
-        approved_or.__doc__ = check.__doc__
-        approved_or.with_approval = True  # type: ignore[attr-defined]
-        gate(kind)(approved_or)
-        return check
-    return register
-
-
 def self_check_reasons(session: Session, program_id: str) -> list[str]:
     from db.selfcheck import missing_units  # late: db.selfcheck imports the ladder
 
-    missing = list(missing_units(session, load_program(session, program_id)).values())
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.program_id == program_id)).all())
+    missing = [names[unit_id] for unit_id in missing_units(session, load_program(session, program_id))]
     if not missing:
         return []
     return [f"未交回自查表的单位 {len(missing)} 个: {_listed(missing[:LIST_LIMIT], len(missing))}"]
 
 
-@_approvable("self_check")
 def self_check_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """Every unit with tasks returned its self-check form."""
     reasons = self_check_reasons(session, program_id)
@@ -99,7 +79,6 @@ def remediation_reasons(session: Session, program_id: str) -> list[str]:
     return reasons
 
 
-@_approvable("remediation")
 def remediation_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """Every finding has an item, and every item is closed or accepted by the coordinator."""
     reasons = remediation_reasons(session, program_id)
@@ -120,7 +99,6 @@ def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[
     return list(undone), [code for task_id, code in done if task_id not in evidenced]
 
 
-@_approvable("acceptance")
 def acceptance_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """Every active task is done (every instance of a recurring one) and has evidence."""
     undone, bare = acceptance_gaps(session, program_id)
@@ -130,12 +108,6 @@ def acceptance_gate(session: Session, program_id: str, phase: Phase, today: date
     if bare:
         reasons.append(f"已办结但无佐证材料的任务 {len(bare)} 项: {_listed(bare[:LIST_LIMIT], len(bare))}")
     return GateResult(not reasons, reasons)
-
-
-# The coordinator's decision also closes the phases whose gates live in db/gates.py.
-for _kind, _check in list(GATES.items()):
-    if not getattr(_check, "with_approval", False):
-        _approvable(_kind)(_check)
 
 
 def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, at: datetime,
@@ -151,10 +123,8 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
         raise InvalidInput(f"KIND {kind}: 阶段「{phase.name}」已于 {phase.closed_on} 结束，无需批准")
     if phase.state == "pending":
         raise InvalidInput(f"KIND {kind}: 阶段「{phase.name}」尚未开始（{phase.start}）")
-    reasons: list[str] = []
-    if kind in BASE_GATES:
-        # What the coordinator is overriding, for the record (evaluated without the decision being made now).
-        reasons = list(BASE_GATES[kind](session, ctx.id, phase, ctx.local_date(at)).reasons)
+    # What the coordinator is overriding, for the record (evaluated without the decision being made now).
+    reasons = list(base_gates()[kind](session, ctx.id, phase, ctx.local_date(at)).reasons)
     note = clean_optional(note)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="phase", subject=f"phase:{kind}", approve=approve,
                                     decided_by=actor, decided_at=at, note=note, source=source))
@@ -165,6 +135,15 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     session.flush()
     return {"program": ctx.id, "phase": kind, "name": phase.name, "state": phase.state, "approve": approve,
             "by": actor, "at": at.isoformat(), "note": note, "overridden": reasons}
+
+
+def pending_decisions(session: Session, program_id: str) -> list[Phase]:
+    """Overrun phases waiting for the coordinator: no approving decision yet (the daily check asks, the
+    bulletin lists them)."""
+    overrun = session.scalars(select(Phase).where(Phase.program_id == program_id, Phase.state == "overrun")
+                              .order_by(Phase.seq)).all()
+    return [phase for phase in overrun if not ((decision := phase_decision(session, program_id, phase.kind))
+                                               and decision.approve)]
 
 
 def decisions(session: Session, program_id: str) -> list[dict]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.content_gates import phase_decision  # importing it registers the content gates in db.gates.GATES
+from db.content_gates import phase_decision
 from db.content_models import ExtensionRequest, Finding, RemediationItem
 from db.ladder import Candidate, Recipients
 from db.models import Phase, Task, Unit

@@ -1,5 +1,10 @@
-"""Exit gates: a pluggable check per phase kind. A phase closes when its gate holds (or the coordinator
-approves closing it); otherwise it is overrun."""
+"""Exit gates: one check per phase kind. A phase closes when its gate holds (or the coordinator approves
+closing it); otherwise it is overrun.
+
+The registry is explicit: `gates()` lists every kind's gate, here and in db/content_gates.py, and `evaluate`
+loads it each time. Nothing registers itself on import, so a gate never depends on which modules a process
+happened to import (a `decide` run on a worker once found no self-check gate and asked nothing), and a phase
+kind without a gate is an error, never a gate that silently holds."""
 
 from __future__ import annotations
 
@@ -20,26 +25,34 @@ class GateResult:
 
 
 Gate = Callable[[Session, str, Phase, date], GateResult]
-GATES: dict[str, Gate] = {}
 
 
-def gate(kind: str) -> Callable[[Gate], Gate]:
-    def register(check: Gate) -> Gate:
-        GATES[kind] = check
-        return check
-    return register
+class MissingGate(LookupError):
+    """A phase kind with no exit gate: a defect, never a gate that holds."""
+
+
+def base_gates() -> dict[str, Gate]:
+    """Every phase kind's gate without the coordinator's decision (what `approve_phase` records as overridden)."""
+    from db.content_gates import acceptance_gate, remediation_gate, self_check_gate  # they import this module
+
+    return {"deployment": deployment_gate, "implementation": implementation_gate, "self_check": self_check_gate,
+            "remediation": remediation_gate, "acceptance": acceptance_gate}
 
 
 def evaluate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
-    check = GATES.get(phase.kind)
-    return check(session, program_id, phase, today) if check else GateResult(True)
+    """The phase's gate; any gate also holds when the coordinator's latest decision approves closing."""
+    from db.content_gates import approved
+
+    check = base_gates().get(phase.kind)
+    if check is None:
+        raise MissingGate(f"phase kind「{phase.kind}」has no exit gate (db/gates.py base_gates)")
+    return approved(session, program_id, phase.kind) or check(session, program_id, phase, today)
 
 
 def _codes(session: Session, query, limit: int = 20) -> list[str]:
     return list(session.scalars(query.order_by(Task.code).limit(limit)))
 
 
-@gate("deployment")
 def deployment_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """Every task has a lead unit and a due date or a recurrence."""
     active = (Task.program_id == program_id, Task.active.is_(True))
@@ -54,7 +67,6 @@ def deployment_gate(session: Session, program_id: str, phase: Phase, today: date
     return GateResult(not reasons, reasons)
 
 
-@gate("implementation")
 def implementation_gate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """Every task instance due within the phase is done."""
     undone = (

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-import db.content_gates  # noqa: F401  (registers the self-check, remediation and acceptance gates)
 from db.events import record_event
 from db.gates import evaluate
 from db.queries import ProgramContext, phases

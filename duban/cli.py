@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +43,8 @@ from duban.cli_support import (
     out,
     parse_as_of,
     print_problems,
-    quiet_prefect,
     recorded_paths,
+    run_flow,
     stage_evidence,
 )
 from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
@@ -219,13 +220,15 @@ def report(program: str, code: str,
 @handles_errors
 def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """一次每日检查（Prefect 流程运行）：阶段转换、提醒、催办、督办。"""
+    from duban.wiring import database
     from flows.supervise import supervise
 
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    with database(wired.settings.db_url):  # the flow's database, without making it a parameter
+        result = run_flow(wired.settings, lambda: supervise(program=program, as_of=moment))
     dispatched = result["dispatched"]
     if as_json:
         emit_json(result)
@@ -396,8 +399,65 @@ def serve(db: DbOption = None) -> None:
         programs = {p.id: p.timezone for p in session.query(Program).all()}
     if not programs:
         raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
+    if taken := deployed_to_work_pools(programs):
+        # Serving would rewrite them: their work pool, pull steps and workers would silently stop applying.
+        raise Failure(f"这些部署已由 prefect deploy 创建（工作池运行）：{', '.join(taken)}；"
+                      "请用 prefect worker 运行它们，或先 prefect deployment delete 再 duban serve")
+    # Served runs execute in child processes of this one: they read the database from its environment.
+    os.environ["DUBAN_DATABASE_URL"] = wired.settings.db_url
     # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
-    prefect_serve(*deployments(programs, wired.settings.db_url), pause_on_shutdown=False)
+    prefect_serve(*deployments(programs), pause_on_shutdown=False)
+
+
+def deployed_to_work_pools(programs: dict[str, str]) -> list[str]:
+    """The deployments of these programs that `prefect deploy` made (they have a work pool)."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.definitions import deployment_names
+
+    taken = []
+    with get_client(sync_client=True) as client:
+        for program in programs:
+            for flow_name, name in deployment_names(program).items():
+                try:
+                    found = client.read_deployment_by_name(f"{flow_name}/{name}")
+                except ObjectNotFound:
+                    continue
+                if found.work_pool_name:
+                    taken.append(f"{flow_name}/{name}")
+    return taken
+
+
+prefect_app = typer.Typer(no_args_is_help=True, help="Prefect 服务器上的设置")
+app.add_typer(prefect_app, name="prefect")
+
+
+@prefect_app.command("setup")
+@handles_errors
+def prefect_setup(notify_block: Annotated[str | None, typer.Option(
+        "--notify-block", help="牵头办的 Prefect 通知块（block 类型/名称，如 slack-webhook/coordinator）")] = None) -> None:
+    """在 Prefect 服务器上创建（或更新）自动化：阶段超期未结（duban.phase.overrun）时通知牵头办。"""
+    from prefect.blocks.core import Block
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.definitions import OVERRUN_AUTOMATION, overrun_automation
+
+    block_id = None
+    if notify_block:
+        try:
+            block_id = Block.load(notify_block)._block_document_id
+        except (ValueError, ObjectNotFound) as exc:
+            raise Failure(f"--notify-block {notify_block}: 找不到这个通知块（{exc}）") from None
+    from prefect.automations import Automation
+
+    try:
+        Automation.read(name=OVERRUN_AUTOMATION).delete()  # set-up may be run again: one automation, current
+    except ValueError:
+        pass
+    created = overrun_automation(block_id).create()
+    out.print(f"已创建自动化「{created.name}」（{created.id}）："
+              + ("通知 " + notify_block if notify_block else "在事件流中标记每次超期"), highlight=False)
 
 
 register_content_commands(app)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +17,9 @@ from rich.console import Console
 
 from db.evidence import Staged, stage
 from db.queries import InvalidInput, NotFound
+from duban.settings import Settings
 from duban.wiring import Wiring, wiring
+from flows.check import DAILY_CHECK_TIME
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -26,7 +29,6 @@ DbOption = Annotated[str | None, typer.Option("--db", help="数据库 URL（默�
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 
-DAILY_CHECK_TIME = time(8, 30)
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 LIGHT_ZH = {"done": "办结", "red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无期限"}
 STATE_ZH = {"pending": "未开始", "open": "开始", "closed": "结束", "overrun": "超期未结"}
@@ -81,13 +83,33 @@ def context(db: str | None) -> Wiring:
 
 
 
-def quiet_prefect(run: Callable[[], Any]) -> Any:
-    """Runs a flow without Prefect's shutdown noise: a successful command never shows a traceback."""
+def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
+    """Runs a flow in this process. Without PREFECT_API_URL, Prefect starts its temporary server: it gets
+    duban's generous start-up timeout (it needs close to a minute on a busy machine, Prefect allows 20 s)
+    and no telemetry (no internet here). Any failure is one line and exit 1, never a traceback."""
     import logging
 
-    logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
-    logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
-    return run()
+    from prefect.settings import (
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    for noisy in ("prefect.events.clients", "prefect._internal.concurrency", "prefect.server.services.telemetry"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    updates: dict = {PREFECT_SERVER_ANALYTICS_ENABLED: False}
+    if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" not in os.environ:
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = settings.prefect_startup_seconds
+    try:
+        with temporary_settings(updates=updates):
+            return run()
+    except (Failure, NotFound, InvalidInput):
+        raise
+    except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
+        first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
+        hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
+                if "ephemeral" in first.lower() else "")
+        raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
 
 
 def print_problems(problems) -> None:

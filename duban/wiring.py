@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -41,5 +42,26 @@ class Wiring:
         return AppriseNotifier(self.sessions, self.settings, clock=lambda: datetime.now(UTC))
 
 
+# `duban supervise --db URL` runs the flow in this process: the URL reaches it here, never as a flow
+# parameter (Prefect stores and shows parameters; a database password must not be among them).
+_bound_database: ContextVar[str | None] = ContextVar("duban_database_url", default=None)
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[None]:
+    """Flows started inside this block (in this process) use `url`; elsewhere DUBAN_DATABASE_URL decides."""
+    token = _bound_database.set(url)
+    try:
+        yield
+    finally:
+        _bound_database.reset(token)
+
+
 def wiring(database_url: str | None = None, **overrides) -> Wiring:
-    return Wiring(load_settings(database_url=database_url, **overrides))
+    settings = load_settings(database_url=database_url or _bound_database.get(), **overrides)
+    if settings.database_url is None and settings.database_secret:
+        from prefect.blocks.system import Secret
+
+        # A worker may keep the URL in a Prefect Secret block instead of its environment.
+        settings = settings.model_copy(update={"database_url": Secret.load(settings.database_secret).get()})
+    return Wiring(settings)

@@ -18,27 +18,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import Field
 from sqlalchemy import select
 
+from db.models import Phase
 from db.queries import ProgramContext, load_program
+from flows.check import AsOf
 from schedule.model import PHASE_KINDS
 
 DEFAULT_TIMEOUT_SECONDS = 3600
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class CoordinatorDecision(RunInput):
-    """The form the coordinator fills in to resume the run."""
+    """The form the coordinator fills in to resume the run; who decided is required, it goes on the record."""
 
     approve: bool = False
     note: str = ""
-    decided_by: str = ""
+    decided_by: str = Field(min_length=1, description="决定人 / who decides")
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,13 @@ def ask_coordinator(program_id: str, kind: str, question: str, options: dict[str
     lines = [f"**{program_id} · {kind}**", "", question]
     if options:
         lines += [""] + [f"- `{choice}`: {meaning}" for choice, meaning in options.items()]
-    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="", decided_by="")
+    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="")
     try:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
                                 key=pause_key(key or f"{program_id}-{kind}"))
     except FlowPauseTimeout:
         return Decision(None)
-    return Decision(bool(answer.approve), answer.note or "", answer.decided_by or "")
+    return Decision(bool(answer.approve), answer.note or "", answer.decided_by)
 
 
 def pause_key(text: str) -> str:
@@ -74,27 +76,11 @@ def pause_key(text: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-") or "decision"
 
 
-def _moment(as_of: datetime | str | None, ctx: ProgramContext | None = None) -> datetime:
-    zone = ctx.zone if ctx is not None else DEFAULT_ZONE
-    if as_of is None:
-        return datetime.now(zone)
-    moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
 def needs_decision(session, ctx: ProgramContext) -> list[str]:
     """Overrun phases whose gate waits for the coordinator (no approving decision yet)."""
-    from db.content_gates import phase_decision
-    from db.models import Phase
+    from db.content_gates import pending_decisions
 
-    overrun = session.scalars(select(Phase.kind).where(Phase.program_id == ctx.id, Phase.state == "overrun")
-                              .order_by(Phase.seq)).all()
-    waiting = []
-    for kind in overrun:
-        decision = phase_decision(session, ctx.id, kind)
-        if decision is None or not decision.approve:
-            waiting.append(kind)
-    return waiting
+    return [phase.kind for phase in pending_decisions(session, ctx.id)]
 
 
 def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
@@ -102,7 +88,6 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
     english = ctx.program.language == "en"
     if kind in PHASE_KINDS:
         from db.gates import evaluate
-        from db.models import Phase
 
         phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
         if phase is None or phase.state in ("pending", "closed"):
@@ -140,7 +125,7 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
 
 def record_decision(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
     """Records an answer exactly as the command line does (source prefect)."""
-    actor = decision.decided_by or "prefect-ui"
+    actor = decision.decided_by
     note = decision.note or None
     if kind in PHASE_KINDS:
         from db.content_gates import approve_phase
@@ -161,17 +146,38 @@ def record_decision(session, ctx: ProgramContext, kind: str, decision: Decision,
     return {"program": ctx.id, "item": kind.split(":", 1)[1], "state": "open", "by": actor}
 
 
-@flow(name="decide", description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定", log_prints=False)
-def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
-           as_of: datetime | None = None, database_url: str | None = None) -> dict:
-    from duban.wiring import wiring
+def decide_run_name() -> str:
+    """`chengdu-2023 · 决定 · 自查自评`: the run says what it asks."""
+    from flows.supervise import wired_for
 
-    wired = wiring(database_url)
+    parameters = flow_run.parameters
+    program, kind = parameters["program"], parameters["kind"]
+    with wired_for().sessions.begin() as session:
+        ctx = load_program(session, program)
+        english = ctx.program.language == "en"
+        if kind in PHASE_KINDS:
+            subject = session.scalar(select(Phase.name).where(Phase.program_id == program, Phase.kind == kind)) or kind
+        elif kind.startswith("extension:"):
+            subject = f"{'extension' if english else '延期申请'} #{kind.split(':', 1)[1]}"
+        else:
+            subject = f"{'item' if english else '整改事项'} {kind.split(':', 1)[1]}"
+    return f"{program} · {'decision' if english else '决定'} · {subject}"
+
+
+@flow(name="decide", flow_run_name=decide_run_name, log_prints=False,
+      description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定")
+def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
+           as_of: AsOf = None) -> dict:
+    """`as_of` is the moment of the check that asked (the decision is recorded on the program's date); a date
+    alone is that day's 08:30, as for the check; none is now."""
+    from flows.supervise import moment_of, wired_for
+
+    wired = wired_for()
     logger = get_run_logger()
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
-        today = ctx.local_date(_moment(as_of, ctx))
-        asked = question_for(session, ctx, kind, today)
+        at = moment_of(as_of, ctx.zone) if as_of is not None else datetime.now(ctx.zone)
+        asked = question_for(session, ctx, kind, ctx.local_date(at))
     if asked is None:
         logger.info("%s %s: nothing to decide", program, kind)
         return {"program": program, "kind": kind, "asked": False, "decided": False}
@@ -182,8 +188,8 @@ def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECON
         raise TimeoutError(f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办")
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
-        result = record_decision(session, ctx, kind, decision, _moment(as_of, ctx))
+        result = record_decision(session, ctx, kind, decision, at)
     logger.info("%s %s: %s by %s", program, kind, "approved" if decision.approve else "not approved",
-                decision.decided_by or "prefect-ui")
+                decision.decided_by)
     return {"program": program, "kind": kind, "asked": True, "decided": True, "approve": decision.approve,
-            "by": decision.decided_by or "prefect-ui", "note": decision.note, "result": result}
+            "by": decision.decided_by, "note": decision.note, "result": result}

@@ -18,6 +18,7 @@ from openpyxl.styles import Font, PatternFill
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.content_gates import pending_decisions
 from db.content_models import RemediationItem
 from db.extensions import list_extensions
 from db.models import Notice, Unit
@@ -109,6 +110,8 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "failed": [{"unit": code, "name": names.get(code, code), "count": count}
                    for code, count in sorted(failed.items(), key=lambda kv: (-kv[1], kv[0])) if count],
         "extensions": granted, "pending_extensions": pending,
+        "pending_decisions": [{"kind": p.kind, "name": p.name, "end": p.end.isoformat(), "reasons": list(p.gate_reasons or [])}
+                              for p in pending_decisions(session, ctx.id)],
         "selfcheck": selfcheck, "remediation": remediation, "interviews": interviews,
     }
 

@@ -11,13 +11,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import typer
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-import db.content_gates  # noqa: F401  (registers the gates)
 from db.content_ladder import content_candidates, selfcheck_form_attachment, simulate_units
 from db.content_models import CoordinatorDecision, Finding, SelfCheckReturn, SelfCheckRow
 from db.engine import get_engine
@@ -29,6 +29,7 @@ from db.phase_machine import advance
 from db.queries import ProgramContext, load_program, record_report
 from db.remediation import derive_items
 from duban.cli_content import register
+from duban.wiring import database
 from notifications.selfcheck_forms import META_SHEET, form_filename, import_forms, read_form, write_forms
 from schedule.planfile import read_plan
 from tests.factories import program_yaml, write_plan
@@ -276,11 +277,11 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
     with sessions.begin() as session:
         phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
         result = evaluate(session, "demo-city", phase, date(2024, 8, 5))
-        assert not result.holds and result.reasons == ["未交回自查表的单位 2 个: office, police"]
+        assert not result.holds and result.reasons == ["未交回自查表的单位 2 个: 市知识产权工作领导小组办公室, 市公安局"]
     result = runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--by", "王主任", "--note", "两单位已说明",
                                        "--db", url, "--as-of", "2024-08-05", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: office, police"]
+    assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: 市知识产权工作领导小组办公室, 市公安局"]
     with sessions.begin() as session:
         phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
         assert evaluate(session, "demo-city", phase, date(2024, 8, 5)).holds and phase.approved_by == "王主任"
@@ -346,9 +347,12 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
     with sessions.begin() as session:
         set_phase(session, "demo-city", "self_check", "overrun")
     outcome: dict = {}
-    runner_thread = threading.Thread(target=lambda: outcome.update(decide(
-        program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
-        as_of=at(date(2024, 8, 5)), database_url=url)))
+    def ask() -> None:
+        with database(url):  # a thread starts with a fresh context: the binding is made inside it
+            outcome.update(decide(program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
+                                  as_of=at(date(2024, 8, 5))))
+
+    runner_thread = threading.Thread(target=ask)
     runner_thread.start()
     paused = None
     with get_client(sync_client=True) as client:
@@ -366,9 +370,24 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
         decision = session.scalar(select(CoordinatorDecision))
         assert (decision.subject, decision.approve, decision.decided_by, decision.source) == (
             "phase:self_check", True, "王主任", "prefect")
+        assert decision.decided_at.date() == date(2024, 8, 5)  # the program's date, not the wall clock
         assert session.scalar(select(Event).where(Event.kind == "phase.approved")).actor == "王主任"
         # Nothing left to ask: the gate now holds.
-    assert decide(program="demo-city", kind="self_check", database_url=url)["asked"] is False
+    assert paused.name == "demo-city · 决定 · 自查自评"
+    with database(url):
+        assert decide(program="demo-city", kind="self_check")["asked"] is False
+
+
+def test_the_decision_form_requires_who_decided():
+    import pydantic
+
+    from flows.decisions import CoordinatorDecision as DecisionForm
+
+    with pytest.raises(pydantic.ValidationError):
+        DecisionForm(approve=True, note="同意")
+    with pytest.raises(pydantic.ValidationError):
+        DecisionForm(approve=True, decided_by="")
+    assert DecisionForm(approve=True, decided_by="王主任").decided_by == "王主任"
 
 
 # ---------------------------------------------------------------- simulation
