@@ -46,8 +46,17 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
                        "Please report your latest progress."),
     "decision_requested": ("请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
                            "Open the paused decide flow run in the Prefect UI, or run duban phase approve."),
-    "assignment": ("请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
-                   "Please work through the attached list by its time limits and report progress regularly."),
+    "assignment": ("请对照{list}落实责任分工，按时限推进并定期报送进展。",
+                   "Please work through {list} by its time limits and report progress regularly."),
+    "selfcheck_form": ("请填写{form}，按时交回。", "Please fill in {form} and return it in time."),
+}
+
+# Where the list or form is: attached to an email (html); named for a robot's reader, who gets no attachment
+# (markdown, which is also the email's text part: true there as well).
+WHERE: dict[str, dict[str, tuple[str, str]]] = {
+    "attached": {"list": ("附件报送表", "the attached list"), "form": ("附件中的自查表", "the attached form")},
+    "named": {"list": ("本单位报送表（请向{contact}索取）", "your unit's list (ask {contact} for it)"),
+              "form": ("本单位自查表（请向{contact}索取）", "your unit's self-check form (ask {contact} for it)")},
 }
 
 
@@ -79,7 +88,8 @@ class _Section:
     title: str
     items: list[DigestItem] = field(default_factory=list)
     lead: str | None = None
-    next: str | None = None
+    next: str | None = None  # for a robot: names where to get a list or form
+    next_html: str | None = None  # for an email, which carries them attached
     total: int = 0
 
     @property
@@ -95,15 +105,22 @@ def _environment() -> Environment:
 
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
-                  sender: str | None = None) -> Rendered:
+                  sender: str | None = None, contact: str | None = None) -> Rendered:
     english = language == "en"
+    contact = contact or ("the leading group office" if english else "领导小组办公室")
+
+    def where(step: str, kind: str) -> str:
+        return step.format(**{k: v[english].format(contact=contact) for k, v in WHERE[kind].items()})
+
     sections: dict[str, _Section] = {}
     for kind in SECTION_TITLES:
         chosen = [item for item in items if item.kind == kind]
         if chosen:
             titles, steps = SECTION_TITLES[kind], NEXT_STEPS.get(kind)
             sections[kind] = _Section(kind, titles[english], chosen[:MAX_ITEMS_PER_SECTION],
-                                      next=steps[english] if steps else None, total=len(chosen))
+                                      next=where(steps[english], "named") if steps else None,
+                                      next_html=where(steps[english], "attached") if steps else None,
+                                      total=len(chosen))
     unknown = [item for item in items if item.kind not in SECTION_TITLES]
     if unknown:
         sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
@@ -121,7 +138,7 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
                "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
                "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
                "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-               "as_of_label": "As of" if english else "截至"}
+               "as_of_label": "As of" if english else "截至", "contact": contact}
     environment = _environment()
     markdown = environment.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = environment.get_template("digest.html.j2").render(context)

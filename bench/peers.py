@@ -1,4 +1,4 @@
-"""Real protocol peers on loopback for the delivery tests (and the bench).
+"""Real protocol peers on loopback for the bench and the delivery tests (tests import them from here).
 
 - SMTPPeer: an aiosmtpd SMTP server (optionally with AUTH) that keeps every accepted message; its DATA answers
   can be scripted ("451 …", "550 …").
