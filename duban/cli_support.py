@@ -80,6 +80,10 @@ def context(db: str | None) -> Wiring:
 
 
 
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def quiet_prefect(run: Callable[[], Any]) -> Any:
     """Runs a flow without Prefect's shutdown noise: a successful command never shows a traceback."""
     import logging

@@ -4,7 +4,7 @@ Readers:
     list_deliveries(session, program_id, failed_only=False) -> list[dict]     (`duban deliveries`)
     failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the bulletin)
     broken_channels(session, program_id=None) -> list[dict]
-    reset_channel(session, channel) -> int                                      (after the unit fixed its robot)
+    reset_channel(session, channel, program_id=None) -> int     (`duban deliveries reset`: the unit fixed its robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
     open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
@@ -105,21 +105,22 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
             "unit": row.unit_code,
             "program": row.program_id,
             "since": _iso(row.since),
+            "key": row.key,
             "last_checked_at": _iso(row.last_checked_at),
         }
         for row in session.scalars(query.order_by(ChannelHealth.since))
     ]
 
 
-def reset_channel(session: Session, channel: str) -> int:
-    """Mark channels healthy again by masked form or key (the caller commits). Returns how many."""
-    result = session.execute(
-        update(ChannelHealth)
-        .where(
-            or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
-        )
-        .values(state="ok", alerted_at=None)
+def reset_channel(session: Session, channel: str, program_id: str | None = None) -> int:
+    """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens can
+    mask alike: the key names one channel exactly."""
+    query = update(ChannelHealth).where(
+        or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
     )
+    if program_id is not None:
+        query = query.where(ChannelHealth.program_id == program_id)
+    result = session.execute(query.values(state="ok", alerted_at=None, failing_since=None))
     return result.rowcount or 0
 
 
