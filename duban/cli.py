@@ -196,7 +196,10 @@ def supervise_command(program: str, as_of: AsOfOption = None, db: DbOption = Non
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
+    from duban.prefect_server import temporary_server
+
+    with temporary_server():  # a temporary server dies with this command, even under kill -9
+        result = quiet_prefect(lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url))
     if as_json:
         emit_json(result)
         return
