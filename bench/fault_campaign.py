@@ -436,17 +436,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(a.ok for a in audits) and total.failed_runs == 0 else 1
 
 
-def fresh_database(base_url: str, batch: int) -> str:
-    """A new database on the server of `base_url` for one batch."""
-    from sqlalchemy import create_engine
+def fresh_database(base_url: str, suffix: str | int) -> str:
+    """A new database on the PostgreSQL server of `base_url` (for one batch, or one test)."""
+    from sqlalchemy import create_engine, make_url
 
-    name = f"duban_faults_{os.getpid()}_{batch}"
+    name = f"duban_faults_{os.getpid()}_{suffix}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    return base_url.rsplit("/", 1)[0] + "/" + name
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

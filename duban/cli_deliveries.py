@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.core import TyperGroup
 
-from db.delivery_models import NoticeChannel
 from db.events import record_event
-from db.models import Notice, Unit
+from db.models import Unit
 from db.queries import load_program
 from duban.cli_content import ByOption, _actor
 from duban.cli_support import (
@@ -86,13 +85,7 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
             unit_id = session.scalar(select(Unit.id).where(Unit.program_id == program, Unit.code == unit))
             if unit_id is None:
                 raise Failure(f"--unit {unit}: 计划 {program} 中没有该单位")
-        query = select(NoticeChannel.state, func.count()).join(Notice, Notice.id == NoticeChannel.notice_id).where(
-            NoticeChannel.program_id == program, NoticeChannel.state.in_(("failed", "unknown")))
-        if unit_id is not None:
-            query = query.where(Notice.unit_id == unit_id)
-        if message is not None:
-            query = query.where(NoticeChannel.message_id == message)
-        counts = dict(session.execute(query.group_by(NoticeChannel.state)).all())
+        counts = inflight.doubtful_counts(session, program, unit_id=unit_id, message_id=message)
     if not counts:
         if as_json:
             emit_json({"retried": 0, "messages": []})

@@ -102,14 +102,15 @@ def claim_routes(session: Session, program_id: str, notice_ids: list[int], route
     rows = [{"notice_id": n, "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
              "state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
              "updated_at": now} for n in notice_ids for r in routes]
-    statement = insert(NoticeChannel).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[NoticeChannel.notice_id, NoticeChannel.route],
-        set_={"state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
-              "updated_at": now, "channel": statement.excluded.channel, "reason": None},
-        where=NoticeChannel.state.in_(OWED),
-    )
-    session.execute(statement)
+    for start in range(0, len(rows), 1000):  # within SQLite's limit of bound parameters per statement
+        statement = insert(NoticeChannel).values(rows[start:start + 1000])
+        statement = statement.on_conflict_do_update(
+            index_elements=[NoticeChannel.notice_id, NoticeChannel.route],
+            set_={"state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
+                  "updated_at": now, "channel": statement.excluded.channel, "reason": None},
+            where=NoticeChannel.state.in_(OWED),
+        )
+        session.execute(statement)
     return session.scalar(
         select(func.count()).select_from(NoticeChannel).where(
             NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed")
@@ -177,6 +178,7 @@ class Recovered:
 def recover(session: Session, program_id: str, at: datetime) -> Recovered:
     """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next send."""
     result = Recovered()
+    _recover_unrouted(session, program_id, at, result)
     rows = session.execute(
         select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.state, NoticeChannel.kind,
                NoticeChannel.owner, NoticeChannel.lease_until, NoticeChannel.message_id, NoticeChannel.route,
@@ -222,19 +224,61 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
     return result
 
 
+def _recover_unrouted(session: Session, program_id: str, at: datetime, result: Recovered) -> None:
+    """Notices left `sending` before this ledger existed (a dispatch now claims routes in the transaction that
+    moves notices to `sending`, so a `sending` notice without any route was left by an older version): they may
+    have arrived, so they are `unknown`, shown and alerted like any other."""
+    routed = select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists()
+    stuck = session.execute(select(Notice.id, Notice.message_id, Notice.unit_id).where(
+        Notice.program_id == program_id, Notice.state == "sending", ~routed)).all()
+    if not stuck:
+        return
+    messages: dict[str, list] = defaultdict(list)
+    for row in stuck:
+        messages[row.message_id].append(row)
+    for message_id, members in messages.items():
+        session.execute(update(Notice).where(Notice.id.in_([m.id for m in members]), Notice.state == "sending")
+                        .values(state="unknown", sent_at=at))
+        session.execute(update(Delivery).where(Delivery.message_id == message_id, Delivery.state == "queued")
+                        .values(state="unknown", last_at=at, code="crashed",
+                                reason="the run died while sending: it may have arrived"))
+        result.unknown.append((message_id, members[0].unit_id, "—", len(members)))
+
+
+def _doubtful(program_id: str, unit_id: int | None, message_id: str | None):
+    """(routes in doubt, notices in doubt with no route at all: left by an older version) for a re-send."""
+    routes = select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.message_id, NoticeChannel.route,
+                    NoticeChannel.state).join(Notice, Notice.id == NoticeChannel.notice_id).where(
+        NoticeChannel.program_id == program_id, NoticeChannel.state.in_(("failed", "unknown")))
+    unrouted = select(Notice.id, Notice.message_id, Notice.state).where(
+        Notice.program_id == program_id, Notice.state.in_(("failed", "unknown")),
+        ~select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists())
+    if unit_id is not None:
+        routes, unrouted = routes.where(Notice.unit_id == unit_id), unrouted.where(Notice.unit_id == unit_id)
+    if message_id is not None:
+        routes = routes.where(NoticeChannel.message_id == message_id)
+        unrouted = unrouted.where(Notice.message_id == message_id)
+    return routes, unrouted
+
+
+def doubtful_counts(session: Session, program_id: str, *, unit_id: int | None = None,
+                    message_id: str | None = None) -> dict[str, int]:
+    """{"failed": n, "unknown": n}: what `owed_again` would make owed again."""
+    routes, unrouted = _doubtful(program_id, unit_id, message_id)
+    counts: dict[str, int] = defaultdict(int)
+    for row in session.execute(routes):
+        counts[row.state] += 1
+    for row in session.execute(unrouted):
+        counts[row.state] += 1
+    return dict(counts)
+
+
 def owed_again(session: Session, program_id: str, *, unit_id: int | None = None, message_id: str | None = None,
                at: datetime) -> tuple[int, list[str]]:
     """The coordinator's re-send: failed and unknown routes are owed again; returns (rows, message ids)."""
-    query = select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.message_id, NoticeChannel.route).join(
-        Notice, Notice.id == NoticeChannel.notice_id).where(
-        NoticeChannel.program_id == program_id, NoticeChannel.state.in_(("failed", "unknown")))
-    if unit_id is not None:
-        query = query.where(Notice.unit_id == unit_id)
-    if message_id is not None:
-        query = query.where(NoticeChannel.message_id == message_id)
-    rows = session.execute(query).all()
-    if not rows:
-        return 0, []
+    routes, unrouted = _doubtful(program_id, unit_id, message_id)
+    rows = session.execute(routes).all()
+    legacy = session.execute(unrouted).all()
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 5000):
         session.execute(update(NoticeChannel).where(NoticeChannel.id.in_(ids[start:start + 5000]))
@@ -243,6 +287,13 @@ def owed_again(session: Session, program_id: str, *, unit_id: int | None = None,
         session.execute(update(Delivery).where(
             Delivery.message_id == message, Delivery.route == route, Delivery.state.in_(("failed", "unknown"))
         ).values(state="retried", last_at=at))
-    notice_ids = sorted({row.notice_id for row in rows})
-    settle_notices(session, program_id, notice_ids, at)
-    return len(ids), sorted({row.message_id for row in rows if row.message_id})
+    for message in {row.message_id for row in legacy}:
+        session.execute(update(Delivery).where(Delivery.message_id == message,
+                                               Delivery.state.in_(("failed", "unknown")))
+                        .values(state="retried", last_at=at))
+    settle_notices(session, program_id, sorted({row.notice_id for row in rows}), at)
+    legacy_ids = [row.id for row in legacy]
+    for start in range(0, len(legacy_ids), 5000):  # no route on record: every channel owes them
+        session.execute(update(Notice).where(Notice.id.in_(legacy_ids[start:start + 5000]))
+                        .values(state="queued", sent_at=None))
+    return len(ids) + len(legacy_ids), sorted({row.message_id for row in [*rows, *legacy] if row.message_id})

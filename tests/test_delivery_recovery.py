@@ -94,3 +94,22 @@ def test_robot_texts_name_the_coordinator_instead_of_an_attachment(language):
     assert "附件" not in rendered.markdown and "attach" not in rendered.markdown  # what robots get
     assert "市领导小组办公室" in rendered.markdown
     assert ("附件" if language == "zh-CN" else "attached") in rendered.html  # the email carries them
+
+
+def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_resent(campaign):
+    """Rows stuck in `sending` before the (notice, channel) ledger existed (issue 11: 391 of them) are found."""
+    campaign.check(morning(START, 7))  # outside the sending window: claimed and queued
+    with campaign.wired.transaction() as session:
+        stuck = session.scalars(select(Notice).where(Notice.state == "queued")).all()[:3]
+        for notice in stuck:
+            notice.state, notice.message_id = "sending", "legacy-1"
+        ids = [n.id for n in stuck]
+    campaign.check(morning(START))
+    with campaign.wired.transaction() as session:
+        assert {n.state for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} == {"unknown"}
+        [alert] = session.scalars(select(Notice).where(Notice.key.like("delivery_unknown:%legacy-1%"))).all()
+    assert "3 项通知投递结果不明" in alert.data["title"]
+    assert cli(campaign, "deliveries", "retry", PROGRAM, "--message", "legacy-1", "--yes").exit_code == 0
+    campaign.check(morning(START, 10))
+    with campaign.wired.transaction() as session:
+        assert {n.state for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} == {"delivered"}
