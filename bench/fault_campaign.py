@@ -67,7 +67,7 @@ def token_of(url: str) -> str:
     return url.removeprefix("dingtalk://").strip("/")
 
 
-def write_plan(directory: Path) -> Path:
+def write_plan(directory: Path, units: list[dict]) -> Path:
     from openpyxl import Workbook
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def write_plan(directory: Path) -> Path:
                "tasks": "tasks.xlsx", "units": "units.yaml", "reminders": {"bulletin": "off"},
                "phases": [{"kind": "implementation", "start": "2024-03-01", "end": "2024-12-31"}]}
     (directory / "program.yaml").write_text(yaml.safe_dump(program, allow_unicode=True, sort_keys=False), "utf-8")
-    (directory / "units.yaml").write_text(yaml.safe_dump(UNITS, allow_unicode=True, sort_keys=False), "utf-8")
+    (directory / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True, sort_keys=False), "utf-8")
     workbook = Workbook()
     workbook.active.append(HEADER)
     for row in TASKS:
@@ -159,7 +159,7 @@ class Audit:
 
 
 class Campaign:
-    def __init__(self, root: Path, robot: RobotPeer, database_url: str | None = None):
+    def __init__(self, root: Path, robot: RobotPeer, database_url: str | None = None, units: list[dict] = UNITS):
         from db.importer import import_program
         from duban.settings import load_settings
         from duban.wiring import Wiring
@@ -171,7 +171,7 @@ class Campaign:
         self.database_url = database_url or f"sqlite:///{self.home / 'duban.db'}"
         self.tally = Tally()
         self.errors: list[str] = []
-        reading = read_plan(write_plan(root / "plan"))
+        reading = read_plan(write_plan(root / "plan", units))
         assert reading.ok, [str(p) for p in reading.problems]
         self.wired = Wiring(load_settings(home=self.home, database_url=self.database_url))
         with self.wired.transaction() as session:

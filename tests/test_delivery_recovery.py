@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bench.fault_campaign import PROGRAM, START, Campaign, morning, parse_items
-from bench.peers import MODES, RobotPeer, database_url
+from bench.fault_campaign import PROGRAM, START, UNITS, Campaign, morning, parse_items
+from bench.peers import MODES, RobotPeer, SMTPPeer, database_url
 from db.delivery_models import ChannelHealth
 from db.models import Event, Notice
 from duban.cli import app
@@ -113,3 +113,18 @@ def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_r
     campaign.check(morning(START, 10))
     with campaign.wired.transaction() as session:
         assert {n.state for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} == {"delivered"}
+
+
+def test_an_email_cut_off_mid_send_goes_again_with_the_same_message_id(tmp_path):
+    """Email is idempotent by its Message-ID: after a kill between the SMTP transaction and its record, the next
+    check sends the same message again (same Message-ID) instead of leaving it unknown."""
+    with RobotPeer() as robot, SMTPPeer() as smtp:
+        units = [dict(u, notify=[smtp.url(f"{u['id']}@gov.example.cn")]) for u in UNITS]
+        campaign = Campaign(tmp_path, robot, database_url(tmp_path, "email.db"), units=units)
+        assert campaign.kill(morning(START), "after_post")  # killed after the first mail was accepted
+        first = smtp.messages[0].message["Message-ID"]
+        assert [m.message["Message-ID"] for m in smtp.messages].count(first) == 2  # sent again, same id
+        with campaign.wired.transaction() as session:
+            states = {n.state for n in session.scalars(select(Notice).where(Notice.kind != "delivery_alert"))}
+            assert not session.scalars(select(Notice).where(Notice.kind == "delivery_alert")).all()
+        assert states == {"delivered"}  # nothing left unknown: the re-send settled it
