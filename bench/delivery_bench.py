@@ -16,11 +16,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench.peers import FakeClock, RobotPeer, SMTPPeer, database, make_message, settings_for
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.message import Attachment
 from notifications.secrets import SecretResolver
 from notifications.workbook import XLSX_MIME, unit_task_workbook
-from tests.peers import FakeClock, RobotPeer, SMTPPeer, database, make_message, settings_for
 
 TOKEN = "bench0robot0token0123456789abcdef"
 SECRET = "SECbench0signing0secret0123456789abcdef"

@@ -120,7 +120,7 @@ def serve(home: Path, port: int) -> subprocess.Popen:
 
 
 def main(size: int = 1000) -> None:
-    from tests.peers import free_port
+    from bench.peers import free_port
 
     with tempfile.TemporaryDirectory(prefix="duban-portal-bench-") as folder:
         home = Path(folder) / "home"

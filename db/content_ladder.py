@@ -99,8 +99,8 @@ def _selfcheck(session: Session, ctx: ProgramContext, today: date, calendar, rec
     for unit_id, code in missing.items():
         candidates.append(Candidate(
             f"selfcheck_form:{ctx.id}:self_check:{code}", "selfcheck_form", unit_id,
-            data={**base, "note": _t(ctx, f"请填写附件中的自查表，于 {end} 前交回",
-                                     f"fill in the attached form and return it by {end}")}))
+            data={**base, "note": _t(ctx, f"请填写本单位自查表，于 {end} 前交回",
+                                     f"fill in your unit's form and return it by {end}")}))
         offset = before_due_offset(today, end, policy.before_due_workdays, calendar)
         if offset is not None:
             candidates.append(Candidate(

@@ -14,7 +14,8 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
 - deduction = per_two_yellow * (yellow // 2) + per_red * red  (defaults −1 per two yellow cards, −2 per red).
   score = 100 + deduction.
 - escalations = 督办 notices actually recorded for the unit (notices of kind escalation or
-  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject).
+  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject; not one
+  superseded unsent by a newer one after downtime).
 - 约谈 (interview) when red cards >= 1 or escalations >= scoring.interview_escalations.
 Task counts (lead tasks only): tasks_due (instances due by today), done_on_time, done_late, overdue (not done,
 deadline passed).
@@ -126,7 +127,7 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 
     escalation_query = (
         select(Notice.subject_unit_id, func.count(Notice.id))
-        .where(Notice.program_id == ctx.id, Notice.audience == "leader",
+        .where(Notice.program_id == ctx.id, Notice.audience == "leader", Notice.state != "superseded",
                or_(Notice.kind.in_(ESCALATION_KINDS), Notice.kind == "selfcheck_missing"))
         .group_by(Notice.subject_unit_id)
     )

@@ -25,6 +25,7 @@ from db.reviews import submit_report
 from db.scores import scores_report
 from duban.cli_content import print_scores
 from duban.cli_content import register as register_content_commands
+from duban.cli_deliveries import register as register_delivery_commands
 from duban.cli_portal import register as register_portal_commands
 from duban.cli_support import (
     KIND_ZH,
@@ -45,6 +46,7 @@ from duban.cli_support import (
     print_problems,
     recorded_paths,
     run_flow,
+    short,
     stage_evidence,
 )
 from duban.replay import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
@@ -140,7 +142,7 @@ def tasks(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     table = Table("编号", "工作举措", "牵头", "时限", "进度", "预警", show_lines=False)
     for row in rows:
         style = LIGHT_STYLE[row["light"]]
-        table.add_row(row["code"], _short(row["title"], 36), ",".join(row["lead"]),
+        table.add_row(row["code"], short(row["title"], 36), ",".join(row["lead"]),
                       row["due"] or row["recurrence"] or "—", f"{row['progress']}%",
                       f"[{style}]{LIGHT_ZH[row['light']]}[/{style}]")
     out.print(table)
@@ -174,10 +176,6 @@ def print_status(summary: dict) -> None:
         units.add_row(unit["name"], str(unit["lead"]), str(unit["co"]), str(unit["red"]), str(unit["yellow"]),
                       str(unit["green"]), str(unit["done"]))
     out.print(units)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # ---------------------------------------------------------------- write
@@ -358,31 +356,9 @@ def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption
     table = Table("时间", "单位", "类型", "任务", "渠道", "状态")
     for entry in entries:
         table.add_row(entry["at"][:16].replace("T", " "), entry["unit"], KIND_ZH.get(entry["kind"], entry["kind"]),
-                      _short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
+                      short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
     out.print(table)
     out.print(f"共 {len(entries)} 项通知", highlight=False)
-
-
-@app.command("deliveries")
-@handles_errors
-def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败的投递")] = False,
-               db: DbOption = None, as_json: JsonOption = False) -> None:
-    """投递台账：每条通知的渠道（已脱敏）、状态、尝试次数，失败的代码与原因。"""
-    from notifications.ledger import list_deliveries
-
-    wired = context(db)
-    with wired.transaction() as session:
-        load_program(session, program)
-        rows = list_deliveries(session, program, failed_only=failed)
-    if as_json:
-        emit_json(rows)
-        return
-    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因")
-    for row in rows:
-        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
-                      str(row["attempts"]), str(row["code"] or ""), _short(row["reason"] or "", 40))
-    out.print(table)
-    out.print(f"共 {len(rows)} 条", highlight=False)
 
 
 @app.command("serve")
@@ -461,6 +437,7 @@ def prefect_setup(notify_block: Annotated[str | None, typer.Option(
 
 
 register_content_commands(app)
+register_delivery_commands(app)
 register_portal_commands(app)
 
 

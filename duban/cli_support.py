@@ -83,10 +83,15 @@ def context(db: str | None) -> Wiring:
 
 
 
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
-    """Runs a flow in this process. Without PREFECT_API_URL, Prefect starts its temporary server: it gets
-    duban's generous start-up timeout (it needs close to a minute on a busy machine, Prefect allows 20 s)
-    and no telemetry (no internet here). Any failure is one line and exit 1, never a traceback."""
+    """Runs a flow in this process. Without PREFECT_API_URL a temporary server is started as a child of this
+    command that dies with it, even under kill -9 (duban.prefect_server); it gets duban's generous start-up
+    timeout (close to a minute on a busy machine, where Prefect allows 20 s) and no telemetry (no internet
+    here). Any failure is one line and exit 1, never a traceback."""
     import logging
 
     from prefect.settings import (
@@ -100,8 +105,12 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
     updates: dict = {PREFECT_SERVER_ANALYTICS_ENABLED: False}
     if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" not in os.environ:
         updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = settings.prefect_startup_seconds
+    # Prefect is loaded only by the commands that run a flow.
+    from duban.prefect_server import temporary_server
+
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", settings.prefect_startup_seconds))
     try:
-        with temporary_settings(updates=updates):
+        with temporary_settings(updates=updates), temporary_server(timeout):
             return run()
     except (Failure, NotFound, InvalidInput):
         raise

@@ -54,8 +54,21 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
                     "Please open your unit's page and acknowledge each of these assignments."),
     "claim_returned": ("请按退回理由补充完善后，重新申请办结。",
                        "Please complete the work as the reason says and claim it done again."),
-    "assignment": ("请打开本单位督办页面逐项签收，对照附件报送表落实责任分工，按时限推进并定期报送进展。",
-                   "Please work through the attached list by its time limits and report progress regularly."),
+    "assignment": ("请在本单位督办页面逐项签收，对照{list}落实责任分工，按时限推进并定期报送进展。",
+                   "Please acknowledge each assignment on your unit's page, work through {list} by its time "
+                   "limits and report progress regularly."),
+    "selfcheck_form": ("请填写{form}，按时交回。", "Please fill in {form} and return it in time."),
+}
+
+# Where the list or form is: attached to an email (html); named for a robot's reader, who gets no attachment
+# (markdown, which is also the email's text part: true there as well) — on the unit's page where it has one.
+WHERE: dict[str, dict[str, tuple[str, str]]] = {
+    "attached": {"list": ("附件报送表", "the attached list"), "form": ("附件中的自查表", "the attached form")},
+    "named": {"list": ("本单位报送表（请向{contact}索取）", "your unit's list (ask {contact} for it)"),
+              "form": ("本单位自查表（请向{contact}索取）", "your unit's self-check form (ask {contact} for it)")},
+    "linked": {"list": ("本单位督办页面上的任务清单", "the task list on your unit's page"),
+               "form": ("本单位自查表（请向{contact}索取，填好后在本单位督办页面上传）",
+                        "your unit's self-check form (ask {contact} for it; upload it on your unit's page)")},
 }
 
 
@@ -87,7 +100,8 @@ class _Section:
     title: str
     items: list[DigestItem] = field(default_factory=list)
     lead: str | None = None
-    next: str | None = None
+    next: str | None = None  # for a robot: names where to get a list or form
+    next_html: str | None = None  # for an email, which carries them attached
     total: int = 0
 
     @property
@@ -101,16 +115,24 @@ def _environment() -> Environment:
 
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
-                  sender: str | None = None, link: str | None = None) -> Rendered:
-    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML)."""
+                  sender: str | None = None, link: str | None = None, contact: str | None = None) -> Rendered:
+    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML);
+    `contact`: who a robot's reader asks for what a robot cannot carry."""
     english = language == "en"
+    contact = contact or ("the leading group office" if english else "领导小组办公室")
+
+    def where(step: str, kind: str) -> str:
+        return step.format(**{k: v[english].format(contact=contact) for k, v in WHERE[kind].items()})
+
     sections: dict[str, _Section] = {}
     for kind in SECTION_TITLES:
         chosen = [item for item in items if item.kind == kind]
         if chosen:
             titles, steps = SECTION_TITLES[kind], NEXT_STEPS.get(kind)
             sections[kind] = _Section(kind, titles[english], chosen[:MAX_ITEMS_PER_SECTION],
-                                      next=steps[english] if steps else None, total=len(chosen))
+                                      next=where(steps[english], "linked" if link else "named") if steps else None,
+                                      next_html=where(steps[english], "attached") if steps else None,
+                                      total=len(chosen))
     unknown = [item for item in items if item.kind not in SECTION_TITLES]
     if unknown:
         sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
@@ -129,7 +151,7 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
                "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
                "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
                "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-               "as_of_label": "As of" if english else "截至", "link": link,
+               "as_of_label": "As of" if english else "截至", "link": link, "contact": contact,
                "link_label": ("Your unit's page (acknowledge, report progress, claim done, ask for an extension)"
                               if english else "本单位督办页面（签收、报送进展、申请办结、延期申请）")}
     subject = clean_text(subject, one_line=True)  # a mail header: never a line break

@@ -4,7 +4,7 @@ Readers:
     list_deliveries(session, program_id, failed_only=False) -> list[dict]     (`duban deliveries`)
     failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the bulletin)
     broken_channels(session, program_id=None) -> list[dict]
-    reset_channel(session, channel) -> int                                      (after the unit fixed its robot)
+    reset_channel(session, channel, program_id=None) -> int     (`duban deliveries reset`: the unit fixed its robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
     open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
@@ -23,8 +23,9 @@ from db.delivery_models import ChannelHealth, Delivery
 from notifications.message import Message
 from notifications.ratelimit import _insert
 
-TERMINAL = ("delivered", "sent", "failed")
+TERMINAL = ("delivered", "sent", "failed", "unknown")
 REACHED = ("delivered", "sent")
+DOUBTFUL = ("failed", "unknown")  # what `deliveries --failed`, the artifact and the bulletin show
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -49,16 +50,18 @@ def _as_dict(row: Delivery) -> dict:
         "kinds": list(row.kinds or []),
         "tasks": list(row.task_codes or []),
         "retry_at": _iso(row.retry_at),
+        "channel_key": row.channel_key,
     }
 
 
 def list_deliveries(session: Session, program_id: str, failed_only: bool = False) -> list[dict]:
     """One entry per message per channel, oldest first. Keys: at (last attempt), unit, channel (masked), state,
     attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience, channel_kind,
-    retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up)."""
+    retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up) and the unknown
+    ones (the run died or the answer timed out mid-send: it may have arrived; `duban deliveries retry` re-sends)."""
     query = select(Delivery).where(Delivery.program_id == program_id)
     if failed_only:
-        query = query.where(Delivery.state == "failed")
+        query = query.where(Delivery.state.in_(DOUBTFUL))
     rows = session.scalars(query.order_by(Delivery.first_at, Delivery.id)).all()
     return [_as_dict(row) for row in rows]
 
@@ -66,13 +69,14 @@ def list_deliveries(session: Session, program_id: str, failed_only: bool = False
 def failed_delivery_counts(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
-    """Per unit, the number of messages that reached it through no channel: every channel failed.
+    """Per unit, the number of messages that reached it through no channel: every channel failed, or its fate is
+    unknown.
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
     bound the message's first attempt (the bulletin's period)."""
     reached = func.sum(case((Delivery.state.in_(REACHED), 1), else_=0))
     pending = func.sum(case((Delivery.state.in_(("queued", "deferred")), 1), else_=0))
-    failed = func.sum(case((Delivery.state == "failed", 1), else_=0))
+    failed = func.sum(case((Delivery.state.in_(DOUBTFUL), 1), else_=0))
     query = select(Delivery.unit_code, Delivery.message_id).where(Delivery.program_id == program_id)
     if since is not None:
         query = query.where(Delivery.first_at >= since)
@@ -101,21 +105,22 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
             "unit": row.unit_code,
             "program": row.program_id,
             "since": _iso(row.since),
+            "key": row.key,
             "last_checked_at": _iso(row.last_checked_at),
         }
         for row in session.scalars(query.order_by(ChannelHealth.since))
     ]
 
 
-def reset_channel(session: Session, channel: str) -> int:
-    """Mark channels healthy again by masked form or key (the caller commits). Returns how many."""
-    result = session.execute(
-        update(ChannelHealth)
-        .where(
-            or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
-        )
-        .values(state="ok", alerted_at=None)
+def reset_channel(session: Session, channel: str, program_id: str | None = None) -> int:
+    """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens can
+    mask alike: the key names one channel exactly."""
+    query = update(ChannelHealth).where(
+        or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
     )
+    if program_id is not None:
+        query = query.where(ChannelHealth.program_id == program_id)
+    result = session.execute(query.values(state="ok", alerted_at=None, failing_since=None))
     return result.rowcount or 0
 
 
@@ -134,7 +139,8 @@ class DeliveryRow:
 
 
 def open_delivery(
-    session: Session, message: Message, *, channel: str, channel_key: str, kind: str, now: datetime
+    session: Session, message: Message, *, channel: str, channel_key: str, kind: str, now: datetime,
+    route: str | None = None,
 ) -> DeliveryRow:
     """Get or create the ledger row of (message, channel), state queued when new."""
     insert = _insert(session)
@@ -148,6 +154,7 @@ def open_delivery(
             audience=recipient.audience,
             channel=channel,
             channel_key=channel_key,
+            route=route,
             kind=kind,
             state="queued",
             attempts=0,
@@ -292,12 +299,31 @@ def mark_unresolved(session: Session, **kwargs) -> bool:
     return _mark_bad(session, "unresolved", **kwargs)
 
 
+def mark_failing(session: Session, **kwargs) -> bool:
+    """A channel failing transiently past the give-up time: alerted once, still tried (it may come back)."""
+    return _mark_bad(session, "failing", **kwargs)
+
+
 def mark_ok(session: Session, key: str, now: datetime) -> None:
     session.execute(
         update(ChannelHealth)
-        .where(ChannelHealth.key == key, ChannelHealth.state != "ok")
-        .values(state="ok", last_checked_at=now, alerted_at=None)
+        .where(ChannelHealth.key == key, or_(ChannelHealth.state != "ok", ChannelHealth.failing_since.is_not(None)))
+        .values(state="ok", last_checked_at=now, alerted_at=None, failing_since=None)
     )
+
+
+def failing_since(session: Session, *, key: str, channel: str, kind: str, program_id: str, unit_code: str,
+                  now: datetime) -> datetime:
+    """The channel's give-up clock: its first transient failure since it last worked, across messages and checks."""
+    insert = _insert(session)
+    session.execute(
+        insert(ChannelHealth)
+        .values(key=key, channel=channel, kind=kind, state="ok", program_id=program_id, unit_code=unit_code,
+                last_checked_at=now, failing_since=now)
+        .on_conflict_do_update(index_elements=[ChannelHealth.key],
+                               set_={"failing_since": func.coalesce(ChannelHealth.failing_since, now)})
+    )
+    return session.scalar(select(ChannelHealth.failing_since).where(ChannelHealth.key == key))
 
 
 def claim_probe(

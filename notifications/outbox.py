@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications import ledger
+from notifications import inflight, ledger
 from notifications.channels import mask_url
 from notifications.message import DeliveryResult, Message
 
@@ -50,7 +50,13 @@ class OutboxNotifier:
         self._sessions = session_factory
         self._lock = threading.Lock()
 
+    def routes(self, urls: tuple[str, ...]) -> tuple[inflight.Route, ...]:
+        return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
+
     def send(self, message: Message) -> DeliveryResult:
+        if self._sessions is not None:
+            with self._sessions() as session, session.begin():
+                inflight.mark_posting(session, message.message_id, inflight.OUTBOX_ROUTE, message.at)
         line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.encode("utf-8")
@@ -68,6 +74,7 @@ class OutboxNotifier:
                     message,
                     channel=OUTBOX_CHANNEL,
                     channel_key=OUTBOX_CHANNEL,
+                    route=inflight.OUTBOX_ROUTE,
                     kind="outbox",
                     now=message.at,
                 )
@@ -80,6 +87,7 @@ class OutboxNotifier:
                     add_attempts=1,
                     reason="recorded in the outbox",
                 )
+                inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
         return DeliveryResult(
             state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
         )

@@ -37,14 +37,14 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def clock():
-    from tests.peers import FakeClock
+    from bench.peers import FakeClock
 
     return FakeClock()
 
 
 @pytest.fixture
 def robot(clock):
-    from tests.peers import RobotPeer
+    from bench.peers import RobotPeer
 
     with RobotPeer(clock) as peer:
         yield peer
@@ -52,7 +52,7 @@ def robot(clock):
 
 @pytest.fixture
 def smtp():
-    from tests.peers import SMTPPeer
+    from bench.peers import SMTPPeer
 
     with SMTPPeer() as peer:
         yield peer

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import uvicorn
 from typer.testing import CliRunner
 
+from bench.peers import free_port
 from duban.cli import app as cli
 from duban.portal.app import create_app
 from duban.wiring import Wiring, wiring
 from flows.check import run_check
 from tests.factories import program_yaml, write_plan
-from tests.peers import free_port
 
 ZONE = ZoneInfo("Asia/Shanghai")
 runner = CliRunner()

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from bench.peers import database, dingtalk_expected_sign, make_message
 from db.models import Base
 from notifications import ledger
 from notifications.channels import (
@@ -29,7 +30,6 @@ from notifications.channels import (
 )
 from notifications.outbox import OutboxNotifier
 from notifications.workbook import unit_task_workbook
-from tests.peers import database, dingtalk_expected_sign, make_message
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 

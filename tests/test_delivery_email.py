@@ -9,12 +9,12 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from bench.peers import SMTPPeer, database, free_port, make_message, settings_for
 from notifications import ledger
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.message import Attachment
 from notifications.secrets import SecretResolver
 from notifications.workbook import XLSX_MIME, unit_task_workbook
-from tests.peers import SMTPPeer, database, free_port, make_message, settings_for
 
 ROWS = [
     {"code": "1", "area": "知识产权保护体系", "title": "建立知识产权快速维权中心", "lead": ["市市场监管局"],

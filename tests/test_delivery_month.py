@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from bench.peers import FakeClock, Reply, RobotPeer, SMTPPeer, settings_for
 from db.importer import import_program
 from duban.wiring import Wiring
 from flows.check import run_check
@@ -19,7 +20,6 @@ from notifications.apprise_notifier import AppriseNotifier
 from notifications.ledger import list_deliveries
 from schedule.planfile import read_plan
 from tests.factories import UNITS, program_yaml, write_plan
-from tests.peers import FakeClock, Reply, RobotPeer, SMTPPeer, settings_for
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SECRETS = {"GROUP_DT_TOKEN": "dt-token-7f3a9c", "GROUP_DT_SECRET": "SECdt-secret-51be0d",

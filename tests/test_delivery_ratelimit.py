@@ -8,11 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from db.engine import forget_engines, get_engine
-from notifications.apprise_notifier import AppriseNotifier
-from notifications.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
-from notifications.secrets import SecretResolver
-from tests.peers import (
+from bench.peers import (
     FakeClock,
     RobotPeer,
     database,
@@ -21,6 +17,10 @@ from tests.peers import (
     second_engine,
     settings_for,
 )
+from db.engine import forget_engines, get_engine
+from notifications.apprise_notifier import AppriseNotifier
+from notifications.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
+from notifications.secrets import SecretResolver
 
 DT = "dt-shared-robot-0123456789abcdef"
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)

@@ -9,6 +9,14 @@ from datetime import timedelta
 
 import pytest
 
+from bench.peers import (
+    Reply,
+    SMTPPeer,
+    database,
+    dump_database,
+    make_message,
+    settings_for,
+)
 from notifications import ledger
 from notifications.apprise_notifier import AppriseNotifier
 from notifications.channels import mask_url
@@ -19,14 +27,6 @@ from notifications.secrets import (
     SecretUnavailable,
     block_name,
     load_prefect_secret,
-)
-from tests.peers import (
-    Reply,
-    SMTPPeer,
-    database,
-    dump_database,
-    make_message,
-    settings_for,
 )
 
 SECRETS = {

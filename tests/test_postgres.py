@@ -78,3 +78,18 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         total = session.scalar(select(func.count()).select_from(Notice))
         queued = session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued"))
     assert total == len(sent) and queued == 0
+
+
+def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
+    """The core of the fault campaign (tests/test_fault_campaign.py) on PostgreSQL: a kill at every step of
+    dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the robot's log."""
+    from bench.fault_campaign import Campaign, fresh_database, run_scenarios
+    from bench.peers import RobotPeer
+    from notifications.crashpoints import POINTS
+    from tests.test_fault_campaign import assert_exactly_once
+
+    with RobotPeer() as robot:
+        campaign = Campaign(tmp_path, robot, fresh_database(postgres_url, "campaign"))
+        run_scenarios(campaign, kills=[(point, 1) for point in POINTS], overlaps=[4, 2], downtimes=[10])
+        assert campaign.tally.kills_by_point == {point: 1 for point in POINTS}
+        assert_exactly_once(campaign)

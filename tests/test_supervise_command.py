@@ -17,16 +17,20 @@ BIN = Path(sys.executable).parent
 
 def test_the_temporary_server_gets_a_generous_start_up_timeout_and_no_telemetry(monkeypatch):
     from prefect.settings import (
+        PREFECT_API_URL,
         PREFECT_SERVER_ANALYTICS_ENABLED,
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
     )
 
     monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
-    seen = run_flow(Settings(), lambda: (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(),
-                                         PREFECT_SERVER_ANALYTICS_ENABLED.value()))
-    assert seen == (180, False)  # Prefect allows 20 s; a fresh home on a busy 2-core machine needed 54
-    assert run_flow(Settings(prefect_startup_seconds=300),
-                    lambda: PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()) == 300
+    # A configured server: the settings are what a temporary one would get, without starting one here.
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        seen = run_flow(Settings(), lambda: (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(),
+                                             PREFECT_SERVER_ANALYTICS_ENABLED.value()))
+        assert seen == (180, False)  # Prefect allows 20 s; a fresh home on a busy 2-core machine needed 54
+        assert run_flow(Settings(prefect_startup_seconds=300),
+                        lambda: PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()) == 300
 
 
 def test_a_temporary_server_that_does_not_start_is_one_line_and_exit_1(tmp_path):
