@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, text
 
 from db import get_engine, import_program
-from flows import Settings, Wiring, run_check
+from flows import Settings, Wiring, database, run_check
 from flows import supervise_flow as supervise
 from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
 
@@ -142,7 +142,8 @@ def _raw_due_set_seconds(url: str, program: str) -> float:
 
 def _flow_seconds(wired, program: str, at: datetime) -> float:
     started = time.perf_counter()
-    supervise(program=program, as_of=at, database_url=wired.settings.db_url)
+    with database(wired.settings.db_url):
+        supervise(program=program, as_of=at)
     return time.perf_counter() - started
 
 

@@ -6,7 +6,10 @@ them).
 - RobotPeer: an HTTP server that answers like DingTalk (/robot/send), WeCom (/cgi-bin/webhook/send), Feishu
   (/open-apis/bot/v2/hook/TOKEN) group robots and like an office gateway (/gateway/…). It checks DingTalk 加签
   signatures and keywords, enforces the robots' per-minute limits on its own clock, and its answers can be
-  scripted per token: success, an error code, an HTTP status, or a sleep past the client's timeout.
+  scripted per token: success, an error code, an HTTP status, or a sleep past the client's timeout. A mode per
+  token (or "*" for all) answers every request alike until cleared: hang, fail, rate-limit, reject.
+  Its log (`received`) is the ground truth of the fault campaign: each request is logged as it arrives, before
+  any sleep, so a request whose sender died or timed out while the robot was answering is on record as taken.
 - FakeClock: an aware clock that only moves when told to (its `sleep` advances it).
 """
 
@@ -164,6 +167,15 @@ class Reply:
         return cls(delay=seconds)
 
 
+# The robot's standing moods in the fault campaign.
+MODES = {
+    "hang": Reply.slow(3.0),  # takes it, answers after the client gave up
+    "fail": Reply.http(500),
+    "rate_limit": Reply.code(130101, "send too fast, exceed 20 times per minute"),
+    "reject": Reply.code(310000, "keywords not in content"),
+}
+
+
 @dataclass
 class Received:
     kind: str  # dingtalk | wecom | feishu | gateway
@@ -198,6 +210,7 @@ class RobotPeer:
         self.clock = clock
         self.received: list[Received] = []
         self.scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        self.modes: dict[str, Reply] = {}  # token (or "*") → how every request is answered, until removed
         self.dingtalk_secrets: dict[str, str] = {}
         self.dingtalk_keywords: dict[str, str] = {}
         self.limits: dict[str, int] = {"dingtalk": 20, "wecom": 20, "feishu": 100}
@@ -284,6 +297,7 @@ class RobotPeer:
                 record.answer, record.status = "flaky", 500
                 return 500, "flaky", 0.0
             scripted = self.scripts[token].popleft() if self.scripts.get(token) else None
+            scripted = scripted or self.modes.get(token) or self.modes.get("*")
             if scripted is not None:
                 answer = scripted.body if scripted.body is not None else SUCCESS[kind]
                 record.answer, record.status = answer, scripted.status

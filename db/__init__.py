@@ -11,24 +11,29 @@ from db.acceptance import (
     prepare_out_dir,
     refuse_foreign,
 )
-from db.decisions import decisions, needs_decision, record_decision
+from db.accounts import add_user, authenticate
+from db.assignments import ack_candidates, ack_counts, acked_codes, acknowledge, unacknowledged
+from db.decisions import decisions, needs_decision, pending_decisions, record_decision
 from db.engine import alembic_config, forget_engine, forget_engines, get_engine, session_factory
 from db.events import record_event
-from db.evidence import Staged, commit_files, stage
+from db.evidence import Staged, commit_files, stage, store
 from db.extensions import approve_extension, list_extensions, program_end, reject_extension, request_extension
 from db.gates import GATES, GateMissing, GateResult, approve_phase, evaluate, phase_decision
 from db.importer import ImportResult, PlanConflict, import_program
 from db.ladders import CONTENT_PARTS, bulletin_candidates, content_candidates, plan_candidates
 from db.models import (
     NOTICE_STATES,
+    AssignmentAck,
     Base,
     ChannelHealth,
     CoordinatorDecision,
     Delivery,
+    DoneClaim,
     Event,
     ExtensionRequest,
     Finding,
     Notice,
+    NoticeChannel,
     Phase,
     Program,
     ProgressReport,
@@ -41,10 +46,12 @@ from db.models import (
     TaskInstance,
     TaskUnit,
     Unit,
+    UnitLink,
     UnitMember,
 )
 from db.notices import Candidate, claim, notice_key, outbox_entries
 from db.phases import Transition, advance
+from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
 from db.remediation import (
     accept_item,
@@ -55,6 +62,15 @@ from db.remediation import (
     list_items,
     pending_findings,
     report_item,
+)
+from db.reviews import (
+    check_report,
+    claim_candidates,
+    claims,
+    import_reports,
+    pass_claim,
+    return_claim,
+    submit_report,
 )
 from db.scores import card, interview_list, scores_report, unit_scores
 from db.selfcheck import (
@@ -77,8 +93,14 @@ from db.selfcheck import (
     validate_returns,
 )
 from db.tasks import Recipients, collectives_of, record_report, status_summary, task_exists, task_rows
+from db.unit_links import LinkHolder, issue_link, link_url, resolve_link, revoke_links
 
 __all__ = [
+    "add_user", "authenticate", "ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged",
+    "store", "AssignmentAck", "DoneClaim", "NoticeChannel", "UnitLink", "first_submission", "penalty_seconds",
+    "recent_failures", "record_failure", "signing_key", "check_report", "claim_candidates", "claims",
+    "import_reports", "pass_claim", "return_claim", "submit_report", "LinkHolder", "issue_link", "link_url",
+    "resolve_link", "revoke_links",
     "MANIFEST", "PackageRefused", "prepare_out_dir", "refuse_foreign",
     "PlanConflict",
     "Staged", "commit_files", "stage",
@@ -89,7 +111,7 @@ __all__ = [
     "forget_engine", "forget_engines", "FORM_FORMAT", "form_spec", "form_specs", "FormSpec", "GateMissing",
     "GateResult", "GATES", "get_engine", "import_program", "ImportResult", "interview_list", "InvalidInput",
     "is_item_code", "item_due", "list_extensions", "list_items", "load_program", "matches", "missing_units",
-    "needs_decision", "NotFound", "Notice", "NOTICE_STATES", "notice_key", "outbox_entries", "package_data",
+    "needs_decision", "pending_decisions", "NotFound", "Notice", "NOTICE_STATES", "notice_key", "outbox_entries", "package_data",
     "parse_completion", "pending_findings", "Phase", "phase_decision", "phases", "plan_candidates", "Program",
     "program_end", "ProgramContext", "ProgressReport", "RateEvent", "RateLimit", "Recipients",
     "record_decision", "record_event", "record_report", "record_returns", "reject_extension",

@@ -20,16 +20,18 @@ from db.remediation import accept_item
 from schedule import PHASE_KINDS
 
 
-def needs_decision(session: Session, ctx: ProgramContext) -> list[str]:
-    """Overrun phases whose gate waits for the coordinator (no approving decision yet)."""
-    overrun = session.scalars(select(Phase.kind).where(Phase.program_id == ctx.id, Phase.state == "overrun")
+def pending_decisions(session: Session, program_id: str) -> list[Phase]:
+    """Overrun phases waiting for the coordinator: no approving decision yet (the daily check asks, the
+    bulletin lists them)."""
+    overrun = session.scalars(select(Phase).where(Phase.program_id == program_id, Phase.state == "overrun")
                               .order_by(Phase.seq)).all()
-    waiting = []
-    for kind in overrun:
-        decision = phase_decision(session, ctx.id, kind)
-        if decision is None or not decision.approve:
-            waiting.append(kind)
-    return waiting
+    return [phase for phase in overrun
+            if not ((decision := phase_decision(session, program_id, phase.kind)) and decision.approve)]
+
+
+def needs_decision(session: Session, ctx: ProgramContext) -> list[str]:
+    """The kinds of the overrun phases whose gate waits for the coordinator."""
+    return [phase.kind for phase in pending_decisions(session, ctx.id)]
 
 
 def record_decision(

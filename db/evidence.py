@@ -1,15 +1,15 @@
-"""The evidence store: files reported with `--evidence`, kept by content under the home.
+"""The evidence store: files a unit reports, kept by content under the home.
 
-A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that
-path
-relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet
-(their
-content differs, so their folders do), a file is never overwritten by another content, and storing the same
-file
-twice stores it once. `stage` reads and hashes the files before anything is recorded; `commit_files` copies
-them
-only once the report is accepted (the caller's transaction then commits; a failed copy rolls it back). Paths
-recorded before this store existed are absolute and resolved as they are.
+A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that path
+relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet (their
+content differs, so their folders do), a file is never overwritten by another content, and storing the same file
+twice stores it once. The file keeps its (sanitised) original name inside its folder, because the acceptance
+package matches 成果形式 items by file name.
+
+Two ways in: a report from the command line `stage`s its files (hashed, nothing written) and `commit_files` copies
+them only once the report is accepted (the caller's transaction then commits; a failed copy rolls it back); an
+upload from the portal arrives as bytes and is `store`d. Paths recorded before this store existed are absolute
+and resolved as they are.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 STORE = Path("evidence") / "sha256"
 # Characters Windows and zip readers refuse in a file name, and path separators of either kind.
@@ -31,7 +32,9 @@ MAX_NAME = 120
 
 
 def safe_name(name: str) -> str:
-    """A file name that is valid on Windows, Linux and in a zip: no separators, no reserved device names."""
+    """A file name valid on Windows, Linux and in a zip: no reserved device names, control or separator
+    characters, at most 120 characters with the extension kept."""
+    name = unicodedata.normalize("NFC", name)
     name = _UNSAFE_NAME.sub("_", name).strip(" .") or "file"
     stem, dot, suffix = name.partition(".")
     if stem.upper() in _RESERVED:
@@ -49,6 +52,10 @@ class Staged:
     relative: str  # the path recorded in the report, relative to the home
 
 
+def _relative(digest: str, original_name: str) -> str:
+    return (STORE / digest[:2] / digest / safe_name(original_name)).as_posix()
+
+
 def _digest(path: Path) -> str:
     sha = hashlib.sha256()
     with path.open("rb") as handle:
@@ -59,31 +66,40 @@ def _digest(path: Path) -> str:
 
 def stage(files: list[Path]) -> list[Staged]:
     """Hash the files (nothing is written): what a report will record."""
-    staged = []
-    for path in files:
-        digest = _digest(path)
-        name = safe_name(Path(path).name)
-        staged.append(Staged(Path(path), digest, (STORE / digest[:2] / digest / name).as_posix()))
-    return staged
+    return [Staged(Path(path), digest := _digest(Path(path)), _relative(digest, Path(path).name)) for path in files]
+
+
+def _write_once(target: Path, sha256: str, write) -> None:
+    """Write `target` through a temporary file in its folder, unless the same content is there already."""
+    if target.is_file() and _digest(target) == sha256:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    os.close(handle)
+    try:
+        write(temporary)
+        if _digest(Path(temporary)) != sha256:
+            raise OSError(f"{target.name}: 文件在复制过程中被修改")
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def commit_files(home: Path, staged: list[Staged]) -> None:
     """Copy the staged files into the store; an existing stored file (same content) is left as it is."""
     for item in staged:
-        target = home / item.relative
-        if target.is_file() and _digest(target) == item.sha256:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        os.close(handle)
-        try:
-            shutil.copyfile(item.source, temporary)
-            if _digest(Path(temporary)) != item.sha256:
-                raise OSError(f"{item.source}: 文件在复制过程中被修改")
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        _write_once(home / item.relative, item.sha256, lambda temporary, item=item: shutil.copyfile(item.source, temporary))
+
+
+def store(home: Path, source: bytes | Path, original_name: str) -> str:
+    """Store an upload's content under the home; returns its path relative to the home. A browser may send a
+    whole client path as the name: only its last part is kept."""
+    content = source if isinstance(source, bytes) else Path(source).read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    relative = _relative(digest, PurePath(original_name.replace("\\", "/")).name)
+    _write_once(Path(home) / relative, digest, lambda temporary: Path(temporary).write_bytes(content))
+    return relative
 
 
 def resolve(home: Path, recorded: str) -> Path:

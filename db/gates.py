@@ -33,6 +33,7 @@ from db.models import (
     Task,
     TaskInstance,
     TaskUnit,
+    Unit,
 )
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program
 from db.selfcheck import missing_units
@@ -98,7 +99,8 @@ def implementation_gate(session: Session, ctx: ProgramContext, phase: Phase, tod
 
 def self_check_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
     """Every unit with tasks returned its self-check form."""
-    missing = list(missing_units(session, ctx).values())
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.program_id == ctx.id)).all())
+    missing = [names[unit_id] for unit_id in missing_units(session, ctx)]
     if not missing:
         return GateResult(True)
     codes = _listed(ctx, missing[:LIST_LIMIT], len(missing))
@@ -188,8 +190,8 @@ def unapproved(session: Session, ctx: ProgramContext, phase: Phase, today: date)
 
 def evaluate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """The phase's gate, held also when the coordinator's latest decision approves closing the phase."""
+    check = gate_of(phase.kind)  # a kind without a gate fails before anything is read
     ctx = load_program(session, program_id)
-    check = gate_of(phase.kind)
     decision = phase_decision(session, program_id, phase.kind)
     if decision is not None and decision.approve:
         note = text(ctx.language, "gate.note", note=decision.note) if decision.note else ""

@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.events import record_event
 from db.gates import evaluate
+from db.models import Phase
 from db.programs import ProgramContext, phases
 
 
@@ -30,6 +33,22 @@ class Transition:
         }[self.state]
 
 
+def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **values) -> bool:
+    """A transition is claimed like a notice: a compare-and-set on the state, so of two overlapping checks only
+    one records it and emits its event."""
+    moved = session.execute(
+        update(Phase).where(Phase.id == phase.id, Phase.state == state[phase.id]).values(state=to, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if moved:
+        state[phase.id] = to
+        for name, value in {"state": to, **values}.items():
+            set_committed_value(phase, name, value)
+    else:
+        state[phase.id] = "taken"
+    return moved
+
+
 def advance(
     session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise"
 ) -> list[Transition]:
@@ -43,20 +62,23 @@ def advance(
         elif phase.state == "overrun":
             pending.append((today, phase.seq, "recheck", phase))
     transitions = []
+    state = {phase.id: phase.state for _on, _seq, _action, phase in pending}
     for _on, _seq, action, phase in sorted(pending, key=lambda item: (item[0], item[1], item[2] != "open")):
         if action == "open":
-            phase.state, phase.opened_on = "open", phase.start
-            transitions.append(Transition(phase.kind, phase.name, "open", phase.start))
+            if _move(session, phase, state, "open", opened_on=phase.start):
+                transitions.append(Transition(phase.kind, phase.name, "open", phase.start))
             continue
+        if state[phase.id] not in ("open", "overrun"):
+            continue  # an overlapping check moved it first
         result = evaluate(session, ctx.id, phase, today)
         if result.holds:
             # On time, the phase closes on its end date; an overrun phase closes on the day its gate holds.
-            phase.state, phase.closed_on = "closed", phase.end if action == "close" else today
-            transitions.append(
-                Transition(phase.kind, phase.name, "closed", phase.closed_on, tuple(result.reasons))
-            )
-        elif action == "close":
-            phase.state, phase.gate_reasons = "overrun", list(result.reasons)
+            closed_on = phase.end if action == "close" else today
+            if _move(session, phase, state, "closed", closed_on=closed_on):
+                transitions.append(
+                    Transition(phase.kind, phase.name, "closed", closed_on, tuple(result.reasons))
+                )
+        elif action == "close" and _move(session, phase, state, "overrun", gate_reasons=list(result.reasons)):
             transitions.append(
                 Transition(phase.kind, phase.name, "overrun", phase.end, tuple(result.reasons))
             )

@@ -15,7 +15,8 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
 - deduction = per_two_yellow * (yellow // 2) + per_red * red  (defaults −1 per two yellow cards, −2 per red).
   score = 100 + deduction.
 - escalations = 督办 notices actually recorded for the unit (notices of kind escalation or
-  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject).
+  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject; not one
+  superseded unsent by a newer one after downtime).
 - 约谈 (interview) when red cards >= 1 or escalations >= scoring.interview_escalations.
 Task counts (lead tasks only): tasks_due (instances due by today), done_on_time, done_late, overdue (not done,
 deadline passed).
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from db.gates import phase_decision
 from db.models import Notice, Phase, RemediationItem, SelfCheckReturn, Task, TaskInstance, Unit, UnitMember
 from db.programs import ProgramContext
+from db.reviews import returns_by_unit
 from db.selfcheck import units_with_tasks
 from db.tasks import Recipients
 
@@ -64,10 +66,9 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         .order_by(Unit.id)
     ).all()
     stats: dict[int, dict] = {
-        unit_id: {
-            "unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
-            "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
-            "escalations": 0, "cards": []}
+        unit_id: {"unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
+                  "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
+                  "escalations": 0, "returns": 0, "cards": []}
         for unit_id, code, name in units
     }
 
@@ -133,7 +134,7 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
 
     escalation_query = (
         select(Notice.subject_unit_id, func.count(Notice.id))
-        .where(Notice.program_id == ctx.id, Notice.audience == "leader",
+        .where(Notice.program_id == ctx.id, Notice.audience == "leader", Notice.state != "superseded",
                or_(Notice.kind.in_(ESCALATION_KINDS), Notice.kind == "selfcheck_missing"))
         .group_by(Notice.subject_unit_id)
     )
@@ -145,9 +146,15 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         if unit_id in stats:
             stats[unit_id]["escalations"] = count
 
+
+    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
+        if unit_id in stats:
+            stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
+
     results = []
     for s in stats.values():
-        deduction = scoring.per_two_yellow * (s["yellow_cards"] // 2) + scoring.per_red * s["red_cards"]
+        deduction = (scoring.per_two_yellow * (s["yellow_cards"] // 2) + scoring.per_red * s["red_cards"]
+                     + scoring.per_return * s["returns"])
         reasons = []
         if s["red_cards"]:
             reasons.append("red_card")
@@ -174,6 +181,7 @@ def scores_report(session: Session, ctx: ProgramContext, year: int | None, today
     scoring = ctx.policies.scoring
     return {"program": ctx.id, "as_of": today.isoformat(), "year": year,
             "rule": {"per_two_yellow": scoring.per_two_yellow, "per_red": scoring.per_red,
+                     "per_return": scoring.per_return,
                      "interview_escalations": scoring.interview_escalations,
                      "red_after_workdays": ctx.policies.reminders.escalate_after
                      * ctx.policies.reminders.overdue_every_workdays},

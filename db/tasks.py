@@ -33,18 +33,30 @@ def current_instances(program_id: str):
     return ranked
 
 
+def current_instance(session: Session, task_id: int) -> TaskInstance:
+    """One task's current instance (earliest not done, else the last), without ranking the whole program."""
+    open_first = session.scalar(select(TaskInstance).where(TaskInstance.task_id == task_id,
+                                                           TaskInstance.status != "done")
+                                .order_by(TaskInstance.seq).limit(1))
+    return open_first or session.scalar(select(TaskInstance).where(TaskInstance.task_id == task_id)
+                                        .order_by(TaskInstance.seq.desc()).limit(1))
+
+
 def task_exists(session: Session, program_id: str, code: str) -> bool:
     return session.scalar(select(Task.id).where(Task.program_id == program_id, Task.code == code)) is not None
 
 
-def assignments(session: Session, program_id: str) -> dict[int, dict[str, list[str]]]:
-    """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order."""
-    rows = session.execute(
+def assignments(
+    session: Session, program_id: str, task_id: int | None = None
+) -> dict[int, dict[str, list[str]]]:
+    """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order (one task's, if given)."""
+    query = (
         select(TaskUnit.task_id, TaskUnit.role, Unit.code)
         .join(Unit, Unit.id == TaskUnit.unit_id)
         .where(Unit.program_id == program_id)
         .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
-    ).all()
+    )
+    rows = session.execute(query if task_id is None else query.where(TaskUnit.task_id == task_id)).all()
     result: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"lead": [], "co": []})
     for task_id, role, code in rows:
         result[task_id][role].append(code)
@@ -68,7 +80,7 @@ def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
 
 
 def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
-              include_inactive: bool = False) -> list[dict]:
+              include_inactive: bool = False, code: str | None = None) -> list[dict]:
     ranked = current_instances(ctx.id)
     query = (
         select(Task, ranked.c.id, ranked.c.due, ranked.c.window_start, ranked.c.status, ranked.c.progress,
@@ -79,7 +91,10 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     )
     if not include_inactive:
         query = query.where(Task.active.is_(True))
-    by_task = assignments(session, ctx.id)
+    if code is not None:
+        query = query.where(Task.code == code)
+    by_task = assignments(session, ctx.id, None if code is None else
+                          session.scalar(select(Task.id).where(Task.program_id == ctx.id, Task.code == code)))
     wanted = None
     if unit_code is not None:
         wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
@@ -159,7 +174,10 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
 
 def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                   progress: int | None, note: str | None, evidence: list[str], at: datetime,
-                  actor: str = "cli") -> dict:
+                  actor: str = "cli", effect: str = "apply") -> dict:
+    """Records a report. `effect`: apply (the task instance takes the reported status), claim (a done claim
+    waiting for review: the instance stays in progress at 100%) or part (a co-unit's part: recorded, the
+    instance is left to its lead). The rules on who may claim what are db.reviews.submit_report's."""
     language = ctx.language
     if status not in REPORT_STATUSES:
         raise InvalidInput(
@@ -176,32 +194,31 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    responsible = set(
-        assignments(session, ctx.id)[task.id]["lead"] + assignments(session, ctx.id)[task.id]["co"]
-    )
+    on_task = assignments(session, ctx.id, task.id)[task.id]
+    responsible = set(on_task["lead"] + on_task["co"])
     if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
         raise InvalidInput(text(language, "error.not_responsible", unit=unit.name, code=code,
                                 responsible=", ".join(sorted(responsible))))
-    ranked = current_instances(ctx.id)
-    instance_id = session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id, ranked.c.rank == 1))
-    instance = session.get(TaskInstance, instance_id)
+    instance = current_instance(session, task.id)
     if progress is None:
         progress = 100 if status == "done" else instance.progress
     if status == "done":
         progress = 100
-    instance.status, instance.progress, instance.last_report_at = status, progress, at
-    instance.done_on = ctx.local_date(at) if status == "done" else None
-    session.add(
-        ProgressReport(
-            program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id, status=status,
-            progress=progress, note=note, evidence=evidence, reported_at=at)
-    )
-    record_event(session, ctx.id, at, "task.reported", f"task:{code}", actor,
-                 {"unit": unit_code, "status": status, "progress": progress,
-                  "due": instance.due.isoformat() if instance.due else None})
+    if effect == "apply":
+        instance.status, instance.progress, instance.last_report_at = status, progress, at
+        instance.done_on = ctx.local_date(at) if status == "done" else None
+    elif effect == "claim":
+        instance.status, instance.progress, instance.last_report_at = "in_progress", 100, at
+    report = ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
+                            status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
+    session.add(report)
+    session.flush()
+    record_event(session, ctx.id, at, "task.claimed" if effect == "claim" else "task.reported", f"task:{code}",
+                 actor, {"unit": unit_code, "status": status, "progress": progress, "effect": effect,
+                         "due": instance.due.isoformat() if instance.due else None})
     return {"program": ctx.id, "code": code, "unit": unit_code, "status": status, "progress": progress,
             "due": instance.due.isoformat() if instance.due else None, "evidence": evidence,
-            "reported_at": at.isoformat()}
+            "reported_at": at.isoformat(), "report_id": report.id, "instance_id": instance.id}
 
 
 @dataclass(frozen=True)

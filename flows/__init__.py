@@ -6,19 +6,21 @@ first use of their names (PEP 562 `__getattr__`), so `from flows import supervis
 
 from importlib import import_module
 
-from flows.check import CheckResult, bulletin_step, run_check
-from flows.runtime import Settings, Wiring, load_settings, now, wiring
+from flows.check import DAILY_CHECK_TIME, AsOf, CheckResult, bulletin_step, run_check
+from flows.runtime import Settings, Wiring, database, load_settings, now, wiring
 
 # name → (module, attribute); the flows are exported as *_flow, since flows.supervise is also a module's name.
 _PREFECT = {
     "supervise_flow": ("flows.supervise", "supervise"), "decide_flow": ("flows.decide", "decide"),
     "bulletin_flow": ("flows.bulletin", "bulletin"), "FLOWS": ("flows.definitions", "FLOWS"),
     "deployments": ("flows.definitions", "deployments"), "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
-    "moment_of": ("flows.supervise", "moment_of")}
+    "moment_of": ("flows.supervise", "moment_of"), "deployment_names": ("flows.definitions", "deployment_names"),
+    "overrun_automation": ("flows.definitions", "overrun_automation"),
+    "OVERRUN_AUTOMATION": ("flows.definitions", "OVERRUN_AUTOMATION")}
 
 __all__ = [
-    "CheckResult", "FLOWS", "PHASE_FLOWS", "Settings", "Wiring", "bulletin_flow", "bulletin_step",
-    "decide_flow", "deployments", "load_settings", "moment_of", "now", "run_check", "supervise_flow",
+    "AsOf", "CheckResult", "DAILY_CHECK_TIME", "database", "FLOWS", "PHASE_FLOWS", "Settings", "Wiring", "bulletin_flow", "bulletin_step",
+    "decide_flow", "deployment_names", "deployments", "overrun_automation", "OVERRUN_AUTOMATION", "load_settings", "moment_of", "now", "run_check", "supervise_flow",
     "wiring"]
 
 

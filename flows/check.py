@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,9 +21,11 @@ from db import (
     Candidate,
     ProgramContext,
     Transition,
+    ack_candidates,
     advance,
     bulletin_candidates,
     claim,
+    claim_candidates,
     content_candidates,
     derive_items,
     load_program,
@@ -34,6 +36,8 @@ from notifications import DispatchResult, Notifier, dispatch
 from schedule import PHASE_KINDS
 
 RUNNING = ("open", "overrun")
+DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
+AsOf = datetime | str | None  # a flow's as_of: a datetime, an ISO date (that day 08:30) or date-time, or none
 
 
 @dataclass
@@ -111,6 +115,9 @@ def program_step(
         # Extension decisions any day of the program; a phase's own content when that phase is not running.
         parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
         candidates += content_candidates(session, ctx, today, parts)
+        # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
+        if ctx.policies.work_calendar().is_workday(today):
+            candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
         return _claim(session, ctx, candidates, at)
 
 
@@ -127,26 +134,24 @@ def within_sending_window(ctx: ProgramContext, at: datetime) -> bool:
     )
 
 
-def dispatch_step(
-    sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime
-) -> DispatchResult | None:
+def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
+                  portal_url: str | None = None) -> DispatchResult | None:
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
     if not within_sending_window(ctx, at):
         return None
-    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at))
+    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at), portal_url)
 
 
-def run_check(
-    sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier
-) -> CheckResult:
+def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,
+              portal_url: str | None = None) -> CheckResult:
     transitions, running = advance_phases(sessions, program_id, at)
     result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
     for kind in running:
         result.claimed += phase_step(sessions, program_id, kind, at)
     result.claimed += program_step(sessions, program_id, running, at)
-    result.dispatched = dispatch_step(sessions, program_id, notifier, at)
+    result.dispatched = dispatch_step(sessions, program_id, notifier, at, portal_url)
     return result
 
 

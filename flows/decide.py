@@ -20,28 +20,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import Field
 from sqlalchemy import select
 
 from db import Phase, ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
-from flows.runtime import now, wiring
+from flows.check import AsOf
+from flows.supervise import moment_of, wired_for
 from schedule import PHASE_KINDS
 
 DEFAULT_TIMEOUT_SECONDS = 3600
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class CoordinatorDecision(RunInput):
-    """The form the coordinator fills in to resume the run."""
+    """The form the coordinator fills in to resume the run; who decided is required, it goes on the record."""
 
     approve: bool = False
     note: str = ""
-    decided_by: str = ""
+    decided_by: str = Field(min_length=1, description="决定人 / who decides")
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,13 @@ def ask_coordinator(
     lines = [f"**{program_id} · {kind}**", "", question]
     if options:
         lines += [""] + [f"- `{choice}`: {meaning}" for choice, meaning in options.items()]
-    form = CoordinatorDecision.with_initial_data(
-        description="\n".join(lines), approve=False, note="", decided_by=""
-    )
+    form = CoordinatorDecision.with_initial_data(description="\n".join(lines), approve=False, note="")
     try:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval,
                                 key=pause_key(key or f"{program_id}-{kind}"))
     except FlowPauseTimeout:
         return Decision(None)
-    return Decision(bool(answer.approve), answer.note or "", answer.decided_by or "")
+    return Decision(bool(answer.approve), answer.note or "", answer.decided_by)
 
 
 def pause_key(text: str) -> str:
@@ -87,12 +86,6 @@ def pause_key(text: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-") or "decision"
 
 
-def _moment(as_of: datetime | str | None, ctx: ProgramContext | None = None) -> datetime:
-    zone = ctx.zone if ctx is not None else DEFAULT_ZONE
-    if as_of is None:
-        return now(zone)
-    moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
@@ -143,29 +136,39 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
 
 def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
     """Records an answer exactly as the command line does (source prefect)."""
-    return record_decision(session, ctx, kind, bool(decision.approve), decision.decided_by or "prefect-ui",
-                           decision.note or None, at)
+    return record_decision(session, ctx, kind, bool(decision.approve), decision.decided_by, decision.note or None,
+                           at)
 
 
-@flow(
-    name="decide",
-    description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定",
-    log_prints=False,
-)
-def decide(
-    program: str,
-    kind: str,
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
-    poll_interval: int = 10,
-    as_of: datetime | None = None,
-    database_url: str | None = None,
-) -> dict:
-    wired = wiring(database_url)
+def decide_run_name() -> str:
+    """`chengdu-2023 · 决定 · 自查自评`: the run says what it asks."""
+    parameters = flow_run.parameters
+    program, kind = parameters["program"], parameters["kind"]
+    with wired_for().sessions.begin() as session:
+        ctx = load_program(session, program)
+        english = ctx.program.language == "en"
+        if kind in PHASE_KINDS:
+            subject = session.scalar(
+                select(Phase.name).where(Phase.program_id == program, Phase.kind == kind)) or kind
+        elif kind.startswith("extension:"):
+            subject = f"{'extension' if english else '延期申请'} #{kind.split(':', 1)[1]}"
+        else:
+            subject = f"{'item' if english else '整改事项'} {kind.split(':', 1)[1]}"
+    return f"{program} · {'decision' if english else '决定'} · {subject}"
+
+
+@flow(name="decide", flow_run_name=decide_run_name, log_prints=False,
+      description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定")
+def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
+           as_of: AsOf = None) -> dict:
+    """`as_of` is the moment of the check that asked (the decision is recorded on the program's date); a date
+    alone is that day's 08:30, as for the check; none is now."""
+    wired = wired_for()
     logger = get_run_logger()
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
-        today = ctx.local_date(_moment(as_of, ctx))
-        asked = question_for(session, ctx, kind, today)
+        at = moment_of(as_of, ctx.zone)
+        asked = question_for(session, ctx, kind, ctx.local_date(at))
     if asked is None:
         logger.info("%s %s: nothing to decide", program, kind)
         return {"program": program, "kind": kind, "asked": False, "decided": False}
@@ -180,8 +183,8 @@ def decide(
         )
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
-        result = record_answer(session, ctx, kind, decision, _moment(as_of, ctx))
+        result = record_answer(session, ctx, kind, decision, at)
     logger.info("%s %s: %s by %s", program, kind, "approved" if decision.approve else "not approved",
-                decision.decided_by or "prefect-ui")
+                decision.decided_by)
     return {"program": program, "kind": kind, "asked": True, "decided": True, "approve": decision.approve,
-            "by": decision.decided_by or "prefect-ui", "note": decision.note, "result": result}
+            "by": decision.decided_by, "note": decision.note, "result": result}

@@ -14,23 +14,48 @@ DAILY_CHECK_CRON = "30 8 * * *"      # 08:30, the daily check's time in the cont
 WEEKLY_BULLETIN_CRON = "0 9 * * 1"   # Monday 09:00
 
 
-def deployments(programs: dict[str, str], database_url: str | None = None) -> list:
+def deployment_names(program: str) -> dict[str, str]:
+    """flow name → deployment name: the same names `duban serve` and prefect.yaml use."""
+    return {"supervise": f"{program}-daily-check", "bulletin": f"{program}-weekly-bulletin",
+            "decide": f"{program}-decide"}
+
+
+def deployments(programs: dict[str, str]) -> list:
     """Per program (id → time zone): the daily check and the weekly bulletin, each with a concurrency limit
     of 1
     so a run never overlaps itself, and `decide`, unscheduled, which the daily check starts when a phase waits
-    for the coordinator."""
+    for the coordinator. Parameters name the program only: the database comes from the serving process."""
     result = []
     for program, timezone in sorted(programs.items()):
-        parameters = {"program": program, **({"database_url": database_url} if database_url else {})}
+        parameters, names = {"program": program}, deployment_names(program)
         result.append(supervise.to_deployment(
-            name=f"{program}-daily-check", schedules=[Cron(DAILY_CHECK_CRON, timezone=timezone)],
+            name=names["supervise"], schedules=[Cron(DAILY_CHECK_CRON, timezone=timezone)],
             parameters=parameters, concurrency_limit=1, tags=[f"program:{program}", "duban"],
             description="督办 daily check: phase transitions, reminders, escalations"))
         result.append(weekly_bulletin.to_deployment(
-            name=f"{program}-weekly-bulletin", schedules=[Cron(WEEKLY_BULLETIN_CRON, timezone=timezone)],
+            name=names["bulletin"], schedules=[Cron(WEEKLY_BULLETIN_CRON, timezone=timezone)],
             parameters=parameters, concurrency_limit=1, tags=[f"program:{program}", "duban"],
             description="通报 to the coordinator"))
         result.append(decide.to_deployment(
-            name=f"{program}-decide", parameters=parameters, tags=[f"program:{program}", "duban"],
+            name=names["decide"], parameters=parameters, tags=[f"program:{program}", "duban"],
             description="牵头办决定: pauses for the coordinator's typed form"))
     return result
+
+
+OVERRUN_AUTOMATION = "duban · 阶段超期未结 (duban.phase.overrun)"
+
+
+def overrun_automation(notify_block_id=None):
+    """The automation `duban prefect setup` creates: on every `duban.phase.overrun` event of any program, send
+    the coordinator's Prefect notification block a line naming the program, the phase and why (its gate's
+    reasons); without a block, the automation still marks each such event as triggered in the Event Feed."""
+    from prefect.automations import Automation, DoNothing, EventTrigger, SendNotification
+
+    action = DoNothing() if notify_block_id is None else SendNotification(
+        block_document_id=notify_block_id, subject="督办：{{ event.resource.name }} 超期未结",
+        body="{{ event.resource.name }} 已于 {{ event.payload.on }} 超期未结：{{ event.payload.reasons | join('；') }}。"
+             "请在 Prefect 的 decide 运行中决定，或 duban phase approve {{ event.payload.program }} {{ event.payload.phase }}")
+    return Automation(name=OVERRUN_AUTOMATION, description="督办：阶段超期未结，牵头办需要决定",
+                      trigger=EventTrigger(expect={"duban.phase.overrun"}, match={"prefect.resource.id": "duban.program.*"},
+                                           posture="Reactive", threshold=1),
+                      actions=[action])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="any SQLAlchemy URL; default SQLite under home"
     )
+    database_secret: str | None = Field(
+        default=None, description="name of a Prefect Secret block holding the database URL, when no URL is set")
     notifier: Literal["outbox", "apprise"] = Field(
         default="outbox", description="outbox: record only (the embedded default); apprise: deliver to units"
     )
@@ -46,6 +49,12 @@ class Settings(BaseSettings):
     wecom_endpoint: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
     feishu_endpoint: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    portal_url: str | None = Field(default=None, description="the portal's public address; else portal.url")
+    portal_as_of: str | None = Field(default=None, description="the portal acts as of this moment (replays, demos)")
+    portal_secret: str | None = Field(
+        default=None, description="signs portal sessions; else a key kept in the database")
+    prefect_startup_seconds: int = Field(
+        default=180, gt=0, description="start-up timeout of Prefect's temporary server (a bare `duban supervise`)")
 
     @field_validator("home")
     @classmethod
@@ -92,5 +101,25 @@ class Wiring:
         return AppriseNotifier(self.sessions, self.settings, clock=lambda: now(UTC))
 
 
+# `duban supervise --db URL` runs the flow in this process: the URL reaches it here, never as a flow
+# parameter (Prefect stores and shows parameters; a database password must not be among them).
+_bound_database: ContextVar[str | None] = ContextVar("duban_database_url", default=None)
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[None]:
+    """Flows started inside this block (in this process) use `url`; elsewhere DUBAN_DATABASE_URL decides."""
+    token = _bound_database.set(url)
+    try:
+        yield
+    finally:
+        _bound_database.reset(token)
+
+
 def wiring(database_url: str | None = None, **overrides) -> Wiring:
-    return Wiring(load_settings(database_url=database_url, **overrides))
+    settings = load_settings(database_url=database_url or _bound_database.get(), **overrides)
+    if settings.database_url is None and settings.database_secret:
+        from prefect.blocks.system import Secret  # Prefect loads only where a worker keeps the URL in a block
+
+        settings = settings.model_copy(update={"database_url": Secret.load(settings.database_secret).get()})
+    return Wiring(settings)

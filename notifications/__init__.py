@@ -16,9 +16,11 @@ from notifications.delivery import (
     SecretUnavailable,
     block_name,
     channel_kind,
+    crashpoints,
     dingtalk_sign,
     feishu_sign,
     fit_bytes,
+    inflight,
     ledger,
     list_deliveries,
     load_prefect_secret,
@@ -37,6 +39,7 @@ from notifications.render import (
     render_digest,
 )
 from notifications.render.bulletin import bulletin_workbook
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES
 from notifications.render.environment import TEMPLATES, markdown_escape
 from notifications.workbooks import (
     FIRST_ROW,
@@ -50,9 +53,11 @@ from notifications.workbooks import (
     unit_task_workbook,
     write_forms,
 )
+from notifications.workbooks.report_forms import read_report_form
 from notifications.workbooks.selfcheck import MAX_FORM_BYTES, MAX_FORM_UNPACKED
 
 __all__ = [
+    "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_TITLES", "read_report_form",
     "index_workbook",
     "bulletin_workbook",
     "TEMPLATES", "markdown_escape",

@@ -1,7 +1,9 @@
-"""Sending the queued notices: one digest message per recipient, handed to the Notifier at most once.
+"""Sending the queued notices: one digest message per recipient and set of channels still owing its notices.
 
-queued → sending is a compare-and-set committed before the message leaves, so two checks never hand the
-same notice to a channel; a crash after that leaves `sending` rows, which are never re-sent (at most once).
+queued → sending is a compare-and-set committed before the message leaves, together with the claim of each
+(notice, channel) route still owed (notifications/inflight.py), so two checks never hand the same notice to a
+channel and a channel that took a notice never gets it again. What a dead run left in flight is recovered first:
+owed again where the send provably did not start or the channel is idempotent, else `unknown`, shown and alerted.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db import (
     Candidate,
@@ -24,10 +26,14 @@ from db import (
     Unit,
     claim,
     collectives_of,
+    issue_link,
+    link_url,
     load_program,
     notice_key,
     task_rows,
 )
+from notifications.delivery import inflight
+from notifications.delivery.crashpoints import crash_point
 from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
@@ -35,13 +41,20 @@ from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, light, text
 
+# Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
+SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
+                "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin")
+
 
 @dataclass
 class DispatchResult:
     messages: int = 0
     notices: int = 0
     states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    alerts: list[tuple[str, str]] = field(default_factory=list)  # (unit name, masked channel) newly broken
+    alerts: list[tuple[str, str, str]] = field(default_factory=list)  # (unit name, channel key, masked channel)
+    unknown: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # sends that may have arrived
+    recovered: inflight.Recovered = field(default_factory=inflight.Recovered)
+    superseded: int = 0
     render_failures: list[tuple[str, str, str]] = field(
         default_factory=list
     )  # (unit name, message id, reason)
@@ -58,17 +71,24 @@ def new_message_id(program_id: str, at: datetime) -> str:
 
 
 def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-             today: date) -> DispatchResult:
-    """Sends what is queued; a channel found broken is reported to the coordinator once, in the same
-    dispatch."""
-    result = _dispatch_queued(sessions, program_id, notifier, at, today)
+             today: date, portal_url: str | None = None) -> DispatchResult:
+    """Recovers what a dead run left in flight, supersedes stale notices, sends what is owed; a channel found
+    broken or failing, a send of unknown outcome and a digest that could not be written are reported to the
+    coordinator once, in the same dispatch. Every message carries its unit's new personal link under
+    `portal_url` (else the program's portal.url)."""
+    with sessions.begin() as session:
+        recovered = inflight.recover(session, program_id, at)
+        superseded = supersede_stale(session, program_id, at)
+    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
+    result.recovered, result.superseded = recovered, superseded
+    unknown = recovered.unknown + result.unknown
     alerted = 0
-    if result.alerts:
-        alerted += _alert_coordinator(sessions, program_id, result.alerts, at)
+    if result.alerts or unknown:
+        alerted += _alert_coordinator(sessions, program_id, result.alerts, unknown, at)
     if result.render_failures:
         alerted += _alert_render_failures(sessions, program_id, result.render_failures, at)
     if alerted:
-        again = _dispatch_queued(sessions, program_id, notifier, at, today)
+        again = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
         result.messages += again.messages
         result.notices += again.notices
         for state, count in again.states.items():
@@ -124,20 +144,32 @@ def _record_render_failure(sessions: sessionmaker[Session], program_id: str, uni
     return reason
 
 
-def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts: list[tuple[str, str]],
-                       at: datetime) -> int:
-    """One delivery_alert per broken channel (its key is the masked channel): never one per message."""
-    def alert(language: str, unit: str, channel: str) -> tuple[str, dict]:
-        return notice_key("delivery_alert", program_id, channel), {
+def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts: list[tuple[str, str, str]],
+                       unknown: list[tuple[str, int | None, str, int]], at: datetime) -> int:
+    """One delivery_alert per broken channel, keyed by the channel's identity (a hash of its expanded URL,
+    never its mask: two tokens can mask alike), and one per message of unknown outcome on a channel."""
+    with sessions.begin() as session:
+        names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.program_id == program_id)).all())
+
+    def broken(language: str, unit: str, key: str, channel: str) -> tuple[str, dict]:
+        return notice_key("delivery_alert", program_id, key), {
             "title": text(language, "alert.channel_broken", unit=unit, channel=channel),
             "note": text(language, "alert.channel_fallback"), "channel": channel, "unit": unit}
 
-    unique = dict.fromkeys(alerts)
-    return _alert(sessions, program_id, at, lambda language: [alert(language, *a) for a in unique])
+    def lost(language: str, message_id: str, unit_id: int | None, channel: str, count: int) -> tuple[str, dict]:
+        unit = names.get(unit_id, "")
+        retry = f"duban deliveries retry {program_id} --message {message_id}"
+        return notice_key("delivery_unknown", program_id, message_id, channel), {
+            "title": text(language, "alert.unknown_title", unit=unit, count=count, channel=channel),
+            "note": text(language, "alert.unknown_note", retry=retry), "channel": channel, "unit": unit,
+            "message": message_id}
+
+    return _alert(sessions, program_id, at, lambda language: [
+        *(broken(language, *a) for a in dict.fromkeys(alerts)), *(lost(language, *u) for u in unknown)])
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date) -> DispatchResult:
+                     today: date, portal_url: str | None) -> DispatchResult:
     result = DispatchResult()
     with sessions.begin() as session:
         queued = session.execute(
@@ -145,19 +177,34 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             .where(Notice.program_id == program_id, Notice.state == "queued")
             .order_by(Notice.id)
         ).all()
-    if not queued:
-        return result
-    with sessions.begin() as session:
+        if not queued:
+            return result
+        taken = inflight.routes_taken(session, program_id, [row.id for row in queued])
         ctx = load_program(session, program_id)
         units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == program_id))}
         session.expunge_all()
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    # Per notice, the routes that still owe it: a channel that took (or may have taken) it is never asked again.
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    settled: list[int] = []
     for notice_id, unit_id, audience in queued:
-        groups[(unit_id, audience)].append(notice_id)
+        unit = units[unit_id]
+        urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
+        rows = taken.get(notice_id, {})
+        owed = tuple(r for r in notifier.routes(urls) if r.route not in rows or rows[r.route][0] in inflight.OWED)
+        if not owed:
+            settled.append(notice_id)  # every channel has answered for it (a recovery left it queued)
+            continue
+        resume = next((rows[r.route][1] for r in owed if r.route in rows and rows[r.route][0] == "retry"), None)
+        groups[(unit_id, audience, owed, resume)].append(notice_id)
+    if settled:
+        with sessions.begin() as session:
+            inflight.settle_notices(session, program_id, settled, at)
 
     rows_by_day: dict[date, list[dict]] = {}  # the task list is read once per dispatch, not once per unit
-    for (unit_id, audience), notice_ids in groups.items():
-        message_id = new_message_id(program_id, at)
+    owner = inflight.new_owner(uuid.uuid4().hex[:12])
+    for (unit_id, audience, routes, resume), notice_ids in groups.items():
+        crash_point("before_claim")
+        message_id = resume or new_message_id(program_id, at)
         try:
             with sessions.begin() as session:
                 # Committed before the message leaves: an overlapping check's update finds these rows taken.
@@ -165,12 +212,24 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                     update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
                     .values(state="sending", message_id=message_id)
                 )
-                mine = session.scalars(select(Notice).where(Notice.message_id == message_id)).all()
+                mine = session.scalars(select(Notice).where(Notice.id.in_(notice_ids), Notice.state == "sending",
+                                                            Notice.message_id == message_id)).all()
                 if not mine:
                     continue  # an overlapping check took them first
+                ids = [n.id for n in mine]
+                took = inflight.claim_routes(session, program_id, ids, list(routes), message_id, owner,
+                                             at + inflight.LEASE, at)
+                if took != len(ids) * len(routes):
+                    # Another run settled one of these routes in between: give everything back, regroup next time.
+                    inflight.release(session, message_id, owner, at)
+                    inflight.settle_notices(session, program_id, ids, at)
+                    continue
+                link = link_url(portal_url or ctx.policies.portal.url,
+                                issue_link(session, ctx, unit_id, at, message_id))
                 message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today,
-                                   rows_by_day, units)
-        except Exception as error:  # one unit's digest must never stop the others
+                                   rows_by_day, units, tuple(r.url for r in routes if r.url is not None),
+                                   link)
+        except Exception as error:  # one unit's digest must never stop the others (the claim rolled back)
             reason = _record_render_failure(
                 sessions, program_id, units[unit_id], audience, notice_ids, message_id, at, error
             )
@@ -179,42 +238,72 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             result.states["failed"] += len(notice_ids)
             result.render_failures.append((units[unit_id].name, message_id, reason))
             continue
+        crash_point("after_claim")
         outcome = notifier.send(message)
         with sessions.begin() as session:
-            # A deferred message (rate limit, transient failure, outside a channel's window) stays queued.
-            state = "queued" if outcome.state == "deferred" else outcome.state
-            session.execute(
-                update(Notice).where(Notice.message_id == message_id, Notice.state == "sending")
-                .values(state=state, channel=outcome.channel,
-                        message_id=None if state == "queued" else message_id,
-                        sent_at=None if state == "queued" else at)
-            )
+            # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its answer.
+            inflight.settle_unanswered(session, message_id, owner, outcome.state, at)
+            states = inflight.settle_notices(session, program_id, ids, at, channel=outcome.channel)
         result.messages += 1
-        result.notices += len(mine)
-        result.states[outcome.state] += len(mine)
-        result.alerts += [(message.recipient.unit_name, channel) for channel in outcome.alerts]
+        result.notices += len(ids)
+        for state, count in states.items():
+            result.states[state] += count
+        result.alerts += [(message.recipient.unit_name, key, channel) for key, channel in outcome.alert_keys]
+        result.unknown += [(message_id, unit_id, channel, len(ids)) for channel, state in outcome.channels
+                           if state == "unknown"]
     return result
+
+
+def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
+    """A queued notice that a newer notice of the same rule replaces (a later 催办 slot, a nearer reminder, a
+    newer bulletin; a before-due reminder once the task is chased as overdue) is never sent beside it."""
+    newer = aliased(Notice)
+    same_rule = and_(
+        newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id, newer.audience == Notice.audience,
+        func.coalesce(newer.instance_id, -1) == func.coalesce(Notice.instance_id, -1),
+        func.coalesce(newer.task_code, "") == func.coalesce(Notice.task_code, ""),
+        func.coalesce(newer.subject_unit_id, -1) == func.coalesce(Notice.subject_unit_id, -1),
+        newer.state != "superseded", newer.id > Notice.id,
+    )
+    stale = or_(
+        and_(Notice.kind.in_(SUPERSEDABLE), exists().where(same_rule, newer.kind == Notice.kind)),
+        and_(Notice.kind == "before_due", Notice.instance_id.is_not(None),
+             exists().where(newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id,
+                            newer.audience == Notice.audience, newer.instance_id == Notice.instance_id,
+                            newer.kind == "overdue", newer.state != "superseded")),
+    )
+    moved = session.execute(
+        update(Notice).where(Notice.program_id == program_id, Notice.state == "queued", stale)
+        .values(state="superseded", sent_at=None).execution_options(synchronize_session=False)
+    )
+    # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and go
+    # out in a later message (or are superseded), so its ledger row leaves `deferred`.
+    session.execute(update(Delivery).where(Delivery.program_id == program_id, Delivery.state == "deferred")
+                    .values(state="superseded", last_at=at))
+    return moved.rowcount or 0
 
 
 def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
              message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
-             units: dict[int, Unit]) -> Message:
+             units: dict[int, Unit], urls: tuple[str, ...], link: str | None) -> Message:
     english = ctx.program.language == "en"
     items = _items(session, ctx, notices, today, english, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
+    coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
+    contact = coordinator.name if coordinator is not None else ""
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today, items=items,
-                             bulletin_markdown=bulletin)
+                             bulletin_markdown=bulletin, link=link, contact=contact)
     files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day, units)
-    urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     return Message(
         message_id=message_id, program_id=ctx.id, at=at, language=ctx.program.language,
         recipient=Recipient(ctx.id, unit.code, unit.name, audience, urls),
         kinds=kinds, task_codes=codes, subject=rendered.subject, text=rendered.text,
         markdown=rendered.markdown, html=rendered.html, attachments=tuple(files),
-        notice_ids=tuple(n.id for n in notices))
+        notice_ids=tuple(n.id for n in notices), link=link, contact=contact,
+    )
 
 
 def _attachments(
@@ -245,8 +334,9 @@ def _attachments(
             rows = [r for r in rows if r["code"] in mentioned]
         name = "全部任务" if "bulletin" in kinds else "报送表"
         names = {u.code: u.name for u in units.values()}
+        meta = None if "bulletin" in kinds else {"program": ctx.id, "unit": unit.code}
         files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
-                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names)))
+                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names, meta=meta)))
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files

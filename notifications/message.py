@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from notifications.delivery.inflight import Route  # types only: inflight imports this module
 
 Audience = Literal["unit", "leader"]
-DeliveryState = Literal["delivered", "sent", "failed", "deferred"]
+DeliveryState = Literal["delivered", "sent", "failed", "deferred", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,15 @@ class Message:
     html: str
     attachments: tuple[Attachment, ...] = ()
     notice_ids: tuple[int, ...] = ()
+    link: str | None = None  # the unit's portal link, also in text/markdown/html; kept when a robot cuts the text
+    contact: str = ""  # where a robot's reader gets what a robot cannot carry (lists, forms): the coordinator
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     """delivered: a verified channel accepted it; sent: handed over, unverifiable (outbox, plain email relay
-    counts as verified); deferred: not now (rate limit, transient failure), stays queued; failed: no channel
-    left."""
+    counts as verified); deferred: not now (rate limit, transient failure), stays queued; unknown: no channel
+    verifiably took it but one may have (its answer timed out mid-send); failed: no channel left."""
 
     state: DeliveryState
     channel: str | None = None  # masked
@@ -57,7 +62,12 @@ class DeliveryResult:
     alerts: tuple[str, ...] = field(default=())  # masked channels newly found broken
     retry_at: datetime | None = None  # deferred: when the earliest waiting channel can go again
     channels: tuple[tuple[str, str], ...] = field(default=())  # (masked channel, its state) for each URL
+    alert_keys: tuple[tuple[str, str], ...] = field(default=())  # (channel key, masked) of `alerts`: the identity
 
 
 class Notifier(Protocol):
+    def routes(self, urls: tuple[str, ...]) -> tuple[Route, ...]:
+        """The channels a message to these URLs would take, each a route of the (notice, channel) ledger."""
+        ...
+
     def send(self, message: Message) -> DeliveryResult: ...

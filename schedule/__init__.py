@@ -2,9 +2,18 @@
 unit names, the plan-folder reader and the catalogue of texts. Imports nothing of ours."""
 
 from schedule.calendar import WorkCalendar
+from schedule.claims import (
+    MAX_EVIDENCE_BYTES,
+    REPORT_STATUSES,
+    claim_refusal,
+    clean_entry,
+    content_refusal,
+    upload_refusal,
+)
 from schedule.i18n import LANGUAGES, catalogue, labels, language_of, text
 from schedule.ladder import (
     Rung,
+    ack_slot,
     before_due_horizon,
     before_due_offset,
     bulletin_slot,
@@ -33,6 +42,8 @@ from schedule.time_limits import TimeLimit, TimeLimitError, expand_recurrence, p
 from schedule.unit_names import AmbiguousUnitError, UnitDirectory, UnknownUnitError, fold, split_unit_list
 
 __all__ = [
+    "MAX_EVIDENCE_BYTES", "REPORT_STATUSES", "ack_slot", "claim_refusal", "clean_entry", "content_refusal",
+    "upload_refusal",
     "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
     "MAX_YAML_BYTES", "TableError", "check_workbook_size", "FORMULA_PREFIXES", "cell_row", "cell_value",
     "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",

@@ -33,6 +33,7 @@ class ReminderPolicy:
     escalate_after: int = 2
     bulletin: str = "weekly"  # weekly | monthly | off
     report_every_workdays: int = 20
+    ack_within_workdays: int = 2  # a 交办 not acknowledged (签收) within this many workdays is chased
 
     @property
     def yellow_workdays(self) -> int:
@@ -62,6 +63,14 @@ class ScoringPolicy:
     per_two_yellow: int = -1
     per_red: int = -2
     interview_escalations: int = 3  # 约谈 when a unit's escalations reach this many (or any red card)
+    per_return: int = -1  # each done claim returned by the coordinator (退回重办)
+
+
+@dataclass(frozen=True)
+class PortalPolicy:
+    url: str | None = None  # the portal's public address; DUBAN_PORTAL_URL overrides it
+    review: str = "required"  # required: a done claim waits for the coordinator's 审核 | none: done at once
+    link_days: int = 60  # a unit's personal link expires after this many days (every digest brings a new one)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class Policies:
     calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     scoring: ScoringPolicy = field(default_factory=ScoringPolicy)
+    portal: PortalPolicy = field(default_factory=PortalPolicy)
 
     def work_calendar(self) -> WorkCalendar:
         return WorkCalendar(self.calendar.extra_holidays, self.calendar.extra_workdays)
@@ -93,7 +103,9 @@ class Policies:
         return cls(
             reminders=ReminderPolicy(**reminders), calendar=CalendarPolicy(**calendar),
             delivery=parse_hours(data.get("delivery", {}).get("hours", "08:30-18:00")),
-            scoring=ScoringPolicy(**data.get("scoring", {})))
+            scoring=ScoringPolicy(**data.get("scoring", {})),
+            portal=PortalPolicy(**data.get("portal", {})),
+        )
 
 
 def parse_hours(text: str) -> DeliveryPolicy:

@@ -496,11 +496,11 @@ def test_a_refused_report_stores_no_evidence_and_same_names_never_meet(tmp_path,
                   "--evidence", str(police_file), "--as-of", "2023-06-21")
     assert refused.exit_code == 1
     assert db_snapshot(url) == before_db and tree(home / "evidence") == before_files
-    # court on A1 with a file of the same name: both contents are kept.
+    # court (a co-unit on A1, reporting its part) with a file of the same name: both contents are kept.
     court_file = _evidence_file(tmp_path, "协议.pdf", "court-version")
     assert (
         cli(
-            home, "report", "demo-city", "A1", "--unit", "court", "--status", "done", "--evidence",
+            home, "report", "demo-city", "A1", "--unit", "court", "--status", "in_progress", "--evidence",
             str(court_file), "--as-of", "2023-06-22").exit_code
         == 0
     )
@@ -771,14 +771,14 @@ import resource, sys, time
 from pathlib import Path
 from schedule import read_plan
 from notifications import read_form
-started = time.monotonic()
+started = time.process_time()  # CPU time: a loaded machine must not fail the test
 kind, path = sys.argv[1], Path(sys.argv[2])
 if kind == "plan":
     problems = [str(p) for p in read_plan(path).problems]
 else:
     problems = [str(p) for p in read_form(path).problems]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-print(round(time.monotonic() - started, 2), peak, problems)
+print(round(time.process_time() - started, 2), peak, problems)
 """
 
 
@@ -804,5 +804,6 @@ def test_a_bomb_is_refused_within_seconds_and_200_mb(tmp_path, spoil, kind, word
         target = tmp_path / "demo-city-selfcheck-court.xlsx"
         _xlsx_bomb(target)
     seconds, megabytes = _refused_within_limits(kind, target, words)
-    # Python with pandas, openpyxl and SQLAlchemy imported is about 100 MB before it reads anything.
+    # Python with pandas, openpyxl and SQLAlchemy imported is about 100 MB before it reads anything; the seconds
+    # are CPU seconds, which other work on the machine does not inflate.
     assert seconds < 15 and megabytes < 250, (seconds, megabytes)

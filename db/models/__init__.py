@@ -15,9 +15,18 @@ from db.models.core import (
     UTCDateTime,
 )
 from db.models.decisions import CoordinatorDecision
-from db.models.delivery import ChannelHealth, Delivery, RateEvent, RateLimit
+from db.models.delivery import ChannelHealth, Delivery, NoticeChannel, RateEvent, RateLimit
 from db.models.extensions import ExtensionRequest
 from db.models.notices import NOTICE_STATES, Notice
+from db.models.portal import (
+    AssignmentAck,
+    DoneClaim,
+    PortalFailure,
+    PortalKey,
+    PortalSubmission,
+    PortalUser,
+    UnitLink,
+)
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
 
@@ -25,4 +34,5 @@ __all__ = [
     "Base", "InstallationSecret", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery",
     "Event", "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport", "RateEvent",
     "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance", "TaskUnit",
-    "Unit", "UnitMember", "UTCDateTime"]
+    "Unit", "UnitMember", "UTCDateTime", "AssignmentAck", "DoneClaim", "PortalFailure", "PortalKey",
+    "PortalSubmission", "PortalUser", "UnitLink", "NoticeChannel"]

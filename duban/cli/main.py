@@ -5,12 +5,14 @@ Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error. Errors 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from db import (
     Program,
@@ -19,15 +21,17 @@ from db import (
     is_item_code,
     load_program,
     outbox_entries,
-    record_report,
     report_item,
     scores_report,
     status_summary,
+    submit_report,
     task_exists,
     task_rows,
 )
+from duban.cli.deliveries import register as register_delivery_commands
 from duban.cli.phase_work import print_scores
 from duban.cli.phase_work import register as register_content_commands
+from duban.cli.portal import register as register_portal_commands
 from duban.cli.support import (
     LIGHT_STYLE,
     AsOfOption,
@@ -43,19 +47,31 @@ from duban.cli.support import (
     out,
     parse_as_of,
     print_problems,
-    quiet_prefect,
     recorded_paths,
+    run_flow,
+    short,
     stage_evidence,
 )
 from duban.simulation.days import unit_table
 from duban.simulation.home import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay
-from flows import deployments, now
+from flows import database, deployments, now
 from flows import supervise_flow as supervise
-from notifications import build_package, list_deliveries
+from notifications import build_package
 from schedule import read_plan
 
+
+class DubanCommands(TyperGroup):
+    """`duban report import PROGRAM FILE…` shares its first word with `duban report PROGRAM CODE`: it is
+    routed to the (hidden) command `report-import`."""
+
+    def parse_args(self, ctx, args):
+        if args[:2] == ["report", "import"]:
+            args = ["report-import", *args[2:]]
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+    cls=DubanCommands, no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
     help="督办 duban: 示范区建设计划的督办与提醒")
 plan_app = typer.Typer(no_args_is_help=True, help="计划文件夹：校验与导入")
 app.add_typer(plan_app, name="plan")
@@ -145,7 +161,7 @@ def tasks(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     table = Table("编号", "工作举措", "牵头", "时限", "进度", "预警", show_lines=False)
     for row in rows:
         style = LIGHT_STYLE[row["light"]]
-        table.add_row(row["code"], _short(row["title"], 36), ",".join(row["lead"]),
+        table.add_row(row["code"], short(row["title"], 36), ",".join(row["lead"]),
                       row["due"] or row["recurrence"] or "—", f"{row['progress']}%",
                       f"[{style}]{label('light', row['light'])}[/{style}]")
     out.print(table)
@@ -188,10 +204,6 @@ def print_status(summary: dict) -> None:
     out.print(units)
 
 
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 # ---------------------------------------------------------------- write
 
 
@@ -220,13 +232,14 @@ def report(
             # A remediation item (R-n) is closed with the same command as a task.
             result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
         else:
-            result = record_report(session, ctx, code, unit, status_, progress, note, stored, at)
+            result = submit_report(session, ctx, code, unit, status_, progress, note, stored, at, "cli")
         # Only an accepted report brings its files into the home; a failed copy rolls the report back.
         commit_files(wired.settings.home, staged)
     if as_json:
         emit_json(result)
     else:
-        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%", highlight=False)
+        pending = "（已申请办结，待牵头办审核）" if result.get("review") == "pending" else ""
+        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False)
 
 
 # ---------------------------------------------------------------- run
@@ -242,9 +255,8 @@ def supervise_command(
     with wired.transaction() as session:
         ctx = load_program(session, program)
     moment = parse_as_of(as_of, ctx.program.timezone)
-    result = quiet_prefect(
-        lambda: supervise(program=program, as_of=moment, database_url=wired.settings.db_url)
-    )
+    with database(wired.settings.db_url):  # the flow's database, without making it a parameter
+        result = run_flow(wired.settings, lambda: supervise(program=program, as_of=moment))
     dispatched = result["dispatched"]
     if as_json:
         emit_json(result)
@@ -383,12 +395,14 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(label("kind", kind), str(count))
     out.print(kinds)
-    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", title="各单位（牵头任务期次）")
+    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）")
     for row in units:
-        table.add_row(
-            row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]), str(row["escalations"])
-        )
+        table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]),
+                      str(row["escalations"]), str(row["acks"]), str(row["returns"]))
     out.print(table)
+    side = simulation.units_side
+    out.print(f"单位端：签收 {side['acks']} 项，申请办结 {side['claims']} 次，审核销号 {side['passed']} 次，"
+              f"退回重办 {side['returned']} 次", highlight=False)
     lights = summary["lights"]
     out.print(
         f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 "
@@ -415,29 +429,9 @@ def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption
     table = Table("时间", "单位", "类型", "任务", "渠道", "状态")
     for entry in entries:
         table.add_row(entry["at"][:16].replace("T", " "), entry["unit"], label("kind", entry["kind"]),
-                      _short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
+                      short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
     out.print(table)
     out.print(f"共 {len(entries)} 项通知", highlight=False)
-
-
-@app.command("deliveries")
-@handles_errors
-def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败的投递")] = False,
-               db: DbOption = None, as_json: JsonOption = False) -> None:
-    """投递台账：每条通知的渠道（已脱敏）、状态、尝试次数，失败的代码与原因。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        load_program(session, program)
-        rows = list_deliveries(session, program, failed_only=failed)
-    if as_json:
-        emit_json(rows)
-        return
-    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因")
-    for row in rows:
-        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
-                      str(row["attempts"]), str(row["code"] or ""), _short(row["reason"] or "", 40))
-    out.print(table)
-    out.print(f"共 {len(rows)} 条", highlight=False)
 
 
 @app.command("serve")
@@ -451,11 +445,70 @@ def serve(db: DbOption = None) -> None:
         programs = {p.id: p.timezone for p in session.query(Program).all()}
     if not programs:
         raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
+    if taken := deployed_to_work_pools(programs):
+        # Serving would rewrite them: their work pool, pull steps and workers would silently stop applying.
+        raise Failure(f"这些部署已由 prefect deploy 创建（工作池运行）：{', '.join(taken)}；"
+                      "请用 prefect worker 运行它们，或先 prefect deployment delete 再 duban serve")
+    # Served runs execute in child processes of this one: they read the database from its environment.
+    os.environ["DUBAN_DATABASE_URL"] = wired.settings.db_url
     # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused.
-    prefect_serve(*deployments(programs, wired.settings.db_url), pause_on_shutdown=False)
+    prefect_serve(*deployments(programs), pause_on_shutdown=False)
+
+
+def deployed_to_work_pools(programs: dict[str, str]) -> list[str]:
+    """The deployments of these programs that `prefect deploy` made (they have a work pool)."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from flows import deployment_names  # loads Prefect: only `duban serve` needs it
+
+    taken = []
+    with get_client(sync_client=True) as client:
+        for program in programs:
+            for flow_name, name in deployment_names(program).items():
+                try:
+                    found = client.read_deployment_by_name(f"{flow_name}/{name}")
+                except ObjectNotFound:
+                    continue
+                if found.work_pool_name:
+                    taken.append(f"{flow_name}/{name}")
+    return taken
+
+
+prefect_app = typer.Typer(no_args_is_help=True, help="Prefect 服务器上的设置")
+app.add_typer(prefect_app, name="prefect")
+
+
+@prefect_app.command("setup")
+@handles_errors
+def prefect_setup(notify_block: Annotated[str | None, typer.Option(
+        "--notify-block", help="牵头办的 Prefect 通知块（block 类型/名称，如 slack-webhook/coordinator）")] = None) -> None:
+    """在 Prefect 服务器上创建（或更新）自动化：阶段超期未结（duban.phase.overrun）时通知牵头办。"""
+    from prefect.blocks.core import Block
+    from prefect.exceptions import ObjectNotFound
+
+    from flows import OVERRUN_AUTOMATION, overrun_automation  # loads Prefect: only this command needs it
+
+    block_id = None
+    if notify_block:
+        try:
+            block_id = Block.load(notify_block)._block_document_id
+        except (ValueError, ObjectNotFound) as exc:
+            raise Failure(f"--notify-block {notify_block}: 找不到这个通知块（{exc}）") from None
+    from prefect.automations import Automation
+
+    try:
+        Automation.read(name=OVERRUN_AUTOMATION).delete()  # set-up may be run again: one automation, current
+    except ValueError:
+        pass
+    created = overrun_automation(block_id).create()
+    out.print(f"已创建自动化「{created.name}」（{created.id}）："
+              + ("通知 " + notify_block if notify_block else "在事件流中标记每次超期"), highlight=False)
 
 
 register_content_commands(app)
+register_delivery_commands(app)
+register_portal_commands(app)
 
 
 def main() -> None:

@@ -451,21 +451,21 @@ def print_scores(report: dict) -> None:
         f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
     )
     table = Table(
-        "单位", "应完成", "按时", "逾期办结", "逾期未办", "整改逾期", "黄牌", "红牌", "督办", "扣分",
+        "单位", "应完成", "按时", "逾期办结", "逾期未办", "整改逾期", "黄牌", "红牌", "督办", "退回重办", "扣分",
         "得分", "约谈", title=title)
     for s in report["units"]:
-        if not (
-            s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"] or s["escalations"]
-        ):
+        if not (s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"]
+                or s["escalations"] or s["returns"]):
             continue
         table.add_row(
             s["name"], str(s["tasks_due"]), str(s["done_on_time"]), str(s["done_late"]), str(s["overdue"]),
             str(s["remediation_late"]), str(s["yellow_cards"]), str(s["red_cards"]), str(s["escalations"]),
-            str(s["deduction"]), str(s["score"]), "[red]是[/red]" if s["interview"] else "")
+            str(s["returns"]), str(s["deduction"]), str(s["score"]), "[red]是[/red]" if s["interview"] else "")
     out.print(table)
     rule = report["rule"]
     out.print(
-        f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分；逾期超过 "
+        f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分，每次退回重办 "
+        f"{rule['per_return']} 分；逾期超过 "
         f"{rule['red_after_workdays']} 个工作日为红牌；红牌或督办达 {rule['interview_escalations']} 次约谈",
         highlight=False,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 
 from db import InvalidInput, NotFound, Staged, stage
-from flows import Wiring, now, wiring
+from flows import DAILY_CHECK_TIME, Settings, Wiring, now, wiring
 from schedule import labels
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
@@ -30,7 +31,6 @@ AsOfOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 
-DAILY_CHECK_TIME = time(8, 30)
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 
 
@@ -79,13 +79,44 @@ def context(db: str | None) -> Wiring:
 
 
 
-def quiet_prefect(run: Callable[[], Any]) -> Any:
-    """Runs a flow without Prefect's shutdown noise: a successful command never shows a traceback."""
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
+    """Runs a flow in this process. Without PREFECT_API_URL a temporary server is started as a child of this
+    command that dies with it, even under kill -9 (duban.prefect_server); it gets duban's generous start-up
+    timeout (close to a minute on a busy machine, where Prefect allows 20 s) and no telemetry (no internet
+    here). Any failure is one line and exit 1, never a traceback."""
     import logging
 
-    logging.getLogger("prefect.events.clients").setLevel(logging.CRITICAL)
-    logging.getLogger("prefect._internal.concurrency").setLevel(logging.CRITICAL)
-    return run()
+    from prefect.settings import (
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    for noisy in ("prefect.events.clients", "prefect._internal.concurrency",
+                  "prefect.server.services.telemetry"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    updates: dict = {PREFECT_SERVER_ANALYTICS_ENABLED: False}
+    if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" not in os.environ:
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = settings.prefect_startup_seconds
+    # Prefect is loaded only by the commands that run a flow.
+    from duban.prefect_server import temporary_server
+
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                                   settings.prefect_startup_seconds))
+    try:
+        with temporary_settings(updates=updates), temporary_server(timeout):
+            return run()
+    except (Failure, NotFound, InvalidInput):
+        raise
+    except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
+        first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
+        hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
+                if "ephemeral" in first.lower() else "")
+        raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
 
 
 def print_problems(problems) -> None:

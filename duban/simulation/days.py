@@ -1,22 +1,45 @@
 """Replay a program day by day on a simulated clock, with seeded units reporting progress.
 
 Every morning at 08:30 the same daily check runs as in production (flows.check.run_check); during the day
-the units act: most report progress and finish on time, some finish late, a few only after being chased.
-Notices go to the outbox only. The same seed gives the same replay.
+the units act through the same domain functions as the portal: they acknowledge (签收) their 交办 within a few
+workdays (the slowest are chased), report progress, and the lead claims each task done with its evidence;
+most finish on time, some late, a few only after being chased. The simulated coordinator reviews the claims a
+few workdays later: most pass (销号, done on the claim's date), some are returned with a reason (退回重办) and
+claimed again. Notices go to the outbox only. The same seed gives the same replay.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import Notice, ProgramContext, Task, TaskInstance, TaskUnit, Unit, load_program, record_report
+from db import (
+    AssignmentAck,
+    DoneClaim,
+    InvalidInput,
+    Notice,
+    ProgramContext,
+    Task,
+    TaskInstance,
+    TaskUnit,
+    Unit,
+    acknowledge,
+    claims,
+    load_program,
+    pass_claim,
+    return_claim,
+    submit_report,
+    unacknowledged,
+)
+from duban.simulation.evidence import write_evidence
 from flows import run_check
 from notifications import Notifier
 from schedule import WorkCalendar, text
@@ -45,12 +68,14 @@ class Simulation:
     messages: int = 0
     reports: int = 0
     profiles: Counter = field(default_factory=Counter)
+    units_side: Counter = field(default_factory=Counter)  # acks, claims, passed, returned
 
     def to_json(self) -> dict:
         return {
             "program": self.program, "from": self.start.isoformat(), "to": self.end.isoformat(),
             "seed": self.seed, "transitions": self.transitions, "notices": dict(self.notices),
-            "messages": self.messages, "reports": self.reports, "profiles": dict(self.profiles)}
+            "messages": self.messages, "reports": self.reports, "profiles": dict(self.profiles),
+            "units_side": dict(self.units_side)}
 
 
 class UnitModel:
@@ -131,7 +156,10 @@ def simulate(
     seed: int,
     notifier: Notifier,
     content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
+    evidence_home: Path | None = None,
 ) -> Simulation:
+    """`evidence_home`: where the units' generated evidence goes (a done claim carries it when the task names
+    a 成果形式); without it, claims of such tasks are refused like any claim without evidence."""
     rng = random.Random(seed)
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
@@ -150,17 +178,75 @@ def simulate(
             if check.transitions or day == start:
                 model.schedule(session, end)
             evening = datetime.combine(day, REPORT_TIME, ctx.zone)
+            calendar = ctx.policies.work_calendar()
+            if calendar.is_workday(day):
+                result.units_side["acks"] += _acknowledge(session, ctx, day, evening, calendar)
+                _review(session, ctx, model, day, evening, rng, calendar, result.units_side)
             for report in model.reports_on(day):
-                if _still_open(session, ctx, report.code):
-                    record_report(session, ctx, report.code, report.unit, report.status, report.progress,
-                                  text(ctx.language, "simulation.report"), [], evening,
-                                  actor="simulate")
+                if _still_open(session, ctx, report.code) and _report(session, ctx, report, evening, day,
+                                                                       evidence_home):
                     result.reports += 1
-            if content_step is not None and ctx.policies.work_calendar().is_workday(day):
+                    result.units_side["claims"] += report.status == "done"
+            if content_step is not None and calendar.is_workday(day):
                 content_step(session, ctx, day, evening, rng)
         day += timedelta(days=1)
     result.profiles = model.profiles
     return result
+
+
+def _acknowledge(session: Session, ctx: ProgramContext, today: date, at: datetime,
+                calendar: WorkCalendar) -> int:
+    """签收: each unit signs for a 交办 0–4 workdays after it arrived (its own habit, the same every replay);
+    the slowest are chased (ack_missing)."""
+    done = 0
+    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    for _instance, unit_id, code, sent_on in unacknowledged(session, ctx):
+        habit = zlib.crc32(f"{ctx.id}:{codes[unit_id]}".encode()) % 5
+        if calendar.workdays_between(sent_on, today) >= habit:
+            acknowledge(session, ctx, code, codes[unit_id], at, "simulate")
+            done += 1
+    return done
+
+
+def _report(session: Session, ctx: ProgramContext, report: PlannedReport, at: datetime, today: date,
+            evidence_home: Path | None) -> bool:
+    """A planned report under the same rules as the portal's: a done claim carries its evidence."""
+    evidence: list[str] = []
+    if report.status == "done" and evidence_home is not None:
+        title, spec = session.execute(select(Task.title, Task.evidence_spec).where(
+            Task.program_id == ctx.id, Task.code == report.code)).one()
+        if spec:
+            evidence = write_evidence(ctx, evidence_home, report.code, title, spec, report.unit, today)
+    try:
+        submit_report(session, ctx, report.code, report.unit, report.status, report.progress,
+                      text(ctx.language, "simulation.report"), evidence, at, "simulate")
+    except InvalidInput:
+        return False  # e.g. a claim still waiting for review
+    return True
+
+
+RETURN_REASONS = ("simulation.return_evidence", "simulation.return_mismatch")  # keys in the catalogue
+
+
+def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date, at: datetime,
+            rng: random.Random, calendar: WorkCalendar, counts: Counter) -> None:
+    """The simulated coordinator decides claims 1–3 workdays old: about one first claim in eight is returned
+    with a reason and claimed again 2–5 workdays later; the rest, and every second claim, pass."""
+    actor = text(ctx.language, "simulation.coordinator")
+    returned_before = {c["instance_id"] for c in claims(session, ctx, state="returned")}
+    for claim in claims(session, ctx, state="pending"):
+        age = calendar.workdays_between(date.fromisoformat(claim["claimed_on"]), today)
+        if age < 1 + rng.randrange(3):
+            continue
+        if claim["instance_id"] not in returned_before and rng.random() < 0.125:
+            reason = text(ctx.language, RETURN_REASONS[rng.randrange(len(RETURN_REASONS))])
+            return_claim(session, ctx, claim["id"], reason, actor, at, source="simulate")
+            model.plan[calendar.add_workdays(today, 2 + rng.randrange(4))].append(
+                PlannedReport(claim["code"], claim["unit"], "done", 100))
+            counts["returned"] += 1
+        else:
+            pass_claim(session, ctx, claim["id"], actor, at, source="simulate")
+            counts["passed"] += 1
 
 
 def _still_open(session: Session, ctx: ProgramContext, code: str) -> bool:
@@ -189,9 +275,8 @@ def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
     ).all()
     table: dict[str, dict] = {}
     for code, name, due, done_on, status in rows:
-        entry = table.setdefault(
-            code, {"unit": code, "name": name, "on_time": 0, "late": 0, "open": 0, "escalations": 0}
-        )
+        entry = table.setdefault(code, {"unit": code, "name": name, "on_time": 0, "late": 0, "open": 0,
+                                        "escalations": 0, "acks": 0, "returns": 0})
         if status == "done" and done_on is not None:
             entry["on_time" if done_on <= due else "late"] += 1
         else:
@@ -203,4 +288,10 @@ def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:
     for code, _ in escalations:
         if code in table:
             table[code]["escalations"] += 1
+    returned = (DoneClaim.state == "returned",)
+    for key, model, extra in (("acks", AssignmentAck, ()), ("returns", DoneClaim, returned)):
+        for code, in session.execute(select(Unit.code).join(model, model.unit_id == Unit.id)
+                                     .where(model.program_id == ctx.id, *extra)):
+            if code in table:
+                table[code][key] += 1
     return sorted(table.values(), key=lambda e: (-e["escalations"], -e["late"], e["unit"]))

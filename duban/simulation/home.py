@@ -62,5 +62,5 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
         simulate_units(session, ctx, day, at, rng, home)
 
     simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
-                          content_step=content)
+                          content_step=content, evidence_home=home)
     return Replay(wired, program.id, simulation)

@@ -1,6 +1,6 @@
 """Delivery: the outbox and apprise notifiers, channels, rate limits, secrets and the delivery ledger."""
 
-from notifications.delivery import ledger
+from notifications.delivery import crashpoints, inflight, ledger
 from notifications.delivery.apprise_notifier import AppriseNotifier
 from notifications.delivery.channels import (
     DingTalkChannel,
@@ -26,7 +26,7 @@ from notifications.delivery.secrets import (
 )
 
 __all__ = [
-    "ledger",
+    "crashpoints", "inflight", "ledger",
     "AppriseNotifier", "block_name", "channel_kind", "DEFAULT_LIMITS", "dingtalk_sign", "DingTalkChannel",
     "EmailChannel", "feishu_sign", "fit_bytes", "InvalidChannel", "Limit", "list_deliveries",
     "load_prefect_secret", "mask_url", "OutboxNotifier", "parse_channel", "pointer_for", "RateLimiter",

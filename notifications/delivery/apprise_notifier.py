@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.delivery import ledger
+from notifications.delivery import inflight, ledger
 from notifications.delivery.channels import (
     Channel,
     InvalidChannel,
@@ -47,6 +47,7 @@ from notifications.delivery.channels import (
     mask_url,
     parse_channel,
 )
+from notifications.delivery.crashpoints import crash_point
 from notifications.delivery.outbox import OutboxNotifier
 from notifications.delivery.ratelimit import OVER_LIMIT_BLOCK, Limit, RateLimiter, limits_for
 from notifications.delivery.secrets import (
@@ -61,6 +62,7 @@ from notifications.message import DeliveryResult, Message
 log = logging.getLogger("duban.delivery")
 
 NOTICE_LOOKBACK = timedelta(days=14)
+NO_CHANNEL = "none"  # the route of a unit without any notify URL and no outbox to fall back on
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,14 @@ class AppriseNotifier:
 
     # ------------------------------------------------------------------------------------------ send
 
+    def routes(self, urls: tuple[str, ...]) -> tuple[inflight.Route, ...]:
+        urls = tuple(dict.fromkeys(u.strip() for u in urls if u and u.strip()))
+        if urls:
+            return tuple(inflight.Route(inflight.route_of(u), u, mask_url(u), channel_kind(u) or "?") for u in urls)
+        if self._outbox_notifier() is not None:
+            return self._outbox.routes(urls)
+        return (inflight.Route(NO_CHANNEL, None, "—", "none"),)
+
     def send(self, message: Message) -> DeliveryResult:
         install_redaction()
         urls = list(dict.fromkeys(u.strip() for u in message.recipient.urls if u and u.strip()))
@@ -154,13 +164,16 @@ class AppriseNotifier:
             outbox = self._outbox_notifier()
             if outbox is not None:
                 return outbox.send(message)
+            with self._sessions() as session, session.begin():
+                inflight.settle(session, message.message_id, NO_CHANNEL, "failed", self._now(), "no notify URL")
             return DeliveryResult("failed", None, "no_channel", "the unit has no notify URL", 0)
-        alerts: list[str] = []
+        alerts: list[tuple[str, str]] = []
         results = [self._send_url(message, url, alerts) for url in urls]
         return self._aggregate(results, alerts)
 
     @staticmethod
-    def _aggregate(results: list[ChannelResult], alerts: list[str]) -> DeliveryResult:
+    def _aggregate(results: list[ChannelResult], alert_keys: list[tuple[str, str]]) -> DeliveryResult:
+        alerts = [masked for _channel_key, masked in alert_keys]
         channels = tuple((r.channel, r.state) for r in results)
         attempts = sum(r.attempts for r in results)
         deferred = [r for r in results if r.state == "deferred"]
@@ -169,21 +182,32 @@ class AppriseNotifier:
             first = min(timed, key=lambda r: r.retry_at) if timed else deferred[0]
             retry = first.retry_at
             return DeliveryResult(
-                "deferred", first.channel, first.code, first.reason, attempts, tuple(alerts), retry, channels
+                "deferred", first.channel, first.code, first.reason, attempts, tuple(alerts), retry, channels,
+                tuple(alert_keys),
             )
         for state in ("delivered", "sent"):
             reached = [r for r in results if r.state == state]
             if reached:
                 return DeliveryResult(
-                    state, reached[0].channel, reached[0].code, reached[0].reason, attempts, tuple(alerts),
-                    None, channels)
-        last = results[-1]
+                    state,
+                    reached[0].channel,
+                    reached[0].code,
+                    reached[0].reason,
+                    attempts,
+                    tuple(alerts),
+                    None,
+                    channels,
+                    tuple(alert_keys),
+                )
+        last = next((r for r in results if r.state == "unknown"), results[-1])
         return DeliveryResult(
-            "failed", last.channel, last.code, last.reason, attempts, tuple(alerts), None, channels
+            last.state, last.channel, last.code, last.reason, attempts, tuple(alerts), None, channels,
+            tuple(alert_keys),
         )
 
-    def _send_url(self, message: Message, url: str, alerts: list[str]) -> ChannelResult:
+    def _send_url(self, message: Message, url: str, alerts: list[tuple[str, str]]) -> ChannelResult:
         now = self._now()
+        route = inflight.route_of(url)
         written_mask = mask_url(url)
         # 1. expand
         try:
@@ -191,45 +215,46 @@ class AppriseNotifier:
         except SecretUnavailable as exc:
             reason = redact(str(exc))
             log.warning("channel %s: %s", written_mask, reason)
-            return self._channel_failed(
-                message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
-                "secret_unavailable", reason, now, alerts, ledger.mark_unresolved)
+            return self._channel_failed(message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
+                                        "secret_unavailable", reason, now, alerts, ledger.mark_unresolved, route)
         # 2. parse
         shown = mask_url(expanded) if is_single_reference(url) else written_mask
         try:
             channel = parse_channel(expanded, written=url, masked=shown, endpoints=self._endpoints)
         except InvalidChannel as exc:
             return self._channel_failed(message, _key("invalid", url), shown, channel_kind(url) or "?",
-                                        "invalid_url", redact(str(exc)), now, alerts, ledger.mark_broken)
+                                        "invalid_url", redact(str(exc)), now, alerts, ledger.mark_broken, route)
         del expanded  # the channel holds what it needs; the expanded URL goes no further
         unresolved_key = _key("unresolved", url) if "${" in url else None
-        return self._send_channel(message, channel, alerts, now, unresolved_key)
+        return self._send_channel(message, channel, alerts, now, unresolved_key, route)
 
     def _channel_failed(self, message: Message, key: str, shown: str, kind: str, code: str, reason: str,
-                        now: datetime, alerts: list[str], mark) -> ChannelResult:
+                        now: datetime, alerts: list[tuple[str, str]], mark, route: str) -> ChannelResult:
         """A channel that cannot even be tried (secret missing, URL invalid): on the ledger, alerted once."""
         with self._sessions() as session, session.begin():
-            ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now)
-            ledger.finish_delivery(
-                session, message.message_id, key, state="failed", now=now, code=code, reason=reason
-            )
+            ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now, route=route)
+            ledger.finish_delivery(session, message.message_id, key, state="failed", now=now, code=code, reason=reason)
+            inflight.settle(session, message.message_id, route, "failed", now, reason)
             newly = mark(session, key=key, channel=shown, kind=kind, code=code, reason=reason,
                          program_id=message.program_id, unit_code=message.recipient.unit_code, now=now)
         if newly:
-            alerts.append(shown)
+            alerts.append((key, shown))
         return ChannelResult("failed", shown, code, reason)
 
     def _send_channel(
-        self, message: Message, channel: Channel, alerts: list[str], now: datetime, unresolved_key: str | None
+        self, message: Message, channel: Channel, alerts: list[tuple[str, str]], now: datetime,
+        unresolved_key: str | None, route: str,
     ) -> ChannelResult:
         recipient = message.recipient
         with self._sessions() as session, session.begin():
             if unresolved_key is not None:
                 ledger.mark_ok(session, unresolved_key, now)  # its variables resolve now
             row = ledger.open_delivery(
-                session, message, channel=channel.masked, channel_key=channel.key, kind=channel.kind, now=now
+                session, message, channel=channel.masked, channel_key=channel.key, kind=channel.kind, now=now,
+                route=route,
             )
             if row.state in ledger.TERMINAL:
+                inflight.settle(session, message.message_id, route, row.state, now, row.reason)
                 return ChannelResult(row.state, channel.masked, row.code, row.reason)
             if message.notice_ids:
                 carried = ledger.delivered_notice_ids(
@@ -238,8 +263,15 @@ class AppriseNotifier:
                 if set(message.notice_ids) <= carried:
                     reason = "already delivered on this channel by an earlier message"
                     ledger.finish_delivery(
-                        session, message.message_id, channel.key, state="delivered", now=now, code="dup",
-                        reason=reason)
+                        session,
+                        message.message_id,
+                        channel.key,
+                        state="delivered",
+                        now=now,
+                        code="dup",
+                        reason=reason,
+                    )
+                    inflight.settle(session, message.message_id, route, "delivered", now, reason)
                     return ChannelResult("delivered", channel.masked, "dup", reason)
             state = ledger.health(session, channel.key)
             probing = False
@@ -253,16 +285,23 @@ class AppriseNotifier:
                         f"channel broken since {state.since:%Y-%m-%d %H:%M} UTC: {state.reason or ''}".strip()
                     )
                     ledger.finish_delivery(
-                        session, message.message_id, channel.key, state="failed", now=now, code=state.code,
-                        reason=reason)
+                        session,
+                        message.message_id,
+                        channel.key,
+                        state="failed",
+                        now=now,
+                        code=state.code,
+                        reason=reason,
+                    )
+                    inflight.settle(session, message.message_id, route, "failed", now, reason)
                     return ChannelResult("failed", channel.masked, state.code, reason)
-        result = self._attempt(message, channel, row, alerts)
+        result = self._attempt(message, channel, row, alerts, route)
         if probing:
             log.info("re-probed broken channel %s: %s", channel.masked, result.state)
         return result
 
     def _attempt(
-        self, message: Message, channel: Channel, row: ledger.DeliveryRow, alerts: list[str]
+        self, message: Message, channel: Channel, row: ledger.DeliveryRow, alerts: list[tuple[str, str]], route: str
     ) -> ChannelResult:
         recipient = message.recipient
         limits = limits_for(channel.kind, self._limits)
@@ -270,6 +309,7 @@ class AppriseNotifier:
         waited = 0.0
         spins = 0
         outcome: Outcome | None = None
+        failing_since: datetime | None = None
         while True:
             spins += 1
             slot = self.limiter.acquire(channel.limit_key, limits)
@@ -286,56 +326,67 @@ class AppriseNotifier:
                     if slot.reason == "blocked"
                     else f"rate limit {limit_text}: next slot at {slot.retry_at:%H:%M:%S} UTC"
                 )
-                return self._finish(
-                    message, channel, "deferred", now, attempts, slot.reason, reason, row.failing_since,
-                    slot.retry_at)
+                return self._finish(message, channel, "deferred", now, attempts, slot.reason, reason,
+                                    failing_since, slot.retry_at, route)
             install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
+            with self._sessions() as session, session.begin():
+                inflight.mark_posting(session, message.message_id, route, now)  # from here on it may arrive
+            crash_point("after_sending")
+            crash_point("mid_post")
             try:
                 outcome = channel.deliver(message, now, self._ctx)
             except Exception as exc:  # noqa: BLE001 - a library's exception may quote the URL: never let it out
                 outcome = Outcome("permanent", "error", redact(f"{type(exc).__name__}: {exc}")[:300])
+            crash_point("after_post")
             attempts += 1
             if outcome.status == "ok":
                 with self._sessions() as session, session.begin():
                     ledger.mark_ok(session, channel.key, now)
-                return self._finish(
-                    message, channel, "delivered", now, attempts, outcome.code, outcome.reason, None, None
-                )
+                return self._finish(message, channel, "delivered", now, attempts, outcome.code, outcome.reason,
+                                    None, None, route)
             if outcome.status == "permanent":
                 with self._sessions() as session, session.begin():
-                    newly = ledger.mark_broken(
-                        session, key=channel.key, channel=channel.masked, kind=channel.kind,
-                        code=outcome.code, reason=outcome.reason, program_id=message.program_id,
-                        unit_code=recipient.unit_code, now=now)
+                    newly = ledger.mark_broken(session, key=channel.key, channel=channel.masked, kind=channel.kind,
+                                               code=outcome.code, reason=outcome.reason,
+                                               program_id=message.program_id, unit_code=recipient.unit_code, now=now)
                 if newly:
-                    alerts.append(channel.masked)
+                    alerts.append((channel.key, channel.masked))
                     log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
-                return self._finish(
-                    message, channel, "failed", now, attempts, outcome.code, outcome.reason, None, None
-                )
-            failing_since = row.failing_since or now
+                return self._finish(message, channel, "failed", now, attempts, outcome.code, outcome.reason,
+                                    None, None, route)
+            if outcome.status == "unknown" and channel.kind not in inflight.IDEMPOTENT_KINDS:
+                # The far end may have processed the request: sending again could deliver it twice.
+                return self._finish(message, channel, "unknown", now, attempts, outcome.code,
+                                    f"{outcome.reason}: it may have arrived; not sent again", None, None, route)
+            if failing_since is None:
+                with self._sessions() as session, session.begin():
+                    failing_since = ledger.failing_since(session, key=channel.key, channel=channel.masked,
+                                                         kind=channel.kind, program_id=message.program_id,
+                                                         unit_code=recipient.unit_code, now=now)
             if outcome.over_limit:
                 until = now + OVER_LIMIT_BLOCK
                 self.limiter.block(channel.limit_key, until)
-                return self._finish(
-                    message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
-                    failing_since, until)
+                return self._finish(message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
+                                    failing_since, until, route)
             if attempts >= self._retry_attempts:
                 break
             self._sleep(self._retry_base_delay * 2 ** (attempts - 1))
         now = self._now()
-        failing_since = row.failing_since or now
-        assert outcome is not None
+        assert outcome is not None and failing_since is not None
         if now - failing_since >= self._give_up_after:
-            since = f"{failing_since:%Y-%m-%d %H:%M} UTC"
-            reason = f"gave up after failing since {since}: {outcome.reason or ''}".strip()
-            return self._finish(
-                message, channel, "failed", now, attempts, outcome.code, reason, failing_since, None
-            )
+            # The clock is the channel's, across messages and checks: a robot answering 500 for a day is given up.
+            reason = f"gave up after failing since {failing_since:%Y-%m-%d %H:%M} UTC: {outcome.reason or ''}".strip()
+            with self._sessions() as session, session.begin():
+                newly = ledger.mark_failing(session, key=channel.key, channel=channel.masked, kind=channel.kind,
+                                            code=outcome.code, reason=reason, program_id=message.program_id,
+                                            unit_code=recipient.unit_code, now=now)
+            if newly:
+                alerts.append((channel.key, channel.masked))
+            return self._finish(message, channel, "failed", now, attempts, outcome.code, reason, failing_since,
+                                None, route)
         retry_at = now + timedelta(seconds=self._retry_base_delay * 2**attempts)
-        return self._finish(
-            message, channel, "deferred", now, attempts, outcome.code, outcome.reason, failing_since, retry_at
-        )
+        return self._finish(message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
+                            failing_since, retry_at, route)
 
     def _finish(
         self,
@@ -348,12 +399,23 @@ class AppriseNotifier:
         reason: str | None,
         failing_since: datetime | None,
         retry_at: datetime | None,
+        route: str,
     ) -> ChannelResult:
         reason = redact(reason)
         with self._sessions() as session, session.begin():
             ledger.finish_delivery(
-                session, message.message_id, channel.key, state=state, now=now, add_attempts=attempts,
-                code=code, reason=reason, failing_since=failing_since, retry_at=retry_at,
-                channel=channel.masked)
+                session,
+                message.message_id,
+                channel.key,
+                state=state,
+                now=now,
+                add_attempts=attempts,
+                code=code,
+                reason=reason,
+                failing_since=failing_since,
+                retry_at=retry_at,
+                channel=channel.masked,
+            )
+            inflight.settle(session, message.message_id, route, state, now, reason)
         log.info("message %s on %s: %s %s", message.message_id, channel.masked, state, code or "")
         return ChannelResult(state, channel.masked, code, reason, attempts, retry_at)

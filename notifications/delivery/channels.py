@@ -53,10 +53,16 @@ SCHEMES: dict[str, Kind] = {
 DINGTALK_MAX_BYTES = 20000
 WECOM_MAX_BYTES = 4096  # "markdown内容，最长不超过4096个字节"
 FEISHU_MAX_BYTES = 18000  # Feishu caps the whole request body at 20 KB
+# A robot carries no attachment: the cut text names the place to get the full list (the coordinator).
 POINTER = {
-    "zh-CN": "……（完整清单见邮件附件或 duban tasks）",
-    "en": "… (the full list is in the email attachment, or run `duban tasks`)",
+    "zh-CN": "……（内容过长已截断，完整清单请向{contact}索取）",
+    "en": "… (cut for length: ask {contact} for the full list)",
 }
+POINTER_LINKED = {
+    "zh-CN": "……（内容过长已截断，完整清单见本单位督办页面）",
+    "en": "… (cut for length: the full list is on your unit's page)",
+}
+DEFAULT_CONTACT = {"zh-CN": "领导小组办公室", "en": "the leading group office"}
 
 # Answer codes. Over-limit codes are transient and block the robot in the limiter for ten minutes.
 DINGTALK_OVER_LIMIT = {130101, 90030, 410100}
@@ -83,10 +89,11 @@ class InvalidChannel(ValueError):
 class Outcome:
     """What one attempt on one channel came to.
 
-    status: ok (the far end verifiably accepted it), transient (try again later), permanent (the channel is
-    broken: bad token, keyword or signature mismatch, authentication refused)."""
+    status: ok (the far end verifiably accepted it), transient (try again later: it provably did not get it or
+    refused it for now), permanent (the channel is broken: bad token, keyword or signature mismatch,
+    authentication refused), unknown (the request left but no answer came back: it may have been processed)."""
 
-    status: Literal["ok", "transient", "permanent"]
+    status: Literal["ok", "transient", "permanent", "unknown"]
     code: str | None = None
     reason: str | None = None
     over_limit: bool = False
@@ -235,8 +242,13 @@ def fit_bytes(text: str, limit: int, pointer: str) -> str:
     return cut.rstrip() + tail
 
 
-def pointer_for(language: str) -> str:
-    return POINTER.get(language, POINTER["en"] if language.startswith("en") else POINTER["zh-CN"])
+def pointer_for(language: str, contact: str = "", link: str | None = None) -> str:
+    """The line that ends a cut message: with the unit's portal link (which must survive the cut) it points
+    there, else to the coordinator."""
+    language = language if language in POINTER else ("en" if language.startswith("en") else "zh-CN")
+    if link:
+        return f"{POINTER_LINKED[language]}\n{link}"
+    return POINTER[language].format(contact=contact or DEFAULT_CONTACT[language])
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -312,10 +324,12 @@ def _post(ctx: SendContext, url: str, params: dict[str, str], payload: dict) -> 
         return ctx.http.post(
             url, params=params, content=body, headers={"Content-Type": "application/json; charset=utf-8"},
             timeout=ctx.timeout)
-    except httpx.TimeoutException as exc:
-        return Outcome("transient", "timeout", f"no answer within {ctx.timeout:g} s ({type(exc).__name__})")
-    except httpx.TransportError as exc:
+    except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError) as exc:  # it never left
         return Outcome("transient", "connect", redact(f"{type(exc).__name__}: {exc}"[:300]))
+    except httpx.TimeoutException as exc:  # it left: the robot may have taken it before the answer was late
+        return Outcome("unknown", "timeout", f"no answer within {ctx.timeout:g} s ({type(exc).__name__})")
+    except httpx.TransportError as exc:  # the connection broke after the request was written
+        return Outcome("unknown", "connection_lost", redact(f"{type(exc).__name__}: {exc}"[:300]))
 
 
 @dataclass(eq=False)
@@ -333,7 +347,7 @@ class DingTalkChannel(Channel):
             text = f"【{self.keyword}】{text}"
         mentions = " ".join(f"@{m}" for m in self.mobiles)
         budget = DINGTALK_MAX_BYTES - (len(mentions.encode()) + 2 if mentions else 0)
-        text = fit_bytes(text, budget, pointer_for(message.language))
+        text = fit_bytes(text, budget, pointer_for(message.language, message.contact, message.link))
         payload: dict = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
         if self.mobiles:
             payload["markdown"]["text"] = f"{text}\n\n{mentions}"
@@ -360,7 +374,8 @@ class WeComChannel(Channel):
         content = message.markdown or message.text
         return {
             "msgtype": "markdown",
-            "markdown": {"content": fit_bytes(content, WECOM_MAX_BYTES, pointer_for(message.language))},
+            "markdown": {"content": fit_bytes(content, WECOM_MAX_BYTES,
+                                              pointer_for(message.language, message.contact, message.link))},
         }
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
@@ -379,7 +394,8 @@ class FeishuChannel(Channel):
         text = f"{message.subject}\n\n{message.text}" if message.subject else message.text
         payload: dict = {
             "msg_type": "text",
-            "content": {"text": fit_bytes(text, FEISHU_MAX_BYTES, pointer_for(message.language))},
+            "content": {"text": fit_bytes(text, FEISHU_MAX_BYTES,
+                                          pointer_for(message.language, message.contact, message.link))},
         }
         if self.secret:
             timestamp = int(now.timestamp())

@@ -6,7 +6,7 @@ Readers:
     failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the
     bulletin)
     broken_channels(session, program_id=None) -> list[dict]
-    reset_channel(session, channel) -> int                                      (after the unit fixed its
+    reset_channel(session, channel, program_id=None) -> int     (`duban deliveries reset`: the unit fixed its
     robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
@@ -26,8 +26,9 @@ from db import ChannelHealth, Delivery
 from notifications.delivery.ratelimit import _insert
 from notifications.message import Message
 
-TERMINAL = ("delivered", "sent", "failed")
+TERMINAL = ("delivered", "sent", "failed", "unknown")
 REACHED = ("delivered", "sent")
+DOUBTFUL = ("failed", "unknown")  # what `deliveries --failed`, the artifact and the bulletin show
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -36,22 +37,35 @@ def _iso(value: datetime | None) -> str | None:
 
 def _as_dict(row: Delivery) -> dict:
     return {
-        "at": _iso(row.last_at), "first_at": _iso(row.first_at), "last_at": _iso(row.last_at),
-        "message_at": _iso(row.message_at), "unit": row.unit_code, "audience": row.audience,
-        "channel": row.channel, "channel_kind": row.kind, "state": row.state, "attempts": row.attempts,
-        "code": row.code, "reason": row.reason, "message_id": row.message_id,
-        "kinds": list(row.kinds or []), "tasks": list(row.task_codes or []), "retry_at": _iso(row.retry_at)}
+        "at": _iso(row.last_at),
+        "first_at": _iso(row.first_at),
+        "last_at": _iso(row.last_at),
+        "message_at": _iso(row.message_at),
+        "unit": row.unit_code,
+        "audience": row.audience,
+        "channel": row.channel,
+        "channel_kind": row.kind,
+        "state": row.state,
+        "attempts": row.attempts,
+        "code": row.code,
+        "reason": row.reason,
+        "message_id": row.message_id,
+        "kinds": list(row.kinds or []),
+        "tasks": list(row.task_codes or []),
+        "retry_at": _iso(row.retry_at),
+        "channel_key": row.channel_key,
+    }
 
 
 def list_deliveries(session: Session, program_id: str, failed_only: bool = False) -> list[dict]:
     """One entry per message per channel, oldest first. Keys: at (last attempt), unit, channel (masked),
-    state,
-    attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience,
-    channel_kind,
-    retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up)."""
+    state, attempts, code, reason, message_id, kinds, tasks, and first_at, last_at, message_at, audience,
+    channel_kind, retry_at. `failed_only`: the failed ones (a broken channel, a rejection, a send given up)
+    and the unknown ones (the run died or the answer timed out mid-send: it may have arrived; `duban
+    deliveries retry` re-sends)."""
     query = select(Delivery).where(Delivery.program_id == program_id)
     if failed_only:
-        query = query.where(Delivery.state == "failed")
+        query = query.where(Delivery.state.in_(DOUBTFUL))
     rows = session.scalars(query.order_by(Delivery.first_at, Delivery.id)).all()
     return [_as_dict(row) for row in rows]
 
@@ -59,13 +73,14 @@ def list_deliveries(session: Session, program_id: str, failed_only: bool = False
 def failed_delivery_counts(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
-    """Per unit, the number of messages that reached it through no channel: every channel failed.
+    """Per unit, the number of messages that reached it through no channel: every channel failed, or its fate is
+    unknown.
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
     bound the message's first attempt (the bulletin's period)."""
     reached = func.sum(case((Delivery.state.in_(REACHED), 1), else_=0))
     pending = func.sum(case((Delivery.state.in_(("queued", "deferred")), 1), else_=0))
-    failed = func.sum(case((Delivery.state == "failed", 1), else_=0))
+    failed = func.sum(case((Delivery.state.in_(DOUBTFUL), 1), else_=0))
     query = select(Delivery.unit_code, Delivery.message_id).where(Delivery.program_id == program_id)
     if since is not None:
         query = query.where(Delivery.first_at >= since)
@@ -86,22 +101,30 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
         query = query.where(ChannelHealth.program_id == program_id)
     return [
         {
-            "channel": row.channel, "kind": row.kind, "state": row.state, "code": row.code,
-            "reason": row.reason, "unit": row.unit_code, "program": row.program_id,
-            "since": _iso(row.since), "last_checked_at": _iso(row.last_checked_at)}
+            "channel": row.channel,
+            "kind": row.kind,
+            "state": row.state,
+            "code": row.code,
+            "reason": row.reason,
+            "unit": row.unit_code,
+            "program": row.program_id,
+            "since": _iso(row.since),
+            "key": row.key,
+            "last_checked_at": _iso(row.last_checked_at),
+        }
         for row in session.scalars(query.order_by(ChannelHealth.since))
     ]
 
 
-def reset_channel(session: Session, channel: str) -> int:
-    """Mark channels healthy again by masked form or key (the caller commits). Returns how many."""
-    result = session.execute(
-        update(ChannelHealth)
-        .where(
-            or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
-        )
-        .values(state="ok", alerted_at=None)
+def reset_channel(session: Session, channel: str, program_id: str | None = None) -> int:
+    """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens can
+    mask alike: the key names one channel exactly."""
+    query = update(ChannelHealth).where(
+        or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
     )
+    if program_id is not None:
+        query = query.where(ChannelHealth.program_id == program_id)
+    result = session.execute(query.values(state="ok", alerted_at=None, failing_since=None))
     return result.rowcount or 0
 
 
@@ -120,7 +143,8 @@ class DeliveryRow:
 
 
 def open_delivery(
-    session: Session, message: Message, *, channel: str, channel_key: str, kind: str, now: datetime
+    session: Session, message: Message, *, channel: str, channel_key: str, kind: str, now: datetime,
+    route: str | None = None,
 ) -> DeliveryRow:
     """Get or create the ledger row of (message, channel), state queued when new."""
     insert = _insert(session)
@@ -128,10 +152,23 @@ def open_delivery(
     session.execute(
         insert(Delivery)
         .values(
-            message_id=message.message_id, program_id=message.program_id, unit_code=recipient.unit_code,
-            audience=recipient.audience, channel=channel, channel_key=channel_key, kind=kind,
-            state="queued", attempts=0, kinds=list(message.kinds), task_codes=list(message.task_codes),
-            notice_ids=list(message.notice_ids), message_at=message.at, first_at=now, last_at=now)
+            message_id=message.message_id,
+            program_id=message.program_id,
+            unit_code=recipient.unit_code,
+            audience=recipient.audience,
+            channel=channel,
+            channel_key=channel_key,
+            route=route,
+            kind=kind,
+            state="queued",
+            attempts=0,
+            kinds=list(message.kinds),
+            task_codes=list(message.task_codes),
+            notice_ids=list(message.notice_ids),
+            message_at=message.at,
+            first_at=now,
+            last_at=now,
+        )
         .on_conflict_do_nothing(index_elements=[Delivery.message_id, Delivery.channel_key])
     )
     row = session.execute(
@@ -238,12 +275,31 @@ def mark_unresolved(session: Session, **kwargs) -> bool:
     return _mark_bad(session, "unresolved", **kwargs)
 
 
+def mark_failing(session: Session, **kwargs) -> bool:
+    """A channel failing transiently past the give-up time: alerted once, still tried (it may come back)."""
+    return _mark_bad(session, "failing", **kwargs)
+
+
 def mark_ok(session: Session, key: str, now: datetime) -> None:
     session.execute(
         update(ChannelHealth)
-        .where(ChannelHealth.key == key, ChannelHealth.state != "ok")
-        .values(state="ok", last_checked_at=now, alerted_at=None)
+        .where(ChannelHealth.key == key, or_(ChannelHealth.state != "ok", ChannelHealth.failing_since.is_not(None)))
+        .values(state="ok", last_checked_at=now, alerted_at=None, failing_since=None)
     )
+
+
+def failing_since(session: Session, *, key: str, channel: str, kind: str, program_id: str, unit_code: str,
+                  now: datetime) -> datetime:
+    """The channel's give-up clock: its first transient failure since it last worked, across messages and checks."""
+    insert = _insert(session)
+    session.execute(
+        insert(ChannelHealth)
+        .values(key=key, channel=channel, kind=kind, state="ok", program_id=program_id, unit_code=unit_code,
+                last_checked_at=now, failing_since=now)
+        .on_conflict_do_update(index_elements=[ChannelHealth.key],
+                               set_={"failing_since": func.coalesce(ChannelHealth.failing_since, now)})
+    )
+    return session.scalar(select(ChannelHealth.failing_since).where(ChannelHealth.key == key))
 
 
 def claim_probe(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.delivery import ledger
+from notifications.delivery import inflight, ledger
 from notifications.delivery.channels import mask_url
 from notifications.message import DeliveryResult, Message
 
@@ -52,7 +52,13 @@ class OutboxNotifier:
         self._sessions = session_factory
         self._lock = threading.Lock()
 
+    def routes(self, urls: tuple[str, ...]) -> tuple[inflight.Route, ...]:
+        return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
+
     def send(self, message: Message) -> DeliveryResult:
+        if self._sessions is not None:
+            with self._sessions() as session, session.begin():
+                inflight.mark_posting(session, message.message_id, inflight.OUTBOX_ROUTE, message.at)
         line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.encode("utf-8")
@@ -66,11 +72,24 @@ class OutboxNotifier:
         if self._sessions is not None:
             with self._sessions() as session, session.begin():
                 ledger.open_delivery(
-                    session, message, channel=OUTBOX_CHANNEL, channel_key=OUTBOX_CHANNEL, kind="outbox",
-                    now=message.at)
+                    session,
+                    message,
+                    channel=OUTBOX_CHANNEL,
+                    channel_key=OUTBOX_CHANNEL,
+                    route=inflight.OUTBOX_ROUTE,
+                    kind="outbox",
+                    now=message.at,
+                )
                 ledger.finish_delivery(
-                    session, message.message_id, OUTBOX_CHANNEL, state="sent", now=message.at,
-                    add_attempts=1, reason="recorded in the outbox")
+                    session,
+                    message.message_id,
+                    OUTBOX_CHANNEL,
+                    state="sent",
+                    now=message.at,
+                    add_attempts=1,
+                    reason="recorded in the outbox",
+                )
+                inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
         return DeliveryResult(
             state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
         )

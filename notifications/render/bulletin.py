@@ -27,6 +27,7 @@ from db import (
     Unit,
     interview_list,
     list_extensions,
+    pending_decisions,
     selfcheck_summary,
     status_summary,
     task_rows,
@@ -108,6 +109,9 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "failed": [{"unit": code, "name": names.get(code, code), "count": count}
                    for code, count in sorted(failed.items(), key=lambda kv: (-kv[1], kv[0])) if count],
         "extensions": granted, "pending_extensions": pending,
+        "pending_decisions": [
+            {"kind": p.kind, "name": p.name, "end": p.end.isoformat(), "reasons": list(p.gate_reasons or [])}
+            for p in pending_decisions(session, ctx.id)],
         "selfcheck": selfcheck, "remediation": remediation, "interviews": interviews,
     }
 

@@ -22,12 +22,15 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "before_due": ("到期提醒", "Due soon"),
     "remediation_before_due": ("整改到期提醒", "Remediation due soon"),
     "report_missing": ("进展报送提醒", "Progress report missing"),
+    "claim_returned": ("退回重办：办结申请未通过审核", "Returned for rework: done claims not accepted"),
+    "ack_missing": ("催签收：交办事项尚未签收", "Not yet acknowledged: assignments"),
     "assignment": ("交办：本单位承担的任务", "Assignment: your tasks"),
     "selfcheck_form": ("自查自评：请填报自查表", "Self-check: please fill in your form"),
     "remediation_assigned": ("整改交办：补差提升事项", "Remediation items assigned"),
     "extension_requested": ("延期申请待审批", "Extension requests to decide"),
     "decision_requested": ("待牵头办决定", "Waiting for the coordinator's decision"),
     "extension_decided": ("延期申请结果", "Extension decisions"),
+    "claim_passed": ("审核销号：办结申请已通过", "Closed after review"),
     "phase_opened": ("阶段开始", "Phase opened"), "phase_closed": ("阶段结束", "Phase closed"),
     "phase_overrun": ("阶段超期未结", "Phase overrun"),
     "delivery_alert": ("通知渠道故障", "Delivery channel broken"), "bulletin": ("工作通报", "Bulletin")}
@@ -45,22 +48,33 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
         "ssible.",
     ),
     "before_due": (
-        "请按时限完成，并通过 duban report 报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
+        "请按时限完成，并通过本单位督办页面报送进展和佐证材料；确需延期的，请在到期前提出延期申请。",
         "Please finish on time and report progress with evidence; request an extension before the due date "
         "if needed.",
     ),
-    "report_missing": (
-        "请报送最新进展（duban report … --status in_progress --progress N）。",
-        "Please report your latest progress.",
-    ),
-    "decision_requested": (
-        "请在 Prefect 界面中打开 decide 流程运行填写决定，或运行 duban phase approve。",
-        "Open the paused decide flow run in the Prefect UI, or run duban phase approve.",
-    ),
-    "assignment": (
-        "请对照附件报送表落实责任分工，按时限推进并定期报送进展。",
-        "Please work through the attached list by its time limits and report progress regularly.",
-    ),
+    "report_missing": ("请通过本单位督办页面报送最新进展。",
+                       "Please report your latest progress on your unit's page."),
+    "decision_requested": ("请登录督办门户的审核页面作出决定。",
+                           "Please sign in to the portal's review page to decide."),
+    "ack_missing": ("请打开本单位督办页面，对以上交办事项逐项签收。",
+                    "Please open your unit's page and acknowledge each of these assignments."),
+    "claim_returned": ("请按退回理由补充完善后，重新申请办结。",
+                       "Please complete the work as the reason says and claim it done again."),
+    "assignment": ("请在本单位督办页面逐项签收，对照{list}落实责任分工，按时限推进并定期报送进展。",
+                   "Please acknowledge each assignment on your unit's page, work through {list} by its time "
+                   "limits and report progress regularly."),
+    "selfcheck_form": ("请填写{form}，按时交回。", "Please fill in {form} and return it in time."),
+}
+
+# Where the list or form is: attached to an email (html); named for a robot's reader, who gets no attachment
+# (markdown, which is also the email's text part: true there as well) — on the unit's page where it has one.
+WHERE: dict[str, dict[str, tuple[str, str]]] = {
+    "attached": {"list": ("附件报送表", "the attached list"), "form": ("附件中的自查表", "the attached form")},
+    "named": {"list": ("本单位报送表（请向{contact}索取）", "your unit's list (ask {contact} for it)"),
+              "form": ("本单位自查表（请向{contact}索取）", "your unit's self-check form (ask {contact} for it)")},
+    "linked": {"list": ("本单位督办页面上的任务清单", "the task list on your unit's page"),
+               "form": ("本单位自查表（请向{contact}索取，填好后在本单位督办页面上传）",
+                        "your unit's self-check form (ask {contact} for it; upload it on your unit's page)")},
 }
 
 
@@ -92,7 +106,8 @@ class _Section:
     title: str
     items: list[DigestItem] = field(default_factory=list)
     lead: str | None = None
-    next: str | None = None
+    next: str | None = None  # for a robot: names where to get a list or form
+    next_html: str | None = None  # for an email, which carries them attached
     total: int = 0
 
     @property
@@ -102,15 +117,25 @@ class _Section:
 
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
-                  sender: str | None = None) -> Rendered:
+                  sender: str | None = None, link: str | None = None, contact: str | None = None) -> Rendered:
+    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML);
+    `contact`: who a robot's reader asks for what a robot cannot carry."""
     english = language == "en"
+    contact = contact or ("the leading group office" if english else "领导小组办公室")
+
+    def where(step: str, kind: str) -> str:
+        return step.format(**{k: v[english].format(contact=contact) for k, v in WHERE[kind].items()})
+
     sections: dict[str, _Section] = {}
     for kind in SECTION_TITLES:
         chosen = [item for item in items if item.kind == kind]
         if chosen:
             titles, steps = SECTION_TITLES[kind], NEXT_STEPS.get(kind)
             sections[kind] = _Section(kind, titles[english], chosen[:MAX_ITEMS_PER_SECTION],
-                                      next=steps[english] if steps else None, total=len(chosen))
+                                      next=where(steps[english], "linked" if link else "named")
+                                      if steps else None,
+                                      next_html=where(steps[english], "attached") if steps else None,
+                                      total=len(chosen))
     unknown = [item for item in items if item.kind not in SECTION_TITLES]
     if unknown:
         sections["other"] = _Section("other", "Other" if english else "其他事项", unknown, total=len(unknown))
@@ -136,7 +161,10 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
         "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
         "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light")}
+        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light"),
+        "link": link, "contact": contact,
+        "link_label": ("Your unit's page (acknowledge, report progress, claim done, ask for an extension)"
+                       if english else "本单位督办页面（签收、报送进展、申请办结、延期申请）")}
     templates = environment()
     markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)

@@ -25,6 +25,8 @@ COLUMNS = (
     ("light", "预警", "Light", 8), ("report", "本期进展", "Progress this period", 40),
     ("evidence", "佐证材料", "Evidence", 30))
 FILLED_BY_UNIT = ("report", "evidence")
+REPORT_META_SHEET = "_duban"
+REPORT_FORMAT = "duban-report/1"
 
 LIGHT_FILL = {"red": "F8CBAD", "yellow": "FFE699", "green": "C6EFCE", "done": "D9E1F2"}
 
@@ -63,10 +65,13 @@ def unit_task_workbook(
     *,
     title: str | None = None,
     names: Mapping[str, str] | None = None,
+    meta: Mapping[str, str] | None = None,
 ) -> bytes:
     """An .xlsx 报送表 for one unit: a title row, a styled header row, one row per task, and two columns the
     unit fills in (本期进展, 佐证材料). `rows` have the keys of `duban tasks --json` (code, area, title, lead,
-    co, due, recurrence, phase, status, progress, light); `names` maps unit ids to names for lead/co."""
+    co, due, recurrence, phase, status, progress, light); `names` maps unit ids to names for lead/co.
+    `meta` (program, unit) goes into a hidden sheet `_duban`, so the returned table can be read back
+    (`duban report import`, or an upload on the unit's portal page)."""
     language = language_of(language)
     en = language == "en"
     statuses, lights = labels(language, "status"), labels(language, "light")
@@ -139,6 +144,12 @@ def unit_task_workbook(
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
+    if meta:
+        hidden = book.create_sheet(REPORT_META_SHEET)
+        hidden.sheet_state = "hidden"
+        hidden.append(["format", REPORT_FORMAT])
+        for key, value in meta.items():
+            hidden.append([key, value])
     out = BytesIO()
     book.save(out)
     return out.getvalue()

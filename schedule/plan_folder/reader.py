@@ -21,6 +21,7 @@ from schedule.model import (
     CalendarPolicy,
     PhaseSpec,
     Policies,
+    PortalPolicy,
     ProgramSpec,
     ReminderPolicy,
     ScoringPolicy,
@@ -314,7 +315,7 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
         )
         offsets = list(defaults.before_due_workdays)
     numbers = {}
-    for key in ("overdue_every_workdays", "escalate_after", "report_every_workdays"):
+    for key in ("overdue_every_workdays", "escalate_after", "report_every_workdays", "ack_within_workdays"):
         value = reminders.get(key, getattr(defaults, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             problems.append(doc.problem(("reminders", key), f"{key} 应为正整数，现为「{value}」"))
@@ -363,7 +364,26 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
             problems.append(doc.problem(("scoring", key), f"{key} 应为整数"))
             value = default
         scoring_values[key] = value
-    return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values))
+    return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values),
+                    _read_portal(doc, data, problems))
+
+
+def _read_portal(doc: _Yaml, data: dict, problems: list[Problem]) -> PortalPolicy:
+    portal = _section(doc, data, "portal", problems)
+    defaults = PortalPolicy()
+    url = portal.get("url")
+    if url is not None and not re.match(r"^https?://[^\s/]+", str(url)):
+        problems.append(doc.problem(("portal", "url"), f"portal.url「{url}」应为 http(s):// 开头的地址"))
+        url = None
+    days = portal.get("link_days", defaults.link_days)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        problems.append(doc.problem(("portal", "link_days"), f"link_days 应为正整数，现为「{days}」"))
+        days = defaults.link_days
+    review = str(data.get("review", defaults.review))
+    if review not in ("required", "none"):
+        problems.append(doc.problem(("review",), f"review「{review}」应为 required | none"))
+        review = defaults.review
+    return PortalPolicy(str(url).rstrip("/") if url else None, review, days)
 
 
 def _section(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> dict:

@@ -1,19 +1,12 @@
 """The same code on PostgreSQL: migrations, import, the check's exactly-once claims under concurrency.
 
-A throwaway cluster is started on a Unix socket in a temporary folder (as the `postgres` user when the tests
-run as root, since initdb refuses root). Where the machine has no PostgreSQL server binaries, these are
-skipped.
+A throwaway cluster (tests/support/postgres.py) is started on a free loopback port. Where the machine has no
+PostgreSQL server binaries, these are skipped.
 """
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import threading
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -26,50 +19,20 @@ from db import Notice, import_program
 from flows import Settings, Wiring, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
+from tests.support.postgres import postgres_binaries, postgres_cluster
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    candidates = [found] if found else sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
-    # /usr/local/bin may hold links to a few of them: the folder that really has initdb has them all.
-    return Path(candidates[0]).resolve().parent if candidates and candidates[0] else None
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     pytest.importorskip("psycopg")
-    binaries = _postgres_bin()
-    if binaries is None:
+    if postgres_binaries() is None:
         pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    folder = Path(tempfile.mkdtemp(prefix="duban-pg-"))
-    as_postgres = os.geteuid() == 0
-    if as_postgres:
-        shutil.chown(folder, "postgres")
-        folder.chmod(0o700)
-    preexec = None
-    if as_postgres:
-        entry = pwd.getpwnam("postgres")
-
-        def preexec():  # noqa: F811 - runs in the child before exec
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
-
-    def run(*command: str) -> None:
-        subprocess.run(command, check=True, capture_output=True, preexec_fn=preexec, cwd=folder)
-
-    data, port = folder / "data", "55433"
-    run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "duban")
-    run(str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-        "-o", f"-k {folder} -p {port} -c listen_addresses=", "start")
-    try:
-        run(str(binaries / "createdb"), "-h", str(folder), "-p", port, "-U", "duban", "duban")
-        yield f"postgresql+psycopg://duban@/duban?host={folder}&port={port}"
-    finally:
-        run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres_cluster() as cluster:
+        cluster.create_database("duban")
+        yield cluster.url("duban")
 
 
 def morning(day: date, hour: int = 8, minute: int = 30) -> datetime:
@@ -112,3 +75,19 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         total = session.scalar(select(func.count()).select_from(Notice))
         queued = session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued"))
     assert total == len(sent) and queued == 0
+
+
+def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
+    """The core of the fault campaign (tests/notifications/test_fault_campaign.py) on PostgreSQL: a kill at every step of
+    dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the robot's log."""
+    # The campaign loads Prefect's flows and the peers: only this test needs them.
+    from bench.fault_campaign import Campaign, fresh_database, run_scenarios
+    from notifications.delivery.crashpoints import POINTS  # the kill points, as the campaign names them
+    from tests.support.faults import assert_exactly_once  # loads the campaign, as above
+    from tests.support.peers import RobotPeer  # (the peers, as above)
+
+    with RobotPeer() as robot:
+        campaign = Campaign(tmp_path, robot, fresh_database(postgres_url, "campaign"))
+        run_scenarios(campaign, kills=[(point, 1) for point in POINTS], overlaps=[4, 2], downtimes=[10])
+        assert campaign.tally.kills_by_point == {point: 1 for point in POINTS}
+        assert_exactly_once(campaign)

@@ -113,6 +113,7 @@ def test_the_rule_comes_from_the_program(tmp_path, home):
     assert (scores["msa"]["deduction"], scores["police"]["deduction"]) == (-2, -15)
     assert [i["unit"] for i in report["interview"]] == ["police"]  # three escalations are below five now
     assert report["rule"] == {
-        "per_two_yellow": -2, "per_red": -5, "interview_escalations": 5, "red_after_workdays": 6}
+        "per_two_yellow": -2, "per_red": -5, "per_return": -1, "interview_escalations": 5,
+        "red_after_workdays": 6}
     table = runner.invoke(cli_app(), ["scores", "demo-city", "--as-of", "2024-03-20", "--db", url])
     assert table.exit_code == 0 and "约谈名单：市公安局" in table.stdout

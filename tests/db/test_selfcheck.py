@@ -11,6 +11,7 @@ import time as time_
 from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -32,6 +33,7 @@ from db import (
     record_report,
 )
 from duban import simulate_units
+from flows import database
 from notifications import (
     META_SHEET,
     form_filename,
@@ -258,7 +260,8 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
     with sessions.begin() as session:
         phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
         result = evaluate(session, "demo-city", phase, date(2024, 8, 5))
-        assert not result.holds and result.reasons == ["未交回自查表的单位 2 个: office, police"]
+        assert not result.holds and result.reasons == [
+            "未交回自查表的单位 2 个: 市知识产权工作领导小组办公室, 市公安局"]
     result = runner.invoke(
         cli_app(),
         [
@@ -266,7 +269,8 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
             "--db", url, "--as-of", "2024-08-05", "--json"],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["overridden"] == ["未交回自查表的单位 2 个: office, police"]
+    assert json.loads(result.stdout)["overridden"] == [
+        "未交回自查表的单位 2 个: 市知识产权工作领导小组办公室, 市公安局"]
     with sessions.begin() as session:
         phase = session.scalar(select(Phase).where(Phase.kind == "self_check"))
         assert evaluate(session, "demo-city", phase, date(2024, 8, 5)).holds and phase.approved_by == "王主任"
@@ -344,9 +348,12 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
     with sessions.begin() as session:
         set_phase(session, "demo-city", "self_check", "overrun")
     outcome: dict = {}
-    runner_thread = threading.Thread(target=lambda: outcome.update(decide(
-        program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
-        as_of=at(date(2024, 8, 5)), database_url=url)))
+    def ask() -> None:
+        with database(url):  # a thread starts with a fresh context: the binding is made inside it
+            outcome.update(decide(program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
+                                  as_of=at(date(2024, 8, 5))))
+
+    runner_thread = threading.Thread(target=ask)
     runner_thread.start()
     paused = None
     with get_client(sync_client=True) as client:
@@ -364,9 +371,24 @@ def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect
         decision = session.scalar(select(CoordinatorDecision))
         assert (decision.subject, decision.approve, decision.decided_by, decision.source) == (
             "phase:self_check", True, "王主任", "prefect")
+        assert decision.decided_at.date() == date(2024, 8, 5)  # the program's date, not the wall clock
         assert session.scalar(select(Event).where(Event.kind == "phase.approved")).actor == "王主任"
         # Nothing left to ask: the gate now holds.
-    assert decide(program="demo-city", kind="self_check", database_url=url)["asked"] is False
+    assert paused.name == "demo-city · 决定 · 自查自评"
+    with database(url):
+        assert decide(program="demo-city", kind="self_check")["asked"] is False
+
+
+def test_the_decision_form_requires_who_decided():
+    import pydantic
+
+    from flows.decide import CoordinatorDecision as DecisionForm  # Prefect loads with the form's module
+
+    with pytest.raises(pydantic.ValidationError):
+        DecisionForm(approve=True, note="同意")
+    with pytest.raises(pydantic.ValidationError):
+        DecisionForm(approve=True, decided_by="")
+    assert DecisionForm(approve=True, decided_by="王主任").decided_by == "王主任"
 
 
 # ---------------------------------------------------------------- simulation

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time as time_
 from datetime import date
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -15,6 +17,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from typer.testing import CliRunner
 
 from duban import app
+from flows import database
 from flows import supervise_flow as supervise
 from tests.support.factories import write_plan
 from tests.support.programs import at as morning
@@ -38,9 +41,8 @@ async def _runs(name: str):
 
 def test_supervise_is_a_flow_run_with_subflows_and_artifacts(tmp_path, home, prefect_harness):
     wired = setup(tmp_path)
-    result = supervise(
-        program="demo-city", as_of=morning(date(2023, 6, 20)), database_url=wired.settings.db_url
-    )
+    with database(wired.settings.db_url):
+        result = supervise(program="demo-city", as_of=morning(date(2023, 6, 20)))
     assert result["transitions"][0] == {
         "phase": "deployment", "name": "任务部署", "state": "open", "on": "2023-03-01", "reasons": []}
     assert result["running"] == ["implementation"]
@@ -52,16 +54,46 @@ def test_supervise_is_a_flow_run_with_subflows_and_artifacts(tmp_path, home, pre
     children = asyncio.run(_runs("demo-city · implementation · 2023-06-20"))
     assert len(children) == 1 and {"program:demo-city", "phase:implementation"} <= set(children[0].tags)
 
-    keys = ["demo-city-tasks", "demo-city-progress", "demo-city-bulletin", "demo-city-failed-deliveries"]
+    keys = ["demo-city-tasks", "demo-city-progress", "demo-city-bulletin", "demo-city-failed-deliveries",
+            "demo-city-notices"]
     artifacts = asyncio.run(_artifacts(keys))
     assert set(keys) <= set(artifacts)
     table = json.loads(artifacts["demo-city-tasks"]["data"])
-    assert {"code", "measure", "lead", "due", "light", "last_report"} <= set(table[0])
+    # Chinese headers, the light first, red rows first, units by name.
+    assert list(table[0]) == ["预警", "编号", "工作举措", "牵头单位", "完成时限", "进度", "最近报送"]
+    assert table[0]["预警"] == "红灯" and table[0]["编号"] == "D1" and table[0]["牵头单位"] == "市知识产权工作领导小组办公室"
+    order = ["红灯", "黄灯", "绿灯", "无期限", "办结"]
+    assert [order.index(r["预警"]) for r in table] == sorted(order.index(r["预警"]) for r in table)
+    notices = json.loads(artifacts["demo-city-notices"]["data"])
+    assert notices and list(notices[0]) == ["单位", "类型", "任务", "渠道", "状态"]
+    assert {n["单位"] for n in notices} >= {"市公安局"} and {n["状态"] for n in notices} == {"已发送"}
+    assert json.loads(artifacts["demo-city-failed-deliveries"]["data"]) == []  # no placeholder row
+    assert "2023-06-20" in artifacts["demo-city-failed-deliveries"]["description"]
+    assert artifacts["demo-city-bulletin"]["description"] == "通报（截至 2023-06-20）"
+    progress = artifacts["demo-city-progress"]["description"]
+    assert "截至 2023-06-20" in progress and "分阶段" in progress and "任务部署 0/1" in progress
 
     status = json.loads(runner.invoke(app, ["status", "demo-city", "--db", wired.settings.db_url, "--as-of",
                                             "2023-06-20", "--json"]).stdout)
     assert artifacts["demo-city-progress"]["data"] == round(status["done_share"] * 100, 1)
     assert len(table) == status["tasks"]
+    events = _wait_for_events(["duban.phase.opened"])
+    assert {e["resource"]["prefect.resource.name"] for e in events} >= {"demo-city · 任务部署", "demo-city · 组织实施"}
+
+
+def _wait_for_events(names: list[str]) -> list[dict]:
+    """Events reach the server shortly after they are emitted."""
+    async def read() -> list[dict]:
+        async with get_client() as client:
+            response = await client.request("POST", "/events/filter", json={
+                "filter": {"event": {"name": names}, "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50})
+        return response.json()["events"]
+
+    for _ in range(100):
+        if events := asyncio.run(read()):
+            return events
+        time_.sleep(0.2)
+    return []
 
 
 def test_the_supervise_command_runs_the_flow_and_a_rerun_sends_nothing(tmp_path, home, prefect_harness):
@@ -74,3 +106,29 @@ def test_the_supervise_command_runs_the_flow_and_a_rerun_sends_nothing(tmp_path,
     outbox = json.loads(runner.invoke(app, ["outbox", "demo-city", "--json"]).stdout)
     assert {"at", "unit", "kind", "tasks", "channel", "state", "message"} <= set(outbox[0])
     assert {e["state"] for e in outbox} == {"sent"}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("开展<script>alert(1)</script>培训", "开展\\<script\\>alert(1)\\</script\\>培训"),
+    ("[点此](http://evil.example)", "\\[点此\\](http://evil.example)"),
+    ("**加粗** |管道|", "\\*\\*加粗\\*\\* \\|管道\\|"),
+    ("第一行\r\n第二行", "第一行 第二行"),
+    ("2023-04-30 前完成 50%", "2023-04-30 前完成 50%"),
+])
+def test_artifact_cells_show_plan_text_as_written(text, shown):
+    from flows.supervise import cell  # loads Prefect with the flow's module
+
+    assert cell(text) == shown
+
+
+def test_a_worker_may_keep_the_database_url_in_a_prefect_secret_block(prefect_harness, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from flows import wiring  # after the environment is set: the settings are read when called
+
+    Secret(value="sqlite:////srv/duban/duban.db").save("duban-database-test", overwrite=True)
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DUBAN_DATABASE_SECRET", "duban-database-test")
+    assert wiring().settings.db_url == "sqlite:////srv/duban/duban.db"
+    monkeypatch.setenv("DUBAN_DATABASE_URL", "sqlite:////elsewhere.db")  # an explicit URL wins
+    assert wiring().settings.db_url == "sqlite:////elsewhere.db"

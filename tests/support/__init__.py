@@ -1,0 +1,1 @@
+"""Reusable test peers: a real Prefect server, a throwaway PostgreSQL cluster."""

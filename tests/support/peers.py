@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import sessionmaker
 
 from bench.peers import (
+    MODES,
     FakeClock,
     Received,
     ReceivedMail,
@@ -28,7 +29,7 @@ from flows import Settings
 from notifications import Message, Recipient
 
 __all__ = [
-    "FakeClock", "Received", "ReceivedMail", "Reply", "RobotPeer", "SMTPPeer", "database", "database_url",
+    "MODES", "FakeClock", "Received", "ReceivedMail", "Reply", "RobotPeer", "SMTPPeer", "database", "database_url",
     "dingtalk_expected_sign", "dump_database", "free_port", "make_message", "second_engine", "settings_for",
 ]
 

@@ -1,0 +1,106 @@
+"""交办 and 签收: each unit on a task acknowledges its 交办 once; a 交办 not acknowledged within
+`reminders.ack_within_workdays` workdays of being sent is chased as its own notice kind, `ack_missing`
+(key `ack_missing:P:INSTANCE:UNIT:SLOT`), every overdue_every_workdays after that, until it is acknowledged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
+from db.notices import Candidate, notice_key
+from db.programs import NotFound, ProgramContext
+from db.tasks import assignments, collectives_of
+from schedule import ack_slot
+
+SENT = ("sent", "delivered")
+
+
+def unit_role(session: Session, ctx: ProgramContext, task: Task, unit_code: str) -> str | None:
+    """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
+    on_task = assignments(session, ctx.id, task.id)[task.id]
+    answering = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
+    if answering & set(on_task["lead"]):
+        return "lead"
+    if answering & set(on_task["co"]):
+        return "co"
+    return None
+
+
+def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str, at: datetime,
+                actor: str) -> dict:
+    """签收 the 交办 of task `code`; a second 签收 changes nothing and says when the first was."""
+    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code, Task.active.is_(True)))
+    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    if task is None or unit is None:
+        raise NotFound(f"计划「{ctx.id}」中没有任务「{code}」或单位「{unit_code}」")
+    if unit_role(session, ctx, task, unit_code) is None:
+        raise NotFound(f"任务 {code} 不由单位「{unit.name}」承担")
+    existing = session.scalar(select(AssignmentAck).where(AssignmentAck.task_id == task.id,
+                                                          AssignmentAck.unit_id == unit.id))
+    if existing is not None:
+        return {"code": code, "unit": unit_code, "acked_on": existing.acked_on.isoformat(), "new": False}
+    ack = AssignmentAck(program_id=ctx.id, task_id=task.id, unit_id=unit.id, acked_at=at,
+                        acked_on=ctx.local_date(at), actor=actor)
+    session.add(ack)
+    session.flush()
+    record_event(session, ctx.id, at, "assignment.acknowledged", f"task:{code}", actor, {"unit": unit_code})
+    return {"code": code, "unit": unit_code, "acked_on": ack.acked_on.isoformat(), "new": True}
+
+
+def acked_codes(session: Session, ctx: ProgramContext, unit_id: int) -> dict[str, str]:
+    """task code → the day (ISO) the unit acknowledged its 交办."""
+    return {code: on.isoformat() for code, on in session.execute(
+        select(Task.code, AssignmentAck.acked_on).join(Task, Task.id == AssignmentAck.task_id)
+        .where(AssignmentAck.program_id == ctx.id, AssignmentAck.unit_id == unit_id))}
+
+
+def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int, str, date]]:
+    """Sent 交办 without a 签收: (instance id, unit id, task code, sent on), in one query."""
+    rows = session.execute(
+        select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
+        .join(TaskInstance, TaskInstance.id == Notice.instance_id)
+        .join(Task, Task.id == TaskInstance.task_id)
+        .where(Notice.program_id == ctx.id, Notice.kind == "assignment", Notice.state.in_(SENT),
+               Task.active.is_(True),
+               ~exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
+                                    AssignmentAck.unit_id == Notice.unit_id)))
+        .order_by(Notice.id)
+    ).all()
+    return [(instance_id, unit_id, code, ctx.local_date(sent_at)) for instance_id, unit_id, code, sent_at in rows
+            if sent_at is not None]
+
+
+def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
+    """ack_missing notices due today (nothing on non-workdays, like every rung)."""
+    calendar = ctx.policies.work_calendar()
+    if not calendar.is_workday(today):
+        return []
+    policy = ctx.policies.reminders
+    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    english = ctx.program.language == "en"
+    candidates = []
+    for instance_id, unit_id, code, sent_on in unacknowledged(session, ctx):
+        slot = ack_slot(today, sent_on, policy.ack_within_workdays, policy.overdue_every_workdays, calendar)
+        if slot is None:
+            continue
+        note = (f"assigned on {sent_on}, not acknowledged within {policy.ack_within_workdays} workdays" if english
+                else f"{sent_on} 交办，{policy.ack_within_workdays} 个工作日内未签收")
+        candidates.append(Candidate(notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot), "ack_missing",
+                                    unit_id, instance_id=instance_id, task_code=code,
+                                    data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))
+    return candidates
+
+
+def ack_counts(session: Session, ctx: ProgramContext) -> dict[int, dict[str, int]]:
+    """unit id → {"acked": n, "open": n}: acknowledged and still unacknowledged 交办 (sent ones)."""
+    counts: dict[int, dict[str, int]] = {}
+    for unit_id, in session.execute(select(AssignmentAck.unit_id).where(AssignmentAck.program_id == ctx.id)):
+        counts.setdefault(unit_id, {"acked": 0, "open": 0})["acked"] += 1
+    for _instance, unit_id, _code, _sent in unacknowledged(session, ctx):
+        counts.setdefault(unit_id, {"acked": 0, "open": 0})["open"] += 1
+    return counts

@@ -1,0 +1,251 @@
+"""反馈 → 申请办结 → 审核 (销号 | 退回重办): the rules every report follows, whichever way it arrives (the portal,
+a returned 报送表, `duban report`), and the coordinator's review of done claims.
+
+- A unit reports only on tasks it answers for (directly or through a collective).
+- Co-units report their part: recorded and shown, the task's status and progress stay the lead's.
+- Only the lead unit claims a task done, and a claim needs evidence when the task names a 成果形式 (evidence of
+  this report or of an earlier one on the same instance).
+- With `review: required` (the default) a claim waits for the coordinator: the instance stays in progress at
+  100% until it is passed (销号: done on the claim's date) or returned (退回重办: back in progress, with a
+  reason the unit is told, counted in the scores). With `review: none` a claim is done at once.
+- While a claim waits, the lead cannot report on the instance again.
+
+Decisions are coordinator_decisions rows (kind `claim`, subject `claim:ID`) and events, like the other decisions.
+Notices to the unit: `claim_returned` (with the reason) and `claim_passed`, keys `claim_returned:P:claimID:UNIT`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.assignments import unit_role
+from db.events import record_event
+from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, TaskInstance, Unit
+from db.notices import Candidate, notice_key
+from db.programs import InvalidInput, NotFound, ProgramContext
+from db.tasks import current_instance, record_report
+from schedule import REPORT_STATUSES, Problem, claim_refusal
+
+
+def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
+    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
+    if task is None:
+        raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+    if not task.active:
+        raise InvalidInput(f"任务 {code} 已从分工表中删除（已停用，保留历史），不能再报送进展")
+    return task
+
+
+def pending_claim(session: Session, instance_id: int) -> DoneClaim | None:
+    return session.scalar(select(DoneClaim).where(DoneClaim.instance_id == instance_id, DoneClaim.state == "pending"))
+
+
+def earlier_evidence(session: Session, instance_id: int) -> list[str]:
+    files: list[str] = []
+    for evidence in session.scalars(select(ProgressReport.evidence).where(ProgressReport.instance_id == instance_id)):
+        files += evidence or []
+    return files
+
+
+def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
+                 progress: int | None, evidence: list[str]) -> tuple[Task, TaskInstance, str]:
+    """The rules, without writing: returns (task, current instance, role) or raises InvalidInput/NotFound."""
+    english = ctx.program.language == "en"
+    if status not in REPORT_STATUSES:
+        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+    if progress is not None and not 0 <= progress <= 100:
+        raise InvalidInput(f"进度 {progress} 应在 0–100 之间")
+    task = _task(session, ctx, code)
+    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    if unit is None:
+        raise NotFound(f"计划「{ctx.id}」中没有单位「{unit_code}」")
+    role = unit_role(session, ctx, task, unit_code)
+    if role is None:
+        raise InvalidInput(f"单位「{unit.name}」不是任务 {code} 的责任单位")
+    instance = current_instance(session, task.id)
+    if role == "lead" and pending_claim(session, instance.id) is not None:
+        raise InvalidInput("task already claimed done: waiting for the coordinator's review" if english
+                           else f"任务 {code} 已申请办结，正在等待牵头办审核")
+    if role == "lead" and instance.status == "done" and status != "done":
+        raise InvalidInput(f"task {code} is already done ({instance.done_on})" if english
+                           else f"任务 {code} 本期已办结（{instance.done_on}）")
+    known = evidence + (earlier_evidence(session, instance.id) if status == "done" else [])
+    refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, english)
+    if refusal:
+        raise InvalidInput(refusal)
+    return task, instance, role
+
+
+def submit_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
+                  progress: int | None, note: str | None, evidence: list[str], at: datetime, actor: str) -> dict:
+    """A unit's report under the rules above; a done claim opens a review when the program requires one."""
+    _task_row, instance, role = check_report(session, ctx, code, unit_code, status, progress, evidence)
+    if role == "co":
+        return {**record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor,
+                                effect="part"), "role": role}
+    if status != "done" or ctx.policies.portal.review == "none":
+        return {**record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor),
+                "role": role}
+    previous = instance.progress
+    result = record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor, effect="claim")
+    unit_id = session.scalar(select(Unit.id).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit_id,
+                      report_id=result["report_id"], previous_progress=previous if previous < 100 else 90,
+                      claimed_at=at, claimed_on=ctx.local_date(at), state="pending")
+    session.add(claim)
+    session.flush()
+    return {**result, "role": role, "claim": claim.id, "review": "pending"}
+
+
+def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> DoneClaim:
+    claim = session.get(DoneClaim, claim_id)
+    if claim is None or claim.program_id != ctx.id:
+        raise NotFound(f"计划「{ctx.id}」中没有办结申请 #{claim_id}")
+    if claim.state != "pending":
+        raise InvalidInput(f"办结申请 #{claim_id} 已{'销号' if claim.state == 'passed' else '退回'}"
+                           f"（{claim.decided_by}，{claim.decided_on}）")
+    return claim
+
+
+def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str, at: datetime,
+               note: str | None = None, source: str = "portal") -> dict:
+    """销号: the instance is done on the claim's date."""
+    claim = _claim(session, ctx, claim_id)
+    instance = session.get(TaskInstance, claim.instance_id)
+    instance.status, instance.progress, instance.done_on = "done", 100, claim.claimed_on
+    return _decide(session, ctx, claim, "passed", actor, at, note, source)
+
+
+def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: str, actor: str, at: datetime,
+                 source: str = "portal") -> dict:
+    """退回重办: back in progress, with the reason; the unit is told and the return counts in the scores."""
+    if not reason or not reason.strip():
+        raise InvalidInput("退回重办须写明理由")
+    claim = _claim(session, ctx, claim_id)
+    instance = session.get(TaskInstance, claim.instance_id)
+    instance.status, instance.progress, instance.done_on = "in_progress", claim.previous_progress, None
+    return _decide(session, ctx, claim, "returned", actor, at, reason.strip(), source)
+
+
+def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, state: str, actor: str, at: datetime,
+            note: str | None, source: str) -> dict:
+    claim.state, claim.decided_at, claim.decided_on = state, at, ctx.local_date(at)
+    claim.decided_by, claim.reason = actor, note
+    session.add(CoordinatorDecision(program_id=ctx.id, kind="claim", subject=f"claim:{claim.id}",
+                                    approve=state == "passed", decided_by=actor, decided_at=at, note=note,
+                                    source=source))
+    code = session.scalar(select(Task.code).where(Task.id == claim.task_id))
+    unit = session.scalar(select(Unit.code).where(Unit.id == claim.unit_id))
+    record_event(session, ctx.id, at, f"claim.{state}", f"task:{code}", actor,
+                 {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
+                  "source": source})
+    session.flush()
+    return {"claim": claim.id, "code": code, "unit": unit, "state": state, "claimed_on": claim.claimed_on.isoformat(),
+            "decided_on": claim.decided_on.isoformat(), "by": actor, "reason": note}
+
+
+def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit_id: int | None = None,
+           limit: int | None = None) -> list[dict]:
+    """Claims with their task, unit, report (note, evidence) and decision, oldest first."""
+    query = (select(DoneClaim, Task.code, Task.title, Task.evidence_spec, Unit.code, Unit.name, ProgressReport.note,
+                    ProgressReport.evidence, TaskInstance.due)
+             .join(Task, Task.id == DoneClaim.task_id).join(Unit, Unit.id == DoneClaim.unit_id)
+             .join(ProgressReport, ProgressReport.id == DoneClaim.report_id)
+             .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
+             .where(DoneClaim.program_id == ctx.id).order_by(DoneClaim.id))
+    if state is not None:
+        query = query.where(DoneClaim.state == state)
+    if unit_id is not None:
+        query = query.where(DoneClaim.unit_id == unit_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"id": c.id, "code": code, "title": title, "evidence_spec": spec, "unit": unit, "unit_name": name,
+             "note": note, "evidence": list(evidence or []), "due": due.isoformat() if due else None,
+             "claimed_on": c.claimed_on.isoformat(), "state": c.state, "reason": c.reason, "decided_by": c.decided_by,
+             "decided_on": c.decided_on.isoformat() if c.decided_on else None, "instance_id": c.instance_id}
+            for c, code, title, spec, unit, name, note, evidence, due in session.execute(query)]
+
+
+def returns_by_unit(session: Session, ctx: ProgramContext, year: int | None, today: date) -> dict[int, int]:
+    """unit id → claims returned (退回重办) on or before today (in `year`, if given): for the scores."""
+    query = (select(DoneClaim.unit_id, DoneClaim.decided_on).where(DoneClaim.program_id == ctx.id,
+                                                                    DoneClaim.state == "returned",
+                                                                    DoneClaim.decided_on <= today))
+    counts: dict[int, int] = {}
+    for unit_id, decided_on in session.execute(query):
+        if year is None or decided_on.year == year:
+            counts[unit_id] = counts.get(unit_id, 0) + 1
+    return counts
+
+
+def pending_count(session: Session, ctx: ProgramContext) -> int:
+    return session.scalar(select(func.count()).select_from(DoneClaim).where(DoneClaim.program_id == ctx.id,
+                                                                             DoneClaim.state == "pending")) or 0
+
+
+def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
+    """The decision on each claim, to the claiming unit, once (the reason of a return in its note)."""
+    english = ctx.program.language == "en"
+    rows = session.execute(
+        select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
+        .join(Unit, Unit.id == DoneClaim.unit_id)
+        .where(DoneClaim.program_id == ctx.id, DoneClaim.state != "pending").order_by(DoneClaim.id)
+    ).all()
+    candidates = []
+    for claim, code, title, unit_code in rows:
+        kind = "claim_returned" if claim.state == "returned" else "claim_passed"
+        if claim.state == "returned":
+            note = (f"returned on {claim.decided_on}: {claim.reason}" if english
+                    else f"{claim.decided_on} 退回重办，理由：{claim.reason}")
+        else:
+            note = (f"closed on the claim's date {claim.claimed_on}" if english
+                    else f"已审核销号，办结日期 {claim.claimed_on}")
+        candidates.append(Candidate(notice_key(kind, ctx.id, f"claim{claim.id}", unit_code), kind, claim.unit_id,
+                                    instance_id=claim.instance_id, task_code=code,
+                                    data={"claim": claim.id, "title": title, "note": note, "reason": claim.reason}))
+    return candidates
+
+
+def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datetime, actor: str,
+                   unit_code: str | None = None) -> tuple[list[dict], list]:
+    """Returned 报送表 (notifications.workbooks.report_forms.ReportForm), all or nothing: every row is checked against the
+    rules first; any problem (FILE:ROW:COLUMN) and nothing is written. `unit_code`: the uploading unit, whose
+    forms these must be."""
+
+    problems = [p for form in forms for p in form.problems]
+    planned = []
+    for form in forms:
+        if form.problems:
+            continue
+        if form.program_id != ctx.id:
+            problems.append(Problem(form.file, None, None, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」"))
+            continue
+        if unit_code is not None and form.unit_code != unit_code:
+            problems.append(Problem(form.file, None, None, f"本表属于单位「{form.unit_code}」，不能由本单位报送"))
+            continue
+        for row in form.rows:
+            try:
+                task = _task(session, ctx, row.code)
+                current = current_instance(session, task.id)
+            except NotFound as exc:
+                problems.append(Problem(form.file, row.row, row.columns["code"], str(exc)))
+                continue
+            progress = current.progress if row.progress < 0 else row.progress
+            if row.note is None and not row.evidence and progress == current.progress:
+                continue  # an untouched row
+            status = "done" if progress == 100 else "in_progress"
+            try:
+                check_report(session, ctx, row.code, form.unit_code, status, progress, list(row.evidence))
+            except (InvalidInput, NotFound) as exc:
+                column = row.columns["progress"] if status == "done" else row.columns["code"]
+                problems.append(Problem(form.file, row.row, column, str(exc)))
+                continue
+            planned.append((form.unit_code, row, status, progress))
+    if problems:
+        return [], problems
+    results = [submit_report(session, ctx, row.code, unit, status, progress, row.note, list(row.evidence), at, actor)
+               for unit, row, status, progress in planned]
+    return results, []

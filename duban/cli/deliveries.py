@@ -1,0 +1,123 @@
+"""The delivery commands: the ledger, the coordinator's re-send of failed and unknown deliveries, and the reset of
+a channel the unit has repaired. `register(app)` adds `duban deliveries …` to the `duban` command.
+
+`duban deliveries PROGRAM [--failed]` lists (the default sub-command, so the listing keeps its short form);
+`duban deliveries retry PROGRAM [--unit ID] [--message ID] [--yes] [--by WHO]` and
+`duban deliveries reset PROGRAM CHANNEL [--by WHO]` change state and are recorded in the event log with who.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from typer.core import TyperGroup
+
+from db import Unit, load_program, record_event
+from duban.cli.phase_work import ByOption, _actor
+from duban.cli.support import (
+    DbOption,
+    Failure,
+    JsonOption,
+    context,
+    emit_json,
+    handles_errors,
+    out,
+    parse_as_of,
+    short,
+)
+from notifications import inflight, ledger
+
+
+class _ListByDefault(TyperGroup):
+    """`duban deliveries PROGRAM …` is `duban deliveries list PROGRAM …`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+deliveries_app = typer.Typer(cls=_ListByDefault, no_args_is_help=True,
+                             help="投递台账；重发失败或结果不明的投递；重置已修复的渠道")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(deliveries_app, name="deliveries")
+
+
+@deliveries_app.command("list")
+@handles_errors
+def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败或结果不明的投递")] = False,
+               db: DbOption = None, as_json: JsonOption = False) -> None:
+    """投递台账：每条消息在每个渠道（已脱敏）的状态、尝试次数，失败的代码与原因；unknown 为结果不明（可能已送达）。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        load_program(session, program)
+        rows = ledger.list_deliveries(session, program, failed_only=failed)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因", "消息")
+    for row in rows:
+        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
+                      str(row["attempts"]), str(row["code"] or ""), short(row["reason"] or "", 40), row["message_id"])
+    out.print(table)
+    out.print(f"共 {len(rows)} 条", highlight=False)
+
+
+@deliveries_app.command("retry")
+@handles_errors
+def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help="只重发该单位的")] = None,
+          message: Annotated[str | None, typer.Option("--message", help="只重发该消息的")] = None,
+          yes: Annotated[bool, typer.Option("--yes", help="不再询问（确认人仍记入事件日志）")] = False,
+          by: ByOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """重发失败或结果不明的投递：下一次检查时只经尚欠的渠道发送。结果不明的可能已送达，重发前须确认。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        unit_id = None
+        if unit is not None:
+            unit_id = session.scalar(select(Unit.id).where(Unit.program_id == program, Unit.code == unit))
+            if unit_id is None:
+                raise Failure(f"--unit {unit}: 计划 {program} 中没有该单位")
+        counts = inflight.doubtful_counts(session, program, unit_id=unit_id, message_id=message)
+    if not counts:
+        if as_json:
+            emit_json({"retried": 0, "messages": []})
+        else:
+            out.print("没有失败或结果不明的投递", highlight=False)
+        return
+    summary = f"失败 {counts.get('failed', 0)} 项、结果不明 {counts.get('unknown', 0)} 项"
+    if not yes:
+        typer.confirm(f"重发{summary}？结果不明的可能已送达，对方可能重复收到", abort=True)
+    actor = _actor(by)
+    at = parse_as_of(None, ctx.program.timezone)
+    with wired.transaction() as session:
+        retried, messages = inflight.owed_again(session, program, unit_id=unit_id, message_id=message, at=at)
+        record_event(session, program, at, "delivery.retry", f"unit:{unit or '*'} message:{message or '*'}", actor,
+                     {"confirmed": True, "failed": counts.get("failed", 0), "unknown": counts.get("unknown", 0),
+                      "retried": retried, "messages": messages})
+    if as_json:
+        emit_json({"retried": retried, "messages": messages, "by": actor})
+    else:
+        out.print(f"已安排重发 {retried} 项（{summary}），确认人 {actor}；下一次检查时发送", highlight=False)
+
+
+@deliveries_app.command("reset")
+@handles_errors
+def reset(program: str, channel: Annotated[str, typer.Argument(help="渠道：脱敏形式或 channel_key（见 --json）")],
+          by: ByOption = None, db: DbOption = None) -> None:
+    """渠道已修复（如 310000 签名或关键词不符已改正）：重新启用该渠道，记入事件日志。"""
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        moved = ledger.reset_channel(session, channel, program_id=program)
+        if not moved:
+            raise Failure(f"{channel}: 计划 {program} 中没有失效的该渠道（用 duban deliveries {program} --json 查看）")
+        actor = _actor(by)
+        record_event(session, program, parse_as_of(None, ctx.program.timezone), "delivery.channel_reset",
+                     f"channel:{channel}", actor, {"channels": moved})
+    out.print(f"已重置 {moved} 个渠道，确认人 {actor}", highlight=False)

@@ -1,0 +1,138 @@
+"""The units' side on the command line: `duban portal` (serve it), `duban portal revoke`, `duban portal user add`,
+and `duban report import` (returned 报送表). `register(app)` adds them to the `duban` command."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from datetime import UTC
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from db import add_user, import_reports, load_program, revoke_links
+from duban.cli.support import (
+    AsOfOption,
+    DbOption,
+    Failure,
+    JsonOption,
+    context,
+    emit_json,
+    err,
+    handles_errors,
+    out,
+    parse_as_of,
+    print_problems,
+)
+from flows import now
+from notifications import read_report_form
+from schedule import Problem
+
+portal_app = typer.Typer(help="督办门户：各单位签收、报送、申请办结；牵头办审核", invoke_without_command=True)
+user_app = typer.Typer(no_args_is_help=True, help="门户账号")
+portal_app.add_typer(user_app, name="user")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(portal_app, name="portal")
+    app.command("report-import", hidden=True)(report_import)
+
+
+@portal_app.callback()
+@handles_errors
+def portal(ctx: typer.Context,
+           host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
+           port: Annotated[int, typer.Option("--port", help="端口")] = 8080,
+           workers: Annotated[int, typer.Option("--workers", help="工作进程数（进程不保存状态，可多个）")] = 1,
+           as_of: Annotated[str | None, typer.Option("--as-of", help="门户按此时刻运行（回放与演示用）；默认现在")] = None,
+           db: DbOption = None) -> None:
+    """运行督办门户（uvicorn）。公开地址取 DUBAN_PORTAL_URL 或 program.yaml 的 portal.url。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+
+    import uvicorn
+
+    if db:
+        os.environ["DUBAN_DATABASE_URL"] = db  # the factory below builds its wiring from the environment
+    if as_of:  # read back as settings.portal_as_of
+        os.environ["DUBAN_PORTAL_AS_OF"] = parse_as_of(as_of, "Asia/Shanghai").isoformat()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    out.print(f"督办门户 http://{host}:{port}/login （Ctrl-C 退出）", highlight=False)
+    # access_log off: the path of a unit page holds its token; the app logs requests with the token masked.
+    uvicorn.run("duban.portal.serve:app", factory=True, host=host, port=port, workers=workers, access_log=False,
+                log_level="info", server_header=False)
+
+
+@portal_app.command("revoke")
+@handles_errors
+def revoke(program: str, unit: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """撤销一个单位的全部门户链接；下一期督办消息会带来新链接。"""
+
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        count = revoke_links(session, ctx, unit, now(UTC), _actor())
+    if as_json:
+        emit_json({"program": program, "unit": unit, "revoked": count})
+    else:
+        out.print(f"已撤销 {program} {unit} 的 {count} 个有效链接", highlight=False)
+
+
+@user_app.command("add")
+@handles_errors
+def user_add(program: str, name: str,
+             role: Annotated[str, typer.Option("--role", help="coordinator")] = "coordinator",
+             password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
+             db: DbOption = None) -> None:
+    """新建门户账号（或重设密码）；密码以 scrypt 散列保存。"""
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码: ")
+        if getpass.getpass("再次输入: ") != password:
+            raise Failure("两次输入的密码不一致")
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        result = add_user(session, ctx, name, role, password, now(UTC), _actor())
+    out.print(f"{'已新建' if result['created'] else '已重设密码'}: {program} {name}（{role}）", highlight=False)
+
+
+@handles_errors
+def report_import(program: str, files: Annotated[list[Path], typer.Argument(help="交回的报送表 .xlsx")],
+                  as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """导入交回的报送表：逐行校验（FILE:ROW:COLUMN: 问题），全部无误才记录，否则一行也不记录。"""
+
+    forms = []
+    for path in files:
+        try:
+            forms.append(read_report_form(path.read_bytes(), str(path)))
+        except OSError as exc:
+            print_problems([Problem(str(path), None, None, f"无法读取文件：{exc.strerror or exc}")])
+            raise typer.Exit(1) from None
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        results, problems = import_reports(session, ctx, forms, parse_as_of(as_of, ctx.program.timezone), _actor())
+    if as_json:
+        emit_json({"program": program, "recorded": results, "problems": [p.to_json() for p in problems]})
+    else:
+        print_problems(problems)
+        for r in results:
+            out.print(f"已记录: {r['code']} {r['unit']} → {r['status']} {r['progress']}%"
+                      f"{'（待审核）' if r.get('review') == 'pending' else ''}", highlight=False)
+    if problems:
+        if not as_json:
+            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
+        raise typer.Exit(1)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"

@@ -1,0 +1,316 @@
+"""A unit's pages under its personal link `/u/{token}`: its tasks (lead and co-unit apart), 签收, 反馈 with
+evidence, 申请办结, 延期申请, the self-check form and the returned 报送表, and its own history.
+
+GET only reads. Every POST carries the session's CSRF token and a one-time form id (a double submit records
+once), and acts only on the link's own unit and program: another unit's task is a 404 like an unknown one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db import (
+    ExtensionRequest,
+    InvalidInput,
+    LinkHolder,
+    NotFound,
+    ProgressReport,
+    SelfCheckReturn,
+    Task,
+    acked_codes,
+    acknowledge,
+    check_report,
+    claims,
+    collectives_of,
+    first_submission,
+    import_reports,
+    request_extension,
+    store,
+    submit_report,
+    task_rows,
+)
+from duban.portal.app import form_of, portal_of, program_context, unit_of
+from duban.portal.texts import texts_for
+from notifications import import_forms, read_report_form
+from schedule import MAX_EVIDENCE_BYTES, clean_entry, content_refusal, upload_refusal
+
+router = APIRouter()
+MAX_FILES = 10
+MAX_BODY = MAX_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
+PAGE_LIMIT = 2000  # rows on one page; a unit with more is told how many are not shown
+
+
+class Refusal(Exception):
+    """A request refused with a status and a message for the unit."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def _form_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _unit_rows(session, ctx, holder: LinkHolder, today: date, code: str | None = None) -> list[dict]:
+    rows = task_rows(session, ctx, today, holder.unit_code, code=code)
+    answering = {holder.unit_code} | collectives_of(session, ctx.id).get(holder.unit_code, set())
+    for row in rows:
+        row["role"] = "lead" if answering & set(row["lead"]) else "co"
+    return rows
+
+
+def _page_values(session, ctx, holder: LinkHolder, today: date) -> dict:
+    rows = _unit_rows(session, ctx, holder, today)
+    acked = acked_codes(session, ctx, holder.unit_id)
+    latest: dict[str, dict] = {}
+    for claim in claims(session, ctx, unit_id=holder.unit_id):
+        latest[claim["code"]] = claim
+    for row in rows:
+        row["acked_on"] = acked.get(row["code"])
+        row["claim"] = latest.get(row["code"])
+        row["form_id"] = _form_id()
+    shown = rows[:PAGE_LIMIT]
+    return {"unit_name": holder.unit_name, "program_name": ctx.program.name, "today": today.isoformat(),
+            "lead_rows": [r for r in shown if r["role"] == "lead"], "co_rows": [r for r in shown if r["role"] == "co"],
+            "hidden": len(rows) - len(shown), "expires": holder.expires_at.astimezone(ctx.zone).date().isoformat(),
+            "form_ids": {"selfcheck": _form_id(), "import": _form_id()}}
+
+
+@router.get("/u/{token}")
+async def unit_page(request: Request, token: str) -> Response:
+    holder, refusal = await unit_of(request, token)
+    if refusal:
+        return refusal
+    portal = portal_of(request)
+
+    def build():
+        with portal.transaction() as session:
+            ctx = program_context(session, holder.program_id)
+            return ctx.program.language, _page_values(session, ctx, holder, ctx.local_date(portal.now()))
+
+    language, values = await run_in_threadpool(build)
+    return portal.render(request, "unit.html", language, {**values, "token": token,
+                                                          "flash": _flash(request, language)},
+                         portal.session(request))
+
+
+def _flash(request: Request, language: str) -> str | None:
+    done = request.query_params.get("done")
+    return texts_for(language).get(done) if done in ("saved", "already") else None
+
+
+def _task_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> dict:
+    """The task row if the link's unit answers for it; else a 404, as for a task that does not exist."""
+    row = next(iter(_unit_rows(session, ctx, holder, today, code)), None)
+    if row is None:
+        raise Refusal(404, texts_for(ctx.program.language)["not_found"])
+    return row
+
+
+@router.get("/u/{token}/t/{code}")
+async def task_page(request: Request, token: str, code: str) -> Response:
+    holder, refusal = await unit_of(request, token)
+    if refusal:
+        return refusal
+    portal = portal_of(request)
+
+    def build():
+        with portal.transaction() as session:
+            ctx = program_context(session, holder.program_id)
+            today = ctx.local_date(portal.now())
+            row = _task_of_unit(session, ctx, holder, code, today)
+            row["acked_on"] = acked_codes(session, ctx, holder.unit_id).get(code)
+            history = _history(session, ctx, holder, code)
+            own_claims = history["claims"]
+            row["claim"] = own_claims[-1] if own_claims else None
+            return ctx.program.language, {"row": row, "history": history, "unit_name": holder.unit_name,
+                                          "program_name": ctx.program.name, "today": today.isoformat(),
+                                          "form_ids": {"report": _form_id(), "extension": _form_id(),
+                                                       "ack": _form_id()}}
+
+    try:
+        language, values = await run_in_threadpool(build)
+    except Refusal as exc:
+        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text)
+    return portal.render(request, "task.html", language, {**values, "token": token,
+                                                          "flash": _flash(request, language)},
+                         portal.session(request))
+
+
+def _history(session, ctx, holder: LinkHolder, code: str | None = None) -> dict:
+    query = (select(ProgressReport, Task.code).join(Task, Task.id == ProgressReport.task_id)
+             .where(ProgressReport.program_id == ctx.id, ProgressReport.unit_id == holder.unit_id)
+             .order_by(ProgressReport.id.desc()))
+    extensions = (select(ExtensionRequest, Task.code).join(Task, Task.id == ExtensionRequest.task_id)
+                  .where(ExtensionRequest.program_id == ctx.id, ExtensionRequest.unit_id == holder.unit_id)
+                  .order_by(ExtensionRequest.id.desc()))
+    if code is not None:
+        query, extensions = query.where(Task.code == code), extensions.where(Task.code == code)
+    reports = [{"code": c, "at": r.reported_at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M"), "status": r.status,
+                "progress": r.progress, "note": r.note, "files": [f.rsplit("/", 1)[-1] for f in r.evidence or []]}
+               for r, c in session.execute(query.limit(500))]
+    own = [c for c in claims(session, ctx, unit_id=holder.unit_id) if code is None or c["code"] == code]
+    requests = [{"id": e.id, "code": c, "from": e.from_due.isoformat(), "to": e.to_due.isoformat(), "reason": e.reason,
+                 "state": e.state, "note": e.decision_note, "decided_on": e.decided_on.isoformat() if e.decided_on else None}
+                for e, c in session.execute(extensions)]
+    return {"reports": reports, "claims": own, "extensions": requests}
+
+
+@router.get("/u/{token}/history")
+async def history_page(request: Request, token: str) -> Response:
+    holder, refusal = await unit_of(request, token)
+    if refusal:
+        return refusal
+    portal = portal_of(request)
+
+    def build():
+        with portal.transaction() as session:
+            ctx = program_context(session, holder.program_id)
+            returned = session.scalar(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id,
+                                                                    SelfCheckReturn.unit_id == holder.unit_id))
+            return ctx.program.language, {
+                "history": _history(session, ctx, holder), "unit_name": holder.unit_name,
+                "program_name": ctx.program.name,
+                "selfcheck": returned.returned_on.isoformat() if returned else None,
+                "acks": sorted(acked_codes(session, ctx, holder.unit_id).items())}
+
+    language, values = await run_in_threadpool(build)
+    return portal.render(request, "history.html", language, {**values, "token": token}, portal.session(request))
+
+
+async def _act(request: Request, token: str, work, back: str, max_bytes: int = 64 * 1024) -> Response:
+    """The shape of every unit POST: the link, the form and its CSRF token, then `work(session, ctx, holder,
+    form, today)` in one transaction together with the form id, so a refused or repeated form records nothing."""
+    holder, refusal = await unit_of(request, token)
+    if refusal:
+        return refusal
+    form, refusal = await form_of(request, max_bytes)
+    if refusal:
+        return refusal
+    portal = portal_of(request)
+    uploads = [(f.filename or "file", await f.read(MAX_EVIDENCE_BYTES + 1))
+               for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+
+    def run():
+        with portal.transaction() as session:
+            ctx = program_context(session, holder.program_id)
+            now = portal.now()
+            form_id = str(form.get("form_id") or "")
+            if not form_id:
+                raise Refusal(400, "missing form id")
+            if not first_submission(session, form_id, ctx.id, now):
+                return ctx.program.language, "already"
+            work(session, ctx, holder, form, uploads, now)
+            return ctx.program.language, "saved"
+
+    try:
+        language, outcome = await run_in_threadpool(run)
+    except Refusal as exc:
+        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text, back)
+    except (InvalidInput, NotFound) as exc:
+        return portal.message(request, "zh-CN", portal.session(request), 400 if isinstance(exc, InvalidInput) else 404,
+                              str(exc), back)
+    return portal.redirect(request, f"{back}?done={outcome}", portal.session(request))
+
+
+def _actor(holder: LinkHolder) -> str:
+    return f"unit:{holder.unit_code}"
+
+
+def _checked_uploads(ctx, uploads: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    english = ctx.program.language == "en"
+    if len(uploads) > MAX_FILES:
+        raise Refusal(413, f"at most {MAX_FILES} files" if english else f"一次最多上传 {MAX_FILES} 个文件")
+    for name, content in uploads:
+        refusal = upload_refusal(name, len(content), english)
+        if refusal:
+            raise Refusal(413 if len(content) > MAX_EVIDENCE_BYTES else 415, refusal)
+        refusal = content_refusal(name, content[:8], english)
+        if refusal:
+            raise Refusal(415, refusal)
+    return uploads
+
+
+@router.post("/u/{token}/t/{code}/ack")
+async def ack(request: Request, token: str, code: str) -> Response:
+    def work(session, ctx, holder, form, uploads, now):
+        _task_of_unit(session, ctx, holder, code, ctx.local_date(now))
+        acknowledge(session, ctx, code, holder.unit_code, now, _actor(holder))
+
+    back = f"/u/{token}/t/{code}" if request.query_params.get("from") == "task" else f"/u/{token}"
+    return await _act(request, token, work, back)
+
+
+@router.post("/u/{token}/t/{code}/report")
+async def report(request: Request, token: str, code: str) -> Response:
+    def work(session, ctx, holder, form, uploads, now):
+        row = _task_of_unit(session, ctx, holder, code, ctx.local_date(now))
+        status = "done" if form.get("action") == "claim" else str(form.get("status") or "in_progress")
+        try:
+            progress = int(str(form.get("progress") or row["progress"]).strip())
+        except ValueError:
+            raise Refusal(400, f"进度「{clean_entry(form.get('progress'), 20)}」应为 0–100 的整数") from None
+        note = clean_entry(form.get("note")) or None
+        files = _checked_uploads(ctx, uploads)
+        home = portal_of(request).wiring.settings.home
+        names = [name for name, _ in files]
+        check_report(session, ctx, code, holder.unit_code, status, progress, names)
+        stored = [str(home / store(home, content, name)) for name, content in files]
+        submit_report(session, ctx, code, holder.unit_code, status, progress, note, stored, now, _actor(holder))
+
+    return await _act(request, token, work, f"/u/{token}/t/{code}", MAX_BODY)
+
+
+@router.post("/u/{token}/t/{code}/extension")
+async def extension(request: Request, token: str, code: str) -> Response:
+    def work(session, ctx, holder, form, uploads, now):
+        _task_of_unit(session, ctx, holder, code, ctx.local_date(now))
+        try:
+            to = date.fromisoformat(str(form.get("to") or "").strip())
+        except ValueError:
+            raise Refusal(400, "请填写申请延至的日期（如 2024-03-31）") from None
+        request_extension(session, ctx, code, holder.unit_code, to, clean_entry(form.get("reason")), now,
+                          _actor(holder))
+
+    return await _act(request, token, work, f"/u/{token}/t/{code}")
+
+
+@router.post("/u/{token}/selfcheck")
+async def selfcheck_upload(request: Request, token: str) -> Response:
+    def work(session, ctx, holder, form, uploads, now):
+
+        files = _checked_uploads(ctx, uploads)
+        if len(files) != 1 or not files[0][0].lower().endswith(".xlsx"):
+            raise Refusal(400, "请上传一份自查表（.xlsx）")
+        name, content = files[0]
+        home = portal_of(request).wiring.settings.home
+        path = home / store(home, content, name)  # the returned form is kept, like evidence
+        _results, problems = import_forms(session, ctx, [path], now, holder.unit_code, _actor(holder))
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise Refusal(400, "\n".join(str(p).replace(str(path), name) for p in errors))
+
+    return await _act(request, token, work, f"/u/{token}", MAX_EVIDENCE_BYTES + 1024 * 1024)
+
+
+@router.post("/u/{token}/report-table")
+async def report_table_upload(request: Request, token: str) -> Response:
+    def work(session, ctx, holder, form, uploads, now):
+        files = _checked_uploads(ctx, uploads)
+        if not files or not all(n.lower().endswith(".xlsx") for n, _ in files):
+            raise Refusal(400, "请上传交办消息所附的报送表（.xlsx）")
+        forms = [read_report_form(content, name) for name, content in files]
+        _results, problems = import_reports(session, ctx, forms, now, _actor(holder), unit_code=holder.unit_code)
+        if problems:
+            raise Refusal(400, "\n".join(str(p) for p in problems))
+
+    return await _act(request, token, work, f"/u/{token}", MAX_BODY)

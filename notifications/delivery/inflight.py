@@ -1,0 +1,298 @@
+"""The (notice, channel) ledger: which channel owes, holds or took which notice, and the leases of runs in flight.
+
+A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that moves
+the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and settles it
+after the answer. The next check recovers the rows of a run that died (its lease is past, or its process is gone):
+`claimed` provably never left and is owed again; `posting` may have arrived: `unknown` (shown and alerted, re-sent
+only on the coordinator's order), except on an idempotent channel (email: the same Message-ID), where it is
+re-sent under the same message id (`retry`).
+
+A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by the
+same route, whatever message it is grouped into.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from db import Delivery, Notice, NoticeChannel
+from notifications.delivery.ratelimit import _insert
+
+LEASE = timedelta(hours=1)
+OWED = ("deferred", "retry")
+IN_FLIGHT = ("claimed", "posting")
+IDEMPOTENT_KINDS = ("email",)  # a re-send carries the same Message-ID: the receiving side sees one message
+OUTBOX_ROUTE = "outbox"
+
+# A notice's state from the states of its routes, first match wins.
+_SUMMARY = (("queued", OWED), ("sending", IN_FLIGHT), ("delivered", ("delivered",)), ("sent", ("sent",)),
+            ("unknown", ("unknown",)), ("failed", ("failed",)))
+
+
+def route_of(url: str) -> str:
+    return hashlib.sha256(url.strip().encode()).hexdigest()[:40]
+
+
+def new_owner(token: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """A run on this host is alive while its process is; one elsewhere is judged by its lease alone."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(rest.partition(":")[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str
+    url: str | None  # None: the outbox
+    channel: str  # masked
+    kind: str
+
+
+def summarize(states: Iterable[str]) -> str:
+    states = set(states)
+    for summary, members in _SUMMARY:
+        if states & set(members):
+            return summary
+    return "queued"
+
+
+def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
+    """notice id → route → (state, message_id), for the given notices."""
+    taken: dict[int, dict[str, tuple]] = defaultdict(dict)
+    for start in range(0, len(notice_ids), 5000):
+        chunk = notice_ids[start:start + 5000]
+        for notice_id, route, state, message_id in session.execute(
+            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id)
+            .where(NoticeChannel.program_id == program_id, NoticeChannel.notice_id.in_(chunk))
+        ):
+            taken[notice_id][route] = (state, message_id)
+    return taken
+
+
+def claim_routes(session: Session, program_id: str, notice_ids: list[int], routes: list[Route], message_id: str,
+                 owner: str, lease_until: datetime, now: datetime) -> int:
+    """Take the routes still owed by these notices for this message; returns how many (notice, route) rows it took.
+
+    The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
+    that another run settled in between."""
+    insert = _insert(session)
+    rows = [{"notice_id": n, "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
+             "state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
+             "updated_at": now} for n in notice_ids for r in routes]
+    for start in range(0, len(rows), 1000):  # within SQLite's limit of bound parameters per statement
+        statement = insert(NoticeChannel).values(rows[start:start + 1000])
+        statement = statement.on_conflict_do_update(
+            index_elements=[NoticeChannel.notice_id, NoticeChannel.route],
+            set_={"state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
+                  "updated_at": now, "channel": statement.excluded.channel, "reason": None},
+            where=NoticeChannel.state.in_(OWED),
+        )
+        session.execute(statement)
+    return session.scalar(
+        select(func.count()).select_from(NoticeChannel).where(
+            NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed")
+    ) or 0
+
+
+def release(session: Session, message_id: str, owner: str, now: datetime) -> None:
+    """Give back routes claimed but never handed to a channel (owed again)."""
+    session.execute(update(NoticeChannel).where(
+        NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed"
+    ).values(state="deferred", updated_at=now, reason="released before sending"))
+
+
+def settle_unanswered(session: Session, message_id: str, owner: str, state: str, now: datetime) -> None:
+    session.execute(update(NoticeChannel).where(
+        NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed"
+    ).values(state=_final(state), updated_at=now))
+
+
+def _final(state: str) -> str:
+    return state if state in ("delivered", "sent", "failed", "unknown") else "deferred"
+
+
+def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> None:
+    session.execute(update(NoticeChannel).where(
+        NoticeChannel.message_id == message_id, NoticeChannel.route == route, NoticeChannel.state == "claimed"
+    ).values(state="posting", updated_at=now))
+
+
+def settle(session: Session, message_id: str, route: str, state: str, now: datetime,
+           reason: str | None = None) -> None:
+    """The channel's answer for every notice of the message on this route (in the notifier's transaction)."""
+    session.execute(update(NoticeChannel).where(
+        NoticeChannel.message_id == message_id, NoticeChannel.route == route,
+        NoticeChannel.state.in_(IN_FLIGHT),
+    ).values(state=_final(state), updated_at=now, reason=reason))
+
+
+def settle_notices(session: Session, program_id: str, notice_ids: list[int], at: datetime,
+                   channel: str | None = None) -> dict[str, int]:
+    """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or failed."""
+    taken = routes_taken(session, program_id, notice_ids)
+    by_state: dict[str, list[int]] = defaultdict(list)
+    for notice_id in notice_ids:
+        by_state[summarize(state for state, _ in taken.get(notice_id, {}).values())].append(notice_id)
+    for state, ids in by_state.items():
+        values: dict = {"state": state}
+        if state in ("delivered", "sent", "unknown", "failed"):
+            values["sent_at"] = at
+            if channel is not None:
+                values["channel"] = channel
+        for start in range(0, len(ids), 5000):
+            session.execute(update(Notice).where(Notice.id.in_(ids[start:start + 5000]),
+                                                 Notice.state != "superseded").values(**values))
+    return {state: len(ids) for state, ids in by_state.items()}
+
+
+@dataclass
+class Recovered:
+    deferred: int = 0  # provably never left: owed again
+    retry: int = 0  # idempotent channel: re-sent under the same message id
+    unknown: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # (message, unit id, channel, n)
+
+
+def recover(session: Session, program_id: str, at: datetime) -> Recovered:
+    """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next send."""
+    result = Recovered()
+    _recover_unrouted(session, program_id, at, result)
+    rows = session.execute(
+        select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.state, NoticeChannel.kind,
+               NoticeChannel.owner, NoticeChannel.lease_until, NoticeChannel.message_id, NoticeChannel.route,
+               NoticeChannel.channel)
+        .where(NoticeChannel.program_id == program_id, NoticeChannel.state.in_(IN_FLIGHT))
+    ).all()
+    alive: dict[str, bool] = {}
+    dead = []
+    for row in rows:
+        if row.owner not in alive:
+            alive[row.owner] = owner_alive(row.owner)
+        if not alive[row.owner] or (row.lease_until is not None and row.lease_until < at):
+            dead.append(row)
+    if not dead:
+        return result
+    unknown: dict[tuple[str, str], list] = defaultdict(list)
+    for row in dead:
+        if row.state == "claimed":
+            state, reason = "deferred", "the run died before sending: sent again"
+            result.deferred += 1
+        elif row.kind in IDEMPOTENT_KINDS:
+            state, reason = "retry", "the run died while sending: sent again with the same Message-ID"
+            result.retry += 1
+        else:
+            state, reason = "unknown", "the run died while sending: it may have arrived"
+            unknown[(row.message_id, row.route)].append(row)
+        session.execute(update(NoticeChannel).where(NoticeChannel.id == row.id, NoticeChannel.state == row.state)
+                        .values(state=state, reason=reason, updated_at=at))
+    pairs = {(row.message_id, row.route) for row in dead}
+    for message_id, route in pairs:
+        doubtful = (message_id, route) in unknown
+        session.execute(update(Delivery).where(
+            Delivery.message_id == message_id, Delivery.route == route, Delivery.state == "queued"
+        ).values(state="unknown" if doubtful else "superseded", last_at=at,
+                 code="crashed" if doubtful else None,
+                 reason="the run died while sending: it may have arrived" if doubtful
+                 else "the run died before sending: sent again in a later message"))
+    units = dict(session.execute(select(Notice.message_id, Notice.unit_id)
+                                 .where(Notice.message_id.in_({m for m, _ in unknown}))).all()) if unknown else {}
+    for (message_id, _route), members in unknown.items():
+        result.unknown.append((message_id, units.get(message_id), members[0].channel, len(members)))
+    settle_notices(session, program_id, sorted({row.notice_id for row in dead}), at)
+    return result
+
+
+def _recover_unrouted(session: Session, program_id: str, at: datetime, result: Recovered) -> None:
+    """Notices left `sending` before this ledger existed (a dispatch now claims routes in the transaction that
+    moves notices to `sending`, so a `sending` notice without any route was left by an older version): they may
+    have arrived, so they are `unknown`, shown and alerted like any other."""
+    routed = select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists()
+    stuck = session.execute(select(Notice.id, Notice.message_id, Notice.unit_id).where(
+        Notice.program_id == program_id, Notice.state == "sending", ~routed)).all()
+    if not stuck:
+        return
+    messages: dict[str, list] = defaultdict(list)
+    for row in stuck:
+        messages[row.message_id].append(row)
+    for message_id, members in messages.items():
+        session.execute(update(Notice).where(Notice.id.in_([m.id for m in members]), Notice.state == "sending")
+                        .values(state="unknown", sent_at=at))
+        session.execute(update(Delivery).where(Delivery.message_id == message_id, Delivery.state == "queued")
+                        .values(state="unknown", last_at=at, code="crashed",
+                                reason="the run died while sending: it may have arrived"))
+        result.unknown.append((message_id, members[0].unit_id, "—", len(members)))
+
+
+def _doubtful(program_id: str, unit_id: int | None, message_id: str | None):
+    """(routes in doubt, notices in doubt with no route at all: left by an older version) for a re-send."""
+    routes = select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.message_id, NoticeChannel.route,
+                    NoticeChannel.state).join(Notice, Notice.id == NoticeChannel.notice_id).where(
+        NoticeChannel.program_id == program_id, NoticeChannel.state.in_(("failed", "unknown")))
+    unrouted = select(Notice.id, Notice.message_id, Notice.state).where(
+        Notice.program_id == program_id, Notice.state.in_(("failed", "unknown")),
+        ~select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists())
+    if unit_id is not None:
+        routes, unrouted = routes.where(Notice.unit_id == unit_id), unrouted.where(Notice.unit_id == unit_id)
+    if message_id is not None:
+        routes = routes.where(NoticeChannel.message_id == message_id)
+        unrouted = unrouted.where(Notice.message_id == message_id)
+    return routes, unrouted
+
+
+def doubtful_counts(session: Session, program_id: str, *, unit_id: int | None = None,
+                    message_id: str | None = None) -> dict[str, int]:
+    """{"failed": n, "unknown": n}: what `owed_again` would make owed again."""
+    routes, unrouted = _doubtful(program_id, unit_id, message_id)
+    counts: dict[str, int] = defaultdict(int)
+    for row in session.execute(routes):
+        counts[row.state] += 1
+    for row in session.execute(unrouted):
+        counts[row.state] += 1
+    return dict(counts)
+
+
+def owed_again(session: Session, program_id: str, *, unit_id: int | None = None, message_id: str | None = None,
+               at: datetime) -> tuple[int, list[str]]:
+    """The coordinator's re-send: failed and unknown routes are owed again; returns (rows, message ids)."""
+    routes, unrouted = _doubtful(program_id, unit_id, message_id)
+    rows = session.execute(routes).all()
+    legacy = session.execute(unrouted).all()
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 5000):
+        session.execute(update(NoticeChannel).where(NoticeChannel.id.in_(ids[start:start + 5000]))
+                        .values(state="deferred", reason="re-sent on the coordinator's order", updated_at=at))
+    for message, route in {(row.message_id, row.route) for row in rows}:
+        session.execute(update(Delivery).where(
+            Delivery.message_id == message, Delivery.route == route, Delivery.state.in_(("failed", "unknown"))
+        ).values(state="retried", last_at=at))
+    for message in {row.message_id for row in legacy}:
+        session.execute(update(Delivery).where(Delivery.message_id == message,
+                                               Delivery.state.in_(("failed", "unknown")))
+                        .values(state="retried", last_at=at))
+    settle_notices(session, program_id, sorted({row.notice_id for row in rows}), at)
+    legacy_ids = [row.id for row in legacy]
+    for start in range(0, len(legacy_ids), 5000):  # no route on record: every channel owes them
+        session.execute(update(Notice).where(Notice.id.in_(legacy_ids[start:start + 5000]))
+                        .values(state="queued", sent_at=None))
+    return len(ids) + len(legacy_ids), sorted({row.message_id for row in [*rows, *legacy] if row.message_id})

@@ -1,0 +1,129 @@
+"""What the coordinator sees and does about deliveries in doubt: unknown sends shown and alerted, a re-send only on
+confirmation (recorded with who), a repaired channel reset; robot texts never point to an attachment."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from bench.fault_campaign import PROGRAM, START, UNITS, Campaign, morning, parse_items
+from db import ChannelHealth, Event, Notice
+from duban import app
+from notifications import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
+from tests.support.peers import MODES, RobotPeer, SMTPPeer, database_url
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    with RobotPeer() as robot:
+        yield Campaign(tmp_path, robot, database_url(tmp_path, "recovery.db"))
+
+
+def cli(campaign: Campaign, *args: str, input: str | None = None):
+    return runner.invoke(app, [*args, "--db", campaign.database_url], input=input)
+
+
+def items_on(campaign: Campaign, token: str) -> list:
+    return [item for r in campaign.robot.of("dingtalk", token) if r.answer == {"errcode": 0, "errmsg": "ok"}
+            for item in parse_items(r.body["markdown"]["text"])]
+
+
+def test_an_unknown_send_is_shown_alerted_and_resent_only_on_confirmation(campaign):
+    campaign.robot.modes["msa0robot0b"] = MODES["hang"]  # takes the message, answers after the client gave up
+    campaign.check(morning(START))
+    listed = json.loads(cli(campaign, "deliveries", PROGRAM, "--failed", "--json").stdout)
+    [doubtful] = [row for row in listed if row["channel"] == "dingtalk://m...b"]
+    assert doubtful["state"] == "unknown" and "may have arrived" in doubtful["reason"]
+    took_a, took_b = len(items_on(campaign, "msa0robot0a")), len(items_on(campaign, "msa0robot0b"))
+    assert took_a == took_b > 0  # both robots have the items; the ledger cannot know that of the second
+
+    with campaign.wired.transaction() as session:
+        alerts = session.scalars(select(Notice).where(Notice.kind == "delivery_alert")).all()
+    assert [a.key.split(":")[0] for a in alerts] == ["delivery_unknown"]
+    assert any("结果不明" in item[2] for item in items_on(campaign, "office0robot"))
+
+    campaign.robot.modes.clear()
+    refused = cli(campaign, "deliveries", "retry", PROGRAM, "--unit", "msa", input="n\n")
+    assert refused.exit_code == 1 and "结果不明 " in refused.stdout  # the prompt says what may be repeated
+    resent = cli(campaign, "deliveries", "retry", PROGRAM, "--unit", "msa", "--by", "王主任", input="y\n")
+    assert resent.exit_code == 0, resent.stdout
+    with campaign.wired.transaction() as session:
+        [event] = session.scalars(select(Event).where(Event.kind == "delivery.retry")).all()
+    assert event.actor == "王主任" and event.data["confirmed"] and event.data["unknown"] == took_b
+    assert not [r for r in json.loads(cli(campaign, "deliveries", PROGRAM, "--failed", "--json").stdout)
+                if r["channel"] == "dingtalk://m...b"]
+
+    campaign.check(morning(START, 10))
+    assert len(items_on(campaign, "msa0robot0b")) == 2 * took_b  # re-sent, as ordered, on that channel only
+    assert len(items_on(campaign, "msa0robot0a")) == took_a
+    assert cli(campaign, "deliveries", "retry", PROGRAM, "--yes").stdout.strip() == "没有失败或结果不明的投递"
+
+
+def test_a_rejected_channel_is_reset_from_the_command_line(campaign):
+    campaign.robot.modes["justice0robot"] = MODES["reject"]  # 310000: keyword or signature mismatch
+    campaign.check(morning(START))
+    with campaign.wired.transaction() as session:
+        [broken] = session.scalars(select(ChannelHealth).where(ChannelHealth.state == "broken")).all()
+    assert broken.code == "310000"
+    unknown = cli(campaign, "deliveries", "reset", PROGRAM, "dingtalk://x...y")
+    assert unknown.exit_code == 1
+    reset = cli(campaign, "deliveries", "reset", PROGRAM, broken.key, "--by", "李科长")
+    assert reset.exit_code == 0, reset.stdout
+    with campaign.wired.transaction() as session:
+        assert session.get(ChannelHealth, broken.key).state == "ok"
+        [event] = session.scalars(select(Event).where(Event.kind == "delivery.channel_reset")).all()
+    assert event.actor == "李科长"
+    campaign.robot.modes.clear()
+    campaign.check(morning(START + timedelta(days=1)))
+    assert items_on(campaign, "justice0robot")  # the repaired robot is used again
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_robot_texts_name_the_coordinator_instead_of_an_attachment(language):
+    items = [DigestItem("assignment", f"任务{n}", f"T{n}") for n in range(MAX_ITEMS_PER_SECTION + 5)]
+    items += [DigestItem("selfcheck_form", "自查表")]
+    rendered = render_digest(language=language, program_name="示范区", recipient_name="市公安局", audience="unit",
+                             today=date(2024, 3, 4), items=items, contact="市领导小组办公室")
+    assert "附件" not in rendered.markdown and "attach" not in rendered.markdown  # what robots get
+    assert "市领导小组办公室" in rendered.markdown
+    assert ("附件" if language == "zh-CN" else "attached") in rendered.html  # the email carries them
+
+
+def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_resent(campaign):
+    """Rows stuck in `sending` before the (notice, channel) ledger existed (issue 11: 391 of them) are found."""
+    campaign.check(morning(START, 7))  # outside the sending window: claimed and queued
+    with campaign.wired.transaction() as session:
+        stuck = session.scalars(select(Notice).where(Notice.state == "queued")).all()[:3]
+        for notice in stuck:
+            notice.state, notice.message_id = "sending", "legacy-1"
+        ids = [n.id for n in stuck]
+    campaign.check(morning(START))
+    with campaign.wired.transaction() as session:
+        assert {n.state for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} == {"unknown"}
+        [alert] = session.scalars(select(Notice).where(Notice.key.like("delivery_unknown:%legacy-1%"))).all()
+    assert "3 项通知投递结果不明" in alert.data["title"]
+    assert cli(campaign, "deliveries", "retry", PROGRAM, "--message", "legacy-1", "--yes").exit_code == 0
+    campaign.check(morning(START, 10))
+    with campaign.wired.transaction() as session:
+        assert {n.state for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} == {"delivered"}
+
+
+def test_an_email_cut_off_mid_send_goes_again_with_the_same_message_id(tmp_path):
+    """Email is idempotent by its Message-ID: after a kill between the SMTP transaction and its record, the next
+    check sends the same message again (same Message-ID) instead of leaving it unknown."""
+    with RobotPeer() as robot, SMTPPeer() as smtp:
+        units = [dict(u, notify=[smtp.url(f"{u['id']}@gov.example.cn")]) for u in UNITS]
+        campaign = Campaign(tmp_path, robot, database_url(tmp_path, "email.db"), units=units)
+        assert campaign.kill(morning(START), "after_post")  # killed after the first mail was accepted
+        first = smtp.messages[0].message["Message-ID"]
+        assert [m.message["Message-ID"] for m in smtp.messages].count(first) == 2  # sent again, same id
+        with campaign.wired.transaction() as session:
+            states = {n.state for n in session.scalars(select(Notice).where(Notice.kind != "delivery_alert"))}
+            assert not session.scalars(select(Notice).where(Notice.kind == "delivery_alert")).all()
+        assert states == {"delivered"}  # nothing left unknown: the re-send settled it
