@@ -15,7 +15,7 @@ from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import NotFound, ProgramContext
 from db.tasks import assignments, collectives_of
-from schedule import ack_slot
+from schedule import ack_slot, text
 
 SENT = ("sent", "delivered")
 
@@ -82,16 +82,16 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[C
         return []
     policy = ctx.policies.reminders
     codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-    english = ctx.program.language == "en"
     candidates = []
     for instance_id, unit_id, code, sent_on in unacknowledged(session, ctx):
         slot = ack_slot(today, sent_on, policy.ack_within_workdays, policy.overdue_every_workdays, calendar)
         if slot is None:
             continue
-        note = (f"assigned on {sent_on}, not acknowledged within {policy.ack_within_workdays} workdays" if english
-                else f"{sent_on} 交办，{policy.ack_within_workdays} 个工作日内未签收")
-        candidates.append(Candidate(notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot), "ack_missing",
-                                    unit_id, instance_id=instance_id, task_code=code,
+        # The slot is in the note: each chase is its own notice, and reads as one.
+        note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=policy.ack_within_workdays,
+                    slot=slot)
+        key = notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot)
+        candidates.append(Candidate(key, "ack_missing", unit_id, instance_id=instance_id, task_code=code,
                                     data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))
     return candidates
 

@@ -27,7 +27,7 @@ from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, Task
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import current_instance, record_report
-from schedule import REPORT_STATUSES, Problem, claim_refusal
+from schedule import REPORT_STATUSES, Problem, claim_refusal, text
 
 
 def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
@@ -188,7 +188,6 @@ def pending_count(session: Session, ctx: ProgramContext) -> int:
 
 def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """The decision on each claim, to the claiming unit, once (the reason of a return in its note)."""
-    english = ctx.program.language == "en"
     rows = session.execute(
         select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
         .join(Unit, Unit.id == DoneClaim.unit_id)
@@ -198,12 +197,11 @@ def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
     for claim, code, title, unit_code in rows:
         kind = "claim_returned" if claim.state == "returned" else "claim_passed"
         if claim.state == "returned":
-            note = (f"returned on {claim.decided_on}: {claim.reason}" if english
-                    else f"{claim.decided_on} 退回重办，理由：{claim.reason}")
+            note = text(ctx.language, "ladder.claim_returned", on=claim.decided_on, reason=claim.reason)
         else:
-            note = (f"closed on the claim's date {claim.claimed_on}" if english
-                    else f"已审核销号，办结日期 {claim.claimed_on}")
-        candidates.append(Candidate(notice_key(kind, ctx.id, f"claim{claim.id}", unit_code), kind, claim.unit_id,
+            note = text(ctx.language, "ladder.claim_passed", on=claim.claimed_on)
+        key = notice_key(kind, ctx.id, f"claim{claim.id}", unit_code)
+        candidates.append(Candidate(key, kind, claim.unit_id,
                                     instance_id=claim.instance_id, task_code=code,
                                     data={"claim": claim.id, "title": title, "note": note, "reason": claim.reason}))
     return candidates
