@@ -1,13 +1,16 @@
-"""The exactly-once fault campaign: real daily checks in subprocesses, killed, overlapped and delayed, against a
+"""The exactly-once fault campaign: real daily checks in subprocesses, killed, overlapped and delayed, against
+a
 loopback robot that can hang, fail, rate-limit and reject. Ground truth is the robot's own log.
 
     python -m bench.fault_campaign [--kills N] [--overlaps N] [--postgres]   # the campaign at scale, counts
 
-Each check is `flows.check.run_check` with `DUBAN_NOTIFIER=apprise` in its own forked process, its clock anchored
+Each check is `flows.check.run_check` with `DUBAN_NOTIFIER=apprise` in its own forked process, its clock
+anchored
 at the check's as_of. A kill is real: `DUBAN_CRASH_AT=point[:n]` makes the process SIGKILL itself at the
 n-th pass through that step of dispatch (notifications/crashpoints.py). The audit then reads the robot's log:
 - duplicates: a notice item that one robot took twice (0 is the only acceptable count);
-- lost: a (notice, channel) neither taken by the robot nor shown as failed or unknown in `deliveries --failed`.
+- lost: a (notice, channel) neither taken by the robot nor shown as failed or unknown in `deliveries
+--failed`.
 `tests/notifications/test_fault_campaign.py` runs the same scenarios at a small scale in `make test`.
 """
 
@@ -60,8 +63,10 @@ TASKS = [
     ["C2", "服务", "开展普法宣传", "市司法局", "市中级人民法院", "2024年4月10日", "台账", ""],
     ["D1", "统筹", "编制年度工作要点", "市领导小组办公室", "", "2024年3月14日", "文件", ""],
 ]
-# One more task due on every day from March 5 to April 13: every check of the campaign has reminders to send, and
-# no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the overflow,
+# One more task due on every day from March 5 to April 13: every check of the campaign has reminders to send,
+# and
+# no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the
+# overflow,
 # so the audit could not name them).
 LEADS = ["市市场监管局", "市中级人民法院", "市公安局", "市司法局"]
 TASKS += [[f"E{n:02d}", "日常", f"第{n}项日常举措", LEADS[n % 4], "", f"{due:%Y年%-m月%-d日}", "台账", ""]
@@ -79,7 +84,9 @@ def write_plan(directory: Path, units: list[dict]) -> Path:
     program = {"id": PROGRAM, "name": "故障演练示范区", "timezone": "Asia/Shanghai", "coordinator": "office",
                "tasks": "tasks.xlsx", "units": "units.yaml", "reminders": {"bulletin": "off"},
                "phases": [{"kind": "implementation", "start": "2024-03-01", "end": "2024-12-31"}]}
-    (directory / "program.yaml").write_text(yaml.safe_dump(program, allow_unicode=True, sort_keys=False), "utf-8")
+    (directory / "program.yaml").write_text(
+        yaml.safe_dump(program, allow_unicode=True, sort_keys=False), "utf-8"
+    )
     (directory / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True, sort_keys=False), "utf-8")
     workbook = Workbook()
     workbook.active.append(HEADER)
@@ -121,7 +128,8 @@ def worker(database_url: str, program: str, as_of: str) -> None:
         run_check(wired.sessions, program, at, notifier)
 
 
-# ------------------------------------------------------------------------------------------------- the campaign
+# ------------------------------------------------------------------------------------------------- the
+# campaign
 
 
 @dataclass
@@ -143,7 +151,9 @@ class Tally:
 class Audit:
     received: int = 0  # (notice, channel) items the robots took
     duplicates: int = 0  # items a robot took more than once
-    beside: int = 0  # a task listed twice under one rule in one message: a stale notice sent beside the current
+    beside: int = (
+        0  # a task listed twice under one rule in one message: a stale notice sent beside the current
+    )
     shown_failed: int = 0
     shown_unknown: int = 0
     pending: int = 0  # still owed after the healing checks (rate limits): not lost, not yet sent
@@ -159,7 +169,9 @@ class Audit:
 
 
 class Campaign:
-    def __init__(self, root: Path, robot: RobotPeer, database_url: str | None = None, units: list[dict] = UNITS):
+    def __init__(
+        self, root: Path, robot: RobotPeer, database_url: str | None = None, units: list[dict] = UNITS
+    ):
 
         self.root = root
         self.robot = robot
@@ -250,7 +262,8 @@ class Campaign:
         self.tally.overlaps += 1
 
     def downtime(self, day: date, days: int) -> date:
-        """Notices claimed outside the window, then `days` without a check, then a check while robots misbehave:
+        """Notices claimed outside the window, then `days` without a check, then a check while robots
+        misbehave:
         one unit's second robot hangs, one robot fails, one rate-limits, one rejects (for good)."""
         self.check(morning(day, 7, 0))  # outside the sending window: claimed, queued
         after = workday(day + timedelta(days=days))
@@ -292,7 +305,11 @@ class Campaign:
         with self.robot.lock:
             log = list(self.robot.received)
         for record in log:
-            if record.status != 200 or not isinstance(record.answer, dict) or record.answer.get("errcode") != 0:
+            if (
+                record.status != 200
+                or not isinstance(record.answer, dict)
+                or record.answer.get("errcode") != 0
+            ):
                 continue  # refused: the robot did not take it
             text = ((record.body or {}).get("markdown") or {}).get("text", "")
             items = parse_items(text)
@@ -305,7 +322,9 @@ class Campaign:
         with self.wired.transaction() as session:
             units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
             names = {u.id: u.name for u in units.values()}
-            titles = dict(session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all())
+            titles = dict(
+                session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
+            )
             rows = {(r.notice_id, r.route): r for r in session.scalars(
                 select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
             shown = {(d.message_id, d.route) for d in session.scalars(
@@ -329,7 +348,11 @@ class Campaign:
                     row = rows.get((notice.id, inflight.route_of(url)))
                     if (token_of(url), *item) in taken:
                         continue
-                    if row is not None and row.state in ledger.DOUBTFUL and (row.message_id, row.route) in shown:
+                    if (
+                        row is not None
+                        and row.state in ledger.DOUBTFUL
+                        and (row.message_id, row.route) in shown
+                    ):
                         if row.state == "failed":
                             audit.shown_failed += 1
                         else:
@@ -337,7 +360,9 @@ class Campaign:
                     elif notice.state == "queued" and (row is None or row.state in ("deferred", "retry")):
                         audit.pending += 1
                     else:
-                        audit.lost.append((notice.key, token_of(url), notice.state, row.state if row else None))
+                        audit.lost.append(
+                            (notice.key, token_of(url), notice.state, row.state if row else None)
+                        )
         return audit
 
 
@@ -346,7 +371,8 @@ LIGHT = re.compile(r"^【.+】$")
 
 
 def parse_items(markdown: str) -> list[tuple[bool, str, str, str]]:
-    """The items of a digest as a robot shows them: (to the leader?, section, head, note), light left out (it is
+    """The items of a digest as a robot shows them: (to the leader?, section, head, note), light left out (it
+    is
     the light of the day the message was rendered)."""
     items = []
     section = None
@@ -396,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--overlaps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)  # which step and which pass each kill lands on
-    parser.add_argument("--database-url", help="e.g. a PostgreSQL database (default: SQLite in a temporary home)")
+    parser.add_argument(
+        "--database-url", help="e.g. a PostgreSQL database (default: SQLite in a temporary home)"
+    )
     args = parser.parse_args(argv)
     kill_plan, overlap_plan = scale_plan(args.kills, args.overlaps, args.seed)
     total, audits = Tally(), []
@@ -407,14 +435,21 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="duban-faults-") as tmp, RobotPeer() as robot:
             url = args.database_url and fresh_database(args.database_url, batch)
             campaign = Campaign(Path(tmp), robot, url)
-            run_scenarios(campaign, kills=kill_plan[batch:batch + 25], overlaps=overlap_plan[batch:batch + 25],
-                          downtimes=[1, 3, 10, 30] if batch == 0 else [])
+            run_scenarios(
+                campaign,
+                kills=kill_plan[batch : batch + 25],
+                overlaps=overlap_plan[batch : batch + 25],
+                downtimes=[1, 3, 10, 30] if batch == 0 else [],
+            )
             audits.append(campaign.audit())
             total.add(campaign.tally)
             for error in campaign.errors[:3]:
                 print(error, file=sys.stderr)
-            print(f"batch {batch // 25 + 1}: " + report(campaign.tally, [audits[-1]], time.monotonic() - started),
-                  flush=True)
+            print(
+                f"batch {batch // 25 + 1}: "
+                + report(campaign.tally, [audits[-1]], time.monotonic() - started),
+                flush=True,
+            )
     print("total: " + report(total, audits, time.monotonic() - started), flush=True)
     return 0 if all(a.ok for a in audits) and total.failed_runs == 0 else 1
 
@@ -423,14 +458,17 @@ def report(tally: Tally, audits: list[Audit], elapsed: float) -> str:
     def count(name: str) -> int:
         return sum(getattr(a, name) for a in audits)
 
-    return (f"runs {tally.runs}, kills {tally.kills} ({dict(sorted(tally.kills_by_point.items()))}), "
-            f"overlap rounds {tally.overlaps}, downtime rounds {tally.downtimes}, errored runs {tally.failed_runs}; "
-            f"items taken by robots {count('received')}, duplicates {count('duplicates')}, "
-            f"stale beside current {count('beside')}, shown failed {count('shown_failed')}, "
-            f"shown unknown {count('shown_unknown')}, still owed {count('pending')}, "
-            f"lost {sum(len(a.lost) for a in audits)}, superseded {count('superseded')} of {count('notices')} "
-            f"notices, phase events twice {sum(1 for a in audits for n in a.phase_events.values() if n > 1)}; "
-            f"{elapsed:.0f} s")
+    return (
+        f"runs {tally.runs}, kills {tally.kills} ({dict(sorted(tally.kills_by_point.items()))}), "
+        f"overlap rounds {tally.overlaps}, downtime rounds {tally.downtimes}, "
+        f"errored runs {tally.failed_runs}; "
+        f"items taken by robots {count('received')}, duplicates {count('duplicates')}, "
+        f"stale beside current {count('beside')}, shown failed {count('shown_failed')}, "
+        f"shown unknown {count('shown_unknown')}, still owed {count('pending')}, "
+        f"lost {sum(len(a.lost) for a in audits)}, superseded {count('superseded')} of {count('notices')} "
+        f"notices, phase events twice {sum(1 for a in audits for n in a.phase_events.values() if n > 1)}; "
+        f"{elapsed:.0f} s"
+    )
 
 
 def fresh_database(base_url: str, suffix: str | int) -> str:

@@ -1,4 +1,5 @@
-"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, 50 concurrent report submissions (each with
+"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, 50 concurrent report submissions (each
+with
 a small evidence file), and the review queue with 1,000 claims, each beside a static file served by the same
 server (the baseline: what the server and the loopback cost without duban's work).
 
@@ -36,10 +37,19 @@ def program(size: int):
 
     units = (UnitSpec("office", "领导小组办公室"), UnitSpec("lead", "牵头单位"), UnitSpec("co", "配合单位"))
     start = date(2023, 5, 1)
-    tasks = tuple(TaskSpec(code=f"T{n:05d}", title=f"工作举措 {n}：建立健全知识产权保护工作机制", lead=("lead",),
-                           co=("co",) if n % 3 == 0 else (), area=f"体系{n % 5 + 1}", evidence="工作方案",
-                           limit=TimeLimit(due=start + timedelta(days=30 + n % 400)), phase="implementation")
-                  for n in range(size))
+    tasks = tuple(
+        TaskSpec(
+            code=f"T{n:05d}",
+            title=f"工作举措 {n}：建立健全知识产权保护工作机制",
+            lead=("lead",),
+            co=("co",) if n % 3 == 0 else (),
+            area=f"体系{n % 5 + 1}",
+            evidence="工作方案",
+            limit=TimeLimit(due=start + timedelta(days=30 + n % 400)),
+            phase="implementation",
+        )
+        for n in range(size)
+    )
     return ProgramSpec(id="bench-portal", name="门户基准", coordinator="office",
                        phases=(PhaseSpec("implementation", "组织实施", start, date(2024, 12, 31)),),
                        units=units, tasks=tasks)
@@ -96,9 +106,23 @@ def serve(home: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "DUBAN_HOME": str(home), "DUBAN_PORTAL_AS_OF": AS_OF.isoformat(),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("DUBAN_DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "duban.portal.serve:app", "--factory",
-                                "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                               env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "duban.portal.serve:app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -125,17 +149,29 @@ def main(size: int = 1000) -> None:
                 page = client.get(f"/u/{token}")
                 csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
                 unit_page = timed_gets(client, f"/u/{token}", 30)
-                rows.append((f"unit page, {size:,} tasks ({len(page.content) // 1024} KiB)", unit_page, static))
+                rows.append(
+                    (f"unit page, {size:,} tasks ({len(page.content) // 1024} KiB)", unit_page, static)
+                )
 
                 codes = [f"T{n:05d}" for n in range(50)]
                 cookies = dict(client.cookies)
 
                 def submit(code: str) -> float:
                     begun = time.perf_counter()
-                    response = httpx.post(f"{base}/u/{token}/t/{code}/report", cookies=cookies, timeout=120,
-                                          data={"csrf": csrf, "form_id": f"bench-{code}", "progress": "60",
-                                                "note": "按计划推进", "action": "report", "status": "in_progress"},
-                                          files=[("files", ("进展材料.pdf", PDF, "application/pdf"))])
+                    response = httpx.post(
+                        f"{base}/u/{token}/t/{code}/report",
+                        cookies=cookies,
+                        timeout=120,
+                        data={
+                            "csrf": csrf,
+                            "form_id": f"bench-{code}",
+                            "progress": "60",
+                            "note": "按计划推进",
+                            "action": "report",
+                            "status": "in_progress",
+                        },
+                        files=[("files", ("进展材料.pdf", PDF, "application/pdf"))],
+                    )
                     assert response.status_code == 303, response.text[:300]
                     return time.perf_counter() - begun
 

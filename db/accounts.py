@@ -57,14 +57,24 @@ def add_user(session: Session, ctx: ProgramContext, name: str, role: str, passwo
         session.add(user)
     user.role, user.password_hash, user.active = role, hash_password(password), True
     session.flush()
-    record_event(session, ctx.id, at, "portal.user_added" if created else "portal.password_set", f"user:{name}",
-                 actor, {"role": role})
+    record_event(
+        session,
+        ctx.id,
+        at,
+        "portal.user_added" if created else "portal.password_set",
+        f"user:{name}",
+        actor,
+        {"role": role},
+    )
     return {"program": ctx.id, "name": name, "role": role, "created": created}
 
 
 def authenticate(session: Session, program_id: str, name: str, password: str) -> PortalUser | None:
-    user = session.scalar(select(PortalUser).where(PortalUser.program_id == program_id, PortalUser.name == name,
-                                                   PortalUser.active.is_(True)))
+    user = session.scalar(
+        select(PortalUser).where(
+            PortalUser.program_id == program_id, PortalUser.name == name, PortalUser.active.is_(True)
+        )
+    )
     if user is None:
         verify_password(hash_password("timing"), password)  # the same work whether or not the name exists
         return None

@@ -34,7 +34,9 @@ def unit_role(session: Session, ctx: ProgramContext, task: Task, unit_code: str)
 def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str, at: datetime,
                 actor: str) -> dict:
     """签收 the 交办 of task `code`; a second 签收 changes nothing and says when the first was."""
-    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code, Task.active.is_(True)))
+    task = session.scalar(
+        select(Task).where(Task.program_id == ctx.id, Task.code == code, Task.active.is_(True))
+    )
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if task is None or unit is None:
         raise NotFound(f"计划「{ctx.id}」中没有任务「{code}」或单位「{unit_code}」")
@@ -71,8 +73,11 @@ def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int
                                     AssignmentAck.unit_id == Notice.unit_id)))
         .order_by(Notice.id)
     ).all()
-    return [(instance_id, unit_id, code, ctx.local_date(sent_at)) for instance_id, unit_id, code, sent_at in rows
-            if sent_at is not None]
+    return [
+        (instance_id, unit_id, code, ctx.local_date(sent_at))
+        for instance_id, unit_id, code, sent_at in rows
+        if sent_at is not None
+    ]
 
 
 def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
@@ -88,8 +93,13 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[C
         if slot is None:
             continue
         # The slot is in the note: each chase is its own notice, and reads as one.
-        note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=policy.ack_within_workdays,
-                    slot=slot)
+        note = text(
+            ctx.language,
+            "ladder.ack_missing",
+            assigned_on=sent_on,
+            within=policy.ack_within_workdays,
+            slot=slot,
+        )
         key = notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot)
         candidates.append(Candidate(key, "ack_missing", unit_id, instance_id=instance_id, task_code=code,
                                     data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))

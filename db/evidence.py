@@ -1,12 +1,16 @@
 """The evidence store: files a unit reports, kept by content under the home.
 
-A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that path
-relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet (their
-content differs, so their folders do), a file is never overwritten by another content, and storing the same file
+A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that
+path
+relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet
+(their
+content differs, so their folders do), a file is never overwritten by another content, and storing the same
+file
 twice stores it once. The file keeps its (sanitised) original name inside its folder, because the acceptance
 package matches 成果形式 items by file name.
 
-Two ways in: a report from the command line `stage`s its files (hashed, nothing written) and `commit_files` copies
+Two ways in: a report from the command line `stage`s its files (hashed, nothing written) and `commit_files`
+copies
 them only once the report is accepted (the caller's transaction then commits; a failed copy rolls it back); an
 upload from the portal arrives as bytes and is `store`d. Paths recorded before this store existed are absolute
 and resolved as they are.
@@ -66,7 +70,10 @@ def _digest(path: Path) -> str:
 
 def stage(files: list[Path]) -> list[Staged]:
     """Hash the files (nothing is written): what a report will record."""
-    return [Staged(Path(path), digest := _digest(Path(path)), _relative(digest, Path(path).name)) for path in files]
+    return [
+        Staged(Path(path), digest := _digest(Path(path)), _relative(digest, Path(path).name))
+        for path in files
+    ]
 
 
 def _write_once(target: Path, sha256: str, write) -> None:
@@ -89,7 +96,11 @@ def _write_once(target: Path, sha256: str, write) -> None:
 def commit_files(home: Path, staged: list[Staged]) -> None:
     """Copy the staged files into the store; an existing stored file (same content) is left as it is."""
     for item in staged:
-        _write_once(home / item.relative, item.sha256, lambda temporary, item=item: shutil.copyfile(item.source, temporary))
+        _write_once(
+            home / item.relative,
+            item.sha256,
+            lambda temporary, item=item: shutil.copyfile(item.source, temporary),
+        )
 
 
 def store(home: Path, source: bytes | Path, original_name: str) -> str:

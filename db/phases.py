@@ -34,7 +34,8 @@ class Transition:
 
 
 def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **values) -> bool:
-    """A transition is claimed like a notice: a compare-and-set on the state, so of two overlapping checks only
+    """A transition is claimed like a notice: a compare-and-set on the state, so of two overlapping checks
+    only
     one records it and emits its event."""
     moved = session.execute(
         update(Phase).where(Phase.id == phase.id, Phase.state == state[phase.id]).values(state=to, **values)

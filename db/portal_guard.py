@@ -35,8 +35,14 @@ def record_failure(session: Session, address: str, at: datetime) -> None:
 
 
 def recent_failures(session: Session, address: str, at: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(PortalFailure)
-                          .where(PortalFailure.address == address[:64], PortalFailure.at >= at - FAILURE_WINDOW)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PortalFailure)
+            .where(PortalFailure.address == address[:64], PortalFailure.at >= at - FAILURE_WINDOW)
+        )
+        or 0
+    )
 
 
 def penalty_seconds(failures: int) -> float | None:
@@ -51,6 +57,9 @@ def penalty_seconds(failures: int) -> float | None:
 def first_submission(session: Session, form_id: str, program_id: str, at: datetime) -> bool:
     """True the first time a form id is submitted; False for a repeat (nothing should be recorded)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(insert(PortalSubmission).values(form_id=form_id[:64], program_id=program_id, at=at)
-                             .on_conflict_do_nothing(index_elements=["form_id"]))
+    result = session.execute(
+        insert(PortalSubmission)
+        .values(form_id=form_id[:64], program_id=program_id, at=at)
+        .on_conflict_do_nothing(index_elements=["form_id"])
+    )
     return result.rowcount == 1

@@ -1,17 +1,21 @@
-"""反馈 → 申请办结 → 审核 (销号 | 退回重办): the rules every report follows, whichever way it arrives (the portal,
+"""反馈 → 申请办结 → 审核 (销号 | 退回重办): the rules every report follows, whichever way it arrives (the
+portal,
 a returned 报送表, `duban report`), and the coordinator's review of done claims.
 
 - A unit reports only on tasks it answers for (directly or through a collective).
 - Co-units report their part: recorded and shown, the task's status and progress stay the lead's.
-- Only the lead unit claims a task done, and a claim needs evidence when the task names a 成果形式 (evidence of
+- Only the lead unit claims a task done, and a claim needs evidence when the task names a 成果形式 (evidence
+of
   this report or of an earlier one on the same instance).
 - With `review: required` (the default) a claim waits for the coordinator: the instance stays in progress at
   100% until it is passed (销号: done on the claim's date) or returned (退回重办: back in progress, with a
   reason the unit is told, counted in the scores). With `review: none` a claim is done at once.
 - While a claim waits, the lead cannot report on the instance again.
 
-Decisions are coordinator_decisions rows (kind `claim`, subject `claim:ID`) and events, like the other decisions.
-Notices to the unit: `claim_returned` (with the reason) and `claim_passed`, keys `claim_returned:P:claimID:UNIT`.
+Decisions are coordinator_decisions rows (kind `claim`, subject `claim:ID`) and events, like the other
+decisions.
+Notices to the unit: `claim_returned` (with the reason) and `claim_passed`, keys
+`claim_returned:P:claimID:UNIT`.
 """
 
 from __future__ import annotations
@@ -40,12 +44,16 @@ def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
 
 
 def pending_claim(session: Session, instance_id: int) -> DoneClaim | None:
-    return session.scalar(select(DoneClaim).where(DoneClaim.instance_id == instance_id, DoneClaim.state == "pending"))
+    return session.scalar(
+        select(DoneClaim).where(DoneClaim.instance_id == instance_id, DoneClaim.state == "pending")
+    )
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
     files: list[str] = []
-    for evidence in session.scalars(select(ProgressReport.evidence).where(ProgressReport.instance_id == instance_id)):
+    for evidence in session.scalars(
+        select(ProgressReport.evidence).where(ProgressReport.instance_id == instance_id)
+    ):
         files += evidence or []
     return files
 
@@ -79,8 +87,18 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     return task, instance, role
 
 
-def submit_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
-                  progress: int | None, note: str | None, evidence: list[str], at: datetime, actor: str) -> dict:
+def submit_report(
+    session: Session,
+    ctx: ProgramContext,
+    code: str,
+    unit_code: str,
+    status: str,
+    progress: int | None,
+    note: str | None,
+    evidence: list[str],
+    at: datetime,
+    actor: str,
+) -> dict:
     """A unit's report under the rules above; a done claim opens a review when the program requires one."""
     _task_row, instance, role = check_report(session, ctx, code, unit_code, status, progress, evidence)
     if role == "co":
@@ -90,7 +108,9 @@ def submit_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
         return {**record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor),
                 "role": role}
     previous = instance.progress
-    result = record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor, effect="claim")
+    result = record_report(
+        session, ctx, code, unit_code, status, progress, note, evidence, at, actor, effect="claim"
+    )
     unit_id = session.scalar(select(Unit.id).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit_id,
                       report_id=result["report_id"], previous_progress=previous if previous < 100 else 90,
@@ -143,30 +163,66 @@ def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, state: str,
                  {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
                   "source": source})
     session.flush()
-    return {"claim": claim.id, "code": code, "unit": unit, "state": state, "claimed_on": claim.claimed_on.isoformat(),
-            "decided_on": claim.decided_on.isoformat(), "by": actor, "reason": note}
+    return {
+        "claim": claim.id,
+        "code": code,
+        "unit": unit,
+        "state": state,
+        "claimed_on": claim.claimed_on.isoformat(),
+        "decided_on": claim.decided_on.isoformat(),
+        "by": actor,
+        "reason": note,
+    }
 
 
 def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit_id: int | None = None,
            limit: int | None = None) -> list[dict]:
     """Claims with their task, unit, report (note, evidence) and decision, oldest first."""
-    query = (select(DoneClaim, Task.code, Task.title, Task.evidence_spec, Unit.code, Unit.name, ProgressReport.note,
-                    ProgressReport.evidence, TaskInstance.due)
-             .join(Task, Task.id == DoneClaim.task_id).join(Unit, Unit.id == DoneClaim.unit_id)
-             .join(ProgressReport, ProgressReport.id == DoneClaim.report_id)
-             .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
-             .where(DoneClaim.program_id == ctx.id).order_by(DoneClaim.id))
+    query = (
+        select(
+            DoneClaim,
+            Task.code,
+            Task.title,
+            Task.evidence_spec,
+            Unit.code,
+            Unit.name,
+            ProgressReport.note,
+            ProgressReport.evidence,
+            TaskInstance.due,
+        )
+        .join(Task, Task.id == DoneClaim.task_id)
+        .join(Unit, Unit.id == DoneClaim.unit_id)
+        .join(ProgressReport, ProgressReport.id == DoneClaim.report_id)
+        .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
+        .where(DoneClaim.program_id == ctx.id)
+        .order_by(DoneClaim.id)
+    )
     if state is not None:
         query = query.where(DoneClaim.state == state)
     if unit_id is not None:
         query = query.where(DoneClaim.unit_id == unit_id)
     if limit is not None:
         query = query.limit(limit)
-    return [{"id": c.id, "code": code, "title": title, "evidence_spec": spec, "unit": unit, "unit_name": name,
-             "note": note, "evidence": list(evidence or []), "due": due.isoformat() if due else None,
-             "claimed_on": c.claimed_on.isoformat(), "state": c.state, "reason": c.reason, "decided_by": c.decided_by,
-             "decided_on": c.decided_on.isoformat() if c.decided_on else None, "instance_id": c.instance_id}
-            for c, code, title, spec, unit, name, note, evidence, due in session.execute(query)]
+    return [
+        {
+            "id": c.id,
+            "code": code,
+            "title": title,
+            "evidence_spec": spec,
+            "unit": unit,
+            "unit_name": name,
+            "note": note,
+            "evidence": list(evidence or []),
+            "due": due.isoformat() if due else None,
+            "claimed_on": c.claimed_on.isoformat(),
+            "state": c.state,
+            "reason": c.reason,
+            "decided_by": c.decided_by,
+            "decided_on": c.decided_on.isoformat() if c.decided_on else None,
+            "instance_id": c.instance_id,
+        }
+        for c, code, title, spec, unit, name, note, evidence, due in session.execute(query)
+    ]
 
 
 def returns_by_unit(session: Session, ctx: ProgramContext, year: int | None, today: date) -> dict[int, int]:
@@ -182,8 +238,14 @@ def returns_by_unit(session: Session, ctx: ProgramContext, year: int | None, tod
 
 
 def pending_count(session: Session, ctx: ProgramContext) -> int:
-    return session.scalar(select(func.count()).select_from(DoneClaim).where(DoneClaim.program_id == ctx.id,
-                                                                             DoneClaim.state == "pending")) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(DoneClaim)
+            .where(DoneClaim.program_id == ctx.id, DoneClaim.state == "pending")
+        )
+        or 0
+    )
 
 
 def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
@@ -201,15 +263,23 @@ def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
         else:
             note = text(ctx.language, "ladder.claim_passed", on=claim.claimed_on)
         key = notice_key(kind, ctx.id, f"claim{claim.id}", unit_code)
-        candidates.append(Candidate(key, kind, claim.unit_id,
-                                    instance_id=claim.instance_id, task_code=code,
-                                    data={"claim": claim.id, "title": title, "note": note, "reason": claim.reason}))
+        candidates.append(
+            Candidate(
+                key,
+                kind,
+                claim.unit_id,
+                instance_id=claim.instance_id,
+                task_code=code,
+                data={"claim": claim.id, "title": title, "note": note, "reason": claim.reason},
+            )
+        )
     return candidates
 
 
 def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datetime, actor: str,
                    unit_code: str | None = None) -> tuple[list[dict], list]:
-    """Returned 报送表 (notifications.workbooks.report_forms.ReportForm), all or nothing: every row is checked against the
+    """Returned 报送表 (notifications.workbooks.report_forms.ReportForm), all or nothing: every row is checked
+    against the
     rules first; any problem (FILE:ROW:COLUMN) and nothing is written. `unit_code`: the uploading unit, whose
     forms these must be."""
 
@@ -219,10 +289,14 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
         if form.problems:
             continue
         if form.program_id != ctx.id:
-            problems.append(Problem(form.file, None, None, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」"))
+            problems.append(
+                Problem(form.file, None, None, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」")
+            )
             continue
         if unit_code is not None and form.unit_code != unit_code:
-            problems.append(Problem(form.file, None, None, f"本表属于单位「{form.unit_code}」，不能由本单位报送"))
+            problems.append(
+                Problem(form.file, None, None, f"本表属于单位「{form.unit_code}」，不能由本单位报送")
+            )
             continue
         for row in form.rows:
             try:
@@ -244,6 +318,8 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
             planned.append((form.unit_code, row, status, progress))
     if problems:
         return [], problems
-    results = [submit_report(session, ctx, row.code, unit, status, progress, row.note, list(row.evidence), at, actor)
-               for unit, row, status, progress in planned]
+    results = [
+        submit_report(session, ctx, row.code, unit, status, progress, row.note, list(row.evidence), at, actor)
+        for unit, row, status, progress in planned
+    ]
     return results, []

@@ -15,7 +15,8 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
 - deduction = per_two_yellow * (yellow // 2) + per_red * red  (defaults −1 per two yellow cards, −2 per red).
   score = 100 + deduction.
 - escalations = 督办 notices actually recorded for the unit (notices of kind escalation or
-  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject; not one
+  remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject; not
+  one
   superseded unsent by a newer one after downtime).
 - 约谈 (interview) when red cards >= 1 or escalations >= scoring.interview_escalations.
 Task counts (lead tasks only): tasks_due (instances due by today), done_on_time, done_late, overdue (not done,
@@ -66,9 +67,22 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
         .order_by(Unit.id)
     ).all()
     stats: dict[int, dict] = {
-        unit_id: {"unit": code, "name": name, "tasks_due": 0, "done_on_time": 0, "done_late": 0, "overdue": 0,
-                  "remediation_due": 0, "remediation_late": 0, "forms_late": 0, "yellow_cards": 0, "red_cards": 0,
-                  "escalations": 0, "returns": 0, "cards": []}
+        unit_id: {
+            "unit": code,
+            "name": name,
+            "tasks_due": 0,
+            "done_on_time": 0,
+            "done_late": 0,
+            "overdue": 0,
+            "remediation_due": 0,
+            "remediation_late": 0,
+            "forms_late": 0,
+            "yellow_cards": 0,
+            "red_cards": 0,
+            "escalations": 0,
+            "returns": 0,
+            "cards": [],
+        }
         for unit_id, code, name in units
     }
 

@@ -213,9 +213,21 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
                             status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
     session.add(report)
     session.flush()
-    record_event(session, ctx.id, at, "task.claimed" if effect == "claim" else "task.reported", f"task:{code}",
-                 actor, {"unit": unit_code, "status": status, "progress": progress, "effect": effect,
-                         "due": instance.due.isoformat() if instance.due else None})
+    record_event(
+        session,
+        ctx.id,
+        at,
+        "task.claimed" if effect == "claim" else "task.reported",
+        f"task:{code}",
+        actor,
+        {
+            "unit": unit_code,
+            "status": status,
+            "progress": progress,
+            "effect": effect,
+            "due": instance.due.isoformat() if instance.due else None,
+        },
+    )
     return {"program": ctx.id, "code": code, "unit": unit_code, "status": status, "progress": progress,
             "due": instance.due.isoformat() if instance.due else None, "evidence": evidence,
             "reported_at": at.isoformat(), "report_id": report.id, "instance_id": instance.id}

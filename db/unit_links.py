@@ -32,8 +32,16 @@ def issue_link(session: Session, ctx: ProgramContext, unit_id: int, at: datetime
                message_id: str | None = None) -> str:
     """A new token for the unit, valid `link_days` from `at`; returns the token (the only time it is seen)."""
     token = secrets.token_urlsafe(32)
-    session.add(UnitLink(program_id=ctx.id, unit_id=unit_id, token_hash=token_hash(token), created_at=at,
-                         expires_at=at + timedelta(days=ctx.policies.portal.link_days), message_id=message_id))
+    session.add(
+        UnitLink(
+            program_id=ctx.id,
+            unit_id=unit_id,
+            token_hash=token_hash(token),
+            created_at=at,
+            expires_at=at + timedelta(days=ctx.policies.portal.link_days),
+            message_id=message_id,
+        )
+    )
     session.flush()
     return token
 
@@ -60,7 +68,9 @@ def resolve_link(session: Session, token: str, at: datetime) -> LinkHolder | Non
     if not token or len(token) > 128:
         return None
     row = session.execute(
-        select(UnitLink, Unit).join(Unit, Unit.id == UnitLink.unit_id).where(UnitLink.token_hash == token_hash(token))
+        select(UnitLink, Unit)
+        .join(Unit, Unit.id == UnitLink.unit_id)
+        .where(UnitLink.token_hash == token_hash(token))
     ).first()
     if row is None:
         return None
@@ -81,5 +91,7 @@ def revoke_links(session: Session, ctx: ProgramContext, unit_code: str, at: date
                                UnitLink.revoked_at.is_(None))
         .values(revoked_at=at)
     )
-    record_event(session, ctx.id, at, "portal.links_revoked", f"unit:{unit_code}", actor, {"links": result.rowcount})
+    record_event(
+        session, ctx.id, at, "portal.links_revoked", f"unit:{unit_code}", actor, {"links": result.rowcount}
+    )
     return result.rowcount

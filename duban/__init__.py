@@ -1,4 +1,5 @@
-"""The top: the command line (duban.cli), the units' portal (duban.portal) and the simulation (duban.simulation).
+"""The top: the command line (duban.cli), the units' portal (duban.portal) and the simulation
+(duban.simulation).
 
 `create_app` and `run_flow` load on first use (PEP 562 `__getattr__`): the portal brings fastapi, a flow run
 Prefect, and the reading commands stay fast without either."""
@@ -22,8 +23,21 @@ from duban.simulation import (
 _LAZY = {"create_app": ("duban.portal.app", "create_app"), "run_flow": ("duban.cli.support", "run_flow")}
 
 __all__ = [
-    "create_app", "run_flow", "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "app", "fresh_home", "main", "readable_plan",
-    "replay", "simulate", "simulate_units", "unit_table"]
+    "create_app",
+    "run_flow",
+    "EXAMPLE_PLANS",
+    "Replay",
+    "ReplayError",
+    "Simulation",
+    "app",
+    "fresh_home",
+    "main",
+    "readable_plan",
+    "replay",
+    "simulate",
+    "simulate_units",
+    "unit_table",
+]
 
 
 def __getattr__(name: str):

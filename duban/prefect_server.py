@@ -1,9 +1,13 @@
 """Prefect's temporary server as a child process we own: it dies with the command, even under `kill -9`.
 
-Without PREFECT_API_URL, Prefect starts a temporary server (uvicorn in a subprocess) on first use and stops it at
-exit (atexit). A SIGKILLed command runs no atexit: the server stayed up for good. So `duban supervise` starts it
-itself, from the main thread, with the kernel told to SIGKILL it when its parent dies (Linux PR_SET_PDEATHSIG),
-and registers it where Prefect looks for its temporary server, so Prefect uses this one instead of starting its own.
+Without PREFECT_API_URL, Prefect starts a temporary server (uvicorn in a subprocess) on first use and stops it
+at
+exit (atexit). A SIGKILLed command runs no atexit: the server stayed up for good. So `duban supervise` starts
+it
+itself, from the main thread, with the kernel told to SIGKILL it when its parent dies (Linux
+PR_SET_PDEATHSIG),
+and registers it where Prefect looks for its temporary server, so Prefect uses this one instead of starting
+its own.
 """
 
 from __future__ import annotations
@@ -41,11 +45,30 @@ class OwnedTemporaryServer(SubprocessASGIServer):
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
         # Prefect 3.8.8's own command for its temporary server, started bound to this process's life.
         return subprocess.Popen(
-            args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-                  "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-                  "--log-level", "error", "--lifespan", "on"],
-            env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                 "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)},
+            args=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(prefect.__module_path__.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env={
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            },
             preexec_fn=_die_with(os.getpid()) if sys.platform.startswith("linux") else None,
         )
 

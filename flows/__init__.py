@@ -11,17 +11,41 @@ from flows.runtime import Settings, Wiring, database, load_settings, now, wiring
 
 # name → (module, attribute); the flows are exported as *_flow, since flows.supervise is also a module's name.
 _PREFECT = {
-    "supervise_flow": ("flows.supervise", "supervise"), "decide_flow": ("flows.decide", "decide"),
-    "bulletin_flow": ("flows.bulletin", "bulletin"), "FLOWS": ("flows.definitions", "FLOWS"),
-    "deployments": ("flows.definitions", "deployments"), "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
-    "moment_of": ("flows.supervise", "moment_of"), "deployment_names": ("flows.definitions", "deployment_names"),
+    "supervise_flow": ("flows.supervise", "supervise"),
+    "decide_flow": ("flows.decide", "decide"),
+    "bulletin_flow": ("flows.bulletin", "bulletin"),
+    "FLOWS": ("flows.definitions", "FLOWS"),
+    "deployments": ("flows.definitions", "deployments"),
+    "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
+    "moment_of": ("flows.supervise", "moment_of"),
+    "deployment_names": ("flows.definitions", "deployment_names"),
     "overrun_automation": ("flows.definitions", "overrun_automation"),
-    "OVERRUN_AUTOMATION": ("flows.definitions", "OVERRUN_AUTOMATION")}
+    "OVERRUN_AUTOMATION": ("flows.definitions", "OVERRUN_AUTOMATION"),
+}
 
 __all__ = [
-    "AsOf", "CheckResult", "DAILY_CHECK_TIME", "database", "FLOWS", "PHASE_FLOWS", "Settings", "Wiring", "bulletin_flow", "bulletin_step",
-    "decide_flow", "deployment_names", "deployments", "overrun_automation", "OVERRUN_AUTOMATION", "load_settings", "moment_of", "now", "run_check", "supervise_flow",
-    "wiring"]
+    "AsOf",
+    "CheckResult",
+    "DAILY_CHECK_TIME",
+    "database",
+    "FLOWS",
+    "PHASE_FLOWS",
+    "Settings",
+    "Wiring",
+    "bulletin_flow",
+    "bulletin_step",
+    "decide_flow",
+    "deployment_names",
+    "deployments",
+    "overrun_automation",
+    "OVERRUN_AUTOMATION",
+    "load_settings",
+    "moment_of",
+    "now",
+    "run_check",
+    "supervise_flow",
+    "wiring",
+]
 
 
 def __getattr__(name: str):

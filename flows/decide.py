@@ -136,8 +136,9 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
 
 def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
     """Records an answer exactly as the command line does (source prefect)."""
-    return record_decision(session, ctx, kind, bool(decision.approve), decision.decided_by, decision.note or None,
-                           at)
+    return record_decision(
+        session, ctx, kind, bool(decision.approve), decision.decided_by, decision.note or None, at
+    )
 
 
 def decide_run_name() -> str:

@@ -51,11 +51,25 @@ def overrun_automation(notify_block_id=None):
     reasons); without a block, the automation still marks each such event as triggered in the Event Feed."""
     from prefect.automations import Automation, DoNothing, EventTrigger, SendNotification
 
-    action = DoNothing() if notify_block_id is None else SendNotification(
-        block_document_id=notify_block_id, subject="督办：{{ event.resource.name }} 超期未结",
-        body="{{ event.resource.name }} 已于 {{ event.payload.on }} 超期未结：{{ event.payload.reasons | join('；') }}。"
-             "请在 Prefect 的 decide 运行中决定，或 duban phase approve {{ event.payload.program }} {{ event.payload.phase }}")
-    return Automation(name=OVERRUN_AUTOMATION, description="督办：阶段超期未结，牵头办需要决定",
-                      trigger=EventTrigger(expect={"duban.phase.overrun"}, match={"prefect.resource.id": "duban.program.*"},
-                                           posture="Reactive", threshold=1),
-                      actions=[action])
+    action = (
+        DoNothing()
+        if notify_block_id is None
+        else SendNotification(
+            block_document_id=notify_block_id,
+            subject="督办：{{ event.resource.name }} 超期未结",
+            body="{{ event.resource.name }} 已于 {{ event.payload.on }} 超期未结："
+            "{{ event.payload.reasons | join('；') }}。请在 Prefect 的 decide 运行中决定，"
+            "或 duban phase approve {{ event.payload.program }} {{ event.payload.phase }}",
+        )
+    )
+    return Automation(
+        name=OVERRUN_AUTOMATION,
+        description="督办：阶段超期未结，牵头办需要决定",
+        trigger=EventTrigger(
+            expect={"duban.phase.overrun"},
+            match={"prefect.resource.id": "duban.program.*"},
+            posture="Reactive",
+            threshold=1,
+        ),
+        actions=[action],
+    )

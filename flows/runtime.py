@@ -41,7 +41,9 @@ class Settings(BaseSettings):
         default=None, description="any SQLAlchemy URL; default SQLite under home"
     )
     database_secret: str | None = Field(
-        default=None, description="name of a Prefect Secret block holding the database URL, when no URL is set")
+        default=None,
+        description="name of a Prefect Secret block holding the database URL, when no URL is set",
+    )
     notifier: Literal["outbox", "apprise"] = Field(
         default="outbox", description="outbox: record only (the embedded default); apprise: deliver to units"
     )
@@ -50,11 +52,16 @@ class Settings(BaseSettings):
     feishu_endpoint: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     portal_url: str | None = Field(default=None, description="the portal's public address; else portal.url")
-    portal_as_of: str | None = Field(default=None, description="the portal acts as of this moment (replays, demos)")
+    portal_as_of: str | None = Field(
+        default=None, description="the portal acts as of this moment (replays, demos)"
+    )
     portal_secret: str | None = Field(
         default=None, description="signs portal sessions; else a key kept in the database")
     prefect_startup_seconds: int = Field(
-        default=180, gt=0, description="start-up timeout of Prefect's temporary server (a bare `duban supervise`)")
+        default=180,
+        gt=0,
+        description="start-up timeout of Prefect's temporary server (a bare `duban supervise`)",
+    )
 
     @field_validator("home")
     @classmethod

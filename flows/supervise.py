@@ -130,7 +130,9 @@ def supervise(program: str, as_of: AsOf = None) -> dict:
             result.claimed += Counter(PHASE_FLOWS[kind](program=program, as_of=at))
     result.claimed += program_step(wired.sessions, program, running, at)
     result.claimed += request_decisions(wired, program, at)
-    result.dispatched = dispatch_step(wired.sessions, program, wired.notifier(), at, wired.settings.portal_url)
+    result.dispatched = dispatch_step(
+        wired.sessions, program, wired.notifier(), at, wired.settings.portal_url
+    )
     publish_artifacts(wired, program, at)
     logger.info("claimed %s; dispatched %s", dict(result.claimed),
                 "outside the sending window" if result.dispatched is None else dict(result.dispatched.states))
@@ -178,20 +180,37 @@ def request_decisions(wired, program: str, at: datetime) -> Counter:
 
 
 # The artifacts' column names, in the catalogue under artifact.<name>.
-ARTIFACT_COLUMNS = ("light", "code", "measure", "lead", "due", "progress", "last_report", "unit", "kind", "tasks",
-                    "channel", "state", "at", "attempts", "failure")
+ARTIFACT_COLUMNS = (
+    "light",
+    "code",
+    "measure",
+    "lead",
+    "due",
+    "progress",
+    "last_report",
+    "unit",
+    "kind",
+    "tasks",
+    "channel",
+    "state",
+    "at",
+    "attempts",
+    "failure",
+)
 
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
 def cell(text: object) -> str:
-    """The UI renders table cells as markdown: plan text shows as written, never as links, HTML or emphasis."""
+    """The UI renders table cells as markdown: plan text shows as written, never as links, HTML or
+    emphasis."""
     return MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def publish_artifacts(wired, program: str, at: datetime) -> None:
-    """What the coordinator opens in the UI, in the program's language; the numbers are those of `duban status`
+    """What the coordinator opens in the UI, in the program's language; the numbers are those of `duban
+    status`
     for the same day. Tasks: the light first, red rows first, units by name; notices: what went out today."""
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
@@ -214,18 +233,30 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
             language, "artifact.tasks_shown", shown=TABLE_ARTIFACT_ROWS, total=len(rows))))
     column = {key: text(language, f"artifact.{key}") for key in ARTIFACT_COLUMNS}
     states, kinds = labels(language, "delivery_state"), labels(language, "kind")
-    notices = [{column["unit"]: cell(names.get(e["unit"], e["unit"])), column["kind"]: kinds.get(e["kind"], e["kind"]),
-                column["tasks"]: "、".join(e["tasks"]), column["channel"]: e["channel"] or "",
-                column["state"]: states.get(e["state"], e["state"])} for e in sent_today]
+    notices = [
+        {
+            column["unit"]: cell(names.get(e["unit"], e["unit"])),
+            column["kind"]: kinds.get(e["kind"], e["kind"]),
+            column["tasks"]: "、".join(e["tasks"]),
+            column["channel"]: e["channel"] or "",
+            column["state"]: states.get(e["state"], e["state"]),
+        }
+        for e in sent_today
+    ]
     create_table_artifact(table=notices, key=f"{program}-notices", description=text(
         language, "artifact.notices_description", today=today, count=len(notices)))
     create_markdown_artifact(markdown=bulletin, key=f"{program}-bulletin",
                              description=text(language, "artifact.bulletin_description", today=today))
     failed_table = [
-        {column["at"]: str(row["at"])[:16].replace("T", " "), column["unit"]: cell(names.get(row["unit"], row["unit"])),
-         column["channel"]: row["channel"], column["attempts"]: row["attempts"],
-         column["failure"]: cell(" ".join(str(part) for part in (row["code"], row["reason"]) if part))}
-        for row in failed]
+        {
+            column["at"]: str(row["at"])[:16].replace("T", " "),
+            column["unit"]: cell(names.get(row["unit"], row["unit"])),
+            column["channel"]: row["channel"],
+            column["attempts"]: row["attempts"],
+            column["failure"]: cell(" ".join(str(part) for part in (row["code"], row["reason"]) if part)),
+        }
+        for row in failed
+    ]
     create_table_artifact(table=failed_table, key=f"{program}-failed-deliveries", description=text(
         language, "artifact.failed_description", today=today, count=len(failed_table)))
 
@@ -234,10 +265,18 @@ def task_table(rows: list[dict], names: dict[str, str], language: str) -> list[d
     """The tasks artifact: the light first, units by name, plan text shown as written."""
     column = {key: text(language, f"artifact.{key}") for key in ARTIFACT_COLUMNS}
     lights = labels(language, "light")
-    return [{column["light"]: lights[r["light"]], column["code"]: r["code"], column["measure"]: cell(r["title"]),
-             column["lead"]: cell("、".join(names.get(code, code) for code in r["lead"])),
-             column["due"]: r["due"] or r["recurrence"] or "", column["progress"]: f"{r['progress']}%",
-             column["last_report"]: r["last_report"] or ""} for r in rows[:TABLE_ARTIFACT_ROWS]]
+    return [
+        {
+            column["light"]: lights[r["light"]],
+            column["code"]: r["code"],
+            column["measure"]: cell(r["title"]),
+            column["lead"]: cell("、".join(names.get(code, code) for code in r["lead"])),
+            column["due"]: r["due"] or r["recurrence"] or "",
+            column["progress"]: f"{r['progress']}%",
+            column["last_report"]: r["last_report"] or "",
+        }
+        for r in rows[:TABLE_ARTIFACT_ROWS]
+    ]
 
 
 def progress_description(summary: dict, rows: list[dict], phase_names: dict[str, str], today: date,
@@ -248,7 +287,9 @@ def progress_description(summary: dict, rows: list[dict], phase_names: dict[str,
         counts = by_phase.setdefault(row["phase"] or "", [0, 0])
         counts[0] += row["light"] == "done"
         counts[1] += 1
-    parts = [f"{phase_names.get(kind, kind)} {done}/{total}" for kind, (done, total) in by_phase.items() if kind]
+    parts = [
+        f"{phase_names.get(kind, kind)} {done}/{total}" for kind, (done, total) in by_phase.items() if kind
+    ]
     return text(language, "artifact.progress_description", name=cell(summary["name"]), today=today,
                 done=summary["lights"]["done"], tasks=summary["tasks"],
                 phases=text(language, "artifact.separator").join(parts))

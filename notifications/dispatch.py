@@ -2,8 +2,10 @@
 
 queued → sending is a compare-and-set committed before the message leaves, together with the claim of each
 (notice, channel) route still owed (notifications/inflight.py), so two checks never hand the same notice to a
-channel and a channel that took a notice never gets it again. What a dead run left in flight is recovered first:
-owed again where the send provably did not start or the channel is idempotent, else `unknown`, shown and alerted.
+channel and a channel that took a notice never gets it again. What a dead run left in flight is recovered
+first:
+owed again where the send provably did not start or the channel is idempotent, else `unknown`, shown and
+alerted.
 """
 
 from __future__ import annotations
@@ -42,8 +44,18 @@ from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, light, text
 
 # Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
-SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
-                "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin", "ack_missing")
+SUPERSEDABLE = (
+    "before_due",
+    "overdue",
+    "escalation",
+    "report_missing",
+    "remediation_before_due",
+    "remediation_overdue",
+    "remediation_escalation",
+    "selfcheck_missing",
+    "bulletin",
+    "ack_missing",
+)
 
 
 @dataclass
@@ -51,8 +63,12 @@ class DispatchResult:
     messages: int = 0
     notices: int = 0
     states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    alerts: list[tuple[str, str, str]] = field(default_factory=list)  # (unit name, channel key, masked channel)
-    unknown: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # sends that may have arrived
+    alerts: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (unit name, channel key, masked channel)
+    unknown: list[tuple[str, int | None, str, int]] = field(
+        default_factory=list
+    )  # sends that may have arrived
     recovered: inflight.Recovered = field(default_factory=inflight.Recovered)
     superseded: int = 0
     render_failures: list[tuple[str, str, str]] = field(
@@ -156,7 +172,9 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
             "title": text(language, "alert.channel_broken", unit=unit, channel=channel),
             "note": text(language, "alert.channel_fallback"), "channel": channel, "unit": unit}
 
-    def lost(language: str, message_id: str, unit_id: int | None, channel: str, count: int) -> tuple[str, dict]:
+    def lost(
+        language: str, message_id: str, unit_id: int | None, channel: str, count: int
+    ) -> tuple[str, dict]:
         unit = names.get(unit_id, "")
         retry = f"duban deliveries retry {program_id} --message {message_id}"
         return notice_key("delivery_unknown", program_id, message_id, channel), {
@@ -183,18 +201,23 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
         ctx = load_program(session, program_id)
         units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == program_id))}
         session.expunge_all()
-    # Per notice, the routes that still owe it: a channel that took (or may have taken) it is never asked again.
+    # Per notice, the routes that still owe it: a channel that took (or may have taken) it is never asked
+    # again.
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     for notice_id, unit_id, audience in queued:
         unit = units[unit_id]
         urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
         rows = taken.get(notice_id, {})
-        owed = tuple(r for r in notifier.routes(urls) if r.route not in rows or rows[r.route][0] in inflight.OWED)
+        owed = tuple(
+            r for r in notifier.routes(urls) if r.route not in rows or rows[r.route][0] in inflight.OWED
+        )
         if not owed:
             settled.append(notice_id)  # every channel has answered for it (a recovery left it queued)
             continue
-        resume = next((rows[r.route][1] for r in owed if r.route in rows and rows[r.route][0] == "retry"), None)
+        resume = next(
+            (rows[r.route][1] for r in owed if r.route in rows and rows[r.route][0] == "retry"), None
+        )
         groups[(unit_id, audience, owed, resume)].append(notice_id)
     if settled:
         with sessions.begin() as session:
@@ -212,15 +235,19 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                     update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
                     .values(state="sending", message_id=message_id)
                 )
-                mine = session.scalars(select(Notice).where(Notice.id.in_(notice_ids), Notice.state == "sending",
-                                                            Notice.message_id == message_id)).all()
+                mine = session.scalars(
+                    select(Notice).where(
+                        Notice.id.in_(notice_ids), Notice.state == "sending", Notice.message_id == message_id
+                    )
+                ).all()
                 if not mine:
                     continue  # an overlapping check took them first
                 ids = [n.id for n in mine]
                 took = inflight.claim_routes(session, program_id, ids, list(routes), message_id, owner,
                                              at + inflight.LEASE, at)
                 if took != len(ids) * len(routes):
-                    # Another run settled one of these routes in between: give everything back, regroup next time.
+                    # Another run settled one of these routes in between: give everything back, regroup next
+                    # time.
                     inflight.release(session, message_id, owner, at)
                     inflight.settle_notices(session, program_id, ids, at)
                     continue
@@ -241,7 +268,8 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
         crash_point("after_claim")
         outcome = notifier.send(message)
         with sessions.begin() as session:
-            # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its answer.
+            # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its
+            # answer.
             inflight.settle_unanswered(session, message_id, owner, outcome.state, at)
             states = inflight.settle_notices(session, program_id, ids, at, channel=outcome.channel)
         result.messages += 1
@@ -259,11 +287,14 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
     newer bulletin; a before-due reminder once the task is chased as overdue) is never sent beside it."""
     newer = aliased(Notice)
     same_rule = and_(
-        newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id, newer.audience == Notice.audience,
+        newer.program_id == Notice.program_id,
+        newer.unit_id == Notice.unit_id,
+        newer.audience == Notice.audience,
         func.coalesce(newer.instance_id, -1) == func.coalesce(Notice.instance_id, -1),
         func.coalesce(newer.task_code, "") == func.coalesce(Notice.task_code, ""),
         func.coalesce(newer.subject_unit_id, -1) == func.coalesce(Notice.subject_unit_id, -1),
-        newer.state != "superseded", newer.id > Notice.id,
+        newer.state != "superseded",
+        newer.id > Notice.id,
     )
     stale = or_(
         and_(Notice.kind.in_(SUPERSEDABLE), exists().where(same_rule, newer.kind == Notice.kind)),
@@ -276,7 +307,8 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
         update(Notice).where(Notice.program_id == program_id, Notice.state == "queued", stale)
         .values(state="superseded", sent_at=None).execution_options(synchronize_session=False)
     )
-    # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and go
+    # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and
+    # go
     # out in a later message (or are superseded), so its ledger row leaves `deferred`.
     session.execute(update(Delivery).where(Delivery.program_id == program_id, Delivery.state == "deferred")
                     .values(state="superseded", last_at=at))
@@ -335,8 +367,12 @@ def _attachments(
         name = "全部任务" if "bulletin" in kinds else "报送表"
         names = {u.code: u.name for u in units.values()}
         meta = None if "bulletin" in kinds else {"program": ctx.id, "unit": unit.code}
-        files.append(Attachment(f"{ctx.id}-{unit.code}-{name}.xlsx",
-                                unit_task_workbook(unit.name, rows, ctx.program.language, names=names, meta=meta)))
+        files.append(
+            Attachment(
+                f"{ctx.id}-{unit.code}-{name}.xlsx",
+                unit_task_workbook(unit.name, rows, ctx.program.language, names=names, meta=meta),
+            )
+        )
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files

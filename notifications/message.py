@@ -44,7 +44,9 @@ class Message:
     html: str
     attachments: tuple[Attachment, ...] = ()
     notice_ids: tuple[int, ...] = ()
-    link: str | None = None  # the unit's portal link, also in text/markdown/html; kept when a robot cuts the text
+    link: str | None = (
+        None  # the unit's portal link, also in text/markdown/html; kept when a robot cuts the text
+    )
     contact: str = ""  # where a robot's reader gets what a robot cannot carry (lists, forms): the coordinator
 
 
@@ -62,7 +64,9 @@ class DeliveryResult:
     alerts: tuple[str, ...] = field(default=())  # masked channels newly found broken
     retry_at: datetime | None = None  # deferred: when the earliest waiting channel can go again
     channels: tuple[tuple[str, str], ...] = field(default=())  # (masked channel, its state) for each URL
-    alert_keys: tuple[tuple[str, str], ...] = field(default=())  # (channel key, masked) of `alerts`: the identity
+    alert_keys: tuple[tuple[str, str], ...] = field(
+        default=()
+    )  # (channel key, masked) of `alerts`: the identity
 
 
 class Notifier(Protocol):

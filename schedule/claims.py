@@ -16,20 +16,26 @@ MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 def claim_refusal(status: str, is_lead: bool, evidence_spec: str | None, evidence: list[str],
                   english: bool = False) -> str | None:
-    """Why a report cannot be recorded as it stands, or None. Only the lead unit claims a task done (申请办结);
+    """Why a report cannot be recorded as it stands, or None. Only the lead unit claims a task done
+    (申请办结);
     co-units report their part. A claim needs evidence when the task names a 成果形式."""
     if status != "done":
         return None
     if not is_lead:
-        return ("only the lead unit may claim the task done; a co-unit reports its part as in progress" if english
-                else "只有牵头单位可以申请办结；配合单位请报送本单位承担部分的进展（推进中）")
+        return (
+            "only the lead unit may claim the task done; a co-unit reports its part as in progress"
+            if english
+            else "只有牵头单位可以申请办结；配合单位请报送本单位承担部分的进展（推进中）"
+        )
     if evidence_spec and evidence_spec.strip() and not evidence:
         return (f"a done claim needs evidence: the task asks for {evidence_spec.strip()}" if english
                 else f"申请办结须附佐证材料：本任务的成果形式为「{evidence_spec.strip()}」")
     return None
 
 
-def upload_refusal(name: str, size: int, english: bool = False, limit: int = MAX_EVIDENCE_BYTES) -> str | None:
+def upload_refusal(
+    name: str, size: int, english: bool = False, limit: int = MAX_EVIDENCE_BYTES
+) -> str | None:
     """Why an uploaded file is refused (type or size), or None."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in EVIDENCE_TYPES:

@@ -100,6 +100,7 @@ def rung(today: date, due: date, policy: ReminderPolicy, cal: WorkCalendar) -> R
 
 
 def ack_slot(today: date, assigned_on: date, within: int, every: int, cal: WorkCalendar) -> int | None:
-    """签收 chasing: a 交办 sent on `assigned_on` and not acknowledged within `within` workdays is chased on the
+    """签收 chasing: a 交办 sent on `assigned_on` and not acknowledged within `within` workdays is chased on
+    the
     next workday, then every `every` workdays (the 催办 rhythm), slot by slot."""
     return overdue_slot(today, cal.add_workdays(assigned_on, within), every, cal)

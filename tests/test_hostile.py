@@ -804,6 +804,7 @@ def test_a_bomb_is_refused_within_seconds_and_200_mb(tmp_path, spoil, kind, word
         target = tmp_path / "demo-city-selfcheck-court.xlsx"
         _xlsx_bomb(target)
     seconds, megabytes = _refused_within_limits(kind, target, words)
-    # Python with pandas, openpyxl and SQLAlchemy imported is about 100 MB before it reads anything; the seconds
+    # Python with pandas, openpyxl and SQLAlchemy imported is about 100 MB before it reads anything; the
+    # seconds
     # are CPU seconds, which other work on the machine does not inflate.
     assert seconds < 15 and megabytes < 250, (seconds, megabytes)

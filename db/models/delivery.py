@@ -21,9 +21,12 @@ from db.models.core import Base, UTCDateTime
 class Delivery(Base):
     """One message on one channel: its state, attempts and, for a failure, the far end's code and reason.
 
-    state: queued (about to go, or in flight) | sent (handed over, unverifiable: the outbox) | delivered (a verified
-    channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) | superseded (a
-    deferred or recovered attempt whose notices a later message carries) | retried (failed or unknown, re-sent on
+    state: queued (about to go, or in flight) | sent (handed over, unverifiable: the outbox) | delivered (a
+    verified
+    channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) | superseded
+    (a
+    deferred or recovered attempt whose notices a later message carries) | retried (failed or unknown, re-sent
+    on
     the coordinator's order) | failed (permanent, or gave up) | unknown (may have arrived: the run died or the
     answer timed out mid-send)."""
 
@@ -80,7 +83,8 @@ class ChannelHealth(Base):
     since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The give-up clock: first transient failure of this channel, across messages and checks; cleared by a success.
+    # The give-up clock: first transient failure of this channel, across messages and checks; cleared by a
+    # success.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -89,9 +93,11 @@ class NoticeChannel(Base):
 
     state: claimed (taken by a dispatch, not yet handed to the channel) | posting (handed over: may arrive) |
     delivered | sent | failed | unknown (the run died or the answer timed out while posting) | deferred (owed
-    again: rate limit, transient failure, a send that provably did not start) | retry (owed again under the same
+    again: rate limit, transient failure, a send that provably did not start) | retry (owed again under the
+    same
     message id: an idempotent channel). A channel owes a notice unless a row says it took, refused or may have
-    taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead one."""
+    taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead
+    one."""
 
     __tablename__ = "notice_channels"
     __table_args__ = (

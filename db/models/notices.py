@@ -11,7 +11,8 @@ from db.models.core import Base, UTCDateTime
 
 # queued → sending (compare-and-set, before the notifier is called) → sent (outbox) | delivered | failed;
 # a deferred attempt (outside limits, a transient failure) goes back to queued; unknown: it may have arrived
-# (a run died or an answer timed out mid-send); superseded: a newer notice of the same rule replaced it unsent.
+# (a run died or an answer timed out mid-send); superseded: a newer notice of the same rule replaced it
+# unsent.
 NOTICE_STATES = ("queued", "sending", "sent", "delivered", "failed", "unknown", "superseded")
 
 

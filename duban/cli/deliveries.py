@@ -1,4 +1,5 @@
-"""The delivery commands: the ledger, the coordinator's re-send of failed and unknown deliveries, and the reset of
+"""The delivery commands: the ledger, the coordinator's re-send of failed and unknown deliveries, and the
+reset of
 a channel the unit has repaired. `register(app)` adds `duban deliveries …` to the `duban` command.
 
 `duban deliveries PROGRAM [--failed]` lists (the default sub-command, so the listing keeps its short form);
@@ -50,9 +51,14 @@ def register(app: typer.Typer) -> None:
 
 @deliveries_app.command("list")
 @handles_errors
-def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", help="只看失败或结果不明的投递")] = False,
-               db: DbOption = None, as_json: JsonOption = False) -> None:
-    """投递台账：每条消息在每个渠道（已脱敏）的状态、尝试次数，失败的代码与原因；unknown 为结果不明（可能已送达）。"""
+def deliveries(
+    program: str,
+    failed: Annotated[bool, typer.Option("--failed", help="只看失败或结果不明的投递")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """投递台账：每条消息在每个渠道（已脱敏）的状态、尝试次数，失败的代码与原因；unknown
+    为结果不明（可能已送达）。"""
     wired = context(db)
     with wired.transaction() as session:
         load_program(session, program)
@@ -62,8 +68,16 @@ def deliveries(program: str, failed: Annotated[bool, typer.Option("--failed", he
         return
     table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因", "消息")
     for row in rows:
-        table.add_row(str(row["at"])[:16].replace("T", " "), row["unit"], row["channel"], row["state"],
-                      str(row["attempts"]), str(row["code"] or ""), short(row["reason"] or "", 40), row["message_id"])
+        table.add_row(
+            str(row["at"])[:16].replace("T", " "),
+            row["unit"],
+            row["channel"],
+            row["state"],
+            str(row["attempts"]),
+            str(row["code"] or ""),
+            short(row["reason"] or "", 40),
+            row["message_id"],
+        )
     out.print(table)
     out.print(f"共 {len(rows)} 条", highlight=False)
 
@@ -97,9 +111,21 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     at = parse_as_of(None, ctx.program.timezone)
     with wired.transaction() as session:
         retried, messages = inflight.owed_again(session, program, unit_id=unit_id, message_id=message, at=at)
-        record_event(session, program, at, "delivery.retry", f"unit:{unit or '*'} message:{message or '*'}", actor,
-                     {"confirmed": True, "failed": counts.get("failed", 0), "unknown": counts.get("unknown", 0),
-                      "retried": retried, "messages": messages})
+        record_event(
+            session,
+            program,
+            at,
+            "delivery.retry",
+            f"unit:{unit or '*'} message:{message or '*'}",
+            actor,
+            {
+                "confirmed": True,
+                "failed": counts.get("failed", 0),
+                "unknown": counts.get("unknown", 0),
+                "retried": retried,
+                "messages": messages,
+            },
+        )
     if as_json:
         emit_json({"retried": retried, "messages": messages, "by": actor})
     else:
@@ -108,15 +134,21 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
 
 @deliveries_app.command("reset")
 @handles_errors
-def reset(program: str, channel: Annotated[str, typer.Argument(help="渠道：脱敏形式或 channel_key（见 --json）")],
-          by: ByOption = None, db: DbOption = None) -> None:
+def reset(
+    program: str,
+    channel: Annotated[str, typer.Argument(help="渠道：脱敏形式或 channel_key（见 --json）")],
+    by: ByOption = None,
+    db: DbOption = None,
+) -> None:
     """渠道已修复（如 310000 签名或关键词不符已改正）：重新启用该渠道，记入事件日志。"""
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
         moved = ledger.reset_channel(session, channel, program_id=program)
         if not moved:
-            raise Failure(f"{channel}: 计划 {program} 中没有失效的该渠道（用 duban deliveries {program} --json 查看）")
+            raise Failure(
+                f"{channel}: 计划 {program} 中没有失效的该渠道（用 duban deliveries {program} --json 查看）"
+            )
         actor = _actor(by)
         record_event(session, program, parse_as_of(None, ctx.program.timezone), "delivery.channel_reset",
                      f"channel:{channel}", actor, {"channels": moved})

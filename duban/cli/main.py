@@ -239,7 +239,9 @@ def report(
         emit_json(result)
     else:
         pending = "（已申请办结，待牵头办审核）" if result.get("review") == "pending" else ""
-        out.print(f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False)
+        out.print(
+            f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False
+        )
 
 
 # ---------------------------------------------------------------- run
@@ -395,7 +397,9 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(label("kind", kind), str(count))
     out.print(kinds)
-    table = Table("单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）")
+    table = Table(
+        "单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）"
+    )
     for row in units:
         table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]),
                       str(row["escalations"]), str(row["acks"]), str(row["returns"]))
@@ -481,8 +485,14 @@ app.add_typer(prefect_app, name="prefect")
 
 @prefect_app.command("setup")
 @handles_errors
-def prefect_setup(notify_block: Annotated[str | None, typer.Option(
-        "--notify-block", help="牵头办的 Prefect 通知块（block 类型/名称，如 slack-webhook/coordinator）")] = None) -> None:
+def prefect_setup(
+    notify_block: Annotated[
+        str | None,
+        typer.Option(
+            "--notify-block", help="牵头办的 Prefect 通知块（block 类型/名称，如 slack-webhook/coordinator）"
+        ),
+    ] = None,
+) -> None:
     """在 Prefect 服务器上创建（或更新）自动化：阶段超期未结（duban.phase.overrun）时通知牵头办。"""
     from prefect.blocks.core import Block
     from prefect.exceptions import ObjectNotFound

@@ -451,16 +451,40 @@ def print_scores(report: dict) -> None:
         f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
     )
     table = Table(
-        "单位", "应完成", "按时", "逾期办结", "逾期未办", "整改逾期", "黄牌", "红牌", "督办", "退回重办", "扣分",
-        "得分", "约谈", title=title)
+        "单位",
+        "应完成",
+        "按时",
+        "逾期办结",
+        "逾期未办",
+        "整改逾期",
+        "黄牌",
+        "红牌",
+        "督办",
+        "退回重办",
+        "扣分",
+        "得分",
+        "约谈",
+        title=title,
+    )
     for s in report["units"]:
         if not (s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"]
                 or s["escalations"] or s["returns"]):
             continue
         table.add_row(
-            s["name"], str(s["tasks_due"]), str(s["done_on_time"]), str(s["done_late"]), str(s["overdue"]),
-            str(s["remediation_late"]), str(s["yellow_cards"]), str(s["red_cards"]), str(s["escalations"]),
-            str(s["returns"]), str(s["deduction"]), str(s["score"]), "[red]是[/red]" if s["interview"] else "")
+            s["name"],
+            str(s["tasks_due"]),
+            str(s["done_on_time"]),
+            str(s["done_late"]),
+            str(s["overdue"]),
+            str(s["remediation_late"]),
+            str(s["yellow_cards"]),
+            str(s["red_cards"]),
+            str(s["escalations"]),
+            str(s["returns"]),
+            str(s["deduction"]),
+            str(s["score"]),
+            "[red]是[/red]" if s["interview"] else "",
+        )
     out.print(table)
     rule = report["rule"]
     out.print(

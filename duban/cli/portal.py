@@ -1,4 +1,5 @@
-"""The units' side on the command line: `duban portal` (serve it), `duban portal revoke`, `duban portal user add`,
+"""The units' side on the command line: `duban portal` (serve it), `duban portal revoke`, `duban portal user
+add`,
 and `duban report import` (returned 报送表). `register(app)` adds them to the `duban` command."""
 
 from __future__ import annotations
@@ -42,12 +43,16 @@ def register(app: typer.Typer) -> None:
 
 @portal_app.callback()
 @handles_errors
-def portal(ctx: typer.Context,
-           host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
-           port: Annotated[int, typer.Option("--port", help="端口")] = 8080,
-           workers: Annotated[int, typer.Option("--workers", help="工作进程数（进程不保存状态，可多个）")] = 1,
-           as_of: Annotated[str | None, typer.Option("--as-of", help="门户按此时刻运行（回放与演示用）；默认现在")] = None,
-           db: DbOption = None) -> None:
+def portal(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", help="工作进程数（进程不保存状态，可多个）")] = 1,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="门户按此时刻运行（回放与演示用）；默认现在")
+    ] = None,
+    db: DbOption = None,
+) -> None:
     """运行督办门户（uvicorn）。公开地址取 DUBAN_PORTAL_URL 或 program.yaml 的 portal.url。"""
     if ctx.invoked_subcommand is not None:
         return
@@ -62,8 +67,16 @@ def portal(ctx: typer.Context,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     out.print(f"督办门户 http://{host}:{port}/login （Ctrl-C 退出）", highlight=False)
     # access_log off: the path of a unit page holds its token; the app logs requests with the token masked.
-    uvicorn.run("duban.portal.serve:app", factory=True, host=host, port=port, workers=workers, access_log=False,
-                log_level="info", server_header=False)
+    uvicorn.run(
+        "duban.portal.serve:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="info",
+        server_header=False,
+    )
 
 
 @portal_app.command("revoke")
@@ -83,10 +96,13 @@ def revoke(program: str, unit: str, db: DbOption = None, as_json: JsonOption = F
 
 @user_app.command("add")
 @handles_errors
-def user_add(program: str, name: str,
-             role: Annotated[str, typer.Option("--role", help="coordinator")] = "coordinator",
-             password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
-             db: DbOption = None) -> None:
+def user_add(
+    program: str,
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="coordinator")] = "coordinator",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
+    db: DbOption = None,
+) -> None:
     """新建门户账号（或重设密码）；密码以 scrypt 散列保存。"""
 
     if password_stdin:
@@ -99,7 +115,9 @@ def user_add(program: str, name: str,
     with wired.transaction() as session:
         ctx = load_program(session, program)
         result = add_user(session, ctx, name, role, password, now(UTC), _actor())
-    out.print(f"{'已新建' if result['created'] else '已重设密码'}: {program} {name}（{role}）", highlight=False)
+    out.print(
+        f"{'已新建' if result['created'] else '已重设密码'}: {program} {name}（{role}）", highlight=False
+    )
 
 
 @handles_errors
@@ -117,7 +135,9 @@ def report_import(program: str, files: Annotated[list[Path], typer.Argument(help
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
-        results, problems = import_reports(session, ctx, forms, parse_as_of(as_of, ctx.program.timezone), _actor())
+        results, problems = import_reports(
+            session, ctx, forms, parse_as_of(as_of, ctx.program.timezone), _actor()
+        )
     if as_json:
         emit_json({"program": program, "recorded": results, "problems": [p.to_json() for p in problems]})
     else:

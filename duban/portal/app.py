@@ -1,4 +1,5 @@
-"""The portal application: `create_app(wiring)` builds a FastAPI app over the same database as everything else.
+"""The portal application: `create_app(wiring)` builds a FastAPI app over the same database as everything
+else.
 
 The process keeps no state: sessions are signed cookies, the signing key, bad-token counts and submitted form
 ids are in the database, so any number of workers can run behind a reverse proxy. Database work runs in the
@@ -45,7 +46,13 @@ from flows import Wiring, now
 HERE = Path(__file__).parent
 log = logging.getLogger("duban.portal")
 _TOKEN_PATH = re.compile(r"^/u/[^/]+")
-LIGHT_COLOURS = {"done": "#1f6feb", "red": "#cf222e", "yellow": "#bf8700", "green": "#1a7f37", "none": "#6e7781"}
+LIGHT_COLOURS = {
+    "done": "#1f6feb",
+    "red": "#cf222e",
+    "yellow": "#bf8700",
+    "green": "#1a7f37",
+    "none": "#6e7781",
+}
 
 
 def masked_path(path: str) -> str:
@@ -126,8 +133,9 @@ def create_app(wiring: Wiring, clock: Callable[[], datetime] = wall_clock) -> Fa
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'self'; img-src 'self'; "
-                                                       "form-action 'self'; frame-ancestors 'none'")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
         response.headers.setdefault("Cache-Control", "no-store")
         log.info("%s %s %s", request.method, masked_path(request.url.path), response.status_code)
         return response

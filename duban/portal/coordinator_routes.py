@@ -1,4 +1,5 @@
-"""The coordinator's pages: sign-in, the review queue (办结审核 with evidence, extension requests, phases waiting
+"""The coordinator's pages: sign-in, the review queue (办结审核 with evidence, extension requests, phases
+waiting
 for a decision) and the overview per unit. Decisions go through the same functions as `duban extension
 approve|reject`, `duban phase approve` and the Prefect `decide` flow, into the same tables and events
 (source `portal`)."""
@@ -79,7 +80,9 @@ async def login(request: Request) -> Response:
         return portal.message(request, language, session, 429, texts_for(language)["slow_down"])
     if user is None:
         await asyncio.sleep(penalty_seconds(failures + 1) or 0)
-        return portal.render(request, "login.html", language, {"error": texts_for(language)["bad_login"]}, session, 401)
+        return portal.render(
+            request, "login.html", language, {"error": texts_for(language)["bad_login"]}, session, 401
+        )
     session.clear_user()
     session.set(user=user[0], program=user[1], role="coordinator")
     return portal.redirect(request, "/review", session)
@@ -113,13 +116,22 @@ async def review_page(request: Request) -> Response:
             ctx = program_context(session, user["program"])
             pending = claims(session, ctx, state="pending", limit=QUEUE_LIMIT + 1)
             return ctx.program.language, {
-                "program_name": ctx.program.name, "user": user["user"], "claims": pending[:QUEUE_LIMIT],
+                "program_name": ctx.program.name,
+                "user": user["user"],
+                "claims": pending[:QUEUE_LIMIT],
                 "more": max(len(pending) - QUEUE_LIMIT, 0),
-                "extensions": list_extensions(session, ctx, "pending"), "phases": needs_decision(session, ctx)}
+                "extensions": list_extensions(session, ctx, "pending"),
+                "phases": needs_decision(session, ctx),
+            }
 
     language, values = await run_in_threadpool(build)
-    return portal.render(request, "review.html", language, {**values, "flash": request.query_params.get("done")},
-                         portal.session(request))
+    return portal.render(
+        request,
+        "review.html",
+        language,
+        {**values, "flash": request.query_params.get("done")},
+        portal.session(request),
+    )
 
 
 async def _decide(request: Request, work) -> Response:
@@ -139,8 +151,14 @@ async def _decide(request: Request, work) -> Response:
     try:
         await run_in_threadpool(run)
     except (InvalidInput, NotFound) as exc:
-        return portal.message(request, "zh-CN", portal.session(request), 400 if isinstance(exc, InvalidInput) else 404,
-                              str(exc), "/review")
+        return portal.message(
+            request,
+            "zh-CN",
+            portal.session(request),
+            400 if isinstance(exc, InvalidInput) else 404,
+            str(exc),
+            "/review",
+        )
     return portal.redirect(request, "/review?done=1", portal.session(request))
 
 
@@ -159,7 +177,9 @@ async def return_(request: Request, claim_id: int) -> Response:
 @router.post("/review/extensions/{request_id}/{verdict}")
 async def extension_decision(request: Request, request_id: int, verdict: str) -> Response:
     if verdict not in ("approve", "reject"):
-        return portal_of(request).message(request, "zh-CN", portal_of(request).session(request), 404, "not found")
+        return portal_of(request).message(
+            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+        )
     decide = approve_extension if verdict == "approve" else reject_extension
     return await _decide(request, lambda s, ctx, form, actor, now: decide(
         s, ctx, request_id, actor, now, clean_entry(form.get("note")) or None, source="portal"))
@@ -168,7 +188,9 @@ async def extension_decision(request: Request, request_id: int, verdict: str) ->
 @router.post("/review/phases/{kind}/approve")
 async def phase_decision(request: Request, kind: str) -> Response:
     if kind not in PHASE_KINDS:
-        return portal_of(request).message(request, "zh-CN", portal_of(request).session(request), 404, "not found")
+        return portal_of(request).message(
+            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+        )
     return await _decide(request, lambda s, ctx, form, actor, now: approve_phase(
         s, ctx, kind, actor, now, clean_entry(form.get("note")) or None, source="portal"))
 
@@ -199,8 +221,16 @@ async def overview_page(request: Request) -> Response:
                 ack = acks.get(unit_id, {"acked": 0, "open": 0})
                 if counts is None and not ack["open"] and not ack["acked"]:
                     continue
-                units.append({"code": code, "name": (counts or {}).get("name", code), "counts": counts or {},
-                              "overdue": overdue.get(code, []), "unacked": ack["open"], "acked": ack["acked"]})
+                units.append(
+                    {
+                        "code": code,
+                        "name": (counts or {}).get("name", code),
+                        "counts": counts or {},
+                        "overdue": overdue.get(code, []),
+                        "unacked": ack["open"],
+                        "acked": ack["acked"],
+                    }
+                )
             return ctx.program.language, {"program_name": ctx.program.name, "today": today.isoformat(),
                                           "units": units, "user": user["user"], "lights": summary["lights"]}
 

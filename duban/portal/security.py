@@ -1,6 +1,7 @@
 """Sessions, CSRF and the guard against guessed links, with no state in the process.
 
-A session is a cookie `duban_session`: base64url(JSON) + "." + HMAC-SHA256 over it, keyed by DUBAN_PORTAL_SECRET
+A session is a cookie `duban_session`: base64url(JSON) + "." + HMAC-SHA256 over it, keyed by
+DUBAN_PORTAL_SECRET
 or the key kept in the database (db.portal_guard), so any worker verifies any other's cookie. It is HttpOnly,
 SameSite=Strict (and Secure behind https), and holds only a CSRF token and, for a coordinator, the account.
 Every POST must carry the session's CSRF token as the form field `csrf`.
@@ -46,7 +47,11 @@ class Session:
 
 
 def _sign(key: str, payload: bytes) -> str:
-    return base64.urlsafe_b64encode(hmac.new(key.encode(), payload, hashlib.sha256).digest()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(hmac.new(key.encode(), payload, hashlib.sha256).digest())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def load_session(request: Request, key: str) -> Session:
@@ -61,7 +66,11 @@ def load_session(request: Request, key: str) -> Session:
 
 
 def save_session(response: Response, session: Session, key: str, secure: bool) -> None:
-    body = base64.urlsafe_b64encode(json.dumps(session.data, separators=(",", ":")).encode()).decode().rstrip("=")
+    body = (
+        base64.urlsafe_b64encode(json.dumps(session.data, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
     response.set_cookie(COOKIE, f"{body}.{_sign(key, body.encode())}", max_age=MAX_AGE, httponly=True,
                         samesite="strict", secure=secure, path="/")
 

@@ -79,10 +79,16 @@ def _page_values(session, ctx, holder: LinkHolder, today: date) -> dict:
         row["claim"] = latest.get(row["code"])
         row["form_id"] = _form_id()
     shown = rows[:PAGE_LIMIT]
-    return {"unit_name": holder.unit_name, "program_name": ctx.program.name, "today": today.isoformat(),
-            "lead_rows": [r for r in shown if r["role"] == "lead"], "co_rows": [r for r in shown if r["role"] == "co"],
-            "hidden": len(rows) - len(shown), "expires": holder.expires_at.astimezone(ctx.zone).date().isoformat(),
-            "form_ids": {"selfcheck": _form_id(), "import": _form_id()}}
+    return {
+        "unit_name": holder.unit_name,
+        "program_name": ctx.program.name,
+        "today": today.isoformat(),
+        "lead_rows": [r for r in shown if r["role"] == "lead"],
+        "co_rows": [r for r in shown if r["role"] == "co"],
+        "hidden": len(rows) - len(shown),
+        "expires": holder.expires_at.astimezone(ctx.zone).date().isoformat(),
+        "form_ids": {"selfcheck": _form_id(), "import": _form_id()},
+    }
 
 
 @router.get("/u/{token}")
@@ -155,13 +161,31 @@ def _history(session, ctx, holder: LinkHolder, code: str | None = None) -> dict:
                   .order_by(ExtensionRequest.id.desc()))
     if code is not None:
         query, extensions = query.where(Task.code == code), extensions.where(Task.code == code)
-    reports = [{"code": c, "at": r.reported_at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M"), "status": r.status,
-                "progress": r.progress, "note": r.note, "files": [f.rsplit("/", 1)[-1] for f in r.evidence or []]}
-               for r, c in session.execute(query.limit(500))]
+    reports = [
+        {
+            "code": c,
+            "at": r.reported_at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M"),
+            "status": r.status,
+            "progress": r.progress,
+            "note": r.note,
+            "files": [f.rsplit("/", 1)[-1] for f in r.evidence or []],
+        }
+        for r, c in session.execute(query.limit(500))
+    ]
     own = [c for c in claims(session, ctx, unit_id=holder.unit_id) if code is None or c["code"] == code]
-    requests = [{"id": e.id, "code": c, "from": e.from_due.isoformat(), "to": e.to_due.isoformat(), "reason": e.reason,
-                 "state": e.state, "note": e.decision_note, "decided_on": e.decided_on.isoformat() if e.decided_on else None}
-                for e, c in session.execute(extensions)]
+    requests = [
+        {
+            "id": e.id,
+            "code": c,
+            "from": e.from_due.isoformat(),
+            "to": e.to_due.isoformat(),
+            "reason": e.reason,
+            "state": e.state,
+            "note": e.decision_note,
+            "decided_on": e.decided_on.isoformat() if e.decided_on else None,
+        }
+        for e, c in session.execute(extensions)
+    ]
     return {"reports": reports, "claims": own, "extensions": requests}
 
 
@@ -175,8 +199,11 @@ async def history_page(request: Request, token: str) -> Response:
     def build():
         with portal.transaction() as session:
             ctx = program_context(session, holder.program_id)
-            returned = session.scalar(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id,
-                                                                    SelfCheckReturn.unit_id == holder.unit_id))
+            returned = session.scalar(
+                select(SelfCheckReturn).where(
+                    SelfCheckReturn.program_id == ctx.id, SelfCheckReturn.unit_id == holder.unit_id
+                )
+            )
             return ctx.program.language, {
                 "history": _history(session, ctx, holder), "unit_name": holder.unit_name,
                 "program_name": ctx.program.name,
@@ -184,12 +211,15 @@ async def history_page(request: Request, token: str) -> Response:
                 "acks": sorted(acked_codes(session, ctx, holder.unit_id).items())}
 
     language, values = await run_in_threadpool(build)
-    return portal.render(request, "history.html", language, {**values, "token": token}, portal.session(request))
+    return portal.render(
+        request, "history.html", language, {**values, "token": token}, portal.session(request)
+    )
 
 
 async def _act(request: Request, token: str, work, back: str, max_bytes: int = 64 * 1024) -> Response:
     """The shape of every unit POST: the link, the form and its CSRF token, then `work(session, ctx, holder,
-    form, today)` in one transaction together with the form id, so a refused or repeated form records nothing."""
+    form, today)` in one transaction together with the form id, so a refused or repeated form records
+    nothing."""
     holder, refusal = await unit_of(request, token)
     if refusal:
         return refusal
@@ -217,8 +247,14 @@ async def _act(request: Request, token: str, work, back: str, max_bytes: int = 6
     except Refusal as exc:
         return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text, back)
     except (InvalidInput, NotFound) as exc:
-        return portal.message(request, "zh-CN", portal.session(request), 400 if isinstance(exc, InvalidInput) else 404,
-                              str(exc), back)
+        return portal.message(
+            request,
+            "zh-CN",
+            portal.session(request),
+            400 if isinstance(exc, InvalidInput) else 404,
+            str(exc),
+            back,
+        )
     return portal.redirect(request, f"{back}?done={outcome}", portal.session(request))
 
 
@@ -265,7 +301,9 @@ async def report(request: Request, token: str, code: str) -> Response:
         names = [name for name, _ in files]
         check_report(session, ctx, code, holder.unit_code, status, progress, names)
         stored = [str(home / store(home, content, name)) for name, content in files]
-        submit_report(session, ctx, code, holder.unit_code, status, progress, note, stored, now, _actor(holder))
+        submit_report(
+            session, ctx, code, holder.unit_code, status, progress, note, stored, now, _actor(holder)
+        )
 
     return await _act(request, token, work, f"/u/{token}/t/{code}", MAX_BODY)
 
@@ -309,7 +347,9 @@ async def report_table_upload(request: Request, token: str) -> Response:
         if not files or not all(n.lower().endswith(".xlsx") for n, _ in files):
             raise Refusal(400, "请上传交办消息所附的报送表（.xlsx）")
         forms = [read_report_form(content, name) for name, content in files]
-        _results, problems = import_reports(session, ctx, forms, now, _actor(holder), unit_code=holder.unit_code)
+        _results, problems = import_reports(
+            session, ctx, forms, now, _actor(holder), unit_code=holder.unit_code
+        )
         if problems:
             raise Refusal(400, "\n".join(str(p) for p in problems))
 

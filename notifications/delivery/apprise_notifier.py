@@ -152,7 +152,9 @@ class AppriseNotifier:
     def routes(self, urls: tuple[str, ...]) -> tuple[inflight.Route, ...]:
         urls = tuple(dict.fromkeys(u.strip() for u in urls if u and u.strip()))
         if urls:
-            return tuple(inflight.Route(inflight.route_of(u), u, mask_url(u), channel_kind(u) or "?") for u in urls)
+            return tuple(
+                inflight.Route(inflight.route_of(u), u, mask_url(u), channel_kind(u) or "?") for u in urls
+            )
         if self._outbox_notifier() is not None:
             return self._outbox.routes(urls)
         return (inflight.Route(NO_CHANNEL, None, "—", "none"),)
@@ -165,7 +167,9 @@ class AppriseNotifier:
             if outbox is not None:
                 return outbox.send(message)
             with self._sessions() as session, session.begin():
-                inflight.settle(session, message.message_id, NO_CHANNEL, "failed", self._now(), "no notify URL")
+                inflight.settle(
+                    session, message.message_id, NO_CHANNEL, "failed", self._now(), "no notify URL"
+                )
             return DeliveryResult("failed", None, "no_channel", "the unit has no notify URL", 0)
         alerts: list[tuple[str, str]] = []
         results = [self._send_url(message, url, alerts) for url in urls]
@@ -215,15 +219,35 @@ class AppriseNotifier:
         except SecretUnavailable as exc:
             reason = redact(str(exc))
             log.warning("channel %s: %s", written_mask, reason)
-            return self._channel_failed(message, _key("unresolved", url), written_mask, channel_kind(url) or "?",
-                                        "secret_unavailable", reason, now, alerts, ledger.mark_unresolved, route)
+            return self._channel_failed(
+                message,
+                _key("unresolved", url),
+                written_mask,
+                channel_kind(url) or "?",
+                "secret_unavailable",
+                reason,
+                now,
+                alerts,
+                ledger.mark_unresolved,
+                route,
+            )
         # 2. parse
         shown = mask_url(expanded) if is_single_reference(url) else written_mask
         try:
             channel = parse_channel(expanded, written=url, masked=shown, endpoints=self._endpoints)
         except InvalidChannel as exc:
-            return self._channel_failed(message, _key("invalid", url), shown, channel_kind(url) or "?",
-                                        "invalid_url", redact(str(exc)), now, alerts, ledger.mark_broken, route)
+            return self._channel_failed(
+                message,
+                _key("invalid", url),
+                shown,
+                channel_kind(url) or "?",
+                "invalid_url",
+                redact(str(exc)),
+                now,
+                alerts,
+                ledger.mark_broken,
+                route,
+            )
         del expanded  # the channel holds what it needs; the expanded URL goes no further
         unresolved_key = _key("unresolved", url) if "${" in url else None
         return self._send_channel(message, channel, alerts, now, unresolved_key, route)
@@ -232,8 +256,12 @@ class AppriseNotifier:
                         now: datetime, alerts: list[tuple[str, str]], mark, route: str) -> ChannelResult:
         """A channel that cannot even be tried (secret missing, URL invalid): on the ledger, alerted once."""
         with self._sessions() as session, session.begin():
-            ledger.open_delivery(session, message, channel=shown, channel_key=key, kind=kind, now=now, route=route)
-            ledger.finish_delivery(session, message.message_id, key, state="failed", now=now, code=code, reason=reason)
+            ledger.open_delivery(
+                session, message, channel=shown, channel_key=key, kind=kind, now=now, route=route
+            )
+            ledger.finish_delivery(
+                session, message.message_id, key, state="failed", now=now, code=code, reason=reason
+            )
             inflight.settle(session, message.message_id, route, "failed", now, reason)
             newly = mark(session, key=key, channel=shown, kind=kind, code=code, reason=reason,
                          program_id=message.program_id, unit_code=message.recipient.unit_code, now=now)
@@ -301,7 +329,12 @@ class AppriseNotifier:
         return result
 
     def _attempt(
-        self, message: Message, channel: Channel, row: ledger.DeliveryRow, alerts: list[tuple[str, str]], route: str
+        self,
+        message: Message,
+        channel: Channel,
+        row: ledger.DeliveryRow,
+        alerts: list[tuple[str, str]],
+        route: str,
     ) -> ChannelResult:
         recipient = message.recipient
         limits = limits_for(channel.kind, self._limits)
@@ -342,13 +375,31 @@ class AppriseNotifier:
             if outcome.status == "ok":
                 with self._sessions() as session, session.begin():
                     ledger.mark_ok(session, channel.key, now)
-                return self._finish(message, channel, "delivered", now, attempts, outcome.code, outcome.reason,
-                                    None, None, route)
+                return self._finish(
+                    message,
+                    channel,
+                    "delivered",
+                    now,
+                    attempts,
+                    outcome.code,
+                    outcome.reason,
+                    None,
+                    None,
+                    route,
+                )
             if outcome.status == "permanent":
                 with self._sessions() as session, session.begin():
-                    newly = ledger.mark_broken(session, key=channel.key, channel=channel.masked, kind=channel.kind,
-                                               code=outcome.code, reason=outcome.reason,
-                                               program_id=message.program_id, unit_code=recipient.unit_code, now=now)
+                    newly = ledger.mark_broken(
+                        session,
+                        key=channel.key,
+                        channel=channel.masked,
+                        kind=channel.kind,
+                        code=outcome.code,
+                        reason=outcome.reason,
+                        program_id=message.program_id,
+                        unit_code=recipient.unit_code,
+                        now=now,
+                    )
                 if newly:
                     alerts.append((channel.key, channel.masked))
                     log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
@@ -356,8 +407,18 @@ class AppriseNotifier:
                                     None, None, route)
             if outcome.status == "unknown" and channel.kind not in inflight.IDEMPOTENT_KINDS:
                 # The far end may have processed the request: sending again could deliver it twice.
-                return self._finish(message, channel, "unknown", now, attempts, outcome.code,
-                                    f"{outcome.reason}: it may have arrived; not sent again", None, None, route)
+                return self._finish(
+                    message,
+                    channel,
+                    "unknown",
+                    now,
+                    attempts,
+                    outcome.code,
+                    f"{outcome.reason}: it may have arrived; not sent again",
+                    None,
+                    None,
+                    route,
+                )
             if failing_since is None:
                 with self._sessions() as session, session.begin():
                     failing_since = ledger.failing_since(session, key=channel.key, channel=channel.masked,
@@ -374,16 +435,27 @@ class AppriseNotifier:
         now = self._now()
         assert outcome is not None and failing_since is not None
         if now - failing_since >= self._give_up_after:
-            # The clock is the channel's, across messages and checks: a robot answering 500 for a day is given up.
-            reason = f"gave up after failing since {failing_since:%Y-%m-%d %H:%M} UTC: {outcome.reason or ''}".strip()
+            # The clock is the channel's, across messages and checks: a robot answering 500 for a day is given
+            # up.
+            since = f"{failing_since:%Y-%m-%d %H:%M} UTC"
+            reason = f"gave up after failing since {since}: {outcome.reason or ''}".strip()
             with self._sessions() as session, session.begin():
-                newly = ledger.mark_failing(session, key=channel.key, channel=channel.masked, kind=channel.kind,
-                                            code=outcome.code, reason=reason, program_id=message.program_id,
-                                            unit_code=recipient.unit_code, now=now)
+                newly = ledger.mark_failing(
+                    session,
+                    key=channel.key,
+                    channel=channel.masked,
+                    kind=channel.kind,
+                    code=outcome.code,
+                    reason=reason,
+                    program_id=message.program_id,
+                    unit_code=recipient.unit_code,
+                    now=now,
+                )
             if newly:
                 alerts.append((channel.key, channel.masked))
-            return self._finish(message, channel, "failed", now, attempts, outcome.code, reason, failing_since,
-                                None, route)
+            return self._finish(
+                message, channel, "failed", now, attempts, outcome.code, reason, failing_since, None, route
+            )
         retry_at = now + timedelta(seconds=self._retry_base_delay * 2**attempts)
         return self._finish(message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
                             failing_since, retry_at, route)

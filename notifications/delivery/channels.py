@@ -91,7 +91,8 @@ class Outcome:
 
     status: ok (the far end verifiably accepted it), transient (try again later: it provably did not get it or
     refused it for now), permanent (the channel is broken: bad token, keyword or signature mismatch,
-    authentication refused), unknown (the request left but no answer came back: it may have been processed)."""
+    authentication refused), unknown (the request left but no answer came back: it may have been
+    processed)."""
 
     status: Literal["ok", "transient", "permanent", "unknown"]
     code: str | None = None

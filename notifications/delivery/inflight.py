@@ -1,13 +1,19 @@
-"""The (notice, channel) ledger: which channel owes, holds or took which notice, and the leases of runs in flight.
+"""The (notice, channel) ledger: which channel owes, holds or took which notice, and the leases of runs in
+flight.
 
-A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that moves
-the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and settles it
-after the answer. The next check recovers the rows of a run that died (its lease is past, or its process is gone):
-`claimed` provably never left and is owed again; `posting` may have arrived: `unknown` (shown and alerted, re-sent
+A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that
+moves
+the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and
+settles it
+after the answer. The next check recovers the rows of a run that died (its lease is past, or its process is
+gone):
+`claimed` provably never left and is owed again; `posting` may have arrived: `unknown` (shown and alerted,
+re-sent
 only on the coordinator's order), except on an idempotent channel (email: the same Message-ID), where it is
 re-sent under the same message id (`retry`).
 
-A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by the
+A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by
+the
 same route, whatever message it is grouped into.
 """
 
@@ -84,16 +90,26 @@ def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> di
     for start in range(0, len(notice_ids), 5000):
         chunk = notice_ids[start:start + 5000]
         for notice_id, route, state, message_id in session.execute(
-            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id)
-            .where(NoticeChannel.program_id == program_id, NoticeChannel.notice_id.in_(chunk))
+            select(
+                NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id
+            ).where(NoticeChannel.program_id == program_id, NoticeChannel.notice_id.in_(chunk))
         ):
             taken[notice_id][route] = (state, message_id)
     return taken
 
 
-def claim_routes(session: Session, program_id: str, notice_ids: list[int], routes: list[Route], message_id: str,
-                 owner: str, lease_until: datetime, now: datetime) -> int:
-    """Take the routes still owed by these notices for this message; returns how many (notice, route) rows it took.
+def claim_routes(
+    session: Session,
+    program_id: str,
+    notice_ids: list[int],
+    routes: list[Route],
+    message_id: str,
+    owner: str,
+    lease_until: datetime,
+    now: datetime,
+) -> int:
+    """Take the routes still owed by these notices for this message; returns how many (notice, route) rows it
+    took.
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
     that another run settled in between."""
@@ -110,10 +126,18 @@ def claim_routes(session: Session, program_id: str, notice_ids: list[int], route
             where=NoticeChannel.state.in_(OWED),
         )
         session.execute(statement)
-    return session.scalar(
-        select(func.count()).select_from(NoticeChannel).where(
-            NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed")
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(NoticeChannel)
+            .where(
+                NoticeChannel.message_id == message_id,
+                NoticeChannel.owner == owner,
+                NoticeChannel.state == "claimed",
+            )
+        )
+        or 0
+    )
 
 
 def release(session: Session, message_id: str, owner: str, now: datetime) -> None:
@@ -150,7 +174,8 @@ def settle(session: Session, message_id: str, route: str, state: str, now: datet
 
 def settle_notices(session: Session, program_id: str, notice_ids: list[int], at: datetime,
                    channel: str | None = None) -> dict[str, int]:
-    """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or failed."""
+    """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or
+    failed."""
     taken = routes_taken(session, program_id, notice_ids)
     by_state: dict[str, list[int]] = defaultdict(list)
     for notice_id in notice_ids:
@@ -171,11 +196,14 @@ def settle_notices(session: Session, program_id: str, notice_ids: list[int], at:
 class Recovered:
     deferred: int = 0  # provably never left: owed again
     retry: int = 0  # idempotent channel: re-sent under the same message id
-    unknown: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # (message, unit id, channel, n)
+    unknown: list[tuple[str, int | None, str, int]] = field(
+        default_factory=list
+    )  # (message, unit id, channel, n)
 
 
 def recover(session: Session, program_id: str, at: datetime) -> Recovered:
-    """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next send."""
+    """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next
+    send."""
     result = Recovered()
     _recover_unrouted(session, program_id, at, result)
     rows = session.execute(
@@ -204,8 +232,11 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
         else:
             state, reason = "unknown", "the run died while sending: it may have arrived"
             unknown[(row.message_id, row.route)].append(row)
-        session.execute(update(NoticeChannel).where(NoticeChannel.id == row.id, NoticeChannel.state == row.state)
-                        .values(state=state, reason=reason, updated_at=at))
+        session.execute(
+            update(NoticeChannel)
+            .where(NoticeChannel.id == row.id, NoticeChannel.state == row.state)
+            .values(state=state, reason=reason, updated_at=at)
+        )
     pairs = {(row.message_id, row.route) for row in dead}
     for message_id, route in pairs:
         doubtful = (message_id, route) in unknown
@@ -215,8 +246,17 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
                  code="crashed" if doubtful else None,
                  reason="the run died while sending: it may have arrived" if doubtful
                  else "the run died before sending: sent again in a later message"))
-    units = dict(session.execute(select(Notice.message_id, Notice.unit_id)
-                                 .where(Notice.message_id.in_({m for m, _ in unknown}))).all()) if unknown else {}
+    units = (
+        dict(
+            session.execute(
+                select(Notice.message_id, Notice.unit_id).where(
+                    Notice.message_id.in_({m for m, _ in unknown})
+                )
+            ).all()
+        )
+        if unknown
+        else {}
+    )
     for (message_id, _route), members in unknown.items():
         result.unknown.append((message_id, units.get(message_id), members[0].channel, len(members)))
     settle_notices(session, program_id, sorted({row.notice_id for row in dead}), at)
@@ -225,7 +265,8 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
 
 def _recover_unrouted(session: Session, program_id: str, at: datetime, result: Recovered) -> None:
     """Notices left `sending` before this ledger existed (a dispatch now claims routes in the transaction that
-    moves notices to `sending`, so a `sending` notice without any route was left by an older version): they may
+    moves notices to `sending`, so a `sending` notice without any route was left by an older version): they
+    may
     have arrived, so they are `unknown`, shown and alerted like any other."""
     routed = select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists()
     stuck = session.execute(select(Notice.id, Notice.message_id, Notice.unit_id).where(
@@ -236,8 +277,11 @@ def _recover_unrouted(session: Session, program_id: str, at: datetime, result: R
     for row in stuck:
         messages[row.message_id].append(row)
     for message_id, members in messages.items():
-        session.execute(update(Notice).where(Notice.id.in_([m.id for m in members]), Notice.state == "sending")
-                        .values(state="unknown", sent_at=at))
+        session.execute(
+            update(Notice)
+            .where(Notice.id.in_([m.id for m in members]), Notice.state == "sending")
+            .values(state="unknown", sent_at=at)
+        )
         session.execute(update(Delivery).where(Delivery.message_id == message_id, Delivery.state == "queued")
                         .values(state="unknown", last_at=at, code="crashed",
                                 reason="the run died while sending: it may have arrived"))
@@ -272,8 +316,14 @@ def doubtful_counts(session: Session, program_id: str, *, unit_id: int | None = 
     return dict(counts)
 
 
-def owed_again(session: Session, program_id: str, *, unit_id: int | None = None, message_id: str | None = None,
-               at: datetime) -> tuple[int, list[str]]:
+def owed_again(
+    session: Session,
+    program_id: str,
+    *,
+    unit_id: int | None = None,
+    message_id: str | None = None,
+    at: datetime,
+) -> tuple[int, list[str]]:
     """The coordinator's re-send: failed and unknown routes are owed again; returns (rows, message ids)."""
     routes, unrouted = _doubtful(program_id, unit_id, message_id)
     rows = session.execute(routes).all()

@@ -73,7 +73,8 @@ def list_deliveries(session: Session, program_id: str, failed_only: bool = False
 def failed_delivery_counts(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
-    """Per unit, the number of messages that reached it through no channel: every channel failed, or its fate is
+    """Per unit, the number of messages that reached it through no channel: every channel failed, or its fate
+    is
     unknown.
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
@@ -117,7 +118,8 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
 
 
 def reset_channel(session: Session, channel: str, program_id: str | None = None) -> int:
-    """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens can
+    """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens
+    can
     mask alike: the key names one channel exactly."""
     query = update(ChannelHealth).where(
         or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
@@ -283,14 +285,18 @@ def mark_failing(session: Session, **kwargs) -> bool:
 def mark_ok(session: Session, key: str, now: datetime) -> None:
     session.execute(
         update(ChannelHealth)
-        .where(ChannelHealth.key == key, or_(ChannelHealth.state != "ok", ChannelHealth.failing_since.is_not(None)))
+        .where(
+            ChannelHealth.key == key,
+            or_(ChannelHealth.state != "ok", ChannelHealth.failing_since.is_not(None)),
+        )
         .values(state="ok", last_checked_at=now, alerted_at=None, failing_since=None)
     )
 
 
 def failing_since(session: Session, *, key: str, channel: str, kind: str, program_id: str, unit_code: str,
                   now: datetime) -> datetime:
-    """The channel's give-up clock: its first transient failure since it last worked, across messages and checks."""
+    """The channel's give-up clock: its first transient failure since it last worked, across messages and
+    checks."""
     insert = _insert(session)
     session.execute(
         insert(ChannelHealth)

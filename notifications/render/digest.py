@@ -69,12 +69,21 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
 # Where the list or form is: attached to an email (html); named for a robot's reader, who gets no attachment
 # (markdown, which is also the email's text part: true there as well) — on the unit's page where it has one.
 WHERE: dict[str, dict[str, tuple[str, str]]] = {
-    "attached": {"list": ("附件报送表", "the attached list"), "form": ("附件中的自查表", "the attached form")},
-    "named": {"list": ("本单位报送表（请向{contact}索取）", "your unit's list (ask {contact} for it)"),
-              "form": ("本单位自查表（请向{contact}索取）", "your unit's self-check form (ask {contact} for it)")},
-    "linked": {"list": ("本单位督办页面上的任务清单", "the task list on your unit's page"),
-               "form": ("本单位自查表（请向{contact}索取，填好后在本单位督办页面上传）",
-                        "your unit's self-check form (ask {contact} for it; upload it on your unit's page)")},
+    "attached": {
+        "list": ("附件报送表", "the attached list"),
+        "form": ("附件中的自查表", "the attached form"),
+    },
+    "named": {
+        "list": ("本单位报送表（请向{contact}索取）", "your unit's list (ask {contact} for it)"),
+        "form": ("本单位自查表（请向{contact}索取）", "your unit's self-check form (ask {contact} for it)"),
+    },
+    "linked": {
+        "list": ("本单位督办页面上的任务清单", "the task list on your unit's page"),
+        "form": (
+            "本单位自查表（请向{contact}索取，填好后在本单位督办页面上传）",
+            "your unit's self-check form (ask {contact} for it; upload it on your unit's page)",
+        ),
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""The returned 报送表: the .xlsx attached to a unit's digest, filled in (进度(%), 本期进展, 佐证材料) and sent back.
+"""The returned 报送表: the .xlsx attached to a unit's digest, filled in (进度(%), 本期进展, 佐证材料) and
+sent back.
 
 `read_report_form` reads one workbook into rows, every problem of the file itself located as
 `FILE:ROW:COLUMN: message`; db.reviews.import_reports then applies the same rules as every other report and
@@ -51,16 +52,25 @@ def read_report_form(content: bytes, shown: str) -> ReportForm:
         form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
         return form
     if REPORT_META_SHEET not in workbook.sheetnames:
-        form.problems.append(Problem(shown, None, None, "不是 duban 下发的报送表（缺少表单信息页）：请使用交办邮件附带的报送表"))
+        form.problems.append(
+            Problem(
+                shown, None, None, "不是 duban 下发的报送表（缺少表单信息页）：请使用交办邮件附带的报送表"
+            )
+        )
         return form
-    meta = {clean_entry(r[0]): clean_entry(r[1]) for r in workbook[REPORT_META_SHEET].iter_rows(values_only=True)
-            if r and r[0] is not None and len(r) > 1}
+    meta = {
+        clean_entry(r[0]): clean_entry(r[1])
+        for r in workbook[REPORT_META_SHEET].iter_rows(values_only=True)
+        if r and r[0] is not None and len(r) > 1
+    }
     if meta.get("format") != REPORT_FORMAT or not meta.get("program") or not meta.get("unit"):
         form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的报送表"))
         return form
     form.program_id, form.unit_code = meta["program"], meta["unit"]
     sheet = workbook.worksheets[0]
-    headers = {clean_entry(c.value): get_column_letter(c.column) for c in sheet[HEADER_ROW] if c.value is not None}
+    headers = {
+        clean_entry(c.value): get_column_letter(c.column) for c in sheet[HEADER_ROW] if c.value is not None
+    }
     columns = {}
     for key, zh, en, _width in COLUMNS:
         letter = headers.get(zh) or headers.get(en)
@@ -77,21 +87,39 @@ def read_report_form(content: bytes, shown: str) -> ReportForm:
         raw_progress = sheet[f"{columns['progress']}{r}"].value
         if not code:
             if note or evidence_text:
-                form.problems.append(Problem(shown, r, columns["code"], "缺少任务编号（请勿增删行或修改编号）"))
+                form.problems.append(
+                    Problem(shown, r, columns["code"], "缺少任务编号（请勿增删行或修改编号）")
+                )
             continue
         if code in seen:
-            form.problems.append(Problem(shown, r, columns["code"], f"任务「{code}」重复（已在第 {seen[code]} 行）"))
+            form.problems.append(
+                Problem(shown, r, columns["code"], f"任务「{code}」重复（已在第 {seen[code]} 行）")
+            )
             continue
         seen[code] = r
         try:
-            progress = int(float(str(raw_progress).strip().rstrip("%"))) if raw_progress not in (None, "") else None
+            progress = (
+                int(float(str(raw_progress).strip().rstrip("%"))) if raw_progress not in (None, "") else None
+            )
         except ValueError:
             progress = None
-            form.problems.append(Problem(shown, r, columns["progress"], f"进度「{clean_entry(raw_progress)}」应为 0–100 的整数"))
+            form.problems.append(
+                Problem(
+                    shown, r, columns["progress"], f"进度「{clean_entry(raw_progress)}」应为 0–100 的整数"
+                )
+            )
             continue
         if progress is not None and not 0 <= progress <= 100:
             form.problems.append(Problem(shown, r, columns["progress"], f"进度 {progress} 应在 0–100 之间"))
             continue
-        form.rows.append(ReportRow(r, code, progress if progress is not None else -1, note or None,
-                                   tuple(e.strip() for e in _SPLIT.split(evidence_text) if e.strip()), columns))
+        form.rows.append(
+            ReportRow(
+                r,
+                code,
+                progress if progress is not None else -1,
+                note or None,
+                tuple(e.strip() for e in _SPLIT.split(evidence_text) if e.strip()),
+                columns,
+            )
+        )
     return form

@@ -44,5 +44,7 @@ def test_a_temporary_server_that_does_not_start_is_one_line_and_exit_1(tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "telemetry" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("错误")]
-    assert errors == ["错误: 每日检查未完成：Timed out while attempting to connect to ephemeral Prefect API server；"
-                      "请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"]
+    assert errors == [
+        "错误: 每日检查未完成：Timed out while attempting to connect to ephemeral Prefect API server；"
+        "请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
+    ]

@@ -29,7 +29,9 @@ def alive(pid: int) -> bool:
 def test_the_temporary_server_dies_with_a_killed_command(tmp_path):
     environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     environment["PREFECT_HOME"] = str(tmp_path / "prefect")
-    command = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=environment, text=True)
+    command = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=environment, text=True
+    )
     server = 0
     try:
         server = int(command.stdout.readline())  # printed once the server answers /health

@@ -1,5 +1,6 @@
 """The production path once on PostgreSQL, for duban and for Prefect alike: the scheduler creates the 08:30
-checks, the CLI lists, a run on the worker moves the phase machine, and duban's database password is nowhere in
+checks, the CLI lists, a run on the worker moves the phase machine, and duban's database password is nowhere
+in
 Prefect's database. Skipped only where the machine has no PostgreSQL server binaries."""
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def test_the_daily_check_runs_on_postgresql_without_its_password_in_prefect(on_p
     run = prod.wait_for_state(prod.run_deployment(DAILY_CHECK, "as_of=2023-05-04"))
     assert run["state_type"] == "COMPLETED", prod.server.log("worker")
     with prod.sessions().begin() as session:
-        states = dict(session.execute(select(Phase.kind, Phase.state).where(Phase.program_id == PROGRAM)).all())
+        states = dict(
+            session.execute(select(Phase.kind, Phase.state).where(Phase.program_id == PROGRAM)).all()
+        )
     assert states["deployment"] == "closed" and states["implementation"] == "open"  # its gate held on 04-30
 
     dumped = cluster.dump("prefect")

@@ -61,7 +61,11 @@ def test_supervise_is_a_flow_run_with_subflows_and_artifacts(tmp_path, home, pre
     table = json.loads(artifacts["demo-city-tasks"]["data"])
     # Chinese headers, the light first, red rows first, units by name.
     assert list(table[0]) == ["预警", "编号", "工作举措", "牵头单位", "完成时限", "进度", "最近报送"]
-    assert table[0]["预警"] == "红灯" and table[0]["编号"] == "D1" and table[0]["牵头单位"] == "市知识产权工作领导小组办公室"
+    assert (
+        table[0]["预警"] == "红灯"
+        and table[0]["编号"] == "D1"
+        and table[0]["牵头单位"] == "市知识产权工作领导小组办公室"
+    )
     order = ["红灯", "黄灯", "绿灯", "无期限", "办结"]
     assert [order.index(r["预警"]) for r in table] == sorted(order.index(r["预警"]) for r in table)
     notices = json.loads(artifacts["demo-city-notices"]["data"])
@@ -78,15 +82,24 @@ def test_supervise_is_a_flow_run_with_subflows_and_artifacts(tmp_path, home, pre
     assert artifacts["demo-city-progress"]["data"] == round(status["done_share"] * 100, 1)
     assert len(table) == status["tasks"]
     events = _wait_for_events(["duban.phase.opened"])
-    assert {e["resource"]["prefect.resource.name"] for e in events} >= {"demo-city · 任务部署", "demo-city · 组织实施"}
+    assert {e["resource"]["prefect.resource.name"] for e in events} >= {
+        "demo-city · 任务部署",
+        "demo-city · 组织实施",
+    }
 
 
 def _wait_for_events(names: list[str]) -> list[dict]:
     """Events reach the server shortly after they are emitted."""
     async def read() -> list[dict]:
         async with get_client() as client:
-            response = await client.request("POST", "/events/filter", json={
-                "filter": {"event": {"name": names}, "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50})
+            response = await client.request(
+                "POST",
+                "/events/filter",
+                json={
+                    "filter": {"event": {"name": names}, "occurred": {"since": "2000-01-01T00:00:00Z"}},
+                    "limit": 50,
+                },
+            )
         return response.json()["events"]
 
     for _ in range(100):

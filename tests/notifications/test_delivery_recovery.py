@@ -1,4 +1,5 @@
-"""What the coordinator sees and does about deliveries in doubt: unknown sends shown and alerted, a re-send only on
+"""What the coordinator sees and does about deliveries in doubt: unknown sends shown and alerted, a re-send
+only on
 confirmation (recorded with who), a repaired channel reset; robot texts never point to an attachment."""
 
 from __future__ import annotations
@@ -88,15 +89,23 @@ def test_a_rejected_channel_is_reset_from_the_command_line(campaign):
 def test_robot_texts_name_the_coordinator_instead_of_an_attachment(language):
     items = [DigestItem("assignment", f"任务{n}", f"T{n}") for n in range(MAX_ITEMS_PER_SECTION + 5)]
     items += [DigestItem("selfcheck_form", "自查表")]
-    rendered = render_digest(language=language, program_name="示范区", recipient_name="市公安局", audience="unit",
-                             today=date(2024, 3, 4), items=items, contact="市领导小组办公室")
+    rendered = render_digest(
+        language=language,
+        program_name="示范区",
+        recipient_name="市公安局",
+        audience="unit",
+        today=date(2024, 3, 4),
+        items=items,
+        contact="市领导小组办公室",
+    )
     assert "附件" not in rendered.markdown and "attach" not in rendered.markdown  # what robots get
     assert "市领导小组办公室" in rendered.markdown
     assert ("附件" if language == "zh-CN" else "attached") in rendered.html  # the email carries them
 
 
 def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_resent(campaign):
-    """Rows stuck in `sending` before the (notice, channel) ledger existed (issue 11: 391 of them) are found."""
+    """Rows stuck in `sending` before the (notice, channel) ledger existed (issue 11: 391 of them) are
+    found."""
     campaign.check(morning(START, 7))  # outside the sending window: claimed and queued
     with campaign.wired.transaction() as session:
         stuck = session.scalars(select(Notice).where(Notice.state == "queued")).all()[:3]
@@ -115,7 +124,8 @@ def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_r
 
 
 def test_an_email_cut_off_mid_send_goes_again_with_the_same_message_id(tmp_path):
-    """Email is idempotent by its Message-ID: after a kill between the SMTP transaction and its record, the next
+    """Email is idempotent by its Message-ID: after a kill between the SMTP transaction and its record, the
+    next
     check sends the same message again (same Message-ID) instead of leaving it unknown."""
     with RobotPeer() as robot, SMTPPeer() as smtp:
         units = [dict(u, notify=[smtp.url(f"{u['id']}@gov.example.cn")]) for u in UNITS]

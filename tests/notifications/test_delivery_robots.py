@@ -93,7 +93,9 @@ def test_wecom_markdown_is_cut_to_4096_bytes_with_a_pointer(world, robot):
     content = post.body["markdown"]["content"]
     assert post.body["msgtype"] == "markdown"
     assert len(content.encode("utf-8")) <= 4096
-    assert content.endswith("……（内容过长已截断，完整清单请向领导小组办公室索取）")  # a robot carries no attachment
+    assert content.endswith(
+        "……（内容过长已截断，完整清单请向领导小组办公室索取）"
+    )  # a robot carries no attachment
     assert content.startswith("0. 加快推进")
 
 
@@ -229,7 +231,11 @@ def test_a_robot_that_cannot_be_reached_is_retried(world, robot):
     closed = notifier(retry_attempts=2)
     closed._ctx.wecom_endpoint = f"http://127.0.0.1:{free_port()}/cgi-bin/webhook/send"  # nothing listens
     result = closed.send(make_message([f"wecombot://{WECOM}"]))
-    assert (result.state, result.code, result.attempts) == ("deferred", "connect", 2)  # it provably never left
+    assert (result.state, result.code, result.attempts) == (
+        "deferred",
+        "connect",
+        2,
+    )  # it provably never left
 
 
 def test_client_errors_are_permanent(world, robot):

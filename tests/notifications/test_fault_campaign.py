@@ -1,8 +1,10 @@
-"""Exactly once under faults, judged by the robot's own log: checks killed (SIGKILL) at every step of dispatch,
+"""Exactly once under faults, judged by the robot's own log: checks killed (SIGKILL) at every step of
+dispatch,
 two and four checks at once, 1 to 30 days without a check while robots hang, fail, rate-limit and reject.
 
 Every scenario asserts: no robot took an item twice, and every (notice, channel) was either taken by its robot
-or is shown to the coordinator as failed or unknown (`deliveries --failed`). bench/fault_campaign.py runs the same
+or is shown to the coordinator as failed or unknown (`deliveries --failed`). bench/fault_campaign.py runs the
+same
 scenarios at scale."""
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def test_downtime_with_misbehaving_robots(campaign, days):
     run_scenarios(campaign, kills=[], overlaps=[], downtimes=[days])
     assert_exactly_once(campaign)
     with campaign.wired.transaction() as session:
-        shown = {(row["channel"], row["state"]) for row in list_deliveries(session, PROGRAM, failed_only=True)}
+        shown = {
+            (row["channel"], row["state"]) for row in list_deliveries(session, PROGRAM, failed_only=True)
+        }
     assert ("dingtalk://j...t", "failed") in shown  # the rejecting robot: failed, never silently dropped
     assert ("dingtalk://m...b", "unknown") in shown  # the hanging robot took it after the client gave up
     assert ("dingtalk://c...t", "failed") in shown  # the failing robot, given up after a day of 500s

@@ -24,7 +24,11 @@ def served(tmp_path_factory):
     """README: prefect server start; duban plan import plans/chengdu-2023; duban serve."""
     folder = tmp_path_factory.mktemp("served")
     database_url = f"sqlite:///{folder / 'duban' / 'duban.db'}"
-    env = {"DUBAN_HOME": str(folder / "duban"), "DUBAN_DATABASE_URL": database_url, "DUBAN_NOTIFIER": "outbox"}
+    env = {
+        "DUBAN_HOME": str(folder / "duban"),
+        "DUBAN_DATABASE_URL": database_url,
+        "DUBAN_NOTIFIER": "outbox",
+    }
     with PrefectServer.start(folder / "prefect") as server:
         server.run("duban", "plan", "import", "plans/chengdu-2023", env=env, cwd=ROOT)
         server.spawn("duban", "serve", name="serve", env=env, cwd=ROOT)

@@ -1,5 +1,7 @@
-"""The portal route by route, and every refusal, against the ASGI app (the main loop runs under a real uvicorn in
-test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on 2023-03-02."""
+"""The portal route by route, and every refusal, against the ASGI app (the main loop runs under a real uvicorn
+in
+test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on
+2023-03-02."""
 
 from __future__ import annotations
 
@@ -54,8 +56,17 @@ def portal(tmp_path, home):
 
 def counts(wired) -> dict:
     with wired.transaction() as session:
-        return {model.__name__: session.scalar(select(func.count()).select_from(model))
-                for model in (ProgressReport, AssignmentAck, DoneClaim, Event, ExtensionRequest, CoordinatorDecision)}
+        return {
+            model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (
+                ProgressReport,
+                AssignmentAck,
+                DoneClaim,
+                Event,
+                ExtensionRequest,
+                CoordinatorDecision,
+            )
+        }
 
 
 def page(client, path):
@@ -64,7 +75,9 @@ def page(client, path):
     return response.text
 
 
-def report(client, path, code, *, progress="60", action="report", files=(), csrf=None, form_id=None, note="进展"):
+def report(
+    client, path, code, *, progress="60", action="report", files=(), csrf=None, form_id=None, note="进展"
+):
     html = page(client, f"{path}/t/{code}")
     data = {"csrf": csrf if csrf is not None else field_value(html, "csrf"),
             "form_id": form_id or field_value(html, "form_id", f"/t/{code}/report"),
@@ -85,8 +98,11 @@ def sign_in(client, wired, name="lead", password="correct horse", add=True):
     if add:
         add_user(name, password)
     csrf = field_value(page(client, "/login"), "csrf")
-    return client.post("/login", data={"csrf": csrf, "program": "demo-city", "name": name, "password": password},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"csrf": csrf, "program": "demo-city", "name": name, "password": password},
+        follow_redirects=False,
+    )
 
 
 # ---------------------------------------------------------------- links
@@ -98,9 +114,15 @@ def test_every_digest_to_a_unit_carries_its_own_link_in_text_markdown_and_html(t
     messages = outbox(wired)
     assert messages and all("/u/" in m["text"] for m in messages)
     assert len({link_of(wired, unit) for unit in ("msa", "court", "police")}) == 3
-    rendered = render_digest(language="zh-CN", program_name="P", recipient_name="U", audience="unit",
-                             today=moment("2023-03-01T08:30").date(), items=[DigestItem("before_due", "T", "A1")],
-                             link="http://portal.example/u/abc")
+    rendered = render_digest(
+        language="zh-CN",
+        program_name="P",
+        recipient_name="U",
+        audience="unit",
+        today=moment("2023-03-01T08:30").date(),
+        items=[DigestItem("before_due", "T", "A1")],
+        link="http://portal.example/u/abc",
+    )
     for part in (rendered.text, rendered.markdown, rendered.html):
         assert "http://portal.example/u/abc" in part
     assert 'href="http://portal.example/u/abc"' in rendered.html
@@ -119,7 +141,9 @@ def test_the_token_is_stored_only_as_its_hash_and_never_logged(portal, caplog):
     with caplog.at_level(logging.DEBUG):
         page(client, path_of(link))
         client.get("/u/not-a-token")
-    server_side = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")  # httpx: the test's client
+    server_side = "\n".join(
+        r.getMessage() for r in caplog.records if r.name != "httpx"
+    )  # httpx: the test's client
     assert token not in server_side and "/u/***" in server_side
     connection = sqlite3.connect(wired.settings.db_url.removeprefix("sqlite:///"))
     assert not any(token in line for line in connection.iterdump())
@@ -180,7 +204,15 @@ def test_get_changes_nothing(portal):
     wired, _clock, client = portal
     path = path_of(link_of(wired, "msa"))
     before = counts(wired)
-    for url in (path, f"{path}/t/A1", f"{path}/history", f"{path}/t/A1/ack", "/login", "/review", "/overview"):
+    for url in (
+        path,
+        f"{path}/t/A1",
+        f"{path}/history",
+        f"{path}/t/A1/ack",
+        "/login",
+        "/review",
+        "/overview",
+    ):
         assert client.get(url).status_code in (200, 303, 404, 405)
     assert counts(wired) == before
 
@@ -201,8 +233,16 @@ def test_another_units_task_is_a_404_for_reading_and_writing(portal):
     csrf = field_value(page(client, path), "csrf")
     before = counts(wired)
     for action in ("ack", "report", "extension"):
-        response = client.post(f"{path}/t/D1/{action}", data={"csrf": csrf, "form_id": f"x-{action}",
-                                                              "progress": "10", "to": "2023-05-10", "reason": "r"})
+        response = client.post(
+            f"{path}/t/D1/{action}",
+            data={
+                "csrf": csrf,
+                "form_id": f"x-{action}",
+                "progress": "10",
+                "to": "2023-05-10",
+                "reason": "r",
+            },
+        )
         assert response.status_code == 404, action
     assert counts(wired) == before
 
@@ -249,7 +289,9 @@ def test_missing_or_wrong_csrf_is_refused_and_records_nothing(portal):
 def test_a_wrongly_typed_or_oversized_upload_is_refused(portal, name, content, status):
     wired, _clock, client = portal
     before = counts(wired)
-    response = report(client, path_of(link_of(wired, "msa")), "A1", files=[(name, content, "application/pdf")])
+    response = report(
+        client, path_of(link_of(wired, "msa")), "A1", files=[(name, content, "application/pdf")]
+    )
     assert response.status_code == status
     assert counts(wired) == before
     assert not (wired.settings.home / "evidence").exists()
@@ -276,7 +318,9 @@ def test_a_double_submit_records_one_report(portal):
     form_id = field_value(html, "form_id", "/t/A1/report")
     first = report(client, path, "A1", form_id=form_id)
     second = report(client, path, "A1", form_id=form_id)
-    assert first.status_code == second.status_code == 303 and second.headers["location"].endswith("done=already")
+    assert first.status_code == second.status_code == 303 and second.headers["location"].endswith(
+        "done=already"
+    )
     assert counts(wired)["ProgressReport"] == 1
 
 
@@ -347,7 +391,12 @@ def test_the_coordinator_returns_with_a_reason_then_passes_on_the_claims_date(po
 
     wired, clock, client = portal
     path = path_of(link_of(wired, "msa"))
-    assert report(client, path, "A1", action="claim", files=[("合作协议.pdf", PDF, "application/pdf")]).status_code == 303
+    assert (
+        report(
+            client, path, "A1", action="claim", files=[("合作协议.pdf", PDF, "application/pdf")]
+        ).status_code
+        == 303
+    )
     assert "已申请办结，等待审核" in page(client, f"{path}/t/A1")
     sign_in(client, wired)
     queue = page(client, "/review")
@@ -355,8 +404,11 @@ def test_the_coordinator_returns_with_a_reason_then_passes_on_the_claims_date(po
     claim_id = int(queue.split("/review/claims/")[1].split("/")[0])
     evidence = client.get(f"/review/claims/{claim_id}/evidence/0")
     assert evidence.status_code == 200 and evidence.content == PDF
-    response = client.post(f"/review/claims/{claim_id}/return", data={"csrf": field_value(queue, "csrf"),
-                                                                      "reason": "协议缺少盖章页"}, follow_redirects=False)
+    response = client.post(
+        f"/review/claims/{claim_id}/return",
+        data={"csrf": field_value(queue, "csrf"), "reason": "协议缺少盖章页"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert "协议缺少盖章页" in page(client, f"{path}/t/A1")
     run_check(wired.sessions, "demo-city", moment("2023-03-03T08:30"), wired.notifier(outbox_only=True))
@@ -390,14 +442,35 @@ def test_with_review_none_a_claim_is_done_at_once(tmp_path, home):
 
 def test_extension_and_phase_decisions_from_the_portal_are_the_command_lines_decisions(portal):
     wired, clock, client = portal
-    assert runner.invoke(cli, ["extension", "request", "demo-city", "A1", "--unit", "msa", "--to", "2023-08-31",
-                               "--reason", "会签", "--as-of", "2023-03-02"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli,
+            [
+                "extension",
+                "request",
+                "demo-city",
+                "A1",
+                "--unit",
+                "msa",
+                "--to",
+                "2023-08-31",
+                "--reason",
+                "会签",
+                "--as-of",
+                "2023-03-02",
+            ],
+        ).exit_code
+        == 0
+    )
     sign_in(client, wired)
     queue = page(client, "/review")
     assert "会签" in queue
     request_id = cli_json("extension", "list", "demo-city")[0]["id"]
-    response = client.post(f"/review/extensions/{request_id}/approve", data={"csrf": field_value(queue, "csrf")},
-                           follow_redirects=False)
+    response = client.post(
+        f"/review/extensions/{request_id}/approve",
+        data={"csrf": field_value(queue, "csrf")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert cli_json("extension", "list", "demo-city")[0]["state"] == "approved"
     task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-03") if t["code"] == "A1")
@@ -407,8 +480,11 @@ def test_extension_and_phase_decisions_from_the_portal_are_the_command_lines_dec
             ("extension", "portal")]
         kinds = set(session.scalars(select(Event.kind)))
     assert "extension.approved" in kinds
-    response = client.post("/review/phases/deployment/approve", data={"csrf": field_value(queue, "csrf"),
-                                                                     "note": "部署完成"}, follow_redirects=False)
+    response = client.post(
+        "/review/phases/deployment/approve",
+        data={"csrf": field_value(queue, "csrf"), "note": "部署完成"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     with wired.transaction() as session:
         assert ("phase", "portal") in session.execute(select(CoordinatorDecision.kind,
@@ -458,7 +534,9 @@ def test_report_import_records_the_filled_rows_under_the_same_rules(portal, tmp_
     path, _ = returned_table(wired, tmp_path, edits={
         "A1": {"进度(%)": 60, "本期进展": "协议已起草"},
         "A2": {"进度(%)": 100, "本期进展": "已召开联席会议", "佐证材料": "会议纪要.pdf"}})
-    result = runner.invoke(cli, ["report", "import", "demo-city", str(path), "--as-of", "2023-03-02", "--json"])
+    result = runner.invoke(
+        cli, ["report", "import", "demo-city", str(path), "--as-of", "2023-03-02", "--json"]
+    )
     assert result.exit_code == 0, result.output
     recorded = {r["code"]: r for r in __import__("json").loads(result.stdout)["recorded"]}
     assert recorded["A1"]["progress"] == 60 and recorded["A2"]["review"] == "pending"
@@ -472,7 +550,9 @@ def test_report_import_records_the_filled_rows_under_the_same_rules(portal, tmp_
     ({"B1": {"进度(%)": 100, "佐证材料": "统计表.xlsx"}}, ":I:", "只有牵头单位可以申请办结"),
     ({"A1": {"编号": "Z9", "本期进展": "x"}}, ":B:", "没有编号为「Z9」的任务"),
 ])
-def test_report_import_refuses_with_located_errors_and_records_nothing(portal, tmp_path, edits, location, message):
+def test_report_import_refuses_with_located_errors_and_records_nothing(
+    portal, tmp_path, edits, location, message
+):
     wired, _clock, _client = portal
     path, _ = returned_table(wired, tmp_path, edits={"A2": {"进度(%)": 30, "本期进展": "推进中"}, **edits})
     before = counts(wired)
@@ -488,9 +568,11 @@ def test_a_table_of_another_unit_or_program_is_refused(portal, tmp_path):
     path, _ = returned_table(wired, tmp_path, unit="court", edits={"A1": {"本期进展": "配合推进"}})
     link = path_of(link_of(wired, "msa"))
     html = page(client, link)
-    response = client.post(f"{link}/report-table", data={"csrf": field_value(html, "csrf"),
-                                                         "form_id": field_value(html, "form_id", "/report-table")},
-                           files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))])
+    response = client.post(
+        f"{link}/report-table",
+        data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/report-table")},
+        files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
+    )
     assert response.status_code == 400 and "本表属于单位「court」" in response.text
     other, _ = returned_table(wired, tmp_path, program="other-city", edits={"A1": {"本期进展": "x"}})
     result = runner.invoke(cli, ["report", "import", "demo-city", str(other)])
@@ -502,10 +584,12 @@ def test_the_returned_table_uploaded_on_the_unit_page_is_recorded(portal, tmp_pa
     path, _ = returned_table(wired, tmp_path, edits={"A1": {"进度(%)": 45, "本期进展": "=HYPERLINK(\"x\")"}})
     link = path_of(link_of(wired, "msa"))
     html = page(client, link)
-    response = client.post(f"{link}/report-table", data={"csrf": field_value(html, "csrf"),
-                                                         "form_id": field_value(html, "form_id", "/report-table")},
-                           files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
-                           follow_redirects=False)
+    response = client.post(
+        f"{link}/report-table",
+        data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/report-table")},
+        files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     with wired.transaction() as session:
         note, progress = session.execute(select(ProgressReport.note, ProgressReport.progress)).one()
@@ -521,12 +605,17 @@ def test_the_self_check_form_uploaded_on_the_unit_page_is_the_units_return(porta
     filled = fill(blank, {})
     link = path_of(link_of(wired, "msa"))
     clock.now = moment("2023-03-03T10:00")
-    for unit_link, expected in ((path_of(link_of(wired, "court")), 400), (link, 303)):  # msa's form, not court's
+    for unit_link, expected in (
+        (path_of(link_of(wired, "court")), 400),
+        (link, 303),
+    ):  # msa's form, not court's
         html = page(client, unit_link)
-        response = client.post(f"{unit_link}/selfcheck", data={"csrf": field_value(html, "csrf"),
-                                                               "form_id": field_value(html, "form_id", "/selfcheck")},
-                               files=[("files", (filled.name, filled.read_bytes(), "application/octet-stream"))],
-                               follow_redirects=False)
+        response = client.post(
+            f"{unit_link}/selfcheck",
+            data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/selfcheck")},
+            files=[("files", (filled.name, filled.read_bytes(), "application/octet-stream"))],
+            follow_redirects=False,
+        )
         assert response.status_code == expected, response.text
     status = cli_json("selfcheck", "status", "demo-city")
     assert "msa" in str(status["returned"])

@@ -55,10 +55,15 @@ def test_the_loop_over_http_against_uvicorn(live):
     wired, clock, server = live
     link = link_of(wired, "msa")
     assert link.startswith(server.url + "/u/")
-    with httpx.Client(follow_redirects=False, timeout=30) as unit, httpx.Client(base_url=server.url, timeout=30) as office:
+    with (
+        httpx.Client(follow_redirects=False, timeout=30) as unit,
+        httpx.Client(base_url=server.url, timeout=30) as office,
+    ):
         page = unit.get(link).text
         csrf = field_value(page, "csrf")
-        ack = unit.post(f"{link}/t/A1/ack", data={"csrf": csrf, "form_id": field_value(page, "form_id", "/t/A1/ack")})
+        ack = unit.post(
+            f"{link}/t/A1/ack", data={"csrf": csrf, "form_id": field_value(page, "form_id", "/t/A1/ack")}
+        )
         assert ack.status_code == 303
 
         def submit(action, progress, files=()):
@@ -70,15 +75,30 @@ def test_the_loop_over_http_against_uvicorn(live):
 
         assert submit("report", "60", [("合作协议（草案）.pdf", PDF, "application/pdf")]).status_code == 303
         assert task("A1", "2023-03-02")["progress"] == 60
-        assert submit("claim", "100", [("合作协议.pdf", PDF + b"signed", "application/pdf")]).status_code == 303
+        assert (
+            submit("claim", "100", [("合作协议.pdf", PDF + b"signed", "application/pdf")]).status_code == 303
+        )
 
         login = office.get("/login").text
-        assert office.post("/login", data={"csrf": field_value(login, "csrf"), "program": "demo-city", "name": "lead",
-                                           "password": "correct horse"}).headers["location"] == "/review"
+        assert (
+            office.post(
+                "/login",
+                data={
+                    "csrf": field_value(login, "csrf"),
+                    "program": "demo-city",
+                    "name": "lead",
+                    "password": "correct horse",
+                },
+            ).headers["location"]
+            == "/review"
+        )
         queue = office.get("/review").text
         claim = queue.split("/review/claims/")[1].split("/")[0]
         clock.now = moment("2023-03-03T09:00")
-        office.post(f"/review/claims/{claim}/return", data={"csrf": field_value(queue, "csrf"), "reason": "请附盖章页"})
+        office.post(
+            f"/review/claims/{claim}/return",
+            data={"csrf": field_value(queue, "csrf"), "reason": "请附盖章页"},
+        )
         assert "请附盖章页" in unit.get(f"{link}/t/A1").text
         assert task("A1", "2023-03-03")["status"] == "in_progress"
 
@@ -98,7 +118,9 @@ def test_the_whole_loop_in_chromium(live):
         pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
     wired, clock, server = live
     message = next(m for m in outbox(wired) if m["unit"] == "msa" and "assignment" in m["kinds"])
-    link = next(line.split("：", 1)[1] for line in message["text"].splitlines() if "/u/" in line and "：" in line)
+    link = next(
+        line.split("：", 1)[1] for line in message["text"].splitlines() if "/u/" in line and "：" in line
+    )
     evidence = wired.settings.home.parent / "平台截图.png"
     evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -140,8 +162,10 @@ def test_the_whole_loop_in_chromium(live):
             unit.screenshot(path=str(SCREENSHOTS / "unit-page.png"), full_page=True)
             unit.locator("#task-A1 a.open").click()
             assert "协议缺少盖章页" in unit.locator("p.returned").inner_text()
-            unit.set_input_files("input[name=files]", {"name": "合作协议（盖章）.pdf", "mimeType": "application/pdf",
-                                                       "buffer": PDF + b"stamped"})
+            unit.set_input_files(
+                "input[name=files]",
+                {"name": "合作协议（盖章）.pdf", "mimeType": "application/pdf", "buffer": PDF + b"stamped"},
+            )
             unit.locator("button.claim").click()
 
             clock.now = moment("2023-03-08T09:00")

@@ -29,8 +29,21 @@ from flows import Settings
 from notifications import Message, Recipient
 
 __all__ = [
-    "MODES", "FakeClock", "Received", "ReceivedMail", "Reply", "RobotPeer", "SMTPPeer", "database", "database_url",
-    "dingtalk_expected_sign", "dump_database", "free_port", "make_message", "second_engine", "settings_for",
+    "MODES",
+    "FakeClock",
+    "Received",
+    "ReceivedMail",
+    "Reply",
+    "RobotPeer",
+    "SMTPPeer",
+    "database",
+    "database_url",
+    "dingtalk_expected_sign",
+    "dump_database",
+    "free_port",
+    "make_message",
+    "second_engine",
+    "settings_for",
 ]
 
 # ------------------------------------------------------------------------------------------------- helpers

@@ -46,7 +46,9 @@ def assigned_program(tmp_path: Path, portal_url: str | None = None, **program) -
     result = runner.invoke(cli, ["plan", "import", str(plan)])
     assert result.exit_code == 0, result.output
     wired = wiring()
-    run_check(wired.sessions, "demo-city", moment("2023-03-01T08:30"), wired.notifier(outbox_only=True), portal_url)
+    run_check(
+        wired.sessions, "demo-city", moment("2023-03-01T08:30"), wired.notifier(outbox_only=True), portal_url
+    )
     return wired
 
 
@@ -79,7 +81,8 @@ def cli_json(*args: str):
 
 
 class PortalServer:
-    """The app under a real uvicorn on 127.0.0.1, in a thread of the test process (so the test's clock drives it)."""
+    """The app under a real uvicorn on 127.0.0.1, in a thread of the test process (so the test's clock drives
+    it)."""
 
     def __init__(self, wired: Wiring, clock: Clock) -> None:
         self.port = free_port()

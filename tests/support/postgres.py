@@ -39,14 +39,16 @@ class Cluster:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
 
     def url(self, name: str, driver: str = "psycopg", password: str | None = None) -> str:
-        """Trust authentication ignores the password; a URL may still carry one, as a real installation's does."""
+        """Trust authentication ignores the password; a URL may still carry one, as a real installation's
+        does."""
         secret = f":{password}" if password else ""
         return f"postgresql+{driver}://{self.user}{secret}@127.0.0.1:{self.port}/{name}"
 
     def dump(self, name: str) -> str:
         """Everything the database holds, as SQL text: what a grep for a secret must not find."""
-        return self._run("pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name).stdout.decode(
-            "utf-8", errors="replace")
+        return self._run(
+            "pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name
+        ).stdout.decode("utf-8", errors="replace")
 
 
 def _as_owner(folder: Path, command: list[str]) -> subprocess.CompletedProcess:

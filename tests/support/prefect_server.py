@@ -7,7 +7,8 @@ scheduler, work pools and workers, the UI.
         server.api("POST", "/flow_runs/filter", json={...})   # the REST API
 
 Each server has its own PREFECT_HOME (and database unless `database_url` is given), analytics off, the
-scheduler loop shortened with Prefect's own setting, and a long start-up timeout: it takes 6–60 s to start on a
+scheduler loop shortened with Prefect's own setting, and a long start-up timeout: it takes 6–60 s to start on
+a
 busy 2-core machine. Everything it started (the server, workers, `duban serve`) is stopped by killing its
 process group when the block ends, whatever happened.
 """
@@ -78,7 +79,9 @@ class PrefectServer:
             server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
         server = cls(folder, port, env)
         try:
-            server.processes.append(server._popen([str(BIN / "prefect"), "server", "start"], server_env, "server"))
+            server.processes.append(
+                server._popen([str(BIN / "prefect"), "server", "start"], server_env, "server")
+            )
             server._wait_healthy(startup_timeout)
             yield server
         finally:
@@ -86,14 +89,22 @@ class PrefectServer:
 
     def _popen(self, command: list[str], env: dict[str, str], name: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.processes[0].poll() is not None:
-                raise RuntimeError(f"prefect server start exited {self.processes[0].returncode}:\n{self.log('server')}")
+                raise RuntimeError(
+                    f"prefect server start exited {self.processes[0].returncode}:\n{self.log('server')}"
+                )
             try:
                 if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
                     return
@@ -111,21 +122,32 @@ class PrefectServer:
 
     def run(self, *command: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        """A command against this server (a venv script by name, e.g. "prefect", "duban"); checked by default."""
+        """A command against this server (a venv script by name, e.g. "prefect", "duban"); checked by
+        default."""
         program = str(BIN / command[0]) if (BIN / command[0]).exists() else command[0]
         result = subprocess.run([program, *command[1:]], env={**self.env, **(env or {})}, cwd=cwd, text=True,
                                 capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def spawn(self, *command: str, name: str, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.Popen:
-        """A long-running process (a worker, `duban serve`), stopped with the server; output in `log(name)`."""
+        """A long-running process (a worker, `duban serve`), stopped with the server; output in
+        `log(name)`."""
         program = str(BIN / command[0]) if (BIN / command[0]).exists() else command[0]
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([program, *command[1:]], env={**self.env, **(env or {})}, cwd=cwd, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [program, *command[1:]],
+            env={**self.env, **(env or {})},
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 

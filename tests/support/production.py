@@ -74,10 +74,16 @@ class Production:
 
 
 @contextmanager
-def production(folder: Path, *, database_url: str, prefect_database_url: str | None = None) -> Iterator[Production]:
+def production(
+    folder: Path, *, database_url: str, prefect_database_url: str | None = None
+) -> Iterator[Production]:
     """A Prefect server (on `prefect_database_url`, else SQLite in its home) with duban deployed as the README
     says and a process worker running; stopped afterwards whatever happened."""
-    duban_env = {"DUBAN_HOME": str(folder / "duban"), "DUBAN_DATABASE_URL": database_url, "DUBAN_NOTIFIER": "outbox"}
+    duban_env = {
+        "DUBAN_HOME": str(folder / "duban"),
+        "DUBAN_DATABASE_URL": database_url,
+        "DUBAN_NOTIFIER": "outbox",
+    }
     with PrefectServer.start(folder / "prefect", database_url=prefect_database_url) as server:
         server.run("prefect", "work-pool", "create", "duban", "--type", "process")
         server.run("duban", "plan", "import", "plans/chengdu-2023", env=duban_env, cwd=ROOT)
