@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -42,6 +42,7 @@ from db import (
 from duban.portal.security import Session, client_address, csrf_ok, load_session, save_session
 from duban.portal.texts import texts_for
 from flows import Wiring, now
+from notifications import environment
 
 HERE = Path(__file__).parent
 log = logging.getLogger("duban.portal")
@@ -67,9 +68,8 @@ class Portal:
     _key: str | None = None
 
     def __post_init__(self) -> None:
-        # Explicit autoescape: select_autoescape(["html"]) would not match every template name.
-        self.environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
-                                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        # The one jinja2 environment (notifications.render): it escapes every `.html` template, these too.
+        self.environment = environment()
 
     def now(self) -> datetime:
         return self.clock()
@@ -94,7 +94,7 @@ class Portal:
     def render(self, request: Request, template: str, language: str, values: dict, session: Session,
                status: int = 200) -> HTMLResponse:
         texts = texts_for(language)
-        html = self.environment.get_template(template).render(
+        html = self.environment.get_template(f"portal/{template}").render(
             t=texts, language="en" if language == "en" else "zh-CN", csrf=session.csrf, colours=LIGHT_COLOURS,
             **values)
         response = HTMLResponse(html, status_code=status)
