@@ -88,8 +88,10 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[C
         slot = ack_slot(today, sent_on, policy.ack_within_workdays, policy.overdue_every_workdays, calendar)
         if slot is None:
             continue
-        note = (f"assigned on {sent_on}, not acknowledged within {policy.ack_within_workdays} workdays" if english
-                else f"{sent_on} 交办，{policy.ack_within_workdays} 个工作日内未签收")
+        # The slot is in the text: each chase is its own line to the unit, never a repeat of the last one.
+        note = (f"assigned on {sent_on}, not acknowledged within {policy.ack_within_workdays} workdays, "
+                f"notice #{slot}" if english
+                else f"{sent_on} 交办，{policy.ack_within_workdays} 个工作日内未签收（第 {slot} 次催签收）")
         candidates.append(Candidate(f"ack_missing:{ctx.id}:{instance_id}:{codes[unit_id]}:{slot}", "ack_missing",
                                     unit_id, instance_id=instance_id, task_code=code,
                                     data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))

@@ -33,7 +33,8 @@ from schedule.text import clean_text
 
 # Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
 SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
-                "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin")
+                "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin",
+                "ack_missing")
 
 
 @dataclass
