@@ -44,18 +44,9 @@ from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, light, text
 
 # Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
-SUPERSEDABLE = (
-    "before_due",
-    "overdue",
-    "escalation",
-    "report_missing",
-    "remediation_before_due",
-    "remediation_overdue",
-    "remediation_escalation",
-    "selfcheck_missing",
-    "bulletin",
-    "ack_missing",
-)
+SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
+                "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin",
+                "ack_missing")
 
 
 @dataclass
