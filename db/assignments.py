@@ -92,9 +92,9 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[C
         slot = ack_slot(today, sent_on, policy.ack_within_workdays, policy.overdue_every_workdays, calendar)
         if slot is None:
             continue
-        # The slot is in the text: each chase is its own line to the unit, never a repeat of the last one.
-        note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=policy.ack_within_workdays,
-                    slot=slot)
+        # The slot is in the text: each chase is its own line to the unit, never a repeat of the last.
+        within = policy.ack_within_workdays
+        note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=within, slot=slot)
         key = notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot)
         candidates.append(Candidate(key, "ack_missing", unit_id, instance_id=instance_id, task_code=code,
                                     data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))
