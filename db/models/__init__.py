@@ -16,6 +16,7 @@ from db.models.core import (
 )
 from db.models.decisions import CoordinatorDecision
 from db.models.delivery import ChannelHealth, Delivery, NoticeChannel, RateEvent, RateLimit
+from db.models.digests import DigestNumber
 from db.models.extensions import ExtensionRequest
 from db.models.notices import NOTICE_STATES, Notice
 from db.models.portal import (
@@ -32,7 +33,7 @@ from db.models.selfcheck import Finding, SelfCheckReturn, SelfCheckRow
 
 __all__ = [
     "Base", "InstallationSecret", "NOTICE_STATES", "ChannelHealth", "CoordinatorDecision", "Delivery",
-    "Event", "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport", "RateEvent",
-    "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance", "TaskUnit",
-    "Unit", "UnitMember", "UTCDateTime", "AssignmentAck", "DoneClaim", "PortalFailure", "PortalKey",
-    "PortalSubmission", "PortalUser", "UnitLink", "NoticeChannel"]
+    "DigestNumber", "Event", "ExtensionRequest", "Finding", "Notice", "Phase", "Program", "ProgressReport",
+    "RateEvent", "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow", "Task", "TaskInstance",
+    "TaskUnit", "Unit", "UnitMember", "UTCDateTime", "AssignmentAck", "DoneClaim", "PortalFailure",
+    "PortalKey", "PortalSubmission", "PortalUser", "UnitLink", "NoticeChannel"]

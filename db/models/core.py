@@ -63,6 +63,9 @@ class Program(Base):
     # Which plan this is (db.importer.source_identity): a different plan under the same id needs --replace.
     source_identity: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # An ended program archived by the coordinator: read-only from then on, its record kept whole.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_by: Mapped[str | None] = mapped_column(String(100))
 
     phases: Mapped[list[Phase]] = relationship(order_by="Phase.seq", cascade="all, delete-orphan")
 

@@ -36,4 +36,6 @@ class RemediationItem(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)  # 原因分析: why the gap arose, as the unit states it
+    measure: Mapped[str | None] = mapped_column(Text)  # 整改措施: what the unit did (or does) to close it
     evidence: Mapped[list] = mapped_column(JSON, default=list)
