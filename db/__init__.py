@@ -14,6 +14,7 @@ from db.acceptance import (
 from db.accounts import add_user, authenticate
 from db.assignments import ack_candidates, ack_counts, acked_codes, acknowledge, unacknowledged
 from db.decisions import decisions, needs_decision, pending_decisions, record_decision
+from db.digests import digest_number
 from db.engine import alembic_config, forget_engine, forget_engines, get_engine, session_factory
 from db.events import record_event
 from db.evidence import Staged, commit_files, stage, store
@@ -186,6 +187,7 @@ __all__ = [
     "Notice",
     "NOTICE_STATES",
     "notice_key",
+    "digest_number",
     "outbox_entries",
     "package_data",
     "parse_completion",

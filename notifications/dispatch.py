@@ -39,6 +39,8 @@ from notifications.delivery.crashpoints import crash_point
 from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
+from notifications.render.letterhead import letterhead
+from notifications.render.lines import lead_names, period_label, received_counts
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, light, text
@@ -314,10 +316,12 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
     coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
-    contact = coordinator.name if coordinator is not None else ""
+    office = coordinator.name if coordinator is not None else ""
+    head = letterhead(session, ctx, office, message_id, today.year)
+    contact = head.contact or ""
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today, items=items,
-                             bulletin_markdown=bulletin, link=link, contact=contact)
+                             bulletin_markdown=bulletin, link=link, letterhead=head)
     files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day, units)
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     return Message(
@@ -382,6 +386,9 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
             details[instance.id] = (instance, task)
     names = {u.id: u.name for u in units.values()}
     calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
+    first = notices[0] if notices else None
+    received = received_counts(session, first.unit_id, first.audience, instance_ids) if first else {}
+    leads = lead_names(session, {task.id for _i, task in details.values()}, ", " if english else "、")
     items = []
     for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
         data = notice.data or {}
@@ -393,9 +400,13 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
                 yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
                 last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
                 report_every_workdays=reminders.report_every_workdays)
+            count = received.get((notice.instance_id, notice.kind), 0) + 1  # this one included
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, data, names, english)))
+                                    _note(notice, {**data, "count": count}, names, english),
+                                    role=data.get("role"), lead=leads.get(task.id),
+                                    period=period_label(ctx.language, task.recurrence, instance.window_start,
+                                                        instance.due)))
         else:
             items.append(DigestItem(notice.kind, _title(notice, data, english), None, None, None,
                                     _note(notice, data, names, english)))
@@ -418,10 +429,11 @@ def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> s
     late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
         return text(language, "digest.before_due", workdays=workdays)
-    if notice.kind == "overdue":
-        return text(language, "digest.overdue", late=late, slot=slot)
+    if notice.kind == "overdue":  # the count is of chases this unit received, not the rung's slot
+        return text(language, "notice.overdue", late=late, count=data.get("count", slot))
     if notice.kind == "escalation":
-        return text(language, "digest.escalation", unit=names.get(notice.subject_unit_id, ""), late=late)
+        return text(language, "notice.escalation", unit=names.get(notice.subject_unit_id, ""), late=late,
+                    count=data.get("count", slot))
     if notice.kind == "report_missing":
         return text(language, "digest.report_missing", since=data.get("since"), workdays=workdays)
     if notice.kind == "assignment":

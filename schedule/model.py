@@ -60,10 +60,25 @@ class DeliveryPolicy:
 
 @dataclass(frozen=True)
 class ScoringPolicy:
+    """The score rule table (docs/plan-format.md, `scoring`): deductions from 100, capped at max_deduction."""
+
     per_two_yellow: int = -1
     per_red: int = -2
     interview_escalations: int = 3  # 约谈 when a unit's escalations reach this many (or any red card)
     per_return: int = -1  # each done claim returned by the coordinator (退回重办)
+    per_missing_form: int = -5  # its self-check form never returned (even when the phase closed without it)
+    per_never_reported: int = -5  # led tasks past their deadline and never reported on any of them
+    max_deduction: int = 40  # no unit loses more than this many points: the floor is 100 - max_deduction
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """Who a 督办通知 names as its contact (联系人, phone) and the prefix of its 督办单号."""
+
+    name: str | None = None
+    phone: str | None = None
+    office: str | None = None  # the issuing office; the coordinator unit's name when not given
+    prefix: str | None = None  # 督办单号 prefix, e.g. 成知督: 成知督〔2024〕12号
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,7 @@ class Policies:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     scoring: ScoringPolicy = field(default_factory=ScoringPolicy)
     portal: PortalPolicy = field(default_factory=PortalPolicy)
+    contact: ContactPolicy = field(default_factory=ContactPolicy)
 
     def work_calendar(self) -> WorkCalendar:
         return WorkCalendar(self.calendar.extra_holidays, self.calendar.extra_workdays)
@@ -105,6 +121,7 @@ class Policies:
             delivery=parse_hours(data.get("delivery", {}).get("hours", "08:30-18:00")),
             scoring=ScoringPolicy(**data.get("scoring", {})),
             portal=PortalPolicy(**data.get("portal", {})),
+            contact=ContactPolicy(**data.get("contact", {})),
         )
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from markupsafe import Markup
 
 from notifications.render.environment import environment
-from schedule import clean_text, labels
+from schedule import clean_text, labels, text
 
 # kind → (Chinese title, English title); the order is the order of sections in a digest.
 SECTION_TITLES: dict[str, tuple[str, str]] = {
@@ -20,6 +20,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "remediation_overdue": ("催办：整改逾期事项", "Overdue remediation"),
     "selfcheck_missing": ("催交：自查表未报送", "Self-check form missing"),
     "before_due": ("到期提醒", "Due soon"),
+    "cooperation": (text("zh-CN", "notice.cooperation_title"), text("en", "notice.cooperation_title")),
     "remediation_before_due": ("整改到期提醒", "Remediation due soon"),
     "report_missing": ("进展报送提醒", "Progress report missing"),
     "claim_returned": ("退回重办：办结申请未通过审核", "Returned for rework: done claims not accepted"),
@@ -52,6 +53,7 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
         "Please finish on time and report progress with evidence; request an extension before the due date "
         "if needed.",
     ),
+    "cooperation": (text("zh-CN", "notice.cooperation_next"), text("en", "notice.cooperation_next")),
     "report_missing": ("请通过本单位督办页面报送最新进展。",
                        "Please report your latest progress on your unit's page."),
     "decision_requested": ("请登录督办门户的审核页面作出决定。",
@@ -99,6 +101,9 @@ class DigestItem:
     due: str | None = None
     light: str | None = None
     note: str | None = None
+    role: str | None = None  # lead | co: what the unit answers for (a co-unit is asked to cooperate)
+    period: str | None = None  # a recurring instance's period: 2024年6月 月报
+    lead: str | None = None  # for a co-unit: the lead unit(s) it cooperates with
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,15 @@ class Rendered:
     text: str
     markdown: str
     html: str
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """What makes a digest a 督办通知: its number, who issues it, whom to contact, how to reply."""
+
+    number: str | None = None  # 督办单号: 成知督〔2024〕12号
+    office: str | None = None  # the issuing office (the coordinator)
+    contact: str | None = None  # 联系人 and phone, as one line: 张三（电话 028-1234）
 
 
 @dataclass
@@ -124,13 +138,70 @@ class _Section:
         return max(self.total - len(self.items), 0)
 
 
+# A co-unit is not chased in its own name: its reminders of these rules become one request to cooperate.
+COOPERATING = ("before_due", "overdue")
+
+
+def _cooperation(items: list[DigestItem], separator: str) -> list[DigestItem]:
+    """A co-unit's before-due and overdue reminders as one line per task, its periods listed on it."""
+    first: dict[str, DigestItem] = {}
+    periods: dict[str, list[str]] = {}
+    for item in items:
+        if item.kind in COOPERATING and item.role == "co":
+            key = item.code or item.title
+            first.setdefault(key, item)
+            if item.period and item.period not in periods.setdefault(key, []):
+                periods[key].append(item.period)
+    return [DigestItem("cooperation", item.title, item.code, role="co", lead=item.lead,
+                       period=separator.join(periods.get(key, [])) or None)
+            for key, item in first.items()]
+
+
+def _one_line_each(items: list[DigestItem], english: bool) -> list[DigestItem]:
+    """One line per item: a co-unit's reminders folded into requests to cooperate, repeats dropped."""
+    kept = [item for item in items if not (item.kind in COOPERATING and item.role == "co")]
+    folded = _cooperation(items, "; " if english else "、")
+    unique = {(i.kind, i.code, i.title, i.period, i.due): i for i in kept + folded}
+    return list(unique.values())
+
+
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
-                  sender: str | None = None, link: str | None = None, contact: str | None = None) -> Rendered:
-    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML);
-    `contact`: who a robot's reader asks for what a robot cannot carry."""
+                  sender: str | None = None, link: str | None = None, contact: str | None = None,
+                  letterhead: Letterhead | None = None) -> Rendered:
+    """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML) and
+    the way to reply; without it the reply goes to `contact`, who is also whom a robot's reader asks for
+    what a robot cannot carry."""
     english = language == "en"
-    contact = contact or ("the leading group office" if english else "领导小组办公室")
+    letterhead = letterhead or Letterhead()
+    contact = letterhead.contact or contact or text(language, "notice.default_contact")
+    sections = _sections(language, _one_line_each(items, english), link, contact, bulletin_markdown)
+    kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
+    counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
+    sender = sender or letterhead.office or text(language, "notice.default_sender")
+    subject = _subject(language, program_name, kinds_title, today, letterhead.number)
+    context = {
+        "program_name": program_name, "recipient_name": recipient_name, "audience": audience,
+        "today": today.isoformat(), "kinds_title": kinds_title, "intro": _intro(counts, english),
+        "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
+        "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
+        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light"),
+        "link": link, "contact": contact, "number": letterhead.number,
+        "labels": {key: text(language, f"notice.{key}") for key in LABELS},
+        "reply": text(language, "notice.reply_link" if link else "notice.reply_contact", contact=contact),
+        "link_label": text(language, "notice.link_label")}
+    templates = environment()
+    markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
+    html = templates.get_template("digest.html.j2").render(context)
+    return Rendered(subject, _plain(markdown), markdown, html)
+
+
+LABELS = ("number_label", "title", "lead_label", "reply_label", "contact_label")
+
+
+def _sections(language: str, items: list[DigestItem], link: str | None, contact: str,
+              bulletin_markdown: str | None) -> dict[str, _Section]:
+    english = language == "en"
 
     def where(step: str, kind: str) -> str:
         return step.format(**{k: v[english].format(contact=contact) for k, v in WHERE[kind].items()})
@@ -152,32 +223,16 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         # Rendered (and escaped) by the bulletin's markdown template: printed as it is.
         sections["bulletin"].lead = Markup(bulletin_markdown)
         sections["bulletin"].items, sections["bulletin"].total = [], 0
+    return sections
 
-    kinds_title = ("、" if not english else ", ").join(s.title.split("：")[0] for s in sections.values())
-    counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
-    intro = _intro(counts, english)
-    sender = sender or ("Leading group office" if english else "领导小组办公室（duban 督办）")
-    subject = (
-        f"[{program_name}] {kinds_title} — {today}"
-        if english
-        else f"【{program_name}】{kinds_title}（{today:%Y年%m月%d日}）".replace("年0", "年").replace(
-            "月0", "月"
-        )
-    )
-    subject = clean_text(subject, one_line=True)  # a mail header: never a line break
-    context = {
-        "program_name": program_name, "recipient_name": recipient_name, "audience": audience,
-        "today": today.isoformat(), "kinds_title": kinds_title, "intro": intro,
-        "sections": list(sections.values()), "sender": sender, "language": language, "subject": subject,
-        "greeting": f"Dear {recipient_name}," if english else f"{recipient_name}：",
-        "as_of_label": "As of" if english else "截至", "light_label": labels(language, "light"),
-        "link": link, "contact": contact,
-        "link_label": ("Your unit's page (acknowledge, report progress, claim done, ask for an extension)"
-                       if english else "本单位督办页面（签收、报送进展、申请办结、延期申请）")}
-    templates = environment()
-    markdown = templates.get_template(f"digest.{'en' if english else 'zh-CN'}.md.j2").render(context)
-    html = templates.get_template("digest.html.j2").render(context)
-    return Rendered(subject, _plain(markdown), markdown, html)
+
+def _subject(language: str, program_name: str, kinds_title: str, today: date, number: str | None) -> str:
+    if language == "en":
+        subject = f"[{program_name}] {number + ' ' if number else ''}{kinds_title} — {today}"
+    else:
+        day = f"{today:%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")
+        subject = f"【{program_name}】{number + ' ' if number else ''}{kinds_title}（{day}）"
+    return clean_text(subject, one_line=True)  # a mail header: never a line break
 
 
 def _intro(counts: dict[str, int], english: bool) -> str:

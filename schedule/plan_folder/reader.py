@@ -19,6 +19,7 @@ from schedule.model import (
     PHASE_NAMES_EN,
     PHASE_NAMES_ZH,
     CalendarPolicy,
+    ContactPolicy,
     PhaseSpec,
     Policies,
     PortalPolicy,
@@ -364,8 +365,24 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
             problems.append(doc.problem(("scoring", key), f"{key} 应为整数"))
             value = default
         scoring_values[key] = value
+    if scoring_values["max_deduction"] < 0:
+        problems.append(doc.problem(("scoring", "max_deduction"), "max_deduction 应为非负整数"))
+        scoring_values["max_deduction"] = ScoringPolicy().max_deduction
     return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values),
-                    _read_portal(doc, data, problems))
+                    _read_portal(doc, data, problems), _read_contact(doc, data, problems))
+
+
+def _read_contact(doc: _Yaml, data: dict, problems: list[Problem]) -> ContactPolicy:
+    """`contact: {name, phone, office, prefix}`: one-line texts, each optional."""
+    contact = _section(doc, data, "contact", problems)
+    values = {}
+    for key in vars(ContactPolicy()):
+        value = contact.get(key)
+        if value is not None and not isinstance(value, str | int):
+            problems.append(doc.problem(("contact", key), f"contact.{key} 应为文字"))
+            value = None
+        values[key] = clean_text(str(value), one_line=True) or None if value is not None else None
+    return ContactPolicy(**values)
 
 
 def _read_portal(doc: _Yaml, data: dict, problems: list[Problem]) -> PortalPolicy:

@@ -1,0 +1,64 @@
+"""What one digest line says beyond its task: the period of a recurring instance ("2024年6月 月报",
+"2024年第二季度") and how many reminders of its rung the unit has actually received."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db import Notice, TaskUnit, Unit
+from schedule import text
+
+# How far back from its due date an instance's period reaches: its window is cut to this, so the first
+# instance (whose window opens with its phase) is named for its own period, not the phase's start.
+_SPAN = {"monthly": 31, "quarterly": 92, "yearly": 366}
+_QUARTERS = {"zh-CN": "一二三四", "en": "1234"}
+# The notice states in which a unit has received a reminder (or may have: unknown is shown, not resent).
+RECEIVED = ("sent", "delivered", "unknown")
+COUNTED_KINDS = ("overdue", "escalation")
+
+
+def period_label(language: str, recurrence: str | None, window_start: date | None,
+                 due: date | None) -> str | None:
+    """The period a recurring instance reports on: the middle of its window, so a due date moved past the
+    period's end by a holiday (2023-12-31 → 2024-01-02) or a report due early the next month (每月5日前)
+    still names the month it covers."""
+    if recurrence not in _SPAN or due is None:
+        return None
+    start = max(window_start or due, due - timedelta(days=_SPAN[recurrence]))
+    middle = start + (due - start) / 2
+    if recurrence == "monthly":
+        return text(language, "notice.period_month", year=middle.year, month=middle.month)
+    if recurrence == "quarterly":
+        quarter = _QUARTERS["en" if language == "en" else "zh-CN"][(middle.month - 1) // 3]
+        return text(language, "notice.period_quarter", year=middle.year, quarter=quarter)
+    return text(language, "notice.period_year", year=middle.year)
+
+
+def received_counts(session: Session, unit_id: int, audience: str, instance_ids: set[int]) -> Counter:
+    """(instance, kind) → the 催办/督办 this unit (audience) has received for it before this message."""
+    if not instance_ids:
+        return Counter()
+    rows = session.execute(
+        select(Notice.instance_id, Notice.kind, func.count(Notice.id))
+        .where(Notice.unit_id == unit_id, Notice.audience == audience, Notice.instance_id.in_(instance_ids),
+               Notice.kind.in_(COUNTED_KINDS), Notice.state.in_(RECEIVED))
+        .group_by(Notice.instance_id, Notice.kind)
+    )
+    return Counter({(instance_id, kind): count for instance_id, kind, count in rows})
+
+
+def lead_names(session: Session, task_ids: set[int], separator: str) -> dict[int, str]:
+    """task → its lead units' names as written in the plan (a collective by its own name)."""
+    if not task_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    for task_id, name in session.execute(
+        select(TaskUnit.task_id, Unit.name).join(Unit, Unit.id == TaskUnit.unit_id)
+        .where(TaskUnit.task_id.in_(task_ids), TaskUnit.role == "lead").order_by(TaskUnit.position)
+    ):
+        names.setdefault(task_id, []).append(name)
+    return {task_id: separator.join(listed) for task_id, listed in names.items()}
