@@ -404,7 +404,8 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
                                     _note(notice, {**data, "count": count}, names, english),
-                                    role=data.get("role"), lead=leads.get(task.id),
+                                    role=data.get("role"),
+                                    lead=leads.get(task.id) if data.get("role") == "co" else None,
                                     period=period_label(ctx.language, task.recurrence, instance.window_start,
                                                         instance.due)))
         else:

@@ -66,7 +66,7 @@ def _item_candidates(ctx: ProgramContext, today: date, item: RemediationItem, co
     candidates.append(notice("remediation_escalation", code, "leader", due, slot, audience="leader",
                              data=escalated))
     coordinator = ctx.program.coordinator_unit_id
-    if coordinator is not None:
+    if coordinator is not None and coordinator != item.unit_id:  # never escalated to itself
         candidates.append(
             notice(
                 "remediation_escalation", "coordinator", code, due, slot, unit_id=coordinator, data=escalated

@@ -76,7 +76,7 @@ def _unit_candidates(
             "selfcheck_missing", unit_id, "leader", due=end, subject_unit_id=unit_id, data=escalated)
     )
     coordinator = ctx.program.coordinator_unit_id
-    if coordinator is not None:
+    if coordinator is not None and coordinator != unit_id:  # never escalated to itself
         candidates.append(Candidate(
             notice_key("selfcheck_missing", ctx.id, "self_check", "coordinator", code, end, f"o{slot}"),
             "selfcheck_missing", coordinator, "unit", due=end, subject_unit_id=unit_id, data=escalated))

@@ -145,7 +145,7 @@ def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_pha
                     ctx, "escalation", instance_id, code, due, r.unit_id, leader, data, audience="leader",
                     subject=r.unit_id)
             )
-            if coordinator is not None:
+            if coordinator is not None and r.unit_id != coordinator:  # never escalated to itself
                 copied = ("coordinator", r.code, due, slot)
                 candidates.append(
                     _instance_notice(
