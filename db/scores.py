@@ -7,31 +7,43 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
   falls in that year. The deadline is the current one: an approved extension moves it.
 - lateness L = workdays from the deadline to the day the item was done (办结 / closed / form returned), or to
   today while it is still open; 0 when done on or before the deadline.
-- yellow card (黄牌): 1 <= L <= A*E: the item passed its deadline and was chased (催办) but never reached
-督办.
+- yellow card (黄牌): 1 <= L <= A*E: the item passed its deadline and was chased (催办) but never reached 督办.
 - red card (红牌): L > A*E: the item stayed late past the escalation rung (the ladder copies the unit's leader
   and the coordinator from there). An item earns at most one card: red replaces yellow.
   A remediation item accepted by the coordinator counts as done on the day it was accepted.
-- deduction = per_two_yellow * (yellow // 2) + per_red * red  (defaults −1 per two yellow cards, −2 per red).
-  score = 100 + deduction.
+- deduction = per_two_yellow * (yellow // 2) + per_red * red + per_return * returns
+  + per_missing_form (its self-check form never returned, even when the phase closed without it)
+  + per_never_reported (it led tasks past their deadline and never filed a single report),
+  capped at -max_deduction; score = 100 + deduction. Each part is listed under `deductions`.
 - escalations = 督办 notices actually recorded for the unit (notices of kind escalation or
   remediation_escalation with audience leader, or selfcheck_missing escalated, with the unit as subject; not
-  one
-  superseded unsent by a newer one after downtime).
+  one superseded unsent by a newer one after downtime).
 - 约谈 (interview) when red cards >= 1 or escalations >= scoring.interview_escalations.
+- The coordinator (the leading-group office) runs the assessment: it is never scored nor on the 约谈 list.
 Task counts (lead tasks only): tasks_due (instances due by today), done_on_time, done_late, overdue (not done,
 deadline passed).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from db.gates import phase_decision
-from db.models import Notice, Phase, RemediationItem, SelfCheckReturn, Task, TaskInstance, Unit, UnitMember
+from db.models import (
+    Notice,
+    Phase,
+    ProgressReport,
+    RemediationItem,
+    SelfCheckReturn,
+    Task,
+    TaskInstance,
+    Unit,
+    UnitMember,
+)
 from db.programs import ProgramContext
 from db.reviews import returns_by_unit
 from db.selfcheck import units_with_tasks
@@ -51,133 +63,152 @@ def card(late: int, policy) -> str | None:
     return "red" if late > policy.escalate_after * policy.overdue_every_workdays else "yellow"
 
 
+COUNTERS = ("tasks_due", "done_on_time", "done_late", "overdue", "remediation_due", "remediation_late",
+            "forms_late", "yellow_cards", "red_cards", "escalations", "returns", "reports")
+
+
+@dataclass
+class _Scoring:
+    """One scoring pass: the program's rule, the window of deadlines counted, each scored unit's tallies."""
+
+    ctx: ProgramContext
+    year: int | None
+    today: date
+    stats: dict[int, dict] = field(default_factory=dict)
+
+    def counted(self, deadline: date | None) -> bool:
+        return deadline is not None and deadline <= self.today and (
+            self.year is None or deadline.year == self.year)
+
+    def late(self, deadline: date, done_on: date | None) -> int:
+        return lateness(deadline, done_on, self.today, self.ctx.policies.work_calendar())
+
+    def give(self, unit_id: int, what: str, deadline: date, late: int) -> None:
+        colour = card(late, self.ctx.policies.reminders)
+        if colour and unit_id in self.stats:
+            self.stats[unit_id][f"{colour}_cards"] += 1
+            self.stats[unit_id]["cards"].append(
+                {"card": colour, "item": what, "deadline": deadline.isoformat(), "late_workdays": late})
+
+
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date) -> list[dict]:
-    calendar = ctx.policies.work_calendar()
-    policy, scoring = ctx.policies.reminders, ctx.policies.scoring
+    """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not."""
+    scoring = _Scoring(ctx, year, today, _scored_units(session, ctx))
+    _task_cards(session, scoring)
+    _remediation_cards(session, scoring)
+    _form_cards(session, scoring)
+    _escalations_and_reports(session, scoring)
+    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
+        if unit_id in scoring.stats:
+            scoring.stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
+    results = [_score(s, ctx.policies.scoring) for s in scoring.stats.values()]
+    results.sort(key=lambda s: (s["score"], -s["overdue"], s["unit"]))
+    return results
 
-    def counted(deadline: date | None) -> bool:
-        return deadline is not None and deadline <= today and (year is None or deadline.year == year)
 
+def _scored_units(session: Session, ctx: ProgramContext) -> dict[int, dict]:
+    """Units as scored: members rather than collectives, and never the coordinator."""
     units = session.execute(
         select(Unit.id, Unit.code, Unit.name)
-        .where(
-            Unit.program_id == ctx.id,
-            ~select(UnitMember.member_id).where(UnitMember.collective_id == Unit.id).exists(),
-        )
+        .where(Unit.program_id == ctx.id,
+               ~select(UnitMember.member_id).where(UnitMember.collective_id == Unit.id).exists())
         .order_by(Unit.id)
     ).all()
-    stats: dict[int, dict] = {
-        unit_id: {
-            "unit": code,
-            "name": name,
-            "tasks_due": 0,
-            "done_on_time": 0,
-            "done_late": 0,
-            "overdue": 0,
-            "remediation_due": 0,
-            "remediation_late": 0,
-            "forms_late": 0,
-            "yellow_cards": 0,
-            "red_cards": 0,
-            "escalations": 0,
-            "returns": 0,
-            "cards": [],
-        }
-        for unit_id, code, name in units
-    }
+    coordinator = ctx.program.coordinator_unit_id
+    return {unit_id: {"unit": code, "name": name, **dict.fromkeys(COUNTERS, 0), "form_missing": False,
+                      "cards": []}
+            for unit_id, code, name in units if unit_id != coordinator}
 
-    def give(unit_id: int, what: str, deadline: date, late: int) -> None:
-        colour = card(late, policy)
-        if colour and unit_id in stats:
-            stats[unit_id][f"{colour}_cards"] += 1
-            stats[unit_id]["cards"].append({"card": colour, "item": what, "deadline": deadline.isoformat(),
-                                            "late_workdays": late})
 
-    recipients = Recipients(session, ctx.id)
+def _task_cards(session: Session, scoring: _Scoring) -> None:
+    recipients = Recipients(session, scoring.ctx.id)
     instances = session.execute(
-        select(
-            TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
-            TaskInstance.done_on)
+        select(TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
+               TaskInstance.done_on)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(
-            TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.due.is_not(None),
-            TaskInstance.retired_on.is_(None))
+        .where(TaskInstance.program_id == scoring.ctx.id, Task.active.is_(True),
+               TaskInstance.due.is_not(None), TaskInstance.retired_on.is_(None))
         .order_by(Task.source_row, Task.code, TaskInstance.seq)
     ).all()
     for task_id, code, seq, due, status, done_on in instances:
-        if not counted(due):
+        if not scoring.counted(due):
             continue
-        done = done_on if status == "done" else None
-        if status == "done" and done is None:
-            done = due  # done without a date on record: taken as on time
-        late = lateness(due, done, today, calendar)
-        label = code if seq == 0 else f"{code}#{seq + 1}"
+        done = (done_on or due) if status == "done" else None  # done without a date: taken as on time
+        late = scoring.late(due, done)
         for r in recipients.of(task_id, "lead"):
-            if r.unit_id not in stats:
+            if r.unit_id not in scoring.stats:
                 continue
-            s = stats[r.unit_id]
+            s = scoring.stats[r.unit_id]
             s["tasks_due"] += 1
             if status == "done":
                 s["done_late" if late > 0 else "done_on_time"] += 1
-            elif due < today:
+            elif due < scoring.today:
                 s["overdue"] += 1
-            give(r.unit_id, label, due, late)
+            scoring.give(r.unit_id, code if seq == 0 else f"{code}#{seq + 1}", due, late)
 
-    for item in session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)):
-        if not counted(item.due):
+
+def _remediation_cards(session: Session, scoring: _Scoring) -> None:
+    for item in session.scalars(select(RemediationItem).where(RemediationItem.program_id == scoring.ctx.id)):
+        if not scoring.counted(item.due):
             continue
-        late = lateness(item.due, item.closed_on if item.state != "open" else None, today, calendar)
-        if item.unit_id in stats:
-            stats[item.unit_id]["remediation_due"] += 1
-            stats[item.unit_id]["remediation_late"] += late > 0
-        give(item.unit_id, item.code, item.due, late)
+        late = scoring.late(item.due, item.closed_on if item.state != "open" else None)
+        if item.unit_id in scoring.stats:
+            scoring.stats[item.unit_id]["remediation_due"] += 1
+            scoring.stats[item.unit_id]["remediation_late"] += late > 0
+        scoring.give(item.unit_id, item.code, item.due, late)
 
+
+def _form_cards(session: Session, scoring: _Scoring) -> None:
+    ctx = scoring.ctx
     phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == "self_check"))
-    if phase is not None and counted(phase.end) and phase.state != "pending":
-        returned = {r.unit_id: r.returned_on for r in
-                    session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))}
-        decision = phase_decision(session, ctx.id, "self_check")
-        # A form never returned stops counting days once the coordinator closed the phase without it.
-        waived_on = ctx.local_date(decision.decided_at) if decision is not None and decision.approve else None
-        for unit_id in units_with_tasks(session, ctx):
-            done_on = returned.get(unit_id) or waived_on
-            late = lateness(phase.end, done_on, today, calendar)
-            if late and unit_id in stats:
-                stats[unit_id]["forms_late"] += 1
-            give(unit_id, "selfcheck_form", phase.end, late)
+    if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
+        return
+    returned = {r.unit_id: r.returned_on for r in
+                session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))}
+    decision = phase_decision(session, ctx.id, "self_check")
+    # A form never returned stops counting days once the coordinator closed the phase without it; it is still
+    # a form never returned (scoring.per_missing_form).
+    waived_on = ctx.local_date(decision.decided_at) if decision is not None and decision.approve else None
+    for unit_id in units_with_tasks(session, ctx):
+        late = scoring.late(phase.end, returned.get(unit_id) or waived_on)
+        if unit_id in scoring.stats:
+            scoring.stats[unit_id]["forms_late"] += bool(late)
+            scoring.stats[unit_id]["form_missing"] = unit_id not in returned
+        scoring.give(unit_id, "selfcheck_form", phase.end, late)
 
-    escalation_query = (
+
+def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
+    ctx, year = scoring.ctx, scoring.year
+    escalations = (
         select(Notice.subject_unit_id, func.count(Notice.id))
         .where(Notice.program_id == ctx.id, Notice.audience == "leader", Notice.state != "superseded",
                or_(Notice.kind.in_(ESCALATION_KINDS), Notice.kind == "selfcheck_missing"))
         .group_by(Notice.subject_unit_id)
     )
     if year is not None:
-        escalation_query = escalation_query.where(
-            Notice.due >= date(year, 1, 1), Notice.due <= date(year, 12, 31)
-        )
-    for unit_id, count in session.execute(escalation_query):
-        if unit_id in stats:
-            stats[unit_id]["escalations"] = count
+        escalations = escalations.where(Notice.due >= date(year, 1, 1), Notice.due <= date(year, 12, 31))
+    reports = (select(ProgressReport.unit_id, func.count(ProgressReport.id))
+               .where(ProgressReport.program_id == ctx.id).group_by(ProgressReport.unit_id))
+    for key, query in (("escalations", escalations), ("reports", reports)):
+        for unit_id, count in session.execute(query):
+            if unit_id in scoring.stats:
+                scoring.stats[unit_id][key] = count
 
 
-    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
-        if unit_id in stats:
-            stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
-
-    results = []
-    for s in stats.values():
-        deduction = (scoring.per_two_yellow * (s["yellow_cards"] // 2) + scoring.per_red * s["red_cards"]
-                     + scoring.per_return * s["returns"])
-        reasons = []
-        if s["red_cards"]:
-            reasons.append("red_card")
-        if s["escalations"] >= scoring.interview_escalations:
-            reasons.append("escalations")
-        results.append({**s, "deduction": deduction, "score": 100 + deduction, "interview": bool(reasons),
-                        "interview_reasons": reasons})
-    results.sort(key=lambda s: (s["score"], -s["overdue"], s["unit"]))
-    return results
+def _score(s: dict, rule) -> dict:
+    """The deductions of the rule table (docs/plan-format.md, `scoring`), each named, their sum capped."""
+    never_reported = s["tasks_due"] > 0 and s["reports"] == 0
+    parts = {"yellow_cards": rule.per_two_yellow * (s["yellow_cards"] // 2),
+             "red_cards": rule.per_red * s["red_cards"], "returns": rule.per_return * s["returns"],
+             "missing_form": rule.per_missing_form * s["form_missing"],
+             "never_reported": rule.per_never_reported * never_reported}
+    total = sum(parts.values())
+    deduction = max(total, -rule.max_deduction)
+    reasons = (["red_card"] if s["red_cards"] else []) + (
+        ["escalations"] if s["escalations"] >= rule.interview_escalations else [])
+    return {**s, "never_reported": never_reported, "deductions": {k: v for k, v in parts.items() if v},
+            "capped": deduction != total, "deduction": deduction, "score": 100 + deduction,
+            "interview": bool(reasons), "interview_reasons": reasons}
 
 
 def interview_list(scores: list[dict]) -> list[dict]:
@@ -194,9 +225,7 @@ def scores_report(session: Session, ctx: ProgramContext, year: int | None, today
     scores = unit_scores(session, ctx, year, today)
     scoring = ctx.policies.scoring
     return {"program": ctx.id, "as_of": today.isoformat(), "year": year,
-            "rule": {"per_two_yellow": scoring.per_two_yellow, "per_red": scoring.per_red,
-                     "per_return": scoring.per_return,
-                     "interview_escalations": scoring.interview_escalations,
+            "rule": {**vars(scoring),
                      "red_after_workdays": ctx.policies.reminders.escalate_after
                      * ctx.policies.reminders.overdue_every_workdays},
             "units": scores, "interview": interview_list(scores)}

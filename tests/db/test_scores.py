@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from db import Notice, Unit, approve_extension, card, record_report, request_extension, unit_scores
+from db import CoordinatorDecision, Notice, Unit, approve_extension, card, record_report, request_extension, unit_scores
 from schedule import ReminderPolicy
 from tests.support.factories import program_yaml
-from tests.support.programs import at, cli_app, ctx_of, make_db, runner
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase
 
 # Escalation comes after escalate_after (2) × overdue_every_workdays (3) = 6 workdays: later than that is red.
 
@@ -61,12 +61,14 @@ def test_scores_cards_deductions_and_the_interview_list(tmp_path):
     assert {
         code: tuple(s[k] for k in pick) for code, s in scores.items() if s["tasks_due"] or s["escalations"]
     } == {
-        "office": (1, 1, 0, 0, 0, 0, 0, 0, 100, False),
         "msa": (2, 0, 2, 0, 2, 0, 0, -1, 99, False),  # two yellow cards: −1
         "police": (4, 0, 1, 3, 1, 3, 0, -6, 94, True),  # B2's three quarters overdue past the rung: red
-        "court": (1, 0, 1, 0, 1, 0, 3, 0, 100, True),  # 约谈 for three escalations, without a red card
-        "justice": (1, 0, 1, 0, 1, 0, 0, 0, 100, False),
+        # 约谈 for three escalations, without a red card; never reported (police closed C1 for it): −5
+        "court": (1, 0, 1, 0, 1, 0, 3, -5, 95, True),
+        "justice": (1, 0, 1, 0, 1, 0, 0, -5, 95, False),
     }
+    assert "office" not in scores  # the coordinator runs the assessment: never scored
+    assert scores["court"]["deductions"] == {"never_reported": -5} and scores["court"]["never_reported"]
     assert scores["police"]["interview_reasons"] == ["red_card"] and scores["court"]["interview_reasons"] == [
         "escalations"
     ]
@@ -114,6 +116,29 @@ def test_the_rule_comes_from_the_program(tmp_path, home):
     assert [i["unit"] for i in report["interview"]] == ["police"]  # three escalations are below five now
     assert report["rule"] == {
         "per_two_yellow": -2, "per_red": -5, "per_return": -1, "interview_escalations": 5,
-        "red_after_workdays": 6}
+        "per_missing_form": -5, "per_never_reported": -5, "max_deduction": 40, "red_after_workdays": 6}
     table = runner.invoke(cli_app(), ["scores", "demo-city", "--as-of", "2024-03-20", "--db", url])
     assert table.exit_code == 0 and "约谈名单：市公安局" in table.stdout
+
+
+def test_deductions_are_capped_by_the_rule(tmp_path):
+    sessions, _ = scored(tmp_path, scoring={"per_red": -20, "max_deduction": 30})
+    with sessions.begin() as session:
+        police = by_unit(unit_scores(session, ctx_of(session), None, date(2024, 3, 20)))["police"]
+    assert police["deductions"] == {"red_cards": -60} and police["capped"]
+    assert (police["deduction"], police["score"]) == (-30, 70)
+
+
+def test_a_form_never_returned_never_scores_100_even_when_the_phase_closed_without_it(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        for code, unit in (("A1", "msa"), ("A2", "msa"), ("B2", "police"), ("C1", "police")):
+            record_report(session, ctx, code, unit, "done", None, None, [], at(date(2023, 5, 10)))
+        set_phase(session, "demo-city", "self_check", "closed")
+        session.add(CoordinatorDecision(program_id="demo-city", kind="phase", subject="phase:self_check",
+                                        approve=True, decided_by="王主任", decided_at=at(date(2024, 8, 1)),
+                                        source="cli"))
+        scores = by_unit(unit_scores(session, ctx, None, date(2024, 8, 20)))
+    assert scores["msa"]["form_missing"] and scores["msa"]["deductions"]["missing_form"] == -5
+    assert all(s["score"] < 100 for s in scores.values())
