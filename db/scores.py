@@ -20,8 +20,8 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
   one superseded unsent by a newer one after downtime).
 - 约谈 (interview) when red cards >= 1 or escalations >= scoring.interview_escalations.
 - The coordinator (the leading-group office) runs the assessment: it is never scored nor on the 约谈 list.
-Task counts (lead tasks only): tasks_due (instances due by today), done_on_time, done_late, overdue (not done,
-deadline passed).
+Task counts (lead tasks only): tasks_due (instances due by today), done_on_time (of which done_early: before
+the deadline), done_late, overdue (not done, deadline passed).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def card(late: int, policy) -> str | None:
     return "red" if late > policy.escalate_after * policy.overdue_every_workdays else "yellow"
 
 
-COUNTERS = ("tasks_due", "done_on_time", "done_late", "overdue", "remediation_due", "remediation_late",
+COUNTERS = ("tasks_due", "done_early", "done_on_time", "done_late", "overdue", "remediation_due", "remediation_late",
             "forms_late", "yellow_cards", "red_cards", "escalations", "returns", "reports")
 
 
@@ -142,6 +142,7 @@ def _task_cards(session: Session, scoring: _Scoring) -> None:
             s["tasks_due"] += 1
             if status == "done":
                 s["done_late" if late > 0 else "done_on_time"] += 1
+                s["done_early"] += done < due
             elif due < scoring.today:
                 s["overdue"] += 1
             scoring.give(r.unit_id, code if seq == 0 else f"{code}#{seq + 1}", due, late)

@@ -98,7 +98,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
                        "accepted": sum(i.state == "accepted" for i in items),
                        "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
                        "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
-    interviews = interview_list(unit_scores(session, ctx, None, today))
+    scores = unit_scores(session, ctx, None, today)
     return {
         "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
         "phases": summary["phases"], "tasks": summary["tasks"], "done_share": summary["done_share"],
@@ -112,8 +112,22 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "pending_decisions": [
             {"kind": p.kind, "name": p.name, "end": p.end.isoformat(), "reasons": list(p.gate_reasons or [])}
             for p in pending_decisions(session, ctx.id)],
-        "selfcheck": selfcheck, "remediation": remediation, "interviews": interviews,
+        "selfcheck": selfcheck, "remediation": remediation, "interviews": interview_list(scores),
+        **praise_and_criticism(scores),
     }
+
+
+def praise_and_criticism(scores: list[dict]) -> dict:
+    """表扬: units that finished their items early or on time, none overdue, no red card; 通报批评: units
+    with items overdue or a red card, the worst first. The coordinator is in neither: it is not scored."""
+    praise = [{"unit": s["unit"], "name": s["name"], "early": s["done_early"],
+               "on_time": s["done_on_time"] - s["done_early"]}
+              for s in scores if s["done_on_time"] and not s["overdue"] and not s["red_cards"]]
+    praise.sort(key=lambda p: (-(p["early"] + p["on_time"]), -p["early"], p["unit"]))
+    criticism = [{"unit": s["unit"], "name": s["name"], "overdue": s["overdue"], "red": s["red_cards"]}
+                 for s in scores if s["overdue"] or s["red_cards"]]
+    criticism.sort(key=lambda c: (-c["overdue"], -c["red"], c["unit"]))
+    return {"praise": praise, "criticism": criticism}
 
 
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
@@ -125,7 +139,10 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
     if fmt == "xlsx":
         return bulletin_workbook(data, language)
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
-    return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language])
+    english = language == "en"
+    return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language],
+                           words=labels(language, "praise"), sep=": " if english else "：",
+                           comma=", " if english else "，")
 
 
 HEADERS = {

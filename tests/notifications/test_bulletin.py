@@ -98,3 +98,22 @@ def test_the_bulletin_command(tmp_path, home):
     )
     assert result.exit_code == 0 and json.loads(result.stdout)["file"] == str(out) and out.stat().st_size > 0
     assert runner.invoke(app, ["bulletin", "demo-city", "--format", "pdf", "--db", url]).exit_code == 2
+
+
+def test_the_bulletin_praises_units_on_time_and_criticises_the_late_never_the_coordinator(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        record_report(session, ctx, "D1", "office", "done", None, None, [], at(date(2023, 4, 20)))
+        record_report(session, ctx, "A1", "msa", "done", None, None, [], at(date(2023, 6, 20)))  # early
+        record_report(session, ctx, "A2", "msa", "done", None, None, [], at(date(2023, 12, 29)))  # on the day
+        data = bulletin_data(session, ctx, AS_OF)
+        chinese = render_bulletin(session, ctx, AS_OF)
+        english = render_bulletin(session, ctx, AS_OF, language="en", fmt="html")
+    msa = "市市场监督管理局（知识产权局）"
+    assert data["praise"] == [{"unit": "msa", "name": msa, "early": 2, "on_time": 0}]
+    assert [c["unit"] for c in data["criticism"]] == ["police"]  # B2's quarters overdue
+    assert "office" not in {p["unit"] for p in data["praise"] + data["criticism"]}
+    assert "### 表扬\n\n- 市市场监督管理局（知识产权局）：提前办结 2 项" in chinese
+    assert "### 通报批评\n\n- 市公安局：逾期未办结 3 项，红牌 3 张" in chinese
+    assert "<h2>Commended</h2>" in english and "2 finished early" in english
