@@ -53,6 +53,14 @@ from db.models import (
 from db.notices import Candidate, claim, notice_key, outbox_entries
 from db.phases import Transition, advance
 from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
+from db.program_end import (
+    ProgramArchived,
+    archive_program,
+    ended_on,
+    program_state,
+    refuse_archived,
+    summary_candidates,
+)
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
 from db.remediation import (
     accept_item,
@@ -187,6 +195,12 @@ __all__ = [
     "Notice",
     "NOTICE_STATES",
     "notice_key",
+    "ProgramArchived",
+    "archive_program",
+    "ended_on",
+    "program_state",
+    "refuse_archived",
+    "summary_candidates",
     "digest_number",
     "outbox_entries",
     "package_data",

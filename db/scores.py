@@ -7,7 +7,7 @@ Definitions (policies: reminders.overdue_every_workdays = E, reminders.escalate_
   falls in that year. The deadline is the current one: an approved extension moves it.
 - lateness L = workdays from the deadline to the day the item was done (办结 / closed / form returned), or to
   today while it is still open; 0 when done on or before the deadline.
-- yellow card (黄牌): 1 <= L <= A*E: the item passed its deadline and was chased (催办) but never reached 督办.
+- yellow card (黄牌): 1 <= L <= A*E: the item passed its deadline and was chased (催办), never up to 督办.
 - red card (红牌): L > A*E: the item stayed late past the escalation rung (the ladder copies the unit's leader
   and the coordinator from there). An item earns at most one card: red replaces yellow.
   A remediation item accepted by the coordinator counts as done on the day it was accepted.
@@ -63,8 +63,9 @@ def card(late: int, policy) -> str | None:
     return "red" if late > policy.escalate_after * policy.overdue_every_workdays else "yellow"
 
 
-COUNTERS = ("tasks_due", "done_early", "done_on_time", "done_late", "overdue", "remediation_due", "remediation_late",
-            "forms_late", "yellow_cards", "red_cards", "escalations", "returns", "reports")
+COUNTERS = ("tasks_due", "done_early", "done_on_time", "done_late", "overdue", "remediation_due",
+            "remediation_late", "forms_late", "yellow_cards", "red_cards", "escalations", "returns",
+            "reports")
 
 
 @dataclass

@@ -28,9 +28,11 @@ from db import (
     claim_candidates,
     content_candidates,
     derive_items,
+    ended_on,
     load_program,
     phases,
     plan_candidates,
+    summary_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
 from schedule import PHASE_KINDS
@@ -69,6 +71,8 @@ def advance_phases(
 ) -> tuple[list[Transition], list[str]]:
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
+        if ctx.program.archived_at is not None:
+            return [], []  # read-only: its phases stay as they were archived
         transitions = advance(session, ctx, ctx.local_date(at), at)
         running = [p.kind for p in phases(session, program_id) if p.state in RUNNING]
     return transitions, running
@@ -109,6 +113,9 @@ def program_step(
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
+        if ended_on(session, program_id) is not None:  # completed: its final summary is all it still sends
+            final = [] if ctx.program.archived_at else summary_candidates(session, ctx)
+            return _claim(session, ctx, final, at)
         resting = set(PHASE_KINDS) - set(running)
         candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
                                      assignments=assignment_phase(session, program_id) not in running)
@@ -139,8 +146,8 @@ def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: No
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-    if not within_sending_window(ctx, at):
-        return None
+    if ctx.program.archived_at is not None or not within_sending_window(ctx, at):
+        return None  # an archived program is read-only: nothing is sent for it
     return dispatch(sessions, program_id, notifier, at, ctx.local_date(at), portal_url)
 
 
@@ -159,5 +166,7 @@ def bulletin_step(sessions: sessionmaker[Session], program_id: str, at: datetime
     """The weekly bulletin on its own schedule; it shares the daily check's notice key, so it goes once."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
+        if ended_on(session, program_id) is not None:
+            return Counter()  # a completed program's last bulletin is its final summary
         candidates = bulletin_candidates(ctx, ctx.local_date(at), ctx.policies.work_calendar())
         return _claim(session, ctx, candidates, at)

@@ -314,7 +314,8 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     english = ctx.program.language == "en"
     items = _items(session, ctx, notices, today, english, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
-    bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
+    summary = "bulletin" in kinds or "final_summary" in kinds
+    bulletin = render_bulletin(session, ctx, today, fmt="md") if summary else None
     coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
     office = coordinator.name if coordinator is not None else ""
     head = letterhead(session, ctx, office, message_id, today.year)

@@ -21,6 +21,7 @@ from db import (
     is_item_code,
     load_program,
     outbox_entries,
+    program_state,
     report_item,
     scores_report,
     status_summary,
@@ -32,6 +33,7 @@ from duban.cli.deliveries import register as register_delivery_commands
 from duban.cli.phase_work import print_scores
 from duban.cli.phase_work import register as register_content_commands
 from duban.cli.portal import register as register_portal_commands
+from duban.cli.program_end import register as register_program_end_commands
 from duban.cli.support import (
     LIGHT_STYLE,
     AsOfOption,
@@ -175,6 +177,7 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
     with wired.transaction() as session:
         ctx = load_program(session, program)
         summary = status_summary(session, ctx, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
+        summary["program_state"] = program_state(session, ctx)  # running | completed | archived
     if as_json:
         emit_json(summary)
         return
@@ -182,8 +185,11 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 
 
 def print_status(summary: dict) -> None:
+    state = summary.get("program_state") or {}
+    ended = f"（{state['ended_on']}）" if state.get("ended_on") else ""
     out.print(
-        f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False
+        f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}  "
+        f"{state.get('label', '')}{ended}", highlight=False
     )
     phases = Table("阶段", "起止", "状态", title="阶段")
     for phase in summary["phases"]:
@@ -519,6 +525,7 @@ def prefect_setup(
 register_content_commands(app)
 register_delivery_commands(app)
 register_portal_commands(app)
+register_program_end_commands(app)
 
 
 def main() -> None:

@@ -34,7 +34,10 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "claim_passed": ("审核销号：办结申请已通过", "Closed after review"),
     "phase_opened": ("阶段开始", "Phase opened"), "phase_closed": ("阶段结束", "Phase closed"),
     "phase_overrun": ("阶段超期未结", "Phase overrun"),
-    "delivery_alert": ("通知渠道故障", "Delivery channel broken"), "bulletin": ("工作通报", "Bulletin")}
+    "delivery_alert": ("通知渠道故障", "Delivery channel broken"),
+    "bulletin": ("工作通报", "Bulletin"),
+    "final_summary": (text("zh-CN", "program_end.summary_section"),
+                      text("en", "program_end.summary_section"))}
 
 NEXT_STEPS: dict[str, tuple[str, str]] = {
     "escalation": (
@@ -223,6 +226,8 @@ def _sections(language: str, items: list[DigestItem], link: str | None, contact:
         # Rendered (and escaped) by the bulletin's markdown template: printed as it is.
         sections["bulletin"].lead = Markup(bulletin_markdown)
         sections["bulletin"].items, sections["bulletin"].total = [], 0
+    if "final_summary" in sections and bulletin_markdown:
+        sections["final_summary"].lead = Markup(bulletin_markdown)  # after its line: the program has ended
     return sections
 
 

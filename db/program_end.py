@@ -1,0 +1,108 @@
+"""A program ends: once its last phase has closed it is `completed` (no more reminders, 催办 or 督办; one
+final summary bulletin to the coordinator), and an ended program can be archived: read-only, its record
+kept whole.
+
+Read-only is enforced for every ORM write in one place, a `before_flush` hook: a new, changed or deleted row
+of an archived program is refused (ProgramArchived), whoever writes it (the command line, the portal, an
+import). The program row is read from the session's identity map, where the writer's load_program left it,
+so the hook costs no query on the hot path. The daily check (bulk statements) skips an archived program.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from db.events import record_event
+from db.models import Phase, Program
+from db.notices import Candidate, notice_key
+from db.programs import InvalidInput, ProgramContext
+from schedule import text
+
+STATES = ("running", "completed", "archived")
+
+
+class ProgramArchived(InvalidInput):
+    pass
+
+
+def ended_on(session: Session, program_id: str) -> date | None:
+    """The day the last phase closed, once every phase has; None while one is pending, open or overrun."""
+    rows = session.execute(select(Phase.state, Phase.closed_on).where(Phase.program_id == program_id)).all()
+    if not rows or any(state != "closed" for state, _closed_on in rows):
+        return None
+    return max((closed_on for _state, closed_on in rows if closed_on is not None), default=None)
+
+
+def program_state(session: Session, ctx: ProgramContext) -> dict:
+    """running | completed | archived, with the day it ended and who archived it when."""
+    end = ended_on(session, ctx.id)
+    archived = ctx.program.archived_at
+    state = "archived" if archived is not None else "completed" if end is not None else "running"
+    return {"state": state, "label": text(ctx.language, f"program_end.{state}"),
+            "ended_on": end.isoformat() if end else None,
+            "archived_on": ctx.local_date(archived).isoformat() if archived else None,
+            "archived_by": ctx.program.archived_by}
+
+
+def summary_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
+    """The final summary bulletin, once, to the coordinator: all a completed program still sends."""
+    end = ended_on(session, ctx.id)
+    coordinator = ctx.program.coordinator_unit_id
+    if end is None or coordinator is None:
+        return []
+    note = text(ctx.language, "program_end.summary_note", on=end.isoformat())
+    return [Candidate(notice_key("final_summary", ctx.id), "final_summary", coordinator,
+                      data={"title": text(ctx.language, "program_end.summary_title", name=ctx.program.name),
+                            "note": note, "ended_on": end.isoformat()})]
+
+
+def archive_program(session: Session, ctx: ProgramContext, actor: str, at: datetime) -> dict:
+    """An ended program becomes read-only; nothing of its record is deleted. Archiving twice is a no-op."""
+    if ctx.program.archived_at is not None:
+        return program_state(session, ctx) | {"program": ctx.id}
+    if ended_on(session, ctx.id) is None:
+        running = [p.name for p in session.scalars(select(Phase).where(Phase.program_id == ctx.id,
+                                                                       Phase.state != "closed"))]
+        raise InvalidInput(text(ctx.language, "program_end.not_ended", program=ctx.id,
+                                phases="、".join(running)))
+    # The event goes first: once the program is archived, the hook refuses every row of it.
+    record_event(session, ctx.id, at, "program.archived", f"program:{ctx.id}", actor, {})
+    session.flush()
+    ctx.program.archived_at, ctx.program.archived_by = at, actor
+    session.flush()
+    return program_state(session, ctx) | {"program": ctx.id}
+
+
+def refuse_archived(ctx: ProgramContext) -> None:
+    if ctx.program.archived_at is not None:
+        _refuse(ctx.program)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_archived_writes(session: Session, _context, _instances) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Program):
+            # Archiving itself sets archived_at; any other change to (or deletion of) an archived program is
+            # refused.
+            archived = obj.archived_at is not None and not inspect(obj).attrs.archived_at.history.added
+            if archived and (obj in session.deleted or session.is_modified(obj)):
+                _refuse(obj)
+            continue
+        program_id = getattr(obj, "program_id", None)
+        if program_id is None:
+            continue
+        program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
+        if program is None:
+            with session.no_autoflush:
+                program = session.get(Program, program_id)
+        if program is not None and program.archived_at is not None:
+            _refuse(program)
+
+
+def _refuse(program: Program) -> None:
+    on = program.archived_at.astimezone(ZoneInfo(program.timezone)).date().isoformat()
+    raise ProgramArchived(text(program.language, "program_end.archived_refused", program=program.id, on=on))
