@@ -1,0 +1,74 @@
+"""A program ends: after its last phase closes it is completed and sends its final summary alone; `status`
+shows the end; `archive` makes it read-only and keeps its record."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, update
+
+from db import Event, Notice, Phase, ProgramArchived, load_program, record_report
+from tests.support.programs import at, check, cli_app, notices, outbox_lines, runner, setup
+
+END = date(2025, 4, 30)  # the factory plan's acceptance phase ends here
+
+
+def ended(tmp_path):
+    """The factory plan after its last phase closed, with overdue tasks left that used to be chased daily."""
+    wired = setup(tmp_path)
+    with wired.transaction() as session:
+        session.execute(update(Phase).where(Phase.program_id == "demo-city")
+                        .values(state="closed", opened_on=Phase.start, closed_on=Phase.end))
+    return wired
+
+
+def test_a_completed_program_sends_its_final_summary_to_the_coordinator_and_nothing_else(tmp_path):
+    wired = ended(tmp_path)
+    first = check(wired, date(2025, 5, 6))
+    assert dict(first.claimed) == {"final_summary": 1}
+    [message] = outbox_lines(wired)
+    assert message["unit"] == "office" and "总结通报" in message["text"]
+    assert "计划已于 2025-04-30 结束" in message["text"] and "表扬" in message["text"]
+    for day in (date(2025, 5, 7), date(2025, 5, 8), date(2025, 6, 3)):
+        assert sum(check(wired, day).claimed.values()) == 0
+    assert {n.kind for n in notices(wired)} == {"final_summary"}  # no 提醒, 催办 or 督办 after the end
+
+
+def status_json(wired, as_of: str) -> dict:
+    result = runner.invoke(
+        cli_app(), ["status", "demo-city", "--as-of", as_of, "--db", wired.settings.db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_status_shows_the_end_and_archive_makes_it_read_only_with_its_record_kept(tmp_path):
+    wired = ended(tmp_path)
+    check(wired, date(2025, 5, 6))
+    assert status_json(wired, "2025-05-06")["program_state"]["state"] == "completed"
+    url = wired.settings.db_url
+    with wired.transaction() as session:
+        kept = (session.scalar(select(func.count(Notice.id))), session.scalar(select(func.count(Event.id))))
+    archived = runner.invoke(cli_app(), ["archive", "demo-city", "--by", "王主任", "--as-of", "2025-05-07",
+                                         "--db", url])
+    assert archived.exit_code == 0 and "已归档" in archived.stdout, archived.output
+    state = status_json(wired, "2025-05-08")["program_state"]
+    assert (state["state"], state["archived_by"], state["ended_on"]) == ("archived", "王主任", "2025-04-30")
+    refused = runner.invoke(cli_app(), ["report", "demo-city", "A1", "--unit", "msa", "--status",
+                                        "in_progress", "--as-of", "2025-05-08", "--db", url])
+    assert refused.exit_code == 1 and "已于 2025-05-07 归档" in refused.output
+    with pytest.raises(ProgramArchived), wired.transaction() as session:
+        record_report(session, load_program(session, "demo-city"), "A2", "msa", "done", None, None, [],
+                      at(date(2025, 5, 8)))
+    assert check(wired, date(2025, 5, 8)).dispatched is None
+    with wired.transaction() as session:
+        assert session.scalar(select(func.count(Notice.id))) == kept[0]  # nothing deleted, nothing added
+        assert session.scalar(select(func.count(Event.id))) == kept[1] + 1  # the archive itself
+
+
+def test_a_running_program_cannot_be_archived(tmp_path):
+    wired = setup(tmp_path)
+    result = runner.invoke(cli_app(), ["archive", "demo-city", "--as-of", "2023-05-01", "--db",
+                                       wired.settings.db_url])
+    assert result.exit_code == 1 and "尚未结束" in result.output
