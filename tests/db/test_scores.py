@@ -8,7 +8,16 @@ from datetime import date
 
 from sqlalchemy import select
 
-from db import CoordinatorDecision, Notice, Unit, approve_extension, card, record_report, request_extension, unit_scores
+from db import (
+    CoordinatorDecision,
+    Notice,
+    Unit,
+    approve_extension,
+    card,
+    record_report,
+    request_extension,
+    unit_scores,
+)
 from schedule import ReminderPolicy
 from tests.support.factories import program_yaml
 from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase
