@@ -23,7 +23,8 @@ one evidence file + 25 × the share of its checklist items matched (all of them 
 but
 has files). Gaps: not_done, no_evidence, checklist (an item without a matching file), missing_file (recorded
 but
-not found on disk), remediation_open.
+not found on disk), remediation_open, remediation_unexplained (an item closed without its
+原因分析 or 整改措施 on record). Remediation rows carry the cause and the measure.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import json
 import re
 import shutil
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -52,7 +54,7 @@ from db.models import (
 from db.programs import InvalidInput, ProgramContext
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from db.tasks import task_rows
-from schedule import fold
+from schedule import fold, text
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
@@ -148,6 +150,22 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
         manifest.unlink()
 
 
+STATE_NAMES = {"open": ("未办结", "open"), "closed": ("已办结", "closed"),
+               "accepted": ("牵头办认可", "accepted")}
+
+
+@dataclass
+class _Package:
+    """What package_data reads once and every part of it uses."""
+
+    ctx: ProgramContext
+    today: date
+    english: bool
+    names: dict[str, str]  # unit code → name
+    unit_codes: dict[int, str]  # unit id → code
+    items: list = field(default_factory=list)  # (RemediationItem, finding kind)
+
+
 def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, today: date,
                  home: Path | None = None, written: list[Path] | None = None) -> dict:
     """Everything the package shows; copies evidence into out_dir/evidence when out_dir is given (each file
@@ -155,158 +173,23 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     `home`."""
     written = written if written is not None else []
     language = lang(ctx)
-    english = language == "en"
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
-    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-    rows = task_rows(session, ctx, today)
-    task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
-
-    instances: dict[int, list[TaskInstance]] = defaultdict(list)
-    for instance in session.scalars(
-        select(TaskInstance)
-        .where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
-        .order_by(TaskInstance.task_id, TaskInstance.seq)
-    ):
-        instances[instance.task_id].append(instance)
-    evidence: dict[int, list[str]] = defaultdict(list)
-    for task_id, files in session.execute(
-        select(ProgressReport.task_id, ProgressReport.evidence)
-        .where(ProgressReport.program_id == ctx.id)
-        .order_by(ProgressReport.id)
-    ):
-        for f in files or []:
-            if f not in evidence[task_id]:
-                evidence[task_id].append(f)
-    answers: dict[int, list[str]] = defaultdict(list)
-    completion_names = COMPLETION_LABELS[language]
-    for row, unit_id in session.execute(select(SelfCheckRow, SelfCheckReturn.unit_id)
-                                        .join(SelfCheckReturn, SelfCheckReturn.id == SelfCheckRow.return_id)
-                                        .where(SelfCheckRow.program_id == ctx.id).order_by(SelfCheckRow.id)):
-        score = f" {row.self_score}" if row.self_score is not None else ""
-        answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
-    finding_names = FINDING_LABELS[language]
-    history: dict[int, list[str]] = defaultdict(list)
-    items = session.execute(
-        select(RemediationItem, Finding.kind)
-        .join(Finding, Finding.id == RemediationItem.finding_id)
-        .where(RemediationItem.program_id == ctx.id)
-        .order_by(RemediationItem.id)
-    ).all()
-    state_names = {
-        "open": ("未办结", "open"),
-        "closed": ("已办结", "closed"),
-        "accepted": ("牵头办认可", "accepted"),
-    }
-    for item, kind in items:
-        if item.task_id is not None:
-            end = f" {item.closed_on}" if item.closed_on else ""
-            history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
-                                         f"{'due' if english else '时限'} {item.due}）→ "
-                                         f"{state_names[item.state][english]}{end}")
-
+    package = _Package(
+        ctx, today, language == "en",
+        dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all()),
+        dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all()),
+        session.execute(select(RemediationItem, Finding.kind)
+                        .join(Finding, Finding.id == RemediationItem.finding_id)
+                        .where(RemediationItem.program_id == ctx.id).order_by(RemediationItem.id)).all())
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
-    tasks, gaps = [], []
-    for row in rows:
-        task_id = task_ids[row["code"]]
-        task_instances = instances[task_id]
-        done = all(i.status == "done" for i in task_instances)
-        late = [i for i in task_instances if i.status == "done" and i.due and i.done_on and i.done_on > i.due]
-        on_time = done and not late
-        packaged, links, missing = [], [], []
-        used: set[str] = set()
-        for f in evidence[task_id]:
-            if _URL.match(f):
-                links.append(f)
-                continue
-            source = resolve(home, f) if home is not None else Path(f)
-            if not source.is_file():
-                missing.append(f)
-                continue
-            name = safe_name(source.name)
-            if evidence_dir is not None:
-                name = _copy(source, evidence_dir / _safe(row["code"]), used, written)
-            packaged.append(f"evidence/{_safe(row['code'])}/{name}")
-        files = packaged + links
-        items_ = checklist(row["evidence_spec"])
-        score, unmatched = _task_score(done, files, items_)
-        done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
-        record = {
-            "code": row["code"], "area": row["area"] or "", "title": row["title"], "lead": row["lead"],
-            "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
-            "co_names": [names.get(c, c) for c in row["co"]], "due": row["due"],
-            "original_due": row["original_due"], "recurrence": row["recurrence"],
-            "instances": len(task_instances),
-            "instances_done": sum(i.status == "done" for i in task_instances),
-            "status": "done" if done else row["status"], "done": done, "on_time": on_time,
-            "late": bool(late), "done_on": done_on.isoformat() if done_on else None,
-            "evidence_spec": row["evidence_spec"] or "", "checklist": items_, "unmatched": unmatched,
-            "files": files, "missing_files": missing, "selfcheck": answers[task_id],
-            "remediation": history[task_id], "score": score}
-        tasks.append(record)
-        if not done:
-            gaps.append({"task": row["code"], "kind": "not_done",
-                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/"
-                                   f"{record['instances']}）"})
-        if not files:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "no_evidence",
-                    "detail": "no evidence" if english else "无佐证材料",
-                }
-            )
-        elif unmatched:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "checklist",
-                    "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched),
-                }
-            )
-        for f in missing:
-            gaps.append(
-                {
-                    "task": row["code"],
-                    "kind": "missing_file",
-                    "detail": ("evidence file not found: " if english else "佐证材料文件缺失：")
-                    + Path(f).name,
-                }
-            )
-    for item, _kind in items:
-        if item.state == "open":
-            gaps.append({"task": item.code, "kind": "remediation_open",
-                         "detail": f"{item.title}（{unit_codes[item.unit_id]}，{item.due}）"})
-    readiness = round(sum(t["score"] for t in tasks) / len(tasks), 1) if tasks else 100.0
-
-    def group(key) -> list[dict]:
-        buckets: dict[str, list[dict]] = defaultdict(list)
-        for t in tasks:
-            for k in key(t):
-                buckets[k].append(t)
-        return [{"name": k, "tasks": len(ts), "done": sum(t["done"] for t in ts),
-                 "on_time": sum(t["on_time"] for t in ts), "late": sum(t["done"] and t["late"] for t in ts),
-                 "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
-                 "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
-
-    remediation = [
-        {
-            "code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
-            "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-            "state_name": state_names[item.state][english],
-            "closed_on": item.closed_on.isoformat() if item.closed_on else None,
-            "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
-        for item, kind in items
-    ]
+    tasks, gaps = _task_records(session, package, evidence_dir, home, written)
+    gaps += _remediation_gaps(package)
+    remediation = _remediation_rows(package)
     return {
-        "program": ctx.id,
-        "name": ctx.program.name,
-        "language": language,
-        "today": today.isoformat(),
-        "readiness": readiness,
-        "tasks": tasks,
-        "gaps": gaps,
-        "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
-        "by_unit": group(lambda t: t["lead_names"] or ["—"]),
+        "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
+        "readiness": round(sum(t["score"] for t in tasks) / len(tasks), 1) if tasks else 100.0,
+        "tasks": tasks, "gaps": gaps,
+        "by_area": _group(tasks, lambda t: [t["area"] or ("(none)" if package.english else "（未分类）")]),
+        "by_unit": _group(tasks, lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
         "remediation_summary": {
             "total": len(remediation), "closed": sum(r["state"] == "closed" for r in remediation),
@@ -319,6 +202,173 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
             "with_evidence": sum(bool(t["files"]) for t in tasks),
             "files": sum(len(t["files"]) for t in tasks)},
     }
+
+
+def _task_records(session: Session, package: _Package, evidence_dir: Path | None, home: Path | None,
+                  written: list[Path]) -> tuple[list[dict], list[dict]]:
+    ctx = package.ctx
+    task_ids = dict(session.execute(select(Task.code, Task.id).where(Task.program_id == ctx.id)).all())
+    instances: dict[int, list[TaskInstance]] = defaultdict(list)
+    for instance in session.scalars(
+        select(TaskInstance).where(TaskInstance.program_id == ctx.id, TaskInstance.retired_on.is_(None))
+        .order_by(TaskInstance.task_id, TaskInstance.seq)
+    ):
+        instances[instance.task_id].append(instance)
+    evidence = _evidence(session, ctx)
+    answers = _selfcheck_answers(session, ctx, package.unit_codes)
+    history = _remediation_history(package)
+    tasks, gaps = [], []
+    for row in task_rows(session, ctx, package.today):
+        task_id = task_ids[row["code"]]
+        files, missing = _package_files(evidence[task_id], row["code"], evidence_dir, home, written)
+        record = _task_record(row, instances[task_id], files, missing, package.names)
+        record.update(selfcheck=answers[task_id], remediation=history[task_id])
+        tasks.append(record)
+        gaps += _task_gaps(record, package.english)
+    return tasks, gaps
+
+
+def _evidence(session: Session, ctx: ProgramContext) -> dict[int, list[str]]:
+    evidence: dict[int, list[str]] = defaultdict(list)
+    for task_id, files in session.execute(
+        select(ProgressReport.task_id, ProgressReport.evidence)
+        .where(ProgressReport.program_id == ctx.id).order_by(ProgressReport.id)
+    ):
+        for f in files or []:
+            if f not in evidence[task_id]:
+                evidence[task_id].append(f)
+    return evidence
+
+
+def _selfcheck_answers(session: Session, ctx: ProgramContext, unit_codes: dict[int, str]) -> dict[int, list]:
+    answers: dict[int, list[str]] = defaultdict(list)
+    completion_names = COMPLETION_LABELS[lang(ctx)]
+    for row, unit_id in session.execute(select(SelfCheckRow, SelfCheckReturn.unit_id)
+                                        .join(SelfCheckReturn, SelfCheckReturn.id == SelfCheckRow.return_id)
+                                        .where(SelfCheckRow.program_id == ctx.id).order_by(SelfCheckRow.id)):
+        score = f" {row.self_score}" if row.self_score is not None else ""
+        answers[row.task_id].append(f"{unit_codes[unit_id]}: {completion_names[row.completion]}{score}")
+    return answers
+
+
+def _explained(item, english: bool) -> str:
+    """原因分析 and 整改措施 as one line, as the 补差提升 record shows them."""
+    language = "en" if english else "zh-CN"
+    sep = ": " if english else "："
+    parts = [f"{text(language, f'remediation.{key}')}{sep}{getattr(item, key)}"
+             for key in ("cause", "measure") if getattr(item, key)]
+    return ("; " if english else "；").join(parts)
+
+
+def _remediation_history(package: _Package) -> dict[int, list[str]]:
+    finding_names = FINDING_LABELS[lang(package.ctx)]
+    english = package.english
+    history: dict[int, list[str]] = defaultdict(list)
+    for item, kind in package.items:
+        if item.task_id is not None:
+            end = f" {item.closed_on}" if item.closed_on else ""
+            explained = _explained(item, english)
+            history[item.task_id].append(
+                f"{item.code} {finding_names[kind]}（{package.unit_codes[item.unit_id]}，"
+                f"{'due' if english else '时限'} {item.due}）→ {STATE_NAMES[item.state][english]}{end}"
+                + (f"（{explained}）" if explained else ""))
+    return history
+
+
+def _package_files(recorded: list[str], code: str, evidence_dir: Path | None, home: Path | None,
+                   written: list[Path]) -> tuple[list[str], list[str]]:
+    """The task's evidence as paths inside the package (links kept as links), and what is not on disk."""
+    packaged, links, missing = [], [], []
+    used: set[str] = set()
+    for f in recorded:
+        if _URL.match(f):
+            links.append(f)
+            continue
+        source = resolve(home, f) if home is not None else Path(f)
+        if not source.is_file():
+            missing.append(f)
+            continue
+        name = safe_name(source.name)
+        if evidence_dir is not None:
+            name = _copy(source, evidence_dir / _safe(code), used, written)
+        packaged.append(f"evidence/{_safe(code)}/{name}")
+    return packaged + links, missing
+
+
+def _task_record(row: dict, task_instances: list[TaskInstance], files: list[str], missing: list[str],
+                 names: dict[str, str]) -> dict:
+    done = all(i.status == "done" for i in task_instances)
+    late = [i for i in task_instances if i.status == "done" and i.due and i.done_on and i.done_on > i.due]
+    items = checklist(row["evidence_spec"])
+    score, unmatched = _task_score(done, files, items)
+    done_on = max((i.done_on for i in task_instances if i.done_on), default=None)
+    return {
+        "code": row["code"], "area": row["area"] or "", "title": row["title"], "lead": row["lead"],
+        "co": row["co"], "lead_names": [names.get(c, c) for c in row["lead"]],
+        "co_names": [names.get(c, c) for c in row["co"]], "due": row["due"],
+        "original_due": row["original_due"], "recurrence": row["recurrence"],
+        "instances": len(task_instances), "instances_done": sum(i.status == "done" for i in task_instances),
+        "status": "done" if done else row["status"], "done": done, "on_time": done and not late,
+        "late": bool(late), "done_on": done_on.isoformat() if done_on else None,
+        "evidence_spec": row["evidence_spec"] or "", "checklist": items, "unmatched": unmatched,
+        "files": files, "missing_files": missing, "score": score}
+
+
+def _task_gaps(record: dict, english: bool) -> list[dict]:
+    code, gaps = record["code"], []
+    if not record["done"]:
+        share = f"（{record['instances_done']}/{record['instances']}）"
+        gaps.append({"task": code, "kind": "not_done",
+                     "detail": ("not done" if english else "未办结") + share})
+    if not record["files"]:
+        none = "no evidence" if english else "无佐证材料"
+        gaps.append({"task": code, "kind": "no_evidence", "detail": none})
+    elif record["unmatched"]:
+        missing = ("no file for: " if english else "成果未见对应材料：") + "、".join(record["unmatched"])
+        gaps.append({"task": code, "kind": "checklist", "detail": missing})
+    for f in record["missing_files"]:
+        lost = ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name
+        gaps.append({"task": code, "kind": "missing_file", "detail": lost})
+    return gaps
+
+
+def _remediation_gaps(package: _Package) -> list[dict]:
+    """Items still open, and items closed without their cause (原因分析) or measure (整改措施) on record."""
+    language = "en" if package.english else "zh-CN"
+    gaps = []
+    for item, _kind in package.items:
+        where = f"{item.title}（{package.unit_codes[item.unit_id]}，{item.due}）"
+        if item.state == "open":
+            gaps.append({"task": item.code, "kind": "remediation_open", "detail": where})
+        elif item.state == "closed" and not (item.cause and item.measure):
+            gaps.append({"task": item.code, "kind": "remediation_unexplained",
+                         "detail": text(language, "remediation.unexplained", item=item.code)})
+    return gaps
+
+
+def _remediation_rows(package: _Package) -> list[dict]:
+    finding_names = FINDING_LABELS[lang(package.ctx)]
+    return [
+        {"code": item.code, "title": item.title,
+         "unit": package.names.get(package.unit_codes[item.unit_id], ""),
+         "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
+         "state_name": STATE_NAMES[item.state][package.english],
+         "closed_on": item.closed_on.isoformat() if item.closed_on else None,
+         "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due,
+         "cause": item.cause or "", "measure": item.measure or ""}
+        for item, kind in package.items
+    ]
+
+
+def _group(tasks: list[dict], key) -> list[dict]:
+    buckets: dict[str, list[dict]] = defaultdict(list)
+    for t in tasks:
+        for k in key(t):
+            buckets[k].append(t)
+    return [{"name": k, "tasks": len(ts), "done": sum(t["done"] for t in ts),
+             "on_time": sum(t["on_time"] for t in ts), "late": sum(t["done"] and t["late"] for t in ts),
+             "open": sum(not t["done"] for t in ts), "with_evidence": sum(bool(t["files"]) for t in ts),
+             "readiness": round(sum(t["score"] for t in ts) / len(ts), 1)} for k, ts in buckets.items()]
 
 
 def _safe(code: str) -> str:

@@ -107,8 +107,10 @@ def _item(session: Session, ctx: ProgramContext, code: str) -> RemediationItem:
 
 def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                 progress: int | None, note: str | None, evidence: list[str], at: datetime,
-                actor: str = "cli") -> dict:
-    """A unit's report on its remediation item: status done closes it (duban report PROGRAM R-3 --unit …)."""
+                actor: str = "cli", cause: str | None = None, measure: str | None = None) -> dict:
+    """A unit's report on its remediation item: status done closes it (duban report PROGRAM R-3 --unit …).
+    `cause` (原因分析) and `measure` (整改措施), as 补差提升 asks, are kept on the item whenever given; the
+    acceptance package shows them, and lists an item closed without them as a gap."""
     if status not in REPORT_STATUSES:
         raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
     item = _item(session, ctx, code)
@@ -127,8 +129,10 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status == "done" and finding.kind in ("no_evidence",) and not evidence:
         raise InvalidInput(f"整改事项 {item.code}（缺少佐证材料）办结时须附佐证材料（--evidence）")
     today = ctx.local_date(at)
+    item.cause = clean_optional(cause) or item.cause
+    item.measure = clean_optional(measure) or item.measure
     data = {"unit": unit.code, "status": status, "progress": progress, "note": note, "evidence": evidence,
-            "due": item.due.isoformat()}
+            "due": item.due.isoformat(), "cause": item.cause, "measure": item.measure}
     if status != "done":
         record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
         return {
@@ -147,7 +151,8 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
                  {**data, "late": today > item.due})
     return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": "closed",
             "status": status, "progress": 100, "due": item.due.isoformat(), "evidence": evidence,
-            "closed_on": today.isoformat(), "late": today > item.due, "reported_at": at.isoformat()}
+            "closed_on": today.isoformat(), "late": today > item.due, "reported_at": at.isoformat(),
+            "cause": item.cause, "measure": item.measure}
 
 
 def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str | None:
@@ -218,7 +223,7 @@ def list_items(
                 "original_due": item.original_due.isoformat() if item.original_due != item.due else None,
                 "state": item.state, "closed_on": item.closed_on.isoformat() if item.closed_on else None,
                 "closed_by": item.closed_by, "late": late, "overdue_workdays": overdue,
-                "evidence": item.evidence, "note": item.note}
+                "evidence": item.evidence, "note": item.note, "cause": item.cause, "measure": item.measure}
         )
     return rows
 

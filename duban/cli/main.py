@@ -37,9 +37,11 @@ from duban.cli.program_end import register as register_program_end_commands
 from duban.cli.support import (
     LIGHT_STYLE,
     AsOfOption,
+    CauseOption,
     DbOption,
     Failure,
     JsonOption,
+    MeasureOption,
     context,
     date_option,
     emit_json,
@@ -223,11 +225,13 @@ def report(
     progress: Annotated[int | None, typer.Option("--progress", help="进度 0–100")] = None,
     note: Annotated[str | None, typer.Option("--note", help="进展说明")] = None,
     evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
+    cause: CauseOption = None,
+    measure: MeasureOption = None,
     as_of: AsOfOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """记录一个单位的进展报送。"""
+    """记录一个单位的进展报送（整改事项 R-n 可同时给出原因分析和整改措施）。"""
     wired = context(db)
     staged = stage_evidence(evidence or [])
     stored = recorded_paths(staged)
@@ -236,7 +240,8 @@ def report(
         at = parse_as_of(as_of, ctx.program.timezone)
         if is_item_code(code) and not task_exists(session, program, code):
             # A remediation item (R-n) is closed with the same command as a task.
-            result = report_item(session, ctx, code, unit, status_, progress, note, stored, at)
+            result = report_item(session, ctx, code, unit, status_, progress, note, stored, at,
+                                 cause=cause, measure=measure)
         else:
             result = submit_report(session, ctx, code, unit, status_, progress, note, stored, at, "cli")
         # Only an accepted report brings its files into the home; a failed copy rolls the report back.

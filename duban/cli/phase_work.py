@@ -34,9 +34,11 @@ from db import (
 )
 from duban.cli.support import (
     AsOfOption,
+    CauseOption,
     DbOption,
     Failure,
     JsonOption,
+    MeasureOption,
     context,
     date_option,
     emit_json,
@@ -180,6 +182,8 @@ def remediation(
     ] = None,
     note: NoteOption = None,
     evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
+    cause: CauseOption = None,
+    measure: MeasureOption = None,
     by: ByOption = None,
     as_of: AsOfOption = None,
     db: DbOption = None,
@@ -201,9 +205,8 @@ def remediation(
         action = None
         if close:
             staged = stage_evidence(evidence or [])
-            action = report_item(
-                session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by)
-            )
+            action = report_item(session, ctx, close, unit, "done", None, note, recorded_paths(staged), at,
+                                 _actor(by), cause=cause, measure=measure)
             commit_files(wired.settings.home, staged)
         elif accept:
             action = accept_item(session, ctx, accept, _actor(by), at, note)

@@ -30,6 +30,9 @@ AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+# 补差提升: a remediation item's 原因分析 and 整改措施, given when it is reported on or closed.
+CauseOption = Annotated[str | None, typer.Option("--cause", help="整改事项的原因分析（R-n）")]
+MeasureOption = Annotated[str | None, typer.Option("--measure", help="整改事项的整改措施（R-n）")]
 
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 

@@ -22,6 +22,7 @@ from db import (
     is_item_code,
     item_due,
     list_items,
+    package_data,
     record_report,
     report_item,
     task_rows,
@@ -237,3 +238,31 @@ def test_the_remediation_command(tmp_path, home):
         assert (
             session.scalar(select(func.count(RemediationItem.id)).where(RemediationItem.state == "open")) == 1
         )
+
+
+def test_an_item_records_its_cause_and_measure_and_the_package_shows_them(tmp_path, home):
+    sessions, url = with_findings(tmp_path)
+    with sessions.begin() as session:
+        derive_items(session, ctx_of(session), date(2024, 8, 1), at(date(2024, 8, 1)))
+        set_phase(session, "demo-city", "remediation", "open")
+    evidence = tmp_path / "合作协议.pdf"
+    evidence.write_text("x")
+    app = cli_app()
+    closed = runner.invoke(app, [
+        "remediation", "demo-city", "--close", "R-1", "--unit", "msa", "--evidence", str(evidence),
+        "--cause", "川渝协商周期长", "--measure", "签订合作协议并建立联席会议", "--db", url, "--as-of", "2024-08-20",
+        "--json"])
+    assert closed.exit_code == 0, closed.output
+    assert json.loads(closed.stdout)["action"]["cause"] == "川渝协商周期长"
+    reported = runner.invoke(app, [
+        "report", "demo-city", "R-2", "--unit", "msa", "--status", "done", "--evidence", str(evidence),
+        "--db", url, "--as-of", "2024-08-21", "--json"])  # closed without its cause and measure
+    assert reported.exit_code == 0, reported.output
+    with sessions.begin() as session:
+        data = package_data(session, ctx_of(session), None, date(2024, 9, 2), home=home)
+    rows = {r["code"]: r for r in data["remediation"]}
+    assert (rows["R-1"]["cause"], rows["R-1"]["measure"]) == ("川渝协商周期长", "签订合作协议并建立联席会议")
+    assert [(g["task"], g["kind"]) for g in data["gaps"] if g["kind"].startswith("remediation")] == [
+        ("R-2", "remediation_unexplained"), ("R-3", "remediation_open")]
+    a2 = next(t for t in data["tasks"] if t["code"] == "A2")
+    assert "原因分析：川渝协商周期长；整改措施：签订合作协议并建立联席会议" in a2["remediation"][0]
