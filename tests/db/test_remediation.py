@@ -250,8 +250,8 @@ def test_an_item_records_its_cause_and_measure_and_the_package_shows_them(tmp_pa
     app = cli_app()
     closed = runner.invoke(app, [
         "remediation", "demo-city", "--close", "R-1", "--unit", "msa", "--evidence", str(evidence),
-        "--cause", "川渝协商周期长", "--measure", "签订合作协议并建立联席会议", "--db", url, "--as-of", "2024-08-20",
-        "--json"])
+        "--cause", "川渝协商周期长", "--measure", "签订合作协议并建立联席会议", "--db", url,
+        "--as-of", "2024-08-20", "--json"])
     assert closed.exit_code == 0, closed.output
     assert json.loads(closed.stdout)["action"]["cause"] == "川渝协商周期长"
     reported = runner.invoke(app, [
