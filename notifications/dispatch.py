@@ -402,13 +402,14 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
                 last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
                 report_every_workdays=reminders.report_every_workdays)
             count = received.get((notice.instance_id, notice.kind), 0) + 1  # this one included
+            within = reminders.ack_within_workdays
+            period = None if notice.kind in ("assignment", "ack_missing") else period_label(
+                ctx.language, task.recurrence, instance.window_start, instance.due)  # the task, not a period
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, {**data, "count": count}, names, english),
-                                    role=data.get("role"),
-                                    lead=leads.get(task.id) if data.get("role") == "co" else None,
-                                    period=period_label(ctx.language, task.recurrence, instance.window_start,
-                                                        instance.due)))
+                                    _note(notice, {**data, "count": count, "within": within}, names, english),
+                                    role=data.get("role"), period=period,
+                                    lead=leads.get(task.id) if data.get("role") == "co" else None))
         else:
             items.append(DigestItem(notice.kind, _title(notice, data, english), None, None, None,
                                     _note(notice, data, names, english)))
@@ -436,6 +437,9 @@ def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> s
     if notice.kind == "escalation":
         return text(language, "notice.escalation", unit=names.get(notice.subject_unit_id, ""), late=late,
                     count=data.get("count", slot))
+    if notice.kind == "ack_missing" and "assigned_on" in data:
+        return text(language, "ladder.ack_missing", assigned_on=data["assigned_on"], within=data["within"],
+                    slot=data["count"])
     if notice.kind == "report_missing":
         return text(language, "digest.report_missing", since=data.get("since"), workdays=workdays)
     if notice.kind == "assignment":

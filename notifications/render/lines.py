@@ -18,7 +18,7 @@ _SPAN = {"monthly": 31, "quarterly": 92, "yearly": 366}
 _QUARTERS = {"zh-CN": "一二三四", "en": "1234"}
 # The notice states in which a unit has received a reminder (or may have: unknown is shown, not resent).
 RECEIVED = ("sent", "delivered", "unknown")
-COUNTED_KINDS = ("overdue", "escalation")
+COUNTED_KINDS = ("overdue", "escalation", "ack_missing")
 
 
 def period_label(language: str, recurrence: str | None, window_start: date | None,
@@ -39,7 +39,7 @@ def period_label(language: str, recurrence: str | None, window_start: date | Non
 
 
 def received_counts(session: Session, unit_id: int, audience: str, instance_ids: set[int]) -> Counter:
-    """(instance, kind) → the 催办/督办 this unit (audience) has received for it before this message."""
+    """(instance, kind) → the 催办/督办/催签收 this unit (audience) has received for it before this message."""
     if not instance_ids:
         return Counter()
     rows = session.execute(
