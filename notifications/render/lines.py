@@ -39,7 +39,7 @@ def period_label(language: str, recurrence: str | None, window_start: date | Non
 
 
 def received_counts(session: Session, unit_id: int, audience: str, instance_ids: set[int]) -> Counter:
-    """(instance, kind) → the 催办/督办/催签收 this unit (audience) has received for it before this message."""
+    """(instance, kind) → the 催办/督办/催签收 this unit (audience) received for it before this message."""
     if not instance_ids:
         return Counter()
     rows = session.execute(

@@ -13,7 +13,8 @@ from notifications.render.lines import period_label
 from tests.support.factories import TASKS, program_yaml
 from tests.support.programs import check, outbox_lines, setup
 
-HEAD = Letterhead("成知督〔2024〕12号", "市知识产权工作领导小组办公室", "市知识产权工作领导小组办公室 张三（电话 028-1234）")
+OFFICE = "市知识产权工作领导小组办公室"
+HEAD = Letterhead("成知督〔2024〕12号", OFFICE, f"{OFFICE} 张三（电话 028-1234）")
 
 
 @pytest.mark.parametrize("language, recurrence, window_start, due, expected", [
@@ -22,7 +23,7 @@ HEAD = Letterhead("成知督〔2024〕12号", "市知识产权工作领导小组
     ("zh-CN", "monthly", date(2023, 12, 1), date(2024, 1, 2), "2023年12月 月报"),  # moved past New Year
     ("zh-CN", "monthly", date(2023, 5, 1), date(2023, 5, 31), "2023年5月 月报"),
     ("zh-CN", "quarterly", date(2024, 4, 1), date(2024, 6, 30), "2024年第二季度"),
-    ("zh-CN", "quarterly", date(2023, 3, 1), date(2023, 3, 31), "2023年第一季度"),  # the phase opened in March
+    ("zh-CN", "quarterly", date(2023, 3, 1), date(2023, 3, 31), "2023年第一季度"),  # phase opens in March
     ("zh-CN", "yearly", date(2023, 5, 1), date(2023, 12, 31), "2023年度"),
     ("en", "monthly", date(2024, 6, 1), date(2024, 6, 30), "2024-06 monthly report"),
     ("en", "quarterly", date(2024, 4, 1), date(2024, 6, 30), "Q2 2024"),
@@ -35,7 +36,8 @@ def test_a_recurring_instance_is_named_for_its_period(language, recurrence, wind
 
 def digest(items, language="zh-CN", link=None, letterhead=HEAD):
     return render_digest(language=language, program_name="成都示范区", recipient_name="市司法局",
-                         audience="unit", today=date(2024, 7, 3), items=items, link=link, letterhead=letterhead)
+                         audience="unit", today=date(2024, 7, 3), items=items, link=link,
+                         letterhead=letterhead)
 
 
 def test_a_co_unit_is_asked_to_cooperate_once_per_task_not_chased():
@@ -44,14 +46,15 @@ def test_a_co_unit_is_asked_to_cooperate_once_per_task_not_chased():
     rendered = digest(items)
     assert "催办" not in rendered.markdown.split("###", 1)[1]
     [line] = [line for line in rendered.markdown.splitlines() if line.startswith("- ")]
-    assert line == "- **C2** 报送月度协作数据　2024年4月 月报、2024年5月 月报、2024年6月 月报　牵头单位：市公安局"
+    periods = "2024年4月 月报、2024年5月 月报、2024年6月 月报"
+    assert line == f"- **C2** 报送月度协作数据　{periods}　牵头单位：市公安局"
     assert "### 请配合：本单位配合的事项（1 项）" in rendered.markdown
     assert "报送牵头单位" in rendered.markdown
 
 
 def test_the_lead_unit_is_chased_one_line_per_period():
-    items = [DigestItem("overdue", "报送月度协作数据", "C2", f"2024-0{m}-30", "red", f"第 {m} 次催办", role="lead",
-                        period=f"2024年{m}月 月报") for m in (4, 5)]
+    items = [DigestItem("overdue", "报送月度协作数据", "C2", f"2024-0{m}-30", "red", f"第 {m} 次催办",
+                        role="lead", period=f"2024年{m}月 月报") for m in (4, 5)]
     rendered = digest(items + items)  # the same notice twice is still one line
     lines = [line for line in rendered.markdown.splitlines() if line.startswith("- ")]
     assert [line.split("　")[1] for line in lines] == ["2024年4月 月报", "2024年5月 月报"]
@@ -61,7 +64,8 @@ def test_the_lead_unit_is_chased_one_line_per_period():
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 @pytest.mark.parametrize("link", [None, "http://portal.example/u/abc"])
 def test_a_digest_has_its_number_contact_and_reply_path_and_never_a_command(language, link):
-    items = [DigestItem("assignment", "建立联动机制", "A1", role="lead"), DigestItem("selfcheck_form", "自查表")]
+    items = [DigestItem("assignment", "建立联动机制", "A1", role="lead"),
+             DigestItem("selfcheck_form", "自查表")]
     rendered = digest(items, language, link)
     for part in (rendered.text, rendered.markdown, rendered.html):
         assert "成知督〔2024〕12号" in part and "028-1234" in part
@@ -95,7 +99,8 @@ def test_in_a_real_check_the_co_unit_cooperates_and_the_lead_counts_the_chases_i
     c2 = [line for line in police.splitlines() if line.startswith("- C2") and "催办）" in line]
     # Chased on 07-03 and now: the rung's slot after the gap is far higher, the count is what was received.
     assert [(line.split("　")[1], line.rsplit("（", 1)[1]) for line in c2] == [
-        ("2023年5月 月报", "第 2 次催办）"), ("2023年6月 月报", "第 2 次催办）"), ("2023年7月 月报", "第 1 次催办）")]
+        ("2023年5月 月报", "第 2 次催办）"), ("2023年6月 月报", "第 2 次催办）"),
+        ("2023年7月 月报", "第 1 次催办）")]
     numbers = [line["text"].split("督办单号：")[1].split("\n")[0] for line in outbox_lines(wired)]
     assert len(set(numbers)) == len(numbers) and numbers[0] == "示知督〔2023〕1号"
     assert "028-1234" in police and "duban " not in police
