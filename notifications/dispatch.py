@@ -315,7 +315,7 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     items = _items(session, ctx, notices, today, english, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     summary = "bulletin" in kinds or "final_summary" in kinds
-    bulletin = render_bulletin(session, ctx, today, fmt="md") if summary else None
+    bulletin = render_bulletin(session, ctx, today, fmt="md", commands=False) if summary else None
     coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
     office = coordinator.name if coordinator is not None else ""
     head = letterhead(session, ctx, office, message_id, today.year)

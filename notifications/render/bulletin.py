@@ -131,7 +131,8 @@ def praise_and_criticism(scores: list[dict]) -> dict:
 
 
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
-                    language: str | None = None) -> str | bytes:
+                    language: str | None = None, commands: bool = True) -> str | bytes:
+    """`commands`: name the commands that act on it (the coordinator's terminal), never inside a digest."""
     if fmt not in FORMATS:
         raise ValueError(f"通报格式「{fmt}」应为 {' | '.join(FORMATS)}")
     data = bulletin_data(session, ctx, today)
@@ -142,7 +143,7 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
     english = language == "en"
     return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language],
                            words=labels(language, "praise"), sep=": " if english else "：",
-                           comma=", " if english else "，")
+                           comma=", " if english else "，", commands=commands)
 
 
 HEADERS = {

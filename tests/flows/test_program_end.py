@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from db import Event, Notice, Phase, ProgramArchived, load_program, record_report
+from db import Event, Notice, Phase, ProgramArchived, import_program, load_program, record_report
+from flows import Settings, Wiring, run_check
+from notifications import OutboxNotifier
+from schedule import read_plan
 from tests.support.programs import at, check, cli_app, notices, outbox_lines, runner, setup
 
-END = date(2025, 4, 30)  # the factory plan's acceptance phase ends here
+PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 def ended(tmp_path):
@@ -31,6 +35,7 @@ def test_a_completed_program_sends_its_final_summary_to_the_coordinator_and_noth
     [message] = outbox_lines(wired)
     assert message["unit"] == "office" and "总结通报" in message["text"]
     assert "计划已于 2025-04-30 结束" in message["text"] and "表扬" in message["text"]
+    assert "duban " not in message["text"]  # a digest never tells anybody to run a command
     for day in (date(2025, 5, 7), date(2025, 5, 8), date(2025, 6, 3)):
         assert sum(check(wired, day).claimed.values()) == 0
     assert {n.kind for n in notices(wired)} == {"final_summary"}  # no 提醒, 催办 or 督办 after the end
@@ -72,3 +77,17 @@ def test_a_running_program_cannot_be_archived(tmp_path):
     result = runner.invoke(cli_app(), ["archive", "demo-city", "--as-of", "2023-05-01", "--db",
                                        wired.settings.db_url])
     assert result.exit_code == 1 and "尚未结束" in result.output
+
+
+def test_the_chengdu_plan_sends_no_chase_on_2025_05_06_once_its_phases_have_closed(tmp_path):
+    """Issue 13: on 2025-05-06 the Chengdu daily check still sent 80 督办 and 116 催办."""
+    wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
+    with wired.transaction() as session:
+        import_program(session, read_plan(PLANS / "chengdu-2023").program, at(date(2023, 2, 1)))
+        session.execute(update(Phase).where(Phase.program_id == "chengdu-2023")
+                        .values(state="closed", opened_on=Phase.start, closed_on=Phase.end))
+    result = run_check(wired.sessions, "chengdu-2023", at(date(2025, 5, 6)),
+                       OutboxNotifier(wired.settings.outbox_path))
+    assert dict(result.claimed) == {"final_summary": 1}
+    [message] = outbox_lines(wired)
+    assert message["unit"] == "leading-office" and message["kinds"] == ["final_summary"]
