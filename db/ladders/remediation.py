@@ -60,13 +60,13 @@ def _item_candidates(ctx: ProgramContext, today: date, item: RemediationItem, co
     data = {**base, "slot": slot, "overdue_workdays": late,
             "note": text(language, "ladder.item_overdue", late=late, slot=slot)}
     candidates.append(notice("remediation_overdue", code, due, slot, data=data))
-    if not step.escalated:
-        return candidates
+    if not step.escalated or item.unit_id == ctx.program.coordinator_unit_id:
+        return candidates  # the coordinator is never escalated to itself
     escalated = {**data, "unit": code, "note": text(language, "ladder.item_escalated", unit=code, late=late)}
     candidates.append(notice("remediation_escalation", code, "leader", due, slot, audience="leader",
                              data=escalated))
     coordinator = ctx.program.coordinator_unit_id
-    if coordinator is not None and coordinator != item.unit_id:  # never escalated to itself
+    if coordinator is not None:
         candidates.append(
             notice(
                 "remediation_escalation", "coordinator", code, due, slot, unit_id=coordinator, data=escalated

@@ -66,8 +66,8 @@ def _unit_candidates(
             notice_key("selfcheck_missing", ctx.id, "self_check", code, "unit", end, f"o{slot}"),
             "selfcheck_missing", unit_id, due=end, data=data)
     )
-    if not step.escalated:
-        return candidates
+    if not step.escalated or unit_id == ctx.program.coordinator_unit_id:
+        return candidates  # the coordinator is never escalated to itself
     escalated = {**data, "escalated": True, "unit": code,
                  "note": text(language, "ladder.form_escalated", unit=code, late=late)}
     candidates.append(
@@ -76,7 +76,7 @@ def _unit_candidates(
             "selfcheck_missing", unit_id, "leader", due=end, subject_unit_id=unit_id, data=escalated)
     )
     coordinator = ctx.program.coordinator_unit_id
-    if coordinator is not None and coordinator != unit_id:  # never escalated to itself
+    if coordinator is not None:
         candidates.append(Candidate(
             notice_key("selfcheck_missing", ctx.id, "self_check", "coordinator", code, end, f"o{slot}"),
             "selfcheck_missing", coordinator, "unit", due=end, subject_unit_id=unit_id, data=escalated))

@@ -139,13 +139,15 @@ def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_pha
             continue
         # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
         for r in recipients.of(task_id, "lead"):
+            if r.unit_id == coordinator:
+                continue  # the coordinator's own tasks are chased like any unit's, never escalated to itself
             leader = (r.code, "leader", due, slot)
             candidates.append(
                 _instance_notice(
                     ctx, "escalation", instance_id, code, due, r.unit_id, leader, data, audience="leader",
                     subject=r.unit_id)
             )
-            if coordinator is not None and r.unit_id != coordinator:  # never escalated to itself
+            if coordinator is not None:
                 copied = ("coordinator", r.code, due, slot)
                 candidates.append(
                     _instance_notice(
