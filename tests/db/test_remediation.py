@@ -201,13 +201,19 @@ def test_items_are_reminded_chased_and_escalated_like_tasks(tmp_path):
         )
 
 
-def test_the_remediation_command(tmp_path, home):
+def items_open(tmp_path):
+    """The findings' items derived, remediation open, an evidence file at hand: (sessions, url, evidence)."""
     sessions, url = with_findings(tmp_path)
     with sessions.begin() as session:
         derive_items(session, ctx_of(session), date(2024, 8, 1), at(date(2024, 8, 1)))
         set_phase(session, "demo-city", "remediation", "open")
     evidence = tmp_path / "合作协议.pdf"
     evidence.write_text("x")
+    return sessions, url, evidence
+
+
+def test_the_remediation_command(tmp_path, home):
+    sessions, url, evidence = items_open(tmp_path)
     app = cli_app()
     result = runner.invoke(app, ["remediation", "demo-city", "--db", url, "--as-of", "2024-09-02", "--json"])
     assert result.exit_code == 0, result.output
@@ -241,12 +247,7 @@ def test_the_remediation_command(tmp_path, home):
 
 
 def test_an_item_records_its_cause_and_measure_and_the_package_shows_them(tmp_path, home):
-    sessions, url = with_findings(tmp_path)
-    with sessions.begin() as session:
-        derive_items(session, ctx_of(session), date(2024, 8, 1), at(date(2024, 8, 1)))
-        set_phase(session, "demo-city", "remediation", "open")
-    evidence = tmp_path / "合作协议.pdf"
-    evidence.write_text("x")
+    sessions, url, evidence = items_open(tmp_path)
     app = cli_app()
     closed = runner.invoke(app, [
         "remediation", "demo-city", "--close", "R-1", "--unit", "msa", "--evidence", str(evidence),

@@ -1,5 +1,5 @@
-"""The coordinator (the leading-group office) is chased for its own tasks like any unit, but never escalated to
-itself, never scored and never on its own 约谈 list."""
+"""The coordinator (the leading-group office) is chased for its own tasks like any unit, but never escalated
+to itself, never scored and never on its own 约谈 list."""
 
 from __future__ import annotations
 
