@@ -112,9 +112,8 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "pending_decisions": [
             {"kind": p.kind, "name": p.name, "end": p.end.isoformat(), "reasons": list(p.gate_reasons or [])}
             for p in pending_decisions(session, ctx.id)],
-        "selfcheck": selfcheck, "remediation": remediation, "interviews": interview_list(scores),
-        **praise_and_criticism(scores),
-    }
+        "selfcheck": selfcheck, "remediation": remediation,
+        "interviews": interview_list(scores), **praise_and_criticism(scores)}
 
 
 def praise_and_criticism(scores: list[dict]) -> dict:

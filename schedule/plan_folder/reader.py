@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedule.calendar import WorkCalendar
+from schedule.i18n import text
 from schedule.model import (
     PHASE_KINDS,
     PHASE_NAMES_EN,
@@ -357,6 +358,12 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
         problems.append(doc.problem(("delivery", "hours"), str(exc)))
         delivery_policy = parse_hours("08:30-18:00")
 
+    return Policies(reminder_policy, calendar_policy, delivery_policy, _read_scoring(doc, data, problems),
+                    _read_portal(doc, data, problems), _read_contact(doc, data, problems))
+
+
+def _read_scoring(doc: _Yaml, data: dict, problems: list[Problem]) -> ScoringPolicy:
+    """The score rule table: every key an integer, the cap not negative (docs/plan-format.md)."""
     scoring = _section(doc, data, "scoring", problems)
     scoring_values = {}
     for key, default in vars(ScoringPolicy()).items():
@@ -366,10 +373,9 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
             value = default
         scoring_values[key] = value
     if scoring_values["max_deduction"] < 0:
-        problems.append(doc.problem(("scoring", "max_deduction"), "max_deduction 应为非负整数"))
+        problems.append(doc.problem(("scoring", "max_deduction"), text(None, "score.cap_negative")))
         scoring_values["max_deduction"] = ScoringPolicy().max_deduction
-    return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values),
-                    _read_portal(doc, data, problems), _read_contact(doc, data, problems))
+    return ScoringPolicy(**scoring_values)
 
 
 def _read_contact(doc: _Yaml, data: dict, problems: list[Problem]) -> ContactPolicy:
@@ -379,7 +385,7 @@ def _read_contact(doc: _Yaml, data: dict, problems: list[Problem]) -> ContactPol
     for key in vars(ContactPolicy()):
         value = contact.get(key)
         if value is not None and not isinstance(value, str | int):
-            problems.append(doc.problem(("contact", key), f"contact.{key} 应为文字"))
+            problems.append(doc.problem(("contact", key), text(None, "notice.contact_invalid", key=key)))
             value = None
         values[key] = clean_text(str(value), one_line=True) or None if value is not None else None
     return ContactPolicy(**values)
