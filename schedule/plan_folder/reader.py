@@ -385,7 +385,7 @@ def _read_contact(doc: _Yaml, data: dict, problems: list[Problem]) -> ContactPol
     for key in vars(ContactPolicy()):
         value = contact.get(key)
         if value is not None and not isinstance(value, str | int):
-            problems.append(doc.problem(("contact", key), text(None, "notice.contact_invalid", key=key)))
+            problems.append(doc.problem(("contact", key), text(None, "notice.contact_invalid", field=key)))
             value = None
         values[key] = clean_text(str(value), one_line=True) or None if value is not None else None
     return ContactPolicy(**values)

@@ -18,8 +18,8 @@ from db import (
     request_extension,
     unit_scores,
 )
-from schedule import ReminderPolicy
-from tests.support.factories import program_yaml
+from schedule import ReminderPolicy, read_plan
+from tests.support.factories import program_yaml, write_plan
 from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase
 
 # Escalation comes after escalate_after (2) × overdue_every_workdays (3) = 6 workdays: later than that is red.
@@ -151,3 +151,13 @@ def test_a_form_never_returned_never_scores_100_even_when_the_phase_closed_witho
         scores = by_unit(unit_scores(session, ctx, None, date(2024, 8, 20)))
     assert scores["msa"]["form_missing"] and scores["msa"]["deductions"]["missing_form"] == -5
     assert all(s["score"] < 100 for s in scores.values())
+
+
+def test_a_negative_cap_and_a_contact_that_is_no_text_are_located_problems(tmp_path):
+    plan = write_plan(tmp_path, program=program_yaml(scoring={"max_deduction": -3},
+                                                     contact={"name": ["张三"], "phone": "028-1234"}))
+    reading = read_plan(plan)
+    problems = {str(p) for p in reading.problems}
+    assert not reading.ok
+    assert any("program.yaml" in p and "max_deduction" in p and "扣分上限" in p for p in problems)
+    assert any("program.yaml" in p and "contact.name" in p for p in problems)
