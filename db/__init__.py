@@ -22,6 +22,14 @@ from db.extensions import approve_extension, list_extensions, program_end, rejec
 from db.gates import GATES, GateMissing, GateResult, approve_phase, evaluate, phase_decision
 from db.importer import ImportResult, PlanConflict, import_program
 from db.ladders import CONTENT_PARTS, bulletin_candidates, content_candidates, plan_candidates
+from db.lifecycle import (
+    ProgramArchived,
+    archive_program,
+    ended_on,
+    program_state,
+    refuse_archived,
+    summary_candidates,
+)
 from db.models import (
     NOTICE_STATES,
     AssignmentAck,
@@ -53,14 +61,6 @@ from db.models import (
 from db.notices import Candidate, claim, notice_key, outbox_entries
 from db.phases import Transition, advance
 from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
-from db.program_end import (
-    ProgramArchived,
-    archive_program,
-    ended_on,
-    program_state,
-    refuse_archived,
-    summary_candidates,
-)
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
 from db.remediation import (
     accept_item,

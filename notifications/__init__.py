@@ -39,8 +39,9 @@ from notifications.render import (
     render_digest,
 )
 from notifications.render.bulletin import bulletin_workbook
-from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES, Letterhead
 from notifications.render.environment import TEMPLATES, markdown_escape
+from notifications.render.lines import period_label
 from notifications.workbooks import (
     FIRST_ROW,
     META_SHEET,
@@ -64,7 +65,8 @@ __all__ = [
     "MAX_FORM_BYTES", "MAX_FORM_UNPACKED",
     "ledger",
     "AppriseNotifier", "Attachment", "block_name", "build_package", "bulletin_data", "channel_kind",
-    "DEFAULT_LIMITS", "DeliveryResult", "DigestItem", "dingtalk_sign", "DingTalkChannel", "dispatch",
+    "DEFAULT_LIMITS", "Letterhead", "period_label", "DeliveryResult", "DigestItem", "dingtalk_sign",
+    "DingTalkChannel", "dispatch",
     "DispatchResult", "EmailChannel", "environment", "feishu_sign", "FIRST_ROW", "fit_bytes", "form_bytes",
     "form_filename", "FORMATS", "import_forms", "InvalidChannel", "Limit", "list_deliveries",
     "load_prefect_secret", "mask_url", "Message", "META_SHEET", "Notifier", "OutboxNotifier", "parse_channel",

@@ -437,7 +437,7 @@ def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> s
     if notice.kind == "escalation":
         return text(language, "notice.escalation", unit=names.get(notice.subject_unit_id, ""), late=late,
                     count=data.get("count", slot))
-    if notice.kind == "ack_missing" and "assigned_on" in data:
+    if notice.kind == "ack_missing" and "count" in data:
         return text(language, "ladder.ack_missing", assigned_on=data["assigned_on"], within=data["within"],
                     slot=data["count"])
     if notice.kind == "report_missing":

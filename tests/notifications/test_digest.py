@@ -7,9 +7,7 @@ from datetime import date
 
 import pytest
 
-from notifications import DigestItem, render_digest
-from notifications.render.digest import Letterhead
-from notifications.render.lines import period_label
+from notifications import DigestItem, Letterhead, period_label, render_digest
 from tests.support.factories import TASKS, program_yaml
 from tests.support.programs import check, outbox_lines, setup
 
