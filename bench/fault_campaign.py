@@ -34,9 +34,19 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bench.peers import MODES, Reply, RobotPeer
-from db import Delivery, Event, Notice, NoticeChannel, Task, Unit, forget_engines, import_program
+from db import (
+    Delivery,
+    Event,
+    Notice,
+    NoticeChannel,
+    Task,
+    TaskInstance,
+    Unit,
+    forget_engines,
+    import_program,
+)
 from flows import Wiring, load_settings, run_check
-from notifications import SECTION_TITLES, AppriseNotifier, crashpoints, inflight, ledger
+from notifications import SECTION_TITLES, AppriseNotifier, crashpoints, inflight, ledger, period_label
 from schedule import WorkCalendar, read_plan
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -299,6 +309,7 @@ class Campaign:
         from sqlalchemy import select
 
         from notifications.dispatch import _note, _title  # the digest's own wording of an item
+        from notifications.render.digest import COOPERATING
 
         audit = Audit()
         taken = Counter()
@@ -317,7 +328,10 @@ class Campaign:
             heads = Counter(item[:3] for item in items if item[2].startswith("**"))
             audit.beside += sum(count - 1 for count in heads.values())
         audit.received = len(taken)
-        audit.duplicates = sum(count - 1 for count in taken.values() if count > 1)
+        # A request to cooperate is one line for all of a co-unit's reminders on a task: asked again on a
+        # later day it reads the same. Each of its notices is still checked below (taken, or shown).
+        audit.duplicates = sum(count - 1 for key, count in taken.items()
+                               if count > 1 and key[2] != COOPERATION)
 
         with self.wired.transaction() as session:
             units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
@@ -325,6 +339,11 @@ class Campaign:
             titles = dict(
                 session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
             )
+            periods = {
+                instance_id: period_label("zh-CN", recurrence, window_start, due)
+                for instance_id, recurrence, window_start, due in session.execute(
+                    select(TaskInstance.id, Task.recurrence, TaskInstance.window_start, TaskInstance.due)
+                    .join(Task, Task.id == TaskInstance.task_id).where(Task.program_id == PROGRAM))}
             rows = {(r.notice_id, r.route): r for r in session.scalars(
                 select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
             shown = {(d.message_id, d.route) for d in session.scalars(
@@ -342,8 +361,12 @@ class Campaign:
                 data = notice.data or {}
                 head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
                     else _title(notice, data, False)
-                item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
-                        _note(notice, data, names, False) or "")
+                if data.get("role") == "co" and notice.kind in COOPERATING:
+                    item = (notice.audience == "leader", COOPERATION, head, "")
+                else:
+                    period = periods.get(notice.instance_id) if notice.kind not in UNDATED else None
+                    item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0],
+                            f"{head}　{period}" if period else head, _note(notice, data, names, False) or "")
                 for url in urls:
                     row = rows.get((notice.id, inflight.route_of(url)))
                     if (token_of(url), *item) in taken:
@@ -367,6 +390,9 @@ class Campaign:
 
 
 SECTION = re.compile(r"^### (.+?)(?:（\d+ 项）)?$")
+PERIOD = re.compile(r"^\d{4}年(\d{1,2}月 月报|第.季度|度)$")
+COOPERATION = SECTION_TITLES["cooperation"][0]
+UNDATED = ("assignment", "ack_missing")  # lines about the task, not one of its periods
 LIGHT = re.compile(r"^【.+】$")
 
 
@@ -384,8 +410,15 @@ def parse_items(markdown: str) -> list[tuple[bool, str, str, str]]:
             continue
         if section is None or not line.startswith("- ") or line.startswith("- ……"):
             continue
-        parts = [p for p in line[2:].split("　") if not LIGHT.match(p) and not p.startswith("时限 ")]
-        items.append((leader, section, parts[0], "　".join(parts[1:])))
+        parts = [p for p in line[2:].split("　")
+                 if not LIGHT.match(p) and not p.startswith(("时限 ", "牵头单位："))]
+        if section == COOPERATION:  # one line per task, its periods listed: the task alone identifies it
+            items.append((leader, section, parts[0], ""))
+            continue
+        head, rest = parts[0], parts[1:]
+        if rest and PERIOD.match(rest[0]):  # a recurring instance: its period is part of what it is
+            head = f"{head}　{rest.pop(0)}"
+        items.append((leader, section, head, "　".join(rest)))
     return items
 
 

@@ -40,7 +40,7 @@ from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
 from notifications.render.letterhead import letterhead
-from notifications.render.lines import lead_names, period_label, received_counts
+from notifications.render.lines import COUNTED_KINDS, lead_names, period_label, received_counts
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, light, text
@@ -401,13 +401,14 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
                 yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
                 last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
                 report_every_workdays=reminders.report_every_workdays)
-            count = received.get((notice.instance_id, notice.kind), 0) + 1  # this one included
-            within = reminders.ack_within_workdays
+            if notice.kind in COUNTED_KINDS:  # the count as sent stays on the notice's record
+                notice.data = data = {**data, "count": received.get((notice.instance_id, notice.kind), 0) + 1,
+                                      "within": reminders.ack_within_workdays}
             period = None if notice.kind in ("assignment", "ack_missing") else period_label(
                 ctx.language, task.recurrence, instance.window_start, instance.due)  # the task, not a period
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, {**data, "count": count, "within": within}, names, english),
+                                    _note(notice, data, names, english),
                                     role=data.get("role"), period=period,
                                     lead=leads.get(task.id) if data.get("role") == "co" else None))
         else:
