@@ -309,7 +309,7 @@ class Campaign:
         from sqlalchemy import select
 
         from notifications.dispatch import _note, _title  # the digest's own wording of an item
-        from notifications.render.digest import COOPERATING
+        from notifications.render.digest import COOPERATING  # the rules a co-unit is asked to cooperate on
 
         audit = Audit()
         taken = Counter()
