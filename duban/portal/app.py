@@ -43,6 +43,7 @@ from duban.portal.security import Session, client_address, csrf_ok, load_session
 from duban.portal.texts import texts_for
 from flows import Wiring, now
 from notifications import environment
+from schedule import text
 
 HERE = Path(__file__).parent
 log = logging.getLogger("duban.portal")
@@ -193,17 +194,22 @@ def program_language(session, program_id: str) -> str:
     return program.language if program is not None else "zh-CN"
 
 
+def _both(key: str) -> str:
+    """Before the form is read the program (and so its language) is unknown: both languages."""
+    return f"{text('zh-CN', key)} / {text('en', key)}"
+
+
 async def form_of(request: Request, max_bytes: int) -> tuple[dict | None, Response | None]:
     """The submitted form, CSRF checked. Refuses a body over `max_bytes` (413) before reading it."""
     portal = portal_of(request)
     session = portal.session(request)
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes:
-        return None, portal.message(request, "zh-CN", session, 413, "上传内容过大 / upload too large")
+        return None, portal.message(request, "zh-CN", session, 413, _both("refusal.too_large"))
     try:
         form = await request.form(max_files=20, max_fields=200)
     except Exception:  # a malformed body: Starlette raises its own parser errors
-        return None, portal.message(request, "zh-CN", session, 400, "表单无法解析 / malformed form")
+        return None, portal.message(request, "zh-CN", session, 400, _both("refusal.malformed"))
     if not csrf_ok(session, form.get("csrf")):
         return None, portal.message(request, "zh-CN", session, 403, texts_for("zh-CN")["csrf"])
     return form, None

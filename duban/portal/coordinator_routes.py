@@ -49,6 +49,15 @@ def _signed_in(request: Request) -> dict | None:
     return data if data.get("role") == "coordinator" and data.get("program") else None
 
 
+def _language(request: Request) -> str:
+    """The signed-in coordinator's program's language (kept in the session at sign-in)."""
+    return portal_of(request).session(request).data.get("language", "zh-CN")
+
+
+def _page_missing(request: Request) -> str:
+    return texts_for(_language(request))["page_missing"]
+
+
 @router.get("/login")
 async def login_page(request: Request) -> Response:
     portal = portal_of(request)
@@ -84,7 +93,7 @@ async def login(request: Request) -> Response:
             request, "login.html", language, {"error": texts_for(language)["bad_login"]}, session, 401
         )
     session.clear_user()
-    session.set(user=user[0], program=user[1], role="coordinator")
+    session.set(user=user[0], program=user[1], role="coordinator", language=language)
     return portal.redirect(request, "/review", session)
 
 
@@ -153,7 +162,7 @@ async def _decide(request: Request, work) -> Response:
     except (InvalidInput, NotFound) as exc:
         return portal.message(
             request,
-            "zh-CN",
+            user.get("language", "zh-CN"),
             portal.session(request),
             400 if isinstance(exc, InvalidInput) else 404,
             str(exc),
@@ -178,7 +187,7 @@ async def return_(request: Request, claim_id: int) -> Response:
 async def extension_decision(request: Request, request_id: int, verdict: str) -> Response:
     if verdict not in ("approve", "reject"):
         return portal_of(request).message(
-            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+            request, _language(request), portal_of(request).session(request), 404, _page_missing(request)
         )
     decide = approve_extension if verdict == "approve" else reject_extension
     return await _decide(request, lambda s, ctx, form, actor, now: decide(
@@ -189,7 +198,7 @@ async def extension_decision(request: Request, request_id: int, verdict: str) ->
 async def phase_decision(request: Request, kind: str) -> Response:
     if kind not in PHASE_KINDS:
         return portal_of(request).message(
-            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+            request, _language(request), portal_of(request).session(request), 404, _page_missing(request)
         )
     return await _decide(request, lambda s, ctx, form, actor, now: approve_phase(
         s, ctx, kind, actor, now, clean_entry(form.get("note")) or None, source="portal"))
@@ -256,5 +265,7 @@ async def evidence_file(request: Request, claim_id: int, index: int) -> Response
     path = await run_in_threadpool(find)
     home = portal.wiring.settings.home.resolve()
     if path is None or not path.resolve().is_relative_to(home) or not path.is_file():
-        return portal.message(request, "zh-CN", portal.session(request), 404, "not found")
+        return portal.message(
+            request, _language(request), portal.session(request), 404, _page_missing(request)
+        )
     return FileResponse(path, filename=path.name, content_disposition_type="attachment")
