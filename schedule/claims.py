@@ -36,7 +36,8 @@ def upload_refusal(
     suffix = PurePath(name).suffix.lower()
     if suffix not in EVIDENCE_TYPES:
         return text(language, "refusal.file_type", name=name,
-                    suffix=suffix or text(language, "refusal.no_suffix"), kinds="pdf, doc/docx, xls/xlsx, jpg/png, zip")
+                    suffix=suffix or text(language, "refusal.no_suffix"),
+                    kinds="pdf, doc/docx, xls/xlsx, jpg/png, zip")
     if size > limit:
         return text(language, "refusal.file_size", name=name, size=f"{size / 1048576:.1f}",
                     limit=limit // 1048576)
