@@ -36,8 +36,9 @@ import yaml
 from bench.peers import MODES, Reply, RobotPeer
 from db import Delivery, Event, Notice, NoticeChannel, Task, Unit, forget_engines, import_program
 from flows import Wiring, load_settings, run_check
-from notifications import SECTION_TITLES, AppriseNotifier, crashpoints, inflight, ledger
+from notifications import AppriseNotifier, crashpoints, inflight, ledger
 from schedule import WorkCalendar, read_plan
+from schedule import text as catalogue_text
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PROGRAM = "fault-city"
@@ -342,7 +343,7 @@ class Campaign:
                 data = notice.data or {}
                 head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
                     else _title(notice, data, False)
-                item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
+                item = (notice.audience == "leader", catalogue_text("zh-CN", f"section.{notice.kind}"), head,
                         _note(notice, data, names, False) or "")
                 for url in urls:
                     row = rows.get((notice.id, inflight.route_of(url)))
