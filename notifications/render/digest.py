@@ -94,7 +94,7 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
 
     kinds_title = say["kinds_separator"].join(s.title.split("：")[0] for s in sections.values())
     counts = {k: max(s.total, len(s.items)) for k, s in sections.items()}
-    subject = say["subject"].format(program=program_name, kinds=kinds_title, date=today, year=today.year,
+    subject = say["subject"].format(program=program_name, kinds=kinds_title, year=today.year,
                                     month=today.month, day=today.day)
     subject = clean_text(subject, one_line=True)  # a mail header: never a line break
     context = {

@@ -9,11 +9,14 @@ import pytest
 from schedule import LANGUAGES, catalogue, labels, language_of, text
 
 
+PLACEHOLDER = re.compile(r"{(\w+)(?:[:!][^}]*)?}")  # {name}, {name:02d}
+
+
 def test_both_languages_hold_the_same_keys_and_placeholders():
     chinese, english = catalogue("zh-CN"), catalogue("en")
     assert set(chinese) == set(english)
     for key in chinese:
-        names = set(re.findall(r"{(\w+)}", chinese[key])), set(re.findall(r"{(\w+)}", english[key]))
+        names = set(PLACEHOLDER.findall(chinese[key])), set(PLACEHOLDER.findall(english[key]))
         assert names[0] <= names[1] or names[1] <= names[0], key  # a language may leave a detail out
 
 
