@@ -17,7 +17,7 @@ from rich.console import Console
 
 from db import InvalidInput, NotFound, Staged, stage
 from flows import DAILY_CHECK_TIME, Settings, Wiring, now, wiring
-from schedule import labels
+from schedule import labels, language_of, text
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -34,9 +34,25 @@ JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 
 
-def label(group: str, key: str, language: str = "zh-CN") -> str:
+# The language of the program a command works on, once it has loaded it (one command per process): its output
+# and its error line are said in it.
+_speaking = {"language": "zh-CN"}
+
+
+def speak(language: str | None) -> str:
+    """From now on this command speaks `language` (a program's); returns it."""
+    _speaking["language"] = language_of(language)
+    return _speaking["language"]
+
+
+def say(key: str, **values: Any) -> str:
+    """A CLI text (group `cli`) in the language of the program the command works on."""
+    return text(_speaking["language"], f"cli.{key}", **values)
+
+
+def label(group: str, key: str, language: str | None = None) -> str:
     """A label from the one catalogue (schedule/locales); an unknown key shows as itself."""
-    return labels(language, group).get(key, key)
+    return labels(language or _speaking["language"], group).get(key, key)
 
 
 class Failure(Exception):
@@ -49,7 +65,7 @@ def handles_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except (Failure, NotFound, InvalidInput) as exc:
-            err.print(f"[red]错误[/red]: {exc}", highlight=False)
+            err.print(f"[red]{say('error')}[/red]: {exc}", highlight=False)
             raise typer.Exit(1) from None
     return wrapper
 

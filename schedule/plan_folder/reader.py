@@ -92,6 +92,11 @@ class PlanReading:
         return [p for p in self.problems if p.severity == "warning"]
 
     @property
+    def language(self) -> str:
+        """The plan's language as far as it was read (Chinese until program.yaml says otherwise)."""
+        return getattr(self.problems, "language", "zh-CN")
+
+    @property
     def ok(self) -> bool:
         return self.program is not None and not self.errors
 
