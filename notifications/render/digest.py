@@ -103,7 +103,8 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         "sections": list(sections.values()), "sender": sender or say["sender"], "language": language,
         "subject": subject, "greeting": say["greeting"].format(name=recipient_name),
         "as_of_label": say["as_of"], "light_label": labels(language, "light"),
-        "link": link, "contact": contact, "link_label": say["link_label"]}
+        "link": link, "contact": contact, "link_label": say["link_label"],
+        "more_attached": say["more_attached"]}
     templates = environment()
     markdown = templates.get_template(f"digest.{language_of(language)}.md.j2").render(context)
     html = templates.get_template("digest.html.j2").render(context)

@@ -505,7 +505,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
     if "title" not in columns:
         missing.append("工作举措 (主要举措, 任务内容, 具体任务, title)")
     if "lead" not in columns and "units" not in columns:
-        missing.append("牵头单位 或 责任单位 (lead / units)")
+        missing.append("牵头单位 / 责任单位 (lead / units)")
     for name in missing:
         problems.append(Problem(shown, 1, None, problems.say("column_missing", name=name)))
     if missing:

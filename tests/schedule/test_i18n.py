@@ -8,7 +8,6 @@ import pytest
 
 from schedule import LANGUAGES, catalogue, labels, language_of, text
 
-
 PLACEHOLDER = re.compile(r"{(\w+)(?:[:!][^}]*)?}")  # {name}, {name:02d}
 
 
