@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from db import Phase, check_report, evaluate, load_program
 from duban import app
-from flows.decide import question_for
+from flows import decision_question
 from notifications import render_bulletin
 from schedule import claim_refusal, read_plan, upload_refusal
 from tests.support.factories import TASKS, UNITS, program_yaml, write_plan
@@ -119,7 +119,7 @@ def test_an_english_programs_gate_reasons_decisions_and_bulletin_are_english(eng
         phase = session.query(Phase).filter_by(program_id="demo-city", kind="implementation").one()
         phase.state = "open"
         reasons = evaluate(session, "demo-city", phase, date(2024, 7, 2)).reasons
-        question, options = question_for(session, ctx, "implementation", date(2024, 7, 2))
+        question, options = decision_question(session, ctx, "implementation", date(2024, 7, 2))
         bulletin = render_bulletin(session, ctx, date(2024, 7, 2), fmt="md")
     assert "task(s) due in the phase not done: A1, A2" in " ".join(reasons)
     assert question.startswith("Phase Implementation") and "close the phase" in options.values()
