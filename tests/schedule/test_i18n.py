@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from schedule import LANGUAGES, catalogue, labels, language_of, text
+
+LOCALES = Path(__file__).resolve().parents[2] / "schedule" / "locales"
 
 PLACEHOLDER = re.compile(r"{(\w+)(?:[:!][^}]*)?}")  # {name}, {name:02d}
 
@@ -37,3 +40,11 @@ def test_a_missing_key_is_an_error_not_a_guess():
     with pytest.raises(KeyError):
         text("en", "light.purple")
     assert LANGUAGES == ("zh-CN", "en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_group_is_written_twice(language):
+    """YAML keeps the last of two equal keys without a word: a group written twice would lose the first."""
+    lines = (LOCALES / f"{language}.yaml").read_text("utf-8").splitlines()
+    groups = [line.split(":")[0] for line in lines if re.match(r"^\w+:", line)]
+    assert len(groups) == len(set(groups))
