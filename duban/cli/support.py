@@ -85,8 +85,7 @@ def parse_as_of(text: str | None, timezone: str) -> datetime:
             return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
         return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(say("not_moment", value=text), param_hint="--as-of") from None
 
 
 def context(db: str | None) -> Wiring:
@@ -130,9 +129,8 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
         raise
     except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
         first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
-        hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
-                if "ephemeral" in first.lower() else "")
-        raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
+        hint = say("prefect_hint") if "ephemeral" in first.lower() else ""
+        raise Failure(say("check_failed", reason=first[:300], hint=hint)) from None
 
 
 def print_problems(problems) -> None:
@@ -149,14 +147,14 @@ def date_option(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
+        raise typer.BadParameter(say("not_date", value=text), param_hint=option) from None
 
 
 def stage_evidence(files: list[Path]) -> list[Staged]:
     """Checks and hashes evidence files before anything is recorded; nothing is copied yet."""
     for path in files:
         if not path.is_file():
-            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+            raise Failure(f"{path}:-:-: " + say("evidence_missing"))
     return stage(files)
 
 
