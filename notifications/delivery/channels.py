@@ -333,6 +333,15 @@ def _post(ctx: SendContext, url: str, params: dict[str, str], payload: dict) -> 
         return Outcome("unknown", "connection_lost", redact(f"{type(exc).__name__}: {exc}"[:300]))
 
 
+def _robot_post(ctx: SendContext, url: str, params: dict[str, str], payload: dict, code_field: str,
+                transient: set[int], over_limit: set[int]) -> Outcome:
+    """A robot's POST and what its answer means (its code in `code_field`)."""
+    answer = _post(ctx, url, params, payload)
+    if isinstance(answer, Outcome):
+        return answer
+    return _robot_outcome(answer, code_field, transient, over_limit)
+
+
 @dataclass(eq=False)
 class DingTalkChannel(Channel):
     token: str = field(default="", repr=False)
@@ -361,10 +370,8 @@ class DingTalkChannel(Channel):
             timestamp = int(now.timestamp() * 1000)
             params["timestamp"] = str(timestamp)
             params["sign"] = dingtalk_sign(self.secret, timestamp)
-        answer = _post(ctx, ctx.dingtalk_endpoint, params, self.payload(message))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "errcode", DINGTALK_TRANSIENT, DINGTALK_OVER_LIMIT)
+        return _robot_post(ctx, ctx.dingtalk_endpoint, params, self.payload(message),
+                           "errcode", DINGTALK_TRANSIENT, DINGTALK_OVER_LIMIT)
 
 
 @dataclass(eq=False)
@@ -380,10 +387,8 @@ class WeComChannel(Channel):
         }
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
-        answer = _post(ctx, ctx.wecom_endpoint, {"key": self.token}, self.payload(message))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "errcode", WECOM_TRANSIENT, WECOM_OVER_LIMIT)
+        return _robot_post(ctx, ctx.wecom_endpoint, {"key": self.token}, self.payload(message),
+                           "errcode", WECOM_TRANSIENT, WECOM_OVER_LIMIT)
 
 
 @dataclass(eq=False)
@@ -405,10 +410,8 @@ class FeishuChannel(Channel):
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
         url = f"{ctx.feishu_endpoint.rstrip('/')}/{quote(self.token, safe='')}"
-        answer = _post(ctx, url, {}, self.payload(message, now))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "code", FEISHU_TRANSIENT, FEISHU_OVER_LIMIT)
+        return _robot_post(ctx, url, {}, self.payload(message, now),
+                           "code", FEISHU_TRANSIENT, FEISHU_OVER_LIMIT)
 
 
 @functools.cache
@@ -575,20 +578,7 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
             f"{shown}: unsupported scheme (use mailto, mailtos, dingtalk, wecombot, feishu, json)"
         )
     if kind in ("dingtalk", "wecombot", "feishu"):
-        token, secret, mobiles, params = _robot_parts(expanded)
-        if not token:
-            raise InvalidChannel(f"{shown}: no robot token")
-        REDACTOR.register(token, secret)
-        endpoint = endpoints.get(kind, "")
-        limit_key = _sha(kind, endpoint, token)
-        key = _sha(kind, endpoint, token, secret or "")
-        if kind == "dingtalk":
-            return DingTalkChannel(
-                kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword"),
-                mobiles=tuple(mobiles))
-        if kind == "wecombot":
-            return WeComChannel(kind, shown, key, limit_key, token=token)
-        return FeishuChannel(kind, shown, key, limit_key, token=token, secret=secret)
+        return _robot_channel(kind, expanded, shown, endpoints.get(kind, ""))
     import apprise
 
     plugin = apprise.Apprise.instantiate(expanded)
@@ -596,16 +586,40 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         raise InvalidChannel(f"{shown}: apprise cannot parse this URL")
     REDACTOR.register(getattr(plugin, "password", None))
     if kind == "json":
-        for name, value in {**getattr(plugin, "params", {}), **getattr(plugin, "headers", {})}.items():
-            if is_secret_name(str(name)):
-                REDACTOR.register(str(value))
-        bare = expanded
-        password = getattr(plugin, "password", None)
-        if password:
-            bare = bare.replace(quote(password, safe=""), "").replace(password, "")
-        return JsonChannel(
-            kind, shown, _sha("json", written, bare),
-            _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath), url=expanded)
+        return _json_channel(plugin, expanded, written, shown)
+    return _email_channel(plugin, expanded, written, shown)
+
+
+def _robot_channel(kind: str, expanded: str, shown: str, endpoint: str) -> Channel:
+    token, secret, mobiles, params = _robot_parts(expanded)
+    if not token:
+        raise InvalidChannel(f"{shown}: no robot token")
+    REDACTOR.register(token, secret)
+    limit_key = _sha(kind, endpoint, token)
+    key = _sha(kind, endpoint, token, secret or "")
+    if kind == "dingtalk":
+        return DingTalkChannel(
+            kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword"),
+            mobiles=tuple(mobiles))
+    if kind == "wecombot":
+        return WeComChannel(kind, shown, key, limit_key, token=token)
+    return FeishuChannel(kind, shown, key, limit_key, token=token, secret=secret)
+
+
+def _json_channel(plugin, expanded: str, written: str, shown: str) -> Channel:
+    for name, value in {**getattr(plugin, "params", {}), **getattr(plugin, "headers", {})}.items():
+        if is_secret_name(str(name)):
+            REDACTOR.register(str(value))
+    bare = expanded
+    password = getattr(plugin, "password", None)
+    if password:
+        bare = bare.replace(quote(password, safe=""), "").replace(password, "")
+    return JsonChannel(
+        "json", shown, _sha("json", written, bare),
+        _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath), url=expanded)
+
+
+def _email_channel(plugin, expanded: str, written: str, shown: str) -> Channel:
     from_name, from_addr = plugin.from_addr
     to = tuple((name or None, addr) for name, addr in plugin.targets)
     if not to:
