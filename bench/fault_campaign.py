@@ -296,11 +296,14 @@ class Campaign:
 
     def audit(self) -> Audit:
         """From the robot's log: duplicates per (notice, channel), and every notice taken or shown."""
-        from sqlalchemy import select
-
-        from notifications.dispatch import _note, _title  # the digest's own wording of an item
-
         audit = Audit()
+        taken = self._taken(audit)
+        with self.wired.transaction() as session:
+            self._account(session, audit, taken)
+        return audit
+
+    def _taken(self, audit: Audit) -> Counter:
+        """Each item the robot took, per token, counted; items repeated in one digest go to `audit.beside`."""
         taken = Counter()
         with self.robot.lock:
             log = list(self.robot.received)
@@ -318,52 +321,58 @@ class Campaign:
             audit.beside += sum(count - 1 for count in heads.values())
         audit.received = len(taken)
         audit.duplicates = sum(count - 1 for count in taken.values() if count > 1)
+        return taken
 
-        with self.wired.transaction() as session:
-            units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
-            names = {u.id: u.name for u in units.values()}
-            titles = dict(
-                session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
-            )
-            rows = {(r.notice_id, r.route): r for r in session.scalars(
-                select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
-            shown = {(d.message_id, d.route) for d in session.scalars(
-                select(Delivery).where(Delivery.program_id == PROGRAM, Delivery.state.in_(ledger.DOUBTFUL)))}
-            for event in session.scalars(select(Event).where(Event.program_id == PROGRAM,
-                                                             Event.kind.like("phase.%"))):
-                audit.phase_events[(event.kind, event.subject)] += 1
-            for notice in session.scalars(select(Notice).where(Notice.program_id == PROGRAM)):
-                audit.notices += 1
-                if notice.state == "superseded":
-                    audit.superseded += 1
+    def _account(self, session, audit: Audit, taken: Counter) -> None:
+        """Every notice on every channel: taken by the robot, shown to the coordinator as failed or unknown,
+        still pending, or lost."""
+        from sqlalchemy import select
+
+        from notifications.dispatch import _note, _title  # the digest's own wording of an item
+
+        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
+        names = {u.id: u.name for u in units.values()}
+        titles = dict(
+            session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
+        )
+        rows = {(r.notice_id, r.route): r for r in session.scalars(
+            select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
+        shown = {(d.message_id, d.route) for d in session.scalars(
+            select(Delivery).where(Delivery.program_id == PROGRAM, Delivery.state.in_(ledger.DOUBTFUL)))}
+        for event in session.scalars(select(Event).where(Event.program_id == PROGRAM,
+                                                         Event.kind.like("phase.%"))):
+            audit.phase_events[(event.kind, event.subject)] += 1
+        for notice in session.scalars(select(Notice).where(Notice.program_id == PROGRAM)):
+            audit.notices += 1
+            if notice.state == "superseded":
+                audit.superseded += 1
+                continue
+            unit = units[notice.unit_id]
+            urls = (unit.leader_notify or unit.notify) if notice.audience == "leader" else unit.notify
+            data = notice.data or {}
+            head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
+                else _title(notice, data, False)
+            item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
+                    _note(notice, data, names, False) or "")
+            for url in urls:
+                row = rows.get((notice.id, inflight.route_of(url)))
+                if (token_of(url), *item) in taken:
                     continue
-                unit = units[notice.unit_id]
-                urls = (unit.leader_notify or unit.notify) if notice.audience == "leader" else unit.notify
-                data = notice.data or {}
-                head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
-                    else _title(notice, data, False)
-                item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
-                        _note(notice, data, names, False) or "")
-                for url in urls:
-                    row = rows.get((notice.id, inflight.route_of(url)))
-                    if (token_of(url), *item) in taken:
-                        continue
-                    if (
-                        row is not None
-                        and row.state in ledger.DOUBTFUL
-                        and (row.message_id, row.route) in shown
-                    ):
-                        if row.state == "failed":
-                            audit.shown_failed += 1
-                        else:
-                            audit.shown_unknown += 1
-                    elif notice.state == "queued" and (row is None or row.state in ("deferred", "retry")):
-                        audit.pending += 1
+                if (
+                    row is not None
+                    and row.state in ledger.DOUBTFUL
+                    and (row.message_id, row.route) in shown
+                ):
+                    if row.state == "failed":
+                        audit.shown_failed += 1
                     else:
-                        audit.lost.append(
-                            (notice.key, token_of(url), notice.state, row.state if row else None)
-                        )
-        return audit
+                        audit.shown_unknown += 1
+                elif notice.state == "queued" and (row is None or row.state in ("deferred", "retry")):
+                    audit.pending += 1
+                else:
+                    audit.lost.append(
+                        (notice.key, token_of(url), notice.state, row.state if row else None)
+                    )
 
 
 SECTION = re.compile(r"^### (.+?)(?:（\d+ 项）)?$")
