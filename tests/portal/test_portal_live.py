@@ -112,6 +112,36 @@ def test_the_loop_over_http_against_uvicorn(live):
     assert done["status"] == "done" and done["done_on"] == "2023-03-06"
 
 
+def _acknowledge_report_and_claim(unit, link: str, evidence: Path) -> None:
+    """On the unit's page: 签收 A1, report 60% with a screenshot, then claim it done with the agreement."""
+    unit.goto(link)
+    unit.locator("#task-A1 button[name=ack]").click()
+    assert "已签收 2023-03-02" in unit.locator("#task-A1").inner_text()
+    unit.locator("#task-A1 a.open").click()
+    unit.fill("input[name=progress]", "60")
+    unit.fill("textarea[name=note]", "联动机制协议已起草，报送平台截图")
+    unit.set_input_files("input[name=files]", str(evidence))
+    unit.locator("button[value=report]").click()
+    assert "60%" in unit.locator("dl.facts").inner_text()
+    unit.fill("input[name=progress]", "100")
+    unit.set_input_files("input[name=files]",
+                         {"name": "合作协议.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    unit.locator("button.claim").click()
+    assert "已申请办结，等待审核" in unit.content()
+
+
+def _signed_in_office(browser, url: str):
+    """The coordinator's page, signed in and on the review queue."""
+    office = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+    office.goto(url + "/login")
+    office.fill("input[name=program]", "demo-city")
+    office.fill("input[name=name]", "lead")
+    office.fill("input[name=password]", "correct horse")
+    office.locator("form.login button").click()
+    office.wait_for_url("**/review")
+    return office
+
+
 def test_the_whole_loop_in_chromium(live):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     if not Path(CHROMIUM).exists():
@@ -128,28 +158,8 @@ def test_the_whole_loop_in_chromium(live):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             unit = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-            unit.goto(link)
-            unit.locator("#task-A1 button[name=ack]").click()
-            assert "已签收 2023-03-02" in unit.locator("#task-A1").inner_text()
-            unit.locator("#task-A1 a.open").click()
-            unit.fill("input[name=progress]", "60")
-            unit.fill("textarea[name=note]", "联动机制协议已起草，报送平台截图")
-            unit.set_input_files("input[name=files]", str(evidence))
-            unit.locator("button[value=report]").click()
-            assert "60%" in unit.locator("dl.facts").inner_text()
-            unit.fill("input[name=progress]", "100")
-            unit.set_input_files("input[name=files]", {"name": "合作协议.pdf", "mimeType": "application/pdf",
-                                                       "buffer": PDF})
-            unit.locator("button.claim").click()
-            assert "已申请办结，等待审核" in unit.content()
-
-            office = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
-            office.goto(server.url + "/login")
-            office.fill("input[name=program]", "demo-city")
-            office.fill("input[name=name]", "lead")
-            office.fill("input[name=password]", "correct horse")
-            office.locator("form.login button").click()
-            office.wait_for_url("**/review")
+            _acknowledge_report_and_claim(unit, link, evidence)
+            office = _signed_in_office(browser, server.url)
             assert "合作协议.pdf" in office.content()
             office.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
             clock.now = moment("2023-03-03T09:00")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.prefect_server import free_port
+from bench.peers import free_port
 
 
 def postgres_binaries() -> Path | None:
