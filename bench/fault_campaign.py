@@ -1,13 +1,12 @@
 """The exactly-once fault campaign: real daily checks in subprocesses, killed, overlapped and delayed, against
-a
-loopback robot that can hang, fail, rate-limit and reject. Ground truth is the robot's own log.
+a loopback robot that can hang, fail, rate-limit and reject. Ground truth is the robot's own log.
 
     python -m bench.fault_campaign [--kills N] [--overlaps N] [--postgres]   # the campaign at scale, counts
 
 Each check is `flows.check.run_check` with `DUBAN_NOTIFIER=apprise` in its own forked process, its clock
-anchored
-at the check's as_of. A kill is real: `DUBAN_CRASH_AT=point[:n]` makes the process SIGKILL itself at the
-n-th pass through that step of dispatch (notifications/crashpoints.py). The audit then reads the robot's log:
+anchored at the check's as_of. A kill is real: `DUBAN_CRASH_AT=point[:n]` makes the process SIGKILL itself at
+the n-th pass through that step of dispatch (notifications/crashpoints.py). The audit then reads the robot's
+log:
 - duplicates: a notice item that one robot took twice (0 is the only acceptable count);
 - lost: a (notice, channel) neither taken by the robot nor shown as failed or unknown in `deliveries
 --failed`.
@@ -64,10 +63,8 @@ TASKS = [
     ["D1", "统筹", "编制年度工作要点", "市领导小组办公室", "", "2024年3月14日", "文件", ""],
 ]
 # One more task due on every day from March 5 to April 13: every check of the campaign has reminders to send,
-# and
-# no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the
-# overflow,
-# so the audit could not name them).
+# and no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the
+# overflow, so the audit could not name them).
 LEADS = ["市市场监管局", "市中级人民法院", "市公安局", "市司法局"]
 TASKS += [[f"E{n:02d}", "日常", f"第{n}项日常举措", LEADS[n % 4], "", f"{due:%Y年%-m月%-d日}", "台账", ""]
           for n, due in enumerate(date(2024, 3, 5) + timedelta(days=k) for k in range(40))]
@@ -263,8 +260,7 @@ class Campaign:
 
     def downtime(self, day: date, days: int) -> date:
         """Notices claimed outside the window, then `days` without a check, then a check while robots
-        misbehave:
-        one unit's second robot hangs, one robot fails, one rate-limits, one rejects (for good)."""
+        misbehave: one unit's second robot hangs, one robot fails, one rate-limits, one rejects (for good)."""
         self.check(morning(day, 7, 0))  # outside the sending window: claimed, queued
         after = workday(day + timedelta(days=days))
         self.robot.modes.update({"msa0robot0b": MODES["hang"], "court0robot": MODES["fail"],
@@ -381,8 +377,7 @@ LIGHT = re.compile(r"^【.+】$")
 
 def parse_items(markdown: str) -> list[tuple[bool, str, str, str]]:
     """The items of a digest as a robot shows them: (to the leader?, section, head, note), light left out (it
-    is
-    the light of the day the message was rendered)."""
+    is the light of the day the message was rendered)."""
     items = []
     section = None
     leader = "负责同志：" in markdown

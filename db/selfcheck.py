@@ -1,10 +1,9 @@
 """自查自评: who gets a self-check form, what is in it, and what a returned form becomes.
 
 The workbook itself (writing and reading the .xlsx) is notifications/workbooks/selfcheck.py; this module is
-the
-database side: the form's content for a unit (`form_spec`), the checks of a returned form against the program
-(`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they produce
-(`record_returns`).
+the database side: the form's content for a unit (`form_spec`), the checks of a returned form against the
+program (`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they
+produce (`record_returns`).
 
 Findings of a row (at most two):
 - completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail), unless the

@@ -2,10 +2,8 @@
 (notice, channel) ledger with its leases (migration 0005).
 
 No column ever holds an expanded URL or a secret: channels are stored in their masked form, and identified
-by a
-hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing
-secrets
-are hashed, SMTP passwords are left out).
+by a hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing
+secrets are hashed, SMTP passwords are left out).
 """
 
 from __future__ import annotations
@@ -22,13 +20,10 @@ class Delivery(Base):
     """One message on one channel: its state, attempts and, for a failure, the far end's code and reason.
 
     state: queued (about to go, or in flight) | sent (handed over, unverifiable: the outbox) | delivered (a
-    verified
-    channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) | superseded
-    (a
-    deferred or recovered attempt whose notices a later message carries) | retried (failed or unknown, re-sent
-    on
-    the coordinator's order) | failed (permanent, or gave up) | unknown (may have arrived: the run died or the
-    answer timed out mid-send)."""
+    verified channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) |
+    superseded (a deferred or recovered attempt whose notices a later message carries) | retried (failed or
+    unknown, re-sent on the coordinator's order) | failed (permanent, or gave up) | unknown (may have arrived:
+    the run died or the answer timed out mid-send)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -66,9 +61,8 @@ class ChannelHealth(Base):
     """A channel found broken (a permanent rejection) or unresolved (a ${VAR} with no value).
 
     A broken channel is skipped until it is reset, its URL changes, or the re-probe interval passes.
-    `alerted_at`
-    is set by the one sender that moved the row into its bad state: the coordinator is alerted once per
-    breakage."""
+    `alerted_at` is set by the one sender that moved the row into its bad state: the coordinator is alerted
+    once per breakage."""
 
     __tablename__ = "channel_health"
 
@@ -94,9 +88,8 @@ class NoticeChannel(Base):
     state: claimed (taken by a dispatch, not yet handed to the channel) | posting (handed over: may arrive) |
     delivered | sent | failed | unknown (the run died or the answer timed out while posting) | deferred (owed
     again: rate limit, transient failure, a send that provably did not start) | retry (owed again under the
-    same
-    message id: an idempotent channel). A channel owes a notice unless a row says it took, refused or may have
-    taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead
+    same message id: an idempotent channel). A channel owes a notice unless a row says it took, refused or may
+    have taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead
     one."""
 
     __tablename__ = "notice_channels"

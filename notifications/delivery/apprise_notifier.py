@@ -4,22 +4,19 @@ For each URL of the recipient (in order; the same message goes to each, as appri
 1. expand `${VAR}` (environment, else Prefect Secret block); a variable without a value fails that channel and
    alerts the coordinator once (`DeliveryResult.alerts`), and is tried again on the next send;
 2. open the ledger row (message, channel) — a channel that already carried this message (same message_id, or
-all
-   of its notice ids) is not sent to again;
+   all of its notice ids) is not sent to again;
 3. skip a channel marked broken (until it is reset, its URL or secret changes, or `reprobe_after` passes);
 4. take a slot from the shared rate limiter, waiting up to `max_wait` for one; none: the channel is deferred;
 5. send and read the answer: ok → delivered; permanent (bad token, keyword/signature mismatch, 4xx, SMTP
-5xx) →
-   the channel is marked broken, the coordinator alerted once, the next URL still carries the message;
-   transient
-   (timeout, 5xx, over-limit codes, SMTP 4xx) → retried with exponential backoff, then deferred; a robot that
-   answers over-limit is blocked in the limiter for ten minutes; a channel failing for `give_up_after` fails.
+   5xx) → the channel is marked broken, the coordinator alerted once, the next URL still carries the message;
+   transient (timeout, 5xx, over-limit codes, SMTP 4xx) → retried with exponential backoff, then deferred; a
+   robot that answers over-limit is blocked in the limiter for ten minutes; a channel failing for
+   `give_up_after` fails.
 
 The message's state: deferred if any channel is deferred (it stays queued: re-send it, ideally with the same
 message_id, and only the channels still owed get it), else delivered if a verified channel accepted it, else
 failed with the last code and reason. Robots are verified by their answer body; an accepted SMTP transaction
-and
-a gateway's HTTP 2xx count as verified too.
+and a gateway's HTTP 2xx count as verified too.
 
 No expanded URL or secret is stored, logged or returned: channels are masked, keys are hashes, reasons are
 redacted, and the log redactor is installed on every library logger that could print a request line.

@@ -12,10 +12,9 @@ Supported URLs (apprise's forms):
 
 The robots are posted to directly with httpx, to the endpoint in settings (DUBAN_DINGTALK_ENDPOINT, …; private
 政务钉钉 deployments run their own), and their answer body is read: these robots answer HTTP 200 with a
-non-zero
-errcode/code when they reject a message, which apprise would report as success. Email is parsed with apprise's
-own mailto parser (so provider defaults such as smtp.qq.com apply) and sent with smtplib, so that the message
-is multipart/alternative with attachments, and the SMTP answer is known.
+non-zero errcode/code when they reject a message, which apprise would report as success. Email is parsed with
+apprise's own mailto parser (so provider defaults such as smtp.qq.com apply) and sent with smtplib, so that
+the message is multipart/alternative with attachments, and the SMTP answer is known.
 
 Nothing here reads the wall clock: `deliver` is given `now`.
 """
@@ -168,8 +167,7 @@ def mask_url(url: str) -> str:
     """The privacy form of a notify URL, safe to store, log and print (at most 300 characters).
 
     Works on the URL as written (`${VAR}` names are shown, they are not secrets) and on an expanded one
-    (literal
-    tokens show their first and last character, passwords and signing secrets never show)."""
+    (literal tokens show their first and last character, passwords and signing secrets never show)."""
     masked = _mask(url.strip())
     return masked if len(masked) <= MASKED_MAX else masked[: MASKED_MAX - 1] + "…"
 
@@ -559,8 +557,7 @@ def parse_channel(
 ) -> Channel:
     """A Channel for an expanded URL. `written` is the URL as stored (for the masked form and the identity),
     `endpoints` maps kind → robot endpoint (part of the robot's identity). Registers every secret part with
-    the
-    log redactor. Raises InvalidChannel."""
+    the log redactor. Raises InvalidChannel."""
     written = written or expanded
     shown = masked or (mask_url(expanded) if is_single_reference(written) else mask_url(written))
     try:

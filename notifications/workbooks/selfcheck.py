@@ -5,8 +5,8 @@ Layout of the visible sheet (自查表 / Self-check):
   row 2   计划编号 | <program id> | | 计划名称 | <program name>
   row 3   单位编号 | <unit code>  | | 填报单位 | <unit name>
   row 4   填表说明 | how to fill it in, and the self-check window
-  row 5   the header: 序号 重点任务 工作举措 本单位角色 完成时限 成果形式 系统记录进展 | 完成情况 自评分
-  佐证材料 存在问题
+  row 5   the header: 序号 重点任务 工作举措 本单位角色 完成时限 成果形式 系统记录进展
+          | 完成情况 自评分 佐证材料 存在问题
   row 6…  one row per task of the unit (lead or co-unit, a collective's tasks included)
 Columns A–G are locked (grey); H–K are for the unit. The sheet is protected (no password: protection guards
 against slips, the reader guards against edits). A very-hidden sheet `_duban` keeps what was issued: the

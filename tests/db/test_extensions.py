@@ -1,6 +1,5 @@
 """延期申请: refused with the option concerned and nothing changed; on approval the due date, the light and
-every
-later reminder follow the new date, and the history keeps both dates."""
+every later reminder follow the new date, and the history keeps both dates."""
 
 from __future__ import annotations
 

@@ -69,9 +69,8 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
 
 def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
     """The core of the fault campaign (tests/notifications/test_fault_campaign.py) on PostgreSQL: a kill at
-    every step of
-    dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the robot's
-    log."""
+    every step of dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the
+    robot's log."""
     # The campaign loads Prefect's flows and the peers: only this test needs them.
     from bench.fault_campaign import Campaign, fresh_database, run_scenarios
     from notifications.delivery.crashpoints import POINTS  # the kill points, as the campaign names them

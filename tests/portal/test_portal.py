@@ -1,6 +1,5 @@
 """The portal route by route, and every refusal, against the ASGI app (the main loop runs under a real uvicorn
-in
-test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on
+in test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on
 2023-03-02."""
 
 from __future__ import annotations

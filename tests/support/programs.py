@@ -1,6 +1,5 @@
 """Factories for imported programs: the factory plan (demo-city) in a fresh database, its context, the CLI,
-and
-the self-check forms a unit fills in. Time here is program time (Asia/Shanghai), never the wall clock."""
+and the self-check forms a unit fills in. Time here is program time (Asia/Shanghai), never the wall clock."""
 
 from __future__ import annotations
 
