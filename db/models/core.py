@@ -50,10 +50,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class ProgramRow:
-    """The columns every row of one program starts with: its own id and the program, deleted with it."""
+class Serial:
+    """A row numbered by the database: `id`, its primary key."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+
+
+class ProgramRow(Serial):
+    """The columns every row of one program starts with: its own id and the program, deleted with it."""
+
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), sort_order=-1)
 
 
@@ -178,13 +183,12 @@ class ProgressReport(IndexedProgramRow, Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Event(Base):
+class Event(Serial, Base):
     """Append-only: what happened, to what, when, by whom."""
 
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_program_at", "program_id", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(64))

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, Serial, UTCDateTime
 
 
-class Delivery(Base):
+class Delivery(Serial, Base):
     """One message on one channel: its state, attempts and, for a failure, the far end's code and reason.
 
     state: queued (about to go, or in flight) | sent (handed over, unverifiable: the outbox) | delivered (a
@@ -32,7 +32,6 @@ class Delivery(Base):
         Index("ix_deliveries_program_unit", "program_id", "unit_code", "channel_key"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128))
     program_id: Mapped[str] = mapped_column(String(64))
     unit_code: Mapped[str] = mapped_column(String(64))
@@ -82,7 +81,7 @@ class ChannelHealth(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class NoticeChannel(Base):
+class NoticeChannel(Serial, Base):
     """One notice on one channel (a route: the hash of a notify URL as written, or `outbox`).
 
     state: claimed (taken by a dispatch, not yet handed to the channel) | posting (handed over: may arrive) |
@@ -99,7 +98,6 @@ class NoticeChannel(Base):
         Index("ix_notice_channels_message", "message_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
     program_id: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(64))
@@ -123,12 +121,11 @@ class RateLimit(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RateEvent(Base):
+class RateEvent(Serial, Base):
     """A send slot taken: the sliding-window log (pruned past the longest window)."""
 
     __tablename__ = "rate_events"
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, IndexedProgramRow, ProgramRow, UTCDateTime
+from db.models.core import Base, IndexedProgramRow, ProgramRow, Serial, UTCDateTime
 
 
 class UnitLink(ProgramRow, Base):
@@ -87,15 +87,14 @@ class PortalKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PortalFailure(Base):
+class PortalFailure(Serial, Base):
     """A bad link token or password from an address: repeated ones are slowed down."""
 
     __tablename__ = "portal_failures"
     __table_args__ = (Index("ix_portal_failures_address_at", "address", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64))
 
 
 class PortalSubmission(Base):

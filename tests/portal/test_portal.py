@@ -41,6 +41,7 @@ from tests.support.portal import (
     outbox,
     path_of,
     runner,
+    task_of,
 )
 from tests.support.programs import fill
 
@@ -419,7 +420,7 @@ def test_the_coordinator_returns_with_a_reason_then_passes_on_the_claims_date(po
     queue = page(client, "/review")
     claim_id = int(queue.split("/review/claims/")[1].split("/")[0])
     client.post(f"/review/claims/{claim_id}/pass", data={"csrf": field_value(queue, "csrf")})
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-10") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-10")
     assert task["status"] == "done" and task["done_on"] == "2023-03-06"
     scores = cli_json("scores", "demo-city")
     msa = next(u for u in scores["units"] if u["unit"] == "msa")
@@ -435,7 +436,7 @@ def test_with_review_none_a_claim_is_done_at_once(tmp_path, home):
     response = report(client, path_of(link_of(wired, "msa")), "A1", action="claim",
                       files=[("合作协议.pdf", PDF, "application/pdf")])
     assert response.status_code == 303
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-03") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-03")
     assert task["status"] == "done" and task["done_on"] == "2023-03-02"
 
 
@@ -472,7 +473,7 @@ def test_extension_and_phase_decisions_from_the_portal_are_the_command_lines_dec
     )
     assert response.status_code == 303
     assert cli_json("extension", "list", "demo-city")[0]["state"] == "approved"
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-03") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-03")
     assert task["due"] == "2023-08-31"
     with wired.transaction() as session:
         assert session.execute(select(CoordinatorDecision.kind, CoordinatorDecision.source)).all() == [
