@@ -1,10 +1,9 @@
 """自查自评: who gets a self-check form, what is in it, and what a returned form becomes.
 
 The workbook itself (writing and reading the .xlsx) is notifications/workbooks/selfcheck.py; this module is
-the
-database side: the form's content for a unit (`form_spec`), the checks of a returned form against the program
-(`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they produce
-(`record_returns`).
+the database side: the form's content for a unit (`form_spec`), the checks of a returned form against the
+program (`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they
+produce (`record_returns`).
 
 Findings of a row (at most two):
 - completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail), unless the
@@ -183,9 +182,8 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
                      unit_code: str | None = None) -> list[Problem]:
     """The checks against the program: its id, the unit, a return already on file, tasks still current."""
     problems: list[Problem] = []
-    language = ctx.language
     if self_check_phase(session, ctx.id) is None:
-        return [Problem(form.file, None, None, text(language, "selfcheck.no_phase", program=ctx.id))
+        return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
                 for form in forms]
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
     returned = {
@@ -200,60 +198,67 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     for form in forms:
         if form.program_id is None or form.unit_code is None:
             continue  # the reader already said why
-        prow, pcol = form.program_cell
-        urow, ucol = form.unit_cell
-        if form.program_id != ctx.id:
-            problems.append(Problem(form.file, prow, pcol,
-                                    text(language, "selfcheck.other_program", form=form.program_id,
-                                         program=ctx.id)))
-            continue
-        if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
-            # Edited hidden sheet and header, or a form this installation did not issue.
-            problems.append(Problem(form.file, urow, ucol,
-                                    text(language, "selfcheck.signature", unit=form.unit_code)))
-            continue
-        unit = units.get(form.unit_code)
-        if unit is None:
-            missing = text(language, "error.unit_missing", program=ctx.id, unit=form.unit_code)
-            problems.append(Problem(form.file, urow, ucol, missing))
-            continue
-        if unit_code is not None and form.unit_code != unit_code:
-            problems.append(Problem(form.file, urow, ucol,
-                                    text(language, "selfcheck.other_unit", name=unit.name,
-                                         unit=form.unit_code, given=unit_code)))
-            continue
-        if unit.id in returned:
-            earlier = returned[unit.id]
-            same = text(language, "selfcheck.same_file") if earlier.sha256 == form.sha256 else ""
-            problems.append(Problem(form.file, None, None, text(
-                language, "selfcheck.returned_before", same=same, name=unit.name, on=earlier.returned_on,
-                file=earlier.file_name)))
-            continue
-        if form.unit_code in seen:
-            problems.append(
-                Problem(
-                    form.file, None, None,
-                    text(language, "selfcheck.returned_twice", name=unit.name, file=seen[form.unit_code]))
-            )
+        refusal = _refusal(session, ctx, form, units, returned, seen, unit_code)
+        if refusal is not None:
+            problems.append(refusal)
             continue
         seen[form.unit_code] = form.file
         if not form.problems:
-            current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
-            for row in form.rows:
-                task = tasks.get(row.code)
-                if task is None or not task.active:
-                    problems.append(
-                        Problem(
-                            form.file, row.row, "A", text(language, "selfcheck.task_gone", code=row.code),
-                            "warning")
-                    )
-                elif row.code not in current:
-                    problems.append(
-                        Problem(
-                            form.file, row.row, "A",
-                            text(language, "selfcheck.no_longer_responsible", name=unit.name, code=row.code),
-                            "warning")
-                    )
+            problems.extend(_rows_no_longer_current(session, ctx, form, units[form.unit_code], tasks))
+    return problems
+
+
+def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: dict, returned: dict,
+             seen: dict[str, str], unit_code: str | None) -> Problem | None:
+    """Why the whole form is not imported: another program, a bad signature, an unknown or other unit, a
+    return already on file or earlier in this import. None when it may be."""
+    prow, pcol = form.program_cell
+    urow, ucol = form.unit_cell
+    if form.program_id != ctx.id:
+        return Problem(form.file, prow, pcol,
+                       text(ctx.language, "selfcheck.other_program", form=form.program_id, program=ctx.id))
+    if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
+        # Edited hidden sheet and header, or a form this installation did not issue.
+        return Problem(form.file, urow, ucol, text(ctx.language, "selfcheck.signature", unit=form.unit_code))
+    unit = units.get(form.unit_code)
+    if unit is None:
+        return Problem(form.file, urow, ucol,
+                       text(ctx.language, "error.unit_missing", program=ctx.id, unit=form.unit_code))
+    if unit_code is not None and form.unit_code != unit_code:
+        return Problem(form.file, urow, ucol, text(ctx.language, "selfcheck.other_unit", name=unit.name,
+                                                   unit=form.unit_code, given=unit_code))
+    if unit.id in returned:
+        earlier = returned[unit.id]
+        same = text(ctx.language, "selfcheck.same_file") if earlier.sha256 == form.sha256 else ""
+        return Problem(form.file, None, None, text(ctx.language, "selfcheck.returned_before", same=same,
+                                                   name=unit.name, on=earlier.returned_on,
+                                                   file=earlier.file_name))
+    if form.unit_code in seen:
+        return Problem(
+            form.file, None, None,
+            text(ctx.language, "selfcheck.returned_twice", name=unit.name, file=seen[form.unit_code]))
+    return None
+
+
+def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: ReturnedForm, unit: Unit,
+                            tasks: dict) -> list[Problem]:
+    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's: those rows are skipped."""
+    current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+    problems = []
+    for row in form.rows:
+        task = tasks.get(row.code)
+        if task is None or not task.active:
+            problems.append(
+                Problem(form.file, row.row, "A", text(ctx.language, "selfcheck.task_gone", code=row.code),
+                        "warning")
+            )
+        elif row.code not in current:
+            problems.append(
+                Problem(
+                    form.file, row.row, "A",
+                    text(ctx.language, "selfcheck.no_longer_responsible", name=unit.name, code=row.code),
+                    "warning")
+            )
     return problems
 
 
