@@ -54,7 +54,7 @@ from db.models import (
 from db.programs import InvalidInput, ProgramContext
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from db.tasks import task_rows
-from schedule import fold, text
+from schedule import fold, labels, text
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
@@ -150,17 +150,13 @@ def prepare_out_dir(out_dir: Path, force: bool) -> None:
         manifest.unlink()
 
 
-STATE_NAMES = {"open": ("未办结", "open"), "closed": ("已办结", "closed"),
-               "accepted": ("牵头办认可", "accepted")}
-
-
 @dataclass
 class _Package:
     """What package_data reads once and every part of it uses."""
 
     ctx: ProgramContext
     today: date
-    english: bool
+    language: str
     names: dict[str, str]  # unit code → name
     unit_codes: dict[int, str]  # unit id → code
     items: list = field(default_factory=list)  # (RemediationItem, finding kind)
@@ -174,7 +170,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     written = written if written is not None else []
     language = lang(ctx)
     package = _Package(
-        ctx, today, language == "en",
+        ctx, today, language,
         dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all()),
         dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all()),
         session.execute(select(RemediationItem, Finding.kind)
@@ -188,7 +184,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         "program": ctx.id, "name": ctx.program.name, "language": language, "today": today.isoformat(),
         "readiness": round(sum(t["score"] for t in tasks) / len(tasks), 1) if tasks else 100.0,
         "tasks": tasks, "gaps": gaps,
-        "by_area": _group(tasks, lambda t: [t["area"] or ("(none)" if package.english else "（未分类）")]),
+        "by_area": _group(tasks, lambda t: [t["area"] or text(language, "acceptance.no_area")]),
         "by_unit": _group(tasks, lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
         "remediation_summary": {
@@ -224,7 +220,7 @@ def _task_records(session: Session, package: _Package, evidence_dir: Path | None
         record = _task_record(row, instances[task_id], files, missing, package.names)
         record.update(selfcheck=answers[task_id], remediation=history[task_id])
         tasks.append(record)
-        gaps += _task_gaps(record, package.english)
+        gaps += _task_gaps(record, labels(package.language, "acceptance"))
     return tasks, gaps
 
 
@@ -251,27 +247,25 @@ def _selfcheck_answers(session: Session, ctx: ProgramContext, unit_codes: dict[i
     return answers
 
 
-def _explained(item, english: bool) -> str:
+def _explained(item, language: str) -> str:
     """原因分析 and 整改措施 as one line, as the 补差提升 record shows them."""
-    language = "en" if english else "zh-CN"
-    sep = ": " if english else "："
-    parts = [f"{text(language, f'remediation.{key}')}{sep}{getattr(item, key)}"
-             for key in ("cause", "measure") if getattr(item, key)]
-    return ("; " if english else "；").join(parts)
+    parts = [text(language, "remediation.explained_part", name=text(language, f"remediation.{key}"),
+                  value=getattr(item, key)) for key in ("cause", "measure") if getattr(item, key)]
+    return text(language, "remediation.separator").join(parts)
 
 
 def _remediation_history(package: _Package) -> dict[int, list[str]]:
-    finding_names = FINDING_LABELS[lang(package.ctx)]
-    english = package.english
+    language = package.language
+    finding_names, state_names = FINDING_LABELS[language], labels(language, "item_state")
     history: dict[int, list[str]] = defaultdict(list)
     for item, kind in package.items:
         if item.task_id is not None:
             end = f" {item.closed_on}" if item.closed_on else ""
-            explained = _explained(item, english)
-            history[item.task_id].append(
-                f"{item.code} {finding_names[kind]}（{package.unit_codes[item.unit_id]}，"
-                f"{'due' if english else '时限'} {item.due}）→ {STATE_NAMES[item.state][english]}{end}"
-                + (f"（{explained}）" if explained else ""))
+            explained = _explained(item, language)
+            history[item.task_id].append(text(
+                language, "acceptance.history", code=item.code, finding=finding_names[kind],
+                unit=package.unit_codes[item.unit_id], due=item.due, state=state_names[item.state], end=end)
+                + (text(language, "remediation.explained", text=explained) if explained else ""))
     return history
 
 
@@ -314,45 +308,44 @@ def _task_record(row: dict, task_instances: list[TaskInstance], files: list[str]
         "files": files, "missing_files": missing, "score": score}
 
 
-def _task_gaps(record: dict, english: bool) -> list[dict]:
+def _task_gaps(record: dict, say: dict[str, str]) -> list[dict]:
     code, gaps = record["code"], []
     if not record["done"]:
-        share = f"（{record['instances_done']}/{record['instances']}）"
-        gaps.append({"task": code, "kind": "not_done",
-                     "detail": ("not done" if english else "未办结") + share})
+        share = say["not_done"].format(done=record["instances_done"], instances=record["instances"])
+        gaps.append({"task": code, "kind": "not_done", "detail": share})
     if not record["files"]:
-        none = "no evidence" if english else "无佐证材料"
-        gaps.append({"task": code, "kind": "no_evidence", "detail": none})
+        gaps.append({"task": code, "kind": "no_evidence", "detail": say["no_evidence"]})
     elif record["unmatched"]:
-        missing = ("no file for: " if english else "成果未见对应材料：") + "、".join(record["unmatched"])
-        gaps.append({"task": code, "kind": "checklist", "detail": missing})
+        unmatched = say["unmatched"].format(items=say["separator"].join(record["unmatched"]))
+        gaps.append({"task": code, "kind": "checklist", "detail": unmatched})
     for f in record["missing_files"]:
-        lost = ("evidence file not found: " if english else "佐证材料文件缺失：") + Path(f).name
+        lost = say["missing_file"].format(name=Path(f).name)
         gaps.append({"task": code, "kind": "missing_file", "detail": lost})
     return gaps
 
 
 def _remediation_gaps(package: _Package) -> list[dict]:
     """Items still open, and items closed without their cause (原因分析) or measure (整改措施) on record."""
-    language = "en" if package.english else "zh-CN"
+    language = package.language
     gaps = []
     for item, _kind in package.items:
-        where = f"{item.title}（{package.unit_codes[item.unit_id]}，{item.due}）"
         if item.state == "open":
+            where = text(language, "acceptance.item_open", title=item.title,
+                         unit=package.unit_codes[item.unit_id], due=item.due)
             gaps.append({"task": item.code, "kind": "remediation_open", "detail": where})
         elif item.state == "closed" and not (item.cause and item.measure):
             gaps.append({"task": item.code, "kind": "remediation_unexplained",
-                         "detail": text(language, "remediation.unexplained", item=item.code)})
+                         "detail": text(language, "remediation.unexplained")})
     return gaps
 
 
 def _remediation_rows(package: _Package) -> list[dict]:
-    finding_names = FINDING_LABELS[lang(package.ctx)]
+    finding_names, state_names = FINDING_LABELS[package.language], labels(package.language, "item_state")
     return [
         {"code": item.code, "title": item.title,
          "unit": package.names.get(package.unit_codes[item.unit_id], ""),
          "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-         "state_name": STATE_NAMES[item.state][package.english],
+         "state_name": state_names[item.state],
          "closed_on": item.closed_on.isoformat() if item.closed_on else None,
          "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due,
          "cause": item.cause or "", "measure": item.measure or ""}

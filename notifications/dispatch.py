@@ -311,8 +311,7 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
 def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
              message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
              units: dict[int, Unit], urls: tuple[str, ...], link: str | None) -> Message:
-    english = ctx.program.language == "en"
-    items = _items(session, ctx, notices, today, english, units)
+    items = _items(session, ctx, notices, today, ctx.language, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     summary = "bulletin" in kinds or "final_summary" in kinds
     bulletin = render_bulletin(session, ctx, today, fmt="md", commands=False) if summary else None
@@ -374,7 +373,7 @@ def _attachments(
     return files
 
 
-def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, english: bool,
+def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, language: str,
            units: dict[int, Unit]) -> list[DigestItem]:
     instance_ids = {n.instance_id for n in notices if n.instance_id}
     details = {}
@@ -389,7 +388,7 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
     calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
     first = notices[0] if notices else None
     received = received_counts(session, first.unit_id, first.audience, instance_ids) if first else {}
-    leads = lead_names(session, {task.id for _i, task in details.values()}, ", " if english else "、")
+    leads = lead_names(session, {task.id for _i, task in details.values()}, text(language, "digest_text.kinds_separator"))
     items = []
     for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
         data = notice.data or {}
@@ -408,17 +407,16 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
                 ctx.language, task.recurrence, instance.window_start, instance.due)  # the task, not a period
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, data, names, english),
+                                    _note(notice, data, names, language),
                                     role=data.get("role"), period=period,
                                     lead=leads.get(task.id) if data.get("role") == "co" else None))
         else:
-            items.append(DigestItem(notice.kind, _title(notice, data, english), None, None, None,
-                                    _note(notice, data, names, english)))
+            items.append(DigestItem(notice.kind, _title(notice, data, language), None, None, None,
+                                    _note(notice, data, names, language)))
     return items
 
 
-def _title(notice: Notice, data: dict, english: bool) -> str:
-    language = "en" if english else "zh-CN"
+def _title(notice: Notice, data: dict, language: str) -> str:
     if notice.kind.startswith("phase_"):
         state = {"phase_opened": "open", "phase_closed": "closed", "phase_overrun": "overrun"}[notice.kind]
         return text(language, "digest.phase_title", name=data.get("name", ""), start=data.get("start", ""),
@@ -428,15 +426,14 @@ def _title(notice: Notice, data: dict, english: bool) -> str:
     return data.get("title") or notice.kind
 
 
-def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> str | None:
-    language = "en" if english else "zh-CN"
+def _note(notice: Notice, data: dict, names: dict[int, str], language: str) -> str | None:
     late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
         return text(language, "digest.before_due", workdays=workdays)
     if notice.kind == "overdue":  # the count is of chases this unit received, not the rung's slot
-        return text(language, "notice.overdue", late=late, count=data.get("count", slot))
+        return text(language, "digest.overdue", late=late, count=data.get("count", slot))
     if notice.kind == "escalation":
-        return text(language, "notice.escalation", unit=names.get(notice.subject_unit_id, ""), late=late,
+        return text(language, "digest.escalation", unit=names.get(notice.subject_unit_id, ""), late=late,
                     count=data.get("count", slot))
     if notice.kind == "ack_missing" and "count" in data:
         return text(language, "ladder.ack_missing", assigned_on=data["assigned_on"], within=data["within"],

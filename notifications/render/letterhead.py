@@ -12,7 +12,7 @@ from schedule import text
 def contact_line(ctx: ProgramContext, coordinator_name: str) -> str:
     """联系人 and phone when program.yaml gives them, else the issuing office: whom a unit replies to."""
     contact, language = ctx.policies.contact, ctx.language
-    office = contact.office or coordinator_name or text(language, "notice.default_contact")
+    office = contact.office or coordinator_name or text(language, "digest_text.contact")
     if contact.name and contact.phone:
         return f"{office} {text(language, 'notice.contact', name=contact.name, phone=contact.phone)}"
     return " ".join(part for part in (office, contact.name, contact.phone) if part)
