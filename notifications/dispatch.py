@@ -388,7 +388,8 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
     calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
     first = notices[0] if notices else None
     received = received_counts(session, first.unit_id, first.audience, instance_ids) if first else {}
-    leads = lead_names(session, {task.id for _i, task in details.values()}, text(language, "digest_text.kinds_separator"))
+    separator = text(language, "digest_text.kinds_separator")
+    leads = lead_names(session, {task.id for _i, task in details.values()}, separator)
     items = []
     for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
         data = notice.data or {}
