@@ -42,7 +42,8 @@ def program_state(session: Session, ctx: ProgramContext) -> dict:
     end = ended_on(session, ctx.id)
     archived = ctx.program.archived_at
     state = "archived" if archived is not None else "completed" if end is not None else "running"
-    return {"state": state, "label": text(ctx.language, f"program_end.{state}"),
+    ended = text(ctx.language, "program_end.ended_on", on=end.isoformat()) if end else ""
+    return {"state": state, "label": text(ctx.language, f"program_end.{state}") + ended,
             "ended_on": end.isoformat() if end else None,
             "archived_on": ctx.local_date(archived).isoformat() if archived else None,
             "archived_by": ctx.program.archived_by}

@@ -186,10 +186,9 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 
 
 def print_status(summary: dict) -> None:
-    state = summary.get("program_state") or {}
-    ended = f"（{state['ended_on']}）" if state.get("ended_on") else ""
+    state = (summary.get("program_state") or {}).get("label", "")  # running, completed (on …), archived
     out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  {say('as_of', on=summary['as_of'])}  "
-              f"{state.get('label', '')}{ended}", highlight=False)
+              f"{state}", highlight=False)
     phases = Table(say("phase"), say("span"), say("state"), title=say("phases"))
     for phase in summary["phases"]:
         phases.add_row(
