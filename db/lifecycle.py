@@ -69,7 +69,7 @@ def archive_program(session: Session, ctx: ProgramContext, actor: str, at: datet
         running = [p.name for p in session.scalars(select(Phase).where(Phase.program_id == ctx.id,
                                                                        Phase.state != "closed"))]
         raise InvalidInput(text(ctx.language, "program_end.not_ended", program=ctx.id,
-                                phases="、".join(running)))
+                                phases=text(ctx.language, "digest_text.kinds_separator").join(running)))
     # The event goes first: once the program is archived, the hook refuses every row of it.
     record_event(session, ctx.id, at, "program.archived", f"program:{ctx.id}", actor, {})
     session.flush()

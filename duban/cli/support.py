@@ -31,8 +31,8 @@ AsOfOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 # 补差提升: a remediation item's 原因分析 and 整改措施, given when it is reported on or closed.
-CauseOption = Annotated[str | None, typer.Option("--cause", help="整改事项的原因分析（R-n）")]
-MeasureOption = Annotated[str | None, typer.Option("--measure", help="整改事项的整改措施（R-n）")]
+CauseOption = Annotated[str | None, typer.Option("--cause", help=text(None, "remediation.cause_help"))]
+MeasureOption = Annotated[str | None, typer.Option("--measure", help=text(None, "remediation.measure_help"))]
 
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 

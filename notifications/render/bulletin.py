@@ -150,10 +150,9 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
     if fmt == "xlsx":
         return bulletin_workbook(data, language)
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
-    english = language == "en"
+    words = labels(language, "praise")
     return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language],
-                           words=labels(language, "praise"), sep=": " if english else "：",
-                           comma=", " if english else "，", commands=commands)
+                           words=words, sep=words["sep"], comma=words["comma"], commands=commands)
 
 
 def bulletin_workbook(data: dict, language: str) -> bytes:

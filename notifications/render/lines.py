@@ -15,7 +15,6 @@ from schedule import text
 # How far back from its due date an instance's period reaches: its window is cut to this, so the first
 # instance (whose window opens with its phase) is named for its own period, not the phase's start.
 _SPAN = {"monthly": 31, "quarterly": 92, "yearly": 366}
-_QUARTERS = {"zh-CN": "一二三四", "en": "1234"}
 # The notice states in which a unit has received a reminder (or may have: unknown is shown, not resent).
 RECEIVED = ("sent", "delivered", "unknown")
 COUNTED_KINDS = ("overdue", "escalation", "ack_missing")
@@ -33,7 +32,7 @@ def period_label(language: str, recurrence: str | None, window_start: date | Non
     if recurrence == "monthly":
         return text(language, "notice.period_month", year=middle.year, month=middle.month)
     if recurrence == "quarterly":
-        quarter = _QUARTERS["en" if language == "en" else "zh-CN"][(middle.month - 1) // 3]
+        quarter = text(language, "notice.quarters")[(middle.month - 1) // 3]  # 一二三四 or 1234
         return text(language, "notice.period_quarter", year=middle.year, quarter=quarter)
     return text(language, "notice.period_year", year=middle.year)
 
