@@ -21,6 +21,7 @@ from schedule.ladder import (
     report_slot,
     rung,
 )
+from schedule.collectives import required, share_code
 from schedule.lights import LIGHTS, expected_progress, light
 from schedule.model import PHASE_KINDS, PhaseSpec, Policies, ProgramSpec, ReminderPolicy, TaskSpec, UnitSpec
 from schedule.plan_folder import (
@@ -50,5 +51,5 @@ __all__ = [
     "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
-    "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
+    "report_slot", "required", "Rung", "share_code", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
     "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]

@@ -6,16 +6,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
 from schedule.calendar import WorkCalendar
-from schedule.time_limits import TimeLimit, expand_recurrence
+from schedule.time_limits import UNDATED, TimeLimit, expand_recurrence
 
+# The demonstration-zone preset: these five kinds bring their own content (交办 with deployment, self-check
+# forms, remediation items, the acceptance package) and gates. A plan may declare other phases of its own.
 PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
+# The one phase of a plan that declares none: its whole window.
+WHOLE_PHASE = "program"
 PHASE_NAMES_ZH = {
     "deployment": "任务部署", "implementation": "组织实施", "self_check": "自查自评",
     "remediation": "补差提升", "acceptance": "验收准备"}
 PHASE_NAMES_EN = {
     "deployment": "Task deployment", "implementation": "Implementation", "self_check": "Self-check",
     "remediation": "Remediation", "acceptance": "Acceptance preparation"}
-RECURRENCES = ("ongoing", "yearly", "quarterly", "monthly")
+RECURRENCES = ("ongoing", "as_notified", "yearly", "half_yearly", "quarterly", "monthly")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,13 @@ class PhaseSpec:
     name: str
     start: date
     end: date
+    exit_tasks: tuple[str, ...] = ()  # the phase cannot close while one of these is not done
+    assign_after: tuple[str, ...] = ()  # the 交办 of this phase's tasks waits until these are done
+
+    @property
+    def preset(self) -> bool:
+        """One of the demonstration-zone kinds, with its content and its own gate."""
+        return self.kind in PHASE_KINDS
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,8 @@ class UnitSpec:
     notify: tuple[str, ...] = ()
     leader_notify: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
+    # A collective's task is done when all its members' shares are, when any one is, or when N are.
+    done_when: str = "all"
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,8 @@ class TaskSpec:
     evidence: str | None = None
     phase: str = "implementation"
     row: int | None = None
+    parent: str | None = None  # a member's share of a collective's task: the task's own code
+    done_when: str | None = None  # a collective's task: how many shares finish it (schedule.collectives)
 
     @property
     def recurrence(self) -> str | None:
@@ -189,7 +204,7 @@ def task_instances(task: TaskSpec, phase: PhaseSpec | None, program_start: date,
     """A task's dated instances: one for a single due date, one per period for a recurrence."""
     window_start = phase.start if phase else program_start
     limit = task.limit
-    if limit is None or limit.recurrence == "ongoing":
+    if limit is None or limit.recurrence in UNDATED:
         return [InstanceSpec(0, window_start, None)]
 
     def adjust(d: date) -> date:

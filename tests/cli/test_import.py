@@ -14,6 +14,12 @@ from duban import app
 from schedule import read_plan
 from tests.support.factories import TASKS, program_yaml, write_plan
 
+
+def units_of(plan: Path) -> dict[str, list[str]]:
+    """collective id → its members, as the plan's units.yaml lists them."""
+    units = yaml.safe_load((plan / "units.yaml").read_text("utf-8"))
+    return {u["id"]: u["members"] for u in units if u.get("members")}
+
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[2] / "plans"
 
@@ -54,16 +60,20 @@ def test_the_example_plans_validate_and_import(home):
 def test_the_county_plan_carries_its_units_as_the_seed_lists_them(home):
     assert runner.invoke(app, ["plan", "import", str(PLANS / "county-ip-2023")]).exit_code == 0
     tasks = {t["code"]: t for t in tasks_json("county-ip-2023")}
-    assert sorted(tasks, key=int) == [str(n) for n in range(1, 17)]
+    parents = [code for code, task in tasks.items() if "@" not in code]
+    assert sorted(parents, key=int) == [str(n) for n in range(1, 17)]
     # 1. 责任单位：县市场监管局〔知识产权局〕、财政局 — the first listed leads.
     assert tasks["1"]["lead"] == ["msa"] and tasks["1"]["co"] == ["finance"]
     # 4. 县市场监管局〔知识产权局〕、发改局〔信息中心〕、公安局、县法院、县检察院
     assert tasks["4"]["lead"] == ["msa"] and tasks["4"]["co"][:2] == ["ndrc", "police"]
-    # 10. 县法院 leads; 14. 县直有关单位 is a collective that stands for its members.
+    # 10. 县法院 leads; 14. 县直有关单位 is a collective: each member leads its own share of the task,
+    # and the task itself is rolled up from the shares.
     assert tasks["10"]["lead"] == ["court"]
-    assert tasks["14"]["lead"] == ["county-departments"]
+    assert tasks["14"]["lead"] == [] and tasks["14@court"]["lead"] == ["court"]
+    assert {code for code in tasks if code.startswith("14@")} == {
+        f"14@{m}" for m in units_of(PLANS / "county-ip-2023")["county-departments"]}
     members = tasks_json("county-ip-2023", "--unit", "court")
-    assert "14" in {t["code"] for t in members}
+    assert "14@court" in {t["code"] for t in members}
 
 
 def test_merged_area_cells_apply_to_every_row_they_cover(tmp_path, home):
@@ -90,8 +100,10 @@ def test_the_responsibility_form_csv_and_formula_cells(tmp_path, home):
         "2,开展培训,市直有关单位,每月5日前\n", encoding="utf-8")
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    first, second = reading.program.tasks
+    first, second, *shares = reading.program.tasks
     assert first.lead == ("msa",) and first.co == ("court", "police")
+    # 市直有关单位 is a collective: task 2 is its members' shares, each due as the task is.
+    assert second.lead == () and {s.parent for s in shares} == {"2"}
     assert str(first.limit.due) == "2023-06-15"
     assert second.limit.recurrence == "monthly"
 
@@ -118,7 +130,9 @@ def test_reimport_updates_by_code_keeps_progress_and_lists_removed_tasks(tmp_pat
     result = runner.invoke(app, ["plan", "import", str(plan), "--json"])
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
-    assert summary["updated"] == ["A1"] and summary["removed"] == ["C1"] and not summary["created"]
+    # C1 was led by a collective: its members' shares go with it.
+    assert summary["updated"] == ["A1"] and not summary["created"]
+    assert summary["removed"] == ["C1", "C1@court", "C1@justice", "C1@police"]
     tasks = {t["code"]: t for t in tasks_json("demo-city", "--as-of", "2023-06-02")}
     assert tasks["A1"]["progress"] == 60 and tasks["A1"]["status"] == "in_progress"
     assert tasks["A1"]["title"].endswith("（修订）")

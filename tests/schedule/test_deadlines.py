@@ -58,6 +58,19 @@ CONTRACT = [
     ("每季度", TimeLimit(recurrence="quarterly")),
     ("每月", TimeLimit(recurrence="monthly")),
     ("每月5日前", TimeLimit(recurrence="monthly", day=5)),
+    ("每半年", TimeLimit(recurrence="half_yearly")),
+    ("按通知要求", TimeLimit(recurrence="as_notified")),
+    ("2021年", due(2021, 12, 31)),
+]
+
+# Written without a year, as an annual 工作要点 writes them: the plan's window gives the year.
+YEARLESS = [
+    ("年底前", TimeLimit(month=12)),
+    ("全年", TimeLimit(month=12)),
+    ("6月30日前", TimeLimit(month=6, day=30)),
+    ("4月26日前", TimeLimit(month=4, day=26)),
+    ("上半年", TimeLimit(month=6)),
+    ("下半年", TimeLimit(month=12)),
 ]
 
 # What a coordinator types and expects to be understood.
@@ -100,10 +113,23 @@ TOLERATED = [
     ("每月底前", TimeLimit(recurrence="monthly")),
     ("每个月10号前", TimeLimit(recurrence="monthly", day=10)),
     ("长期坚持。", TimeLimit(recurrence="ongoing")),
+    ("年内", TimeLimit(month=12)),
+    ("年底", TimeLimit(month=12)),
+    ("6月底前", TimeLimit(month=6)),
+    ("6月底", TimeLimit(month=6)),
+    ("9月", TimeLimit(month=9)),
+    ("4月26日", TimeLimit(month=4, day=26)),
+    ("2月29日前", TimeLimit(month=2, day=29)),
+    ("第三季度", TimeLimit(month=9)),
+    ("三季度末", TimeLimit(month=9)),
+    ("年中", TimeLimit(month=6)),
+    ("3月至4月", TimeLimit(month=4)),
+    ("每个半年", TimeLimit(recurrence="half_yearly")),
+    ("按要求", TimeLimit(recurrence="as_notified")),
 ]
 
 
-@pytest.mark.parametrize(("value", "expected"), CONTRACT + TOLERATED, ids=str)
+@pytest.mark.parametrize(("value", "expected"), CONTRACT + YEARLESS + TOLERATED, ids=str)
 def test_accepted_time_limits(value, expected):
     assert parse_time_limit(value) == expected
 
@@ -122,7 +148,8 @@ def test_blank_cells_have_no_time_limit(blank):
         ("每年6月31日", "6月没有 31 日"), ("每年13月", "月份 13 不在 1–12"),
         ("每月32日", "日 32 不在 1–31"), ("1999年底", "年份 1999 不在"), ("2023年6月至3月", "早于开始"),
         ("尽快", "不是认得的写法"), ("立即", "不是认得的写法"), ("每周", "不是认得的写法"),
-        ("6月底", "不是认得的写法"), ("2023年6月底前后", "不是认得的写法"), ("2023-6/15", "不是认得的写法")],
+        ("6月31日", "6月没有 31 日"), ("13月", "月份 13 不在 1–12"), ("第五季度", "季度 5 不在 1–4"),
+        ("按时", "不是认得的写法"), ("2023年6月底前后", "不是认得的写法"), ("2023-6/15", "不是认得的写法")],
 )
 def test_bad_time_limits_quote_the_text_and_say_why(text, reason):
     with pytest.raises(TimeLimitError) as caught:
@@ -141,6 +168,43 @@ def test_a_number_is_not_a_time_limit():
 def test_the_error_is_a_value_error():
     with pytest.raises(ValueError, match="无法识别的完成时限"):
         parse_time_limit("尽快")
+
+
+# (text, the plan's window start, the due date it reads as): the first such day on or after the start.
+IN_WINDOW = [
+    ("年底前", date(2021, 1, 1), date(2021, 12, 31)),
+    ("全年", date(2021, 3, 1), date(2021, 12, 31)),
+    ("6月30日前", date(2021, 1, 1), date(2021, 6, 30)),
+    ("4月26日前", date(2021, 1, 1), date(2021, 4, 26)),
+    ("4月26日前", date(2021, 5, 1), date(2022, 4, 26)),  # past in the first year: the next one (a warning)
+    ("上半年", date(2021, 2, 8), date(2021, 6, 30)),
+    ("下半年", date(2021, 2, 8), date(2021, 12, 31)),
+    ("2月29日前", date(2021, 1, 1), date(2021, 2, 28)),
+    ("2月29日前", date(2024, 1, 1), date(2024, 2, 29)),
+    ("6月30日前", date(2023, 7, 1), date(2024, 6, 30)),
+    ("2021年", date(2021, 1, 1), date(2021, 12, 31)),  # a year written is kept whatever the window
+    ("2021年6月", date(2023, 1, 1), date(2021, 6, 30)),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "expected"), IN_WINDOW, ids=str)
+def test_yearless_dates_read_against_the_window(text, start, expected):
+    assert parse_time_limit(text).in_window(start) == TimeLimit(due=expected)
+
+
+@pytest.mark.parametrize("text", ["每年", "每半年", "长期坚持", "按通知要求"])
+def test_recurrences_are_what_they_say_in_any_window(text):
+    limit = parse_time_limit(text)
+    assert limit.in_window(date(2021, 1, 1)) is limit
+
+
+def test_half_yearly_instances_at_june_and_december_ends():
+    assert expand_recurrence(TimeLimit(recurrence="half_yearly"), date(2021, 1, 1), date(2022, 6, 29)) == [
+        date(2021, 6, 30), date(2021, 12, 31)]
+
+
+def test_as_notified_has_no_dated_instance():
+    assert expand_recurrence(TimeLimit(recurrence="as_notified"), date(2021, 1, 1), date(2022, 1, 1)) == []
 
 
 def test_yearly_instances_on_the_given_day():
