@@ -33,13 +33,35 @@ def roll_up(session: Session, program_id: str) -> int:
     parent, share = aliased(Task), aliased(Task)
     parent_instance, share_instance = aliased(TaskInstance), aliased(TaskInstance)
     rows = session.execute(
-        select(parent_instance.id, parent.done_when, parent_instance.status, parent_instance.progress,
-               parent_instance.done_on, share_instance.status, share_instance.progress, share_instance.done_on)
-        .join(parent_instance, and_(parent_instance.task_id == parent.id, parent_instance.retired_on.is_(None)))
-        .join(share, and_(share.program_id == parent.program_id, share.parent_code == parent.code,
-                          share.active.is_(True)))
-        .join(share_instance, and_(share_instance.task_id == share.id, share_instance.seq == parent_instance.seq,
-                                   share_instance.retired_on.is_(None)))
+        select(
+            parent_instance.id,
+            parent.done_when,
+            parent_instance.status,
+            parent_instance.progress,
+            parent_instance.done_on,
+            share_instance.status,
+            share_instance.progress,
+            share_instance.done_on,
+        )
+        .join(
+            parent_instance, and_(parent_instance.task_id == parent.id, parent_instance.retired_on.is_(None))
+        )
+        .join(
+            share,
+            and_(
+                share.program_id == parent.program_id,
+                share.parent_code == parent.code,
+                share.active.is_(True),
+            ),
+        )
+        .join(
+            share_instance,
+            and_(
+                share_instance.task_id == share.id,
+                share_instance.seq == parent_instance.seq,
+                share_instance.retired_on.is_(None),
+            ),
+        )
         .where(parent.program_id == program_id, parent.active.is_(True), parent.done_when.is_not(None))
     ).all()
     shares: dict[int, list[_Share]] = defaultdict(list)
@@ -55,7 +77,8 @@ def roll_up(session: Session, program_id: str) -> int:
             changes.append({"b_id": instance_id, "status": status, "progress": progress, "done_on": done_on})
     if changes:
         session.execute(
-            update(TaskInstance).where(TaskInstance.id == bindparam("b_id"))
+            update(TaskInstance)
+            .where(TaskInstance.id == bindparam("b_id"))
             .values(status=bindparam("status"), progress=bindparam("progress"), done_on=bindparam("done_on"))
             .execution_options(synchronize_session=False),
             changes,

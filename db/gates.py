@@ -184,7 +184,8 @@ def exit_tasks_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
     codes = _codes(session, undone)
     if not codes:
         return GateResult(True)
-    return _result([text(ctx.language, "gate.exit_undone", count=len(codes), codes=_listed(ctx, codes, len(codes)))])
+    listed = _listed(ctx, codes, len(codes))
+    return _result([text(ctx.language, "gate.exit_undone", count=len(codes), codes=listed)])
 
 
 # The registry: every preset kind and the plan's own phases, explicitly. The exit tasks are checked beside
@@ -236,7 +237,8 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     language = ctx.language
     phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
     if phase is None and kind not in PHASE_KINDS:
-        kinds = session.scalars(select(Phase.kind).where(Phase.program_id == ctx.id).order_by(Phase.seq)).all()
+        kinds = session.scalars(
+            select(Phase.kind).where(Phase.program_id == ctx.id).order_by(Phase.seq)).all()
         raise InvalidInput(text(language, "error.phase_kind", kind=kind, choices=" | ".join(kinds)))
     if phase is None:
         raise NotFound(text(language, "error.phase_absent", kind=kind, program=ctx.id))

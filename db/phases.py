@@ -104,6 +104,7 @@ def waiting_assignment(session: Session, program_id: str) -> set[str]:
     undone = set(session.scalars(
         select(Task.code).join(TaskInstance, TaskInstance.task_id == Task.id)
         .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done",
-               TaskInstance.retired_on.is_(None), Task.code.in_({c for codes in waits.values() for c in codes}))
+               TaskInstance.retired_on.is_(None),
+               Task.code.in_({code for codes in waits.values() for code in codes}))
     ))
     return {kind for kind, codes in waits.items() if undone & set(codes)}

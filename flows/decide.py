@@ -32,7 +32,7 @@ from sqlalchemy import select
 from db import Phase, ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
 from flows.check import AsOf
 from flows.supervise import moment_of, wired_for
-from schedule import PHASE_KINDS
+from schedule import PHASE_KINDS, is_phase_kind
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
@@ -91,7 +91,7 @@ def pause_key(text: str) -> str:
 def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
     """The question to put to the coordinator, or None when there is nothing to decide."""
     english = ctx.program.language == "en"
-    if kind in PHASE_KINDS:
+    if is_phase_kind(kind):
         phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
         if phase is None or phase.state in ("pending", "closed"):
             return None
@@ -131,7 +131,8 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
             "可（不再作为补差提升阶段的未结事项）？",
             {"approve = true": "认可", "approve = false": "不认可，继续督办"},
         )
-    raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")
+    raise ValueError(
+        f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)} 或计划自定的阶段）、extension:ID 或 item:R-N")
 
 
 def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
@@ -148,7 +149,7 @@ def decide_run_name() -> str:
     with wired_for().sessions.begin() as session:
         ctx = load_program(session, program)
         english = ctx.program.language == "en"
-        if kind in PHASE_KINDS:
+        if is_phase_kind(kind):
             subject = session.scalar(
                 select(Phase.name).where(Phase.program_id == program, Phase.kind == kind)) or kind
         elif kind.startswith("extension:"):

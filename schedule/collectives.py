@@ -45,7 +45,9 @@ class TakenCode:
     share: str
 
 
-def expand(units: tuple[UnitSpec, ...], tasks: tuple[TaskSpec, ...]) -> tuple[tuple[TaskSpec, ...], list[TakenCode]]:
+def expand(
+    units: tuple[UnitSpec, ...], tasks: tuple[TaskSpec, ...]
+) -> tuple[tuple[TaskSpec, ...], list[TakenCode]]:
     """The tasks with each collective-led task replaced by its parent and its members' shares, and the share
     codes that an existing task already uses (each a problem the reader reports at the task's row)."""
     collectives = {u.code: u for u in units if u.members}
@@ -61,8 +63,9 @@ def expand(units: tuple[UnitSpec, ...], tasks: tuple[TaskSpec, ...]) -> tuple[tu
         sharers += [member for code in leading for member in collectives[code].members]
         sharers = list(dict.fromkeys(sharers))
         rule = collectives[leading[0]].done_when if len(task.lead) == 1 else "all"
-        expanded.append(replace(task, lead=(), co=tuple(c for c in task.co if c not in sharers),
-                                done_when=rule))
+        expanded.append(
+            replace(task, lead=(), co=tuple(c for c in task.co if c not in sharers), done_when=rule)
+        )
         for member in sharers:
             code = share_code(task.code, member)
             if code in codes:

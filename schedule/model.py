@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
@@ -19,6 +20,14 @@ PHASE_NAMES_ZH = {
 PHASE_NAMES_EN = {
     "deployment": "Task deployment", "implementation": "Implementation", "self_check": "Self-check",
     "remediation": "Remediation", "acceptance": "Acceptance preparation"}
+# What names a phase: a preset kind or the plan's own (annual, first_half, …); never `extension:7`, `item:R-3`
+PHASE_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def is_phase_kind(kind: str) -> bool:
+    return bool(PHASE_KIND.match(kind))
+
+
 RECURRENCES = ("ongoing", "as_notified", "yearly", "half_yearly", "quarterly", "monthly")
 
 

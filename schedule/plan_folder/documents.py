@@ -29,8 +29,13 @@ class Problem:
         return f"{self.file}:{row}:{column}: {self.message}"
 
     def to_json(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message,
-                "severity": self.severity}
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
 
 class YamlDoc:
@@ -52,8 +57,9 @@ def load_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc | None
         return None
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
-        problems.append(Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节"
-                                                   "）"))
+        problems.append(
+            Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节）")
+        )
         return None
     raw = path.read_bytes()
     try:

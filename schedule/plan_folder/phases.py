@@ -7,16 +7,14 @@ without; `assign_after` names the tasks whose completion the 交办 of the phase
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from schedule.i18n import text
-from schedule.model import PHASE_KINDS, WHOLE_PHASE, PhaseSpec, TaskSpec
+from schedule.model import PHASE_KINDS, WHOLE_PHASE, PhaseSpec, TaskSpec, is_phase_kind
 from schedule.plan_folder.documents import Problem, YamlDoc, as_date
 from schedule.sanitize import clean_text
 
 MAX_PHASES = 12
-KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TASK_LISTS = ("exit_tasks", "assign_after")
 
 
@@ -28,8 +26,9 @@ def read_phases(doc: YamlDoc, data: dict, problems: list[Problem]) -> list[Phase
         problems.append(doc.problem(("phases",), text(doc.language, "plan.phases_list")))
         return []
     if len(raw) > MAX_PHASES:
-        problems.append(doc.problem(("phases",), text(doc.language, "plan.phases_many", limit=MAX_PHASES,
-                                                       count=len(raw))))
+        problems.append(
+            doc.problem(("phases",), text(doc.language, "plan.phases_many", limit=MAX_PHASES, count=len(raw)))
+        )
     phases: list[PhaseSpec] = []
     for index, item in enumerate(raw):
         phase = _read_phase(doc, ("phases", index), item, phases, problems)
@@ -47,37 +46,49 @@ def _whole_window(doc: YamlDoc, data: dict, problems: list[Problem]) -> list[Pha
     if start is None or end is None:
         return []
     if end < start:
-        problems.append(doc.problem(("end",), text(doc.language, "plan.window_reversed", start=start, end=end)))
+        problems.append(
+            doc.problem(("end",), text(doc.language, "plan.window_reversed", start=start, end=end))
+        )
         return []
     return [PhaseSpec(WHOLE_PHASE, text(doc.language, f"phase.{WHOLE_PHASE}"), start, end)]
 
 
-def _read_phase(doc: YamlDoc, path: tuple, item: Any, before: list[PhaseSpec],
-                problems: list[Problem]) -> PhaseSpec | None:
+def _read_phase(
+    doc: YamlDoc, path: tuple, item: Any, before: list[PhaseSpec], problems: list[Problem]
+) -> PhaseSpec | None:
     language = doc.language
     if not isinstance(item, dict):
         problems.append(doc.problem(path, text(language, "plan.phase_item")))
         return None
     kind = str(item.get("kind", "")).strip()
-    if not KIND.match(kind):
-        problems.append(doc.problem((*path, "kind"), text(language, "plan.phase_kind", kind=kind,
-                                                          presets=" | ".join(PHASE_KINDS))))
+    if not is_phase_kind(kind):
+        problems.append(
+            doc.problem(
+                (*path, "kind"), text(language, "plan.phase_kind", kind=kind, presets=" | ".join(PHASE_KINDS))
+            )
+        )
         return None
     if any(p.kind == kind for p in before):
         problems.append(doc.problem((*path, "kind"), text(language, "plan.phase_repeat", kind=kind)))
         return None
     presets = [p.kind for p in before if p.preset]
     if kind in PHASE_KINDS and presets and PHASE_KINDS.index(presets[-1]) > PHASE_KINDS.index(kind):
-        problems.append(doc.problem((*path, "kind"), text(language, "plan.phase_order", kind=kind,
-                                                          order=" → ".join(PHASE_KINDS))))
+        problems.append(
+            doc.problem(
+                (*path, "kind"), text(language, "plan.phase_order", kind=kind, order=" → ".join(PHASE_KINDS))
+            )
+        )
         return None
     start = as_date(doc, (*path, "start"), item.get("start"), problems, "开始日期")
     end = as_date(doc, (*path, "end"), item.get("end"), problems, "结束日期")
     if start is None or end is None:
         return None
     if end < start:
-        problems.append(doc.problem((*path, "end"), text(language, "plan.phase_reversed", kind=kind,
-                                                         start=start, end=end)))
+        problems.append(
+            doc.problem(
+                (*path, "end"), text(language, "plan.phase_reversed", kind=kind, start=start, end=end)
+            )
+        )
         return None
     name = item.get("name") or _default_name(language, kind)
     lists = {key: _codes(doc, (*path, key), item.get(key), problems) for key in TASK_LISTS}
@@ -101,8 +112,9 @@ def _codes(doc: YamlDoc, path: tuple, value: Any, problems: list[Problem]) -> tu
     return tuple(dict.fromkeys(clean_text(str(v), one_line=True) for v in values))
 
 
-def check_phase_tasks(doc: YamlDoc, phases: list[PhaseSpec], tasks: tuple[TaskSpec, ...],
-                      problems: list[Problem]) -> None:
+def check_phase_tasks(
+    doc: YamlDoc, phases: list[PhaseSpec], tasks: tuple[TaskSpec, ...], problems: list[Problem]
+) -> None:
     """Every task an exit_tasks or assign_after list names is in the table (a member's share stands for
     its collective's task only through that task's own code)."""
     codes = {t.code for t in tasks}
@@ -110,8 +122,12 @@ def check_phase_tasks(doc: YamlDoc, phases: list[PhaseSpec], tasks: tuple[TaskSp
         for key in TASK_LISTS:
             for code in getattr(phase, key):
                 if code not in codes:
-                    problems.append(doc.problem(("phases", index, key), text(
-                        doc.language, "plan.task_unknown", kind=phase.kind, key=key, code=code)))
+                    problems.append(
+                        doc.problem(
+                            ("phases", index, key),
+                            text(doc.language, "plan.task_unknown", kind=phase.kind, key=key, code=code),
+                        )
+                    )
 
 
 def task_phase_lookup(phases: list[PhaseSpec]) -> dict[str, str]:

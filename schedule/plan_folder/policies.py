@@ -16,14 +16,24 @@ from schedule.model import (
 )
 from schedule.plan_folder.documents import Problem, YamlDoc, as_date, section
 
-REMINDER_NUMBERS = ("overdue_every_workdays", "escalate_after", "report_every_workdays", "ack_within_workdays")
+REMINDER_NUMBERS = (
+    "overdue_every_workdays",
+    "escalate_after",
+    "report_every_workdays",
+    "ack_within_workdays",
+)
 
 
 def read_policies(doc: YamlDoc, data: dict, problems: list[Problem]) -> Policies:
     # Read in the file's usual order, so that problems are listed as a reader meets them.
     reminders, calendar = _reminders(doc, data, problems), _calendar(doc, data, problems)
-    return Policies(reminders, calendar, _delivery(doc, data, problems), _scoring(doc, data, problems),
-                    _portal(doc, data, problems))
+    return Policies(
+        reminders,
+        calendar,
+        _delivery(doc, data, problems),
+        _scoring(doc, data, problems),
+        _portal(doc, data, problems),
+    )
 
 
 def _delivery(doc: YamlDoc, data: dict, problems: list[Problem]) -> DeliveryPolicy:
@@ -40,8 +50,11 @@ def _reminders(doc: YamlDoc, data: dict, problems: list[Problem]) -> ReminderPol
     defaults = ReminderPolicy()
     offsets = reminders.get("before_due_workdays", list(defaults.before_due_workdays))
     if not isinstance(offsets, list) or not all(isinstance(n, int) and n > 0 for n in offsets):
-        problems.append(doc.problem(("reminders", "before_due_workdays"),
-                                    "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"))
+        problems.append(
+            doc.problem(
+                ("reminders", "before_due_workdays"), "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"
+            )
+        )
         offsets = list(defaults.before_due_workdays)
     numbers = {}
     for key in REMINDER_NUMBERS:
@@ -52,7 +65,9 @@ def _reminders(doc: YamlDoc, data: dict, problems: list[Problem]) -> ReminderPol
         numbers[key] = value
     bulletin = str(reminders.get("bulletin", defaults.bulletin))
     if bulletin not in ("weekly", "monthly", "off"):
-        problems.append(doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off"))
+        problems.append(
+            doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off")
+        )
         bulletin = defaults.bulletin
     return ReminderPolicy(tuple(sorted(set(offsets), reverse=True)), bulletin=bulletin, **numbers)
 
@@ -61,8 +76,12 @@ def _calendar(doc: YamlDoc, data: dict, problems: list[Problem]) -> CalendarPoli
     calendar = section(doc, data, "calendar", problems)
     policy = str(calendar.get("due_on_non_workday", "keep"))
     if policy not in ("keep", "previous", "next"):
-        problems.append(doc.problem(("calendar", "due_on_non_workday"),
-                                    f"due_on_non_workday「{policy}」应为 keep | previous | next"))
+        problems.append(
+            doc.problem(
+                ("calendar", "due_on_non_workday"),
+                f"due_on_non_workday「{policy}」应为 keep | previous | next",
+            )
+        )
         policy = "keep"
     extra: dict[str, tuple[date, ...]] = {}
     for key in ("extra_holidays", "extra_workdays"):

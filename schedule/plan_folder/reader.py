@@ -33,11 +33,16 @@ SECRET_URL = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 # Header → field; matched after trimming, case-insensitive for the English forms.
 HEADERS: dict[str, tuple[str, ...]] = {
-    "code": ("序号", "编号", "code"), "area": ("重点任务", "任务类别", "体系", "area"),
-    "title": ("工作举措", "主要举措", "任务内容", "具体任务", "title"), "lead": ("牵头单位", "lead"),
-    "co": ("配合单位", "协办单位", "co"), "units": ("责任单位", "units"),
+    "code": ("序号", "编号", "code"),
+    "area": ("重点任务", "任务类别", "体系", "area"),
+    "title": ("工作举措", "主要举措", "任务内容", "具体任务", "title"),
+    "lead": ("牵头单位", "lead"),
+    "co": ("配合单位", "协办单位", "co"),
+    "units": ("责任单位", "units"),
     "due": ("完成时限", "时间节点", "完成时间", "due"),
-    "evidence": ("成果形式", "预期成果", "佐证材料", "evidence"), "phase": ("阶段", "phase")}
+    "evidence": ("成果形式", "预期成果", "佐证材料", "evidence"),
+    "phase": ("阶段", "phase"),
+}
 
 
 @dataclass
@@ -104,8 +109,14 @@ def read_plan(directory: str | Path) -> PlanReading:
         tasks = table.tasks
     if folder.failed:
         return PlanReading(None, folder.problems)
-    program = ProgramSpec(phases=tuple(phases), units=units, tasks=tasks, policies=policies,
-                          source_dir=str(folder.directory.resolve()), **head)
+    program = ProgramSpec(
+        phases=tuple(phases),
+        units=units,
+        tasks=tasks,
+        policies=policies,
+        source_dir=str(folder.directory.resolve()),
+        **head,
+    )
     return PlanReading(program, folder.problems)
 
 
@@ -132,8 +143,13 @@ def _read_head(doc: YamlDoc, problems: list[Problem]) -> dict[str, Any]:
         problems.append(doc.problem(("language",), f"语言「{language}」应为 zh-CN 或 en"))
     else:
         doc.language = language
-    return {"id": program_id, "name": name, "coordinator": coordinator, "timezone": timezone,
-            "language": language}
+    return {
+        "id": program_id,
+        "name": name,
+        "coordinator": coordinator,
+        "timezone": timezone,
+        "language": language,
+    }
 
 
 def _units_of(folder: _Folder, doc: YamlDoc, coordinator: str | None) -> tuple[UnitSpec, ...]:
@@ -141,8 +157,9 @@ def _units_of(folder: _Folder, doc: YamlDoc, coordinator: str | None) -> tuple[U
     if not units_name:
         folder.problems.append(doc.problem(("units",), "缺少必填项 units (责任单位文件)"))
         return ()
-    units = _read_units(folder.directory / str(units_name), folder.shown(str(units_name)), doc.language,
-                        folder.problems)
+    units = _read_units(
+        folder.directory / str(units_name), folder.shown(str(units_name)), doc.language, folder.problems
+    )
     if coordinator and units and coordinator not in {u.code for u in units}:
         folder.problems.append(
             doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中")
@@ -158,12 +175,14 @@ def _tasks_of(folder: _Folder, doc: YamlDoc, units: tuple[UnitSpec, ...], phases
     shown = folder.shown(str(tasks_name))
     if not units:
         return _Tasks(shown=shown)
-    return _read_tasks(folder.directory / str(tasks_name), shown, units, phases, doc.language,
-                       folder.problems)
+    return _read_tasks(
+        folder.directory / str(tasks_name), shown, units, phases, doc.language, folder.problems
+    )
 
 
-def _against_phases(folder: _Folder, doc: YamlDoc, phases: list[PhaseSpec], table: _Tasks
-                    ) -> tuple[TaskSpec, ...]:
+def _against_phases(
+    folder: _Folder, doc: YamlDoc, phases: list[PhaseSpec], table: _Tasks
+) -> tuple[TaskSpec, ...]:
     """Year-less time limits read against the program's window, the default phase of each task, and what
     does not fit the phases: a deadline outside the window (a warning at its cell), an undeclared phase,
     an exit or 交办 task not in the table."""
@@ -176,14 +195,34 @@ def _against_phases(folder: _Folder, doc: YamlDoc, phases: list[PhaseSpec], tabl
     kinds = {p.kind for p in phases}
     for task in tasks:
         if task.phase not in kinds:
-            folder.problems.append(Problem(table.shown, task.row, None, text(
-                doc.language, "plan.task_phase_missing", code=task.code, phase=task.phase)))
+            folder.problems.append(
+                Problem(
+                    table.shown,
+                    task.row,
+                    None,
+                    text(doc.language, "plan.task_phase_missing", code=task.code, phase=task.phase),
+                )
+            )
         due = task.limit.due if task.limit else None
         if due is not None and task.parent is None and not start <= due <= end:
             key, bound = ("plan.due_before_window", start) if due < start else ("plan.due_after_window", end)
-            folder.problems.append(Problem(table.shown, task.row, table.due_column, text(
-                doc.language, key, code=task.code, text=task.time_limit_text, due=due, start=start, end=end),
-                "warning"))
+            folder.problems.append(
+                Problem(
+                    table.shown,
+                    task.row,
+                    table.due_column,
+                    text(
+                        doc.language,
+                        key,
+                        code=task.code,
+                        text=task.time_limit_text,
+                        due=due,
+                        start=start,
+                        end=end,
+                    ),
+                    "warning",
+                )
+            )
     check_phase_tasks(doc, phases, tuple(tasks), folder.problems)
     return tuple(tasks)
 
@@ -194,10 +233,16 @@ def _check_calendar(folder: _Folder, phases: list[PhaseSpec], tasks: tuple[TaskS
     uncovered = WorkCalendar.uncovered_years(range(min(calendar_years), max(calendar_years) + 1))
     if uncovered:
         names = "、".join(str(y) for y in uncovered)
-        folder.problems.append(Problem(folder.shown("program.yaml"), None, None,
-                                       f"法定节假日数据不含 {names} 年：这些年份按周一至周五计算工作日，"
-                                       "请在 calendar.extra_holidays / extra_workdays 中补充当年的节假日安排",
-                                       "warning"))
+        folder.problems.append(
+            Problem(
+                folder.shown("program.yaml"),
+                None,
+                None,
+                f"法定节假日数据不含 {names} 年：这些年份按周一至周五计算工作日，"
+                "请在 calendar.extra_holidays / extra_workdays 中补充当年的节假日安排",
+                "warning",
+            )
+        )
 
 
 def _required_text(doc: YamlDoc, data: dict, key: str, problems: list[Problem]) -> str | None:
@@ -225,14 +270,24 @@ def _read_units(path: Path, shown: str, language: str, problems: list[Problem]) 
     for index, unit in enumerate(units):
         for member in unit.members:
             if member not in codes:
-                problems.append(doc.problem(
-                    (index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"))
+                problems.append(
+                    doc.problem(
+                        (index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"
+                    )
+                )
         if unit.members and collectives.rule_problem(unit):
-            problems.append(doc.problem((index, "done_when"), text(
-                language, "plan.done_when", unit=unit.code, value=unit.done_when)))
+            problems.append(
+                doc.problem(
+                    (index, "done_when"),
+                    text(language, "plan.done_when", unit=unit.code, value=unit.done_when),
+                )
+            )
         if not unit.notify and not unit.members:
-            problems.append(doc.problem(
-                (index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"))
+            problems.append(
+                doc.problem(
+                    (index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"
+                )
+            )
     return tuple(units)
 
 
@@ -243,7 +298,9 @@ def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: list[P
     code = str(item.get("id", "")).strip()
     name = str(item.get("name", "") or "").strip()
     if not SLUG.match(code):
-        problems.append(doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]"))
+        problems.append(
+            doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]")
+        )
         return None
     if code in seen:
         problems.append(doc.problem((index, "id"), f"单位编号「{code}」重复（第 {seen[code]} 行已定义）"))
@@ -259,31 +316,59 @@ def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: list[P
     leader_notify = string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
     for i, url in enumerate(notify + leader_notify):
         if "://" not in url and not SECRET_URL.match(url):
-            problems.append(doc.problem((index, "notify", i),
-                                        f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)"))
-    return UnitSpec(code=code, name=name, aliases=string_list(doc, (index, "aliases"), item.get("aliases"), problems),
-                    notify=notify, leader_notify=leader_notify,
-                    members=string_list(doc, (index, "members"), item.get("members"), problems),
-                    done_when=str(item.get("done_when", "all")).strip().lower())
+            problems.append(
+                doc.problem(
+                    (index, "notify", i),
+                    f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)",
+                )
+            )
+    return UnitSpec(
+        code=code,
+        name=name,
+        aliases=string_list(doc, (index, "aliases"), item.get("aliases"), problems),
+        notify=notify,
+        leader_notify=leader_notify,
+        members=string_list(doc, (index, "members"), item.get("members"), problems),
+        done_when=str(item.get("done_when", "all")).strip().lower(),
+    )
 
 
-def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: list[PhaseSpec], language: str,
-                problems: list[Problem]) -> _Tasks:
+def _read_tasks(
+    path: Path,
+    shown: str,
+    units: tuple[UnitSpec, ...],
+    phases: list[PhaseSpec],
+    language: str,
+    problems: list[Problem],
+) -> _Tasks:
     try:
         table = read_table(path, shown)
     except TableError as exc:
         problems.append(Problem(shown, exc.row, exc.column, str(exc)))
         return _Tasks(shown=shown)
     if table.skipped:
-        problems.append(Problem(shown, None, None, f"跳过隐藏的工作表「{'」「'.join(table.skipped)}」，"
-                                                   f"读取工作表「{table.sheet}」", "warning"))
+        problems.append(
+            Problem(
+                shown,
+                None,
+                None,
+                f"跳过隐藏的工作表「{'」「'.join(table.skipped)}」，读取工作表「{table.sheet}」",
+                "warning",
+            )
+        )
     if table.encoding and table.encoding != "UTF-8":
         problems.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
     columns = _columns(table, shown, problems)
     if columns is None:
         return _Tasks(shown=shown)
-    rows = _Rows(shown, columns, UnitDirectory((u.code, u.name, u.aliases) for u in units),
-                 task_phase_lookup(phases), language, problems)
+    rows = _Rows(
+        shown,
+        columns,
+        UnitDirectory((u.code, u.name, u.aliases) for u in units),
+        task_phase_lookup(phases),
+        language,
+        problems,
+    )
     tasks, seen_codes = [], {}
     for row in table.rows:
         task = rows.read(row, seen_codes)
@@ -294,8 +379,20 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         problems.append(Problem(shown, 2, None, "分工表没有任务行"))
     expanded, taken = collectives.expand(units, tuple(tasks))
     for clash in taken:
-        problems.append(Problem(shown, clash.task.row, columns["code"].column, text(
-            language, "plan.share_taken", code=clash.task.code, unit=clash.collective, share=clash.share)))
+        problems.append(
+            Problem(
+                shown,
+                clash.task.row,
+                columns["code"].column,
+                text(
+                    language,
+                    "plan.share_taken",
+                    code=clash.task.code,
+                    unit=clash.collective,
+                    share=clash.share,
+                ),
+            )
+        )
     due = columns.get("due")
     return _Tasks(expanded, shown, due.column if due else None)
 
@@ -342,7 +439,9 @@ class _Rows:
             self.problems.append(_at(self.shown, code_cell, "任务编号为空"))
             return None
         if code in seen_codes:
-            self.problems.append(_at(self.shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）"))
+            self.problems.append(
+                _at(self.shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）")
+            )
             return None
         seen_codes[code] = code_cell.row
         title_cell = self.cell(row, "title")
@@ -352,12 +451,18 @@ class _Rows:
         lead, co = self.units(row, code)
         limit_text, limit = self.time_limit(self.cell(row, "due"))
         return TaskSpec(
-            code=code, title=title or "", lead=lead, co=co,
+            code=code,
+            title=title or "",
+            lead=lead,
+            co=co,
             area=_cell_text(self.cell(row, "area"), one_line=False) or None,
-            time_limit_text=limit_text, limit=limit,
+            time_limit_text=limit_text,
+            limit=limit,
             # Line breaks separate the evidence items (db/acceptance.checklist): kept.
             evidence=_cell_text(self.cell(row, "evidence"), one_line=False) or None,
-            phase=self.phase(self.cell(row, "phase")), row=code_cell.row)
+            phase=self.phase(self.cell(row, "phase")),
+            row=code_cell.row,
+        )
 
     def units(self, row: list[Cell], code: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(lead, co): from 牵头单位 and 配合单位, or from 责任单位 (the first listed leads)."""
@@ -378,7 +483,9 @@ class _Rows:
         if due_cell is None or not _present(due_cell.value):
             return None, None
         value = due_cell.value
-        limit_text = value.strftime("%Y-%m-%d") if isinstance(value, (date, datetime)) else _cell_text(due_cell)
+        limit_text = (
+            value.strftime("%Y-%m-%d") if isinstance(value, (date, datetime)) else _cell_text(due_cell)
+        )
         try:
             return limit_text, parse_time_limit(value)
         except TimeLimitError as exc:
@@ -393,14 +500,20 @@ class _Rows:
         kind = self.phase_lookup.get(phase_text.strip().lower())
         if kind is None:
             choices = "、".join(dict.fromkeys(self.phase_lookup.values()))
-            self.problems.append(_at(self.shown, phase_cell, text(
-                self.language, "plan.task_phase", text=phase_text, choices=choices)))
+            self.problems.append(
+                _at(
+                    self.shown,
+                    phase_cell,
+                    text(self.language, "plan.task_phase", text=phase_text, choices=choices),
+                )
+            )
             return ""
         return kind
 
 
-def _match_units(directory: UnitDirectory, names: list[str], shown: str, cell: Cell | None,
-                 problems: list[Problem]) -> tuple[str, ...]:
+def _match_units(
+    directory: UnitDirectory, names: list[str], shown: str, cell: Cell | None, problems: list[Problem]
+) -> tuple[str, ...]:
     codes = []
     for name in names:
         try:
