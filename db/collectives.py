@@ -76,11 +76,11 @@ def roll_up(session: Session, program_id: str) -> int:
             status, progress, done_on = wanted
             changes.append({"b_id": instance_id, "status": status, "progress": progress, "done_on": done_on})
     if changes:
+        instances = TaskInstance.__table__  # Core executemany: one statement for every changed parent
         session.execute(
-            update(TaskInstance)
-            .where(TaskInstance.id == bindparam("b_id"))
-            .values(status=bindparam("status"), progress=bindparam("progress"), done_on=bindparam("done_on"))
-            .execution_options(synchronize_session=False),
+            update(instances)
+            .where(instances.c.id == bindparam("b_id"))
+            .values(status=bindparam("status"), progress=bindparam("progress"), done_on=bindparam("done_on")),
             changes,
         )
     return len(changes)

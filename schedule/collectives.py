@@ -3,7 +3,8 @@
 The plan's task becomes a *parent* with one *share* per member, coded `CODE@member`: each share is led by its
 member alone, who is reminded, reports and is scored on it. The parent keeps the co-units (asked to cooperate,
 not chased for every member) and no lead of its own; it is done by the roll-up (db.collectives) when the
-collective's rule holds: `done_when: all` (the default), `any`, or a number of members. A non-collective lead
+collective's rule holds: `done_when: all` (the default), `any`, or a number of members. A collective marked
+`jointly: true` keeps its tasks whole: one member's report stands for all, as a joint working group's does. A non-collective lead
 named beside the collective has its share too. The same expansion assigns a city task down a level: a
 collective of districts gives each district its share, with its own light, and the parent rolls them up.
 """
@@ -50,7 +51,7 @@ def expand(
 ) -> tuple[tuple[TaskSpec, ...], list[TakenCode]]:
     """The tasks with each collective-led task replaced by its parent and its members' shares, and the share
     codes that an existing task already uses (each a problem the reader reports at the task's row)."""
-    collectives = {u.code: u for u in units if u.members}
+    collectives = {u.code: u for u in units if u.members and not u.jointly}
     codes = {t.code for t in tasks}
     expanded: list[TaskSpec] = []
     taken: list[TakenCode] = []

@@ -150,6 +150,8 @@ class UnitSpec:
     members: tuple[str, ...] = ()
     # A collective's task is done when all its members' shares are, when any one is, or when N are.
     done_when: str = "all"
+    # The members answer jointly: the task stays one, and one member's report stands for all (no shares).
+    jointly: bool = False
 
 
 @dataclass(frozen=True)

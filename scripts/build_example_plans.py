@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Build the example plans' 分工表 (tasks.xlsx) from the tables held below as Python data.
 
-    .venv/bin/python scripts/build_example_plans.py            # writes both plans
+    .venv/bin/python scripts/build_example_plans.py            # writes every plan
     .venv/bin/python scripts/build_example_plans.py chengdu-2023
 
-Writes plans/chengdu-2023/tasks.xlsx and plans/county-ip-2023/tasks.xlsx the way a coordinator's office
+Writes the tasks.xlsx of plans/chengdu-2023, county-ip-2023, ningxia-2021 and sichuan-2021 the way a coordinator's office
 lays out a 分工表: Chinese header in row 1, the area (重点任务) as merged cells over its rows, wrapped text,
 frozen header, fixed column widths. The output is byte-for-byte reproducible (fixed document timestamps
 and zip entry dates), so a diff of the .xlsx in review means the data changed.
@@ -205,11 +205,7 @@ CHENGDU: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, .
 
 
 def chengdu_tasks() -> list[Task]:
-    return [
-        Task(code, area, title, lead, co, due, evidence, phase)
-        for area, phase, rows in CHENGDU
-        for code, title, lead, co, due, evidence in rows
-    ]
+    return grouped_tasks(CHENGDU)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -316,6 +312,164 @@ def county_tasks() -> list[Task]:
 
 
 # ---------------------------------------------------------------------------------------------------
+# plans/ningxia-2021 — seed 002: 宁夏回族自治区市场监管厅（知识产权局）贯彻落实全国知识产权局局长会议精神
+#
+# 工作举措: the meeting's requirements (会议要求 / 指出 / 强调), one measure per clause, in the seed's wording.
+# The seed is a traditional-script mirror of a simplified-script article; the measures are given back in
+# simplified script, word for word. 牵头单位, 配合单位, 完成时限 and 成果形式 are assumed (README.md): the seed
+# names no unit but the 市场监管厅（知识产权局）, and no date but the year 2021 and the 4·26 and 5·10 days.
+# ---------------------------------------------------------------------------------------------------
+
+NX_OFFICE = "自治区知识产权战略实施工作联席会议办公室"
+NX_AMR = "自治区市场监管厅（知识产权局）"
+NX_CITIES = "各地级市市场监管局"  # collective: the five 地级市' 市场监管局 (units.yaml: members)
+NX_JUSTICE = "自治区司法厅"
+NX_POLICE = "自治区公安厅"
+NX_COURT = "自治区高级人民法院"
+NX_AGRI = "自治区农业农村厅"
+NX_EDU = "自治区教育厅"
+NX_SCITECH = "自治区科技厅"
+NX_PUBLICITY = "自治区党委宣传部（版权局）"
+
+NX_DEPLOY, NX_YEAR = "任务部署", "年度推进"
+
+# (code, 工作举措, 牵头单位, 配合单位, 完成时限, 成果形式); grouped by area, in the seed's order.
+# fmt: off
+NINGXIA: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]]]] = [
+    ("一、加强知识产权顶层设计", NX_DEPLOY, [
+        ("1", "充分发挥知识产权战略实施统筹协调机制，制定《2021年宁夏知识产权战略实施工作要点》。",
+         (NX_OFFICE,), (NX_AMR,), "3月31日前", "印发的工作要点"),
+        ("2", "印发《2021年〈宁夏关于强化知识产权保护的实施意见〉推进计划》。",
+         (NX_AMR,), (NX_OFFICE,), "4月15日前", "印发的推进计划"),
+    ]),
+    ("一、加强知识产权顶层设计", NX_YEAR, [
+        ("3", "有序推进《宁夏知识产权发展“十四五”规划》编制工作，为加快知识产权强区建设提供政策支撑。",
+         (NX_AMR,), (NX_OFFICE,), "年底前", "规划（送审稿）"),
+    ]),
+    ("二、提高知识产权创造质量", NX_YEAR, [
+        ("4", "加强对制约全区发展的关键核心技术的研发力度，进行关键核心技术和高质量专利技术布局。",
+         (NX_SCITECH,), (NX_AMR,), "下半年", "专利布局工作报告"),
+        ("5", "聚焦实体经济和现代产业体系，培育高价值专利，发展专利密集型产业、商标品牌经济和地理标志特色产业。",
+         (NX_AMR,), (NX_SCITECH, NX_AGRI), "全年", "高价值专利培育台账"),
+        ("6", "严厉打击不以保护创新为目的的非正常专利申请和不以使用为目的的商标恶意注册行为。",
+         (NX_AMR,), (), "每半年", "非正常专利申请及商标恶意注册处置台账"),
+    ]),
+    ("三、强化知识产权保护", NX_YEAR, [
+        ("7", "加快修订《宁夏回族自治区专利保护条例》，及时制定保护知识产权的规范性文件。",
+         (NX_AMR,), (NX_JUSTICE,), "年底前", "条例修订草案、规范性文件"),
+        ("8", "加强专利、商标行政执法指导，开展“铁拳”等知识产权执法专项行动，严查严惩侵犯专利、商标、版权、"
+              "地理标志等违法行为，加大知识产权侵权假冒行为的惩戒力度。",
+         (NX_CITIES,), (NX_POLICE,), "每季度", "专项行动案件统计表"),
+        ("9", "推进行政执法和刑事司法立案标准协调衔接。",
+         (NX_AMR,), (NX_POLICE, NX_JUSTICE), "6月30日前", "衔接工作机制文件"),
+        ("10", "培育调解组织和仲裁机构，做好在线诉调对接。",
+         (NX_JUSTICE,), (NX_COURT, NX_AMR), "年底前", "调解组织和仲裁机构名单、诉调对接案件台账"),
+        ("11", "支持全区特色产品申请地理标志注册、使用、管理、保护。加大对枸杞、滩羊、甘草、硒砂瓜、马铃薯和葡萄酒"
+               "等地理标志产品的重点保护和协同保护。",
+         (NX_AMR,), (NX_AGRI,), "下半年", "地理标志保护工作台账"),
+    ]),
+    ("四、提升知识产权运用管理水平", NX_YEAR, [
+        ("12", "指导国家知识产权试点城市、园区工作，培育知识产权示范优势（试点）企业，推进企业知识产权管理体系标准化"
+               "建设。",
+         (NX_AMR,), (NX_CITIES,), "年底前", "试点示范工作总结"),
+        ("13", "开展地理标志运营试点，实施地理标志运用促进工程，着力打造区域品牌和特色地理标志产品。",
+         (NX_AMR,), (NX_AGRI,), "年底前", "运营试点方案及工作总结"),
+        ("14", "推动专利信息分析利用帮扶，发展知识产权信息专业服务机构。",
+         (NX_AMR,), (), "下半年", "帮扶企业名单"),
+        ("15", "加强知识产权服务业监管，建立代理行业监管长效机制，持续开展“蓝天”专项行动。",
+         (NX_AMR,), (), "每半年", "“蓝天”专项行动工作报告"),
+        ("16", "推荐高质量发明专利参评中国专利奖，进一步拓展专利商标服务便利化。",
+         (NX_AMR,), (), "按通知要求", "推荐材料"),
+    ]),
+    ("五、夯实知识产权事业发展基础", NX_YEAR, [
+        ("17", "加强知识产权宣传教育，以“4·26”世界知识产权日、“5·10”中国品牌日以及中国专利周为契机，联合举办知识"
+               "产权宣传活动，构建大宣传工作格局。",
+         (NX_AMR,), (NX_PUBLICITY,), "4月26日前", "宣传活动方案及活动记录"),
+        ("18", "持续推动中小学知识产权教育试点示范工作。",
+         (NX_EDU,), (NX_AMR,), "年底前", "试点示范学校名单"),
+        ("19", "加大知识产权人才队伍建设，聚集各类培训资源，扎实开展实务型人才培训，持续提高管理和服务水平。",
+         (NX_AMR,), (), "上半年", "培训台账"),
+    ]),
+]
+# fmt: on
+
+
+def grouped_tasks(groups) -> list[Task]:
+    return [
+        Task(code, area, title, lead, co, due, evidence, phase)
+        for area, phase, rows in groups
+        for code, title, lead, co, due, evidence in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# plans/sichuan-2021 — seed 003: 2021年全省知识产权局局长会议（四川在线，2021-02-09）
+#
+# 工作举措: the tasks the meeting set (万鹏龙、谢商华、赵辉的要求), one per clause, in the seed's wording, given
+# back in simplified script. The plan has no phases: the year runs as one phase from the meeting (2021-02-08)
+# to 2021-12-31. Units beyond those the seed names, and every 完成时限 and 成果形式, are assumed (README.md).
+# ---------------------------------------------------------------------------------------------------
+
+SC_OFFICE = "省知识产权工作领导小组办公室"
+SC_AMR = "省市场监管局（知识产权局）"
+SC_CENTER = "省知识产权服务促进中心"
+SC_MEMBERS = "各成员单位"  # collective: the 领导小组's member units (units.yaml)
+SC_CITIES = "各市（州）市场监管局"  # collective: the 21 市（州）, the level below the province
+SC_AGRI = "省农业农村厅"
+SC_JUSTICE = "省司法厅"
+SC_POLICE = "省公安厅"
+SC_COURT = "省高级人民法院"
+SC_PUBLICITY = "省委宣传部（省版权局）"
+SC_YEAR = "全程推进"
+
+# fmt: off
+SICHUAN: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]]]] = [
+    ("一、聚焦重点方向", SC_YEAR, [
+        ("SC-1", "聚焦全省创新驱动发展重点方向，培育知识产权高质量发展核心载体。",
+         (SC_AMR,), (SC_CENTER,), "年底前", "核心载体培育名单及工作报告"),
+        ("SC-2", "聚焦知识产权价值最大化实现，以点带面促进知识产权市场化运营。",
+         (SC_AMR,), (SC_CENTER,), "下半年", "运营试点工作报告"),
+        ("SC-3", "聚焦巩固拓展脱贫攻坚成果同乡村振兴的有效衔接，实施商标、地理标志品牌经济培育专项行动。",
+         (SC_AMR,), (SC_AGRI,), "年底前", "专项行动方案及工作总结"),
+    ]),
+    ("二、共建大保护工作格局", SC_YEAR, [
+        ("SC-4", "要更加注重凝聚各方力量，共建大保护工作格局。",
+         (SC_MEMBERS,), (), "年底前", "本单位知识产权保护工作总结"),
+        ("SC-5", "要鲜明严管导向，让监管真正长出“牙齿”，达到“查办一案、警示一片、震慑几年”的效果；加大执法力度，"
+                 "有力打击违法行为。",
+         (SC_CITIES,), (SC_POLICE,), "每季度", "执法案件统计表"),
+        ("SC-6", "要抓住重点、开拓创新，着力打造全国一流知识产权保护高地。",
+         (SC_AMR,), (SC_COURT, SC_JUSTICE), "年底前", "保护高地建设工作报告"),
+        ("SC-7", "要巩固工作支撑，不断完善政策制度。",
+         (SC_AMR,), (SC_JUSTICE,), "上半年", "政策制度文件"),
+        ("SC-8", "要创新工作举措，大力提高保护水平；要优化激励机制，切实焕发保护活力。",
+         (SC_AMR,), (), "下半年", "工作举措及激励机制文件"),
+        ("SC-9", "要加强队伍建设，切实提高专业水平。",
+         (SC_AMR,), (), "全年", "培训台账"),
+    ]),
+    ("三、知识产权服务促进", SC_YEAR, [
+        ("SC-10", "聚焦良好创新环境和营商环境打造，实施知识产权维权保护工程。",
+         (SC_CENTER,), (SC_AMR,), "年底前", "维权保护工程工作报告"),
+        ("SC-11", "聚焦放大“放管服”改革整体效应，加强知识产权优质服务供给。",
+         (SC_CENTER,), (), "每半年", "服务供给情况报告"),
+        ("SC-12", "聚焦创新创业文化培育，加强知识产权合作交流，夯实事业发展基础。",
+         (SC_CENTER,), (), "年底前", "合作交流活动记录"),
+    ]),
+    ("四、重点年度工作任务", SC_YEAR, [
+        ("SC-13", "抓好工作谋划、工作考核、改革创新、示范试点、政策执行、川渝合作等重点年度工作任务的高效落实。",
+         (SC_OFFICE,), (SC_AMR, SC_CENTER), "年底前", "年度工作任务落实情况报告"),
+        ("SC-14", "进一步加强工作宣传，加强政务信息采集、报送工作。",
+         (SC_AMR,), (SC_CENTER,), "按通知要求", "政务信息报送记录"),
+        ("SC-15", "提高知识产权数据利用效能，加强知识产权宣传工作，有效展示四川知识产权工作形象。",
+         (SC_AMR,), (SC_PUBLICITY,), "4月26日前", "宣传活动记录"),
+        ("SC-16", "进一步加强知识产权工作的纪律要求，建立风清气正的行业秩序。",
+         (SC_AMR,), (), "2021年", "纪律要求文件"),
+    ]),
+]
+# fmt: on
+
+
+# ---------------------------------------------------------------------------------------------------
 # The workbook
 # ---------------------------------------------------------------------------------------------------
 
@@ -346,15 +500,18 @@ def _line_count(text: str, width: float) -> int:
     return max(1, math.ceil(units / max(width - 2, 1)))
 
 
-def write_workbook(path: Path, title: str, tasks: list[Task], *, unit_columns: str) -> None:
+def write_workbook(path: Path, title: str, tasks: list[Task], *, unit_columns: str,
+                   phases: list[str] | None = PHASE_NAMES) -> None:
     """unit_columns: "lead+co" (牵头单位, 配合单位) or "units" (one 责任单位 column, the first listed
-    leads)."""
+    leads). phases: the plan's phase names for the 阶段 column, or None for a plan without phases (no
+    阶段 column)."""
     columns = [Column("序号", 7, CENTER), Column("重点任务", 18, CENTER), Column("工作举措", 62, LEFT)]
     if unit_columns == "lead+co":
         columns += [Column("牵头单位", 20, CENTER), Column("配合单位", 24, CENTER)]
     else:
         columns += [Column("责任单位", 30, CENTER)]
-    columns += [Column("完成时限", 14, CENTER), Column("成果形式", 26, CENTER), Column("阶段", 10, CENTER)]
+    columns += [Column("完成时限", 14, CENTER), Column("成果形式", 26, CENTER)]
+    columns += [Column("阶段", 10, CENTER)] if phases else []
 
     wb = Workbook()
     ws = wb.active
@@ -371,7 +528,7 @@ def write_workbook(path: Path, title: str, tasks: list[Task], *, unit_columns: s
     for r, task in enumerate(tasks, start=2):
         values = [task.code, task.area, task.title]
         values += [_units(task.lead), _units(task.co)] if unit_columns == "lead+co" else [_units(task.lead)]
-        values += [task.due, task.evidence, task.phase]
+        values += [task.due, task.evidence] + ([task.phase] if phases else [])
         lines = 1
         for c, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
             cell = ws.cell(row=r, column=c, value=value or None)
@@ -400,10 +557,11 @@ def write_workbook(path: Path, title: str, tasks: list[Task], *, unit_columns: s
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
-    phase_col = ws.cell(row=1, column=len(columns)).column_letter
-    dv = DataValidation(type="list", formula1='"' + ",".join(PHASE_NAMES) + '"', allow_blank=True)
-    dv.add(f"{phase_col}2:{phase_col}{len(tasks) + 1}")
-    ws.add_data_validation(dv)
+    if phases:
+        phase_col = ws.cell(row=1, column=len(columns)).column_letter
+        dv = DataValidation(type="list", formula1='"' + ",".join(phases) + '"', allow_blank=True)
+        dv.add(f"{phase_col}2:{phase_col}{len(tasks) + 1}")
+        ws.add_data_validation(dv)
 
     wb.properties.title = title
     wb.properties.creator = "scripts/build_example_plans.py"
@@ -444,16 +602,22 @@ BUILDS = {
     "county-ip-2023": lambda: write_workbook(
         PLANS / "county-ip-2023" / "tasks.xlsx", "强化知识产权保护实施意见重点任务及责任分工表",
         county_tasks(), unit_columns="units"),
+    "ningxia-2021": lambda: write_workbook(
+        PLANS / "ningxia-2021" / "tasks.xlsx", "2021年宁夏知识产权工作要点责任分工表",
+        grouped_tasks(NINGXIA), unit_columns="lead+co", phases=[NX_DEPLOY, NX_YEAR]),
+    "sichuan-2021": lambda: write_workbook(
+        PLANS / "sichuan-2021" / "tasks.xlsx", "2021年全省知识产权工作重点任务分工表",
+        grouped_tasks(SICHUAN), unit_columns="lead+co", phases=None),
 }
 
 
-def _check(tasks: list[Task]) -> None:
+def _check(tasks: list[Task], phases: list[str]) -> None:
     codes = [t.code for t in tasks]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         sys.exit(f"duplicate task codes: {dupes}")
     for t in tasks:
-        if not t.title or not t.lead or t.phase not in PHASE_NAMES:
+        if not t.title or not t.lead or t.phase not in phases:
             sys.exit(f"incomplete task {t.code}: {t}")
 
 
@@ -464,8 +628,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.plans if name not in BUILDS]
     if unknown:
         parser.error(f"unknown plan(s): {', '.join(unknown)}")
-    _check(chengdu_tasks())
-    _check(county_tasks())
+    _check(chengdu_tasks(), PHASE_NAMES)
+    _check(county_tasks(), PHASE_NAMES)
+    _check(grouped_tasks(NINGXIA), [NX_DEPLOY, NX_YEAR])
+    _check(grouped_tasks(SICHUAN), [SC_YEAR])
     for name in args.plans or list(BUILDS):
         BUILDS[name]()
         print(f"wrote {(PLANS / name / 'tasks.xlsx').relative_to(ROOT)}")

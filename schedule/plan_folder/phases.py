@@ -107,7 +107,7 @@ def _codes(doc: YamlDoc, path: tuple, value: Any, problems: list[Problem]) -> tu
         return ()
     values = [value] if isinstance(value, (str, int)) else value
     if not isinstance(values, list) or not all(isinstance(v, (str, int)) for v in values):
-        problems.append(doc.problem(path, text(doc.language, "plan.task_list", key=path[-1])))
+        problems.append(doc.problem(path, text(doc.language, "plan.task_list", field=path[-1])))
         return ()
     return tuple(dict.fromkeys(clean_text(str(v), one_line=True) for v in values))
 
@@ -125,7 +125,7 @@ def check_phase_tasks(
                     problems.append(
                         doc.problem(
                             ("phases", index, key),
-                            text(doc.language, "plan.task_unknown", kind=phase.kind, key=key, code=code),
+                            text(doc.language, "plan.task_unknown", kind=phase.kind, field=key, code=code),
                         )
                     )
 

@@ -330,6 +330,7 @@ def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: list[P
         leader_notify=leader_notify,
         members=string_list(doc, (index, "members"), item.get("members"), problems),
         done_when=str(item.get("done_when", "all")).strip().lower(),
+        jointly=item.get("jointly") is True,
     )
 
 

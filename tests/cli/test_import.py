@@ -100,10 +100,9 @@ def test_the_responsibility_form_csv_and_formula_cells(tmp_path, home):
         "2,开展培训,市直有关单位,每月5日前\n", encoding="utf-8")
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    first, second, *shares = reading.program.tasks
+    first, second = reading.program.tasks
     assert first.lead == ("msa",) and first.co == ("court", "police")
-    # 市直有关单位 is a collective: task 2 is its members' shares, each due as the task is.
-    assert second.lead == () and {s.parent for s in shares} == {"2"}
+    assert second.lead == ("departments",)  # a collective answering jointly: one task
     assert str(first.limit.due) == "2023-06-15"
     assert second.limit.recurrence == "monthly"
 
@@ -130,9 +129,7 @@ def test_reimport_updates_by_code_keeps_progress_and_lists_removed_tasks(tmp_pat
     result = runner.invoke(app, ["plan", "import", str(plan), "--json"])
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
-    # C1 was led by a collective: its members' shares go with it.
-    assert summary["updated"] == ["A1"] and not summary["created"]
-    assert summary["removed"] == ["C1", "C1@court", "C1@justice", "C1@police"]
+    assert summary["updated"] == ["A1"] and summary["removed"] == ["C1"] and not summary["created"]
     tasks = {t["code"]: t for t in tasks_json("demo-city", "--as-of", "2023-06-02")}
     assert tasks["A1"]["progress"] == 60 and tasks["A1"]["status"] == "in_progress"
     assert tasks["A1"]["title"].endswith("（修订）")
