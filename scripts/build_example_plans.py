@@ -92,7 +92,9 @@ AREA_B = "（二）完善知识产权全链条保护体系"
 AREA_C = "（三）完善知识产权快速保护体系"
 AREA_D = "（四）完善知识产权国际保护体系"
 AREA_E = "（五）完善知识产权人才支撑体系"
+AREA_SUPPORT = "五、保障措施"
 AREA_ACCEPT = "验收准备"
+FINANCE = "市财政局"
 
 # (code, 工作举措, 牵头单位, 配合单位, 完成时限, 成果形式); grouped by area, in table order.
 # fmt: off
@@ -193,6 +195,19 @@ CHENGDU: list[tuple[str, str, list[tuple[str, str, tuple[str, ...], tuple[str, .
          (MSA,), (COPYRIGHT, CULTURE), "2024年6月底前", "平台上线截图"),
         ("E8", "实施知识产权普及教育工程，推动知识产权普及教育进校园，夯实知识产权人才基础。",
          (EDU,), (MSA,), "长期坚持", "活动记录及培训台账"),
+    ]),
+    # 五、保障措施: the clauses that carry a duty, in the seed's wording (the others only exhort).
+    (AREA_SUPPORT, IMPLEMENTATION, [
+        ("BZ-1", "健全促进知识产权创新发展和保护的政策措施，优化专项资金支出结构，加大对知识产权保护相关项目的支持力"
+                 "度。",
+         (FINANCE,), (MSA,), "每年", "年度专项资金预算及支出结构说明"),
+        ("BZ-2", "对示范区建设工作成果和典型案例及时进行宣传报道，营造全社会“尊重知识、崇尚创新、诚信守法、公平竞争”"
+                 "的知识产权文化氛围。",
+         (COPYRIGHT,), (MSA, COURT, PROCURATORATE), "每半年", "典型案例宣传报道清单"),
+        ("BZ-3", "将示范区建设纳入各级党委政府绩效考核和营商环境评价体系。",
+         (LEAD_OFFICE,), (NDRC,), "2023年底前", "绩效考核和营商环境评价指标文件"),
+        ("BZ-4", "每年组织开展知识产权保护社会满意度调查和保护水平评估。",
+         (MSA,), (), "每年11月底前", "社会满意度调查报告、保护水平评估报告"),
     ]),
     (AREA_ACCEPT, ACCEPTANCE, [
         ("YS-1", "梳理示范区建设验收评审相应工作证明材料。",

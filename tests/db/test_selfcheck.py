@@ -282,9 +282,10 @@ def test_the_gate_holds_when_every_form_is_back_or_the_coordinator_approves(tmp_
     assert (
         runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self_check", "--db", url]).exit_code == 1
     )
-    assert (
-        runner.invoke(cli_app(), ["phase", "approve", "demo-city", "selfcheck", "--db", url]).exit_code == 2
-    )
+    # A kind the program does not have (phases are the plan's own): refused with the program's phases.
+    unknown = runner.invoke(cli_app(), ["phase", "approve", "demo-city", "selfcheck", "--db", url])
+    assert unknown.exit_code == 1 and "deployment | implementation | self_check" in unknown.output
+    assert runner.invoke(cli_app(), ["phase", "approve", "demo-city", "self check", "--db", url]).exit_code == 2
 
 
 def keys(sessions, day: date) -> list[str]:

@@ -2,6 +2,7 @@
 
 import calendar
 import datetime as dt
+import re
 from datetime import date
 
 import pandas as pd
@@ -298,3 +299,29 @@ def test_random_text_parses_or_raises_time_limit_error(text):
     except TimeLimitError:
         return
     assert result is None or isinstance(result, TimeLimit)
+
+
+def documented_time_limits() -> list[str]:
+    """Every text in the first column of docs/plan-format.md's "Time limits accepted" table."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "plan-format.md").read_text("utf-8")
+    table = doc.split("Time limits accepted", 1)[1].split("\n\n", 2)[1]
+    texts = []
+    for line in table.splitlines()[2:]:
+        first = re.sub(r"\(.*?\)", "", line.split("|")[1])  # (… 第四季度, Q4): the pattern, not a text
+        for text in re.split(r", | / ", first):
+            text = text.strip()
+            if text and "…" not in text and "Excel" not in text:
+                texts.append(text)
+    return texts
+
+
+def test_the_documented_table_is_long_enough_to_mean_something():
+    assert {"年底前", "全年", "6月30日前", "4月26日前", "每半年", "上半年", "按通知要求", "2021年"} <= set(
+        documented_time_limits())
+
+
+@pytest.mark.parametrize("text", documented_time_limits())
+def test_every_documented_time_limit_is_accepted(text):
+    assert isinstance(parse_time_limit(text), TimeLimit)
