@@ -4,9 +4,10 @@ The plan's task becomes a *parent* with one *share* per member, coded `CODE@memb
 member alone, who is reminded, reports and is scored on it. The parent keeps the co-units (asked to cooperate,
 not chased for every member) and no lead of its own; it is done by the roll-up (db.collectives) when the
 collective's rule holds: `done_when: all` (the default), `any`, or a number of members. A collective marked
-`jointly: true` keeps its tasks whole: one member's report stands for all, as a joint working group's does. A non-collective lead
-named beside the collective has its share too. The same expansion assigns a city task down a level: a
-collective of districts gives each district its share, with its own light, and the parent rolls them up.
+`jointly: true` keeps its tasks whole: one member's report stands for all, as a joint working group's does.
+A non-collective lead named beside the collective has its share too. The same expansion assigns a city task
+down a level: a collective of districts gives each district its share, with its own light, and the parent
+rolls them up.
 """
 
 from __future__ import annotations

@@ -347,18 +347,7 @@ def _read_tasks(
     except TableError as exc:
         problems.append(Problem(shown, exc.row, exc.column, str(exc)))
         return _Tasks(shown=shown)
-    if table.skipped:
-        problems.append(
-            Problem(
-                shown,
-                None,
-                None,
-                f"跳过隐藏的工作表「{'」「'.join(table.skipped)}」，读取工作表「{table.sheet}」",
-                "warning",
-            )
-        )
-    if table.encoding and table.encoding != "UTF-8":
-        problems.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
+    problems += _how_read(table, shown)
     columns = _columns(table, shown, problems)
     if columns is None:
         return _Tasks(shown=shown)
@@ -396,6 +385,21 @@ def _read_tasks(
         )
     due = columns.get("due")
     return _Tasks(expanded, shown, due.column if due else None)
+
+
+def _how_read(table: Table, shown: str) -> list[Problem]:
+    """Warnings on how the table was read: the hidden sheets skipped, a CSV read as GBK."""
+    notes = []
+    if table.skipped:
+        skipped = "」「".join(table.skipped)
+        notes.append(
+            Problem(
+                shown, None, None, f"跳过隐藏的工作表「{skipped}」，读取工作表「{table.sheet}」", "warning"
+            )
+        )
+    if table.encoding and table.encoding != "UTF-8":
+        notes.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
+    return notes
 
 
 def _columns(table: Table, shown: str, problems: list[Problem]) -> dict[str, Cell] | None:
