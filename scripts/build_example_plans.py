@@ -5,8 +5,8 @@
     .venv/bin/python scripts/build_example_plans.py chengdu-2023
 
 Writes the tasks.xlsx of plans/chengdu-2023, county-ip-2023, ningxia-2021 and sichuan-2021 the way a
-coordinator's office lays out a 分工表: Chinese header in row 1, the area (重点任务) as merged cells over its rows, wrapped text,
-frozen header, fixed column widths. The output is byte-for-byte reproducible (fixed document timestamps
+coordinator's office lays out a 分工表: Chinese header in row 1, the area (重点任务) as merged cells over its
+rows, wrapped text, frozen header, fixed column widths. The output is byte-for-byte reproducible (fixed document timestamps
 and zip entry dates), so a diff of the .xlsx in review means the data changed.
 
 program.yaml, units.yaml and README.md of each plan are written by hand next to the workbook; the
@@ -464,7 +464,8 @@ def grouped_tasks(groups) -> list[Task]:
 #
 # 工作举措: the tasks the meeting set (万鹏龙、谢商华、赵辉的要求), one per clause, in the seed's wording,
 # given back in simplified script. The plan has no phases: the year runs as one phase from the meeting
-# (2021-02-08) to 2021-12-31. Units beyond those the seed names, and every 完成时限 and 成果形式, are assumed (README.md).
+# (2021-02-08) to 2021-12-31. Units beyond those the seed names, and every 完成时限 and 成果形式, are
+# assumed (README.md).
 # ---------------------------------------------------------------------------------------------------
 
 SC_OFFICE = "省知识产权工作领导小组办公室"
