@@ -6,8 +6,8 @@
 
 Writes the tasks.xlsx of plans/chengdu-2023, county-ip-2023, ningxia-2021 and sichuan-2021 the way a
 coordinator's office lays out a 分工表: Chinese header in row 1, the area (重点任务) as merged cells over its
-rows, wrapped text, frozen header, fixed column widths. The output is byte-for-byte reproducible (fixed document timestamps
-and zip entry dates), so a diff of the .xlsx in review means the data changed.
+rows, wrapped text, frozen header, fixed column widths. The output is byte-for-byte reproducible (fixed
+document timestamps and zip entry dates), so a diff of the .xlsx in review means the data changed.
 
 program.yaml, units.yaml and README.md of each plan are written by hand next to the workbook; the
 README says which parts of the data below come verbatim from the source document and which are assumed.
