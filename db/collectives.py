@@ -32,36 +32,16 @@ def roll_up(session: Session, program_id: str) -> int:
     """Brings every parent instance of the program in line with its shares; returns how many changed."""
     parent, share = aliased(Task), aliased(Task)
     parent_instance, share_instance = aliased(TaskInstance), aliased(TaskInstance)
+    parent_rows = and_(parent_instance.task_id == parent.id, parent_instance.retired_on.is_(None))
+    shares_of_parent = and_(share.program_id == parent.program_id, share.parent_code == parent.code,
+                            share.active.is_(True))
+    share_rows = and_(share_instance.task_id == share.id, share_instance.seq == parent_instance.seq,
+                      share_instance.retired_on.is_(None))
     rows = session.execute(
-        select(
-            parent_instance.id,
-            parent.done_when,
-            parent_instance.status,
-            parent_instance.progress,
-            parent_instance.done_on,
-            share_instance.status,
-            share_instance.progress,
-            share_instance.done_on,
-        )
-        .join(
-            parent_instance, and_(parent_instance.task_id == parent.id, parent_instance.retired_on.is_(None))
-        )
-        .join(
-            share,
-            and_(
-                share.program_id == parent.program_id,
-                share.parent_code == parent.code,
-                share.active.is_(True),
-            ),
-        )
-        .join(
-            share_instance,
-            and_(
-                share_instance.task_id == share.id,
-                share_instance.seq == parent_instance.seq,
-                share_instance.retired_on.is_(None),
-            ),
-        )
+        select(parent_instance.id, parent.done_when, parent_instance.status, parent_instance.progress,
+               parent_instance.done_on,
+               share_instance.status, share_instance.progress, share_instance.done_on)
+        .join(parent_instance, parent_rows).join(share, shares_of_parent).join(share_instance, share_rows)
         .where(parent.program_id == program_id, parent.active.is_(True), parent.done_when.is_not(None))
     ).all()
     shares: dict[int, list[_Share]] = defaultdict(list)

@@ -30,6 +30,15 @@ def rows_2021(*changes: tuple[int, int, str]) -> list[list]:
     return rows
 
 
+def phased(*rows: tuple[str, ...]) -> list[dict]:
+    """Phases from (kind, start, end[, name]) rows."""
+    return [dict(zip(("kind", "start", "end", "name"), row, strict=False)) for row in rows]
+
+
+HALVES = phased(("first_half", "2021-01-01", "2021-06-30", "上半年攻坚"),
+                ("second_half", "2021-07-01", "2021-12-31", "下半年巩固"))
+
+
 def phases_of(tmp_path, program: dict, tasks: list[list] | None = None):
     reading = read_plan(write_plan(tmp_path, program=program, tasks=tasks or rows_2021()))
     assert reading.ok, [str(p) for p in reading.problems]
@@ -41,16 +50,13 @@ PHASES = [
     ("no phases: one over the window", annual(), [("program", "全程推进", "2021-01-01", "2021-12-31")]),
     (
         "kind annual",
-        annual(phases=[{"kind": "annual", "start": "2021-01-01", "end": "2021-12-31"}]),
+        annual(phases=phased(("annual", "2021-01-01", "2021-12-31"))),
         [("annual", "年度工作", "2021-01-01", "2021-12-31")],
     ),
     (
         "the plan's own names and windows",
         annual(
-            phases=[
-                {"kind": "first_half", "name": "上半年攻坚", "start": "2021-01-01", "end": "2021-06-30"},
-                {"kind": "second_half", "name": "下半年巩固", "start": "2021-07-01", "end": "2021-12-31"},
-            ]
+            phases=HALVES
         ),
         [
             ("first_half", "上半年攻坚", "2021-01-01", "2021-06-30"),
@@ -60,10 +66,7 @@ PHASES = [
     (
         "a preset beside the plan's own",
         annual(
-            phases=[
-                {"kind": "deployment", "start": "2021-01-01", "end": "2021-03-31"},
-                {"kind": "annual", "start": "2021-04-01", "end": "2021-12-31"},
-            ]
+            phases=phased(("deployment", "2021-01-01", "2021-03-31"), ("annual", "2021-04-01", "2021-12-31"))
         ),
         [
             ("deployment", "任务部署", "2021-01-01", "2021-03-31"),
@@ -92,26 +95,21 @@ BAD_PHASES = [
     ),
     (
         "kind not an identifier",
-        annual(phases=[{"kind": "第一阶段", "start": "2021-01-01", "end": "2021-06-30"}]),
+        annual(phases=phased(("第一阶段", "2021-01-01", "2021-06-30"))),
         r"program\.yaml:\d+:\d+: 阶段类型「第一阶段」应为小写字母开头的标识",
     ),
     (
         "kind repeated",
         annual(
-            phases=[
-                {"kind": "annual", "start": "2021-01-01", "end": "2021-06-30"},
-                {"kind": "annual", "start": "2021-07-01", "end": "2021-12-31"},
-            ]
+            phases=phased(("annual", "2021-01-01", "2021-06-30"), ("annual", "2021-07-01", "2021-12-31"))
         ),
         r"program\.yaml:\d+:\d+: 阶段「annual」重复",
     ),
     (
         "presets out of order",
         program_yaml(
-            phases=[
-                {"kind": "implementation", "start": "2023-05-01", "end": "2024-06-30"},
-                {"kind": "deployment", "start": "2023-03-01", "end": "2023-04-30"},
-            ]
+            phases=phased(
+                ("implementation", "2023-05-01", "2024-06-30"), ("deployment", "2023-03-01", "2023-04-30"))
         ),
         r"program\.yaml:\d+:\d+: 预设阶段「deployment」顺序不对",
     ),
@@ -223,10 +221,7 @@ def test_a_task_without_a_phase_belongs_to_the_plans_only_phase(tmp_path):
 
 def test_a_table_phase_names_a_declared_phase_by_its_name(tmp_path):
     program = annual(
-        phases=[
-            {"kind": "first_half", "name": "上半年攻坚", "start": "2021-01-01", "end": "2021-06-30"},
-            {"kind": "second_half", "name": "下半年巩固", "start": "2021-07-01", "end": "2021-12-31"},
-        ]
+        phases=HALVES
     )
     reading = read_plan(write_plan(tmp_path, program=program, tasks=rows_2021((1, 7, "下半年巩固"))))
     phases = {t.code: t.phase for t in reading.program.tasks}
