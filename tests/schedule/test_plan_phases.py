@@ -302,3 +302,11 @@ def test_a_share_code_already_used_is_an_error_at_the_row(tmp_path):
         re.search(r"tasks\.xlsx:3:A: 任务 C1 由集合单位「departments」牵头.*「C1@court」已被占用", str(p))
         for p in reading.errors
     ), [str(p) for p in reading.problems]
+
+
+def test_an_english_plan_is_told_in_english(tmp_path):
+    program = {k: v for k, v in annual(language="en").items() if k not in ("start", "end")}
+    reading = read_plan(write_plan(tmp_path, program=program))
+    assert any("a plan without phases must give its window, start and end" in str(p) for p in reading.errors)
+    named = read_plan(write_plan(tmp_path, program=annual(language="en"), name="named")).program.phases
+    assert named[0].name == "Whole program"
