@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from db.models import Task, TaskInstance
 from schedule import required
@@ -28,22 +28,34 @@ class _Share:
     done_on: date | None
 
 
+def _shares_query():
+    """Every share instance beside its parent's instance of the same period, for one program (built once:
+    the check runs it every day)."""
+    parent, share = Task.__table__.alias("parent"), Task.__table__.alias("share")
+    parent_instance = TaskInstance.__table__.alias("parent_instance")
+    share_instance = TaskInstance.__table__.alias("share_instance")
+    parent_rows = and_(parent_instance.c.task_id == parent.c.id, parent_instance.c.retired_on.is_(None))
+    shares_of_parent = and_(share.c.program_id == parent.c.program_id, share.c.parent_code == parent.c.code,
+                            share.c.active.is_(True))
+    share_rows = and_(share_instance.c.task_id == share.c.id, share_instance.c.seq == parent_instance.c.seq,
+                      share_instance.c.retired_on.is_(None))
+    return (
+        select(parent_instance.c.id, parent.c.done_when, parent_instance.c.status, parent_instance.c.progress,
+               parent_instance.c.done_on,
+               share_instance.c.status, share_instance.c.progress, share_instance.c.done_on)
+        .select_from(parent)
+        .join(parent_instance, parent_rows).join(share, shares_of_parent).join(share_instance, share_rows)
+        .where(parent.c.program_id == bindparam("program_id"), parent.c.active.is_(True),
+               parent.c.done_when.is_not(None))
+    )
+
+
+_SHARES = _shares_query()
+
+
 def roll_up(session: Session, program_id: str) -> int:
     """Brings every parent instance of the program in line with its shares; returns how many changed."""
-    parent, share = aliased(Task), aliased(Task)
-    parent_instance, share_instance = aliased(TaskInstance), aliased(TaskInstance)
-    parent_rows = and_(parent_instance.task_id == parent.id, parent_instance.retired_on.is_(None))
-    shares_of_parent = and_(share.program_id == parent.program_id, share.parent_code == parent.code,
-                            share.active.is_(True))
-    share_rows = and_(share_instance.task_id == share.id, share_instance.seq == parent_instance.seq,
-                      share_instance.retired_on.is_(None))
-    rows = session.execute(
-        select(parent_instance.id, parent.done_when, parent_instance.status, parent_instance.progress,
-               parent_instance.done_on,
-               share_instance.status, share_instance.progress, share_instance.done_on)
-        .join(parent_instance, parent_rows).join(share, shares_of_parent).join(share_instance, share_rows)
-        .where(parent.program_id == program_id, parent.active.is_(True), parent.done_when.is_not(None))
-    ).all()
+    rows = session.execute(_SHARES, {"program_id": program_id}).all()
     shares: dict[int, list[_Share]] = defaultdict(list)
     current: dict[int, tuple] = {}
     for instance_id, rule, status, progress, done_on, *of_share in rows:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -94,11 +94,13 @@ def advance(
     return transitions
 
 
+_WAITS = select(Phase.kind, Phase.assign_after).where(Phase.program_id == bindparam("program_id"))
+
+
 def waiting_assignment(session: Session, program_id: str) -> set[str]:
     """Kinds of the phases whose 交办 waits (program.yaml `assign_after`): one of the tasks it waits for,
     such as the deployment tasks that issue the 方案 and the 分工表, has an instance not done."""
-    waits = {kind: codes for kind, codes in session.execute(
-        select(Phase.kind, Phase.assign_after).where(Phase.program_id == program_id)) if codes}
+    waits = {kind: codes for kind, codes in session.execute(_WAITS, {"program_id": program_id}) if codes}
     if not waits:
         return set()
     undone = set(session.scalars(
