@@ -11,7 +11,7 @@ from schedule.claims import (
     upload_refusal,
 )
 from schedule.collectives import required, share_code
-from schedule.i18n import LANGUAGES, catalogue, labels, language_of, text
+from schedule.i18n import LANGUAGES, Told, catalogue, labels, language_of, text, told
 from schedule.ladder import (
     Rung,
     ack_slot,
@@ -63,4 +63,4 @@ __all__ = [
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "required", "Rung", "share_code",
     "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
-    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]
+    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]

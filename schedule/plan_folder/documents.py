@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from schedule.i18n import text, told
 from schedule.plan_folder.yamlmarks import YamlLimitError, load_with_marks
 from schedule.sanitize import clean_text
 
@@ -38,11 +39,20 @@ class Problem:
         }
 
 
+class Problems(list):
+    """The problems of one reading, told in the plan's language once program.yaml has said which."""
+
+    language = "zh-CN"
+
+    def say(self, key: str, **values: Any) -> str:
+        return text(self.language, f"plan.{key}", **values)
+
+
 class YamlDoc:
     """A loaded YAML file that can say where a value stands."""
 
-    def __init__(self, shown: str, data: Any, marks: dict, language: str = "zh-CN") -> None:
-        self.shown, self.data, self.marks, self.language = shown, data, marks, language
+    def __init__(self, shown: str, data: Any, marks: dict) -> None:
+        self.shown, self.data, self.marks = shown, data, marks
 
     def problem(self, path: tuple, message: str, severity: str = "error") -> Problem:
         while path and path not in self.marks:
@@ -51,14 +61,19 @@ class YamlDoc:
         return Problem(self.shown, line, column, message, severity)
 
 
-def load_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc | None:
+def load_yaml(path: Path, shown: str, problems: Problems) -> YamlDoc | None:
     if not path.is_file():
-        problems.append(Problem(shown, None, None, "文件不存在"))
+        problems.append(Problem(shown, None, None, problems.say("file_missing")))
         return None
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
         problems.append(
-            Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节）")
+            Problem(
+                shown,
+                None,
+                None,
+                problems.say("file_too_large", size=f"{size:,}", limit=f"{MAX_YAML_BYTES:,}"),
+            )
         )
         return None
     raw = path.read_bytes()
@@ -67,21 +82,23 @@ def load_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc | None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        guess = "，看起来是 GBK/GB18030 编码" if _decodes_as_gb18030(raw) else ""
-        problems.append(Problem(shown, line, column, f"文件不是 UTF-8 编码{guess}：请另存为 UTF-8"))
+        guess = problems.say("looks_gbk") if _decodes_as_gb18030(raw) else ""
+        problems.append(Problem(shown, line, column, problems.say("not_utf8", guess=guess)))
         return None
     if not text.strip():
-        problems.append(Problem(shown, None, None, "文件为空"))
+        problems.append(Problem(shown, None, None, problems.say("file_empty")))
         return None
     try:
         data, marks = load_with_marks(text)
     except YamlLimitError as exc:
-        problems.append(Problem(shown, exc.line, exc.column, str(exc)))
+        problems.append(Problem(shown, exc.line, exc.column, told(exc, problems.language)))
         return None
     except Exception as exc:  # yaml.YAMLError and its marks
         mark = getattr(exc, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problems.append(Problem(shown, line, column, f"YAML 格式错误: {getattr(exc, 'problem', exc)}"))
+        problems.append(
+            Problem(shown, line, column, problems.say("yaml_error", problem=getattr(exc, "problem", exc)))
+        )
         return None
     return YamlDoc(shown, data, marks)
 
@@ -94,30 +111,30 @@ def _decodes_as_gb18030(raw: bytes) -> bool:
     return True
 
 
-def as_date(doc: YamlDoc, path: tuple, value: Any, problems: list[Problem], what: str) -> date | None:
+def as_date(doc: YamlDoc, path: tuple, value: Any, problems: Problems, what: str) -> date | None:
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(doc.problem(path, f"{what}「{value}」不是有效日期，应为 YYYY-MM-DD"))
+        problems.append(doc.problem(path, problems.say("bad_date", what=problems.say(what), value=value)))
         return None
 
 
-def section(doc: YamlDoc, data: dict, key: str, problems: list[Problem]) -> dict:
+def section(doc: YamlDoc, data: dict, key: str, problems: Problems) -> dict:
     value = data.get(key) or {}
     if not isinstance(value, dict):
-        problems.append(doc.problem((key,), f"{key} 应为键值映射"))
+        problems.append(doc.problem((key,), problems.say("mapping", key=key)))
         return {}
     return value
 
 
-def string_list(doc: YamlDoc, path: tuple, value: Any, problems: list[Problem]) -> tuple[str, ...]:
+def string_list(doc: YamlDoc, path: tuple, value: Any, problems: Problems) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.append(doc.problem(path, f"{path[-1]} 应为字符串列表"))
+        problems.append(doc.problem(path, problems.say("string_list", key=path[-1])))
         return ()
     return tuple(clean_text(v, one_line=True) for v in value if clean_text(v, one_line=True))

@@ -11,23 +11,23 @@ from typing import Any
 
 from schedule.i18n import text
 from schedule.model import PHASE_KINDS, WHOLE_PHASE, PhaseSpec, TaskSpec, is_phase_kind
-from schedule.plan_folder.documents import Problem, YamlDoc, as_date
+from schedule.plan_folder.documents import Problems, YamlDoc, as_date
 from schedule.sanitize import clean_text
 
 MAX_PHASES = 12
 TASK_LISTS = ("exit_tasks", "assign_after")
 
 
-def read_phases(doc: YamlDoc, data: dict, problems: list[Problem]) -> list[PhaseSpec]:
+def read_phases(doc: YamlDoc, data: dict, problems: Problems) -> list[PhaseSpec]:
     raw = data.get("phases")
     if raw is None or raw == []:
         return _whole_window(doc, data, problems)
     if not isinstance(raw, list):
-        problems.append(doc.problem(("phases",), text(doc.language, "plan.phases_list")))
+        problems.append(doc.problem(("phases",), problems.say("phases_list")))
         return []
     if len(raw) > MAX_PHASES:
         problems.append(
-            doc.problem(("phases",), text(doc.language, "plan.phases_many", limit=MAX_PHASES, count=len(raw)))
+            doc.problem(("phases",), problems.say("phases_many", limit=MAX_PHASES, count=len(raw)))
         )
     phases: list[PhaseSpec] = []
     for index, item in enumerate(raw):
@@ -37,57 +37,51 @@ def read_phases(doc: YamlDoc, data: dict, problems: list[Problem]) -> list[Phase
     return phases
 
 
-def _whole_window(doc: YamlDoc, data: dict, problems: list[Problem]) -> list[PhaseSpec]:
+def _whole_window(doc: YamlDoc, data: dict, problems: Problems) -> list[PhaseSpec]:
     if data.get("start") is None or data.get("end") is None:
-        problems.append(doc.problem(("phases",), text(doc.language, "plan.window_missing")))
+        problems.append(doc.problem(("phases",), problems.say("window_missing")))
         return []
-    start = as_date(doc, ("start",), data["start"], problems, "开始日期")
-    end = as_date(doc, ("end",), data["end"], problems, "结束日期")
+    start = as_date(doc, ("start",), data["start"], problems, "start")
+    end = as_date(doc, ("end",), data["end"], problems, "end")
     if start is None or end is None:
         return []
     if end < start:
-        problems.append(
-            doc.problem(("end",), text(doc.language, "plan.window_reversed", start=start, end=end))
-        )
+        problems.append(doc.problem(("end",), problems.say("window_reversed", start=start, end=end)))
         return []
-    return [PhaseSpec(WHOLE_PHASE, text(doc.language, f"phase.{WHOLE_PHASE}"), start, end)]
+    return [PhaseSpec(WHOLE_PHASE, text(problems.language, f"phase.{WHOLE_PHASE}"), start, end)]
 
 
 def _read_phase(
-    doc: YamlDoc, path: tuple, item: Any, before: list[PhaseSpec], problems: list[Problem]
+    doc: YamlDoc, path: tuple, item: Any, before: list[PhaseSpec], problems: Problems
 ) -> PhaseSpec | None:
-    language = doc.language
+    language = problems.language
     if not isinstance(item, dict):
-        problems.append(doc.problem(path, text(language, "plan.phase_item")))
+        problems.append(doc.problem(path, problems.say("phase_mapping")))
         return None
     kind = str(item.get("kind", "")).strip()
     if not is_phase_kind(kind):
         problems.append(
-            doc.problem(
-                (*path, "kind"), text(language, "plan.phase_kind", kind=kind, presets=" | ".join(PHASE_KINDS))
-            )
+            doc.problem((*path, "kind"), problems.say("phase_kind", kind=kind, kinds=" | ".join(PHASE_KINDS)))
         )
         return None
     if any(p.kind == kind for p in before):
-        problems.append(doc.problem((*path, "kind"), text(language, "plan.phase_repeat", kind=kind)))
+        problems.append(doc.problem((*path, "kind"), problems.say("phase_repeat", kind=kind)))
         return None
     presets = [p.kind for p in before if p.preset]
     if kind in PHASE_KINDS and presets and PHASE_KINDS.index(presets[-1]) > PHASE_KINDS.index(kind):
         problems.append(
             doc.problem(
-                (*path, "kind"), text(language, "plan.phase_order", kind=kind, order=" → ".join(PHASE_KINDS))
+                (*path, "kind"), problems.say("phase_order", kind=kind, kinds=" → ".join(PHASE_KINDS))
             )
         )
         return None
-    start = as_date(doc, (*path, "start"), item.get("start"), problems, "开始日期")
-    end = as_date(doc, (*path, "end"), item.get("end"), problems, "结束日期")
+    start = as_date(doc, (*path, "start"), item.get("start"), problems, "start")
+    end = as_date(doc, (*path, "end"), item.get("end"), problems, "end")
     if start is None or end is None:
         return None
     if end < start:
         problems.append(
-            doc.problem(
-                (*path, "end"), text(language, "plan.phase_reversed", kind=kind, start=start, end=end)
-            )
+            doc.problem((*path, "end"), problems.say("phase_ends_early", kind=kind, start=start, end=end))
         )
         return None
     name = item.get("name") or _default_name(language, kind)
@@ -102,18 +96,18 @@ def _default_name(language: str, kind: str) -> str:
         return kind  # a phase of the plan's own, unnamed: its key is its name
 
 
-def _codes(doc: YamlDoc, path: tuple, value: Any, problems: list[Problem]) -> tuple[str, ...]:
+def _codes(doc: YamlDoc, path: tuple, value: Any, problems: Problems) -> tuple[str, ...]:
     if value is None:
         return ()
     values = [value] if isinstance(value, (str, int)) else value
     if not isinstance(values, list) or not all(isinstance(v, (str, int)) for v in values):
-        problems.append(doc.problem(path, text(doc.language, "plan.task_list", field=path[-1])))
+        problems.append(doc.problem(path, problems.say("task_list", field=path[-1])))
         return ()
     return tuple(dict.fromkeys(clean_text(str(v), one_line=True) for v in values))
 
 
 def check_phase_tasks(
-    doc: YamlDoc, phases: list[PhaseSpec], tasks: tuple[TaskSpec, ...], problems: list[Problem]
+    doc: YamlDoc, phases: list[PhaseSpec], tasks: tuple[TaskSpec, ...], problems: Problems
 ) -> None:
     """Every task an exit_tasks or assign_after list names is in the table (a member's share stands for
     its collective's task only through that task's own code)."""
@@ -125,7 +119,7 @@ def check_phase_tasks(
                     problems.append(
                         doc.problem(
                             ("phases", index, key),
-                            text(doc.language, "plan.task_unknown", kind=phase.kind, field=key, code=code),
+                            problems.say("task_unknown", kind=phase.kind, field=key, code=code),
                         )
                     )
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedule import collectives
 from schedule.calendar import WorkCalendar
-from schedule.i18n import text
+from schedule.i18n import language_of, told
 from schedule.model import PhaseSpec, ProgramSpec, TaskSpec, UnitSpec
-from schedule.plan_folder.documents import MAX_YAML_BYTES, Problem, YamlDoc, load_yaml, string_list
+from schedule.plan_folder.documents import MAX_YAML_BYTES, Problem, Problems, YamlDoc, load_yaml, string_list
 from schedule.plan_folder.phases import check_phase_tasks, default_phase, read_phases, task_phase_lookup
 from schedule.plan_folder.policies import read_policies
 from schedule.plan_folder.tables import Cell, Table, TableError, read_table
@@ -48,7 +48,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
 @dataclass
 class PlanReading:
     program: ProgramSpec | None
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -57,6 +57,11 @@ class PlanReading:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def language(self) -> str:
+        """The plan's language as far as it was read (Chinese until program.yaml says otherwise)."""
+        return getattr(self.problems, "language", "zh-CN")
 
     @property
     def ok(self) -> bool:
@@ -68,7 +73,7 @@ class _Folder:
     """The plan folder being read, and everything found wrong in it so far."""
 
     directory: Path
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
 
     def shown(self, name: str | Path) -> str:
         return str(self.directory / name)
@@ -90,13 +95,16 @@ class _Tasks:
 def read_plan(directory: str | Path) -> PlanReading:
     folder = _Folder(Path(directory))
     if not folder.directory.is_dir():
-        return PlanReading(None, [Problem(str(folder.directory), None, None, "计划目录不存在")])
+        missing = Problem(str(folder.directory), None, None, folder.problems.say("folder_missing"))
+        return PlanReading(None, [missing])
     doc = load_yaml(folder.directory / "program.yaml", folder.shown("program.yaml"), folder.problems)
     if doc is None:
         return PlanReading(None, folder.problems)
     if not isinstance(doc.data, dict):
-        folder.problems.append(doc.problem((), "program.yaml 应为键值映射"))
+        folder.problems.append(doc.problem((), folder.problems.say("program_mapping")))
         return PlanReading(None, folder.problems)
+    # From here on, told in the plan's language.
+    folder.problems.language = language_of(str(doc.data.get("language") or ""))
     head = _read_head(doc, folder.problems)
     phases = read_phases(doc, doc.data, folder.problems)
     policies = read_policies(doc, doc.data, folder.problems)
@@ -120,29 +128,24 @@ def read_plan(directory: str | Path) -> PlanReading:
     return PlanReading(program, folder.problems)
 
 
-def _read_head(doc: YamlDoc, problems: list[Problem]) -> dict[str, Any]:
-    """The program's id, name, coordinator, time zone and language; sets the document's language, in which
-    the problems found after it are said."""
+def _read_head(doc: YamlDoc, problems: Problems) -> dict[str, Any]:
+    """The program's id, name, coordinator, time zone and language."""
     data = doc.data
     program_id = _required_text(doc, data, "id", problems)
     if program_id and not SLUG.match(program_id):
-        problems.append(
-            doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]")
-        )
+        problems.append(doc.problem(("id",), problems.say("program_id", id=program_id)))
     name = _required_text(doc, data, "name", problems)
-    if name and (why := name_problem(name)):
-        problems.append(doc.problem(("name",), f"计划名称{why}"))
+    if name and (why := name_problem(name, problems.language)):
+        problems.append(doc.problem(("name",), problems.say("program_name", why=why)))
     coordinator = _required_text(doc, data, "coordinator", problems)
     timezone = str(data.get("timezone") or "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(doc.problem(("timezone",), f"未知时区「{timezone}」"))
+        problems.append(doc.problem(("timezone",), problems.say("timezone", timezone=timezone)))
     language = str(data.get("language") or "zh-CN")
     if language not in ("zh-CN", "en"):
-        problems.append(doc.problem(("language",), f"语言「{language}」应为 zh-CN 或 en"))
-    else:
-        doc.language = language
+        problems.append(doc.problem(("language",), problems.say("language", language=language)))
     return {
         "id": program_id,
         "name": name,
@@ -155,14 +158,15 @@ def _read_head(doc: YamlDoc, problems: list[Problem]) -> dict[str, Any]:
 def _units_of(folder: _Folder, doc: YamlDoc, coordinator: str | None) -> tuple[UnitSpec, ...]:
     units_name = doc.data.get("units")
     if not units_name:
-        folder.problems.append(doc.problem(("units",), "缺少必填项 units (责任单位文件)"))
+        folder.problems.append(doc.problem(("units",), folder.problems.say("units_missing")))
         return ()
-    units = _read_units(
-        folder.directory / str(units_name), folder.shown(str(units_name)), doc.language, folder.problems
-    )
+    units = _read_units(folder.directory / str(units_name), folder.shown(str(units_name)), folder.problems)
     if coordinator and units and coordinator not in {u.code for u in units}:
         folder.problems.append(
-            doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中")
+            doc.problem(
+                ("coordinator",),
+                folder.problems.say("coordinator", coordinator=coordinator, units=units_name),
+            )
         )
     return units
 
@@ -170,14 +174,12 @@ def _units_of(folder: _Folder, doc: YamlDoc, coordinator: str | None) -> tuple[U
 def _tasks_of(folder: _Folder, doc: YamlDoc, units: tuple[UnitSpec, ...], phases: list[PhaseSpec]) -> _Tasks:
     tasks_name = doc.data.get("tasks")
     if not tasks_name:
-        folder.problems.append(doc.problem(("tasks",), "缺少必填项 tasks (分工表文件)"))
+        folder.problems.append(doc.problem(("tasks",), folder.problems.say("tasks_missing")))
         return _Tasks()
     shown = folder.shown(str(tasks_name))
     if not units:
         return _Tasks(shown=shown)
-    return _read_tasks(
-        folder.directory / str(tasks_name), shown, units, phases, doc.language, folder.problems
-    )
+    return _read_tasks(folder.directory / str(tasks_name), shown, units, phases, folder.problems)
 
 
 def _against_phases(
@@ -193,36 +195,16 @@ def _against_phases(
         phase = task.phase or default_phase(phases, replace(task, limit=limit))
         tasks.append(replace(task, limit=limit, phase=phase))
     kinds = {p.kind for p in phases}
+    say = folder.problems.say
     for task in tasks:
         if task.phase not in kinds:
-            folder.problems.append(
-                Problem(
-                    table.shown,
-                    task.row,
-                    None,
-                    text(doc.language, "plan.task_phase_missing", code=task.code, phase=task.phase),
-                )
-            )
+            undefined = say("phase_undefined", code=task.code, phase=task.phase)
+            folder.problems.append(Problem(table.shown, task.row, None, undefined))
         due = task.limit.due if task.limit else None
         if due is not None and task.parent is None and not start <= due <= end:
-            key, bound = ("plan.due_before_window", start) if due < start else ("plan.due_after_window", end)
-            folder.problems.append(
-                Problem(
-                    table.shown,
-                    task.row,
-                    table.due_column,
-                    text(
-                        doc.language,
-                        key,
-                        code=task.code,
-                        text=task.time_limit_text,
-                        due=due,
-                        start=start,
-                        end=end,
-                    ),
-                    "warning",
-                )
-            )
+            key = "due_before_start" if due < start else "due_after_end"
+            outside = say(key, code=task.code, text=task.time_limit_text, due=due, start=start, end=end)
+            folder.problems.append(Problem(table.shown, task.row, table.due_column, outside, "warning"))
     check_phase_tasks(doc, phases, tuple(tasks), folder.problems)
     return tuple(tasks)
 
@@ -232,34 +214,25 @@ def _check_calendar(folder: _Folder, phases: list[PhaseSpec], tasks: tuple[TaskS
     calendar_years |= {t.limit.due.year for t in tasks if t.limit and t.limit.due}
     uncovered = WorkCalendar.uncovered_years(range(min(calendar_years), max(calendar_years) + 1))
     if uncovered:
-        names = "、".join(str(y) for y in uncovered)
-        folder.problems.append(
-            Problem(
-                folder.shown("program.yaml"),
-                None,
-                None,
-                f"法定节假日数据不含 {names} 年：这些年份按周一至周五计算工作日，"
-                "请在 calendar.extra_holidays / extra_workdays 中补充当年的节假日安排",
-                "warning",
-            )
-        )
+        names = folder.problems.say("list_separator").join(str(y) for y in uncovered)
+        holidays = folder.problems.say("holidays_unknown", years=names)
+        folder.problems.append(Problem(folder.shown("program.yaml"), None, None, holidays, "warning"))
 
 
-def _required_text(doc: YamlDoc, data: dict, key: str, problems: list[Problem]) -> str | None:
+def _required_text(doc: YamlDoc, data: dict, key: str, problems: Problems) -> str | None:
     value = data.get(key)
     if value is None or not str(value).strip():
-        problems.append(doc.problem((key,), f"缺少必填项 {key}"))
+        problems.append(doc.problem((key,), problems.say("required", key=key)))
         return None
     return str(value).strip()
 
 
-def _read_units(path: Path, shown: str, language: str, problems: list[Problem]) -> tuple[UnitSpec, ...]:
+def _read_units(path: Path, shown: str, problems: Problems) -> tuple[UnitSpec, ...]:
     doc = load_yaml(path, shown, problems)
     if doc is None:
         return ()
-    doc.language = language
     if not isinstance(doc.data, list):
-        problems.append(doc.problem((), "units.yaml 应为单位列表"))
+        problems.append(doc.problem((), problems.say("units_list")))
         return ()
     units, seen = [], {}
     for index, item in enumerate(doc.data):
@@ -272,45 +245,39 @@ def _read_units(path: Path, shown: str, language: str, problems: list[Problem]) 
             if member not in codes:
                 problems.append(
                     doc.problem(
-                        (index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"
+                        (index, "members"), problems.say("member_unknown", id=unit.code, member=member)
                     )
                 )
         if unit.members and collectives.rule_problem(unit):
             problems.append(
                 doc.problem(
                     (index, "done_when"),
-                    text(language, "plan.done_when", unit=unit.code, value=unit.done_when),
+                    problems.say("done_when", unit=unit.code, value=unit.done_when),
                 )
             )
         if not unit.notify and not unit.members:
-            problems.append(
-                doc.problem(
-                    (index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"
-                )
-            )
+            problems.append(doc.problem((index, "id"), problems.say("no_notify", name=unit.name), "warning"))
     return tuple(units)
 
 
-def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: list[Problem]) -> UnitSpec | None:
+def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: Problems) -> UnitSpec | None:
     if not isinstance(item, dict):
-        problems.append(doc.problem((index,), "每个单位应为包含 id 与 name 的映射"))
+        problems.append(doc.problem((index,), problems.say("unit_mapping")))
         return None
     code = str(item.get("id", "")).strip()
     name = str(item.get("name", "") or "").strip()
     if not SLUG.match(code):
-        problems.append(
-            doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]")
-        )
+        problems.append(doc.problem((index, "id"), problems.say("unit_id", id=code)))
         return None
     if code in seen:
-        problems.append(doc.problem((index, "id"), f"单位编号「{code}」重复（第 {seen[code]} 行已定义）"))
+        problems.append(doc.problem((index, "id"), problems.say("unit_repeated", id=code, line=seen[code])))
         return None
     seen[code] = doc.marks.get((index,), (None,))[0]
     if not name:
-        problems.append(doc.problem((index, "name"), f"单位「{code}」缺少名称 name"))
+        problems.append(doc.problem((index, "name"), problems.say("unit_unnamed", id=code)))
         return None
-    if why := name_problem(name):
-        problems.append(doc.problem((index, "name"), f"单位「{code}」的名称{why}"))
+    if why := name_problem(name, problems.language):
+        problems.append(doc.problem((index, "name"), problems.say("unit_name", id=code, why=why)))
         return None
     notify = string_list(doc, (index, "notify"), item.get("notify"), problems)
     leader_notify = string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
@@ -319,7 +286,7 @@ def _read_unit(doc: YamlDoc, index: int, item: Any, seen: dict, problems: list[P
             problems.append(
                 doc.problem(
                     (index, "notify", i),
-                    f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)",
+                    problems.say("notify_url", id=code, url=url[:20]),
                 )
             )
     return UnitSpec(
@@ -339,15 +306,14 @@ def _read_tasks(
     shown: str,
     units: tuple[UnitSpec, ...],
     phases: list[PhaseSpec],
-    language: str,
-    problems: list[Problem],
+    problems: Problems,
 ) -> _Tasks:
     try:
         table = read_table(path, shown)
     except TableError as exc:
-        problems.append(Problem(shown, exc.row, exc.column, str(exc)))
+        problems.append(Problem(shown, exc.row, exc.column, told(exc, problems.language)))
         return _Tasks(shown=shown)
-    problems += _how_read(table, shown)
+    problems += _how_read(table, shown, problems)
     columns = _columns(table, shown, problems)
     if columns is None:
         return _Tasks(shown=shown)
@@ -356,7 +322,6 @@ def _read_tasks(
         columns,
         UnitDirectory((u.code, u.name, u.aliases) for u in units),
         task_phase_lookup(phases),
-        language,
         problems,
     )
     tasks, seen_codes = [], {}
@@ -366,7 +331,7 @@ def _read_tasks(
             tasks.append(task)
     if not tasks and not any(p.severity == "error" for p in problems):
         # Whatever the warnings: an empty table would retire every task of a program on re-import.
-        problems.append(Problem(shown, 2, None, "分工表没有任务行"))
+        problems.append(Problem(shown, 2, None, problems.say("no_tasks")))
     expanded, taken = collectives.expand(units, tuple(tasks))
     for clash in taken:
         problems.append(
@@ -374,35 +339,26 @@ def _read_tasks(
                 shown,
                 clash.task.row,
                 columns["code"].column,
-                text(
-                    language,
-                    "plan.share_taken",
-                    code=clash.task.code,
-                    unit=clash.collective,
-                    share=clash.share,
-                ),
+                problems.say("share_taken", code=clash.task.code, unit=clash.collective, share=clash.share),
             )
         )
     due = columns.get("due")
     return _Tasks(expanded, shown, due.column if due else None)
 
 
-def _how_read(table: Table, shown: str) -> list[Problem]:
+def _how_read(table: Table, shown: str, problems: Problems) -> list[Problem]:
     """Warnings on how the table was read: the hidden sheets skipped, a CSV read as GBK."""
     notes = []
     if table.skipped:
-        skipped = "」「".join(table.skipped)
-        notes.append(
-            Problem(
-                shown, None, None, f"跳过隐藏的工作表「{skipped}」，读取工作表「{table.sheet}」", "warning"
-            )
-        )
+        skipped = problems.say("list_separator").join(table.skipped)
+        hidden = problems.say("hidden_sheets", skipped=skipped, sheet=table.sheet)
+        notes.append(Problem(shown, None, None, hidden, "warning"))
     if table.encoding and table.encoding != "UTF-8":
-        notes.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
+        notes.append(Problem(shown, None, None, problems.say("read_as", encoding=table.encoding), "warning"))
     return notes
 
 
-def _columns(table: Table, shown: str, problems: list[Problem]) -> dict[str, Cell] | None:
+def _columns(table: Table, shown: str, problems: Problems) -> dict[str, Cell] | None:
     """Header → field; None (with the problems said) when a required column is missing."""
     columns: dict[str, Cell] = {}
     for header in table.header:
@@ -416,9 +372,9 @@ def _columns(table: Table, shown: str, problems: list[Problem]) -> dict[str, Cel
     if "title" not in columns:
         missing.append("工作举措 (主要举措, 任务内容, 具体任务, title)")
     if "lead" not in columns and "units" not in columns:
-        missing.append("牵头单位 或 责任单位 (lead / units)")
+        missing.append("牵头单位 / 责任单位 (lead / units)")
     for name in missing:
-        problems.append(Problem(shown, 1, None, f"缺少必需的列「{name}」"))
+        problems.append(Problem(shown, 1, None, problems.say("column_missing", name=name)))
     return None if missing else columns
 
 
@@ -430,8 +386,7 @@ class _Rows:
     columns: dict[str, Cell]
     directory: UnitDirectory
     phase_lookup: dict[str, str]
-    language: str
-    problems: list[Problem]
+    problems: Problems
 
     def cell(self, row: list[Cell], field_name: str) -> Cell | None:
         header = self.columns.get(field_name)
@@ -441,18 +396,20 @@ class _Rows:
         code_cell = self.cell(row, "code")
         code = _cell_text(code_cell)
         if not code:
-            self.problems.append(_at(self.shown, code_cell, "任务编号为空"))
+            self.problems.append(_at(self.shown, code_cell, self.problems.say("code_empty")))
             return None
         if code in seen_codes:
             self.problems.append(
-                _at(self.shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）")
+                _at(
+                    self.shown, code_cell, self.problems.say("code_repeated", code=code, row=seen_codes[code])
+                )
             )
             return None
         seen_codes[code] = code_cell.row
         title_cell = self.cell(row, "title")
         title = _cell_text(title_cell, one_line=False)
         if not title:
-            self.problems.append(_at(self.shown, title_cell, f"任务 {code} 的工作举措为空"))
+            self.problems.append(_at(self.shown, title_cell, self.problems.say("title_empty", code=code)))
         lead, co = self.units(row, code)
         limit_text, limit = self.time_limit(self.cell(row, "due"))
         return TaskSpec(
@@ -481,7 +438,7 @@ class _Rows:
         lead = _match_units(self.directory, lead_names, self.shown, lead_cell, self.problems)
         co = _match_units(self.directory, co_names, self.shown, co_cell, self.problems)
         if not lead_names:
-            self.problems.append(_at(self.shown, lead_cell, f"任务 {code} 没有牵头单位"))
+            self.problems.append(_at(self.shown, lead_cell, self.problems.say("no_lead", code=code)))
         return lead, tuple(u for u in dict.fromkeys(co) if u not in lead)
 
     def time_limit(self, due_cell: Cell | None):
@@ -494,7 +451,7 @@ class _Rows:
         try:
             return limit_text, parse_time_limit(value)
         except TimeLimitError as exc:
-            self.problems.append(_at(self.shown, due_cell, str(exc)))
+            self.problems.append(_at(self.shown, due_cell, told(exc, self.problems.language)))
             return limit_text, None
 
     def phase(self, phase_cell: Cell | None) -> str:
@@ -504,12 +461,12 @@ class _Rows:
         phase_text = _cell_text(phase_cell)
         kind = self.phase_lookup.get(phase_text.strip().lower())
         if kind is None:
-            choices = "、".join(dict.fromkeys(self.phase_lookup.values()))
+            choices = self.problems.say("list_separator").join(dict.fromkeys(self.phase_lookup.values()))
             self.problems.append(
                 _at(
                     self.shown,
                     phase_cell,
-                    text(self.language, "plan.task_phase", text=phase_text, choices=choices),
+                    self.problems.say("phase_name", phase=phase_text, names=choices),
                 )
             )
             return ""
@@ -517,14 +474,14 @@ class _Rows:
 
 
 def _match_units(
-    directory: UnitDirectory, names: list[str], shown: str, cell: Cell | None, problems: list[Problem]
+    directory: UnitDirectory, names: list[str], shown: str, cell: Cell | None, problems: Problems
 ) -> tuple[str, ...]:
     codes = []
     for name in names:
         try:
             codes.append(directory.match(name))
         except UnknownUnitError as exc:
-            problems.append(_at(shown, cell, str(exc)))
+            problems.append(_at(shown, cell, told(exc, problems.language)))
     return tuple(dict.fromkeys(codes))
 
 
