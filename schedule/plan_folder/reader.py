@@ -456,8 +456,8 @@ class _Rows:
 
     def phase(self, phase_cell: Cell | None) -> str:
         """The phase the row names, or '' for the plan's default (schedule.plan_folder.phases)."""
-        if phase_cell is None or not _present(phase_cell.value):
-            return ""
+        if phase_cell is None or not _present(phase_cell.value) or not self.phase_lookup:
+            return ""  # no phases were read: program.yaml's problem, said there
         phase_text = _cell_text(phase_cell)
         kind = self.phase_lookup.get(phase_text.strip().lower())
         if kind is None:
