@@ -35,7 +35,6 @@ from db import (
     summary_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
-from schedule import PHASE_KINDS
 
 RUNNING = ("open", "overrun")
 DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
@@ -116,7 +115,7 @@ def program_step(
         if ended_on(session, program_id) is not None:  # completed: its final summary is all it still sends
             final = [] if ctx.program.archived_at else summary_candidates(session, ctx)
             return _claim(session, ctx, final, at)
-        resting = set(PHASE_KINDS) - set(running)
+        resting = {p.kind for p in phases(session, program_id)} - set(running)
         candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
                                      assignments=assignment_phase(session, program_id) not in running)
         # Extension decisions any day of the program; a phase's own content when that phase is not running.
