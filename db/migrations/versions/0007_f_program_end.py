@@ -1,14 +1,14 @@
 """notices as a 督查办 writes them: digest numbers, remediation cause and measure, archived programs
 
 Revision ID: 0007_f_program_end
-Revises: 0006
+Revises: 0007_e
 Create Date: 2026-12-01 21:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007_f_program_end'
-down_revision = '0006'
+down_revision = '0007_e'  # after E's, already on main
 branch_labels = None
 depends_on = None
 
