@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test screenshots lint bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The browser tests again, saving their pictures into docs/screenshots/ (a temporary folder under `make test`).
+screenshots: install
+	DUBAN_SCREENSHOTS=1 $(BIN)/python -m pytest -p no:randomly tests/portal/test_browser.py \
+		tests/portal/test_portal_live.py
 
 lint: install
 	$(BIN)/ruff check .

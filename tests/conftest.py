@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,17 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save their pictures: a temporary folder, so `make test` leaves the clone
+    clean; the README's docs/screenshots/ only when asked (`make screenshots`, DUBAN_SCREENSHOTS=1)."""
+    if os.environ.get("DUBAN_SCREENSHOTS", "") not in ("", "0"):
+        folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture
