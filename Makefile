@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/duban demo
 
+# Whole files to each worker, in collection order: tests/conftest.py puts the slowest files first.
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The browser tests again, saving their pictures into docs/screenshots/ (a temporary folder under `make test`).
 screenshots: install

@@ -1,4 +1,5 @@
-"""Shared fixtures: one temporary Prefect server per test session, and isolated duban homes."""
+"""Shared fixtures: one temporary Prefect server per test session, isolated duban homes, new databases as
+copies of one migrated database, and the slowest files first for `make test`'s two workers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,31 @@ from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "migrations: new databases run the migrations, not a migrated copy")
+
+
+# The files that take most of a worker's time (--durations: Prefect servers, the Chengdu replay, PostgreSQL),
+# costliest first. `make test` hands out whole files in collection order (--dist loadfile
+# --no-loadscope-reorder); collected last, one of these would keep a worker busy long after the other ran out.
+SLOWEST_FIRST = (
+    "tests/flows/test_prefect_server.py",
+    "tests/flows/test_prefect_postgres.py",
+    "tests/cli/test_demo.py",
+    "tests/portal/test_browser.py",
+    "tests/db/test_postgres.py",
+    "tests/notifications/test_fault_campaign.py",
+    "tests/db/test_selfcheck.py",
+    "tests/flows/test_supervise_flow.py",
+    "tests/portal/test_portal_live.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file and among the others is kept
 
 
 @pytest.fixture(scope="session")
