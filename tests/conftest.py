@@ -32,8 +32,8 @@ SLOWEST_FIRST = (
     "tests/portal/test_browser.py",
     "tests/db/test_postgres.py",
     "tests/notifications/test_fault_campaign.py",
+    "tests/flows/test_supervise_flow.py",  # every test that needs the in-process Prefect server is here
     "tests/db/test_selfcheck.py",
-    "tests/flows/test_supervise_flow.py",
     "tests/portal/test_portal_live.py",
 )
 
