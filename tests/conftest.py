@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from tests.support.migrated import build_template, copying_from  # noqa: E402  (after the settings above)
+from tests.support.migrated import build_template, start_new_databases_from  # noqa: E402  (after the settings above)
 from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402
 
 
@@ -56,9 +56,7 @@ def migrated_template(tmp_path_factory):
 def _new_databases_copied(request, migrated_template, monkeypatch):
     """Every new SQLite database a test opens in this process starts as a copy of one migrated database."""
     if request.node.get_closest_marker("migrations") is None:
-        from db import engine
-
-        monkeypatch.setattr(engine, "_migrated_engine", copying_from(migrated_template))
+        start_new_databases_from(migrated_template, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -9,20 +9,26 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from db import engine as engines
+import pytest
+
+from db import forget_engine, get_engine
 
 
 def build_template(folder: Path) -> Path:
     """An empty database at the newest revision, checkpointed into its one file."""
     path = folder / "migrated.db"
     url = f"sqlite:///{path}"
-    engines.get_engine(url)
-    engines.forget_engine(url)  # closing the last connection folds the WAL into the file
+    get_engine(url)
+    forget_engine(url)  # closing the last connection folds the WAL into the file
     return path
 
 
-def copying_from(template: Path, original=engines._migrated_engine):
-    """`_migrated_engine` that starts a SQLite file which does not exist yet as a copy of `template`."""
+def start_new_databases_from(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the test ends, a SQLite file that `get_engine` opens and that does not exist yet starts as a copy
+    of `template`."""
+    from db import engine  # the step replaced here is inside db, not part of its surface: test set-up only
+
+    original = engine._migrated_engine
 
     def migrated_engine(url: str):
         path = url.removeprefix("sqlite:///")
@@ -31,4 +37,4 @@ def copying_from(template: Path, original=engines._migrated_engine):
             shutil.copyfile(template, path)
         return original(url)
 
-    return migrated_engine
+    monkeypatch.setattr(engine, "_migrated_engine", migrated_engine)
