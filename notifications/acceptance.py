@@ -33,7 +33,7 @@ def render_report(data: dict) -> str:
 def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date, home: Path | None = None,
                   force: bool = False) -> dict:
     out_dir = Path(out_dir)
-    prepare_out_dir(out_dir, force)
+    prepare_out_dir(out_dir, force, ctx.language)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     manifest = out_dir / MANIFEST
@@ -43,7 +43,7 @@ def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: d
         report = out_dir / "report.html"
         archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
         for target in (index, report, archive):
-            refuse_foreign(target)
+            refuse_foreign(target, ctx.language)
         index.write_bytes(index_workbook(data))
         report.write_text(render_report(data), "utf-8")
         members = [index, report, *sorted(written)]
