@@ -24,10 +24,13 @@ from sqlalchemy.orm import Session
 from db import MANIFEST, ProgramContext, package_data, prepare_out_dir, refuse_foreign
 from notifications.render.environment import environment
 from notifications.workbooks.acceptance import index_workbook
+from schedule import labels
 
 
 def render_report(data: dict) -> str:
-    return environment().get_template("acceptance_report.html.j2").render(**data)
+    language = data["language"]
+    return environment().get_template("acceptance_report.html.j2").render(
+        **data, say=labels(language, "acceptance_report"), acceptance=labels(language, "acceptance"))
 
 
 def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date, home: Path | None = None,
