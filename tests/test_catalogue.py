@@ -41,7 +41,7 @@ NOT_YET_IN_CATALOGUE = {
     "duban/cli/phase_work.py": 138, "duban/cli/main.py": 88, "duban/cli/deliveries.py": 33,
     "duban/cli/portal.py": 24, "notifications/workbooks/tasks.py": 18, "duban/simulation/units.py": 14,
     "duban/cli/support.py": 4, "flows/definitions.py": 7, "notifications/dispatch.py": 2,
-    "flows/decide.py": 2, "db/remediation.py": 1, "notifications/render/digest.py": 1,
+    "flows/decide.py": 1, "db/remediation.py": 1, "notifications/render/digest.py": 1,
     "duban/simulation/home.py": 1,
 }
 
