@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import session_factory
-from notifications import AppriseNotifier, Notifier, OutboxNotifier
+from notifications import Notifier
 
 
 def now(zone: tzinfo) -> datetime:
@@ -102,6 +102,9 @@ class Wiring:
             yield session
 
     def notifier(self, *, outbox_only: bool = False) -> Notifier:
+        # The notifiers bring httpx and the channels: loaded when a command sends, not when it reads.
+        from notifications import AppriseNotifier, OutboxNotifier
+
         if outbox_only or self.settings.notifier == "outbox":
             return OutboxNotifier(self.settings.outbox_path, self.sessions)
         # Real channels keep their rate limits in real time; every rule takes as_of.

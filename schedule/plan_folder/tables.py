@@ -18,11 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-
 MAX_CSV_BYTES = 5_000_000
 MAX_XLSX_UNPACKED = 20_000_000
 MAX_ROWS = 20_000
@@ -67,6 +62,8 @@ def read_table(path: Path, shown: str) -> Table:
         raise TableError(f"分工表应为 .xlsx 或 .csv 文件，而不是「{path.suffix or path.name}」")
     if not grid or not any(_present(v) for v in grid[0]):
         raise TableError("分工表没有表头行（第 1 行应为列名）", 1)
+    from openpyxl.utils import get_column_letter  # pandas and openpyxl load only when a table is read
+
     width = max(len(r) for r in grid)
     cells = [
         [Cell(r + 1, get_column_letter(c + 1), c, row[c] if c < len(row) else None) for c in range(width)]
@@ -96,6 +93,8 @@ def _csv_grid(path: Path) -> tuple[list[list[Any]], str]:
     else:
         row = raw[: failure.start].count(b"\n") + 1
         raise TableError("无法识别 CSV 的编码（应为 UTF-8 或 GBK/GB18030）", row)
+    import pandas as pd  # loaded only when a CSV table is read
+
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -131,6 +130,9 @@ def _xlsx_grid(path: Path) -> tuple[list[list[Any]], str, tuple[str, ...]]:
     if not zipfile.is_zipfile(path):
         raise TableError("不是有效的 Excel 工作簿（.xlsx）：文件内容无法按工作簿打开")
     check_workbook_size(path, MAX_XLSX_UNPACKED)
+    from openpyxl import load_workbook  # loaded only when a workbook is read
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         # data_only: a formula cell is read as its cached value, never evaluated.
         workbook = load_workbook(path, data_only=True)
