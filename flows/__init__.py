@@ -9,8 +9,8 @@ from schedule import lazy_surface
 # A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
 # The flows are exported as *_flow, since flows.supervise is also a module's name.
 _SURFACE = {
-    "check": ("DAILY_CHECK_TIME", "AsOf", "CheckResult", "bulletin_step", "run_check"),
-    "runtime": ("Settings", "Wiring", "database", "load_settings", "now", "wiring"),
+    "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
+    "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
     "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
     "decide": ("decide_flow=decide",),
     "bulletin": ("bulletin_flow=weekly_bulletin",),
