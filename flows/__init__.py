@@ -6,18 +6,6 @@ module on first use (PEP 562), so `from flows import supervise_flow` works as us
 
 from schedule import lazy_surface
 
-# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
-# The flows are exported as *_flow, since flows.supervise is also a module's name.
-_SURFACE = {
-    "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
-    "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
-    "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
-    "decide": ("decide_flow=decide",),
-    "bulletin": ("bulletin_flow=weekly_bulletin",),
-    "definitions": ("FLOWS", "deployments", "deployment_names", "overrun_automation", "OVERRUN_AUTOMATION"),
-}
-__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
-
 __all__ = [
     "AsOf",
     "CheckResult",
@@ -42,3 +30,14 @@ __all__ = [
     "wiring",
 ]
 
+# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
+# The flows are exported as *_flow, since flows.supervise is also a module's name.
+_SURFACE = {
+    "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
+    "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
+    "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
+    "decide": ("decide_flow=decide",),
+    "bulletin": ("bulletin_flow=weekly_bulletin",),
+    "definitions": ("FLOWS", "deployments", "deployment_names", "overrun_automation", "OVERRUN_AUTOMATION"),
+}
+__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)

@@ -51,8 +51,7 @@ deliveries_app = typer.Typer(cls=_ListByDefault, no_args_is_help=True,
 def deliveries(
     program: str,
     failed: Annotated[bool, typer.Option("--failed", help="只看失败或结果不明的投递")] = False,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """投递台账：每条消息在每个渠道（已脱敏）的状态、尝试次数，失败的代码与原因；unknown
     为结果不明（可能已送达）。"""

@@ -35,11 +35,11 @@ from duban.cli.support import (
     actor,
     date_option,
     emit_json,
-    err,
     handles_errors,
     opened,
     out,
     print_problems,
+    refuse_returned,
 )
 from schedule import PHASE_KINDS
 
@@ -61,8 +61,7 @@ def selfcheck_forms(
     program: str,
     out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只写这些单位的表，可重复")] = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """为每个有任务的单位写出自查自评表（.xlsx）。"""
     from notifications import write_forms  # openpyxl: loaded by the commands that write workbooks
@@ -87,9 +86,7 @@ def selfcheck_import(
     program: str,
     files: Annotated[list[Path], typer.Argument(help="交回的自查表 .xlsx")],
     unit: Annotated[str | None, typer.Option("--unit", help="交表单位：表须属于该单位")] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """导入交回的自查表：逐项校验（FILE:ROW:COLUMN: 问题），全部无误才导入，否则一份也不导入。"""
     from notifications import import_forms  # openpyxl: loaded by the commands that read workbooks
@@ -105,10 +102,7 @@ def selfcheck_import(
             findings = "，".join(f"{k} {v}" for k, v in r["findings"].items()) or "无"
             out.print(f"已导入 {r['unit']}：{r['rows']} 行，发现问题 {findings}"
                       f"{'' if r['on_time'] else '（逾期交回）'}", highlight=False)
-    if failed:
-        if not as_json:
-            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
-        raise typer.Exit(1)
+    refuse_returned(failed, as_json)
 
 
 @selfcheck_app.command("status")
@@ -175,9 +169,7 @@ def _decision_command(approve: bool, doc: str):
         request_id: Annotated[int, typer.Argument(metavar="ID")],
         by: ByOption = None,
         note: NoteOption = None,
-        as_of: AsOfOption = None,
-        db: DbOption = None,
-        as_json: JsonOption = False,
+        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
     ) -> None:
         _decide(program, request_id, approve, by, note, as_of, db, as_json)
 
@@ -196,8 +188,7 @@ extension_reject = extension_app.command("reject")(_decision_command(False, "驳
 def extension_list(
     program: str,
     state: Annotated[str | None, typer.Option("--state", help="pending | approved | rejected")] = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """延期申请及其决定。"""
     with opened(program, db) as the:
@@ -222,9 +213,7 @@ def phase_approve(
     kind: Annotated[str, typer.Argument(metavar="KIND", help=" | ".join(PHASE_KINDS))],
     by: ByOption = None,
     note: NoteOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
     if kind not in PHASE_KINDS:
@@ -252,9 +241,7 @@ def acceptance_package(
     force: Annotated[
         bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")
     ] = False,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
     from notifications import build_package  # the package's workbook and report: loaded by this command only
@@ -288,9 +275,7 @@ def bulletin(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="输出文件，默认 $DUBAN_HOME/reports/")
     ] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """通报：各单位红黄绿灯数量、红灯清单、投递失败、延期批准、约谈建议。"""
     from notifications import FORMATS, bulletin_data, render_bulletin  # the templates: loaded by this command
@@ -323,9 +308,7 @@ def bulletin(
 def scores(
     program: str,
     year: Annotated[int | None, typer.Option("--year", help="只计该年度到期的事项")] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """考核评价：各单位按时/逾期、黄牌红牌、扣分，及约谈名单。"""
     with opened(program, db) as the:

@@ -19,12 +19,12 @@ from duban.cli.support import (
     JsonOption,
     actor,
     emit_json,
-    err,
     handles_errors,
     opened,
     out,
     parse_as_of,
     print_problems,
+    refuse_returned,
 )
 from schedule import Problem
 
@@ -129,8 +129,5 @@ def report_import(program: str, files: Annotated[list[Path], typer.Argument(help
         for r in results:
             out.print(f"已记录: {r['code']} {r['unit']} → {r['status']} {r['progress']}%"
                       f"{'（待审核）' if r.get('review') == 'pending' else ''}", highlight=False)
-    if problems:
-        if not as_json:
-            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
-        raise typer.Exit(1)
+    refuse_returned(bool(problems), as_json)
 

@@ -98,9 +98,7 @@ def report(
     progress: Annotated[int | None, typer.Option("--progress", help="进度 0–100")] = None,
     note: Annotated[str | None, typer.Option("--note", help="进展说明")] = None,
     evidence: EvidenceOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """记录一个单位的进展报送。"""
     staged = stage_evidence(evidence or [])

@@ -33,13 +33,11 @@ def remediation(
     program: str,
     unit: Annotated[str | None, typer.Option(help="只看该单位；与 --close 一起时为报送单位")] = None,
     close: Annotated[str | None, typer.Option(help="办结整改事项（如 R-3），须同时给出 --unit")] = None,
-    accept: Annotated[str | None, typer.Option(help="牵头办认可未办结的整改事项（如 R-3）")] = None,
-    note: NoteOption = None,
     evidence: EvidenceOption = None,
+    note: NoteOption = None,
+    accept: Annotated[str | None, typer.Option(help="牵头办认可未办结的整改事项（如 R-3）")] = None,
     by: ByOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """自查发现问题转成的整改事项；--close 办结（单位），--accept 认可（牵头办）。"""
     if close and accept:

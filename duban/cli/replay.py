@@ -32,8 +32,7 @@ def simulate(
     from_: Annotated[str | None, typer.Option("--from", help="开始日期，默认第一阶段开始")] = None,
     to: Annotated[str | None, typer.Option("--to", help="结束日期，默认最后阶段结束")] = None,
     seed: Annotated[int, typer.Option("--seed", help="模拟单位行为的随机种子")] = 2023,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """按模拟时钟逐日回放；单位按种子模拟报送进展；通知只进入发件箱（在单独的模拟目录中）。
 

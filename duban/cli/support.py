@@ -191,6 +191,14 @@ def print_problems(problems) -> None:
                   highlight=False, markup=False)
 
 
+def refuse_returned(failed: bool, as_json: bool) -> None:
+    """A returned form (报送表, 自查表) with problems: nothing was recorded; exit 1."""
+    if failed:
+        if not as_json:
+            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
+        raise typer.Exit(1)
+
+
 def date_option(text: str | None, option: str) -> date | None:
     if text is None:
         return None
