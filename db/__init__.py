@@ -13,7 +13,10 @@ _SURFACE = {
     "accounts": ("add_user", "authenticate"),
     "assignments": ("ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
-    "engine": ("alembic_config", "forget_engine", "forget_engines", "get_engine", "session_factory"),
+    "engine": (
+        "alembic_config", "forget_engine", "forget_engines", "get_engine", "head_revisions",
+        "session_factory",
+    ),
     "events": ("record_event",),
     "evidence": ("Staged", "commit_files", "stage", "store"),
     "extensions": (
@@ -54,6 +57,7 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
+    "head_revisions",
     "add_user",
     "authenticate",
     "ack_candidates",

@@ -8,6 +8,7 @@ from schedule import lazy_surface
 
 _SURFACE = {
     "cli": ("app", "main"),
+    "cli.main": ("COMMANDS", "load_command"),
     "cli.support": ("run_flow",),
     "portal.app": ("create_app",),
     "simulation": (
@@ -18,6 +19,8 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
+    "COMMANDS",
+    "load_command",
     "create_app",
     "run_flow",
     "EXAMPLE_PLANS",

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default=None, description="signs portal sessions; else a key kept in the database")
     check_limit: int = Field(
         default=4, gt=0,
-        description="checks run at once: `duban serve`'s runner limit and the duban work pool's concurrency limit",
+        description="checks at once: `duban serve`'s runner limit, the duban work pool's concurrency limit",
     )
     prefect_startup_seconds: int = Field(
         default=180,

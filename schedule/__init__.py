@@ -1,7 +1,7 @@
 """Pure rules, no I/O: the plan model, time limits, the working-day calendar, the reminder ladder, lights,
 unit names, the plan-folder reader and the catalogue of texts. Imports nothing of ours."""
 
-from schedule.surface import lazy_surface
+from schedule.surface import lazy_surface, load
 
 # A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
 _SURFACE = {
@@ -32,7 +32,7 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
-    "lazy_surface",
+    "lazy_surface", "load",
     "MAX_EVIDENCE_BYTES", "REPORT_STATUSES", "ack_slot", "claim_refusal", "clean_entry", "content_refusal",
     "upload_refusal",
     "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",

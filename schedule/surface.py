@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from importlib import import_module
 from types import ModuleType
+
+
+def load(module: str) -> ModuleType:
+    """Imports `module` as an import statement does (importlib.import_module does not: `python -X importtime`
+    would not see it)."""
+    __import__(module)
+    return sys.modules[module]
 
 
 def lazy_surface(package: str, surface: dict[str, tuple[str, ...]]) -> tuple[Callable, Callable]:
@@ -23,8 +29,8 @@ def lazy_surface(package: str, surface: dict[str, tuple[str, ...]]) -> tuple[Cal
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         if module == "":
-            return import_module(f"{package}.{name}")  # the import sets the package's attribute
-        loaded = import_module(f"{package}.{module}")
+            return load(f"{package}.{name}")
+        loaded = load(f"{package}.{module}")
         values = {}
         for entry in surface[module]:
             exported, _, attribute = entry.partition("=")

@@ -9,12 +9,13 @@ pandas or openpyxl (tests/cli/test_cli_imports.py holds it).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import NamedTuple
 
 import click
 import typer
 from typer.core import TyperGroup
+
+from schedule import load
 
 
 class Entry(NamedTuple):
@@ -80,7 +81,7 @@ COMMANDS: dict[str, Entry] = {
 def load_command(name: str) -> click.Command:
     """The command `name`, built from its module (loaded now, and only now)."""
     entry = COMMANDS[name]
-    target = getattr(import_module(f"duban.cli.{entry.module}"), entry.attribute)
+    target = getattr(load(f"duban.cli.{entry.module}"), entry.attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
         group.name = name
