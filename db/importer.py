@@ -161,9 +161,11 @@ def _write_tasks(session: Session, spec: ProgramSpec, result: ImportResult) -> d
             result.tasks_updated.append(task_spec.code)
     ids = {code: row.id for code, row in existing.items()}
     if new_rows:
-        returning = insert(TASKS).returning(TASKS.c.id, sort_by_parameter_order=True)
-        inserted = session.execute(returning, new_rows)
-        ids.update(zip((row["code"] for row in new_rows), inserted.scalars(), strict=True))
+        # One executemany, then the new ids read back by code: RETURNING in parameter order would cost SQLite
+        # a statement per row.
+        session.execute(insert(TASKS), new_rows)
+        added = select(TASKS.c.code, TASKS.c.id).where(TASKS.c.program_id == spec.id)
+        ids.update((code, task_id) for code, task_id in session.execute(added) if code not in ids)
     if changed:
         session.execute(update(TASKS).where(TASKS.c.id == bindparam("task_id")), changed)
     codes = {t.code for t in spec.tasks}
