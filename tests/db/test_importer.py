@@ -1,11 +1,13 @@
 """The importer is set-based: the number of statements of an import, first or again, does not grow with the
 tasks, and a re-import still updates by code, keeps progress, retires rather than deletes, and lists what the
-table dropped. Statements are counted, not timed (the figures are bench/import_bench.py's)."""
+table dropped; on SQLite and on PostgreSQL (a throwaway cluster, skipped where the machine has none).
+Statements are counted, not timed (the figures are bench/import_bench.py's)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import event, func, select
 from db import ProgressReport, Task, TaskInstance, TaskUnit, import_program, load_program, record_report
 from flows import Settings, Wiring
 from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
+from tests.support.postgres import postgres_binaries, postgres_cluster
 
 ZONE = ZoneInfo("Asia/Shanghai")
 IMPORTED = datetime(2023, 4, 1, 9, 0, tzinfo=ZONE)
@@ -58,24 +61,43 @@ def statements_of(wired: Wiring, program: ProgramSpec) -> int:
     return len(counted)
 
 
-@pytest.fixture
-def wired(tmp_path) -> Wiring:
-    return Wiring(Settings(home=tmp_path))
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("psycopg")
+    if postgres_binaries() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+    with postgres_cluster() as running:
+        yield running, count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh(request, tmp_path):
+    """A function giving a fresh database of the parameter's kind, as a Wiring."""
+    if request.param == "sqlite":
+        return lambda name: Wiring(Settings(home=tmp_path / name))
+    running, serial = request.getfixturevalue("cluster")
+
+    def database(name: str) -> Wiring:
+        created = f"import_{next(serial)}"
+        running.create_database(created)
+        return Wiring(Settings(home=tmp_path / name, database_url=running.url(created)))
+
+    return database
 
 
 @pytest.mark.parametrize("kind", ["first import", "re-import"])
-def test_an_import_takes_as_many_statements_for_500_tasks_as_for_20(tmp_path, kind):
+def test_an_import_takes_as_many_statements_for_500_tasks_as_for_20(fresh, kind):
     counts = []
     for size in (20, 500):
-        wired = Wiring(Settings(home=tmp_path / str(size)))
+        wired = fresh(str(size))
         if kind == "re-import":
             statements_of(wired, spec(size))
         counts.append(statements_of(wired, changed(spec(size)) if kind == "re-import" else spec(size)))
     assert counts[0] == counts[1] and counts[0] < 40
 
 
-def test_a_reimport_updates_by_code_keeps_progress_and_retires_what_the_table_dropped(wired):
-    program = spec(30)
+def test_a_reimport_updates_by_code_keeps_progress_and_retires_what_the_table_dropped(fresh):
+    wired, program = fresh("reimport"), spec(30)
     statements_of(wired, program)
     with wired.transaction() as session:
         quarters = session.scalar(select(func.count()).select_from(TaskInstance).join(Task)
