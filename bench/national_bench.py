@@ -70,20 +70,29 @@ def morning(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 8, 30, tzinfo=ZONE)
 
 
-def prepare(home: Path, programs: int, size: int) -> list[str]:
-    """Imports every program and sends its 交办; then makes the measured day hostile."""
+def prepare(home: Path, programs: int, size: int, workers: int) -> list[str]:
+    """Imports every program and sends its 交办 (in the pool too: it is not what is measured); then makes the
+    measured day hostile."""
     wired = Wiring(Settings(home=home, notifier="outbox"))
+    get_engine(wired.settings.db_url)  # migrated once, before any worker forks
     ids = [f"city-{n:03d}" for n in range(programs)]
-    for program in ids:
-        with wired.transaction() as session:
-            import_program(session, synthetic_program(program, size), datetime(2023, 4, 1, tzinfo=ZONE))
-        run_check(wired.sessions, program, morning(FIRST_DAY), wired.notifier(outbox_only=True))
+    forget_engines()
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=in_child) as pool:
+        list(pool.map(assign, [str(home)] * len(ids), ids, [size] * len(ids)))
     with get_engine(wired.settings.db_url).begin() as connection:
         connection.execute(text("UPDATE task_instances SET status='done', progress=100, done_on=due "
                                 "WHERE due <= :d AND id % 5 < 2"), {"d": MEASURED_DAY})
         connection.execute(text("UPDATE task_instances SET status='in_progress', progress=30 "
                                 "WHERE status='not_started' AND id % 7 = 0"))
     return ids
+
+
+def assign(home: str, program: str, size: int) -> None:
+    """One program imported and its 交办 sent, on the first day of implementation."""
+    wired = Wiring(Settings(home=Path(home), notifier="outbox"))
+    with wired.transaction() as session:
+        import_program(session, synthetic_program(program, size), datetime(2023, 4, 1, tzinfo=ZONE))
+    run_check(wired.sessions, program, morning(FIRST_DAY), wired.notifier(outbox_only=True))
 
 
 def check(home: str, program: str) -> tuple[int, int, float]:
@@ -122,7 +131,7 @@ def main(argv: list[str]) -> None:
     root = Path(tempfile.mkdtemp(prefix="duban-national-"))
     try:
         begun = time.perf_counter()
-        ids = prepare(root / "base", programs, size)
+        ids = prepare(root / "base", programs, size, workers)
         print(f"prepared {programs} programs × {size} tasks (import and 交办) in "
               f"{time.perf_counter() - begun:.0f} s", flush=True)
         rows = []
