@@ -1,7 +1,6 @@
-"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, 50 concurrent report submissions (each
-with
-a small evidence file), and the review queue with 1,000 claims, each beside a static file served by the same
-server (the baseline: what the server and the loopback cost without duban's work).
+"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, report submissions (each with a small
+evidence file) one at a time and 50 at once, and the review queue with 1,000 claims, each beside a static file
+served by the same server (the baseline: what the server and the loopback cost without duban's work).
 
 `python -m bench.portal_bench [TASKS]` (default 1,000). The server is a separate process (`uvicorn
 duban.portal.serve:app --factory`, one worker) over a fresh SQLite home; latencies are measured by the client.
@@ -153,7 +152,7 @@ def main(size: int = 1000) -> None:
                     (f"unit page, {size:,} tasks ({len(page.content) // 1024} KiB)", unit_page, static)
                 )
 
-                codes = [f"T{n:05d}" for n in range(50)]
+                codes = [f"T{n:05d}" for n in range(80)]
                 cookies = dict(client.cookies)
 
                 def submit(code: str) -> float:
@@ -175,9 +174,11 @@ def main(size: int = 1000) -> None:
                     assert response.status_code == 303, response.text[:300]
                     return time.perf_counter() - begun
 
+                one_by_one = [submit(code) for code in codes[50:]]
+                rows.append(("a report submission with a 20 KB file, one at a time (30)", one_by_one, static))
                 begun = time.perf_counter()
                 with ThreadPoolExecutor(50) as pool:
-                    submissions = list(pool.map(submit, codes))
+                    submissions = list(pool.map(submit, codes[:50]))
                 wall = time.perf_counter() - begun
                 rows.append((f"50 concurrent report submissions with a 20 KB file (all in {wall:.1f} s)",
                              submissions, static))
