@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import Phase, Program, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput
-from schedule import ProgramSpec
+from schedule import ProgramSpec, text
 
 
 @dataclass
@@ -65,10 +65,9 @@ def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: st
         session.add(program)
     elif program.source_identity not in (None, identity):
         if not replace:
-            raise PlanConflict(
-                f"计划编号「{spec.id}」已属于另一个计划「{program.name}」（牵头协调单位 "
-                f"{_coordinator_code(session, program)}）；要导入的是「{spec.name}」（{spec.coordinator}）。"
-                f"如确要以新计划替换它（原有报送、通知、事件与决定均保留），请加 --replace")
+            raise PlanConflict(text(spec.language, "error.plan_conflict", id=spec.id, other=program.name,
+                                    other_coordinator=_coordinator_code(session, program), name=spec.name,
+                                    coordinator=spec.coordinator))
         result.replaced = program.name
     program.source_identity = identity
     program.name, program.timezone, program.language = spec.name, spec.timezone, spec.language
@@ -234,7 +233,8 @@ def _write_instances(session: Session, spec: ProgramSpec, task_ids: dict[str, in
                 # Retired, never deleted: its reports, notices and extension requests stay attached.
                 retired.append({"instance_id": row.id})
                 result.instances_retired.append(
-                    f"{task_spec.code} #{row.seq}（{row.due or '无时限'}，{row.status}）")
+                    text(spec.language, "error.retired_instance", code=task_spec.code, seq=row.seq,
+                         due=row.due or text(spec.language, "light.none"), status=row.status))
     if new_rows:
         session.execute(insert(INSTANCES), new_rows)
     if changed:

@@ -18,6 +18,7 @@ __all__ = [
     "bulletin_flow",
     "bulletin_step",
     "decide_flow",
+    "decision_question",
     "deployment_names",
     "deployments",
     "overrun_automation",
@@ -36,7 +37,7 @@ _SURFACE = {
     "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
     "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
     "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
-    "decide": ("decide_flow=decide",),
+    "decide": ("decide_flow=decide", "decision_question=question_for"),
     "bulletin": ("bulletin_flow=weekly_bulletin",),
     "definitions": ("FLOWS", "deployments", "deployment_names", "overrun_automation", "OVERRUN_AUTOMATION"),
 }

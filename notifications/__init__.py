@@ -16,7 +16,7 @@ _SURFACE = {
     "message": ("Attachment", "DeliveryResult", "Message", "Notifier", "Recipient"),
     "render": ("FORMATS", "DigestItem", "bulletin_data", "environment", "render_bulletin", "render_digest"),
     "render.bulletin": ("bulletin_workbook",),
-    "render.digest": ("MAX_ITEMS_PER_SECTION", "SECTION_TITLES"),
+    "render.digest": ("MAX_ITEMS_PER_SECTION", "SECTION_KINDS"),
     "render.environment": ("TEMPLATES", "markdown_escape"),
     "workbooks": (
         "FIRST_ROW", "META_SHEET", "XLSX_MIME", "form_bytes", "form_filename", "import_forms", "read_form",
@@ -28,7 +28,7 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
-    "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_TITLES", "read_report_form",
+    "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_KINDS", "read_report_form",
     "index_workbook",
     "bulletin_workbook",
     "TEMPLATES", "markdown_escape",

@@ -10,7 +10,7 @@ _SURFACE = {
         "MAX_EVIDENCE_BYTES", "REPORT_STATUSES", "claim_refusal", "clean_entry", "content_refusal",
         "upload_refusal",
     ),
-    "i18n": ("LANGUAGES", "catalogue", "labels", "language_of", "text"),
+    "i18n": ("LANGUAGES", "Told", "catalogue", "labels", "language_of", "text", "told"),
     "ladder": (
         "Rung", "ack_slot", "before_due_horizon", "before_due_offset", "bulletin_slot", "overdue_slot",
         "report_slot", "rung",
@@ -42,4 +42,4 @@ __all__ = [
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
-    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]
+    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]

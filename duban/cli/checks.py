@@ -31,6 +31,7 @@ from duban.cli.support import (
     opened,
     out,
     run_flow,
+    say,
 )
 from flows import (
     OVERRUN_AUTOMATION,
@@ -45,7 +46,7 @@ from flows import (
 WORK_POOL = "duban"  # the process work pool of prefect.yaml's deployments
 LimitOption = Annotated[
     int | None,
-    typer.Option("--limit", min=1, help="同时运行的检查（流程运行）不超过此数，默认 DUBAN_CHECK_LIMIT 或 4"),
+    typer.Option("--limit", min=1, help=say("limit_help")),
 ]
 
 
@@ -63,7 +64,7 @@ def supervise(program: str, as_of: AsOfOption = None, db: DbOption = None,
         print_check(program, result)
     if result["dispatched"] and result["dispatched"]["all_failed"]:
         if not as_json:
-            err.print("错误: 本次所有消息均未送达（见 duban deliveries --failed）", highlight=False)
+            err.print(say("all_failed"), highlight=False)
         raise typer.Exit(1)
 
 
@@ -73,19 +74,20 @@ def print_check(program: str, result: dict) -> None:
             f"{transition['on']}  {transition['name']} → {label('transition', transition['state'])}",
             highlight=False,
         )
-    claimed = "，".join(f"{label('kind', k)} {v}" for k, v in sorted(result["claimed"].items())) or "无新通知"
-    out.print(f"{program} · {result['today']}：{claimed}", highlight=False)
+    claimed = say("separator").join(f"{label('kind', k)} {v}" for k, v in sorted(result["claimed"].items()))
+    claimed = claimed or say("no_new_notices")
+    out.print(say("check_claimed", program=program, today=result["today"], claimed=claimed), highlight=False)
     dispatched = result["dispatched"]
     if dispatched is None:
-        out.print("不在发送时段内：通知已排队，下一次检查时发送", highlight=False)
+        out.print(say("outside_hours"), highlight=False)
         return
     states = dispatched["states"]
     reached = sum(v for k, v in states.items() if k in ("sent", "delivered"))
-    out.print(f"发送 {dispatched['messages']} 条消息（{dispatched['notices']} 项通知，送达 {reached} 项，"
-              f"失败 {states.get('failed', 0)} 项）", highlight=False)
+    out.print(say("sent", messages=dispatched["messages"], notices=dispatched["notices"], reached=reached,
+                  failed=states.get("failed", 0)), highlight=False)
     for failure in dispatched["render_failures"]:
-        err.print(f"通知生成失败: {failure['unit']} {failure['message']}: {failure['reason']}",
-                  highlight=False, markup=False)
+        err.print(say("render_failed", unit=failure["unit"], message=failure["message"],
+                      reason=failure["reason"]), highlight=False, markup=False)
 
 
 @handles_errors
@@ -98,11 +100,10 @@ def serve(db: DbOption = None, limit: LimitOption = None) -> None:
     with wired.transaction() as session:
         programs = dict(session.execute(select(Program.id, Program.timezone)).all())
     if not programs:
-        raise Failure("数据库中还没有计划：先运行 duban plan import DIR")
+        raise Failure(say("no_programs"))
     if taken := deployed_to_work_pools(programs):
         # Serving would rewrite them: their work pool, pull steps and workers would silently stop applying.
-        raise Failure(f"这些部署已由 prefect deploy 创建（工作池运行）：{', '.join(taken)}；"
-                      "请用 prefect worker 运行它们，或先 prefect deployment delete 再 duban serve")
+        raise Failure(say("deployed_elsewhere", names=", ".join(taken)))
     # Served runs execute in child processes of this one: they read the database from its environment.
     os.environ["DUBAN_DATABASE_URL"] = wired.settings.db_url
     # pause_on_shutdown=False: stopping `serve` must not leave the program's schedules paused. limit: the
@@ -124,7 +125,7 @@ def deployed_to_work_pools(programs: dict[str, str]) -> list[str]:
     return sorted(taken)
 
 
-prefect_app = typer.Typer(no_args_is_help=True, help="Prefect 服务器上的设置")
+prefect_app = typer.Typer(no_args_is_help=True, help=say("prefect_help"))
 
 
 @prefect_app.command("setup")
@@ -133,7 +134,7 @@ def prefect_setup(
     notify_block: Annotated[
         str | None,
         typer.Option(
-            "--notify-block", help="牵头办的 Prefect 通知块（block 类型/名称，如 slack-webhook/coordinator）"
+            "--notify-block", help=say("notify_block_help")
         ),
     ] = None,
     limit: LimitOption = None,
@@ -146,17 +147,17 @@ def prefect_setup(
         try:
             block_id = Block.load(notify_block)._block_document_id
         except (ValueError, ObjectNotFound) as exc:
-            raise Failure(f"--notify-block {notify_block}: 找不到这个通知块（{exc}）") from None
+            raise Failure(say("block_missing", block=notify_block, error=exc)) from None
     try:
         Automation.read(name=OVERRUN_AUTOMATION).delete()  # set-up may be run again: one automation, current
     except ValueError:
         pass
     created = overrun_automation(block_id).create()
-    out.print(f"已创建自动化「{created.name}」（{created.id}）："
-              + ("通知 " + notify_block if notify_block else "在事件流中标记每次超期"), highlight=False)
+    action = say("automation_notifies", block=notify_block) if notify_block else say("automation_marks")
+    out.print(say("automation_created", name=created.name, id=created.id, action=action), highlight=False)
     limit = limit or load_settings().check_limit
     if limit_work_pool(limit):
-        out.print(f"工作池 {WORK_POOL}：同时运行的检查不超过 {limit} 个", highlight=False)
+        out.print(say("pool_limited", pool=WORK_POOL, limit=limit), highlight=False)
 
 
 def limit_work_pool(limit: int) -> bool:

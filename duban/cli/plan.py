@@ -17,6 +17,8 @@ from duban.cli.support import (
     handles_errors,
     out,
     print_problems,
+    say,
+    speak,
 )
 from schedule import read_plan
 
@@ -29,6 +31,7 @@ DirectoryArgument = Annotated[Path, typer.Argument(help="计划文件夹")]
 def plan_validate(directory: DirectoryArgument, as_json: JsonOption = False) -> None:
     """校验计划文件夹：有效则退出码 0（警告输出到 stderr），否则 1，每个问题一行 FILE:ROW:COLUMN: message。"""
     reading = read_plan(directory)
+    speak(reading.language)
     if as_json:
         emit_json({"valid": reading.ok, "program": reading.program.id if reading.program else None,
                    "tasks": len(reading.program.tasks) if reading.program else 0,
@@ -37,8 +40,8 @@ def plan_validate(directory: DirectoryArgument, as_json: JsonOption = False) -> 
         print_problems(reading.problems)
         if reading.ok:
             program = reading.program
-            out.print(f"有效: {program.id} {program.name} — {len(program.phases)} 个阶段, "
-                      f"{len(program.units)} 个单位, {len(program.tasks)} 项任务", highlight=False)
+            out.print(say("valid", id=program.id, name=program.name, phases=len(program.phases),
+                          units=len(program.units), tasks=len(program.tasks)), highlight=False)
     if not reading.ok:
         raise typer.Exit(1)
 
@@ -54,9 +57,10 @@ def plan_import(directory: DirectoryArgument, db: DbOption = None,
     from flows import now  # the clock, for the import's time
 
     reading = read_plan(directory)
+    speak(reading.language)
     print_problems(reading.problems)
     if not reading.ok:
-        err.print("未导入：请先修正以上问题（数据库未作任何改动）", highlight=False)
+        err.print(say("not_imported"), highlight=False)
         raise typer.Exit(1)
     wired = context(db)
     with wired.transaction() as session:
@@ -64,21 +68,17 @@ def plan_import(directory: DirectoryArgument, db: DbOption = None,
                                 replace=replace)
         # Said before the transaction commits: what this import replaces and retires.
         if result.replaced is not None:
-            err.print(f"替换计划 {result.program_id}：「{result.replaced}」→「{reading.program.name}」"
-                      "（原有报送、通知、事件与决定均保留）", highlight=False)
+            err.print(say("replaced", id=result.program_id, old=result.replaced, new=reading.program.name),
+                      highlight=False)
         if result.instances_retired:
-            err.print(
-                f"停用 {len(result.instances_retired)} 个任务期次（其报送与通知保留）：", highlight=False
-            )
+            err.print(say("retired", count=len(result.instances_retired)), highlight=False)
             for line in result.instances_retired:
                 err.print(f"  - {line}", highlight=False, markup=False)
     if as_json:
         emit_json(result.to_json())
         return
-    verb = "已导入" if result.created else "已更新"
-    out.print(f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, "
-              f"更新 {len(result.tasks_updated)} 项, 共 {result.instances} 个任务期次", highlight=False)
+    out.print(say("imported" if result.created else "updated", id=result.program_id,
+                  added=len(result.tasks_added), updated=len(result.tasks_updated),
+                  instances=result.instances), highlight=False)
     if result.tasks_removed:
-        out.print(
-            f"分工表中已不存在、已停用（保留历史）的任务: {', '.join(result.tasks_removed)}", highlight=False
-        )
+        out.print(say("removed", codes=", ".join(result.tasks_removed)), highlight=False)

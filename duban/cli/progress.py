@@ -32,6 +32,7 @@ from duban.cli.support import (
     opened,
     out,
     recorded_paths,
+    say,
     short,
     stage_evidence,
 )
@@ -46,7 +47,8 @@ def tasks(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     if as_json:
         emit_json([{k: v for k, v in row.items() if k != "instance_id"} for row in rows])
         return
-    table = Table("编号", "工作举措", "牵头", "时限", "进度", "预警", show_lines=False)
+    table = Table(*(say(f"tasks_{c}") for c in ("code", "title", "lead", "due", "progress", "light")),
+                  show_lines=False)
     for row in rows:
         style = LIGHT_STYLE[row["light"]]
         table.add_row(row["code"], short(row["title"], 36), ",".join(row["lead"]),
@@ -67,10 +69,9 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 
 
 def print_status(summary: dict) -> None:
-    out.print(
-        f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False
-    )
-    phases = Table("阶段", "起止", "状态", title="阶段")
+    out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  {say('as_of', on=summary['as_of'])}",
+              highlight=False)
+    phases = Table(say("phase"), say("span"), say("state"), title=say("phases"))
     for phase in summary["phases"]:
         phases.add_row(
             phase["name"], f"{phase['start']} — {phase['end']}", label("transition", phase["state"])
@@ -79,10 +80,11 @@ def print_status(summary: dict) -> None:
     lights = summary["lights"]
     out.print(
         "  ".join(f"[{LIGHT_STYLE[k]}]{label('light', k)} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
-        + f"   共 {summary['tasks']} 项，办结率 {summary['done_share']:.0%}",
+        + "   " + say("totals", tasks=summary["tasks"], share=f"{summary['done_share']:.0%}"),
         highlight=False,
     )
-    units = Table("单位", "牵头", "配合", "红", "黄", "绿", "办结", title="各单位（牵头任务）")
+    units = Table(*(say(f"units_{c}") for c in ("unit", "lead", "co", "red", "yellow", "green", "done")),
+                  title=say("units_title"))
     for unit in summary["units"]:
         units.add_row(unit["name"], str(unit["lead"]), str(unit["co"]), str(unit["red"]), str(unit["yellow"]),
                       str(unit["green"]), str(unit["done"]))

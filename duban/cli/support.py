@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from schedule import labels
+from schedule import labels, language_of, text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -46,9 +46,25 @@ EvidenceOption = Annotated[list[Path] | None, typer.Option("--evidence", help="�
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 
 
-def label(group: str, key: str, language: str = "zh-CN") -> str:
+# The language of the program a command works on, once it has loaded it (one command per process): its output
+# and its error line are said in it.
+_speaking = {"language": "zh-CN"}
+
+
+def speak(language: str | None) -> str:
+    """From now on this command speaks `language` (a program's); returns it."""
+    _speaking["language"] = language_of(language)
+    return _speaking["language"]
+
+
+def say(key: str, **values: Any) -> str:
+    """A CLI text (group `cli`) in the language of the program the command works on."""
+    return text(_speaking["language"], f"cli.{key}", **values)
+
+
+def label(group: str, key: str, language: str | None = None) -> str:
     """A label from the one catalogue (schedule/locales); an unknown key shows as itself."""
-    return labels(language, group).get(key, key)
+    return labels(language or _speaking["language"], group).get(key, key)
 
 
 class Failure(Exception):
@@ -63,7 +79,7 @@ def handles_errors(command: Callable) -> Callable:
         except Exception as exc:
             if not isinstance(exc, expected_errors()):
                 raise
-            err.print(f"[red]错误[/red]: {exc}", highlight=False)
+            err.print(f"[red]{say('error')}[/red]: {exc}", highlight=False)
             raise typer.Exit(1) from None
     return wrapper
 
@@ -92,8 +108,7 @@ def parse_as_of(text: str | None, timezone: str) -> datetime:
             return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
         return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(say("not_moment", value=text), param_hint="--as-of") from None
 
 
 def context(db: str | None) -> Wiring:
@@ -130,7 +145,9 @@ def opened(program: str, db: str | None) -> Iterator[Opened]:
 
     wired = context(db)
     with wired.transaction() as session:
-        yield Opened(wired, session, load_program(session, program))
+        ctx = load_program(session, program)
+        speak(ctx.language)  # the command's output and its error line, in the program's language
+        yield Opened(wired, session, ctx)
 
 
 def actor(by: str | None = None) -> str:
@@ -178,9 +195,8 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
         raise
     except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
         first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
-        hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
-                if "ephemeral" in first.lower() else "")
-        raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
+        hint = say("prefect_hint") if "ephemeral" in first.lower() else ""
+        raise Failure(say("check_failed", reason=first[:300], hint=hint)) from None
 
 
 def print_problems(problems) -> None:
@@ -205,7 +221,7 @@ def date_option(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
+        raise typer.BadParameter(say("not_date", value=text), param_hint=option) from None
 
 
 def stage_evidence(files: list[Path]) -> list[Staged]:
@@ -214,7 +230,7 @@ def stage_evidence(files: list[Path]) -> list[Staged]:
 
     for path in files:
         if not path.is_file():
-            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+            raise Failure(f"{path}:-:-: " + say("evidence_missing"))
     return stage(files)
 
 
