@@ -50,12 +50,9 @@ def synthetic_program(program_id: str, size: int, seed: int = 7, units: int = UN
     tasks = []
     for n in range(size):
         roll = rng.random()
-        if roll < 0.02:
-            limit = TimeLimit(recurrence="quarterly")
-        elif roll < 0.05:
-            limit = TimeLimit(recurrence="ongoing")
-        else:
-            limit = TimeLimit(due=START + timedelta(days=rng.randrange(span)))
+        recurrence = "quarterly" if roll < 0.02 else "ongoing" if roll < 0.05 else None
+        due = None if recurrence else START + timedelta(days=rng.randrange(span))
+        limit = TimeLimit(recurrence=recurrence, due=due)
         lead, *co = rng.sample(codes, 3)
         tasks.append(TaskSpec(code=f"T{n:06d}", title=f"工作举措 {n}", lead=(lead,),
                               co=tuple(co[: rng.randint(0, 2)]), area=f"体系{n % 5 + 1}", limit=limit,

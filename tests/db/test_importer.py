@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from db import ProgressReport, Task, TaskInstance, TaskUnit, import_program, load_program, record_report
 from flows import Settings, Wiring
 from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
-from tests.support.postgres import postgres_binaries, postgres_cluster
+from tests.support.postgres import cluster_or_skip
 
 ZONE = ZoneInfo("Asia/Shanghai")
 IMPORTED = datetime(2023, 4, 1, 9, 0, tzinfo=ZONE)
@@ -63,10 +63,7 @@ def statements_of(wired: Wiring, program: ProgramSpec) -> int:
 
 @pytest.fixture(scope="module")
 def cluster():
-    pytest.importorskip("psycopg")
-    if postgres_binaries() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    with postgres_cluster() as running:
+    with cluster_or_skip() as running:
         yield running, count()
 
 
