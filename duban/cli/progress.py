@@ -10,12 +10,9 @@ from rich.table import Table
 
 from db import (
     commit_files,
-    is_item_code,
     load_program,
     outbox_entries,
-    report_item,
     status_summary,
-    submit_report,
     task_exists,
     task_rows,
 )
@@ -103,6 +100,8 @@ def report(
     as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """记录一个单位的进展报送。"""
+    from db import is_item_code, report_item, submit_report  # the report's rules: loaded by this command
+
     staged = stage_evidence(evidence or [])
     stored = recorded_paths(staged)
     with opened(program, db) as the:
