@@ -12,6 +12,7 @@ _SURFACE = {
     ),
     "accounts": ("add_user", "authenticate"),
     "assignments": ("ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
+    "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
     "engine": (
         "alembic_config", "forget_engine", "forget_engines", "get_engine", "head_revisions",
@@ -32,7 +33,7 @@ _SURFACE = {
         "Task", "TaskInstance", "TaskUnit", "Unit", "UnitLink", "UnitMember",
     ),
     "notices": ("Candidate", "claim", "notice_key", "outbox_entries"),
-    "phases": ("Transition", "advance"),
+    "phases": ("Transition", "advance", "waiting_assignment"),
     "portal_guard": (
         "first_submission", "penalty_seconds", "recent_failures", "record_failure", "signing_key",
     ),
@@ -98,6 +99,8 @@ __all__ = [
     "accept_item",
     "add_evidence",
     "advance",
+    "roll_up",
+    "waiting_assignment",
     "alembic_config",
     "approve_extension",
     "approve_phase",

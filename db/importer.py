@@ -117,6 +117,7 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
             session.add(phase)
         # A phase keeps its state (and its history in the event log) across re-imports.
         phase.seq, phase.name, phase.start, phase.end = seq, phase_spec.name, phase_spec.start, phase_spec.end
+        phase.exit_tasks, phase.assign_after = list(phase_spec.exit_tasks), list(phase_spec.assign_after)
     for kind, phase in existing.items():
         if kind not in kinds:
             session.delete(phase)
@@ -126,7 +127,7 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
 # The tasks are written set-based: each table is read once (columns, not ORM objects) and written with one
 # executemany per kind of change, so a 100,000-task import costs a handful of statements, not two per task.
 TASK_FIELDS = ("area", "title", "phase_kind", "time_limit_text", "recurrence", "evidence_spec", "source_row",
-               "active")
+               "active", "parent_code", "done_when")
 TASKS, TASK_UNITS, INSTANCES = Task.__table__, TaskUnit.__table__, TaskInstance.__table__
 
 
@@ -140,7 +141,8 @@ def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int],
 def _task_values(task_spec) -> dict:
     return {"area": task_spec.area, "title": task_spec.title, "phase_kind": task_spec.phase,
             "time_limit_text": task_spec.time_limit_text, "recurrence": task_spec.recurrence,
-            "evidence_spec": task_spec.evidence, "source_row": task_spec.row, "active": True}
+            "evidence_spec": task_spec.evidence, "source_row": task_spec.row, "active": True,
+            "parent_code": task_spec.parent, "done_when": task_spec.done_when}
 
 
 def _write_tasks(session: Session, spec: ProgramSpec, result: ImportResult) -> dict[str, int]:

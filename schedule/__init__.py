@@ -10,6 +10,7 @@ _SURFACE = {
         "MAX_EVIDENCE_BYTES", "REPORT_STATUSES", "claim_refusal", "clean_entry", "content_refusal",
         "upload_refusal",
     ),
+    "collectives": ("required", "share_code"),
     "i18n": ("LANGUAGES", "Told", "catalogue", "labels", "language_of", "text", "told"),
     "ladder": (
         "Rung", "ack_slot", "before_due_horizon", "before_due_offset", "bulletin_slot", "overdue_slot",
@@ -18,6 +19,7 @@ _SURFACE = {
     "lights": ("LIGHTS", "expected_progress", "light"),
     "model": (
         "PHASE_KINDS", "PhaseSpec", "Policies", "ProgramSpec", "ReminderPolicy", "TaskSpec", "UnitSpec",
+        "is_phase_kind",
     ),
     "plan_folder": (
         "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
@@ -40,6 +42,8 @@ __all__ = [
     "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",
     "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
+    "is_phase_kind",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
-    "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
+    "report_slot", "required", "Rung", "share_code",
+    "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
     "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]

@@ -41,7 +41,7 @@ from duban.cli.support import (
     print_problems,
     refuse_returned,
 )
-from schedule import PHASE_KINDS
+from schedule import PHASE_KINDS, is_phase_kind, text
 
 STATE_NAMES = {"open": "未办结", "closed": "已办结", "accepted": "牵头办认可",
                "pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
@@ -216,8 +216,9 @@ def phase_approve(
     as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
-    if kind not in PHASE_KINDS:
-        raise typer.BadParameter(f"「{kind}」应为 {' | '.join(PHASE_KINDS)}", param_hint="KIND")
+    if not is_phase_kind(kind):  # the program's own phases are checked once it is loaded
+        raise typer.BadParameter(text(None, "plan.phase_kind", kind=kind, kinds=" | ".join(PHASE_KINDS)),
+                                 param_hint="KIND")
     with opened(program, db) as the:
         result = approve_phase(the.session, the.ctx, kind, actor(by), the.moment(as_of), note)
     if as_json:
