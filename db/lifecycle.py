@@ -2,31 +2,25 @@
 final summary bulletin to the coordinator), and an ended program can be archived: read-only, its record
 kept whole.
 
-Read-only is enforced for every ORM write in one place, a `before_flush` hook: a new, changed or deleted row
-of an archived program is refused (ProgramArchived), whoever writes it (the command line, the portal, an
-import). The program row is read from the session's identity map, where the writer's load_program left it,
-so the hook costs no query on the hot path. The daily check (bulk statements) skips an archived program.
+Read-only is enforced for every ORM write in one place, db/readonly.py's `before_flush` hook; the daily check
+(bulk statements) skips an archived program.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
-from db.models import Phase, Program
+from db.models import Phase
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, ProgramContext
+from db.readonly import refuse
 from schedule import text
 
 STATES = ("running", "completed", "archived")
-
-
-class ProgramArchived(InvalidInput):
-    pass
 
 
 def ended_on(session: Session, program_id: str) -> date | None:
@@ -80,30 +74,4 @@ def archive_program(session: Session, ctx: ProgramContext, actor: str, at: datet
 
 def refuse_archived(ctx: ProgramContext) -> None:
     if ctx.program.archived_at is not None:
-        _refuse(ctx.program)
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_archived_writes(session: Session, _context, _instances) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Program):
-            # Archiving itself sets archived_at; any other change to (or deletion of) an archived program is
-            # refused.
-            archived = obj.archived_at is not None and not inspect(obj).attrs.archived_at.history.added
-            if archived and (obj in session.deleted or session.is_modified(obj)):
-                _refuse(obj)
-            continue
-        program_id = getattr(obj, "program_id", None)
-        if program_id is None:
-            continue
-        program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
-        if program is None:
-            with session.no_autoflush:
-                program = session.get(Program, program_id)
-        if program is not None and program.archived_at is not None:
-            _refuse(program)
-
-
-def _refuse(program: Program) -> None:
-    on = program.archived_at.astimezone(ZoneInfo(program.timezone)).date().isoformat()
-    raise ProgramArchived(text(program.language, "program_end.archived_refused", program=program.id, on=on))
+        refuse(ctx.program)

@@ -29,7 +29,6 @@ from db import (
     task_rows,
 )
 from flows.check import (
-    DAILY_CHECK_TIME,
     AsOf,
     CheckResult,
     advance_phases,
@@ -38,7 +37,7 @@ from flows.check import (
     phase_step,
     program_step,
 )
-from flows.runtime import now, wiring
+from flows.runtime import DAILY_CHECK_TIME, now, wiring
 from notifications import list_deliveries, render_bulletin
 from schedule import labels, text
 

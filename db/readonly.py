@@ -1,0 +1,49 @@
+"""An archived program is read-only: one `before_flush` hook refuses a new, changed or deleted row of it
+(ProgramArchived), whoever writes it (the command line, the portal, an import).
+
+The program row is read from the session's identity map, where the writer's load_program left it, so the hook
+costs no query on the hot path. db.programs imports this module, so the hook is in place wherever a program is
+loaded
+(at its end, once InvalidInput is defined).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from db.models import Program
+from db.programs import InvalidInput
+from schedule import text
+
+
+class ProgramArchived(InvalidInput):
+    """A write to an archived program: refused like any invalid input, with the day it was archived."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_archived_writes(session: Session, _context, _instances) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Program):
+            # Archiving itself sets archived_at; any other change to (or deletion of) an archived program is
+            # refused.
+            archived = obj.archived_at is not None and not inspect(obj).attrs.archived_at.history.added
+            if archived and (obj in session.deleted or session.is_modified(obj)):
+                refuse(obj)
+            continue
+        program_id = getattr(obj, "program_id", None)
+        if program_id is None:
+            continue
+        program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
+        if program is None:
+            with session.no_autoflush:
+                program = session.get(Program, program_id)
+        if program is not None and program.archived_at is not None:
+            refuse(program)
+
+
+def refuse(program: Program) -> None:
+    on = program.archived_at.astimezone(ZoneInfo(program.timezone)).date().isoformat()
+    raise ProgramArchived(text(program.language, "program_end.archived_refused", program=program.id, on=on))
