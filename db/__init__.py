@@ -28,8 +28,7 @@ _SURFACE = {
     "importer": ("ImportResult", "PlanConflict", "import_program"),
     "ladders": ("CONTENT_PARTS", "bulletin_candidates", "content_candidates", "plan_candidates"),
     "lifecycle": (
-        "ProgramArchived", "archive_program", "ended_on", "program_state", "refuse_archived",
-        "summary_candidates",
+        "archive_program", "ended_on", "program_state", "refuse_archived", "summary_candidates",
     ),
     "models": (
         "NOTICE_STATES", "AssignmentAck", "Base", "ChannelHealth", "CoordinatorDecision", "Delivery",
@@ -42,6 +41,7 @@ _SURFACE = {
     "portal_guard": (
         "first_submission", "penalty_seconds", "recent_failures", "record_failure", "signing_key",
     ),
+    "readonly": ("ProgramArchived",),
     "programs": ("InvalidInput", "NotFound", "ProgramContext", "load_program", "phases"),
     "remediation": (
         "accept_item", "add_evidence", "derive_items", "is_item_code", "item_due", "list_items",

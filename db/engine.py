@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import readonly  # noqa: F401 -- registers the hook that keeps an archived program read-only
+
 if TYPE_CHECKING:
     from alembic.config import Config
 

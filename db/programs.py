@@ -61,7 +61,3 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
 
 def phases(session: Session, program_id: str) -> list[Phase]:
     return list(session.scalars(select(Phase).where(Phase.program_id == program_id).order_by(Phase.seq)))
-
-
-# The read-only hook of archived programs goes wherever a program is loaded (it needs InvalidInput, above).
-from db import readonly  # noqa: E402,F401

@@ -2,9 +2,8 @@
 (ProgramArchived), whoever writes it (the command line, the portal, an import).
 
 The program row is read from the session's identity map, where the writer's load_program left it, so the hook
-costs no query on the hot path. db.programs imports this module, so the hook is in place wherever a program is
-loaded
-(at its end, once InvalidInput is defined).
+costs no query on the hot path. db.engine imports this module, so the hook is in place for every session made
+on one of its engines.
 """
 
 from __future__ import annotations

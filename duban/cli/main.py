@@ -15,7 +15,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from schedule import load
+from schedule import load, text
 
 
 class Entry(NamedTuple):
@@ -70,10 +70,7 @@ COMMANDS: dict[str, Entry] = {
         "投递台账；重发失败或结果不明的投递；重置已修复的渠道",
     ),
     "portal": Entry("portal", "portal_app", "督办门户：各单位签收、报送、申请办结；牵头办审核"),
-    "archive": Entry(
-        "program_end", "archive",
-        "归档已结束的计划：此后只读（不再检查、报送、导入），记录完整保留、不删除。",
-    ),
+    "archive": Entry("program_end", "archive", text(None, "program_end.archive_help")),
     "report-import": Entry(
         "portal", "report_import",
         "导入交回的报送表：逐行校验（FILE:ROW:COLUMN: 问题），全部无误才记录，否则一行也不记录。",
