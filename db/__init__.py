@@ -49,7 +49,7 @@ from db.models import (
     UnitLink,
     UnitMember,
 )
-from db.notices import Candidate, claim, notice_key, outbox_entries
+from db.notices import Candidate, Selected, claim, notice_key, outbox_entries
 from db.phases import Transition, advance
 from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
@@ -142,6 +142,7 @@ __all__ = [
     "Base",
     "bulletin_candidates",
     "Candidate",
+    "Selected",
     "card",
     "ChannelHealth",
     "checklist",

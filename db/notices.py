@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,8 +77,25 @@ class Candidate:
     data: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Selected:
+    """Candidates chosen in SQL, claimed with one INSERT … SELECT: `select` yields the columns of SELECTED in
+    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join)."""
+
+    kind: str
+    select: Select
+
+
+SELECTED = ("key", "kind", "unit_id", "audience", "instance_id", "task_code", "due", "subject_unit_id", "data")
+
+
+def dialect_insert(session: Session):
+    """INSERT … ON CONFLICT for the session's database: SQLite or PostgreSQL, the same statement."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def claim(
-    session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime
+    session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
@@ -88,15 +105,24 @@ def claim(
     if not candidates:
         return []
     token = uuid.uuid4().hex
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert, table = dialect_insert(session), Notice.__table__
+    chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
          "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
          "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
-        for c in {c.key: c for c in candidates}.values()
+        for c in chosen
     ]
-    session.execute(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
+    if rows:
+        session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+    for selected in (c for c in candidates if isinstance(c, Selected)):
+        chosen_rows = selected.select.subquery()
+        constants = (literal(ctx.id, table.c.program_id.type), literal(token, table.c.claim.type),
+                     literal(at, table.c.at.type), literal("queued", table.c.state.type))
+        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
+        source = select(*(chosen_rows.c[name] for name in SELECTED), *constants).where(true())
+        session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
+                        .on_conflict_do_nothing(index_elements=["key"]))
     return [
         tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))
     ]

@@ -27,11 +27,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import Delivery, Notice, NoticeChannel
-from notifications.delivery.ratelimit import _insert
 
 LEASE = timedelta(hours=1)
 OWED = ("deferred", "retry")
@@ -90,12 +89,27 @@ def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> di
     for start in range(0, len(notice_ids), 5000):
         chunk = notice_ids[start:start + 5000]
         for notice_id, route, state, message_id in session.execute(
+            # By notice id alone (its unique index): a filter on the program would pick the program's index
+            # and read every route of the program for each message.
             select(
                 NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id
-            ).where(NoticeChannel.program_id == program_id, NoticeChannel.notice_id.in_(chunk))
+            ).where(NoticeChannel.notice_id.in_(chunk))
         ):
             taken[notice_id][route] = (state, message_id)
     return taken
+
+
+# The same text on SQLite and PostgreSQL, compiled once: the dialects' upsert constructs carry no cache key, so
+# SQLAlchemy would compile them again for every message.
+_CLAIM_ROUTES = text(
+    "INSERT INTO notice_channels (notice_id, program_id, route, channel, kind, state, message_id, owner, "
+    "lease_until, updated_at) VALUES (:notice_id, :program_id, :route, :channel, :kind, :state, :message_id, "
+    ":owner, :lease_until, :updated_at) ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, "
+    "message_id = excluded.message_id, owner = excluded.owner, lease_until = excluded.lease_until, "
+    "updated_at = excluded.updated_at, channel = excluded.channel, reason = NULL "
+    f"WHERE notice_channels.state IN ({', '.join(repr(state) for state in OWED)})"
+).bindparams(bindparam("lease_until", type_=NoticeChannel.lease_until.type),
+             bindparam("updated_at", type_=NoticeChannel.updated_at.type))
 
 
 def claim_routes(
@@ -113,19 +127,10 @@ def claim_routes(
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
     that another run settled in between."""
-    insert = _insert(session)
     rows = [{"notice_id": n, "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
              "state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
              "updated_at": now} for n in notice_ids for r in routes]
-    for start in range(0, len(rows), 1000):  # within SQLite's limit of bound parameters per statement
-        statement = insert(NoticeChannel).values(rows[start:start + 1000])
-        statement = statement.on_conflict_do_update(
-            index_elements=[NoticeChannel.notice_id, NoticeChannel.route],
-            set_={"state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
-                  "updated_at": now, "channel": statement.excluded.channel, "reason": None},
-            where=NoticeChannel.state.in_(OWED),
-        )
-        session.execute(statement)
+    session.execute(_CLAIM_ROUTES, rows)
     return (
         session.scalar(
             select(func.count())
