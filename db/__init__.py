@@ -49,7 +49,7 @@ from db.models import (
     UnitLink,
     UnitMember,
 )
-from db.notices import Candidate, Selected, claim, notice_key, outbox_entries
+from db.notices import Candidate, Selected, claim, notice_key, outbox_entries, preview
 from db.phases import Transition, advance
 from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
@@ -195,6 +195,7 @@ __all__ = [
     "phase_decision",
     "phases",
     "plan_candidates",
+    "preview",
     "Program",
     "program_end",
     "ProgramContext",

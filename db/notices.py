@@ -7,13 +7,14 @@ overlapping run or a catch-up run claims nothing twice, and a moved date re-arms
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, literal, select, true
+from sqlalchemy import Select, String, cast, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,25 @@ class Candidate:
     data: dict = field(default_factory=dict)
 
 
+def sql_text(value: object):
+    """A typed string constant: PostgreSQL infers no type for a bare parameter in || or json_build_object."""
+    return cast(literal(str(value)), String)
+
+
+def sql_key(kind: str, program_id: str, *parts):
+    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`."""
+    key = sql_text(f"{kind}:{program_id}")
+    for part in parts:
+        key = key + sql_text(":") + (sql_text(part) if isinstance(part, str) else cast(part, String))
+    return key
+
+
+def sql_json(session: Session, data: dict):
+    """A JSON object built in SQL, for a notice's data."""
+    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+    return build(*(part for key, value in data.items() for part in (sql_text(key), value)))
+
+
 @dataclass(frozen=True)
 class Selected:
     """Candidates chosen in SQL, claimed with one INSERT … SELECT: `select` yields the columns of SELECTED in
@@ -87,6 +107,17 @@ class Selected:
 
 
 SELECTED = ("key", "kind", "unit_id", "audience", "instance_id", "task_code", "due", "subject_unit_id", "data")
+
+
+def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Candidate]:
+    """The candidates as a claim would record them, those chosen in SQL read out: what a check would send."""
+    shown = [c for c in candidates if isinstance(c, Candidate)]
+    for selected in (c for c in candidates if isinstance(c, Selected)):
+        for row in session.execute(selected.select):
+            data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+            shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id, row.task_code,
+                                   row.due, row.subject_unit_id, data))
+    return shown
 
 
 def dialect_insert(session: Session):

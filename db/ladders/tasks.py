@@ -12,7 +12,6 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
-    String,
     and_,
     cast,
     column,
@@ -26,11 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from db.notices import SELECTED, Candidate, Selected, notice_key
+from db.notices import SELECTED, Candidate, Selected, notice_key, sql_json, sql_key, sql_text
 from db.programs import ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
-
 
 OPEN_STATUSES = tuple(status for status in REPORT_STATUSES if status != "done")
 
@@ -134,16 +132,6 @@ class _Answering:
                 .outerjoin(self.member, self.member.c.id == UnitMember.member_id))
 
 
-def _text(value: object):
-    """A typed string constant: PostgreSQL infers no type for a bare parameter in || or json_build_object."""
-    return cast(literal(str(value)), String)
-
-
-def _json(session: Session, data: dict):
-    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
-    return build(*(part for key, value in data.items() for part in (_text(key), value)))
-
-
 def _rungs(session: Session, ctx: ProgramContext, task_phases, rung_of, *where) -> dict[date, tuple]:
     """due date → its rung today, for the distinct due dates of the open instances: the ladder is asked once
     per date, never once per task."""
@@ -172,17 +160,15 @@ def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rung
                   TaskInstance.retired_on.is_(None))
            .cte("on_rung").prefix_with("MATERIALIZED"))
     who = _Answering()
-    key = _text(f"{kind}:{ctx.id}")
-    for part in (due.c.id, *parts(who, due)):
-        key = key + _text(":") + (_text(part) if isinstance(part, str) else cast(part, String))
+    key = sql_key(kind, ctx.id, due.c.id, *parts(who, due))
     tasks = [Task.id == due.c.task_id, Task.active.is_(True)]
     if task_phases is not None:
         tasks.append(Task.phase_kind.in_(sorted(task_phases)))
     chosen = []
     for role in roles:
-        columns = (key, _text(kind), who.unit_id if unit_id is None else literal(unit_id), _text(audience),
+        columns = (key, sql_text(kind), who.unit_id if unit_id is None else literal(unit_id), sql_text(audience),
                    due.c.id, Task.code, due.c.due, who.unit_id if subject else cast(literal(None), Integer),
-                   _json(session, data(due, _text(role))))
+                   sql_json(session, data(due, sql_text(role))))
         query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
         query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
         chosen.append(Selected(kind, query.where(due.c.role == role, ~exists().where(Notice.key == key))))
