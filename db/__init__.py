@@ -92,7 +92,7 @@ from db.selfcheck import (
     units_with_tasks,
     validate_returns,
 )
-from db.tasks import Recipients, collectives_of, record_report, status_summary, task_exists, task_rows
+from db.tasks import Recipients, collectives_of, lights, record_report, status_summary, task_exists, task_rows
 from db.unit_links import LinkHolder, issue_link, link_url, resolve_link, revoke_links
 
 __all__ = [
@@ -122,6 +122,7 @@ __all__ = [
     "submit_report",
     "LinkHolder",
     "issue_link",
+    "lights",
     "link_url",
     "resolve_link",
     "revoke_links",

@@ -6,8 +6,10 @@ Set-based: a bounded number of queries whatever the number of tasks.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import bindparam, case, event, func, select
 from sqlalchemy.orm import Session
@@ -79,6 +81,21 @@ def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
     return result
 
 
+def lights(ctx: ProgramContext, today: date) -> Callable[..., str]:
+    """light() for many instances of one program on one day: instances alike (same due, status, progress,
+    window, rhythm) are worked out once."""
+    calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
+
+    @cache
+    def of(due: date | None, status: str, progress: int, window_start: date | None, ongoing: bool,
+           last_report: date | None) -> str:
+        return light(today, due=due, status=status, progress=progress, window_start=window_start,
+                     calendar=calendar, yellow_workdays=reminders.yellow_workdays, ongoing=ongoing,
+                     last_report=last_report, report_every_workdays=reminders.report_every_workdays)
+
+    return of
+
+
 # The task list of a program as of a day, kept for the rest of the session's transaction: the bulletin, the
 # status summary, the digests' 报送表 and the artifacts read it once. Any write through the session drops it.
 _TASK_LIST = "duban.task_list"
@@ -129,8 +146,7 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
     wanted = None
     if unit_code is not None:
         wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
-    calendar = ctx.policies.work_calendar()
-    reminders = ctx.policies.reminders
+    light_of = lights(ctx, today)
     rows = []
     for task in session.execute(query):
         units = by_task[task.id]
@@ -145,10 +161,8 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
             "original_due": original_due.isoformat() if original_due and original_due != due else None,
             "recurrence": task.recurrence, "phase": task.phase_kind,
             "status": task.status, "progress": task.progress,
-            "light": light(today, due=due, status=task.status, progress=task.progress,
-                           window_start=task.window_start, calendar=calendar,
-                           yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
-                           last_report=last_report, report_every_workdays=reminders.report_every_workdays),
+            "light": light_of(due, task.status, task.progress, task.window_start, task.recurrence == "ongoing",
+                              last_report),
             "time_limit": task.time_limit_text, "evidence_spec": task.evidence_spec,
             "last_report": last_report.isoformat() if last_report else None,
             "done_on": task.done_on.isoformat() if task.done_on else None,

@@ -31,6 +31,7 @@ from db import (
     claim,
     collectives_of,
     issue_link,
+    lights,
     link_url,
     load_program,
     notice_key,
@@ -43,7 +44,7 @@ from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES, DigestItem, render_digest
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
-from schedule import clean_text, light, text
+from schedule import clean_text, text
 
 # Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
 SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
@@ -315,8 +316,7 @@ def _take(session: Session, program_id: str, notice_ids: list[int], routes: tupl
     if not taken:
         return []
     ids = [n.id for n in taken]
-    took = inflight.claim_routes(session, program_id, ids, list(routes), message_id, owner,
-                                 at + inflight.LEASE, at)
+    took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, at + inflight.LEASE, at)
     if took != len(ids) * len(routes):
         # Another run settled one of these routes in between: give everything back, regroup next time.
         inflight.release(session, message_id, owner, at)
@@ -447,7 +447,7 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
         .where(TaskInstance.id.in_({n.instance_id for n in listed if n.instance_id})))}
     names = {u.id: u.name for u in program.units.values()}
     english = ctx.program.language == "en"
-    calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
+    light_of = lights(ctx, today)
     items = {}
     for notice in listed:
         note = _note(notice, data[notice.id] or {}, names, english)
@@ -456,11 +456,8 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
             items[notice.id] = DigestItem(notice.kind, _title(notice, data[notice.id] or {}, english), None,
                                           None, None, note)
             continue
-        current = light(
-            today, due=task.due, status=task.status, progress=task.progress, window_start=task.window_start,
-            calendar=calendar, yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
-            last_report=ctx.local_date(task.last_report_at) if task.last_report_at else None,
-            report_every_workdays=reminders.report_every_workdays)
+        current = light_of(task.due, task.status, task.progress, task.window_start, task.recurrence == "ongoing",
+                           ctx.local_date(task.last_report_at) if task.last_report_at else None)
         items[notice.id] = DigestItem(notice.kind, task.title, task.code,
                                       task.due.isoformat() if task.due else None, current, note)
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]

@@ -99,14 +99,16 @@ def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> di
     return taken
 
 
-# The same text on SQLite and PostgreSQL, compiled once: the dialects' upsert constructs carry no cache key, so
-# SQLAlchemy would compile them again for every message.
+# The same text on SQLite and PostgreSQL, compiled once (the dialects' upsert constructs carry no cache key):
+# each owed route of every notice the message moved to `sending`, in one statement per route.
 _CLAIM_ROUTES = text(
     "INSERT INTO notice_channels (notice_id, program_id, route, channel, kind, state, message_id, owner, "
-    "lease_until, updated_at) VALUES (:notice_id, :program_id, :route, :channel, :kind, :state, :message_id, "
-    ":owner, :lease_until, :updated_at) ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, "
-    "message_id = excluded.message_id, owner = excluded.owner, lease_until = excluded.lease_until, "
-    "updated_at = excluded.updated_at, channel = excluded.channel, reason = NULL "
+    "lease_until, updated_at) SELECT notices.id, :program_id, :route, :channel, :kind, 'claimed', :message_id, "
+    ":owner, :lease_until, :updated_at FROM notices WHERE notices.message_id = :message_id "
+    "AND notices.state = 'sending' "
+    "ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
+    "owner = excluded.owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at, "
+    "channel = excluded.channel, reason = NULL "
     f"WHERE notice_channels.state IN ({', '.join(repr(state) for state in OWED)})"
 ).bindparams(bindparam("lease_until", type_=NoticeChannel.lease_until.type),
              bindparam("updated_at", type_=NoticeChannel.updated_at.type))
@@ -115,22 +117,21 @@ _CLAIM_ROUTES = text(
 def claim_routes(
     session: Session,
     program_id: str,
-    notice_ids: list[int],
     routes: list[Route],
     message_id: str,
     owner: str,
     lease_until: datetime,
     now: datetime,
 ) -> int:
-    """Take the routes still owed by these notices for this message; returns how many (notice, route) rows it
-    took.
+    """Take the routes still owed by the notices this message holds (`sending`); returns how many (notice,
+    route) rows it took.
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
     that another run settled in between."""
-    rows = [{"notice_id": n, "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
-             "state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
-             "updated_at": now} for n in notice_ids for r in routes]
-    session.execute(_CLAIM_ROUTES, rows)
+    session.execute(_CLAIM_ROUTES, [
+        {"program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
+         "message_id": message_id, "owner": owner, "lease_until": lease_until, "updated_at": now}
+        for r in routes])
     return (
         session.scalar(
             select(func.count())
