@@ -1,8 +1,8 @@
-"""How the daily check scales, beside its floor: synthetic programs of 1,000, 10,000 and 100,000 tasks over 100
-units.
+"""How the daily check scales, beside its floor: synthetic programs of 1,000, 10,000 and 100,000 tasks over
+100 units.
 
-For each size, on copies of one prepared SQLite database, each measured in a fresh process (CPU seconds and the
-process's own peak RSS, VmHWM):
+For each size, on copies of one prepared SQLite database, each measured in a fresh process (CPU seconds and
+the process's own peak RSS, VmHWM):
 - the check: one ordinary daily check (`run_check`, outbox notifier), with its SQL statements counted;
 - the floor: raw sqlite3 on the same database doing the least any check must do: select the due set, one
   `executemany … ON CONFLICT DO NOTHING` of the very notice rows the check claimed, one UPDATE, one commit,
@@ -91,7 +91,8 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
             "UPDATE task_instances SET status='done', progress=100, done_on=due "
             "WHERE program_id=:p AND due <= :d AND id % 5 < 2"), {"p": spec.id, "d": MEASURED_DAY})
         connection.execute(text("UPDATE task_instances SET status='in_progress', progress=30 "
-                                "WHERE program_id=:p AND status='not_started' AND id % 7 = 0"), {"p": spec.id})
+                                "WHERE program_id=:p AND status='not_started' AND id % 7 = 0"),
+                           {"p": spec.id})
     return spec.id, imported
 
 
@@ -154,7 +155,8 @@ def child_check(home: Path, program: str, at: datetime) -> dict:
     cpu, wall = time.process_time(), time.perf_counter()
     result = run_check(wired.sessions, program, at, wired.notifier(outbox_only=True))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {"cpu_s": cpu, "wall_s": wall, "statements": statements["n"], "notices": sum(result.claimed.values()),
+    return {"cpu_s": cpu, "wall_s": wall, "statements": statements["n"],
+            "notices": sum(result.claimed.values()),
             "messages": result.dispatched.messages if result.dispatched else 0}
 
 
@@ -172,8 +174,9 @@ def child_floor(home: Path, program: str, at: datetime, rows_file: Path) -> dict
     horizon = (MEASURED_DAY + timedelta(days=20)).isoformat()
     due_set = {row[0]: row for row in connection.execute(DUE_SET, (program, horizon))}
     connection.executemany(insert, rows)
-    connection.execute("UPDATE notices SET state = 'sent', sent_at = ? WHERE program_id = ? AND state = 'queued'",
-                       (at.isoformat(), program))
+    connection.execute(
+        "UPDATE notices SET state = 'sent', sent_at = ? WHERE program_id = ? AND state = 'queued'",
+        (at.isoformat(), program))
     connection.commit()
     digests: dict[tuple, list[DigestItem]] = defaultdict(list)
     for row in rows:
@@ -223,9 +226,10 @@ def main(argv: list[str]) -> None:
         row = rows[-1]
         check, floor, quiet = row["check"], row["floor"], row["quiet"]
         print(f"{size:>7} tasks: import {row['import_s']:.1f} s; check {check['cpu_s']:.2f} s CPU "
-              f"({check['wall_s']:.2f} s wall, {check['rss_mib']:.0f} MiB peak, {check['statements']} statements, "
-              f"{check['notices']} notices in {check['messages']} messages); floor {floor['cpu_s']:.2f} s CPU "
-              f"({floor['rss_mib']:.0f} MiB); ratio {row['ratio']:.1f}x; quiet run {quiet['cpu_s']:.3f} s CPU "
+              f"({check['wall_s']:.2f} s wall, {check['rss_mib']:.0f} MiB peak, "
+              f"{check['statements']} statements, {check['notices']} notices in {check['messages']} "
+              f"messages); floor {floor['cpu_s']:.2f} s CPU ({floor['rss_mib']:.0f} MiB); "
+              f"ratio {row['ratio']:.1f}x; quiet run {quiet['cpu_s']:.3f} s CPU "
               f"({quiet['notices']} notices, {quiet['messages']} messages)", flush=True)
     report(rows)
 

@@ -95,8 +95,9 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[S
             rungs.append((sent_at, slot, sent_on.isoformat(), note))
     if not rungs:
         return []
-    table = values(column("sent_at", Notice.sent_at.type), column("slot", Integer), column("assigned_on", String),
-                   column("note", String), name="ack_rungs").data(rungs).cte("ack_rungs")
+    table = values(column("sent_at", Notice.sent_at.type), column("slot", Integer),
+                   column("assigned_on", String), column("note", String), name="ack_rungs")
+    table = table.data(rungs).cte("ack_rungs")
     key = sql_key("ack_missing", ctx.id, Notice.instance_id, Unit.code, table.c.slot)
     data = sql_json(session, {"slot": table.c.slot, "assigned_on": table.c.assigned_on, "note": table.c.note})
     columns = (key, sql_text("ack_missing"), Notice.unit_id, sql_text("unit"), Notice.instance_id, Task.code,

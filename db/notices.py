@@ -106,7 +106,8 @@ class Selected:
     select: Select
 
 
-SELECTED = ("key", "kind", "unit_id", "audience", "instance_id", "task_code", "due", "subject_unit_id", "data")
+SELECTED = (
+    "key", "kind", "unit_id", "audience", "instance_id", "task_code", "due", "subject_unit_id", "data")
 
 
 def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Candidate]:
@@ -115,8 +116,8 @@ def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Ca
     for selected in (c for c in candidates if isinstance(c, Selected)):
         for row in session.execute(selected.select):
             data = row.data if isinstance(row.data, dict) else json.loads(row.data)
-            shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id, row.task_code,
-                                   row.due, row.subject_unit_id, data))
+            shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id,
+                                   row.task_code, row.due, row.subject_unit_id, data))
     return shown
 
 

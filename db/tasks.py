@@ -161,8 +161,8 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
             "original_due": original_due.isoformat() if original_due and original_due != due else None,
             "recurrence": task.recurrence, "phase": task.phase_kind,
             "status": task.status, "progress": task.progress,
-            "light": light_of(due, task.status, task.progress, task.window_start, task.recurrence == "ongoing",
-                              last_report),
+            "light": light_of(due, task.status, task.progress, task.window_start,
+                              task.recurrence == "ongoing", last_report),
             "time_limit": task.time_limit_text, "evidence_spec": task.evidence_spec,
             "last_report": last_report.isoformat() if last_report else None,
             "done_on": task.done_on.isoformat() if task.done_on else None,
@@ -277,8 +277,8 @@ class Recipient:
 
 
 class Recipients:
-    """Who answers for each task (of `task_ids` only, when given): its lead and co-units, a collective standing
-    for its members."""
+    """Who answers for each task (of `task_ids` only, when given): its lead and co-units, a collective
+    standing for its members."""
 
     def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None,
                  task_ids: list[int] | None = None) -> None:

@@ -260,8 +260,9 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 
 def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
                  today: date) -> tuple[_Program, dict[tuple, list[int]]] | None:
-    """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that took,
-    or may have taken, it is never asked again). Notices every channel has answered for are settled here."""
+    """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
+    took, or may have taken, it is never asked again). Notices every channel has answered for are settled
+    here."""
     with sessions.begin() as session:
         queued = session.execute(
             select(Notice.id, Notice.unit_id, Notice.audience)
@@ -271,8 +272,8 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
             return None
         taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
         for notice_id, route, state, message_id in session.execute(
-            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id)
-            .join(Notice, Notice.id == NoticeChannel.notice_id)
+            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state,
+                   NoticeChannel.message_id).join(Notice, Notice.id == NoticeChannel.notice_id)
             .where(Notice.program_id == program_id, Notice.state == "queued")):
             taken[notice_id][route] = (state, message_id)
         units = {row.id: _Unit(*row) for row in session.execute(
@@ -316,7 +317,8 @@ def _take(session: Session, program_id: str, notice_ids: list[int], routes: tupl
     if not taken:
         return []
     ids = [n.id for n in taken]
-    took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, at + inflight.LEASE, at)
+    lease = at + inflight.LEASE
+    took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, lease, at)
     if took != len(ids) * len(routes):
         # Another run settled one of these routes in between: give everything back, regroup next time.
         inflight.release(session, message_id, owner, at)
@@ -325,8 +327,8 @@ def _take(session: Session, program_id: str, notice_ids: list[int], routes: tupl
     return sorted(taken)
 
 
-def _send(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, message: Message, unit_id: int,
-          owner: str, at: datetime, result: DispatchResult) -> None:
+def _send(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, message: Message,
+          unit_id: int, owner: str, at: datetime, result: DispatchResult) -> None:
     """Hands the message to its channels and settles its notices by their routes' answers."""
     outcome = notifier.send(message)
     with sessions.begin() as session:
@@ -402,8 +404,9 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
 
 def _attachments(session: Session, program: _Program, unit: _Unit, notices: list[_Queued],
                  kinds: tuple[str, ...]) -> list[Attachment]:
-    """The unit's 报送表 with its 交办 or with a digest too long to list (the tasks it is about), the form with
-    the self-check. No whole-table workbook: the coordinator's full list is `duban tasks` or the portal."""
+    """The unit's 报送表 with its 交办 or with a digest too long to list (the tasks it is about), the form
+    with the self-check. No whole-table workbook: the coordinator's full list is `duban tasks` or the
+    portal."""
     ctx, files = program.ctx, []
     crowded = max(Counter(n.kind for n in notices).values()) > MAX_ITEMS_PER_SECTION
     if "assignment" in kinds or crowded:
@@ -422,8 +425,8 @@ def _attachments(session: Session, program: _Program, unit: _Unit, notices: list
 
 
 def _listed(notices: list[_Queued]) -> list[_Queued]:
-    """The notices a digest lists, in its order: at most MAX_ITEMS_PER_SECTION of each section's kind; the rest
-    are only counted."""
+    """The notices a digest lists, in its order: at most MAX_ITEMS_PER_SECTION of each section's kind; the
+    rest are only counted."""
     seen: Counter = Counter()
     listed = []
     for notice in notices:
@@ -439,7 +442,8 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
     ctx, today = program.ctx, program.today
     notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
     listed = _listed(notices)
-    data = dict(session.execute(select(Notice.id, Notice.data).where(Notice.id.in_([n.id for n in listed]))).all())
+    data = dict(session.execute(
+        select(Notice.id, Notice.data).where(Notice.id.in_([n.id for n in listed]))).all())
     details = {row.id: row for row in session.execute(
         select(TaskInstance.id, TaskInstance.due, TaskInstance.status, TaskInstance.progress,
                TaskInstance.window_start, TaskInstance.last_report_at, Task.title, Task.code, Task.recurrence)
@@ -456,8 +460,9 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
             items[notice.id] = DigestItem(notice.kind, _title(notice, data[notice.id] or {}, english), None,
                                           None, None, note)
             continue
-        current = light_of(task.due, task.status, task.progress, task.window_start, task.recurrence == "ongoing",
-                           ctx.local_date(task.last_report_at) if task.last_report_at else None)
+        last_report = ctx.local_date(task.last_report_at) if task.last_report_at else None
+        current = light_of(task.due, task.status, task.progress, task.window_start,
+                           task.recurrence == "ongoing", last_report)
         items[notice.id] = DigestItem(notice.kind, task.title, task.code,
                                       task.due.isoformat() if task.due else None, current, note)
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]

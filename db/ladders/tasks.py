@@ -141,7 +141,8 @@ def _rungs(session: Session, ctx: ProgramContext, task_phases, rung_of, *where) 
 
 
 def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rungs: dict[date, tuple],
-             parts, data, *, roles=("lead", "co"), unit_id=None, audience="unit", subject=False) -> list[Selected]:
+             parts, data, *, roles=("lead", "co"), unit_id=None, audience="unit",
+             subject=False) -> list[Selected]:
     """The notices of one rule for every recipient of an open instance whose due date is on `rungs`
     (due → (number, overdue workdays)), keyed `kind:program:instance:…parts`, those already held left out.
     `parts` and `data` take (recipients, rung table) and give SQL expressions; the lead units go first, so a
@@ -166,7 +167,8 @@ def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rung
         tasks.append(Task.phase_kind.in_(sorted(task_phases)))
     chosen = []
     for role in roles:
-        columns = (key, sql_text(kind), who.unit_id if unit_id is None else literal(unit_id), sql_text(audience),
+        recipient = who.unit_id if unit_id is None else literal(unit_id)
+        columns = (key, sql_text(kind), recipient, sql_text(audience),
                    due.c.id, Task.code, due.c.due, who.unit_id if subject else cast(literal(None), Integer),
                    sql_json(session, data(due, sql_text(role))))
         query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
@@ -201,7 +203,8 @@ def _overdue_and_escalations(session, ctx, today, calendar, task_phases) -> list
     rungs = _rungs(session, ctx, task_phases, step, TaskInstance.due < today)
 
     def slot(t, role=None) -> dict:
-        return {"slot": t.c.number, "overdue_workdays": t.c.late, **({"role": role} if role is not None else {})}
+        base = {"slot": t.c.number, "overdue_workdays": t.c.late}
+        return base if role is None else base | {"role": role}
 
     chosen = _on_rung(session, ctx, "overdue", task_phases, rungs,
                       lambda who, t: (who.code, t.c.due, t.c.number), slot)
