@@ -103,9 +103,11 @@ def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> di
 # each owed route of every notice the message moved to `sending`, in one statement per route.
 _CLAIM_ROUTES = text(
     "INSERT INTO notice_channels (notice_id, program_id, route, channel, kind, state, message_id, owner, "
-    "lease_until, updated_at) SELECT notices.id, :program_id, :route, :channel, :kind, 'claimed', "
-    ":message_id, :owner, :lease_until, :updated_at FROM notices WHERE notices.message_id = :message_id "
-    "AND notices.state = 'sending' "
+    "lease_until, updated_at) SELECT notices.id, "
+    # Typed: PostgreSQL deduces no type for a bare parameter in a select list.
+    + ", ".join(f"CAST(:{name} AS VARCHAR)" for name in ("program_id", "route", "channel", "kind"))
+    + ", 'claimed', CAST(:message_id AS VARCHAR), CAST(:owner AS VARCHAR), :lease_until, :updated_at "
+    "FROM notices WHERE notices.message_id = :message_id AND notices.state = 'sending' "
     "ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
     "owner = excluded.owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at, "
     "channel = excluded.channel, reason = NULL "
