@@ -450,14 +450,14 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
         .join(Task, Task.id == TaskInstance.task_id)
         .where(TaskInstance.id.in_({n.instance_id for n in listed if n.instance_id})))}
     names = {u.id: u.name for u in program.units.values()}
-    english = ctx.program.language == "en"
+    language = ctx.language
     light_of = lights(ctx, today)
     items = {}
     for notice in listed:
-        note = _note(notice, data[notice.id] or {}, names, english)
+        note = _note(notice, data[notice.id] or {}, names, language)
         task = details.get(notice.instance_id)
         if task is None:
-            items[notice.id] = DigestItem(notice.kind, _title(notice, data[notice.id] or {}, english), None,
+            items[notice.id] = DigestItem(notice.kind, _title(notice, data[notice.id] or {}, language), None,
                                           None, None, note)
             continue
         last_report = ctx.local_date(task.last_report_at) if task.last_report_at else None
@@ -468,8 +468,7 @@ def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
 
 
-def _title(notice: _Queued, data: dict, english: bool) -> str:
-    language = "en" if english else "zh-CN"
+def _title(notice: _Queued, data: dict, language: str) -> str:
     if notice.kind.startswith("phase_"):
         state = {"phase_opened": "open", "phase_closed": "closed", "phase_overrun": "overrun"}[notice.kind]
         return text(language, "digest.phase_title", name=data.get("name", ""), start=data.get("start", ""),
@@ -479,8 +478,7 @@ def _title(notice: _Queued, data: dict, english: bool) -> str:
     return data.get("title") or notice.kind
 
 
-def _note(notice: _Queued, data: dict, names: dict[int, str], english: bool) -> str | None:
-    language = "en" if english else "zh-CN"
+def _note(notice: _Queued, data: dict, names: dict[int, str], language: str) -> str | None:
     late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
         return text(language, "digest.before_due", workdays=workdays)

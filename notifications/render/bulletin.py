@@ -35,7 +35,7 @@ from db import (
 )
 from notifications.delivery.ledger import failed_delivery_counts
 from notifications.render.environment import environment
-from schedule import LANGUAGES, cell_row, labels
+from schedule import LANGUAGES, cell_row, labels, text
 
 FORMATS = ("md", "html", "xlsx")
 STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
@@ -53,22 +53,9 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
 
 
 def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
-    calendar = ctx.policies.work_calendar()
     summary = status_summary(session, ctx, today)
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
-    rows = task_rows(session, ctx, today)
-    red = []
-    for row in rows:
-        if row["light"] != "red":
-            continue
-        due = date.fromisoformat(row["due"])
-        red.append(
-            {
-                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
-                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
-                "progress": row["progress"]}
-        )
-    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
+    red = _red_tasks(session, ctx, today, names)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
     granted = [
@@ -82,22 +69,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     if phases.get("self_check", {}).get("state", "pending") != "pending":
         selfcheck = selfcheck_summary(session, ctx)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    remediation = None
-    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
-    if items:
-        unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-        overdue = [
-            {
-                "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
-                "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
-            for i in items
-            if i.state == "open" and i.due < today
-        ]
-        remediation = {"total": len(items), "open": sum(i.state == "open" for i in items),
-                       "closed": sum(i.state == "closed" for i in items),
-                       "accepted": sum(i.state == "accepted" for i in items),
-                       "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
-                       "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
+    remediation = _remediation(session, ctx, today, names)
     interviews = interview_list(unit_scores(session, ctx, None, today))
     return {
         "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
@@ -116,43 +88,66 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     }
 
 
+def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> list[dict]:
+    """The red tasks, the longest overdue first."""
+    calendar = ctx.policies.work_calendar()
+    red = []
+    for row in task_rows(session, ctx, today):
+        if row["light"] != "red":
+            continue
+        due = date.fromisoformat(row["due"])
+        red.append(
+            {
+                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
+                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
+                "progress": row["progress"]}
+        )
+    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
+    return red
+
+
+def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> dict | None:
+    """The 整改 items counted by state, with the open ones past due; None for a program without any."""
+    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
+    if not items:
+        return None
+    calendar = ctx.policies.work_calendar()
+    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    overdue = [
+        {
+            "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
+            "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
+        for i in items
+        if i.state == "open" and i.due < today
+    ]
+    return {"total": len(items), "open": sum(i.state == "open" for i in items),
+            "closed": sum(i.state == "closed" for i in items),
+            "accepted": sum(i.state == "accepted" for i in items),
+            "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
+            "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
+
+
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
                     language: str | None = None) -> str | bytes:
-    if fmt not in FORMATS:
-        raise ValueError(f"通报格式「{fmt}」应为 {' | '.join(FORMATS)}")
-    data = bulletin_data(session, ctx, today)
     language = _language(ctx, language)
+    if fmt not in FORMATS:
+        raise ValueError(text(language, "bulletin_sheet.format", fmt=fmt, formats=" | ".join(FORMATS)))
+    data = bulletin_data(session, ctx, today)
     if fmt == "xlsx":
         return bulletin_workbook(data, language)
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
     return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language])
 
 
-HEADERS = {
-    "zh-CN": {
-        "units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
-        "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
-        "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
-        "sheets": ("各单位", "红灯清单", "延期批准"), "title": "通报"},
-    "en": {
-        "units": (
-            "Unit", "Lead tasks", "Co tasks", "Red", "Yellow", "Green", "Done", "No due date",
-            "Failed deliveries"),
-        "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
-        "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
-        "sheets": ("Units", "Red list", "Extensions"),
-        "title": "Bulletin",
-    },
-}
 
 
 def bulletin_workbook(data: dict, language: str) -> bytes:
-    text = HEADERS[language]
+    sheets = labels(language, "bulletin_sheet")
     workbook = Workbook()
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
 
     def sheet_with(sheet, header, rows, widths):
-        sheet.append(cell_row([f"{data['name']} · {text['title']} · {data['today']}"]))
+        sheet.append(cell_row([f"{data['name']} · {sheets['title']} · {data['today']}"]))
         sheet["A1"].font = Font(bold=True, size=13)
         sheet.append(list(header))
         for cell in sheet[2]:
@@ -164,16 +159,17 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
         sheet.freeze_panes = "A3"
 
     units = workbook.active
-    units.title = text["sheets"][0]
-    sheet_with(units, text["units"], [
+    units.title = sheets["units"]
+    sheet_with(units, labels(language, "bulletin_units").values(), [
         (u["name"], u["lead"], u["co"], u["red"], u["yellow"], u["green"], u["done"], u["none"], u["failed"])
         for u in data["units"]], [36, 10, 10, 8, 8, 8, 8, 10, 12])
-    sheet_with(workbook.create_sheet(text["sheets"][1]), text["red"], [
-        (r["code"], r["title"], "、".join(r["lead"]), r["due"], r["overdue_workdays"], r["progress"])
+    sheet_with(workbook.create_sheet(sheets["red"]), labels(language, "bulletin_red").values(), [
+        (r["code"], r["title"], sheets["separator"].join(r["lead"]), r["due"], r["overdue_workdays"],
+         r["progress"])
         for r in data["red"]], [10, 60, 36, 12, 12, 8])
     sheet_with(
-        workbook.create_sheet(text["sheets"][2]),
-        text["extensions"],
+        workbook.create_sheet(sheets["extensions"]),
+        labels(language, "bulletin_extensions").values(),
         [
             (
                 e["id"], e["code"], e["unit_name"], e["from"], e["to"], e["decided_on"], e["decided_by"],

@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 
 from flows import run_check
-from notifications import XLSX_MIME, AppriseNotifier, Attachment, SecretResolver, ledger, unit_task_workbook
+from notifications import XLSX_MIME, Attachment, ledger, unit_task_workbook
 from tests.support.factories import UNITS
-from tests.support.peers import SMTPPeer, database, free_port, make_message, settings_for
+from tests.support.peers import SMTPPeer, database, free_port, make_message, notifiers, settings_for
 from tests.support.programs import at, setup
 
 ROWS = [
@@ -29,19 +29,9 @@ SMTP_PASSWORD = "Smtp-pa55word-9f3b7c"
 @pytest.fixture
 def world(tmp_path, clock):
     sessions = database(tmp_path)
-    settings = settings_for(tmp_path, timeout=2.0)
-    made = []
-
-    def notifier(**kwargs):
-        options = {"sleep": clock.sleep, "max_wait": timedelta(0), "retry_attempts": 2}
-        options.update(kwargs)
-        n = AppriseNotifier(sessions, settings, clock, resolver=SecretResolver(block_loader=None), **options)
-        made.append(n)
-        return n
-
-    yield sessions, notifier
-    for n in made:
-        n.close()
+    with notifiers(sessions, settings_for(tmp_path, timeout=2.0), clock,
+                   sleep=clock.sleep, max_wait=timedelta(0), retry_attempts=2) as notifier:
+        yield sessions, notifier
 
 
 def test_email_with_text_html_and_the_unit_workbook(world, monkeypatch):
@@ -166,13 +156,9 @@ def test_the_assignment_by_email_carries_the_units_list(tmp_path, clock, monkeyp
         url = f"mailto://duban:${{MSA_SMTP_PASS}}@{smtp.host}:{smtp.port}?to=zhangsan@msa.gov.cn&from=duban@x.cn"
         units = [dict(u, notify=[url], leader_notify=[url]) if u["id"] == "msa" else u for u in UNITS]
         wired = setup(tmp_path, units=units)
-        notifier = AppriseNotifier(wired.sessions, settings_for(tmp_path, timeout=2.0), clock,
-                                   resolver=SecretResolver(block_loader=None), sleep=clock.sleep,
-                                   max_wait=timedelta(0), retry_attempts=1)
-        try:
-            run_check(wired.sessions, "demo-city", at(date(2023, 3, 6)), notifier)
-        finally:
-            notifier.close()
+        with notifiers(wired.sessions, settings_for(tmp_path, timeout=2.0), clock, sleep=clock.sleep,
+                       max_wait=timedelta(0), retry_attempts=1) as notifier:
+            run_check(wired.sessions, "demo-city", at(date(2023, 3, 6)), notifier())
         [mail] = smtp.messages
     [attached] = list(mail.message.iter_attachments())
     assert attached.get_filename() == "demo-city-msa-报送表.xlsx"
