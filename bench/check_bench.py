@@ -32,6 +32,7 @@ from sqlalchemy import event, text
 
 from db import get_engine, import_program
 from flows import Settings, Wiring, run_check
+from notifications import DigestItem, render_digest
 from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -161,8 +162,6 @@ def child_check(home: Path, program: str, at: datetime) -> dict:
 
 
 def child_floor(home: Path, program: str, at: datetime, rows_file: Path) -> dict:
-    from notifications.render.digest import DigestItem, render_digest
-
     claimed = pickle.loads(rows_file.read_bytes())
     columns, rows, names = claimed["columns"], claimed["rows"], claimed["names"]
     column = {name: index for index, name in enumerate(columns)}

@@ -41,7 +41,7 @@ from notifications.delivery import inflight
 from notifications.delivery.crashpoints import crash_point
 from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
-from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES, DigestItem, render_digest
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS, DigestItem, render_digest
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, text
@@ -431,7 +431,7 @@ def _listed(notices: list[_Queued]) -> list[_Queued]:
     listed = []
     for notice in notices:
         seen[notice.kind] += 1
-        if notice.kind not in SECTION_TITLES or seen[notice.kind] <= MAX_ITEMS_PER_SECTION:
+        if notice.kind not in SECTION_KINDS or seen[notice.kind] <= MAX_ITEMS_PER_SECTION:
             listed.append(notice)
     return listed
 
