@@ -78,7 +78,7 @@ def summarize(states: Iterable[str]) -> str:
     return "queued"
 
 
-def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
+def routes_taken(session: Session, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
     """notice id → route → (state, message_id), for the given notices."""
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)
     for start in range(0, len(notice_ids), 5000):
@@ -179,7 +179,7 @@ def settle_notices(session: Session, program_id: str, notice_ids: list[int], at:
                    channel: str | None = None) -> dict[str, int]:
     """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or
     failed."""
-    taken = routes_taken(session, program_id, notice_ids)
+    taken = routes_taken(session, notice_ids)
     by_state: dict[str, list[int]] = defaultdict(list)
     for notice_id in notice_ids:
         by_state[summarize(state for state, _ in taken.get(notice_id, {}).values())].append(notice_id)
