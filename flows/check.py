@@ -33,7 +33,6 @@ from db import (
     plan_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
-from schedule import PHASE_KINDS
 
 RUNNING = ("open", "overrun")
 DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
@@ -109,7 +108,7 @@ def program_step(
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
-        resting = set(PHASE_KINDS) - set(running)
+        resting = {p.kind for p in phases(session, program_id)} - set(running)
         candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
                                      assignments=assignment_phase(session, program_id) not in running)
         # Extension decisions any day of the program; a phase's own content when that phase is not running.

@@ -157,10 +157,6 @@ LONG_FUNCTIONS = {
     "db/importer.py:_upsert_tasks": "temporary: engineer C rewrites db/importer.py",
     "db/scores.py:unit_scores": "temporary: engineer F rewrites db/scores.py",
     "duban/cli/phase_work.py:remediation": "temporary: engineer C rewrites duban/cli/",
-    "schedule/plan_folder/reader.py:read_plan": "temporary: engineer E rewrites plan_folder/reader.py",
-    "schedule/plan_folder/reader.py:_read_policies": "temporary: engineer E rewrites plan_folder/reader.py",
-    "schedule/plan_folder/reader.py:_read_tasks": "temporary: engineer E rewrites plan_folder/reader.py",
-    "scripts/build_example_plans.py:write_workbook": "temporary: engineer E rewrites scripts/",
 }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.notices import SELECTED, Candidate, Selected, notice_key, sql_json, sql_key, sql_text
+from db.phases import waiting_assignment
 from db.programs import ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
@@ -86,7 +87,9 @@ def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
         .join(Task, Task.id == TaskInstance.task_id)
         .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.seq == 0,
                TaskInstance.retired_on.is_(None),
-               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")))
+               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+               # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
+               Task.phase_kind.not_in(sorted(waiting_assignment(session, ctx.id))))
     )
     unassigned = session.execute(first_instance).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
