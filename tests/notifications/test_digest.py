@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from db import Notice
 from notifications import DigestItem, Letterhead, period_label, render_digest
 from tests.support.factories import TASKS, program_yaml
-from tests.support.programs import check, outbox_lines, setup
+from tests.support.programs import at, check, outbox_lines, setup
 
 OFFICE = "市知识产权工作领导小组办公室"
 HEAD = Letterhead("成知督〔2024〕12号", OFFICE, f"{OFFICE} 张三（电话 028-1234）")
@@ -104,3 +106,7 @@ def test_in_a_real_check_the_co_unit_cooperates_and_the_lead_counts_the_chases_i
     assert "028-1234" in police and "duban " not in police
     acks = [line for line in justice.splitlines() if "催签收）" in line]
     assert acks and all("（第 2 次催签收）" in line and "月报" not in line for line in acks)
+    with wired.transaction() as session:  # the count as sent stays on each notice's record
+        counted = session.execute(select(Notice.data).where(Notice.kind == "overdue",
+                                                            Notice.sent_at >= at(date(2023, 8, 15), 0, 0)))
+        assert sorted({(d["count"], d["within"]) for (d,) in counted}) == [(1, 2), (2, 2)]
