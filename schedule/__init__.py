@@ -24,6 +24,7 @@ from schedule.ladder import (
 )
 from schedule.lights import LIGHTS, expected_progress, light
 from schedule.model import (
+    GATE_CONDITIONS,
     PHASE_KINDS,
     PhaseSpec,
     Policies,
@@ -59,7 +60,7 @@ __all__ = [
     "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",
     "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
-    "is_phase_kind",
+    "is_phase_kind", "GATE_CONDITIONS",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "required", "Rung", "share_code",
     "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",

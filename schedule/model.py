@@ -29,6 +29,9 @@ def is_phase_kind(kind: str) -> bool:
     return bool(PHASE_KIND.match(kind))
 
 
+# Conditions a plan may add to a phase's gate (program.yaml `gate:`); db.gates checks each by this name.
+GATE_CONDITIONS = ("min_done", "no_red", "forms_returned")
+
 RECURRENCES = ("ongoing", "as_notified", "yearly", "half_yearly", "quarterly", "monthly")
 
 
@@ -40,6 +43,8 @@ class PhaseSpec:
     end: date
     exit_tasks: tuple[str, ...] = ()  # the phase cannot close while one of these is not done
     assign_after: tuple[str, ...] = ()  # the 交办 of this phase's tasks waits until these are done
+    # The plan's own gate conditions, by GATE_CONDITIONS name: {"min_done": 90, "no_red": True, ...}
+    gate: dict = field(default_factory=dict, hash=False, compare=True)
 
     @property
     def preset(self) -> bool:
