@@ -21,6 +21,7 @@ from db import (
     roll_up,
     waiting_assignment,
 )
+from db.gates import forms_condition, unapproved
 from schedule import read_plan
 from tests.support.factories import TASKS, UNITS, program_yaml, write_plan
 from tests.support.programs import at, ctx_of, make_db, set_phase
@@ -143,3 +144,42 @@ def test_each_member_answers_for_its_own_share_only(tmp_path):
     assert shares == {"C1@court": "done", "C1@police": "not_started", "C1@justice": "not_started"}
     with pytest.raises(Exception, match="不是任务 C1@police 的责任单位"):
         report(sessions, "C1@police", "court", date(2023, 9, 2))
+
+
+def condition_reasons(sessions, day: date) -> list[str]:
+    """What the implementation phase's own conditions (program.yaml `gate:`) say on `day`."""
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
+        return [r for r in unapproved(session, ctx, phase, day).reasons if "gate:" in r]
+
+
+LEADS = {"A1": "msa", "A2": "msa", "B1": "police", "C1": "court"}
+# (the implementation phase's gate, tasks reported done, the day, what its conditions say)
+CONDITIONS = [
+    ({"min_done": "40%"}, ["A1", "A2"], date(2024, 1, 2), []),
+    ({"min_done": "90%"}, ["A1"], date(2024, 1, 2),
+     ["本阶段任务已办结 1/5 项（20%），方案要求不低于 90%（gate: min_done）；未办结: A2, B1, B2, C1"]),
+    ({"no_red": True}, ["A1"], date(2024, 1, 2), ["本阶段亮红灯的任务 2 项（gate: no_red）: A2, B2"]),
+    ({"no_red": True}, [], date(2023, 6, 1), []),
+    ({"min_done": 100, "no_red": True}, ["A1", "A2", "B1", "C1"], date(2023, 5, 2),
+     ["本阶段任务已办结 4/5 项（80%），方案要求不低于 100%（gate: min_done）；未办结: B2"]),
+]
+
+
+@pytest.mark.parametrize("gate, done, day, expected", CONDITIONS, ids=str)
+def test_a_phase_holds_to_the_plans_own_conditions(tmp_path, gate, done, day, expected):
+    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": gate}))
+    for code in done:
+        report(sessions, code, LEADS[code], date(2023, 5, 2))
+    assert condition_reasons(sessions, day) == expected
+
+
+def test_the_forms_condition_names_the_units_without_a_form(tmp_path):
+    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": {"forms_returned": True}}))
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
+        assert forms_condition(session, ctx, phase, date(2023, 6, 1)) == unapproved(
+            session, ctx, phase, date(2023, 6, 1)).reasons[-1:]
+        assert forms_condition(session, ctx, phase, date(2023, 6, 1))[0].startswith("未交回自查表的单位")
