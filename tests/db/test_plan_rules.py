@@ -99,8 +99,7 @@ def split_db(tmp_path, rule: str):
 
 
 def parent_state(sessions) -> tuple[str, int, date | None]:
-    with sessions.begin() as session:
-        roll_up(session, "demo-city")
+    """The parent C1's instance as the members' reports left it (they roll it up as they are recorded)."""
     with sessions.begin() as session:
         instance = session.scalar(select(TaskInstance).join(Task).where(Task.code == "C1"))
         return instance.status, instance.progress, instance.done_on
@@ -129,6 +128,9 @@ def test_a_collectives_task_is_done_by_its_members_shares(tmp_path, rule, report
     sessions = split_db(tmp_path, rule)
     for code, unit, day, status in reports:
         report(sessions, code, unit, day, status)
+    assert parent_state(sessions) == expected
+    with sessions.begin() as session:  # the daily check's roll-up, the safety net, finds nothing left to do
+        assert roll_up(session, "demo-city") == 0
     assert parent_state(sessions) == expected
 
 
