@@ -211,6 +211,11 @@ class ProgramSpec:
     def phase(self, kind: str) -> PhaseSpec | None:
         return next((p for p in self.phases if p.kind == kind), None)
 
+    @property
+    def shares(self) -> int:
+        """How many of `tasks` are members' shares of a collective's task (not tasks of the plan's own)."""
+        return sum(1 for t in self.tasks if t.parent is not None)
+
     def instances(self, task: TaskSpec, calendar: WorkCalendar | None = None) -> list[InstanceSpec]:
         return task_instances(task, self.phase(task.phase), self.start, self.end, self.policies,
                               calendar or self.policies.work_calendar())
