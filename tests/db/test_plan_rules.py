@@ -178,7 +178,8 @@ def test_a_phase_holds_to_the_plans_own_conditions(tmp_path, gate, done, day, ex
 
 
 def test_the_forms_condition_names_the_units_without_a_form(tmp_path):
-    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": {"forms_returned": True}}))
+    program = program_with(implementation={"gate": {"forms_returned": True}})
+    sessions, _url = make_db(tmp_path, program=program)
     with sessions.begin() as session:
         ctx = ctx_of(session)
         phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))

@@ -339,10 +339,13 @@ def test_a_phase_gate_is_read(tmp_path, gate, expected):
 BAD_GATES = [
     ("an unknown condition", {"min_done": "90%", "all_green": True},
      r"program\.yaml:\d+:\d+: 关口条件「all_green」无法识别，可用条件: min_done, no_red, forms_returned"),
-    ("a share over 100%", {"min_done": "120%"}, r"program\.yaml:\d+:\d+: min_done「120%」应为本阶段任务完成比例"),
+    ("a share over 100%", {"min_done": "120%"},
+     r"program\.yaml:\d+:\d+: min_done「120%」应为本阶段任务完成比例"),
     ("a share in words", {"min_done": "most"}, r"program\.yaml:\d+:\d+: min_done「most」应为"),
-    ("a flag not true or false", {"no_red": "yes"}, r"program\.yaml:\d+:\d+: no_red「yes」应为 true 或 false"),
-    ("not a mapping", ["no_red"], r"program\.yaml:\d+:\d+: gate 应为关口条件（min_done, no_red, forms_returned）"),
+    ("a flag not true or false", {"no_red": "yes"},
+     r"program\.yaml:\d+:\d+: no_red「yes」应为 true 或 false"),
+    ("not a mapping", ["no_red"],
+     r"program\.yaml:\d+:\d+: gate 应为关口条件（min_done, no_red, forms_returned）"),
 ]
 
 
