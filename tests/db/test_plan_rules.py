@@ -14,6 +14,7 @@ from db import (
     Task,
     TaskInstance,
     advance,
+    evaluate,
     get_engine,
     import_program,
     plan_candidates,
@@ -21,7 +22,6 @@ from db import (
     roll_up,
     waiting_assignment,
 )
-from db.gates import forms_condition, unapproved
 from schedule import read_plan
 from tests.support.factories import TASKS, UNITS, program_yaml, write_plan
 from tests.support.programs import at, ctx_of, make_db, set_phase
@@ -153,7 +153,7 @@ def condition_reasons(sessions, day: date) -> list[str]:
     with sessions.begin() as session:
         ctx = ctx_of(session)
         phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
-        return [r for r in unapproved(session, ctx, phase, day).reasons if "gate:" in r]
+        return [r for r in evaluate(session, ctx.id, phase, day).reasons if "gate:" in r]
 
 
 LEADS = {"A1": "msa", "A2": "msa", "B1": "police", "C1": "court"}
@@ -177,12 +177,29 @@ def test_a_phase_holds_to_the_plans_own_conditions(tmp_path, gate, done, day, ex
     assert condition_reasons(sessions, day) == expected
 
 
-def test_the_forms_condition_names_the_units_without_a_form(tmp_path):
-    program = program_with(implementation={"gate": {"forms_returned": True}})
-    sessions, _url = make_db(tmp_path, program=program)
+@pytest.mark.parametrize("gate, forms_asked", [({"forms_returned": True}, 1), ({}, 0)])
+def test_the_forms_condition_names_the_units_without_a_form(tmp_path, gate, forms_asked):
+    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": gate}))
     with sessions.begin() as session:
-        ctx = ctx_of(session)
         phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
-        assert forms_condition(session, ctx, phase, date(2023, 6, 1)) == unapproved(
-            session, ctx, phase, date(2023, 6, 1)).reasons[-1:]
-        assert forms_condition(session, ctx, phase, date(2023, 6, 1))[0].startswith("未交回自查表的单位")
+        reasons = evaluate(session, "demo-city", phase, date(2023, 6, 1)).reasons
+    forms = [r for r in reasons if r.startswith("未交回自查表的单位")]
+    assert len(forms) == forms_asked
+    assert all("市公安局" in r for r in forms)
+
+
+def test_a_phase_of_the_plans_own_kind_is_judged_by_its_conditions_instead(tmp_path):
+    """`annual` writes min_done: 50%: half its tasks done closes it, though the others are past due."""
+    program = program_yaml(phases=[{"kind": "annual", "start": "2023-03-01", "end": "2024-06-30",
+                                    "gate": {"min_done": "50%"}}])
+    tasks = [[*row[:7], ""] for row in TASKS]  # no 阶段: every task in the one phase
+    sessions, _url = make_db(tmp_path, program=program, tasks=tasks)
+    assert phase_state(sessions, "annual", date(2023, 3, 1))[0] == "open"
+    report(sessions, "A1", "msa", date(2023, 5, 2))
+    state, reasons = phase_state(sessions, "annual", date(2024, 7, 1))
+    assert state == "overrun"
+    assert reasons == [
+        "本阶段任务已办结 1/6 项（16%），方案要求不低于 50%（gate: min_done）；未办结: A2, B1, B2, C1, D1"]
+    for code in ("A2", "B1"):
+        report(sessions, code, LEADS[code], date(2024, 7, 2))
+    assert phase_state(sessions, "annual", date(2024, 7, 3))[0] == "closed"  # 3 of 6: the gate holds
