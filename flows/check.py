@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +35,6 @@ from db import (
 from notifications import DispatchResult, Notifier, dispatch
 
 RUNNING = ("open", "overrun")
-DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
 AsOf = datetime | str | None  # a flow's as_of: a datetime, an ISO date (that day 08:30) or date-time, or none
 
 
