@@ -18,9 +18,8 @@ _SURFACE = {
     ),
     "lights": ("LIGHTS", "expected_progress", "light"),
     "model": (
-        "GATE_CONDITIONS", "PHASE_KINDS", "PhaseSpec", "Policies", "ProgramSpec", "ReminderPolicy", "TaskSpec",
-        "UnitSpec",
-        "is_phase_kind",
+        "GATE_CONDITIONS", "PHASE_KINDS", "PhaseSpec", "Policies", "ProgramSpec", "ReminderPolicy",
+        "TaskSpec", "UnitSpec", "is_phase_kind",
     ),
     "plan_folder": (
         "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
