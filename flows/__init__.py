@@ -6,7 +6,7 @@ first use of their names (PEP 562 `__getattr__`), so `from flows import supervis
 
 from importlib import import_module
 
-from flows.check import DAILY_CHECK_TIME, AsOf, CheckResult, bulletin_step, run_check
+from flows.check import DAILY_CHECK_TIME, AsOf, CheckResult, Kept, bulletin_step, run_check
 from flows.runtime import Settings, Wiring, database, load_settings, now, wiring
 
 # name → (module, attribute); the flows are exported as *_flow, since flows.supervise is also a module's name.
@@ -26,6 +26,7 @@ _PREFECT = {
 __all__ = [
     "AsOf",
     "CheckResult",
+    "Kept",
     "DAILY_CHECK_TIME",
     "database",
     "FLOWS",

@@ -20,6 +20,7 @@ from db import (
     CONTENT_PARTS,
     Candidate,
     ProgramContext,
+    Recipients,
     Transition,
     ack_candidates,
     advance,
@@ -64,14 +65,34 @@ class CheckResult:
         }
 
 
+@dataclass
+class Kept:
+    """What a run of daily checks on one program keeps from day to day while its plan does not change: who
+    answers for each task. Only an import writes units, tasks and their assignments, and every import stamps
+    the program's `imported_at`, so the stamp tells when the recipients must be read again."""
+
+    stamp: tuple | None = None
+    everyone: Recipients | None = None
+
+    def recipients(self, session: Session, ctx: ProgramContext) -> Recipients:
+        stamp = (ctx.id, ctx.program.imported_at, ctx.program.source_identity)
+        if self.everyone is None or stamp != self.stamp:
+            self.stamp, self.everyone = stamp, Recipients(session, ctx.id)
+        return self.everyone
+
+
 def advance_phases(
     sessions: sessionmaker[Session], program_id: str, at: datetime
 ) -> tuple[list[Transition], list[str]]:
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        transitions = advance(session, ctx, ctx.local_date(at), at)
-        running = [p.kind for p in phases(session, program_id) if p.state in RUNNING]
-    return transitions, running
+        return _advance(session, ctx, ctx.local_date(at), at)
+
+
+def _advance(session: Session, ctx: ProgramContext, today: date, at: datetime) -> tuple[list[Transition],
+                                                                                         list[str]]:
+    transitions = advance(session, ctx, today, at)
+    return transitions, [p.kind for p in phases(session, ctx.id) if p.state in RUNNING]
 
 
 def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) -> date:
@@ -90,14 +111,21 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        today = ctx.local_date(at)
-        if kind == "remediation":
-            derive_items(session, ctx, today, at)  # findings become items when remediation opens
-        candidates = plan_candidates(session, ctx, today, {kind},
-                                     assignments=assignment_phase(session, program_id) == kind)
-        if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
-            candidates += content_candidates(session, ctx, today, (kind,))
-        return _claim(session, ctx, candidates, at)
+        return _phase_claims(session, ctx, kind, at, Kept())
+
+
+def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime, kept: Kept) -> Counter:
+    today = ctx.local_date(at)
+    if kind == "remediation":
+        derive_items(session, ctx, today, at)  # findings become items when remediation opens
+    if not ctx.policies.work_calendar().is_workday(today):
+        return Counter()  # every notice waits for the next workday's check
+    candidates = plan_candidates(session, ctx, today, {kind},
+                                 assignments=assignment_phase(session, ctx.id) == kind,
+                                 recipients=kept.recipients(session, ctx))
+    if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
+        candidates += content_candidates(session, ctx, today, (kind,))
+    return _claim(session, ctx, candidates, at)
 
 
 def program_step(
@@ -108,17 +136,24 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        today = ctx.local_date(at)
-        resting = set(PHASE_KINDS) - set(running)
-        candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
-                                     assignments=assignment_phase(session, program_id) not in running)
-        # Extension decisions any day of the program; a phase's own content when that phase is not running.
-        parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
-        candidates += content_candidates(session, ctx, today, parts)
-        # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-        if ctx.policies.work_calendar().is_workday(today):
-            candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
-        return _claim(session, ctx, candidates, at)
+        return _program_claims(session, ctx, running, at, Kept())
+
+
+def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
+                    kept: Kept) -> Counter:
+    today = ctx.local_date(at)
+    if not ctx.policies.work_calendar().is_workday(today):
+        return Counter()  # every notice waits for the next workday's check
+    resting = set(PHASE_KINDS) - set(running)
+    candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
+                                 assignments=assignment_phase(session, ctx.id) not in running,
+                                 recipients=kept.recipients(session, ctx))
+    # Extension decisions any day of the program; a phase's own content when that phase is not running.
+    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
+    candidates += content_candidates(session, ctx, today, parts)
+    # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
+    candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
+    return _claim(session, ctx, candidates, at)
 
 
 def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> Counter:
@@ -139,19 +174,30 @@ def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: No
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
+    return _dispatch(sessions, ctx, notifier, at, portal_url)
+
+
+def _dispatch(sessions: sessionmaker[Session], ctx: ProgramContext, notifier: Notifier, at: datetime,
+              portal_url: str | None) -> DispatchResult | None:
     if not within_sending_window(ctx, at):
         return None
-    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at), portal_url)
+    return dispatch(sessions, ctx.id, notifier, at, ctx.local_date(at), portal_url)
 
 
 def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,
-              portal_url: str | None = None) -> CheckResult:
-    transitions, running = advance_phases(sessions, program_id, at)
-    result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
-    for kind in running:
-        result.claimed += phase_step(sessions, program_id, kind, at)
-    result.claimed += program_step(sessions, program_id, running, at)
-    result.dispatched = dispatch_step(sessions, program_id, notifier, at, portal_url)
+              portal_url: str | None = None, kept: Kept | None = None) -> CheckResult:
+    """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
+    sent), on one program context. `kept`: what a caller running day after day keeps between checks."""
+    kept = kept or Kept()
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        today = ctx.local_date(at)
+        transitions, running = _advance(session, ctx, today, at)
+        result = CheckResult(program_id, at, today, transitions, running)
+        for kind in running:
+            result.claimed += _phase_claims(session, ctx, kind, at, kept)
+        result.claimed += _program_claims(session, ctx, running, at, kept)
+    result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 
 

@@ -26,8 +26,10 @@ def plan_candidates(
     *,
     assignments: bool = False,
     program_notices: bool = False,
+    recipients: Recipients | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
+    `recipients`: every task's, when the caller has them already (the steps of a check share them).
 
     Nothing on non-workdays: those notices wait for the next workday's check.
     """
@@ -37,9 +39,9 @@ def plan_candidates(
     candidates: list[Candidate] = []
     if assignments:
         # The 交办 covers every task of the plan, whichever phase it belongs to.
-        candidates += _assignments(session, ctx, Recipients(session, ctx.id))
+        candidates += _assignments(session, ctx, recipients or Recipients(session, ctx.id))
     if task_phases is None or task_phases:
-        recipients = Recipients(session, ctx.id, task_phases)
+        recipients = recipients or Recipients(session, ctx.id, task_phases)
         candidates += _before_due(session, ctx, today, calendar, recipients, task_phases)
         candidates += _overdue_and_escalations(session, ctx, today, calendar, recipients, task_phases)
         candidates += _report_missing(session, ctx, today, calendar, recipients, task_phases)

@@ -40,7 +40,7 @@ from db import (
     unacknowledged,
 )
 from duban.simulation.evidence import write_evidence
-from flows import run_check
+from flows import Kept, run_check
 from notifications import Notifier
 from schedule import WorkCalendar, text
 
@@ -165,10 +165,11 @@ def simulate(
         ctx = load_program(session, program_id)
         model = UnitModel(ctx, rng)
     result = Simulation(program_id, start, end, seed)
+    kept = Kept()  # the plan does not change during a replay: who answers for each task is read once
     day = start
     while day <= end:
         at = datetime.combine(day, CHECK_TIME, ctx.zone)
-        check = run_check(sessions, program_id, at, notifier)
+        check = run_check(sessions, program_id, at, notifier, kept=kept)
         result.transitions += [{"on": t.on.isoformat(), "phase": t.kind, "name": t.name, "state": t.state,
                                 "reasons": list(t.reasons)} for t in check.transitions]
         result.notices += check.claimed
@@ -232,9 +233,12 @@ def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date
             rng: random.Random, calendar: WorkCalendar, counts: Counter) -> None:
     """The simulated coordinator decides claims 1–3 workdays old: about one first claim in eight is returned
     with a reason and claimed again 2–5 workdays later; the rest, and every second claim, pass."""
+    pending = claims(session, ctx, state="pending")
+    if not pending:
+        return
     actor = text(ctx.language, "simulation.coordinator")
     returned_before = {c["instance_id"] for c in claims(session, ctx, state="returned")}
-    for claim in claims(session, ctx, state="pending"):
+    for claim in pending:
         age = calendar.workdays_between(date.fromisoformat(claim["claimed_on"]), today)
         if age < 1 + rng.randrange(3):
             continue
