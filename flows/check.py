@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import (
     CONTENT_PARTS,
     Candidate,
+    Phase,
     ProgramContext,
     Recipients,
     Transition,
@@ -86,13 +87,12 @@ def advance_phases(
 ) -> tuple[list[Transition], list[str]]:
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _advance(session, ctx, ctx.local_date(at), at)
+        transitions = advance(session, ctx, ctx.local_date(at), at)
+        return transitions, running_kinds(phases(session, program_id))
 
 
-def _advance(session: Session, ctx: ProgramContext, today: date, at: datetime) -> tuple[list[Transition],
-                                                                                         list[str]]:
-    transitions = advance(session, ctx, today, at)
-    return transitions, [p.kind for p in phases(session, ctx.id) if p.state in RUNNING]
+def running_kinds(plan_phases: list[Phase]) -> list[str]:
+    return [p.kind for p in plan_phases if p.state in RUNNING]
 
 
 def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) -> date:
@@ -100,9 +100,9 @@ def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) 
         return load_program(session, program_id).local_date(at)
 
 
-def assignment_phase(session: Session, program_id: str) -> str:
+def assignment_phase(plan_phases: list[Phase]) -> str:
     """交办 goes out with the deployment phase, or with the first phase of a plan without one."""
-    kinds = [p.kind for p in phases(session, program_id)]
+    kinds = [p.kind for p in plan_phases]
     return "deployment" if "deployment" in kinds else kinds[0]
 
 
@@ -111,17 +111,18 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _phase_claims(session, ctx, kind, at, Kept())
+        return _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)), Kept())
 
 
-def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime, kept: Kept) -> Counter:
+def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime, assigned_with: str,
+                  kept: Kept) -> Counter:
     today = ctx.local_date(at)
     if kind == "remediation":
         derive_items(session, ctx, today, at)  # findings become items when remediation opens
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     candidates = plan_candidates(session, ctx, today, {kind},
-                                 assignments=assignment_phase(session, ctx.id) == kind,
+                                 assignments=assigned_with == kind,
                                  recipients=kept.recipients(session, ctx))
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
@@ -136,17 +137,18 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _program_claims(session, ctx, running, at, Kept())
+        assigned_with = assignment_phase(phases(session, program_id))
+        return _program_claims(session, ctx, running, at, assigned_with, Kept())
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    kept: Kept) -> Counter:
+                    assigned_with: str, kept: Kept) -> Counter:
     today = ctx.local_date(at)
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     resting = set(PHASE_KINDS) - set(running)
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
-                                 assignments=assignment_phase(session, ctx.id) not in running,
+                                 assignments=assigned_with not in running,
                                  recipients=kept.recipients(session, ctx))
     # Extension decisions any day of the program; a phase's own content when that phase is not running.
     parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
@@ -192,11 +194,13 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
-        transitions, running = _advance(session, ctx, today, at)
+        transitions = advance(session, ctx, today, at)
+        plan_phases = phases(session, program_id)  # as the advance left them
+        running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)
         for kind in running:
-            result.claimed += _phase_claims(session, ctx, kind, at, kept)
-        result.claimed += _program_claims(session, ctx, running, at, kept)
+            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, kept)
+        result.claimed += _program_claims(session, ctx, running, at, assigned_with, kept)
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 

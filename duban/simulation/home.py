@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from db import forget_engine, import_program
 from duban.simulation.days import Simulation, simulate
 from duban.simulation.units import simulate_units
-from flows import Settings, Wiring
+from flows import Kept, Settings, Wiring
 from schedule import PlanReading, read_plan
 
 EXAMPLE_PLANS = Path(__file__).resolve().parents[2] / "plans"
@@ -58,9 +58,11 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
     with wired.transaction() as session:
         import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
 
+    kept = Kept()  # who answers for each task: read once for the checks and the units alike
+
     def content(session, ctx, day, at, rng):
-        simulate_units(session, ctx, day, at, rng, home)
+        simulate_units(session, ctx, day, at, rng, home, kept.recipients(session, ctx))
 
     simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
-                          content_step=content, evidence_home=home)
+                          content_step=content, evidence_home=home, kept=kept)
     return Replay(wired, program.id, simulation)
