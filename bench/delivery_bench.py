@@ -1,15 +1,12 @@
 """Delivery bench (on demand: `python -m bench.delivery_bench [N]`), against the loopback peers of the tests.
 
 1. Throughput: N messages to a local DingTalk-like robot (signed, verified answers) and N emails (with the
-unit's
-   .xlsx 报送表 attached) to a local aiosmtpd server, through AppriseNotifier with its SQLite ledger and
-   limiter
-   (limits lifted, so this measures duban's own cost per message), every 50th robot request answered HTTP 500.
+   unit's .xlsx 报送表 attached) to a local aiosmtpd server, through AppriseNotifier with its SQLite ledger
+   and limiter (limits lifted, so this measures duban's own cost per message), every 50th robot request
+   answered HTTP 500.
 2. Draining a day under the DingTalk limit: N messages to one robot (a coordinator's group robot that every
-unit's
-   notices go to) and to one robot per unit (40 units), on a fake clock advanced by the notifier's own
-   waits; the
-   peer enforces 20 a minute itself, so an over-limit answer would show.
+   unit's notices go to) and to one robot per unit (40 units), on a fake clock advanced by the notifier's own
+   waits; the peer enforces 20 a minute itself, so an over-limit answer would show.
 """
 
 from __future__ import annotations

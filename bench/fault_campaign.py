@@ -1,13 +1,12 @@
 """The exactly-once fault campaign: real daily checks in subprocesses, killed, overlapped and delayed, against
-a
-loopback robot that can hang, fail, rate-limit and reject. Ground truth is the robot's own log.
+a loopback robot that can hang, fail, rate-limit and reject. Ground truth is the robot's own log.
 
     python -m bench.fault_campaign [--kills N] [--overlaps N] [--postgres]   # the campaign at scale, counts
 
 Each check is `flows.check.run_check` with `DUBAN_NOTIFIER=apprise` in its own forked process, its clock
-anchored
-at the check's as_of. A kill is real: `DUBAN_CRASH_AT=point[:n]` makes the process SIGKILL itself at the
-n-th pass through that step of dispatch (notifications/crashpoints.py). The audit then reads the robot's log:
+anchored at the check's as_of. A kill is real: `DUBAN_CRASH_AT=point[:n]` makes the process SIGKILL itself at
+the n-th pass through that step of dispatch (notifications/crashpoints.py). The audit then reads the robot's
+log:
 - duplicates: a notice item that one robot took twice (0 is the only acceptable count);
 - lost: a (notice, channel) neither taken by the robot nor shown as failed or unknown in `deliveries
 --failed`.
@@ -64,10 +63,8 @@ TASKS = [
     ["D1", "统筹", "编制年度工作要点", "市领导小组办公室", "", "2024年3月14日", "文件", ""],
 ]
 # One more task due on every day from March 5 to April 13: every check of the campaign has reminders to send,
-# and
-# no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the
-# overflow,
-# so the audit could not name them).
+# and no digest section lists more than MAX_ITEMS_PER_SECTION (50) items (a robot message only counts the
+# overflow, so the audit could not name them).
 LEADS = ["市市场监管局", "市中级人民法院", "市公安局", "市司法局"]
 TASKS += [[f"E{n:02d}", "日常", f"第{n}项日常举措", LEADS[n % 4], "", f"{due:%Y年%-m月%-d日}", "台账", ""]
           for n, due in enumerate(date(2024, 3, 5) + timedelta(days=k) for k in range(40))]
@@ -263,8 +260,7 @@ class Campaign:
 
     def downtime(self, day: date, days: int) -> date:
         """Notices claimed outside the window, then `days` without a check, then a check while robots
-        misbehave:
-        one unit's second robot hangs, one robot fails, one rate-limits, one rejects (for good)."""
+        misbehave: one unit's second robot hangs, one robot fails, one rate-limits, one rejects (for good)."""
         self.check(morning(day, 7, 0))  # outside the sending window: claimed, queued
         after = workday(day + timedelta(days=days))
         self.robot.modes.update({"msa0robot0b": MODES["hang"], "court0robot": MODES["fail"],
@@ -296,11 +292,14 @@ class Campaign:
 
     def audit(self) -> Audit:
         """From the robot's log: duplicates per (notice, channel), and every notice taken or shown."""
-        from sqlalchemy import select
-
-        from notifications.dispatch import _note, _title  # the digest's own wording of an item
-
         audit = Audit()
+        taken = self._taken(audit)
+        with self.wired.transaction() as session:
+            self._account(session, audit, taken)
+        return audit
+
+    def _taken(self, audit: Audit) -> Counter:
+        """Each item the robot took, per token, counted; items repeated in one digest go to `audit.beside`."""
         taken = Counter()
         with self.robot.lock:
             log = list(self.robot.received)
@@ -318,52 +317,58 @@ class Campaign:
             audit.beside += sum(count - 1 for count in heads.values())
         audit.received = len(taken)
         audit.duplicates = sum(count - 1 for count in taken.values() if count > 1)
+        return taken
 
-        with self.wired.transaction() as session:
-            units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
-            names = {u.id: u.name for u in units.values()}
-            titles = dict(
-                session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
-            )
-            rows = {(r.notice_id, r.route): r for r in session.scalars(
-                select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
-            shown = {(d.message_id, d.route) for d in session.scalars(
-                select(Delivery).where(Delivery.program_id == PROGRAM, Delivery.state.in_(ledger.DOUBTFUL)))}
-            for event in session.scalars(select(Event).where(Event.program_id == PROGRAM,
-                                                             Event.kind.like("phase.%"))):
-                audit.phase_events[(event.kind, event.subject)] += 1
-            for notice in session.scalars(select(Notice).where(Notice.program_id == PROGRAM)):
-                audit.notices += 1
-                if notice.state == "superseded":
-                    audit.superseded += 1
+    def _account(self, session, audit: Audit, taken: Counter) -> None:
+        """Every notice on every channel: taken by the robot, shown to the coordinator as failed or unknown,
+        still pending, or lost."""
+        from sqlalchemy import select
+
+        from notifications.dispatch import _note, _title  # the digest's own wording of an item
+
+        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == PROGRAM))}
+        names = {u.id: u.name for u in units.values()}
+        titles = dict(
+            session.execute(select(Task.code, Task.title).where(Task.program_id == PROGRAM)).all()
+        )
+        rows = {(r.notice_id, r.route): r for r in session.scalars(
+            select(NoticeChannel).where(NoticeChannel.program_id == PROGRAM))}
+        shown = {(d.message_id, d.route) for d in session.scalars(
+            select(Delivery).where(Delivery.program_id == PROGRAM, Delivery.state.in_(ledger.DOUBTFUL)))}
+        for event in session.scalars(select(Event).where(Event.program_id == PROGRAM,
+                                                         Event.kind.like("phase.%"))):
+            audit.phase_events[(event.kind, event.subject)] += 1
+        for notice in session.scalars(select(Notice).where(Notice.program_id == PROGRAM)):
+            audit.notices += 1
+            if notice.state == "superseded":
+                audit.superseded += 1
+                continue
+            unit = units[notice.unit_id]
+            urls = (unit.leader_notify or unit.notify) if notice.audience == "leader" else unit.notify
+            data = notice.data or {}
+            head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
+                else _title(notice, data, False)
+            item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
+                    _note(notice, data, names, False) or "")
+            for url in urls:
+                row = rows.get((notice.id, inflight.route_of(url)))
+                if (token_of(url), *item) in taken:
                     continue
-                unit = units[notice.unit_id]
-                urls = (unit.leader_notify or unit.notify) if notice.audience == "leader" else unit.notify
-                data = notice.data or {}
-                head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
-                    else _title(notice, data, False)
-                item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
-                        _note(notice, data, names, False) or "")
-                for url in urls:
-                    row = rows.get((notice.id, inflight.route_of(url)))
-                    if (token_of(url), *item) in taken:
-                        continue
-                    if (
-                        row is not None
-                        and row.state in ledger.DOUBTFUL
-                        and (row.message_id, row.route) in shown
-                    ):
-                        if row.state == "failed":
-                            audit.shown_failed += 1
-                        else:
-                            audit.shown_unknown += 1
-                    elif notice.state == "queued" and (row is None or row.state in ("deferred", "retry")):
-                        audit.pending += 1
+                if (
+                    row is not None
+                    and row.state in ledger.DOUBTFUL
+                    and (row.message_id, row.route) in shown
+                ):
+                    if row.state == "failed":
+                        audit.shown_failed += 1
                     else:
-                        audit.lost.append(
-                            (notice.key, token_of(url), notice.state, row.state if row else None)
-                        )
-        return audit
+                        audit.shown_unknown += 1
+                elif notice.state == "queued" and (row is None or row.state in ("deferred", "retry")):
+                    audit.pending += 1
+                else:
+                    audit.lost.append(
+                        (notice.key, token_of(url), notice.state, row.state if row else None)
+                    )
 
 
 SECTION = re.compile(r"^### (.+?)(?:（\d+ 项）)?$")
@@ -372,8 +377,7 @@ LIGHT = re.compile(r"^【.+】$")
 
 def parse_items(markdown: str) -> list[tuple[bool, str, str, str]]:
     """The items of a digest as a robot shows them: (to the leader?, section, head, note), light left out (it
-    is
-    the light of the day the message was rendered)."""
+    is the light of the day the message was rendered)."""
     items = []
     section = None
     leader = "负责同志：" in markdown

@@ -1,19 +1,15 @@
 """The evidence store: files a unit reports, kept by content under the home.
 
 A file is stored at `evidence/sha256/<first two hex>/<sha256>/<name>` under DUBAN_HOME and recorded by that
-path
-relative to the home, so a moved or restored home still finds it. Two units' files with one name never meet
-(their
-content differs, so their folders do), a file is never overwritten by another content, and storing the same
-file
-twice stores it once. The file keeps its (sanitised) original name inside its folder, because the acceptance
-package matches 成果形式 items by file name.
+path relative to the home, so a moved or restored home still finds it. Two units' files with one name never
+meet (their content differs, so their folders do), a file is never overwritten by another content, and storing
+the same file twice stores it once. The file keeps its (sanitised) original name inside its folder, because
+the acceptance package matches 成果形式 items by file name.
 
 Two ways in: a report from the command line `stage`s its files (hashed, nothing written) and `commit_files`
-copies
-them only once the report is accepted (the caller's transaction then commits; a failed copy rolls it back); an
-upload from the portal arrives as bytes and is `store`d. Paths recorded before this store existed are absolute
-and resolved as they are.
+copies them only once the report is accepted (the caller's transaction then commits; a failed copy rolls it
+back); an upload from the portal arrives as bytes and is `store`d. Paths recorded before this store existed
+are absolute and resolved as they are.
 """
 
 from __future__ import annotations

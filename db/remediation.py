@@ -17,16 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
-from db.models import (
-    CoordinatorDecision,
-    Finding,
-    Phase,
-    ProgressReport,
-    RemediationItem,
-    Task,
-    TaskInstance,
-    Unit,
-)
+from db.models.core import Phase, ProgressReport, Task, TaskInstance, Unit
+from db.models.decisions import CoordinatorDecision
+from db.models.remediation import RemediationItem
+from db.models.selfcheck import Finding
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, current_instances, record_report
@@ -199,11 +193,9 @@ def list_items(
         .join(Finding, Finding.id == RemediationItem.finding_id)
         .join(Unit, Unit.id == RemediationItem.unit_id)
         .outerjoin(Task, Task.id == RemediationItem.task_id)
-        .where(RemediationItem.program_id == ctx.id)
+        .where(RemediationItem.program_id == ctx.id, *([] if unit_code is None else [Unit.code == unit_code]))
         .order_by(RemediationItem.id)
     )
-    if unit_code is not None:
-        query = query.where(Unit.code == unit_code)
     rows = []
     for item, finding, code, name, task_code in session.execute(query):
         overdue = (

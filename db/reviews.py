@@ -1,20 +1,17 @@
 """反馈 → 申请办结 → 审核 (销号 | 退回重办): the rules every report follows, whichever way it arrives (the
-portal,
-a returned 报送表, `duban report`), and the coordinator's review of done claims.
+portal, a returned 报送表, `duban report`), and the coordinator's review of done claims.
 
 - A unit reports only on tasks it answers for (directly or through a collective).
 - Co-units report their part: recorded and shown, the task's status and progress stay the lead's.
 - Only the lead unit claims a task done, and a claim needs evidence when the task names a 成果形式 (evidence
-of
-  this report or of an earlier one on the same instance).
+  of this report or of an earlier one on the same instance).
 - With `review: required` (the default) a claim waits for the coordinator: the instance stays in progress at
   100% until it is passed (销号: done on the claim's date) or returned (退回重办: back in progress, with a
   reason the unit is told, counted in the scores). With `review: none` a claim is done at once.
 - While a claim waits, the lead cannot report on the instance again.
 
 Decisions are coordinator_decisions rows (kind `claim`, subject `claim:ID`) and events, like the other
-decisions.
-Notices to the unit: `claim_returned` (with the reason) and `claim_passed`, keys
+decisions. Notices to the unit: `claim_returned` (with the reason) and `claim_passed`, keys
 `claim_returned:P:claimID:UNIT`.
 """
 
@@ -279,9 +276,8 @@ def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
 def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datetime, actor: str,
                    unit_code: str | None = None) -> tuple[list[dict], list]:
     """Returned 报送表 (notifications.workbooks.report_forms.ReportForm), all or nothing: every row is checked
-    against the
-    rules first; any problem (FILE:ROW:COLUMN) and nothing is written. `unit_code`: the uploading unit, whose
-    forms these must be."""
+    against the rules first; any problem (FILE:ROW:COLUMN) and nothing is written. `unit_code`: the uploading
+    unit, whose forms these must be."""
 
     problems = [p for form in forms for p in form.problems]
     planned = []

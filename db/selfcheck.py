@@ -1,10 +1,9 @@
 """自查自评: who gets a self-check form, what is in it, and what a returned form becomes.
 
 The workbook itself (writing and reading the .xlsx) is notifications/workbooks/selfcheck.py; this module is
-the
-database side: the form's content for a unit (`form_spec`), the checks of a returned form against the program
-(`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they produce
-(`record_returns`).
+the database side: the form's content for a unit (`form_spec`), the checks of a returned form against the
+program (`validate_returns`), and the all-or-nothing record of returns, their rows and the findings they
+produce (`record_returns`).
 
 Findings of a row (at most two):
 - completion 未完成 → `not_done`; 部分完成 → `partial` (the problems text, if any, is the detail), unless the
@@ -204,63 +203,69 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     for form in forms:
         if form.program_id is None or form.unit_code is None:
             continue  # the reader already said why
-        prow, pcol = form.program_cell
-        urow, ucol = form.unit_cell
-        if form.program_id != ctx.id:
-            problems.append(Problem(form.file, prow, pcol,
-                                    f"本表属于计划「{form.program_id}」，不是「{ctx.id}」：未导入"))
-            continue
-        if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
-            # Edited hidden sheet and header, or a form this installation did not issue.
-            problems.append(Problem(form.file, urow, ucol,
-                                    f"签名不符：本表不是本系统为单位「{form.unit_code}」下发的自查表"
-                                    "（表单信息被修改），未导入"))
-            continue
-        unit = units.get(form.unit_code)
-        if unit is None:
-            problems.append(Problem(form.file, urow, ucol, f"计划「{ctx.id}」中没有单位「{form.unit_code}」"))
-            continue
-        if unit_code is not None and form.unit_code != unit_code:
-            problems.append(Problem(form.file, urow, ucol,
-                                    f"本表是单位「{unit.name}」（{form.unit_code}）的自查表，不是「{unit_code}」的：未导入"))
-            continue
-        if unit.id in returned:
-            earlier = returned[unit.id]
-            same = "（同一文件）" if earlier.sha256 == form.sha256 else ""
-            problems.append(
-                Problem(
-                    form.file,
-                    None,
-                    None,
-                    f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
-                    f"（文件 {earlier.file_name}），本次未导入",
-                )
-            )
-            continue
-        if form.unit_code in seen:
-            problems.append(
-                Problem(
-                    form.file, None, None,
-                    f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}")
-            )
+        refusal = _refusal(session, ctx, form, units, returned, seen, unit_code)
+        if refusal is not None:
+            problems.append(refusal)
             continue
         seen[form.unit_code] = form.file
         if not form.problems:
-            current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
-            for row in form.rows:
-                task = tasks.get(row.code)
-                if task is None or not task.active:
-                    problems.append(
-                        Problem(
-                            form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入",
-                            "warning")
-                    )
-                elif row.code not in current:
-                    problems.append(
-                        Problem(
-                            form.file, row.row, "A",
-                            f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning")
-                    )
+            problems.extend(_rows_no_longer_current(session, ctx, form, units[form.unit_code], tasks))
+    return problems
+
+
+def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: dict, returned: dict,
+             seen: dict[str, str], unit_code: str | None) -> Problem | None:
+    """Why the whole form is not imported: another program, a bad signature, an unknown or other unit, a
+    return already on file or earlier in this import. None when it may be."""
+    prow, pcol = form.program_cell
+    urow, ucol = form.unit_cell
+    if form.program_id != ctx.id:
+        return Problem(form.file, prow, pcol, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」：未导入")
+    if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
+        # Edited hidden sheet and header, or a form this installation did not issue.
+        return Problem(form.file, urow, ucol,
+                       f"签名不符：本表不是本系统为单位「{form.unit_code}」下发的自查表"
+                       "（表单信息被修改），未导入")
+    unit = units.get(form.unit_code)
+    if unit is None:
+        return Problem(form.file, urow, ucol, f"计划「{ctx.id}」中没有单位「{form.unit_code}」")
+    if unit_code is not None and form.unit_code != unit_code:
+        return Problem(form.file, urow, ucol,
+                       f"本表是单位「{unit.name}」（{form.unit_code}）的自查表，不是「{unit_code}」的：未导入")
+    if unit.id in returned:
+        earlier = returned[unit.id]
+        same = "（同一文件）" if earlier.sha256 == form.sha256 else ""
+        return Problem(
+            form.file,
+            None,
+            None,
+            f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
+            f"（文件 {earlier.file_name}），本次未导入",
+        )
+    if form.unit_code in seen:
+        return Problem(
+            form.file, None, None,
+            f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}")
+    return None
+
+
+def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: ReturnedForm, unit: Unit,
+                            tasks: dict) -> list[Problem]:
+    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's: those rows are skipped."""
+    current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+    problems = []
+    for row in form.rows:
+        task = tasks.get(row.code)
+        if task is None or not task.active:
+            problems.append(
+                Problem(form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入", "warning")
+            )
+        elif row.code not in current:
+            problems.append(
+                Problem(
+                    form.file, row.row, "A",
+                    f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning")
+            )
     return problems
 
 

@@ -39,7 +39,7 @@ from db import (
     task_rows,
 )
 from duban import app
-from flows import Settings, Wiring, run_check
+from flows import Wiring, run_check
 from notifications import (
     META_SHEET,
     TEMPLATES,
@@ -58,7 +58,7 @@ from notifications import (
 from schedule import FORMULA_PREFIXES, cell_value, clean_text, name_problem, read_plan
 from tests.support.factories import HEADER, TASKS, UNITS, program_yaml, write_plan
 from tests.support.programs import at as morning
-from tests.support.programs import runner
+from tests.support.programs import import_folder, runner
 from tests.support.snapshots import db_snapshot, tree
 
 # ---------------------------------------------------------------- the tables
@@ -272,17 +272,11 @@ def test_a_control_character_in_a_task_title_is_cleaned_at_import(tmp_path):
 # ---------------------------------------------------------------- helpers
 
 
-
 def imported(tmp_path: Path, tasks: list[list] | None = None, **plan) -> Wiring:
     directory = write_plan(tmp_path, **plan)
     if tasks is not None:
         _csv_tasks(directory, tasks)
-    reading = read_plan(directory)
-    assert reading.ok, [str(p) for p in reading.problems]
-    wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
-    with wired.transaction() as session:
-        import_program(session, reading.program, morning(date(2023, 2, 1)))
-    return wired
+    return import_folder(tmp_path, directory)
 
 
 def cli(home: Path, *args: str):
@@ -312,21 +306,30 @@ def _evidence_file(tmp_path: Path, name: str, content: str) -> Path:
     return path
 
 
+def _report(home: Path, code: str, unit: str, status: str, evidence: Path, day: str):
+    return cli(home, "report", "demo-city", code, "--unit", unit, "--status", status,
+               "--evidence", str(evidence), "--as-of", day)
+
+
+def _reported_done(tmp_path: Path, home: Path, name: str, content: str) -> None:
+    """The demo plan imported, and D1 reported done by the office with one evidence file `name`."""
+    assert cli(home, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
+    reported = _report(home, "D1", "office", "done", _evidence_file(tmp_path, name, content), "2023-04-20")
+    assert reported.exit_code == 0, reported.output
+
+
+def _package(home: Path, out: Path, *options: str):
+    return cli(home, "acceptance", "package", "demo-city", "--out", str(out), *options,
+               "--as-of", "2025-04-20")
+
+
 def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, home):
-    plan = write_plan(tmp_path)
-    assert cli(home, "plan", "import", str(plan)).exit_code == 0
-    scan = _evidence_file(tmp_path, "印发文件.pdf", "office-scan")
-    assert (
-        cli(
-            home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
-            str(scan), "--as-of", "2023-04-20").exit_code
-        == 0
-    )
+    _reported_done(tmp_path, home, "印发文件.pdf", "office-scan")
 
     # --out $DUBAN_HOME: refused, the home untouched (before: every program's evidence deleted, exit 0).
     url = f"sqlite:///{home / 'duban.db'}"
     before, before_db = tree(home / "evidence"), db_snapshot(url)
-    result = cli(home, "acceptance", "package", "demo-city", "--out", str(home), "--as-of", "2025-04-20")
+    result = _package(home, home)
     assert result.exit_code == 1 and "非空" in result.output
     assert tree(home / "evidence") == before and before and db_snapshot(url) == before_db
     assert sorted(p.name for p in home.iterdir() if not p.name.startswith("duban.db")) == ["evidence"]
@@ -337,16 +340,9 @@ def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, h
     own.parent.mkdir(parents=True)
     own.write_text("the user's own scan", "utf-8")
     before = tree(users)
-    assert (
-        cli(
-            home, "acceptance", "package", "demo-city", "--out", str(users), "--as-of", "2025-04-20"
-        ).exit_code
-        == 1
-    )
+    assert _package(home, users).exit_code == 1
     assert tree(users) == before
-    forced = cli(
-        home, "acceptance", "package", "demo-city", "--out", str(users), "--force", "--as-of", "2025-04-20"
-    )
+    forced = _package(home, users, "--force")
     assert forced.exit_code == 0, forced.output
     after = tree(users)
     assert after["evidence/D1/盖章原件扫描.pdf"] == before["evidence/D1/盖章原件扫描.pdf"]
@@ -354,32 +350,17 @@ def test_the_acceptance_package_never_deletes_what_it_did_not_create(tmp_path, h
 
     # A new folder, then --force again: only the package's own files are replaced.
     fresh = tmp_path / "fresh"
-    assert (
-        cli(
-            home, "acceptance", "package", "demo-city", "--out", str(fresh), "--as-of", "2025-04-20"
-        ).exit_code
-        == 0
-    )
+    assert _package(home, fresh).exit_code == 0
     (fresh / "备注.txt").write_text("a note of the coordinator's", "utf-8")
     first = tree(fresh)
-    assert cli(home, "acceptance", "package", "demo-city", "--out", str(fresh), "--force",
-               "--as-of", "2025-04-20").exit_code == 0
+    assert _package(home, fresh, "--force").exit_code == 0
     assert tree(fresh)["备注.txt"] == first["备注.txt"]
     assert set(tree(fresh)) == set(first)
 
 
 def test_evidence_names_are_made_safe_in_the_acceptance_zip(tmp_path, home):
-    plan = write_plan(tmp_path)
-    assert cli(home, "plan", "import", str(plan)).exit_code == 0
-    odd = _evidence_file(tmp_path, 'a\\b:c*d?"e<f>g|h.pdf', "odd")
-    assert (
-        cli(
-            home, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
-            str(odd), "--as-of", "2023-04-20").exit_code
-        == 0
-    )
-    result = cli(home, "acceptance", "package", "demo-city", "--out", str(tmp_path / "p"), "--json",
-                 "--as-of", "2025-04-20")
+    _reported_done(tmp_path, home, 'a\\b:c*d?"e<f>g|h.pdf', "odd")
+    result = _package(home, tmp_path / "p", "--json")
     with zipfile.ZipFile(json.loads(result.stdout)["zip"]) as archive:
         names = archive.namelist()
     assert "evidence/D1/a_b_c_d__e_f_g_h.pdf" in names
@@ -483,27 +464,16 @@ def test_a_refused_report_stores_no_evidence_and_same_names_never_meet(tmp_path,
     assert cli(home, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
     url = f"sqlite:///{home / 'duban.db'}"
     msa_file = _evidence_file(tmp_path, "协议.pdf", "msa-version")
-    assert (
-        cli(
-            home, "report", "demo-city", "A1", "--unit", "msa", "--status", "done", "--evidence",
-            str(msa_file), "--as-of", "2023-06-20").exit_code
-        == 0
-    )
+    assert _report(home, "A1", "msa", "done", msa_file, "2023-06-20").exit_code == 0
     before_db, before_files = db_snapshot(url), tree(home / "evidence")
     # police is not on A2: refused, and its file of the same name is not stored anywhere.
     police_file = _evidence_file(tmp_path, "协议.pdf", "police-version")
-    refused = cli(home, "report", "demo-city", "A2", "--unit", "police", "--status", "done",
-                  "--evidence", str(police_file), "--as-of", "2023-06-21")
+    refused = _report(home, "A2", "police", "done", police_file, "2023-06-21")
     assert refused.exit_code == 1
     assert db_snapshot(url) == before_db and tree(home / "evidence") == before_files
     # court (a co-unit on A1, reporting its part) with a file of the same name: both contents are kept.
     court_file = _evidence_file(tmp_path, "协议.pdf", "court-version")
-    assert (
-        cli(
-            home, "report", "demo-city", "A1", "--unit", "court", "--status", "in_progress", "--evidence",
-            str(court_file), "--as-of", "2023-06-22").exit_code
-        == 0
-    )
+    assert _report(home, "A1", "court", "in_progress", court_file, "2023-06-22").exit_code == 0
     stored = tree(home / "evidence")
     assert len(stored) == 2 and all(name.endswith("/协议.pdf") for name in stored)
 
@@ -514,12 +484,7 @@ def test_evidence_is_recorded_relative_to_the_home_and_survives_a_move(tmp_path,
     monkeypatch.setenv("DUBAN_NOTIFIER", "outbox")
     assert cli(first, "plan", "import", str(write_plan(tmp_path))).exit_code == 0
     scan = _evidence_file(tmp_path, "印发文件.pdf", "scan")
-    assert (
-        cli(
-            first, "report", "demo-city", "D1", "--unit", "office", "--status", "done", "--evidence",
-            str(scan), "--as-of", "2023-04-20").exit_code
-        == 0
-    )
+    assert _report(first, "D1", "office", "done", scan, "2023-04-20").exit_code == 0
     moved = tmp_path / "home-b"
     first.rename(moved)
     monkeypatch.setenv("DUBAN_HOME", str(moved))

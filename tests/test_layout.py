@@ -145,3 +145,52 @@ def test_tests_import_helpers_from_support_only():
                 for module, _names, line, _top in imports(path)
                 if module.startswith("tests.") and not module.startswith("tests.support")]
     assert borrowed == []
+
+
+MAX_FUNCTION_LINES = 60
+# Longer functions allowed, each with its reason. Only a table of data may stay longer for good.
+LONG_FUNCTIONS = {
+    # TEMPORARY, while their owners rewrite these files this session: the lead removes each line when the
+    # function is split (the test below fails on a line no longer needed).
+    "bench/portal_bench.py:main": "temporary: engineer C rewrites bench/portal_bench.py",
+    "db/acceptance.py:package_data": "temporary: engineer F rewrites db/acceptance.py",
+    "db/importer.py:_upsert_tasks": "temporary: engineer C rewrites db/importer.py",
+    "db/scores.py:unit_scores": "temporary: engineer F rewrites db/scores.py",
+    "duban/cli/phase_work.py:remediation": "temporary: engineer C rewrites duban/cli/",
+    "notifications/dispatch.py:_dispatch_queued": "temporary: engineer D rewrites notifications/dispatch.py",
+    "notifications/workbooks/tasks.py:unit_task_workbook": "temporary: engineer D rewrites tasks.py",
+    "schedule/plan_folder/reader.py:read_plan": "temporary: engineer E rewrites plan_folder/reader.py",
+    "schedule/plan_folder/reader.py:_read_policies": "temporary: engineer E rewrites plan_folder/reader.py",
+    "schedule/plan_folder/reader.py:_read_tasks": "temporary: engineer E rewrites plan_folder/reader.py",
+    "scripts/build_example_plans.py:write_workbook": "temporary: engineer E rewrites scripts/",
+}
+
+
+def function_lengths(path: Path) -> dict[str, int]:
+    """`qualified name → lines` (from `def` to its last line) of every function and method in the file."""
+    lengths = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    lengths[name] = child.end_lineno - child.lineno + 1
+                visit(child, f"{name}.")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse(path.read_text("utf-8")), "")
+    return lengths
+
+
+def test_no_function_is_over_60_lines():
+    paths = [*MODULES.values(), *sorted((ROOT / "scripts").rglob("*.py"))]
+    long = {
+        f"{path.relative_to(ROOT)}:{name}": lines
+        for path in paths
+        for name, lines in function_lengths(path).items()
+        if lines > MAX_FUNCTION_LINES
+    }
+    assert {place: lines for place, lines in long.items() if place not in LONG_FUNCTIONS} == {}
+    assert sorted(set(LONG_FUNCTIONS) - set(long)) == [], "no longer long: remove from LONG_FUNCTIONS"

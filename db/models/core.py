@@ -50,6 +50,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class Serial:
+    """A row numbered by the database: `id`, its primary key."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+
+
+class ProgramRow(Serial):
+    """The columns every row of one program starts with: its own id and the program, deleted with it."""
+
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), sort_order=-1)
+
+
+class IndexedProgramRow(ProgramRow):
+    """A ProgramRow whose table is read by program on its own (no composite index starts with it)."""
+
+    program_id: Mapped[str] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True, sort_order=-1
+    )
+
+
 class Program(Base):
     __tablename__ = "programs"
 
@@ -67,12 +87,10 @@ class Program(Base):
     phases: Mapped[list[Phase]] = relationship(order_by="Phase.seq", cascade="all, delete-orphan")
 
 
-class Phase(Base):
+class Phase(IndexedProgramRow, Base):
     __tablename__ = "phases"
     __table_args__ = (UniqueConstraint("program_id", "kind"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
@@ -85,12 +103,10 @@ class Phase(Base):
     gate_reasons: Mapped[list] = mapped_column(JSON, default=list)  # why the gate did not hold
 
 
-class Unit(Base):
+class Unit(IndexedProgramRow, Base):
     __tablename__ = "units"
     __table_args__ = (UniqueConstraint("program_id", "code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     aliases: Mapped[list] = mapped_column(JSON, default=list)
@@ -106,12 +122,10 @@ class UnitMember(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
 
 
-class Task(Base):
+class Task(IndexedProgramRow, Base):
     __tablename__ = "tasks"
     __table_args__ = (UniqueConstraint("program_id", "code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     area: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
@@ -135,15 +149,13 @@ class TaskUnit(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class TaskInstance(Base):
+class TaskInstance(ProgramRow, Base):
     __tablename__ = "task_instances"
     __table_args__ = (
         UniqueConstraint("task_id", "seq"),
         Index("ix_task_instances_program_status_due", "program_id", "status", "due"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[date | None] = mapped_column(Date)
@@ -158,11 +170,9 @@ class TaskInstance(Base):
     retired_on: Mapped[date | None] = mapped_column(Date)
 
 
-class ProgressReport(Base):
+class ProgressReport(IndexedProgramRow, Base):
     __tablename__ = "progress_reports"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
@@ -173,13 +183,12 @@ class ProgressReport(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Event(Base):
+class Event(Serial, Base):
     """Append-only: what happened, to what, when, by whom."""
 
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_program_at", "program_id", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(64))

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, ProgramRow, UTCDateTime
 
 
-class CoordinatorDecision(Base):
+class CoordinatorDecision(ProgramRow, Base):
     """A decision of the coordinator (牵头办): close a phase whose gate does not hold, accept a remediation
     item, approve or reject an extension. The latest decision on a subject is the one in force."""
 
     __tablename__ = "coordinator_decisions"
     __table_args__ = (Index("ix_coordinator_decisions_program_subject", "program_id", "subject"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # phase | item | extension
     subject: Mapped[str] = mapped_column(String(100))  # phase:self_check | item:R-3 | extension:7
     approve: Mapped[bool] = mapped_column(Boolean)

@@ -2,10 +2,8 @@
 (notice, channel) ledger with its leases (migration 0005).
 
 No column ever holds an expanded URL or a secret: channels are stored in their masked form, and identified
-by a
-hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing
-secrets
-are hashed, SMTP passwords are left out).
+by a hash (`channel_key`) of the URL as written plus its non-secret expanded parts (robot tokens and signing
+secrets are hashed, SMTP passwords are left out).
 """
 
 from __future__ import annotations
@@ -15,20 +13,17 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, Serial, UTCDateTime
 
 
-class Delivery(Base):
+class Delivery(Serial, Base):
     """One message on one channel: its state, attempts and, for a failure, the far end's code and reason.
 
     state: queued (about to go, or in flight) | sent (handed over, unverifiable: the outbox) | delivered (a
-    verified
-    channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) | superseded
-    (a
-    deferred or recovered attempt whose notices a later message carries) | retried (failed or unknown, re-sent
-    on
-    the coordinator's order) | failed (permanent, or gave up) | unknown (may have arrived: the run died or the
-    answer timed out mid-send)."""
+    verified channel accepted it) | deferred (rate limit or transient failure; its notices are owed again) |
+    superseded (a deferred or recovered attempt whose notices a later message carries) | retried (failed or
+    unknown, re-sent on the coordinator's order) | failed (permanent, or gave up) | unknown (may have arrived:
+    the run died or the answer timed out mid-send)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -37,7 +32,6 @@ class Delivery(Base):
         Index("ix_deliveries_program_unit", "program_id", "unit_code", "channel_key"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128))
     program_id: Mapped[str] = mapped_column(String(64))
     unit_code: Mapped[str] = mapped_column(String(64))
@@ -66,9 +60,8 @@ class ChannelHealth(Base):
     """A channel found broken (a permanent rejection) or unresolved (a ${VAR} with no value).
 
     A broken channel is skipped until it is reset, its URL changes, or the re-probe interval passes.
-    `alerted_at`
-    is set by the one sender that moved the row into its bad state: the coordinator is alerted once per
-    breakage."""
+    `alerted_at` is set by the one sender that moved the row into its bad state: the coordinator is alerted
+    once per breakage."""
 
     __tablename__ = "channel_health"
 
@@ -88,15 +81,14 @@ class ChannelHealth(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class NoticeChannel(Base):
+class NoticeChannel(Serial, Base):
     """One notice on one channel (a route: the hash of a notify URL as written, or `outbox`).
 
     state: claimed (taken by a dispatch, not yet handed to the channel) | posting (handed over: may arrive) |
     delivered | sent | failed | unknown (the run died or the answer timed out while posting) | deferred (owed
     again: rate limit, transient failure, a send that provably did not start) | retry (owed again under the
-    same
-    message id: an idempotent channel). A channel owes a notice unless a row says it took, refused or may have
-    taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead
+    same message id: an idempotent channel). A channel owes a notice unless a row says it took, refused or may
+    have taken it. `owner` (host:pid:token) and `lease_until` let the next check tell a live run from a dead
     one."""
 
     __tablename__ = "notice_channels"
@@ -106,7 +98,6 @@ class NoticeChannel(Base):
         Index("ix_notice_channels_message", "message_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
     program_id: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(64))
@@ -130,12 +121,11 @@ class RateLimit(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RateEvent(Base):
+class RateEvent(Serial, Base):
     """A send slot taken: the sliding-window log (pruned past the longest window)."""
 
     __tablename__ = "rate_events"
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

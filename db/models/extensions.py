@@ -7,17 +7,15 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, ProgramRow, UTCDateTime
 
 
-class ExtensionRequest(Base):
+class ExtensionRequest(ProgramRow, Base):
     """延期申请: filed by a unit on the task before the due date; approved or rejected by the coordinator."""
 
     __tablename__ = "extension_requests"
     __table_args__ = (Index("ix_extension_requests_program_state", "program_id", "state"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, ProgramRow, UTCDateTime
 
 # queued → sending (compare-and-set, before the notifier is called) → sent (outbox) | delivered | failed;
 # a deferred attempt (outside limits, a transient failure) goes back to queued; unknown: it may have arrived
@@ -16,7 +16,7 @@ from db.models.core import Base, UTCDateTime
 NOTICE_STATES = ("queued", "sending", "sent", "delivered", "failed", "unknown", "superseded")
 
 
-class Notice(Base):
+class Notice(ProgramRow, Base):
     """One rule for one recipient for one task instance; its unique key makes sending exactly-once."""
 
     __tablename__ = "notices"
@@ -24,8 +24,6 @@ class Notice(Base):
         Index("ix_notices_program_state", "program_id", "state"), Index("ix_notices_message", "message_id"),
         Index("ix_notices_instance_kind", "instance_id", "kind"), Index("ix_notices_claim", "claim"))
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(300), unique=True)
     claim: Mapped[str | None] = mapped_column(String(32))  # the check that inserted the row
     kind: Mapped[str] = mapped_column(String(32))

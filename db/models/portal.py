@@ -12,18 +12,16 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, IndexedProgramRow, ProgramRow, Serial, UTCDateTime
 
 
-class UnitLink(Base):
+class UnitLink(ProgramRow, Base):
     """A unit's personal portal link. Only the SHA-256 of the token is kept: the token itself is in the digest
     that carried it and nowhere else."""
 
     __tablename__ = "unit_links"
     __table_args__ = (Index("ix_unit_links_program_unit", "program_id", "unit_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -32,14 +30,12 @@ class UnitLink(Base):
     message_id: Mapped[str | None] = mapped_column(String(128))  # the digest that carried it
 
 
-class AssignmentAck(Base):
+class AssignmentAck(IndexedProgramRow, Base):
     """签收: a unit acknowledges the 交办 of one task, once."""
 
     __tablename__ = "assignment_acks"
     __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     acked_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -47,15 +43,13 @@ class AssignmentAck(Base):
     actor: Mapped[str] = mapped_column(String(100))
 
 
-class DoneClaim(Base):
+class DoneClaim(ProgramRow, Base):
     """申请办结: the lead unit's claim that a task instance is done, waiting for the coordinator's 审核.
     passed (销号: done on the claim's date) or returned (退回重办, with a reason)."""
 
     __tablename__ = "done_claims"
     __table_args__ = (Index("ix_done_claims_program_state", "program_id", "state"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("task_instances.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
@@ -70,14 +64,12 @@ class DoneClaim(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class PortalUser(Base):
+class PortalUser(ProgramRow, Base):
     """A coordinator's account on the portal: a scrypt hash of the password, never the password."""
 
     __tablename__ = "portal_users"
     __table_args__ = (UniqueConstraint("program_id", "name"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))  # coordinator
     password_hash: Mapped[str] = mapped_column(String(300))
@@ -95,15 +87,14 @@ class PortalKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PortalFailure(Base):
+class PortalFailure(Serial, Base):
     """A bad link token or password from an address: repeated ones are slowed down."""
 
     __tablename__ = "portal_failures"
     __table_args__ = (Index("ix_portal_failures_address_at", "address", "at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64))
 
 
 class PortalSubmission(Base):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, ProgramRow, UTCDateTime
 
 
-class RemediationItem(Base):
+class RemediationItem(ProgramRow, Base):
     """补差提升: one finding to fix, with its unit and due date; closed by the unit or accepted by the
     coordinator."""
 
@@ -20,8 +20,6 @@ class RemediationItem(Base):
         Index("ix_remediation_items_program_state_due", "program_id", "state", "due"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(32))  # R-1, R-2, … per program
     finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), unique=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))

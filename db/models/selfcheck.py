@@ -7,17 +7,15 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.core import Base, UTCDateTime
+from db.models.core import Base, IndexedProgramRow, ProgramRow, UTCDateTime
 
 
-class SelfCheckReturn(Base):
+class SelfCheckReturn(IndexedProgramRow, Base):
     """A unit's returned self-check form (自查表): one per unit and program; a second return is refused."""
 
     __tablename__ = "selfcheck_returns"
     __table_args__ = (UniqueConstraint("program_id", "unit_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     returned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     returned_on: Mapped[date] = mapped_column(Date)  # the program-zone date: on time when <= the phase's end
@@ -27,13 +25,11 @@ class SelfCheckReturn(Base):
     actor: Mapped[str] = mapped_column(String(100))
 
 
-class SelfCheckRow(Base):
+class SelfCheckRow(IndexedProgramRow, Base):
     """One task line of a returned form, as the unit filled it in."""
 
     __tablename__ = "selfcheck_rows"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), index=True)
     return_id: Mapped[int] = mapped_column(ForeignKey("selfcheck_returns.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     row: Mapped[int] = mapped_column(Integer)  # the spreadsheet row it came from
@@ -43,14 +39,12 @@ class SelfCheckRow(Base):
     problems: Mapped[str | None] = mapped_column(Text)
 
 
-class Finding(Base):
+class Finding(ProgramRow, Base):
     """A gap the self-check found: a task not (fully) done, done without evidence, or a problem reported."""
 
     __tablename__ = "findings"
     __table_args__ = (Index("ix_findings_program_unit", "program_id", "unit_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     return_id: Mapped[int | None] = mapped_column(ForeignKey("selfcheck_returns.id", ondelete="CASCADE"))

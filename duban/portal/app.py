@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from db import (
+    InvalidInput,
     LinkHolder,
     Program,
     ProgramContext,
@@ -111,6 +112,11 @@ class Portal:
         return self.render(request, "message.html", language, {"text": text, "back": back, "status": status},
                            session, status)
 
+    def refused(self, request: Request, exc: Exception, back: str | None = None) -> HTMLResponse:
+        """The page for a command the database refused: 400 for invalid input, 404 for what is not there."""
+        status = 400 if isinstance(exc, InvalidInput) else 404
+        return self.message(request, "zh-CN", self.session(request), status, str(exc), back)
+
     def redirect(self, request: Request, url: str, session: Session) -> Response:
         return self.finish(request, RedirectResponse(url, status_code=303), session)
 
@@ -186,6 +192,17 @@ async def unit_of(request: Request, token: str) -> tuple[LinkHolder | None, Resp
 
 def program_context(session, program_id: str) -> ProgramContext:
     return load_program(session, program_id)
+
+
+async def in_program(request: Request, program_id: str, work: Callable):
+    """`work(session, ctx)` in one transaction on the program, in the thread pool; its result."""
+    portal = portal_of(request)
+
+    def run():
+        with portal.transaction() as session:
+            return work(session, program_context(session, program_id))
+
+    return await run_in_threadpool(run)
 
 
 def program_language(session, program_id: str) -> str:

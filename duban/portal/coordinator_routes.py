@@ -1,6 +1,5 @@
 """The coordinator's pages: sign-in, the review queue (办结审核 with evidence, extension requests, phases
-waiting
-for a decision) and the overview per unit. Decisions go through the same functions as `duban extension
+waiting for a decision) and the overview per unit. Decisions go through the same functions as `duban extension
 approve|reject`, `duban phase approve` and the Prefect `decide` flow, into the same tables and events
 (source `portal`)."""
 
@@ -35,7 +34,7 @@ from db import (
     status_summary,
     task_rows,
 )
-from duban.portal.app import form_of, portal_of, program_context, program_language
+from duban.portal.app import form_of, in_program, portal_of, program_language
 from duban.portal.security import client_address
 from duban.portal.texts import texts_for
 from schedule import PHASE_KINDS, clean_entry
@@ -90,10 +89,10 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    portal = portal_of(request)
-    form, refusal = await form_of(request, 16 * 1024)
+    _form, refusal = await form_of(request, 16 * 1024)  # nothing in it but the CSRF token
     if refusal:
         return refusal
+    portal = portal_of(request)
     session = portal.session(request)
     session.clear_user()
     return portal.redirect(request, "/login", session)
@@ -103,62 +102,53 @@ def _needs_login(request: Request) -> Response:
     return portal_of(request).redirect(request, "/login", portal_of(request).session(request))
 
 
-@router.get("/review")
-async def review_page(request: Request) -> Response:
+async def _as_coordinator(request: Request, work, form_bytes: int | None = None):
+    """The preamble of every page behind the sign-in: `work(session, ctx, user, form)` in one transaction on
+    the signed-in coordinator's program, and its result. Or the response to send instead: to /login when
+    nobody is signed in, a refusal when the form (read only where `form_bytes` is given) is not acceptable."""
     user = _signed_in(request)
     if user is None:
         return _needs_login(request)
+    form = None
+    if form_bytes is not None:
+        form, refusal = await form_of(request, form_bytes)
+        if refusal:
+            return refusal
+    return await in_program(request, user["program"], lambda session, ctx: work(session, ctx, user, form))
+
+
+@router.get("/review")
+async def review_page(request: Request) -> Response:
+    def build(session, ctx, user, form):
+        pending = claims(session, ctx, state="pending", limit=QUEUE_LIMIT + 1)
+        return ctx.program.language, {
+            "program_name": ctx.program.name,
+            "user": user["user"],
+            "claims": pending[:QUEUE_LIMIT],
+            "more": max(len(pending) - QUEUE_LIMIT, 0),
+            "extensions": list_extensions(session, ctx, "pending"),
+            "phases": needs_decision(session, ctx),
+            "flash": request.query_params.get("done"),
+        }
+
+    built = await _as_coordinator(request, build)
+    if isinstance(built, Response):
+        return built
     portal = portal_of(request)
-
-    def build():
-
-        with portal.transaction() as session:
-            ctx = program_context(session, user["program"])
-            pending = claims(session, ctx, state="pending", limit=QUEUE_LIMIT + 1)
-            return ctx.program.language, {
-                "program_name": ctx.program.name,
-                "user": user["user"],
-                "claims": pending[:QUEUE_LIMIT],
-                "more": max(len(pending) - QUEUE_LIMIT, 0),
-                "extensions": list_extensions(session, ctx, "pending"),
-                "phases": needs_decision(session, ctx),
-            }
-
-    language, values = await run_in_threadpool(build)
-    return portal.render(
-        request,
-        "review.html",
-        language,
-        {**values, "flash": request.query_params.get("done")},
-        portal.session(request),
-    )
+    return portal.render(request, "review.html", *built, portal.session(request))
 
 
 async def _decide(request: Request, work) -> Response:
-    user = _signed_in(request)
-    if user is None:
-        return _needs_login(request)
-    form, refusal = await form_of(request, 64 * 1024)
-    if refusal:
-        return refusal
     portal = portal_of(request)
-
-    def run():
-        with portal.transaction() as session:
-            ctx = program_context(session, user["program"])
-            work(session, ctx, form, user["user"], portal.now())
-
     try:
-        await run_in_threadpool(run)
-    except (InvalidInput, NotFound) as exc:
-        return portal.message(
-            request,
-            "zh-CN",
-            portal.session(request),
-            400 if isinstance(exc, InvalidInput) else 404,
-            str(exc),
-            "/review",
+        done = await _as_coordinator(
+            request, lambda session, ctx, user, form: work(session, ctx, form, user["user"], portal.now()),
+            64 * 1024,
         )
+    except (InvalidInput, NotFound) as exc:
+        return portal.refused(request, exc, "/review")
+    if isinstance(done, Response):
+        return done
     return portal.redirect(request, "/review?done=1", portal.session(request))
 
 
@@ -195,65 +185,64 @@ async def phase_decision(request: Request, kind: str) -> Response:
         s, ctx, kind, actor, now, clean_entry(form.get("note")) or None, source="portal"))
 
 
+def _overview_units(session, ctx, today) -> tuple[list[dict], dict]:
+    """Every unit with tasks or 签收 to show, with its counts and overdue tasks; and the lights' totals."""
+    summary = status_summary(session, ctx, today)
+    acks = ack_counts(session, ctx)
+    ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.program_id == ctx.id)).all())
+    overdue: dict[str, list[str]] = {}
+    for row in task_rows(session, ctx, today):
+        if row["light"] == "red":
+            for code in row["lead"]:
+                overdue.setdefault(code, []).append(row["code"])
+    names = {u["unit"]: u for u in summary["units"]}
+    units = []
+    for code, unit_id in sorted(ids.items()):
+        counts = names.get(code)
+        ack = acks.get(unit_id, {"acked": 0, "open": 0})
+        if counts is None and not ack["open"] and not ack["acked"]:
+            continue
+        units.append(
+            {
+                "code": code,
+                "name": (counts or {}).get("name", code),
+                "counts": counts or {},
+                "overdue": overdue.get(code, []),
+                "unacked": ack["open"],
+                "acked": ack["acked"],
+            }
+        )
+    return units, summary["lights"]
+
+
 @router.get("/overview")
 async def overview_page(request: Request) -> Response:
-    user = _signed_in(request)
-    if user is None:
-        return _needs_login(request)
     portal = portal_of(request)
 
-    def build():
-        with portal.transaction() as session:
-            ctx = program_context(session, user["program"])
-            today = ctx.local_date(portal.now())
-            summary = status_summary(session, ctx, today)
-            acks = ack_counts(session, ctx)
-            ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.program_id == ctx.id)).all())
-            overdue: dict[str, list[str]] = {}
-            for row in task_rows(session, ctx, today):
-                if row["light"] == "red":
-                    for code in row["lead"]:
-                        overdue.setdefault(code, []).append(row["code"])
-            names = {u["unit"]: u for u in summary["units"]}
-            units = []
-            for code, unit_id in sorted(ids.items()):
-                counts = names.get(code)
-                ack = acks.get(unit_id, {"acked": 0, "open": 0})
-                if counts is None and not ack["open"] and not ack["acked"]:
-                    continue
-                units.append(
-                    {
-                        "code": code,
-                        "name": (counts or {}).get("name", code),
-                        "counts": counts or {},
-                        "overdue": overdue.get(code, []),
-                        "unacked": ack["open"],
-                        "acked": ack["acked"],
-                    }
-                )
-            return ctx.program.language, {"program_name": ctx.program.name, "today": today.isoformat(),
-                                          "units": units, "user": user["user"], "lights": summary["lights"]}
+    def build(session, ctx, user, form):
+        today = ctx.local_date(portal.now())
+        units, lights = _overview_units(session, ctx, today)
+        return ctx.program.language, {"program_name": ctx.program.name, "today": today.isoformat(),
+                                      "units": units, "user": user["user"], "lights": lights}
 
-    language, values = await run_in_threadpool(build)
-    return portal.render(request, "overview.html", language, values, portal.session(request))
+    built = await _as_coordinator(request, build)
+    if isinstance(built, Response):
+        return built
+    return portal.render(request, "overview.html", *built, portal.session(request))
 
 
 @router.get("/review/claims/{claim_id}/evidence/{index}")
 async def evidence_file(request: Request, claim_id: int, index: int) -> Response:
-    user = _signed_in(request)
-    if user is None:
-        return _needs_login(request)
+    def find(session, ctx, user, form):
+        claim = next((c for c in claims(session, ctx) if c["id"] == claim_id), None)
+        if claim is None or not 0 <= index < len(claim["evidence"]):
+            return None
+        return Path(claim["evidence"][index])
+
+    path = await _as_coordinator(request, find)
+    if isinstance(path, Response):
+        return path
     portal = portal_of(request)
-
-    def find():
-        with portal.transaction() as session:
-            ctx = program_context(session, user["program"])
-            claim = next((c for c in claims(session, ctx) if c["id"] == claim_id), None)
-            if claim is None or not 0 <= index < len(claim["evidence"]):
-                return None
-            return Path(claim["evidence"][index])
-
-    path = await run_in_threadpool(find)
     home = portal.wiring.settings.home.resolve()
     if path is None or not path.resolve().is_relative_to(home) or not path.is_file():
         return portal.message(request, "zh-CN", portal.session(request), 404, "not found")

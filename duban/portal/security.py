@@ -1,10 +1,9 @@
 """Sessions, CSRF and the guard against guessed links, with no state in the process.
 
 A session is a cookie `duban_session`: base64url(JSON) + "." + HMAC-SHA256 over it, keyed by
-DUBAN_PORTAL_SECRET
-or the key kept in the database (db.portal_guard), so any worker verifies any other's cookie. It is HttpOnly,
-SameSite=Strict (and Secure behind https), and holds only a CSRF token and, for a coordinator, the account.
-Every POST must carry the session's CSRF token as the form field `csrf`.
+DUBAN_PORTAL_SECRET or the key kept in the database (db.portal_guard), so any worker verifies any other's
+cookie. It is HttpOnly, SameSite=Strict (and Secure behind https), and holds only a CSRF token and, for a
+coordinator, the account. Every POST must carry the session's CSRF token as the form field `csrf`.
 """
 
 from __future__ import annotations

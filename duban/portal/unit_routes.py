@@ -12,7 +12,6 @@ from datetime import date
 
 from fastapi import APIRouter
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,7 +36,7 @@ from db import (
     submit_report,
     task_rows,
 )
-from duban.portal.app import form_of, portal_of, program_context, unit_of
+from duban.portal.app import form_of, in_program, portal_of, unit_of
 from duban.portal.texts import texts_for
 from notifications import import_forms, read_report_form
 from schedule import MAX_EVIDENCE_BYTES, clean_entry, content_refusal, upload_refusal
@@ -91,27 +90,32 @@ def _page_values(session, ctx, holder: LinkHolder, today: date) -> dict:
     }
 
 
-@router.get("/u/{token}")
-async def unit_page(request: Request, token: str) -> Response:
+async def _unit_page(request: Request, token: str, template: str, build) -> Response:
+    """The shape of every unit GET: the link, then `build(session, ctx, holder, today)` in one transaction,
+    rendered with the link's token and the outcome of the last POST."""
     holder, refusal = await unit_of(request, token)
     if refusal:
         return refusal
     portal = portal_of(request)
-
-    def build():
-        with portal.transaction() as session:
-            ctx = program_context(session, holder.program_id)
-            return ctx.program.language, _page_values(session, ctx, holder, ctx.local_date(portal.now()))
-
-    language, values = await run_in_threadpool(build)
-    return portal.render(request, "unit.html", language, {**values, "token": token,
-                                                          "flash": _flash(request, language)},
+    try:
+        language, values = await in_program(
+            request, holder.program_id,
+            lambda session, ctx: build(session, ctx, holder, ctx.local_date(portal.now())),
+        )
+    except Refusal as exc:
+        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text)
+    done = request.query_params.get("done")
+    flash = texts_for(language).get(done) if done in ("saved", "already") else None
+    return portal.render(request, template, language, {**values, "token": token, "flash": flash},
                          portal.session(request))
 
 
-def _flash(request: Request, language: str) -> str | None:
-    done = request.query_params.get("done")
-    return texts_for(language).get(done) if done in ("saved", "already") else None
+@router.get("/u/{token}")
+async def unit_page(request: Request, token: str) -> Response:
+    def build(session, ctx, holder, today):
+        return ctx.program.language, _page_values(session, ctx, holder, today)
+
+    return await _unit_page(request, token, "unit.html", build)
 
 
 def _task_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> dict:
@@ -124,32 +128,18 @@ def _task_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> d
 
 @router.get("/u/{token}/t/{code}")
 async def task_page(request: Request, token: str, code: str) -> Response:
-    holder, refusal = await unit_of(request, token)
-    if refusal:
-        return refusal
-    portal = portal_of(request)
+    def build(session, ctx, holder, today):
+        row = _task_of_unit(session, ctx, holder, code, today)
+        row["acked_on"] = acked_codes(session, ctx, holder.unit_id).get(code)
+        history = _history(session, ctx, holder, code)
+        own_claims = history["claims"]
+        row["claim"] = own_claims[-1] if own_claims else None
+        return ctx.program.language, {"row": row, "history": history, "unit_name": holder.unit_name,
+                                      "program_name": ctx.program.name, "today": today.isoformat(),
+                                      "form_ids": {"report": _form_id(), "extension": _form_id(),
+                                                   "ack": _form_id()}}
 
-    def build():
-        with portal.transaction() as session:
-            ctx = program_context(session, holder.program_id)
-            today = ctx.local_date(portal.now())
-            row = _task_of_unit(session, ctx, holder, code, today)
-            row["acked_on"] = acked_codes(session, ctx, holder.unit_id).get(code)
-            history = _history(session, ctx, holder, code)
-            own_claims = history["claims"]
-            row["claim"] = own_claims[-1] if own_claims else None
-            return ctx.program.language, {"row": row, "history": history, "unit_name": holder.unit_name,
-                                          "program_name": ctx.program.name, "today": today.isoformat(),
-                                          "form_ids": {"report": _form_id(), "extension": _form_id(),
-                                                       "ack": _form_id()}}
-
-    try:
-        language, values = await run_in_threadpool(build)
-    except Refusal as exc:
-        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text)
-    return portal.render(request, "task.html", language, {**values, "token": token,
-                                                          "flash": _flash(request, language)},
-                         portal.session(request))
+    return await _unit_page(request, token, "task.html", build)
 
 
 def _history(session, ctx, holder: LinkHolder, code: str | None = None) -> dict:
@@ -191,29 +181,19 @@ def _history(session, ctx, holder: LinkHolder, code: str | None = None) -> dict:
 
 @router.get("/u/{token}/history")
 async def history_page(request: Request, token: str) -> Response:
-    holder, refusal = await unit_of(request, token)
-    if refusal:
-        return refusal
-    portal = portal_of(request)
-
-    def build():
-        with portal.transaction() as session:
-            ctx = program_context(session, holder.program_id)
-            returned = session.scalar(
-                select(SelfCheckReturn).where(
-                    SelfCheckReturn.program_id == ctx.id, SelfCheckReturn.unit_id == holder.unit_id
-                )
+    def build(session, ctx, holder, today):
+        returned = session.scalar(
+            select(SelfCheckReturn).where(
+                SelfCheckReturn.program_id == ctx.id, SelfCheckReturn.unit_id == holder.unit_id
             )
-            return ctx.program.language, {
-                "history": _history(session, ctx, holder), "unit_name": holder.unit_name,
-                "program_name": ctx.program.name,
-                "selfcheck": returned.returned_on.isoformat() if returned else None,
-                "acks": sorted(acked_codes(session, ctx, holder.unit_id).items())}
+        )
+        return ctx.program.language, {
+            "history": _history(session, ctx, holder), "unit_name": holder.unit_name,
+            "program_name": ctx.program.name,
+            "selfcheck": returned.returned_on.isoformat() if returned else None,
+            "acks": sorted(acked_codes(session, ctx, holder.unit_id).items())}
 
-    language, values = await run_in_threadpool(build)
-    return portal.render(
-        request, "history.html", language, {**values, "token": token}, portal.session(request)
-    )
+    return await _unit_page(request, token, "history.html", build)
 
 
 async def _act(request: Request, token: str, work, back: str, max_bytes: int = 64 * 1024) -> Response:
@@ -230,31 +210,22 @@ async def _act(request: Request, token: str, work, back: str, max_bytes: int = 6
     uploads = [(f.filename or "file", await f.read(MAX_EVIDENCE_BYTES + 1))
                for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
 
-    def run():
-        with portal.transaction() as session:
-            ctx = program_context(session, holder.program_id)
-            now = portal.now()
-            form_id = str(form.get("form_id") or "")
-            if not form_id:
-                raise Refusal(400, "missing form id")
-            if not first_submission(session, form_id, ctx.id, now):
-                return ctx.program.language, "already"
-            work(session, ctx, holder, form, uploads, now)
-            return ctx.program.language, "saved"
+    def run(session, ctx):
+        now = portal.now()
+        form_id = str(form.get("form_id") or "")
+        if not form_id:
+            raise Refusal(400, "missing form id")
+        if not first_submission(session, form_id, ctx.id, now):
+            return "already"
+        work(session, ctx, holder, form, uploads, now)
+        return "saved"
 
     try:
-        language, outcome = await run_in_threadpool(run)
+        outcome = await in_program(request, holder.program_id, run)
     except Refusal as exc:
         return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text, back)
     except (InvalidInput, NotFound) as exc:
-        return portal.message(
-            request,
-            "zh-CN",
-            portal.session(request),
-            400 if isinstance(exc, InvalidInput) else 404,
-            str(exc),
-            back,
-        )
+        return portal.refused(request, exc, back)
     return portal.redirect(request, f"{back}?done={outcome}", portal.session(request))
 
 
@@ -325,7 +296,6 @@ async def extension(request: Request, token: str, code: str) -> Response:
 @router.post("/u/{token}/selfcheck")
 async def selfcheck_upload(request: Request, token: str) -> Response:
     def work(session, ctx, holder, form, uploads, now):
-
         files = _checked_uploads(ctx, uploads)
         if len(files) != 1 or not files[0][0].lower().endswith(".xlsx"):
             raise Refusal(400, "请上传一份自查表（.xlsx）")

@@ -4,22 +4,19 @@ For each URL of the recipient (in order; the same message goes to each, as appri
 1. expand `${VAR}` (environment, else Prefect Secret block); a variable without a value fails that channel and
    alerts the coordinator once (`DeliveryResult.alerts`), and is tried again on the next send;
 2. open the ledger row (message, channel) — a channel that already carried this message (same message_id, or
-all
-   of its notice ids) is not sent to again;
+   all of its notice ids) is not sent to again;
 3. skip a channel marked broken (until it is reset, its URL or secret changes, or `reprobe_after` passes);
 4. take a slot from the shared rate limiter, waiting up to `max_wait` for one; none: the channel is deferred;
 5. send and read the answer: ok → delivered; permanent (bad token, keyword/signature mismatch, 4xx, SMTP
-5xx) →
-   the channel is marked broken, the coordinator alerted once, the next URL still carries the message;
-   transient
-   (timeout, 5xx, over-limit codes, SMTP 4xx) → retried with exponential backoff, then deferred; a robot that
-   answers over-limit is blocked in the limiter for ten minutes; a channel failing for `give_up_after` fails.
+   5xx) → the channel is marked broken, the coordinator alerted once, the next URL still carries the message;
+   transient (timeout, 5xx, over-limit codes, SMTP 4xx) → retried with exponential backoff, then deferred; a
+   robot that answers over-limit is blocked in the limiter for ten minutes; a channel failing for
+   `give_up_after` fails.
 
 The message's state: deferred if any channel is deferred (it stays queued: re-send it, ideally with the same
 message_id, and only the channels still owed get it), else delivered if a verified channel accepted it, else
 failed with the last code and reason. Robots are verified by their answer body; an accepted SMTP transaction
-and
-a gateway's HTTP 2xx count as verified too.
+and a gateway's HTTP 2xx count as verified too.
 
 No expanded URL or secret is stored, logged or returned: channels are masked, keys are hashes, reasons are
 redacted, and the log redactor is installed on every library logger that could print a request line.
@@ -77,6 +74,21 @@ class ChannelResult:
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+@dataclass
+class _Waits:
+    """How long one delivery has waited for rate-limit slots, across its retries."""
+
+    waited: float = 0.0
+    spins: int = 0
+
+
+def _slot_refusal(slot, limits: Sequence[Limit]) -> str:
+    if slot.reason == "blocked":
+        return f"robot blocked after an over-limit answer until {slot.retry_at:%H:%M:%S} UTC"
+    limit_text = ", ".join(str(limit) for limit in limits)
+    return f"rate limit {limit_text}: next slot at {slot.retry_at:%H:%M:%S} UTC"
 
 
 class AppriseNotifier:
@@ -336,129 +348,132 @@ class AppriseNotifier:
         alerts: list[tuple[str, str]],
         route: str,
     ) -> ChannelResult:
-        recipient = message.recipient
         limits = limits_for(channel.kind, self._limits)
         attempts = 0
-        waited = 0.0
-        spins = 0
-        outcome: Outcome | None = None
+        waits = _Waits()
         failing_since: datetime | None = None
         while True:
-            spins += 1
-            slot = self.limiter.acquire(channel.limit_key, limits)
-            now = self._now()
+            slot, now = self._slot(channel, limits, waits)
             if not slot.ok:
-                delay = max((slot.retry_at - now).total_seconds(), 0.0) if slot.retry_at else 0.0
-                if slot.reason == "rate_limited" and waited + delay <= self._max_wait and spins < 10_000:
-                    self._sleep(delay)
-                    waited += max(delay, 0.001)
-                    continue
-                limit_text = ", ".join(str(limit) for limit in limits)
-                reason = (
-                    f"robot blocked after an over-limit answer until {slot.retry_at:%H:%M:%S} UTC"
-                    if slot.reason == "blocked"
-                    else f"rate limit {limit_text}: next slot at {slot.retry_at:%H:%M:%S} UTC"
-                )
-                return self._finish(message, channel, "deferred", now, attempts, slot.reason, reason,
-                                    failing_since, slot.retry_at, route)
-            install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
-            with self._sessions() as session, session.begin():
-                inflight.mark_posting(session, message.message_id, route, now)  # from here on it may arrive
-            crash_point("after_sending")
-            crash_point("mid_post")
-            try:
-                outcome = channel.deliver(message, now, self._ctx)
-            except Exception as exc:  # noqa: BLE001 - a library's exception may quote the URL: never let it out
-                outcome = Outcome("permanent", "error", redact(f"{type(exc).__name__}: {exc}")[:300])
-            crash_point("after_post")
+                return self._finish(message, channel, "deferred", now, attempts, slot.reason,
+                                    _slot_refusal(slot, limits), failing_since, slot.retry_at, route)
+            outcome = self._post(message, channel, route, now)
             attempts += 1
-            if outcome.status == "ok":
-                with self._sessions() as session, session.begin():
-                    ledger.mark_ok(session, channel.key, now)
-                return self._finish(
-                    message,
-                    channel,
-                    "delivered",
-                    now,
-                    attempts,
-                    outcome.code,
-                    outcome.reason,
-                    None,
-                    None,
-                    route,
-                )
-            if outcome.status == "permanent":
-                with self._sessions() as session, session.begin():
-                    newly = ledger.mark_broken(
-                        session,
-                        key=channel.key,
-                        channel=channel.masked,
-                        kind=channel.kind,
-                        code=outcome.code,
-                        reason=outcome.reason,
-                        program_id=message.program_id,
-                        unit_code=recipient.unit_code,
-                        now=now,
-                    )
-                if newly:
-                    alerts.append((channel.key, channel.masked))
-                    log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
-                return self._finish(message, channel, "failed", now, attempts, outcome.code, outcome.reason,
-                                    None, None, route)
-            if outcome.status == "unknown" and channel.kind not in inflight.IDEMPOTENT_KINDS:
-                # The far end may have processed the request: sending again could deliver it twice.
-                return self._finish(
-                    message,
-                    channel,
-                    "unknown",
-                    now,
-                    attempts,
-                    outcome.code,
-                    f"{outcome.reason}: it may have arrived; not sent again",
-                    None,
-                    None,
-                    route,
-                )
+            settled = self._settled(message, channel, outcome, now, alerts)
+            if settled is not None:
+                state, reason = settled
+                return self._finish(message, channel, state, now, attempts, outcome.code, reason, None, None,
+                                    route)
             if failing_since is None:
                 with self._sessions() as session, session.begin():
                     failing_since = ledger.failing_since(session, key=channel.key, channel=channel.masked,
                                                          kind=channel.kind, program_id=message.program_id,
-                                                         unit_code=recipient.unit_code, now=now)
+                                                         unit_code=message.recipient.unit_code, now=now)
             if outcome.over_limit:
                 until = now + OVER_LIMIT_BLOCK
                 self.limiter.block(channel.limit_key, until)
                 return self._finish(message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
                                     failing_since, until, route)
             if attempts >= self._retry_attempts:
-                break
+                return self._after_retries(message, channel, outcome, attempts, failing_since, alerts, route)
             self._sleep(self._retry_base_delay * 2 ** (attempts - 1))
+
+    def _slot(self, channel: Channel, limits: Sequence[Limit], waits: _Waits):
+        """A slot under the channel's rate limits, waiting for one while the wait stays within `max_wait`;
+        or the refused slot. Returns the slot and the time it was asked for."""
+        while True:
+            waits.spins += 1
+            slot = self.limiter.acquire(channel.limit_key, limits)
+            now = self._now()
+            if slot.ok:
+                return slot, now
+            delay = max((slot.retry_at - now).total_seconds(), 0.0) if slot.retry_at else 0.0
+            within = waits.waited + delay <= self._max_wait and waits.spins < 10_000
+            if slot.reason != "rate_limited" or not within:
+                return slot, now
+            self._sleep(delay)
+            waits.waited += max(delay, 0.001)
+
+    def _post(self, message: Message, channel: Channel, route: str, now: datetime) -> Outcome:
+        """One POST to the channel, marked in flight first: from then on the message may arrive."""
+        install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
+        with self._sessions() as session, session.begin():
+            inflight.mark_posting(session, message.message_id, route, now)
+        crash_point("after_sending")
+        crash_point("mid_post")
+        try:
+            outcome = channel.deliver(message, now, self._ctx)
+        except Exception as exc:  # noqa: BLE001 - a library's exception may quote the URL: never let it out
+            outcome = Outcome("permanent", "error", redact(f"{type(exc).__name__}: {exc}")[:300])
+        crash_point("after_post")
+        return outcome
+
+    def _settled(
+        self,
+        message: Message,
+        channel: Channel,
+        outcome: Outcome,
+        now: datetime,
+        alerts: list[tuple[str, str]],
+    ) -> tuple[str, str | None] | None:
+        """The final state and reason of an answer that ends the attempts; None for one worth retrying."""
+        if outcome.status == "ok":
+            with self._sessions() as session, session.begin():
+                ledger.mark_ok(session, channel.key, now)
+            return "delivered", outcome.reason
+        if outcome.status == "permanent":
+            if self._mark(ledger.mark_broken, message, channel, outcome.code, outcome.reason, now, alerts):
+                log.warning("channel %s broken: %s %s", channel.masked, outcome.code, outcome.reason)
+            return "failed", outcome.reason
+        if outcome.status == "unknown" and channel.kind not in inflight.IDEMPOTENT_KINDS:
+            # The far end may have processed the request: sending again could deliver it twice.
+            return "unknown", f"{outcome.reason}: it may have arrived; not sent again"
+        return None
+
+    def _after_retries(
+        self,
+        message: Message,
+        channel: Channel,
+        outcome: Outcome,
+        attempts: int,
+        failing_since: datetime,
+        alerts: list[tuple[str, str]],
+        route: str,
+    ) -> ChannelResult:
+        """Deferred with a growing delay; failed once the channel has been failing for `give_up_after`."""
         now = self._now()
-        assert outcome is not None and failing_since is not None
         if now - failing_since >= self._give_up_after:
-            # The clock is the channel's, across messages and checks: a robot answering 500 for a day is given
-            # up.
+            # The clock is the channel's, across messages and checks: a robot answering 500 for a day is
+            # given up.
             since = f"{failing_since:%Y-%m-%d %H:%M} UTC"
             reason = f"gave up after failing since {since}: {outcome.reason or ''}".strip()
-            with self._sessions() as session, session.begin():
-                newly = ledger.mark_failing(
-                    session,
-                    key=channel.key,
-                    channel=channel.masked,
-                    kind=channel.kind,
-                    code=outcome.code,
-                    reason=reason,
-                    program_id=message.program_id,
-                    unit_code=recipient.unit_code,
-                    now=now,
-                )
-            if newly:
-                alerts.append((channel.key, channel.masked))
+            self._mark(ledger.mark_failing, message, channel, outcome.code, reason, now, alerts)
             return self._finish(
                 message, channel, "failed", now, attempts, outcome.code, reason, failing_since, None, route
             )
         retry_at = now + timedelta(seconds=self._retry_base_delay * 2**attempts)
         return self._finish(message, channel, "deferred", now, attempts, outcome.code, outcome.reason,
                             failing_since, retry_at, route)
+
+    def _mark(self, mark: Callable, message: Message, channel: Channel, code: str | None, reason: str | None,
+              now: datetime, alerts: list[tuple[str, str]]) -> bool:
+        """Records the channel's health with `mark` (ledger.mark_broken or mark_failing); a channel that has
+        just turned bad is added to `alerts`. Whether it has."""
+        with self._sessions() as session, session.begin():
+            newly = mark(
+                session,
+                key=channel.key,
+                channel=channel.masked,
+                kind=channel.kind,
+                code=code,
+                reason=reason,
+                program_id=message.program_id,
+                unit_code=message.recipient.unit_code,
+                now=now,
+            )
+        if newly:
+            alerts.append((channel.key, channel.masked))
+        return newly
 
     def _finish(
         self,

@@ -12,10 +12,9 @@ Supported URLs (apprise's forms):
 
 The robots are posted to directly with httpx, to the endpoint in settings (DUBAN_DINGTALK_ENDPOINT, …; private
 政务钉钉 deployments run their own), and their answer body is read: these robots answer HTTP 200 with a
-non-zero
-errcode/code when they reject a message, which apprise would report as success. Email is parsed with apprise's
-own mailto parser (so provider defaults such as smtp.qq.com apply) and sent with smtplib, so that the message
-is multipart/alternative with attachments, and the SMTP answer is known.
+non-zero errcode/code when they reject a message, which apprise would report as success. Email is parsed with
+apprise's own mailto parser (so provider defaults such as smtp.qq.com apply) and sent with smtplib, so that
+the message is multipart/alternative with attachments, and the SMTP answer is known.
 
 Nothing here reads the wall clock: `deliver` is given `now`.
 """
@@ -168,8 +167,7 @@ def mask_url(url: str) -> str:
     """The privacy form of a notify URL, safe to store, log and print (at most 300 characters).
 
     Works on the URL as written (`${VAR}` names are shown, they are not secrets) and on an expanded one
-    (literal
-    tokens show their first and last character, passwords and signing secrets never show)."""
+    (literal tokens show their first and last character, passwords and signing secrets never show)."""
     masked = _mask(url.strip())
     return masked if len(masked) <= MASKED_MAX else masked[: MASKED_MAX - 1] + "…"
 
@@ -333,6 +331,15 @@ def _post(ctx: SendContext, url: str, params: dict[str, str], payload: dict) -> 
         return Outcome("unknown", "connection_lost", redact(f"{type(exc).__name__}: {exc}"[:300]))
 
 
+def _robot_post(ctx: SendContext, url: str, params: dict[str, str], payload: dict, code_field: str,
+                transient: set[int], over_limit: set[int]) -> Outcome:
+    """A robot's POST and what its answer means (its code in `code_field`)."""
+    answer = _post(ctx, url, params, payload)
+    if isinstance(answer, Outcome):
+        return answer
+    return _robot_outcome(answer, code_field, transient, over_limit)
+
+
 @dataclass(eq=False)
 class DingTalkChannel(Channel):
     token: str = field(default="", repr=False)
@@ -361,10 +368,8 @@ class DingTalkChannel(Channel):
             timestamp = int(now.timestamp() * 1000)
             params["timestamp"] = str(timestamp)
             params["sign"] = dingtalk_sign(self.secret, timestamp)
-        answer = _post(ctx, ctx.dingtalk_endpoint, params, self.payload(message))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "errcode", DINGTALK_TRANSIENT, DINGTALK_OVER_LIMIT)
+        return _robot_post(ctx, ctx.dingtalk_endpoint, params, self.payload(message),
+                           "errcode", DINGTALK_TRANSIENT, DINGTALK_OVER_LIMIT)
 
 
 @dataclass(eq=False)
@@ -380,10 +385,8 @@ class WeComChannel(Channel):
         }
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
-        answer = _post(ctx, ctx.wecom_endpoint, {"key": self.token}, self.payload(message))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "errcode", WECOM_TRANSIENT, WECOM_OVER_LIMIT)
+        return _robot_post(ctx, ctx.wecom_endpoint, {"key": self.token}, self.payload(message),
+                           "errcode", WECOM_TRANSIENT, WECOM_OVER_LIMIT)
 
 
 @dataclass(eq=False)
@@ -405,10 +408,8 @@ class FeishuChannel(Channel):
 
     def deliver(self, message: Message, now: datetime, ctx: SendContext) -> Outcome:
         url = f"{ctx.feishu_endpoint.rstrip('/')}/{quote(self.token, safe='')}"
-        answer = _post(ctx, url, {}, self.payload(message, now))
-        if isinstance(answer, Outcome):
-            return answer
-        return _robot_outcome(answer, "code", FEISHU_TRANSIENT, FEISHU_OVER_LIMIT)
+        return _robot_post(ctx, url, {}, self.payload(message, now),
+                           "code", FEISHU_TRANSIENT, FEISHU_OVER_LIMIT)
 
 
 @functools.cache
@@ -556,8 +557,7 @@ def parse_channel(
 ) -> Channel:
     """A Channel for an expanded URL. `written` is the URL as stored (for the masked form and the identity),
     `endpoints` maps kind → robot endpoint (part of the robot's identity). Registers every secret part with
-    the
-    log redactor. Raises InvalidChannel."""
+    the log redactor. Raises InvalidChannel."""
     written = written or expanded
     shown = masked or (mask_url(expanded) if is_single_reference(written) else mask_url(written))
     try:
@@ -575,20 +575,7 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
             f"{shown}: unsupported scheme (use mailto, mailtos, dingtalk, wecombot, feishu, json)"
         )
     if kind in ("dingtalk", "wecombot", "feishu"):
-        token, secret, mobiles, params = _robot_parts(expanded)
-        if not token:
-            raise InvalidChannel(f"{shown}: no robot token")
-        REDACTOR.register(token, secret)
-        endpoint = endpoints.get(kind, "")
-        limit_key = _sha(kind, endpoint, token)
-        key = _sha(kind, endpoint, token, secret or "")
-        if kind == "dingtalk":
-            return DingTalkChannel(
-                kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword"),
-                mobiles=tuple(mobiles))
-        if kind == "wecombot":
-            return WeComChannel(kind, shown, key, limit_key, token=token)
-        return FeishuChannel(kind, shown, key, limit_key, token=token, secret=secret)
+        return _robot_channel(kind, expanded, shown, endpoints.get(kind, ""))
     import apprise
 
     plugin = apprise.Apprise.instantiate(expanded)
@@ -596,16 +583,40 @@ def _parse(expanded: str, written: str, shown: str, endpoints: dict) -> Channel:
         raise InvalidChannel(f"{shown}: apprise cannot parse this URL")
     REDACTOR.register(getattr(plugin, "password", None))
     if kind == "json":
-        for name, value in {**getattr(plugin, "params", {}), **getattr(plugin, "headers", {})}.items():
-            if is_secret_name(str(name)):
-                REDACTOR.register(str(value))
-        bare = expanded
-        password = getattr(plugin, "password", None)
-        if password:
-            bare = bare.replace(quote(password, safe=""), "").replace(password, "")
-        return JsonChannel(
-            kind, shown, _sha("json", written, bare),
-            _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath), url=expanded)
+        return _json_channel(plugin, expanded, written, shown)
+    return _email_channel(plugin, expanded, written, shown)
+
+
+def _robot_channel(kind: str, expanded: str, shown: str, endpoint: str) -> Channel:
+    token, secret, mobiles, params = _robot_parts(expanded)
+    if not token:
+        raise InvalidChannel(f"{shown}: no robot token")
+    REDACTOR.register(token, secret)
+    limit_key = _sha(kind, endpoint, token)
+    key = _sha(kind, endpoint, token, secret or "")
+    if kind == "dingtalk":
+        return DingTalkChannel(
+            kind, shown, key, limit_key, token=token, secret=secret, keyword=params.get("keyword"),
+            mobiles=tuple(mobiles))
+    if kind == "wecombot":
+        return WeComChannel(kind, shown, key, limit_key, token=token)
+    return FeishuChannel(kind, shown, key, limit_key, token=token, secret=secret)
+
+
+def _json_channel(plugin, expanded: str, written: str, shown: str) -> Channel:
+    for name, value in {**getattr(plugin, "params", {}), **getattr(plugin, "headers", {})}.items():
+        if is_secret_name(str(name)):
+            REDACTOR.register(str(value))
+    bare = expanded
+    password = getattr(plugin, "password", None)
+    if password:
+        bare = bare.replace(quote(password, safe=""), "").replace(password, "")
+    return JsonChannel(
+        "json", shown, _sha("json", written, bare),
+        _sha("json", str(plugin.host), str(plugin.port), plugin.fullpath), url=expanded)
+
+
+def _email_channel(plugin, expanded: str, written: str, shown: str) -> Channel:
     from_name, from_addr = plugin.from_addr
     to = tuple((name or None, addr) for name, addr in plugin.targets)
     if not to:

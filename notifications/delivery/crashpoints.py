@@ -1,11 +1,9 @@
 """Fault injection for the exactly-once campaign: the process kills itself at a named step of dispatch.
 
 `DUBAN_CRASH_AT=point[:n]` makes the n-th pass (default the first) through `crash_point(point)` end the
-process
-with SIGKILL, as `kill -9` would: no finally block, no atexit, no rollback other than the database's own. For
-`mid_post` the kill is armed instead and fires `DUBAN_CRASH_DELAY` seconds later (default 0.3), while the
-request
-is on the wire. Unset (always, in production) a crash point costs one environment lookup.
+process with SIGKILL, as `kill -9` would: no finally block, no atexit, no rollback other than the database's
+own. For `mid_post` the kill is armed instead and fires `DUBAN_CRASH_DELAY` seconds later (default 0.3), while
+the request is on the wire. Unset (always, in production) a crash point costs one environment lookup.
 
 Points, in the order a dispatch passes them: before_claim, after_claim, after_sending, mid_post, after_post.
 """

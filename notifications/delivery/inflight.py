@@ -2,19 +2,14 @@
 flight.
 
 A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that
-moves
-the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and
-settles it
-after the answer. The next check recovers the rows of a run that died (its lease is past, or its process is
-gone):
-`claimed` provably never left and is owed again; `posting` may have arrived: `unknown` (shown and alerted,
-re-sent
-only on the coordinator's order), except on an idempotent channel (email: the same Message-ID), where it is
-re-sent under the same message id (`retry`).
+moves the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and
+settles it after the answer. The next check recovers the rows of a run that died (its lease is past, or its
+process is gone): `claimed` provably never left and is owed again; `posting` may have arrived: `unknown`
+(shown and alerted, re-sent only on the coordinator's order), except on an idempotent channel (email: the same
+Message-ID), where it is re-sent under the same message id (`retry`).
 
 A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by
-the
-same route, whatever message it is grouped into.
+the same route, whatever message it is grouped into.
 """
 
 from __future__ import annotations
@@ -266,8 +261,7 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
 def _recover_unrouted(session: Session, program_id: str, at: datetime, result: Recovered) -> None:
     """Notices left `sending` before this ledger existed (a dispatch now claims routes in the transaction that
     moves notices to `sending`, so a `sending` notice without any route was left by an older version): they
-    may
-    have arrived, so they are `unknown`, shown and alerted like any other."""
+    may have arrived, so they are `unknown`, shown and alerted like any other."""
     routed = select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists()
     stuck = session.execute(select(Notice.id, Notice.message_id, Notice.unit_id).where(
         Notice.program_id == program_id, Notice.state == "sending", ~routed)).all()

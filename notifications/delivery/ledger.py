@@ -3,11 +3,11 @@ bulletin read.
 
 Readers:
     list_deliveries(session, program_id, failed_only=False) -> list[dict]     (`duban deliveries`)
-    failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]   (the
-    bulletin)
+    failed_delivery_counts(session, program_id, since=None, until=None) -> dict[unit_code, int]
+        (the bulletin)
     broken_channels(session, program_id=None) -> list[dict]
-    reset_channel(session, channel, program_id=None) -> int     (`duban deliveries reset`: the unit fixed its
-    robot)
+    reset_channel(session, channel, program_id=None) -> int
+        (`duban deliveries reset`: the unit fixed its robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
     open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
@@ -74,8 +74,7 @@ def failed_delivery_counts(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
     """Per unit, the number of messages that reached it through no channel: every channel failed, or its fate
-    is
-    unknown.
+    is unknown.
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
     bound the message's first attempt (the bulletin's period)."""
@@ -119,8 +118,7 @@ def broken_channels(session: Session, program_id: str | None = None) -> list[dic
 
 def reset_channel(session: Session, channel: str, program_id: str | None = None) -> int:
     """Mark channels healthy again by masked form or key (the caller commits). Returns how many. Two tokens
-    can
-    mask alike: the key names one channel exactly."""
+    can mask alike: the key names one channel exactly."""
     query = update(ChannelHealth).where(
         or_(ChannelHealth.channel == channel, ChannelHealth.key == channel), ChannelHealth.state != "ok"
     )

@@ -1,10 +1,9 @@
 """OutboxNotifier: record each message as one JSON line (the embedded default, and `duban simulate`).
 
 Nothing is delivered, so the state is `sent`. The recipient's channels are written in their masked form
-only: an
-expanded URL never reaches the file. With a session factory, each message is also written to the delivery
-ledger
-(one row, channel `outbox`), at the message's own time (the check's as_of: a simulated clock stays simulated).
+only: an expanded URL never reaches the file. With a session factory, each message is also written to the
+delivery ledger (one row, channel `outbox`), at the message's own time (the check's as_of: a simulated clock
+stays simulated).
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """A rate limiter per channel, kept in the database so that every run and every process shares it.
 
 A sliding-window log: `rate_events` holds the moments a send slot was taken for a key (a robot, an SMTP
-account);
-a slot is granted when, for every limit (count per window), fewer than `count` events lie in the last
-`window`.
-Taking a slot is one transaction that starts with an upsert of the key's `rate_limits` row: on PostgreSQL that
-locks the row, on SQLite it takes the database's write lock, so two processes never both see 19 and both send.
+account); a slot is granted when, for every limit (count per window), fewer than `count` events lie in the
+last `window`. Taking a slot is one transaction that starts with an upsert of the key's `rate_limits` row: on
+PostgreSQL that locks the row, on SQLite it takes the database's write lock, so two processes never both see
+19 and both send.
 
 Time comes from the injected clock only. Past the limit nothing is dropped: `acquire` says when a slot frees
 up.

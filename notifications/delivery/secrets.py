@@ -2,17 +2,14 @@
 
 A unit's URL is stored exactly as written (`dingtalk://${MSA_DT_TOKEN}/${MSA_DT_SECRET}`). At send time each
 `${VAR}` is looked up in the environment, else in the Prefect Secret block of that name (lower case, `_` →
-`-`,
-as block names require: `MSA_DT_TOKEN` → `msa-dt-token`). Prefect is asked only when an API URL is configured
-(`PREFECT_API_URL`, env or profile): Prefect's ephemeral mode would start a throw-away server (≈10 s) that
-holds
-no blocks anyway.
+`-`, as block names require: `MSA_DT_TOKEN` → `msa-dt-token`). Prefect is asked only when an API URL is
+configured (`PREFECT_API_URL`, env or profile): Prefect's ephemeral mode would start a throw-away server (≈10
+s) that holds no blocks anyway.
 
 Every value that comes out of an expansion, and every secret part of a URL, is registered with the
-process-wide
-`REDACTOR`, a logging filter installed on the loggers that can print a request line (httpx, httpcore, urllib3,
-requests, apprise) and on duban's own. A record that contains a registered secret is rewritten with the secret
-replaced by `****` before any handler sees it.
+process-wide `REDACTOR`, a logging filter installed on the loggers that can print a request line (httpx,
+httpcore, urllib3, requests, apprise) and on duban's own. A record that contains a registered secret is
+rewritten with the secret replaced by `****` before any handler sees it.
 """
 
 from __future__ import annotations
@@ -151,10 +148,8 @@ class SecretResolver:
 
     def expand(self, url: str) -> str:
         """The URL with every `${VAR}` replaced. A URL that is one `${VAR}` takes the value as is (the
-        variable
-        holds a whole URL); elsewhere values are percent-encoded, as a URL part must be (apprise and our
-        parsers
-        decode them again)."""
+        variable holds a whole URL); elsewhere values are percent-encoded, as a URL part must be (apprise and
+        our parsers decode them again)."""
         stripped = url.strip()
         match = ENV_REF.fullmatch(stripped)
         if match:

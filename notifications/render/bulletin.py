@@ -53,22 +53,9 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
 
 
 def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
-    calendar = ctx.policies.work_calendar()
     summary = status_summary(session, ctx, today)
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
-    rows = task_rows(session, ctx, today)
-    red = []
-    for row in rows:
-        if row["light"] != "red":
-            continue
-        due = date.fromisoformat(row["due"])
-        red.append(
-            {
-                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
-                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
-                "progress": row["progress"]}
-        )
-    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
+    red = _red_tasks(session, ctx, today, names)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
     granted = [
@@ -82,22 +69,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     if phases.get("self_check", {}).get("state", "pending") != "pending":
         selfcheck = selfcheck_summary(session, ctx)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    remediation = None
-    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
-    if items:
-        unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-        overdue = [
-            {
-                "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
-                "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
-            for i in items
-            if i.state == "open" and i.due < today
-        ]
-        remediation = {"total": len(items), "open": sum(i.state == "open" for i in items),
-                       "closed": sum(i.state == "closed" for i in items),
-                       "accepted": sum(i.state == "accepted" for i in items),
-                       "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
-                       "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
+    remediation = _remediation(session, ctx, today, names)
     interviews = interview_list(unit_scores(session, ctx, None, today))
     return {
         "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
@@ -114,6 +86,45 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
             for p in pending_decisions(session, ctx.id)],
         "selfcheck": selfcheck, "remediation": remediation, "interviews": interviews,
     }
+
+
+def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> list[dict]:
+    """The red tasks, the longest overdue first."""
+    calendar = ctx.policies.work_calendar()
+    red = []
+    for row in task_rows(session, ctx, today):
+        if row["light"] != "red":
+            continue
+        due = date.fromisoformat(row["due"])
+        red.append(
+            {
+                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
+                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
+                "progress": row["progress"]}
+        )
+    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
+    return red
+
+
+def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> dict | None:
+    """The 整改 items counted by state, with the open ones past due; None for a program without any."""
+    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
+    if not items:
+        return None
+    calendar = ctx.policies.work_calendar()
+    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    overdue = [
+        {
+            "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
+            "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
+        for i in items
+        if i.state == "open" and i.due < today
+    ]
+    return {"total": len(items), "open": sum(i.state == "open" for i in items),
+            "closed": sum(i.state == "closed" for i in items),
+            "accepted": sum(i.state == "accepted" for i in items),
+            "closed_late": sum(i.state == "closed" and i.closed_on > i.due for i in items),
+            "overdue": sorted(overdue, key=lambda r: (-r["overdue_workdays"], r["code"]))}
 
 
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",

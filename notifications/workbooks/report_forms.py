@@ -9,15 +9,12 @@ progress 100 is a done claim (申请办结), anything else in progress.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
+from notifications.workbooks.returned import open_returned
 from notifications.workbooks.tasks import COLUMNS, REPORT_FORMAT, REPORT_META_SHEET
 from schedule import Problem, clean_entry
 
@@ -46,17 +43,12 @@ class ReportForm:
 
 def read_report_form(content: bytes, shown: str) -> ReportForm:
     form = ReportForm(shown)
-    try:
-        workbook = load_workbook(io.BytesIO(content), data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
-        return form
-    if REPORT_META_SHEET not in workbook.sheetnames:
-        form.problems.append(
-            Problem(
-                shown, None, None, "不是 duban 下发的报送表（缺少表单信息页）：请使用交办邮件附带的报送表"
-            )
-        )
+    workbook, problem = open_returned(
+        content, shown, REPORT_META_SHEET,
+        "不是 duban 下发的报送表（缺少表单信息页）：请使用交办邮件附带的报送表",
+    )
+    if problem is not None:
+        form.problems.append(problem)
         return form
     meta = {
         clean_entry(r[0]): clean_entry(r[1])
@@ -68,6 +60,19 @@ def read_report_form(content: bytes, shown: str) -> ReportForm:
         return form
     form.program_id, form.unit_code = meta["program"], meta["unit"]
     sheet = workbook.worksheets[0]
+    columns = _columns(sheet, form)
+    if form.problems:
+        return form
+    seen: dict[str, int] = {}
+    for r in range(HEADER_ROW + 1, sheet.max_row + 1):
+        row = _report_row(sheet, r, columns, seen, form)
+        if row is not None:
+            form.rows.append(row)
+    return form
+
+
+def _columns(sheet, form: ReportForm) -> dict[str, str | None]:
+    """Each column's letter by its header (Chinese or English); a missing required one is a problem."""
     headers = {
         clean_entry(c.value): get_column_letter(c.column) for c in sheet[HEADER_ROW] if c.value is not None
     }
@@ -75,51 +80,47 @@ def read_report_form(content: bytes, shown: str) -> ReportForm:
     for key, zh, en, _width in COLUMNS:
         letter = headers.get(zh) or headers.get(en)
         if letter is None and key in ("code", "progress", "report", "evidence"):
-            form.problems.append(Problem(shown, HEADER_ROW, None, f"缺少「{zh}」列（请勿删除或改名表头）"))
+            form.problems.append(
+                Problem(form.file, HEADER_ROW, None, f"缺少「{zh}」列（请勿删除或改名表头）")
+            )
         columns[key] = letter
-    if form.problems:
-        return form
-    seen: dict[str, int] = {}
-    for r in range(HEADER_ROW + 1, sheet.max_row + 1):
-        code = clean_entry(sheet[f"{columns['code']}{r}"].value)
-        note = clean_entry(sheet[f"{columns['report']}{r}"].value)
-        evidence_text = clean_entry(sheet[f"{columns['evidence']}{r}"].value)
-        raw_progress = sheet[f"{columns['progress']}{r}"].value
-        if not code:
-            if note or evidence_text:
-                form.problems.append(
-                    Problem(shown, r, columns["code"], "缺少任务编号（请勿增删行或修改编号）")
-                )
-            continue
-        if code in seen:
-            form.problems.append(
-                Problem(shown, r, columns["code"], f"任务「{code}」重复（已在第 {seen[code]} 行）")
-            )
-            continue
-        seen[code] = r
-        try:
-            progress = (
-                int(float(str(raw_progress).strip().rstrip("%"))) if raw_progress not in (None, "") else None
-            )
-        except ValueError:
-            progress = None
-            form.problems.append(
-                Problem(
-                    shown, r, columns["progress"], f"进度「{clean_entry(raw_progress)}」应为 0–100 的整数"
-                )
-            )
-            continue
-        if progress is not None and not 0 <= progress <= 100:
-            form.problems.append(Problem(shown, r, columns["progress"], f"进度 {progress} 应在 0–100 之间"))
-            continue
-        form.rows.append(
-            ReportRow(
-                r,
-                code,
-                progress if progress is not None else -1,
-                note or None,
-                tuple(e.strip() for e in _SPLIT.split(evidence_text) if e.strip()),
-                columns,
-            )
+    return columns
+
+
+def _report_row(sheet, r: int, columns: dict, seen: dict[str, int], form: ReportForm) -> ReportRow | None:
+    """Row `r` as read, or None for a blank row or one with a problem (added to the form's problems)."""
+    shown = form.file
+    code = clean_entry(sheet[f"{columns['code']}{r}"].value)
+    note = clean_entry(sheet[f"{columns['report']}{r}"].value)
+    evidence_text = clean_entry(sheet[f"{columns['evidence']}{r}"].value)
+    raw_progress = sheet[f"{columns['progress']}{r}"].value
+    if not code:
+        if note or evidence_text:
+            form.problems.append(Problem(shown, r, columns["code"], "缺少任务编号（请勿增删行或修改编号）"))
+        return None
+    if code in seen:
+        form.problems.append(
+            Problem(shown, r, columns["code"], f"任务「{code}」重复（已在第 {seen[code]} 行）")
         )
-    return form
+        return None
+    seen[code] = r
+    try:
+        progress = (
+            int(float(str(raw_progress).strip().rstrip("%"))) if raw_progress not in (None, "") else None
+        )
+    except ValueError:
+        form.problems.append(
+            Problem(shown, r, columns["progress"], f"进度「{clean_entry(raw_progress)}」应为 0–100 的整数")
+        )
+        return None
+    if progress is not None and not 0 <= progress <= 100:
+        form.problems.append(Problem(shown, r, columns["progress"], f"进度 {progress} 应在 0–100 之间"))
+        return None
+    return ReportRow(
+        r,
+        code,
+        progress if progress is not None else -1,
+        note or None,
+        tuple(e.strip() for e in _SPLIT.split(evidence_text) if e.strip()),
+        columns,
+    )

@@ -5,8 +5,8 @@ Layout of the visible sheet (自查表 / Self-check):
   row 2   计划编号 | <program id> | | 计划名称 | <program name>
   row 3   单位编号 | <unit code>  | | 填报单位 | <unit name>
   row 4   填表说明 | how to fill it in, and the self-check window
-  row 5   the header: 序号 重点任务 工作举措 本单位角色 完成时限 成果形式 系统记录进展 | 完成情况 自评分
-  佐证材料 存在问题
+  row 5   the header: 序号 重点任务 工作举措 本单位角色 完成时限 成果形式 系统记录进展
+          | 完成情况 自评分 佐证材料 存在问题
   row 6…  one row per task of the unit (lead or co-unit, a collective's tasks included)
 Columns A–G are locked (grey); H–K are for the unit. The sheet is protected (no password: protection guards
 against slips, the reader guards against edits). A very-hidden sheet `_duban` keeps what was issued: the
@@ -24,9 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
@@ -47,6 +46,7 @@ from db import (
     validate_returns,
 )
 from notifications.message import Attachment
+from notifications.workbooks.returned import NOT_XLSX, open_returned
 from notifications.workbooks.tasks import XLSX_MIME
 from schedule import (
     FORMULA_PREFIXES,
@@ -138,6 +138,19 @@ def write_form(spec: FormSpec) -> bytes:
     sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells("B4:K4")
     sheet.row_dimensions[4].height = 48
+    _write_rows(sheet, spec, text)
+    sheet.freeze_panes = f"A{FIRST_ROW}"
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    _write_meta(workbook, spec)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_rows(sheet, spec: FormSpec, text: dict) -> None:
+    """The header, a row per task (A–G locked, H–K open) and the checks on 完成情况 and 自评分."""
     for column, (header, width) in zip(
         COLUMNS, zip(HEADERS[spec.language], WIDTHS, strict=True), strict=True
     ):
@@ -165,11 +178,10 @@ def write_form(spec: FormSpec) -> bytes:
     score.add(f"I{FIRST_ROW}:I{last}")
     sheet.add_data_validation(choices)
     sheet.add_data_validation(score)
-    sheet.freeze_panes = f"A{FIRST_ROW}"
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
 
+
+def _write_meta(workbook: Workbook, spec: FormSpec) -> None:
+    """The very hidden sheet: what was issued, for the reader to check the returned form against."""
     meta = workbook.create_sheet(META_SHEET)
     meta.append(["format", FORM_FORMAT])
     meta.append(["program", spec.program_id])
@@ -181,9 +193,6 @@ def write_form(spec: FormSpec) -> bytes:
         meta.append(cell_row(["task", row.code, FIRST_ROW + index]))
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def write_forms(
@@ -234,34 +243,10 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
         form.problems.append(Problem(shown, None, None, f"无法读取文件：{exc.strerror or exc}"))
         return form
     form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
-    if not zipfile.is_zipfile(io.BytesIO(content)):
-        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
+    workbook = _open(content, form)
+    if workbook is None:
         return form
-    try:
-        check_workbook_size(io.BytesIO(content), MAX_FORM_UNPACKED)
-    except TableError as exc:
-        form.problems.append(Problem(shown, None, None, str(exc)))
-        return form
-    try:
-        workbook = load_workbook(io.BytesIO(content), data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        form.problems.append(Problem(shown, None, None, "不是 .xlsx 工作簿，无法读取"))
-        return form
-    if META_SHEET not in workbook.sheetnames:
-        form.problems.append(
-            Problem(shown, None, None, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写")
-        )
-        return form
-    meta_sheet = workbook[META_SHEET]
-    meta: dict[str, Any] = {}
-    issued: list[tuple[str, int]] = []
-    for row in meta_sheet.iter_rows(values_only=True):
-        if not row or row[0] is None:
-            continue
-        if row[0] == "task":
-            issued.append((_text(row[1]), int(row[2])))
-        else:
-            meta[str(row[0])] = row[1]
+    issued, meta = _issued(workbook[META_SHEET])
     if meta.get("format") != FORM_FORMAT or not meta.get("program") or not meta.get("unit"):
         form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的表格填写"))
         return form
@@ -272,7 +257,51 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
     if sheet is None:
         form.problems.append(Problem(shown, None, None, "工作簿中没有自查表"))
         return form
-    # The visible header block must still name what was issued.
+    header_row = int(meta.get("header_row") or HEADER_ROW)
+    _check_headers(sheet, form, language, header_row)
+    if form.problems:
+        return form
+    _read_rows(sheet, form, issued, language, header_row)
+    return form
+
+
+def _open(content: bytes, form: ReturnedForm):
+    """The workbook if it is one duban issued, within the size limits; else None, with the problem."""
+    problem = None
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        problem = Problem(form.file, None, None, NOT_XLSX)
+    else:
+        try:
+            check_workbook_size(io.BytesIO(content), MAX_FORM_UNPACKED)
+        except TableError as exc:
+            problem = Problem(form.file, None, None, str(exc))
+    if problem is None:
+        workbook, problem = open_returned(
+            content, form.file, META_SHEET, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写"
+        )
+    if problem is not None:
+        form.problems.append(problem)
+        return None
+    return workbook
+
+
+def _issued(meta_sheet) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """What the hidden sheet says was issued: each task code with its row, and the other entries."""
+    meta: dict[str, Any] = {}
+    issued: list[tuple[str, int]] = []
+    for row in meta_sheet.iter_rows(values_only=True):
+        if not row or row[0] is None:
+            continue
+        if row[0] == "task":
+            issued.append((_text(row[1]), int(row[2])))
+        else:
+            meta[str(row[0])] = row[1]
+    return issued, meta
+
+
+def _check_headers(sheet, form: ReturnedForm, language: str, header_row: int) -> None:
+    """The visible header block must still name what was issued, and the column headers be as written."""
+    shown = form.file
     for (r, c), expected, what in (
         ((2, "B"), form.program_id, "计划编号"),
         ((3, "B"), form.unit_code, "单位编号"),
@@ -282,14 +311,18 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
             form.problems.append(
                 Problem(shown, r, c, f"{what}被修改：表中为「{shown_value}」，下发时为「{expected}」")
             )
-    header_row = int(meta.get("header_row") or HEADER_ROW)
     for column, expected in zip(COLUMNS, HEADERS[language], strict=True):
         value = _text(sheet[f"{column}{header_row}"].value)
         if value != expected:
             form.problems.append(Problem(shown, header_row, column,
                                          f"表头「{value}」被修改，应为「{expected}」（请勿增删或移动列）"))
-    if form.problems:
-        return form
+
+
+def _read_rows(
+    sheet, form: ReturnedForm, issued: list[tuple[str, int]], language: str, header_row: int
+) -> None:
+    """Each filled-in row whose task code is one issued, once; an issued task without its row is a problem."""
+    shown = form.file
     issued_at_row = {row: code for code, row in issued}
     issued_codes = {code: row for code, row in issued}
     seen: dict[str, int] = {}
@@ -311,36 +344,38 @@ def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
             form.problems.append(Problem(shown, r, "A", f"任务「{code}」重复（已在第 {seen[code]} 行）"))
             continue
         seen[code] = r
-        row_ok = True
-        completion_text = _text(values["H"])
-        completion = parse_completion(completion_text) if completion_text else None
-        if not completion_text:
-            form.problems.append(
-                Problem(
-                    shown, r, "H",
-                    "未填写完成情况（" + " / ".join(COMPLETION_LABELS[language].values()) + "）")
-            )
-            row_ok = False
-        elif completion is None:
-            form.problems.append(Problem(shown, r, "H", f"完成情况「{completion_text}」应为 "
-                                         + " / ".join(COMPLETION_LABELS[language].values())))
-            row_ok = False
-        score = _score(values["I"])
-        if isinstance(score, str):
-            form.problems.append(Problem(shown, r, "I", score))
-            row_ok = False
-        if row_ok:
-            form.rows.append(
-                ReturnedRow(
-                    r, code, completion, score, tuple(split_evidence(_text(values["J"]))),
-                    _text(values["K"]) or None)
-            )
+        row = _returned_row(r, code, values, form, language)
+        if row is not None:
+            form.rows.append(row)
     for code, r in issued:
         if code not in seen and not any(p.row == r and p.column == "A" for p in form.problems):
             form.problems.append(
                 Problem(shown, r, "A", f"缺少任务「{code}」的行（下发时在第 {r} 行；请勿删除行）")
             )
-    return form
+
+
+def _returned_row(r: int, code: str, values: dict, form: ReturnedForm, language: str) -> ReturnedRow | None:
+    """The unit's answer on row `r`; None when its 完成情况 or 自评分 is missing or wrong (the problems say
+    which)."""
+    row_ok = True
+    completion_text = _text(values["H"])
+    completion = parse_completion(completion_text) if completion_text else None
+    choices = " / ".join(COMPLETION_LABELS[language].values())
+    if not completion_text:
+        form.problems.append(Problem(form.file, r, "H", "未填写完成情况（" + choices + "）"))
+        row_ok = False
+    elif completion is None:
+        form.problems.append(Problem(form.file, r, "H", f"完成情况「{completion_text}」应为 " + choices))
+        row_ok = False
+    score = _score(values["I"])
+    if isinstance(score, str):
+        form.problems.append(Problem(form.file, r, "I", score))
+        row_ok = False
+    if not row_ok:
+        return None
+    return ReturnedRow(
+        r, code, completion, score, tuple(split_evidence(_text(values["J"]))), _text(values["K"]) or None
+    )
 
 
 def _score(value: Any) -> int | None | str:

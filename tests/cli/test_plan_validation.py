@@ -28,6 +28,15 @@ def phases_with_bad_end() -> dict:
     return program
 
 
+BAD_CELLS = [
+    # (what, row, column, value written there, expected line on stderr)
+    ("unknown unit", 3, "牵头单位", "市公安厅",
+     r"tasks\.xlsx:3:D: 未知单位「市公安厅」，最接近的已知单位是「市公安局」"),
+    ("month 13", 4, "完成时限", "2023年13月底前", r"tasks\.xlsx:4:F: .*「2023年13月底前」.*13"),
+    ("time limit words not in the table", 5, "完成时限", "尽快完成", r"tasks\.xlsx:5:F: .*「尽快完成」"),
+    ("duplicate task code", 4, "序号", "A1", r"tasks\.xlsx:4:A: 任务编号「A1」重复（第 3 行已使用）"),
+    ("empty measure", 6, "工作举措", "", r"tasks\.xlsx:6:C: 任务 B2 的工作举措为空"),
+]
 BAD_INPUTS = [
     # (what, plan factory arguments, expected line on stderr)
     (
@@ -35,27 +44,6 @@ BAD_INPUTS = [
         {"program": phases_with_bad_end()},
         r"program\.yaml:\d+:\d+: 阶段「implementation」的结束日期 2022-03-28 早于开始日期 2023-05-01",
     ),
-    (
-        "unknown unit",
-        {"tasks": with_task(3, "牵头单位", "市公安厅")},
-        r"tasks\.xlsx:3:D: 未知单位「市公安厅」，最接近的已知单位是「市公安局」",
-    ),
-    (
-        "month 13",
-        {"tasks": with_task(4, "完成时限", "2023年13月底前")},
-        r"tasks\.xlsx:4:F: .*「2023年13月底前」.*13",
-    ),
-    (
-        "time limit words not in the table",
-        {"tasks": with_task(5, "完成时限", "尽快完成")},
-        r"tasks\.xlsx:5:F: .*「尽快完成」",
-    ),
-    (
-        "duplicate task code",
-        {"tasks": with_task(4, "序号", "A1")},
-        r"tasks\.xlsx:4:A: 任务编号「A1」重复（第 3 行已使用）",
-    ),
-    ("empty measure", {"tasks": with_task(6, "工作举措", "")}, r"tasks\.xlsx:6:C: 任务 B2 的工作举措为空"),
     (
         "missing required column",
         {"header": ["序号", "重点任务", "内容", "牵头单位", "配合单位", "完成时限", "成果形式", "阶段"]},
@@ -66,6 +54,8 @@ BAD_INPUTS = [
         {"program": program_yaml("Chengdu_2023")},
         r"program\.yaml:1:5: 计划编号「Chengdu_2023」只能包含小写字母",
     ),
+    *((what, {"tasks": with_task(row, column, value)}, expected)
+      for what, row, column, value, expected in BAD_CELLS),
 ]
 
 

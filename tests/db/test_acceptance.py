@@ -1,6 +1,5 @@
 """验收准备: the evidence checklist, the package (index workbook, evidence files, report.html, zip), the
-readiness
-score and its gaps, the gate."""
+readiness score and its gaps, the gate."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ PostgreSQL server binaries, these are skipped.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from flows import Settings, Wiring, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
 from tests.support.postgres import postgres_binaries, postgres_cluster
+from tests.support.threads import at_once
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLANS = Path(__file__).resolve().parents[2] / "plans"
@@ -50,21 +50,11 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         run_check(wired.sessions, "chengdu-2023", morning(day), notifier)
         day += timedelta(days=1)
 
-    errors: list[Exception] = []
-
     def overlapping_check() -> None:
-        try:
-            other = Wiring(Settings(home=tmp_path, database_url=postgres_url))
-            run_check(other.sessions, "chengdu-2023", morning(date(2023, 7, 11)), notifier)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        other = Wiring(Settings(home=tmp_path, database_url=postgres_url))
+        run_check(other.sessions, "chengdu-2023", morning(date(2023, 7, 11)), notifier)
 
-    threads = [threading.Thread(target=overlapping_check) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert at_once(overlapping_check) == []
     again = run_check(wired.sessions, "chengdu-2023", morning(date(2023, 7, 11), 10), notifier)
     assert sum(again.claimed.values()) == 0
 
@@ -79,9 +69,8 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
 
 def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
     """The core of the fault campaign (tests/notifications/test_fault_campaign.py) on PostgreSQL: a kill at
-    every step of
-    dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the robot's
-    log."""
+    every step of dispatch, four and two checks at once, ten days down with misbehaving robots; judged by the
+    robot's log."""
     # The campaign loads Prefect's flows and the peers: only this test needs them.
     from bench.fault_campaign import Campaign, fresh_database, run_scenarios
     from notifications.delivery.crashpoints import POINTS  # the kill points, as the campaign names them

@@ -95,10 +95,9 @@ def test_an_approved_extension_is_no_lateness(tmp_path):
     sessions, _ = make_db(tmp_path)
     with sessions.begin() as session:
         ctx = ctx_of(session)
-        request = request_extension(
-            session, ctx, "C1", "court", date(2024, 3, 29), "培训场地", at(date(2024, 3, 11))
-        )
-        approve_extension(session, ctx, request["id"], "王主任", at(date(2024, 3, 12)))
+        asked = request_extension(session, ctx, "C1", "court", date(2024, 3, 29), "培训场地",
+                                  at(date(2024, 3, 11)))
+        approve_extension(session, ctx, asked["id"], "王主任", at(date(2024, 3, 12)))
         record_report(session, ctx, "C1", "court", "done", None, None, [], at(date(2024, 3, 19)))
         court = by_unit(unit_scores(session, ctx, None, date(2024, 4, 1)))["court"]
     assert (court["done_on_time"], court["yellow_cards"], court["red_cards"]) == (1, 0, 0)

@@ -1,6 +1,6 @@
 """自查自评: forms out per unit, returned forms read back (all or nothing, located errors), findings, the
-gate,
-the notices that chase missing forms, the coordinator's decision (CLI and Prefect), the simulated units."""
+gate, the notices that chase missing forms, the coordinator's decision (CLI and Prefect), the simulated
+units."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -13,6 +12,7 @@ from flows import Settings, Wiring, run_check
 from notifications import DigestItem, OutboxNotifier, render_digest
 from tests.support.factories import TASKS, UNITS, program_yaml
 from tests.support.programs import ZONE, at, check, notices, outbox_lines, replay, setup
+from tests.support.threads import at_once
 
 SPRING_TASK = [
     ["S1", "春节任务", "春节前后到期的任务", "市场监管局", "市法院", "2024年2月19日", "材料", "组织实施"]
@@ -58,24 +58,14 @@ def test_the_same_day_run_twice_sends_nothing_the_second_time(tmp_path):
 def test_two_concurrent_checks_send_nothing_twice(tmp_path):
     wired = setup(tmp_path)
     check(wired, date(2023, 3, 1))
-    errors = []
-
     def run():
-        try:
-            # Each thread is its own "process": its own engine and sessions on the same SQLite file.
-            other = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
-            run_check(
-                other.sessions, "demo-city", at(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path)
-            )
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        # Each thread is its own "process": its own engine and sessions on the same SQLite file.
+        other = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
+        run_check(
+            other.sessions, "demo-city", at(date(2023, 6, 20)), OutboxNotifier(other.settings.outbox_path)
+        )
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert at_once(run) == []
     sent_ids = [i for line in outbox_lines(wired) for i in line["notice_ids"]]
     assert len(sent_ids) == len(set(sent_ids))
     with wired.transaction() as session:

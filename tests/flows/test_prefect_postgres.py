@@ -1,7 +1,6 @@
 """The production path once on PostgreSQL, for duban and for Prefect alike: the scheduler creates the 08:30
 checks, the CLI lists, a run on the worker moves the phase machine, and duban's database password is nowhere
-in
-Prefect's database. Skipped only where the machine has no PostgreSQL server binaries."""
+in Prefect's database. Skipped only where the machine has no PostgreSQL server binaries."""
 
 from __future__ import annotations
 

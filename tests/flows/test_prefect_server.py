@@ -1,9 +1,8 @@
 """The 08:30 check on a real `prefect server start`, installed as the README's production path says: the
 scheduler creates the daily checks, the CLI lists, a deployment run on a process worker moves the phase
-machine,
-the coordinator is asked on the worker, the artifacts and events are what a coordinator reads, no database URL
-reaches Prefect, and the overrun automation exists. One server for the module (it takes up to a minute to
-start).
+machine, the coordinator is asked on the worker, the artifacts and events are what a coordinator reads, no
+database URL reaches Prefect, and the overrun automation exists. One server for the module (it takes up to a
+minute to start).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 """通报: counts by light per unit, the red list, failed deliveries, extensions granted; markdown, HTML,
-workbook;
-Chinese by default, English for an English program; the command."""
+workbook; Chinese by default, English for an English program; the command."""
 
 from __future__ import annotations
 

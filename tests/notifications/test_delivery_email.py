@@ -9,8 +9,8 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from notifications import XLSX_MIME, AppriseNotifier, Attachment, SecretResolver, ledger, unit_task_workbook
-from tests.support.peers import SMTPPeer, database, free_port, make_message, settings_for
+from notifications import XLSX_MIME, Attachment, ledger, unit_task_workbook
+from tests.support.peers import SMTPPeer, database, free_port, make_message, notifiers, settings_for
 
 ROWS = [
     {"code": "1", "area": "知识产权保护体系", "title": "建立知识产权快速维权中心", "lead": ["市市场监管局"],
@@ -26,19 +26,9 @@ SMTP_PASSWORD = "Smtp-pa55word-9f3b7c"
 @pytest.fixture
 def world(tmp_path, clock):
     sessions = database(tmp_path)
-    settings = settings_for(tmp_path, timeout=2.0)
-    made = []
-
-    def notifier(**kwargs):
-        options = {"sleep": clock.sleep, "max_wait": timedelta(0), "retry_attempts": 2}
-        options.update(kwargs)
-        n = AppriseNotifier(sessions, settings, clock, resolver=SecretResolver(block_loader=None), **options)
-        made.append(n)
-        return n
-
-    yield sessions, notifier
-    for n in made:
-        n.close()
+    with notifiers(sessions, settings_for(tmp_path, timeout=2.0), clock,
+                   sleep=clock.sleep, max_wait=timedelta(0), retry_attempts=2) as notifier:
+        yield sessions, notifier
 
 
 def test_email_with_text_html_and_the_unit_workbook(world, monkeypatch):

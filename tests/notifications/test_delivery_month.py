@@ -51,6 +51,37 @@ def tasks_for_everyone() -> list[list]:
     return rows
 
 
+def imported(tmp_path, smtp: SMTPPeer, robot: RobotPeer) -> Wiring:
+    """The program of many units with channels on the peers, imported into an apprise home."""
+    units = many_units(smtp)
+    plan = write_plan(tmp_path, units=units, tasks=tasks_for_everyone(),
+                      program=program_yaml(phases=[{"kind": "implementation", "start": "2023-06-01",
+                                                    "end": "2023-12-31"}]))
+    (plan / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), "utf-8")
+    reading = read_plan(plan)
+    assert reading.ok, [str(p) for p in reading.problems]
+    wired = Wiring(settings_for(tmp_path / "home", robot).model_copy(update={"notifier": "apprise"}))
+    with wired.transaction() as session:
+        import_program(session, reading.program, datetime(2023, 5, 31, tzinfo=ZONE))
+    return wired
+
+
+def checks_in_june(wired: Wiring, clock: FakeClock) -> None:
+    """The 08:30 check every day of June 2023, and a second one 11 minutes later."""
+    notifier = AppriseNotifier(
+        wired.sessions, wired.settings, clock=clock, retry_base_delay=0.0, sleep=clock.sleep
+    )
+    day = date(2023, 6, 1)
+    while day <= date(2023, 6, 30):
+        at = datetime.combine(day, time(8, 30), ZONE)
+        clock.advance(seconds=(at - clock()).total_seconds())
+        run_check(wired.sessions, "demo-city", at, notifier)
+        # A second check within the hour: what the first could not send under the limit goes now.
+        clock.advance(minutes=11)
+        run_check(wired.sessions, "demo-city", at + timedelta(minutes=11), notifier)
+        day += timedelta(days=1)
+
+
 def test_a_month_of_checks_against_loopback_peers(tmp_path, monkeypatch, caplog):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -59,30 +90,8 @@ def test_a_month_of_checks_against_loopback_peers(tmp_path, monkeypatch, caplog)
     with SMTPPeer(users={"duban": SECRETS["SMTP_PASSWORD"]}) as smtp, RobotPeer(clock=clock) as robot:
         robot.dingtalk_secrets[SECRETS["GROUP_DT_TOKEN"]] = SECRETS["GROUP_DT_SECRET"]
         robot.script(SECRETS["POLICE_WECOM_KEY"], Reply.code(93000, "invalid webhook url"))
-        units = many_units(smtp)
-        plan = write_plan(tmp_path, units=units, tasks=tasks_for_everyone(),
-                          program=program_yaml(phases=[{"kind": "implementation", "start": "2023-06-01",
-                                                        "end": "2023-12-31"}]))
-        (plan / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), "utf-8")
-        reading = read_plan(plan)
-        assert reading.ok, [str(p) for p in reading.problems]
-        settings = settings_for(tmp_path / "home", robot).model_copy(update={"notifier": "apprise"})
-        wired = Wiring(settings)
-        with wired.transaction() as session:
-            import_program(session, reading.program, datetime(2023, 5, 31, tzinfo=ZONE))
-        notifier = AppriseNotifier(
-            wired.sessions, settings, clock=clock, retry_base_delay=0.0, sleep=clock.sleep
-        )
-
-        day = date(2023, 6, 1)
-        while day <= date(2023, 6, 30):
-            at = datetime.combine(day, time(8, 30), ZONE)
-            clock.advance(seconds=(at - clock()).total_seconds())
-            run_check(wired.sessions, "demo-city", at, notifier)
-            # A second check within the hour: what the first could not send under the limit goes now.
-            clock.advance(minutes=11)
-            run_check(wired.sessions, "demo-city", at + timedelta(minutes=11), notifier)
-            day += timedelta(days=1)
+        wired = imported(tmp_path, smtp, robot)
+        checks_in_june(wired, clock)
 
         group = robot.of("dingtalk", SECRETS["GROUP_DT_TOKEN"])
         assert group and robot.over_limit_answers == 0

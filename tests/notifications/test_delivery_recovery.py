@@ -1,6 +1,6 @@
 """What the coordinator sees and does about deliveries in doubt: unknown sends shown and alerted, a re-send
-only on
-confirmation (recorded with who), a repaired channel reset; robot texts never point to an attachment."""
+only on confirmation (recorded with who), a repaired channel reset; robot texts never point to an
+attachment."""
 
 from __future__ import annotations
 
@@ -125,8 +125,7 @@ def test_notices_left_sending_by_an_older_version_are_shown_unknown_and_can_be_r
 
 def test_an_email_cut_off_mid_send_goes_again_with_the_same_message_id(tmp_path):
     """Email is idempotent by its Message-ID: after a kill between the SMTP transaction and its record, the
-    next
-    check sends the same message again (same Message-ID) instead of leaving it unknown."""
+    next check sends the same message again (same Message-ID) instead of leaving it unknown."""
     with RobotPeer() as robot, SMTPPeer() as smtp:
         units = [dict(u, notify=[smtp.url(f"{u['id']}@gov.example.cn")]) for u in UNITS]
         campaign = Campaign(tmp_path, robot, database_url(tmp_path, "email.db"), units=units)

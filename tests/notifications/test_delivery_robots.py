@@ -7,8 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from notifications import AppriseNotifier, SecretResolver, ledger
-from tests.support.peers import Reply, database, dingtalk_expected_sign, free_port, make_message, settings_for
+from notifications import ledger
+from tests.support.peers import (
+    Reply,
+    database,
+    dingtalk_expected_sign,
+    free_port,
+    make_message,
+    notifiers,
+    settings_for,
+)
 
 DT = "dt0123456789abcdef0123456789abcdef"
 DT_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -20,19 +28,9 @@ FEISHU = "fs-8a3f1c2e-9b7d-4e6f-a1c3-5d7e9f0b2c4a"
 def world(tmp_path, robot, clock):
     sessions = database(tmp_path)
     settings = settings_for(tmp_path, robot, timeout=0.3)
-    made = []
-
-    def notifier(**kwargs) -> AppriseNotifier:
-        options = {
-            "retry_attempts": 3, "retry_base_delay": 0.5, "sleep": clock.sleep, "max_wait": timedelta(0)}
-        options.update(kwargs)
-        n = AppriseNotifier(sessions, settings, clock, resolver=SecretResolver(block_loader=None), **options)
-        made.append(n)
-        return n
-
-    yield sessions, notifier
-    for n in made:
-        n.close()
+    with notifiers(sessions, settings, clock, retry_attempts=3, retry_base_delay=0.5, sleep=clock.sleep,
+                   max_wait=timedelta(0)) as notifier:
+        yield sessions, notifier
 
 
 def deliveries(sessions, failed_only=False):

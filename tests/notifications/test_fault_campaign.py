@@ -1,11 +1,10 @@
 """Exactly once under faults, judged by the robot's own log: checks killed (SIGKILL) at every step of
-dispatch,
-two and four checks at once, 1 to 30 days without a check while robots hang, fail, rate-limit and reject.
+dispatch, two and four checks at once, 1 to 30 days without a check while robots hang, fail, rate-limit and
+reject.
 
 Every scenario asserts: no robot took an item twice, and every (notice, channel) was either taken by its robot
 or is shown to the coordinator as failed or unknown (`deliveries --failed`). bench/fault_campaign.py runs the
-same
-scenarios at scale."""
+same scenarios at scale."""
 
 from __future__ import annotations
 

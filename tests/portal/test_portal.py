@@ -1,6 +1,5 @@
 """The portal route by route, and every refusal, against the ASGI app (the main loop runs under a real uvicorn
-in
-test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on
+in test_portal_live.py). The clock is the test's: the 交办 went out on 2023-03-01, the units act on
 2023-03-02."""
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from tests.support.portal import (
     outbox,
     path_of,
     runner,
+    task_of,
 )
 from tests.support.programs import fill
 
@@ -420,7 +420,7 @@ def test_the_coordinator_returns_with_a_reason_then_passes_on_the_claims_date(po
     queue = page(client, "/review")
     claim_id = int(queue.split("/review/claims/")[1].split("/")[0])
     client.post(f"/review/claims/{claim_id}/pass", data={"csrf": field_value(queue, "csrf")})
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-10") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-10")
     assert task["status"] == "done" and task["done_on"] == "2023-03-06"
     scores = cli_json("scores", "demo-city")
     msa = next(u for u in scores["units"] if u["unit"] == "msa")
@@ -436,7 +436,7 @@ def test_with_review_none_a_claim_is_done_at_once(tmp_path, home):
     response = report(client, path_of(link_of(wired, "msa")), "A1", action="claim",
                       files=[("合作协议.pdf", PDF, "application/pdf")])
     assert response.status_code == 303
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-03") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-03")
     assert task["status"] == "done" and task["done_on"] == "2023-03-02"
 
 
@@ -473,7 +473,7 @@ def test_extension_and_phase_decisions_from_the_portal_are_the_command_lines_dec
     )
     assert response.status_code == 303
     assert cli_json("extension", "list", "demo-city")[0]["state"] == "approved"
-    task = next(t for t in cli_json("tasks", "demo-city", "--as-of", "2023-03-03") if t["code"] == "A1")
+    task = task_of("A1", "2023-03-03")
     assert task["due"] == "2023-08-31"
     with wired.transaction() as session:
         assert session.execute(select(CoordinatorDecision.kind, CoordinatorDecision.source)).all() == [
@@ -504,12 +504,23 @@ def test_the_overview_shows_lights_overdue_and_unacknowledged_per_unit(portal):
 # ---------------------------------------------------------------- the returned 报送表
 
 
+def upload_table(client, wired, path, **options):
+    """The file uploaded as the 报送表 on msa's page."""
+    link = path_of(link_of(wired, "msa"))
+    html = page(client, link)
+    return client.post(
+        f"{link}/report-table",
+        data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/report-table")},
+        files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
+        **options,
+    )
+
+
 def returned_table(wired, tmp_path, unit="msa", edits=None, program="demo-city"):
     """The unit's 报送表 as its 交办 attached it, filled in: edits = {code: {header: value}}."""
     import io
 
     from openpyxl import load_workbook
-
 
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
@@ -566,13 +577,7 @@ def test_report_import_refuses_with_located_errors_and_records_nothing(
 def test_a_table_of_another_unit_or_program_is_refused(portal, tmp_path):
     wired, _clock, client = portal
     path, _ = returned_table(wired, tmp_path, unit="court", edits={"A1": {"本期进展": "配合推进"}})
-    link = path_of(link_of(wired, "msa"))
-    html = page(client, link)
-    response = client.post(
-        f"{link}/report-table",
-        data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/report-table")},
-        files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
-    )
+    response = upload_table(client, wired, path)
     assert response.status_code == 400 and "本表属于单位「court」" in response.text
     other, _ = returned_table(wired, tmp_path, program="other-city", edits={"A1": {"本期进展": "x"}})
     result = runner.invoke(cli, ["report", "import", "demo-city", str(other)])
@@ -582,14 +587,7 @@ def test_a_table_of_another_unit_or_program_is_refused(portal, tmp_path):
 def test_the_returned_table_uploaded_on_the_unit_page_is_recorded(portal, tmp_path):
     wired, _clock, client = portal
     path, _ = returned_table(wired, tmp_path, edits={"A1": {"进度(%)": 45, "本期进展": "=HYPERLINK(\"x\")"}})
-    link = path_of(link_of(wired, "msa"))
-    html = page(client, link)
-    response = client.post(
-        f"{link}/report-table",
-        data={"csrf": field_value(html, "csrf"), "form_id": field_value(html, "form_id", "/report-table")},
-        files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
-        follow_redirects=False,
-    )
+    response = upload_table(client, wired, path, follow_redirects=False)
     assert response.status_code == 303
     with wired.transaction() as session:
         note, progress = session.execute(select(ProgressReport.note, ProgressReport.progress)).one()

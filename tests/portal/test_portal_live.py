@@ -17,12 +17,12 @@ from tests.support.portal import (
     Clock,
     PortalServer,
     assigned_program,
-    cli_json,
     field_value,
     link_of,
     moment,
     outbox,
     runner,
+    task_of,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,10 +35,6 @@ def add_coordinator(password: str = "correct horse") -> None:
     result = runner.invoke(cli, ["portal", "user", "add", "demo-city", "lead", "--role", "coordinator",
                                  "--password-stdin"], input=password + "\n")
     assert result.exit_code == 0, result.output
-
-
-def task(code: str, as_of: str) -> dict:
-    return next(t for t in cli_json("tasks", "demo-city", "--as-of", as_of) if t["code"] == code)
 
 
 @pytest.fixture
@@ -74,7 +70,7 @@ def test_the_loop_over_http_against_uvicorn(live):
                 files=[("files", f) for f in files])
 
         assert submit("report", "60", [("合作协议（草案）.pdf", PDF, "application/pdf")]).status_code == 303
-        assert task("A1", "2023-03-02")["progress"] == 60
+        assert task_of("A1", "2023-03-02")["progress"] == 60
         assert (
             submit("claim", "100", [("合作协议.pdf", PDF + b"signed", "application/pdf")]).status_code == 303
         )
@@ -100,7 +96,7 @@ def test_the_loop_over_http_against_uvicorn(live):
             data={"csrf": field_value(queue, "csrf"), "reason": "请附盖章页"},
         )
         assert "请附盖章页" in unit.get(f"{link}/t/A1").text
-        assert task("A1", "2023-03-03")["status"] == "in_progress"
+        assert task_of("A1", "2023-03-03")["status"] == "in_progress"
 
         clock.now = moment("2023-03-06T10:00")
         assert submit("claim", "100").status_code == 303
@@ -108,8 +104,38 @@ def test_the_loop_over_http_against_uvicorn(live):
         queue = office.get("/review").text
         claim = queue.split("/review/claims/")[1].split("/")[0]
         office.post(f"/review/claims/{claim}/pass", data={"csrf": field_value(queue, "csrf")})
-    done = task("A1", "2023-03-09")
+    done = task_of("A1", "2023-03-09")
     assert done["status"] == "done" and done["done_on"] == "2023-03-06"
+
+
+def _acknowledge_report_and_claim(unit, link: str, evidence: Path) -> None:
+    """On the unit's page: 签收 A1, report 60% with a screenshot, then claim it done with the agreement."""
+    unit.goto(link)
+    unit.locator("#task-A1 button[name=ack]").click()
+    assert "已签收 2023-03-02" in unit.locator("#task-A1").inner_text()
+    unit.locator("#task-A1 a.open").click()
+    unit.fill("input[name=progress]", "60")
+    unit.fill("textarea[name=note]", "联动机制协议已起草，报送平台截图")
+    unit.set_input_files("input[name=files]", str(evidence))
+    unit.locator("button[value=report]").click()
+    assert "60%" in unit.locator("dl.facts").inner_text()
+    unit.fill("input[name=progress]", "100")
+    unit.set_input_files("input[name=files]",
+                         {"name": "合作协议.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    unit.locator("button.claim").click()
+    assert "已申请办结，等待审核" in unit.content()
+
+
+def _signed_in_office(browser, url: str):
+    """The coordinator's page, signed in and on the review queue."""
+    office = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+    office.goto(url + "/login")
+    office.fill("input[name=program]", "demo-city")
+    office.fill("input[name=name]", "lead")
+    office.fill("input[name=password]", "correct horse")
+    office.locator("form.login button").click()
+    office.wait_for_url("**/review")
+    return office
 
 
 def test_the_whole_loop_in_chromium(live):
@@ -128,28 +154,8 @@ def test_the_whole_loop_in_chromium(live):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             unit = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-            unit.goto(link)
-            unit.locator("#task-A1 button[name=ack]").click()
-            assert "已签收 2023-03-02" in unit.locator("#task-A1").inner_text()
-            unit.locator("#task-A1 a.open").click()
-            unit.fill("input[name=progress]", "60")
-            unit.fill("textarea[name=note]", "联动机制协议已起草，报送平台截图")
-            unit.set_input_files("input[name=files]", str(evidence))
-            unit.locator("button[value=report]").click()
-            assert "60%" in unit.locator("dl.facts").inner_text()
-            unit.fill("input[name=progress]", "100")
-            unit.set_input_files("input[name=files]", {"name": "合作协议.pdf", "mimeType": "application/pdf",
-                                                       "buffer": PDF})
-            unit.locator("button.claim").click()
-            assert "已申请办结，等待审核" in unit.content()
-
-            office = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
-            office.goto(server.url + "/login")
-            office.fill("input[name=program]", "demo-city")
-            office.fill("input[name=name]", "lead")
-            office.fill("input[name=password]", "correct horse")
-            office.locator("form.login button").click()
-            office.wait_for_url("**/review")
+            _acknowledge_report_and_claim(unit, link, evidence)
+            office = _signed_in_office(browser, server.url)
             assert "合作协议.pdf" in office.content()
             office.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
             clock.now = moment("2023-03-03T09:00")
@@ -175,6 +181,6 @@ def test_the_whole_loop_in_chromium(live):
             assert "审核通过" not in office.locator("main").inner_text().split("待审批的延期申请")[0]
         finally:
             browser.close()
-    done = task("A1", "2023-03-09")
+    done = task_of("A1", "2023-03-09")
     assert done["status"] == "done" and done["done_on"] == "2023-03-06"
     assert shutil.disk_usage(SCREENSHOTS) and (SCREENSHOTS / "unit-page.png").stat().st_size > 10_000

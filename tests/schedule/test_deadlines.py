@@ -143,51 +143,31 @@ def test_the_error_is_a_value_error():
         parse_time_limit("尽快")
 
 
-def test_yearly_instances_on_the_given_day():
-    limit = TimeLimit(recurrence="yearly", month=6, day=15)
-    assert expand_recurrence(limit, date(2023, 3, 1), date(2025, 6, 14)) == [
-        date(2023, 6, 15),
-        date(2024, 6, 15),
-    ]
+def days(*texts: str) -> list[date]:
+    return [date.fromisoformat(t) for t in texts]
 
 
-def test_yearly_defaults_to_the_end_of_december():
-    assert expand_recurrence(TimeLimit(recurrence="yearly"), date(2023, 3, 1), date(2025, 12, 31)) == [
-        date(2023, 12, 31),
-        date(2024, 12, 31),
-        date(2025, 12, 31),
-    ]
-
-
-def test_yearly_february_29_falls_on_the_28th_in_common_years():
-    limit = TimeLimit(recurrence="yearly", month=2, day=29)
-    assert expand_recurrence(limit, date(2023, 1, 1), date(2024, 12, 31)) == [
-        date(2023, 2, 28),
-        date(2024, 2, 29),
-    ]
-
-
-def test_quarterly_instances_at_quarter_ends():
-    assert expand_recurrence(TimeLimit(recurrence="quarterly"), date(2023, 3, 1), date(2023, 12, 30)) == [
-        date(2023, 3, 31),
-        date(2023, 6, 30),
-        date(2023, 9, 30),
-    ]
-
-
-def test_monthly_instances_at_month_end_or_on_the_day():
-    start, end = date(2024, 1, 10), date(2024, 4, 5)
-    assert expand_recurrence(TimeLimit(recurrence="monthly"), start, end) == [
-        date(2024, 1, 31),
-        date(2024, 2, 29),
-        date(2024, 3, 31),
-    ]
-    assert expand_recurrence(TimeLimit(recurrence="monthly", day=5), start, end) == [
-        date(2024, 2, 5),
-        date(2024, 3, 5),
-        date(2024, 4, 5),
-    ]
-    assert expand_recurrence(TimeLimit(recurrence="monthly", day=31), start, end)[1] == date(2024, 2, 29)
+@pytest.mark.parametrize(
+    ("limit", "start", "end", "expected"),
+    [
+        pytest.param(TimeLimit(recurrence="yearly", month=6, day=15), "2023-03-01", "2025-06-14",
+                     days("2023-06-15", "2024-06-15"), id="yearly on the given day"),
+        pytest.param(TimeLimit(recurrence="yearly"), "2023-03-01", "2025-12-31",
+                     days("2023-12-31", "2024-12-31", "2025-12-31"), id="yearly at the end of December"),
+        pytest.param(TimeLimit(recurrence="yearly", month=2, day=29), "2023-01-01", "2024-12-31",
+                     days("2023-02-28", "2024-02-29"), id="yearly 29 February on the 28th in common years"),
+        pytest.param(TimeLimit(recurrence="quarterly"), "2023-03-01", "2023-12-30",
+                     days("2023-03-31", "2023-06-30", "2023-09-30"), id="quarterly at quarter ends"),
+        pytest.param(TimeLimit(recurrence="monthly"), "2024-01-10", "2024-04-05",
+                     days("2024-01-31", "2024-02-29", "2024-03-31"), id="monthly at month end"),
+        pytest.param(TimeLimit(recurrence="monthly", day=5), "2024-01-10", "2024-04-05",
+                     days("2024-02-05", "2024-03-05", "2024-04-05"), id="monthly on the day"),
+        pytest.param(TimeLimit(recurrence="monthly", day=31), "2024-01-10", "2024-04-05",
+                     days("2024-01-31", "2024-02-29", "2024-03-31"), id="monthly on the 31st or the end"),
+    ],
+)
+def test_recurring_instances(limit, start, end, expected):
+    assert expand_recurrence(limit, date.fromisoformat(start), date.fromisoformat(end)) == expected
 
 
 def test_ongoing_and_one_off_limits():

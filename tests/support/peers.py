@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, inspect, text
@@ -26,7 +28,7 @@ from bench.peers import (
 )
 from db import get_engine
 from flows import Settings
-from notifications import Message, Recipient
+from notifications import AppriseNotifier, Message, Recipient, SecretResolver
 
 __all__ = [
     "MODES",
@@ -42,6 +44,7 @@ __all__ = [
     "dump_database",
     "free_port",
     "make_message",
+    "notifiers",
     "second_engine",
     "settings_for",
 ]
@@ -85,10 +88,27 @@ def second_engine(tmp_path, name: str = "t.db"):
 
 
 def settings_for(tmp_path, robot: RobotPeer | None = None, timeout: float = 0.5):
-
     return Settings(
         home=tmp_path, http_timeout_seconds=timeout, **(robot.settings_overrides() if robot else {})
     )
+
+
+@contextmanager
+def notifiers(sessions, settings: Settings, clock: FakeClock, **defaults) -> Iterator:
+    """A maker of AppriseNotifiers on the peers, with `defaults` that each call may override; every one
+    it made is closed when the block ends."""
+    made: list[AppriseNotifier] = []
+
+    def notifier(**options) -> AppriseNotifier:
+        made.append(AppriseNotifier(sessions, settings, clock, resolver=SecretResolver(block_loader=None),
+                                    **{**defaults, **options}))
+        return made[-1]
+
+    try:
+        yield notifier
+    finally:
+        for n in made:
+            n.close()
 
 
 def make_message(

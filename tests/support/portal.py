@@ -80,6 +80,11 @@ def cli_json(*args: str):
     return json.loads(result.stdout)
 
 
+def task_of(code: str, as_of: str) -> dict:
+    """The task's row as `duban tasks --json` shows it on `as_of`."""
+    return next(t for t in cli_json("tasks", "demo-city", "--as-of", as_of) if t["code"] == code)
+
+
 class PortalServer:
     """The app under a real uvicorn on 127.0.0.1, in a thread of the test process (so the test's clock drives
     it)."""

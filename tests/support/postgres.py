@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from tests.support.prefect_server import free_port
+from bench.peers import free_port
 
 
 def postgres_binaries() -> Path | None:
@@ -30,7 +31,7 @@ class Cluster:
     binaries: Path
     folder: Path
     port: int
-    user: str = "duban"
+    user: ClassVar[str] = "duban"  # the superuser initdb creates; clients connect as it
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
         return _as_owner(self.folder, [str(self.binaries / command[0]), *command[1:]])

@@ -7,9 +7,8 @@ scheduler, work pools and workers, the UI.
         server.api("POST", "/flow_runs/filter", json={...})   # the REST API
 
 Each server has its own PREFECT_HOME (and database unless `database_url` is given), analytics off, the
-scheduler loop shortened with Prefect's own setting, and a long start-up timeout: it takes 6–60 s to start on
-a
-busy 2-core machine. Everything it started (the server, workers, `duban serve`) is stopped by killing its
+scheduler loop shortened with Prefect's own setting, and a long start-up timeout: it takes 6–60 s to start
+on a busy 2-core machine. Everything it started (the server, workers, `duban serve`) is stopped by killing its
 process group when the block ends, whatever happened.
 """
 
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,14 +26,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.peers import free_port
+
 BIN = Path(sys.executable).parent  # the venv's prefect and duban
 STARTUP_TIMEOUT_SECONDS = 180
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

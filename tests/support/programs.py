@@ -1,6 +1,5 @@
 """Factories for imported programs: the factory plan (demo-city) in a fresh database, its context, the CLI,
-and
-the self-check forms a unit fills in. Time here is program time (Asia/Shanghai), never the wall clock."""
+and the self-check forms a unit fills in. Time here is program time (Asia/Shanghai), never the wall clock."""
 
 from __future__ import annotations
 
@@ -79,7 +78,11 @@ def forms(sessions, tmp_path: Path) -> dict[str, Path]:
 
 
 def setup(tmp_path: Path, *, tasks=None, program=None, units=None) -> Wiring:
-    plan = write_plan(tmp_path, tasks=tasks, program=program, units=units)
+    return import_folder(tmp_path, write_plan(tmp_path, tasks=tasks, program=program, units=units))
+
+
+def import_folder(tmp_path: Path, plan: Path) -> Wiring:
+    """The plan folder read and imported (on 2023-02-01) into an outbox home under `tmp_path`."""
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
     wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
