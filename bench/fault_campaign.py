@@ -35,8 +35,9 @@ import yaml
 from bench.peers import MODES, Reply, RobotPeer
 from db import Delivery, Event, Notice, NoticeChannel, Task, Unit, forget_engines, import_program
 from flows import Wiring, load_settings, run_check
-from notifications import SECTION_TITLES, AppriseNotifier, crashpoints, inflight, ledger
+from notifications import AppriseNotifier, crashpoints, inflight, ledger
 from schedule import WorkCalendar, read_plan
+from schedule import text as catalogue_text
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PROGRAM = "fault-city"
@@ -347,9 +348,9 @@ class Campaign:
             urls = (unit.leader_notify or unit.notify) if notice.audience == "leader" else unit.notify
             data = notice.data or {}
             head = f"**{notice.task_code}** {titles.get(notice.task_code, '')}" if notice.task_code \
-                else _title(notice, data, False)
-            item = (notice.audience == "leader", SECTION_TITLES[notice.kind][0], head,
-                    _note(notice, data, names, False) or "")
+                else _title(notice, data, "zh-CN")
+            item = (notice.audience == "leader", catalogue_text("zh-CN", f"section.{notice.kind}"), head,
+                    _note(notice, data, names, "zh-CN") or "")
             for url in urls:
                 row = rows.get((notice.id, inflight.route_of(url)))
                 if (token_of(url), *item) in taken:

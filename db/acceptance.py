@@ -52,7 +52,7 @@ from db.models import (
 from db.programs import InvalidInput, ProgramContext
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from db.tasks import task_rows
-from schedule import fold
+from schedule import fold, labels
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
@@ -155,7 +155,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
     `home`."""
     written = written if written is not None else []
     language = lang(ctx)
-    english = language == "en"
+    say = labels(language, "acceptance")
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
     unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
     rows = task_rows(session, ctx, today)
@@ -192,17 +192,13 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         .where(RemediationItem.program_id == ctx.id)
         .order_by(RemediationItem.id)
     ).all()
-    state_names = {
-        "open": ("未办结", "open"),
-        "closed": ("已办结", "closed"),
-        "accepted": ("牵头办认可", "accepted"),
-    }
+    state_names = labels(language, "item_state")
     for item, kind in items:
         if item.task_id is not None:
             end = f" {item.closed_on}" if item.closed_on else ""
-            history[item.task_id].append(f"{item.code} {finding_names[kind]}（{unit_codes[item.unit_id]}，"
-                                         f"{'due' if english else '时限'} {item.due}）→ "
-                                         f"{state_names[item.state][english]}{end}")
+            history[item.task_id].append(say["history"].format(
+                code=item.code, finding=finding_names[kind], unit=unit_codes[item.unit_id], due=item.due,
+                state=state_names[item.state], end=end))
 
     evidence_dir = out_dir / "evidence" if out_dir is not None else None
     tasks, gaps = [], []
@@ -245,14 +241,14 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         tasks.append(record)
         if not done:
             gaps.append({"task": row["code"], "kind": "not_done",
-                         "detail": f"{'not done' if english else '未办结'}（{record['instances_done']}/"
-                                   f"{record['instances']}）"})
+                         "detail": say["not_done"].format(done=record["instances_done"],
+                                                          instances=record["instances"])})
         if not files:
             gaps.append(
                 {
                     "task": row["code"],
                     "kind": "no_evidence",
-                    "detail": "no evidence" if english else "无佐证材料",
+                    "detail": say["no_evidence"],
                 }
             )
         elif unmatched:
@@ -260,7 +256,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                 {
                     "task": row["code"],
                     "kind": "checklist",
-                    "detail": ("no file for: " if english else "成果未见对应材料：") + "、".join(unmatched),
+                    "detail": say["unmatched"].format(items=say["separator"].join(unmatched)),
                 }
             )
         for f in missing:
@@ -268,14 +264,14 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                 {
                     "task": row["code"],
                     "kind": "missing_file",
-                    "detail": ("evidence file not found: " if english else "佐证材料文件缺失：")
-                    + Path(f).name,
+                    "detail": say["missing_file"].format(name=Path(f).name),
                 }
             )
     for item, _kind in items:
         if item.state == "open":
             gaps.append({"task": item.code, "kind": "remediation_open",
-                         "detail": f"{item.title}（{unit_codes[item.unit_id]}，{item.due}）"})
+                         "detail": say["item_open"].format(title=item.title, unit=unit_codes[item.unit_id],
+                                                           due=item.due)})
     readiness = round(sum(t["score"] for t in tasks) / len(tasks), 1) if tasks else 100.0
 
     def group(key) -> list[dict]:
@@ -292,7 +288,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         {
             "code": item.code, "title": item.title, "unit": names.get(unit_codes[item.unit_id], ""),
             "finding": finding_names[kind], "due": item.due.isoformat(), "state": item.state,
-            "state_name": state_names[item.state][english],
+            "state_name": state_names[item.state],
             "closed_on": item.closed_on.isoformat() if item.closed_on else None,
             "late": item.state == "closed" and item.closed_on is not None and item.closed_on > item.due}
         for item, kind in items
@@ -305,7 +301,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
         "readiness": readiness,
         "tasks": tasks,
         "gaps": gaps,
-        "by_area": group(lambda t: [t["area"] or ("(none)" if english else "（未分类）")]),
+        "by_area": group(lambda t: [t["area"] or say["no_area"]]),
         "by_unit": group(lambda t: t["lead_names"] or ["—"]),
         "remediation": remediation,
         "remediation_summary": {

@@ -39,9 +39,9 @@ def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str
     )
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if task is None or unit is None:
-        raise NotFound(f"计划「{ctx.id}」中没有任务「{code}」或单位「{unit_code}」")
+        raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
     if unit_role(session, ctx, task, unit_code) is None:
-        raise NotFound(f"任务 {code} 不由单位「{unit.name}」承担")
+        raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=unit.name))
     existing = session.scalar(select(AssignmentAck).where(AssignmentAck.task_id == task.id,
                                                           AssignmentAck.unit_id == unit.id))
     if existing is not None:

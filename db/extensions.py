@@ -22,7 +22,7 @@ from db.events import record_event
 from db.models import CoordinatorDecision, ExtensionRequest, Phase, Task, TaskInstance, Unit
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import assignments, collectives_of, current_instances
-from schedule import clean_optional, clean_text
+from schedule import clean_optional, clean_text, text
 
 
 def program_end(session: Session, program_id: str) -> date | None:
@@ -31,45 +31,44 @@ def program_end(session: Session, program_id: str) -> date | None:
 
 def request_extension(session: Session, ctx: ProgramContext, code: str, unit_code: str, to: date, reason: str,
                       at: datetime, actor: str = "cli") -> dict:
-    today = ctx.local_date(at)
+    today, language = ctx.local_date(at), ctx.language
     reason = clean_text(reason)  # a unit's own text: no control character reaches a workbook or a mail
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None or not task.active:
-        raise NotFound(f"CODE {code}: 计划「{ctx.id}」中没有编号为「{code}」的任务")
+        raise NotFound(f"CODE {code}: " + text(language, "error.task_missing", program=ctx.id, code=code))
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
-        raise NotFound(f"--unit {unit_code}: 计划「{ctx.id}」中没有单位「{unit_code}」")
+        raise NotFound(f"--unit {unit_code}: "
+                       + text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     on_task = assignments(session, ctx.id)[task.id]
     responsible = set(on_task["lead"] + on_task["co"])
     if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
-        raise InvalidInput(f"--unit {unit_code}: 单位「{unit.name}」不是任务 {code} 的责任单位"
-                           f"（{', '.join(sorted(responsible))}），不能申请延期")
+        said = text(language, "extension.not_responsible", unit=unit.name, code=code,
+                    responsible=", ".join(sorted(responsible)))
+        raise InvalidInput(f"--unit {unit_code}: {said}")
     ranked = current_instances(ctx.id)
     instance = session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id,
                                                                                   ranked.c.rank == 1)))
     if instance.due is None:
-        raise InvalidInput(
-            f"CODE {code}: 任务没有完成时限（{task.time_limit_text or task.recurrence or '无'}），无需延期"
-        )
+        raise InvalidInput(f"CODE {code}: " + text(language, "extension.undated",
+                                                   limit=task.time_limit_text or task.recurrence or "—"))
     if instance.status == "done":
-        raise InvalidInput(f"CODE {code}: 任务已办结（{instance.done_on}），无需延期")
+        raise InvalidInput(f"CODE {code}: " + text(language, "extension.done", done_on=instance.done_on))
     if today > instance.due:
-        raise InvalidInput(
-            f"CODE {code}: 完成时限 {instance.due} 已过，延期申请须在时限前提出（今天 {today}）"
-        )
+        raise InvalidInput(f"CODE {code}: " + text(language, "extension.past", due=instance.due, today=today))
     if to < today:
-        raise InvalidInput(f"--to {to}: 新时限早于今天（{today}）")
+        raise InvalidInput(f"--to {to}: " + text(language, "extension.before_today", today=today))
     if to <= instance.due:
-        raise InvalidInput(f"--to {to}: 新时限应晚于当前时限 {instance.due}")
+        raise InvalidInput(f"--to {to}: " + text(language, "extension.not_later", due=instance.due))
     end = program_end(session, ctx.id)
     if end is not None and to > end:
-        raise InvalidInput(f"--to {to}: 新时限晚于计划结束日 {end}")
+        raise InvalidInput(f"--to {to}: " + text(language, "extension.after_end", end=end))
     if not reason or not reason.strip():
-        raise InvalidInput("--reason: 请填写延期理由")
+        raise InvalidInput("--reason: " + text(language, "extension.no_reason"))
     pending = session.scalar(select(ExtensionRequest.id).where(ExtensionRequest.instance_id == instance.id,
                                                                ExtensionRequest.state == "pending"))
     if pending is not None:
-        raise InvalidInput(f"CODE {code}: 已有待审批的延期申请 #{pending}，请等待牵头办决定")
+        raise InvalidInput(f"CODE {code}: " + text(language, "extension.pending", id=pending))
     request = ExtensionRequest(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
                                from_due=instance.due, to_due=to, original_due=instance.original_due,
                                reason=reason.strip(), progress=instance.progress, state="pending",
@@ -93,12 +92,12 @@ def request_extension(session: Session, ctx: ProgramContext, code: str, unit_cod
 def _request(session: Session, ctx: ProgramContext, request_id: int) -> ExtensionRequest:
     request = session.get(ExtensionRequest, request_id)
     if request is None or request.program_id != ctx.id:
-        raise NotFound(f"ID {request_id}: 计划「{ctx.id}」中没有延期申请 #{request_id}")
+        raise NotFound(f"ID {request_id}: " + text(ctx.language, "extension.missing", program=ctx.id,
+                                                   id=request_id))
     if request.state != "pending":
-        raise InvalidInput(
-            f"ID {request_id}: 延期申请 #{request_id} 已{'批准' if request.state == 'approved' else '驳回'}"
-            f"（{request.decided_by}，{request.decided_on}）"
-        )
+        raise InvalidInput(f"ID {request_id}: " + text(ctx.language, f"extension.already_{request.state}",
+                                                       id=request_id, by=request.decided_by,
+                                                       on=request.decided_on))
     return request
 
 
@@ -107,7 +106,8 @@ def approve_extension(session: Session, ctx: ProgramContext, request_id: int, ac
     request = _request(session, ctx, request_id)
     instance = session.get(TaskInstance, request.instance_id)
     if instance.status == "done":
-        raise InvalidInput(f"ID {request_id}: 任务已办结（{instance.done_on}），延期申请无需批准，可驳回")
+        raise InvalidInput(f"ID {request_id}: " + text(ctx.language, "extension.done_reject",
+                                                       done_on=instance.done_on))
     previous = instance.due
     instance.due = request.to_due
     return _decide(

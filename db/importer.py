@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import Phase, Program, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput
-from schedule import ProgramSpec
+from schedule import ProgramSpec, text
 
 
 @dataclass
@@ -65,10 +65,9 @@ def import_program(session: Session, spec: ProgramSpec, now: datetime, actor: st
         session.add(program)
     elif program.source_identity not in (None, identity):
         if not replace:
-            raise PlanConflict(
-                f"计划编号「{spec.id}」已属于另一个计划「{program.name}」（牵头协调单位 "
-                f"{_coordinator_code(session, program)}）；要导入的是「{spec.name}」（{spec.coordinator}）。"
-                f"如确要以新计划替换它（原有报送、通知、事件与决定均保留），请加 --replace")
+            raise PlanConflict(text(spec.language, "error.plan_conflict", id=spec.id, other=program.name,
+                                    other_coordinator=_coordinator_code(session, program), name=spec.name,
+                                    coordinator=spec.coordinator))
         result.replaced = program.name
     program.source_identity = identity
     program.name, program.timezone, program.language = spec.name, spec.timezone, spec.language
@@ -200,7 +199,8 @@ def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int],
                 # Retired, never deleted: its reports, notices and extension requests stay attached.
                 instance.retired_on = now.date()
                 result.instances_retired.append(
-                    f"{task_spec.code} #{instance.seq}（{instance.due or '无时限'}，{instance.status}）")
+                    text(spec.language, "error.retired_instance", code=task_spec.code, seq=instance.seq,
+                         due=instance.due or text(spec.language, "light.none"), status=instance.status))
     if new_instances:
         session.execute(insert(TaskInstance), new_instances)
     session.flush()

@@ -24,7 +24,7 @@ from db.models.selfcheck import Finding
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, current_instances, record_report
-from schedule import clean_optional
+from schedule import clean_optional, text
 
 DUE_WORKDAYS = 20
 ITEM_CODE = re.compile(r"^R-\d+$")
@@ -95,7 +95,7 @@ def _item(session: Session, ctx: ProgramContext, code: str) -> RemediationItem:
     item = session.scalar(select(RemediationItem).where(RemediationItem.program_id == ctx.id,
                                                         RemediationItem.code == code.strip()))
     if item is None:
-        raise NotFound(f"计划「{ctx.id}」中没有整改事项「{code}」（duban remediation {ctx.id} 可查看）")
+        raise NotFound(text(ctx.language, "remediation.missing", program=ctx.id, code=code))
     return item
 
 
@@ -104,22 +104,20 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
                 actor: str = "cli") -> dict:
     """A unit's report on its remediation item: status done closes it (duban report PROGRAM R-3 --unit …)."""
     if status not in REPORT_STATUSES:
-        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+        raise InvalidInput(text(ctx.language, "error.status_invalid", status=status,
+                                choices=" | ".join(REPORT_STATUSES)))
     item = _item(session, ctx, code)
     note = clean_optional(note)
     unit = session.get(Unit, item.unit_id)
     if unit_code != unit.code:
-        raise InvalidInput(
-            f"整改事项 {item.code} 属于单位「{unit.name}」（{unit.code}），不是「{unit_code}」"
-        )
+        raise InvalidInput(text(ctx.language, "remediation.other_unit", code=item.code, name=unit.name,
+                                unit=unit.code, given=unit_code))
     if item.state != "open":
-        raise InvalidInput(
-            f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '由牵头办认可'}，无需再报送"
-        )
+        raise InvalidInput(text(ctx.language, f"remediation.{item.state}_no_report", code=item.code))
     finding = session.get(Finding, item.finding_id)
     task = session.get(Task, item.task_id) if item.task_id else None
     if status == "done" and finding.kind in ("no_evidence",) and not evidence:
-        raise InvalidInput(f"整改事项 {item.code}（缺少佐证材料）办结时须附佐证材料（--evidence）")
+        raise InvalidInput(text(ctx.language, "remediation.evidence_needed", code=item.code))
     today = ctx.local_date(at)
     data = {"unit": unit.code, "status": status, "progress": progress, "note": note, "evidence": evidence,
             "due": item.due.isoformat()}
@@ -156,7 +154,7 @@ def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: st
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if task is None or unit is None:
-        raise NotFound(f"计划「{ctx.id}」中没有任务「{code}」或单位「{unit_code}」")
+        raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
     ranked = current_instances(ctx.id)
     instance = session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id,
                                                                                   ranked.c.rank == 1)))
@@ -174,7 +172,7 @@ def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at
     item = _item(session, ctx, code)
     note = clean_optional(note)
     if item.state != "open":
-        raise InvalidInput(f"整改事项 {item.code} 已{'办结' if item.state == 'closed' else '认可'}")
+        raise InvalidInput(text(ctx.language, f"remediation.already_{item.state}", code=item.code))
     item.state, item.closed_on, item.closed_at, item.closed_by, item.note = (
         "accepted", ctx.local_date(at), at, actor, note)
     session.add(CoordinatorDecision(program_id=ctx.id, kind="item", subject=f"item:{item.code}", approve=True,

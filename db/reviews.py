@@ -34,9 +34,9 @@ from schedule import REPORT_STATUSES, Problem, claim_refusal, text
 def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None:
-        raise NotFound(f"计划「{ctx.id}」中没有编号为「{code}」的任务")
+        raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
     if not task.active:
-        raise InvalidInput(f"任务 {code} 已从分工表中删除（已停用，保留历史），不能再报送进展")
+        raise InvalidInput(text(ctx.language, "error.task_retired", code=code))
     return task
 
 
@@ -58,27 +58,27 @@ def earlier_evidence(session: Session, instance_id: int) -> list[str]:
 def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                  progress: int | None, evidence: list[str]) -> tuple[Task, TaskInstance, str]:
     """The rules, without writing: returns (task, current instance, role) or raises InvalidInput/NotFound."""
-    english = ctx.program.language == "en"
+    language = ctx.language
     if status not in REPORT_STATUSES:
-        raise InvalidInput(f"状态「{status}」应为 {' | '.join(REPORT_STATUSES)}")
+        raise InvalidInput(
+            text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES))
+        )
     if progress is not None and not 0 <= progress <= 100:
-        raise InvalidInput(f"进度 {progress} 应在 0–100 之间")
+        raise InvalidInput(text(language, "error.progress_range", progress=progress))
     task = _task(session, ctx, code)
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
-        raise NotFound(f"计划「{ctx.id}」中没有单位「{unit_code}」")
+        raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     role = unit_role(session, ctx, task, unit_code)
     if role is None:
-        raise InvalidInput(f"单位「{unit.name}」不是任务 {code} 的责任单位")
+        raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
     instance = current_instance(session, task.id)
     if role == "lead" and pending_claim(session, instance.id) is not None:
-        raise InvalidInput("task already claimed done: waiting for the coordinator's review" if english
-                           else f"任务 {code} 已申请办结，正在等待牵头办审核")
+        raise InvalidInput(text(language, "refusal.claim_pending", code=code))
     if role == "lead" and instance.status == "done" and status != "done":
-        raise InvalidInput(f"task {code} is already done ({instance.done_on})" if english
-                           else f"任务 {code} 本期已办结（{instance.done_on}）")
+        raise InvalidInput(text(language, "refusal.already_done", code=code, done_on=instance.done_on))
     known = evidence + (earlier_evidence(session, instance.id) if status == "done" else [])
-    refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, english)
+    refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, language)
     if refusal:
         raise InvalidInput(refusal)
     return task, instance, role
@@ -120,10 +120,10 @@ def submit_report(
 def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> DoneClaim:
     claim = session.get(DoneClaim, claim_id)
     if claim is None or claim.program_id != ctx.id:
-        raise NotFound(f"计划「{ctx.id}」中没有办结申请 #{claim_id}")
+        raise NotFound(text(ctx.language, "refusal.claim_missing", program=ctx.id, id=claim_id))
     if claim.state != "pending":
-        raise InvalidInput(f"办结申请 #{claim_id} 已{'销号' if claim.state == 'passed' else '退回'}"
-                           f"（{claim.decided_by}，{claim.decided_on}）")
+        raise InvalidInput(text(ctx.language, f"refusal.claim_{claim.state}", id=claim_id,
+                                by=claim.decided_by, on=claim.decided_on))
     return claim
 
 
@@ -140,7 +140,7 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
                  source: str = "portal") -> dict:
     """退回重办: back in progress, with the reason; the unit is told and the return counts in the scores."""
     if not reason or not reason.strip():
-        raise InvalidInput("退回重办须写明理由")
+        raise InvalidInput(text(ctx.language, "refusal.return_reason"))
     claim = _claim(session, ctx, claim_id)
     instance = session.get(TaskInstance, claim.instance_id)
     instance.status, instance.progress, instance.done_on = "in_progress", claim.previous_progress, None
@@ -286,12 +286,13 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
             continue
         if form.program_id != ctx.id:
             problems.append(
-                Problem(form.file, None, None, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」")
+                Problem(form.file, None, None,
+                        text(ctx.language, "refusal.form_program", form=form.program_id, program=ctx.id))
             )
             continue
         if unit_code is not None and form.unit_code != unit_code:
             problems.append(
-                Problem(form.file, None, None, f"本表属于单位「{form.unit_code}」，不能由本单位报送")
+                Problem(form.file, None, None, text(ctx.language, "refusal.form_unit", unit=form.unit_code))
             )
             continue
         for row in form.rows:

@@ -27,7 +27,7 @@ from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, Unit
 from db.programs import ProgramContext
 from db.signatures import form_signature, verify_form
 from db.tasks import Recipients, collectives_of, task_rows
-from schedule import LANGUAGES, Problem, labels
+from schedule import LANGUAGES, Problem, labels, text
 
 # /2: the form carries a signature (db.signatures); a /1 form is refused as of another version.
 FORM_FORMAT = "duban-selfcheck/2"
@@ -107,14 +107,11 @@ def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
 
 def _recorded(row: dict, language: str) -> str:
     if row["status"] == "done":
-        return (
-            (f"done {row['done_on']}" if language == "en" else f"已办结 {row['done_on']}")
-            if row["done_on"]
-            else ("done" if language == "en" else "已办结")
-        )
+        return text(language, "selfcheck.recorded_done_on" if row["done_on"] else "selfcheck.recorded_done",
+                    on=row["done_on"])
     if row["status"] == "in_progress":
-        return f"in progress {row['progress']}%" if language == "en" else f"进行中 {row['progress']}%"
-    return "not started" if language == "en" else "未开始"
+        return text(language, "selfcheck.recorded_in_progress", progress=row["progress"])
+    return text(language, "selfcheck.recorded_not_started")
 
 
 def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | None = None) -> list[FormSpec]:
@@ -186,10 +183,8 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     """The checks against the program: its id, the unit, a return already on file, tasks still current."""
     problems: list[Problem] = []
     if self_check_phase(session, ctx.id) is None:
-        return [
-            Problem(form.file, None, None, f"计划「{ctx.id}」没有自查自评（self_check）阶段，不能导入自查表")
-            for form in forms
-        ]
+        return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
+                for form in forms]
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
     returned = {
         unit_id: r
@@ -220,32 +215,28 @@ def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: d
     prow, pcol = form.program_cell
     urow, ucol = form.unit_cell
     if form.program_id != ctx.id:
-        return Problem(form.file, prow, pcol, f"本表属于计划「{form.program_id}」，不是「{ctx.id}」：未导入")
+        return Problem(form.file, prow, pcol,
+                       text(ctx.language, "selfcheck.other_program", form=form.program_id, program=ctx.id))
     if not verify_form(session, form.program_id, form.unit_code, FORM_FORMAT, form.signature):
         # Edited hidden sheet and header, or a form this installation did not issue.
-        return Problem(form.file, urow, ucol,
-                       f"签名不符：本表不是本系统为单位「{form.unit_code}」下发的自查表"
-                       "（表单信息被修改），未导入")
+        return Problem(form.file, urow, ucol, text(ctx.language, "selfcheck.signature", unit=form.unit_code))
     unit = units.get(form.unit_code)
     if unit is None:
-        return Problem(form.file, urow, ucol, f"计划「{ctx.id}」中没有单位「{form.unit_code}」")
-    if unit_code is not None and form.unit_code != unit_code:
         return Problem(form.file, urow, ucol,
-                       f"本表是单位「{unit.name}」（{form.unit_code}）的自查表，不是「{unit_code}」的：未导入")
+                       text(ctx.language, "error.unit_missing", program=ctx.id, unit=form.unit_code))
+    if unit_code is not None and form.unit_code != unit_code:
+        return Problem(form.file, urow, ucol, text(ctx.language, "selfcheck.other_unit", name=unit.name,
+                                                   unit=form.unit_code, given=unit_code))
     if unit.id in returned:
         earlier = returned[unit.id]
-        same = "（同一文件）" if earlier.sha256 == form.sha256 else ""
-        return Problem(
-            form.file,
-            None,
-            None,
-            f"重复交回{same}：单位「{unit.name}」的自查表已于 {earlier.returned_on} 导入"
-            f"（文件 {earlier.file_name}），本次未导入",
-        )
+        same = text(ctx.language, "selfcheck.same_file") if earlier.sha256 == form.sha256 else ""
+        return Problem(form.file, None, None, text(ctx.language, "selfcheck.returned_before", same=same,
+                                                   name=unit.name, on=earlier.returned_on,
+                                                   file=earlier.file_name))
     if form.unit_code in seen:
         return Problem(
             form.file, None, None,
-            f"重复交回：单位「{unit.name}」的自查表在本次导入中已有 {seen[form.unit_code]}")
+            text(ctx.language, "selfcheck.returned_twice", name=unit.name, file=seen[form.unit_code]))
     return None
 
 
@@ -258,13 +249,15 @@ def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: Returne
         task = tasks.get(row.code)
         if task is None or not task.active:
             problems.append(
-                Problem(form.file, row.row, "A", f"任务「{row.code}」已不在分工表中：本行不导入", "warning")
+                Problem(form.file, row.row, "A", text(ctx.language, "selfcheck.task_gone", code=row.code),
+                        "warning")
             )
         elif row.code not in current:
             problems.append(
                 Problem(
                     form.file, row.row, "A",
-                    f"单位「{unit.name}」已不是任务「{row.code}」的责任单位：本行不导入", "warning")
+                    text(ctx.language, "selfcheck.no_longer_responsible", name=unit.name, code=row.code),
+                    "warning")
             )
     return problems
 

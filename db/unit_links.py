@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import Unit, UnitLink
 from db.programs import NotFound, ProgramContext
+from schedule import text
 
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8080"
 
@@ -85,7 +86,8 @@ def revoke_links(session: Session, ctx: ProgramContext, unit_code: str, at: date
 
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:
-        raise NotFound(f"UNIT {unit_code}: 计划「{ctx.id}」中没有单位「{unit_code}」")
+        raise NotFound(f"UNIT {unit_code}: "
+                       + text(ctx.language, "error.unit_missing", program=ctx.id, unit=unit_code))
     result = session.execute(
         update(UnitLink).where(UnitLink.program_id == ctx.id, UnitLink.unit_id == unit.id,
                                UnitLink.revoked_at.is_(None))

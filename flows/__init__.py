@@ -13,6 +13,7 @@ from flows.runtime import Settings, Wiring, database, load_settings, now, wiring
 _PREFECT = {
     "supervise_flow": ("flows.supervise", "supervise"),
     "decide_flow": ("flows.decide", "decide"),
+    "decision_question": ("flows.decide", "question_for"),
     "bulletin_flow": ("flows.bulletin", "bulletin"),
     "FLOWS": ("flows.definitions", "FLOWS"),
     "deployments": ("flows.definitions", "deployments"),
@@ -36,6 +37,7 @@ __all__ = [
     "bulletin_flow",
     "bulletin_step",
     "decide_flow",
+    "decision_question",
     "deployment_names",
     "deployments",
     "overrun_automation",

@@ -9,6 +9,7 @@ from db import load_program
 from flows.check import bulletin_step, dispatch_step
 from flows.supervise import AsOf, moment_of, program_zone, run_name, wired_for
 from notifications import render_bulletin
+from schedule import text
 
 
 @flow(
@@ -27,7 +28,6 @@ def weekly_bulletin(program: str, as_of: AsOf = None) -> dict:
         markdown = render_bulletin(session, ctx, today, fmt="md")
     # Its own key: the daily check's `<program>-bulletin` is today's picture, this one is what was sent.
     create_markdown_artifact(markdown=markdown, key=f"{program}-weekly-bulletin",
-                             description=f"Weekly bulletin of {today}" if ctx.program.language == "en"
-                             else f"每周通报（{today}）")
+                             description=text(ctx.language, "artifact.weekly_bulletin", today=today))
     get_run_logger().info("bulletin claimed %s", dict(claimed) or "nothing new (already sent this period)")
     return {"claimed": dict(claimed), "messages": dispatched.messages if dispatched else 0}

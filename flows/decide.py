@@ -32,7 +32,7 @@ from sqlalchemy import select
 from db import Phase, ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
 from flows.check import AsOf
 from flows.supervise import moment_of, wired_for
-from schedule import PHASE_KINDS
+from schedule import PHASE_KINDS, text
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
@@ -90,7 +90,13 @@ def pause_key(text: str) -> str:
 
 def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, dict[str, str]] | None:
     """The question to put to the coordinator, or None when there is nothing to decide."""
-    english = ctx.program.language == "en"
+    language = ctx.language
+
+    def ask(key: str, **values) -> tuple[str, dict[str, str]]:
+        return text(language, f"decide.{key}", **values), {
+            "approve = true": text(language, f"decide.{key}_yes"),
+            "approve = false": text(language, f"decide.{key}_no")}
+
     if kind in PHASE_KINDS:
         phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
         if phase is None or phase.state in ("pending", "closed"):
@@ -99,39 +105,22 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
         if result.holds:
             return None
         reasons = "\n".join(f"- {r}" for r in result.reasons)
-        if english:
-            return (
-                f"Phase {phase.name} ({phase.start}–{phase.end}) cannot close: its gate does not hold."
-                f"\n{reasons}\n"
-                "Close it anyway?",
-                {"approve = true": "close the phase", "approve = false": "keep it open"},
-            )
-        return (
-            f"阶段「{phase.name}」（{phase.start}—{phase.end}）关口条件未满足：\n{reasons}\n是否批准结束本阶段？",
-            {"approve = true": "批准结束本阶段", "approve = false": "暂不结束，继续督办"},
-        )
+        return ask("phase", name=phase.name, start=phase.start, end=phase.end, reasons=reasons)
     if kind.startswith("extension:"):
         request_id = int(kind.split(":", 1)[1])
         request = next((r for r in list_extensions(session, ctx) if r["id"] == request_id), None)
         if request is None or request["state"] != "pending":
             return None
-        return (
-            f"延期申请 #{request_id}：任务 {request['code']}（{request['unit']}）由 {request['from']} 延至 "
-            f"{request['to']}，"
-            f"理由：{request['reason']}；进度 {request['progress']}%。是否批准？",
-            {"approve = true": "批准，时限和提醒按新日期", "approve = false": "驳回"},
-        )
+        return ask("extension", id=request_id, code=request["code"], unit=request["unit"],
+                   from_due=request["from"], to_due=request["to"], reason=request["reason"],
+                   progress=request["progress"])
     if kind.startswith("item:"):
         code = kind.split(":", 1)[1]
         item = next((i for i in list_items(session, ctx, today) if i["code"] == code), None)
         if item is None or item["state"] != "open":
             return None
-        return (
-            f"整改事项 {code}（{item['unit_name']}）：{item['title']}，时限 {item['due']}，尚未办结。是否认"
-            "可（不再作为补差提升阶段的未结事项）？",
-            {"approve = true": "认可", "approve = false": "不认可，继续督办"},
-        )
-    raise ValueError(f"kind「{kind}」应为阶段（{' | '.join(PHASE_KINDS)}）、extension:ID 或 item:R-N")
+        return ask("item", code=code, unit=item["unit_name"], title=item["title"], due=item["due"])
+    raise ValueError(text(language, "decide.kind_invalid", kind=kind, choices=" | ".join(PHASE_KINDS)))
 
 
 def record_answer(session, ctx: ProgramContext, kind: str, decision: Decision, at: datetime) -> dict:
@@ -147,15 +136,13 @@ def decide_run_name() -> str:
     program, kind = parameters["program"], parameters["kind"]
     with wired_for().sessions.begin() as session:
         ctx = load_program(session, program)
-        english = ctx.program.language == "en"
         if kind in PHASE_KINDS:
             subject = session.scalar(
                 select(Phase.name).where(Phase.program_id == program, Phase.kind == kind)) or kind
-        elif kind.startswith("extension:"):
-            subject = f"{'extension' if english else '延期申请'} #{kind.split(':', 1)[1]}"
         else:
-            subject = f"{'item' if english else '整改事项'} {kind.split(':', 1)[1]}"
-    return f"{program} · {'decision' if english else '决定'} · {subject}"
+            prefix, _, number = kind.partition(":")
+            subject = text(ctx.language, f"decide.{prefix}_subject", id=number)
+    return f"{program} · {text(ctx.language, 'decide.run')} · {subject}"
 
 
 @flow(name="decide", flow_run_name=decide_run_name, log_prints=False,
@@ -179,9 +166,8 @@ def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECON
     )
     if decision.timed_out:
         # Prefect fails a run whose pause expired; say why, in our words. Nothing was recorded.
-        raise TimeoutError(
-            f"{program} {kind}: 牵头办在 {timeout_seconds} 秒内未作决定，未记录任何决定；每日检查继续督办"
-        )
+        raise TimeoutError(text(ctx.language, "decide.timed_out", program=program, kind=kind,
+                                seconds=timeout_seconds))
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
         result = record_answer(session, ctx, kind, decision, at)

@@ -39,7 +39,7 @@ from notifications.render import (
     render_digest,
 )
 from notifications.render.bulletin import bulletin_workbook
-from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_TITLES
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS
 from notifications.render.environment import TEMPLATES, markdown_escape
 from notifications.workbooks import (
     FIRST_ROW,
@@ -57,7 +57,7 @@ from notifications.workbooks.report_forms import read_report_form
 from notifications.workbooks.selfcheck import MAX_FORM_BYTES, MAX_FORM_UNPACKED
 
 __all__ = [
-    "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_TITLES", "read_report_form",
+    "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_KINDS", "read_report_form",
     "index_workbook",
     "bulletin_workbook",
     "TEMPLATES", "markdown_escape",

@@ -309,8 +309,7 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
 def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
              message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
              units: dict[int, Unit], urls: tuple[str, ...], link: str | None) -> Message:
-    english = ctx.program.language == "en"
-    items = _items(session, ctx, notices, today, english, units)
+    items = _items(session, ctx, notices, today, ctx.language, units)
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
     coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
@@ -369,7 +368,7 @@ def _attachments(
     return files
 
 
-def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, english: bool,
+def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, language: str,
            units: dict[int, Unit]) -> list[DigestItem]:
     instance_ids = {n.instance_id for n in notices if n.instance_id}
     details = {}
@@ -395,15 +394,14 @@ def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: 
                 report_every_workdays=reminders.report_every_workdays)
             items.append(DigestItem(notice.kind, task.title, task.code,
                                     instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, data, names, english)))
+                                    _note(notice, data, names, language)))
         else:
-            items.append(DigestItem(notice.kind, _title(notice, data, english), None, None, None,
-                                    _note(notice, data, names, english)))
+            items.append(DigestItem(notice.kind, _title(notice, data, language), None, None, None,
+                                    _note(notice, data, names, language)))
     return items
 
 
-def _title(notice: Notice, data: dict, english: bool) -> str:
-    language = "en" if english else "zh-CN"
+def _title(notice: Notice, data: dict, language: str) -> str:
     if notice.kind.startswith("phase_"):
         state = {"phase_opened": "open", "phase_closed": "closed", "phase_overrun": "overrun"}[notice.kind]
         return text(language, "digest.phase_title", name=data.get("name", ""), start=data.get("start", ""),
@@ -413,8 +411,7 @@ def _title(notice: Notice, data: dict, english: bool) -> str:
     return data.get("title") or notice.kind
 
 
-def _note(notice: Notice, data: dict, names: dict[int, str], english: bool) -> str | None:
-    language = "en" if english else "zh-CN"
+def _note(notice: Notice, data: dict, names: dict[int, str], language: str) -> str | None:
     late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
         return text(language, "digest.before_due", workdays=workdays)

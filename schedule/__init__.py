@@ -10,7 +10,7 @@ from schedule.claims import (
     content_refusal,
     upload_refusal,
 )
-from schedule.i18n import LANGUAGES, catalogue, labels, language_of, text
+from schedule.i18n import LANGUAGES, Told, catalogue, labels, language_of, text, told
 from schedule.ladder import (
     Rung,
     ack_slot,
@@ -51,4 +51,4 @@ __all__ = [
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
-    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar"]
+    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]

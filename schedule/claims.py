@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from schedule.i18n import text
 from schedule.sanitize import clean_text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
@@ -15,38 +16,33 @@ MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 def claim_refusal(status: str, is_lead: bool, evidence_spec: str | None, evidence: list[str],
-                  english: bool = False) -> str | None:
+                  language: str | None = None) -> str | None:
     """Why a report cannot be recorded as it stands, or None. Only the lead unit claims a task done
     (申请办结);
     co-units report their part. A claim needs evidence when the task names a 成果形式."""
     if status != "done":
         return None
     if not is_lead:
-        return (
-            "only the lead unit may claim the task done; a co-unit reports its part as in progress"
-            if english
-            else "只有牵头单位可以申请办结；配合单位请报送本单位承担部分的进展（推进中）"
-        )
+        return text(language, "refusal.lead_only")
     if evidence_spec and evidence_spec.strip() and not evidence:
-        return (f"a done claim needs evidence: the task asks for {evidence_spec.strip()}" if english
-                else f"申请办结须附佐证材料：本任务的成果形式为「{evidence_spec.strip()}」")
+        return text(language, "refusal.evidence_needed", spec=evidence_spec.strip())
     return None
 
 
 def upload_refusal(
-    name: str, size: int, english: bool = False, limit: int = MAX_EVIDENCE_BYTES
+    name: str, size: int, language: str | None = None, limit: int = MAX_EVIDENCE_BYTES
 ) -> str | None:
     """Why an uploaded file is refused (type or size), or None."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in EVIDENCE_TYPES:
-        kinds = "pdf, doc/docx, xls/xlsx, jpg/png, zip"
-        return (f"{name}: file type {suffix or '(none)'} is not accepted ({kinds})" if english
-                else f"{name}：不接受 {suffix or '无扩展名'} 类型的文件（可上传 {kinds}）")
+        return text(language, "refusal.file_type", name=name,
+                    suffix=suffix or text(language, "refusal.no_suffix"),
+                    kinds="pdf, doc/docx, xls/xlsx, jpg/png, zip")
     if size > limit:
-        return (f"{name}: {size / 1048576:.1f} MB is over the {limit // 1048576} MB limit" if english
-                else f"{name}：{size / 1048576:.1f} MB，超过单个文件 {limit // 1048576} MB 的上限")
+        return text(language, "refusal.file_size", name=name, size=f"{size / 1048576:.1f}",
+                    limit=limit // 1048576)
     if size == 0:
-        return f"{name}: the file is empty" if english else f"{name}：文件为空"
+        return text(language, "refusal.file_empty", name=name)
     return None
 
 
@@ -56,13 +52,12 @@ _MAGIC = {".pdf": (b"%PDF",), ".png": (b"\x89PNG",), ".jpg": (b"\xff\xd8\xff",),
           ".doc": (b"\xd0\xcf\x11\xe0",), ".xls": (b"\xd0\xcf\x11\xe0",)}
 
 
-def content_refusal(name: str, head: bytes, english: bool = False) -> str | None:
+def content_refusal(name: str, head: bytes, language: str | None = None) -> str | None:
     """Why a file's first bytes do not match its type, or None."""
     suffix = PurePath(name).suffix.lower()
     if any(head.startswith(magic) for magic in _MAGIC.get(suffix, ())):
         return None
-    return (f"{name}: the content is not a {suffix} file" if english
-            else f"{name}：文件内容与 {suffix} 类型不符")
+    return text(language, "refusal.file_content", name=name, suffix=suffix)
 
 
 def clean_entry(value, limit: int = 2000) -> str:

@@ -50,3 +50,22 @@ def labels(language: str | None, group: str) -> dict[str, str]:
     prefix = f"{group}."
     return {key[len(prefix):]: value for key, value in catalogue(language_of(language)).items()
             if key.startswith(prefix) and "." not in key[len(prefix):]}
+
+
+class Told(ValueError):
+    """An error in the catalogue's words: `str()` is Chinese (the default language); `told(language)` says it
+    in the reader's, such as an English plan's. A value with a `told(language)` of its own (another Told, a
+    list of names) is said in the same language."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key, self.values = key, values
+        super().__init__(self.told(DEFAULT_LANGUAGE))
+
+    def told(self, language: str | None) -> str:
+        said = {k: v.told(language) if hasattr(v, "told") else v for k, v in self.values.items()}
+        return text(language, self.key, **said)
+
+
+def told(error: Exception, language: str | None) -> str:
+    """An error's message in `language` when it is a Told; any other error says what it says."""
+    return error.told(language) if isinstance(error, Told) else str(error)

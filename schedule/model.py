@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
 from schedule.calendar import WorkCalendar
+from schedule.i18n import Told
 from schedule.time_limits import TimeLimit, expand_recurrence
 
 PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
@@ -114,9 +115,9 @@ def parse_hours(text: str) -> DeliveryPolicy:
         start_text, end_text = str(text).replace("—", "-").replace("–", "-").split("-")
         start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
     except ValueError:
-        raise ValueError(f"发送时段「{text}」应为 HH:MM-HH:MM，例如 08:30-18:00") from None
+        raise Told("plan.hours_format", hours=text) from None
     if end <= start:
-        raise ValueError(f"发送时段「{text}」的结束时间应晚于开始时间")
+        raise Told("plan.hours_order", hours=text)
     return DeliveryPolicy(start, end)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from schedule.i18n import text
+
 # C0 controls except tab and line feed, DEL, C1 controls; bidi overrides/isolates (Trojan-source style
 # reordering).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -44,12 +46,12 @@ def clean_optional(value: Any, *, one_line: bool = False) -> str | None:
     return text or None
 
 
-def name_problem(value: str) -> str | None:
-    """A message when `value` cannot be a name, else None."""
+def name_problem(value: str, language: str | None = None) -> str | None:
+    """A message (in `language`) when `value` cannot be a name, else None."""
     if _LINE_BREAKS.search(value) or "\n" in value:
-        return "不能包含换行（名称会用于邮件主题与信头）"
+        return text(language, "plan.name_breaks")
     if _CONTROL.search(value) or "\t" in value:
-        return "不能包含控制字符（名称会用于邮件主题与信头）"
+        return text(language, "plan.name_controls")
     return None
 
 

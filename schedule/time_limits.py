@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from schedule.i18n import Told
+
 # A year outside this span is a typo (2203年) rather than a plan.
 _MIN_YEAR, _MAX_YEAR = 2000, 2100
 
@@ -25,10 +27,6 @@ _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七":
 # 旬: the 10th, the 20th, the month's end.
 _XUN_DAY = {"上旬": 10, "中旬": 20}
 
-_HINT = (
-    "可写作 2023年6月底前、2023年6月15日、2023-06-15、2023年上半年、2023年第一季度、"
-    "长期坚持、每年、每季度、每月5日前"
-)
 
 _Y = r"(?P<y>[0-9]{4})"
 _M = r"(?P<m>[0-9]{1,2})"
@@ -65,15 +63,18 @@ class TimeLimit:
     day: int | None = None  # yearly/monthly: day of month (None → month end)
 
 
-class TimeLimitError(ValueError):
-    def __init__(self, text: str, reason: str) -> None:
-        super().__init__(f"无法识别的完成时限「{text}」: {reason}")
+class TimeLimitError(Told):
+    def __init__(self, text: str, reason: Told) -> None:
+        super().__init__("time_limit.error", text=text, reason=reason)
         self.text = text
         self.reason = reason
 
 
-class _Invalid(Exception):
+class _Invalid(Told):
     """The text has a recognised shape but an impossible value (月份 13, 6月31日)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(f"time_limit.{key}", **values)
 
 
 def parse_time_limit(value: object) -> TimeLimit | None:
@@ -87,7 +88,7 @@ def parse_time_limit(value: object) -> TimeLimit | None:
     if isinstance(value, date):
         return TimeLimit(due=value)
     if not isinstance(value, str):
-        raise TimeLimitError(str(value), "不是文字或日期")
+        raise TimeLimitError(str(value), _Invalid("not_text"))
     text = value.strip()
     if not text:
         return None
@@ -95,9 +96,9 @@ def parse_time_limit(value: object) -> TimeLimit | None:
     try:
         limit = _parse_single(normal) or _parse_range(normal)
     except _Invalid as exc:
-        raise TimeLimitError(text, str(exc)) from None
+        raise TimeLimitError(text, exc) from None
     if limit is None:
-        raise TimeLimitError(text, f"不是认得的写法，{_HINT}")
+        raise TimeLimitError(text, _Invalid("unknown_form"))
     return limit
 
 
@@ -128,7 +129,7 @@ def expand_recurrence(limit: TimeLimit, start: date, end: date) -> list[date]:
     elif limit.recurrence == "monthly":
         candidates = (_day_in_month(y, m, limit.day) for y, m in _months(start, end))
     else:
-        raise ValueError(f"未知的周期「{limit.recurrence}」")
+        raise _Invalid("recurrence", recurrence=limit.recurrence)
     return [d for d in candidates if start <= d <= end]
 
 
@@ -182,7 +183,7 @@ def _parse_dated(s: str) -> TimeLimit | None:
         if m := form.fullmatch(s):
             q = _CN_DIGITS.get(m["q"]) or int(m["q"])
             if not 1 <= q <= 4:
-                raise _Invalid(f"季度 {q} 不在 1–4")
+                raise _Invalid("quarter", quarter=q)
             return TimeLimit(due=_day_in_month(_year(m), 3 * q, None))
     return None
 
@@ -195,7 +196,7 @@ def _parse_recurrence(s: str) -> TimeLimit | None:
             day = int(groups["d"]) if groups.get("d") else None
             if day is not None:
                 # 2000 is a leap year, so 每年2月29日 is allowed and lands on 2月28日 in other years.
-                _date(2000, month, day, where=f"{month}月")
+                _date(2000, month, day, any_year=True)
             return TimeLimit(recurrence="yearly", month=month, day=day)
     if _QUARTERLY.fullmatch(s):
         return TimeLimit(recurrence="quarterly")
@@ -203,7 +204,7 @@ def _parse_recurrence(s: str) -> TimeLimit | None:
         if m := form.fullmatch(s):
             day = int(m["d"]) if m.groupdict().get("d") else None
             if day is not None and not 1 <= day <= 31:
-                raise _Invalid(f"日 {day} 不在 1–31")
+                raise _Invalid("day", day=day)
             return TimeLimit(recurrence="monthly", day=day)
     return None
 
@@ -222,7 +223,7 @@ def _parse_range(s: str) -> TimeLimit | None:
         if last is None:
             continue
         if last < first:
-            raise _Invalid(f"时间段的结束 {last.isoformat()} 早于开始 {first.isoformat()}")
+            raise _Invalid("range", last=last.isoformat(), first=first.isoformat())
         return TimeLimit(due=last)
     return None
 
@@ -239,19 +240,20 @@ def _range_end(part: str, completions: tuple[str, ...]) -> date | None:
 def _year(m: re.Match[str]) -> int:
     year = int(m["y"])
     if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise _Invalid(f"年份 {year} 不在 {_MIN_YEAR}–{_MAX_YEAR}")
+        raise _Invalid("year", year=year, min=_MIN_YEAR, max=_MAX_YEAR)
     return year
 
 
 def _month(m: re.Match[str]) -> int:
     month = int(m["m"])
     if not 1 <= month <= 12:
-        raise _Invalid(f"月份 {month} 不在 1–12")
+        raise _Invalid("month", month=month)
     return month
 
 
-def _date(year: int, month: int, day: int, where: str | None = None) -> date:
+def _date(year: int, month: int, day: int, any_year: bool = False) -> date:
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        raise _Invalid(f"{where or f'{year}年{month}月'}没有 {day} 日（只有 {last} 天）")
+        raise _Invalid("no_day_any_year" if any_year else "no_day", year=year, month=month, day=day,
+                       last=last)
     return date(year, month, day)

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from schedule.i18n import Told, text
+
 _OPEN = "〔【[（(〖"
 _CLOSE = "〕】]）)〗"
 _BRACKETS = str.maketrans(_OPEN + _CLOSE, "(" * len(_OPEN) + ")" * len(_CLOSE))
@@ -42,13 +44,22 @@ def split_unit_list(cell: object) -> list[str]:
     return [part.strip() for part in _LIST_SEP.split(str(cell)) if part.strip()]
 
 
-class UnknownUnitError(ValueError):
-    def __init__(self, name: str, closest: str | None = None, message: str | None = None) -> None:
-        if message is None:
-            message = f"未知单位「{name}」"
-            if closest is not None:
-                message += f"，最接近的已知单位是「{closest}」"
-        super().__init__(message)
+class Listed:
+    """Unit names listed in the reader's language: 「甲」、「乙」 or 'A', 'B'."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = tuple(names)
+
+    def told(self, language: str | None) -> str:
+        return text(language, "unit_name.separator").join(
+            text(language, "unit_name.listed", name=name) for name in self.names)
+
+
+class UnknownUnitError(Told):
+    def __init__(self, name: str, closest: str | None = None, key: str | None = None,
+                 **values: object) -> None:
+        key = key or ("unit_name.unknown" if closest is None else "unit_name.closest")
+        super().__init__(key, name=name, closest=closest, **values)
         self.name = name
         self.closest = closest
 
@@ -58,8 +69,7 @@ class AmbiguousUnitError(UnknownUnitError):
 
     def __init__(self, name: str, candidates: Iterable[str]) -> None:
         self.candidates = tuple(candidates)
-        listed = "、".join(f"「{c}」" for c in self.candidates)
-        super().__init__(name, None, f"单位「{name}」不能确定是哪个单位：{listed} 都符合")
+        super().__init__(name, None, "unit_name.ambiguous", candidates=Listed(self.candidates))
 
 
 def _unbracketed(folded: str) -> str:

@@ -49,7 +49,9 @@ from duban.cli.support import (
     print_problems,
     recorded_paths,
     run_flow,
+    say,
     short,
+    speak,
     stage_evidence,
 )
 from duban.simulation.days import unit_table
@@ -86,6 +88,7 @@ def plan_validate(
 ) -> None:
     """校验计划文件夹：有效则退出码 0（警告输出到 stderr），否则 1，每个问题一行 FILE:ROW:COLUMN: message。"""
     reading = read_plan(directory)
+    speak(reading.language)
     if as_json:
         emit_json({"valid": reading.ok, "program": reading.program.id if reading.program else None,
                    "tasks": len(reading.program.tasks) if reading.program else 0,
@@ -94,8 +97,8 @@ def plan_validate(
         print_problems(reading.problems)
         if reading.ok:
             program = reading.program
-            out.print(f"有效: {program.id} {program.name} — {len(program.phases)} 个阶段, "
-                      f"{len(program.units)} 个单位, {len(program.tasks)} 项任务", highlight=False)
+            out.print(say("valid", id=program.id, name=program.name, phases=len(program.phases),
+                          units=len(program.units), tasks=len(program.tasks)), highlight=False)
     if not reading.ok:
         raise typer.Exit(1)
 
@@ -108,9 +111,10 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
                 as_json: JsonOption = False) -> None:
     """校验后导入（全部或全不）；重复导入按任务编号更新并保留进展，表中已删除的任务会列出而非静默丢弃。"""
     reading = read_plan(directory)
+    speak(reading.language)
     print_problems(reading.problems)
     if not reading.ok:
-        err.print("未导入：请先修正以上问题（数据库未作任何改动）", highlight=False)
+        err.print(say("not_imported"), highlight=False)
         raise typer.Exit(1)
     wired = context(db)
     with wired.transaction() as session:
@@ -118,28 +122,20 @@ def plan_import(directory: Annotated[Path, typer.Argument(help="计划文件夹"
                                 replace=replace)
         # Said before the transaction commits: what this import replaces and retires.
         if result.replaced is not None:
-            err.print(f"替换计划 {result.program_id}：「{result.replaced}」→「{reading.program.name}」"
-                      "（原有报送、通知、事件与决定均保留）", highlight=False)
+            err.print(say("replaced", id=result.program_id, old=result.replaced, new=reading.program.name),
+                      highlight=False)
         if result.instances_retired:
-            err.print(
-                f"停用 {len(result.instances_retired)} 个任务期次（其报送与通知保留）：", highlight=False
-            )
+            err.print(say("retired", count=len(result.instances_retired)), highlight=False)
             for line in result.instances_retired:
                 err.print(f"  - {line}", highlight=False, markup=False)
     if as_json:
         emit_json(result.to_json())
         return
-    verb = "已导入" if result.created else "已更新"
-    out.print(
-        f"{verb} {result.program_id}: 新增 {len(result.tasks_added)} 项, 更新 {len(result.tasks_updated)} "
-        "项, "
-        f"共 {result.instances} 个任务期次",
-        highlight=False,
-    )
+    out.print(say("imported" if result.created else "updated", id=result.program_id,
+                  added=len(result.tasks_added), updated=len(result.tasks_updated),
+                  instances=result.instances), highlight=False)
     if result.tasks_removed:
-        out.print(
-            f"分工表中已不存在、已停用（保留历史）的任务: {', '.join(result.tasks_removed)}", highlight=False
-        )
+        out.print(say("removed", codes=", ".join(result.tasks_removed)), highlight=False)
 
 
 # ---------------------------------------------------------------- read
@@ -153,12 +149,14 @@ def tasks(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
+        speak(ctx.language)
         today = ctx.local_date(parse_as_of(as_of, ctx.program.timezone))
         rows = task_rows(session, ctx, today, unit)
     if as_json:
         emit_json([{k: v for k, v in row.items() if k != "instance_id"} for row in rows])
         return
-    table = Table("编号", "工作举措", "牵头", "时限", "进度", "预警", show_lines=False)
+    table = Table(*(say(f"tasks_{c}") for c in ("code", "title", "lead", "due", "progress", "light")),
+                  show_lines=False)
     for row in rows:
         style = LIGHT_STYLE[row["light"]]
         table.add_row(row["code"], short(row["title"], 36), ",".join(row["lead"]),
@@ -174,6 +172,7 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)
+        speak(ctx.language)
         summary = status_summary(session, ctx, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
     if as_json:
         emit_json(summary)
@@ -182,10 +181,9 @@ def status(program: str, as_of: AsOfOption = None, db: DbOption = None, as_json:
 
 
 def print_status(summary: dict) -> None:
-    out.print(
-        f"[bold]{summary['name']}[/bold] ({summary['program']})  截至 {summary['as_of']}", highlight=False
-    )
-    phases = Table("阶段", "起止", "状态", title="阶段")
+    out.print(f"[bold]{summary['name']}[/bold] ({summary['program']})  {say('as_of', on=summary['as_of'])}",
+              highlight=False)
+    phases = Table(say("phase"), say("span"), say("state"), title=say("phases"))
     for phase in summary["phases"]:
         phases.add_row(
             phase["name"], f"{phase['start']} — {phase['end']}", label("transition", phase["state"])
@@ -194,10 +192,11 @@ def print_status(summary: dict) -> None:
     lights = summary["lights"]
     out.print(
         "  ".join(f"[{LIGHT_STYLE[k]}]{label('light', k)} {v}[/{LIGHT_STYLE[k]}]" for k, v in lights.items())
-        + f"   共 {summary['tasks']} 项，办结率 {summary['done_share']:.0%}",
+        + "   " + say("totals", tasks=summary["tasks"], share=f"{summary['done_share']:.0%}"),
         highlight=False,
     )
-    units = Table("单位", "牵头", "配合", "红", "黄", "绿", "办结", title="各单位（牵头任务）")
+    units = Table(*(say(f"units_{c}") for c in ("unit", "lead", "co", "red", "yellow", "green", "done")),
+                  title=say("units_title"))
     for unit in summary["units"]:
         units.add_row(unit["name"], str(unit["lead"]), str(unit["co"]), str(unit["red"]), str(unit["yellow"]),
                       str(unit["green"]), str(unit["done"]))

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from db import InvalidInput, NotFound, Staged, stage
 from flows import DAILY_CHECK_TIME, Settings, Wiring, now, wiring
-from schedule import labels
+from schedule import labels, language_of, text
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -34,9 +34,25 @@ JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 
 
-def label(group: str, key: str, language: str = "zh-CN") -> str:
+# The language of the program a command works on, once it has loaded it (one command per process): its output
+# and its error line are said in it.
+_speaking = {"language": "zh-CN"}
+
+
+def speak(language: str | None) -> str:
+    """From now on this command speaks `language` (a program's); returns it."""
+    _speaking["language"] = language_of(language)
+    return _speaking["language"]
+
+
+def say(key: str, **values: Any) -> str:
+    """A CLI text (group `cli`) in the language of the program the command works on."""
+    return text(_speaking["language"], f"cli.{key}", **values)
+
+
+def label(group: str, key: str, language: str | None = None) -> str:
     """A label from the one catalogue (schedule/locales); an unknown key shows as itself."""
-    return labels(language, group).get(key, key)
+    return labels(language or _speaking["language"], group).get(key, key)
 
 
 class Failure(Exception):
@@ -49,7 +65,7 @@ def handles_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except (Failure, NotFound, InvalidInput) as exc:
-            err.print(f"[red]错误[/red]: {exc}", highlight=False)
+            err.print(f"[red]{say('error')}[/red]: {exc}", highlight=False)
             raise typer.Exit(1) from None
     return wrapper
 
@@ -69,8 +85,7 @@ def parse_as_of(text: str | None, timezone: str) -> datetime:
             return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
         return datetime.combine(date.fromisoformat(text.strip()), DAILY_CHECK_TIME, zone)
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）或日期时间（2024-02-19T15:00）",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(say("not_moment", value=text), param_hint="--as-of") from None
 
 
 def context(db: str | None) -> Wiring:
@@ -114,9 +129,8 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
         raise
     except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
         first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
-        hint = ("；请设置 PREFECT_API_URL 指向 Prefect 服务器，或调高 DUBAN_PREFECT_STARTUP_SECONDS"
-                if "ephemeral" in first.lower() else "")
-        raise Failure(f"每日检查未完成：{first[:300]}{hint}") from None
+        hint = say("prefect_hint") if "ephemeral" in first.lower() else ""
+        raise Failure(say("check_failed", reason=first[:300], hint=hint)) from None
 
 
 def print_problems(problems) -> None:
@@ -133,14 +147,14 @@ def date_option(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise typer.BadParameter(f"「{text}」不是 ISO 日期（2024-02-19）", param_hint=option) from None
+        raise typer.BadParameter(say("not_date", value=text), param_hint=option) from None
 
 
 def stage_evidence(files: list[Path]) -> list[Staged]:
     """Checks and hashes evidence files before anything is recorded; nothing is copied yet."""
     for path in files:
         if not path.is_file():
-            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
+            raise Failure(f"{path}:-:-: " + say("evidence_missing"))
     return stage(files)
 
 

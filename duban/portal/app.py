@@ -44,6 +44,7 @@ from duban.portal.security import Session, client_address, csrf_ok, load_session
 from duban.portal.texts import texts_for
 from flows import Wiring, now
 from notifications import environment
+from schedule import text
 
 HERE = Path(__file__).parent
 log = logging.getLogger("duban.portal")
@@ -112,10 +113,12 @@ class Portal:
         return self.render(request, "message.html", language, {"text": text, "back": back, "status": status},
                            session, status)
 
-    def refused(self, request: Request, exc: Exception, back: str | None = None) -> HTMLResponse:
-        """The page for a command the database refused: 400 for invalid input, 404 for what is not there."""
+    def refused(self, request: Request, exc: Exception, back: str | None = None,
+                language: str = "zh-CN") -> HTMLResponse:
+        """The page for a command the database refused: 400 for invalid input, 404 for what is not there; in
+        the program's language (the refusal's own words already are)."""
         status = 400 if isinstance(exc, InvalidInput) else 404
-        return self.message(request, "zh-CN", self.session(request), status, str(exc), back)
+        return self.message(request, language, self.session(request), status, str(exc), back)
 
     def redirect(self, request: Request, url: str, session: Session) -> Response:
         return self.finish(request, RedirectResponse(url, status_code=303), session)
@@ -210,17 +213,22 @@ def program_language(session, program_id: str) -> str:
     return program.language if program is not None else "zh-CN"
 
 
+def _both(key: str) -> str:
+    """Before the form is read the program (and so its language) is unknown: both languages."""
+    return f"{text('zh-CN', key)} / {text('en', key)}"
+
+
 async def form_of(request: Request, max_bytes: int) -> tuple[dict | None, Response | None]:
     """The submitted form, CSRF checked. Refuses a body over `max_bytes` (413) before reading it."""
     portal = portal_of(request)
     session = portal.session(request)
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes:
-        return None, portal.message(request, "zh-CN", session, 413, "上传内容过大 / upload too large")
+        return None, portal.message(request, "zh-CN", session, 413, _both("refusal.too_large"))
     try:
         form = await request.form(max_files=20, max_fields=200)
     except Exception:  # a malformed body: Starlette raises its own parser errors
-        return None, portal.message(request, "zh-CN", session, 400, "表单无法解析 / malformed form")
+        return None, portal.message(request, "zh-CN", session, 400, _both("refusal.malformed"))
     if not csrf_ok(session, form.get("csrf")):
         return None, portal.message(request, "zh-CN", session, 403, texts_for("zh-CN")["csrf"])
     return form, None

@@ -48,6 +48,15 @@ def _signed_in(request: Request) -> dict | None:
     return data if data.get("role") == "coordinator" and data.get("program") else None
 
 
+def _language(request: Request) -> str:
+    """The signed-in coordinator's program's language (kept in the session at sign-in)."""
+    return portal_of(request).session(request).data.get("language", "zh-CN")
+
+
+def _page_missing(request: Request) -> str:
+    return texts_for(_language(request))["page_missing"]
+
+
 @router.get("/login")
 async def login_page(request: Request) -> Response:
     portal = portal_of(request)
@@ -83,7 +92,7 @@ async def login(request: Request) -> Response:
             request, "login.html", language, {"error": texts_for(language)["bad_login"]}, session, 401
         )
     session.clear_user()
-    session.set(user=user[0], program=user[1], role="coordinator")
+    session.set(user=user[0], program=user[1], role="coordinator", language=language)
     return portal.redirect(request, "/review", session)
 
 
@@ -146,7 +155,7 @@ async def _decide(request: Request, work) -> Response:
             64 * 1024,
         )
     except (InvalidInput, NotFound) as exc:
-        return portal.refused(request, exc, "/review")
+        return portal.refused(request, exc, "/review", _language(request))
     if isinstance(done, Response):
         return done
     return portal.redirect(request, "/review?done=1", portal.session(request))
@@ -168,7 +177,7 @@ async def return_(request: Request, claim_id: int) -> Response:
 async def extension_decision(request: Request, request_id: int, verdict: str) -> Response:
     if verdict not in ("approve", "reject"):
         return portal_of(request).message(
-            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+            request, _language(request), portal_of(request).session(request), 404, _page_missing(request)
         )
     decide = approve_extension if verdict == "approve" else reject_extension
     return await _decide(request, lambda s, ctx, form, actor, now: decide(
@@ -179,7 +188,7 @@ async def extension_decision(request: Request, request_id: int, verdict: str) ->
 async def phase_decision(request: Request, kind: str) -> Response:
     if kind not in PHASE_KINDS:
         return portal_of(request).message(
-            request, "zh-CN", portal_of(request).session(request), 404, "not found"
+            request, _language(request), portal_of(request).session(request), 404, _page_missing(request)
         )
     return await _decide(request, lambda s, ctx, form, actor, now: approve_phase(
         s, ctx, kind, actor, now, clean_entry(form.get("note")) or None, source="portal"))
@@ -245,5 +254,7 @@ async def evidence_file(request: Request, claim_id: int, index: int) -> Response
     portal = portal_of(request)
     home = portal.wiring.settings.home.resolve()
     if path is None or not path.resolve().is_relative_to(home) or not path.is_file():
-        return portal.message(request, "zh-CN", portal.session(request), 404, "not found")
+        return portal.message(
+            request, _language(request), portal.session(request), 404, _page_missing(request)
+        )
     return FileResponse(path, filename=path.name, content_disposition_type="attachment")

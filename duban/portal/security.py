@@ -39,7 +39,7 @@ class Session:
         self.changed = True
 
     def clear_user(self) -> None:
-        for key in ("user", "program", "role"):
+        for key in ("user", "program", "role", "language"):
             self.data.pop(key, None)
         self.data["csrf"] = secrets.token_urlsafe(24)  # a new token after a change of privilege
         self.changed = True

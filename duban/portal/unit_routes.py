@@ -39,7 +39,7 @@ from db import (
 from duban.portal.app import form_of, in_program, portal_of, unit_of
 from duban.portal.texts import texts_for
 from notifications import import_forms, read_report_form
-from schedule import MAX_EVIDENCE_BYTES, clean_entry, content_refusal, upload_refusal
+from schedule import MAX_EVIDENCE_BYTES, clean_entry, content_refusal, text, upload_refusal
 
 router = APIRouter()
 MAX_FILES = 10
@@ -50,9 +50,9 @@ PAGE_LIMIT = 2000  # rows on one page; a unit with more is told how many are not
 class Refusal(Exception):
     """A request refused with a status and a message for the unit."""
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, language: str = "zh-CN") -> None:
         super().__init__(text)
-        self.status, self.text = status, text
+        self.status, self.text, self.language = status, text, language
 
 
 def _form_id() -> str:
@@ -103,7 +103,7 @@ async def _unit_page(request: Request, token: str, template: str, build) -> Resp
             lambda session, ctx: build(session, ctx, holder, ctx.local_date(portal.now())),
         )
     except Refusal as exc:
-        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text)
+        return portal.message(request, exc.language, portal.session(request), exc.status, exc.text)
     done = request.query_params.get("done")
     flash = texts_for(language).get(done) if done in ("saved", "already") else None
     return portal.render(request, template, language, {**values, "token": token, "flash": flash},
@@ -122,7 +122,7 @@ def _task_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> d
     """The task row if the link's unit answers for it; else a 404, as for a task that does not exist."""
     row = next(iter(_unit_rows(session, ctx, holder, today, code)), None)
     if row is None:
-        raise Refusal(404, texts_for(ctx.program.language)["not_found"])
+        raise Refusal(404, texts_for(ctx.language)["not_found"], ctx.language)
     return row
 
 
@@ -210,7 +210,10 @@ async def _act(request: Request, token: str, work, back: str, max_bytes: int = 6
     uploads = [(f.filename or "file", await f.read(MAX_EVIDENCE_BYTES + 1))
                for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
 
+    seen = {"language": "zh-CN"}  # the program's, once known: refusals are told in it
+
     def run(session, ctx):
+        seen["language"] = ctx.language
         now = portal.now()
         form_id = str(form.get("form_id") or "")
         if not form_id:
@@ -223,9 +226,9 @@ async def _act(request: Request, token: str, work, back: str, max_bytes: int = 6
     try:
         outcome = await in_program(request, holder.program_id, run)
     except Refusal as exc:
-        return portal.message(request, "zh-CN", portal.session(request), exc.status, exc.text, back)
+        return portal.message(request, seen["language"], portal.session(request), exc.status, exc.text, back)
     except (InvalidInput, NotFound) as exc:
-        return portal.refused(request, exc, back)
+        return portal.refused(request, exc, back, seen["language"])
     return portal.redirect(request, f"{back}?done={outcome}", portal.session(request))
 
 
@@ -234,14 +237,14 @@ def _actor(holder: LinkHolder) -> str:
 
 
 def _checked_uploads(ctx, uploads: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    english = ctx.program.language == "en"
+    language = ctx.language
     if len(uploads) > MAX_FILES:
-        raise Refusal(413, f"at most {MAX_FILES} files" if english else f"一次最多上传 {MAX_FILES} 个文件")
+        raise Refusal(413, text(language, "refusal.too_many_files", count=MAX_FILES))
     for name, content in uploads:
-        refusal = upload_refusal(name, len(content), english)
+        refusal = upload_refusal(name, len(content), language)
         if refusal:
             raise Refusal(413 if len(content) > MAX_EVIDENCE_BYTES else 415, refusal)
-        refusal = content_refusal(name, content[:8], english)
+        refusal = content_refusal(name, content[:8], language)
         if refusal:
             raise Refusal(415, refusal)
     return uploads
@@ -265,7 +268,8 @@ async def report(request: Request, token: str, code: str) -> Response:
         try:
             progress = int(str(form.get("progress") or row["progress"]).strip())
         except ValueError:
-            raise Refusal(400, f"进度「{clean_entry(form.get('progress'), 20)}」应为 0–100 的整数") from None
+            raise Refusal(400, text(ctx.language, "refusal.progress_integer",
+                                    progress=clean_entry(form.get("progress"), 20))) from None
         note = clean_entry(form.get("note")) or None
         files = _checked_uploads(ctx, uploads)
         home = portal_of(request).wiring.settings.home
@@ -286,7 +290,7 @@ async def extension(request: Request, token: str, code: str) -> Response:
         try:
             to = date.fromisoformat(str(form.get("to") or "").strip())
         except ValueError:
-            raise Refusal(400, "请填写申请延至的日期（如 2024-03-31）") from None
+            raise Refusal(400, text(ctx.language, "refusal.extension_date")) from None
         request_extension(session, ctx, code, holder.unit_code, to, clean_entry(form.get("reason")), now,
                           _actor(holder))
 
@@ -298,7 +302,7 @@ async def selfcheck_upload(request: Request, token: str) -> Response:
     def work(session, ctx, holder, form, uploads, now):
         files = _checked_uploads(ctx, uploads)
         if len(files) != 1 or not files[0][0].lower().endswith(".xlsx"):
-            raise Refusal(400, "请上传一份自查表（.xlsx）")
+            raise Refusal(400, text(ctx.language, "refusal.selfcheck_file"))
         name, content = files[0]
         home = portal_of(request).wiring.settings.home
         path = home / store(home, content, name)  # the returned form is kept, like evidence
@@ -315,7 +319,7 @@ async def report_table_upload(request: Request, token: str) -> Response:
     def work(session, ctx, holder, form, uploads, now):
         files = _checked_uploads(ctx, uploads)
         if not files or not all(n.lower().endswith(".xlsx") for n, _ in files):
-            raise Refusal(400, "请上传交办消息所附的报送表（.xlsx）")
+            raise Refusal(400, text(ctx.language, "refusal.report_table_file"))
         forms = [read_report_form(content, name) for name, content in files]
         _results, problems = import_reports(
             session, ctx, forms, now, _actor(holder), unit_code=holder.unit_code

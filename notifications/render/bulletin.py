@@ -35,7 +35,7 @@ from db import (
 )
 from notifications.delivery.ledger import failed_delivery_counts
 from notifications.render.environment import environment
-from schedule import LANGUAGES, cell_row, labels
+from schedule import LANGUAGES, cell_row, labels, text
 
 FORMATS = ("md", "html", "xlsx")
 STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
@@ -129,41 +129,25 @@ def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict
 
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
                     language: str | None = None) -> str | bytes:
-    if fmt not in FORMATS:
-        raise ValueError(f"通报格式「{fmt}」应为 {' | '.join(FORMATS)}")
-    data = bulletin_data(session, ctx, today)
     language = _language(ctx, language)
+    if fmt not in FORMATS:
+        raise ValueError(text(language, "bulletin_sheet.format", fmt=fmt, formats=" | ".join(FORMATS)))
+    data = bulletin_data(session, ctx, today)
     if fmt == "xlsx":
         return bulletin_workbook(data, language)
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
     return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language])
 
 
-HEADERS = {
-    "zh-CN": {
-        "units": ("单位", "牵头任务", "配合任务", "红灯", "黄灯", "绿灯", "办结", "无期限", "投递失败"),
-        "red": ("编号", "工作举措", "牵头单位", "完成时限", "逾期工作日", "进度"),
-        "extensions": ("申请号", "任务", "单位", "原时限", "新时限", "批准日期", "批准人", "理由"),
-        "sheets": ("各单位", "红灯清单", "延期批准"), "title": "通报"},
-    "en": {
-        "units": (
-            "Unit", "Lead tasks", "Co tasks", "Red", "Yellow", "Green", "Done", "No due date",
-            "Failed deliveries"),
-        "red": ("Code", "Measure", "Lead units", "Due", "Overdue workdays", "Progress"),
-        "extensions": ("Request", "Task", "Unit", "From", "To", "Approved on", "By", "Reason"),
-        "sheets": ("Units", "Red list", "Extensions"),
-        "title": "Bulletin",
-    },
-}
 
 
 def bulletin_workbook(data: dict, language: str) -> bytes:
-    text = HEADERS[language]
+    sheets = labels(language, "bulletin_sheet")
     workbook = Workbook()
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
 
     def sheet_with(sheet, header, rows, widths):
-        sheet.append(cell_row([f"{data['name']} · {text['title']} · {data['today']}"]))
+        sheet.append(cell_row([f"{data['name']} · {sheets['title']} · {data['today']}"]))
         sheet["A1"].font = Font(bold=True, size=13)
         sheet.append(list(header))
         for cell in sheet[2]:
@@ -175,16 +159,17 @@ def bulletin_workbook(data: dict, language: str) -> bytes:
         sheet.freeze_panes = "A3"
 
     units = workbook.active
-    units.title = text["sheets"][0]
-    sheet_with(units, text["units"], [
+    units.title = sheets["units"]
+    sheet_with(units, labels(language, "bulletin_units").values(), [
         (u["name"], u["lead"], u["co"], u["red"], u["yellow"], u["green"], u["done"], u["none"], u["failed"])
         for u in data["units"]], [36, 10, 10, 8, 8, 8, 8, 10, 12])
-    sheet_with(workbook.create_sheet(text["sheets"][1]), text["red"], [
-        (r["code"], r["title"], "、".join(r["lead"]), r["due"], r["overdue_workdays"], r["progress"])
+    sheet_with(workbook.create_sheet(sheets["red"]), labels(language, "bulletin_red").values(), [
+        (r["code"], r["title"], sheets["separator"].join(r["lead"]), r["due"], r["overdue_workdays"],
+         r["progress"])
         for r in data["red"]], [10, 60, 36, 12, 12, 8])
     sheet_with(
-        workbook.create_sheet(text["sheets"][2]),
-        text["extensions"],
+        workbook.create_sheet(sheets["extensions"]),
+        labels(language, "bulletin_extensions").values(),
         [
             (
                 e["id"], e["code"], e["unit_name"], e["from"], e["to"], e["decided_on"], e["decided_by"],

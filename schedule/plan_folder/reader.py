@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedule.calendar import WorkCalendar
+from schedule.i18n import language_of, text, told
 from schedule.model import (
     PHASE_KINDS,
     PHASE_NAMES_EN,
@@ -68,6 +69,15 @@ class Problem:
                 "severity": self.severity}
 
 
+class Problems(list):
+    """The problems of one reading, told in the plan's language once program.yaml has said which."""
+
+    language = "zh-CN"
+
+    def say(self, key: str, **values: Any) -> str:
+        return text(self.language, f"plan.{key}", **values)
+
+
 @dataclass
 class PlanReading:
     program: ProgramSpec | None
@@ -80,6 +90,11 @@ class PlanReading:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def language(self) -> str:
+        """The plan's language as far as it was read (Chinese until program.yaml says otherwise)."""
+        return getattr(self.problems, "language", "zh-CN")
 
     @property
     def ok(self) -> bool:
@@ -101,12 +116,12 @@ class _Yaml:
 
 def _load_yaml(path: Path, shown: str, problems: list[Problem]) -> _Yaml | None:
     if not path.is_file():
-        problems.append(Problem(shown, None, None, "文件不存在"))
+        problems.append(Problem(shown, None, None, problems.say("file_missing")))
         return None
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
-        problems.append(Problem(shown, None, None, f"文件过大（{size:,} 字节，上限 {MAX_YAML_BYTES:,} 字节"
-                                                   "）"))
+        too_large = problems.say("file_too_large", size=f"{size:,}", limit=f"{MAX_YAML_BYTES:,}")
+        problems.append(Problem(shown, None, None, too_large))
         return None
     raw = path.read_bytes()
     try:
@@ -114,21 +129,22 @@ def _load_yaml(path: Path, shown: str, problems: list[Problem]) -> _Yaml | None:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        guess = "，看起来是 GBK/GB18030 编码" if _decodes_as_gb18030(raw) else ""
-        problems.append(Problem(shown, line, column, f"文件不是 UTF-8 编码{guess}：请另存为 UTF-8"))
+        guess = problems.say("looks_gbk") if _decodes_as_gb18030(raw) else ""
+        problems.append(Problem(shown, line, column, problems.say("not_utf8", guess=guess)))
         return None
     if not text.strip():
-        problems.append(Problem(shown, None, None, "文件为空"))
+        problems.append(Problem(shown, None, None, problems.say("file_empty")))
         return None
     try:
         data, marks = load_with_marks(text)
     except YamlLimitError as exc:
-        problems.append(Problem(shown, exc.line, exc.column, str(exc)))
+        problems.append(Problem(shown, exc.line, exc.column, told(exc, problems.language)))
         return None
     except Exception as exc:  # yaml.YAMLError and its marks
         mark = getattr(exc, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problems.append(Problem(shown, line, column, f"YAML 格式错误: {getattr(exc, 'problem', exc)}"))
+        problems.append(Problem(shown, line, column,
+                                    problems.say("yaml_error", problem=getattr(exc, "problem", exc))))
         return None
     return _Yaml(shown, data, marks)
 
@@ -147,44 +163,45 @@ def _as_date(doc: _Yaml, path: tuple, value: Any, problems: list[Problem], what:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(doc.problem(path, f"{what}「{value}」不是有效日期，应为 YYYY-MM-DD"))
+        problems.append(doc.problem(path, problems.say("bad_date", what=problems.say(what), value=value)))
         return None
 
 
 def read_plan(directory: str | Path) -> PlanReading:
     directory = Path(directory)
-    problems: list[Problem] = []
+    problems = Problems()
 
     def shown(name: str | Path) -> str:
         return str(directory / name)
 
     if not directory.is_dir():
-        return PlanReading(None, [Problem(str(directory), None, None, "计划目录不存在")])
+        return PlanReading(None, [Problem(str(directory), None, None, problems.say("folder_missing"))])
     program_doc = _load_yaml(directory / "program.yaml", shown("program.yaml"), problems)
     if program_doc is None:
         return PlanReading(None, problems)
     if not isinstance(program_doc.data, dict):
-        problems.append(program_doc.problem((), "program.yaml 应为键值映射"))
+        problems.append(program_doc.problem((), problems.say("program_mapping")))
         return PlanReading(None, problems)
     data = program_doc.data
+    problems.language = language_of(str(data.get("language") or ""))  # from here on, told in the plan's
 
     program_id = _required_text(program_doc, data, "id", problems)
     if program_id and not SLUG.match(program_id):
         problems.append(
-            program_doc.problem(("id",), f"计划编号「{program_id}」只能包含小写字母、数字和连字符 [a-z0-9-]")
+            program_doc.problem(("id",), problems.say("program_id", id=program_id))
         )
     name = _required_text(program_doc, data, "name", problems)
-    if name and (why := name_problem(name)):
-        problems.append(program_doc.problem(("name",), f"计划名称{why}"))
+    if name and (why := name_problem(name, problems.language)):
+        problems.append(program_doc.problem(("name",), problems.say("program_name", why=why)))
     coordinator = _required_text(program_doc, data, "coordinator", problems)
     timezone = str(data.get("timezone") or "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(program_doc.problem(("timezone",), f"未知时区「{timezone}」"))
+        problems.append(program_doc.problem(("timezone",), problems.say("timezone", timezone=timezone)))
     language = str(data.get("language") or "zh-CN")
     if language not in ("zh-CN", "en"):
-        problems.append(program_doc.problem(("language",), f"语言「{language}」应为 zh-CN 或 en"))
+        problems.append(program_doc.problem(("language",), problems.say("language", language=language)))
 
     phases = _read_phases(program_doc, data.get("phases"), language, problems)
     policies = _read_policies(program_doc, data, problems)
@@ -192,18 +209,19 @@ def read_plan(directory: str | Path) -> PlanReading:
     units: tuple[UnitSpec, ...] = ()
     units_name = data.get("units")
     if not units_name:
-        problems.append(program_doc.problem(("units",), "缺少必填项 units (责任单位文件)"))
+        problems.append(program_doc.problem(("units",), problems.say("units_missing")))
     else:
         units = _read_units(directory / str(units_name), shown(str(units_name)), problems)
     if coordinator and units and coordinator not in {u.code for u in units}:
         problems.append(
-            program_doc.problem(("coordinator",), f"牵头协调单位「{coordinator}」不在 {units_name} 中")
+            program_doc.problem(("coordinator",),
+                                problems.say("coordinator", coordinator=coordinator, units=units_name))
         )
 
     tasks: tuple[TaskSpec, ...] = ()
     tasks_name = data.get("tasks")
     if not tasks_name:
-        problems.append(program_doc.problem(("tasks",), "缺少必填项 tasks (分工表文件)"))
+        problems.append(program_doc.problem(("tasks",), problems.say("tasks_missing")))
     elif units:
         tasks = _read_tasks(
             directory / str(tasks_name), shown(str(tasks_name)), units, phases, language, problems
@@ -215,18 +233,15 @@ def read_plan(directory: str | Path) -> PlanReading:
         years = range(min(calendar_years), max(calendar_years) + 1)
         uncovered = WorkCalendar.uncovered_years(years)
         if uncovered:
-            names = "、".join(str(y) for y in uncovered)
+            names = problems.say("list_separator").join(str(y) for y in uncovered)
             problems.append(Problem(shown("program.yaml"), None, None,
-                                    f"法定节假日数据不含 {names} 年：这些年份按周一至周五计算工作日，"
-                                    "请在 calendar.extra_holidays / extra_workdays 中补充当年的节假日安排",
-                                    "warning"))
+                                    problems.say("holidays_unknown", years=names), "warning"))
         for task in tasks:
             phase = next((p for p in phases if p.kind == task.phase), None)
             if phase is None:
                 problems.append(Problem(shown(str(tasks_name)), task.row, None,
-                                        f"任务 {task.code} 属于阶段「{task.phase}」，但 program.yaml 未定义"
-                                        "该阶段"))
-        problems += _deadlines_outside(shown(str(tasks_name)), tasks, phases)
+                                        problems.say("phase_undefined", code=task.code, phase=task.phase)))
+        _deadlines_outside(shown(str(tasks_name)), tasks, phases, problems)
 
     if problems and any(p.severity == "error" for p in problems):
         return PlanReading(None, problems)
@@ -237,66 +252,64 @@ def read_plan(directory: str | Path) -> PlanReading:
     return PlanReading(program, problems)
 
 
-def _deadlines_outside(shown: str, tasks: tuple[TaskSpec, ...], phases: list) -> list[Problem]:
+def _deadlines_outside(shown: str, tasks: tuple[TaskSpec, ...], phases: list, problems: Problems) -> None:
     """A due date before the program starts is an error (it could never be met); after it ends, a warning."""
     start, end = min(p.start for p in phases), max(p.end for p in phases)
-    found = []
     for task in tasks:
         due = task.limit.due if task.limit else None
         if due is None:
             continue
         if due < start:
-            found.append(Problem(shown, task.row, None,
-                                 f"任务 {task.code} 的完成时限 {due} 早于计划开始日 {start}"))
+            problems.append(Problem(shown, task.row, None,
+                                    problems.say("due_before_start", code=task.code, due=due, start=start)))
         elif due > end:
-            found.append(Problem(shown, task.row, None,
-                                 f"任务 {task.code} 的完成时限 {due} 晚于计划结束日 {end}", "warning"))
-    return found
+            late = problems.say("due_after_end", code=task.code, due=due, end=end)
+            problems.append(Problem(shown, task.row, None, late, "warning"))
 
 
 def _required_text(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> str | None:
     value = data.get(key)
     if value is None or not str(value).strip():
-        problems.append(doc.problem((key,), f"缺少必填项 {key}"))
+        problems.append(doc.problem((key,), problems.say("required", key=key)))
         return None
     return str(value).strip()
 
 
 def _read_phases(doc: _Yaml, raw: Any, language: str, problems: list[Problem]) -> list:
     if not isinstance(raw, list) or not raw:
-        problems.append(doc.problem(("phases",), "phases 应为 1 至 5 个阶段的列表"))
+        problems.append(doc.problem(("phases",), problems.say("phases_list")))
         return []
     if len(raw) > 5:
-        problems.append(doc.problem(("phases",), f"phases 最多 5 个阶段，现有 {len(raw)} 个"))
+        problems.append(doc.problem(("phases",), problems.say("phases_many", count=len(raw))))
     names = PHASE_NAMES_EN if language == "en" else PHASE_NAMES_ZH
     phases, last_order = [], -1
     for index, item in enumerate(raw):
         path = ("phases", index)
         if not isinstance(item, dict):
-            problems.append(doc.problem(path, "每个阶段应为包含 kind/start/end 的映射"))
+            problems.append(doc.problem(path, problems.say("phase_mapping")))
             continue
         kind = str(item.get("kind", "")).strip()
         if kind not in PHASE_KINDS:
             problems.append(doc.problem((*path, "kind"),
-                                        f"阶段类型「{kind}」应为 {' | '.join(PHASE_KINDS)} 之一"))
+                                        problems.say("phase_kind", kind=kind, kinds=" | ".join(PHASE_KINDS))))
             continue
         order = PHASE_KINDS.index(kind)
         if order <= last_order:
             problems.append(
                 doc.problem(
                     (*path, "kind"),
-                    f"阶段「{kind}」重复或顺序不对：应按 {' → '.join(PHASE_KINDS)} 排列，每种至多一次",
+                    problems.say("phase_order", kind=kind, kinds=" → ".join(PHASE_KINDS)),
                 )
             )
             continue
         last_order = order
-        start = _as_date(doc, (*path, "start"), item.get("start"), problems, "开始日期")
-        end = _as_date(doc, (*path, "end"), item.get("end"), problems, "结束日期")
+        start = _as_date(doc, (*path, "start"), item.get("start"), problems, "start")
+        end = _as_date(doc, (*path, "end"), item.get("end"), problems, "end")
         if start is None or end is None:
             continue
         if end < start:
             problems.append(
-                doc.problem((*path, "end"), f"阶段「{kind}」的结束日期 {end} 早于开始日期 {start}")
+                doc.problem((*path, "end"), problems.say("phase_ends_early", kind=kind, end=end, start=start))
             )
             continue
         phases.append(PhaseSpec(kind, clean_text(item.get("name") or names[kind], one_line=True), start, end))
@@ -310,7 +323,7 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     if not isinstance(offsets, list) or not all(isinstance(n, int) and n > 0 for n in offsets):
         problems.append(
             doc.problem(
-                ("reminders", "before_due_workdays"), "before_due_workdays 应为正整数列表，例如 [10, 3, 1]"
+                ("reminders", "before_due_workdays"), problems.say("offsets")
             )
         )
         offsets = list(defaults.before_due_workdays)
@@ -318,13 +331,13 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     for key in ("overdue_every_workdays", "escalate_after", "report_every_workdays", "ack_within_workdays"):
         value = reminders.get(key, getattr(defaults, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(doc.problem(("reminders", key), f"{key} 应为正整数，现为「{value}」"))
+            problems.append(doc.problem(("reminders", key), problems.say("positive", key=key, value=value)))
             value = getattr(defaults, key)
         numbers[key] = value
     bulletin = str(reminders.get("bulletin", defaults.bulletin))
     if bulletin not in ("weekly", "monthly", "off"):
         problems.append(
-            doc.problem(("reminders", "bulletin"), f"bulletin「{bulletin}」应为 weekly | monthly | off")
+            doc.problem(("reminders", "bulletin"), problems.say("bulletin", value=bulletin))
         )
         bulletin = defaults.bulletin
     reminder_policy = ReminderPolicy(tuple(sorted(set(offsets), reverse=True)), bulletin=bulletin, **numbers)
@@ -335,7 +348,7 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
         problems.append(
             doc.problem(
                 ("calendar", "due_on_non_workday"),
-                f"due_on_non_workday「{policy}」应为 keep | previous | next",
+                problems.say("non_workday", value=policy),
             )
         )
         policy = "keep"
@@ -343,9 +356,9 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     for key in ("extra_holidays", "extra_workdays"):
         values = calendar.get(key) or []
         if not isinstance(values, list):
-            problems.append(doc.problem(("calendar", key), f"{key} 应为日期列表"))
+            problems.append(doc.problem(("calendar", key), problems.say("date_list", key=key)))
             values = []
-        dates = (_as_date(doc, ("calendar", key, i), v, problems, "日期") for i, v in enumerate(values))
+        dates = (_as_date(doc, ("calendar", key, i), v, problems, "date") for i, v in enumerate(values))
         extra[key] = tuple(d for d in dates if d)
     calendar_policy = CalendarPolicy(policy, **extra)
 
@@ -353,7 +366,7 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     try:
         delivery_policy = parse_hours(delivery.get("hours", "08:30-18:00"))
     except ValueError as exc:
-        problems.append(doc.problem(("delivery", "hours"), str(exc)))
+        problems.append(doc.problem(("delivery", "hours"), told(exc, problems.language)))
         delivery_policy = parse_hours("08:30-18:00")
 
     scoring = _section(doc, data, "scoring", problems)
@@ -361,7 +374,7 @@ def _read_policies(doc: _Yaml, data: dict, problems: list[Problem]) -> Policies:
     for key, default in vars(ScoringPolicy()).items():
         value = scoring.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool):
-            problems.append(doc.problem(("scoring", key), f"{key} 应为整数"))
+            problems.append(doc.problem(("scoring", key), problems.say("integer", key=key)))
             value = default
         scoring_values[key] = value
     return Policies(reminder_policy, calendar_policy, delivery_policy, ScoringPolicy(**scoring_values),
@@ -373,15 +386,16 @@ def _read_portal(doc: _Yaml, data: dict, problems: list[Problem]) -> PortalPolic
     defaults = PortalPolicy()
     url = portal.get("url")
     if url is not None and not re.match(r"^https?://[^\s/]+", str(url)):
-        problems.append(doc.problem(("portal", "url"), f"portal.url「{url}」应为 http(s):// 开头的地址"))
+        problems.append(doc.problem(("portal", "url"), problems.say("portal_url", url=url)))
         url = None
     days = portal.get("link_days", defaults.link_days)
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        problems.append(doc.problem(("portal", "link_days"), f"link_days 应为正整数，现为「{days}」"))
+        problems.append(doc.problem(("portal", "link_days"),
+                                    problems.say("positive", key="link_days", value=days)))
         days = defaults.link_days
     review = str(data.get("review", defaults.review))
     if review not in ("required", "none"):
-        problems.append(doc.problem(("review",), f"review「{review}」应为 required | none"))
+        problems.append(doc.problem(("review",), problems.say("review", value=review)))
         review = defaults.review
     return PortalPolicy(str(url).rstrip("/") if url else None, review, days)
 
@@ -389,7 +403,7 @@ def _read_portal(doc: _Yaml, data: dict, problems: list[Problem]) -> PortalPolic
 def _section(doc: _Yaml, data: dict, key: str, problems: list[Problem]) -> dict:
     value = data.get(key) or {}
     if not isinstance(value, dict):
-        problems.append(doc.problem((key,), f"{key} 应为键值映射"))
+        problems.append(doc.problem((key,), problems.say("mapping", key=key)))
         return {}
     return value
 
@@ -400,7 +414,7 @@ def _string_list(doc: _Yaml, path: tuple, value: Any, problems: list[Problem]) -
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.append(doc.problem(path, f"{path[-1]} 应为字符串列表"))
+        problems.append(doc.problem(path, problems.say("string_list", key=path[-1])))
         return ()
     return tuple(clean_text(v, one_line=True) for v in value if clean_text(v, one_line=True))
 
@@ -410,36 +424,37 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
     if doc is None:
         return ()
     if not isinstance(doc.data, list):
-        problems.append(doc.problem((), "units.yaml 应为单位列表"))
+        problems.append(doc.problem((), problems.say("units_list")))
         return ()
     units, seen = [], {}
     for index, item in enumerate(doc.data):
         if not isinstance(item, dict):
-            problems.append(doc.problem((index,), "每个单位应为包含 id 与 name 的映射"))
+            problems.append(doc.problem((index,), problems.say("unit_mapping")))
             continue
         code = str(item.get("id", "")).strip()
         name = str(item.get("name", "") or "").strip()
         if not SLUG.match(code):
             problems.append(
-                doc.problem((index, "id"), f"单位编号「{code}」只能包含小写字母、数字和连字符 [a-z0-9-]")
+                doc.problem((index, "id"), problems.say("unit_id", id=code))
             )
             continue
         if code in seen:
-            problems.append(doc.problem((index, "id"), f"单位编号「{code}」重复（第 {seen[code]} 行已定义）"))
+            problems.append(doc.problem((index, "id"),
+                                        problems.say("unit_repeated", id=code, line=seen[code])))
             continue
         seen[code] = doc.marks.get((index,), (None,))[0]
         if not name:
-            problems.append(doc.problem((index, "name"), f"单位「{code}」缺少名称 name"))
+            problems.append(doc.problem((index, "name"), problems.say("unit_unnamed", id=code)))
             continue
-        if why := name_problem(name):
-            problems.append(doc.problem((index, "name"), f"单位「{code}」的名称{why}"))
+        if why := name_problem(name, problems.language):
+            problems.append(doc.problem((index, "name"), problems.say("unit_name", id=code, why=why)))
             continue
         notify = _string_list(doc, (index, "notify"), item.get("notify"), problems)
         urls = notify + _string_list(doc, (index, "leader_notify"), item.get("leader_notify"), problems)
         for i, url in enumerate(urls):
             if "://" not in url and not SECRET_URL.match(url):
                 problems.append(doc.problem((index, "notify", i),
-                                            f"单位「{code}」的通知地址「{url[:20]}…」不是 apprise URL (scheme://…)"))
+                                            problems.say("notify_url", id=code, url=url[:20])))
         units.append(UnitSpec(
             code=code, name=name,
             aliases=_string_list(doc, (index, "aliases"), item.get("aliases"), problems), notify=notify,
@@ -451,13 +466,13 @@ def _read_units(path: Path, shown: str, problems: list[Problem]) -> tuple[UnitSp
             if member not in codes:
                 problems.append(
                     doc.problem(
-                        (index, "members"), f"集合单位「{unit.code}」的成员「{member}」不在单位列表中"
+                        (index, "members"), problems.say("member_unknown", id=unit.code, member=member)
                     )
                 )
         if not unit.notify and not unit.members:
             problems.append(
                 doc.problem(
-                    (index, "id"), f"单位「{unit.name}」没有通知地址 notify：其通知只进入发件箱", "warning"
+                    (index, "id"), problems.say("no_notify", name=unit.name), "warning"
                 )
             )
     return tuple(units)
@@ -468,13 +483,15 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
     try:
         table = read_table(path, shown)
     except TableError as exc:
-        problems.append(Problem(shown, exc.row, exc.column, str(exc)))
+        problems.append(Problem(shown, exc.row, exc.column, told(exc, problems.language)))
         return ()
     if table.skipped:
-        problems.append(Problem(shown, None, None, f"跳过隐藏的工作表「{'」「'.join(table.skipped)}」，"
-                                                   f"读取工作表「{table.sheet}」", "warning"))
+        problems.append(Problem(shown, None, None, problems.say(
+            "hidden_sheets", skipped=problems.say("list_separator").join(table.skipped), sheet=table.sheet),
+            "warning"))
     if table.encoding and table.encoding != "UTF-8":
-        problems.append(Problem(shown, None, None, f"按 {table.encoding}（GBK）编码读取", "warning"))
+        problems.append(Problem(shown, None, None, problems.say("read_as", encoding=table.encoding),
+                                "warning"))
     columns: dict[str, Cell] = {}
     for header in table.header:
         text = str(header.value or "").strip()
@@ -488,9 +505,9 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
     if "title" not in columns:
         missing.append("工作举措 (主要举措, 任务内容, 具体任务, title)")
     if "lead" not in columns and "units" not in columns:
-        missing.append("牵头单位 或 责任单位 (lead / units)")
+        missing.append("牵头单位 / 责任单位 (lead / units)")
     for name in missing:
-        problems.append(Problem(shown, 1, None, f"缺少必需的列「{name}」"))
+        problems.append(Problem(shown, 1, None, problems.say("column_missing", name=name)))
     if missing:
         return ()
 
@@ -511,18 +528,18 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         code_cell = cell("code")
         code = _cell_text(code_cell)
         if not code:
-            problems.append(_at(shown, code_cell, "任务编号为空"))
+            problems.append(_at(shown, code_cell, problems.say("code_empty")))
             continue
         if code in seen_codes:
             problems.append(
-                _at(shown, code_cell, f"任务编号「{code}」重复（第 {seen_codes[code]} 行已使用）")
+                _at(shown, code_cell, problems.say("code_repeated", code=code, row=seen_codes[code]))
             )
             continue
         seen_codes[code] = code_cell.row
         title_cell = cell("title")
         title = _cell_text(title_cell, one_line=False)
         if not title:
-            problems.append(_at(shown, title_cell, f"任务 {code} 的工作举措为空"))
+            problems.append(_at(shown, title_cell, problems.say("title_empty", code=code)))
 
         lead_cell = cell("lead") if "lead" in columns else cell("units")
         lead_names = split_unit_list(lead_cell.value)
@@ -535,7 +552,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         lead = _match_units(directory, lead_names, shown, lead_cell, problems)
         co = _match_units(directory, co_names, shown, co_cell, problems)
         if not lead_names:
-            problems.append(_at(shown, lead_cell, f"任务 {code} 没有牵头单位"))
+            problems.append(_at(shown, lead_cell, problems.say("no_lead", code=code)))
         co = tuple(u for u in dict.fromkeys(co) if u not in lead)
 
         due_cell = cell("due")
@@ -549,7 +566,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
             try:
                 limit = parse_time_limit(due_cell.value)
             except TimeLimitError as exc:
-                problems.append(_at(shown, due_cell, str(exc)))
+                problems.append(_at(shown, due_cell, told(exc, problems.language)))
 
         phase_cell = cell("phase")
         phase_kind = "implementation"
@@ -561,8 +578,8 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
                     _at(
                         shown,
                         phase_cell,
-                        f"阶段「{phase_text}」应为 {'、'.join(PHASE_NAMES_ZH.values())} 或 "
-                        f"{' | '.join(PHASE_KINDS)}",
+                        problems.say("phase_name", phase=phase_text, names="、".join(PHASE_NAMES_ZH.values()),
+                                     kinds=" | ".join(PHASE_KINDS)),
                     )
                 )
                 phase_kind = "implementation"
@@ -583,7 +600,7 @@ def _read_tasks(path: Path, shown: str, units: tuple[UnitSpec, ...], phases: lis
         )
     if not tasks and not any(p.severity == "error" for p in problems):
         # Whatever the warnings: an empty table would retire every task of a program on re-import.
-        problems.append(Problem(shown, 2, None, "分工表没有任务行"))
+        problems.append(Problem(shown, 2, None, problems.say("no_tasks")))
     return tuple(tasks)
 
 
@@ -594,7 +611,7 @@ def _match_units(directory: UnitDirectory, names: list[str], shown: str, cell: C
         try:
             codes.append(directory.match(name))
         except UnknownUnitError as exc:
-            problems.append(_at(shown, cell, str(exc)))
+            problems.append(_at(shown, cell, told(exc, problems.language)))
     return tuple(dict.fromkeys(codes))
 
 

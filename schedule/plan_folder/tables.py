@@ -23,15 +23,17 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from schedule.i18n import Told
+
 MAX_CSV_BYTES = 5_000_000
 MAX_XLSX_UNPACKED = 20_000_000
 MAX_ROWS = 20_000
 MAX_CELLS = 400_000
 
 
-class TableError(ValueError):
-    def __init__(self, message: str, row: int | None = None, column: str | None = None) -> None:
-        super().__init__(message)
+class TableError(Told):
+    def __init__(self, key: str, row: int | None = None, column: str | None = None, **values: object) -> None:
+        super().__init__(f"table.{key}", **values)
         self.row, self.column = row, column
 
 
@@ -54,9 +56,9 @@ class Table:
 
 def read_table(path: Path, shown: str) -> Table:
     if not path.is_file():
-        raise TableError("文件不存在")
+        raise TableError("file_missing")
     if path.stat().st_size == 0:
-        raise TableError("文件为空")
+        raise TableError("file_empty")
     suffix = path.suffix.lower()
     sheet, skipped, encoding = None, (), None
     if suffix == ".csv":
@@ -64,9 +66,9 @@ def read_table(path: Path, shown: str) -> Table:
     elif suffix in (".xlsx", ".xlsm"):
         grid, sheet, skipped = _xlsx_grid(path)
     else:
-        raise TableError(f"分工表应为 .xlsx 或 .csv 文件，而不是「{path.suffix or path.name}」")
+        raise TableError("file_type", suffix=path.suffix or path.name)
     if not grid or not any(_present(v) for v in grid[0]):
-        raise TableError("分工表没有表头行（第 1 行应为列名）", 1)
+        raise TableError("no_header", 1)
     width = max(len(r) for r in grid)
     cells = [
         [Cell(r + 1, get_column_letter(c + 1), c, row[c] if c < len(row) else None) for c in range(width)]
@@ -85,7 +87,7 @@ def _present(value: Any) -> bool:
 def _csv_grid(path: Path) -> tuple[list[list[Any]], str]:
     size = path.stat().st_size
     if size > MAX_CSV_BYTES:
-        raise TableError(f"CSV 文件过大（{size:,} 字节，上限 {MAX_CSV_BYTES:,} 字节）")
+        raise TableError("csv_too_large", size=f"{size:,}", limit=f"{MAX_CSV_BYTES:,}")
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -95,15 +97,16 @@ def _csv_grid(path: Path) -> tuple[list[list[Any]], str]:
             failure = exc
     else:
         row = raw[: failure.start].count(b"\n") + 1
-        raise TableError("无法识别 CSV 的编码（应为 UTF-8 或 GBK/GB18030）", row)
+        raise TableError("csv_encoding", row)
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise TableError("文件为空") from None
+        raise TableError("file_empty") from None
     except pd.errors.ParserError as exc:
-        raise TableError(f"无法读取 CSV（应为逗号分隔文件）: {exc}") from None
+        raise TableError("csv_unreadable", error=exc) from None
     if frame.shape[0] > MAX_ROWS or frame.size > MAX_CELLS:
-        raise TableError(f"分工表过大（{frame.shape[0]:,} 行，上限 {MAX_ROWS:,} 行、{MAX_CELLS:,} 个单元格）")
+        raise TableError("csv_too_many", rows=f"{frame.shape[0]:,}", max_rows=f"{MAX_ROWS:,}",
+                         max_cells=f"{MAX_CELLS:,}")
     return frame.values.tolist(), ("UTF-8" if encoding == "utf-8-sig" else "GB18030")
 
 
@@ -115,35 +118,36 @@ def check_workbook_size(path: Path | io.BytesIO, limit: int) -> None:
             infos = archive.infolist()
             declared = sum(info.file_size for info in infos)
             if declared > limit:
-                raise TableError(f"工作簿解压后过大（{declared:,} 字节，上限 {limit:,} 字节）")
+                raise TableError("unpacked_too_large", size=f"{declared:,}", limit=f"{limit:,}")
             inflated = 0
             for info in infos:
                 with archive.open(info) as member:
                     while block := member.read(1 << 16):
                         inflated += len(block)
                         if inflated > limit:
-                            raise TableError(f"工作簿解压后过大（超过上限 {limit:,} 字节）")
+                            raise TableError("inflated_too_large", limit=f"{limit:,}")
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        raise TableError(f"不是有效的 Excel 工作簿（.xlsx）: {exc}") from None
+        raise TableError("not_xlsx", error=exc) from None
 
 
 def _xlsx_grid(path: Path) -> tuple[list[list[Any]], str, tuple[str, ...]]:
     if not zipfile.is_zipfile(path):
-        raise TableError("不是有效的 Excel 工作簿（.xlsx）：文件内容无法按工作簿打开")
+        raise TableError("not_zip")
     check_workbook_size(path, MAX_XLSX_UNPACKED)
     try:
         # data_only: a formula cell is read as its cached value, never evaluated.
         workbook = load_workbook(path, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TableError(f"不是有效的 Excel 工作簿（.xlsx）: {exc}") from None
+        raise TableError("not_xlsx", error=exc) from None
     visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
     if not visible:
-        raise TableError("工作簿中没有可见的工作表")
+        raise TableError("no_sheet")
     sheet = visible[0]
     skipped = tuple(ws.title for ws in workbook.worksheets[: workbook.worksheets.index(sheet)])
     if sheet.max_row > MAX_ROWS or sheet.max_row * sheet.max_column > MAX_CELLS:
-        raise TableError(f"工作表「{sheet.title}」过大（{sheet.max_row:,} 行 × {sheet.max_column:,} 列，"
-                         f"上限 {MAX_ROWS:,} 行、{MAX_CELLS:,} 个单元格）")
+        raise TableError("sheet_too_large", sheet=sheet.title, rows=f"{sheet.max_row:,}",
+                         columns=f"{sheet.max_column:,}", max_rows=f"{MAX_ROWS:,}",
+                         max_cells=f"{MAX_CELLS:,}")
     grid = [list(row) for row in sheet.iter_rows(values_only=True)]
     # Merged cells (typical for the area column) apply to every row they cover.
     for merged in sheet.merged_cells.ranges:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from schedule.i18n import Told
+
 Path_ = tuple[Any, ...]
 
 
@@ -28,9 +30,10 @@ MAX_ALIASES = 100
 MAX_VALUES = 100_000
 
 
-class YamlLimitError(ValueError):
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(message)
+class YamlLimitError(Told):
+    def __init__(self, key: str, line: int | None = None, column: int | None = None,
+                 **values: object) -> None:
+        super().__init__(key, **values)
         self.line, self.column = line, column
 
 
@@ -47,8 +50,8 @@ def load_with_marks(text: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
                 aliases += 1
                 if aliases > MAX_ALIASES:
                     mark = event.start_mark
-                    raise YamlLimitError(f"YAML 别名（*引用）超过 {MAX_ALIASES} 个，拒绝读取", mark.line + 1,
-                                         mark.column + 1)
+                    raise YamlLimitError("table.yaml_aliases", mark.line + 1, mark.column + 1,
+                                         limit=MAX_ALIASES)
         node = loader.get_single_node()
         marks: dict[Path_, tuple[int, int]] = {}
         if node is None:
@@ -64,8 +67,8 @@ def _collect(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]]) 
     while stack:
         node, path = stack.pop()
         if len(marks) >= MAX_VALUES:
-            raise YamlLimitError(f"YAML 文档超过 {MAX_VALUES} 个值（别名展开后），拒绝读取",
-                                 node.start_mark.line + 1, node.start_mark.column + 1)
+            raise YamlLimitError("table.yaml_values", node.start_mark.line + 1, node.start_mark.column + 1,
+                                 limit=MAX_VALUES)
         marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             stack += [(value_node, (*path, key_node.value)) for key_node, value_node in reversed(node.value)]

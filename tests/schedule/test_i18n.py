@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from schedule import LANGUAGES, catalogue, labels, language_of, text
+
+LOCALES = Path(__file__).resolve().parents[2] / "schedule" / "locales"
+
+PLACEHOLDER = re.compile(r"{(\w+)(?:[:!][^}]*)?}")  # {name}, {name:02d}
 
 
 def test_both_languages_hold_the_same_keys_and_placeholders():
     chinese, english = catalogue("zh-CN"), catalogue("en")
     assert set(chinese) == set(english)
     for key in chinese:
-        names = set(re.findall(r"{(\w+)}", chinese[key])), set(re.findall(r"{(\w+)}", english[key]))
+        names = set(PLACEHOLDER.findall(chinese[key])), set(PLACEHOLDER.findall(english[key]))
         assert names[0] <= names[1] or names[1] <= names[0], key  # a language may leave a detail out
 
 
@@ -35,3 +40,11 @@ def test_a_missing_key_is_an_error_not_a_guess():
     with pytest.raises(KeyError):
         text("en", "light.purple")
     assert LANGUAGES == ("zh-CN", "en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_group_is_written_twice(language):
+    """YAML keeps the last of two equal keys without a word: a group written twice would lose the first."""
+    lines = (LOCALES / f"{language}.yaml").read_text("utf-8").splitlines()
+    groups = [line.split(":")[0] for line in lines if re.match(r"^\w+:", line)]
+    assert len(groups) == len(set(groups))
