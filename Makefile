@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test screenshots lint bench clean
 
 install: $(STAMP)
 
@@ -19,8 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/duban demo
 
+# Whole files to each worker, in collection order: tests/conftest.py puts the slowest files first.
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+
+# The browser tests again, saving their pictures into docs/screenshots/ (a temporary folder under `make test`).
+screenshots: install
+	DUBAN_SCREENSHOTS=1 $(BIN)/python -m pytest -p no:randomly tests/portal/test_browser.py \
+		tests/portal/test_portal_live.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from db.acceptance import (
 )
 from db.accounts import add_user, authenticate
 from db.assignments import ack_candidates, ack_counts, acked_codes, acknowledge, unacknowledged
+from db.collectives import roll_up
 from db.decisions import decisions, needs_decision, pending_decisions, record_decision
 from db.engine import alembic_config, forget_engine, forget_engines, get_engine, session_factory
 from db.events import record_event
@@ -50,7 +51,7 @@ from db.models import (
     UnitMember,
 )
 from db.notices import Candidate, claim, notice_key, outbox_entries
-from db.phases import Transition, advance
+from db.phases import Transition, advance, waiting_assignment
 from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
 from db.remediation import (
@@ -136,6 +137,8 @@ __all__ = [
     "accept_item",
     "add_evidence",
     "advance",
+    "roll_up",
+    "waiting_assignment",
     "alembic_config",
     "approve_extension",
     "approve_phase",

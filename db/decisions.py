@@ -17,7 +17,7 @@ from db.gates import approve_phase, phase_decision
 from db.models import CoordinatorDecision, Phase
 from db.programs import ProgramContext
 from db.remediation import accept_item
-from schedule import PHASE_KINDS
+from schedule import is_phase_kind
 
 
 def pending_decisions(session: Session, program_id: str) -> list[Phase]:
@@ -45,7 +45,7 @@ def record_decision(
     source: str = "prefect",
 ) -> dict:
     """Records an answer on `kind` (a phase kind, `extension:ID` or `item:R-3`) as the command line does."""
-    if kind in PHASE_KINDS:
+    if is_phase_kind(kind):
         return approve_phase(session, ctx, kind, actor, at, note, source=source, approve=approve)
     if kind.startswith("extension:"):
         decide = approve_extension if approve else reject_extension

@@ -1,16 +1,19 @@
-"""Exit gates: one explicit registry, a check per phase kind, and the coordinator's override.
+"""Exit gates: one explicit registry, a check per phase kind, the plan's exit tasks, and the coordinator's
+override.
 
-A phase closes when its gate holds, or when the coordinator's latest decision on it approves closing it;
-otherwise it is overrun. Every phase kind has its gate in `GATES`; a kind without one is an error
-(GateMissing),
-never a pass.
+A phase closes when its gate holds and its exit tasks (program.yaml `exit_tasks`) are done, or when the
+coordinator's latest decision on it approves closing it; otherwise it is overrun. Every preset kind has its
+gate in `GATES`, and a phase of the plan's own kind has the `phase` gate; a kind without one is an error
+(GateMissing), never a pass.
 
 - deployment:     every task has a lead unit and a due date or a recurrence;
 - implementation: every task instance due within the phase is done;
 - self_check:     every unit with tasks returned its form;
 - remediation:    every finding has an item, and every item is closed (by its unit) or accepted (by the
 coordinator);
-- acceptance:     every active task is done (every instance of a recurring one) and has evidence.
+- acceptance:     every active task is done (every instance of a recurring one) and has evidence;
+- phase (the plan's own phases): every task instance due within the phase is done.
+A collective's task (a parent of members' shares) has no lead of its own; its evidence is its shares'.
 Reasons are in the program's language.
 """
 
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -38,6 +41,8 @@ from db.models import (
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program
 from db.selfcheck import missing_units
 from schedule import PHASE_KINDS, clean_optional, text
+
+PLAN_PHASE = "phase"  # the gate of a phase whose kind is the plan's own
 
 LIST_LIMIT = 20
 
@@ -73,7 +78,7 @@ def deployment_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
     lead = exists().where(and_(TaskUnit.task_id == Task.id, TaskUnit.role == "lead"))
     dated = exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.due.is_not(None)))
     reasons = []
-    if missing := _codes(session, select(Task.code).where(*active, ~lead)):
+    if missing := _codes(session, select(Task.code).where(*active, ~lead, Task.done_when.is_(None))):
         reasons.append(text(ctx.language, "gate.no_lead", codes=", ".join(missing)))
     if missing := _codes(session, select(Task.code).where(*active, Task.recurrence.is_(None), ~dated)):
         reasons.append(text(ctx.language, "gate.undated", codes=", ".join(missing)))
@@ -142,9 +147,13 @@ def acceptance_gaps(session: Session, program_id: str) -> tuple[list[str], list[
         )
         if evidence
     }
+    # A collective's task is evidenced by any of its members' shares.
+    evidenced_parents = set(session.scalars(select(Task.parent_code).where(
+        Task.id.in_(evidenced), Task.parent_code.is_not(None)))) if evidenced else set()
     done = session.execute(select(Task.id, Task.code).where(*active, ~not_done)
                            .order_by(Task.source_row, Task.code)).all()
-    return list(undone), [code for task_id, code in done if task_id not in evidenced]
+    return list(undone), [code for task_id, code in done
+                          if task_id not in evidenced and code not in evidenced_parents]
 
 
 def acceptance_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
@@ -160,11 +169,31 @@ def acceptance_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
     return _result(reasons)
 
 
-# The registry: every phase kind, explicitly. The coordinator's approval is applied on top by `evaluate`.
+def exit_tasks_gate(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
+    """The plan's exit tasks of the phase are done: every instance due by the phase's end, or undated."""
+    if not phase.exit_tasks:
+        return GateResult(True)
+    undone = (
+        select(Task.code)
+        .join(TaskInstance, TaskInstance.task_id == Task.id)
+        .where(Task.program_id == ctx.id, Task.active.is_(True), Task.code.in_(list(phase.exit_tasks)),
+               TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
+               or_(TaskInstance.due.is_(None), TaskInstance.due <= phase.end))
+        .distinct()
+    )
+    codes = _codes(session, undone)
+    if not codes:
+        return GateResult(True)
+    listed = _listed(ctx, codes, len(codes))
+    return _result([text(ctx.language, "gate.exit_undone", count=len(codes), codes=listed)])
+
+
+# The registry: every preset kind and the plan's own phases, explicitly. The exit tasks are checked beside
+# the kind's gate; the coordinator's approval is applied on top by `evaluate`.
 GATES: dict[str, Gate] = {
     "deployment": deployment_gate, "implementation": implementation_gate, "self_check": self_check_gate,
-    "remediation": remediation_gate, "acceptance": acceptance_gate}
-assert set(GATES) == set(PHASE_KINDS), "every phase kind has its gate"
+    "remediation": remediation_gate, "acceptance": acceptance_gate, PLAN_PHASE: implementation_gate}
+assert set(GATES) == {*PHASE_KINDS, PLAN_PHASE}, "every phase kind has its gate"
 
 
 def phase_decision(session: Session, program_id: str, kind: str) -> CoordinatorDecision | None:
@@ -178,25 +207,27 @@ def phase_decision(session: Session, program_id: str, kind: str) -> CoordinatorD
 
 def gate_of(kind: str) -> Gate:
     try:
-        return GATES[kind]
+        return GATES[kind if kind in PHASE_KINDS or not kind else PLAN_PHASE]
     except KeyError:
         raise GateMissing(text(None, "gate.missing", kind=kind)) from None
 
 
 def unapproved(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
-    """The gate alone, without the coordinator's decision: what an approval overrides."""
-    return gate_of(phase.kind)(session, ctx, phase, today)
+    """The gate and the exit tasks, without the coordinator's decision: what an approval overrides."""
+    reasons = gate_of(phase.kind)(session, ctx, phase, today).reasons
+    reasons += exit_tasks_gate(session, ctx, phase, today).reasons
+    return _result(reasons)
 
 
 def evaluate(session: Session, program_id: str, phase: Phase, today: date) -> GateResult:
     """The phase's gate, held also when the coordinator's latest decision approves closing the phase."""
-    check = gate_of(phase.kind)  # a kind without a gate fails before anything is read
+    gate_of(phase.kind)  # a kind without a gate fails before anything is read
     ctx = load_program(session, program_id)
     decision = phase_decision(session, program_id, phase.kind)
     if decision is not None and decision.approve:
         note = text(ctx.language, "gate.note", note=decision.note) if decision.note else ""
         return GateResult(True, [text(ctx.language, "gate.approved", actor=decision.decided_by, note=note)])
-    return check(session, ctx, phase, today)
+    return unapproved(session, ctx, phase, today)
 
 
 def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, at: datetime,
@@ -204,9 +235,11 @@ def approve_phase(session: Session, ctx: ProgramContext, kind: str, actor: str, 
     """Records the coordinator's decision to close (or, approve=False, not to close) a phase whose gate does
     not hold. The phase machine closes an overrun phase at its next check; the event log keeps who decided."""
     language = ctx.language
-    if kind not in PHASE_KINDS:
-        raise InvalidInput(text(language, "error.phase_kind", kind=kind, choices=" | ".join(PHASE_KINDS)))
     phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
+    if phase is None and kind not in PHASE_KINDS:
+        kinds = session.scalars(
+            select(Phase.kind).where(Phase.program_id == ctx.id).order_by(Phase.seq)).all()
+        raise InvalidInput(text(language, "error.phase_kind", kind=kind, choices=" | ".join(kinds)))
     if phase is None:
         raise NotFound(text(language, "error.phase_absent", kind=kind, program=ctx.id))
     if phase.state == "closed":

@@ -117,6 +117,7 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
             session.add(phase)
         # A phase keeps its state (and its history in the event log) across re-imports.
         phase.seq, phase.name, phase.start, phase.end = seq, phase_spec.name, phase_spec.start, phase_spec.end
+        phase.exit_tasks, phase.assign_after = list(phase_spec.exit_tasks), list(phase_spec.assign_after)
     for kind, phase in existing.items():
         if kind not in kinds:
             session.delete(phase)
@@ -134,6 +135,7 @@ def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int],
             "area": task_spec.area, "title": task_spec.title, "phase_kind": task_spec.phase,
             "time_limit_text": task_spec.time_limit_text, "recurrence": task_spec.recurrence,
             "evidence_spec": task_spec.evidence, "source_row": task_spec.row, "active": True,
+            "parent_code": task_spec.parent, "done_when": task_spec.done_when,
         }
         task = existing.get(task_spec.code)
         if task is None:

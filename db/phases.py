@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db.collectives import roll_up
 from db.events import record_event
 from db.gates import evaluate
-from db.models import Phase
+from db.models import Phase, Task, TaskInstance
 from db.programs import ProgramContext, phases
 
 
@@ -53,7 +54,10 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
 def advance(
     session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise"
 ) -> list[Transition]:
-    """Open phases whose start has come; close (or overrun) phases whose end has passed."""
+    """Open phases whose start has come; close (or overrun) phases whose end has passed.
+
+    Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state."""
+    roll_up(session, ctx.id)
     pending: list[tuple[date, int, str, object]] = []
     for phase in phases(session, ctx.id):
         if phase.state == "pending" and phase.start <= today:
@@ -88,3 +92,21 @@ def advance(
                      {"on": transition.on.isoformat(), "reasons": list(transition.reasons)})
     session.flush()
     return transitions
+
+
+_WAITS = select(Phase.kind, Phase.assign_after).where(Phase.program_id == bindparam("program_id"))
+
+
+def waiting_assignment(session: Session, program_id: str) -> set[str]:
+    """Kinds of the phases whose 交办 waits (program.yaml `assign_after`): one of the tasks it waits for,
+    such as the deployment tasks that issue the 方案 and the 分工表, has an instance not done."""
+    waits = {kind: codes for kind, codes in session.execute(_WAITS, {"program_id": program_id}) if codes}
+    if not waits:
+        return set()
+    undone = set(session.scalars(
+        select(Task.code).join(TaskInstance, TaskInstance.task_id == Task.id)
+        .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done",
+               TaskInstance.retired_on.is_(None),
+               Task.code.in_({code for codes in waits.values() for code in codes}))
+    ))
+    return {kind for kind, codes in waits.items() if undone & set(codes)}

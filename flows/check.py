@@ -35,7 +35,6 @@ from db import (
     plan_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
-from schedule import PHASE_KINDS
 
 RUNNING = ("open", "overrun")
 DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
@@ -137,18 +136,17 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        assigned_with = assignment_phase(phases(session, program_id))
-        return _program_claims(session, ctx, running, at, assigned_with, Kept())
+        return _program_claims(session, ctx, running, at, phases(session, program_id), Kept())
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    assigned_with: str, kept: Kept) -> Counter:
+                    plan_phases: list[Phase], kept: Kept) -> Counter:
     today = ctx.local_date(at)
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
-    resting = set(PHASE_KINDS) - set(running)
+    resting = {p.kind for p in plan_phases} - set(running)
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
-                                 assignments=assigned_with not in running,
+                                 assignments=assignment_phase(plan_phases) not in running,
                                  recipients=kept.recipients(session, ctx))
     # Extension decisions any day of the program; a phase's own content when that phase is not running.
     parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
@@ -200,7 +198,7 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
         result = CheckResult(program_id, at, today, transitions, running)
         for kind in running:
             result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, kept)
-        result.claimed += _program_claims(session, ctx, running, at, assigned_with, kept)
+        result.claimed += _program_claims(session, ctx, running, at, plan_phases, kept)
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from db import Phase, ProgramContext, evaluate, list_extensions, list_items, load_program, record_decision
 from flows.check import AsOf
 from flows.supervise import moment_of, wired_for
-from schedule import PHASE_KINDS, text
+from schedule import PHASE_KINDS, is_phase_kind, text
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 
@@ -97,7 +97,7 @@ def question_for(session, ctx: ProgramContext, kind: str, today) -> tuple[str, d
             "approve = true": text(language, f"decide.{key}_yes"),
             "approve = false": text(language, f"decide.{key}_no")}
 
-    if kind in PHASE_KINDS:
+    if is_phase_kind(kind):  # a preset kind or the plan's own
         phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == kind))
         if phase is None or phase.state in ("pending", "closed"):
             return None
@@ -136,7 +136,7 @@ def decide_run_name() -> str:
     program, kind = parameters["program"], parameters["kind"]
     with wired_for().sessions.begin() as session:
         ctx = load_program(session, program)
-        if kind in PHASE_KINDS:
+        if is_phase_kind(kind):
             subject = session.scalar(
                 select(Phase.name).where(Phase.program_id == program, Phase.kind == kind)) or kind
         else:

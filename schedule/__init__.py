@@ -10,6 +10,7 @@ from schedule.claims import (
     content_refusal,
     upload_refusal,
 )
+from schedule.collectives import required, share_code
 from schedule.i18n import LANGUAGES, Told, catalogue, labels, language_of, text, told
 from schedule.ladder import (
     Rung,
@@ -22,7 +23,16 @@ from schedule.ladder import (
     rung,
 )
 from schedule.lights import LIGHTS, expected_progress, light
-from schedule.model import PHASE_KINDS, PhaseSpec, Policies, ProgramSpec, ReminderPolicy, TaskSpec, UnitSpec
+from schedule.model import (
+    PHASE_KINDS,
+    PhaseSpec,
+    Policies,
+    ProgramSpec,
+    ReminderPolicy,
+    TaskSpec,
+    UnitSpec,
+    is_phase_kind,
+)
 from schedule.plan_folder import (
     MAX_ALIASES,
     MAX_CELLS,
@@ -49,6 +59,8 @@ __all__ = [
     "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",
     "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
+    "is_phase_kind",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
-    "report_slot", "Rung", "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
+    "report_slot", "required", "Rung", "share_code",
+    "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
     "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
 from schedule.calendar import WorkCalendar
 from schedule.i18n import Told
-from schedule.time_limits import TimeLimit, expand_recurrence
+from schedule.time_limits import UNDATED, TimeLimit, expand_recurrence
 
+# The demonstration-zone preset: these five kinds bring their own content (交办 with deployment, self-check
+# forms, remediation items, the acceptance package) and gates. A plan may declare other phases of its own.
 PHASE_KINDS = ("deployment", "implementation", "self_check", "remediation", "acceptance")
+# The one phase of a plan that declares none: its whole window.
+WHOLE_PHASE = "program"
 PHASE_NAMES_ZH = {
     "deployment": "任务部署", "implementation": "组织实施", "self_check": "自查自评",
     "remediation": "补差提升", "acceptance": "验收准备"}
 PHASE_NAMES_EN = {
     "deployment": "Task deployment", "implementation": "Implementation", "self_check": "Self-check",
     "remediation": "Remediation", "acceptance": "Acceptance preparation"}
-RECURRENCES = ("ongoing", "yearly", "quarterly", "monthly")
+# What names a phase: a preset kind or the plan's own (annual, first_half, …); never `extension:7`, `item:R-3`
+PHASE_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def is_phase_kind(kind: str) -> bool:
+    return bool(PHASE_KIND.match(kind))
+
+
+RECURRENCES = ("ongoing", "as_notified", "yearly", "half_yearly", "quarterly", "monthly")
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,13 @@ class PhaseSpec:
     name: str
     start: date
     end: date
+    exit_tasks: tuple[str, ...] = ()  # the phase cannot close while one of these is not done
+    assign_after: tuple[str, ...] = ()  # the 交办 of this phase's tasks waits until these are done
+
+    @property
+    def preset(self) -> bool:
+        """One of the demonstration-zone kinds, with its content and its own gate."""
+        return self.kind in PHASE_KINDS
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,10 @@ class UnitSpec:
     notify: tuple[str, ...] = ()
     leader_notify: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
+    # A collective's task is done when all its members' shares are, when any one is, or when N are.
+    done_when: str = "all"
+    # The members answer jointly: the task stays one, and one member's report stands for all (no shares).
+    jointly: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,8 @@ class TaskSpec:
     evidence: str | None = None
     phase: str = "implementation"
     row: int | None = None
+    parent: str | None = None  # a member's share of a collective's task: the task's own code
+    done_when: str | None = None  # a collective's task: how many shares finish it (schedule.collectives)
 
     @property
     def recurrence(self) -> str | None:
@@ -190,7 +216,7 @@ def task_instances(task: TaskSpec, phase: PhaseSpec | None, program_start: date,
     """A task's dated instances: one for a single due date, one per period for a recurrence."""
     window_start = phase.start if phase else program_start
     limit = task.limit
-    if limit is None or limit.recurrence == "ongoing":
+    if limit is None or limit.recurrence in UNDATED:
         return [InstanceSpec(0, window_start, None)]
 
     def adjust(d: date) -> date:

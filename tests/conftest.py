@@ -1,9 +1,11 @@
-"""Shared fixtures: one temporary Prefect server per test session, and isolated duban homes."""
+"""Shared fixtures: one temporary Prefect server per test session, isolated duban homes, new databases as
+copies of one migrated database, and the slowest files first for `make test`'s two workers."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +14,49 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402  (after the settings above)
+from tests.support.migrated import build_template, start_new_databases_from  # noqa: E402  (after the settings above)
+from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "migrations: new databases run the migrations, not a migrated copy")
+
+
+# The files that take most of a worker's time (--durations: Prefect servers, the Chengdu replay, PostgreSQL),
+# costliest first. `make test` hands out whole files in collection order (--dist loadfile
+# --no-loadscope-reorder); collected last, one of these would keep a worker busy long after the other ran out.
+SLOWEST_FIRST = (
+    "tests/flows/test_prefect_server.py",
+    "tests/flows/test_prefect_postgres.py",
+    "tests/cli/test_demo.py",
+    "tests/portal/test_browser.py",
+    "tests/db/test_postgres.py",
+    "tests/notifications/test_fault_campaign.py",
+    "tests/flows/test_supervise_flow.py",  # every test that needs the in-process Prefect server is here
+    "tests/db/test_selfcheck.py",
+    "tests/portal/test_portal_live.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file and among the others is kept
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    return build_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(autouse=True)
+def _new_databases_copied(request, migrated_template, monkeypatch):
+    """Every new SQLite database a test opens in this process starts as a copy of one migrated database."""
+    if request.node.get_closest_marker("migrations") is None:
+        start_new_databases_from(migrated_template, monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +66,17 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save their pictures: a temporary folder, so `make test` leaves the clone
+    clean; the README's docs/screenshots/ only when asked (`make screenshots`, DUBAN_SCREENSHOTS=1)."""
+    if os.environ.get("DUBAN_SCREENSHOTS", "") not in ("", "0"):
+        folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture

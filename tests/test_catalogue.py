@@ -26,7 +26,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 # Chinese that duban reads, not says: each file's count of string literals holding Chinese (docstrings aside).
 INPUT_VOCABULARY = {
-    "schedule/time_limits.py": (57, "完成时限 as offices write them: the words and patterns parsed"),
+    "schedule/time_limits.py": (76, "完成时限 as offices write them: the words and patterns parsed"),
     "schedule/unit_names.py": (3, "brackets and separators in unit names as the 分工表 writes them"),
     "schedule/model.py": (5, "the Chinese phase names a 分工表's 阶段 column may use (also default names)"),
     "schedule/plan_folder/reader.py": (24, "the 分工表 column headers accepted, named when one is missing"),
@@ -37,7 +37,7 @@ INPUT_VOCABULARY = {
 # Output not yet in the catalogue (issue 9, still open): Chinese only. The counts may only go down; a file not
 # listed here or above may hold no Chinese literal at all.
 NOT_YET_IN_CATALOGUE = {
-    "duban/cli/phase_work.py": 138, "duban/cli/main.py": 88, "notifications/workbooks/selfcheck.py": 60,
+    "duban/cli/phase_work.py": 137, "duban/cli/main.py": 88, "notifications/workbooks/selfcheck.py": 60,
     "duban/cli/deliveries.py": 33,
     "duban/cli/portal.py": 24, "notifications/workbooks/tasks.py": 18,
     "notifications/workbooks/report_forms.py": 13, "duban/simulation/units.py": 14,
@@ -165,7 +165,7 @@ def test_an_english_programs_status_is_english(english):
 
 @pytest.mark.parametrize(("program", "tasks", "expected"), [
     ({"timezone": "Mars/Olympus"}, None, "program.yaml:3:11: unknown time zone 'Mars/Olympus'"),
-    ({"phases": "soon"}, None, "phases should be a list of 1 to 5 phases"),
+    ({"phases": "soon"}, None, "phases should be a list of phases"),
     ({}, [["D1", "任务部署", "印发实施方案", "领导小组办公室", "", "下周", "", ""]],
      "tasks.xlsx:2:F: time limit '下周' not recognised: not a known way of writing it"),
     ({}, [["D1", "任务部署", "印发实施方案", "不存在的局", "", "2023年4月底前", "", ""]],

@@ -201,7 +201,7 @@ HOSTILE_PLANS = [
         "控制字符", id="bell-in-unit-name"),
     pytest.param(lambda p: _tasks(p, []), "error", "tasks.xlsx", "没有任务行", id="header-only-table"),
     pytest.param(
-        lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2022年6月底前", "", ""]]), "error",
+        lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2022年6月底前", "", ""]]), "warning",
         "tasks.xlsx", "早于计划开始日", id="deadline-before-start"),
     pytest.param(
         lambda p: _tasks(p, [["Z1", "区", "举措", "市公安局", "", "2026年6月底前", "", ""]]), "warning",

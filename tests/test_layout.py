@@ -159,10 +159,6 @@ LONG_FUNCTIONS = {
     "duban/cli/phase_work.py:remediation": "temporary: engineer C rewrites duban/cli/",
     "notifications/dispatch.py:_dispatch_queued": "temporary: engineer D rewrites notifications/dispatch.py",
     "notifications/workbooks/tasks.py:unit_task_workbook": "temporary: engineer D rewrites tasks.py",
-    "schedule/plan_folder/reader.py:read_plan": "temporary: engineer E rewrites plan_folder/reader.py",
-    "schedule/plan_folder/reader.py:_read_policies": "temporary: engineer E rewrites plan_folder/reader.py",
-    "schedule/plan_folder/reader.py:_read_tasks": "temporary: engineer E rewrites plan_folder/reader.py",
-    "scripts/build_example_plans.py:write_workbook": "temporary: engineer E rewrites scripts/",
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Notice, Phase, Task, TaskInstance, Unit, UnitMember
 from db.notices import Candidate, notice_key
+from db.phases import waiting_assignment
 from db.programs import ProgramContext
 from db.tasks import Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
@@ -74,7 +75,9 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
         .join(Task, Task.id == TaskInstance.task_id)
         .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.seq == 0,
                TaskInstance.retired_on.is_(None),
-               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")))
+               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+               # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
+               Task.phase_kind.not_in(sorted(waiting_assignment(session, ctx.id))))
     )
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,

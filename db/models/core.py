@@ -101,6 +101,8 @@ class Phase(IndexedProgramRow, Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     approved_by: Mapped[str | None] = mapped_column(String(100))
     gate_reasons: Mapped[list] = mapped_column(JSON, default=list)  # why the gate did not hold
+    exit_tasks: Mapped[list] = mapped_column(JSON, default=list)  # task codes the phase cannot close without
+    assign_after: Mapped[list] = mapped_column(JSON, default=list)  # task codes its 交办 waits for
 
 
 class Unit(IndexedProgramRow, Base):
@@ -134,6 +136,10 @@ class Task(IndexedProgramRow, Base):
     recurrence: Mapped[str | None] = mapped_column(String(16))
     evidence_spec: Mapped[str | None] = mapped_column(Text)
     source_row: Mapped[int | None] = mapped_column(Integer)
+    # A member's share of a collective's task names the task (its parent); the parent keeps the rule by which
+    # its shares finish it (all | any | N), and is done by the roll-up, never by a report of its own.
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    done_when: Mapped[str | None] = mapped_column(String(8))
     # A task dropped from the 分工表 on re-import is kept (with its history) and listed, not deleted.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -49,7 +49,7 @@ from duban.cli.support import (
     stage_evidence,
 )
 from notifications import FORMATS, build_package, bulletin_data, import_forms, render_bulletin, write_forms
-from schedule import PHASE_KINDS
+from schedule import PHASE_KINDS, is_phase_kind, text
 
 ByOption = Annotated[str | None, typer.Option("--by", help="决定人（记入事件日志），默认当前系统用户")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="说明")]
@@ -333,8 +333,9 @@ def phase_approve(
     as_json: JsonOption = False,
 ) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
-    if kind not in PHASE_KINDS:
-        raise typer.BadParameter(f"「{kind}」应为 {' | '.join(PHASE_KINDS)}", param_hint="KIND")
+    if not is_phase_kind(kind):  # the program's own phases are checked once it is loaded
+        raise typer.BadParameter(text(None, "plan.phase_kind", kind=kind, kinds=" | ".join(PHASE_KINDS)),
+                                 param_hint="KIND")
     wired = context(db)
     with wired.transaction() as session:
         ctx = load_program(session, program)

@@ -37,7 +37,7 @@ from db import (
 from duban.portal.app import form_of, in_program, portal_of, program_language
 from duban.portal.security import client_address
 from duban.portal.texts import texts_for
-from schedule import PHASE_KINDS, clean_entry
+from schedule import clean_entry, is_phase_kind
 
 router = APIRouter()
 QUEUE_LIMIT = 2000
@@ -186,7 +186,7 @@ async def extension_decision(request: Request, request_id: int, verdict: str) ->
 
 @router.post("/review/phases/{kind}/approve")
 async def phase_decision(request: Request, kind: str) -> Response:
-    if kind not in PHASE_KINDS:
+    if not is_phase_kind(kind):
         return portal_of(request).message(
             request, _language(request), portal_of(request).session(request), 404, _page_missing(request)
         )

@@ -14,6 +14,12 @@ from duban import app
 from schedule import read_plan
 from tests.support.factories import TASKS, program_yaml, write_plan
 
+
+def units_of(plan: Path) -> dict[str, list[str]]:
+    """collective id → its members, as the plan's units.yaml lists them."""
+    units = yaml.safe_load((plan / "units.yaml").read_text("utf-8"))
+    return {u["id"]: u["members"] for u in units if u.get("members")}
+
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[2] / "plans"
 
@@ -54,16 +60,20 @@ def test_the_example_plans_validate_and_import(home):
 def test_the_county_plan_carries_its_units_as_the_seed_lists_them(home):
     assert runner.invoke(app, ["plan", "import", str(PLANS / "county-ip-2023")]).exit_code == 0
     tasks = {t["code"]: t for t in tasks_json("county-ip-2023")}
-    assert sorted(tasks, key=int) == [str(n) for n in range(1, 17)]
+    parents = [code for code, task in tasks.items() if "@" not in code]
+    assert sorted(parents, key=int) == [str(n) for n in range(1, 17)]
     # 1. 责任单位：县市场监管局〔知识产权局〕、财政局 — the first listed leads.
     assert tasks["1"]["lead"] == ["msa"] and tasks["1"]["co"] == ["finance"]
     # 4. 县市场监管局〔知识产权局〕、发改局〔信息中心〕、公安局、县法院、县检察院
     assert tasks["4"]["lead"] == ["msa"] and tasks["4"]["co"][:2] == ["ndrc", "police"]
-    # 10. 县法院 leads; 14. 县直有关单位 is a collective that stands for its members.
+    # 10. 县法院 leads; 14. 县直有关单位 is a collective: each member leads its own share of the task,
+    # and the task itself is rolled up from the shares.
     assert tasks["10"]["lead"] == ["court"]
-    assert tasks["14"]["lead"] == ["county-departments"]
+    assert tasks["14"]["lead"] == [] and tasks["14@court"]["lead"] == ["court"]
+    assert {code for code in tasks if code.startswith("14@")} == {
+        f"14@{m}" for m in units_of(PLANS / "county-ip-2023")["county-departments"]}
     members = tasks_json("county-ip-2023", "--unit", "court")
-    assert "14" in {t["code"] for t in members}
+    assert "14@court" in {t["code"] for t in members}
 
 
 def test_merged_area_cells_apply_to_every_row_they_cover(tmp_path, home):
@@ -92,6 +102,7 @@ def test_the_responsibility_form_csv_and_formula_cells(tmp_path, home):
     assert reading.ok, [str(p) for p in reading.problems]
     first, second = reading.program.tasks
     assert first.lead == ("msa",) and first.co == ("court", "police")
+    assert second.lead == ("departments",)  # a collective answering jointly: one task
     assert str(first.limit.due) == "2023-06-15"
     assert second.limit.recurrence == "monthly"
 

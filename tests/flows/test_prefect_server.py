@@ -52,11 +52,10 @@ def test_the_scheduler_creates_the_daily_checks_at_0830_in_shanghai(prod):
 
 
 def test_every_list_command_works_against_the_server(prod):
-    listed = prod.server.run("prefect", "deployment", "ls").stdout
+    kinds = ("deployment", "flow-run", "work-pool", "artifact", "automation")
+    listed, *_ = prod.server.run_all(*(("prefect", kind, "ls") for kind in kinds))
     for name in ("daily-check", "weekly-bulle", "decide"):
-        assert name in listed
-    for command in (("flow-run", "ls"), ("work-pool", "ls"), ("artifact", "ls"), ("automation", "ls")):
-        prod.server.run("prefect", *command)
+        assert name in listed.stdout
 
 
 def test_the_overrun_automation_exists_after_setup(prod):

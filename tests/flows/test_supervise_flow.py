@@ -1,9 +1,11 @@
-"""`supervise` as a real Prefect flow run: its name, tags, subflows and the coordinator's artifacts."""
+"""`supervise` as a real Prefect flow run: its name, tags, subflows and the coordinator's artifacts; `decide`
+paused for the coordinator. One temporary server for all of them."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time as time_
 from datetime import date
 
@@ -14,14 +16,18 @@ from prefect.client.schemas.filters import (
     FlowRunFilterName,
 )
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.flow_runs import resume_flow_run
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from db import CoordinatorDecision, Event
 from duban import app
 from flows import database
+from flows import decide_flow as decide
 from flows import supervise_flow as supervise
 from tests.support.factories import write_plan
 from tests.support.programs import at as morning
-from tests.support.programs import outbox_lines, setup
+from tests.support.programs import make_db, outbox_lines, set_phase, setup
 
 runner = CliRunner()
 
@@ -145,3 +151,39 @@ def test_a_worker_may_keep_the_database_url_in_a_prefect_secret_block(prefect_ha
     assert wiring().settings.db_url == "sqlite:////srv/duban/duban.db"
     monkeypatch.setenv("DUBAN_DATABASE_URL", "sqlite:////elsewhere.db")  # an explicit URL wins
     assert wiring().settings.db_url == "sqlite:////elsewhere.db"
+
+
+def test_the_coordinator_decides_in_a_paused_prefect_run(tmp_path, home, prefect_harness):
+    sessions, url = make_db(tmp_path)
+    with sessions.begin() as session:
+        set_phase(session, "demo-city", "self_check", "overrun")
+    outcome: dict = {}
+    def ask() -> None:
+        with database(url):  # a thread starts with a fresh context: the binding is made inside it
+            outcome.update(decide(program="demo-city", kind="self_check", timeout_seconds=60, poll_interval=1,
+                                  as_of=morning(date(2024, 8, 5))))
+
+    runner_thread = threading.Thread(target=ask)
+    runner_thread.start()
+    paused = None
+    with get_client(sync_client=True) as client:
+        for _ in range(200):
+            runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=20)
+            paused = next((r for r in runs if r.name and r.state and r.state.is_paused()), None)
+            if paused:
+                break
+            time_.sleep(0.1)
+    assert paused is not None
+    resume_flow_run(paused.id, run_input={"approve": True, "note": "同意", "decided_by": "王主任"})
+    runner_thread.join(60)
+    assert outcome["decided"] and outcome["approve"] and outcome["by"] == "王主任"
+    with sessions.begin() as session:
+        decision = session.scalar(select(CoordinatorDecision))
+        assert (decision.subject, decision.approve, decision.decided_by, decision.source) == (
+            "phase:self_check", True, "王主任", "prefect")
+        assert decision.decided_at.date() == date(2024, 8, 5)  # the program's date, not the wall clock
+        assert session.scalar(select(Event).where(Event.kind == "phase.approved")).actor == "王主任"
+        # Nothing left to ask: the gate now holds.
+    assert paused.name == "demo-city · 决定 · 自查自评"
+    with database(url):
+        assert decide(program="demo-city", kind="self_check")["asked"] is False

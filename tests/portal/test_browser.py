@@ -1,7 +1,7 @@
 """The coordinator's view in a real browser: Debian's Chromium, driven by Playwright, against a real Prefect
 server on which `duban serve` serves the Chengdu program (the README's local path). It opens the daily check's
-Upcoming runs and the tasks artifact, checks what a coordinator must see, and saves the screenshots the README
-shows (docs/screenshots/)."""
+Upcoming runs and the tasks artifact, checks what a coordinator must see, and takes the screenshots the
+README shows (into docs/screenshots/ under `make screenshots`, a temporary folder otherwise)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tests.support.prefect_server import PrefectServer
 from tests.support.production import DAILY_CHECK, PROGRAM, ROOT, Production
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -63,7 +62,7 @@ def page():
             browser.close()
 
 
-def test_the_daily_check_shows_its_upcoming_runs_at_0830(served, page):
+def test_the_daily_check_shows_its_upcoming_runs_at_0830(served, page, screenshots):
     deployment = served.deployment(DAILY_CHECK)
     page.goto(f"{served.server.url}/deployments/deployment/{deployment['id']}?tab=Upcoming")
     page.get_by_text(re.compile(r"^\s*[1-9]\d* Flow runs?\s*$")).first.wait_for(timeout=60_000)
@@ -71,11 +70,10 @@ def test_the_daily_check_shows_its_upcoming_runs_at_0830(served, page):
     slots = page.get_by_text(re.compile(r"\d{4}/\d{2}/\d{2} 08:30:00 AM"))
     slots.first.wait_for(timeout=60_000)
     assert slots.count() >= 3
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "upcoming-runs.png"))
+    page.screenshot(path=str(screenshots / "upcoming-runs.png"))
 
 
-def test_the_tasks_artifact_shows_chinese_headers_and_red_rows_first(served, page):
+def test_the_tasks_artifact_shows_chinese_headers_and_red_rows_first(served, page, screenshots):
     artifact = served.artifacts()[f"{PROGRAM}-tasks"]
     page.goto(f"{served.server.url}/artifacts/artifact/{artifact['latest_id']}")
     page.locator("th", has_text="预警").first.wait_for(timeout=60_000)
@@ -83,4 +81,4 @@ def test_the_tasks_artifact_shows_chinese_headers_and_red_rows_first(served, pag
     assert headers[:7] == ["预警", "编号", "工作举措", "牵头单位", "完成时限", "进度", "最近报送"]
     first_row = page.locator("tbody tr").first
     assert first_row.is_visible() and first_row.locator("td").first.inner_text().strip() == "红灯"
-    page.screenshot(path=str(SCREENSHOTS / "tasks-artifact.png"))
+    page.screenshot(path=str(screenshots / "tasks-artifact.png"))

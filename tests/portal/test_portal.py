@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import sqlite3
 from datetime import timedelta
 
@@ -27,12 +28,13 @@ from db import (
 )
 from duban import app as cli
 from duban import create_app
-from flows import run_check
+from flows import run_check, wiring
 from notifications import DigestItem, form_bytes, render_digest, unit_task_workbook
 from schedule import MAX_EVIDENCE_BYTES
 from tests.support.portal import (
     PDF,
     Clock,
+    assigned_home,
     assigned_program,
     cli_json,
     field_value,
@@ -46,9 +48,16 @@ from tests.support.portal import (
 from tests.support.programs import fill
 
 
+@pytest.fixture(scope="module")
+def assigned(tmp_path_factory):
+    return assigned_home(tmp_path_factory.mktemp("assigned"))
+
+
 @pytest.fixture
-def portal(tmp_path, home):
-    wired = assigned_program(tmp_path)
+def portal(home, assigned):
+    """The factory plan with its 交办 sent: a copy of the module's home, the app on it and its clock."""
+    shutil.copytree(assigned, home)
+    wired = wiring()
     clock = Clock()
     client = TestClient(create_app(wired, clock), base_url="http://127.0.0.1")
     return wired, clock, client

@@ -1,10 +1,9 @@
 """The whole loop against the portal under a real uvicorn on a loopback port: over HTTP, and in Debian's
-chromium driven by Playwright (never a downloaded browser). The browser walk saves the screenshots the README
-shows (docs/screenshots/)."""
+chromium driven by Playwright (never a downloaded browser). The browser walk takes the screenshots the
+README shows (into docs/screenshots/ under `make screenshots`, a temporary folder otherwise)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,6 @@ from tests.support.portal import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -138,7 +136,7 @@ def _signed_in_office(browser, url: str):
     return office
 
 
-def test_the_whole_loop_in_chromium(live):
+def test_the_whole_loop_in_chromium(live, screenshots):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
@@ -149,7 +147,6 @@ def test_the_whole_loop_in_chromium(live):
     )
     evidence = wired.settings.home.parent / "平台截图.png"
     evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
@@ -157,7 +154,7 @@ def test_the_whole_loop_in_chromium(live):
             _acknowledge_report_and_claim(unit, link, evidence)
             office = _signed_in_office(browser, server.url)
             assert "合作协议.pdf" in office.content()
-            office.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
+            office.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
             clock.now = moment("2023-03-03T09:00")
             office.fill("tr[id^=claim-] input[name=reason]", "协议缺少盖章页，请补充后重新申请")
             office.locator("tr[id^=claim-] button.return").click()
@@ -165,7 +162,7 @@ def test_the_whole_loop_in_chromium(live):
             clock.now = moment("2023-03-06T10:00")
             unit.goto(link)
             assert "协议缺少盖章页" in unit.locator("#task-A1").inner_text()
-            unit.screenshot(path=str(SCREENSHOTS / "unit-page.png"), full_page=True)
+            unit.screenshot(path=str(screenshots / "unit-page.png"), full_page=True)
             unit.locator("#task-A1 a.open").click()
             assert "协议缺少盖章页" in unit.locator("p.returned").inner_text()
             unit.set_input_files(
@@ -183,4 +180,4 @@ def test_the_whole_loop_in_chromium(live):
             browser.close()
     done = task_of("A1", "2023-03-09")
     assert done["status"] == "done" and done["done_on"] == "2023-03-06"
-    assert shutil.disk_usage(SCREENSHOTS) and (SCREENSHOTS / "unit-page.png").stat().st_size > 10_000
+    assert (screenshots / "unit-page.png").stat().st_size > 10_000

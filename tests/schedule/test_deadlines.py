@@ -2,6 +2,7 @@
 
 import calendar
 import datetime as dt
+import re
 from datetime import date
 
 import pandas as pd
@@ -58,6 +59,19 @@ CONTRACT = [
     ("每季度", TimeLimit(recurrence="quarterly")),
     ("每月", TimeLimit(recurrence="monthly")),
     ("每月5日前", TimeLimit(recurrence="monthly", day=5)),
+    ("每半年", TimeLimit(recurrence="half_yearly")),
+    ("按通知要求", TimeLimit(recurrence="as_notified")),
+    ("2021年", due(2021, 12, 31)),
+]
+
+# Written without a year, as an annual 工作要点 writes them: the plan's window gives the year.
+YEARLESS = [
+    ("年底前", TimeLimit(month=12)),
+    ("全年", TimeLimit(month=12)),
+    ("6月30日前", TimeLimit(month=6, day=30)),
+    ("4月26日前", TimeLimit(month=4, day=26)),
+    ("上半年", TimeLimit(month=6)),
+    ("下半年", TimeLimit(month=12)),
 ]
 
 # What a coordinator types and expects to be understood.
@@ -100,10 +114,23 @@ TOLERATED = [
     ("每月底前", TimeLimit(recurrence="monthly")),
     ("每个月10号前", TimeLimit(recurrence="monthly", day=10)),
     ("长期坚持。", TimeLimit(recurrence="ongoing")),
+    ("年内", TimeLimit(month=12)),
+    ("年底", TimeLimit(month=12)),
+    ("6月底前", TimeLimit(month=6)),
+    ("6月底", TimeLimit(month=6)),
+    ("9月", TimeLimit(month=9)),
+    ("4月26日", TimeLimit(month=4, day=26)),
+    ("2月29日前", TimeLimit(month=2, day=29)),
+    ("第三季度", TimeLimit(month=9)),
+    ("三季度末", TimeLimit(month=9)),
+    ("年中", TimeLimit(month=6)),
+    ("3月至4月", TimeLimit(month=4)),
+    ("每个半年", TimeLimit(recurrence="half_yearly")),
+    ("按要求", TimeLimit(recurrence="as_notified")),
 ]
 
 
-@pytest.mark.parametrize(("value", "expected"), CONTRACT + TOLERATED, ids=str)
+@pytest.mark.parametrize(("value", "expected"), CONTRACT + YEARLESS + TOLERATED, ids=str)
 def test_accepted_time_limits(value, expected):
     assert parse_time_limit(value) == expected
 
@@ -122,7 +149,8 @@ def test_blank_cells_have_no_time_limit(blank):
         ("每年6月31日", "6月没有 31 日"), ("每年13月", "月份 13 不在 1–12"),
         ("每月32日", "日 32 不在 1–31"), ("1999年底", "年份 1999 不在"), ("2023年6月至3月", "早于开始"),
         ("尽快", "不是认得的写法"), ("立即", "不是认得的写法"), ("每周", "不是认得的写法"),
-        ("6月底", "不是认得的写法"), ("2023年6月底前后", "不是认得的写法"), ("2023-6/15", "不是认得的写法")],
+        ("6月31日", "6月没有 31 日"), ("13月", "月份 13 不在 1–12"), ("第五季度", "季度 5 不在 1–4"),
+        ("按时", "不是认得的写法"), ("2023年6月底前后", "不是认得的写法"), ("2023-6/15", "不是认得的写法")],
 )
 def test_bad_time_limits_quote_the_text_and_say_why(text, reason):
     with pytest.raises(TimeLimitError) as caught:
@@ -143,6 +171,34 @@ def test_the_error_is_a_value_error():
         parse_time_limit("尽快")
 
 
+# (text, the plan's window start, the due date it reads as): the first such day on or after the start.
+IN_WINDOW = [
+    ("年底前", date(2021, 1, 1), date(2021, 12, 31)),
+    ("全年", date(2021, 3, 1), date(2021, 12, 31)),
+    ("6月30日前", date(2021, 1, 1), date(2021, 6, 30)),
+    ("4月26日前", date(2021, 1, 1), date(2021, 4, 26)),
+    ("4月26日前", date(2021, 5, 1), date(2022, 4, 26)),  # past in the first year: the next one (a warning)
+    ("上半年", date(2021, 2, 8), date(2021, 6, 30)),
+    ("下半年", date(2021, 2, 8), date(2021, 12, 31)),
+    ("2月29日前", date(2021, 1, 1), date(2021, 2, 28)),
+    ("2月29日前", date(2024, 1, 1), date(2024, 2, 29)),
+    ("6月30日前", date(2023, 7, 1), date(2024, 6, 30)),
+    ("2021年", date(2021, 1, 1), date(2021, 12, 31)),  # a year written is kept whatever the window
+    ("2021年6月", date(2023, 1, 1), date(2021, 6, 30)),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "expected"), IN_WINDOW, ids=str)
+def test_yearless_dates_read_against_the_window(text, start, expected):
+    assert parse_time_limit(text).in_window(start) == TimeLimit(due=expected)
+
+
+@pytest.mark.parametrize("text", ["每年", "每半年", "长期坚持", "按通知要求"])
+def test_recurrences_are_what_they_say_in_any_window(text):
+    limit = parse_time_limit(text)
+    assert limit.in_window(date(2021, 1, 1)) is limit
+
+
 def days(*texts: str) -> list[date]:
     return [date.fromisoformat(t) for t in texts]
 
@@ -156,6 +212,8 @@ def days(*texts: str) -> list[date]:
                      days("2023-12-31", "2024-12-31", "2025-12-31"), id="yearly at the end of December"),
         pytest.param(TimeLimit(recurrence="yearly", month=2, day=29), "2023-01-01", "2024-12-31",
                      days("2023-02-28", "2024-02-29"), id="yearly 29 February on the 28th in common years"),
+        pytest.param(TimeLimit(recurrence="half_yearly"), "2021-01-01", "2022-06-29",
+                     days("2021-06-30", "2021-12-31"), id="half-yearly at June's and December's ends"),
         pytest.param(TimeLimit(recurrence="quarterly"), "2023-03-01", "2023-12-30",
                      days("2023-03-31", "2023-06-30", "2023-09-30"), id="quarterly at quarter ends"),
         pytest.param(TimeLimit(recurrence="monthly"), "2024-01-10", "2024-04-05",
@@ -172,6 +230,7 @@ def test_recurring_instances(limit, start, end, expected):
 
 def test_ongoing_and_one_off_limits():
     assert expand_recurrence(TimeLimit(recurrence="ongoing"), date(2023, 1, 1), date(2025, 1, 1)) == []
+    assert expand_recurrence(TimeLimit(recurrence="as_notified"), date(2023, 1, 1), date(2025, 1, 1)) == []
     assert expand_recurrence(due(2023, 6, 30), date(2023, 1, 1), date(2025, 1, 1)) == [date(2023, 6, 30)]
     assert expand_recurrence(TimeLimit(), date(2023, 1, 1), date(2025, 1, 1)) == []
 
@@ -214,3 +273,29 @@ def test_random_text_parses_or_raises_time_limit_error(text):
     except TimeLimitError:
         return
     assert result is None or isinstance(result, TimeLimit)
+
+
+def documented_time_limits() -> list[str]:
+    """Every text in the first column of docs/plan-format.md's "Time limits accepted" table."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "plan-format.md").read_text("utf-8")
+    table = doc.split("Time limits accepted", 1)[1].split("\n\n", 2)[1]
+    texts = []
+    for line in table.splitlines()[2:]:
+        first = re.sub(r"\(.*?\)", "", line.split("|")[1])  # (… 第四季度, Q4): the pattern, not a text
+        for text in re.split(r", | / ", first):
+            text = text.strip()
+            if text and "…" not in text and "Excel" not in text:
+                texts.append(text)
+    return texts
+
+
+def test_the_documented_table_is_long_enough_to_mean_something():
+    assert {"年底前", "全年", "6月30日前", "4月26日前", "每半年", "上半年", "按通知要求", "2021年"} <= set(
+        documented_time_limits())
+
+
+@pytest.mark.parametrize("text", documented_time_limits())
+def test_every_documented_time_limit_is_accepted(text):
+    assert isinstance(parse_time_limit(text), TimeLimit)

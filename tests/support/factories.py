@@ -15,7 +15,9 @@ UNITS = [
     {"id": "court", "name": "市中级人民法院", "aliases": ["市法院"], "notify": ["json://127.0.0.1:9/court"]},
     {"id": "police", "name": "市公安局", "notify": ["json://127.0.0.1:9/police"]},
     {"id": "justice", "name": "市司法局", "notify": ["json://127.0.0.1:9/justice"]},
-    {"id": "departments", "name": "市直有关单位", "members": ["court", "police", "justice"]},
+    # Answering jointly: C1 stays one task that any member's report moves (tests/schedule/test_collectives.py
+    # has the members' own shares).
+    {"id": "departments", "name": "市直有关单位", "members": ["court", "police", "justice"], "jointly": True},
 ]
 
 HEADER = ["序号", "重点任务", "工作举措", "牵头单位", "配合单位", "完成时限", "成果形式", "阶段"]

@@ -12,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from db import forget_engine
 from duban import app as cli
 from duban import create_app
 from flows import Wiring, run_check, wiring
@@ -50,6 +52,18 @@ def assigned_program(tmp_path: Path, portal_url: str | None = None, **program) -
         wired.sessions, "demo-city", moment("2023-03-01T08:30"), wired.notifier(outbox_only=True), portal_url
     )
     return wired
+
+
+def assigned_home(folder: Path) -> Path:
+    """`assigned_program` in a home of its own under `folder`, closed so that tests can start from copies of
+    it (the import and the first check are most of a portal test's time)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DUBAN_HOME", str(folder / "home"))
+        patch.delenv("DUBAN_DATABASE_URL", raising=False)
+        patch.setenv("DUBAN_NOTIFIER", "outbox")
+        wired = assigned_program(folder)
+        forget_engine(wired.settings.db_url)  # folds the WAL into the database file
+    return wired.settings.home
 
 
 def outbox(wired: Wiring) -> list[dict]:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,13 @@ class PrefectServer:
                 f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+    def run_all(self, *commands: tuple[str, ...], env: dict[str, str] | None = None,
+                cwd: Path | None = None) -> list[subprocess.CompletedProcess]:
+        """Independent commands at once, each checked as by `run`: the CLI's start-up (seconds of imports)
+        is most of their time, and on a busy machine they wait less side by side than one after another."""
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            return list(pool.map(lambda command: self.run(*command, env=env, cwd=cwd), commands))
 
     def spawn(self, *command: str, name: str, env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.Popen:

@@ -85,10 +85,12 @@ def production(
         "DUBAN_NOTIFIER": "outbox",
     }
     with PrefectServer.start(folder / "prefect", database_url=prefect_database_url) as server:
-        server.run("prefect", "work-pool", "create", "duban", "--type", "process")
-        server.run("duban", "plan", "import", "plans/chengdu-2023", env=duban_env, cwd=ROOT)
+        # The README's steps; those that do not depend on each other at once. The work pool, the program and
+        # the automation are independent; `prefect deploy` needs the pool.
+        server.run_all(("prefect", "work-pool", "create", "duban", "--type", "process"),
+                       ("duban", "plan", "import", "plans/chengdu-2023"), ("duban", "prefect", "setup"),
+                       env=duban_env, cwd=ROOT)
         # Not the database: `prefect deploy` never sees it, so nothing of it can reach a deployment.
         server.run("prefect", "deploy", "--all", env={"DUBAN_PROJECT_DIR": str(ROOT)}, cwd=ROOT)
-        server.run("duban", "prefect", "setup", env=duban_env)
         server.spawn("prefect", "worker", "start", "--pool", "duban", name="worker", env=duban_env, cwd=ROOT)
         yield Production(server, duban_env, database_url)
