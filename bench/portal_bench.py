@@ -1,7 +1,6 @@
-"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, 50 concurrent report submissions (each
-with
-a small evidence file), and the review queue with 1,000 claims, each beside a static file served by the same
-server (the baseline: what the server and the loopback cost without duban's work).
+"""The portal under uvicorn on loopback: a unit page with 1,000 tasks, report submissions (each with a small
+evidence file) one at a time and 50 at once, and the review queue with 1,000 claims, each beside a static file
+served by the same server (the baseline: what the server and the loopback cost without duban's work).
 
 `python -m bench.portal_bench [TASKS]` (default 1,000). The server is a separate process (`uvicorn
 duban.portal.serve:app --factory`, one worker) over a fresh SQLite home; latencies are measured by the client.
@@ -134,61 +133,60 @@ def serve(home: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the portal did not start")
 
 
-def main(size: int = 1000) -> None:
+def csrf_of(page: str) -> str:
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
 
+
+def submitter(base: str, token: str, csrf: str, cookies: dict):
+    """A unit's report on one task with a 20 KB evidence file, as the portal's form posts it; its seconds."""
+
+    def submit(code: str) -> float:
+        begun = time.perf_counter()
+        response = httpx.post(
+            f"{base}/u/{token}/t/{code}/report", cookies=cookies, timeout=120,
+            data={"csrf": csrf, "form_id": f"bench-{code}", "progress": "60", "note": "按计划推进",
+                  "action": "report", "status": "in_progress"},
+            files=[("files", ("进展材料.pdf", PDF, "application/pdf"))],
+        )
+        assert response.status_code == 303, response.text[:300]
+        return time.perf_counter() - begun
+
+    return submit
+
+
+def measure(client: httpx.Client, base: str, home: Path, token: str, size: int) -> list[tuple]:
+    """(label, samples, static-file samples) for each kind of request."""
+    static = timed_gets(client, "/static/portal.css", 200)
+    page = client.get(f"/u/{token}")
+    rows = [(f"unit page, {size:,} tasks ({len(page.content) // 1024} KiB)",
+             timed_gets(client, f"/u/{token}", 30), static)]
+    codes = [f"T{n:05d}" for n in range(80)]
+    submit = submitter(base, token, csrf_of(page.text), dict(client.cookies))
+    one_by_one = [submit(code) for code in codes[50:]]
+    rows.append(("a report submission with a 20 KB file, one at a time (30)", one_by_one, static))
+    begun = time.perf_counter()
+    with ThreadPoolExecutor(50) as pool:
+        together = list(pool.map(submit, codes[:50]))
+    wall = time.perf_counter() - begun
+    rows.append((f"50 concurrent report submissions with a 20 KB file (all in {wall:.1f} s)", together,
+                 static))
+    claimed = claim_all(home, set(codes))
+    client.post("/login", data={"csrf": csrf_of(client.get("/login").text), "program": "bench-portal",
+                                "name": "bench", "password": "bench-password"})
+    rows.append((f"review queue, {claimed:,} claims", timed_gets(client, "/review", 20), static))
+    return rows
+
+
+def main(size: int = 1000) -> None:
     with tempfile.TemporaryDirectory(prefix="duban-portal-bench-") as folder:
         home = Path(folder) / "home"
         token = prepare(home, size)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = serve(home, port)
-        rows = []
         try:
             with httpx.Client(base_url=base, timeout=120) as client:
-                static = timed_gets(client, "/static/portal.css", 200)
-                page = client.get(f"/u/{token}")
-                csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-                unit_page = timed_gets(client, f"/u/{token}", 30)
-                rows.append(
-                    (f"unit page, {size:,} tasks ({len(page.content) // 1024} KiB)", unit_page, static)
-                )
-
-                codes = [f"T{n:05d}" for n in range(50)]
-                cookies = dict(client.cookies)
-
-                def submit(code: str) -> float:
-                    begun = time.perf_counter()
-                    response = httpx.post(
-                        f"{base}/u/{token}/t/{code}/report",
-                        cookies=cookies,
-                        timeout=120,
-                        data={
-                            "csrf": csrf,
-                            "form_id": f"bench-{code}",
-                            "progress": "60",
-                            "note": "按计划推进",
-                            "action": "report",
-                            "status": "in_progress",
-                        },
-                        files=[("files", ("进展材料.pdf", PDF, "application/pdf"))],
-                    )
-                    assert response.status_code == 303, response.text[:300]
-                    return time.perf_counter() - begun
-
-                begun = time.perf_counter()
-                with ThreadPoolExecutor(50) as pool:
-                    submissions = list(pool.map(submit, codes))
-                wall = time.perf_counter() - begun
-                rows.append((f"50 concurrent report submissions with a 20 KB file (all in {wall:.1f} s)",
-                             submissions, static))
-
-                claimed = claim_all(home, set(codes))
-                login = client.get("/login").text
-                csrf = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-                client.post("/login", data={"csrf": csrf, "program": "bench-portal", "name": "bench",
-                                            "password": "bench-password"})
-                queue = timed_gets(client, "/review", 20)
-                rows.append((f"review queue, {claimed:,} claims", queue, static))
+                rows = measure(client, base, home, token, size)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -2,101 +2,69 @@
 
 Tables are in db.models (one module per aggregate); everything other packages use is named here."""
 
-from db.acceptance import (
-    MANIFEST,
-    PackageRefused,
-    checklist,
-    matches,
-    package_data,
-    prepare_out_dir,
-    refuse_foreign,
-)
-from db.accounts import add_user, authenticate
-from db.assignments import ack_candidates, ack_counts, acked_codes, acknowledge, unacknowledged
-from db.collectives import roll_up
-from db.decisions import decisions, needs_decision, pending_decisions, record_decision
-from db.engine import alembic_config, forget_engine, forget_engines, get_engine, session_factory
-from db.events import record_event
-from db.evidence import Staged, commit_files, stage, store
-from db.extensions import approve_extension, list_extensions, program_end, reject_extension, request_extension
-from db.gates import GATES, GateMissing, GateResult, approve_phase, evaluate, phase_decision
-from db.importer import ImportResult, PlanConflict, import_program
-from db.ladders import CONTENT_PARTS, bulletin_candidates, content_candidates, plan_candidates
-from db.models import (
-    NOTICE_STATES,
-    AssignmentAck,
-    Base,
-    ChannelHealth,
-    CoordinatorDecision,
-    Delivery,
-    DoneClaim,
-    Event,
-    ExtensionRequest,
-    Finding,
-    Notice,
-    NoticeChannel,
-    Phase,
-    Program,
-    ProgressReport,
-    RateEvent,
-    RateLimit,
-    RemediationItem,
-    SelfCheckReturn,
-    SelfCheckRow,
-    Task,
-    TaskInstance,
-    TaskUnit,
-    Unit,
-    UnitLink,
-    UnitMember,
-)
-from db.notices import Candidate, claim, notice_key, outbox_entries
-from db.phases import Transition, advance, waiting_assignment
-from db.portal_guard import first_submission, penalty_seconds, recent_failures, record_failure, signing_key
-from db.programs import InvalidInput, NotFound, ProgramContext, load_program, phases
-from db.remediation import (
-    accept_item,
-    add_evidence,
-    derive_items,
-    is_item_code,
-    item_due,
-    list_items,
-    pending_findings,
-    report_item,
-)
-from db.reviews import (
-    check_report,
-    claim_candidates,
-    claims,
-    import_reports,
-    pass_claim,
-    return_claim,
-    submit_report,
-)
-from db.scores import card, interview_list, scores_report, unit_scores
-from db.selfcheck import (
-    COMPLETION_LABELS,
-    FINDING_LABELS,
-    FORM_FORMAT,
-    SCORE_MAX,
-    SCORE_MIN,
-    FormSpec,
-    ReturnedForm,
-    ReturnedRow,
-    form_spec,
-    form_specs,
-    missing_units,
-    parse_completion,
-    record_returns,
-    selfcheck_summary,
-    split_evidence,
-    units_with_tasks,
-    validate_returns,
-)
-from db.tasks import Recipients, collectives_of, record_report, status_summary, task_exists, task_rows
-from db.unit_links import LinkHolder, issue_link, link_url, resolve_link, revoke_links
+from schedule import lazy_surface
+
+# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
+_SURFACE = {
+    "acceptance": (
+        "MANIFEST", "PackageRefused", "checklist", "matches", "package_data", "prepare_out_dir",
+        "refuse_foreign",
+    ),
+    "accounts": ("add_user", "authenticate"),
+    "assignments": ("ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
+    "collectives": ("roll_up",),
+    "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
+    "engine": (
+        "alembic_config", "forget_engine", "forget_engines", "get_engine", "head_revisions",
+        "session_factory",
+    ),
+    "events": ("record_event",),
+    "evidence": ("Staged", "commit_files", "stage", "store"),
+    "extensions": (
+        "approve_extension", "list_extensions", "program_end", "reject_extension", "request_extension",
+    ),
+    "gates": ("GATES", "GateMissing", "GateResult", "approve_phase", "evaluate", "phase_decision"),
+    "importer": ("ImportResult", "PlanConflict", "import_program"),
+    "ladders": ("CONTENT_PARTS", "bulletin_candidates", "content_candidates", "plan_candidates"),
+    "models": (
+        "NOTICE_STATES", "AssignmentAck", "Base", "ChannelHealth", "CoordinatorDecision", "Delivery",
+        "DoneClaim", "Event", "ExtensionRequest", "Finding", "Notice", "NoticeChannel", "Phase", "Program",
+        "ProgressReport", "RateEvent", "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow",
+        "Task", "TaskInstance", "TaskUnit", "Unit", "UnitLink", "UnitMember",
+    ),
+    "notices": ("Candidate", "Selected", "claim", "notice_key", "outbox_entries", "preview"),
+    "phases": ("Transition", "advance", "waiting_assignment"),
+    "portal_guard": (
+        "first_submission", "penalty_seconds", "recent_failures", "record_failure", "signing_key",
+    ),
+    "programs": ("InvalidInput", "NotFound", "ProgramContext", "load_program", "phases"),
+    "remediation": (
+        "accept_item", "add_evidence", "derive_items", "is_item_code", "item_due", "list_items",
+        "pending_findings", "report_item",
+    ),
+    "reviews": (
+        "check_report", "claim_candidates", "claims", "import_reports", "pass_claim", "return_claim",
+        "submit_report",
+    ),
+    "scores": ("card", "interview_list", "scores_report", "unit_scores"),
+    "selfcheck": (
+        "COMPLETION_LABELS", "FINDING_LABELS", "FORM_FORMAT", "SCORE_MAX", "SCORE_MIN", "FormSpec",
+        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "missing_units", "parse_completion",
+        "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks", "validate_returns",
+    ),
+    "tasks": (
+        "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
+        "task_rows",
+    ),
+    "unit_links": ("LinkHolder", "issue_link", "link_url", "resolve_link", "revoke_links"),
+}
+__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
+    "Selected",
+    "preview",
+    "lights",
+    "head_revisions",
     "add_user",
     "authenticate",
     "ack_candidates",

@@ -52,7 +52,7 @@ from db.models import (
 from db.programs import InvalidInput, ProgramContext
 from db.selfcheck import COMPLETION_LABELS, FINDING_LABELS, lang
 from db.tasks import task_rows
-from schedule import fold, labels
+from schedule import fold, labels, text
 
 _ITEM_SEP = re.compile(r"[、，,；;/／\r\n]+")
 # 及/和/与 (and 以及) join two items, except inside common words: 普及, 涉及, 及时, 和谐, 和平, 总和, 与会.
@@ -88,7 +88,7 @@ def _task_score(done: bool, files: list[str], items: list[str]) -> tuple[float, 
     return score, unmatched if files else items
 
 
-def _copy(source: Path, target_dir: Path, used: set[str], written: list[Path]) -> str:
+def _copy(source: Path, target_dir: Path, used: set[str], written: list[Path], language: str) -> str:
     target_dir.mkdir(parents=True, exist_ok=True)
     safe = Path(safe_name(source.name))
     name, n = safe.name, 1
@@ -97,7 +97,7 @@ def _copy(source: Path, target_dir: Path, used: set[str], written: list[Path]) -
         name = f"{safe.stem}-{n}{safe.suffix}"
     used.add(name)
     target = target_dir / name
-    refuse_foreign(target)
+    refuse_foreign(target, language)
     shutil.copy2(source, target)
     written.append(target)
     return name
@@ -110,30 +110,30 @@ class PackageRefused(InvalidInput):
     pass
 
 
-def refuse_foreign(target: Path) -> None:
+def refuse_foreign(target: Path, language: str) -> None:
     # After prepare_out_dir every file left in the folder is someone else's.
     if target.exists():
-        raise PackageRefused(f"{target}:-:-: 目标文件已存在且不是验收材料包生成的，不覆盖")
+        raise PackageRefused(text(language, "package.foreign_file", target=target))
 
 
-def prepare_out_dir(out_dir: Path, force: bool) -> None:
-    """An empty or new folder; with force, the previous package's own files (its manifest) are removed."""
+def prepare_out_dir(out_dir: Path, force: bool, language: str) -> None:
+    """An empty or new folder; with force, the previous package's own files (its manifest) are removed.
+    Refusals are said in `language`."""
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise PackageRefused(f"{out_dir}:-:-: 不是目录")
+        raise PackageRefused(text(language, "package.not_a_folder", path=out_dir))
     if not any(out_dir.iterdir()):
         return
     manifest = out_dir / MANIFEST
     if not force:
-        what = "上次生成的验收材料包" if manifest.is_file() else "其他文件"
-        raise PackageRefused(f"{out_dir}:-:-: 目标目录非空（含{what}）：请换一个新目录，"
-                             "或加 --force 替换上次生成的材料包（只删除材料包自己生成的文件）")
+        what = text(language, "package.previous" if manifest.is_file() else "package.other_files")
+        raise PackageRefused(text(language, "package.not_empty", path=out_dir, what=what))
     if manifest.is_file():
         try:
             listed = json.loads(manifest.read_text("utf-8")).get("files", [])
         except (ValueError, AttributeError):
-            raise PackageRefused(f"{manifest}:-:-: 材料包清单已损坏，不删除任何文件") from None
+            raise PackageRefused(text(language, "package.broken_manifest", path=manifest)) from None
         root = out_dir.resolve()
         for name in listed:
             path = (out_dir / name).resolve()
@@ -220,7 +220,7 @@ def package_data(session: Session, ctx: ProgramContext, out_dir: Path | None, to
                 continue
             name = safe_name(source.name)
             if evidence_dir is not None:
-                name = _copy(source, evidence_dir / _safe(row["code"]), used, written)
+                name = _copy(source, evidence_dir / _safe(row["code"]), used, written, language)
             packaged.append(f"evidence/{_safe(row['code'])}/{name}")
         files = packaged + links
         items_ = checklist(row["evidence_spec"])

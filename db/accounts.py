@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import PortalUser
 from db.programs import InvalidInput, ProgramContext
+from schedule import text
 
 ROLES = ("coordinator",)
 _N, _R, _P = 2**14, 8, 1
@@ -45,11 +46,11 @@ def add_user(session: Session, ctx: ProgramContext, name: str, role: str, passwo
     """A new account, or a new password for an existing one."""
     name = (name or "").strip()
     if not name or len(name) > 100 or any(ord(ch) < 32 for ch in name):
-        raise InvalidInput("NAME: 用户名不能为空、不超过 100 个字符、不含控制字符")
+        raise InvalidInput(text(ctx.language, "account.bad_name"))
     if role not in ROLES:
-        raise InvalidInput(f"--role {role}: 角色应为 {' | '.join(ROLES)}")
+        raise InvalidInput(text(ctx.language, "account.bad_role", role=role, roles=" | ".join(ROLES)))
     if len(password) < 8:
-        raise InvalidInput("密码至少 8 个字符")
+        raise InvalidInput(text(ctx.language, "account.short_password"))
     user = session.scalar(select(PortalUser).where(PortalUser.program_id == ctx.id, PortalUser.name == name))
     created = user is None
     if created:

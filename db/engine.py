@@ -1,20 +1,28 @@
-"""Engine and sessions. Migrations run on first use, so a new home needs no set-up step."""
+"""Engine and sessions. Migrations run on first use, so a new home needs no set-up step.
+
+Alembic is loaded only to migrate: whether a database is current is read from its alembic_version table and
+the migration files' own revision lines, since loading Alembic costs more than SQLAlchemy itself and every
+command opens the database."""
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic loads only where a database is migrated
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -33,10 +41,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _needs_upgrade(engine: Engine, config: Config) -> bool:
-    head = ScriptDirectory.from_config(config).get_current_head()
+@cache
+def head_revisions() -> frozenset[str]:
+    """The heads of the migration graph, as Alembic's ScriptDirectory finds them: every revision no other
+    revision names as its down_revision."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text("utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            name = getattr(target, "id", None)
+            if name == "revision":
+                revisions.add(ast.literal_eval(node.value))
+            elif name == "down_revision" and node.value is not None:
+                down = ast.literal_eval(node.value)
+                parents.update(down if isinstance(down, tuple) else (down,) if down else ())
+    return frozenset(revisions - parents)
+
+
+def _needs_upgrade(engine: Engine) -> bool:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() != head
+        if not inspect(connection).has_table("alembic_version"):
+            return True
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        return frozenset(current) != head_revisions()
 
 
 _engines: dict[str, Engine] = {}
@@ -69,8 +96,10 @@ def _migrated_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    config = alembic_config(url)
-    if _needs_upgrade(engine, config):
+    if _needs_upgrade(engine):
+        from alembic import command  # Alembic loads only where a database is migrated
+
+        config = alembic_config(url)
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from schedule import text
+
 STORE = Path("evidence") / "sha256"
 # Characters Windows and zip readers refuse in a file name, and path separators of either kind.
 _UNSAFE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -72,7 +74,7 @@ def stage(files: list[Path]) -> list[Staged]:
     ]
 
 
-def _write_once(target: Path, sha256: str, write) -> None:
+def _write_once(target: Path, sha256: str, write, language: str | None = None) -> None:
     """Write `target` through a temporary file in its folder, unless the same content is there already."""
     if target.is_file() and _digest(target) == sha256:
         return
@@ -82,20 +84,22 @@ def _write_once(target: Path, sha256: str, write) -> None:
     try:
         write(temporary)
         if _digest(Path(temporary)) != sha256:
-            raise OSError(f"{target.name}: 文件在复制过程中被修改")
+            raise OSError(text(language, "evidence.changed_while_copied", name=target.name))
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
-def commit_files(home: Path, staged: list[Staged]) -> None:
-    """Copy the staged files into the store; an existing stored file (same content) is left as it is."""
+def commit_files(home: Path, staged: list[Staged], language: str | None = None) -> None:
+    """Copy the staged files into the store; an existing stored file (same content) is left as it is. A file
+    changed since it was staged is an OSError, said in `language` (the program's)."""
     for item in staged:
         _write_once(
             home / item.relative,
             item.sha256,
             lambda temporary, item=item: shutil.copyfile(item.source, temporary),
+            language,
         )
 
 

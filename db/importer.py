@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -124,85 +124,137 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
     session.flush()
 
 
+# The tasks are written set-based: each table is read once (columns, not ORM objects) and written with one
+# executemany per kind of change, so a 100,000-task import costs a handful of statements, not two per task.
+TASK_FIELDS = ("area", "title", "phase_kind", "time_limit_text", "recurrence", "evidence_spec", "source_row",
+               "active", "parent_code", "done_when")
+TASKS, TASK_UNITS, INSTANCES = Task.__table__, TaskUnit.__table__, TaskInstance.__table__
+
+
 def _upsert_tasks(session: Session, spec: ProgramSpec, unit_ids: dict[str, int], result: ImportResult,
                   now: datetime) -> None:
-    calendar = spec.policies.work_calendar()
-    existing = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == spec.id))}
-    new_rows, codes = [], set()
-    for task_spec in spec.tasks:
-        codes.add(task_spec.code)
-        values = {
-            "area": task_spec.area, "title": task_spec.title, "phase_kind": task_spec.phase,
+    task_ids = _write_tasks(session, spec, result)
+    _write_assignments(session, spec, unit_ids, task_ids)
+    _write_instances(session, spec, task_ids, result, now)
+
+
+def _task_values(task_spec) -> dict:
+    return {"area": task_spec.area, "title": task_spec.title, "phase_kind": task_spec.phase,
             "time_limit_text": task_spec.time_limit_text, "recurrence": task_spec.recurrence,
             "evidence_spec": task_spec.evidence, "source_row": task_spec.row, "active": True,
-            "parent_code": task_spec.parent, "done_when": task_spec.done_when,
-        }
-        task = existing.get(task_spec.code)
-        if task is None:
+            "parent_code": task_spec.parent, "done_when": task_spec.done_when}
+
+
+def _write_tasks(session: Session, spec: ProgramSpec, result: ImportResult) -> dict[str, int]:
+    """Inserts new tasks, updates changed ones, deactivates those the table no longer has; code → id."""
+    columns = [TASKS.c.id, TASKS.c.code, *(TASKS.c[name] for name in TASK_FIELDS)]
+    rows = session.execute(select(*columns).where(TASKS.c.program_id == spec.id))
+    existing = {row.code: row for row in rows}
+    new_rows, changed = [], []
+    for task_spec in spec.tasks:
+        values = _task_values(task_spec)
+        row = existing.get(task_spec.code)
+        if row is None:
             new_rows.append({"program_id": spec.id, "code": task_spec.code, **values})
             result.tasks_added.append(task_spec.code)
-        else:
-            changed = any(getattr(task, k) != v for k, v in values.items())
-            for key, value in values.items():
-                setattr(task, key, value)
-            if changed:
-                result.tasks_updated.append(task_spec.code)
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            changed.append({"task_id": row.id, **values})
+            result.tasks_updated.append(task_spec.code)
+    ids = {code: row.id for code, row in existing.items()}
     if new_rows:
-        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), new_rows).all()
-        for row, task_id in zip(new_rows, ids, strict=True):
-            existing[row["code"]] = session.get(Task, task_id)
-    removed = [code for code, task in existing.items() if code not in codes and task.active]
+        # One executemany, then the new ids read back by code: RETURNING in parameter order would cost SQLite
+        # a statement per row.
+        session.execute(insert(TASKS), new_rows)
+        added = select(TASKS.c.code, TASKS.c.id).where(TASKS.c.program_id == spec.id)
+        ids.update((code, task_id) for code, task_id in session.execute(added) if code not in ids)
+    if changed:
+        session.execute(update(TASKS).where(TASKS.c.id == bindparam("task_id")), changed)
+    codes = {t.code for t in spec.tasks}
+    removed = sorted(code for code, row in existing.items() if code not in codes and row.active)
     if removed:
-        session.execute(
-            update(Task).where(Task.program_id == spec.id, Task.code.in_(removed)).values(active=False)
-        )
-        result.tasks_removed = sorted(removed)
-    session.flush()
+        session.execute(update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(active=False),
+                        [{"task_id": existing[code].id} for code in removed])
+        result.tasks_removed = removed
+    return ids
 
-    task_ids = [existing[t.code].id for t in spec.tasks]
-    session.execute(delete(TaskUnit).where(TaskUnit.task_id.in_(task_ids)))
-    assignments = [
-        {"task_id": existing[t.code].id, "unit_id": unit_ids[code], "role": role, "position": position}
+
+def _write_assignments(session: Session, spec: ProgramSpec, unit_ids: dict[str, int],
+                       task_ids: dict[str, int]) -> None:
+    """The lead and co units of each task in the table, as the table has them now (a diff, not a rewrite)."""
+    wanted = {
+        (task_ids[t.code], unit_ids[code]): (role, position)
         for t in spec.tasks
-        for role, codes_ in (("lead", t.lead), ("co", t.co))
-        for position, code in enumerate(codes_)
-    ]
-    if assignments:
-        session.execute(insert(TaskUnit), assignments)
+        for role, codes in (("lead", t.lead), ("co", t.co))
+        for position, code in enumerate(codes)
+    }
+    in_table = {task_ids[t.code] for t in spec.tasks}
+    current = {
+        (row.task_id, row.unit_id): (row.role, row.position)
+        for row in session.execute(
+            select(TASK_UNITS).join(TASKS, TASKS.c.id == TASK_UNITS.c.task_id)
+            .where(TASKS.c.program_id == spec.id))
+        if row.task_id in in_table
+    }
+    stale = [{"t": t, "u": u} for (t, u), kept in current.items() if wanted.get((t, u)) != kept]
+    if stale:
+        pair = (TASK_UNITS.c.task_id == bindparam("t")) & (TASK_UNITS.c.unit_id == bindparam("u"))
+        session.execute(delete(TASK_UNITS).where(pair), stale)
+    fresh = [{"task_id": t, "unit_id": u, "role": role, "position": position}
+             for (t, u), (role, position) in wanted.items() if current.get((t, u)) != (role, position)]
+    if fresh:
+        session.execute(insert(TASK_UNITS), fresh)
 
-    instances_by_task: dict[int, dict[int, TaskInstance]] = {}
-    for instance in session.scalars(select(TaskInstance).where(TaskInstance.program_id == spec.id)):
-        instances_by_task.setdefault(instance.task_id, {})[instance.seq] = instance
-    new_instances = []
+
+def _write_instances(session: Session, spec: ProgramSpec, task_ids: dict[str, int], result: ImportResult,
+                     now: datetime) -> None:
+    """Each task's dated instances: new ones inserted, moved ones re-dated, ones the plan dropped retired."""
+    calendar = spec.policies.work_calendar()
+    columns = [INSTANCES.c[name] for name in ("id", "task_id", "seq", "window_start", "due", "original_due",
+                                              "status", "retired_on")]
+    by_task: dict[int, dict[int, Row]] = {}
+    for row in session.execute(select(*columns).where(INSTANCES.c.program_id == spec.id)):
+        by_task.setdefault(row.task_id, {})[row.seq] = row
+    new_rows, changed, retired = [], [], []
     for task_spec in spec.tasks:
-        task_id = existing[task_spec.code].id
-        current = instances_by_task.get(task_id, {})
+        task_id = task_ids[task_spec.code]
+        current = by_task.get(task_id, {})
         wanted = spec.instances(task_spec, calendar)
         result.instances += len(wanted)
         for instance_spec in wanted:
-            instance = current.pop(instance_spec.seq, None)
-            if instance is not None and instance.retired_on is not None:
-                instance.retired_on = None  # the plan has it again: back, with its history
-            if instance is None:
-                new_instances.append({
+            row = current.pop(instance_spec.seq, None)
+            if row is None:
+                new_rows.append({
                     "program_id": spec.id, "task_id": task_id, "seq": instance_spec.seq,
                     "window_start": instance_spec.window_start, "due": instance_spec.due,
                     "original_due": instance_spec.due, "status": "not_started", "progress": 0,
                 })
-            elif instance.original_due != instance_spec.due:
-                # The table's time limit changed: the new date replaces it. An approved extension
-                # (due != original_due) survives a re-import that leaves the time limit alone.
-                instance.window_start, instance.due, instance.original_due = (
-                    instance_spec.window_start, instance_spec.due, instance_spec.due)
-            else:
-                instance.window_start = instance_spec.window_start
-        for instance in current.values():
-            if instance.retired_on is None:
+            elif (update_ := _instance_update(row, instance_spec.window_start, instance_spec.due)):
+                changed.append(update_)
+        for row in current.values():
+            if row.retired_on is None:
                 # Retired, never deleted: its reports, notices and extension requests stay attached.
-                instance.retired_on = now.date()
+                retired.append({"instance_id": row.id})
                 result.instances_retired.append(
-                    text(spec.language, "error.retired_instance", code=task_spec.code, seq=instance.seq,
-                         due=instance.due or text(spec.language, "light.none"), status=instance.status))
-    if new_instances:
-        session.execute(insert(TaskInstance), new_instances)
-    session.flush()
+                    text(spec.language, "error.retired_instance", code=task_spec.code, seq=row.seq,
+                         due=row.due or text(spec.language, "light.none"), status=row.status))
+    if new_rows:
+        session.execute(insert(INSTANCES), new_rows)
+    if changed:
+        session.execute(update(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id")), changed)
+    if retired:
+        session.execute(update(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id"))
+                        .values(retired_on=now.date()), retired)
+
+
+def _instance_update(row: Row, window_start: date | None, due: date | None) -> dict | None:
+    """The columns of an existing instance that the plan changes, or None when it keeps them all."""
+    values = {"window_start": window_start, "retired_on": None}  # a retired instance the plan has again: back
+    if row.original_due != due:
+        # The table's time limit changed: the new date replaces it. An approved extension (due !=
+        # original_due) survives a re-import that leaves the time limit alone.
+        values.update(due=due, original_due=due)
+    if all(getattr(row, key) == value for key, value in values.items()):
+        return None
+    # Every row of one executemany names the same columns.
+    return {"instance_id": row.id, "window_start": window_start, "due": values.get("due", row.due),
+            "original_due": values.get("original_due", row.original_due), "retired_on": None}

@@ -1,33 +1,14 @@
 """Prefect: the composition root (runtime), the daily check as plain steps (check), and the flows over them.
 
-Importing `flows` does not import Prefect: the command line's reading commands stay fast. The flows load on
-first use of their names (PEP 562 `__getattr__`), so `from flows import supervise` works as usual.
+Importing `flows` imports nothing yet: the command line's reading commands stay fast. Each name loads its
+module on first use (PEP 562), so `from flows import supervise_flow` works as usual and loads Prefect then.
 """
 
-from importlib import import_module
-
-from flows.check import DAILY_CHECK_TIME, AsOf, CheckResult, Kept, bulletin_step, run_check
-from flows.runtime import Settings, Wiring, database, load_settings, now, wiring
-
-# name → (module, attribute); the flows are exported as *_flow, since flows.supervise is also a module's name.
-_PREFECT = {
-    "supervise_flow": ("flows.supervise", "supervise"),
-    "decide_flow": ("flows.decide", "decide"),
-    "decision_question": ("flows.decide", "question_for"),
-    "bulletin_flow": ("flows.bulletin", "bulletin"),
-    "FLOWS": ("flows.definitions", "FLOWS"),
-    "deployments": ("flows.definitions", "deployments"),
-    "PHASE_FLOWS": ("flows.supervise", "PHASE_FLOWS"),
-    "moment_of": ("flows.supervise", "moment_of"),
-    "deployment_names": ("flows.definitions", "deployment_names"),
-    "overrun_automation": ("flows.definitions", "overrun_automation"),
-    "OVERRUN_AUTOMATION": ("flows.definitions", "OVERRUN_AUTOMATION"),
-}
+from schedule import lazy_surface
 
 __all__ = [
     "AsOf",
     "CheckResult",
-    "Kept",
     "DAILY_CHECK_TIME",
     "database",
     "FLOWS",
@@ -50,9 +31,14 @@ __all__ = [
     "wiring",
 ]
 
-
-def __getattr__(name: str):
-    if name in _PREFECT:
-        module, attribute = _PREFECT[name]
-        return getattr(import_module(module), attribute)
-    raise AttributeError(f"module 'flows' has no attribute {name!r}")
+# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
+# The flows are exported as *_flow, since flows.supervise is also a module's name.
+_SURFACE = {
+    "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
+    "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
+    "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
+    "decide": ("decide_flow=decide", "decision_question=question_for"),
+    "bulletin": ("bulletin_flow=weekly_bulletin",),
+    "definitions": ("FLOWS", "deployments", "deployment_names", "overrun_automation", "OVERRUN_AUTOMATION"),
+}
+__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)

@@ -15,7 +15,7 @@ from schedule import text
 @flow(
     name="bulletin",
     flow_run_name=run_name,
-    description="通报: counts by light, the red list, who was not reached",
+    description="the weekly bulletin: counts by light, the red list, who was not reached",
 )
 def weekly_bulletin(program: str, as_of: AsOf = None) -> dict:
     wired = wired_for()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,6 @@ from db import (
     Candidate,
     Phase,
     ProgramContext,
-    Recipients,
     Transition,
     ack_candidates,
     advance,
@@ -37,7 +36,6 @@ from db import (
 from notifications import DispatchResult, Notifier, dispatch
 
 RUNNING = ("open", "overrun")
-DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
 AsOf = datetime | str | None  # a flow's as_of: a datetime, an ISO date (that day 08:30) or date-time, or none
 
 
@@ -63,22 +61,6 @@ class CheckResult:
                 "render_failures": [{"unit": u, "message": m, "reason": r}
                                     for u, m, r in self.dispatched.render_failures]},
         }
-
-
-@dataclass
-class Kept:
-    """What a run of daily checks on one program keeps from day to day while its plan does not change: who
-    answers for each task. Only an import writes units, tasks and their assignments, and every import stamps
-    the program's `imported_at`, so the stamp tells when the recipients must be read again."""
-
-    stamp: tuple | None = None
-    everyone: Recipients | None = None
-
-    def recipients(self, session: Session, ctx: ProgramContext) -> Recipients:
-        stamp = (ctx.id, ctx.program.imported_at, ctx.program.source_identity)
-        if self.everyone is None or stamp != self.stamp:
-            self.stamp, self.everyone = stamp, Recipients(session, ctx.id)
-        return self.everyone
 
 
 def advance_phases(
@@ -110,19 +92,18 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)), Kept())
+        return _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)))
 
 
-def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime, assigned_with: str,
-                  kept: Kept) -> Counter:
+def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
+                  assigned_with: str) -> Counter:
     today = ctx.local_date(at)
     if kind == "remediation":
         derive_items(session, ctx, today, at)  # findings become items when remediation opens
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     candidates = plan_candidates(session, ctx, today, {kind},
-                                 assignments=assigned_with == kind,
-                                 recipients=kept.recipients(session, ctx))
+                                 assignments=assigned_with == kind)
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
     return _claim(session, ctx, candidates, at)
@@ -136,18 +117,17 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _program_claims(session, ctx, running, at, phases(session, program_id), Kept())
+        return _program_claims(session, ctx, running, at, phases(session, program_id))
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    plan_phases: list[Phase], kept: Kept) -> Counter:
+                    plan_phases: list[Phase]) -> Counter:
     today = ctx.local_date(at)
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     resting = {p.kind for p in plan_phases} - set(running)
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
-                                 assignments=assignment_phase(plan_phases) not in running,
-                                 recipients=kept.recipients(session, ctx))
+                                 assignments=assignment_phase(plan_phases) not in running)
     # Extension decisions any day of the program; a phase's own content when that phase is not running.
     parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
     candidates += content_candidates(session, ctx, today, parts)
@@ -185,10 +165,9 @@ def _dispatch(sessions: sessionmaker[Session], ctx: ProgramContext, notifier: No
 
 
 def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,
-              portal_url: str | None = None, kept: Kept | None = None) -> CheckResult:
+              portal_url: str | None = None) -> CheckResult:
     """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
-    sent), on one program context. `kept`: what a caller running day after day keeps between checks."""
-    kept = kept or Kept()
+    sent), on one program context."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
@@ -197,8 +176,8 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
         running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)
         for kind in running:
-            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, kept)
-        result.claimed += _program_claims(session, ctx, running, at, plan_phases, kept)
+            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with)
+        result.claimed += _program_claims(session, ctx, running, at, plan_phases)
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 

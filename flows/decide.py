@@ -146,7 +146,7 @@ def decide_run_name() -> str:
 
 
 @flow(name="decide", flow_run_name=decide_run_name, log_prints=False,
-      description="牵头办决定：暂停并等待表单（批准/说明/决定人），然后记录决定")
+      description="the coordinator decides: pauses for the form (approve, note, who decides), records it")
 def decide(program: str, kind: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, poll_interval: int = 10,
            as_of: AsOf = None) -> dict:
     """`as_of` is the moment of the check that asked (the decision is recorded on the program's date); a date

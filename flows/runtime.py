@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -22,7 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import session_factory
-from notifications import AppriseNotifier, Notifier, OutboxNotifier
+from notifications import Notifier
+
+DAILY_CHECK_TIME = time(8, 30)  # a date alone means the daily check's time, in every entry point
 
 
 def now(zone: tzinfo) -> datetime:
@@ -57,6 +59,10 @@ class Settings(BaseSettings):
     )
     portal_secret: str | None = Field(
         default=None, description="signs portal sessions; else a key kept in the database")
+    check_limit: int = Field(
+        default=4, gt=0,
+        description="checks at once: `duban serve`'s runner limit, the duban work pool's concurrency limit",
+    )
     prefect_startup_seconds: int = Field(
         default=180,
         gt=0,
@@ -102,6 +108,9 @@ class Wiring:
             yield session
 
     def notifier(self, *, outbox_only: bool = False) -> Notifier:
+        # The notifiers bring httpx and the channels: loaded when a command sends, not when it reads.
+        from notifications import AppriseNotifier, OutboxNotifier
+
         if outbox_only or self.settings.notifier == "outbox":
             return OutboxNotifier(self.settings.outbox_path, self.sessions)
         # Real channels keep their rate limits in real time; every rule takes as_of.

@@ -29,7 +29,6 @@ from db import (
     task_rows,
 )
 from flows.check import (
-    DAILY_CHECK_TIME,
     AsOf,
     CheckResult,
     advance_phases,
@@ -38,7 +37,7 @@ from flows.check import (
     phase_step,
     program_step,
 )
-from flows.runtime import now, wiring
+from flows.runtime import DAILY_CHECK_TIME, now, wiring
 from notifications import list_deliveries, render_bulletin
 from schedule import labels, text
 
@@ -96,16 +95,17 @@ def _phase_flow(kind: str, description: str):
     return phase_check
 
 
-deployment = _phase_flow("deployment", "任务部署: 交办 to every unit, the ladder for deployment tasks")
-implementation = _phase_flow("implementation", "组织实施: the reminder ladder for the 分工表's measures")
-self_check = _phase_flow("self_check", "自查自评: self-check forms out, missing forms chased")
-remediation = _phase_flow("remediation", "补差提升: remediation items reminded and escalated")
-acceptance = _phase_flow("acceptance", "验收准备: the ladder for the acceptance tasks (evidence to gather)")
+# Descriptions speak to the operator in Prefect's UI (in English, like the UI), not to a program's readers.
+deployment = _phase_flow("deployment", "task deployment: assignments to every unit, its ladder")
+implementation = _phase_flow("implementation", "implementation: the reminder ladder for the measures")
+self_check = _phase_flow("self_check", "self-check: self-check forms out, missing forms chased")
+remediation = _phase_flow("remediation", "remediation: remediation items reminded and escalated")
+acceptance = _phase_flow("acceptance", "acceptance: the ladder for the acceptance tasks (evidence to gather)")
 PHASE_FLOWS = {"deployment": deployment, "implementation": implementation, "self_check": self_check,
                "remediation": remediation, "acceptance": acceptance}
 
 
-@flow(name="supervise", flow_run_name=run_name, description="督办: the daily check of one program")
+@flow(name="supervise", flow_run_name=run_name, description="the daily supervision check of one program")
 def supervise(program: str, as_of: AsOf = None) -> dict:
     wired = wired_for()
     at = moment_of(as_of, program_zone(program))
@@ -233,11 +233,12 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
             language, "artifact.tasks_shown", shown=TABLE_ARTIFACT_ROWS, total=len(rows))))
     column = {key: text(language, f"artifact.{key}") for key in ARTIFACT_COLUMNS}
     states, kinds = labels(language, "delivery_state"), labels(language, "kind")
+    separator = text(language, "artifact.separator")
     notices = [
         {
             column["unit"]: cell(names.get(e["unit"], e["unit"])),
             column["kind"]: kinds.get(e["kind"], e["kind"]),
-            column["tasks"]: "、".join(e["tasks"]),
+            column["tasks"]: separator.join(e["tasks"]),
             column["channel"]: e["channel"] or "",
             column["state"]: states.get(e["state"], e["state"]),
         }
@@ -264,13 +265,13 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
 def task_table(rows: list[dict], names: dict[str, str], language: str) -> list[dict]:
     """The tasks artifact: the light first, units by name, plan text shown as written."""
     column = {key: text(language, f"artifact.{key}") for key in ARTIFACT_COLUMNS}
-    lights = labels(language, "light")
+    lights, separator = labels(language, "light"), text(language, "artifact.separator")
     return [
         {
             column["light"]: lights[r["light"]],
             column["code"]: r["code"],
             column["measure"]: cell(r["title"]),
-            column["lead"]: cell("、".join(names.get(code, code) for code in r["lead"])),
+            column["lead"]: cell(separator.join(names.get(code, code) for code in r["lead"])),
             column["due"]: r["due"] or r["recurrence"] or "",
             column["progress"]: f"{r['progress']}%",
             column["last_report"]: r["last_report"] or "",

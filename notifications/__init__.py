@@ -1,60 +1,31 @@
 """Rendering and delivery: messages, the dispatcher, templates, workbooks, notifiers; imports db and
 schedule."""
 
-from notifications.acceptance import build_package, index_workbook, render_report
-from notifications.delivery import (
-    DEFAULT_LIMITS,
-    REDACTOR,
-    AppriseNotifier,
-    DingTalkChannel,
-    EmailChannel,
-    InvalidChannel,
-    Limit,
-    OutboxNotifier,
-    RateLimiter,
-    SecretResolver,
-    SecretUnavailable,
-    block_name,
-    channel_kind,
-    crashpoints,
-    dingtalk_sign,
-    feishu_sign,
-    fit_bytes,
-    inflight,
-    ledger,
-    list_deliveries,
-    load_prefect_secret,
-    mask_url,
-    parse_channel,
-    pointer_for,
-)
-from notifications.dispatch import DispatchResult, dispatch
-from notifications.message import Attachment, DeliveryResult, Message, Notifier, Recipient
-from notifications.render import (
-    FORMATS,
-    DigestItem,
-    bulletin_data,
-    environment,
-    render_bulletin,
-    render_digest,
-)
-from notifications.render.bulletin import bulletin_workbook
-from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS
-from notifications.render.environment import TEMPLATES, markdown_escape
-from notifications.workbooks import (
-    FIRST_ROW,
-    META_SHEET,
-    XLSX_MIME,
-    form_bytes,
-    form_filename,
-    import_forms,
-    read_form,
-    selfcheck_form_attachment,
-    unit_task_workbook,
-    write_forms,
-)
-from notifications.workbooks.report_forms import read_report_form
-from notifications.workbooks.selfcheck import MAX_FORM_BYTES, MAX_FORM_UNPACKED
+from schedule import lazy_surface
+
+# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
+_SURFACE = {
+    "acceptance": ("build_package", "index_workbook", "render_report"),
+    "delivery": (
+        "DEFAULT_LIMITS", "REDACTOR", "AppriseNotifier", "DingTalkChannel", "EmailChannel", "InvalidChannel",
+        "Limit", "OutboxNotifier", "RateLimiter", "SecretResolver", "SecretUnavailable", "block_name",
+        "channel_kind", "crashpoints", "dingtalk_sign", "feishu_sign", "fit_bytes", "inflight", "ledger",
+        "list_deliveries", "load_prefect_secret", "mask_url", "parse_channel", "pointer_for",
+    ),
+    "dispatch": ("DispatchResult", "dispatch"),
+    "message": ("Attachment", "DeliveryResult", "Message", "Notifier", "Recipient"),
+    "render": ("FORMATS", "DigestItem", "bulletin_data", "environment", "render_bulletin", "render_digest"),
+    "render.bulletin": ("bulletin_workbook",),
+    "render.digest": ("MAX_ITEMS_PER_SECTION", "SECTION_KINDS"),
+    "render.environment": ("TEMPLATES", "markdown_escape"),
+    "workbooks": (
+        "FIRST_ROW", "META_SHEET", "XLSX_MIME", "form_bytes", "form_filename", "import_forms", "read_form",
+        "selfcheck_form_attachment", "unit_task_workbook", "write_forms",
+    ),
+    "workbooks.report_forms": ("read_report_form",),
+    "workbooks.selfcheck": ("MAX_FORM_BYTES", "MAX_FORM_UNPACKED"),
+}
+__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "crashpoints", "inflight", "MAX_ITEMS_PER_SECTION", "SECTION_KINDS", "read_report_form",

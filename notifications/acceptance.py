@@ -24,16 +24,19 @@ from sqlalchemy.orm import Session
 from db import MANIFEST, ProgramContext, package_data, prepare_out_dir, refuse_foreign
 from notifications.render.environment import environment
 from notifications.workbooks.acceptance import index_workbook
+from schedule import labels
 
 
 def render_report(data: dict) -> str:
-    return environment().get_template("acceptance_report.html.j2").render(**data)
+    language = data["language"]
+    return environment().get_template("acceptance_report.html.j2").render(
+        **data, say=labels(language, "acceptance_report"), acceptance=labels(language, "acceptance"))
 
 
 def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: date, home: Path | None = None,
                   force: bool = False) -> dict:
     out_dir = Path(out_dir)
-    prepare_out_dir(out_dir, force)
+    prepare_out_dir(out_dir, force, ctx.language)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     manifest = out_dir / MANIFEST
@@ -43,7 +46,7 @@ def build_package(session: Session, ctx: ProgramContext, out_dir: Path, today: d
         report = out_dir / "report.html"
         archive = out_dir / f"{ctx.id}-acceptance-{today.isoformat()}.zip"
         for target in (index, report, archive):
-            refuse_foreign(target)
+            refuse_foreign(target, ctx.language)
         index.write_bytes(index_workbook(data))
         report.write_text(render_report(data), "utf-8")
         members = [index, report, *sorted(written)]

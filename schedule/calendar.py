@@ -14,6 +14,8 @@ from functools import cache
 
 import chinese_calendar
 
+from schedule.i18n import Told
+
 _FALLBACK_YEARS = (2004, 2026)
 # A rough lower bound on workdays per year, used only to size how far the index must grow.
 _MIN_WORKDAYS_PER_YEAR = 200
@@ -118,7 +120,7 @@ class WorkCalendar:
             return self.previous_workday_on_or_before(d)
         if policy == "next":
             return self.next_workday_on_or_after(d)
-        raise ValueError(f"未知的非工作日处理方式「{policy}」，应为 keep、previous 或 next")
+        raise Told("policy.non_workday", policy=policy)
 
     def _year_flags(self, first: int, last: int) -> list[bool]:
         flags: list[bool] = []

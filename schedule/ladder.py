@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from schedule.calendar import WorkCalendar
+from schedule.i18n import Told
 from schedule.model import ReminderPolicy
 
 BULLETIN_CADENCES = ("weekly", "monthly", "off")
@@ -69,7 +70,7 @@ def bulletin_slot(today: date, cadence: str, cal: WorkCalendar) -> str | None:
     keeps it to one bulletin: a check missed on a holiday Monday sends on Tuesday instead.
     """
     if cadence not in BULLETIN_CADENCES:
-        raise ValueError(f"未知的通报频率「{cadence}」，应为 weekly、monthly 或 off")
+        raise Told("policy.bulletin_cadence", cadence=cadence)
     if cadence == "off" or not cal.is_workday(today):
         return None
     if cadence == "weekly":

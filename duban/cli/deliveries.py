@@ -1,6 +1,6 @@
 """The delivery commands: the ledger, the coordinator's re-send of failed and unknown deliveries, and the
-reset of
-a channel the unit has repaired. `register(app)` adds `duban deliveries …` to the `duban` command.
+reset of a
+channel the unit has repaired: `duban deliveries …`.
 
 `duban deliveries PROGRAM [--failed]` lists (the default sub-command, so the listing keeps its short form);
 `duban deliveries retry PROGRAM [--unit ID] [--message ID] [--yes] [--by WHO]` and
@@ -16,17 +16,18 @@ from rich.table import Table
 from sqlalchemy import select
 from typer.core import TyperGroup
 
-from db import Unit, load_program, record_event
-from duban.cli.phase_work import ByOption, _actor
+from db import Unit, record_event
 from duban.cli.support import (
+    ByOption,
     DbOption,
     Failure,
     JsonOption,
-    context,
+    Opened,
+    actor,
     emit_json,
     handles_errors,
+    opened,
     out,
-    parse_as_of,
     short,
 )
 from notifications import inflight, ledger
@@ -45,24 +46,17 @@ deliveries_app = typer.Typer(cls=_ListByDefault, no_args_is_help=True,
                              help="投递台账；重发失败或结果不明的投递；重置已修复的渠道")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(deliveries_app, name="deliveries")
-
-
 @deliveries_app.command("list")
 @handles_errors
 def deliveries(
     program: str,
     failed: Annotated[bool, typer.Option("--failed", help="只看失败或结果不明的投递")] = False,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """投递台账：每条消息在每个渠道（已脱敏）的状态、尝试次数，失败的代码与原因；unknown
     为结果不明（可能已送达）。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        load_program(session, program)
-        rows = ledger.list_deliveries(session, program, failed_only=failed)
+    with opened(program, db) as the:
+        rows = ledger.list_deliveries(the.session, program, failed_only=failed)
     if as_json:
         emit_json(rows)
         return
@@ -89,47 +83,41 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
           yes: Annotated[bool, typer.Option("--yes", help="不再询问（确认人仍记入事件日志）")] = False,
           by: ByOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """重发失败或结果不明的投递：下一次检查时只经尚欠的渠道发送。结果不明的可能已送达，重发前须确认。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        unit_id = None
-        if unit is not None:
-            unit_id = session.scalar(select(Unit.id).where(Unit.program_id == program, Unit.code == unit))
-            if unit_id is None:
-                raise Failure(f"--unit {unit}: 计划 {program} 中没有该单位")
-        counts = inflight.doubtful_counts(session, program, unit_id=unit_id, message_id=message)
+    with opened(program, db) as the:
+        unit_id = unit_id_of(the, unit)
+        counts = inflight.doubtful_counts(the.session, program, unit_id=unit_id, message_id=message)
     if not counts:
         if as_json:
             emit_json({"retried": 0, "messages": []})
         else:
             out.print("没有失败或结果不明的投递", highlight=False)
         return
-    summary = f"失败 {counts.get('failed', 0)} 项、结果不明 {counts.get('unknown', 0)} 项"
+    failed, unknown = counts.get("failed", 0), counts.get("unknown", 0)
+    summary = f"失败 {failed} 项、结果不明 {unknown} 项"
     if not yes:
         typer.confirm(f"重发{summary}？结果不明的可能已送达，对方可能重复收到", abort=True)
-    actor = _actor(by)
-    at = parse_as_of(None, ctx.program.timezone)
-    with wired.transaction() as session:
-        retried, messages = inflight.owed_again(session, program, unit_id=unit_id, message_id=message, at=at)
-        record_event(
-            session,
-            program,
-            at,
-            "delivery.retry",
-            f"unit:{unit or '*'} message:{message or '*'}",
-            actor,
-            {
-                "confirmed": True,
-                "failed": counts.get("failed", 0),
-                "unknown": counts.get("unknown", 0),
-                "retried": retried,
-                "messages": messages,
-            },
-        )
+    who = actor(by)
+    with opened(program, db) as the:
+        at = the.moment(None)
+        retried, messages = inflight.owed_again(the.session, program, unit_id=unit_id, message_id=message,
+                                                at=at)
+        record_event(the.session, program, at, "delivery.retry",
+                     f"unit:{unit or '*'} message:{message or '*'}", who,
+                     {"confirmed": True, "failed": failed, "unknown": unknown, "retried": retried,
+                      "messages": messages})
     if as_json:
-        emit_json({"retried": retried, "messages": messages, "by": actor})
+        emit_json({"retried": retried, "messages": messages, "by": who})
     else:
-        out.print(f"已安排重发 {retried} 项（{summary}），确认人 {actor}；下一次检查时发送", highlight=False)
+        out.print(f"已安排重发 {retried} 项（{summary}），确认人 {who}；下一次检查时发送", highlight=False)
+
+
+def unit_id_of(the: Opened, unit: str | None) -> int | None:
+    if unit is None:
+        return None
+    unit_id = the.session.scalar(select(Unit.id).where(Unit.program_id == the.ctx.id, Unit.code == unit))
+    if unit_id is None:
+        raise Failure(f"--unit {unit}: 计划 {the.ctx.id} 中没有该单位")
+    return unit_id
 
 
 @deliveries_app.command("reset")
@@ -141,15 +129,13 @@ def reset(
     db: DbOption = None,
 ) -> None:
     """渠道已修复（如 310000 签名或关键词不符已改正）：重新启用该渠道，记入事件日志。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        moved = ledger.reset_channel(session, channel, program_id=program)
+    who = actor(by)
+    with opened(program, db) as the:
+        moved = ledger.reset_channel(the.session, channel, program_id=program)
         if not moved:
             raise Failure(
                 f"{channel}: 计划 {program} 中没有失效的该渠道（用 duban deliveries {program} --json 查看）"
             )
-        actor = _actor(by)
-        record_event(session, program, parse_as_of(None, ctx.program.timezone), "delivery.channel_reset",
-                     f"channel:{channel}", actor, {"channels": moved})
-    out.print(f"已重置 {moved} 个渠道，确认人 {actor}", highlight=False)
+        record_event(the.session, program, the.moment(None), "delivery.channel_reset", f"channel:{channel}",
+                     who, {"channels": moved})
+    out.print(f"已重置 {moved} 个渠道，确认人 {who}", highlight=False)

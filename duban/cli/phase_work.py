@@ -1,15 +1,14 @@
-"""The phase-content commands: self-check forms, remediation, extensions, phase approval, the acceptance
-package,
-the bulletin and the scores. `register(app)` adds them to the `duban` command.
+"""The phase-content commands: self-check forms, extensions, phase approval, the acceptance package, the
+bulletin and the scores (remediation items: duban.cli.remediation).
 
 Exit codes as everywhere: 0 success, 1 invalid input (a located `FILE:ROW:COLUMN: message` per problem on
-stderr,
-or `--OPTION VALUE: message`), 2 usage error.
+stderr, or `--OPTION VALUE: message`), 2 usage error. The workbooks (openpyxl) and the acceptance package load
+inside the commands that write or read them: the reading ones (extension list, selfcheck status, scores) do
+without.
 """
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -17,16 +16,10 @@ import typer
 from rich.table import Table
 
 from db import (
-    accept_item,
     approve_extension,
     approve_phase,
-    commit_files,
     list_extensions,
-    list_items,
-    load_program,
-    pending_findings,
     reject_extension,
-    report_item,
     request_extension,
     scores_report,
     selfcheck_summary,
@@ -34,25 +27,22 @@ from db import (
 )
 from duban.cli.support import (
     AsOfOption,
+    ByOption,
     DbOption,
     Failure,
     JsonOption,
-    context,
+    NoteOption,
+    actor,
     date_option,
     emit_json,
-    err,
     handles_errors,
+    opened,
     out,
-    parse_as_of,
     print_problems,
-    recorded_paths,
-    stage_evidence,
+    refuse_returned,
 )
-from notifications import FORMATS, build_package, bulletin_data, import_forms, render_bulletin, write_forms
 from schedule import PHASE_KINDS, is_phase_kind, text
 
-ByOption = Annotated[str | None, typer.Option("--by", help="决定人（记入事件日志），默认当前系统用户")]
-NoteOption = Annotated[str | None, typer.Option("--note", help="说明")]
 STATE_NAMES = {"open": "未办结", "closed": "已办结", "accepted": "牵头办认可",
                "pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
@@ -60,25 +50,6 @@ selfcheck_app = typer.Typer(no_args_is_help=True, help="自查自评：下发自
 extension_app = typer.Typer(no_args_is_help=True, help="延期申请：提出、批准、驳回")
 phase_app = typer.Typer(no_args_is_help=True, help="阶段：牵头办的决定")
 acceptance_app = typer.Typer(no_args_is_help=True, help="验收准备：验收材料包")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(selfcheck_app, name="selfcheck")
-    app.add_typer(extension_app, name="extension")
-    app.add_typer(phase_app, name="phase")
-    app.add_typer(acceptance_app, name="acceptance")
-    app.command("remediation")(remediation)
-    app.command("bulletin")(bulletin)
-    app.command("scores")(scores)
-
-
-def _actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 # ---------------------------------------------------------------- self-check
@@ -90,18 +61,17 @@ def selfcheck_forms(
     program: str,
     out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只写这些单位的表，可重复")] = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """为每个有任务的单位写出自查自评表（.xlsx）。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        known = set(units_with_tasks(session, ctx).values())
+    from notifications import write_forms  # openpyxl: loaded by the commands that write workbooks
+
+    with opened(program, db) as the:
+        known = set(units_with_tasks(the.session, the.ctx).values())
         for code in unit or []:
             if code not in known:
                 raise Failure(f"--unit {code}: 计划「{program}」中没有承担任务的单位「{code}」")
-        written = write_forms(session, ctx, out_dir, list(unit) if unit else None)
+        written = write_forms(the.session, the.ctx, out_dir, list(unit) if unit else None)
     if as_json:
         emit_json({"program": program, "dir": str(out_dir), "forms": written})
         return
@@ -116,16 +86,13 @@ def selfcheck_import(
     program: str,
     files: Annotated[list[Path], typer.Argument(help="交回的自查表 .xlsx")],
     unit: Annotated[str | None, typer.Option("--unit", help="交表单位：表须属于该单位")] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """导入交回的自查表：逐项校验（FILE:ROW:COLUMN: 问题），全部无误才导入，否则一份也不导入。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        at = parse_as_of(as_of, ctx.program.timezone)
-        results, problems = import_forms(session, ctx, files, at, unit, _actor(None))
+    from notifications import import_forms  # openpyxl: loaded by the commands that read workbooks
+
+    with opened(program, db) as the:
+        results, problems = import_forms(the.session, the.ctx, files, the.moment(as_of), unit, actor())
         failed = any(p.severity == "error" for p in problems)  # then nothing was written
     if as_json:
         emit_json({"program": program, "imported": results, "problems": [p.to_json() for p in problems]})
@@ -135,19 +102,15 @@ def selfcheck_import(
             findings = "，".join(f"{k} {v}" for k, v in r["findings"].items()) or "无"
             out.print(f"已导入 {r['unit']}：{r['rows']} 行，发现问题 {findings}"
                       f"{'' if r['on_time'] else '（逾期交回）'}", highlight=False)
-    if failed:
-        if not as_json:
-            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
-        raise typer.Exit(1)
+    refuse_returned(failed, as_json)
 
 
 @selfcheck_app.command("status")
 @handles_errors
 def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = False) -> None:
     """自查表交回情况：已交、逾期、未交，以及发现的问题数。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        summary = {"program": program, **selfcheck_summary(session, load_program(session, program))}
+    with opened(program, db) as the:
+        summary = {"program": program, **selfcheck_summary(the.session, the.ctx)}
     if as_json:
         emit_json(summary)
         return
@@ -159,76 +122,6 @@ def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = Fa
         out.print(f"未交: {', '.join(summary['missing'])}", highlight=False)
     out.print(
         "发现问题: " + ("，".join(f"{k} {v}" for k, v in summary["findings"].items()) or "无"),
-        highlight=False,
-    )
-
-
-# ---------------------------------------------------------------- remediation
-
-
-@handles_errors
-def remediation(
-    program: str,
-    unit: Annotated[
-        str | None, typer.Option("--unit", help="只看该单位；与 --close 一起时为报送单位")
-    ] = None,
-    close: Annotated[
-        str | None, typer.Option("--close", help="办结整改事项（如 R-3），须同时给出 --unit")
-    ] = None,
-    accept: Annotated[
-        str | None, typer.Option("--accept", help="牵头办认可未办结的整改事项（如 R-3）")
-    ] = None,
-    note: NoteOption = None,
-    evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")] = None,
-    by: ByOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """自查发现问题转成的整改事项；--close 办结（单位），--accept 认可（牵头办）。"""
-    if close and accept:
-        raise typer.BadParameter("--close 与 --accept 只能选一个", param_hint="--close")
-    if close and not unit:
-        raise typer.BadParameter("办结整改事项须给出报送单位 --unit", param_hint="--unit")
-    for path in evidence or []:
-        if not path.is_file():
-            raise Failure(f"{path}:-:-: 佐证材料文件不存在")
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        at = parse_as_of(as_of, ctx.program.timezone)
-        today = ctx.local_date(at)
-        action = None
-        if close:
-            staged = stage_evidence(evidence or [])
-            action = report_item(
-                session, ctx, close, unit, "done", None, note, recorded_paths(staged), at, _actor(by)
-            )
-            commit_files(wired.settings.home, staged)
-        elif accept:
-            action = accept_item(session, ctx, accept, _actor(by), at, note)
-        items = list_items(session, ctx, today, None if close else unit)
-        waiting = pending_findings(session, program)
-    if as_json:
-        emit_json({"program": program, "as_of": today.isoformat(), "action": action, "items": items,
-                   "findings_without_items": waiting})
-        return
-    if action:
-        out.print(f"{action['item']} → {STATE_NAMES[action['state']]}", highlight=False)
-        return
-    table = Table("事项", "单位", "问题", "时限", "状态", title=f"整改事项（截至 {today}）")
-    for item in items:
-        state = STATE_NAMES[item["state"]]
-        if item["state"] == "open" and item["overdue_workdays"]:
-            state = f"[red]逾期 {item['overdue_workdays']} 个工作日[/red]"
-        elif item["closed_on"]:
-            state += f" {item['closed_on']}" + ("（逾期）" if item["late"] else "")
-        table.add_row(item["code"], item["unit"], item["title"], item["due"], state)
-    out.print(table)
-    open_count = sum(i["state"] == "open" for i in items)
-    out.print(
-        f"共 {len(items)} 项，未办结 {open_count} 项"
-        + (f"；另有 {waiting} 个自查问题待补差提升阶段开始后转为整改事项" if waiting else ""),
         highlight=False,
     )
 
@@ -245,11 +138,9 @@ def extension_request(program: str, code: str,
                       as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """提出延期申请（须在完成时限前）。"""
     new_due = date_option(to, "--to")
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        result = request_extension(session, ctx, code, unit, new_due, reason,
-                                   parse_as_of(as_of, ctx.program.timezone), f"unit:{unit}")
+    with opened(program, db) as the:
+        result = request_extension(the.session, the.ctx, code, unit, new_due, reason, the.moment(as_of),
+                                   f"unit:{unit}")
     if as_json:
         emit_json(result)
         return
@@ -259,11 +150,9 @@ def extension_request(program: str, code: str,
 
 def _decide(program: str, request_id: int, approve: bool, by: str | None, note: str | None, as_of: str | None,
             db: str | None, as_json: bool) -> None:
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        decide = approve_extension if approve else reject_extension
-        result = decide(session, ctx, request_id, _actor(by), parse_as_of(as_of, ctx.program.timezone), note)
+    decide = approve_extension if approve else reject_extension
+    with opened(program, db) as the:
+        result = decide(the.session, the.ctx, request_id, actor(by), the.moment(as_of), note)
     if as_json:
         emit_json(result)
         return
@@ -280,9 +169,7 @@ def _decision_command(approve: bool, doc: str):
         request_id: Annotated[int, typer.Argument(metavar="ID")],
         by: ByOption = None,
         note: NoteOption = None,
-        as_of: AsOfOption = None,
-        db: DbOption = None,
-        as_json: JsonOption = False,
+        as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
     ) -> None:
         _decide(program, request_id, approve, by, note, as_of, db, as_json)
 
@@ -301,13 +188,11 @@ extension_reject = extension_app.command("reject")(_decision_command(False, "驳
 def extension_list(
     program: str,
     state: Annotated[str | None, typer.Option("--state", help="pending | approved | rejected")] = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """延期申请及其决定。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        rows = list_extensions(session, load_program(session, program), state)
+    with opened(program, db) as the:
+        rows = list_extensions(the.session, the.ctx, state)
     if as_json:
         emit_json(rows)
         return
@@ -328,18 +213,14 @@ def phase_approve(
     kind: Annotated[str, typer.Argument(metavar="KIND", help=" | ".join(PHASE_KINDS))],
     by: ByOption = None,
     note: NoteOption = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """牵头办决定结束一个关口条件未满足的阶段（记入事件日志）；下一次每日检查时阶段结束。"""
     if not is_phase_kind(kind):  # the program's own phases are checked once it is loaded
         raise typer.BadParameter(text(None, "plan.phase_kind", kind=kind, kinds=" | ".join(PHASE_KINDS)),
                                  param_hint="KIND")
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        result = approve_phase(session, ctx, kind, _actor(by), parse_as_of(as_of, ctx.program.timezone), note)
+    with opened(program, db) as the:
+        result = approve_phase(the.session, the.ctx, kind, actor(by), the.moment(as_of), note)
     if as_json:
         emit_json(result)
         return
@@ -361,17 +242,14 @@ def acceptance_package(
     force: Annotated[
         bool, typer.Option("--force", help="替换该目录中上次生成的材料包（只删除材料包自己生成的文件）")
     ] = False,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """验收材料包：索引表 index.xlsx、佐证材料、report.html，及其 zip；给出准备度和待补齐问题。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        result = build_package(
-            session, ctx, out_dir, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)),
-            home=wired.settings.home, force=force)
+    from notifications import build_package  # the package's workbook and report: loaded by this command only
+
+    with opened(program, db) as the:
+        result = build_package(the.session, the.ctx, out_dir, the.day(as_of), home=the.wired.settings.home,
+                               force=force)
     if as_json:
         emit_json(result)
         return
@@ -398,22 +276,21 @@ def bulletin(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="输出文件，默认 $DUBAN_HOME/reports/")
     ] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """通报：各单位红黄绿灯数量、红灯清单、投递失败、延期批准、约谈建议。"""
+    from notifications import FORMATS, bulletin_data, render_bulletin  # the templates: loaded by this command
+
     if fmt not in FORMATS:
         raise typer.BadParameter(f"「{fmt}」应为 {' | '.join(FORMATS)}", param_hint="--format")
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        today = ctx.local_date(parse_as_of(as_of, ctx.program.timezone))
-        rendered = render_bulletin(session, ctx, today, fmt)
-        data = bulletin_data(session, ctx, today) if as_json else None
+    with opened(program, db) as the:
+        today = the.day(as_of)
+        rendered = render_bulletin(the.session, the.ctx, today, fmt)
+        data = bulletin_data(the.session, the.ctx, today) if as_json else None
+        reports_dir = the.wired.settings.reports_dir
     target = out_path
     if target is None and fmt != "md":
-        target = wired.settings.reports_dir / f"bulletin-{program}-{today.isoformat()}.{fmt}"
+        target = reports_dir / f"bulletin-{program}-{today.isoformat()}.{fmt}"
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(rendered, bytes):
@@ -432,15 +309,11 @@ def bulletin(
 def scores(
     program: str,
     year: Annotated[int | None, typer.Option("--year", help="只计该年度到期的事项")] = None,
-    as_of: AsOfOption = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
     """考核评价：各单位按时/逾期、黄牌红牌、扣分，及约谈名单。"""
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        report = scores_report(session, ctx, year, ctx.local_date(parse_as_of(as_of, ctx.program.timezone)))
+    with opened(program, db) as the:
+        report = scores_report(the.session, the.ctx, year, the.day(as_of))
     if as_json:
         emit_json(report)
         return

@@ -1,44 +1,36 @@
 """The units' side on the command line: `duban portal` (serve it), `duban portal revoke`, `duban portal user
-add`,
-and `duban report import` (returned 报送表). `register(app)` adds them to the `duban` command."""
+add`, and `duban report import` (returned 报送表)."""
 
 from __future__ import annotations
 
 import getpass
 import logging
 import sys
-from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from db import add_user, import_reports, load_program, revoke_links
+from db import add_user, import_reports, revoke_links
 from duban.cli.support import (
     AsOfOption,
     DbOption,
     Failure,
     JsonOption,
-    context,
+    actor,
     emit_json,
-    err,
     handles_errors,
+    opened,
     out,
     parse_as_of,
     print_problems,
+    refuse_returned,
 )
-from flows import now
-from notifications import read_report_form
 from schedule import Problem
 
 portal_app = typer.Typer(help="督办门户：各单位签收、报送、申请办结；牵头办审核", invoke_without_command=True)
 user_app = typer.Typer(no_args_is_help=True, help="门户账号")
 portal_app.add_typer(user_app, name="user")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(portal_app, name="portal")
-    app.command("report-import", hidden=True)(report_import)
 
 
 @portal_app.callback()
@@ -83,11 +75,8 @@ def portal(
 @handles_errors
 def revoke(program: str, unit: str, db: DbOption = None, as_json: JsonOption = False) -> None:
     """撤销一个单位的全部门户链接；下一期督办消息会带来新链接。"""
-
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        count = revoke_links(session, ctx, unit, now(UTC), _actor())
+    with opened(program, db) as the:
+        count = revoke_links(the.session, the.ctx, unit, the.now(), actor())
     if as_json:
         emit_json({"program": program, "unit": unit, "revoked": count})
     else:
@@ -111,10 +100,8 @@ def user_add(
         password = getpass.getpass("密码: ")
         if getpass.getpass("再次输入: ") != password:
             raise Failure("两次输入的密码不一致")
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        result = add_user(session, ctx, name, role, password, now(UTC), _actor())
+    with opened(program, db) as the:
+        result = add_user(the.session, the.ctx, name, role, password, the.now(), actor())
     out.print(
         f"{'已新建' if result['created'] else '已重设密码'}: {program} {name}（{role}）", highlight=False
     )
@@ -124,6 +111,7 @@ def user_add(
 def report_import(program: str, files: Annotated[list[Path], typer.Argument(help="交回的报送表 .xlsx")],
                   as_of: AsOfOption = None, db: DbOption = None, as_json: JsonOption = False) -> None:
     """导入交回的报送表：逐行校验（FILE:ROW:COLUMN: 问题），全部无误才记录，否则一行也不记录。"""
+    from notifications import read_report_form  # openpyxl: loaded by the commands that read workbooks
 
     forms = []
     for path in files:
@@ -132,12 +120,8 @@ def report_import(program: str, files: Annotated[list[Path], typer.Argument(help
         except OSError as exc:
             print_problems([Problem(str(path), None, None, f"无法读取文件：{exc.strerror or exc}")])
             raise typer.Exit(1) from None
-    wired = context(db)
-    with wired.transaction() as session:
-        ctx = load_program(session, program)
-        results, problems = import_reports(
-            session, ctx, forms, parse_as_of(as_of, ctx.program.timezone), _actor()
-        )
+    with opened(program, db) as the:
+        results, problems = import_reports(the.session, the.ctx, forms, the.moment(as_of), actor())
     if as_json:
         emit_json({"program": program, "recorded": results, "problems": [p.to_json() for p in problems]})
     else:
@@ -145,14 +129,5 @@ def report_import(program: str, files: Annotated[list[Path], typer.Argument(help
         for r in results:
             out.print(f"已记录: {r['code']} {r['unit']} → {r['status']} {r['progress']}%"
                       f"{'（待审核）' if r.get('review') == 'pending' else ''}", highlight=False)
-    if problems:
-        if not as_json:
-            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
-        raise typer.Exit(1)
+    refuse_returned(bool(problems), as_json)
 
-
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"

@@ -1,23 +1,32 @@
-"""What every command shares: options, error handling, output, --as-of."""
+"""What every command shares: options, error handling, output, --as-of, and a program opened for a command.
+
+Light on purpose: every command imports it, so it loads no library a reading command does not need."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
-from db import InvalidInput, NotFound, Staged, stage
-from flows import DAILY_CHECK_TIME, Settings, Wiring, now, wiring
 from schedule import labels, language_of, text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from db import ProgramContext, Staged  # types only
+    from flows import Settings, Wiring  # types only
 
 # Piped output (CI logs, files) gets room for the wide Chinese tables instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -30,6 +39,9 @@ AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="日期（当日 08:30）或日期时间，程序时区；默认现在")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
+ByOption = Annotated[str | None, typer.Option("--by", help="决定人（记入事件日志），默认当前系统用户")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="说明")]
+EvidenceOption = Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件，可重复")]
 
 LIGHT_STYLE = {"done": "blue", "red": "red", "yellow": "yellow", "green": "green", "none": "dim"}
 
@@ -64,10 +76,19 @@ def handles_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (Failure, NotFound, InvalidInput) as exc:
+        except Exception as exc:
+            if not isinstance(exc, expected_errors()):
+                raise
             err.print(f"[red]{say('error')}[/red]: {exc}", highlight=False)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """Invalid input and a failed check: one line and exit 1, never a traceback."""
+    from db import InvalidInput, NotFound  # on the error path only: a command need not have loaded db
+
+    return Failure, NotFound, InvalidInput
 
 
 def emit_json(data: Any) -> None:
@@ -76,6 +97,8 @@ def emit_json(data: Any) -> None:
 
 def parse_as_of(text: str | None, timezone: str) -> datetime:
     """A date means that day at 08:30 (the daily check's time) in the program's zone; no value means now."""
+    from flows import DAILY_CHECK_TIME, now  # the clock (flows.runtime), loaded by the commands that use it
+
     zone = ZoneInfo(timezone)
     if text is None:
         return now(zone)
@@ -89,9 +112,52 @@ def parse_as_of(text: str | None, timezone: str) -> datetime:
 
 
 def context(db: str | None) -> Wiring:
+    from flows import wiring  # the composition root, loaded by the commands that open the database
+
     return wiring(db)
 
 
+@dataclass
+class Opened:
+    """A program opened for a command, inside its one transaction."""
+
+    wired: Wiring
+    session: Session
+    ctx: ProgramContext
+
+    def moment(self, as_of: str | None) -> datetime:
+        return parse_as_of(as_of, self.ctx.program.timezone)
+
+    def day(self, as_of: str | None) -> date:
+        return self.ctx.local_date(self.moment(as_of))
+
+    def now(self) -> datetime:
+        """The wall clock, in UTC (flows.runtime reads it)."""
+        from flows import now  # the clock, loaded by the commands that open a program
+
+        return now(UTC)
+
+
+@contextmanager
+def opened(program: str, db: str | None) -> Iterator[Opened]:
+    """The preamble of most commands: the wiring, one transaction (all or nothing), the program loaded."""
+    from db import load_program  # loaded by the commands that open a program
+
+    wired = context(db)
+    with wired.transaction() as session:
+        ctx = load_program(session, program)
+        speak(ctx.language)  # the command's output and its error line, in the program's language
+        yield Opened(wired, session, ctx)
+
+
+def actor(by: str | None = None) -> str:
+    """Who decides, for the event log: --by, else the system user."""
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 def short(text: str, width: int) -> str:
@@ -125,7 +191,7 @@ def run_flow(settings: Settings, run: Callable[[], Any]) -> Any:
     try:
         with temporary_settings(updates=updates), temporary_server(timeout):
             return run()
-    except (Failure, NotFound, InvalidInput):
+    except expected_errors():
         raise
     except Exception as exc:  # the flow's own failure or Prefect's: one line, exit 1
         first = " ".join(str(exc).split(" stdout:")[0].split()).rstrip(".。") or type(exc).__name__
@@ -141,6 +207,14 @@ def print_problems(problems) -> None:
                   highlight=False, markup=False)
 
 
+def refuse_returned(failed: bool, as_json: bool) -> None:
+    """A returned form (报送表, 自查表) with problems: nothing was recorded; exit 1."""
+    if failed:
+        if not as_json:
+            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
+        raise typer.Exit(1)
+
+
 def date_option(text: str | None, option: str) -> date | None:
     if text is None:
         return None
@@ -152,6 +226,8 @@ def date_option(text: str | None, option: str) -> date | None:
 
 def stage_evidence(files: list[Path]) -> list[Staged]:
     """Checks and hashes evidence files before anything is recorded; nothing is copied yet."""
+    from db import stage  # loaded by the commands that take evidence only
+
     for path in files:
         if not path.is_file():
             raise Failure(f"{path}:-:-: " + say("evidence_missing"))

@@ -320,7 +320,7 @@ async def report_table_upload(request: Request, token: str) -> Response:
         files = _checked_uploads(ctx, uploads)
         if not files or not all(n.lower().endswith(".xlsx") for n, _ in files):
             raise Refusal(400, text(ctx.language, "refusal.report_table_file"))
-        forms = [read_report_form(content, name) for name, content in files]
+        forms = [read_report_form(content, name, ctx.language) for name, content in files]
         _results, problems = import_reports(
             session, ctx, forms, now, _actor(holder), unit_code=holder.unit_code
         )

@@ -40,7 +40,7 @@ from db import (
     unacknowledged,
 )
 from duban.simulation.evidence import write_evidence
-from flows import Kept, run_check
+from flows import run_check
 from notifications import Notifier
 from schedule import WorkCalendar, text
 
@@ -160,21 +160,18 @@ def simulate(
     notifier: Notifier,
     content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
     evidence_home: Path | None = None,
-    kept: Kept | None = None,
 ) -> Simulation:
     """`evidence_home`: where the units' generated evidence goes (a done claim carries it when the task names
-    a 成果形式); without it, claims of such tasks are refused like any claim without evidence. `kept`: shared
-    with `content_step`, when it needs who answers for each task too."""
+    a 成果形式); without it, claims of such tasks are refused like any claim without evidence."""
     rng = random.Random(seed)
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         model = UnitModel(session, ctx, rng)
     result = Simulation(program_id, start, end, seed)
-    kept = kept or Kept()  # the plan does not change during a replay: who answers for each task is read once
     day = start
     while day <= end:
         at = datetime.combine(day, CHECK_TIME, ctx.zone)
-        check = run_check(sessions, program_id, at, notifier, kept=kept)
+        check = run_check(sessions, program_id, at, notifier)
         result.transitions += [{"on": t.on.isoformat(), "phase": t.kind, "name": t.name, "state": t.state,
                                 "reasons": list(t.reasons)} for t in check.transitions]
         result.notices += check.claimed

@@ -1,29 +1,21 @@
 """Delivery: the outbox and apprise notifiers, channels, rate limits, secrets and the delivery ledger."""
 
-from notifications.delivery import crashpoints, inflight, ledger
-from notifications.delivery.apprise_notifier import AppriseNotifier
-from notifications.delivery.channels import (
-    DingTalkChannel,
-    EmailChannel,
-    InvalidChannel,
-    channel_kind,
-    dingtalk_sign,
-    feishu_sign,
-    fit_bytes,
-    mask_url,
-    parse_channel,
-    pointer_for,
-)
-from notifications.delivery.ledger import list_deliveries
-from notifications.delivery.outbox import OutboxNotifier
-from notifications.delivery.ratelimit import DEFAULT_LIMITS, Limit, RateLimiter
-from notifications.delivery.secrets import (
-    REDACTOR,
-    SecretResolver,
-    SecretUnavailable,
-    block_name,
-    load_prefect_secret,
-)
+from schedule import lazy_surface
+
+# A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
+_SURFACE = {
+    "": ("crashpoints", "inflight", "ledger"),
+    "ledger": ("list_deliveries",),
+    "apprise_notifier": ("AppriseNotifier",),
+    "channels": (
+        "DingTalkChannel", "EmailChannel", "InvalidChannel", "channel_kind", "dingtalk_sign", "feishu_sign",
+        "fit_bytes", "mask_url", "parse_channel", "pointer_for",
+    ),
+    "outbox": ("OutboxNotifier",),
+    "ratelimit": ("DEFAULT_LIMITS", "Limit", "RateLimiter"),
+    "secrets": ("REDACTOR", "SecretResolver", "SecretUnavailable", "block_name", "load_prefect_secret"),
+}
+__getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "crashpoints", "inflight", "ledger",

@@ -41,6 +41,7 @@ import httpx
 
 from notifications.delivery.secrets import ENV_REF, MASK, REDACTOR, is_single_reference, redact
 from notifications.message import Message
+from schedule import text
 
 Kind = Literal["email", "dingtalk", "wecombot", "feishu", "json"]
 
@@ -52,17 +53,6 @@ SCHEMES: dict[str, Kind] = {
 DINGTALK_MAX_BYTES = 20000
 WECOM_MAX_BYTES = 4096  # "markdown内容，最长不超过4096个字节"
 FEISHU_MAX_BYTES = 18000  # Feishu caps the whole request body at 20 KB
-# A robot carries no attachment: the cut text names the place to get the full list (the coordinator).
-POINTER = {
-    "zh-CN": "……（内容过长已截断，完整清单请向{contact}索取）",
-    "en": "… (cut for length: ask {contact} for the full list)",
-}
-POINTER_LINKED = {
-    "zh-CN": "……（内容过长已截断，完整清单见本单位督办页面）",
-    "en": "… (cut for length: the full list is on your unit's page)",
-}
-DEFAULT_CONTACT = {"zh-CN": "领导小组办公室", "en": "the leading group office"}
-
 # Answer codes. Over-limit codes are transient and block the robot in the limiter for ten minutes.
 DINGTALK_OVER_LIMIT = {130101, 90030, 410100}
 DINGTALK_TRANSIENT = DINGTALK_OVER_LIMIT | {-1}  # -1: 系统繁忙
@@ -244,10 +234,9 @@ def fit_bytes(text: str, limit: int, pointer: str) -> str:
 def pointer_for(language: str, contact: str = "", link: str | None = None) -> str:
     """The line that ends a cut message: with the unit's portal link (which must survive the cut) it points
     there, else to the coordinator."""
-    language = language if language in POINTER else ("en" if language.startswith("en") else "zh-CN")
     if link:
-        return f"{POINTER_LINKED[language]}\n{link}"
-    return POINTER[language].format(contact=contact or DEFAULT_CONTACT[language])
+        return f"{text(language, 'delivery.pointer_linked')}\n{link}"
+    return text(language, "delivery.pointer", contact=contact or text(language, "digest_text.contact"))
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -349,16 +338,16 @@ class DingTalkChannel(Channel):
 
     def payload(self, message: Message) -> dict:
         title = message.subject
-        text = message.markdown or message.text
-        if self.keyword and self.keyword not in title + text:
-            title = f"【{self.keyword}】{title}"
-            text = f"【{self.keyword}】{text}"
+        body = message.markdown or message.text
+        if self.keyword and self.keyword not in title + body:
+            title = text(message.language, "delivery.keyword", keyword=self.keyword, text=title)
+            body = text(message.language, "delivery.keyword", keyword=self.keyword, text=body)
         mentions = " ".join(f"@{m}" for m in self.mobiles)
         budget = DINGTALK_MAX_BYTES - (len(mentions.encode()) + 2 if mentions else 0)
-        text = fit_bytes(text, budget, pointer_for(message.language, message.contact, message.link))
-        payload: dict = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        body = fit_bytes(body, budget, pointer_for(message.language, message.contact, message.link))
+        payload: dict = {"msgtype": "markdown", "markdown": {"title": title, "text": body}}
         if self.mobiles:
-            payload["markdown"]["text"] = f"{text}\n\n{mentions}"
+            payload["markdown"]["text"] = f"{body}\n\n{mentions}"
             payload["at"] = {"atMobiles": list(self.mobiles), "isAtAll": False}
         return payload
 
@@ -395,10 +384,10 @@ class FeishuChannel(Channel):
     secret: str | None = field(default=None, repr=False)
 
     def payload(self, message: Message, now: datetime) -> dict:
-        text = f"{message.subject}\n\n{message.text}" if message.subject else message.text
+        body = f"{message.subject}\n\n{message.text}" if message.subject else message.text
         payload: dict = {
             "msg_type": "text",
-            "content": {"text": fit_bytes(text, FEISHU_MAX_BYTES,
+            "content": {"text": fit_bytes(body, FEISHU_MAX_BYTES,
                                           pointer_for(message.language, message.contact, message.link))},
         }
         if self.secret:
@@ -441,7 +430,7 @@ class EmailChannel(Channel):
     def build(self, message: Message, now: datetime) -> EmailMessage:
         mail = EmailMessage(policy=SMTP_POLICY)
         mail["Subject"] = message.subject
-        default_name = "督办通知" if message.language.startswith("zh") else "duban"
+        default_name = text(message.language, "delivery.mail_from")
         mail["From"] = formataddr((self.from_name or default_name, self.from_addr), charset="utf-8")
         mail["To"] = ", ".join(formataddr((name or "", addr), charset="utf-8") for name, addr in self.to)
         if self.cc:
@@ -489,13 +478,13 @@ class EmailChannel(Channel):
         except smtplib.SMTPAuthenticationError as exc:
             return Outcome("permanent", f"smtp_{exc.smtp_code}", "SMTP authentication refused")
         except smtplib.SMTPResponseException as exc:
-            text = (
+            answer = (
                 exc.smtp_error.decode("utf-8", "replace")
                 if isinstance(exc.smtp_error, bytes)
                 else str(exc.smtp_error)
             )
             status = "transient" if 400 <= exc.smtp_code < 500 else "permanent"
-            return Outcome(status, f"smtp_{exc.smtp_code}", redact(text[:300]))
+            return Outcome(status, f"smtp_{exc.smtp_code}", redact(answer[:300]))
         except smtplib.SMTPNotSupportedError as exc:
             return Outcome("permanent", "smtp_unsupported", redact(str(exc)[:300]))
         except TimeoutError:

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from notifications.workbooks.returned import open_returned
 from notifications.workbooks.tasks import COLUMNS, REPORT_FORMAT, REPORT_META_SHEET
-from schedule import Problem, clean_entry
+from schedule import Problem, clean_entry, language_of, text
 
 HEADER_ROW = 2
 _SPLIT = re.compile(r"[、，,；;\r\n]+")
@@ -39,14 +39,17 @@ class ReportForm:
     unit_code: str | None = None
     rows: list[ReportRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    language: str = "zh-CN"  # what its problems are said in
 
 
-def read_report_form(content: bytes, shown: str) -> ReportForm:
-    form = ReportForm(shown)
-    workbook, problem = open_returned(
-        content, shown, REPORT_META_SHEET,
-        "不是 duban 下发的报送表（缺少表单信息页）：请使用交办邮件附带的报送表",
-    )
+def _say(form: ReportForm, key: str, **values) -> str:
+    return text(form.language, f"report_form.{key}", **values)
+
+
+def read_report_form(content: bytes, shown: str, language: str | None = None) -> ReportForm:
+    """The rows of one returned 报送表, its problems said in `language` (the program's)."""
+    form = ReportForm(shown, language=language_of(language))
+    workbook, problem = open_returned(content, shown, REPORT_META_SHEET, _say(form, "not_issued"), language)
     if problem is not None:
         form.problems.append(problem)
         return form
@@ -56,7 +59,7 @@ def read_report_form(content: bytes, shown: str) -> ReportForm:
         if r and r[0] is not None and len(r) > 1
     }
     if meta.get("format") != REPORT_FORMAT or not meta.get("program") or not meta.get("unit"):
-        form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的报送表"))
+        form.problems.append(Problem(shown, None, None, _say(form, "broken_meta")))
         return form
     form.program_id, form.unit_code = meta["program"], meta["unit"]
     sheet = workbook.worksheets[0]
@@ -80,9 +83,8 @@ def _columns(sheet, form: ReportForm) -> dict[str, str | None]:
     for key, zh, en, _width in COLUMNS:
         letter = headers.get(zh) or headers.get(en)
         if letter is None and key in ("code", "progress", "report", "evidence"):
-            form.problems.append(
-                Problem(form.file, HEADER_ROW, None, f"缺少「{zh}」列（请勿删除或改名表头）")
-            )
+            missing = _say(form, "column_missing", column=en if form.language == "en" else zh)
+            form.problems.append(Problem(form.file, HEADER_ROW, None, missing))
         columns[key] = letter
     return columns
 
@@ -96,12 +98,11 @@ def _report_row(sheet, r: int, columns: dict, seen: dict[str, int], form: Report
     raw_progress = sheet[f"{columns['progress']}{r}"].value
     if not code:
         if note or evidence_text:
-            form.problems.append(Problem(shown, r, columns["code"], "缺少任务编号（请勿增删行或修改编号）"))
+            form.problems.append(Problem(shown, r, columns["code"], _say(form, "no_code")))
         return None
     if code in seen:
-        form.problems.append(
-            Problem(shown, r, columns["code"], f"任务「{code}」重复（已在第 {seen[code]} 行）")
-        )
+        duplicate = text(form.language, "workbook.duplicate", code=code, row=seen[code])
+        form.problems.append(Problem(shown, r, columns["code"], duplicate))
         return None
     seen[code] = r
     try:
@@ -109,12 +110,12 @@ def _report_row(sheet, r: int, columns: dict, seen: dict[str, int], form: Report
             int(float(str(raw_progress).strip().rstrip("%"))) if raw_progress not in (None, "") else None
         )
     except ValueError:
-        form.problems.append(
-            Problem(shown, r, columns["progress"], f"进度「{clean_entry(raw_progress)}」应为 0–100 的整数")
-        )
+        form.problems.append(Problem(shown, r, columns["progress"], _say(
+            form, "progress_not_number", value=clean_entry(raw_progress))))
         return None
     if progress is not None and not 0 <= progress <= 100:
-        form.problems.append(Problem(shown, r, columns["progress"], f"进度 {progress} 应在 0–100 之间"))
+        form.problems.append(Problem(shown, r, columns["progress"], _say(
+            form, "progress_out_of_range", value=progress)))
         return None
     return ReportRow(
         r,

@@ -9,19 +9,17 @@ import zipfile
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from schedule import Problem
-
-NOT_XLSX = "不是 .xlsx 工作簿，无法读取"
+from schedule import Problem, text
 
 
-def open_returned(content: bytes, shown: str, meta_sheet: str, not_issued: str
+def open_returned(content: bytes, shown: str, meta_sheet: str, not_issued: str, language: str | None
                   ) -> tuple[Workbook | None, Problem | None]:
     """The workbook, or the problem that stops its reading: not a workbook, or no `meta_sheet` in it
-    (`not_issued` says so to the unit)."""
+    (`not_issued` says so to the unit); said in `language`."""
     try:
         workbook = load_workbook(io.BytesIO(content), data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        return None, Problem(shown, None, None, NOT_XLSX)
+        return None, Problem(shown, None, None, text(language, "workbook.not_xlsx"))
     if meta_sheet not in workbook.sheetnames:
         return None, Problem(shown, None, None, not_issued)
     return workbook, None

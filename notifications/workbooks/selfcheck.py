@@ -46,7 +46,7 @@ from db import (
     validate_returns,
 )
 from notifications.message import Attachment
-from notifications.workbooks.returned import NOT_XLSX, open_returned
+from notifications.workbooks.returned import open_returned
 from notifications.workbooks.tasks import XLSX_MIME
 from schedule import (
     FORMULA_PREFIXES,
@@ -57,6 +57,7 @@ from schedule import (
     check_workbook_size,
     clean_text,
     language_of,
+    text,
 )
 
 META_SHEET = "_duban"
@@ -66,51 +67,19 @@ MAX_FORM_UNPACKED = 10_000_000
 HEADER_ROW, FIRST_ROW = 5, 6
 COLUMNS = "ABCDEFGHIJK"
 INPUT_COLUMNS = "HIJK"
-HEADERS = {
-    "zh-CN": [
-        "序号", "重点任务", "工作举措", "本单位角色", "完成时限", "成果形式", "系统记录进展", "完成情况",
-        f"自评分（{SCORE_MIN}–{SCORE_MAX}）", "佐证材料（文件名或链接）", "存在问题"],
-    "en": [
-        "Code", "Area", "Measure", "Role", "Due", "Expected evidence", "Recorded status", "Completion",
-        f"Self-score ({SCORE_MIN}–{SCORE_MAX})", "Evidence (file names or links)", "Problems found"],
-}
+HEADER_KEYS = ("code", "area", "measure", "role", "due", "evidence_spec", "recorded", "completion", "score",
+               "evidence", "problems")
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
-TEXT = {
-    "zh-CN": {
-        "sheet": "自查表",
-        "title": "{name} · 自查自评表",
-        "program": "计划编号",
-        "program_name": "计划名称",
-        "unit": "单位编号",
-        "unit_name": "填报单位",
-        "howto": "填表说明",
-        "lead": "牵头",
-        "co": "配合",
-        "instructions": (
-            "完成情况填「已完成」「部分完成」或「未完成」；自评分为 {lo}–{hi} 的整数；佐证材料填文件名或链"
-            "接，"
-            "多个用顿号分隔；存在问题如实填写。灰色列和表头请勿修改，请勿增删行。自查时间：{start} 至 {end}。"
-        ),
-    },
-    "en": {
-        "sheet": "Self-check",
-        "title": "{name} · self-check form",
-        "program": "Program",
-        "program_name": "Name",
-        "unit": "Unit",
-        "unit_name": "Unit name",
-        "howto": "How to fill in",
-        "lead": "lead",
-        "co": "co-unit",
-        "instructions": (
-            "Completion: Done, Partly done or Not done; self-score: a whole number {lo}–{hi}; evidence: "
-            "file names or links, separated by commas; problems: as found. Do not edit the grey columns "
-            "or the header, do not add or delete rows. Self-check window: {start} to {end}."
-        ),
-    },
-}
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+
+
+def headers(language: str) -> list[str]:
+    return [text(language, f"selfcheck_header.{key}", lo=SCORE_MIN, hi=SCORE_MAX) for key in HEADER_KEYS]
+
+
+def _say(language: str | None, key: str, **values: Any) -> str:
+    return text(language, f"selfcheck_form.{key}", **values)
 
 
 def form_filename(program_id: str, unit_code: str) -> str:
@@ -118,27 +87,27 @@ def form_filename(program_id: str, unit_code: str) -> str:
 
 
 def write_form(spec: FormSpec) -> bytes:
-    text = TEXT[spec.language]
+    said = {key: _say(spec.language, key)
+            for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = text["sheet"]
-    sheet["A1"] = cell_value(text["title"].format(name=spec.program_name))
+    sheet.title = _say(spec.language, "sheet")
+    sheet["A1"] = cell_value(_say(spec.language, "title", name=spec.program_name))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells("A1:K1")
     sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = cell_row(
-        (text["program"], spec.program_id, text["program_name"], spec.program_name))
+        (said["program"], spec.program_id, said["program_name"], spec.program_name))
     sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = cell_row(
-        (text["unit"], spec.unit_code, text["unit_name"], spec.unit_name))
+        (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name))
     sheet.merge_cells("E2:K2")
     sheet.merge_cells("E3:K3")
-    sheet["A4"] = text["howto"]
-    sheet["B4"] = text["instructions"].format(
-        lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—", end=spec.end or "—"
-    )
+    sheet["A4"] = _say(spec.language, "howto")
+    sheet["B4"] = _say(spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—",
+                       end=spec.end or "—")
     sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells("B4:K4")
     sheet.row_dimensions[4].height = 48
-    _write_rows(sheet, spec, text)
+    _write_rows(sheet, spec, said)
     sheet.freeze_panes = f"A{FIRST_ROW}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
@@ -149,10 +118,10 @@ def write_form(spec: FormSpec) -> bytes:
     return buffer.getvalue()
 
 
-def _write_rows(sheet, spec: FormSpec, text: dict) -> None:
+def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
     """The header, a row per task (A–G locked, H–K open) and the checks on 完成情况 and 自评分."""
     for column, (header, width) in zip(
-        COLUMNS, zip(HEADERS[spec.language], WIDTHS, strict=True), strict=True
+        COLUMNS, zip(headers(spec.language), WIDTHS, strict=True), strict=True
     ):
         cell = sheet[f"{column}{HEADER_ROW}"]
         cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
@@ -160,7 +129,7 @@ def _write_rows(sheet, spec: FormSpec, text: dict) -> None:
         sheet.column_dimensions[column].width = width
     for index, row in enumerate(spec.rows):
         r = FIRST_ROW + index
-        values = [row.code, row.area, row.title, text[row.role], row.due, row.evidence_spec, row.recorded]
+        values = [row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded]
         for column, value in zip("ABCDEFG", values, strict=True):
             cell = sheet[f"{column}{r}"]
             cell.value, cell.fill = cell_value(value), LOCKED_FILL
@@ -222,63 +191,64 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = clean_text(value)
-    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
-        text = text[1:]
-    return text
+    entered = clean_text(value)
+    if entered.startswith("'") and entered[1:].startswith(FORMULA_PREFIXES):
+        entered = entered[1:]
+    return entered
 
 
-def read_form(path: Path, shown: str | None = None) -> ReturnedForm:
-    """Reads one returned workbook; every problem of the file itself is located (row and column letter)."""
+def read_form(path: Path, shown: str | None = None, language: str | None = None) -> ReturnedForm:
+    """Reads one returned workbook; every problem of the file itself is located (row and column letter) and
+    said in `language` (the program's), else in the form's own."""
     shown = shown or str(path)
     try:
         if path.stat().st_size > MAX_FORM_BYTES:
             form = ReturnedForm(shown, "")
-            form.problems.append(Problem(shown, None, None, f"文件过大（上限 {MAX_FORM_BYTES:,} 字节）：不"
-                                                            "是下发的自查表"))
+            form.problems.append(Problem(shown, None, None, _say(language, "too_big", limit=MAX_FORM_BYTES)))
             return form
         content = path.read_bytes()
     except OSError as exc:
         form = ReturnedForm(shown, "")
-        form.problems.append(Problem(shown, None, None, f"无法读取文件：{exc.strerror or exc}"))
+        unreadable = _say(language, "unreadable", reason=exc.strerror or exc)
+        form.problems.append(Problem(shown, None, None, unreadable))
         return form
     form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
-    workbook = _open(content, form)
+    workbook = _open(content, form, language)
     if workbook is None:
         return form
     issued, meta = _issued(workbook[META_SHEET])
     if meta.get("format") != FORM_FORMAT or not meta.get("program") or not meta.get("unit"):
-        form.problems.append(Problem(shown, None, None, "表单信息页已损坏或版本不符：请使用下发的表格填写"))
+        form.problems.append(Problem(shown, None, None, _say(language, "broken_meta")))
         return form
     form.program_id, form.unit_code = _text(meta["program"]), _text(meta["unit"])
     form.signature = _text(meta.get("signature")) or None
-    language = language_of(meta.get("language"))
+    written_in = language_of(meta.get("language"))
+    language = language or written_in
     sheet = next((workbook[name] for name in workbook.sheetnames if name != META_SHEET), None)
     if sheet is None:
-        form.problems.append(Problem(shown, None, None, "工作簿中没有自查表"))
+        form.problems.append(Problem(shown, None, None, _say(language, "no_sheet")))
         return form
     header_row = int(meta.get("header_row") or HEADER_ROW)
-    _check_headers(sheet, form, language, header_row)
+    _check_headers(sheet, form, (written_in, language), header_row)
     if form.problems:
         return form
-    _read_rows(sheet, form, issued, language, header_row)
+    _read_rows(sheet, form, issued, (written_in, language), header_row)
     return form
 
 
-def _open(content: bytes, form: ReturnedForm):
+def _open(content: bytes, form: ReturnedForm, language: str | None):
     """The workbook if it is one duban issued, within the size limits; else None, with the problem."""
     problem = None
     if not zipfile.is_zipfile(io.BytesIO(content)):
-        problem = Problem(form.file, None, None, NOT_XLSX)
+        problem = Problem(form.file, None, None, text(language, "workbook.not_xlsx"))
     else:
         try:
             check_workbook_size(io.BytesIO(content), MAX_FORM_UNPACKED)
         except TableError as exc:
             problem = Problem(form.file, None, None, str(exc))
     if problem is None:
-        workbook, problem = open_returned(
-            content, form.file, META_SHEET, "不是 duban 下发的自查表（缺少表单信息页）：请使用下发的表格填写"
-        )
+        not_issued = _say(language, "not_issued")
+        workbook, problem = open_returned(content, form.file, META_SHEET, not_issued, language)
     if problem is not None:
         form.problems.append(problem)
         return None
@@ -299,30 +269,27 @@ def _issued(meta_sheet) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     return issued, meta
 
 
-def _check_headers(sheet, form: ReturnedForm, language: str, header_row: int) -> None:
-    """The visible header block must still name what was issued, and the column headers be as written."""
-    shown = form.file
-    for (r, c), expected, what in (
-        ((2, "B"), form.program_id, "计划编号"),
-        ((3, "B"), form.unit_code, "单位编号"),
-    ):
+def _check_headers(sheet, form: ReturnedForm, languages: tuple[str, str], header_row: int) -> None:
+    """The visible header block must still name what was issued, and the column headers be as written
+    (`languages`: the form's own, the one its problems are said in)."""
+    shown, (written_in, language) = form.file, languages
+    for r, c, expected, what in ((2, "B", form.program_id, "program"), (3, "B", form.unit_code, "unit")):
         shown_value = _text(sheet[f"{c}{r}"].value)
         if shown_value != expected:
-            form.problems.append(
-                Problem(shown, r, c, f"{what}被修改：表中为「{shown_value}」，下发时为「{expected}」")
-            )
-    for column, expected in zip(COLUMNS, HEADERS[language], strict=True):
+            form.problems.append(Problem(shown, r, c, _say(
+                language, "changed", what=_say(language, what), value=shown_value, issued=expected)))
+    for column, expected in zip(COLUMNS, headers(written_in), strict=True):
         value = _text(sheet[f"{column}{header_row}"].value)
         if value != expected:
             form.problems.append(Problem(shown, header_row, column,
-                                         f"表头「{value}」被修改，应为「{expected}」（请勿增删或移动列）"))
+                                         _say(language, "header_changed", value=value, expected=expected)))
 
 
 def _read_rows(
-    sheet, form: ReturnedForm, issued: list[tuple[str, int]], language: str, header_row: int
+    sheet, form: ReturnedForm, issued: list[tuple[str, int]], languages: tuple[str, str], header_row: int
 ) -> None:
     """Each filled-in row whose task code is one issued, once; an issued task without its row is a problem."""
-    shown = form.file
+    shown, language = form.file, languages[1]
     issued_at_row = {row: code for code, row in issued}
     issued_codes = {code: row for code, row in issued}
     seen: dict[str, int] = {}
@@ -333,41 +300,45 @@ def _read_rows(
             continue
         code = _text(values["A"])
         if not code:
-            form.problems.append(Problem(shown, r, "A", "缺少任务编号（请勿增删行或修改灰色列）"))
+            form.problems.append(Problem(shown, r, "A", _say(language, "no_code")))
             continue
         if code not in issued_codes:
             was = issued_at_row.get(r)
-            hint = f"（下发时为「{was}」）" if was else "（不是本表下发的任务）"
-            form.problems.append(Problem(shown, r, "A", f"任务编号「{code}」被修改{hint}"))
+            hint = _say(language, "code_was", was=was) if was else _say(language, "code_not_issued")
+            form.problems.append(Problem(shown, r, "A", _say(language, "code_changed", code=code, hint=hint)))
             continue
         if code in seen:
-            form.problems.append(Problem(shown, r, "A", f"任务「{code}」重复（已在第 {seen[code]} 行）"))
+            form.problems.append(Problem(shown, r, "A", text(language, "workbook.duplicate", code=code,
+                                                                row=seen[code])))
             continue
         seen[code] = r
-        row = _returned_row(r, code, values, form, language)
+        row = _returned_row(r, code, values, form, languages)
         if row is not None:
             form.rows.append(row)
     for code, r in issued:
         if code not in seen and not any(p.row == r and p.column == "A" for p in form.problems):
-            form.problems.append(
-                Problem(shown, r, "A", f"缺少任务「{code}」的行（下发时在第 {r} 行；请勿删除行）")
-            )
+            form.problems.append(Problem(shown, r, "A", _say(language, "row_missing", code=code, row=r)))
 
 
-def _returned_row(r: int, code: str, values: dict, form: ReturnedForm, language: str) -> ReturnedRow | None:
+def _returned_row(
+    r: int, code: str, values: dict, form: ReturnedForm, languages: tuple[str, str]
+) -> ReturnedRow | None:
     """The unit's answer on row `r`; None when its 完成情况 or 自评分 is missing or wrong (the problems say
     which)."""
     row_ok = True
     completion_text = _text(values["H"])
     completion = parse_completion(completion_text) if completion_text else None
-    choices = " / ".join(COMPLETION_LABELS[language].values())
+    written_in, language = languages
+    choices = " / ".join(COMPLETION_LABELS[written_in].values())
     if not completion_text:
-        form.problems.append(Problem(form.file, r, "H", "未填写完成情况（" + choices + "）"))
+        missing = _say(language, "completion_missing", choices=choices)
+        form.problems.append(Problem(form.file, r, "H", missing))
         row_ok = False
     elif completion is None:
-        form.problems.append(Problem(form.file, r, "H", f"完成情况「{completion_text}」应为 " + choices))
+        form.problems.append(Problem(form.file, r, "H", _say(
+            language, "completion_wrong", value=completion_text, choices=choices)))
         row_ok = False
-    score = _score(values["I"])
+    score = _score(values["I"], language)
     if isinstance(score, str):
         form.problems.append(Problem(form.file, r, "I", score))
         row_ok = False
@@ -378,19 +349,19 @@ def _returned_row(r: int, code: str, values: dict, form: ReturnedForm, language:
     )
 
 
-def _score(value: Any) -> int | None | str:
+def _score(value: Any, language: str) -> int | None | str:
     """The self-score, None when blank, or the error message."""
-    text = _text(value)
-    if not text:
+    written = _text(value)
+    if not written:
         return None
     try:
-        number = float(text)
+        number = float(written)
     except ValueError:
-        return f"自评分「{text}」不是数字（应为 {SCORE_MIN}–{SCORE_MAX} 的整数）"
+        return _say(language, "score_not_number", value=written, lo=SCORE_MIN, hi=SCORE_MAX)
     if not number.is_integer():
-        return f"自评分 {text} 应为整数（{SCORE_MIN}–{SCORE_MAX}）"
+        return _say(language, "score_not_integer", value=written, lo=SCORE_MIN, hi=SCORE_MAX)
     if not SCORE_MIN <= number <= SCORE_MAX:
-        return f"自评分 {int(number)} 超出范围 {SCORE_MIN}–{SCORE_MAX}"
+        return _say(language, "score_out_of_range", value=int(number), lo=SCORE_MIN, hi=SCORE_MAX)
     return int(number)
 
 
@@ -400,7 +371,7 @@ def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], a
 
     Nothing is written when any file has an error; warnings (rows of tasks no longer current) do not stop it.
     """
-    forms = [read_form(Path(f), str(f)) for f in files]
+    forms = [read_form(Path(f), str(f), ctx.language) for f in files]
     problems = [p for form in forms for p in form.problems]
     problems += validate_returns(session, ctx, forms, unit_code)
     if any(p.severity == "error" for p in problems):

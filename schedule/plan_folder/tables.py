@@ -18,11 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-
 from schedule.i18n import Told
 
 MAX_CSV_BYTES = 5_000_000
@@ -69,6 +64,8 @@ def read_table(path: Path, shown: str) -> Table:
         raise TableError("file_type", suffix=path.suffix or path.name)
     if not grid or not any(_present(v) for v in grid[0]):
         raise TableError("no_header", 1)
+    from openpyxl.utils import get_column_letter  # pandas and openpyxl load only when a table is read
+
     width = max(len(r) for r in grid)
     cells = [
         [Cell(r + 1, get_column_letter(c + 1), c, row[c] if c < len(row) else None) for c in range(width)]
@@ -98,6 +95,8 @@ def _csv_grid(path: Path) -> tuple[list[list[Any]], str]:
     else:
         row = raw[: failure.start].count(b"\n") + 1
         raise TableError("csv_encoding", row)
+    import pandas as pd  # loaded only when a CSV table is read
+
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -134,6 +133,9 @@ def _xlsx_grid(path: Path) -> tuple[list[list[Any]], str, tuple[str, ...]]:
     if not zipfile.is_zipfile(path):
         raise TableError("not_zip")
     check_workbook_size(path, MAX_XLSX_UNPACKED)
+    from openpyxl import load_workbook  # loaded only when a workbook is read
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         # data_only: a formula cell is read as its cached value, never evaluated.
         workbook = load_workbook(path, data_only=True)

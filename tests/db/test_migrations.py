@@ -6,9 +6,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from db import Base, alembic_config, get_engine, import_program, load_program, record_report
+from db import Base, alembic_config, get_engine, head_revisions, import_program, load_program, record_report
 from flows import Settings, Wiring
 from schedule import read_plan
 from tests.support.factories import write_plan
@@ -65,3 +66,8 @@ def test_upgrading_to_0004_keeps_every_report_notice_and_event(tmp_path):
         assert connection.execute(
             text("SELECT count(*) FROM task_instances WHERE retired_on IS NULL")
         ).scalar() == len(before["task_instances"])
+
+
+def test_the_head_read_without_alembic_is_alembics():
+    """Every command checks the database is current without loading Alembic (db.engine): the same answer."""
+    assert head_revisions() == set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

@@ -18,7 +18,7 @@ from db import Notice, import_program
 from flows import Settings, Wiring, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
-from tests.support.postgres import postgres_binaries, postgres_cluster
+from tests.support.postgres import cluster_or_skip
 from tests.support.threads import at_once
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -27,10 +27,7 @@ PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    pytest.importorskip("psycopg")
-    if postgres_binaries() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    with postgres_cluster() as cluster:
+    with cluster_or_skip() as cluster:
         cluster.create_database("duban")
         yield cluster.url("duban")
 

@@ -36,6 +36,7 @@ from notifications import (
     form_filename,
     import_forms,
     read_form,
+    read_report_form,
     selfcheck_form_attachment,
     write_forms,
 )
@@ -75,6 +76,22 @@ def test_an_english_program_gets_english_forms(tmp_path):
     sessions, _ = make_db(tmp_path, program=program_yaml(language="en"))
     sheet = load_workbook(forms(sessions, tmp_path)["msa"]).worksheets[0]
     assert sheet.title == "Self-check" and sheet["H5"].value == "Completion" and sheet["D6"].value == "lead"
+
+
+def test_an_english_programs_returned_forms_are_refused_in_english(tmp_path):
+    sessions, _ = make_db(tmp_path, program=program_yaml(language="en"))
+    path = fill(forms(sessions, tmp_path)["msa"],
+                {"A1": ("Done", "many", None, None), "A2": (None, 90, None, None)})
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    with sessions.begin() as session:
+        _, problems = import_forms(session, ctx_of(session), [path, junk], at(date(2024, 6, 20)))
+    said = [p.message for p in problems]
+    assert said == ["self-score 'many' is not a number (should be a whole number 0–100)",
+                    "completion not filled in (Done / Partly done / Not done)",
+                    "not an .xlsx workbook: cannot be read"], said
+    report = read_report_form(junk.read_bytes(), "r.xlsx", "en")
+    assert [p.message for p in report.problems] == ["not an .xlsx workbook: cannot be read"]
 
 
 # ---------------------------------------------------------------- forms back

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from db import Phase
-from tests.support.postgres import postgres_binaries, postgres_cluster
+from tests.support.postgres import cluster_or_skip
 from tests.support.production import DAILY_CHECK, PROGRAM, production
 
 PASSWORD = "Duban-pw-7f1c9e"  # trust authentication ignores it; it is in the URL as in a real installation
@@ -19,10 +19,7 @@ PASSWORD = "Duban-pw-7f1c9e"  # trust authentication ignores it; it is in the UR
 
 @pytest.fixture(scope="module")
 def on_postgres(tmp_path_factory):
-    pytest.importorskip("psycopg")
-    if postgres_binaries() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    with postgres_cluster() as cluster:
+    with cluster_or_skip() as cluster:
         cluster.create_database("duban")
         cluster.create_database("prefect")
         folder = tmp_path_factory.mktemp("production-postgres")

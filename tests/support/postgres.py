@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
 from bench.peers import free_port
 
 
@@ -82,3 +84,14 @@ def postgres_cluster() -> Iterator[Cluster]:
     finally:
         _as_owner(folder, [str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def cluster_or_skip() -> Iterator[Cluster]:
+    """A throwaway cluster for a test, which is skipped where the machine has no server binaries or no
+    psycopg, and only there."""
+    pytest.importorskip("psycopg")
+    if postgres_binaries() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+    with postgres_cluster() as cluster:
+        yield cluster
