@@ -1,14 +1,14 @@
 """notices as a 督查办 writes them: digest numbers, remediation cause and measure, archived programs
 
-Revision ID: 0007_f_program_end
-Revises: 0007_e
+Revision ID: 0009_f_program_end
+Revises: 0008_e
 Create Date: 2026-12-01 21:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_f_program_end'
-down_revision = '0007_e'  # after E's, already on main
+revision = '0009_f_program_end'
+down_revision = '0008_e'  # after E's two, already on main
 branch_labels = None
 depends_on = None
 
