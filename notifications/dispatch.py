@@ -421,9 +421,10 @@ def _attachments(session: Session, program: _Program, unit: _Unit, notices: list
         else:
             mentioned = {n.task_code for n in notices}
             rows = [r for r in program.task_rows(session) if r["code"] in mentioned]
-        book = unit_task_workbook(unit.name, rows, ctx.program.language, names=program.names,
+        language = ctx.program.language
+        book = unit_task_workbook(unit.name, rows, language, names=program.names,
                                   meta={"program": ctx.id, "unit": unit.code})
-        files.append(Attachment(f"{ctx.id}-{unit.code}-报送表.xlsx", book))
+        files.append(Attachment(text(language, "report_sheet.file", program=ctx.id, unit=unit.code), book))
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from notifications.workbooks.returned import open_returned
 from notifications.workbooks.tasks import COLUMNS, REPORT_FORMAT, REPORT_META_SHEET
-from schedule import Problem, clean_entry, language_of, text
+from schedule import Problem, clean_entry, labels, language_of, text
 
 HEADER_ROW = 2
 _SPLIT = re.compile(r"[、，,；;\r\n]+")
@@ -80,10 +80,11 @@ def _columns(sheet, form: ReportForm) -> dict[str, str | None]:
         clean_entry(c.value): get_column_letter(c.column) for c in sheet[HEADER_ROW] if c.value is not None
     }
     columns = {}
-    for key, zh, en, _width in COLUMNS:
-        letter = headers.get(zh) or headers.get(en)
+    zh, en = labels("zh-CN", "report_header"), labels("en", "report_header")
+    for key, _width in COLUMNS:
+        letter = headers.get(zh[key]) or headers.get(en[key])
         if letter is None and key in ("code", "progress", "report", "evidence"):
-            missing = _say(form, "column_missing", column=en if form.language == "en" else zh)
+            missing = _say(form, "column_missing", column=(en if form.language == "en" else zh)[key])
             form.problems.append(Problem(form.file, HEADER_ROW, None, missing))
         columns[key] = letter
     return columns

@@ -14,22 +14,19 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from schedule import cell_value, labels, language_of
+from schedule import cell_value, labels, language_of, text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# (key, Chinese header, English header, width)
+# (key, width): the headers are the catalogue's `report_header` group, in the program's language
 COLUMNS = (
-    ("seq", "序号", "No.", 6), ("code", "编号", "Code", 10), ("area", "重点任务", "Area", 22),
-    ("title", "工作举措", "Measure", 50), ("lead", "牵头单位", "Lead unit", 22),
-    ("co", "配合单位", "Co-units", 26), ("due", "完成时限", "Time limit", 14),
-    ("status", "当前状态", "Status", 10), ("progress", "进度(%)", "Progress (%)", 9),
-    ("light", "预警", "Light", 8), ("report", "本期进展", "Progress this period", 40),
-    ("evidence", "佐证材料", "Evidence", 30))
+    ("seq", 6), ("code", 10), ("area", 22), ("title", 50), ("lead", 22), ("co", 26), ("due", 14),
+    ("status", 10), ("progress", 9), ("light", 8), ("report", 40), ("evidence", 30))
 FILLED_BY_UNIT = ("report", "evidence")
 REPORT_META_SHEET = "_duban"
 REPORT_FORMAT = "duban-report/1"
 
+TITLE_FONT = "宋体"  # SimSun: the typeface of official documents, whatever the program's language
 LIGHT_FILL = {"red": "F8CBAD", "yellow": "FFE699", "green": "C6EFCE", "done": "D9E1F2"}
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -38,15 +35,15 @@ THIN = Side(style="thin", color="9E9E9E")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 
-def _units(value, names: Mapping[str, str] | None) -> str:
+def _units(value, names: Mapping[str, str] | None, language: str) -> str:
     if value is None:
         return ""
     items = value if isinstance(value, (list, tuple)) else [value]
-    return "、".join(str(names.get(str(v), v) if names else v) for v in items if v not in (None, ""))
+    separator = text(language, "report_sheet.separator")
+    return separator.join(str(names.get(str(v), v) if names else v) for v in items if v not in (None, ""))
 
 
 def _due(row: dict, language: str) -> str:
-    en = language == "en"
     due = row.get("due")
     recurrence = row.get("recurrence")
     if isinstance(due, (date, datetime)):
@@ -54,10 +51,8 @@ def _due(row: dict, language: str) -> str:
     recurrences = labels(language, "recurrence")
     if recurrence and recurrence in recurrences:
         label = recurrences[recurrence]
-        return (
-            f"{label}（本期 {due}）" if due and not en else (f"{label} (this period {due})" if due else label)
-        )
-    return due or ("—" if not en else "none")
+        return text(language, "report_sheet.this_period", label=label, due=due) if due else label
+    return due or text(language, "report_sheet.no_due")
 
 
 def unit_task_workbook(
@@ -76,27 +71,24 @@ def unit_task_workbook(
     (`duban report import`, or an upload on the unit's portal page). Written row by row (openpyxl's
     write-only mode): memory stays flat whatever the number of tasks."""
     language = language_of(language)
-    en = language == "en"
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Tasks" if en else "报送表")
-    for column, (_key, _zh, _english, width) in enumerate(COLUMNS, start=1):
+    sheet = book.create_sheet(text(language, "report_sheet.sheet"))
+    for column, (_key, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     last = get_column_letter(len(COLUMNS))
-    heading = title or (
-        f"{unit_name}: tasks and progress report" if en else f"{unit_name}重点任务推进情况报送表"
-    )
+    heading = title or text(language, "report_sheet.title", unit=unit_name)
     sheet.row_dimensions[1].height, sheet.row_dimensions[2].height = 28, 22
     sheet.freeze_panes = "C3"  # the sheet's view goes out with the first row: set before it
     sheet.append([_styled(sheet, cell_value(heading), TITLE_STYLE)])
     sheet.merged_cells.add(f"A1:{last}1")
-    sheet.append([_styled(sheet, english if en else zh, HEADER_STYLE)
-                  for _key, zh, english, _width in COLUMNS])
+    headers = labels(language, "report_header")
+    sheet.append([_styled(sheet, headers[key], HEADER_STYLE) for key, _width in COLUMNS])
     for index, row in enumerate(rows, start=1):
         values = _row_values(index, row, language, names)
         sheet.append([_styled(sheet, cell_value(values[key]), _body_style(key, row.get("light") or "none"))
-                      for key, *_rest in COLUMNS])
+                      for key, _width in COLUMNS])
     if rows:
-        progress = get_column_letter([k for k, *_ in COLUMNS].index("progress") + 1)
+        progress = get_column_letter([key for key, _width in COLUMNS].index("progress") + 1)
         check = DataValidation(type="whole", operator="between", formula1="0", formula2="100",
                                allow_blank=True, sqref=f"{progress}3:{progress}{len(rows) + 2}")
         check.error = "0–100"
@@ -119,8 +111,8 @@ def _row_values(index: int, row: dict, language: str, names: Mapping[str, str] |
     statuses, lights = labels(language, "status"), labels(language, "light")
     light = row.get("light") or "none"
     return {"seq": index, "code": row.get("code"), "area": row.get("area") or "",
-            "title": row.get("title") or "", "lead": _units(row.get("lead"), names),
-            "co": _units(row.get("co"), names), "due": _due(row, language),
+            "title": row.get("title") or "", "lead": _units(row.get("lead"), names, language),
+            "co": _units(row.get("co"), names, language), "due": _due(row, language),
             "status": statuses.get(row.get("status") or "", row.get("status") or ""),
             "progress": int(row.get("progress") or 0), "light": lights.get(light, light), "report": None,
             "evidence": None}
@@ -134,7 +126,7 @@ class _Style:
     border: Border | None = BORDER
 
 
-TITLE_STYLE = _Style(Font(name="宋体", size=14, bold=True), None,
+TITLE_STYLE = _Style(Font(name=TITLE_FONT, size=14, bold=True), None,
                      Alignment(horizontal="center", vertical="center"), None)
 HEADER_STYLE = _Style(Font(bold=True, color="FFFFFF"), HEADER_FILL,
                       Alignment(horizontal="center", vertical="center", wrap_text=True))
