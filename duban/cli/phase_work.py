@@ -36,15 +36,14 @@ from duban.cli.support import (
     date_option,
     emit_json,
     handles_errors,
+    label,
     opened,
     out,
     print_problems,
     refuse_returned,
+    say,
 )
 from schedule import PHASE_KINDS, is_phase_kind, text
-
-STATE_NAMES = {"open": "未办结", "closed": "已办结", "accepted": "牵头办认可",
-               "pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 selfcheck_app = typer.Typer(no_args_is_help=True, help="自查自评：下发自查表、导入交回的自查表")
 extension_app = typer.Typer(no_args_is_help=True, help="延期申请：提出、批准、驳回")
@@ -144,8 +143,8 @@ def extension_request(program: str, code: str,
     if as_json:
         emit_json(result)
         return
-    out.print(f"延期申请 #{result['id']} 已提出：{code} {result['from']} → {result['to']}，待牵头办审批"
-              f"（duban extension approve {program} {result['id']}）", highlight=False)
+    out.print(say("extension_asked", id=result["id"], code=code, old=result["from"], new=result["to"],
+                  program=program), highlight=False)
 
 
 def _decide(program: str, request_id: int, approve: bool, by: str | None, note: str | None, as_of: str | None,
@@ -156,9 +155,9 @@ def _decide(program: str, request_id: int, approve: bool, by: str | None, note: 
     if as_json:
         emit_json(result)
         return
-    verdict = f"已批准：{result['code']} 的完成时限改为 {result['to']}（原 {result['from']}）" if approve \
-        else f"已驳回：{result['code']} 的完成时限仍为 {result['from']}"
-    out.print(f"延期申请 #{request_id} {verdict}", highlight=False)
+    verdict = "extension_approved" if approve else "extension_rejected"
+    out.print(say(verdict, id=request_id, code=result["code"], new=result["to"], old=result["from"]),
+              highlight=False)
 
 
 def _decision_command(approve: bool, doc: str):
@@ -196,9 +195,10 @@ def extension_list(
     if as_json:
         emit_json(rows)
         return
-    table = Table("#", "任务", "单位", "原时限", "新时限", "状态", "决定人", "理由")
+    columns = ("code", "unit", "from", "to", "state", "by", "reason")
+    table = Table("#", *(say(f"extension_{c}") for c in columns))
     for r in rows:
-        table.add_row(str(r["id"]), r["code"], r["unit"], r["from"], r["to"], STATE_NAMES[r["state"]],
+        table.add_row(str(r["id"]), r["code"], r["unit"], r["from"], r["to"], label("item_state", r["state"]),
                       r["decided_by"] or "", r["reason"])
     out.print(table)
 
@@ -321,25 +321,11 @@ def scores(
 
 
 def print_scores(report: dict) -> None:
-    title = (
-        f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
-    )
-    table = Table(
-        "单位",
-        "应完成",
-        "按时",
-        "逾期办结",
-        "逾期未办",
-        "整改逾期",
-        "黄牌",
-        "红牌",
-        "督办",
-        "退回重办",
-        "扣分",
-        "得分",
-        "约谈",
-        title=title,
-    )
+    title = say("scores_title_year" if report["year"] else "scores_title", on=report["as_of"],
+                year=report["year"])
+    columns = ("unit", "due", "on_time", "done_late", "overdue", "remediation_late", "yellow", "red",
+               "escalations", "returns", "deduction", "score", "interview")
+    table = Table(*(say(f"scores_{c}") for c in columns), title=title)
     for s in report["units"]:
         if not (s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"]
                 or s["escalations"] or s["returns"]):
@@ -357,15 +343,10 @@ def print_scores(report: dict) -> None:
             str(s["returns"]),
             str(s["deduction"]),
             str(s["score"]),
-            "[red]是[/red]" if s["interview"] else "",
+            f"[red]{say('scores_yes')}[/red]" if s["interview"] else "",
         )
     out.print(table)
     rule = report["rule"]
-    out.print(
-        f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分，每次退回重办 "
-        f"{rule['per_return']} 分；逾期超过 "
-        f"{rule['red_after_workdays']} 个工作日为红牌；红牌或督办达 {rule['interview_escalations']} 次约谈",
-        highlight=False,
-    )
-    names = "、".join(i["name"] for i in report["interview"]) or "无"
-    out.print(f"约谈名单：{names}", highlight=False)
+    out.print(say("scores_rule", **rule), highlight=False)
+    names = say("list_separator").join(i["name"] for i in report["interview"]) or say("scores_none")
+    out.print(say("scores_interviews", names=names), highlight=False)
