@@ -38,7 +38,7 @@ INPUT_VOCABULARY = {
 # Output not yet in the catalogue (issue 9, still open): Chinese only. The counts may only go down; a file not
 # listed here or above may hold no Chinese literal at all.
 NOT_YET_IN_CATALOGUE = {
-    "duban/cli/phase_work.py": 60, "duban/cli/replay.py": 45, "duban/cli/main.py": 21,
+    "duban/cli/phase_work.py": 18, "duban/cli/replay.py": 45, "duban/cli/main.py": 21,
     "duban/cli/remediation.py": 3, "duban/cli/progress.py": 4, "duban/cli/plan.py": 3,
     "duban/cli/deliveries.py": 33, "duban/cli/portal.py": 23, "duban/cli/support.py": 7,
     "notifications/workbooks/tasks.py": 18, "duban/simulation/units.py": 14, "flows/definitions.py": 7,

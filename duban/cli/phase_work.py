@@ -69,14 +69,15 @@ def selfcheck_forms(
         known = set(units_with_tasks(the.session, the.ctx).values())
         for code in unit or []:
             if code not in known:
-                raise Failure(f"--unit {code}: 计划「{program}」中没有承担任务的单位「{code}」")
+                raise Failure(say("selfcheck_no_unit", unit=code, program=program))
         written = write_forms(the.session, the.ctx, out_dir, list(unit) if unit else None)
     if as_json:
         emit_json({"program": program, "dir": str(out_dir), "forms": written})
         return
     for form in written:
-        out.print(f"{form['file']}  {form['name']}（{form['tasks']} 项任务）", highlight=False)
-    out.print(f"已写出 {len(written)} 份自查表到 {out_dir}", highlight=False)
+        out.print(say("selfcheck_form_written", file=form["file"], name=form["name"], tasks=form["tasks"]),
+                  highlight=False)
+    out.print(say("selfcheck_forms_written", count=len(written), dir=out_dir), highlight=False)
 
 
 @selfcheck_app.command("import")
@@ -98,9 +99,10 @@ def selfcheck_import(
     else:
         print_problems(problems)
         for r in results:
-            findings = "，".join(f"{k} {v}" for k, v in r["findings"].items()) or "无"
-            out.print(f"已导入 {r['unit']}：{r['rows']} 行，发现问题 {findings}"
-                      f"{'' if r['on_time'] else '（逾期交回）'}", highlight=False)
+            late = "" if r["on_time"] else say("selfcheck_late")
+            found = findings(r["findings"])
+            out.print(say("selfcheck_imported", unit=r["unit"], rows=r["rows"], findings=found, late=late),
+                      highlight=False)
     refuse_returned(failed, as_json)
 
 
@@ -113,16 +115,16 @@ def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = Fa
     if as_json:
         emit_json(summary)
         return
-    out.print(
-        f"应交 {summary['units']} 份，已交 {len(summary['returned'])} 份（逾期 {len(summary['late'])} 份）",
-        highlight=False,
-    )
+    out.print(say("selfcheck_returned", units=summary["units"], returned=len(summary["returned"]),
+                  late=len(summary["late"])), highlight=False)
     if summary["missing"]:
-        out.print(f"未交: {', '.join(summary['missing'])}", highlight=False)
-    out.print(
-        "发现问题: " + ("，".join(f"{k} {v}" for k, v in summary["findings"].items()) or "无"),
-        highlight=False,
-    )
+        out.print(say("selfcheck_missing", units=", ".join(summary["missing"])), highlight=False)
+    out.print(say("selfcheck_findings", findings=findings(summary["findings"])), highlight=False)
+
+
+def findings(counts: dict[str, int]) -> str:
+    """Findings by kind, such as '未完成 2，部分完成 1'; none said as such."""
+    return say("findings_separator").join(f"{k} {v}" for k, v in counts.items()) or say("scores_none")
 
 
 # ---------------------------------------------------------------- extensions
@@ -224,11 +226,9 @@ def phase_approve(
     if as_json:
         emit_json(result)
         return
-    overridden = f"（未满足: {'；'.join(result['overridden'])}）" if result["overridden"] else ""
-    out.print(
-        f"已记录：{result['by']} 批准结束阶段「{result['name']}」{overridden}；下一次每日检查时生效",
-        highlight=False,
-    )
+    unmet = say("phase_unmet", conditions=say("phase_unmet_separator").join(result["overridden"])) \
+        if result["overridden"] else ""
+    out.print(say("phase_approved", by=result["by"], name=result["name"], unmet=unmet), highlight=False)
 
 
 # ---------------------------------------------------------------- acceptance
@@ -253,17 +253,10 @@ def acceptance_package(
     if as_json:
         emit_json(result)
         return
-    out.print(
-        f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 "
-        f"{result['zip']}",
-        highlight=False,
-    )
-    out.print(
-        f"准备度 {result['readiness']}/100：{result['tasks']} 项任务，办结 {result['done']} 项，"
-        f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])}"
-        " 个",
-        highlight=False,
-    )
+    out.print(say("package_written", dir=result["dir"], index=result["index"], report=result["report"],
+                  zip=result["zip"]), highlight=False)
+    counts = {k: result[k] for k in ("readiness", "tasks", "done", "with_evidence", "files")}
+    out.print(say("package_readiness", **counts, gaps=len(result["gaps"])), highlight=False)
 
 
 # ---------------------------------------------------------------- bulletin and scores
@@ -282,7 +275,8 @@ def bulletin(
     from notifications import FORMATS, bulletin_data, render_bulletin  # the templates: loaded by this command
 
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"「{fmt}」应为 {' | '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(say("bulletin_format", value=fmt, formats=" | ".join(FORMATS)),
+                                 param_hint="--format")
     with opened(program, db) as the:
         today = the.day(as_of)
         rendered = render_bulletin(the.session, the.ctx, today, fmt)
@@ -302,7 +296,7 @@ def bulletin(
     elif target is None:
         out.print(rendered, highlight=False, markup=False)
     else:
-        out.print(f"通报已写入 {target}", highlight=False)
+        out.print(say("bulletin_written", target=target), highlight=False)
 
 
 @handles_errors
