@@ -1,19 +1,29 @@
-"""How the daily check scales: synthetic programs of 1,000, 10,000 and 100,000 tasks over 100 units.
+"""How the daily check scales, beside its floor: synthetic programs of 1,000, 10,000 and 100,000 tasks over
+100 units.
 
-For each size, on a fresh SQLite database: seconds for one daily check in-process and as a Prefect flow run,
-the number of SQL statements, the peak memory of the check (tracemalloc), and the ratio to one raw SQL query
-that selects the same due set. Run on demand: `make bench` (or `python -m bench.check_bench 1000 10000`).
+For each size, on copies of one prepared SQLite database, each measured in a fresh process (CPU seconds and
+the process's own peak RSS, VmHWM):
+- the check: one ordinary daily check (`run_check`, outbox notifier), with its SQL statements counted;
+- the floor: raw sqlite3 on the same database doing the least any check must do: select the due set, one
+  `executemany … ON CONFLICT DO NOTHING` of the very notice rows the check claimed, one UPDATE, one commit,
+  and as many digests as the check sent, rendered with duban's own template;
+- a quiet run: the same check again later that day, with nothing new to claim or send.
+
+Run on demand: `make bench` (or `python -m bench.check_bench 1000 10000`).
 """
 
 from __future__ import annotations
 
-import os
+import json
+import pickle
 import random
 import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,14 +31,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, text
 
 from db import get_engine, import_program
-from flows import Settings, Wiring, database, run_check
-from flows import supervise_flow as supervise
+from flows import Settings, Wiring, run_check
+from notifications import DigestItem, render_digest
 from schedule import PhaseSpec, ProgramSpec, TaskSpec, TimeLimit, UnitSpec
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_DAY = date(2023, 5, 4)      # implementation open: the 交办 goes to every unit
 MEASURED_DAY = date(2024, 3, 14)  # an ordinary Thursday: reminders, 催办, 督办, reports missing
+MEASURED_AT = datetime(2024, 3, 14, 8, 30, tzinfo=ZONE)
+QUIET_AT = datetime(2024, 3, 14, 15, 0, tzinfo=ZONE)  # the day's second run: nothing new
 UNITS = 100
+
+# The due set, as one query: open instances of active tasks due within the before-due horizon or overdue.
+DUE_SET = ("SELECT ti.id, t.code, t.title, ti.due FROM task_instances ti JOIN tasks t ON t.id = ti.task_id "
+           "WHERE ti.program_id = ? AND t.active AND ti.status != 'done' AND ti.retired_on IS NULL "
+           "AND ti.due <= ?")
 
 
 def synthetic_program(size: int, seed: int = 7):
@@ -68,113 +85,152 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
     with wired.transaction() as session:
         import_program(session, spec, datetime(2023, 4, 1, tzinfo=ZONE))
     imported = time.perf_counter() - started
-    run_check(
-        wired.sessions, spec.id, datetime(2023, 5, 4, 8, 30, tzinfo=ZONE), wired.notifier(outbox_only=True)
-    )
+    run_check(wired.sessions, spec.id, datetime.combine(FIRST_DAY, MEASURED_AT.timetz()),
+              wired.notifier(outbox_only=True))
     with get_engine(wired.settings.db_url).begin() as connection:
         connection.execute(text(
             "UPDATE task_instances SET status='done', progress=100, done_on=due "
             "WHERE program_id=:p AND due <= :d AND id % 5 < 2"), {"p": spec.id, "d": MEASURED_DAY})
-        connection.execute(
-            text(
-                "UPDATE task_instances SET status='in_progress', progress=30 WHERE program_id=:p AND status"
-                "='not_started' "
-                "AND id % 7 = 0"
-            ),
-            {"p": spec.id},
-        )
+        connection.execute(text("UPDATE task_instances SET status='in_progress', progress=30 "
+                                "WHERE program_id=:p AND status='not_started' AND id % 7 = 0"),
+                           {"p": spec.id})
     return spec.id, imported
 
 
-def count_statements(url: str):
-    counter = {"n": 0}
-
-    def before(*_args):
-        counter["n"] += 1
-
-    engine = get_engine(url)
-    event.listen(engine, "before_cursor_execute", before)
-    return counter, lambda: event.remove(engine, "before_cursor_execute", before)
-
-
-def measure(size: int, with_prefect: bool) -> dict:
+def measure(size: int) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"duban-bench-{size}-"))
-    base = root / "base"
-    program, imported = prepare(size, base)
-    at = datetime.combine(MEASURED_DAY, datetime.min.time(), ZONE).replace(hour=8, minute=30)
-    copies = {}
-    for name in ("timed", "memory", "flow"):
-        shutil.copytree(base, root / name, ignore=shutil.ignore_patterns("outbox.jsonl"))
-        copies[name] = Wiring(Settings(home=root / name, notifier="outbox"))
-
-    timed = copies["timed"]
-    counter, stop = count_statements(timed.settings.db_url)
-    started = time.perf_counter()
-    result = run_check(timed.sessions, program, at, timed.notifier(outbox_only=True))
-    seconds = time.perf_counter() - started
-    stop()
-
-    memory = copies["memory"]
-    tracemalloc.start()
-    run_check(memory.sessions, program, at, memory.notifier(outbox_only=True))
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-
-    raw = _raw_due_set_seconds(timed.settings.db_url, program)
-    flow_seconds = _flow_seconds(copies["flow"], program, at) if with_prefect else None
+    program, imported = prepare(size, root / "base")
+    for name in ("check", "floor"):
+        shutil.copytree(root / "base", root / name, ignore=shutil.ignore_patterns("outbox.jsonl"))
+    before = _max_notice_id(root / "base")
+    check = _child("check", root / "check", program, MEASURED_AT)
+    quiet = _child("check", root / "check", program, QUIET_AT)
+    # The floor inserts the very rows the check claimed, and renders as many digests as it sent.
+    claimed = _claimed_rows(root / "check", before)
+    (root / "rows.pickle").write_bytes(pickle.dumps(claimed))
+    floor = _child("floor", root / "floor", program, MEASURED_AT, root / "rows.pickle")
     shutil.rmtree(root, ignore_errors=True)
-    return {
-        "tasks": size, "import_s": imported, "check_s": seconds, "flow_s": flow_seconds,
-        "statements": counter["n"], "peak_mb": peak / 2**20, "raw_s": raw, "ratio": seconds / raw,
-        "notices": sum(result.claimed.values()),
-        "messages": result.dispatched.messages if result.dispatched else 0}
+    return {"tasks": size, "import_s": imported, "check": check, "quiet": quiet, "floor": floor,
+            "ratio": check["cpu_s"] / floor["cpu_s"]}
 
 
-def _raw_due_set_seconds(url: str, program: str) -> float:
-    """One query for the same due set: open instances due within 10 workdays ahead or already overdue."""
-    sql = text("SELECT ti.id, ti.task_id, ti.due FROM task_instances ti JOIN tasks t ON t.id = ti.task_id "
-               "WHERE ti.program_id = :p AND t.active AND ti.status != 'done' AND ti.due <= :horizon")
-    with get_engine(url).connect() as connection:
-        started = time.perf_counter()
-        connection.execute(sql, {"p": program, "horizon": MEASURED_DAY + timedelta(days=20)}).fetchall()
-        return time.perf_counter() - started
+def _max_notice_id(home: Path) -> int:
+    with sqlite3.connect(home / "duban.db") as connection:
+        return connection.execute("SELECT coalesce(max(id), 0) FROM notices").fetchone()[0]
 
 
-def _flow_seconds(wired, program: str, at: datetime) -> float:
-    started = time.perf_counter()
-    with database(wired.settings.db_url):
-        supervise(program=program, as_of=at)
-    return time.perf_counter() - started
+def _claimed_rows(home: Path, after: int) -> dict:
+    with sqlite3.connect(home / "duban.db") as connection:
+        cursor = connection.execute("SELECT * FROM notices WHERE id > ? ORDER BY id", (after,))
+        columns = [d[0] for d in cursor.description if d[0] != "id"]
+        rows = [row[1:] for row in cursor.fetchall()]
+        names = dict(connection.execute("SELECT id, name FROM units").fetchall())
+    return {"columns": columns, "rows": rows, "names": names}
+
+
+def _child(mode: str, home: Path, program: str, at: datetime, rows: Path | None = None) -> dict:
+    command = [sys.executable, "-m", "bench.check_bench", "--child", mode, str(home), program, at.isoformat()]
+    done = subprocess.run([*command, *([str(rows)] if rows else [])], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _peak_rss_mib() -> float:
+    """This process's own peak resident set (VmHWM), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child_check(home: Path, program: str, at: datetime) -> dict:
+    wired = Wiring(Settings(home=home, notifier="outbox"))
+    engine = get_engine(wired.settings.db_url)  # migrations checked before the clock starts
+    statements = {"n": 0}
+
+    def count(*_args) -> None:
+        statements["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run_check(wired.sessions, program, at, wired.notifier(outbox_only=True))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"cpu_s": cpu, "wall_s": wall, "statements": statements["n"],
+            "notices": sum(result.claimed.values()),
+            "messages": result.dispatched.messages if result.dispatched else 0}
+
+
+def child_floor(home: Path, program: str, at: datetime, rows_file: Path) -> dict:
+    claimed = pickle.loads(rows_file.read_bytes())
+    columns, rows, names = claimed["columns"], claimed["rows"], claimed["names"]
+    column = {name: index for index, name in enumerate(columns)}
+    insert = (f"INSERT INTO notices ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+              "ON CONFLICT (key) DO NOTHING")
+    cpu, wall = time.process_time(), time.perf_counter()
+    connection = sqlite3.connect(home / "duban.db")
+    connection.execute("PRAGMA synchronous=NORMAL")  # as duban's engine sets it (the file is in WAL mode)
+    horizon = (MEASURED_DAY + timedelta(days=20)).isoformat()
+    due_set = {row[0]: row for row in connection.execute(DUE_SET, (program, horizon))}
+    connection.executemany(insert, rows)
+    connection.execute(
+        "UPDATE notices SET state = 'sent', sent_at = ? WHERE program_id = ? AND state = 'queued'",
+        (at.isoformat(), program))
+    connection.commit()
+    digests: dict[tuple, list[DigestItem]] = defaultdict(list)
+    for row in rows:
+        kind, instance = row[column["kind"]], due_set.get(row[column["instance_id"]])
+        item = (DigestItem(kind, instance[2], instance[1], instance[3]) if instance
+                else DigestItem(kind, row[column["task_code"]] or kind))
+        digests[(row[column["unit_id"]], row[column["audience"]])].append(item)
+    for (unit_id, audience), items in digests.items():
+        render_digest(language="zh-CN", program_name=program, recipient_name=names[unit_id],
+                      audience=audience, today=MEASURED_DAY, items=items)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    connection.close()
+    return {"cpu_s": cpu, "wall_s": wall, "notices": len(rows), "messages": len(digests)}
+
+
+def run_child(argv: list[str]) -> None:
+    mode, home, program, at, *rest = argv
+    moment = datetime.fromisoformat(at)
+    figures = (child_check(Path(home), program, moment) if mode == "check"
+               else child_floor(Path(home), program, moment, Path(rest[0])))
+    print(json.dumps({**figures, "rss_mib": _peak_rss_mib()}))
+
+
+def report(rows: list[dict]) -> None:
+    print("\n| tasks | check CPU (s) | floor CPU (s) | ratio | check peak RSS (MiB) | floor peak RSS (MiB) | "
+          "SQL statements | notices in messages | quiet run CPU (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        check, floor, quiet = row["check"], row["floor"], row["quiet"]
+        print(f"| {row['tasks']:,} | {check['cpu_s']:.2f} | {floor['cpu_s']:.2f} | {row['ratio']:.1f}× | "
+              f"{check['rss_mib']:.0f} | {floor['rss_mib']:.0f} | {check['statements']:,} | "
+              f"{check['notices']:,} in {check['messages']} | {quiet['cpu_s']:.3f} |")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        print(f"\nquiet run: t({last['tasks']:,})/t({first['tasks']:,}) = "
+              f"{last['quiet']['cpu_s'] / first['quiet']['cpu_s']:.1f}")
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--child"]:
+        run_child(argv[1:])
+        return
     sizes = [int(a) for a in argv if a.isdigit()] or [1_000, 10_000, 100_000]
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-bench-prefect-"))
-    from prefect.testing.utilities import prefect_test_harness
-
     rows = []
-    with prefect_test_harness(server_startup_timeout=120):
-        for size in sizes:
-            rows.append(measure(size, with_prefect="--no-prefect" not in argv))
-            row = rows[-1]
-            print(
-                f"{row['tasks']:>7} tasks: import {row['import_s']:.1f} s; check {row['check_s']:.3f} s in-"
-                "process, "
-                f"{row['flow_s'] or 0:.3f} s as a flow run; {row['statements']} SQL statements; "
-                f"peak {row['peak_mb']:.0f} MiB; raw due-set query {row['raw_s'] * 1000:.1f} ms "
-                f"(ratio {row['ratio']:.0f}x); {row['notices']} notices in {row['messages']} messages",
-                flush=True,
-            )
-    print(
-        "\n| tasks | check in-process (s) | as a flow run (s) | SQL statements | peak memory (MiB) | raw du"
-        "e-set query (ms) | ratio |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['tasks']:,} | {row['check_s']:.2f} | {row['flow_s'] or 0:.2f} | {row['statements']} | "
-              f"{row['peak_mb']:.0f} | {row['raw_s'] * 1000:.1f} | {row['ratio']:.0f}x |")
+    for size in sizes:
+        rows.append(measure(size))
+        row = rows[-1]
+        check, floor, quiet = row["check"], row["floor"], row["quiet"]
+        print(f"{size:>7} tasks: import {row['import_s']:.1f} s; check {check['cpu_s']:.2f} s CPU "
+              f"({check['wall_s']:.2f} s wall, {check['rss_mib']:.0f} MiB peak, "
+              f"{check['statements']} statements, {check['notices']} notices in {check['messages']} "
+              f"messages); floor {floor['cpu_s']:.2f} s CPU ({floor['rss_mib']:.0f} MiB); "
+              f"ratio {row['ratio']:.1f}x; quiet run {quiet['cpu_s']:.3f} s CPU "
+              f"({quiet['notices']} notices, {quiet['messages']} messages)", flush=True)
+    report(rows)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ _SURFACE = {
         "ProgressReport", "RateEvent", "RateLimit", "RemediationItem", "SelfCheckReturn", "SelfCheckRow",
         "Task", "TaskInstance", "TaskUnit", "Unit", "UnitLink", "UnitMember",
     ),
-    "notices": ("Candidate", "claim", "notice_key", "outbox_entries"),
+    "notices": ("Candidate", "Selected", "claim", "notice_key", "outbox_entries", "preview"),
     "phases": ("Transition", "advance", "waiting_assignment"),
     "portal_guard": (
         "first_submission", "penalty_seconds", "recent_failures", "record_failure", "signing_key",
@@ -52,12 +52,18 @@ _SURFACE = {
         "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "missing_units", "parse_completion",
         "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks", "validate_returns",
     ),
-    "tasks": ("Recipients", "collectives_of", "record_report", "status_summary", "task_exists", "task_rows"),
+    "tasks": (
+        "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
+        "task_rows",
+    ),
     "unit_links": ("LinkHolder", "issue_link", "link_url", "resolve_link", "revoke_links"),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
+    "Selected",
+    "preview",
+    "lights",
     "head_revisions",
     "add_user",
     "authenticate",

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Date, Integer, String, and_, cast, column, exists, literal, select, values
 from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
-from db.notices import Candidate, notice_key
+from db.notices import SELECTED, Selected, sql_json, sql_key, sql_text
 from db.programs import NotFound, ProgramContext
 from db.tasks import assignments, collectives_of
 from schedule import ack_slot, text
@@ -67,10 +67,7 @@ def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int
         select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
         .join(TaskInstance, TaskInstance.id == Notice.instance_id)
         .join(Task, Task.id == TaskInstance.task_id)
-        .where(Notice.program_id == ctx.id, Notice.kind == "assignment", Notice.state.in_(SENT),
-               Task.active.is_(True),
-               ~exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
-                                    AssignmentAck.unit_id == Notice.unit_id)))
+        .where(*_sent_assignments(ctx), Task.active.is_(True), ~_acknowledged())
         .order_by(Notice.id)
     ).all()
     return [
@@ -80,25 +77,48 @@ def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int
     ]
 
 
-def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
-    """ack_missing notices due today (nothing on non-workdays, like every rung)."""
+def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Selected]:
+    """ack_missing notices due today (nothing on non-workdays, like every rung), chosen in SQL: the chase is
+    asked once per moment a 交办 went out, never once per 交办."""
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
         return []
     policy = ctx.policies.reminders
-    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-    candidates = []
-    for instance_id, unit_id, code, sent_on in unacknowledged(session, ctx):
-        slot = ack_slot(today, sent_on, policy.ack_within_workdays, policy.overdue_every_workdays, calendar)
-        if slot is None:
-            continue
-        # The slot is in the text: each chase is its own line to the unit, never a repeat of the last.
-        within = policy.ack_within_workdays
-        note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=within, slot=slot)
-        key = notice_key("ack_missing", ctx.id, instance_id, codes[unit_id], slot)
-        candidates.append(Candidate(key, "ack_missing", unit_id, instance_id=instance_id, task_code=code,
-                                    data={"slot": slot, "assigned_on": sent_on.isoformat(), "note": note}))
-    return candidates
+    within = policy.ack_within_workdays
+    rungs = []
+    for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx))):
+        sent_on = ctx.local_date(sent_at)
+        slot = ack_slot(today, sent_on, within, policy.overdue_every_workdays, calendar)
+        if slot is not None:
+            # The slot is in the text: each chase is its own line to the unit, never a repeat of the last.
+            note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=within, slot=slot)
+            rungs.append((sent_at, slot, sent_on.isoformat(), note))
+    if not rungs:
+        return []
+    table = values(column("sent_at", Notice.sent_at.type), column("slot", Integer),
+                   column("assigned_on", String), column("note", String), name="ack_rungs")
+    table = table.data(rungs).cte("ack_rungs")
+    key = sql_key("ack_missing", ctx.id, Notice.instance_id, Unit.code, table.c.slot)
+    data = sql_json(session, {"slot": table.c.slot, "assigned_on": table.c.assigned_on, "note": table.c.note})
+    columns = (key, sql_text("ack_missing"), Notice.unit_id, sql_text("unit"), Notice.instance_id, Task.code,
+               cast(literal(None), Date), cast(literal(None), Integer), data)
+    query = (select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True)))
+             .select_from(table).join(Notice, Notice.sent_at == table.c.sent_at)
+             .join(Unit, Unit.id == Notice.unit_id).join(TaskInstance, TaskInstance.id == Notice.instance_id)
+             .join(Task, Task.id == TaskInstance.task_id)
+             .where(*_sent_assignments(ctx), Task.active.is_(True), ~_acknowledged(), ~exists().where(
+                 Notice.__table__.alias("held").c.key == key)))
+    return [Selected("ack_missing", query)]
+
+
+def _sent_assignments(ctx: ProgramContext) -> tuple:
+    return (Notice.program_id == ctx.id, Notice.kind == "assignment", Notice.state.in_(SENT),
+            Notice.sent_at.is_not(None))
+
+
+def _acknowledged():
+    return exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
+                               AssignmentAck.unit_id == Notice.unit_id))
 
 
 def ack_counts(session: Session, ctx: ProgramContext) -> dict[int, dict[str, int]]:

@@ -7,13 +7,14 @@ overlapping run or a catch-up run claims nothing twice, and a moved date re-arms
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,8 +78,56 @@ class Candidate:
     data: dict = field(default_factory=dict)
 
 
+def sql_text(value: object):
+    """A typed string constant: PostgreSQL infers no type for a bare parameter in || or json_build_object."""
+    return cast(literal(str(value)), String)
+
+
+def sql_key(kind: str, program_id: str, *parts):
+    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`."""
+    key = sql_text(f"{kind}:{program_id}")
+    for part in parts:
+        key = key + sql_text(":") + (sql_text(part) if isinstance(part, str) else cast(part, String))
+    return key
+
+
+def sql_json(session: Session, data: dict):
+    """A JSON object built in SQL, for a notice's data."""
+    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+    return build(*(part for key, value in data.items() for part in (sql_text(key), value)))
+
+
+@dataclass(frozen=True)
+class Selected:
+    """Candidates chosen in SQL, claimed with one INSERT … SELECT: `select` yields the columns of SELECTED in
+    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join)."""
+
+    kind: str
+    select: Select
+
+
+SELECTED = (
+    "key", "kind", "unit_id", "audience", "instance_id", "task_code", "due", "subject_unit_id", "data")
+
+
+def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Candidate]:
+    """The candidates as a claim would record them, those chosen in SQL read out: what a check would send."""
+    shown = [c for c in candidates if isinstance(c, Candidate)]
+    for selected in (c for c in candidates if isinstance(c, Selected)):
+        for row in session.execute(selected.select):
+            data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+            shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id,
+                                   row.task_code, row.due, row.subject_unit_id, data))
+    return shown
+
+
+def dialect_insert(session: Session):
+    """INSERT … ON CONFLICT for the session's database: SQLite or PostgreSQL, the same statement."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def claim(
-    session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime
+    session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
@@ -88,15 +137,24 @@ def claim(
     if not candidates:
         return []
     token = uuid.uuid4().hex
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert, table = dialect_insert(session), Notice.__table__
+    chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
          "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
          "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
-        for c in {c.key: c for c in candidates}.values()
+        for c in chosen
     ]
-    session.execute(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"]), rows)
+    if rows:
+        session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+    for selected in (c for c in candidates if isinstance(c, Selected)):
+        chosen_rows = selected.select.subquery()
+        constants = (literal(ctx.id, table.c.program_id.type), literal(token, table.c.claim.type),
+                     literal(at, table.c.at.type), literal("queued", table.c.state.type))
+        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
+        source = select(*(chosen_rows.c[name] for name in SELECTED), *constants).where(true())
+        session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
+                        .on_conflict_do_nothing(index_elements=["key"]))
     return [
         tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))
     ]

@@ -6,12 +6,15 @@ Set-based: a bounded number of queries whatever the number of tasks.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, event, func, select
 from sqlalchemy.orm import Session
 
+from db.collectives import follow_shares
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext, phases
@@ -79,11 +82,57 @@ def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
     return result
 
 
+def lights(ctx: ProgramContext, today: date) -> Callable[..., str]:
+    """light() for many instances of one program on one day: instances alike (same due, status, progress,
+    window, rhythm) are worked out once."""
+    calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
+
+    @cache
+    def of(due: date | None, status: str, progress: int, window_start: date | None, ongoing: bool,
+           last_report: date | None) -> str:
+        return light(today, due=due, status=status, progress=progress, window_start=window_start,
+                     calendar=calendar, yellow_workdays=reminders.yellow_workdays, ongoing=ongoing,
+                     last_report=last_report, report_every_workdays=reminders.report_every_workdays)
+
+    return of
+
+
+# The task list of a program as of a day, kept for the rest of the session's transaction: the bulletin, the
+# status summary, the digests' 报送表 and the artifacts read it once. Any write through the session drops it.
+_TASK_LIST = "duban.task_list"
+
+
+@event.listens_for(Session, "after_transaction_end")
+@event.listens_for(Session, "after_flush")
+def _forget_task_list(session: Session, *_args) -> None:
+    session.info.pop(_TASK_LIST, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state) -> None:
+    if not state.is_select:
+        state.session.info.pop(_TASK_LIST, None)
+
+
 def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
               include_inactive: bool = False, code: str | None = None) -> list[dict]:
+    """The active tasks with their current instance and light (one unit's, one task's, or retired ones too).
+    The whole list is read once per transaction; callers get their own list of the shared rows."""
+    if unit_code is not None or code is not None or include_inactive:
+        return _task_rows(session, ctx, today, unit_code, include_inactive, code)
+    kept = session.info.setdefault(_TASK_LIST, {})
+    if (ctx.id, today) not in kept:
+        kept[(ctx.id, today)] = _task_rows(session, ctx, today)
+    return list(kept[(ctx.id, today)])
+
+
+def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
+               include_inactive: bool = False, code: str | None = None) -> list[dict]:
     ranked = current_instances(ctx.id)
     query = (
-        select(Task, ranked.c.id, ranked.c.due, ranked.c.window_start, ranked.c.status, ranked.c.progress,
+        select(Task.id, Task.code, Task.title, Task.area, Task.recurrence, Task.phase_kind,
+               Task.time_limit_text, Task.evidence_spec, Task.active, ranked.c.id.label("instance_id"),
+               ranked.c.due, ranked.c.window_start, ranked.c.status, ranked.c.progress,
                ranked.c.last_report_at, ranked.c.done_on, ranked.c.original_due)
         .join(ranked, ranked.c.task_id == Task.id)
         .where(ranked.c.rank == 1, Task.program_id == ctx.id)
@@ -98,39 +147,27 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     wanted = None
     if unit_code is not None:
         wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
-    calendar = ctx.policies.work_calendar()
-    reminders = ctx.policies.reminders
+    light_of = lights(ctx, today)
     rows = []
-    for (
-        task,
-        instance_id,
-        due,
-        window_start,
-        status,
-        progress,
-        last_report_at,
-        done_on,
-        original_due,
-    ) in session.execute(query):
+    for task in session.execute(query):
         units = by_task[task.id]
         if wanted is not None and not wanted & set(units["lead"] + units["co"]):
             continue
-        last_report = ctx.local_date(last_report_at) if last_report_at else None
+        due, last_report = task.due, ctx.local_date(task.last_report_at) if task.last_report_at else None
+        original_due = task.original_due
         rows.append({
             "code": task.code, "title": task.title, "area": task.area,
             "lead": units["lead"], "co": units["co"],
             "due": due.isoformat() if due else None,
             "original_due": original_due.isoformat() if original_due and original_due != due else None,
             "recurrence": task.recurrence, "phase": task.phase_kind,
-            "status": status, "progress": progress,
-            "light": light(today, due=due, status=status, progress=progress, window_start=window_start,
-                           calendar=calendar, yellow_workdays=reminders.yellow_workdays,
-                           ongoing=task.recurrence == "ongoing", last_report=last_report,
-                           report_every_workdays=reminders.report_every_workdays),
+            "status": task.status, "progress": task.progress,
+            "light": light_of(due, task.status, task.progress, task.window_start,
+                              task.recurrence == "ongoing", last_report),
             "time_limit": task.time_limit_text, "evidence_spec": task.evidence_spec,
             "last_report": last_report.isoformat() if last_report else None,
-            "done_on": done_on.isoformat() if done_on else None,
-            "active": task.active, "instance_id": instance_id,
+            "done_on": task.done_on.isoformat() if task.done_on else None,
+            "active": task.active, "instance_id": task.instance_id,
         })
     return rows
 
@@ -213,6 +250,7 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
                             status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
     session.add(report)
     session.flush()
+    follow_shares(session, task)
     record_event(
         session,
         ctx.id,
@@ -241,9 +279,11 @@ class Recipient:
 
 
 class Recipients:
-    """Who answers for each task: its lead and co-units, a collective standing for its members."""
+    """Who answers for each task (of `task_ids` only, when given): its lead and co-units, a collective
+    standing for its members."""
 
-    def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None) -> None:
+    def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None,
+                 task_ids: list[int] | None = None) -> None:
         collective = Unit.__table__.alias("collective")
         member = Unit.__table__.alias("member")
         query = (
@@ -259,7 +299,13 @@ class Recipients:
             query = query.join(Task, Task.id == TaskUnit.task_id).where(
                 Task.phase_kind.in_(sorted(task_phases))
             )
-        rows = session.execute(query).all()
+        if task_ids is None:
+            rows = session.execute(query).all()
+        else:
+            wanted = sorted(set(task_ids))
+            rows = [row for start in range(0, len(wanted), 5000) for row in session.execute(
+                query.where(TaskUnit.task_id.in_(bindparam("ids", expanding=True))),
+                {"ids": wanted[start:start + 5000]})]
         self.by_task: dict[int, list[Recipient]] = defaultdict(list)
         for task_id, role, _position, unit_id, code, member_id, member_code in rows:
             recipient = (

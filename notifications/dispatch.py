@@ -11,17 +11,19 @@ alerted.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db import (
     Candidate,
     Delivery,
     Notice,
+    NoticeChannel,
     ProgramContext,
     Task,
     TaskInstance,
@@ -29,6 +31,7 @@ from db import (
     claim,
     collectives_of,
     issue_link,
+    lights,
     link_url,
     load_program,
     notice_key,
@@ -38,15 +41,16 @@ from notifications.delivery import inflight
 from notifications.delivery.crashpoints import crash_point
 from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
-from notifications.render.digest import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
+from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS, DigestItem, render_digest
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
-from schedule import clean_text, light, text
+from schedule import clean_text, text
 
 # Rules whose newer notice replaces an older one still queued (same rule, instance and recipient).
 SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
                 "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin",
                 "ack_missing")
+CARRIES_FILES = ("email",)  # the channels that carry attachments; robots and the outbox never do
 
 
 @dataclass
@@ -126,7 +130,7 @@ def _alert(sessions: sessionmaker[Session], program_id: str, at: datetime, alert
         return len(claim(session, ctx, candidates, at))
 
 
-def _record_render_failure(sessions: sessionmaker[Session], program_id: str, unit: Unit, audience: str,
+def _record_render_failure(sessions: sessionmaker[Session], program_id: str, unit: _Unit, audience: str,
                            notice_ids: list[int], message_id: str, at: datetime, error: Exception) -> str:
     """The notices of a digest that could not be written are failed against their message, in the ledger too;
     nothing is sent for them, and the other digests go on."""
@@ -177,32 +181,117 @@ def _alert_coordinator(sessions: sessionmaker[Session], program_id: str, alerts:
         *(broken(language, *a) for a in dict.fromkeys(alerts)), *(lost(language, *u) for u in unknown)])
 
 
+@dataclass
+class _Program:
+    """What every digest of one dispatch shares, read once: the program, its units, and (only when a channel
+    carries files) the task list and the collectives."""
+
+    ctx: ProgramContext
+    units: dict[int, _Unit]
+    today: date
+    rows: list[dict] | None = None
+    collectives: dict[str, set[str]] | None = None
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {u.code: u.name for u in self.units.values()}
+
+    def task_rows(self, session: Session) -> list[dict]:
+        if self.rows is None:
+            self.rows = task_rows(session, self.ctx, self.today)
+        return self.rows
+
+    def answering(self, session: Session, unit: _Unit) -> set[str]:
+        """The unit and the collectives it answers for."""
+        if self.collectives is None:
+            self.collectives = collectives_of(session, self.ctx.id)
+        return {unit.code} | self.collectives.get(unit.code, set())
+
+
+class _Unit(NamedTuple):
+    id: int
+    code: str
+    name: str
+    notify: list[str]
+    leader_notify: list[str]
+
+
+class _Queued(NamedTuple):
+    """A notice taken for one message: the columns a digest needs (its data is read for listed items only)."""
+
+    id: int
+    kind: str
+    instance_id: int | None
+    task_code: str | None
+    subject_unit_id: int | None
+
+
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
                      today: date, portal_url: str | None) -> DispatchResult:
     result = DispatchResult()
+    owed = _owed_groups(sessions, program_id, notifier, at, today)
+    if owed is None:
+        return result
+    program, groups = owed
+    owner = inflight.new_owner(uuid.uuid4().hex[:12])
+    for (unit_id, audience, routes, resume), notice_ids in groups.items():
+        crash_point("before_claim")
+        message_id, unit = resume or new_message_id(program_id, at), program.units[unit_id]
+        try:
+            with sessions.begin() as session:
+                taken = _take(session, program_id, notice_ids, routes, message_id, owner, at)
+                if not taken:
+                    continue  # an overlapping check took them first, or settled a route in between
+                link = link_url(portal_url or program.ctx.policies.portal.url,
+                                issue_link(session, program.ctx, unit_id, at, message_id))
+                message = _compose(session, program, unit, audience, taken, message_id, at, routes, link)
+        except Exception as error:  # one unit's digest must never stop the others (the claim rolled back)
+            reason = _record_render_failure(sessions, program_id, unit, audience, notice_ids, message_id, at,
+                                            error)
+            result.messages += 1
+            result.notices += len(notice_ids)
+            result.states["failed"] += len(notice_ids)
+            result.render_failures.append((unit.name, message_id, reason))
+            continue
+        crash_point("after_claim")
+        _send(sessions, program_id, notifier, message, unit_id, owner, at, result)
+    return result
+
+
+def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
+                 today: date) -> tuple[_Program, dict[tuple, list[int]]] | None:
+    """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
+    took, or may have taken, it is never asked again). Notices every channel has answered for are settled
+    here."""
     with sessions.begin() as session:
         queued = session.execute(
             select(Notice.id, Notice.unit_id, Notice.audience)
-            .where(Notice.program_id == program_id, Notice.state == "queued")
-            .order_by(Notice.id)
+            .where(Notice.program_id == program_id, Notice.state == "queued").order_by(Notice.id)
         ).all()
         if not queued:
-            return result
-        taken = inflight.routes_taken(session, program_id, [row.id for row in queued])
-        ctx = load_program(session, program_id)
-        units = {u.id: u for u in session.scalars(select(Unit).where(Unit.program_id == program_id))}
+            return None
+        taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
+        for notice_id, route, state, message_id in session.execute(
+            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state,
+                   NoticeChannel.message_id).join(Notice, Notice.id == NoticeChannel.notice_id)
+            .where(Notice.program_id == program_id, Notice.state == "queued")):
+            taken[notice_id][route] = (state, message_id)
+        units = {row.id: _Unit(*row) for row in session.execute(
+            select(Unit.id, Unit.code, Unit.name, Unit.notify, Unit.leader_notify)
+            .where(Unit.program_id == program_id))}
+        program = _Program(load_program(session, program_id), units, today)
         session.expunge_all()
-    # Per notice, the routes that still owe it: a channel that took (or may have taken) it is never asked
-    # again.
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
+    routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
     for notice_id, unit_id, audience in queued:
-        unit = units[unit_id]
-        urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
+        if (unit_id, audience) not in routes:
+            unit = units[unit_id]
+            urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
+            routes[(unit_id, audience)] = notifier.routes(urls)
         rows = taken.get(notice_id, {})
-        owed = tuple(
-            r for r in notifier.routes(urls) if r.route not in rows or rows[r.route][0] in inflight.OWED
-        )
+        owed = tuple(r for r in routes[(unit_id, audience)]
+                     if r.route not in rows or rows[r.route][0] in inflight.OWED)
         if not owed:
             settled.append(notice_id)  # every channel has answered for it (a recovery left it queued)
             continue
@@ -213,86 +302,68 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
     if settled:
         with sessions.begin() as session:
             inflight.settle_notices(session, program_id, settled, at)
+    return program, groups
 
-    rows_by_day: dict[date, list[dict]] = {}  # the task list is read once per dispatch, not once per unit
-    owner = inflight.new_owner(uuid.uuid4().hex[:12])
-    for (unit_id, audience, routes, resume), notice_ids in groups.items():
-        crash_point("before_claim")
-        message_id = resume or new_message_id(program_id, at)
-        try:
-            with sessions.begin() as session:
-                # Committed before the message leaves: an overlapping check's update finds these rows taken.
-                session.execute(
-                    update(Notice).where(Notice.id.in_(notice_ids), Notice.state == "queued")
-                    .values(state="sending", message_id=message_id)
-                )
-                mine = session.scalars(
-                    select(Notice).where(
-                        Notice.id.in_(notice_ids), Notice.state == "sending", Notice.message_id == message_id
-                    )
-                ).all()
-                if not mine:
-                    continue  # an overlapping check took them first
-                ids = [n.id for n in mine]
-                took = inflight.claim_routes(session, program_id, ids, list(routes), message_id, owner,
-                                             at + inflight.LEASE, at)
-                if took != len(ids) * len(routes):
-                    # Another run settled one of these routes in between: give everything back, regroup next
-                    # time.
-                    inflight.release(session, message_id, owner, at)
-                    inflight.settle_notices(session, program_id, ids, at)
-                    continue
-                link = link_url(portal_url or ctx.policies.portal.url,
-                                issue_link(session, ctx, unit_id, at, message_id))
-                message = _compose(session, ctx, units[unit_id], audience, mine, message_id, at, today,
-                                   rows_by_day, units, tuple(r.url for r in routes if r.url is not None),
-                                   link)
-        except Exception as error:  # one unit's digest must never stop the others (the claim rolled back)
-            reason = _record_render_failure(
-                sessions, program_id, units[unit_id], audience, notice_ids, message_id, at, error
-            )
-            result.messages += 1
-            result.notices += len(notice_ids)
-            result.states["failed"] += len(notice_ids)
-            result.render_failures.append((units[unit_id].name, message_id, reason))
-            continue
-        crash_point("after_claim")
-        outcome = notifier.send(message)
-        with sessions.begin() as session:
-            # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its
-            # answer.
-            inflight.settle_unanswered(session, message_id, owner, outcome.state, at)
-            states = inflight.settle_notices(session, program_id, ids, at, channel=outcome.channel)
-        result.messages += 1
-        result.notices += len(ids)
-        for state, count in states.items():
-            result.states[state] += count
-        result.alerts += [(message.recipient.unit_name, key, channel) for key, channel in outcome.alert_keys]
-        result.unknown += [(message_id, unit_id, channel, len(ids)) for channel, state in outcome.channels
-                           if state == "unknown"]
-    return result
+
+def _take(session: Session, program_id: str, notice_ids: list[int], routes: tuple[inflight.Route, ...],
+          message_id: str, owner: str, at: datetime) -> list[_Queued]:
+    """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
+    overlapping check's update finds these rows taken. Empty when another run got there first."""
+    taken = [_Queued(*row) for row in session.execute(
+        update(Notice).where(Notice.id.in_(bindparam("ids", expanding=True)), Notice.state == "queued")
+        .values(state="sending", message_id=message_id)
+        .returning(Notice.id, Notice.kind, Notice.instance_id, Notice.task_code, Notice.subject_unit_id),
+        {"ids": notice_ids}, execution_options={"synchronize_session": False})]
+    if not taken:
+        return []
+    ids = [n.id for n in taken]
+    lease = at + inflight.LEASE
+    took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, lease, at)
+    if took != len(ids) * len(routes):
+        # Another run settled one of these routes in between: give everything back, regroup next time.
+        inflight.release(session, message_id, owner, at)
+        inflight.settle_notices(session, program_id, ids, at)
+        return []
+    return sorted(taken)
+
+
+def _send(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, message: Message,
+          unit_id: int, owner: str, at: datetime, result: DispatchResult) -> None:
+    """Hands the message to its channels and settles its notices by their routes' answers."""
+    outcome = notifier.send(message)
+    with sessions.begin() as session:
+        # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its answer.
+        inflight.settle_unanswered(session, message.message_id, owner, outcome.state, at)
+        states = inflight.settle_notices(session, program_id, list(message.notice_ids), at,
+                                         channel=outcome.channel)
+    result.messages += 1
+    result.notices += len(message.notice_ids)
+    for state, count in states.items():
+        result.states[state] += count
+    result.alerts += [(message.recipient.unit_name, key, channel) for key, channel in outcome.alert_keys]
+    result.unknown += [(message.message_id, unit_id, channel, len(message.notice_ids))
+                       for channel, state in outcome.channels if state == "unknown"]
 
 
 def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
     """A queued notice that a newer notice of the same rule replaces (a later 催办 slot, a nearer reminder, a
     newer bulletin; a before-due reminder once the task is chased as overdue) is never sent beside it."""
     newer = aliased(Notice)
+    later = and_(newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id,
+                 newer.audience == Notice.audience, newer.state != "superseded", newer.id > Notice.id)
     same_rule = and_(
-        newer.program_id == Notice.program_id,
-        newer.unit_id == Notice.unit_id,
-        newer.audience == Notice.audience,
-        func.coalesce(newer.instance_id, -1) == func.coalesce(Notice.instance_id, -1),
+        later, newer.kind == Notice.kind,
         func.coalesce(newer.task_code, "") == func.coalesce(Notice.task_code, ""),
         func.coalesce(newer.subject_unit_id, -1) == func.coalesce(Notice.subject_unit_id, -1),
-        newer.state != "superseded",
-        newer.id > Notice.id,
     )
+    # Each branch looks a newer notice up by (instance, kind), an index: never a scan per queued notice.
     stale = or_(
-        and_(Notice.kind.in_(SUPERSEDABLE), exists().where(same_rule, newer.kind == Notice.kind)),
+        and_(Notice.kind.in_(SUPERSEDABLE), Notice.instance_id.is_not(None),
+             exists().where(newer.instance_id == Notice.instance_id, same_rule)),
+        and_(Notice.kind.in_(SUPERSEDABLE), Notice.instance_id.is_(None),
+             exists().where(newer.instance_id.is_(None), same_rule)),
         and_(Notice.kind == "before_due", Notice.instance_id.is_not(None),
-             exists().where(newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id,
-                            newer.audience == Notice.audience, newer.instance_id == Notice.instance_id,
-                            newer.kind == "overdue", newer.state != "superseded")),
+             exists().where(newer.instance_id == Notice.instance_id, newer.kind == "overdue", later)),
     )
     moved = session.execute(
         update(Notice).where(Notice.program_id == program_id, Notice.state == "queued", stale)
@@ -306,19 +377,22 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
     return moved.rowcount or 0
 
 
-def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, notices: list[Notice],
-             message_id: str, at: datetime, today: date, rows_by_day: dict[date, list[dict]],
-             units: dict[int, Unit], urls: tuple[str, ...], link: str | None) -> Message:
-    items = _items(session, ctx, notices, today, ctx.language, units)
+def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
+             message_id: str, at: datetime, routes: tuple[inflight.Route, ...], link: str | None) -> Message:
+    ctx, today = program.ctx, program.today
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     bulletin = render_bulletin(session, ctx, today, fmt="md") if "bulletin" in kinds else None
-    coordinator = units.get(ctx.program.coordinator_unit_id) if ctx.program.coordinator_unit_id else None
+    coordinator = program.units.get(ctx.program.coordinator_unit_id)
     contact = coordinator.name if coordinator is not None else ""
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
-                             recipient_name=unit.name, audience=audience, today=today, items=items,
-                             bulletin_markdown=bulletin, link=link, contact=contact)
-    files = _attachments(session, ctx, unit, notices, kinds, today, rows_by_day, units)
+                             recipient_name=unit.name, audience=audience, today=today,
+                             items=_items(session, program, notices), bulletin_markdown=bulletin, link=link,
+                             contact=contact)
+    # Only a channel that carries files gets them written: robots and the outbox name where to get them.
+    carried = any(r.kind in CARRIES_FILES for r in routes)
+    files = _attachments(session, program, unit, notices, kinds) if carried else []
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
+    urls = tuple(r.url for r in routes if r.url is not None)
     return Message(
         message_id=message_id, program_id=ctx.id, at=at, language=ctx.program.language,
         recipient=Recipient(ctx.id, unit.code, unit.name, audience, urls),
@@ -328,80 +402,73 @@ def _compose(session: Session, ctx: ProgramContext, unit: Unit, audience: str, n
     )
 
 
-def _attachments(
-    session: Session,
-    ctx: ProgramContext,
-    unit: Unit,
-    notices: list[Notice],
-    kinds: tuple[str, ...],
-    today: date,
-    rows_by_day: dict[date, list[dict]],
-    units: dict[int, Unit],
-) -> list[Attachment]:
-    """The unit's 报送表 with its 交办 or a digest too long to list, the whole table with the bulletin,
-    the form with the self-check."""
-    files = []
-    crowded = (
-        len(kinds) and max(sum(1 for n in notices if n.kind == k) for k in kinds) > MAX_ITEMS_PER_SECTION
-    )
-    if "assignment" in kinds or "bulletin" in kinds or crowded:
-        if today not in rows_by_day:
-            rows_by_day[today] = task_rows(session, ctx, today)
-        rows = rows_by_day[today]
+def _attachments(session: Session, program: _Program, unit: _Unit, notices: list[_Queued],
+                 kinds: tuple[str, ...]) -> list[Attachment]:
+    """The unit's 报送表 with its 交办 or with a digest too long to list (the tasks it is about), the form
+    with the self-check. No whole-table workbook: the coordinator's full list is `duban tasks` or the
+    portal."""
+    ctx, files = program.ctx, []
+    crowded = max(Counter(n.kind for n in notices).values()) > MAX_ITEMS_PER_SECTION
+    if "assignment" in kinds or crowded:
         if "assignment" in kinds:
-            answering = {unit.code} | collectives_of(session, ctx.id).get(unit.code, set())
-            rows = [r for r in rows if answering & set(r["lead"] + r["co"])]
-        elif "bulletin" not in kinds:  # a digest too long to list: the tasks it is about
+            answering = program.answering(session, unit)
+            rows = [r for r in program.task_rows(session) if answering & set(r["lead"] + r["co"])]
+        else:
             mentioned = {n.task_code for n in notices}
-            rows = [r for r in rows if r["code"] in mentioned]
-        name = "全部任务" if "bulletin" in kinds else "报送表"
-        names = {u.code: u.name for u in units.values()}
-        meta = None if "bulletin" in kinds else {"program": ctx.id, "unit": unit.code}
-        files.append(
-            Attachment(
-                f"{ctx.id}-{unit.code}-{name}.xlsx",
-                unit_task_workbook(unit.name, rows, ctx.program.language, names=names, meta=meta),
-            )
-        )
+            rows = [r for r in program.task_rows(session) if r["code"] in mentioned]
+        book = unit_task_workbook(unit.name, rows, ctx.program.language, names=program.names,
+                                  meta={"program": ctx.id, "unit": unit.code})
+        files.append(Attachment(f"{ctx.id}-{unit.code}-报送表.xlsx", book))
     if "selfcheck_form" in kinds:
         files.append(selfcheck_form_attachment(session, ctx, unit.code))
     return files
 
 
-def _items(session: Session, ctx: ProgramContext, notices: list[Notice], today: date, language: str,
-           units: dict[int, Unit]) -> list[DigestItem]:
-    instance_ids = {n.instance_id for n in notices if n.instance_id}
-    details = {}
-    if instance_ids:
-        for instance, task in session.execute(
-            select(TaskInstance, Task)
-            .join(Task, Task.id == TaskInstance.task_id)
-            .where(TaskInstance.id.in_(instance_ids))
-        ):
-            details[instance.id] = (instance, task)
-    names = {u.id: u.name for u in units.values()}
-    calendar, reminders = ctx.policies.work_calendar(), ctx.policies.reminders
-    items = []
-    for notice in sorted(notices, key=lambda n: (n.task_code or "", n.id)):
-        data = notice.data or {}
-        if notice.instance_id in details:
-            instance, task = details[notice.instance_id]
-            current = light(
-                today, due=instance.due, status=instance.status, progress=instance.progress,
-                window_start=instance.window_start, calendar=calendar,
-                yellow_workdays=reminders.yellow_workdays, ongoing=task.recurrence == "ongoing",
-                last_report=ctx.local_date(instance.last_report_at) if instance.last_report_at else None,
-                report_every_workdays=reminders.report_every_workdays)
-            items.append(DigestItem(notice.kind, task.title, task.code,
-                                    instance.due.isoformat() if instance.due else None, current,
-                                    _note(notice, data, names, language)))
-        else:
-            items.append(DigestItem(notice.kind, _title(notice, data, language), None, None, None,
-                                    _note(notice, data, names, language)))
-    return items
+def _listed(notices: list[_Queued]) -> list[_Queued]:
+    """The notices a digest lists, in its order: at most MAX_ITEMS_PER_SECTION of each section's kind; the
+    rest are only counted."""
+    seen: Counter = Counter()
+    listed = []
+    for notice in notices:
+        seen[notice.kind] += 1
+        if notice.kind not in SECTION_KINDS or seen[notice.kind] <= MAX_ITEMS_PER_SECTION:
+            listed.append(notice)
+    return listed
 
 
-def _title(notice: Notice, data: dict, language: str) -> str:
+def _items(session: Session, program: _Program, notices: list[_Queued]) -> list[DigestItem]:
+    """The digest's items, in its order. Listed items are read in full (their data, their task's light);
+    an item only counted needs its kind alone."""
+    ctx, today = program.ctx, program.today
+    notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
+    listed = _listed(notices)
+    data = dict(session.execute(
+        select(Notice.id, Notice.data).where(Notice.id.in_([n.id for n in listed]))).all())
+    details = {row.id: row for row in session.execute(
+        select(TaskInstance.id, TaskInstance.due, TaskInstance.status, TaskInstance.progress,
+               TaskInstance.window_start, TaskInstance.last_report_at, Task.title, Task.code, Task.recurrence)
+        .join(Task, Task.id == TaskInstance.task_id)
+        .where(TaskInstance.id.in_({n.instance_id for n in listed if n.instance_id})))}
+    names = {u.id: u.name for u in program.units.values()}
+    language = ctx.language
+    light_of = lights(ctx, today)
+    items = {}
+    for notice in listed:
+        note = _note(notice, data[notice.id] or {}, names, language)
+        task = details.get(notice.instance_id)
+        if task is None:
+            items[notice.id] = DigestItem(notice.kind, _title(notice, data[notice.id] or {}, language), None,
+                                          None, None, note)
+            continue
+        last_report = ctx.local_date(task.last_report_at) if task.last_report_at else None
+        current = light_of(task.due, task.status, task.progress, task.window_start,
+                           task.recurrence == "ongoing", last_report)
+        items[notice.id] = DigestItem(notice.kind, task.title, task.code,
+                                      task.due.isoformat() if task.due else None, current, note)
+    return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
+
+
+def _title(notice: _Queued, data: dict, language: str) -> str:
     if notice.kind.startswith("phase_"):
         state = {"phase_opened": "open", "phase_closed": "closed", "phase_overrun": "overrun"}[notice.kind]
         return text(language, "digest.phase_title", name=data.get("name", ""), start=data.get("start", ""),
@@ -411,7 +478,7 @@ def _title(notice: Notice, data: dict, language: str) -> str:
     return data.get("title") or notice.kind
 
 
-def _note(notice: Notice, data: dict, names: dict[int, str], language: str) -> str | None:
+def _note(notice: _Queued, data: dict, names: dict[int, str], language: str) -> str | None:
     late, slot, workdays = data.get("overdue_workdays"), data.get("slot"), data.get("workdays")
     if notice.kind == "before_due":
         return text(language, "digest.before_due", workdays=workdays)

@@ -548,18 +548,18 @@ def test_a_control_character_in_an_extension_reason_does_not_break_the_bulletin(
 
 
 def test_a_digest_that_fails_to_render_is_recorded_and_the_others_go_out(tmp_path, monkeypatch):
-    """Fault injection: the 报送表 of one unit cannot be written (whatever the cause)."""
+    """Fault injection: the digest of one unit cannot be written (whatever the cause)."""
     # fault injection patches the dispatcher module's own name (the package exports a function of that name)
     dispatch_module = importlib.import_module("notifications.dispatch")
 
-    real = dispatch_module.unit_task_workbook
+    real = dispatch_module.render_digest
 
-    def failing(unit_name, rows, *args, **kwargs):
-        if unit_name == "市公安局":
-            raise RuntimeError("disk full while writing the workbook")
-        return real(unit_name, rows, *args, **kwargs)
+    def failing(**kwargs):
+        if kwargs["recipient_name"] == "市公安局":
+            raise RuntimeError("disk full while writing the digest")
+        return real(**kwargs)
 
-    monkeypatch.setattr(dispatch_module, "unit_task_workbook", failing)
+    monkeypatch.setattr(dispatch_module, "render_digest", failing)
     wired = imported(tmp_path)
     result = run_check(
         wired.sessions, "demo-city", morning(date(2023, 3, 1)), OutboxNotifier(wired.settings.outbox_path)

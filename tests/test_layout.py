@@ -154,8 +154,6 @@ LONG_FUNCTIONS = {
     # function is split (the test below fails on a line no longer needed).
     "db/acceptance.py:package_data": "temporary: engineer F rewrites db/acceptance.py",
     "db/scores.py:unit_scores": "temporary: engineer F rewrites db/scores.py",
-    "notifications/dispatch.py:_dispatch_queued": "temporary: engineer D rewrites notifications/dispatch.py",
-    "notifications/workbooks/tasks.py:unit_task_workbook": "temporary: engineer D rewrites tasks.py",
 }
 
 

@@ -8,15 +8,30 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    values,
+)
 from sqlalchemy.orm import Session
 
-from db.models import Notice, Phase, Task, TaskInstance, Unit, UnitMember
-from db.notices import Candidate, notice_key
+from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from db.notices import SELECTED, Candidate, Selected, notice_key, sql_json, sql_key, sql_text
 from db.phases import waiting_assignment
 from db.programs import ProgramContext
-from db.tasks import Recipients
+from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
+
+OPEN_STATUSES = tuple(status for status in REPORT_STATUSES if status != "done")
 
 
 def plan_candidates(
@@ -38,12 +53,11 @@ def plan_candidates(
     candidates: list[Candidate] = []
     if assignments:
         # The 交办 covers every task of the plan, whichever phase it belongs to.
-        candidates += _assignments(session, ctx, Recipients(session, ctx.id))
+        candidates += _assignments(session, ctx)
     if task_phases is None or task_phases:
-        recipients = Recipients(session, ctx.id, task_phases)
-        candidates += _before_due(session, ctx, today, calendar, recipients, task_phases)
-        candidates += _overdue_and_escalations(session, ctx, today, calendar, recipients, task_phases)
-        candidates += _report_missing(session, ctx, today, calendar, recipients, task_phases)
+        candidates += _before_due(session, ctx, today, calendar, task_phases)
+        candidates += _overdue_and_escalations(session, ctx, today, calendar, task_phases)
+        candidates += _report_missing(session, ctx, today, calendar, task_phases)
     if program_notices:
         candidates += _phase_notices(session, ctx)
         candidates += bulletin_candidates(ctx, today, calendar)
@@ -61,7 +75,7 @@ def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
     return query if task_phases is None else query.where(Task.phase_kind.in_(sorted(task_phases)))
 
 
-def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) -> list[Candidate]:
+def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
     first_open = session.scalar(
         select(Phase.id).where(Phase.program_id == ctx.id, Phase.state != "pending").limit(1)
@@ -77,10 +91,12 @@ def _assignments(session: Session, ctx: ProgramContext, recipients: Recipients) 
                # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
                Task.phase_kind.not_in(sorted(waiting_assignment(session, ctx.id))))
     )
+    unassigned = session.execute(first_instance).all()
+    recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,
                   instance_id=instance_id, task_code=code, data={"role": r.role})
-        for task_id, instance_id, code in session.execute(first_instance)
+        for task_id, instance_id, code in unassigned
         for r in recipients.of(task_id)
     ]
 
@@ -104,73 +120,125 @@ def _instance_notice(
         subject, data)
 
 
-def _before_due(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
+class _Answering:
+    """Who answers for a task, in SQL: its units, a collective standing for its members."""
+
+    def __init__(self) -> None:
+        self.collective = Unit.__table__.alias("collective")
+        self.member = Unit.__table__.alias("member")
+        self.unit_id = func.coalesce(self.member.c.id, self.collective.c.id)
+        self.code = func.coalesce(self.member.c.code, self.collective.c.code)
+
+    def joined(self, query: Select, unit_id) -> Select:
+        return (query.join(self.collective, self.collective.c.id == unit_id)
+                .outerjoin(UnitMember, UnitMember.collective_id == self.collective.c.id)
+                .outerjoin(self.member, self.member.c.id == UnitMember.member_id))
+
+
+def _rungs(session: Session, ctx: ProgramContext, task_phases, rung_of, *where) -> dict[date, tuple]:
+    """due date → its rung today, for the distinct due dates of the open instances: the ladder is asked once
+    per date, never once per task."""
+    dues = session.scalars(_open_instances(ctx, task_phases).with_only_columns(TaskInstance.due)
+                           .where(*where).distinct()).all()
+    return {due: rung for due in dues if (rung := rung_of(due)) is not None}
+
+
+def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rungs: dict[date, tuple],
+             parts, data, *, roles=("lead", "co"), unit_id=None, audience="unit",
+             subject=False) -> list[Selected]:
+    """The notices of one rule for every recipient of an open instance whose due date is on `rungs`
+    (due → (number, overdue workdays)), keyed `kind:program:instance:…parts`, those already held left out.
+    `parts` and `data` take (recipients, rung table) and give SQL expressions; the lead units go first, so a
+    unit reached twice on one task (itself and through a collective) answers as lead."""
+    if not rungs:
+        return []
+    table = values(column("due", Date), column("number", Integer), column("late", Integer), name="rungs")
+    table = table.data([(due, *rung) for due, rung in rungs.items()]).cte("rungs")
+    # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
+    # due), the open statuses named for it; then their task and recipients by key lookups.
+    due = (select(TaskInstance.id, TaskInstance.task_id, TaskInstance.due, table.c.number, table.c.late,
+                  TaskUnit.unit_id, TaskUnit.role)
+           .select_from(table).join(TaskInstance, TaskInstance.due == table.c.due)
+           .join(TaskUnit, TaskUnit.task_id == TaskInstance.task_id)
+           .where(TaskInstance.program_id == ctx.id, TaskInstance.status.in_(OPEN_STATUSES),
+                  TaskInstance.retired_on.is_(None))
+           .cte("on_rung").prefix_with("MATERIALIZED"))
+    who = _Answering()
+    key = sql_key(kind, ctx.id, due.c.id, *parts(who, due))
+    tasks = [Task.id == due.c.task_id, Task.active.is_(True)]
+    if task_phases is not None:
+        tasks.append(Task.phase_kind.in_(sorted(task_phases)))
+    chosen = []
+    for role in roles:
+        recipient = who.unit_id if unit_id is None else literal(unit_id)
+        columns = (key, sql_text(kind), recipient, sql_text(audience),
+                   due.c.id, Task.code, due.c.due, who.unit_id if subject else cast(literal(None), Integer),
+                   sql_json(session, data(due, sql_text(role))))
+        query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
+        query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
+        chosen.append(Selected(kind, query.where(due.c.role == role, ~exists().where(Notice.key == key))))
+    return chosen
+
+
+def _before_due(session, ctx, today, calendar, task_phases) -> list[Selected]:
     offsets = ctx.policies.reminders.before_due_workdays
     horizon = before_due_horizon(today, max(offsets), calendar)
-    rows = session.execute(
-        _open_instances(ctx, task_phases).where(TaskInstance.due > today, TaskInstance.due <= horizon)
-    )
-    candidates = []
-    for instance_id, task_id, code, due, *_ in rows:
-        offset = before_due_offset(today, due, offsets, calendar)
-        if offset is None:
-            continue
-        for r in recipients.of(task_id):
-            key = (r.code, due, offset)
-            data = {"workdays": offset, "role": r.role}
-            candidates.append(
-                _instance_notice(ctx, "before_due", instance_id, code, due, r.unit_id, key, data)
-            )
-    return candidates
+
+    def offset(due: date) -> tuple | None:
+        found = before_due_offset(today, due, offsets, calendar)
+        return None if found is None else (found, 0)
+
+    rungs = _rungs(session, ctx, task_phases, offset, TaskInstance.due > today, TaskInstance.due <= horizon)
+    return _on_rung(session, ctx, "before_due", task_phases, rungs,
+                    lambda who, t: (who.code, t.c.due, t.c.number),
+                    lambda t, role: {"workdays": t.c.number, "role": role})
 
 
-def _overdue_and_escalations(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
+def _overdue_and_escalations(session, ctx, today, calendar, task_phases) -> list[Selected]:
     policy = ctx.policies.reminders
     coordinator = ctx.program.coordinator_unit_id
-    rows = session.execute(_open_instances(ctx, task_phases).where(TaskInstance.due < today))
-    candidates = []
-    for instance_id, task_id, code, due, *_ in rows:
-        step = rung(today, due, policy, calendar)
-        if step is None:
-            continue
-        slot = step.number
-        data = {"slot": slot, "overdue_workdays": step.overdue_workdays}
-        for r in recipients.of(task_id):
-            key, role = (r.code, due, slot), {**data, "role": r.role}
-            candidates.append(_instance_notice(ctx, "overdue", instance_id, code, due, r.unit_id, key, role))
-        if not step.escalated:
-            continue
-        # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
-        for r in recipients.of(task_id, "lead"):
-            leader = (r.code, "leader", due, slot)
-            candidates.append(
-                _instance_notice(
-                    ctx, "escalation", instance_id, code, due, r.unit_id, leader, data, audience="leader",
-                    subject=r.unit_id)
-            )
-            if coordinator is not None:
-                copied = ("coordinator", r.code, due, slot)
-                candidates.append(
-                    _instance_notice(
-                        ctx, "escalation", instance_id, code, due, coordinator, copied, data,
-                        subject=r.unit_id)
-                )
-    return candidates
+    steps = {}
+
+    def step(due: date) -> tuple | None:
+        found = steps[due] = rung(today, due, policy, calendar)
+        return None if found is None else (found.number, found.overdue_workdays)
+
+    rungs = _rungs(session, ctx, task_phases, step, TaskInstance.due < today)
+
+    def slot(t, role=None) -> dict:
+        base = {"slot": t.c.number, "overdue_workdays": t.c.late}
+        return base if role is None else base | {"role": role}
+
+    chosen = _on_rung(session, ctx, "overdue", task_phases, rungs,
+                      lambda who, t: (who.code, t.c.due, t.c.number), slot)
+    # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied.
+    escalated = {due: rung for due, rung in rungs.items() if steps[due].escalated}
+    chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
+                       lambda who, t: (who.code, "leader", t.c.due, t.c.number),
+                       lambda t, _role: slot(t), roles=("lead",), audience="leader", subject=True)
+    if coordinator is not None:
+        chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
+                           lambda who, t: ("coordinator", who.code, t.c.due, t.c.number),
+                           lambda t, _role: slot(t), roles=("lead",), unit_id=coordinator, subject=True)
+    return chosen
 
 
-def _report_missing(session, ctx, today, calendar, recipients, task_phases) -> list[Candidate]:
+def _report_missing(session, ctx, today, calendar, task_phases) -> list[Candidate]:
     every = ctx.policies.reminders.report_every_workdays
     rows = session.execute(_open_instances(ctx, task_phases).where(
         or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
         or_(TaskInstance.due.is_(None), TaskInstance.due >= today),
         TaskInstance.window_start <= today,
     ))
-    candidates = []
+    due_now = []
     for instance_id, task_id, code, due, _status, window_start, last_report_at, _recurrence in rows:
         anchor = ctx.local_date(last_report_at) if last_report_at else window_start
         slot = report_slot(today, anchor, every, calendar)
-        if slot is None:
-            continue
+        if slot is not None:
+            due_now.append((instance_id, task_id, code, due, anchor, slot))
+    recipients = Recipients(session, ctx.id, task_ids=[row[1] for row in due_now])
+    candidates = []
+    for instance_id, task_id, code, due, anchor, slot in due_now:
         data = {"since": anchor.isoformat(), "workdays": slot * every}
         for r in recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)

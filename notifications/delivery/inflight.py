@@ -22,11 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import Delivery, Notice, NoticeChannel
-from notifications.delivery.ratelimit import _insert
 
 LEASE = timedelta(hours=1)
 OWED = ("deferred", "retry")
@@ -79,48 +78,57 @@ def summarize(states: Iterable[str]) -> str:
     return "queued"
 
 
-def routes_taken(session: Session, program_id: str, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
+def routes_taken(session: Session, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
     """notice id → route → (state, message_id), for the given notices."""
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)
     for start in range(0, len(notice_ids), 5000):
         chunk = notice_ids[start:start + 5000]
         for notice_id, route, state, message_id in session.execute(
+            # By notice id alone (its unique index): a filter on the program would pick the program's index
+            # and read every route of the program for each message.
             select(
                 NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id
-            ).where(NoticeChannel.program_id == program_id, NoticeChannel.notice_id.in_(chunk))
+            ).where(NoticeChannel.notice_id.in_(chunk))
         ):
             taken[notice_id][route] = (state, message_id)
     return taken
 
 
+# The same text on SQLite and PostgreSQL, compiled once (the dialects' upsert constructs carry no cache key):
+# each owed route of every notice the message moved to `sending`, in one statement per route.
+_CLAIM_ROUTES = text(
+    "INSERT INTO notice_channels (notice_id, program_id, route, channel, kind, state, message_id, owner, "
+    "lease_until, updated_at) SELECT notices.id, "
+    # Typed: PostgreSQL deduces no type for a bare parameter in a select list.
+    + ", ".join(f"CAST(:{name} AS VARCHAR)" for name in ("program_id", "route", "channel", "kind"))
+    + ", 'claimed', CAST(:message_id AS VARCHAR), CAST(:owner AS VARCHAR), :lease_until, :updated_at "
+    "FROM notices WHERE notices.message_id = :message_id AND notices.state = 'sending' "
+    "ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
+    "owner = excluded.owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at, "
+    "channel = excluded.channel, reason = NULL "
+    f"WHERE notice_channels.state IN ({', '.join(repr(state) for state in OWED)})"
+).bindparams(bindparam("lease_until", type_=NoticeChannel.lease_until.type),
+             bindparam("updated_at", type_=NoticeChannel.updated_at.type))
+
+
 def claim_routes(
     session: Session,
     program_id: str,
-    notice_ids: list[int],
     routes: list[Route],
     message_id: str,
     owner: str,
     lease_until: datetime,
     now: datetime,
 ) -> int:
-    """Take the routes still owed by these notices for this message; returns how many (notice, route) rows it
-    took.
+    """Take the routes still owed by the notices this message holds (`sending`); returns how many (notice,
+    route) rows it took.
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
     that another run settled in between."""
-    insert = _insert(session)
-    rows = [{"notice_id": n, "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
-             "state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
-             "updated_at": now} for n in notice_ids for r in routes]
-    for start in range(0, len(rows), 1000):  # within SQLite's limit of bound parameters per statement
-        statement = insert(NoticeChannel).values(rows[start:start + 1000])
-        statement = statement.on_conflict_do_update(
-            index_elements=[NoticeChannel.notice_id, NoticeChannel.route],
-            set_={"state": "claimed", "message_id": message_id, "owner": owner, "lease_until": lease_until,
-                  "updated_at": now, "channel": statement.excluded.channel, "reason": None},
-            where=NoticeChannel.state.in_(OWED),
-        )
-        session.execute(statement)
+    session.execute(_CLAIM_ROUTES, [
+        {"program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
+         "message_id": message_id, "owner": owner, "lease_until": lease_until, "updated_at": now}
+        for r in routes])
     return (
         session.scalar(
             select(func.count())
@@ -171,7 +179,7 @@ def settle_notices(session: Session, program_id: str, notice_ids: list[int], at:
                    channel: str | None = None) -> dict[str, int]:
     """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or
     failed."""
-    taken = routes_taken(session, program_id, notice_ids)
+    taken = routes_taken(session, notice_ids)
     by_state: dict[str, list[int]] = defaultdict(list)
     for notice_id in notice_ids:
         by_state[summarize(state for state, _ in taken.get(notice_id, {}).values())].append(notice_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from copy import copy
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -71,85 +73,89 @@ def unit_task_workbook(
     unit fills in (本期进展, 佐证材料). `rows` have the keys of `duban tasks --json` (code, area, title, lead,
     co, due, recurrence, phase, status, progress, light); `names` maps unit ids to names for lead/co.
     `meta` (program, unit) goes into a hidden sheet `_duban`, so the returned table can be read back
-    (`duban report import`, or an upload on the unit's portal page)."""
+    (`duban report import`, or an upload on the unit's portal page). Written row by row (openpyxl's
+    write-only mode): memory stays flat whatever the number of tasks."""
     language = language_of(language)
     en = language == "en"
-    statuses, lights = labels(language, "status"), labels(language, "light")
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Tasks" if en else "报送表"
-    width = len(COLUMNS)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Tasks" if en else "报送表")
+    for column, (_key, _zh, _english, width) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    last = get_column_letter(len(COLUMNS))
     heading = title or (
         f"{unit_name}: tasks and progress report" if en else f"{unit_name}重点任务推进情况报送表"
     )
-    sheet.cell(row=1, column=1, value=cell_value(heading))
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    sheet.cell(row=1, column=1).font = Font(name="宋体", size=14, bold=True)
-    sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
-    sheet.row_dimensions[1].height = 28
-
-    for column, (_key, zh, english, col_width) in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=2, column=column, value=english if en else zh)
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.border = BORDER
-        sheet.column_dimensions[get_column_letter(column)].width = col_width
-    sheet.row_dimensions[2].height = 22
-
-    looks: dict[tuple[str, str | None], object] = {}
+    sheet.row_dimensions[1].height, sheet.row_dimensions[2].height = 28, 22
+    sheet.freeze_panes = "C3"  # the sheet's view goes out with the first row: set before it
+    sheet.append([_styled(sheet, cell_value(heading), TITLE_STYLE)])
+    sheet.merged_cells.add(f"A1:{last}1")
+    sheet.append([_styled(sheet, english if en else zh, HEADER_STYLE)
+                  for _key, zh, english, _width in COLUMNS])
     for index, row in enumerate(rows, start=1):
-        light = row.get("light") or "none"
-        values = {
-            "seq": index, "code": row.get("code"), "area": row.get("area") or "",
-            "title": row.get("title") or "", "lead": _units(row.get("lead"), names),
-            "co": _units(row.get("co"), names), "due": _due(row, language),
-            "status": statuses.get(row.get("status") or "", row.get("status") or ""),
-            "progress": int(row.get("progress") or 0), "light": lights.get(light, light), "report": None,
-            "evidence": None}
-        excel_row = index + 2
-        for column, (key, *_rest) in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(row=excel_row, column=column, value=cell_value(values[key]))
-            # Styling a cell hashes every style object; a column's few looks are styled once and copied.
-            look = (key, light if key == "light" else None)
-            if look in looks:
-                cell._style = copy(looks[look])
-                continue
-            cell.border = BORDER
-            cell.alignment = Alignment(
-                vertical="top", wrap_text=key in ("area", "title", "lead", "co", "report", "evidence")
-            )
-            if key in FILLED_BY_UNIT:
-                cell.fill = INPUT_FILL
-            if key == "light":
-                colour = LIGHT_FILL.get(light)
-                if colour:
-                    cell.fill = PatternFill("solid", fgColor=colour)
-                cell.alignment = Alignment(horizontal="center", vertical="top")
-            if key in ("seq", "progress", "status"):
-                cell.alignment = Alignment(horizontal="center", vertical="top")
-            looks[look] = copy(cell._style)
-
+        values = _row_values(index, row, language, names)
+        sheet.append([_styled(sheet, cell_value(values[key]), _body_style(key, row.get("light") or "none"))
+                      for key, *_rest in COLUMNS])
     if rows:
-        last = len(rows) + 2
-        progress_column = get_column_letter([k for k, *_ in COLUMNS].index("progress") + 1)
-        check = DataValidation(
-            type="whole", operator="between", formula1="0", formula2="100", allow_blank=True
-        )
+        progress = get_column_letter([k for k, *_ in COLUMNS].index("progress") + 1)
+        check = DataValidation(type="whole", operator="between", formula1="0", formula2="100",
+                               allow_blank=True, sqref=f"{progress}3:{progress}{len(rows) + 2}")
         check.error = "0–100"
-        sheet.add_data_validation(check)
-        check.add(f"{progress_column}3:{progress_column}{last}")
-        sheet.auto_filter.ref = f"A2:{get_column_letter(width)}{last}"
-    sheet.freeze_panes = "C3"
+        sheet.data_validations.append(check)
+        sheet.auto_filter.ref = f"A2:{last}{len(rows) + 2}"
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
     if meta:
         hidden = book.create_sheet(REPORT_META_SHEET)
         hidden.sheet_state = "hidden"
-        hidden.append(["format", REPORT_FORMAT])
-        for key, value in meta.items():
-            hidden.append([key, value])
+        for pair in (["format", REPORT_FORMAT], *([key, value] for key, value in meta.items())):
+            hidden.append(pair)
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _row_values(index: int, row: dict, language: str, names: Mapping[str, str] | None) -> dict:
+    statuses, lights = labels(language, "status"), labels(language, "light")
+    light = row.get("light") or "none"
+    return {"seq": index, "code": row.get("code"), "area": row.get("area") or "",
+            "title": row.get("title") or "", "lead": _units(row.get("lead"), names),
+            "co": _units(row.get("co"), names), "due": _due(row, language),
+            "status": statuses.get(row.get("status") or "", row.get("status") or ""),
+            "progress": int(row.get("progress") or 0), "light": lights.get(light, light), "report": None,
+            "evidence": None}
+
+
+@dataclass(frozen=True)
+class _Style:
+    font: Font | None = None
+    fill: PatternFill | None = None
+    alignment: Alignment | None = None
+    border: Border | None = BORDER
+
+
+TITLE_STYLE = _Style(Font(name="宋体", size=14, bold=True), None,
+                     Alignment(horizontal="center", vertical="center"), None)
+HEADER_STYLE = _Style(Font(bold=True, color="FFFFFF"), HEADER_FILL,
+                      Alignment(horizontal="center", vertical="center", wrap_text=True))
+WRAPPED = ("area", "title", "lead", "co", "report", "evidence")
+CENTRED = ("seq", "progress", "status", "light")
+
+
+@cache
+def _body_style(key: str, light: str) -> _Style:
+    """A body cell's look: a column's few looks, built once."""
+    fill = INPUT_FILL if key in FILLED_BY_UNIT else None
+    if key == "light" and light in LIGHT_FILL:
+        fill = PatternFill("solid", fgColor=LIGHT_FILL[light])
+    alignment = (Alignment(horizontal="center", vertical="top") if key in CENTRED
+                 else Alignment(vertical="top", wrap_text=key in WRAPPED))
+    return _Style(None, fill, alignment)
+
+
+def _styled(sheet, value, style: _Style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    for name in ("font", "fill", "alignment", "border"):
+        if getattr(style, name) is not None:
+            setattr(cell, name, getattr(style, name))
+    return cell

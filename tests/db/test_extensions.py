@@ -19,6 +19,7 @@ from db import (
     content_candidates,
     list_extensions,
     plan_candidates,
+    preview,
     reject_extension,
     request_extension,
     task_rows,
@@ -94,7 +95,8 @@ def test_an_approved_extension_moves_the_light_and_every_later_reminder(tmp_path
         assert request["state"] == "pending" and request["from"] == "2023-12-31"
         # Still pending on 2024-01-02: the old date holds, A2 is red and chased.
         assert a2(session)["light"] == "red"
-        overdue = [c.key for c in plan_candidates(session, ctx, date(2024, 1, 2)) if c.task_code == "A2"]
+        overdue = [c.key for c in preview(session, plan_candidates(session, ctx, date(2024, 1, 2)))
+                   if c.task_code == "A2"]
         assert overdue and all(k.startswith("overdue:") and ":2023-12-31:" in k for k in overdue)
         approved = approve_extension(session, ctx, request["id"], "王主任", at(date(2024, 1, 2)), "同意")
         assert (approved["state"], approved["to"], approved["decided_by"]) == (
@@ -110,9 +112,11 @@ def test_an_approved_extension_moves_the_light_and_every_later_reminder(tmp_path
             "2023-12-31",
             "yellow",
         )  # behind 序时进度, no longer red
-        assert [c for c in plan_candidates(session, ctx, date(2024, 1, 2)) if c.task_code == "A2"] == []
+        assert [c for c in preview(session, plan_candidates(session, ctx, date(2024, 1, 2)))
+                if c.task_code == "A2"] == []
         # The before-due rungs re-arm for the new date: 10 workdays before 2024-01-31 is 2024-01-17.
-        rungs = sorted(c.key for c in plan_candidates(session, ctx, date(2024, 1, 17)) if c.task_code == "A2")
+        rungs = sorted(c.key for c in preview(session, plan_candidates(session, ctx, date(2024, 1, 17)))
+                       if c.task_code == "A2")
         assert rungs == [f"before_due:demo-city:{instance.id}:justice:2024-01-31:10",
                          f"before_due:demo-city:{instance.id}:msa:2024-01-31:10"]
         assert session.scalar(select(CoordinatorDecision.subject)) == f"extension:{request['id']}"

@@ -42,7 +42,7 @@ def test_no_reminders_on_non_workdays_and_one_digest_per_unit_per_day(tmp_path):
     assert all(len(messages) == 1 for messages in per_unit.values()), per_unit.keys()
     msa = per_unit[("msa", "unit")][0]
     assert "assignment" in msa["kinds"] and {"A1", "A2"} <= set(msa["tasks"])
-    assert msa["attachments"] and msa["attachments"][0]["filename"].endswith(".xlsx")
+    assert msa["attachments"] == []  # the outbox, like a robot, carries no file: only email gets the 报送表
 
 
 def test_the_same_day_run_twice_sends_nothing_the_second_time(tmp_path):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from email.header import decode_header, make_header
 from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
 
+from flows import run_check
 from notifications import XLSX_MIME, Attachment, ledger, unit_task_workbook
+from tests.support.factories import UNITS
 from tests.support.peers import SMTPPeer, database, free_port, make_message, notifiers, settings_for
+from tests.support.programs import at, setup
 
 ROWS = [
     {"code": "1", "area": "知识产权保护体系", "title": "建立知识产权快速维权中心", "lead": ["市市场监管局"],
@@ -143,3 +146,24 @@ def test_english_program_gets_an_english_sender_name(world):
         )
         assert notifier().send(message).state == "delivered"
         assert smtp.messages[0].message["From"].addresses[0].display_name == "duban"
+
+
+def test_the_assignment_by_email_carries_the_units_list(tmp_path, clock, monkeypatch):
+    """The check writes the 报送表 for a channel that carries files (the outbox and robots carry none: see
+    tests/flows/test_check.py), with the hidden sheet that names its program and unit."""
+    monkeypatch.setenv("MSA_SMTP_PASS", SMTP_PASSWORD)
+    with SMTPPeer(users={"duban": SMTP_PASSWORD}) as smtp:
+        url = f"mailto://duban:${{MSA_SMTP_PASS}}@{smtp.host}:{smtp.port}?to=zhangsan@msa.gov.cn&from=duban@x.cn"
+        units = [dict(u, notify=[url], leader_notify=[url]) if u["id"] == "msa" else u for u in UNITS]
+        wired = setup(tmp_path, units=units)
+        with notifiers(wired.sessions, settings_for(tmp_path, timeout=2.0), clock, sleep=clock.sleep,
+                       max_wait=timedelta(0), retry_attempts=1) as notifier:
+            run_check(wired.sessions, "demo-city", at(date(2023, 3, 6)), notifier())
+        [mail] = smtp.messages
+    [attached] = list(mail.message.iter_attachments())
+    assert attached.get_filename() == "demo-city-msa-报送表.xlsx"
+    book = load_workbook(BytesIO(attached.get_content()))
+    assert {row[0].value: row[1].value for row in book["_duban"].iter_rows()} == {
+        "format": "duban-report/1", "program": "demo-city", "unit": "msa"}
+    codes = [book.worksheets[0].cell(row=r, column=2).value for r in range(3, book.worksheets[0].max_row + 1)]
+    assert {"A1", "A2"} <= set(codes)
