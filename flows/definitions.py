@@ -7,6 +7,7 @@ from prefect.schedules import Cron
 from flows.bulletin import weekly_bulletin
 from flows.decide import decide
 from flows.supervise import PHASE_FLOWS, supervise
+from schedule import text
 
 FLOWS = [supervise, weekly_bulletin, decide, *PHASE_FLOWS.values()]
 
@@ -46,15 +47,16 @@ def _deployment(flow_name: str, timezone: str, **own):
     if flow_name == "supervise":
         return supervise.to_deployment(
             schedules=[Cron(DAILY_CHECK_CRON, timezone=timezone)], concurrency_limit=1,
-            description="督办 daily check: phase transitions, reminders, escalations", **own)
+            description=text(None, "prefect.supervise_description"), **own)
     if flow_name == "bulletin":
         return weekly_bulletin.to_deployment(
             schedules=[Cron(WEEKLY_BULLETIN_CRON, timezone=timezone)], concurrency_limit=1,
-            description="通报 to the coordinator", **own)
-    return decide.to_deployment(description="牵头办决定: pauses for the coordinator's typed form", **own)
+            description=text(None, "prefect.bulletin_description"), **own)
+    return decide.to_deployment(description=text(None, "prefect.decide_description"), **own)
 
 
-OVERRUN_AUTOMATION = "duban · 阶段超期未结 (duban.phase.overrun)"
+# Deployments and the automation serve every program at once: they speak the default language.
+OVERRUN_AUTOMATION = text(None, "prefect.overrun_automation")
 
 
 def overrun_automation(notify_block_id=None):
@@ -68,15 +70,13 @@ def overrun_automation(notify_block_id=None):
         if notify_block_id is None
         else SendNotification(
             block_document_id=notify_block_id,
-            subject="督办：{{ event.resource.name }} 超期未结",
-            body="{{ event.resource.name }} 已于 {{ event.payload.on }} 超期未结："
-            "{{ event.payload.reasons | join('；') }}。请在 Prefect 的 decide 运行中决定，"
-            "或 duban phase approve {{ event.payload.program }} {{ event.payload.phase }}",
+            subject=text(None, "prefect.overrun_subject"),
+            body=text(None, "prefect.overrun_body"),
         )
     )
     return Automation(
         name=OVERRUN_AUTOMATION,
-        description="督办：阶段超期未结，牵头办需要决定",
+        description=text(None, "prefect.overrun_description"),
         trigger=EventTrigger(
             expect={"duban.phase.overrun"},
             match={"prefect.resource.id": "duban.program.*"},

@@ -28,6 +28,7 @@ from duban.cli.support import (
     handles_errors,
     opened,
     out,
+    say,
     short,
 )
 from notifications import inflight, ledger
@@ -60,7 +61,8 @@ def deliveries(
     if as_json:
         emit_json(rows)
         return
-    table = Table("时间", "单位", "渠道", "状态", "尝试", "代码", "原因", "消息")
+    columns = ("at", "unit", "channel", "state", "attempts", "code", "reason", "message")
+    table = Table(*(say(f"deliveries_{c}") for c in columns))
     for row in rows:
         table.add_row(
             str(row["at"])[:16].replace("T", " "),
@@ -73,7 +75,7 @@ def deliveries(
             row["message_id"],
         )
     out.print(table)
-    out.print(f"共 {len(rows)} 条", highlight=False)
+    out.print(say("deliveries_total", count=len(rows)), highlight=False)
 
 
 @deliveries_app.command("retry")
@@ -90,12 +92,12 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
         if as_json:
             emit_json({"retried": 0, "messages": []})
         else:
-            out.print("没有失败或结果不明的投递", highlight=False)
+            out.print(say("deliveries_none_doubtful"), highlight=False)
         return
     failed, unknown = counts.get("failed", 0), counts.get("unknown", 0)
-    summary = f"失败 {failed} 项、结果不明 {unknown} 项"
+    summary = say("deliveries_doubtful", failed=failed, unknown=unknown)
     if not yes:
-        typer.confirm(f"重发{summary}？结果不明的可能已送达，对方可能重复收到", abort=True)
+        typer.confirm(say("deliveries_confirm", summary=summary), abort=True)
     who = actor(by)
     with opened(program, db) as the:
         at = the.moment(None)
@@ -108,7 +110,7 @@ def retry(program: str, unit: Annotated[str | None, typer.Option("--unit", help=
     if as_json:
         emit_json({"retried": retried, "messages": messages, "by": who})
     else:
-        out.print(f"已安排重发 {retried} 项（{summary}），确认人 {who}；下一次检查时发送", highlight=False)
+        out.print(say("deliveries_retried", retried=retried, summary=summary, by=who), highlight=False)
 
 
 def unit_id_of(the: Opened, unit: str | None) -> int | None:
@@ -116,7 +118,7 @@ def unit_id_of(the: Opened, unit: str | None) -> int | None:
         return None
     unit_id = the.session.scalar(select(Unit.id).where(Unit.program_id == the.ctx.id, Unit.code == unit))
     if unit_id is None:
-        raise Failure(f"--unit {unit}: 计划 {the.ctx.id} 中没有该单位")
+        raise Failure(say("deliveries_no_unit", unit=unit, program=the.ctx.id))
     return unit_id
 
 
@@ -133,9 +135,7 @@ def reset(
     with opened(program, db) as the:
         moved = ledger.reset_channel(the.session, channel, program_id=program)
         if not moved:
-            raise Failure(
-                f"{channel}: 计划 {program} 中没有失效的该渠道（用 duban deliveries {program} --json 查看）"
-            )
+            raise Failure(say("deliveries_no_channel", channel=channel, program=program))
         record_event(the.session, program, the.moment(None), "delivery.channel_reset", f"channel:{channel}",
                      who, {"channels": moved})
-    out.print(f"已重置 {moved} 个渠道，确认人 {who}", highlight=False)
+    out.print(say("deliveries_reset", count=moved, by=who), highlight=False)

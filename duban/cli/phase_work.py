@@ -36,15 +36,14 @@ from duban.cli.support import (
     date_option,
     emit_json,
     handles_errors,
+    label,
     opened,
     out,
     print_problems,
     refuse_returned,
+    say,
 )
 from schedule import PHASE_KINDS, is_phase_kind, text
-
-STATE_NAMES = {"open": "未办结", "closed": "已办结", "accepted": "牵头办认可",
-               "pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 selfcheck_app = typer.Typer(no_args_is_help=True, help="自查自评：下发自查表、导入交回的自查表")
 extension_app = typer.Typer(no_args_is_help=True, help="延期申请：提出、批准、驳回")
@@ -70,14 +69,15 @@ def selfcheck_forms(
         known = set(units_with_tasks(the.session, the.ctx).values())
         for code in unit or []:
             if code not in known:
-                raise Failure(f"--unit {code}: 计划「{program}」中没有承担任务的单位「{code}」")
+                raise Failure(say("selfcheck_no_unit", unit=code, program=program))
         written = write_forms(the.session, the.ctx, out_dir, list(unit) if unit else None)
     if as_json:
         emit_json({"program": program, "dir": str(out_dir), "forms": written})
         return
     for form in written:
-        out.print(f"{form['file']}  {form['name']}（{form['tasks']} 项任务）", highlight=False)
-    out.print(f"已写出 {len(written)} 份自查表到 {out_dir}", highlight=False)
+        out.print(say("selfcheck_form_written", file=form["file"], name=form["name"], tasks=form["tasks"]),
+                  highlight=False)
+    out.print(say("selfcheck_forms_written", count=len(written), dir=out_dir), highlight=False)
 
 
 @selfcheck_app.command("import")
@@ -99,9 +99,10 @@ def selfcheck_import(
     else:
         print_problems(problems)
         for r in results:
-            findings = "，".join(f"{k} {v}" for k, v in r["findings"].items()) or "无"
-            out.print(f"已导入 {r['unit']}：{r['rows']} 行，发现问题 {findings}"
-                      f"{'' if r['on_time'] else '（逾期交回）'}", highlight=False)
+            late = "" if r["on_time"] else say("selfcheck_late")
+            found = findings(r["findings"])
+            out.print(say("selfcheck_imported", unit=r["unit"], rows=r["rows"], findings=found, late=late),
+                      highlight=False)
     refuse_returned(failed, as_json)
 
 
@@ -114,16 +115,16 @@ def selfcheck_status(program: str, db: DbOption = None, as_json: JsonOption = Fa
     if as_json:
         emit_json(summary)
         return
-    out.print(
-        f"应交 {summary['units']} 份，已交 {len(summary['returned'])} 份（逾期 {len(summary['late'])} 份）",
-        highlight=False,
-    )
+    out.print(say("selfcheck_returned", units=summary["units"], returned=len(summary["returned"]),
+                  late=len(summary["late"])), highlight=False)
     if summary["missing"]:
-        out.print(f"未交: {', '.join(summary['missing'])}", highlight=False)
-    out.print(
-        "发现问题: " + ("，".join(f"{k} {v}" for k, v in summary["findings"].items()) or "无"),
-        highlight=False,
-    )
+        out.print(say("selfcheck_missing", units=", ".join(summary["missing"])), highlight=False)
+    out.print(say("selfcheck_findings", findings=findings(summary["findings"])), highlight=False)
+
+
+def findings(counts: dict[str, int]) -> str:
+    """Findings by kind, such as '未完成 2，部分完成 1'; none said as such."""
+    return say("findings_separator").join(f"{k} {v}" for k, v in counts.items()) or say("scores_none")
 
 
 # ---------------------------------------------------------------- extensions
@@ -144,8 +145,8 @@ def extension_request(program: str, code: str,
     if as_json:
         emit_json(result)
         return
-    out.print(f"延期申请 #{result['id']} 已提出：{code} {result['from']} → {result['to']}，待牵头办审批"
-              f"（duban extension approve {program} {result['id']}）", highlight=False)
+    out.print(say("extension_asked", id=result["id"], code=code, old=result["from"], new=result["to"],
+                  program=program), highlight=False)
 
 
 def _decide(program: str, request_id: int, approve: bool, by: str | None, note: str | None, as_of: str | None,
@@ -156,9 +157,9 @@ def _decide(program: str, request_id: int, approve: bool, by: str | None, note: 
     if as_json:
         emit_json(result)
         return
-    verdict = f"已批准：{result['code']} 的完成时限改为 {result['to']}（原 {result['from']}）" if approve \
-        else f"已驳回：{result['code']} 的完成时限仍为 {result['from']}"
-    out.print(f"延期申请 #{request_id} {verdict}", highlight=False)
+    verdict = "extension_approved" if approve else "extension_rejected"
+    out.print(say(verdict, id=request_id, code=result["code"], new=result["to"], old=result["from"]),
+              highlight=False)
 
 
 def _decision_command(approve: bool, doc: str):
@@ -196,9 +197,10 @@ def extension_list(
     if as_json:
         emit_json(rows)
         return
-    table = Table("#", "任务", "单位", "原时限", "新时限", "状态", "决定人", "理由")
+    columns = ("code", "unit", "from", "to", "state", "by", "reason")
+    table = Table("#", *(say(f"extension_{c}") for c in columns))
     for r in rows:
-        table.add_row(str(r["id"]), r["code"], r["unit"], r["from"], r["to"], STATE_NAMES[r["state"]],
+        table.add_row(str(r["id"]), r["code"], r["unit"], r["from"], r["to"], label("item_state", r["state"]),
                       r["decided_by"] or "", r["reason"])
     out.print(table)
 
@@ -224,11 +226,9 @@ def phase_approve(
     if as_json:
         emit_json(result)
         return
-    overridden = f"（未满足: {'；'.join(result['overridden'])}）" if result["overridden"] else ""
-    out.print(
-        f"已记录：{result['by']} 批准结束阶段「{result['name']}」{overridden}；下一次每日检查时生效",
-        highlight=False,
-    )
+    unmet = say("phase_unmet", conditions=say("phase_unmet_separator").join(result["overridden"])) \
+        if result["overridden"] else ""
+    out.print(say("phase_approved", by=result["by"], name=result["name"], unmet=unmet), highlight=False)
 
 
 # ---------------------------------------------------------------- acceptance
@@ -253,17 +253,10 @@ def acceptance_package(
     if as_json:
         emit_json(result)
         return
-    out.print(
-        f"验收材料包: {result['dir']}\n  索引表 {result['index']}\n  报告 {result['report']}\n  压缩包 "
-        f"{result['zip']}",
-        highlight=False,
-    )
-    out.print(
-        f"准备度 {result['readiness']}/100：{result['tasks']} 项任务，办结 {result['done']} 项，"
-        f"有佐证 {result['with_evidence']} 项（{result['files']} 个文件）；待补齐问题 {len(result['gaps'])}"
-        " 个",
-        highlight=False,
-    )
+    out.print(say("package_written", dir=result["dir"], index=result["index"], report=result["report"],
+                  zip=result["zip"]), highlight=False)
+    counts = {k: result[k] for k in ("readiness", "tasks", "done", "with_evidence", "files")}
+    out.print(say("package_readiness", **counts, gaps=len(result["gaps"])), highlight=False)
 
 
 # ---------------------------------------------------------------- bulletin and scores
@@ -282,7 +275,8 @@ def bulletin(
     from notifications import FORMATS, bulletin_data, render_bulletin  # the templates: loaded by this command
 
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"「{fmt}」应为 {' | '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(say("bulletin_format", value=fmt, formats=" | ".join(FORMATS)),
+                                 param_hint="--format")
     with opened(program, db) as the:
         today = the.day(as_of)
         rendered = render_bulletin(the.session, the.ctx, today, fmt)
@@ -302,7 +296,7 @@ def bulletin(
     elif target is None:
         out.print(rendered, highlight=False, markup=False)
     else:
-        out.print(f"通报已写入 {target}", highlight=False)
+        out.print(say("bulletin_written", target=target), highlight=False)
 
 
 @handles_errors
@@ -321,25 +315,11 @@ def scores(
 
 
 def print_scores(report: dict) -> None:
-    title = (
-        f"考核评价（截至 {report['as_of']}" + (f"，{report['year']} 年度" if report["year"] else "") + "）"
-    )
-    table = Table(
-        "单位",
-        "应完成",
-        "按时",
-        "逾期办结",
-        "逾期未办",
-        "整改逾期",
-        "黄牌",
-        "红牌",
-        "督办",
-        "退回重办",
-        "扣分",
-        "得分",
-        "约谈",
-        title=title,
-    )
+    title = say("scores_title_year" if report["year"] else "scores_title", on=report["as_of"],
+                year=report["year"])
+    columns = ("unit", "due", "on_time", "done_late", "overdue", "remediation_late", "yellow", "red",
+               "escalations", "returns", "deduction", "score", "interview")
+    table = Table(*(say(f"scores_{c}") for c in columns), title=title)
     for s in report["units"]:
         if not (s["tasks_due"] or s["remediation_due"] or s["yellow_cards"] or s["red_cards"]
                 or s["escalations"] or s["returns"]):
@@ -357,15 +337,10 @@ def print_scores(report: dict) -> None:
             str(s["returns"]),
             str(s["deduction"]),
             str(s["score"]),
-            "[red]是[/red]" if s["interview"] else "",
+            f"[red]{say('scores_yes')}[/red]" if s["interview"] else "",
         )
     out.print(table)
     rule = report["rule"]
-    out.print(
-        f"规则：每两张黄牌 {rule['per_two_yellow']} 分，每张红牌 {rule['per_red']} 分，每次退回重办 "
-        f"{rule['per_return']} 分；逾期超过 "
-        f"{rule['red_after_workdays']} 个工作日为红牌；红牌或督办达 {rule['interview_escalations']} 次约谈",
-        highlight=False,
-    )
-    names = "、".join(i["name"] for i in report["interview"]) or "无"
-    out.print(f"约谈名单：{names}", highlight=False)
+    out.print(say("scores_rule", **rule), highlight=False)
+    names = say("list_separator").join(i["name"] for i in report["interview"]) or say("scores_none")
+    out.print(say("scores_interviews", names=names), highlight=False)

@@ -25,8 +25,9 @@ from duban.cli.support import (
     parse_as_of,
     print_problems,
     refuse_returned,
+    say,
 )
-from schedule import Problem
+from schedule import Problem, text
 
 portal_app = typer.Typer(help="督办门户：各单位签收、报送、申请办结；牵头办审核", invoke_without_command=True)
 user_app = typer.Typer(no_args_is_help=True, help="门户账号")
@@ -57,7 +58,7 @@ def portal(
     if as_of:  # read back as settings.portal_as_of
         os.environ["DUBAN_PORTAL_AS_OF"] = parse_as_of(as_of, "Asia/Shanghai").isoformat()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    out.print(f"督办门户 http://{host}:{port}/login （Ctrl-C 退出）", highlight=False)
+    out.print(say("portal_serving", host=host, port=port), highlight=False)
     # access_log off: the path of a unit page holds its token; the app logs requests with the token masked.
     uvicorn.run(
         "duban.portal.serve:app",
@@ -80,7 +81,7 @@ def revoke(program: str, unit: str, db: DbOption = None, as_json: JsonOption = F
     if as_json:
         emit_json({"program": program, "unit": unit, "revoked": count})
     else:
-        out.print(f"已撤销 {program} {unit} 的 {count} 个有效链接", highlight=False)
+        out.print(say("portal_revoked", program=program, unit=unit, count=count), highlight=False)
 
 
 @user_app.command("add")
@@ -97,14 +98,13 @@ def user_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass("密码: ")
-        if getpass.getpass("再次输入: ") != password:
-            raise Failure("两次输入的密码不一致")
+        password = getpass.getpass(say("portal_password"))
+        if getpass.getpass(say("portal_password_again")) != password:
+            raise Failure(say("portal_password_mismatch"))
     with opened(program, db) as the:
         result = add_user(the.session, the.ctx, name, role, password, the.now(), actor())
-    out.print(
-        f"{'已新建' if result['created'] else '已重设密码'}: {program} {name}（{role}）", highlight=False
-    )
+    said = "portal_user_created" if result["created"] else "portal_user_reset"
+    out.print(say(said, program=program, name=name, role=role), highlight=False)
 
 
 @handles_errors
@@ -113,21 +113,23 @@ def report_import(program: str, files: Annotated[list[Path], typer.Argument(help
     """导入交回的报送表：逐行校验（FILE:ROW:COLUMN: 问题），全部无误才记录，否则一行也不记录。"""
     from notifications import read_report_form  # openpyxl: loaded by the commands that read workbooks
 
-    forms = []
-    for path in files:
-        try:
-            forms.append(read_report_form(path.read_bytes(), str(path)))
-        except OSError as exc:
-            print_problems([Problem(str(path), None, None, f"无法读取文件：{exc.strerror or exc}")])
-            raise typer.Exit(1) from None
-    with opened(program, db) as the:
+    with opened(program, db) as the:  # the forms are read in the program's language
+        forms = []
+        for path in files:
+            try:
+                forms.append(read_report_form(path.read_bytes(), str(path), the.ctx.language))
+            except OSError as exc:
+                said = text(the.ctx.language, "selfcheck_form.unreadable", reason=exc.strerror or exc)
+                print_problems([Problem(str(path), None, None, said)])
+                raise typer.Exit(1) from None
         results, problems = import_reports(the.session, the.ctx, forms, the.moment(as_of), actor())
     if as_json:
         emit_json({"program": program, "recorded": results, "problems": [p.to_json() for p in problems]})
     else:
         print_problems(problems)
         for r in results:
-            out.print(f"已记录: {r['code']} {r['unit']} → {r['status']} {r['progress']}%"
-                      f"{'（待审核）' if r.get('review') == 'pending' else ''}", highlight=False)
+            pending = say("report_form_pending") if r.get("review") == "pending" else ""
+            out.print(say("report_form_recorded", code=r["code"], unit=r["unit"], status=r["status"],
+                          progress=r["progress"], pending=pending), highlight=False)
     refuse_returned(bool(problems), as_json)
 

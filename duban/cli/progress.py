@@ -34,6 +34,7 @@ from duban.cli.support import (
     recorded_paths,
     say,
     short,
+    speak,
     stage_evidence,
 )
 
@@ -119,14 +120,13 @@ def report(
         else:
             result = submit_report(session, ctx, code, unit, status_, progress, note, stored, at, "cli")
         # Only an accepted report brings its files into the home; a failed copy rolls the report back.
-        commit_files(the.wired.settings.home, staged)
+        commit_files(the.wired.settings.home, staged, ctx.language)
     if as_json:
         emit_json(result)
     else:
-        pending = "（已申请办结，待牵头办审核）" if result.get("review") == "pending" else ""
-        out.print(
-            f"已记录: {program} {code} {unit} → {status_} {result['progress']}%{pending}", highlight=False
-        )
+        pending = say("report_pending") if result.get("review") == "pending" else ""
+        out.print(say("report_recorded", program=program, code=code, unit=unit, status=status_,
+                      progress=result["progress"], pending=pending), highlight=False)
 
 
 @handles_errors
@@ -136,14 +136,14 @@ def outbox(program: Annotated[str | None, typer.Argument()] = None, db: DbOption
     wired = context(db)
     with wired.transaction() as session:
         if program is not None:
-            load_program(session, program)
+            speak(load_program(session, program).language)
         entries = outbox_entries(session, program)
     if as_json:
         emit_json(entries)
         return
-    table = Table("时间", "单位", "类型", "任务", "渠道", "状态")
+    table = Table(*(say(f"outbox_{c}") for c in ("at", "unit", "kind", "tasks", "channel", "state")))
     for entry in entries:
         table.add_row(entry["at"][:16].replace("T", " "), entry["unit"], label("kind", entry["kind"]),
                       short(",".join(entry["tasks"]), 30), entry["channel"] or "—", entry["state"])
     out.print(table)
-    out.print(f"共 {len(entries)} 项通知", highlight=False)
+    out.print(say("outbox_total", count=len(entries)), highlight=False)

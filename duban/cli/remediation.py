@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from db import accept_item, commit_files, list_items, pending_findings, report_item
-from duban.cli.phase_work import STATE_NAMES
 from duban.cli.support import (
     AsOfOption,
     ByOption,
@@ -23,9 +22,11 @@ from duban.cli.support import (
     actor,
     emit_json,
     handles_errors,
+    label,
     opened,
     out,
     recorded_paths,
+    say,
     stage_evidence,
 )
 
@@ -44,9 +45,9 @@ def remediation(
 ) -> None:
     """自查发现问题转成的整改事项；--close 办结（单位），--accept 认可（牵头办）。"""
     if close and accept:
-        raise typer.BadParameter("--close 与 --accept 只能选一个", param_hint="--close")
+        raise typer.BadParameter(say("remediation_one_action"), param_hint="--close")
     if close and not unit:
-        raise typer.BadParameter("办结整改事项须给出报送单位 --unit", param_hint="--unit")
+        raise typer.BadParameter(say("remediation_close_unit"), param_hint="--unit")
     staged = stage_evidence(evidence or [])  # checked before anything is recorded
     with opened(program, db) as the:
         action = None
@@ -54,7 +55,7 @@ def remediation(
             action = report_item(the.session, the.ctx, close, unit, "done", None, note,
                                  recorded_paths(staged), the.moment(as_of), actor(by), cause=cause,
                                  measure=measure)
-            commit_files(the.wired.settings.home, staged)
+            commit_files(the.wired.settings.home, staged, the.ctx.language)
         elif accept:
             action = accept_item(the.session, the.ctx, accept, actor(by), the.moment(as_of), note)
         today = the.day(as_of)
@@ -64,24 +65,25 @@ def remediation(
         emit_json({"program": program, "as_of": today.isoformat(), "action": action, "items": items,
                    "findings_without_items": waiting})
     elif action:
-        out.print(f"{action['item']} → {STATE_NAMES[action['state']]}", highlight=False)
+        out.print(f"{action['item']} → {label('item_state', action['state'])}", highlight=False)
     else:
         print_items(items, today, waiting)
 
 
 def print_items(items: list[dict], today: date, waiting: int) -> None:
-    table = Table("事项", "单位", "问题", "时限", "状态", title=f"整改事项（截至 {today}）")
+    table = Table(*(say(f"remediation_{c}") for c in ("code", "unit", "title", "due", "state")),
+                  title=say("remediation_caption", on=today))
     for item in items:
-        state = STATE_NAMES[item["state"]]
+        state = label("item_state", item["state"])
         if item["state"] == "open" and item["overdue_workdays"]:
-            state = f"[red]逾期 {item['overdue_workdays']} 个工作日[/red]"
+            state = f"[red]{say('remediation_overdue', days=item['overdue_workdays'])}[/red]"
         elif item["closed_on"]:
-            state += f" {item['closed_on']}" + ("（逾期）" if item["late"] else "")
+            state += f" {item['closed_on']}" + (say("remediation_late") if item["late"] else "")
         table.add_row(item["code"], item["unit"], item["title"], item["due"], state)
     out.print(table)
     open_count = sum(i["state"] == "open" for i in items)
     out.print(
-        f"共 {len(items)} 项，未办结 {open_count} 项"
-        + (f"；另有 {waiting} 个自查问题待补差提升阶段开始后转为整改事项" if waiting else ""),
+        say("remediation_totals", count=len(items), open=open_count)
+        + (say("remediation_waiting", count=waiting) if waiting else ""),
         highlight=False,
     )

@@ -21,6 +21,8 @@ from duban.cli.support import (
     handles_errors,
     label,
     out,
+    say,
+    speak,
 )
 from duban.simulation import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay, unit_table
 from notifications import build_package
@@ -43,7 +45,8 @@ def simulate(
         with wired.transaction() as session:
             ctx = load_program(session, plan_or_program)
         if not ctx.program.source_dir:
-            raise Failure(f"计划「{plan_or_program}」没有记录来源目录，请直接给出计划文件夹")
+            speak(ctx.language)
+            raise Failure(say("replay_no_source", program=plan_or_program))
         directory = Path(ctx.program.source_dir)
     try:
         reading = readable_plan(directory)
@@ -96,12 +99,11 @@ def print_outcome(outcome: dict) -> None:
     """The end of the program: the acceptance package and the assessment."""
     package = outcome["acceptance"]
     gaps = package["gaps"]
-    out.print(f"验收材料包: 就绪度 {package['readiness']:.1f}/100，差距 {len(gaps)} 项", highlight=False)
+    out.print(say("replay_package", readiness=package["readiness"], gaps=len(gaps)), highlight=False)
     for gap in gaps[:5]:
         out.print(f"  - {gap['task']}: {gap['detail']}", highlight=False)
-    out.print(
-        f"  索引 {package['index']}\n  报告 {package['report']}\n  压缩包 {package['zip']}", highlight=False
-    )
+    files = {k: package[k] for k in ("index", "report", "zip")}
+    out.print(say("replay_package_files", **files), highlight=False)
     print_scores(outcome["scores"])
 
 
@@ -109,40 +111,33 @@ def print_timeline(result: Replay, outcome: dict | None = None) -> None:
     simulation, wired = result.simulation, result.wiring
     with wired.transaction() as session:
         ctx = load_program(session, result.program)
+        speak(ctx.language)
         units = outcome["units"] if outcome else unit_table(session, ctx)
         summary = outcome["status"] if outcome else status_summary(session, ctx, simulation.end)
-    out.print(
-        f"[bold]{ctx.program.name}[/bold]（{ctx.id}）回放 {simulation.start} — {simulation.end}，种子 "
-        f"{simulation.seed}",
-        highlight=False,
-    )
-    timeline = Table("日期", "阶段", "转换", "说明", title="阶段时间线")
+    out.print(say("replay_heading", name=ctx.program.name, id=ctx.id, start=simulation.start,
+                  end=simulation.end, seed=simulation.seed), highlight=False)
+    timeline = Table(*(say(f"replay_{c}") for c in ("on", "phase", "transition", "reasons")),
+                     title=say("replay_timeline"))
+    separator = say("phase_unmet_separator")
     for t in simulation.transitions:
-        timeline.add_row(t["on"], t["name"], label("transition", t["state"]), "；".join(t["reasons"]))
+        timeline.add_row(t["on"], t["name"], label("transition", t["state"]), separator.join(t["reasons"]))
     out.print(timeline)
-    kinds = Table(
-        "类型",
-        "通知数",
-        title=f"通知（共 {sum(simulation.notices.values())} 项，{simulation.messages} 条摘要消息）",
-    )
+    kinds = Table(say("replay_kind"), say("replay_count"), title=say(
+        "replay_notices", notices=sum(simulation.notices.values()), messages=simulation.messages))
     for kind, count in sorted(simulation.notices.items(), key=lambda kv: -kv[1]):
         kinds.add_row(label("kind", kind), str(count))
     out.print(kinds)
-    table = Table(
-        "单位", "按时办结", "逾期办结", "未办结", "督办", "签收", "退回重办", title="各单位（牵头任务期次）"
-    )
+    columns = ("unit", "on_time", "late", "open", "escalations", "acks", "returns")
+    table = Table(*(say(f"replay_{c}") for c in columns), title=say("replay_units"))
     for row in units:
         table.add_row(row["name"], str(row["on_time"]), str(row["late"]), str(row["open"]),
                       str(row["escalations"]), str(row["acks"]), str(row["returns"]))
     out.print(table)
     side = simulation.units_side
-    out.print(f"单位端：签收 {side['acks']} 项，申请办结 {side['claims']} 次，审核销号 {side['passed']} 次，"
-              f"退回重办 {side['returned']} 次", highlight=False)
+    out.print(say("replay_units_side", **{k: side[k] for k in ("acks", "claims", "passed", "returned")}),
+              highlight=False)
     lights = summary["lights"]
-    out.print(
-        f"截至 {simulation.end}：办结 {lights['done']}/{summary['tasks']} 项，红灯 {lights['red']}，黄灯 "
-        f"{lights['yellow']}",
-        highlight=False,
-    )
-    out.print(f"数据库: {wired.settings.db_url}\n发件箱: {wired.settings.outbox_path}\n"
-              f"查看: duban outbox {ctx.id} --db {wired.settings.db_url}", highlight=False)
+    out.print(say("replay_lights", end=simulation.end, done=lights["done"], tasks=summary["tasks"],
+                  red=lights["red"], yellow=lights["yellow"]), highlight=False)
+    out.print(say("replay_where", db=wired.settings.db_url, outbox=wired.settings.outbox_path, id=ctx.id),
+              highlight=False)

@@ -214,7 +214,7 @@ def refuse_returned(failed: bool, as_json: bool) -> None:
     """A returned form (报送表, 自查表) with problems: nothing was recorded; exit 1."""
     if failed:
         if not as_json:
-            err.print("未导入：请修正以上问题后重新交回（数据库未作任何改动）", highlight=False)
+            err.print(say("returned_not_imported"), highlight=False)
         raise typer.Exit(1)
 
 

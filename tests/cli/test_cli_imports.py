@@ -71,9 +71,8 @@ def test_a_reading_command_loads_its_own_module_and_no_prefect_pandas_or_openpyx
     assert not roots(modules) & set(HEAVY), sorted(m for m in modules if m.split(".")[0] in HEAVY)[:5]
     own = f"duban.cli.{module}"
     assert own in modules
-    # remediation shares phase_work's state names; no other command loads another command's module.
-    shared = {"duban.cli.phase_work"} if module == "remediation" else set()
-    assert modules & COMMAND_MODULES - {own} <= shared
+    # No command loads another command's module.
+    assert not modules & COMMAND_MODULES - {own}
 
 
 def test_a_workbook_command_loads_openpyxl_only_when_it_runs(program_home, tmp_path):
