@@ -28,9 +28,9 @@ class _Share:
     done_on: date | None
 
 
-def _shares_query():
-    """Every share instance beside its parent's instance of the same period, for one program (built once:
-    the check runs it every day)."""
+def _shares_query(one_parent: bool = False):
+    """Every share instance beside its parent's instance of the same period, for one program or (one_parent)
+    one parent task of it (built once: the check runs it every day, a member's report each time)."""
     parent, share = Task.__table__.alias("parent"), Task.__table__.alias("share")
     parent_instance = TaskInstance.__table__.alias("parent_instance")
     share_instance = TaskInstance.__table__.alias("share_instance")
@@ -46,16 +46,21 @@ def _shares_query():
         .select_from(parent)
         .join(parent_instance, parent_rows).join(share, shares_of_parent).join(share_instance, share_rows)
         .where(parent.c.program_id == bindparam("program_id"), parent.c.active.is_(True),
-               parent.c.done_when.is_not(None))
+               parent.c.done_when.is_not(None),
+               *([parent.c.code == bindparam("parent_code")] if one_parent else []))
     )
 
 
-_SHARES = _shares_query()
+_SHARES, _SHARES_OF_ONE = _shares_query(), _shares_query(one_parent=True)
 
 
-def roll_up(session: Session, program_id: str) -> int:
-    """Brings every parent instance of the program in line with its shares; returns how many changed."""
-    rows = session.execute(_SHARES, {"program_id": program_id}).all()
+def roll_up(session: Session, program_id: str, parent_code: str | None = None) -> int:
+    """Brings every parent instance of the program (or of the one parent task `parent_code`) in line with its
+    shares; returns how many changed. The daily check rolls up the whole program as the safety net; a
+    member's report, and the review of its claim, roll up its own parent at once (`follow_shares`)."""
+    query, values = (_SHARES, {"program_id": program_id}) if parent_code is None else (
+        _SHARES_OF_ONE, {"program_id": program_id, "parent_code": parent_code})
+    rows = session.execute(query, values).all()
     shares: dict[int, list[_Share]] = defaultdict(list)
     current: dict[int, tuple] = {}
     for instance_id, rule, status, progress, done_on, *of_share in rows:
@@ -88,3 +93,11 @@ def _rolled(rule: str, shares: list[_Share]) -> tuple[str, int, date | None]:
     progress = round(sum(s.progress for s in shares) / len(shares)) if shares else 0
     moved = any(s.status != "not_started" or s.progress for s in shares)
     return ("in_progress" if moved else "not_started"), min(progress, 99), None
+
+
+def follow_shares(session: Session, task: Task) -> None:
+    """A member's share changed (its report recorded, its done claim passed or returned): its parent task
+    follows at once, not only at the next daily check."""
+    if task.parent_code is not None:
+        session.flush()
+        roll_up(session, task.program_id, task.parent_code)

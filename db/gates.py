@@ -13,6 +13,10 @@ gate in `GATES`, and a phase of the plan's own kind has the `phase` gate; a kind
 coordinator);
 - acceptance:     every active task is done (every instance of a recurring one) and has evidence;
 - phase (the plan's own phases): every task instance due within the phase is done.
+A plan may add its own conditions to a phase (program.yaml `gate:`, checked by `CONDITIONS`): `min_done` (a
+share of the phase's tasks done), `no_red` (none of them on a red light), `forms_returned` (every unit's
+self-check form returned). A phase of the plan's own kind that declares them is judged by them instead of the
+default.
 A collective's task (a parent of members' shares) has no lead of its own; its evidence is its shares'.
 Reasons are in the program's language.
 """
@@ -40,7 +44,7 @@ from db.models import (
 )
 from db.programs import InvalidInput, NotFound, ProgramContext, load_program
 from db.selfcheck import missing_units
-from schedule import PHASE_KINDS, clean_optional, text
+from schedule import GATE_CONDITIONS, PHASE_KINDS, clean_optional, text
 
 PLAN_PHASE = "phase"  # the gate of a phase whose kind is the plan's own
 
@@ -188,6 +192,57 @@ def exit_tasks_gate(session: Session, ctx: ProgramContext, phase: Phase, today: 
     return _result([text(ctx.language, "gate.exit_undone", count=len(codes), codes=listed)])
 
 
+def _phase_tasks(ctx: ProgramContext, phase: Phase) -> tuple:
+    return Task.program_id == ctx.id, Task.active.is_(True), Task.phase_kind == phase.kind
+
+
+def _undone_instance(*where):
+    return exists().where(and_(TaskInstance.task_id == Task.id, TaskInstance.status != "done",
+                               TaskInstance.retired_on.is_(None), *where))
+
+
+def min_done_condition(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> list[str]:
+    """At least `min_done` percent of the phase's tasks are done (every instance of a recurring one)."""
+    wanted = int(phase.gate["min_done"])
+    where = _phase_tasks(ctx, phase)
+    total = session.scalar(select(func.count(Task.id)).where(*where)) or 0
+    undone = select(Task.code).where(*where, _undone_instance())
+    count = session.scalar(select(func.count()).select_from(undone.subquery())) or 0
+    done = total - count
+    if not total or done * 100 >= wanted * total:
+        return []
+    codes = _listed(ctx, _codes(session, undone), count)
+    return [text(ctx.language, "gate.min_done", done=done, total=total, share=done * 100 // total,
+                 wanted=wanted, codes=codes)]
+
+
+def no_red_condition(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> list[str]:
+    """No task of the phase is on a red light: none has an instance past its due date and not done."""
+    red = select(Task.code).where(*_phase_tasks(ctx, phase), _undone_instance(TaskInstance.due < today))
+    count = session.scalar(select(func.count()).select_from(red.subquery())) or 0
+    if not count:
+        return []
+    return [text(ctx.language, "gate.red", count=count, codes=_listed(ctx, _codes(session, red), count))]
+
+
+def forms_condition(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> list[str]:
+    """Every unit with tasks returned its self-check form (the self_check gate, in a phase of any kind)."""
+    return self_check_gate(session, ctx, phase, today).reasons
+
+
+# The plan's own conditions (program.yaml `gate:`), each by its name; a phase of the plan's own kind that
+# declares any is judged by them instead of the default "every instance due within it is done".
+Condition = Callable[[Session, ProgramContext, Phase, date], list[str]]
+CONDITIONS: dict[str, Condition] = {
+    "min_done": min_done_condition, "no_red": no_red_condition, "forms_returned": forms_condition}
+assert tuple(CONDITIONS) == GATE_CONDITIONS, "every condition a plan may write has its check"
+
+
+def plan_conditions(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> list[str]:
+    return [reason for key in GATE_CONDITIONS if (phase.gate or {}).get(key)
+            for reason in CONDITIONS[key](session, ctx, phase, today)]
+
+
 # The registry: every preset kind and the plan's own phases, explicitly. The exit tasks are checked beside
 # the kind's gate; the coordinator's approval is applied on top by `evaluate`.
 GATES: dict[str, Gate] = {
@@ -213,8 +268,11 @@ def gate_of(kind: str) -> Gate:
 
 
 def unapproved(session: Session, ctx: ProgramContext, phase: Phase, today: date) -> GateResult:
-    """The gate and the exit tasks, without the coordinator's decision: what an approval overrides."""
-    reasons = gate_of(phase.kind)(session, ctx, phase, today).reasons
+    """The gate, the plan's conditions and the exit tasks, without the coordinator's decision: what an
+    approval overrides."""
+    own_gate = phase.kind not in PHASE_KINDS and bool(phase.gate)
+    reasons = [] if own_gate else list(gate_of(phase.kind)(session, ctx, phase, today).reasons)
+    reasons += plan_conditions(session, ctx, phase, today)
     reasons += exit_tasks_gate(session, ctx, phase, today).reasons
     return _result(reasons)
 

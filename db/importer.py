@@ -118,6 +118,7 @@ def _upsert_phases(session: Session, spec: ProgramSpec) -> None:
         # A phase keeps its state (and its history in the event log) across re-imports.
         phase.seq, phase.name, phase.start, phase.end = seq, phase_spec.name, phase_spec.start, phase_spec.end
         phase.exit_tasks, phase.assign_after = list(phase_spec.exit_tasks), list(phase_spec.assign_after)
+        phase.gate = dict(phase_spec.gate)
     for kind, phase in existing.items():
         if kind not in kinds:
             session.delete(phase)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.assignments import unit_role
+from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
@@ -133,6 +134,7 @@ def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str,
     claim = _claim(session, ctx, claim_id)
     instance = session.get(TaskInstance, claim.instance_id)
     instance.status, instance.progress, instance.done_on = "done", 100, claim.claimed_on
+    follow_shares(session, session.get(Task, instance.task_id))
     return _decide(session, ctx, claim, "passed", actor, at, note, source)
 
 
@@ -144,6 +146,7 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
     claim = _claim(session, ctx, claim_id)
     instance = session.get(TaskInstance, claim.instance_id)
     instance.status, instance.progress, instance.done_on = "in_progress", claim.previous_progress, None
+    follow_shares(session, session.get(Task, instance.task_id))
     return _decide(session, ctx, claim, "returned", actor, at, reason.strip(), source)
 
 

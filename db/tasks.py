@@ -14,6 +14,7 @@ from functools import cache
 from sqlalchemy import bindparam, case, event, func, select
 from sqlalchemy.orm import Session
 
+from db.collectives import follow_shares
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext, phases
@@ -249,6 +250,7 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
                             status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
     session.add(report)
     session.flush()
+    follow_shares(session, task)
     record_event(
         session,
         ctx.id,

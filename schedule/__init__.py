@@ -18,8 +18,8 @@ _SURFACE = {
     ),
     "lights": ("LIGHTS", "expected_progress", "light"),
     "model": (
-        "PHASE_KINDS", "PhaseSpec", "Policies", "ProgramSpec", "ReminderPolicy", "TaskSpec", "UnitSpec",
-        "is_phase_kind",
+        "GATE_CONDITIONS", "PHASE_KINDS", "PhaseSpec", "Policies", "ProgramSpec", "ReminderPolicy",
+        "TaskSpec", "UnitSpec", "is_phase_kind",
     ),
     "plan_folder": (
         "MAX_ALIASES", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_ROWS", "MAX_VALUES", "MAX_XLSX_UNPACKED",
@@ -42,7 +42,7 @@ __all__ = [
     "clean_optional", "clean_text", "name_problem", "catalogue", "AmbiguousUnitError", "before_due_horizon",
     "before_due_offset", "bulletin_slot", "expand_recurrence", "expected_progress", "fold", "labels",
     "language_of", "LANGUAGES", "light", "LIGHTS", "overdue_slot", "parse_time_limit", "PHASE_KINDS",
-    "is_phase_kind",
+    "is_phase_kind", "GATE_CONDITIONS",
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "required", "Rung", "share_code",
     "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",

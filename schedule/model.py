@@ -29,6 +29,9 @@ def is_phase_kind(kind: str) -> bool:
     return bool(PHASE_KIND.match(kind))
 
 
+# Conditions a plan may add to a phase's gate (program.yaml `gate:`); db.gates checks each by this name.
+GATE_CONDITIONS = ("min_done", "no_red", "forms_returned")
+
 RECURRENCES = ("ongoing", "as_notified", "yearly", "half_yearly", "quarterly", "monthly")
 
 
@@ -40,6 +43,8 @@ class PhaseSpec:
     end: date
     exit_tasks: tuple[str, ...] = ()  # the phase cannot close while one of these is not done
     assign_after: tuple[str, ...] = ()  # the 交办 of this phase's tasks waits until these are done
+    # The plan's own gate conditions, by GATE_CONDITIONS name: {"min_done": 90, "no_red": True, ...}
+    gate: dict = field(default_factory=dict, hash=False, compare=True)
 
     @property
     def preset(self) -> bool:
@@ -205,6 +210,11 @@ class ProgramSpec:
 
     def phase(self, kind: str) -> PhaseSpec | None:
         return next((p for p in self.phases if p.kind == kind), None)
+
+    @property
+    def shares(self) -> int:
+        """How many of `tasks` are members' shares of a collective's task (not tasks of the plan's own)."""
+        return sum(1 for t in self.tasks if t.parent is not None)
 
     def instances(self, task: TaskSpec, calendar: WorkCalendar | None = None) -> list[InstanceSpec]:
         return task_instances(task, self.phase(task.phase), self.start, self.end, self.policies,

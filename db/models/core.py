@@ -103,6 +103,7 @@ class Phase(IndexedProgramRow, Base):
     gate_reasons: Mapped[list] = mapped_column(JSON, default=list)  # why the gate did not hold
     exit_tasks: Mapped[list] = mapped_column(JSON, default=list)  # task codes the phase cannot close without
     assign_after: Mapped[list] = mapped_column(JSON, default=list)  # task codes its 交办 waits for
+    gate: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan's own gate conditions (program.yaml)
 
 
 class Unit(IndexedProgramRow, Base):

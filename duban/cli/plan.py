@@ -34,14 +34,16 @@ def plan_validate(directory: DirectoryArgument, as_json: JsonOption = False) -> 
     speak(reading.language)
     if as_json:
         emit_json({"valid": reading.ok, "program": reading.program.id if reading.program else None,
-                   "tasks": len(reading.program.tasks) if reading.program else 0,
+                   "tasks": len(reading.program.tasks) - reading.program.shares if reading.program else 0,
+                   "shares": reading.program.shares if reading.program else 0,
                    "problems": [p.to_json() for p in reading.problems]})
     else:
         print_problems(reading.problems)
         if reading.ok:
             program = reading.program
             out.print(say("valid", id=program.id, name=program.name, phases=len(program.phases),
-                          units=len(program.units), tasks=len(program.tasks)), highlight=False)
+                          units=len(program.units), tasks=len(program.tasks) - program.shares,
+                          shares=program.shares), highlight=False)
     if not reading.ok:
         raise typer.Exit(1)
 

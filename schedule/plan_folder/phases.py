@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from schedule.i18n import text
-from schedule.model import PHASE_KINDS, WHOLE_PHASE, PhaseSpec, TaskSpec, is_phase_kind
+from schedule.model import GATE_CONDITIONS, PHASE_KINDS, WHOLE_PHASE, PhaseSpec, TaskSpec, is_phase_kind
 from schedule.plan_folder.documents import Problems, YamlDoc, as_date
 from schedule.sanitize import clean_text
 
@@ -86,7 +86,8 @@ def _read_phase(
         return None
     name = item.get("name") or _default_name(language, kind)
     lists = {key: _codes(doc, (*path, key), item.get(key), problems) for key in TASK_LISTS}
-    return PhaseSpec(kind, clean_text(name, one_line=True), start, end, **lists)
+    gate = _gate(doc, (*path, "gate"), item.get("gate"), problems)
+    return PhaseSpec(kind, clean_text(name, one_line=True), start, end, **lists, gate=gate)
 
 
 def _default_name(language: str, kind: str) -> str:
@@ -104,6 +105,42 @@ def _codes(doc: YamlDoc, path: tuple, value: Any, problems: Problems) -> tuple[s
         problems.append(doc.problem(path, problems.say("task_list", field=path[-1])))
         return ()
     return tuple(dict.fromkeys(clean_text(str(v), one_line=True) for v in values))
+
+
+def _gate(doc: YamlDoc, path: tuple, value: Any, problems: Problems) -> dict:
+    """The phase's own gate conditions: `min_done` (a share, 90% or 90), `no_red` and `forms_returned`
+    (true or false). An unknown key or a value out of range is an error at its place."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(doc.problem(path, problems.say("gate_mapping", keys=", ".join(GATE_CONDITIONS))))
+        return {}
+    gate: dict = {}
+    for key, raw in value.items():
+        if key not in GATE_CONDITIONS:
+            problems.append(doc.problem(
+                (*path, key), problems.say("gate_key", condition=key, keys=", ".join(GATE_CONDITIONS))))
+        elif key == "min_done":
+            if (share := _share(raw)) is None:
+                problems.append(doc.problem((*path, key), problems.say("gate_share", value=raw)))
+            else:
+                gate[key] = share
+        elif not isinstance(raw, bool):
+            problems.append(doc.problem((*path, key), problems.say("gate_flag", condition=key, value=raw)))
+        elif raw:
+            gate[key] = True
+    return gate
+
+
+def _share(raw: Any) -> int | None:
+    """`90%` or `90` → 90; anything not a whole percentage in 1–100 → None."""
+    if isinstance(raw, bool):
+        return None
+    written = str(raw).strip().removesuffix("%").strip()
+    if not written.isdigit():
+        return None
+    share = int(written)
+    return share if 1 <= share <= 100 else None
 
 
 def check_phase_tasks(

@@ -133,3 +133,17 @@ def test_usage_errors_exit_2(tmp_path, home):
     assert runner.invoke(app, ["plan", "import", str(write_plan(tmp_path))]).exit_code == 0
     assert runner.invoke(app, ["status", "demo-city", "--as-of", "yesterday"]).exit_code == 2
     assert runner.invoke(app, ["report", "x", "A1"]).exit_code == 2
+
+
+@pytest.mark.parametrize("jointly, shown, counted", [
+    (True, "6 项任务（另有成员分担 0 份）", {"tasks": 6, "shares": 0}),
+    (False, "6 项任务（另有成员分担 3 份）", {"tasks": 6, "shares": 3}),
+])
+def test_validate_counts_tasks_without_their_shares(tmp_path, jointly, shown, counted):
+    units = [dict(u, jointly=jointly) if u["id"] == "departments" else u for u in UNITS]
+    plan = write_plan(tmp_path, units=units)
+    result = runner.invoke(app, ["plan", "validate", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert shown in result.output
+    data = json.loads(runner.invoke(app, ["plan", "validate", str(plan), "--json"]).output)
+    assert {key: data[key] for key in counted} == counted

@@ -14,6 +14,7 @@ from db import (
     Task,
     TaskInstance,
     advance,
+    evaluate,
     get_engine,
     import_program,
     plan_candidates,
@@ -98,8 +99,7 @@ def split_db(tmp_path, rule: str):
 
 
 def parent_state(sessions) -> tuple[str, int, date | None]:
-    with sessions.begin() as session:
-        roll_up(session, "demo-city")
+    """The parent C1's instance as the members' reports left it (they roll it up as they are recorded)."""
     with sessions.begin() as session:
         instance = session.scalar(select(TaskInstance).join(Task).where(Task.code == "C1"))
         return instance.status, instance.progress, instance.done_on
@@ -129,6 +129,9 @@ def test_a_collectives_task_is_done_by_its_members_shares(tmp_path, rule, report
     for code, unit, day, status in reports:
         report(sessions, code, unit, day, status)
     assert parent_state(sessions) == expected
+    with sessions.begin() as session:  # the daily check's roll-up, the safety net, finds nothing left to do
+        assert roll_up(session, "demo-city") == 0
+    assert parent_state(sessions) == expected
 
 
 def test_each_member_answers_for_its_own_share_only(tmp_path):
@@ -143,3 +146,60 @@ def test_each_member_answers_for_its_own_share_only(tmp_path):
     assert shares == {"C1@court": "done", "C1@police": "not_started", "C1@justice": "not_started"}
     with pytest.raises(Exception, match="不是任务 C1@police 的责任单位"):
         report(sessions, "C1@police", "court", date(2023, 9, 2))
+
+
+def condition_reasons(sessions, day: date) -> list[str]:
+    """What the implementation phase's own conditions (program.yaml `gate:`) say on `day`."""
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
+        return [r for r in evaluate(session, ctx.id, phase, day).reasons if "gate:" in r]
+
+
+LEADS = {"A1": "msa", "A2": "msa", "B1": "police", "C1": "court"}
+# (the implementation phase's gate, tasks reported done, the day, what its conditions say)
+CONDITIONS = [
+    ({"min_done": "40%"}, ["A1", "A2"], date(2024, 1, 2), []),
+    ({"min_done": "90%"}, ["A1"], date(2024, 1, 2),
+     ["本阶段任务已办结 1/5 项（20%），方案要求不低于 90%（gate: min_done）；未办结: A2, B1, B2, C1"]),
+    ({"no_red": True}, ["A1"], date(2024, 1, 2), ["本阶段亮红灯的任务 2 项（gate: no_red）: A2, B2"]),
+    ({"no_red": True}, [], date(2023, 6, 1), []),
+    ({"min_done": 100, "no_red": True}, ["A1", "A2", "B1", "C1"], date(2023, 5, 2),
+     ["本阶段任务已办结 4/5 项（80%），方案要求不低于 100%（gate: min_done）；未办结: B2"]),
+]
+
+
+@pytest.mark.parametrize("gate, done, day, expected", CONDITIONS, ids=str)
+def test_a_phase_holds_to_the_plans_own_conditions(tmp_path, gate, done, day, expected):
+    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": gate}))
+    for code in done:
+        report(sessions, code, LEADS[code], date(2023, 5, 2))
+    assert condition_reasons(sessions, day) == expected
+
+
+@pytest.mark.parametrize("gate, forms_asked", [({"forms_returned": True}, 1), ({}, 0)])
+def test_the_forms_condition_names_the_units_without_a_form(tmp_path, gate, forms_asked):
+    sessions, _url = make_db(tmp_path, program=program_with(implementation={"gate": gate}))
+    with sessions.begin() as session:
+        phase = session.scalar(select(Phase).where(Phase.kind == "implementation"))
+        reasons = evaluate(session, "demo-city", phase, date(2023, 6, 1)).reasons
+    forms = [r for r in reasons if r.startswith("未交回自查表的单位")]
+    assert len(forms) == forms_asked
+    assert all("市公安局" in r for r in forms)
+
+
+def test_a_phase_of_the_plans_own_kind_is_judged_by_its_conditions_instead(tmp_path):
+    """`annual` writes min_done: 50%: half its tasks done closes it, though the others are past due."""
+    program = program_yaml(phases=[{"kind": "annual", "start": "2023-03-01", "end": "2024-06-30",
+                                    "gate": {"min_done": "50%"}}])
+    tasks = [[*row[:7], ""] for row in TASKS]  # no 阶段: every task in the one phase
+    sessions, _url = make_db(tmp_path, program=program, tasks=tasks)
+    assert phase_state(sessions, "annual", date(2023, 3, 1))[0] == "open"
+    report(sessions, "A1", "msa", date(2023, 5, 2))
+    state, reasons = phase_state(sessions, "annual", date(2024, 7, 1))
+    assert state == "overrun"
+    assert reasons == [
+        "本阶段任务已办结 1/6 项（16%），方案要求不低于 50%（gate: min_done）；未办结: A2, B1, B2, C1, D1"]
+    for code in ("A2", "B1"):
+        report(sessions, code, LEADS[code], date(2024, 7, 2))
+    assert phase_state(sessions, "annual", date(2024, 7, 3))[0] == "closed"  # 3 of 6: the gate holds

@@ -310,3 +310,47 @@ def test_an_english_plan_is_told_in_english(tmp_path):
     assert any("a plan without phases must give its window, start and end" in str(p) for p in reading.errors)
     named = read_plan(write_plan(tmp_path, program=annual(language="en"), tasks=rows_2021(), name="named"))
     assert named.program.phases[0].name == "Whole program"
+
+
+def gated(gate) -> dict:
+    """The factory program whose deployment phase writes `gate:`."""
+    program = program_yaml()
+    program["phases"][0]["gate"] = gate
+    return program
+
+
+# (program.yaml's gate of a phase, the conditions read)
+GATES_READ = [
+    ({"min_done": "90%"}, {"min_done": 90}),
+    ({"min_done": 100, "no_red": True}, {"min_done": 100, "no_red": True}),
+    ({"forms_returned": True, "no_red": False}, {"forms_returned": True}),
+    (None, {}),
+]
+
+
+@pytest.mark.parametrize("gate, expected", GATES_READ, ids=str)
+def test_a_phase_gate_is_read(tmp_path, gate, expected):
+    reading = read_plan(write_plan(tmp_path, program=gated(gate)))
+    assert reading.ok, [str(p) for p in reading.problems]
+    assert reading.program.phases[0].gate == expected
+
+
+# (what, program.yaml's gate of a phase, the problem located at its key)
+BAD_GATES = [
+    ("an unknown condition", {"min_done": "90%", "all_green": True},
+     r"program\.yaml:\d+:\d+: 关口条件「all_green」无法识别，可用条件: min_done, no_red, forms_returned"),
+    ("a share over 100%", {"min_done": "120%"},
+     r"program\.yaml:\d+:\d+: min_done「120%」应为本阶段任务完成比例"),
+    ("a share in words", {"min_done": "most"}, r"program\.yaml:\d+:\d+: min_done「most」应为"),
+    ("a flag not true or false", {"no_red": "yes"},
+     r"program\.yaml:\d+:\d+: no_red「yes」应为 true 或 false"),
+    ("not a mapping", ["no_red"],
+     r"program\.yaml:\d+:\d+: gate 应为关口条件（min_done, no_red, forms_returned）"),
+]
+
+
+@pytest.mark.parametrize("what, gate, expected", BAD_GATES, ids=[g[0] for g in BAD_GATES])
+def test_a_bad_gate_is_located(tmp_path, what, gate, expected):
+    reading = read_plan(write_plan(tmp_path, program=gated(gate)))
+    assert not reading.ok
+    assert any(re.search(expected, str(p)) for p in reading.errors), [str(p) for p in reading.problems]

@@ -30,10 +30,10 @@ def at(day: date, hour: int = 8, minute: int = 30) -> datetime:
 
 
 def make_db(
-    tmp_path: Path, *, program: dict | None = None, name: str = "plan"
+    tmp_path: Path, *, program: dict | None = None, name: str = "plan", tasks: list[list] | None = None
 ) -> tuple[sessionmaker[Session], str]:
     """The factory plan (demo-city) imported into a fresh SQLite file: (sessions, database URL)."""
-    plan = write_plan(tmp_path, program=program, name=name)
+    plan = write_plan(tmp_path, program=program, name=name, tasks=tasks)
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
     url = f"sqlite:///{tmp_path / 'duban.db'}"
