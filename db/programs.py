@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.models import Phase, Program
@@ -45,8 +45,14 @@ class ProgramContext:
         return moment.astimezone(self.zone).date()
 
 
+# Built once: a statement object keeps its cache key, so running it again skips building and keying it (most
+# of what a small query costs); every check reads these two several times.
+_PROGRAM = select(Program).where(Program.id == bindparam("program_id"))
+_PHASES = select(Phase).where(Phase.program_id == bindparam("program_id")).order_by(Phase.seq)
+
+
 def load_program(session: Session, program_id: str) -> ProgramContext:
-    program = session.get(Program, program_id)
+    program = session.scalars(_PROGRAM, {"program_id": program_id}).one_or_none()
     if program is None:
         known = session.scalars(select(Program.id).order_by(Program.id)).all()
         # The program is unknown, so is its language: the default one.
@@ -60,4 +66,4 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
 
 
 def phases(session: Session, program_id: str) -> list[Phase]:
-    return list(session.scalars(select(Phase).where(Phase.program_id == program_id).order_by(Phase.seq)))
+    return list(session.scalars(_PHASES, {"program_id": program_id}))

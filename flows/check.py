@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import (
     CONTENT_PARTS,
     Candidate,
+    Phase,
     ProgramContext,
     Transition,
     ack_candidates,
@@ -68,8 +69,11 @@ def advance_phases(
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         transitions = advance(session, ctx, ctx.local_date(at), at)
-        running = [p.kind for p in phases(session, program_id) if p.state in RUNNING]
-    return transitions, running
+        return transitions, running_kinds(phases(session, program_id))
+
+
+def running_kinds(plan_phases: list[Phase]) -> list[str]:
+    return [p.kind for p in plan_phases if p.state in RUNNING]
 
 
 def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) -> date:
@@ -77,9 +81,9 @@ def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) 
         return load_program(session, program_id).local_date(at)
 
 
-def assignment_phase(session: Session, program_id: str) -> str:
+def assignment_phase(plan_phases: list[Phase]) -> str:
     """交办 goes out with the deployment phase, or with the first phase of a plan without one."""
-    kinds = [p.kind for p in phases(session, program_id)]
+    kinds = [p.kind for p in plan_phases]
     return "deployment" if "deployment" in kinds else kinds[0]
 
 
@@ -88,14 +92,21 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        today = ctx.local_date(at)
-        if kind == "remediation":
-            derive_items(session, ctx, today, at)  # findings become items when remediation opens
-        candidates = plan_candidates(session, ctx, today, {kind},
-                                     assignments=assignment_phase(session, program_id) == kind)
-        if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
-            candidates += content_candidates(session, ctx, today, (kind,))
-        return _claim(session, ctx, candidates, at)
+        return _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)))
+
+
+def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
+                  assigned_with: str) -> Counter:
+    today = ctx.local_date(at)
+    if kind == "remediation":
+        derive_items(session, ctx, today, at)  # findings become items when remediation opens
+    if not ctx.policies.work_calendar().is_workday(today):
+        return Counter()  # every notice waits for the next workday's check
+    candidates = plan_candidates(session, ctx, today, {kind},
+                                 assignments=assigned_with == kind)
+    if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
+        candidates += content_candidates(session, ctx, today, (kind,))
+    return _claim(session, ctx, candidates, at)
 
 
 def program_step(
@@ -106,17 +117,23 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        today = ctx.local_date(at)
-        resting = {p.kind for p in phases(session, program_id)} - set(running)
-        candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
-                                     assignments=assignment_phase(session, program_id) not in running)
-        # Extension decisions any day of the program; a phase's own content when that phase is not running.
-        parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
-        candidates += content_candidates(session, ctx, today, parts)
-        # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-        if ctx.policies.work_calendar().is_workday(today):
-            candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
-        return _claim(session, ctx, candidates, at)
+        return _program_claims(session, ctx, running, at, phases(session, program_id))
+
+
+def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
+                    plan_phases: list[Phase]) -> Counter:
+    today = ctx.local_date(at)
+    if not ctx.policies.work_calendar().is_workday(today):
+        return Counter()  # every notice waits for the next workday's check
+    resting = {p.kind for p in plan_phases} - set(running)
+    candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
+                                 assignments=assignment_phase(plan_phases) not in running)
+    # Extension decisions any day of the program; a phase's own content when that phase is not running.
+    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
+    candidates += content_candidates(session, ctx, today, parts)
+    # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
+    candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
+    return _claim(session, ctx, candidates, at)
 
 
 def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> Counter:
@@ -137,19 +154,31 @@ def dispatch_step(sessions: sessionmaker[Session], program_id: str, notifier: No
     """Sends what is queued when `at` is inside the program's sending window; otherwise it waits."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
+    return _dispatch(sessions, ctx, notifier, at, portal_url)
+
+
+def _dispatch(sessions: sessionmaker[Session], ctx: ProgramContext, notifier: Notifier, at: datetime,
+              portal_url: str | None) -> DispatchResult | None:
     if not within_sending_window(ctx, at):
         return None
-    return dispatch(sessions, program_id, notifier, at, ctx.local_date(at), portal_url)
+    return dispatch(sessions, ctx.id, notifier, at, ctx.local_date(at), portal_url)
 
 
 def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,
               portal_url: str | None = None) -> CheckResult:
-    transitions, running = advance_phases(sessions, program_id, at)
-    result = CheckResult(program_id, at, local_today(sessions, program_id, at), transitions, running)
-    for kind in running:
-        result.claimed += phase_step(sessions, program_id, kind, at)
-    result.claimed += program_step(sessions, program_id, running, at)
-    result.dispatched = dispatch_step(sessions, program_id, notifier, at, portal_url)
+    """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
+    sent), on one program context."""
+    with sessions.begin() as session:
+        ctx = load_program(session, program_id)
+        today = ctx.local_date(at)
+        transitions = advance(session, ctx, today, at)
+        plan_phases = phases(session, program_id)  # as the advance left them
+        running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
+        result = CheckResult(program_id, at, today, transitions, running)
+        for kind in running:
+            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with)
+        result.claimed += _program_claims(session, ctx, running, at, plan_phases)
+    result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 
 

@@ -81,9 +81,12 @@ class Simulation:
 class UnitModel:
     """Seeded behaviour of the responsible units, decided per task instance when it is first seen."""
 
-    def __init__(self, ctx: ProgramContext, rng: random.Random) -> None:
+    def __init__(self, session: Session, ctx: ProgramContext, rng: random.Random) -> None:
         self.ctx, self.rng = ctx, rng
         self.calendar: WorkCalendar = ctx.policies.work_calendar()
+        # Only an import writes units: the replay reads their codes once.
+        self.unit_codes: dict[int, str] = dict(
+            session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
         self.plan: dict[date, list[PlannedReport]] = defaultdict(list)
         self.seen: set[int] = set()
         self.profiles: Counter = Counter()
@@ -163,7 +166,7 @@ def simulate(
     rng = random.Random(seed)
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        model = UnitModel(ctx, rng)
+        model = UnitModel(session, ctx, rng)
     result = Simulation(program_id, start, end, seed)
     day = start
     while day <= end:
@@ -173,36 +176,38 @@ def simulate(
                                 "reasons": list(t.reasons)} for t in check.transitions]
         result.notices += check.claimed
         result.messages += check.dispatched.messages if check.dispatched else 0
+        workday = model.calendar.is_workday(day)
+        if not (workday or check.transitions or day == start or day in model.plan):
+            day += timedelta(days=1)
+            continue  # a rest day with nothing planned: the units do nothing
         with sessions.begin() as session:
             ctx = load_program(session, program_id)
             if check.transitions or day == start:
                 model.schedule(session, end)
             evening = datetime.combine(day, REPORT_TIME, ctx.zone)
-            calendar = ctx.policies.work_calendar()
-            if calendar.is_workday(day):
-                result.units_side["acks"] += _acknowledge(session, ctx, day, evening, calendar)
-                _review(session, ctx, model, day, evening, rng, calendar, result.units_side)
+            if workday:
+                result.units_side["acks"] += _acknowledge(session, ctx, model, day, evening)
+                _review(session, ctx, model, day, evening, rng, result.units_side)
             for report in model.reports_on(day):
                 if _still_open(session, ctx, report.code) and _report(session, ctx, report, evening, day,
                                                                        evidence_home):
                     result.reports += 1
                     result.units_side["claims"] += report.status == "done"
-            if content_step is not None and calendar.is_workday(day):
+            if content_step is not None and workday:
                 content_step(session, ctx, day, evening, rng)
         day += timedelta(days=1)
     result.profiles = model.profiles
     return result
 
 
-def _acknowledge(session: Session, ctx: ProgramContext, today: date, at: datetime,
-                calendar: WorkCalendar) -> int:
+def _acknowledge(session: Session, ctx: ProgramContext, model: UnitModel, today: date, at: datetime) -> int:
     """签收: each unit signs for a 交办 0–4 workdays after it arrived (its own habit, the same every replay);
     the slowest are chased (ack_missing)."""
     done = 0
-    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    codes = model.unit_codes
     for _instance, unit_id, code, sent_on in unacknowledged(session, ctx):
         habit = zlib.crc32(f"{ctx.id}:{codes[unit_id]}".encode()) % 5
-        if calendar.workdays_between(sent_on, today) >= habit:
+        if model.calendar.workdays_between(sent_on, today) >= habit:
             acknowledge(session, ctx, code, codes[unit_id], at, "simulate")
             done += 1
     return done
@@ -229,12 +234,15 @@ RETURN_REASONS = ("simulation.return_evidence", "simulation.return_mismatch")  #
 
 
 def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date, at: datetime,
-            rng: random.Random, calendar: WorkCalendar, counts: Counter) -> None:
+            rng: random.Random, counts: Counter) -> None:
     """The simulated coordinator decides claims 1–3 workdays old: about one first claim in eight is returned
     with a reason and claimed again 2–5 workdays later; the rest, and every second claim, pass."""
-    actor = text(ctx.language, "simulation.coordinator")
+    pending = claims(session, ctx, state="pending")
+    if not pending:
+        return
+    actor, calendar = text(ctx.language, "simulation.coordinator"), model.calendar
     returned_before = {c["instance_id"] for c in claims(session, ctx, state="returned")}
-    for claim in claims(session, ctx, state="pending"):
+    for claim in pending:
         age = calendar.workdays_between(date.fromisoformat(claim["claimed_on"]), today)
         if age < 1 + rng.randrange(3):
             continue

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from db import forget_engine, import_program
+from db import Recipients, forget_engine, import_program
 from duban.simulation.days import Simulation, simulate
 from duban.simulation.units import simulate_units
 from flows import Settings, Wiring
@@ -58,8 +58,12 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
     with wired.transaction() as session:
         import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
 
+    # Who answers for each task: only an import changes it, so the replay reads it once.
+    answering: list[Recipients] = []
+
     def content(session, ctx, day, at, rng):
-        simulate_units(session, ctx, day, at, rng, home)
+        answering[:] = answering or [Recipients(session, ctx.id)]
+        simulate_units(session, ctx, day, at, rng, home, answering[0])
 
     simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
                           content_step=content, evidence_home=home)

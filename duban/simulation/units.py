@@ -16,7 +16,6 @@ from db import (
     COMPLETION_LABELS,
     Finding,
     InvalidInput,
-    Phase,
     ProgramContext,
     ProgressReport,
     Recipients,
@@ -29,6 +28,7 @@ from db import (
     checklist,
     missing_units,
     phase_decision,
+    phases,
     program_end,
     report_item,
     request_extension,
@@ -58,7 +58,7 @@ def _profile(program_id: str, unit_code: str) -> int:
 
 
 def simulate_units(session: Session, ctx: ProgramContext, today: date, at: datetime, rng: random.Random,
-                   settings_home: Path) -> dict:
+                   settings_home: Path, recipients: Recipients | None = None) -> dict:
     """One simulated workday of the units' content work, after the progress-report model. Deterministic for a
     seed: every draw happens in a fixed order. Returns counts of what happened.
 
@@ -73,6 +73,8 @@ def simulate_units(session: Session, ctx: ProgramContext, today: date, at: datet
     - extensions: now and then a lead unit behind on a task due within three workdays asks for 15 more
     workdays,
       and the simulated coordinator approves it.
+
+    `recipients`: who answers for each task, when the caller keeps them from day to day.
     """
     calendar = ctx.policies.work_calendar()
     counts: dict[str, int] = {}
@@ -82,25 +84,30 @@ def simulate_units(session: Session, ctx: ProgramContext, today: date, at: datet
     def bump(key: str, n: int = 1) -> None:
         counts[key] = counts.get(key, 0) + n
 
-    phases = {p.kind: p for p in session.scalars(select(Phase).where(Phase.program_id == ctx.id))}
-    _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump)
-    _simulate_selfcheck(session, ctx, today, at, rng, settings_home, phases, calendar, bump)
+    by_kind = {p.kind: p for p in phases(session, ctx.id)}
+    leads = _Leads(session, ctx, recipients)
+    _simulate_evidence(session, ctx, today, at, rng, settings_home, by_kind, leads, bump)
+    _simulate_selfcheck(session, ctx, today, at, rng, settings_home, by_kind, calendar, bump)
     _simulate_remediation(session, ctx, today, at, rng, settings_home, calendar, bump)
-    _simulate_extensions(session, ctx, today, at, rng, phases, calendar, bump)
+    _simulate_extensions(session, ctx, today, at, rng, calendar, leads, bump)
     return counts
 
 
-def _lead_units(session: Session, ctx: ProgramContext) -> dict[int, str]:
-    recipients = Recipients(session, ctx.id)
-    leads = {}
-    for task_id in recipients.by_task:
-        first = recipients.of(task_id, "lead")
-        if first:
-            leads[task_id] = first[0].code
-    return leads
+class _Leads:
+    """task id → the code of its first lead unit, read when first asked for (from `recipients` if given)."""
+
+    def __init__(self, session: Session, ctx: ProgramContext, recipients: Recipients | None) -> None:
+        self.session, self.ctx, self.recipients, self._leads = session, ctx, recipients, None
+
+    def __call__(self) -> dict[int, str]:
+        if self._leads is None:
+            recipients = self.recipients or Recipients(self.session, self.ctx.id)
+            self._leads = {task_id: first[0].code for task_id in recipients.by_task
+                           if (first := recipients.of(task_id, "lead"))}
+        return self._leads
 
 
-def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump) -> None:
+def _simulate_evidence(session, ctx, today, at, rng, settings_home, by_kind, lead_units, bump) -> None:
 
     done = session.execute(
         select(Task.id, Task.code, Task.title, Task.evidence_spec)
@@ -125,8 +132,8 @@ def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump
     done = [row for row in done if row[0] not in evidenced]
     if not done:
         return
-    leads = _lead_units(session, ctx)
-    acceptance = phases.get("acceptance")
+    leads = lead_units()
+    acceptance = by_kind.get("acceptance")
     in_acceptance = acceptance is not None and acceptance.start <= today
     for task_id, code, title, spec in done:
         if task_id not in leads:
@@ -145,9 +152,9 @@ def _simulate_evidence(session, ctx, today, at, rng, settings_home, phases, bump
         bump("evidence_files", len(files))
 
 
-def _simulate_selfcheck(session, ctx, today, at, rng, settings_home, phases, calendar, bump) -> None:
+def _simulate_selfcheck(session, ctx, today, at, rng, settings_home, by_kind, calendar, bump) -> None:
 
-    phase = phases.get("self_check")
+    phase = by_kind.get("self_check")
     if phase is None or phase.state not in ("open", "overrun") or today < phase.start:
         return
     decision = phase_decision(session, ctx.id, "self_check")
@@ -256,7 +263,7 @@ def _simulate_remediation(session, ctx, today, at, rng, settings_home, calendar,
         bump("remediation_closed_late" if today > item.due else "remediation_closed_on_time")
 
 
-def _simulate_extensions(session, ctx, today, at, rng, phases, calendar, bump) -> None:
+def _simulate_extensions(session, ctx, today, at, rng, calendar, lead_units, bump) -> None:
 
     horizon = calendar.add_workdays(today, 3)
     rows = session.execute(
@@ -270,7 +277,7 @@ def _simulate_extensions(session, ctx, today, at, rng, phases, calendar, bump) -
     ).all()
     if not rows:
         return
-    leads = _lead_units(session, ctx)
+    leads = lead_units()
     end = program_end(session, ctx.id)
     for _instance_id, task_id, code, due in rows:
         if rng.random() >= 0.1 or task_id not in leads:

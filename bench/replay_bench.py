@@ -1,0 +1,98 @@
+"""What the whole Chengdu replay costs: CPU seconds of `duban demo --json` as `make demo` runs it (a child
+process: imports, the replay, the status, the acceptance package and the scores), and of the replay alone
+in-process with its SQL statements and commits per simulated day.
+
+Run on demand: `python -m bench.replay_bench [--seed N] [--profile FILE]` (FILE: a cProfile dump of the
+in-process replay). Each run uses a temporary home, like `duban demo`'s own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+
+from duban import EXAMPLE_PLANS, fresh_home, readable_plan, replay
+
+DUBAN = Path(sys.executable).with_name("duban")
+
+
+@contextmanager
+def counting():
+    """Counts every statement and commit on any engine while inside."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_args) -> None:
+        counts["statements"] += 1
+
+    def commit(_connection) -> None:
+        counts["commits"] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    try:
+        yield counts
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+        event.remove(Engine, "commit", commit)
+
+
+@contextmanager
+def profiling(path: Path):
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(str(path))
+
+
+def demo_cpu(seed: int) -> float:
+    """CPU seconds (user + system) of `duban demo --json` in a child process of its own."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory(prefix="duban-demo-") as home:
+        subprocess.run([str(DUBAN), "demo", "--json", "--seed", str(seed)], check=True,
+                       stdout=subprocess.DEVNULL, env={**os.environ, "DUBAN_HOME": home})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def replay_figures(seed: int, profile: Path | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="duban-replay-") as tmp:
+        home = fresh_home(Path(tmp) / "demo")
+        reading = readable_plan(EXAMPLE_PLANS / "chengdu-2023")
+        with counting() as counts, profiling(profile) if profile else nullcontext():
+            started = time.process_time()
+            simulation = replay(reading, home, None, None, seed).simulation
+            cpu = time.process_time() - started
+    days = (simulation.end - simulation.start).days + 1
+    return {
+        "days": days, "replay_cpu_s": round(cpu, 1),
+        "statements_per_day": round(counts["statements"] / days, 1),
+        "commits_per_day": round(counts["commits"] / days, 2),
+        "notices": sum(simulation.notices.values()), "messages": simulation.messages,
+    }
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args(argv)
+    figures = {"demo_cpu_s": round(demo_cpu(args.seed), 1), **replay_figures(args.seed, args.profile)}
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
