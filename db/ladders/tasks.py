@@ -235,11 +235,13 @@ def _report_missing(session, ctx, today, calendar, task_phases) -> list[Candidat
         or_(TaskInstance.due.is_(None), TaskInstance.due >= today),
         TaskInstance.window_start <= today,
     ))
-    due_now = []
+    due_now, slots = [], {}
     for instance_id, task_id, code, due, _status, window_start, last_report_at, _recurrence in rows:
         anchor = ctx.local_date(last_report_at) if last_report_at else window_start
-        slot = report_slot(today, anchor, every, calendar)
-        if slot is not None:
+        # The calendar is asked once per anchor day, never once per instance.
+        if anchor not in slots:
+            slots[anchor] = report_slot(today, anchor, every, calendar)
+        if (slot := slots[anchor]) is not None:
             due_now.append((instance_id, task_id, code, due, anchor, slot))
     recipients = Recipients(session, ctx.id, task_ids=[row[1] for row in due_now])
     candidates = []
