@@ -60,6 +60,7 @@ log = logging.getLogger("duban.delivery")
 
 NOTICE_LOOKBACK = timedelta(days=14)
 NO_CHANNEL = "none"  # the route of a unit without any notify URL and no outbox to fall back on
+CHECK_SPAN = timedelta(hours=1)  # how much later within its check a post may come than the day before
 
 
 @dataclass(frozen=True)
@@ -442,9 +443,11 @@ class AppriseNotifier:
     ) -> ChannelResult:
         """Deferred with a growing delay; failed once the channel has been failing for `give_up_after`."""
         now = self._now()
-        if now - failing_since >= self._give_up_after:
+        if now - failing_since >= self._give_up_after - CHECK_SPAN:
             # The clock is the channel's, across messages and checks: a robot answering 500 for a day is
-            # given up.
+            # given up. Daily checks start at the same hour, but the post that first failed may have come
+            # later within its check than today's (yesterday it waited behind a hanging robot): without the
+            # slack, "a day" would come one check late, on the third day.
             since = f"{failing_since:%Y-%m-%d %H:%M} UTC"
             reason = f"gave up after failing since {since}: {outcome.reason or ''}".strip()
             self._mark(ledger.mark_failing, message, channel, outcome.code, reason, now, alerts)

@@ -60,7 +60,9 @@ def imported(tmp_path, smtp: SMTPPeer, robot: RobotPeer) -> Wiring:
     (plan / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), "utf-8")
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    wired = Wiring(settings_for(tmp_path / "home", robot).model_copy(update={"notifier": "apprise"}))
+    # A generous timeout: a loaded machine must not turn a slow loopback answer into a failure (not tested here).
+    settings = settings_for(tmp_path / "home", robot, timeout=10.0)
+    wired = Wiring(settings.model_copy(update={"notifier": "apprise"}))
     with wired.transaction() as session:
         import_program(session, reading.program, datetime(2023, 5, 31, tzinfo=ZONE))
     return wired
