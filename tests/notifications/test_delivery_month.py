@@ -60,7 +60,7 @@ def imported(tmp_path, smtp: SMTPPeer, robot: RobotPeer) -> Wiring:
     (plan / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), "utf-8")
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    # A generous timeout: a loaded machine must not turn a slow loopback answer into a failure (not tested here).
+    # A generous timeout: on a loaded machine a slow loopback answer must not become a timeout (untested here).
     settings = settings_for(tmp_path / "home", robot, timeout=10.0)
     wired = Wiring(settings.model_copy(update={"notifier": "apprise"}))
     with wired.transaction() as session:
