@@ -60,7 +60,8 @@ def imported(tmp_path, smtp: SMTPPeer, robot: RobotPeer) -> Wiring:
     (plan / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), "utf-8")
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    # A generous timeout: on a loaded machine a slow loopback answer must not become a timeout (untested here).
+    # A generous timeout: on a loaded machine a slow loopback answer must not turn into an `unknown` and its
+    # delivery_alert (what a timeout does is proved elsewhere).
     settings = settings_for(tmp_path / "home", robot, timeout=10.0)
     wired = Wiring(settings.model_copy(update={"notifier": "apprise"}))
     with wired.transaction() as session:
