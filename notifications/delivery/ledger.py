@@ -10,7 +10,8 @@ Readers:
         (`duban deliveries reset`: the unit fixed its robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
-    open_delivery, finish_delivery, delivered_notice_ids, mark_broken, mark_unresolved, mark_ok.
+    open_delivery, finish_delivery, record_delivery (the outbox), delivered_notice_ids, mark_broken,
+    mark_unresolved, mark_ok.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import insert as plain_insert
 from sqlalchemy.orm import Session
 
 from db import ChannelHealth, Delivery
@@ -177,6 +179,30 @@ def open_delivery(
     return DeliveryRow(
         row.state, row.attempts, row.code, row.reason, row.failing_since, row.retry_at, row.channel
     )
+
+
+def record_delivery(
+    session: Session, message: Message, *, channel: str, route: str | None, kind: str, state: str,
+    now: datetime, reason: str | None = None,
+) -> None:
+    """One attempt whose answer is known at once (the outbox): the row of (message, channel) ends in `state`.
+    An update, then a plain insert when there was no row: both statements are cached once per process,
+    where open_delivery's dialect upsert is compiled again for every message."""
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.message_id == message.message_id, Delivery.channel_key == channel)
+        .values(state=state, last_at=now, attempts=Delivery.attempts + 1, code=None, reason=reason,
+                failing_since=None, retry_at=None)
+    )
+    if done.rowcount:
+        return
+    recipient = message.recipient
+    session.execute(plain_insert(Delivery).values(
+        message_id=message.message_id, program_id=message.program_id, unit_code=recipient.unit_code,
+        audience=recipient.audience, channel=channel, channel_key=channel, route=route, kind=kind,
+        state=state, attempts=1, kinds=list(message.kinds), task_codes=list(message.task_codes),
+        notice_ids=list(message.notice_ids), message_at=message.at, first_at=now, last_at=now, reason=reason,
+    ))
 
 
 def finish_delivery(

@@ -70,23 +70,9 @@ class OutboxNotifier:
                 os.close(fd)
         if self._sessions is not None:
             with self._sessions() as session, session.begin():
-                ledger.open_delivery(
-                    session,
-                    message,
-                    channel=OUTBOX_CHANNEL,
-                    channel_key=OUTBOX_CHANNEL,
-                    route=inflight.OUTBOX_ROUTE,
-                    kind="outbox",
-                    now=message.at,
-                )
-                ledger.finish_delivery(
-                    session,
-                    message.message_id,
-                    OUTBOX_CHANNEL,
-                    state="sent",
-                    now=message.at,
-                    add_attempts=1,
-                    reason="recorded in the outbox",
+                ledger.record_delivery(
+                    session, message, channel=OUTBOX_CHANNEL, route=inflight.OUTBOX_ROUTE, kind="outbox",
+                    state="sent", now=message.at, reason="recorded in the outbox",
                 )
                 inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
         return DeliveryResult(
