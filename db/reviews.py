@@ -28,8 +28,8 @@ from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
-from db.tasks import current_instance, record_report
-from schedule import REPORT_STATUSES, Problem, claim_refusal, text
+from db.tasks import current_instance, record_report, refuse_bad_values
+from schedule import Problem, claim_refusal, text
 
 
 def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
@@ -60,12 +60,7 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
                  progress: int | None, evidence: list[str]) -> tuple[Task, TaskInstance, str]:
     """The rules, without writing: returns (task, current instance, role) or raises InvalidInput/NotFound."""
     language = ctx.language
-    if status not in REPORT_STATUSES:
-        raise InvalidInput(
-            text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES))
-        )
-    if progress is not None and not 0 <= progress <= 100:
-        raise InvalidInput(text(language, "error.progress_range", progress=progress))
+    refuse_bad_values(language, status, progress)
     task = _task(session, ctx, code)
     unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
     if unit is None:

@@ -209,6 +209,16 @@ def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
     }
 
 
+def refuse_bad_values(language: str, status: str, progress: int | None) -> None:
+    """A report's status and progress, checked before anything is read or written."""
+    if status not in REPORT_STATUSES:
+        raise InvalidInput(
+            text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES))
+        )
+    if progress is not None and not 0 <= progress <= 100:
+        raise InvalidInput(text(language, "error.progress_range", progress=progress))
+
+
 def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
                   progress: int | None, note: str | None, evidence: list[str], at: datetime,
                   actor: str = "cli", effect: str = "apply") -> dict:
@@ -216,12 +226,7 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     waiting for review: the instance stays in progress at 100%) or part (a co-unit's part: recorded, the
     instance is left to its lead). The rules on who may claim what are db.reviews.submit_report's."""
     language = ctx.language
-    if status not in REPORT_STATUSES:
-        raise InvalidInput(
-            text(language, "error.status_invalid", status=status, choices=" | ".join(REPORT_STATUSES))
-        )
-    if progress is not None and not 0 <= progress <= 100:
-        raise InvalidInput(text(language, "error.progress_range", progress=progress))
+    refuse_bad_values(language, status, progress)
     task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
     if task is None:
         raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
