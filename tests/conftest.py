@@ -1,5 +1,5 @@
-"""Shared fixtures: one temporary Prefect server per test session, isolated duban homes, new databases as
-copies of one migrated database, and the slowest files first for `make test`'s two workers."""
+"""Shared fixtures: one temporary Prefect server per test session, isolated duban homes, and the slowest files
+first for `make test`'s two workers."""
 
 from __future__ import annotations
 
@@ -14,13 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from tests.support.migrated import build_template, start_new_databases_from  # noqa: E402  (after the settings above)
 from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "migrations: new databases run the migrations, not a migrated copy")
-
 
 # The files that take most of a worker's time (--durations: Prefect servers, the Chengdu replay, PostgreSQL),
 # costliest first. `make test` hands out whole files in collection order (--dist loadfile
@@ -45,18 +39,6 @@ def pytest_collection_modifyitems(items):
         return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file and among the others is kept
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
-    return build_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture(autouse=True)
-def _new_databases_copied(request, migrated_template, monkeypatch):
-    """Every new SQLite database a test opens in this process starts as a copy of one migrated database."""
-    if request.node.get_closest_marker("migrations") is None:
-        start_new_databases_from(migrated_template, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -14,8 +13,6 @@ from flows import Settings, Wiring
 from schedule import read_plan
 from tests.support.factories import write_plan
 from tests.support.snapshots import db_snapshot
-
-pytestmark = pytest.mark.migrations  # these run the migrations themselves, never a migrated copy
 
 
 def test_migrations_match_the_models(tmp_path):

@@ -153,7 +153,6 @@ def test_unit_task_workbook():
     )
 
 
-@pytest.mark.migrations
 def test_migration_matches_the_models(tmp_path):
     sessions = database(tmp_path)
     engine = sessions.kw["bind"]
