@@ -41,6 +41,17 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)  # stable: the order within a file and among the others is kept
 
 
+@pytest.fixture(autouse=True)
+def _duban_environment_restored():
+    """`duban serve` and `portal serve` hand their database to what they start through the environment; run
+    in-process by a test, that would leak into every later test of the worker (one shared database)."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith("DUBAN_")}
+    yield
+    for key in [key for key in os.environ if key.startswith("DUBAN_")]:
+        del os.environ[key]
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """The temporary server takes seconds to start: one per session, for the tests that run real flows."""
