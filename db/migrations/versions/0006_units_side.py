@@ -1,7 +1,7 @@
 """the units' side: unit links, 签收, done claims and their review, portal accounts, keys, failures, submissions
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01 18:12:04
 """
 import sqlalchemy as sa

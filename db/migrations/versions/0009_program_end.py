@@ -1,14 +1,14 @@
 """notices as a 督查办 writes them: digest numbers, remediation cause and measure, archived programs
 
-Revision ID: 0009_f_program_end
-Revises: 0008_e
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 21:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_f_program_end'
-down_revision = '0008_e'  # after E's two, already on main
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """plans as offices write them: a phase's own gate conditions (program.yaml `gate:`)
 
-Revision ID: 0008_e
-Revises: 0007_e
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 22:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_e'
-down_revision = '0007_e'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

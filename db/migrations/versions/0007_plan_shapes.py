@@ -1,13 +1,13 @@
 """plans as offices write them: phases' exit tasks and 交办 waits, collectives' shares and their roll-up rule
 
-Revision ID: 0007_e
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 21:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_e'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
