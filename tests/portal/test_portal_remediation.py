@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from db import Event, RemediationItem, Unit, derive_items, issue_link, list_items
 from duban import create_app
 from flows import Settings, Wiring
-from tests.support.portal import PDF, Clock, field_value
+from tests.support.browser import chromium
+from tests.support.portal import PDF, Clock, PortalServer, field_value
 from tests.support.programs import ZONE, at, ctx_of, with_findings
 
 
@@ -94,8 +95,8 @@ def test_closing_an_item_found_without_evidence_needs_the_evidence(items):
     refused = send(client, paths["msa"], "R-2", action="close", **reasons)
     assert refused.status_code == 400 and "须附佐证材料" in refused.text
     assert not (wired.settings.home / "evidence").exists()
-    closed = send(client, paths["msa"], "R-2", action="close", files=[("归档清单.pdf", PDF, "application/pdf")],
-                  **reasons)
+    evidence = [("归档清单.pdf", PDF, "application/pdf")]
+    closed = send(client, paths["msa"], "R-2", action="close", files=evidence, **reasons)
     assert closed.status_code == 303
     now = item(wired, "R-2")
     assert now["state"] == "closed" and now["closed_on"] == "2024-08-05" and now["closed_by"] == "unit:msa"
@@ -135,3 +136,27 @@ def test_hostile_text_is_cleaned_where_it_enters_and_escaped_where_it_leaves(ite
     assert "\x07" not in now["cause"]
     page = client.get(f"{paths['msa']}/r/R-1").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_a_unit_closes_its_item_in_chromium(items, screenshots):
+    """Under a real uvicorn, in Debian's chromium: the unit finds its item on its page, is refused a close
+    without the cause, then closes it with cause, measure and the missing evidence."""
+    wired, _client, paths = items
+    clock = Clock(datetime(2024, 8, 5, 10, 0, tzinfo=ZONE))
+    with PortalServer(wired, clock) as server, chromium() as browser:
+        unit = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        unit.goto(server.url + paths["msa"])
+        unit.locator("#item-R-2 a.open").click()
+        unit.fill("textarea[name=measure]", "补充归档")
+        unit.locator("button.claim").click()
+        assert "须写明原因分析和整改措施" in unit.locator("main").inner_text()
+        unit.goto(server.url + paths["msa"] + "/r/R-2")
+        unit.fill("textarea[name=cause]", "材料未归档")
+        unit.fill("textarea[name=measure]", "补充归档")
+        unit.set_input_files("input[name=files]", {"name": "归档清单.pdf", "mimeType": "application/pdf",
+                                                   "buffer": PDF})
+        unit.locator("button.claim").click()
+        unit.wait_for_url("**/r/R-2?done=saved")
+        assert "已整改，待牵头办认可" in unit.locator("dd.item-closed").inner_text()
+        unit.screenshot(path=str(screenshots / "remediation-item.png"), full_page=True)
+    assert item(wired, "R-2")["state"] == "closed" and item(wired, "R-2")["cause"] == "材料未归档"
