@@ -110,7 +110,7 @@ def test_a_cause_given_earlier_counts_when_closing_and_the_package_sees_no_gap(i
     assert send(client, paths["msa"], "R-1", action="close", note="已落地").status_code == 303
     assert item(wired, "R-1")["state"] == "closed"
     page = client.get(f"{paths['msa']}/r/R-1").text
-    assert "已整改，待牵头办认可" in page and 'action="/u/' not in page.split("<h2>")[1]  # no form any more
+    assert "已整改办结" in page and 'action="/u/' not in page.split("<h2>")[1]  # no form any more
     with wired.transaction() as session:
         row = session.scalar(select(RemediationItem).where(RemediationItem.code == "R-1"))
         assert (row.cause, row.measure) == ("牵头不明", "明确牵头")
@@ -157,6 +157,6 @@ def test_a_unit_closes_its_item_in_chromium(items, screenshots):
                                                    "buffer": PDF})
         unit.locator("button.claim").click()
         unit.wait_for_url("**/r/R-2?done=saved")
-        assert "已整改，待牵头办认可" in unit.locator("dd.item-closed").inner_text()
+        assert "已整改办结" in unit.locator("dd.item-closed").inner_text()
         unit.screenshot(path=str(screenshots / "remediation-item.png"), full_page=True)
     assert item(wired, "R-2")["state"] == "closed" and item(wired, "R-2")["cause"] == "材料未归档"
