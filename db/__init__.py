@@ -48,8 +48,8 @@ _SURFACE = {
         "pending_findings", "report_item",
     ),
     "reviews": (
-        "check_report", "claim_candidates", "claims", "import_reports", "pass_claim", "return_claim",
-        "submit_report",
+        "check_report", "claim_candidates", "claims", "import_reports", "pass_claim", "pending_count",
+        "return_claim", "submit_report",
     ),
     "scores": ("card", "interview_list", "scores_report", "unit_scores"),
     "selfcheck": (
@@ -99,6 +99,7 @@ __all__ = [
     "claims",
     "import_reports",
     "pass_claim",
+    "pending_count",
     "return_claim",
     "submit_report",
     "LinkHolder",

@@ -53,13 +53,8 @@ def assignments(
     session: Session, program_id: str, task_id: int | None = None
 ) -> dict[int, dict[str, list[str]]]:
     """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order (one task's, if given)."""
-    query = (
-        select(TaskUnit.task_id, TaskUnit.role, Unit.code)
-        .join(Unit, Unit.id == TaskUnit.unit_id)
-        .where(Unit.program_id == program_id)
-        .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
-    )
-    rows = session.execute(query if task_id is None else query.where(TaskUnit.task_id == task_id)).all()
+    rows = session.execute(_ASSIGNED if task_id is None else _ASSIGNED_TO_TASK,
+                           {"program_id": program_id, "task_id": task_id}).all()
     result: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"lead": [], "co": []})
     for task_id, role, code in rows:
         result[task_id][role].append(code)
@@ -68,18 +63,29 @@ def assignments(
 
 def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
     """unit code → codes of the collectives it belongs to."""
-    member = Unit.__table__.alias("member")
-    collective = Unit.__table__.alias("collective")
-    rows = session.execute(
-        select(member.c.code, collective.c.code)
-        .join(UnitMember, UnitMember.member_id == member.c.id)
-        .join(collective, collective.c.id == UnitMember.collective_id)
-        .where(member.c.program_id == program_id)
-    ).all()
+    rows = session.execute(_MEMBERSHIPS, {"program_id": program_id}).all()
     result: dict[str, set[str]] = defaultdict(set)
     for member_code, collective_code in rows:
         result[member_code].add(collective_code)
     return result
+
+
+# assignments() and collectives_of(), built once (db.programs on why): every report, 签收 and extension
+# request asks who answers for its task.
+_ASSIGNED = (
+    select(TaskUnit.task_id, TaskUnit.role, Unit.code)
+    .join(Unit, Unit.id == TaskUnit.unit_id)
+    .where(Unit.program_id == bindparam("program_id"))
+    .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
+)
+_ASSIGNED_TO_TASK = _ASSIGNED.where(TaskUnit.task_id == bindparam("task_id"))
+_MEMBER, _COLLECTIVE = Unit.__table__.alias("member"), Unit.__table__.alias("collective")
+_MEMBERSHIPS = (
+    select(_MEMBER.c.code, _COLLECTIVE.c.code)
+    .join(UnitMember, UnitMember.member_id == _MEMBER.c.id)
+    .join(_COLLECTIVE, _COLLECTIVE.c.id == UnitMember.collective_id)
+    .where(_MEMBER.c.program_id == bindparam("program_id"))
+)
 
 
 def lights(ctx: ProgramContext, today: date) -> Callable[..., str]:

@@ -13,7 +13,7 @@ _SURFACE = {
     "portal.app": ("create_app",),
     "simulation": (
         "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "fresh_home", "readable_plan", "replay",
-        "simulate", "simulate_units", "unit_table",
+        "simulate", "SimulatedUnits", "unit_table",
     ),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
@@ -33,6 +33,6 @@ __all__ = [
     "readable_plan",
     "replay",
     "simulate",
-    "simulate_units",
+    "SimulatedUnits",
     "unit_table",
 ]

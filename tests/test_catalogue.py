@@ -43,7 +43,7 @@ NOT_YET_IN_CATALOGUE = {
     "duban/cli/phase_work.py": 18, "duban/cli/replay.py": 3, "duban/cli/main.py": 21,
     "duban/cli/remediation.py": 3, "duban/cli/progress.py": 4, "duban/cli/plan.py": 3,
     "duban/cli/deliveries.py": 6, "duban/cli/portal.py": 8, "duban/cli/support.py": 7,
-    "duban/simulation/units.py": 14,
+    "duban/simulation/units.py": 8,
     "notifications/dispatch.py": 2, "flows/decide.py": 1, "db/remediation.py": 1,
     "notifications/render/digest.py": 1, "duban/simulation/home.py": 1,
 }

@@ -7,10 +7,10 @@ from schedule import lazy_surface
 _SURFACE = {
     "days": ("Simulation", "simulate", "unit_table"),
     "home": ("EXAMPLE_PLANS", "Replay", "ReplayError", "fresh_home", "readable_plan", "replay"),
-    "units": ("simulate_units",),
+    "units": ("SimulatedUnits",),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "fresh_home", "readable_plan", "replay",
-    "simulate", "simulate_units", "unit_table"]
+    "simulate", "SimulatedUnits", "unit_table"]

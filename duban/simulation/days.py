@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
@@ -35,6 +35,7 @@ from db import (
     claims,
     load_program,
     pass_claim,
+    pending_count,
     return_claim,
     submit_report,
     unacknowledged,
@@ -90,6 +91,9 @@ class UnitModel:
         self.plan: dict[date, list[PlannedReport]] = defaultdict(list)
         self.seen: set[int] = set()
         self.profiles: Counter = Counter()
+        # The coordinator's desk: the replay's units are the only ones to claim and its coordinator the only
+        # one to decide, so what waits is counted here rather than looked for every day.
+        self.pending_claims = pending_count(session, ctx)
 
     def schedule(self, session: Session, end: date) -> None:
         """Plans the reports of instances not planned yet (new imports, extensions are picked up too)."""
@@ -158,11 +162,14 @@ def simulate(
     end: date,
     seed: int,
     notifier: Notifier,
-    content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], None] | None = None,
+    content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], object] | None = None,
     evidence_home: Path | None = None,
 ) -> Simulation:
     """`evidence_home`: where the units' generated evidence goes (a done claim carries it when the task names
-    a 成果形式); without it, claims of such tasks are refused like any claim without evidence."""
+    a 成果形式); without it, claims of such tasks are refused like any claim without evidence.
+
+    The program context is read once: only an import or archiving changes a program's row, and a replay does
+    neither."""
     rng = random.Random(seed)
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
@@ -181,18 +188,21 @@ def simulate(
             day += timedelta(days=1)
             continue  # a rest day with nothing planned: the units do nothing
         with sessions.begin() as session:
-            ctx = load_program(session, program_id)
             if check.transitions or day == start:
                 model.schedule(session, end)
             evening = datetime.combine(day, REPORT_TIME, ctx.zone)
             if workday:
                 result.units_side["acks"] += _acknowledge(session, ctx, model, day, evening)
-                _review(session, ctx, model, day, evening, rng, result.units_side)
+                if model.pending_claims:
+                    _review(session, ctx, model, day, evening, rng, result.units_side)
             for report in model.reports_on(day):
-                if _still_open(session, ctx, report.code) and _report(session, ctx, report, evening, day,
-                                                                       evidence_home):
+                if not _still_open(session, ctx, report.code):
+                    continue
+                submitted = _report(session, ctx, report, evening, day, evidence_home)
+                if submitted is not None:
                     result.reports += 1
                     result.units_side["claims"] += report.status == "done"
+                    model.pending_claims += submitted.get("review") == "pending"
             if content_step is not None and workday:
                 content_step(session, ctx, day, evening, rng)
         day += timedelta(days=1)
@@ -213,21 +223,28 @@ def _acknowledge(session: Session, ctx: ProgramContext, model: UnitModel, today:
     return done
 
 
+# Built once, run on most simulated days: a statement object keeps its cache key (db.programs).
+_TASK = Task.program_id == bindparam("program_id"), Task.code == bindparam("code")
+_EVIDENCE_SPEC = select(Task.title, Task.evidence_spec).where(*_TASK)
+_OPEN_INSTANCE = (
+    select(TaskInstance.id).join(Task, Task.id == TaskInstance.task_id)
+    .where(*_TASK, TaskInstance.status != "done", TaskInstance.retired_on.is_(None)).limit(1))
+
+
 def _report(session: Session, ctx: ProgramContext, report: PlannedReport, at: datetime, today: date,
-            evidence_home: Path | None) -> bool:
-    """A planned report under the same rules as the portal's: a done claim carries its evidence."""
+            evidence_home: Path | None) -> dict | None:
+    """A planned report under the same rules as the portal's: a done claim carries its evidence. What
+    submit_report answers, None when it is refused."""
     evidence: list[str] = []
     if report.status == "done" and evidence_home is not None:
-        title, spec = session.execute(select(Task.title, Task.evidence_spec).where(
-            Task.program_id == ctx.id, Task.code == report.code)).one()
+        title, spec = session.execute(_EVIDENCE_SPEC, {"program_id": ctx.id, "code": report.code}).one()
         if spec:
             evidence = write_evidence(ctx, evidence_home, report.code, title, spec, report.unit, today)
     try:
-        submit_report(session, ctx, report.code, report.unit, report.status, report.progress,
-                      text(ctx.language, "simulation.report"), evidence, at, "simulate")
+        return submit_report(session, ctx, report.code, report.unit, report.status, report.progress,
+                             text(ctx.language, "simulation.report"), evidence, at, "simulate")
     except InvalidInput:
-        return False  # e.g. a claim still waiting for review
-    return True
+        return None  # e.g. a claim still waiting for review
 
 
 RETURN_REASONS = ("simulation.return_evidence", "simulation.return_mismatch")  # keys in the catalogue
@@ -249,26 +266,18 @@ def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date
         if claim["instance_id"] not in returned_before and rng.random() < 0.125:
             reason = text(ctx.language, RETURN_REASONS[rng.randrange(len(RETURN_REASONS))])
             return_claim(session, ctx, claim["id"], reason, actor, at, source="simulate")
+            model.pending_claims -= 1
             model.plan[calendar.add_workdays(today, 2 + rng.randrange(4))].append(
                 PlannedReport(claim["code"], claim["unit"], "done", 100))
             counts["returned"] += 1
         else:
             pass_claim(session, ctx, claim["id"], actor, at, source="simulate")
+            model.pending_claims -= 1
             counts["passed"] += 1
 
 
 def _still_open(session: Session, ctx: ProgramContext, code: str) -> bool:
-    return (
-        session.scalar(
-            select(TaskInstance.id)
-            .join(Task, Task.id == TaskInstance.task_id)
-            .where(
-                Task.program_id == ctx.id, Task.code == code, TaskInstance.status != "done",
-                TaskInstance.retired_on.is_(None))
-            .limit(1)
-        )
-        is not None
-    )
+    return session.scalar(_OPEN_INSTANCE, {"program_id": ctx.id, "code": code}) is not None
 
 
 def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:

@@ -12,9 +12,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from db import Recipients, forget_engine, import_program
+from db import forget_engine, import_program
 from duban.simulation.days import Simulation, simulate
-from duban.simulation.units import simulate_units
+from duban.simulation.units import SimulatedUnits
 from flows import Settings, Wiring
 from schedule import PlanReading, read_plan
 
@@ -57,14 +57,6 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
     zone = ZoneInfo(program.timezone)
     with wired.transaction() as session:
         import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
-
-    # Who answers for each task: only an import changes it, so the replay reads it once.
-    answering: list[Recipients] = []
-
-    def content(session, ctx, day, at, rng):
-        answering[:] = answering or [Recipients(session, ctx.id)]
-        simulate_units(session, ctx, day, at, rng, home, answering[0])
-
     simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
-                          content_step=content, evidence_home=home)
+                          content_step=SimulatedUnits(home).work, evidence_home=home)
     return Replay(wired, program.id, simulation)

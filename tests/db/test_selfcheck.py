@@ -30,7 +30,7 @@ from db import (
     load_program,
     record_report,
 )
-from duban import simulate_units
+from duban import SimulatedUnits
 from notifications import (
     META_SHEET,
     form_filename,
@@ -379,15 +379,14 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
         for code, unit in (("D1", "office"), ("A1", "msa"), ("A2", "msa"), ("B2", "police")):
             record_report(session, ctx, code, unit, "done", None, None, [], at(date(2023, 4, 20)))
         record_report(session, ctx, "C1", "police", "in_progress", 50, None, [], at(date(2024, 3, 1)))
+    units = SimulatedUnits(tmp_path / "home")
     while day <= date(2024, 11, 29):
         with sessions.begin() as session:
             ctx = ctx_of(session)
             advance(session, ctx, day, at(day))
             derive_items(session, ctx, day, at(day))
             if calendar.is_workday(day):
-                for key, value in simulate_units(
-                    session, ctx, day, at(day, 15), rng, tmp_path / "home"
-                ).items():
+                for key, value in units.work(session, ctx, day, at(day, 15), rng).items():
                     counts[key] = counts.get(key, 0) + value
         day = date.fromordinal(day.toordinal() + 1)
     with sessions.begin() as session:
