@@ -94,6 +94,9 @@ class UnitModel:
         # The coordinator's desk: the replay's units are the only ones to claim and its coordinator the only
         # one to decide, so what waits is counted here rather than looked for every day.
         self.pending_claims = pending_count(session, ctx)
+        # A 交办 reaches a unit only in a message: with none sent since everything was signed for, there is
+        # nothing to sign.
+        self.to_sign = True
 
     def schedule(self, session: Session, end: date) -> None:
         """Plans the reports of instances not planned yet (new imports, extensions are picked up too)."""
@@ -183,6 +186,7 @@ def simulate(
                                 "reasons": list(t.reasons)} for t in check.transitions]
         result.notices += check.claimed
         result.messages += check.dispatched.messages if check.dispatched else 0
+        model.to_sign = model.to_sign or bool(check.dispatched and check.dispatched.messages)
         workday = model.calendar.is_workday(day)
         if not (workday or check.transitions or day == start or day in model.plan):
             day += timedelta(days=1)
@@ -191,10 +195,10 @@ def simulate(
             if check.transitions or day == start:
                 model.schedule(session, end)
             evening = datetime.combine(day, REPORT_TIME, ctx.zone)
-            if workday:
+            if workday and model.to_sign:
                 result.units_side["acks"] += _acknowledge(session, ctx, model, day, evening)
-                if model.pending_claims:
-                    _review(session, ctx, model, day, evening, rng, result.units_side)
+            if workday and model.pending_claims:
+                _review(session, ctx, model, day, evening, rng, result.units_side)
             for report in model.reports_on(day):
                 if not _still_open(session, ctx, report.code):
                     continue
@@ -215,11 +219,13 @@ def _acknowledge(session: Session, ctx: ProgramContext, model: UnitModel, today:
     the slowest are chased (ack_missing)."""
     done = 0
     codes = model.unit_codes
-    for _instance, unit_id, code, sent_on in unacknowledged(session, ctx):
+    waiting = unacknowledged(session, ctx)
+    for _instance, unit_id, code, sent_on in waiting:
         habit = zlib.crc32(f"{ctx.id}:{codes[unit_id]}".encode()) % 5
         if model.calendar.workdays_between(sent_on, today) >= habit:
             acknowledge(session, ctx, code, codes[unit_id], at, "simulate")
             done += 1
+    model.to_sign = done < len(waiting)
     return done
 
 

@@ -72,6 +72,8 @@ HEADER_KEYS = ("code", "area", "measure", "role", "due", "evidence_spec", "recor
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+UNLOCKED = Protection(locked=False)
 
 
 def headers(language: str) -> list[str]:
@@ -130,14 +132,12 @@ def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
     for index, row in enumerate(spec.rows):
         r = FIRST_ROW + index
         values = [row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded]
-        for column, value in zip("ABCDEFG", values, strict=True):
-            cell = sheet[f"{column}{r}"]
-            cell.value, cell.fill = cell_value(value), LOCKED_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for column in INPUT_COLUMNS:
-            cell = sheet[f"{column}{r}"]
-            cell.protection = Protection(locked=False)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for column, value in enumerate(values, 1):
+            cell = sheet.cell(r, column, cell_value(value))
+            cell.fill, cell.alignment = LOCKED_FILL, TOP_WRAP
+        for column in range(len(values) + 1, len(COLUMNS) + 1):
+            cell = sheet.cell(r, column)
+            cell.protection, cell.alignment = UNLOCKED, TOP_WRAP
     last = FIRST_ROW + max(len(spec.rows), 1) - 1
     labels = COMPLETION_LABELS[spec.language]
     choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
