@@ -1,6 +1,8 @@
 """What the whole Chengdu replay costs: CPU seconds of `duban demo --json` as `make demo` runs it (a child
 process: imports, the replay, the status, the acceptance package and the scores), and of the replay alone
-in-process with its SQL statements and commits per simulated day.
+in-process with its SQL statements and commits per simulated day. The replay's CPU is split three ways: the
+daily check's dispatch (sending the digests), the rest of the daily check (phases, claims), and the units'
+side (签收, reports, reviews, forms, remediation, extensions: the replay less its daily checks).
 
 Run on demand: `python -m bench.replay_bench [--seed N] [--profile FILE]` (FILE: a cProfile dump of the
 in-process replay). Each run uses a temporary home, like `duban demo`'s own.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import json
 import os
 import resource
@@ -58,6 +61,29 @@ def profiling(path: Path):
         profiler.dump_stats(str(path))
 
 
+@contextmanager
+def timing(module: str, name: str):
+    """CPU seconds spent in `module.name` while inside (calls from within it are not counted twice)."""
+    owner = importlib.import_module(module)
+    original, spent = getattr(owner, name), {"cpu": 0.0, "depth": 0}
+
+    def timed(*args, **kwargs):
+        spent["depth"] += 1
+        started = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent["depth"] -= 1
+            if not spent["depth"]:
+                spent["cpu"] += time.process_time() - started
+
+    setattr(owner, name, timed)
+    try:
+        yield spent
+    finally:
+        setattr(owner, name, original)
+
+
 def demo_cpu(seed: int) -> float:
     """CPU seconds (user + system) of `duban demo --json` in a child process of its own."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,13 +98,17 @@ def replay_figures(seed: int, profile: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="duban-replay-") as tmp:
         home = fresh_home(Path(tmp) / "demo")
         reading = readable_plan(EXAMPLE_PLANS / "chengdu-2023")
-        with counting() as counts, profiling(profile) if profile else nullcontext():
+        with (counting() as counts, profiling(profile) if profile else nullcontext(),
+              timing("duban.simulation.days", "run_check") as checks,
+              timing("flows.check", "dispatch") as sends):
             started = time.process_time()
             simulation = replay(reading, home, None, None, seed).simulation
             cpu = time.process_time() - started
     days = (simulation.end - simulation.start).days + 1
     return {
-        "days": days, "replay_cpu_s": round(cpu, 1),
+        "days": days, "replay_cpu_s": round(cpu, 1), "dispatch_cpu_s": round(sends["cpu"], 1),
+        "check_rest_cpu_s": round(checks["cpu"] - sends["cpu"], 1),
+        "units_cpu_s": round(cpu - checks["cpu"], 1),
         "statements_per_day": round(counts["statements"] / days, 1),
         "commits_per_day": round(counts["commits"] / days, 2),
         "notices": sum(simulation.notices.values()), "messages": simulation.messages,

@@ -123,7 +123,7 @@ class SimulatedUnits:
         day = _Day(session, ctx, today, at, rng, calendar, bump)
         self._evidence(day, by_kind.get("acceptance"))
         _simulate_selfcheck(day, by_kind.get("self_check"), self.home)
-        _simulate_remediation(day, self.home)
+        _simulate_remediation(day, by_kind.get("remediation"), self.home)
         _simulate_extensions(day, self.leads)
         return counts
 
@@ -253,8 +253,10 @@ def _evidence_files(session: Session, ctx: ProgramContext) -> dict[str, list[str
     return files_of
 
 
-def _simulate_remediation(day: _Day, settings_home: Path) -> None:
+def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:
     session, ctx, today, calendar = day.session, day.ctx, day.today, day.calendar
+    if phase is None or today < phase.start:
+        return  # db.remediation.derive_items makes items once the remediation window has opened, not before
     for item, unit_code, task_code, title, spec, kind in session.execute(_OPEN_ITEMS, {"program_id": ctx.id}):
         draw = day.rng.random()
         late_unit = _profile(ctx.id, unit_code) in (0, 1)
