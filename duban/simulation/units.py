@@ -105,7 +105,7 @@ class SimulatedUnits:
     def __init__(self, settings_home: Path) -> None:
         self.home = settings_home
         self._leads: dict[int, str] | None = None
-        self.evidenced: set[int] = set()
+        self._evidenced: set[int] = set()
         self._last_report = 0
 
     def work(self, session: Session, ctx: ProgramContext, today: date, at: datetime,
@@ -144,8 +144,8 @@ class SimulatedUnits:
                 _REPORTS_SINCE, {"program_id": ctx.id, "after": self._last_report}):
             self._last_report = max(self._last_report, report_id)
             if files:
-                self.evidenced.add(task_id)
-        done = [row for row in done if row[0] not in self.evidenced]
+                self._evidenced.add(task_id)
+        done = [row for row in done if row[0] not in self._evidenced]
         if not done:
             return
         leads = self.leads(session, ctx)
