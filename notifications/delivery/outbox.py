@@ -55,9 +55,9 @@ class OutboxNotifier:
         return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
 
     def send(self, message: Message) -> DeliveryResult:
-        if self._sessions is not None:
-            with self._sessions() as session, session.begin():
-                inflight.mark_posting(session, message.message_id, inflight.OUTBOX_ROUTE, message.at)
+        """Appends the line, then records it in one transaction: the ledger row, the route and the message's
+        notices. The route was claimed straight into `posting` (inflight.claim_routes): a run that dies before
+        the commit leaves it `unknown`, shown to the coordinator, never written again unasked."""
         line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.encode("utf-8")
@@ -68,6 +68,7 @@ class OutboxNotifier:
                 os.write(fd, data)
             finally:
                 os.close(fd)
+        settled = None
         if self._sessions is not None:
             with self._sessions() as session, session.begin():
                 ledger.record_delivery(
@@ -75,6 +76,8 @@ class OutboxNotifier:
                     state="sent", now=message.at, reason="recorded in the outbox",
                 )
                 inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
+                settled = inflight.settle_message(session, message.message_id, message.at, OUTBOX_CHANNEL)
         return DeliveryResult(
-            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
+            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),),
+            settled=settled,
         )
