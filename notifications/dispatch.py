@@ -55,7 +55,8 @@ SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remedi
 CARRIES_FILES = ("email",)  # the channels that carry attachments; robots and the outbox never do
 
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
-_NOTICES, _INSTANCES, _TASKS = Notice.__table__, TaskInstance.__table__, Task.__table__
+_NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
+                                         NoticeChannel.__table__)
 _TAKE = (update(_NOTICES)
          .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)), _NOTICES.c.state == "queued")
          .values(state="sending", message_id=bindparam("message"))
@@ -68,6 +69,12 @@ _LISTED = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("receive
            .select_from(_NOTICES.outerjoin(_INSTANCES, _INSTANCES.c.id == _NOTICES.c.instance_id)
                         .outerjoin(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id))
            .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True))))
+# Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
+_QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
+_QUEUED = select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience).where(*_QUEUED_WHERE).order_by(
+    _NOTICES.c.id)
+_QUEUED_ROUTES = (select(_ROUTES.c.notice_id, _ROUTES.c.route, _ROUTES.c.state, _ROUTES.c.message_id)
+                  .join(_NOTICES, _NOTICES.c.id == _ROUTES.c.notice_id).where(*_QUEUED_WHERE))
 _COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
             .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
 
@@ -292,17 +299,11 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
     here."""
     with sessions.begin() as session:
-        queued = session.execute(
-            select(Notice.id, Notice.unit_id, Notice.audience)
-            .where(Notice.program_id == program_id, Notice.state == "queued").order_by(Notice.id)
-        ).all()
+        queued = session.execute(_QUEUED, {"program": program_id}).all()
         if not queued:
             return None
         taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-        for notice_id, route, state, message_id in session.execute(
-            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state,
-                   NoticeChannel.message_id).join(Notice, Notice.id == NoticeChannel.notice_id)
-            .where(Notice.program_id == program_id, Notice.state == "queued")):
+        for notice_id, route, state, message_id in session.execute(_QUEUED_ROUTES, {"program": program_id}):
             taken[notice_id][route] = (state, message_id)
         units = {row.id: _Unit(*row) for row in session.execute(
             select(Unit.id, Unit.code, Unit.name, Unit.notify, Unit.leader_notify)
