@@ -3,10 +3,12 @@ flight.
 
 A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that
 moves the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and
-settles it after the answer. The next check recovers the rows of a run that died (its lease is past, or its
-process is gone): `claimed` provably never left and is owed again; `posting` may have arrived: `unknown`
-(shown and alerted, re-sent only on the coordinator's order), except on an idempotent channel (email: the same
-Message-ID), where it is re-sent under the same message id (`retry`).
+settles it after the answer (the outbox, which has no wire, is claimed straight into `posting`), and the
+message's notices take their state from their routes in one statement (`settle_message`). The next check
+recovers the rows of a run that died (its lease is past, or its process is gone): `claimed` provably never
+left and is owed again; `posting` may have arrived: `unknown` (shown and alerted, re-sent only on the
+coordinator's order), except on an idempotent channel (email: the same Message-ID), where it is re-sent under
+the same message id (`retry`).
 
 A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by
 the same route, whatever message it is grouped into.
