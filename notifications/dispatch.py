@@ -52,7 +52,7 @@ from schedule import clean_text, text
 SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
                 "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin",
                 "ack_missing")
-CARRIES_FILES = ("email",)  # the channels that carry attachments; robots and the outbox never do
+CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robots and the outbox never do
 
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
 _NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
@@ -412,12 +412,12 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
     office = coordinator.name if coordinator is not None else ""
     head = letterhead(session, ctx, office, message_id, today.year)
     contact = head.contact or ""
+    # Only email carries files and HTML: robots and the outbox name where to get the files, and show text.
+    carried = any(r.kind in CARRIES_FILES for r in routes)
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today,
                              items=_items(session, program, unit, audience, notices),
-                             bulletin_markdown=bulletin, link=link, letterhead=head)
-    # Only a channel that carries files gets them written: robots and the outbox name where to get them.
-    carried = any(r.kind in CARRIES_FILES for r in routes)
+                             bulletin_markdown=bulletin, link=link, letterhead=head, html=carried)
     files = _attachments(session, program, unit, notices, kinds) if carried else []
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     urls = tuple(r.url for r in routes if r.url is not None)
