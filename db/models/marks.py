@@ -1,0 +1,58 @@
+"""The check's marks, and the change count they are read against (db.marks).
+
+`programs.changes` is counted up by every write that can bring a claim step new candidates: any write to a
+program, its phases, units, collectives, tasks, their units or their instances (an import adding or re-dating
+tasks, an extension moving a due date, a report reopening a task or finishing one a 交办 waits for, a phase
+transition). It is counted here, from the session's own events, where every session of every command has the
+models loaded, not by each writer: a writer added later cannot forget it. A write whose program is not at
+hand (a bulk statement, a task's units, a collective's members) counts for every program.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import chain
+
+from sqlalchemy import Date, Integer, String, UniqueConstraint, event, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from db.models.core import Base, Phase, Program, ProgramRow, Task, TaskInstance, TaskUnit, Unit, UnitMember
+
+
+class CheckMark(ProgramRow, Base):
+    """A claim step (`scope`: `phase:KIND` or `program`) claimed everything due on `claimed_on`, the program's
+    change count being `changes` when it read its candidates."""
+
+    __tablename__ = "check_marks"
+    __table_args__ = (UniqueConstraint("program_id", "scope"),)
+
+    scope: Mapped[str] = mapped_column(String(64))
+    claimed_on: Mapped[date] = mapped_column(Date)
+    changes: Mapped[int] = mapped_column(Integer)
+
+
+WATCHED = (Program, Phase, Unit, UnitMember, Task, TaskUnit, TaskInstance)
+_WATCHED_TABLES = frozenset(model.__table__ for model in WATCHED)
+
+
+def _count(session: Session, programs: set[str | None]) -> None:
+    # On the connection: the session's own events (and this count) stay out of it.
+    query = update(Program).values(changes=Program.changes + 1)
+    if None not in programs:
+        query = query.where(Program.id.in_(sorted(programs)))
+    session.connection().execute(query)
+
+
+@event.listens_for(Session, "before_flush")
+def _count_flushed(session: Session, _context, _instances) -> None:
+    written = chain(session.new, session.deleted, (o for o in session.dirty if session.is_modified(o)))
+    programs = {o.id if isinstance(o, Program) else getattr(o, "program_id", None)
+                for o in written if isinstance(o, WATCHED)}
+    if programs:
+        _count(session, programs)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _count_bulk(state) -> None:
+    if not state.is_select and getattr(state.statement, "table", None) in _WATCHED_TABLES:
+        _count(state.session, {None})
