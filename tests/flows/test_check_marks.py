@@ -7,8 +7,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, event
 
-from db import CheckMark, get_engine, import_program, load_program, record_report
-from db.extensions import approve_extension, request_extension
+from db import (
+    CheckMark,
+    approve_extension,
+    get_engine,
+    import_program,
+    load_program,
+    record_report,
+    request_extension,
+)
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
 from tests.support.programs import at, check, notices, setup
