@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from db.models import CheckMark, Program
+from db.models.marks import written_in_transaction
 from db.notices import dialect_insert
 
 
@@ -32,6 +33,9 @@ def read_mark(session: Session, program_id: str, scope: str) -> Mark:
         .outerjoin(CheckMark, and_(CheckMark.program_id == Program.id, CheckMark.scope == scope))
         .where(Program.id == program_id)
     ).one()
+    if written_in_transaction(session, program_id):
+        # This transaction wrote for the program (a phase transition): the count it will have once committed.
+        return Mark(scope, None, changes + 1)
     return Mark(scope, claimed_on if seen == changes else None, changes)
 
 
