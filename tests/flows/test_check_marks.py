@@ -82,10 +82,14 @@ def _history(tmp_path, days: list[date], *, full_scan: bool) -> set[tuple[str, d
 def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claims(tmp_path):
     daily = [date(2023, 6, 1) + timedelta(days=n) for n in range(60)]
     gaps = daily[::4]  # three days without a check, then one
+    claimed = {}
     for days in (daily, gaps):
-        marked = _history(tmp_path / f"marked-{len(days)}", days, full_scan=False)
+        marked = claimed[len(days)] = _history(tmp_path / f"marked-{len(days)}", days, full_scan=False)
         assert marked == _history(tmp_path / f"full-{len(days)}", days, full_scan=True)
-        assert {key.split(":")[0] for key, _day in marked} >= {"before_due", "overdue", "escalation"}
+        assert {key.split(":")[0] for key, _day in marked} >= {
+            "before_due", "overdue", "escalation", "ack_missing"}
+    # A catch-up claims each item's rung of the day, as a daily check does: nothing more, nothing twice.
+    assert {key for key, _day in claimed[len(gaps)]} <= {key for key, _day in claimed[len(daily)]}
 
 
 def _statements(wired, day: date, hour: int) -> tuple[list[str], object]:
