@@ -49,8 +49,8 @@ def plan_candidates(
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
-    then the ladder visits only the due dates whose rung moved since that day (none the same day), and what
-    only a write brings (the 交办, the phase notices) is held already.
+    then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
+    bulletin), and what only a write brings (the 交办, the phase notices) is held already.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -64,8 +64,9 @@ def plan_candidates(
         candidates += _before_due(session, ctx, moved, calendar, task_phases)
         candidates += _overdue_and_escalations(session, ctx, moved, calendar, task_phases)
         candidates += _report_missing(session, ctx, today, calendar, task_phases)
-    if program_notices:
-        candidates += [] if since is not None else _phase_notices(session, ctx)
+    if program_notices and since is None:
+        candidates += _phase_notices(session, ctx)
+    if program_notices and since != today:
         candidates += bulletin_candidates(ctx, today, calendar)
     return candidates
 
