@@ -32,7 +32,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from db.bulk import bulk_read
+from db.bulk import STREAMED_ROWS, bulk_read
 from db.gates import phase_decision
 from db.models import (
     Notice,
@@ -145,7 +145,8 @@ def _task_cards(session: Session, scoring: _Scoring) -> None:
     if scoring.year is not None:
         query = query.where(TaskInstance.due.between(date(scoring.year, 1, 1), date(scoring.year, 12, 31)))
     carded: set[tuple[int, int]] = set()  # (instance, unit): a unit leading twice over is counted once
-    for instance_id, code, seq, due, status, done_on, unit_id in session.execute(query):
+    rows = session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples()
+    for instance_id, code, seq, due, status, done_on, unit_id in rows:
         s = scoring.stats.get(unit_id)
         if s is None or (instance_id, unit_id) in carded:
             continue

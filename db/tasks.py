@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, case, event, func, select
 from sqlalchemy.orm import Session
 
-from db.bulk import bulk_read
+from db.bulk import STREAMED_ROWS, bulk_read
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
@@ -61,7 +61,8 @@ def assignments(
         .where(Unit.program_id == program_id)
         .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
     )
-    rows = session.execute(query if task_id is None else query.where(TaskUnit.task_id == task_id)).all()
+    rows = session.execute(query if task_id is None else query.where(TaskUnit.task_id == task_id),
+                           execution_options={"yield_per": STREAMED_ROWS}).tuples()
     result: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"lead": [], "co": []})
     for task_id, role, code in rows:
         result[task_id][role].append(code)
@@ -151,23 +152,24 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
     if unit_code is not None:
         wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
     light_of = lights(ctx, today)
+    iso = cache(date.isoformat)  # one string per distinct day, shared by the rows that hold it
     rows = []
     for (task_id, task_code, title, area, recurrence, phase_kind, time_limit, evidence_spec, active,
          instance_id, due, window_start, status, progress, last_report_at, done_on,
-         original_due) in session.execute(query).tuples():
+         original_due) in session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples():
         units = by_task[task_id]
         if wanted is not None and wanted.isdisjoint(units["lead"] + units["co"]):
             continue
         last_report = ctx.local_date(last_report_at) if last_report_at else None
         rows.append({
             "code": task_code, "title": title, "area": area, "lead": units["lead"], "co": units["co"],
-            "due": due.isoformat() if due else None,
-            "original_due": original_due.isoformat() if original_due and original_due != due else None,
+            "due": iso(due) if due else None,
+            "original_due": iso(original_due) if original_due and original_due != due else None,
             "recurrence": recurrence, "phase": phase_kind, "status": status, "progress": progress,
             "light": light_of(due, status, progress, window_start, recurrence == "ongoing", last_report),
             "time_limit": time_limit, "evidence_spec": evidence_spec,
-            "last_report": last_report.isoformat() if last_report else None,
-            "done_on": done_on.isoformat() if done_on else None, "active": active, "instance_id": instance_id,
+            "last_report": iso(last_report) if last_report else None,
+            "done_on": iso(done_on) if done_on else None, "active": active, "instance_id": instance_id,
         })
     return rows
 
