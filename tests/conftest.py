@@ -3,15 +3,20 @@ first for `make test`'s two workers."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# Before Prefect is imported anywhere: no analytics (no internet here) and a throwaway Prefect home.
+# Before Prefect is imported anywhere: no analytics (no internet here) and a throwaway Prefect home, removed
+# when the process that made it ends (xdist's workers inherit it from the controller).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-prefect-"))
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="duban-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from tests.support.peers import FakeClock, RobotPeer, SMTPPeer  # noqa: E402

@@ -1,5 +1,6 @@
 """A unit's pages under its personal link `/u/{token}`: its tasks (lead and co-unit apart), 签收, 反馈 with
-evidence, 申请办结, 延期申请, the self-check form and the returned 报送表, and its own history.
+evidence, 申请办结, 延期申请, the self-check form and the returned 报送表, its 整改事项 (补差提升: progress,
+原因分析 and 整改措施, closed with evidence), and its own history.
 
 GET only reads. Every POST carries the session's CSRF token and a one-time form id (a double submit records
 once), and acts only on the link's own unit and program: another unit's task is a 404 like an unknown one.
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db import (
+    Event,
     ExtensionRequest,
     InvalidInput,
     LinkHolder,
@@ -31,6 +33,8 @@ from db import (
     collectives_of,
     first_submission,
     import_reports,
+    list_items,
+    report_item,
     request_extension,
     store,
     submit_report,
@@ -85,6 +89,7 @@ def _page_values(session, ctx, holder: LinkHolder, today: date) -> dict:
         "lead_rows": [r for r in shown if r["role"] == "lead"],
         "co_rows": [r for r in shown if r["role"] == "co"],
         "hidden": len(rows) - len(shown),
+        "items": list_items(session, ctx, today, holder.unit_code),
         "expires": holder.expires_at.astimezone(ctx.zone).date().isoformat(),
         "form_ids": {"selfcheck": _form_id(), "import": _form_id()},
     }
@@ -250,6 +255,20 @@ def _checked_uploads(ctx, uploads: list[tuple[str, bytes]]) -> list[tuple[str, b
     return uploads
 
 
+def _progress(ctx, form, default: int) -> int:
+    try:
+        return int(str(form.get("progress") or default).strip())
+    except ValueError:
+        raise Refusal(400, text(ctx.language, "refusal.progress_integer",
+                                progress=clean_entry(form.get("progress"), 20))) from None
+
+
+def _stored(request: Request, files: list[tuple[str, bytes]]) -> list[str]:
+    """The uploads kept by their hash under the home, as evidence paths."""
+    home = portal_of(request).wiring.settings.home
+    return [str(home / store(home, content, name)) for name, content in files]
+
+
 @router.post("/u/{token}/t/{code}/ack")
 async def ack(request: Request, token: str, code: str) -> Response:
     def work(session, ctx, holder, form, uploads, now):
@@ -265,17 +284,11 @@ async def report(request: Request, token: str, code: str) -> Response:
     def work(session, ctx, holder, form, uploads, now):
         row = _task_of_unit(session, ctx, holder, code, ctx.local_date(now))
         status = "done" if form.get("action") == "claim" else str(form.get("status") or "in_progress")
-        try:
-            progress = int(str(form.get("progress") or row["progress"]).strip())
-        except ValueError:
-            raise Refusal(400, text(ctx.language, "refusal.progress_integer",
-                                    progress=clean_entry(form.get("progress"), 20))) from None
+        progress = _progress(ctx, form, row["progress"])
         note = clean_entry(form.get("note")) or None
         files = _checked_uploads(ctx, uploads)
-        home = portal_of(request).wiring.settings.home
-        names = [name for name, _ in files]
-        check_report(session, ctx, code, holder.unit_code, status, progress, names)
-        stored = [str(home / store(home, content, name)) for name, content in files]
+        check_report(session, ctx, code, holder.unit_code, status, progress, [name for name, _ in files])
+        stored = _stored(request, files)  # only once the report is known to be accepted
         submit_report(
             session, ctx, code, holder.unit_code, status, progress, note, stored, now, _actor(holder)
         )
@@ -328,3 +341,54 @@ async def report_table_upload(request: Request, token: str) -> Response:
             raise Refusal(400, "\n".join(str(p) for p in problems))
 
     return await _act(request, token, work, f"/u/{token}", MAX_BODY)
+
+
+def _item_of_unit(session, ctx, holder: LinkHolder, code: str, today: date) -> dict:
+    """The unit's own 整改事项; another unit's, like an unknown one, is a 404."""
+    item = next((i for i in list_items(session, ctx, today, holder.unit_code) if i["code"] == code), None)
+    if item is None:
+        raise Refusal(404, texts_for(ctx.language)["not_found"], ctx.language)
+    return item
+
+
+def _item_reports(session, ctx, code: str) -> list[dict]:
+    """What was reported on the item, newest first (the events its reports and its closing recorded)."""
+    events = session.scalars(
+        select(Event).where(Event.program_id == ctx.id, Event.subject == f"item:{code}",
+                            Event.kind.in_(("remediation.reported", "remediation.closed")))
+        .order_by(Event.id.desc()).limit(200))
+    return [{"at": e.at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M"), "status": e.data.get("status"),
+             "progress": e.data.get("progress") or 0, "note": e.data.get("note"),
+             "files": [f.rsplit("/", 1)[-1] for f in e.data.get("evidence") or []]} for e in events]
+
+
+@router.get("/u/{token}/r/{code}")
+async def item_page(request: Request, token: str, code: str) -> Response:
+    def build(session, ctx, holder, today):
+        item = _item_of_unit(session, ctx, holder, code, today)
+        return ctx.program.language, {"item": item, "reports": _item_reports(session, ctx, code),
+                                      "unit_name": holder.unit_name, "program_name": ctx.program.name,
+                                      "today": today.isoformat(), "form_id": _form_id()}
+
+    return await _unit_page(request, token, "item.html", build)
+
+
+@router.post("/u/{token}/r/{code}/report")
+async def item_report(request: Request, token: str, code: str) -> Response:
+    """进展 or 整改完成. Closing asks for the 原因分析 and the 整改措施 (given now or in an earlier
+    report), as 补差提升 does: an item closed without them would be a gap in the acceptance package."""
+    def work(session, ctx, holder, form, uploads, now):
+        item = _item_of_unit(session, ctx, holder, code, ctx.local_date(now))
+        closing = form.get("action") == "close"
+        cause, measure = clean_entry(form.get("cause")) or None, clean_entry(form.get("measure")) or None
+        if closing and not ((cause or item["cause"]) and (measure or item["measure"])):
+            raise Refusal(400, text(ctx.language, "refusal.item_unexplained", code=code))
+        progress = 100 if closing else _progress(ctx, form, 0)
+        files = _checked_uploads(ctx, uploads)
+        if closing and item["kind"] == "no_evidence" and not files:
+            raise Refusal(400, text(ctx.language, "refusal.item_evidence", code=code))
+        report_item(session, ctx, code, holder.unit_code, "done" if closing else "in_progress", progress,
+                    clean_entry(form.get("note")) or None, _stored(request, files), now, _actor(holder),
+                    cause=cause, measure=measure)
+
+    return await _act(request, token, work, f"/u/{token}/r/{code}", MAX_BODY)

@@ -23,46 +23,10 @@ from db import (
     item_due,
     list_items,
     package_data,
-    record_report,
     report_item,
     task_rows,
 )
-from notifications import import_forms
-from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner, set_phase
-
-
-def with_findings(tmp_path, returned_on: date = date(2024, 6, 20)):
-    """msa returns A2 partly done and B1 done without evidence; police returns C1 not done."""
-    sessions, url = make_db(tmp_path)
-    with sessions.begin() as session:
-        ctx = ctx_of(session)
-        record_report(session, ctx, "A1", "msa", "done", None, None, [], at(date(2023, 6, 20)))
-        record_report(session, ctx, "B1", "police", "done", None, None, [], at(date(2024, 5, 20)))
-        for _ in range(8):  # every quarterly instance of B2
-            record_report(session, ctx, "B2", "police", "done", None, None, [], at(date(2024, 5, 20)))
-    written = forms(sessions, tmp_path)
-    files = [
-        fill(
-            written["msa"],
-            {
-                "A1": ("已完成", 95, "a.pdf", None),
-                "A2": ("部分完成", 70, None, "协作机制未落地"),
-                "B1": ("已完成", 88, None, None),
-            },
-        ),
-        fill(
-            written["police"],
-            {
-                "C1": ("未完成", 40, None, "培训未开展"),
-                "B1": ("已完成", 90, "b.pdf", None),
-                "B2": ("已完成", 90, "c.pdf", None),
-            },
-        ),
-    ]
-    with sessions.begin() as session:
-        results, problems = import_forms(session, ctx_of(session), files, at(returned_on))
-        assert results, problems
-    return sessions, url
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase, with_findings
 
 
 def codes_and_dues(sessions) -> list[tuple[str, str, str, str]]:

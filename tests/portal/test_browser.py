@@ -6,16 +6,12 @@ README shows (into docs/screenshots/ under `make screenshots`, a temporary folde
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.support.browser import chromium
 from tests.support.prefect_server import PrefectServer
 from tests.support.production import DAILY_CHECK, PROGRAM, ROOT, Production
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -48,18 +44,13 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page():
-    assert CHROMIUM.exists(), ".ci/run installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN",
                                       timezone_id="Asia/Shanghai")
         try:
             yield context.new_page()
         finally:
             context.close()
-            browser.close()
 
 
 def test_the_daily_check_shows_its_upcoming_runs_at_0830(served, page, screenshots):

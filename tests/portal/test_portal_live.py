@@ -11,6 +11,7 @@ import pytest
 
 from duban import app as cli
 from flows import wiring
+from tests.support.browser import chromium
 from tests.support.portal import (
     PDF,
     Clock,
@@ -23,10 +24,6 @@ from tests.support.portal import (
     runner,
     task_of,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def add_coordinator(password: str = "correct horse") -> None:
@@ -137,9 +134,6 @@ def _signed_in_office(browser, url: str):
 
 
 def test_the_whole_loop_in_chromium(live, screenshots):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
     wired, clock, server = live
     message = next(m for m in outbox(wired) if m["unit"] == "msa" and "assignment" in m["kinds"])
     link = next(
@@ -147,37 +141,33 @@ def test_the_whole_loop_in_chromium(live, screenshots):
     )
     evidence = wired.settings.home.parent / "平台截图.png"
     evidence.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            unit = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-            _acknowledge_report_and_claim(unit, link, evidence)
-            office = _signed_in_office(browser, server.url)
-            assert "合作协议.pdf" in office.content()
-            office.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
-            clock.now = moment("2023-03-03T09:00")
-            office.fill("tr[id^=claim-] input[name=reason]", "协议缺少盖章页，请补充后重新申请")
-            office.locator("tr[id^=claim-] button.return").click()
+    with chromium() as browser:
+        unit = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        _acknowledge_report_and_claim(unit, link, evidence)
+        office = _signed_in_office(browser, server.url)
+        assert "合作协议.pdf" in office.content()
+        office.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
+        clock.now = moment("2023-03-03T09:00")
+        office.fill("tr[id^=claim-] input[name=reason]", "协议缺少盖章页，请补充后重新申请")
+        office.locator("tr[id^=claim-] button.return").click()
 
-            clock.now = moment("2023-03-06T10:00")
-            unit.goto(link)
-            assert "协议缺少盖章页" in unit.locator("#task-A1").inner_text()
-            unit.screenshot(path=str(screenshots / "unit-page.png"), full_page=True)
-            unit.locator("#task-A1 a.open").click()
-            assert "协议缺少盖章页" in unit.locator("p.returned").inner_text()
-            unit.set_input_files(
-                "input[name=files]",
-                {"name": "合作协议（盖章）.pdf", "mimeType": "application/pdf", "buffer": PDF + b"stamped"},
-            )
-            unit.locator("button.claim").click()
+        clock.now = moment("2023-03-06T10:00")
+        unit.goto(link)
+        assert "协议缺少盖章页" in unit.locator("#task-A1").inner_text()
+        unit.screenshot(path=str(screenshots / "unit-page.png"), full_page=True)
+        unit.locator("#task-A1 a.open").click()
+        assert "协议缺少盖章页" in unit.locator("p.returned").inner_text()
+        unit.set_input_files(
+            "input[name=files]",
+            {"name": "合作协议（盖章）.pdf", "mimeType": "application/pdf", "buffer": PDF + b"stamped"},
+        )
+        unit.locator("button.claim").click()
 
-            clock.now = moment("2023-03-08T09:00")
-            office.goto(server.url + "/review")
-            office.locator("tr[id^=claim-] button.pass").click()
-            office.wait_for_url("**/review?done=1")
-            assert "审核通过" not in office.locator("main").inner_text().split("待审批的延期申请")[0]
-        finally:
-            browser.close()
+        clock.now = moment("2023-03-08T09:00")
+        office.goto(server.url + "/review")
+        office.locator("tr[id^=claim-] button.pass").click()
+        office.wait_for_url("**/review?done=1")
+        assert "审核通过" not in office.locator("main").inner_text().split("待审批的延期申请")[0]
     done = task_of("A1", "2023-03-09")
     assert done["status"] == "done" and done["done_on"] == "2023-03-06"
     assert (screenshots / "unit-page.png").stat().st_size > 10_000

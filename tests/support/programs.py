@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from db import Notice, Phase, ProgramContext, get_engine, import_program, load_program
+from db import Notice, Phase, ProgramContext, get_engine, import_program, load_program, record_report
 from duban import app
 from flows import Settings, Wiring, run_check
-from notifications import OutboxNotifier, write_forms
+from notifications import OutboxNotifier, import_forms, write_forms
 from schedule import read_plan
 from tests.support.factories import write_plan
 
@@ -113,3 +113,37 @@ def replay(wired: Wiring, start: date, end: date) -> None:
     while day <= end:
         check(wired, day)
         day += timedelta(days=1)
+
+
+def with_findings(tmp_path, returned_on: date = date(2024, 6, 20)):
+    """msa returns A2 partly done and B1 done without evidence; police returns C1 not done."""
+    sessions, url = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        record_report(session, ctx, "A1", "msa", "done", None, None, [], at(date(2023, 6, 20)))
+        record_report(session, ctx, "B1", "police", "done", None, None, [], at(date(2024, 5, 20)))
+        for _ in range(8):  # every quarterly instance of B2
+            record_report(session, ctx, "B2", "police", "done", None, None, [], at(date(2024, 5, 20)))
+    written = forms(sessions, tmp_path)
+    files = [
+        fill(
+            written["msa"],
+            {
+                "A1": ("已完成", 95, "a.pdf", None),
+                "A2": ("部分完成", 70, None, "协作机制未落地"),
+                "B1": ("已完成", 88, None, None),
+            },
+        ),
+        fill(
+            written["police"],
+            {
+                "C1": ("未完成", 40, None, "培训未开展"),
+                "B1": ("已完成", 90, "b.pdf", None),
+                "B2": ("已完成", 90, "c.pdf", None),
+            },
+        ),
+    ]
+    with sessions.begin() as session:
+        results, problems = import_forms(session, ctx_of(session), files, at(returned_on))
+        assert results, problems
+    return sessions, url
