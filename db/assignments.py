@@ -77,19 +77,26 @@ def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int
     ]
 
 
-def ack_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Selected]:
+def ack_candidates(session: Session, ctx: ProgramContext, today: date,
+                   since: date | None = None) -> list[Selected]:
     """ack_missing notices due today (nothing on non-workdays, like every rung), chosen in SQL: the chase is
-    asked once per moment a 交办 went out, never once per 交办."""
+    asked once per moment a 交办 went out, never once per 交办. `since`: the last day everything due was
+    claimed, nothing having changed since (db.marks): only the moments whose slot moved since then (none the
+    same day; a 交办 sent since then had no slot then)."""
     calendar = ctx.policies.work_calendar()
-    if not calendar.is_workday(today):
+    if not calendar.is_workday(today) or since == today:
         return []
     policy = ctx.policies.reminders
     within = policy.ack_within_workdays
+
+    def slot_on(day: date, sent_on: date) -> int | None:
+        return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
+
     rungs = []
     for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx))):
         sent_on = ctx.local_date(sent_at)
-        slot = ack_slot(today, sent_on, within, policy.overdue_every_workdays, calendar)
-        if slot is not None:
+        slot = slot_on(today, sent_on)
+        if slot is not None and (since is None or slot_on(since, sent_on) != slot):
             # The slot is in the text: each chase is its own line to the unit, never a repeat of the last.
             note = text(ctx.language, "ladder.ack_missing", assigned_on=sent_on, within=within, slot=slot)
             rungs.append((sent_at, slot, sent_on.isoformat(), note))

@@ -77,7 +77,8 @@ def roll_up(session: Session, program_id: str, parent_code: str | None = None) -
         session.execute(
             update(instances)
             .where(instances.c.id == bindparam("b_id"))
-            .values(status=bindparam("status"), progress=bindparam("progress"), done_on=bindparam("done_on")),
+            .values(status=bindparam("status"), progress=bindparam("progress"), done_on=bindparam("done_on"))
+            .execution_options(program=program_id),  # counted for this program alone (db.marks)
             changes,
         )
     return len(changes)

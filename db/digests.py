@@ -7,27 +7,29 @@ checks that reach for the same number collide on the unique (program, year, seq)
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-from db.models import DigestNumber
 
 ATTEMPTS = 20
 
+# The next number of the program's year, or none when the message has one already or an overlapping check took
+# that number first (DO NOTHING on either unique key). The same text on SQLite and PostgreSQL, compiled once.
+_NEXT = text(
+    "INSERT INTO digest_numbers (program_id, year, seq, message_id) "
+    "SELECT CAST(:program_id AS VARCHAR), CAST(:year AS INTEGER), COALESCE(MAX(seq), 0) + 1, "
+    "CAST(:message_id AS VARCHAR) FROM digest_numbers WHERE program_id = :program_id AND year = :year "
+    "ON CONFLICT DO NOTHING RETURNING seq")
+_TAKEN = text("SELECT seq FROM digest_numbers WHERE message_id = :message_id")
+
 
 def digest_number(session: Session, program_id: str, year: int, message_id: str) -> int:
-    taken = session.scalar(select(DigestNumber.seq).where(DigestNumber.message_id == message_id))
-    if taken is not None:
-        return taken
+    """One statement for a new message; a resumed one reads the number it kept."""
+    numbering = {"program_id": program_id, "year": year, "message_id": message_id}
     for _ in range(ATTEMPTS):
-        last = session.scalar(select(func.max(DigestNumber.seq))
-                              .where(DigestNumber.program_id == program_id, DigestNumber.year == year))
-        try:
-            with session.begin_nested():
-                session.add(DigestNumber(program_id=program_id, year=year, seq=(last or 0) + 1,
-                                         message_id=message_id))
-            return (last or 0) + 1
-        except IntegrityError:
-            continue  # an overlapping check took that number first
+        seq = session.scalar(_NEXT, numbering)
+        if seq is None:
+            seq = session.scalar(_TAKEN, {"message_id": message_id})
+        if seq is not None:
+            return seq
+        # an overlapping check took that number first: the next statement sees its commit
     raise RuntimeError(f"digest number: {ATTEMPTS} attempts collided with overlapping checks")

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Revisions once named by their author, renamed by their domain: a database stamped with the old name is the
+# same schema, so its stamp is renamed before it is compared or upgraded.
+RENAMED_REVISIONS = {"0007_e": "0007", "0008_e": "0008", "0009_f_program_end": "0009"}
 
 
 def alembic_config(url: str) -> Config:
@@ -103,9 +106,17 @@ def _migrated_engine(url: str) -> Engine:
 
         config = alembic_config(url)
         with engine.begin() as connection:
+            _rename_stamps(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     return engine
+
+
+def _rename_stamps(connection) -> None:
+    if not inspect(connection).has_table("alembic_version"):
+        return
+    connection.execute(text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+                       [{"old": old, "new": new} for old, new in RENAMED_REVISIONS.items()])
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

@@ -40,7 +40,7 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
     one records it and emits its event."""
     moved = session.execute(
         update(Phase).where(Phase.id == phase.id, Phase.state == state[phase.id]).values(state=to, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, program=phase.program_id)  # counted for it (db.marks)
     ).rowcount == 1
     if moved:
         state[phase.id] = to

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -29,21 +29,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
+# A Core insert built once: no flush, and no per-call statement construction on the dispatch's hot path.
+_ISSUE = insert(UnitLink.__table__)
+
+
 def issue_link(session: Session, ctx: ProgramContext, unit_id: int, at: datetime,
                message_id: str | None = None) -> str:
     """A new token for the unit, valid `link_days` from `at`; returns the token (the only time it is seen)."""
     token = secrets.token_urlsafe(32)
-    session.add(
-        UnitLink(
-            program_id=ctx.id,
-            unit_id=unit_id,
-            token_hash=token_hash(token),
-            created_at=at,
-            expires_at=at + timedelta(days=ctx.policies.portal.link_days),
-            message_id=message_id,
-        )
-    )
-    session.flush()
+    session.execute(_ISSUE, {
+        "program_id": ctx.id, "unit_id": unit_id, "token_hash": token_hash(token), "created_at": at,
+        "expires_at": at + timedelta(days=ctx.policies.portal.link_days), "message_id": message_id})
     return token
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import (
     CONTENT_PARTS,
     Candidate,
+    Mark,
     Phase,
     ProgramContext,
     Transition,
@@ -33,6 +34,8 @@ from db import (
     load_program,
     phases,
     plan_candidates,
+    read_mark,
+    record_mark,
     summary_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
@@ -106,11 +109,12 @@ def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime
         derive_items(session, ctx, today, at)  # findings become items when remediation opens
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
+    mark = read_mark(session, ctx.id, f"phase:{kind}")
     candidates = plan_candidates(session, ctx, today, {kind},
-                                 assignments=assigned_with == kind)
+                                 assignments=assigned_with == kind, since=mark.since)
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
-    return _claim(session, ctx, candidates, at)
+    return _claim(session, ctx, candidates, at, mark)
 
 
 def program_step(
@@ -133,18 +137,26 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     resting = {p.kind for p in plan_phases} - set(running)
-    candidates = plan_candidates(session, ctx, today, resting, program_notices=True,
+    # Which phases run changes only with a transition, a write: a mark for this step holds for one set.
+    mark = read_mark(session, ctx.id, "program")
+    candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
                                  assignments=assignment_phase(plan_phases) not in running)
     # Extension decisions any day of the program; a phase's own content when that phase is not running.
     parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-    candidates += ack_candidates(session, ctx, today) + claim_candidates(session, ctx)
-    return _claim(session, ctx, candidates, at)
+    candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
+    return _claim(session, ctx, candidates, at, mark)
 
 
-def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime) -> Counter:
-    return Counter(kind for _id, kind in claim(session, ctx, candidates, at))
+def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime,
+           mark: Mark | None = None) -> Counter:
+    """Claims the candidates; with the step's mark, records in the same transaction that it claimed everything
+    due today."""
+    claimed = Counter(kind for _id, kind in claim(session, ctx, candidates, at))
+    if mark is not None:
+        record_mark(session, ctx.id, mark, ctx.local_date(at))
+    return claimed
 
 
 def within_sending_window(ctx: ProgramContext, at: datetime) -> bool:

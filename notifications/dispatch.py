@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db import (
@@ -43,7 +43,7 @@ from notifications.message import Attachment, Message, Notifier, Recipient
 from notifications.render.bulletin import render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS, DigestItem, render_digest
 from notifications.render.letterhead import letterhead
-from notifications.render.lines import COUNTED_KINDS, lead_names, period_label, received_counts
+from notifications.render.lines import COUNTED_KINDS, RECEIVED_BEFORE, lead_names, period_label
 from notifications.workbooks.selfcheck import selfcheck_form_attachment
 from notifications.workbooks.tasks import unit_task_workbook
 from schedule import clean_text, text
@@ -52,7 +52,31 @@ from schedule import clean_text, text
 SUPERSEDABLE = ("before_due", "overdue", "escalation", "report_missing", "remediation_before_due",
                 "remediation_overdue", "remediation_escalation", "selfcheck_missing", "bulletin",
                 "ack_missing")
-CARRIES_FILES = ("email",)  # the channels that carry attachments; robots and the outbox never do
+CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robots and the outbox never do
+
+# The statements of each message, built once on the tables (Core): only their parameters change per message.
+_NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
+                                         NoticeChannel.__table__)
+_TAKE = (update(_NOTICES)
+         .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)), _NOTICES.c.state == "queued")
+         .values(state="sending", message_id=bindparam("message"))
+         .returning(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
+                    _NOTICES.c.subject_unit_id))
+_LISTED = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received"),
+                  _INSTANCES.c.id.label("instance"), _INSTANCES.c.due, _INSTANCES.c.status,
+                  _INSTANCES.c.progress, _INSTANCES.c.window_start, _INSTANCES.c.last_report_at,
+                  _TASKS.c.id.label("task_id"), _TASKS.c.title, _TASKS.c.code, _TASKS.c.recurrence)
+           .select_from(_NOTICES.outerjoin(_INSTANCES, _INSTANCES.c.id == _NOTICES.c.instance_id)
+                        .outerjoin(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id))
+           .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True))))
+# Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
+_QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
+_QUEUED = select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience).where(*_QUEUED_WHERE).order_by(
+    _NOTICES.c.id)
+_QUEUED_ROUTES = (select(_ROUTES.c.notice_id, _ROUTES.c.route, _ROUTES.c.state, _ROUTES.c.message_id)
+                  .join(_NOTICES, _NOTICES.c.id == _ROUTES.c.notice_id).where(*_QUEUED_WHERE))
+_COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
+            .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
 
 
 @dataclass
@@ -193,6 +217,7 @@ class _Program:
     today: date
     rows: list[dict] | None = None
     collectives: dict[str, set[str]] | None = None
+    lead_cache: dict[int, str | None] = field(default_factory=dict)  # task → its lead units' names
 
     @property
     def names(self) -> dict[str, str]:
@@ -202,6 +227,14 @@ class _Program:
         if self.rows is None:
             self.rows = task_rows(session, self.ctx, self.today)
         return self.rows
+
+    def leads(self, session: Session, task_ids: set[int]) -> dict[int, str | None]:
+        """Read once per dispatch: the same tasks come back in many units' digests."""
+        missing = task_ids - self.lead_cache.keys()
+        if missing:
+            separator = text(self.ctx.language, "digest_text.kinds_separator")
+            self.lead_cache.update({**dict.fromkeys(missing), **lead_names(session, missing, separator)})
+        return self.lead_cache
 
     def answering(self, session: Session, unit: _Unit) -> set[str]:
         """The unit and the collectives it answers for."""
@@ -241,7 +274,7 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
         message_id, unit = resume or new_message_id(program_id, at), program.units[unit_id]
         try:
             with sessions.begin() as session:
-                taken = _take(session, program_id, notice_ids, routes, message_id, owner, at)
+                taken = _take(session, notice_ids, routes, message_id, program_id, owner, at)
                 if not taken:
                     continue  # an overlapping check took them first, or settled a route in between
                 link = link_url(portal_url or program.ctx.policies.portal.url,
@@ -256,7 +289,7 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             result.render_failures.append((unit.name, message_id, reason))
             continue
         crash_point("after_claim")
-        _send(sessions, program_id, notifier, message, unit_id, owner, at, result)
+        _send(sessions, notifier, message, unit_id, owner, at, result)
     return result
 
 
@@ -266,17 +299,11 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
     here."""
     with sessions.begin() as session:
-        queued = session.execute(
-            select(Notice.id, Notice.unit_id, Notice.audience)
-            .where(Notice.program_id == program_id, Notice.state == "queued").order_by(Notice.id)
-        ).all()
+        queued = session.execute(_QUEUED, {"program": program_id}).all()
         if not queued:
             return None
         taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-        for notice_id, route, state, message_id in session.execute(
-            select(NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state,
-                   NoticeChannel.message_id).join(Notice, Notice.id == NoticeChannel.notice_id)
-            .where(Notice.program_id == program_id, Notice.state == "queued")):
+        for notice_id, route, state, message_id in session.execute(_QUEUED_ROUTES, {"program": program_id}):
             taken[notice_id][route] = (state, message_id)
         units = {row.id: _Unit(*row) for row in session.execute(
             select(Unit.id, Unit.code, Unit.name, Unit.notify, Unit.leader_notify)
@@ -303,41 +330,37 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
         groups[(unit_id, audience, owed, resume)].append(notice_id)
     if settled:
         with sessions.begin() as session:
-            inflight.settle_notices(session, program_id, settled, at)
+            inflight.settle_notices(session, settled, at)
     return program, groups
 
 
-def _take(session: Session, program_id: str, notice_ids: list[int], routes: tuple[inflight.Route, ...],
-          message_id: str, owner: str, at: datetime) -> list[_Queued]:
+def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route, ...], message_id: str,
+          program_id: str, owner: str, at: datetime) -> list[_Queued]:
     """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
     overlapping check's update finds these rows taken. Empty when another run got there first."""
-    taken = [_Queued(*row) for row in session.execute(
-        update(Notice).where(Notice.id.in_(bindparam("ids", expanding=True)), Notice.state == "queued")
-        .values(state="sending", message_id=message_id)
-        .returning(Notice.id, Notice.kind, Notice.instance_id, Notice.task_code, Notice.subject_unit_id),
-        {"ids": notice_ids}, execution_options={"synchronize_session": False})]
+    taken = [_Queued(*row) for row in session.execute(_TAKE, {"ids": notice_ids, "message": message_id})]
     if not taken:
         return []
-    ids = [n.id for n in taken]
     lease = at + inflight.LEASE
     took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, lease, at)
-    if took != len(ids) * len(routes):
+    if took != len(taken) * len(routes):
         # Another run settled one of these routes in between: give everything back, regroup next time.
         inflight.release(session, message_id, owner, at)
-        inflight.settle_notices(session, program_id, ids, at)
+        inflight.settle_notices(session, [n.id for n in taken], at)
         return []
     return sorted(taken)
 
 
-def _send(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, message: Message,
-          unit_id: int, owner: str, at: datetime, result: DispatchResult) -> None:
-    """Hands the message to its channels and settles its notices by their routes' answers."""
+def _send(sessions: sessionmaker[Session], notifier: Notifier, message: Message, unit_id: int, owner: str,
+          at: datetime, result: DispatchResult) -> None:
+    """Hands the message to its channels and settles its notices by their routes' answers (in the notifier's
+    own last transaction when it offers it: the outbox)."""
     outcome = notifier.send(message)
-    with sessions.begin() as session:
-        # A notifier that keeps no ledger (the bare outbox) leaves its routes claimed: they take its answer.
-        inflight.settle_unanswered(session, message.message_id, owner, outcome.state, at)
-        states = inflight.settle_notices(session, program_id, list(message.notice_ids), at,
-                                         channel=outcome.channel)
+    states = outcome.settled
+    if states is None:
+        with sessions.begin() as session:
+            inflight.settle_unanswered(session, message.message_id, owner, outcome.state, at)
+            states = inflight.settle_message(session, message.message_id, at, outcome.channel)
     result.messages += 1
     result.notices += len(message.notice_ids)
     for state, count in states.items():
@@ -389,12 +412,12 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
     office = coordinator.name if coordinator is not None else ""
     head = letterhead(session, ctx, office, message_id, today.year)
     contact = head.contact or ""
+    # Only email carries files and HTML: robots and the outbox name where to get the files, and show text.
+    carried = any(r.kind in CARRIES_FILES for r in routes)
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today,
                              items=_items(session, program, unit, audience, notices),
-                             bulletin_markdown=bulletin, link=link, letterhead=head)
-    # Only a channel that carries files gets them written: robots and the outbox name where to get them.
-    carried = any(r.kind in CARRIES_FILES for r in routes)
+                             bulletin_markdown=bulletin, link=link, letterhead=head, html=carried)
     files = _attachments(session, program, unit, notices, kinds) if carried else []
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
     urls = tuple(r.url for r in routes if r.url is not None)
@@ -444,30 +467,23 @@ def _listed(notices: list[_Queued]) -> list[_Queued]:
 
 def _items(session: Session, program: _Program, unit: _Unit, audience: str,
            notices: list[_Queued]) -> list[DigestItem]:
-    """The digest's items, in its order. Listed items are read in full (their data, their task's light, its
-    lead units, the period, the chase count); an item only counted needs its kind alone."""
+    """The digest's items, in its order. Listed items are read in full in one statement (their data, their
+    task's light, its lead units, the period, the chase count); an item only counted needs its kind alone."""
     ctx, today = program.ctx, program.today
     notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
     listed = _listed(notices)
-    data = {i: d or {} for i, d in session.execute(
-        select(Notice.id, Notice.data).where(Notice.id.in_([n.id for n in listed])))}
-    details = {row.id: row for row in session.execute(
-        select(TaskInstance.id, TaskInstance.due, TaskInstance.status, TaskInstance.progress,
-               TaskInstance.window_start, TaskInstance.last_report_at, Task.id.label("task_id"), Task.title,
-               Task.code, Task.recurrence)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.id.in_({n.instance_id for n in listed if n.instance_id})))}
+    rows = {row.id: row for row in session.execute(_LISTED, {"ids": [n.id for n in listed]})}
+    data = {i: row.data or {} for i, row in rows.items()}
     names = {u.id: u.name for u in program.units.values()}
     language = ctx.language
     light_of = lights(ctx, today)
-    separator = text(language, "digest_text.kinds_separator")
-    leads = lead_names(session, {t.task_id for t in details.values()}, separator)
-    _count_chases(session, ctx, unit.id, audience, [n for n in listed if n.instance_id in details], data)
+    leads = program.leads(session, {row.task_id for row in rows.values()
+                                    if row.instance is not None and data[row.id].get("role") == "co"})
+    _count_chases(session, ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
     items = {}
     for notice in listed:
-        note, own = _note(notice, data[notice.id], names, language), data[notice.id]
-        task = details.get(notice.instance_id)
-        if task is None:
+        note, own, task = _note(notice, data[notice.id], names, language), data[notice.id], rows[notice.id]
+        if task.instance is None:
             items[notice.id] = DigestItem(notice.kind, _title(notice, own, language), None, None, None, note)
             continue
         last_report = ctx.local_date(task.last_report_at) if task.last_report_at else None
@@ -482,22 +498,17 @@ def _items(session: Session, program: _Program, unit: _Unit, audience: str,
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
 
 
-def _count_chases(session: Session, ctx: ProgramContext, unit_id: int, audience: str, listed: list[_Queued],
+def _count_chases(session: Session, ctx: ProgramContext, listed: list[_Queued], rows: dict[int, Row],
                   data: dict[int, dict]) -> None:
     """Each 催办/督办/催签收 line says which time it is (第N次): the count as sent stays on its notice,
     written by one UPDATE for the message (`data` is updated in place for the lines)."""
     counted = [n for n in listed if n.kind in COUNTED_KINDS]
     if not counted:
         return
-    received = received_counts(session, unit_id, audience, {n.instance_id for n in counted})
     within = ctx.policies.reminders.ack_within_workdays
     for notice in counted:
-        data[notice.id] = {**data[notice.id], "count": received.get((notice.instance_id, notice.kind), 0) + 1,
-                           "within": within}
-    notices = Notice.__table__
-    session.execute(update(notices).where(notices.c.id == bindparam("notice_id"))
-                    .values(data=bindparam("counted", type_=notices.c.data.type)),
-                    [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
+        data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
+    session.execute(_COUNTED, [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
 
 
 def _title(notice: _Queued, data: dict, language: str) -> str:

@@ -67,6 +67,9 @@ class DeliveryResult:
     alert_keys: tuple[tuple[str, str], ...] = field(
         default=()
     )  # (channel key, masked) of `alerts`: the identity
+    # The states its notices took, when the notifier settled them in the transaction that recorded its answer
+    # (the outbox with a ledger); None: the caller settles them.
+    settled: dict[str, int] | None = None
 
 
 class Notifier(Protocol):

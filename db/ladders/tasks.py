@@ -6,6 +6,7 @@ a slot) is due; the slot goes into the notice key (db.notices.notice_key), and d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
@@ -42,26 +43,52 @@ def plan_candidates(
     *,
     assignments: bool = False,
     program_notices: bool = False,
+    since: date | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
-    Nothing on non-workdays: those notices wait for the next workday's check.
+    Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
+    everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
+    then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
+    bulletin), and what only a write brings (the 交办, the phase notices) is held already.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
         return []
     candidates: list[Candidate] = []
-    if assignments:
+    if assignments and since is None:
         # The 交办 covers every task of the plan, whichever phase it belongs to.
         candidates += _assignments(session, ctx)
-    if task_phases is None or task_phases:
-        candidates += _before_due(session, ctx, today, calendar, task_phases)
-        candidates += _overdue_and_escalations(session, ctx, today, calendar, task_phases)
+    if (task_phases is None or task_phases) and since != today:
+        moved = _Moved(today, since)
+        candidates += _before_due(session, ctx, moved, calendar, task_phases)
+        candidates += _overdue_and_escalations(session, ctx, moved, calendar, task_phases)
         candidates += _report_missing(session, ctx, today, calendar, task_phases)
-    if program_notices:
+    if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
+    if program_notices and since != today:
         candidates += bulletin_candidates(ctx, today, calendar)
     return candidates
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """Today's rungs, only those that moved since the last day everything due was claimed (`since`; None:
+    all). A due date whose rung number is the same as that day's has nothing new: its notices are keyed by
+    that number and were claimed then. After days without a check, a due date is on today's rung, as in any
+    check."""
+
+    today: date
+    since: date | None
+
+    def rungs(self, dues, rung_of) -> dict[date, tuple]:
+        """due → rung_of(today, due), the (number, overdue workdays) of its rung today, if it moved."""
+        found = {}
+        for due in dues:
+            now = rung_of(self.today, due)
+            if now is not None and (self.since is None or (rung_of(self.since, due) or (None,))[0] != now[0]):
+                found[due] = now
+        return found
 
 
 def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
@@ -135,12 +162,13 @@ class _Answering:
                 .outerjoin(self.member, self.member.c.id == UnitMember.member_id))
 
 
-def _rungs(session: Session, ctx: ProgramContext, task_phases, rung_of, *where) -> dict[date, tuple]:
-    """due date → its rung today, for the distinct due dates of the open instances: the ladder is asked once
-    per date, never once per task."""
+def _rungs(session: Session, ctx: ProgramContext, task_phases, moved: _Moved, rung_of,
+           *where) -> dict[date, tuple]:
+    """due date → its rung today, for the distinct due dates of the open instances whose rung moved: the
+    ladder is asked once per date, never once per task."""
     dues = session.scalars(_open_instances(ctx, task_phases).with_only_columns(TaskInstance.due)
                            .where(*where).distinct()).all()
-    return {due: rung for due in dues if (rung := rung_of(due)) is not None}
+    return moved.rungs(dues, rung_of)
 
 
 def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rungs: dict[date, tuple],
@@ -154,7 +182,7 @@ def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rung
     if not rungs:
         return []
     table = values(column("due", Date), column("number", Integer), column("late", Integer), name="rungs")
-    table = table.data([(due, *rung) for due, rung in rungs.items()]).cte("rungs")
+    table = table.data([(due, number, late) for due, (number, late, *_) in rungs.items()]).cte("rungs")
     # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
     # due), the open statuses named for it; then their task and recipients by key lookups.
     due = (select(TaskInstance.id, TaskInstance.task_id, TaskInstance.due, table.c.number, table.c.late,
@@ -182,30 +210,33 @@ def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rung
     return chosen
 
 
-def _before_due(session, ctx, today, calendar, task_phases) -> list[Selected]:
+def _before_due(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
     offsets = ctx.policies.reminders.before_due_workdays
+    today = moved.today
     horizon = before_due_horizon(today, max(offsets), calendar)
 
-    def offset(due: date) -> tuple | None:
-        found = before_due_offset(today, due, offsets, calendar)
+    def offset(day: date, due: date) -> tuple | None:
+        found = before_due_offset(day, due, offsets, calendar)
         return None if found is None else (found, 0)
 
-    rungs = _rungs(session, ctx, task_phases, offset, TaskInstance.due > today, TaskInstance.due <= horizon)
+    rungs = _rungs(session, ctx, task_phases, moved, offset, TaskInstance.due > today,
+                   TaskInstance.due <= horizon)
     return _on_rung(session, ctx, "before_due", task_phases, rungs,
                     lambda who, t: (who.code, t.c.due, t.c.number),
                     lambda t, role: {"workdays": t.c.number, "role": role})
 
 
-def _overdue_and_escalations(session, ctx, today, calendar, task_phases) -> list[Selected]:
+def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
     policy = ctx.policies.reminders
     coordinator = ctx.program.coordinator_unit_id
-    steps = {}
 
-    def step(due: date) -> tuple | None:
-        found = steps[due] = rung(today, due, policy, calendar)
-        return None if found is None else (found.number, found.overdue_workdays)
+    def step(day: date, due: date) -> tuple | None:
+        found = rung(day, due, policy, calendar)
+        if found is None or found.stage != "overdue":
+            return None  # not yet overdue that day
+        return found.number, found.overdue_workdays, found.escalated
 
-    rungs = _rungs(session, ctx, task_phases, step, TaskInstance.due < today)
+    rungs = _rungs(session, ctx, task_phases, moved, step, TaskInstance.due < moved.today)
 
     def slot(t, role=None) -> dict:
         base = {"slot": t.c.number, "overdue_workdays": t.c.late}
@@ -215,7 +246,7 @@ def _overdue_and_escalations(session, ctx, today, calendar, task_phases) -> list
                       lambda who, t: (who.code, t.c.due, t.c.number), slot)
     # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied; the
     # coordinator's own tasks are chased like any unit's, never escalated to itself.
-    escalated = {due: rung for due, rung in rungs.items() if steps[due].escalated}
+    escalated = {due: found for due, found in rungs.items() if found[2]}
     chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
                        lambda who, t: (who.code, "leader", t.c.due, t.c.number),
                        lambda t, _role: slot(t), roles=("lead",), audience="leader", subject=True,

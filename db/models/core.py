@@ -86,6 +86,8 @@ class Program(Base):
     # An ended program archived by the coordinator: read-only from then on, its record kept whole.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_by: Mapped[str | None] = mapped_column(String(100))
+    # Counted up by every write that can bring the check new candidates (db.marks).
+    changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     phases: Mapped[list[Phase]] = relationship(order_by="Phase.seq", cascade="all, delete-orphan")
 

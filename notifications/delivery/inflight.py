@@ -3,10 +3,12 @@ flight.
 
 A dispatch claims its notices' owed routes (`claimed`, under its owner and a lease) in the transaction that
 moves the notices `queued → sending`; the notifier marks a route `posting` just before the request leaves and
-settles it after the answer. The next check recovers the rows of a run that died (its lease is past, or its
-process is gone): `claimed` provably never left and is owed again; `posting` may have arrived: `unknown`
-(shown and alerted, re-sent only on the coordinator's order), except on an idempotent channel (email: the same
-Message-ID), where it is re-sent under the same message id (`retry`).
+settles it after the answer (the outbox, which has no wire, is claimed straight into `posting`), and the
+message's notices take their state from their routes in one statement (`settle_message`). The next check
+recovers the rows of a run that died (its lease is past, or its process is gone): `claimed` provably never
+left and is owed again; `posting` may have arrived: `unknown` (shown and alerted, re-sent only on the
+coordinator's order), except on an idempotent channel (email: the same Message-ID), where it is re-sent under
+the same message id (`retry`).
 
 A route is the hash of a notify URL as written (`outbox` for the outbox): a notice is never carried twice by
 the same route, whatever message it is grouped into.
@@ -17,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import TextClause, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from db import Delivery, Notice, NoticeChannel
@@ -32,6 +33,8 @@ OWED = ("deferred", "retry")
 IN_FLIGHT = ("claimed", "posting")
 IDEMPOTENT_KINDS = ("email",)  # a re-send carries the same Message-ID: the receiving side sees one message
 OUTBOX_ROUTE = "outbox"
+POSTED_AT_CLAIM = ("outbox",)  # a local write, no wire: its claim marks it posting (claim_routes)
+FINAL = ("delivered", "sent", "unknown", "failed")  # a route's answer; any other leaves it owed (deferred)
 
 # A notice's state from the states of its routes, first match wins.
 _SUMMARY = (("queued", OWED), ("sending", IN_FLIGHT), ("delivered", ("delivered",)), ("sent", ("sent",)),
@@ -70,38 +73,14 @@ class Route:
     kind: str
 
 
-def summarize(states: Iterable[str]) -> str:
-    states = set(states)
-    for summary, members in _SUMMARY:
-        if states & set(members):
-            return summary
-    return "queued"
-
-
-def routes_taken(session: Session, notice_ids: list[int]) -> dict[int, dict[str, tuple]]:
-    """notice id → route → (state, message_id), for the given notices."""
-    taken: dict[int, dict[str, tuple]] = defaultdict(dict)
-    for start in range(0, len(notice_ids), 5000):
-        chunk = notice_ids[start:start + 5000]
-        for notice_id, route, state, message_id in session.execute(
-            # By notice id alone (its unique index): a filter on the program would pick the program's index
-            # and read every route of the program for each message.
-            select(
-                NoticeChannel.notice_id, NoticeChannel.route, NoticeChannel.state, NoticeChannel.message_id
-            ).where(NoticeChannel.notice_id.in_(chunk))
-        ):
-            taken[notice_id][route] = (state, message_id)
-    return taken
-
-
 # The same text on SQLite and PostgreSQL, compiled once (the dialects' upsert constructs carry no cache key):
 # each owed route of every notice the message moved to `sending`, in one statement per route.
 _CLAIM_ROUTES = text(
     "INSERT INTO notice_channels (notice_id, program_id, route, channel, kind, state, message_id, owner, "
     "lease_until, updated_at) SELECT notices.id, "
     # Typed: PostgreSQL deduces no type for a bare parameter in a select list.
-    + ", ".join(f"CAST(:{name} AS VARCHAR)" for name in ("program_id", "route", "channel", "kind"))
-    + ", 'claimed', CAST(:message_id AS VARCHAR), CAST(:owner AS VARCHAR), :lease_until, :updated_at "
+    + ", ".join(f"CAST(:{name} AS VARCHAR)" for name in ("program_id", "route", "channel", "kind", "state"))
+    + ", CAST(:message_id AS VARCHAR), CAST(:owner AS VARCHAR), :lease_until, :updated_at "
     "FROM notices WHERE notices.message_id = :message_id AND notices.state = 'sending' "
     "ON CONFLICT (notice_id, route) DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
     "owner = excluded.owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at, "
@@ -121,78 +100,99 @@ def claim_routes(
     now: datetime,
 ) -> int:
     """Take the routes still owed by the notices this message holds (`sending`); returns how many (notice,
-    route) rows it took.
+    route) rows it took (the statements' row counts: an upsert counts the rows it inserted or updated).
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
-    that another run settled in between."""
-    session.execute(_CLAIM_ROUTES, [
-        {"program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
-         "message_id": message_id, "owner": owner, "lease_until": lease_until, "updated_at": now}
-        for r in routes])
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(NoticeChannel)
-            .where(
-                NoticeChannel.message_id == message_id,
-                NoticeChannel.owner == owner,
-                NoticeChannel.state == "claimed",
-            )
-        )
-        or 0
-    )
+    that another run settled in between. A route of a local kind (the outbox) is taken straight into
+    `posting`: nothing is on a wire between its claim and its answer, and a run that dies in between has it
+    shown as `unknown`, never written twice."""
+    return sum(session.execute(_CLAIM_ROUTES, {
+        "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
+        "state": "posting" if r.kind in POSTED_AT_CLAIM else "claimed", "message_id": message_id,
+        "owner": owner, "lease_until": lease_until, "updated_at": now}).rowcount for r in routes)
+
+
+# The route updates of every message, built once on the table (Core): only their parameters change.
+_ROUTES = NoticeChannel.__table__
+_OF_RUN = (_ROUTES.c.message_id == bindparam("message"), _ROUTES.c.owner == bindparam("run"),
+           _ROUTES.c.state.in_(IN_FLIGHT))
+_OF_ROUTE = (_ROUTES.c.message_id == bindparam("message"), _ROUTES.c.route == bindparam("on"))
+_MOVE = {"state": bindparam("to"), "updated_at": bindparam("now")}
+_RELEASE = update(_ROUTES).where(*_OF_RUN).values(**_MOVE, reason="released before sending")
+_SETTLE_RUN = update(_ROUTES).where(*_OF_RUN).values(**_MOVE)
+_MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state == "claimed").values(**_MOVE)
+_SETTLE_ROUTE = (update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state.in_(IN_FLIGHT))
+                 .values(**_MOVE, reason=bindparam("why")))
 
 
 def release(session: Session, message_id: str, owner: str, now: datetime) -> None:
-    """Give back routes claimed but never handed to a channel (owed again)."""
-    session.execute(update(NoticeChannel).where(
-        NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed"
-    ).values(state="deferred", updated_at=now, reason="released before sending"))
+    """Give back the routes this run took in the claim transaction it is still in (nothing was sent): owed
+    again."""
+    session.execute(_RELEASE, {"message": message_id, "run": owner, "to": "deferred", "now": now})
 
 
 def settle_unanswered(session: Session, message_id: str, owner: str, state: str, now: datetime) -> None:
-    session.execute(update(NoticeChannel).where(
-        NoticeChannel.message_id == message_id, NoticeChannel.owner == owner, NoticeChannel.state == "claimed"
-    ).values(state=_final(state), updated_at=now))
+    """A notifier that keeps no ledger (the bare outbox) leaves its routes in flight: they take its answer.
+    The apprise notifier has settled each of its routes before it returns, so none of its are left here."""
+    session.execute(_SETTLE_RUN, {"message": message_id, "run": owner, "to": _final(state), "now": now})
 
 
 def _final(state: str) -> str:
-    return state if state in ("delivered", "sent", "failed", "unknown") else "deferred"
+    return state if state in FINAL else "deferred"
 
 
 def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> None:
-    session.execute(update(NoticeChannel).where(
-        NoticeChannel.message_id == message_id, NoticeChannel.route == route, NoticeChannel.state == "claimed"
-    ).values(state="posting", updated_at=now))
+    session.execute(_MARK_POSTING, {"message": message_id, "on": route, "to": "posting", "now": now})
 
 
 def settle(session: Session, message_id: str, route: str, state: str, now: datetime,
            reason: str | None = None) -> None:
     """The channel's answer for every notice of the message on this route (in the notifier's transaction)."""
-    session.execute(update(NoticeChannel).where(
-        NoticeChannel.message_id == message_id, NoticeChannel.route == route,
-        NoticeChannel.state.in_(IN_FLIGHT),
-    ).values(state=_final(state), updated_at=now, reason=reason))
+    session.execute(_SETTLE_ROUTE, {"message": message_id, "on": route, "to": _final(state), "now": now,
+                                    "why": reason})
 
 
-def settle_notices(session: Session, program_id: str, notice_ids: list[int], at: datetime,
-                   channel: str | None = None) -> dict[str, int]:
+def _settling(routes_of: str, notices_where: str) -> TextClause:
+    """Each notice's state from all of its routes, in SQL (first match in _SUMMARY wins: the least rank); a
+    notice that ends delivered, sent, unknown or failed takes the time and the notifier's channel. `routes_of`
+    selects the notices whose routes are read, `notices_where` guards the rows updated."""
+    rank = " ".join(f"WHEN '{one}' THEN {i}" for i, (_, members) in enumerate(_SUMMARY) for one in members)
+    state = " ".join(f"WHEN {i} THEN '{summary}'" for i, (summary, _) in enumerate(_SUMMARY))
+    final = ", ".join(str(i) for i, (summary, _) in enumerate(_SUMMARY) if summary in FINAL)
+    return text(
+        f"UPDATE notices SET state = CASE s.rank {state} ELSE 'queued' END, "
+        f"sent_at = CASE WHEN s.rank IN ({final}) THEN :at ELSE notices.sent_at END, "
+        f"channel = CASE WHEN s.rank IN ({final}) THEN COALESCE(CAST(:channel AS VARCHAR), notices.channel) "
+        "ELSE notices.channel END "
+        f"FROM (SELECT notice_channels.notice_id AS notice_id, MIN(CASE notice_channels.state {rank} END) "
+        f"AS rank FROM notice_channels WHERE notice_channels.notice_id IN {routes_of} "
+        "GROUP BY notice_channels.notice_id) AS s "
+        f"WHERE notices.id = s.notice_id AND notices.state != 'superseded' {notices_where} "
+        "RETURNING notices.state"
+    ).bindparams(bindparam("at", type_=Notice.sent_at.type))
+
+
+# The message's notices by its routes' index (a route claimed under the message names each of its notices).
+_SETTLE_MESSAGE = _settling(
+    "(SELECT taken.notice_id FROM notice_channels AS taken WHERE taken.message_id = :message_id)",
+    "AND notices.message_id = :message_id AND notices.state = 'sending'")
+_SETTLE_NOTICES = _settling(":ids", "").bindparams(bindparam("ids", expanding=True))
+
+
+def settle_message(session: Session, message_id: str, at: datetime, channel: str | None) -> dict[str, int]:
+    """The notices the message holds (`sending`) take their state from their routes, in one statement; returns
+    how many took each state. `channel` (masked) is the one the notifier names for the message."""
+    return Counter(session.scalars(_SETTLE_MESSAGE, {"message_id": message_id, "at": at, "channel": channel}))
+
+
+def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dict[str, int]:
     """Each notice's state from its routes: owed somewhere → queued; else delivered, sent, unknown or
-    failed."""
-    taken = routes_taken(session, notice_ids)
-    by_state: dict[str, list[int]] = defaultdict(list)
-    for notice_id in notice_ids:
-        by_state[summarize(state for state, _ in taken.get(notice_id, {}).values())].append(notice_id)
-    for state, ids in by_state.items():
-        values: dict = {"state": state}
-        if state in ("delivered", "sent", "unknown", "failed"):
-            values["sent_at"] = at
-            if channel is not None:
-                values["channel"] = channel
-        for start in range(0, len(ids), 5000):
-            session.execute(update(Notice).where(Notice.id.in_(ids[start:start + 5000]),
-                                                 Notice.state != "superseded").values(**values))
-    return {state: len(ids) for state, ids in by_state.items()}
+    failed (a recovery, a re-send order, a claim given back)."""
+    states: Counter = Counter()
+    for start in range(0, len(notice_ids), 5000):
+        states.update(session.scalars(_SETTLE_NOTICES, {"ids": notice_ids[start:start + 5000], "at": at,
+                                                       "channel": None}))
+    return states
 
 
 @dataclass
@@ -262,7 +262,7 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
     )
     for (message_id, _route), members in unknown.items():
         result.unknown.append((message_id, units.get(message_id), members[0].channel, len(members)))
-    settle_notices(session, program_id, sorted({row.notice_id for row in dead}), at)
+    settle_notices(session, sorted({row.notice_id for row in dead}), at)
     return result
 
 
@@ -342,7 +342,7 @@ def owed_again(
         session.execute(update(Delivery).where(Delivery.message_id == message,
                                                Delivery.state.in_(("failed", "unknown")))
                         .values(state="retried", last_at=at))
-    settle_notices(session, program_id, sorted({row.notice_id for row in rows}), at)
+    settle_notices(session, sorted({row.notice_id for row in rows}), at)
     legacy_ids = [row.id for row in legacy]
     for start in range(0, len(legacy_ids), 5000):  # no route on record: every channel owes them
         session.execute(update(Notice).where(Notice.id.in_(legacy_ids[start:start + 5000]))

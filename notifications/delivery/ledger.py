@@ -20,8 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select, update
-from sqlalchemy import insert as plain_insert
+from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from db import ChannelHealth, Delivery
@@ -181,28 +180,33 @@ def open_delivery(
     )
 
 
+# The same text on SQLite and PostgreSQL, compiled once (a dialect's upsert construct carries no cache key):
+# a resumed message's row takes the new attempt, else the row is new.
+_RECORDED = ("message_id", "program_id", "unit_code", "audience", "channel", "channel_key", "route", "kind",
+             "state", "kinds", "task_codes", "notice_ids", "message_at", "reason")
+_RECORD_DELIVERY = text(
+    f"INSERT INTO deliveries ({', '.join(_RECORDED)}, attempts, first_at, last_at) "
+    f"VALUES ({', '.join(f':{name}' for name in _RECORDED)}, 1, :now, :now) "
+    "ON CONFLICT (message_id, channel_key) DO UPDATE SET state = excluded.state, last_at = excluded.last_at, "
+    "attempts = deliveries.attempts + 1, code = NULL, reason = excluded.reason, failing_since = NULL, "
+    "retry_at = NULL"
+).bindparams(*(bindparam(name, type_=Delivery.__table__.c[name].type)
+               for name in ("kinds", "task_codes", "notice_ids", "message_at")),
+             bindparam("now", type_=Delivery.last_at.type))
+
+
 def record_delivery(
     session: Session, message: Message, *, channel: str, route: str | None, kind: str, state: str,
     now: datetime, reason: str | None = None,
 ) -> None:
-    """One attempt whose answer is known at once (the outbox): the row of (message, channel) ends in `state`.
-    An update, then a plain insert when there was no row: both statements are cached once per process,
-    where open_delivery's dialect upsert is compiled again for every message."""
-    done = session.execute(
-        update(Delivery)
-        .where(Delivery.message_id == message.message_id, Delivery.channel_key == channel)
-        .values(state=state, last_at=now, attempts=Delivery.attempts + 1, code=None, reason=reason,
-                failing_since=None, retry_at=None)
-    )
-    if done.rowcount:
-        return
+    """One attempt whose answer is known at once (the outbox): the row of (message, channel) ends in `state`,
+    in one statement."""
     recipient = message.recipient
-    session.execute(plain_insert(Delivery).values(
-        message_id=message.message_id, program_id=message.program_id, unit_code=recipient.unit_code,
-        audience=recipient.audience, channel=channel, channel_key=channel, route=route, kind=kind,
-        state=state, attempts=1, kinds=list(message.kinds), task_codes=list(message.task_codes),
-        notice_ids=list(message.notice_ids), message_at=message.at, first_at=now, last_at=now, reason=reason,
-    ))
+    session.execute(_RECORD_DELIVERY, {
+        "message_id": message.message_id, "program_id": message.program_id, "unit_code": recipient.unit_code,
+        "audience": recipient.audience, "channel": channel, "channel_key": channel, "route": route,
+        "kind": kind, "state": state, "kinds": list(message.kinds), "task_codes": list(message.task_codes),
+        "notice_ids": list(message.notice_ids), "message_at": message.at, "reason": reason, "now": now})
 
 
 def finish_delivery(

@@ -3,7 +3,8 @@
 Nothing is delivered, so the state is `sent`. The recipient's channels are written in their masked form
 only: an expanded URL never reaches the file. With a session factory, each message is also written to the
 delivery ledger (one row, channel `outbox`), at the message's own time (the check's as_of: a simulated clock
-stays simulated).
+stays simulated), and its route and notices are settled in that same transaction: a message costs the
+dispatch no commit of its own after the line is written.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class OutboxNotifier:
         return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
 
     def send(self, message: Message) -> DeliveryResult:
-        if self._sessions is not None:
-            with self._sessions() as session, session.begin():
-                inflight.mark_posting(session, message.message_id, inflight.OUTBOX_ROUTE, message.at)
+        """Appends the line, then records it in one transaction: the ledger row, the route and the message's
+        notices. The route was claimed straight into `posting` (inflight.claim_routes): a run that dies before
+        the commit leaves it `unknown`, shown to the coordinator, never written again unasked."""
         line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.encode("utf-8")
@@ -68,6 +69,7 @@ class OutboxNotifier:
                 os.write(fd, data)
             finally:
                 os.close(fd)
+        settled = None
         if self._sessions is not None:
             with self._sessions() as session, session.begin():
                 ledger.record_delivery(
@@ -75,6 +77,8 @@ class OutboxNotifier:
                     state="sent", now=message.at, reason="recorded in the outbox",
                 )
                 inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
+                settled = inflight.settle_message(session, message.message_id, message.at, OUTBOX_CHANNEL)
         return DeliveryResult(
-            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),)
+            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),),
+            settled=settled,
         )

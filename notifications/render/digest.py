@@ -104,10 +104,11 @@ def _one_line_each(items: list[DigestItem], separator: str) -> list[DigestItem]:
 def render_digest(*, language: str, program_name: str, recipient_name: str, audience: str, today: date,
                   items: list[DigestItem], bulletin_markdown: str | None = None,
                   sender: str | None = None, link: str | None = None, contact: str | None = None,
-                  letterhead: Letterhead | None = None) -> Rendered:
+                  letterhead: Letterhead | None = None, html: bool = True) -> Rendered:
     """`link`: the unit's personal portal link, shown at the end of every part (text, markdown, HTML) and
     the way to reply; without it the reply goes to `contact`, who is also whom a robot's reader asks for
-    what a robot cannot carry. `letterhead`: the 督办单号, issuing office and contact line."""
+    what a robot cannot carry. `letterhead`: the 督办单号, issuing office and contact line. `html`: False
+    leaves the HTML part empty, for a message no email carries (it is half the rendering)."""
     say = labels(language, "digest_text")
     letterhead = letterhead or Letterhead()
     contact = letterhead.contact or contact or say["contact"]
@@ -131,8 +132,8 @@ def render_digest(*, language: str, program_name: str, recipient_name: str, audi
         "reply": text(language, "notice.reply_link" if link else "notice.reply_contact", contact=contact)}
     templates = environment()
     markdown = templates.get_template(f"digest.{language_of(language)}.md.j2").render(context)
-    html = templates.get_template("digest.html.j2").render(context)
-    return Rendered(subject, _plain(markdown), markdown, html)
+    page = templates.get_template("digest.html.j2").render(context) if html else ""
+    return Rendered(subject, _plain(markdown), markdown, page)
 
 
 def _sections(language: str, items: list[DigestItem], link: str | None, contact: str,

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from db import Notice, TaskUnit, Unit
@@ -37,17 +36,18 @@ def period_label(language: str, recurrence: str | None, window_start: date | Non
     return text(language, "notice.period_year", year=middle.year)
 
 
-def received_counts(session: Session, unit_id: int, audience: str, instance_ids: set[int]) -> Counter:
-    """(instance, kind) → the 催办/督办/催签收 this unit (audience) received for it before this message."""
-    if not instance_ids:
-        return Counter()
-    rows = session.execute(
-        select(Notice.instance_id, Notice.kind, func.count(Notice.id))
-        .where(Notice.unit_id == unit_id, Notice.audience == audience, Notice.instance_id.in_(instance_ids),
-               Notice.kind.in_(COUNTED_KINDS), Notice.state.in_(RECEIVED))
-        .group_by(Notice.instance_id, Notice.kind)
-    )
-    return Counter({(instance_id, kind): count for instance_id, kind, count in rows})
+_NOTICES = Notice.__table__
+_EARLIER = _NOTICES.alias("earlier")
+# A column of a notice's own row (correlated): the 催办/督办/催签收 of its rung that its unit (audience)
+# received for its instance before this message, by the (instance, kind) index; 0 for a kind not counted.
+RECEIVED_BEFORE = case((_NOTICES.c.kind.in_(COUNTED_KINDS), select(func.count()).where(
+    _EARLIER.c.instance_id == _NOTICES.c.instance_id, _EARLIER.c.kind == _NOTICES.c.kind,
+    _EARLIER.c.unit_id == _NOTICES.c.unit_id, _EARLIER.c.audience == _NOTICES.c.audience,
+    _EARLIER.c.state.in_(RECEIVED)).scalar_subquery()), else_=0)
+
+_LEADS = (select(TaskUnit.task_id, Unit.name).join(Unit, Unit.id == TaskUnit.unit_id)
+          .where(TaskUnit.task_id.in_(bindparam("tasks", expanding=True)), TaskUnit.role == "lead")
+          .order_by(TaskUnit.position))
 
 
 def lead_names(session: Session, task_ids: set[int], separator: str) -> dict[int, str]:
@@ -55,9 +55,6 @@ def lead_names(session: Session, task_ids: set[int], separator: str) -> dict[int
     if not task_ids:
         return {}
     names: dict[int, list[str]] = {}
-    for task_id, name in session.execute(
-        select(TaskUnit.task_id, Unit.name).join(Unit, Unit.id == TaskUnit.unit_id)
-        .where(TaskUnit.task_id.in_(task_ids), TaskUnit.role == "lead").order_by(TaskUnit.position)
-    ):
+    for task_id, name in session.execute(_LEADS, {"tasks": list(task_ids)}):
         names.setdefault(task_id, []).append(name)
     return {task_id: separator.join(listed) for task_id, listed in names.items()}

@@ -68,3 +68,19 @@ def test_upgrading_to_0004_keeps_every_report_notice_and_event(tmp_path):
 def test_the_head_read_without_alembic_is_alembics():
     """Every command checks the database is current without loading Alembic (db.engine): the same answer."""
     assert head_revisions() == set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def test_a_database_stamped_with_a_revisions_old_name_opens_and_upgrades(tmp_path):
+    """0007–0009 were once named by their author (0007_e, 0008_e, 0009_f_program_end): a home made then
+    opens under today's names and reaches the head."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'stamped.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0009")
+    with create_engine(url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0009_f_program_end'"))
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        assert set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars()) == set(
+            head_revisions())

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 from bench.fault_campaign import PROGRAM, START, UNITS, Campaign, morning, parse_items
 from db import ChannelHealth, Event, Notice
 from duban import app
-from notifications import MAX_ITEMS_PER_SECTION, DigestItem, render_digest
+from flows import run_check
+from notifications import MAX_ITEMS_PER_SECTION, DigestItem, OutboxNotifier, render_digest
 from tests.support.peers import MODES, RobotPeer, SMTPPeer, database_url
+from tests.support.programs import at, check, notices, outbox_lines, setup
 
 runner = CliRunner()
 
@@ -136,3 +138,29 @@ def test_an_email_cut_off_mid_send_goes_again_with_the_same_message_id(tmp_path)
             states = {n.state for n in session.scalars(select(Notice).where(Notice.kind != "delivery_alert"))}
             assert not session.scalars(select(Notice).where(Notice.kind == "delivery_alert")).all()
         assert states == {"delivered"}  # nothing left unknown: the re-send settled it
+
+
+class _Died(Exception):
+    """Stands for SIGKILL: nothing of the run after it is carried out."""
+
+
+class _DiesAfterWriting(OutboxNotifier):
+    """The outbox of a run that dies once its first line is written, before the transaction recording it."""
+
+    def send(self, message):
+        OutboxNotifier(self.path).send(message)  # the bare outbox: the line alone
+        raise _Died
+
+
+def test_an_outbox_line_whose_run_died_before_recording_it_is_shown_unknown_and_never_written_again(tmp_path):
+    wired = setup(tmp_path)
+    with pytest.raises(_Died):
+        run_check(wired.sessions, "demo-city", at(date(2023, 3, 6)),
+                  _DiesAfterWriting(wired.settings.outbox_path, wired.sessions))
+    [written] = outbox_lines(wired)
+
+    check(wired, date(2023, 3, 6), 10)  # the dead run's lease (an hour) has passed
+    assert {n.state for n in notices(wired, message_id=written["message"])} == {"unknown"}
+    lines = outbox_lines(wired)
+    assert [line for line in lines if set(line["notice_ids"]) & set(written["notice_ids"])] == [written]
+    assert any("delivery_alert" in line["kinds"] for line in lines)  # the coordinator is told

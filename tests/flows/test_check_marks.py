@@ -1,0 +1,120 @@
+"""The check knows what it already decided (db.marks): a quiet re-run is cheap, and nothing written since the
+last check, nor any day skipped, loses a notice."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import delete, event
+
+from db import (
+    CheckMark,
+    approve_extension,
+    get_engine,
+    import_program,
+    load_program,
+    record_report,
+    request_extension,
+)
+from schedule import read_plan
+from tests.support.factories import TASKS, write_plan
+from tests.support.programs import at, check, notices, setup
+
+E1 = ["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]
+F1 = ["F1", "督办", "年中补充任务", "市公安局", "", "2023年6月30日", "", ""]
+MORE = [[f"M{n}", "协同保护", f"举措{n}", "市场监管局", "市公安局", f"2023年{6 + n % 2}月{10 + n}日", "", ""]
+        for n in range(12)]
+
+
+def _keys(wired, task_code: str, kind: str) -> set[str]:
+    return {n.key for n in notices(wired, task_code=task_code, kind=kind)}
+
+
+def test_a_reopened_task_is_chased_the_next_day(tmp_path):
+    wired = setup(tmp_path, tasks=[E1])
+    with wired.transaction() as session:
+        record_report(session, load_program(session, "demo-city"), "E1", "msa", "done", 100, None, [],
+                      at(date(2023, 6, 29), 15))
+    for day in (date(2023, 6, 29), date(2023, 6, 30), date(2023, 7, 3)):
+        check(wired, day)
+    assert _keys(wired, "E1", "overdue") == set()
+    with wired.transaction() as session:  # reopened after the check; its rung (催办 1) is the same tomorrow
+        record_report(session, load_program(session, "demo-city"), "E1", "msa", "in_progress", 60, None, [],
+                      at(date(2023, 7, 3), 15))
+    check(wired, date(2023, 7, 4))
+    assert [k.rsplit(":", 2)[1:] for k in _keys(wired, "E1", "overdue")] == [["2023-06-30", "1"]]
+
+
+def test_a_due_date_moved_by_an_extension_is_reminded(tmp_path):
+    wired = setup(tmp_path, tasks=[["E2", "督办", "延期任务", "市场监管局", "", "2023年11月30日", "", ""]])
+    check(wired, date(2023, 11, 28))
+    with wired.transaction() as session:  # moved to 12-08: its 10-workday reminder is due today and tomorrow
+        ctx = load_program(session, "demo-city")
+        request = request_extension(session, ctx, "E2", "msa", date(2023, 12, 8), "场地",
+                                    at(date(2023, 11, 28), 9))
+        approve_extension(session, ctx, request["id"], "王主任", at(date(2023, 11, 28), 10))
+    check(wired, date(2023, 11, 29))
+    assert {k.split(":", 4)[4] for k in _keys(wired, "E2", "before_due")} == {"2023-11-30:3", "2023-12-08:10"}
+
+
+def test_a_task_imported_mid_day_is_claimed_on_the_rerun(tmp_path):
+    wired = setup(tmp_path, tasks=[E1])
+    check(wired, date(2023, 7, 4))
+    with wired.transaction() as session:
+        plan = write_plan(tmp_path, tasks=[E1, F1], name="plan-again")
+        import_program(session, read_plan(plan).program, at(date(2023, 7, 4), 10))
+    rerun = check(wired, date(2023, 7, 4), 15)
+    assert rerun.claimed["assignment"] == 1 and rerun.claimed["overdue"] == 1
+    assert _keys(wired, "F1", "overdue") and not check(wired, date(2023, 7, 4), 16).claimed
+
+
+def _history(tmp_path, days: list[date], *, full_scan: bool) -> set[tuple[str, date]]:
+    """(key, day claimed) of every notice of checks on `days`; `full_scan`: each check forgets its marks."""
+    wired = setup(tmp_path, tasks=TASKS + MORE)
+    for day in days:
+        if full_scan:
+            with wired.transaction() as session:
+                session.execute(delete(CheckMark))
+        check(wired, day)
+    return {(n.key, n.at.date()) for n in notices(wired)}
+
+
+def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claims(tmp_path):
+    daily = [date(2023, 6, 1) + timedelta(days=n) for n in range(60)]
+    gaps = daily[::4]  # three days without a check, then one
+    claimed = {}
+    for days in (daily, gaps):
+        marked = claimed[len(days)] = _history(tmp_path / f"marked-{len(days)}", days, full_scan=False)
+        assert marked == _history(tmp_path / f"full-{len(days)}", days, full_scan=True)
+        assert {key.split(":")[0] for key, _day in marked} >= {
+            "before_due", "overdue", "escalation", "ack_missing"}
+    # A catch-up claims each item's rung of the day, as a daily check does: nothing more, nothing twice.
+    assert {key for key, _day in claimed[len(gaps)]} <= {key for key, _day in claimed[len(daily)]}
+
+
+def _statements(wired, day: date, hour: int) -> tuple[list[str], object]:
+    """The SQL a check runs, and its result."""
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = get_engine(wired.settings.db_url)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return statements, check(wired, day, hour)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_quiet_rerun_reads_the_same_few_statements_whatever_the_size(tmp_path):
+    counted = []
+    for tasks in (TASKS, TASKS + MORE):
+        wired = setup(tmp_path / str(len(tasks)), tasks=tasks)
+        assert check(wired, date(2023, 7, 4)).claimed["overdue"]
+        statements, quiet = _statements(wired, date(2023, 7, 4), 15)
+        assert not quiet.claimed
+        # No due date visited, no 交办 moment, no anti-join: only the marks and the notices not on a ladder.
+        assert not any("DISTINCT" in s or "rungs" in s for s in statements)
+        counted.append(len(statements))
+    assert counted[0] == counted[1] <= 20
