@@ -9,7 +9,8 @@ the process's own peak RSS, VmHWM):
   and as many digests as the check sent, rendered with duban's own template;
 - a quiet run: the same check again later that day, with nothing new to claim or send.
 
-Run on demand: `make bench` (or `python -m bench.check_bench 1000 10000`).
+Run on demand: `make bench` (or `python -m bench.check_bench 1000 10000`); `--runs 3` measures each three
+times on fresh copies and reports the median run (the machine the figures come from is shared and noisy).
 """
 
 from __future__ import annotations
@@ -97,21 +98,26 @@ def prepare(size: int, folder: Path) -> tuple[str, float]:
     return spec.id, imported
 
 
-def measure(size: int) -> dict:
+def measure(size: int, runs: int = 1) -> dict:
+    """Each of check, quiet run and floor: the run of median CPU among `runs`, each on fresh copies."""
     root = Path(tempfile.mkdtemp(prefix=f"duban-bench-{size}-"))
     program, imported = prepare(size, root / "base")
-    for name in ("check", "floor"):
-        shutil.copytree(root / "base", root / name, ignore=shutil.ignore_patterns("outbox.jsonl"))
     before = _max_notice_id(root / "base")
-    check = _child("check", root / "check", program, MEASURED_AT)
-    quiet = _child("check", root / "check", program, QUIET_AT)
-    # The floor inserts the very rows the check claimed, and renders as many digests as it sent.
-    claimed = _claimed_rows(root / "check", before)
-    (root / "rows.pickle").write_bytes(pickle.dumps(claimed))
-    floor = _child("floor", root / "floor", program, MEASURED_AT, root / "rows.pickle")
+    measured: dict[str, list[dict]] = defaultdict(list)
+    for run in range(runs):
+        check_home, floor_home = root / f"check-{run}", root / f"floor-{run}"
+        for home in (check_home, floor_home):
+            shutil.copytree(root / "base", home, ignore=shutil.ignore_patterns("outbox.jsonl"))
+        measured["check"].append(_child("check", check_home, program, MEASURED_AT))
+        measured["quiet"].append(_child("check", check_home, program, QUIET_AT))
+        # The floor inserts the very rows the check claimed, and renders as many digests as it sent.
+        (root / "rows.pickle").write_bytes(pickle.dumps(_claimed_rows(check_home, before)))
+        measured["floor"].append(_child("floor", floor_home, program, MEASURED_AT, root / "rows.pickle"))
     shutil.rmtree(root, ignore_errors=True)
+    check, quiet, floor = (sorted(measured[k], key=lambda m: m["cpu_s"])[(runs - 1) // 2]
+                           for k in ("check", "quiet", "floor"))
     return {"tasks": size, "import_s": imported, "check": check, "quiet": quiet, "floor": floor,
-            "ratio": check["cpu_s"] / floor["cpu_s"]}
+            "ratio": check["cpu_s"] / floor["cpu_s"], "runs": runs}
 
 
 def _max_notice_id(home: Path) -> int:
@@ -218,13 +224,18 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
         run_child(argv[1:])
         return
+    runs = 1
+    if "--runs" in argv:
+        at = argv.index("--runs")
+        runs, argv = int(argv[at + 1]), argv[:at] + argv[at + 2:]
     sizes = [int(a) for a in argv if a.isdigit()] or [1_000, 10_000, 100_000]
     rows = []
     for size in sizes:
-        rows.append(measure(size))
+        rows.append(measure(size, runs))
         row = rows[-1]
         check, floor, quiet = row["check"], row["floor"], row["quiet"]
-        print(f"{size:>7} tasks: import {row['import_s']:.1f} s; check {check['cpu_s']:.2f} s CPU "
+        print(f"{size:>7} tasks (median of {runs}): import {row['import_s']:.1f} s; "
+              f"check {check['cpu_s']:.2f} s CPU "
               f"({check['wall_s']:.2f} s wall, {check['rss_mib']:.0f} MiB peak, "
               f"{check['statements']} statements, {check['notices']} notices in {check['messages']} "
               f"messages); floor {floor['cpu_s']:.2f} s CPU ({floor['rss_mib']:.0f} MiB); "

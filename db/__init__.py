@@ -11,6 +11,7 @@ _SURFACE = {
         "refuse_foreign",
     ),
     "accounts": ("add_user", "authenticate"),
+    "bulk": ("bulk_read",),
     "assignments": ("ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
@@ -68,6 +69,7 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
+    "bulk_read",
     "digest_number",
     "ProgramArchived",
     "archive_program",

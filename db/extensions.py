@@ -40,7 +40,7 @@ def request_extension(session: Session, ctx: ProgramContext, code: str, unit_cod
     if unit is None:
         raise NotFound(f"--unit {unit_code}: "
                        + text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    on_task = assignments(session, ctx.id)[task.id]
+    on_task = assignments(session, ctx.id, task.id)[task.id]
     responsible = set(on_task["lead"] + on_task["co"])
     if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
         said = text(language, "extension.not_responsible", unit=unit.name, code=code,

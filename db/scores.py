@@ -32,6 +32,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from db.bulk import STREAMED_ROWS, bulk_read
 from db.gates import phase_decision
 from db.models import (
     Notice,
@@ -41,13 +42,13 @@ from db.models import (
     SelfCheckReturn,
     Task,
     TaskInstance,
+    TaskUnit,
     Unit,
     UnitMember,
 )
 from db.programs import ProgramContext
 from db.reviews import returns_by_unit
 from db.selfcheck import units_with_tasks
-from db.tasks import Recipients
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
 
@@ -76,13 +77,18 @@ class _Scoring:
     year: int | None
     today: date
     stats: dict[int, dict] = field(default_factory=dict)
+    lates: dict[tuple[date, date | None], int] = field(default_factory=dict)
 
     def counted(self, deadline: date | None) -> bool:
         return deadline is not None and deadline <= self.today and (
             self.year is None or deadline.year == self.year)
 
     def late(self, deadline: date, done_on: date | None) -> int:
-        return lateness(deadline, done_on, self.today, self.ctx.policies.work_calendar())
+        """Worked out once per distinct (deadline, done_on): most items share both with others."""
+        key = (deadline, done_on)
+        if key not in self.lates:
+            self.lates[key] = lateness(deadline, done_on, self.today, self.ctx.policies.work_calendar())
+        return self.lates[key]
 
     def give(self, unit_id: int, what: str, deadline: date, late: int) -> None:
         colour = card(late, self.ctx.policies.reminders)
@@ -121,32 +127,39 @@ def _scored_units(session: Session, ctx: ProgramContext) -> dict[int, dict]:
             for unit_id, code, name in units if unit_id != coordinator}
 
 
+@bulk_read()
 def _task_cards(session: Session, scoring: _Scoring) -> None:
-    recipients = Recipients(session, scoring.ctx.id)
-    instances = session.execute(
-        select(TaskInstance.task_id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
-               TaskInstance.done_on)
+    """Each counted instance once for each unit that leads it (a collective's members for the collective),
+    read in one statement with the deadline window applied in SQL."""
+    leader = func.coalesce(UnitMember.member_id, TaskUnit.unit_id)
+    query = (
+        select(TaskInstance.id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
+               TaskInstance.done_on, leader)
         .join(Task, Task.id == TaskInstance.task_id)
+        .join(TaskUnit, (TaskUnit.task_id == Task.id) & (TaskUnit.role == "lead"))
+        .outerjoin(UnitMember, UnitMember.collective_id == TaskUnit.unit_id)
         .where(TaskInstance.program_id == scoring.ctx.id, Task.active.is_(True),
-               TaskInstance.due.is_not(None), TaskInstance.retired_on.is_(None))
-        .order_by(Task.source_row, Task.code, TaskInstance.seq)
-    ).all()
-    for task_id, code, seq, due, status, done_on in instances:
-        if not scoring.counted(due):
+               TaskInstance.due <= scoring.today, TaskInstance.retired_on.is_(None))
+        .order_by(Task.source_row, Task.code, TaskInstance.seq, TaskUnit.position)
+    )
+    if scoring.year is not None:
+        query = query.where(TaskInstance.due.between(date(scoring.year, 1, 1), date(scoring.year, 12, 31)))
+    carded: set[tuple[int, int]] = set()  # (instance, unit): a unit leading twice over is counted once
+    rows = session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples()
+    for instance_id, code, seq, due, status, done_on, unit_id in rows:
+        s = scoring.stats.get(unit_id)
+        if s is None or (instance_id, unit_id) in carded:
             continue
+        carded.add((instance_id, unit_id))
         done = (done_on or due) if status == "done" else None  # done without a date: taken as on time
         late = scoring.late(due, done)
-        for r in recipients.of(task_id, "lead"):
-            if r.unit_id not in scoring.stats:
-                continue
-            s = scoring.stats[r.unit_id]
-            s["tasks_due"] += 1
-            if status == "done":
-                s["done_late" if late > 0 else "done_on_time"] += 1
-                s["done_early"] += done < due
-            elif due < scoring.today:
-                s["overdue"] += 1
-            scoring.give(r.unit_id, code if seq == 0 else f"{code}#{seq + 1}", due, late)
+        s["tasks_due"] += 1
+        if done is not None:
+            s["done_late" if late > 0 else "done_on_time"] += 1
+            s["done_early"] += done < due
+        elif due < scoring.today:
+            s["overdue"] += 1
+        scoring.give(unit_id, code if seq == 0 else f"{code}#{seq + 1}", due, late)
 
 
 def _remediation_cards(session: Session, scoring: _Scoring) -> None:

@@ -19,14 +19,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from db.events import record_event
-from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, Unit
+from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, TaskUnit, Unit, UnitMember
 from db.programs import ProgramContext
 from db.signatures import form_signature, verify_form
-from db.tasks import Recipients, collectives_of, task_rows
+from db.tasks import collectives_of, task_rows
 from schedule import LANGUAGES, Problem, labels, text
 
 # /2: the form carries a signature (db.signatures); a /1 form is refused as of another version.
@@ -95,14 +95,17 @@ def self_check_phase(session: Session, program_id: str) -> Phase | None:
 
 def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
     """unit id → code of every unit that answers for an active task (a collective's members stand for it)."""
-    active = set(session.scalars(select(Task.id).where(Task.program_id == ctx.id, Task.active.is_(True))))
-    recipients = Recipients(session, ctx.id)
-    units: dict[int, str] = {}
-    for task_id, people in recipients.by_task.items():
-        if task_id in active:
-            for r in people:
-                units[r.unit_id] = r.code
-    return dict(sorted(units.items(), key=lambda kv: kv[1]))
+    member = aliased(Unit)
+    units = session.execute(
+        select(func.coalesce(member.id, Unit.id), func.coalesce(member.code, Unit.code)).distinct()
+        .select_from(TaskUnit)
+        .join(Task, Task.id == TaskUnit.task_id)
+        .join(Unit, Unit.id == TaskUnit.unit_id)
+        .outerjoin(UnitMember, UnitMember.collective_id == Unit.id)
+        .outerjoin(member, member.id == UnitMember.member_id)
+        .where(Task.program_id == ctx.id, Task.active.is_(True))
+    ).tuples()
+    return dict(sorted(units, key=lambda kv: kv[1]))
 
 
 def _recorded(row: dict, language: str) -> str:

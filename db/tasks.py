@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, event, func, select
 from sqlalchemy.orm import Session
 
+from db.bulk import STREAMED_ROWS, bulk_read
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
@@ -49,12 +50,14 @@ def task_exists(session: Session, program_id: str, code: str) -> bool:
     return session.scalar(select(Task.id).where(Task.program_id == program_id, Task.code == code)) is not None
 
 
+@bulk_read()
 def assignments(
     session: Session, program_id: str, task_id: int | None = None
 ) -> dict[int, dict[str, list[str]]]:
     """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order (one task's, if given)."""
     rows = session.execute(_ASSIGNED if task_id is None else _ASSIGNED_TO_TASK,
-                           {"program_id": program_id, "task_id": task_id}).all()
+                           {"program_id": program_id, "task_id": task_id},
+                           execution_options={"yield_per": STREAMED_ROWS}).tuples()
     result: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"lead": [], "co": []})
     for task_id, role, code in rows:
         result[task_id][role].append(code)
@@ -132,6 +135,7 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     return list(kept[(ctx.id, today)])
 
 
+@bulk_read()
 def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
                include_inactive: bool = False, code: str | None = None) -> list[dict]:
     ranked = current_instances(ctx.id)
@@ -154,26 +158,24 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
     if unit_code is not None:
         wanted = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
     light_of = lights(ctx, today)
+    iso = cache(date.isoformat)  # one string per distinct day, shared by the rows that hold it
     rows = []
-    for task in session.execute(query):
-        units = by_task[task.id]
-        if wanted is not None and not wanted & set(units["lead"] + units["co"]):
+    for (task_id, task_code, title, area, recurrence, phase_kind, time_limit, evidence_spec, active,
+         instance_id, due, window_start, status, progress, last_report_at, done_on,
+         original_due) in session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples():
+        units = by_task[task_id]
+        if wanted is not None and wanted.isdisjoint(units["lead"] + units["co"]):
             continue
-        due, last_report = task.due, ctx.local_date(task.last_report_at) if task.last_report_at else None
-        original_due = task.original_due
+        last_report = ctx.local_date(last_report_at) if last_report_at else None
         rows.append({
-            "code": task.code, "title": task.title, "area": task.area,
-            "lead": units["lead"], "co": units["co"],
-            "due": due.isoformat() if due else None,
-            "original_due": original_due.isoformat() if original_due and original_due != due else None,
-            "recurrence": task.recurrence, "phase": task.phase_kind,
-            "status": task.status, "progress": task.progress,
-            "light": light_of(due, task.status, task.progress, task.window_start,
-                              task.recurrence == "ongoing", last_report),
-            "time_limit": task.time_limit_text, "evidence_spec": task.evidence_spec,
-            "last_report": last_report.isoformat() if last_report else None,
-            "done_on": task.done_on.isoformat() if task.done_on else None,
-            "active": task.active, "instance_id": task.instance_id,
+            "code": task_code, "title": title, "area": area, "lead": units["lead"], "co": units["co"],
+            "due": iso(due) if due else None,
+            "original_due": iso(original_due) if original_due and original_due != due else None,
+            "recurrence": recurrence, "phase": phase_kind, "status": status, "progress": progress,
+            "light": light_of(due, status, progress, window_start, recurrence == "ongoing", last_report),
+            "time_limit": time_limit, "evidence_spec": evidence_spec,
+            "last_report": iso(last_report) if last_report else None,
+            "done_on": iso(done_on) if done_on else None, "active": active, "instance_id": instance_id,
         })
     return rows
 
@@ -282,8 +284,7 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
             "reported_at": at.isoformat(), "report_id": report.id, "instance_id": instance.id}
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
     unit_id: int
     code: str
     role: str  # lead | co
@@ -293,6 +294,7 @@ class Recipients:
     """Who answers for each task (of `task_ids` only, when given): its lead and co-units, a collective
     standing for its members."""
 
+    @bulk_read()
     def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None,
                  task_ids: list[int] | None = None) -> None:
         collective = Unit.__table__.alias("collective")
@@ -318,12 +320,13 @@ class Recipients:
                 query.where(TaskUnit.task_id.in_(bindparam("ids", expanding=True))),
                 {"ids": wanted[start:start + 5000]})]
         self.by_task: dict[int, list[Recipient]] = defaultdict(list)
+        seen: set[tuple[int, int]] = set()  # (task, unit): a unit answers once per task, in its first role
         for task_id, role, _position, unit_id, code, member_id, member_code in rows:
-            recipient = (
-                Recipient(member_id, member_code, role) if member_id else Recipient(unit_id, code, role)
-            )
-            if all(r.unit_id != recipient.unit_id for r in self.by_task[task_id]):
-                self.by_task[task_id].append(recipient)
+            if member_id:
+                unit_id, code = member_id, member_code
+            if (task_id, unit_id) not in seen:
+                seen.add((task_id, unit_id))
+                self.by_task[task_id].append(Recipient(unit_id, code, role))
 
     def of(self, task_id: int, role: str | None = None) -> list[Recipient]:
         return [r for r in self.by_task.get(task_id, []) if role is None or r.role == role]

@@ -8,7 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from db import load_program
 from flows.check import bulletin_step, dispatch_step
 from flows.supervise import AsOf, moment_of, program_zone, run_name, wired_for
-from notifications import render_bulletin
+from notifications import LISTED_IN_MESSAGES, render_bulletin
 from schedule import text
 
 
@@ -25,7 +25,7 @@ def weekly_bulletin(program: str, as_of: AsOf = None) -> dict:
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
         today = ctx.local_date(at)
-        markdown = render_bulletin(session, ctx, today, fmt="md")
+        markdown = render_bulletin(session, ctx, today, fmt="md", listed=LISTED_IN_MESSAGES)
     # Its own key: the daily check's `<program>-bulletin` is today's picture, this one is what was sent.
     create_markdown_artifact(markdown=markdown, key=f"{program}-weekly-bulletin",
                              description=text(ctx.language, "artifact.weekly_bulletin", today=today))

@@ -38,7 +38,7 @@ from flows.check import (
     program_step,
 )
 from flows.runtime import DAILY_CHECK_TIME, now, wiring
-from notifications import list_deliveries, render_bulletin
+from notifications import LISTED_IN_MESSAGES, list_deliveries, render_bulletin
 from schedule import labels, text
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
@@ -217,7 +217,7 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
         today = ctx.local_date(at)
         summary = status_summary(session, ctx, today)
         rows = task_rows(session, ctx, today)
-        bulletin = render_bulletin(session, ctx, today, fmt="md")
+        bulletin = render_bulletin(session, ctx, today, fmt="md", listed=LISTED_IN_MESSAGES)
         failed = list_deliveries(session, program, failed_only=True)
         sent_today = [e for e in outbox_entries(session, program)
                       if date.fromisoformat(e["at"][:10]) == today and e["state"] != "queued"]

@@ -40,7 +40,7 @@ from db import (
 from notifications.delivery import inflight
 from notifications.delivery.crashpoints import crash_point
 from notifications.message import Attachment, Message, Notifier, Recipient
-from notifications.render.bulletin import render_bulletin
+from notifications.render.bulletin import LISTED_IN_MESSAGES, render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS, DigestItem, render_digest
 from notifications.render.letterhead import letterhead
 from notifications.render.lines import COUNTED_KINDS, RECEIVED_BEFORE, lead_names, period_label
@@ -407,7 +407,8 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
     ctx, today = program.ctx, program.today
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     summary = "bulletin" in kinds or "final_summary" in kinds
-    bulletin = render_bulletin(session, ctx, today, fmt="md", commands=False) if summary else None
+    bulletin = render_bulletin(session, ctx, today, fmt="md", commands=False,
+                               listed=LISTED_IN_MESSAGES) if summary else None
     coordinator = program.units.get(ctx.program.coordinator_unit_id)
     office = coordinator.name if coordinator is not None else ""
     head = letterhead(session, ctx, office, message_id, today.year)

@@ -5,7 +5,7 @@ from schedule.surface import lazy_surface, load
 
 # A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
 _SURFACE = {
-    "calendar": ("WorkCalendar",),
+    "calendar": ("WorkCalendar", "shared_calendar"),
     "claims": (
         "MAX_EVIDENCE_BYTES", "REPORT_STATUSES", "claim_refusal", "clean_entry", "content_refusal",
         "upload_refusal",
@@ -46,4 +46,4 @@ __all__ = [
     "PhaseSpec", "PlanReading", "Policies", "Problem", "ProgramSpec", "read_plan", "ReminderPolicy",
     "report_slot", "required", "Rung", "share_code",
     "rung", "split_unit_list", "TaskSpec", "text", "TimeLimit", "TimeLimitError",
-    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "Told", "told"]
+    "UnitDirectory", "UnitSpec", "UnknownUnitError", "WorkCalendar", "shared_calendar", "Told", "told"]

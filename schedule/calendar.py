@@ -1,8 +1,10 @@
 """Working days on the Chinese statutory calendar, with a plan's own overrides.
 
-Deadlines, reminders and lights all count in workdays, and the daily check runs them for every
-task, so the arithmetic goes through a cumulative index over day ordinals: `workdays_between` is
-two list look-ups and `add_workdays` a bisect. The index grows lazily, a whole year at a time.
+Deadlines, reminders, lights and scores all count in workdays, and the daily check runs them for
+every task, so the arithmetic goes through a cumulative index over day ordinals: `workdays_between` is
+two list look-ups and `add_workdays` a bisect. The index covers the years of the statutory data from
+its first use and grows, a whole year at a time, only for a date outside them. A program's calendar is
+built once per process (`shared_calendar`), not once per task.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
+from itertools import accumulate, chain
+from typing import NamedTuple
 
 import chinese_calendar
 
@@ -48,6 +52,18 @@ def _statutory_year(year: int) -> tuple[bool, ...]:
     return tuple(flags)
 
 
+class _Index(NamedTuple):
+    """The cumulative workday count over whole years [first_year, last_year]: cum[i] is the number of
+    workdays among the ordinals [start, start + i), so len(cum) is the number of days + 1. Never changed
+    in place: a calendar swaps in a wider index at once, so a calendar shared between threads stays
+    consistent."""
+
+    first_year: int
+    last_year: int
+    start: int
+    cum: list[int]
+
+
 class WorkCalendar:
     """Statutory workdays plus a plan's extra holidays and makeup workdays (overrides win).
 
@@ -58,12 +74,7 @@ class WorkCalendar:
     def __init__(self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> None:
         self._extra_holidays = frozenset(extra_holidays)
         self._extra_workdays = frozenset(extra_workdays)
-        # _cum[i] = number of workdays among ordinals [_start, _start + i); len(_cum) = days + 1.
-        self._first_year = 0
-        self._last_year = -1
-        self._start = 0
-        self._end = 0  # exclusive
-        self._cum: list[int] = [0]
+        self._index = _Index(0, -1, 0, [0])  # empty: covers no day
 
     @staticmethod
     def uncovered_years(years: Iterable[int]) -> list[int]:
@@ -71,40 +82,37 @@ class WorkCalendar:
         return sorted({y for y in years if not _FIRST_YEAR <= y <= _LAST_YEAR})
 
     def is_workday(self, d: date) -> bool:
-        o = d.toordinal()
-        if not self._start <= o < self._end:
-            self._cover(d.year)
-        i = o - self._start
-        return self._cum[i + 1] != self._cum[i]
+        index = self._index
+        i = d.toordinal() - index.start
+        if not 0 <= i < len(index.cum) - 1:
+            index = self._cover(d.year)
+            i = d.toordinal() - index.start
+        return index.cum[i + 1] != index.cum[i]
 
     def workdays_between(self, a: date, b: date) -> int:
         """Workdays in the half-open interval (a, b]; the negative of (b, a] when b < a."""
-        oa, ob = a.toordinal(), b.toordinal()
-        if not (self._start <= oa < self._end and self._start <= ob < self._end):
-            self._cover(a.year)
-            self._cover(b.year)
-        cum, start = self._cum, self._start
-        return cum[ob - start + 1] - cum[oa - start + 1]
+        index = self._index
+        ia, ib, days = a.toordinal() - index.start, b.toordinal() - index.start, len(index.cum) - 1
+        if not (0 <= ia < days and 0 <= ib < days):
+            index = self._cover(a.year, b.year)
+            ia, ib = a.toordinal() - index.start, b.toordinal() - index.start
+        return index.cum[ib + 1] - index.cum[ia + 1]
 
     def add_workdays(self, d: date, n: int) -> date:
         """n > 0: the n-th workday strictly after d; n < 0: the |n|-th strictly before d; 0: d."""
         if n == 0:
             return d
-        o = d.toordinal()
-        if not self._start <= o < self._end:
-            self._cover(d.year)
+        index = self._cover(d.year)
         while True:
+            cum, i = index.cum, d.toordinal() - index.start
             # Rank (1-based, within the index) of the workday we are looking for.
-            if n > 0:
-                rank = self._cum[o - self._start + 1] + n
-            else:
-                rank = self._cum[o - self._start] + n + 1
+            rank = cum[i + 1] + n if n > 0 else cum[i] + n + 1
             if rank < 1:
-                self._cover(self._first_year - 1 - (1 - rank) // _MIN_WORKDAYS_PER_YEAR)
-            elif rank > self._cum[-1]:
-                self._cover(self._last_year + 1 + (rank - self._cum[-1]) // _MIN_WORKDAYS_PER_YEAR)
+                index = self._cover(index.first_year - 1 - (1 - rank) // _MIN_WORKDAYS_PER_YEAR)
+            elif rank > cum[-1]:
+                index = self._cover(index.last_year + 1 + (rank - cum[-1]) // _MIN_WORKDAYS_PER_YEAR)
             else:
-                return date.fromordinal(self._start + bisect_left(self._cum, rank) - 1)
+                return date.fromordinal(index.start + bisect_left(cum, rank) - 1)
 
     def next_workday_on_or_after(self, d: date) -> date:
         return d if self.is_workday(d) else self.add_workdays(d, 1)
@@ -123,44 +131,34 @@ class WorkCalendar:
         raise Told("policy.non_workday", policy=policy)
 
     def _year_flags(self, first: int, last: int) -> list[bool]:
-        flags: list[bool] = []
-        for year in range(first, last + 1):
-            flags += _statutory_year(year)
-        if self._extra_workdays or self._extra_holidays:
-            start = date(first, 1, 1).toordinal()
-            for d in self._extra_holidays:
+        flags = list(chain.from_iterable(_statutory_year(year) for year in range(first, last + 1)))
+        start = date(first, 1, 1).toordinal()
+        for overrides, flag in ((self._extra_holidays, False), (self._extra_workdays, True)):
+            for d in overrides:
                 if first <= d.year <= last:
-                    flags[d.toordinal() - start] = False
-            for d in self._extra_workdays:
-                if first <= d.year <= last:
-                    flags[d.toordinal() - start] = True
+                    flags[d.toordinal() - start] = flag
         return flags
 
-    def _cover(self, year: int) -> None:
-        """Grow the index, in whole years, until it includes `year`."""
-        if self._first_year <= year <= self._last_year:
-            return
-        if self._last_year < self._first_year:  # empty index
-            self._first_year = self._last_year = year
-            self._start = date(year, 1, 1).toordinal()
-            self._cum = [0]
-            self._append(self._year_flags(year, year))
-        elif year > self._last_year:
-            self._append(self._year_flags(self._last_year + 1, year))
-            self._last_year = year
-        else:
-            flags = self._year_flags(year, self._first_year - 1)
-            old = self._cum
-            self._cum = [0]
-            self._append(flags)
-            shift = self._cum[-1]
-            self._cum.extend(c + shift for c in old[1:])
-            self._first_year = year
-            self._start = date(year, 1, 1).toordinal()
-        self._end = self._start + len(self._cum) - 1
+    def _cover(self, *years: int) -> _Index:
+        """The index, widened in whole years to include `years`: at its first use to all the years of
+        the statutory data as well."""
+        index = self._index
+        if all(index.first_year <= year <= index.last_year for year in years):
+            return index
+        if index.last_year < index.first_year:  # empty
+            index = _Index(_FIRST_YEAR, _LAST_YEAR, 0, [])
+        first, last = min(index.first_year, *years), max(index.last_year, *years)
+        cum = list(accumulate(self._year_flags(first, last), initial=0))
+        self._index = index = _Index(first, last, date(first, 1, 1).toordinal(), cum)
+        return index
 
-    def _append(self, flags: list[bool]) -> None:
-        total = self._cum[-1]
-        for flag in flags:
-            total += flag
-            self._cum.append(total)
+
+@lru_cache(maxsize=256)
+def _shared(extra_holidays: frozenset[date], extra_workdays: frozenset[date]) -> WorkCalendar:
+    return WorkCalendar(extra_holidays, extra_workdays)
+
+
+def shared_calendar(extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> WorkCalendar:
+    """The one calendar of these overrides in this process: every step of every check asks for its
+    program's calendar, and each index is built once."""
+    return _shared(frozenset(extra_holidays), frozenset(extra_workdays))

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, time, timedelta
 
-from schedule.calendar import WorkCalendar
+from schedule.calendar import WorkCalendar, shared_calendar
 from schedule.i18n import Told
 from schedule.time_limits import UNDATED, TimeLimit, expand_recurrence
 
@@ -124,7 +124,8 @@ class Policies:
     contact: ContactPolicy = field(default_factory=ContactPolicy)
 
     def work_calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.calendar.extra_holidays, self.calendar.extra_workdays)
+        """The program's calendar, shared by every step that asks for it (built once per process)."""
+        return shared_calendar(self.calendar.extra_holidays, self.calendar.extra_workdays)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -38,6 +38,8 @@ from notifications.render.environment import environment
 from schedule import LANGUAGES, cell_row, labels, text
 
 FORMATS = ("md", "html", "xlsx")
+# What a digest or an artifact lists of the red tasks and overdue items; `duban bulletin` lists them all.
+LISTED_IN_MESSAGES = 50
 STATE_NAMES = {language: labels(language, "phase_state") for language in LANGUAGES}
 LIGHT_NAMES = {language: labels(language, "light") for language in LANGUAGES}
 
@@ -141,8 +143,11 @@ def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict
 
 
 def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str = "md",
-                    language: str | None = None, commands: bool = True) -> str | bytes:
-    """`commands`: name the commands that act on it (the coordinator's terminal), never inside a digest."""
+                    language: str | None = None, commands: bool = True,
+                    listed: int | None = None) -> str | bytes:
+    """`commands`: name the commands that act on it (the coordinator's terminal), never inside a digest.
+    `listed`: at most that many red tasks and overdue items in the markdown, the longest overdue first, the
+    rest counted (a digest or an artifact of a 100,000-task program must stay readable); all by default."""
     language = _language(ctx, language)
     if fmt not in FORMATS:
         raise ValueError(text(language, "bulletin_sheet.format", fmt=fmt, formats=" | ".join(FORMATS)))
@@ -152,7 +157,8 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")
     words = labels(language, "praise")
     return template.render(**data, states=STATE_NAMES[language], light_names=LIGHT_NAMES[language],
-                           words=words, sep=words["sep"], comma=words["comma"], commands=commands)
+                           words=words, sep=words["sep"], comma=words["comma"], commands=commands,
+                           listed_or=lambda rows: rows if listed is None else rows[:listed])
 
 
 def bulletin_workbook(data: dict, language: str) -> bytes:

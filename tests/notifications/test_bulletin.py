@@ -60,6 +60,25 @@ def test_the_markdown_bulletin(tmp_path):
     assert "### 约谈建议" in text and "市公安局：红牌" in text
 
 
+
+def test_a_digest_or_artifact_lists_the_longest_overdue_and_counts_the_rest(tmp_path):
+    """A 100,000-task program's bulletin must stay readable in a message: `listed` keeps the head of the red
+    list (the longest overdue first) and says how many more, and where the whole list is."""
+    sessions, _ = with_history(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        terminal = render_bulletin(session, ctx, AS_OF, listed=2)
+        message = render_bulletin(session, ctx, AS_OF, listed=2, commands=False)
+        english = render_bulletin(session, ctx, AS_OF, listed=1, language="en")
+        whole = render_bulletin(session, ctx, AS_OF)
+    assert "| B2 |" in terminal and "| A1 |" in terminal and "| A2 |" not in terminal
+    assert "### 红灯事项（3 项）" in terminal
+    more = "另有 1 项红灯事项未列出（按逾期工作日列前 2 项）"
+    assert f"{more}；完整清单：`duban bulletin demo-city --format xlsx`。" in terminal
+    assert f"{more}。" in message and "duban" not in message
+    assert "2 more red items not listed (the 1 longest overdue are)" in english
+    assert "| A2 |" in whole and "未列出" not in whole
+
 def test_html_and_workbook_and_english(tmp_path):
     sessions, _ = with_history(tmp_path, language="en")
     with sessions.begin() as session:

@@ -1,5 +1,6 @@
 """The working-day calendar: statutory data, overrides, fallback, arithmetic and speed."""
 
+import random
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedule import WorkCalendar
+from schedule import WorkCalendar, shared_calendar
 
 CAL = WorkCalendar()
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2028, 12, 31))
@@ -149,3 +150,74 @@ def test_workdays_between_is_antisymmetric_and_counts_days(a, b):
     if (hi - lo).days <= 60:
         counted = sum(CAL.is_workday(lo + timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
         assert abs(CAL.workdays_between(a, b)) == counted
+
+
+# The indexed arithmetic against the plainest possible count: one day at a time, asking chinese_calendar,
+# and Monday to Friday where it has no data (it raises outside its years).
+OVERRIDES = {
+    "holidays": frozenset({date(2024, 3, 4), date(2024, 12, 31), date(2027, 1, 1), date(2003, 6, 2)}),
+    "workdays": frozenset({date(2024, 3, 2), date(2024, 10, 1), date(2026, 12, 26), date(2030, 1, 5)}),
+}
+ANCHORS = [
+    date(2004, 1, 1), date(2003, 12, 31), date(2024, 2, 4), date(2024, 2, 10), date(2024, 2, 18),
+    date(2024, 9, 29), date(2024, 10, 1), date(2024, 10, 12), date(2024, 12, 31), date(2025, 1, 26),
+    date(2025, 10, 11), date(2026, 12, 31), date(2027, 1, 1), date(2030, 6, 15), date(1999, 10, 1),
+]
+
+
+def _workday_by_day(d: date, overrides: dict) -> bool:
+    if d in overrides.get("workdays", ()):
+        return True
+    if d in overrides.get("holidays", ()):
+        return False
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return d.weekday() < 5
+
+
+def _between_by_day(a: date, b: date, overrides: dict) -> int:
+    lo, hi = min(a, b), max(a, b)
+    counted = sum(_workday_by_day(lo + timedelta(days=i), overrides) for i in range(1, (hi - lo).days + 1))
+    return counted if a <= b else -counted
+
+
+def _add_by_day(d: date, n: int, overrides: dict) -> date:
+    step = 1 if n > 0 else -1
+    while n:
+        d += timedelta(days=step)
+        n -= step * _workday_by_day(d, overrides)
+    return d
+
+
+def _pairs(count: int, seed: int) -> list[tuple[date, date]]:
+    rnd = random.Random(seed)
+    pairs = []
+    for _ in range(count):
+        a = rnd.choice(ANCHORS) + timedelta(days=rnd.randrange(-40, 41))
+        pairs.append((a, a + timedelta(days=rnd.choice([rnd.randrange(-15, 16), rnd.randrange(-900, 901)]))))
+    return pairs
+
+
+@pytest.mark.parametrize("overrides", [{}, OVERRIDES], ids=["statutory", "with-overrides"])
+@pytest.mark.parametrize(("a", "b"), _pairs(80, seed=14), ids=str)
+def test_workdays_between_agrees_with_counting_day_by_day(overrides, a, b):
+    expected = _between_by_day(a, b, overrides)
+    fresh = WorkCalendar(overrides.get("holidays", ()), overrides.get("workdays", ()))
+    assert fresh.workdays_between(a, b) == expected  # an index built for this very pair
+    assert shared_calendar(overrides.get("holidays", ()), overrides.get("workdays", ())).workdays_between(
+        a, b) == expected  # one index grown by every case before this one
+
+
+@pytest.mark.parametrize("overrides", [{}, OVERRIDES], ids=["statutory", "with-overrides"])
+@pytest.mark.parametrize(("d", "n"), [(a, (b - a).days // 3) for a, b in _pairs(40, seed=41)], ids=str)
+def test_add_workdays_agrees_with_stepping_day_by_day(overrides, d, n):
+    calendar = WorkCalendar(overrides.get("holidays", ()), overrides.get("workdays", ()))
+    assert calendar.add_workdays(d, n) == _add_by_day(d, n, overrides)
+
+
+def test_a_program_calendar_is_built_once_per_set_of_overrides():
+    first = shared_calendar([date(2024, 3, 4), date(2024, 3, 5)], [date(2024, 3, 2)])
+    assert shared_calendar((date(2024, 3, 5), date(2024, 3, 4)), (date(2024, 3, 2),)) is first
+    assert shared_calendar([date(2024, 3, 4)], [date(2024, 3, 2)]) is not first
+    assert shared_calendar() is shared_calendar((), ())
