@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import delete, event
 
 from db import (
@@ -15,6 +16,8 @@ from db import (
     load_program,
     record_report,
     request_extension,
+    return_claim,
+    submit_report,
 )
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
@@ -118,3 +121,73 @@ def test_a_quiet_rerun_reads_the_same_few_statements_whatever_the_size(tmp_path)
         assert not any("DISTINCT" in s or "rungs" in s for s in statements)
         counted.append(len(statements))
     assert counted[0] == counted[1] <= 20
+
+
+def _claim_and_return(wired, claimed: date, returned: date) -> None:
+    """msa claims E1 done (the instance waits for review in progress), the coordinator returns it later."""
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        claim_id = submit_report(session, ctx, "E1", "msa", "done", 100, None, ["照片.jpg"],
+                                 at(claimed, 15), "msa")["claim"]
+    with wired.transaction() as session:
+        return_claim(session, load_program(session, "demo-city"), claim_id, "材料不全", "王主任", at(returned, 16))
+
+
+def _import_f1(wired, tmp_path, day: date) -> None:
+    with wired.transaction() as session:
+        plan = write_plan(tmp_path, tasks=[E1, F1], name=f"plan-{day}")
+        import_program(session, read_plan(plan).program, at(day, 10))
+
+
+def _keys_of(tmp_path, days: list[tuple[date, int]], writes: dict, *, full_scan: bool) -> set[str]:
+    """The keys claimed by checks at (day, hour), `writes[(day, hour)](wired, tmp_path)` done just after that
+    check; `full_scan`: each check forgets its marks."""
+    wired = setup(tmp_path, tasks=[E1])
+    for day, hour in days:
+        if full_scan:
+            with wired.transaction() as session:
+                session.execute(delete(CheckMark))
+        check(wired, day, hour)
+        writes.get((day, hour), lambda *_: None)(wired, tmp_path)
+    return {n.key for n in notices(wired)}
+
+
+JULY = [date(2023, 7, 3) + timedelta(days=n) for n in range(14)]
+
+
+@pytest.mark.parametrize(("name", "days", "writes"), [
+    # A done claim returned by the coordinator goes back in progress: chased again on its rung.
+    ("returned", [(d, 8) for d in JULY],
+     {(JULY[1], 8): lambda wired, _p: _claim_and_return(wired, JULY[1], JULY[3])}),
+    # Returned the day after a check that ran only in the afternoon; the next check is after a weekend.
+    ("afternoon", [(d, 16) for d in JULY[::3]],
+     {(JULY[0], 16): lambda wired, _p: _claim_and_return(wired, JULY[0], JULY[5])}),
+    # A task imported in the evening after the day's check (and one re-run at night, local time).
+    ("imported", [(JULY[0], 8), (JULY[0], 23), (JULY[1], 0), (JULY[2], 8), (JULY[5], 8)],
+     {(JULY[0], 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, JULY[0])}),
+])
+def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
+    marked = _keys_of(tmp_path / "marked", days, writes, full_scan=False)
+    assert marked == _keys_of(tmp_path / "full", days, writes, full_scan=True)
+    assert any(key.startswith("overdue:") for key in marked), name
+
+
+def test_a_write_committed_while_a_check_reads_its_candidates_is_claimed_by_the_next_check(tmp_path):
+    """Another process commits a new task between the check reading its mark and reading its candidates."""
+    wired = setup(tmp_path, tasks=[E1])
+    check(wired, date(2023, 7, 3))
+    engine, done = get_engine(wired.settings.db_url), []
+
+    def concurrent(_connection, _cursor, statement, *_args):
+        if "check_marks" in statement and not done:
+            done.append(statement)
+            _import_f1(wired, tmp_path, date(2023, 7, 4))
+
+    event.listen(engine, "after_cursor_execute", concurrent)
+    try:
+        check(wired, date(2023, 7, 4))
+    finally:
+        event.remove(engine, "after_cursor_execute", concurrent)
+    assert done
+    check(wired, date(2023, 7, 4), 15)
+    assert _keys(wired, "F1", "overdue") and _keys(wired, "F1", "assignment")
