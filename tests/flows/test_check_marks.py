@@ -21,6 +21,7 @@ from db import (
 )
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
+from tests.support.postgres import cluster_or_skip
 from tests.support.programs import at, check, notices, setup
 
 E1 = ["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]
@@ -172,9 +173,23 @@ def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days,
     assert any(key.startswith("overdue:") for key in marked), name
 
 
-def test_a_write_committed_while_a_check_reads_its_candidates_is_claimed_by_the_next_check(tmp_path):
-    """Another process commits a new task between the check reading its mark and reading its candidates."""
-    wired = setup(tmp_path, tasks=[E1])
+@pytest.fixture(scope="module")
+def postgres():
+    with cluster_or_skip() as cluster:
+        yield cluster
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_write_committed_while_a_check_reads_its_candidates_is_claimed_by_the_next_check(
+        tmp_path, request, backend):
+    """Another process commits a new task between the check reading its mark and reading its candidates: the
+    mark keeps the count read before, so the next check scans in full."""
+    url = None
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("postgres")
+        cluster.create_database("marks")
+        url = cluster.url("marks")
+    wired = setup(tmp_path, tasks=[E1], database_url=url)
     check(wired, date(2023, 7, 3))
     engine, done = get_engine(wired.settings.db_url), []
 
