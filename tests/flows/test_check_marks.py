@@ -16,8 +16,6 @@ from db import (
     load_program,
     record_report,
     request_extension,
-    return_claim,
-    submit_report,
 )
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
@@ -124,14 +122,13 @@ def test_a_quiet_rerun_reads_the_same_few_statements_whatever_the_size(tmp_path)
     assert counted[0] == counted[1] <= 20
 
 
-def _claim_and_return(wired, claimed: date, returned: date) -> None:
-    """msa claims E1 done (the instance waits for review in progress), the coordinator returns it later."""
-    with wired.transaction() as session:
-        ctx = load_program(session, "demo-city")
-        claim_id = submit_report(session, ctx, "E1", "msa", "done", 100, None, ["照片.jpg"],
-                                 at(claimed, 15), "msa")["claim"]
-    with wired.transaction() as session:
-        return_claim(session, load_program(session, "demo-city"), claim_id, "材料不全", "王主任", at(returned, 16))
+def _report(status: str, day: date, hour: int):
+    """msa reports E1 `status` at `hour` on `day` (after that day's check)."""
+    def write(wired, _tmp_path) -> None:
+        with wired.transaction() as session:
+            record_report(session, load_program(session, "demo-city"), "E1", "msa", status,
+                          100 if status == "done" else 60, None, [], at(day, hour))
+    return write
 
 
 def _import_f1(wired, tmp_path, day: date) -> None:
@@ -153,24 +150,25 @@ def _keys_of(tmp_path, days: list[tuple[date, int]], writes: dict, *, full_scan:
     return {n.key for n in notices(wired)}
 
 
-JULY = [date(2023, 7, 3) + timedelta(days=n) for n in range(14)]
+DAYS = [date(2023, 6, 29) + timedelta(days=n) for n in range(16)]
+DONE, REOPENED = date(2023, 6, 29), date(2023, 7, 3)  # E1 (due 06-30) reopened on the rung of 催办 1
 
 
 @pytest.mark.parametrize(("name", "days", "writes"), [
-    # A done claim returned by the coordinator goes back in progress: chased again on its rung.
-    ("returned", [(d, 8) for d in JULY],
-     {(JULY[1], 8): lambda wired, _p: _claim_and_return(wired, JULY[1], JULY[3])}),
-    # Returned the day after a check that ran only in the afternoon; the next check is after a weekend.
-    ("afternoon", [(d, 16) for d in JULY[::3]],
-     {(JULY[0], 16): lambda wired, _p: _claim_and_return(wired, JULY[0], JULY[5])}),
+    # Done before its due date, reopened after a check: its 催办 1 is claimed the next day, not at 催办 2.
+    ("reopened", [(d, 8) for d in DAYS],
+     {(DONE, 8): _report("done", DONE, 15), (REOPENED, 8): _report("in_progress", REOPENED, 15)}),
+    # The same when the checks run only in the afternoon, every other day (the next on 催办 1 still).
+    ("afternoon", [(d, 16) for d in DAYS[::2]],
+     {(DONE, 16): _report("done", DONE, 17), (REOPENED, 16): _report("in_progress", REOPENED, 17)}),
     # A task imported in the evening after the day's check (and one re-run at night, local time).
-    ("imported", [(JULY[0], 8), (JULY[0], 23), (JULY[1], 0), (JULY[2], 8), (JULY[5], 8)],
-     {(JULY[0], 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, JULY[0])}),
+    ("imported", [(DAYS[4], 8), (DAYS[4], 23), (DAYS[5], 0), (DAYS[6], 8), (DAYS[9], 8)],
+     {(DAYS[4], 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, DAYS[4])}),
 ])
 def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
     marked = _keys_of(tmp_path / "marked", days, writes, full_scan=False)
     assert marked == _keys_of(tmp_path / "full", days, writes, full_scan=True)
-    assert any(key.startswith("overdue:") for key in marked), name
+    assert any(key.endswith(":2023-06-30:1") for key in marked), name
 
 
 @pytest.fixture(scope="module")
