@@ -78,7 +78,8 @@ def forms(sessions, tmp_path: Path) -> dict[str, Path]:
 
 
 def setup(tmp_path: Path, *, tasks=None, program=None, units=None, database_url: str | None = None) -> Wiring:
-    return import_folder(tmp_path, write_plan(tmp_path, tasks=tasks, program=program, units=units), database_url)
+    plan = write_plan(tmp_path, tasks=tasks, program=program, units=units)
+    return import_folder(tmp_path, plan, database_url)
 
 
 def import_folder(tmp_path: Path, plan: Path, database_url: str | None = None) -> Wiring:
