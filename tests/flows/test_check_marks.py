@@ -94,6 +94,16 @@ def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claim
     assert {key for key, _day in claimed[len(gaps)]} <= {key for key, _day in claimed[len(daily)]}
 
 
+@pytest.mark.parametrize("every", [1, 3, 5])
+def test_across_the_spring_festival_and_its_make_up_sundays_marks_claim_what_a_full_scan_claims(tmp_path, every):
+    """2024: the holiday 02-10..02-17, make-up workdays Sunday 02-04 and Sunday 02-18; checks every day or
+    every few days, so some catch-ups start from a make-up day and some straddle the holiday."""
+    days = [date(2024, 1, 29) + timedelta(days=n) for n in range(0, 35, every)]
+    marked = _history(tmp_path / "marked", days, full_scan=False)
+    assert marked == _history(tmp_path / "full", days, full_scan=True)
+    assert {key.split(":")[0] for key, _day in marked} >= {"overdue", "escalation"}
+
+
 def _statements(wired, day: date, hour: int) -> tuple[list[str], object]:
     """The SQL a check runs, and its result."""
     statements = []
