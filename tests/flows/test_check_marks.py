@@ -95,7 +95,8 @@ def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claim
 
 
 @pytest.mark.parametrize("every", [1, 3, 5])
-def test_across_the_spring_festival_and_its_make_up_sundays_marks_claim_what_a_full_scan_claims(tmp_path, every):
+def test_across_the_spring_festival_and_its_make_up_sundays_marks_claim_what_a_full_scan_claims(
+        tmp_path, every):
     """2024: the holiday 02-10..02-17, make-up workdays Sunday 02-04 and Sunday 02-18; checks every day or
     every few days, so some catch-ups start from a make-up day and some straddle the holiday."""
     days = [date(2024, 1, 29) + timedelta(days=n) for n in range(0, 35, every)]
