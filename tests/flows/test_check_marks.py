@@ -23,6 +23,7 @@ from tests.support.postgres import cluster_or_skip
 from tests.support.programs import at, check, notices, setup
 
 E1 = ["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]
+E1_JULY = [*E1[:5], "2023年7月3日", *E1[6:]]
 F1 = ["F1", "督办", "年中补充任务", "市公安局", "", "2023年6月30日", "", ""]
 MORE = [[f"M{n}", "协同保护", f"举措{n}", "市场监管局", "市公安局", f"2023年{6 + n % 2}月{10 + n}日", "", ""]
         for n in range(12)]
@@ -142,9 +143,9 @@ def _report(status: str, day: date, hour: int):
     return write
 
 
-def _import_f1(wired, tmp_path, day: date) -> None:
+def _import_f1(wired, tmp_path, day: date, tasks=(E1, F1)) -> None:
     with wired.transaction() as session:
-        plan = write_plan(tmp_path, tasks=[E1, F1], name=f"plan-{day}")
+        plan = write_plan(tmp_path, tasks=list(tasks), name=f"plan-{day}")
         import_program(session, read_plan(plan).program, at(day, 10))
 
 
@@ -175,11 +176,16 @@ DONE, REOPENED = date(2023, 6, 29), date(2023, 7, 3)  # E1 (due 06-30) reopened 
     # A task imported in the evening after the day's check (and one re-run at night, local time).
     ("imported", [(DAYS[4], 8), (DAYS[4], 23), (DAYS[5], 0), (DAYS[6], 8), (DAYS[9], 8)],
      {(DAYS[4], 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, DAYS[4])}),
+    # E1 re-dated by a re-import (set-based statements) to 07-03, after the check of 07-05: on 07-06 its
+    # 催办 1 is due, on the same rung as the day before.
+    ("redated", [(d, 8) for d in DAYS],
+     {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, date(2023, 7, 5), [E1_JULY])}),
 ])
 def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
     marked = _keys_of(tmp_path / "marked", days, writes, full_scan=False)
     assert marked == _keys_of(tmp_path / "full", days, writes, full_scan=True)
-    assert any(key.endswith(":2023-06-30:1") for key in marked), name
+    due = "2023-07-03" if name == "redated" else "2023-06-30"
+    assert any(key.startswith("overdue:") and key.endswith(f":{due}:1") for key in marked), name
 
 
 @pytest.fixture(scope="module")
