@@ -179,7 +179,8 @@ DONE, REOPENED = date(2023, 6, 29), date(2023, 7, 3)  # E1 (due 06-30) reopened 
     # E1 re-dated by a re-import (set-based statements) to 07-03, after the check of 07-05: on 07-06 its
     # 催办 1 is due, on the same rung as the day before.
     ("redated", [(d, 8) for d in DAYS],
-     {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, date(2023, 7, 5), [E1_JULY])}),
+     {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, date(2023, 7, 5),
+                                                                [E1_JULY])}),
 ])
 def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
     marked = _keys_of(tmp_path / "marked", days, writes, full_scan=False)
