@@ -143,7 +143,8 @@ def _report(status: str, day: date, hour: int):
     return write
 
 
-def _import_f1(wired, tmp_path, day: date, tasks=(E1, F1)) -> None:
+def _import(wired, tmp_path, day: date, tasks=(E1, F1)) -> None:
+    """The plan imported again with `tasks` (E1 and a new F1 unless told), at 10:00 on `day`."""
     with wired.transaction() as session:
         plan = write_plan(tmp_path, tasks=list(tasks), name=f"plan-{day}")
         import_program(session, read_plan(plan).program, at(day, 10))
@@ -175,11 +176,11 @@ DONE, REOPENED = date(2023, 6, 29), date(2023, 7, 3)  # E1 (due 06-30) reopened 
      {(DONE, 16): _report("done", DONE, 17), (REOPENED, 16): _report("in_progress", REOPENED, 17)}),
     # A task imported in the evening after the day's check (and one re-run at night, local time).
     ("imported", [(DAYS[4], 8), (DAYS[4], 23), (DAYS[5], 0), (DAYS[6], 8), (DAYS[9], 8)],
-     {(DAYS[4], 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, DAYS[4])}),
+     {(DAYS[4], 8): lambda wired, tmp_path: _import(wired, tmp_path, DAYS[4])}),
     # E1 re-dated by a re-import (set-based statements) to 07-03, after the check of 07-05: on 07-06 its
     # 催办 1 is due, on the same rung as the day before.
     ("redated", [(d, 8) for d in DAYS],
-     {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import_f1(wired, tmp_path, date(2023, 7, 5),
+     {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import(wired, tmp_path, date(2023, 7, 5),
                                                                 [E1_JULY])}),
 ])
 def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
@@ -213,7 +214,7 @@ def test_a_write_committed_while_a_check_reads_its_candidates_is_claimed_by_the_
     def concurrent(_connection, _cursor, statement, *_args):
         if "check_marks" in statement and not done:  # the first step's mark (implementation, F1's phase)
             done.append(statement)
-            _import_f1(wired, tmp_path, date(2023, 7, 4))
+            _import(wired, tmp_path, date(2023, 7, 4))
 
     event.listen(engine, "after_cursor_execute", concurrent)
     try:
