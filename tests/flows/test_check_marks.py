@@ -106,6 +106,15 @@ def test_across_the_spring_festival_and_its_make_up_sundays_marks_claim_what_a_f
     assert {key.split(":")[0] for key, _day in marked} >= {"overdue", "escalation"}
 
 
+def test_a_missed_day_checked_afterwards_claims_what_a_full_scan_claims(tmp_path):
+    """A check run as of a past day (a missed morning re-run by hand) after later ones: its mark's day is
+    before the last, and the next check compares its rungs with that day's."""
+    days = [date(2023, 6, 5), date(2023, 6, 20), date(2023, 6, 12), date(2023, 6, 21), date(2023, 7, 3),
+            date(2023, 6, 28), date(2023, 7, 4)]
+    marked = _history(tmp_path / "marked", days, full_scan=False)
+    assert marked == _history(tmp_path / "full", days, full_scan=True)
+
+
 def _statements(wired, day: date, hour: int) -> tuple[list[str], object]:
     """The SQL a check runs, and its result."""
     statements = []
