@@ -391,7 +391,7 @@ def _stale_update():
              exists().where(newer.instance_id == Notice.instance_id, newer.kind == "overdue", later)),
     )
     return (
-        update(Notice).where(Notice.program_id == bindparam("program_id"), Notice.state == "queued", stale)
+        update(Notice).where(Notice.program_id == bindparam("program"), Notice.state == "queued", stale)
         .values(state="superseded", sent_at=None).execution_options(synchronize_session=False)
     )
 
@@ -400,7 +400,7 @@ _SUPERSEDE = _stale_update()
 # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and go
 # out in a later message (or are superseded), so its ledger row leaves `deferred`.
 _DEFERRED = (
-    update(Delivery).where(Delivery.program_id == bindparam("program_id"), Delivery.state == "deferred")
+    update(Delivery).where(Delivery.program_id == bindparam("program"), Delivery.state == "deferred")
     .values(state="superseded", last_at=bindparam("at")).execution_options(synchronize_session=False)
 )
 
@@ -408,8 +408,8 @@ _DEFERRED = (
 def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
     """Marks the queued notices a newer one of the same rule replaces (_stale_update) superseded: never sent
     beside it."""
-    moved = session.execute(_SUPERSEDE, {"program_id": program_id})
-    session.execute(_DEFERRED, {"program_id": program_id, "at": at})
+    moved = session.execute(_SUPERSEDE, {"program": program_id})
+    session.execute(_DEFERRED, {"program": program_id, "at": at})
     return moved.rowcount or 0
 
 
