@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from db.assignments import unit_role
 from db.collectives import follow_shares
 from db.events import record_event
-from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, TaskInstance, Unit
+from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import current_instance, record_report, refuse_bad_values
@@ -243,13 +243,22 @@ def pending_count(session: Session, ctx: ProgramContext) -> int:
     )
 
 
+_DECISION = case((DoneClaim.state == "returned", "claim_returned"), else_="claim_passed")
+# The decision notice's key as notice_key spells it, so that a decision already claimed is not read again.
+_DECISION_KEY = (cast(_DECISION, String).concat(":").concat(DoneClaim.program_id).concat(":claim")
+                 .concat(cast(DoneClaim.id, String)).concat(":").concat(Unit.code))
+_DECIDED = (
+    select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
+    .join(Unit, Unit.id == DoneClaim.unit_id)
+    .where(DoneClaim.program_id == bindparam("program"), DoneClaim.state != "pending",
+           ~exists().where(Notice.key == _DECISION_KEY))
+    .order_by(DoneClaim.id)
+)
+
+
 def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """The decision on each claim, to the claiming unit, once (the reason of a return in its note)."""
-    rows = session.execute(
-        select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
-        .join(Unit, Unit.id == DoneClaim.unit_id)
-        .where(DoneClaim.program_id == ctx.id, DoneClaim.state != "pending").order_by(DoneClaim.id)
-    ).all()
+    rows = session.execute(_DECIDED, {"program": ctx.id}).all()
     candidates = []
     for claim, code, title, unit_code in rows:
         kind = "claim_returned" if claim.state == "returned" else "claim_passed"
