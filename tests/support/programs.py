@@ -77,15 +77,17 @@ def forms(sessions, tmp_path: Path) -> dict[str, Path]:
     return {w["unit"]: Path(w["file"]) for w in written}
 
 
-def setup(tmp_path: Path, *, tasks=None, program=None, units=None) -> Wiring:
-    return import_folder(tmp_path, write_plan(tmp_path, tasks=tasks, program=program, units=units))
+def setup(tmp_path: Path, *, tasks=None, program=None, units=None, database_url: str | None = None) -> Wiring:
+    plan = write_plan(tmp_path, tasks=tasks, program=program, units=units)
+    return import_folder(tmp_path, plan, database_url)
 
 
-def import_folder(tmp_path: Path, plan: Path) -> Wiring:
-    """The plan folder read and imported (on 2023-02-01) into an outbox home under `tmp_path`."""
+def import_folder(tmp_path: Path, plan: Path, database_url: str | None = None) -> Wiring:
+    """The plan folder read and imported (on 2023-02-01) into an outbox home under `tmp_path` (its SQLite
+    database unless `database_url` names another)."""
     reading = read_plan(plan)
     assert reading.ok, [str(p) for p in reading.problems]
-    wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox"))
+    wired = Wiring(Settings(home=tmp_path / "home", notifier="outbox", database_url=database_url))
     with wired.transaction() as session:
         import_program(session, reading.program, at(date(2023, 2, 1)))
     return wired
