@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -23,9 +23,12 @@ from schedule import text
 STATES = ("running", "completed", "archived")
 
 
+_CLOSINGS = select(Phase.state, Phase.closed_on).where(Phase.program_id == bindparam("program_id"))
+
+
 def ended_on(session: Session, program_id: str) -> date | None:
     """The day the last phase closed, once every phase has; None while one is pending, open or overrun."""
-    rows = session.execute(select(Phase.state, Phase.closed_on).where(Phase.program_id == program_id)).all()
+    rows = session.execute(_CLOSINGS, {"program_id": program_id}).all()
     if not rows or any(state != "closed" for state, _closed_on in rows):
         return None
     return max((closed_on for _state, closed_on in rows if closed_on is not None), default=None)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.models import CheckMark, Program
 from db.models.marks import written_in_transaction
-from db.notices import dialect_insert
+from db.notices import upsert
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,13 @@ def read_mark(session: Session, program_id: str, scope: str) -> Mark:
     return Mark(scope, claimed_on if seen == changes else None, changes)
 
 
+_RECORD = upsert(CheckMark.__table__, ("program_id", "scope", "claimed_on", "changes"),
+                 conflict=("program_id", "scope"), replace=("claimed_on", "changes"))
+
+
 def record_mark(session: Session, program_id: str, mark: Mark, today: date) -> None:
     """The step claimed everything due today, as of `mark.changes`."""
     if mark.since == today:
         return  # recorded already, and nothing changed since
-    session.execute(
-        dialect_insert(session)(CheckMark)
-        .values(program_id=program_id, scope=mark.scope, claimed_on=today, changes=mark.changes)
-        .on_conflict_do_update(index_elements=["program_id", "scope"],
-                               set_={"claimed_on": today, "changes": mark.changes})
-    )
+    session.execute(_RECORD, {"program_id": program_id, "scope": mark.scope, "claimed_on": today,
+                              "changes": mark.changes})

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, cast, func, literal, select, true
+from sqlalchemy import Select, String, Table, TextClause, bindparam, cast, func, literal, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,31 @@ def dialect_insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
+           replace: tuple[str, ...] = ()) -> TextClause:
+    """INSERT … ON CONFLICT DO NOTHING (or DO UPDATE SET `replace`), spelled alike for SQLite and PostgreSQL.
+
+    Built once by its caller: SQLAlchemy's dialect upserts carry no cache key, so each execution compiled
+    them anew (thousands per Chengdu replay); a text statement with typed parameters is compiled once."""
+    def quoted(names: tuple[str, ...]) -> str:
+        return ", ".join(f'"{name}"' for name in names)
+
+    values = ", ".join(f":{name}" for name in columns)
+    on_conflict = (
+        "DO UPDATE SET " + ", ".join(f'"{name}" = excluded."{name}"' for name in replace)
+        if replace else "DO NOTHING"
+    )
+    return text(
+        f"INSERT INTO {table.name} ({quoted(columns)}) VALUES ({values}) "
+        f"ON CONFLICT ({quoted(conflict)}) {on_conflict}"
+    ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
+
+
+_CLAIMED = upsert(Notice.__table__, ("program_id", "key", "claim", "kind", "unit_id", "audience",
+                                     "instance_id", "task_code", "due", "subject_unit_id", "data", "at",
+                                     "state"), conflict=("key",))
+
+
 def claim(
     session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
@@ -146,7 +171,7 @@ def claim(
         for c in chosen
     ]
     if rows:
-        session.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+        session.execute(_CLAIMED, rows)
     for selected in (c for c in candidates if isinstance(c, Selected)):
         chosen_rows = selected.select.subquery()
         constants = (literal(ctx.id, table.c.program_id.type), literal(token, table.c.claim.type),

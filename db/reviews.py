@@ -19,21 +19,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from db.assignments import unit_role
 from db.collectives import follow_shares
 from db.events import record_event
-from db.models import CoordinatorDecision, DoneClaim, ProgressReport, Task, TaskInstance, Unit
+from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
-from db.tasks import current_instance, record_report, refuse_bad_values
+from db.tasks import TASK_BY_CODE, UNIT_BY_CODE, current_instance, record_report, refuse_bad_values
 from schedule import Problem, claim_refusal, text
 
 
 def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
-    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
+    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
     if task is None:
         raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
     if not task.active:
@@ -41,10 +41,12 @@ def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     return task
 
 
+_PENDING = select(DoneClaim).where(DoneClaim.instance_id == bindparam("instance_id"),
+                                   DoneClaim.state == "pending")
+
+
 def pending_claim(session: Session, instance_id: int) -> DoneClaim | None:
-    return session.scalar(
-        select(DoneClaim).where(DoneClaim.instance_id == instance_id, DoneClaim.state == "pending")
-    )
+    return session.scalar(_PENDING, {"instance_id": instance_id})
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
@@ -62,7 +64,7 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     language = ctx.language
     refuse_bad_values(language, status, progress)
     task = _task(session, ctx, code)
-    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     role = unit_role(session, ctx, task, unit_code)
@@ -243,13 +245,22 @@ def pending_count(session: Session, ctx: ProgramContext) -> int:
     )
 
 
+_DECISION = case((DoneClaim.state == "returned", "claim_returned"), else_="claim_passed")
+# The decision notice's key as notice_key spells it, so that a decision already claimed is not read again.
+_DECISION_KEY = (cast(_DECISION, String).concat(":").concat(DoneClaim.program_id).concat(":claim")
+                 .concat(cast(DoneClaim.id, String)).concat(":").concat(Unit.code))
+_DECIDED = (
+    select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
+    .join(Unit, Unit.id == DoneClaim.unit_id)
+    .where(DoneClaim.program_id == bindparam("program"), DoneClaim.state != "pending",
+           ~exists().where(Notice.key == _DECISION_KEY))
+    .order_by(DoneClaim.id)
+)
+
+
 def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """The decision on each claim, to the claiming unit, once (the reason of a return in its note)."""
-    rows = session.execute(
-        select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
-        .join(Unit, Unit.id == DoneClaim.unit_id)
-        .where(DoneClaim.program_id == ctx.id, DoneClaim.state != "pending").order_by(DoneClaim.id)
-    ).all()
+    rows = session.execute(_DECIDED, {"program": ctx.id}).all()
     candidates = []
     for claim, code, title, unit_code in rows:
         kind = "claim_returned" if claim.state == "returned" else "claim_passed"

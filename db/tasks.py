@@ -37,13 +37,18 @@ def current_instances(program_id: str):
     return ranked
 
 
+# A unit's report looks its task, unit and current instance up by these, built once.
+TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
+UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
+_OF_TASK = select(TaskInstance).where(TaskInstance.task_id == bindparam("task_id"))
+_FIRST_OPEN = _OF_TASK.where(TaskInstance.status != "done").order_by(TaskInstance.seq).limit(1)
+_LAST = _OF_TASK.order_by(TaskInstance.seq.desc()).limit(1)
+
+
 def current_instance(session: Session, task_id: int) -> TaskInstance:
     """One task's current instance (earliest not done, else the last), without ranking the whole program."""
-    open_first = session.scalar(select(TaskInstance).where(TaskInstance.task_id == task_id,
-                                                           TaskInstance.status != "done")
-                                .order_by(TaskInstance.seq).limit(1))
-    return open_first or session.scalar(select(TaskInstance).where(TaskInstance.task_id == task_id)
-                                        .order_by(TaskInstance.seq.desc()).limit(1))
+    return (session.scalar(_FIRST_OPEN, {"task_id": task_id})
+            or session.scalar(_LAST, {"task_id": task_id}))
 
 
 def task_exists(session: Session, program_id: str, code: str) -> bool:
@@ -235,13 +240,13 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     instance is left to its lead). The rules on who may claim what are db.reviews.submit_report's."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
-    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
+    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
     if task is None:
         raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
     if not task.active:
         raise InvalidInput(text(language, "error.task_retired", code=code))
     note = clean_optional(note)
-    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     on_task = assignments(session, ctx.id, task.id)[task.id]

@@ -370,9 +370,9 @@ def _send(sessions: sessionmaker[Session], notifier: Notifier, message: Message,
                        for channel, state in outcome.channels if state == "unknown"]
 
 
-def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
+def _stale_update():
     """A queued notice that a newer notice of the same rule replaces (a later 催办 slot, a nearer reminder, a
-    newer bulletin; a before-due reminder once the task is chased as overdue) is never sent beside it."""
+    newer bulletin; a before-due reminder once the task is chased as overdue). Built once."""
     newer = aliased(Notice)
     later = and_(newer.program_id == Notice.program_id, newer.unit_id == Notice.unit_id,
                  newer.audience == Notice.audience, newer.state != "superseded", newer.id > Notice.id)
@@ -390,15 +390,26 @@ def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
         and_(Notice.kind == "before_due", Notice.instance_id.is_not(None),
              exists().where(newer.instance_id == Notice.instance_id, newer.kind == "overdue", later)),
     )
-    moved = session.execute(
-        update(Notice).where(Notice.program_id == program_id, Notice.state == "queued", stale)
+    return (
+        update(Notice).where(Notice.program_id == bindparam("program"), Notice.state == "queued", stale)
         .values(state="superseded", sent_at=None).execution_options(synchronize_session=False)
     )
-    # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and
-    # go
-    # out in a later message (or are superseded), so its ledger row leaves `deferred`.
-    session.execute(update(Delivery).where(Delivery.program_id == program_id, Delivery.state == "deferred")
-                    .values(state="superseded", last_at=at))
+
+
+_SUPERSEDE = _stale_update()
+# A deferred attempt is never resumed under its own message id: the notices it carried are owed again and go
+# out in a later message (or are superseded), so its ledger row leaves `deferred`.
+_DEFERRED = (
+    update(Delivery).where(Delivery.program_id == bindparam("program"), Delivery.state == "deferred")
+    .values(state="superseded", last_at=bindparam("at")).execution_options(synchronize_session=False)
+)
+
+
+def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
+    """Marks the queued notices a newer one of the same rule replaces (_stale_update) superseded: never sent
+    beside it."""
+    moved = session.execute(_SUPERSEDE, {"program": program_id})
+    session.execute(_DEFERRED, {"program": program_id, "at": at})
     return moved.rowcount or 0
 
 
