@@ -273,8 +273,11 @@ def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:
             ctx, settings_home, task_code or item.code, title or item.title, spec, unit_code, today,
             label=label)
         try:
+            # As a unit closes its item in the portal: with its 原因分析 and 整改措施.
             report_item(session, ctx, item.code, unit_code, "done", None,
-                        text(ctx.language, "simulation.fixed"), files, day.at, "simulate")
+                        text(ctx.language, "simulation.fixed"), files, day.at, "simulate",
+                        cause=text(ctx.language, "simulation.cause"),
+                        measure=text(ctx.language, "simulation.measure"))
         except InvalidInput:
             day.bump("remediation_refused")
             continue

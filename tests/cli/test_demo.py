@@ -41,6 +41,12 @@ def test_demo_replays_the_chengdu_plan_to_its_acceptance_package(home):
     archive = next(package.glob("*.zip"))
     with zipfile.ZipFile(archive) as zf:
         assert {"index.xlsx", "report.html"} <= set(zf.namelist())
+    # The simulated units close their 整改事项 as the portal asks units to: with 原因分析 and 整改措施.
+    with create_engine(f"sqlite:///{demo / 'duban.db'}").connect() as connection:
+        closed, unexplained = connection.execute(text(
+            "SELECT count(*), sum(cause IS NULL OR measure IS NULL) FROM remediation_items "
+            "WHERE state = 'closed'")).one()
+    assert closed > 0 and unexplained == 0
 
 
 def test_simulate_previews_a_plan_folder_in_its_own_home_and_is_deterministic(home):
