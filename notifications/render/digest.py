@@ -95,9 +95,12 @@ def _cooperation(items: list[DigestItem], separator: str) -> list[DigestItem]:
 
 
 def _one_line_each(items: list[DigestItem], separator: str) -> list[DigestItem]:
-    """One line per item: a co-unit's reminders folded into requests to cooperate, repeats dropped."""
+    """One line per item: a co-unit's reminders folded into requests to cooperate, repeats dropped. An item
+    about no task (an alert) is told apart by its note too: two messages of unknown fate on one channel read
+    alike but for the message to re-send."""
     kept = [item for item in items if not (item.kind in COOPERATING and item.role == "co")]
-    unique = {(i.kind, i.code, i.title, i.period, i.due): i for i in kept + _cooperation(items, separator)}
+    unique = {(i.kind, i.code, i.title, i.period, i.due, None if i.code else i.note): i
+              for i in kept + _cooperation(items, separator)}
     return list(unique.values())
 
 

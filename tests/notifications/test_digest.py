@@ -61,6 +61,15 @@ def test_the_lead_unit_is_chased_one_line_per_period():
     assert "### 催办：已逾期事项（2 项）" in rendered.markdown
 
 
+
+def test_two_alerts_that_read_alike_but_for_their_note_are_two_lines():
+    """Two messages of unknown fate on one channel: the coordinator is told of each, with its own re-send."""
+    title = "市市场监管局 经 dingtalk://m...b 的 2 项通知投递结果不明（可能已送达）"
+    items = [DigestItem("delivery_alert", title, None, note=f"如需重发：--message m-{n}") for n in (1, 2)]
+    lines = [line for line in digest(items).markdown.splitlines() if line.startswith("- ")]
+    assert len(lines) == 2 and "m-1" in lines[0] and "m-2" in lines[1]
+    assert len([line for line in digest(items + items).markdown.splitlines() if line.startswith("- ")]) == 2
+
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 @pytest.mark.parametrize("link", [None, "http://portal.example/u/abc"])
 def test_a_digest_has_its_number_contact_and_reply_path_and_never_a_command(language, link):
