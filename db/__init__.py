@@ -57,8 +57,9 @@ _SURFACE = {
     "scores": ("card", "interview_list", "scores_report", "unit_scores"),
     "selfcheck": (
         "COMPLETION_LABELS", "FINDING_LABELS", "FORM_FORMAT", "SCORE_MAX", "SCORE_MIN", "FormSpec",
-        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "missing_units", "parse_completion",
-        "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks", "validate_returns",
+        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "issued_codes", "missing_units",
+        "parse_completion", "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks",
+        "validate_returns",
     ),
     "tasks": (
         "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
@@ -156,6 +157,7 @@ __all__ = [
     "FORM_FORMAT",
     "form_spec",
     "form_specs",
+    "issued_codes",
     "FormSpec",
     "GateMissing",
     "GateResult",

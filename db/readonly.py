@@ -2,9 +2,9 @@
 (ProgramArchived), whoever writes it (the command line, the portal, an import).
 
 The program row is read from the session's identity map, where the writer's load_program left it, so the hook
-costs no query on the hot path. When it is not there, the hook reads it once and holds it until the transaction
-ends: the identity map holds rows only while someone else does, and a writer flushes many times. db.engine
-imports this module, so the hook is in place for every session made on one of its engines.
+costs no query on the hot path. When it is not there, the hook reads it once and holds it until the
+transaction ends: the identity map holds rows only while someone else does, and a writer flushes many times.
+db.engine imports this module, so the hook is in place for every session made on one of its engines.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from db.models import Program
 from db.programs import InvalidInput
 from schedule import text
-
 
 _HELD = "duban.archive_checked"  # session.info: program id → the Program row read by the hook
 

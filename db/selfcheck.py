@@ -153,6 +153,12 @@ def form_spec(session: Session, ctx: ProgramContext, unit_code: str) -> FormSpec
     return form_specs(session, ctx, [unit_code])[0]
 
 
+def issued_codes(session: Session, ctx: ProgramContext, unit_codes: list[str]) -> dict[str, set[str]]:
+    """unit code → the task codes its form carries now: a returned row of any other task is skipped. Worked
+    out once per import, for the checks and the record alike."""
+    return {spec.unit_code: {row.code for row in spec.rows} for spec in form_specs(session, ctx, unit_codes)}
+
+
 # ---------------------------------------------------------------- forms back
 
 
@@ -182,8 +188,10 @@ class ReturnedForm:
 
 
 def validate_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm],
-                     unit_code: str | None = None) -> list[Problem]:
-    """The checks against the program: its id, the unit, a return already on file, tasks still current."""
+                     unit_code: str | None = None,
+                     issued: dict[str, set[str]] | None = None) -> list[Problem]:
+    """The checks against the program: its id, the unit, a return already on file, tasks still current
+    (`issued`: issued_codes of the forms' units, if already at hand)."""
     problems: list[Problem] = []
     if self_check_phase(session, ctx.id) is None:
         return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
@@ -207,7 +215,8 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             continue
         seen[form.unit_code] = form.file
         if not form.problems:
-            problems.extend(_rows_no_longer_current(session, ctx, form, units[form.unit_code], tasks))
+            current = (issued or issued_codes(session, ctx, [form.unit_code]))[form.unit_code]
+            problems.extend(_rows_no_longer_current(ctx, form, units[form.unit_code], tasks, current))
     return problems
 
 
@@ -243,10 +252,10 @@ def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: d
     return None
 
 
-def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: ReturnedForm, unit: Unit,
-                            tasks: dict) -> list[Problem]:
-    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's: those rows are skipped."""
-    current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+def _rows_no_longer_current(ctx: ProgramContext, form: ReturnedForm, unit: Unit, tasks: dict,
+                            current: set[str]) -> list[Problem]:
+    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's (not in `current`): those
+    rows are skipped."""
     problems = []
     for row in form.rows:
         task = tasks.get(row.code)
@@ -266,8 +275,9 @@ def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: Returne
 
 
 def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm], at: datetime,
-                   actor: str = "cli") -> list[dict]:
-    """Writes validated returns (call validate_returns first; the caller owns the transaction)."""
+                   actor: str = "cli", issued: dict[str, set[str]] | None = None) -> list[dict]:
+    """Writes validated returns (call validate_returns first; the caller owns the transaction). `issued`:
+    issued_codes of the forms' units, if already at hand."""
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
@@ -276,10 +286,11 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
         for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))
     }
     status = {row["code"]: row for row in task_rows(session, ctx, today)}
+    issued = issued or issued_codes(session, ctx, sorted({form.unit_code for form in forms}))
     results = []
     for form in forms:
         unit = units[form.unit_code]
-        current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+        current = issued[form.unit_code]
         rows = [row for row in form.rows if row.code in tasks and row.code in current]
         returned = SelfCheckReturn(program_id=ctx.id, unit_id=unit.id, returned_at=at, returned_on=today,
                                    file_name=form.file, sha256=form.sha256, rows=len(rows), actor=actor)

@@ -3,7 +3,6 @@ remediation items closed, extensions asked for. Everything it writes goes under 
 
 from __future__ import annotations
 
-import io
 import random
 import zlib
 from collections.abc import Callable
@@ -11,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +27,7 @@ from db import (
     add_evidence,
     approve_extension,
     checklist,
+    form_spec,
     missing_units,
     phase_decision,
     phases,
@@ -38,7 +37,7 @@ from db import (
     task_rows,
 )
 from duban.simulation.evidence import write_evidence
-from notifications import FIRST_ROW, form_bytes, form_filename, import_forms
+from notifications import FIRST_ROW, form_filename, form_workbook, import_forms
 from schedule import WorkCalendar, text
 
 PROBLEMS_ZH = ("工作推进进度滞后于计划", "部门协同机制尚未完全建立", "经费保障不足", "宣传覆盖面有待扩大",
@@ -209,7 +208,8 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path) -> None:
     status = {row["code"]: row for row in task_rows(session, ctx, day.today)}
     files_of = _evidence_files(session, ctx)
     forgetful = _profile(ctx.id, unit_code) == 2
-    workbook = load_workbook(io.BytesIO(form_bytes(session, ctx, unit_code)))
+    # The form as the unit received and opened it: built as issued and filled in, never saved and read back.
+    workbook = form_workbook(form_spec(session, ctx, unit_code))
     sheet = workbook.worksheets[0]
     r = FIRST_ROW
     while sheet[f"A{r}"].value:
