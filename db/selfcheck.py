@@ -126,9 +126,7 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
     rows = task_rows(session, ctx, today)
     collectives = collectives_of(session, ctx.id)
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
-    wanted = list(units_with_tasks(session, ctx).values())
-    if unit_codes is not None:
-        wanted = [code for code in unit_codes]
+    wanted = list(units_with_tasks(session, ctx).values()) if unit_codes is None else list(unit_codes)
     specs = []
     for code in wanted:
         mine = {code} | collectives.get(code, set())
