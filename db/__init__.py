@@ -63,7 +63,7 @@ _SURFACE = {
     ),
     "tasks": (
         "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
-        "task_rows",
+        "task_rows", "unit_role",
     ),
     "unit_links": ("LinkHolder", "issue_link", "link_url", "resolve_link", "revoke_links"),
 }
@@ -221,6 +221,7 @@ __all__ = [
     "TaskUnit",
     "Transition",
     "Unit",
+    "unit_role",
     "unit_scores",
     "UnitMember",
     "units_with_tasks",

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.events import record_event
@@ -185,6 +185,11 @@ class ReturnedForm:
     unit_cell: tuple[int, str] = (3, "B")
 
 
+# What the checks and the record read of the program's units and tasks: a few columns, not whole rows.
+_UNITS = select(Unit.code, Unit.id, Unit.name).where(Unit.program_id == bindparam("program_id"))
+_TASKS = select(Task.code, Task.id, Task.active).where(Task.program_id == bindparam("program_id"))
+
+
 def validate_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm],
                      unit_code: str | None = None,
                      issued: dict[str, set[str]] | None = None) -> list[Problem]:
@@ -194,7 +199,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     if self_check_phase(session, ctx.id) is None:
         return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
                 for form in forms]
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
     returned = {
         unit_id: r
         for unit_id, r in (
@@ -202,7 +207,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))
         )
     }
-    tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id))}
+    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id})}
     seen: dict[str, str] = {}
     for form in forms:
         if form.program_id is None or form.unit_code is None:
@@ -250,7 +255,7 @@ def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: d
     return None
 
 
-def _rows_no_longer_current(ctx: ProgramContext, form: ReturnedForm, unit: Unit, tasks: dict,
+def _rows_no_longer_current(ctx: ProgramContext, form: ReturnedForm, unit, tasks: dict,
                             current: set[str]) -> list[Problem]:
     """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's (not in `current`): those
     rows are skipped."""
@@ -278,11 +283,8 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
     issued_codes of the forms' units, if already at hand."""
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
-    tasks = {
-        t.code: t
-        for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))
-    }
+    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
+    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id}) if t.active}
     status = {row["code"]: row for row in task_rows(session, ctx, today)}
     issued = issued or issued_codes(session, ctx, sorted({form.unit_code for form in forms}))
     results = []
