@@ -18,7 +18,7 @@ from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -56,7 +56,7 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
 
 def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     summary = status_summary(session, ctx, today)
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    names = dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
     red = _red_tasks(session, ctx, today, names)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
@@ -121,13 +121,22 @@ def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[s
     return red
 
 
+# The bulletin's own reads, built once on the tables (Core): a digest carries the bulletin each week.
+_ITEMS, _UNITS = RemediationItem.__table__, Unit.__table__
+_REMEDIATION_ITEMS = (select(_ITEMS.c.code, _ITEMS.c.title, _ITEMS.c.unit_id, _ITEMS.c.due, _ITEMS.c.state,
+                             _ITEMS.c.closed_on)
+                      .where(_ITEMS.c.program_id == bindparam("program")).order_by(_ITEMS.c.id))
+_UNIT_CODES = select(_UNITS.c.id, _UNITS.c.code).where(_UNITS.c.program_id == bindparam("program"))
+_UNIT_NAMES = select(_UNITS.c.code, _UNITS.c.name).where(_UNITS.c.program_id == bindparam("program"))
+
+
 def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> dict | None:
     """The 整改 items counted by state, with the open ones past due; None for a program without any."""
-    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
+    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
     if not items:
         return None
     calendar = ctx.policies.work_calendar()
-    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
+    unit_codes = dict(session.execute(_UNIT_CODES, {"program": ctx.id}).all())
     overdue = [
         {
             "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
