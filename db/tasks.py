@@ -204,9 +204,11 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
 _UNIT_NAMES = select(_UNITS.c.code, _UNITS.c.name).where(_UNITS.c.program_id == bindparam("program"))
 
 
-def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
+def status_summary(session: Session, ctx: ProgramContext, today: date,
+                   names: dict[str, str] | None = None) -> dict:
+    """`names`: unit code → name, when the caller has read them already."""
     rows = task_rows(session, ctx, today)
-    units = dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
+    units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
     per_unit: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
         for code in row["lead"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -116,12 +117,15 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     broken or failing, a send of unknown outcome and a digest that could not be written are reported to the
     coordinator once, in the same dispatch. Every message carries its unit's new personal link under
     `portal_url` (else the program's portal.url)."""
-    with sessions.begin() as session:
-        recovered = inflight.recover(session, program_id, at)
-        superseded = supersede_stale(session, program_id, at)
-    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
-    result.recovered, result.superseded = recovered, superseded
-    unknown = recovered.unknown + result.unknown
+    tidied: dict = {}
+
+    def tidy(session: Session) -> None:  # in the transaction that reads what is owed: one commit less
+        tidied["recovered"] = inflight.recover(session, program_id, at)
+        tidied["superseded"] = supersede_stale(session, program_id, at)
+
+    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy)
+    result.recovered, result.superseded = tidied["recovered"], tidied["superseded"]
+    unknown = result.recovered.unknown + result.unknown
     alerted = 0
     if result.alerts or unknown:
         alerted += _alert_coordinator(sessions, program_id, result.alerts, unknown, at)
@@ -221,6 +225,10 @@ class _Program:
     rows: list[dict] | None = None
     collectives: dict[str, set[str]] | None = None
     lead_cache: dict[int, str | None] = field(default_factory=dict)  # task → its lead units' names
+    unit_names: dict[int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.unit_names = {u.id: u.name for u in self.units.values()}
 
     @property
     def names(self) -> dict[str, str]:
@@ -265,9 +273,10 @@ class _Queued(NamedTuple):
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date, portal_url: str | None) -> DispatchResult:
+                     today: date, portal_url: str | None, tidy: Callable[[Session], None] | None = None
+                     ) -> DispatchResult:
     result = DispatchResult()
-    owed = _owed_groups(sessions, program_id, notifier, at, today)
+    owed = _owed_groups(sessions, program_id, notifier, at, today, tidy)
     if owed is None:
         return result
     program, groups = owed
@@ -297,11 +306,14 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 
 
 def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                 today: date) -> tuple[_Program, dict[tuple, list[int]]] | None:
+                 today: date, tidy: Callable[[Session], None] | None
+                 ) -> tuple[_Program, dict[tuple, list[int]]] | None:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
-    here."""
+    here. `tidy` runs first in the same transaction (recovery, superseding)."""
     with sessions.begin() as session:
+        if tidy is not None:
+            tidy(session)
         queued = session.execute(_QUEUED, {"program": program_id}).all()
         if not queued:
             return None
@@ -488,7 +500,7 @@ def _items(session: Session, program: _Program, unit: _Unit, audience: str,
     listed = _listed(notices)
     rows = {row.id: row for row in session.execute(_LISTED, {"ids": [n.id for n in listed]})}
     data = {i: row.data or {} for i, row in rows.items()}
-    names = {u.id: u.name for u in program.units.values()}
+    names = program.unit_names
     language = ctx.language
     light_of = lights(ctx, today)
     leads = program.leads(session, {row.task_id for row in rows.values()
