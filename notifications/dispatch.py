@@ -112,18 +112,19 @@ def new_message_id(program_id: str, at: datetime) -> str:
 
 
 def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-             today: date, portal_url: str | None = None) -> DispatchResult:
+             today: date, portal_url: str | None = None, ctx: ProgramContext | None = None) -> DispatchResult:
     """Recovers what a dead run left in flight, supersedes stale notices, sends what is owed; a channel found
     broken or failing, a send of unknown outcome and a digest that could not be written are reported to the
     coordinator once, in the same dispatch. Every message carries its unit's new personal link under
-    `portal_url` (else the program's portal.url)."""
+    `portal_url` (else the program's portal.url). `ctx`: the program as the caller's check loaded it (else it
+    is loaded here)."""
     tidied: dict = {}
 
-    def tidy(session: Session) -> None:  # in the transaction that reads what is owed: one commit less
-        tidied["recovered"] = inflight.recover(session, program_id, at)
-        tidied["superseded"] = supersede_stale(session, program_id, at)
+    def tidy(session: Session) -> bool:  # in the transaction that reads what is owed: one commit less
+        tidied["recovered"], tidied["superseded"], owed = _tidy(session, program_id, at)
+        return owed
 
-    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy)
+    result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy, ctx)
     result.recovered, result.superseded = tidied["recovered"], tidied["superseded"]
     unknown = result.recovered.unknown + result.unknown
     alerted = 0
@@ -132,7 +133,7 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     if result.render_failures:
         alerted += _alert_render_failures(sessions, program_id, result.render_failures, at)
     if alerted:
-        again = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url)
+        again = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, ctx=ctx)
         result.messages += again.messages
         result.notices += again.notices
         for state, count in again.states.items():
@@ -273,10 +274,10 @@ class _Queued(NamedTuple):
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date, portal_url: str | None, tidy: Callable[[Session], None] | None = None
-                     ) -> DispatchResult:
+                     today: date, portal_url: str | None, tidy: Callable[[Session], bool] | None = None,
+                     ctx: ProgramContext | None = None) -> DispatchResult:
     result = DispatchResult()
-    owed = _owed_groups(sessions, program_id, notifier, at, today, tidy)
+    owed = _owed_groups(sessions, program_id, notifier, at, today, tidy, ctx)
     if owed is None:
         return result
     program, groups = owed
@@ -306,14 +307,14 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 
 
 def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                 today: date, tidy: Callable[[Session], None] | None
+                 today: date, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
                  ) -> tuple[_Program, dict[tuple, list[int]]] | None:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
-    here. `tidy` runs first in the same transaction (recovery, superseding)."""
+    here. `tidy` runs first in the same transaction (recovery, superseding): False when nothing is queued."""
     with sessions.begin() as session:
-        if tidy is not None:
-            tidy(session)
+        if tidy is not None and not tidy(session):
+            return None
         queued = session.execute(_QUEUED, {"program": program_id}).all()
         if not queued:
             return None
@@ -321,7 +322,7 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
         for notice_id, route, state, message_id in session.execute(_QUEUED_ROUTES, {"program": program_id}):
             taken[notice_id][route] = (state, message_id)
         units = {row.id: _Unit(*row) for row in session.execute(_RECIPIENTS, {"program": program_id})}
-        program = _Program(load_program(session, program_id), units, today)
+        program = _Program(ctx or load_program(session, program_id), units, today)
         session.expunge_all()
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
@@ -419,12 +420,30 @@ _DEFERRED = (update(_DELIVERIES)
              .values(state="superseded", last_at=bindparam("at")))
 
 
-def supersede_stale(session: Session, program_id: str, at: datetime) -> int:
-    """Marks the queued notices a newer one of the same rule replaces (_stale_update) superseded: never sent
-    beside it."""
-    moved = session.execute(_SUPERSEDE, {"program": program_id})
-    session.execute(_DEFERRED, {"program": program_id, "at": at})
-    return moved.rowcount or 0
+# What a dispatch may find to do, in one statement: a run left in flight (a route claimed or posting, or a
+# notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued.
+_PROGRAM = bindparam("program")
+_PENDING = select(
+    or_(exists().where(_ROUTES.c.program_id == _PROGRAM, _ROUTES.c.state.in_(inflight.IN_FLIGHT)),
+        exists().where(_NOTICES.c.program_id == _PROGRAM, _NOTICES.c.state == "sending")).label("in_flight"),
+    exists().where(_DELIVERIES.c.program_id == _PROGRAM, _DELIVERIES.c.state == "deferred").label("deferred"),
+    exists().where(*_QUEUED_WHERE).label("queued"))
+
+
+def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Recovered, int, bool]:
+    """Recovers what a dead run left in flight, then marks the queued notices a newer one of the same rule
+    replaces (_stale_update) superseded, never sent beside it; each only when the program has rows it acts on
+    (most dispatches find nothing in flight, many nothing queued). Returns (recovered, superseded, whether
+    anything may be queued now)."""
+    in_flight, deferred, queued = session.execute(_PENDING, {"program": program_id}).one()
+    recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
+    owed = bool(queued or in_flight)  # a recovery leaves notices queued again
+    superseded = 0
+    if owed:
+        superseded = session.execute(_SUPERSEDE, {"program": program_id}).rowcount or 0
+    if deferred:
+        session.execute(_DEFERRED, {"program": program_id, "at": at})
+    return recovered, superseded, owed
 
 
 def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
