@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
@@ -77,7 +77,10 @@ _QUEUED = select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience).where(*
 _QUEUED_ROUTES = (select(_ROUTES.c.notice_id, _ROUTES.c.route, _ROUTES.c.state, _ROUTES.c.message_id)
                   .join(_NOTICES, _NOTICES.c.id == _ROUTES.c.notice_id).where(*_QUEUED_WHERE))
 _UNITS = Unit.__table__
-_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, _UNITS.c.notify, _UNITS.c.leader_notify)
+# Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice.
+_OWED = exists().where(*_QUEUED_WHERE, _NOTICES.c.unit_id == _UNITS.c.id)
+_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, case((_OWED, _UNITS.c.notify)),
+                      case((_OWED, _UNITS.c.leader_notify)))
                .where(_UNITS.c.program_id == bindparam("program")))
 _COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
             .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
@@ -259,8 +262,8 @@ class _Unit(NamedTuple):
     id: int
     code: str
     name: str
-    notify: list[str]
-    leader_notify: list[str]
+    notify: list[str] | None  # None for a unit owed nothing in this dispatch
+    leader_notify: list[str] | None
 
 
 class _Queued(NamedTuple):
