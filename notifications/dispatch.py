@@ -230,9 +230,11 @@ class _Program:
     collectives: dict[str, set[str]] | None = None
     lead_cache: dict[int, str | None] = field(default_factory=dict)  # task → its lead units' names
     unit_names: dict[int, str] = field(init=False)
+    light_of: Callable[..., str] = field(init=False)  # one light per distinct instance state, per dispatch
 
     def __post_init__(self) -> None:
         self.unit_names = {u.id: u.name for u in self.units.values()}
+        self.light_of = lights(self.ctx, self.today)
 
     @property
     def names(self) -> dict[str, str]:
@@ -517,14 +519,14 @@ def _items(session: Session, program: _Program, unit: _Unit, audience: str,
            notices: list[_Queued]) -> list[DigestItem]:
     """The digest's items, in its order. Listed items are read in full in one statement (their data, their
     task's light, its lead units, the period, the chase count); an item only counted needs its kind alone."""
-    ctx, today = program.ctx, program.today
+    ctx = program.ctx
     notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
     listed = _listed(notices)
     rows = {row.id: row for row in session.execute(_LISTED, {"ids": [n.id for n in listed]})}
     data = {i: row.data or {} for i, row in rows.items()}
     names = program.unit_names
     language = ctx.language
-    light_of = lights(ctx, today)
+    light_of = program.light_of
     leads = program.leads(session, {row.task_id for row in rows.values()
                                     if row.instance is not None and data[row.id].get("role") == "co"})
     _count_chases(session, ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
