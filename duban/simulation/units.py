@@ -28,6 +28,7 @@ from db import (
     add_evidence,
     approve_extension,
     checklist,
+    flush_pending,
     form_spec,
     missing_units,
     phase_decision,
@@ -57,7 +58,8 @@ def _profile(program_id: str, unit_code: str) -> int:
 
 # The units' daily reads, built once (a statement object keeps its cache key: db.programs) on the tables, not
 # the mapped classes: the session runs them as plain Core statements, at half the cost of ORM-enabled ones.
-# Core statements are not autoflushed: _read flushes first, so that they see the units' own writes.
+# Core statements are not autoflushed: _read flushes first (db.flush_pending), so that they see the units' own
+# writes.
 _T, _I, _R = Task.__table__.c, TaskInstance.__table__.c, ProgressReport.__table__.c
 _P, _RI, _U, _F = Phase.__table__.c, RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c
 _PHASES = select(_P.kind, _P.state, _P.start, _P.end).where(_P.program_id == bindparam("program_id"))
@@ -91,7 +93,7 @@ _DUE_SOON = (
 
 
 def _read(session: Session, statement, params: dict) -> list[Row]:
-    session.flush()
+    flush_pending(session)
     return session.execute(statement, params).all()
 
 
