@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from db.bulk import flush_pending
 from db.events import record_event
 from db.models import CoordinatorDecision, ExtensionRequest, Phase, Task, TaskInstance, Unit
 from db.programs import InvalidInput, NotFound, ProgramContext
@@ -145,7 +146,7 @@ def _decide(session: Session, ctx: ProgramContext, request: ExtensionRequest, ap
     return _as_dict(request, task.code, unit.code)
 
 
-def _as_dict(request: ExtensionRequest, code: str, unit_code: str) -> dict:
+def _as_dict(request: ExtensionRequest | Row, code: str, unit_code: str) -> dict:
     return {
         "id": request.id, "program": request.program_id, "code": code, "unit": unit_code,
         "from": request.from_due.isoformat(), "to": request.to_due.isoformat(),
@@ -156,10 +157,16 @@ def _as_dict(request: ExtensionRequest, code: str, unit_code: str) -> dict:
         "decided_by": request.decided_by, "note": request.decision_note}
 
 
+# Built once on the tables (Core): the bulletin lists the extensions each week.
+_REQUESTS, _TASKS, _UNITS = ExtensionRequest.__table__, Task.__table__, Unit.__table__
+_LISTED = (select(_REQUESTS, _TASKS.c.code.label("task_code"), _UNITS.c.code.label("unit_code"))
+           .join(_TASKS, _TASKS.c.id == _REQUESTS.c.task_id).join(_UNITS, _UNITS.c.id == _REQUESTS.c.unit_id)
+           .where(_REQUESTS.c.program_id == bindparam("program")).order_by(_REQUESTS.c.id))
+_LISTED_IN_STATE = _LISTED.where(_REQUESTS.c.state == bindparam("state"))
+
+
 def list_extensions(session: Session, ctx: ProgramContext, state: str | None = None) -> list[dict]:
-    query = (select(ExtensionRequest, Task.code, Unit.code)
-             .join(Task, Task.id == ExtensionRequest.task_id).join(Unit, Unit.id == ExtensionRequest.unit_id)
-             .where(ExtensionRequest.program_id == ctx.id).order_by(ExtensionRequest.id))
-    if state is not None:
-        query = query.where(ExtensionRequest.state == state)
-    return [_as_dict(request, code, unit_code) for request, code, unit_code in session.execute(query)]
+    flush_pending(session)  # a Core read does not flush
+    query = _LISTED if state is None else _LISTED_IN_STATE
+    return [_as_dict(row, row.task_code, row.unit_code)
+            for row in session.execute(query, {"program": ctx.id, "state": state})]

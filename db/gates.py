@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -251,13 +251,16 @@ GATES: dict[str, Gate] = {
 assert set(GATES) == {*PHASE_KINDS, PLAN_PHASE}, "every phase kind has its gate"
 
 
+# Built once: the bulletin's scores and its list of pending decisions ask each week.
+_DECISION = (select(CoordinatorDecision)
+             .where(CoordinatorDecision.program_id == bindparam("program"),
+                    CoordinatorDecision.subject == bindparam("subject"))
+             .order_by(CoordinatorDecision.id.desc()).limit(1))
+
+
 def phase_decision(session: Session, program_id: str, kind: str) -> CoordinatorDecision | None:
     """The coordinator's latest decision on closing the phase, if any."""
-    return session.scalar(
-        select(CoordinatorDecision)
-        .where(CoordinatorDecision.program_id == program_id, CoordinatorDecision.subject == f"phase:{kind}")
-        .order_by(CoordinatorDecision.id.desc()).limit(1)
-    )
+    return session.scalar(_DECISION, {"program": program_id, "subject": f"phase:{kind}"})
 
 
 def gate_of(kind: str) -> Gate:

@@ -248,13 +248,16 @@ def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit
     ]
 
 
+# Built once: the bulletin scores the units each week.
+_RETURNED_CLAIMS = select(DoneClaim.unit_id, DoneClaim.decided_on).where(
+    DoneClaim.program_id == bindparam("program"), DoneClaim.state == "returned",
+    DoneClaim.decided_on <= bindparam("today", type_=DoneClaim.__table__.c.decided_on.type))
+
+
 def returns_by_unit(session: Session, ctx: ProgramContext, year: int | None, today: date) -> dict[int, int]:
     """unit id → claims returned (退回重办) on or before today (in `year`, if given): for the scores."""
-    query = (select(DoneClaim.unit_id, DoneClaim.decided_on).where(DoneClaim.program_id == ctx.id,
-                                                                    DoneClaim.state == "returned",
-                                                                    DoneClaim.decided_on <= today))
     counts: dict[int, int] = {}
-    for unit_id, decided_on in session.execute(query):
+    for unit_id, decided_on in session.execute(_RETURNED_CLAIMS, {"program": ctx.id, "today": today}):
         if year is None or decided_on.year == year:
             counts[unit_id] = counts.get(unit_id, 0) + 1
     return counts

@@ -98,13 +98,16 @@ class _Scoring:
                 {"card": colour, "item": what, "deadline": deadline.isoformat(), "late_workdays": late})
 
 
-def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date) -> list[dict]:
-    """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not."""
+def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date,
+                expected: dict[int, str] | None = None) -> list[dict]:
+    """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not.
+    `expected`: units_with_tasks(), when the caller has read it already (for the bulletin's self-check
+    summary)."""
     flush_pending(session)
     scoring = _Scoring(ctx, year, today, _scored_units(session, ctx))
     _task_cards(session, scoring)
     _remediation_cards(session, scoring)
-    _form_cards(session, scoring)
+    _form_cards(session, scoring, expected)
     _escalations_and_reports(session, scoring)
     for unit_id, count in returns_by_unit(session, ctx, year, today).items():
         if unit_id in scoring.stats:
@@ -199,7 +202,7 @@ _RETURNED_ON = select(_RETURNS.c.unit_id, _RETURNS.c.returned_on).where(
     _RETURNS.c.program_id == bindparam("program")).order_by(_RETURNS.c.id)
 
 
-def _form_cards(session: Session, scoring: _Scoring) -> None:
+def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None) -> None:
     ctx = scoring.ctx
     phase = session.execute(_SELF_CHECK, {"program": ctx.id}).first()
     if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
@@ -209,7 +212,7 @@ def _form_cards(session: Session, scoring: _Scoring) -> None:
     # A form never returned stops counting days once the coordinator closed the phase without it; it is still
     # a form never returned (scoring.per_missing_form).
     waived_on = ctx.local_date(decision.decided_at) if decision is not None and decision.approve else None
-    for unit_id in units_with_tasks(session, ctx):
+    for unit_id in units_with_tasks(session, ctx) if expected is None else expected:
         late = scoring.late(phase.end, returned.get(unit_id) or waived_on)
         if unit_id in scoring.stats:
             scoring.stats[unit_id]["forms_late"] += bool(late)

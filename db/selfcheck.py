@@ -370,21 +370,36 @@ def missing_units(session: Session, ctx: ProgramContext) -> dict[int, str]:
     }
 
 
-def selfcheck_summary(session: Session, ctx: ProgramContext) -> dict:
-    phase = self_check_phase(session, ctx.id)
-    expected = units_with_tasks(session, ctx)
-    returned = returns_by_unit(session, ctx.id)
-    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
-    findings = session.execute(select(Finding.kind, Finding.id).where(Finding.program_id == ctx.id)).all()
+# The summary's reads, built once on the tables (Core): the bulletin carries the summary each week while the
+# self-check runs and after.
+_PHASE_ROWS, _RETURN_ROWS, _FINDING_ROWS = Phase.__table__, SelfCheckReturn.__table__, Finding.__table__
+_SELF_CHECK_END = select(_PHASE_ROWS.c.end).where(_PHASE_ROWS.c.program_id == bindparam("program"),
+                                                 _PHASE_ROWS.c.kind == "self_check")
+_RETURNED_ON = select(_RETURN_ROWS.c.unit_id, _RETURN_ROWS.c.returned_on).where(
+    _RETURN_ROWS.c.program_id == bindparam("program"))
+_UNIT_CODES = select(Unit.__table__.c.id, Unit.__table__.c.code).where(
+    Unit.__table__.c.program_id == bindparam("program"))
+_FINDING_KINDS = select(_FINDING_ROWS.c.kind, _FINDING_ROWS.c.id).where(
+    _FINDING_ROWS.c.program_id == bindparam("program"))
+
+
+def selfcheck_summary(session: Session, ctx: ProgramContext, expected: dict[int, str] | None = None) -> dict:
+    """`expected`: units_with_tasks(), when the caller has read it already (the bulletin scores the forms
+    too)."""
+    flush_pending(session)  # the reads below are Core: they do not flush
+    program = {"program": ctx.id}
+    end = session.scalar(_SELF_CHECK_END, program)
+    if expected is None:
+        expected = units_with_tasks(session, ctx)
+    returned = dict(session.execute(_RETURNED_ON, program).all())
+    codes = dict(session.execute(_UNIT_CODES, program).all())
     by_kind: dict[str, int] = defaultdict(int)
-    for kind, _id in findings:
+    for kind, _id in session.execute(_FINDING_KINDS, program):
         by_kind[kind] += 1
     return {
         "units": len(expected),
         "returned": sorted(codes[u] for u in returned),
-        "late": sorted(
-            codes[u] for u, r in returned.items() if phase is not None and r.returned_on > phase.end
-        ),
+        "late": sorted(codes[u] for u, on in returned.items() if end is not None and on > end),
         "missing": sorted(code for unit_id, code in expected.items() if unit_id not in returned),
         "findings": dict(by_kind),
     }

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
 from db.collectives import follow_shares
 from db.events import record_event
-from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from db.programs import InvalidInput, NotFound, ProgramContext, phases
+from db.models import Phase, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from db.programs import InvalidInput, NotFound, ProgramContext
 from schedule import LIGHTS, clean_optional, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
@@ -202,12 +202,16 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
 
 
 _UNIT_NAMES = select(_UNITS.c.code, _UNITS.c.name).where(_UNITS.c.program_id == bindparam("program"))
+_PHASES = Phase.__table__
+_PHASE_ROWS = (select(_PHASES.c.kind, _PHASES.c.name, _PHASES.c.start, _PHASES.c.end, _PHASES.c.state,
+                      _PHASES.c.opened_on, _PHASES.c.closed_on)
+               .where(_PHASES.c.program_id == bindparam("program")).order_by(_PHASES.c.seq))
 
 
 def status_summary(session: Session, ctx: ProgramContext, today: date,
                    names: dict[str, str] | None = None) -> dict:
     """`names`: unit code → name, when the caller has read them already."""
-    rows = task_rows(session, ctx, today)
+    rows = task_rows(session, ctx, today)  # flushes: the Core reads below see the session's writes
     units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
     per_unit: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
@@ -227,7 +231,7 @@ def status_summary(session: Session, ctx: ProgramContext, today: date,
                 "kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
                 "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                 "closed_on": p.closed_on.isoformat() if p.closed_on else None}
-            for p in phases(session, ctx.id)
+            for p in session.execute(_PHASE_ROWS, {"program": ctx.id})
         ],
         "tasks": len(rows),
         "done_share": round(done / len(rows), 4) if rows else 0.0,

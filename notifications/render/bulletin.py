@@ -33,6 +33,7 @@ from db import (
     status_summary,
     task_rows,
     unit_scores,
+    units_with_tasks,
 )
 from notifications.delivery.ledger import failed_delivery_counts
 from notifications.render.environment import environment
@@ -70,12 +71,15 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "pending"
     ]
     phases = {p["kind"]: p for p in summary["phases"]}
-    selfcheck = None
+    selfcheck = expected = None
     if phases.get("self_check", {}).get("state", "pending") != "pending":
-        selfcheck = selfcheck_summary(session, ctx)
+        expected = units_with_tasks(session, ctx)  # read once: the summary and the scores' form cards
+        selfcheck = selfcheck_summary(session, ctx, expected)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
     remediation = _remediation(session, ctx, today, {unit_id: name for unit_id, _code, name in units})
-    scores = unit_scores(session, ctx, None, today)
+    scores = unit_scores(session, ctx, None, today, expected)
+    # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
+    overrun = any(p["state"] == "overrun" for p in summary["phases"])
     return {
         "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
         "phases": summary["phases"], "tasks": summary["tasks"], "done_share": summary["done_share"],
@@ -88,7 +92,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "extensions": granted, "pending_extensions": pending,
         "pending_decisions": [
             {"kind": p.kind, "name": p.name, "end": p.end.isoformat(), "reasons": list(p.gate_reasons or [])}
-            for p in pending_decisions(session, ctx.id)],
+            for p in (pending_decisions(session, ctx.id) if overrun else [])],
         "selfcheck": selfcheck, "remediation": remediation,
         "interviews": interview_list(scores), **praise_and_criticism(scores)}
 
