@@ -72,10 +72,11 @@ _LISTED = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("receive
            .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True))))
 # Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
-_QUEUED = select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience).where(*_QUEUED_WHERE).order_by(
-    _NOTICES.c.id)
-_QUEUED_ROUTES = (select(_ROUTES.c.notice_id, _ROUTES.c.route, _ROUTES.c.state, _ROUTES.c.message_id)
-                  .join(_NOTICES, _NOTICES.c.id == _ROUTES.c.notice_id).where(*_QUEUED_WHERE))
+# Each queued notice with the routes already on record for it (none: a row of NULLs), in one statement.
+_QUEUED = (select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route, _ROUTES.c.state,
+                  _ROUTES.c.message_id)
+           .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
+           .where(*_QUEUED_WHERE).order_by(_NOTICES.c.id))
 _UNITS = Unit.__table__
 # Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice.
 _OWED = exists().where(*_QUEUED_WHERE, _NOTICES.c.unit_id == _UNITS.c.id)
@@ -320,19 +321,22 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
     with sessions.begin() as session:
         if tidy is not None and not tidy(session):
             return None
-        queued = session.execute(_QUEUED, {"program": program_id}).all()
+        queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
+        taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
+        for notice_id, unit_id, audience, route, state, message_id in session.execute(
+                _QUEUED, {"program": program_id}):
+            queued[notice_id] = (unit_id, audience)
+            if route is not None:
+                taken[notice_id][route] = (state, message_id)
         if not queued:
             return None
-        taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-        for notice_id, route, state, message_id in session.execute(_QUEUED_ROUTES, {"program": program_id}):
-            taken[notice_id][route] = (state, message_id)
         units = {row.id: _Unit(*row) for row in session.execute(_RECIPIENTS, {"program": program_id})}
         program = _Program(ctx or load_program(session, program_id), units, today)
         session.expunge_all()
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
-    for notice_id, unit_id, audience in queued:
+    for notice_id, (unit_id, audience) in queued.items():
         if (unit_id, audience) not in routes:
             unit = units[unit_id]
             urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
