@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Row, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
@@ -99,14 +99,15 @@ class _Scoring:
 
 
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date,
-                expected: dict[int, str] | None = None) -> list[dict]:
+                expected: dict[int, str] | None = None, items: list[Row] | None = None) -> list[dict]:
     """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not.
-    `expected`: units_with_tasks(), when the caller has read it already (for the bulletin's self-check
-    summary)."""
+    What the caller (the bulletin) has read already in the same transaction is not read again: `expected`,
+    units_with_tasks(); `items`, the program's remediation items in their order (code, unit_id, due, state
+    and closed_on among their columns)."""
     flush_pending(session)
     scoring = _Scoring(ctx, year, today, _scored_units(session, ctx))
     _task_cards(session, scoring)
-    _remediation_cards(session, scoring)
+    _remediation_cards(session, scoring, items)
     _form_cards(session, scoring, expected)
     _escalations_and_reports(session, scoring)
     for unit_id, count in returns_by_unit(session, ctx, year, today).items():
@@ -183,9 +184,11 @@ _REMEDIATION_ITEMS = (
     .where(_ITEMS.c.program_id == bindparam("program")).order_by(_ITEMS.c.id))
 
 
-def _remediation_cards(session: Session, scoring: _Scoring) -> None:
-    for code, unit_id, due, state, closed_on in session.execute(_REMEDIATION_ITEMS,
-                                                                  {"program": scoring.ctx.id}):
+def _remediation_cards(session: Session, scoring: _Scoring, items: list[Row] | None) -> None:
+    if items is None:
+        items = session.execute(_REMEDIATION_ITEMS, {"program": scoring.ctx.id}).all()
+    for code, unit_id, due, state, closed_on in ((i.code, i.unit_id, i.due, i.state, i.closed_on)
+                                                 for i in items):
         if not scoring.counted(due):
             continue
         late = scoring.late(due, closed_on if state != "open" else None)
@@ -221,26 +224,31 @@ def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | 
 
 
 _NOTICES, _REPORTS = Notice.__table__, ProgressReport.__table__
-_ESCALATIONS = (
-    select(_NOTICES.c.subject_unit_id, func.count(_NOTICES.c.id))
-    .where(_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.audience == "leader",
-           _NOTICES.c.state != "superseded",
-           or_(_NOTICES.c.kind.in_(ESCALATION_KINDS), _NOTICES.c.kind == "selfcheck_missing"))
-    .group_by(_NOTICES.c.subject_unit_id)
-)
-_REPORTS_BY_UNIT = (select(_REPORTS.c.unit_id, func.count(_REPORTS.c.id))
-                    .where(_REPORTS.c.program_id == bindparam("program")).group_by(_REPORTS.c.unit_id))
+_ESCALATED = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.audience == "leader",
+              _NOTICES.c.state != "superseded",
+              or_(_NOTICES.c.kind.in_(ESCALATION_KINDS), _NOTICES.c.kind == "selfcheck_missing"))
+
+
+def _tallies(*within):
+    """The 督办 notices (due `within` the year, if given) and the reports per unit, in one statement."""
+    escalations = (select(literal_column("'escalations'"), _NOTICES.c.subject_unit_id,
+                          func.count(_NOTICES.c.id))
+                   .where(*_ESCALATED, *within).group_by(_NOTICES.c.subject_unit_id))
+    reports = (select(literal_column("'reports'"), _REPORTS.c.unit_id, func.count(_REPORTS.c.id))
+               .where(_REPORTS.c.program_id == bindparam("program")).group_by(_REPORTS.c.unit_id))
+    return union_all(escalations, reports)
+
+
+_TALLIES = _tallies()
 
 
 def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
     ctx, year = scoring.ctx, scoring.year
-    escalations = _ESCALATIONS
-    if year is not None:
-        escalations = escalations.where(_NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
-    for key, query in (("escalations", escalations), ("reports", _REPORTS_BY_UNIT)):
-        for unit_id, count in session.execute(query, {"program": ctx.id}):
-            if unit_id in scoring.stats:
-                scoring.stats[unit_id][key] = count
+    query = _TALLIES if year is None else _tallies(
+        _NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
+    for key, unit_id, count in session.execute(query, {"program": ctx.id}):
+        if unit_id in scoring.stats:
+            scoring.stats[unit_id][key] = count
 
 
 def _score(s: dict, rule) -> dict:

@@ -18,7 +18,7 @@ from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -76,8 +76,9 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         expected = units_with_tasks(session, ctx)  # read once: the summary and the scores' form cards
         selfcheck = selfcheck_summary(session, ctx, expected)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    remediation = _remediation(session, ctx, today, {unit_id: name for unit_id, _code, name in units})
-    scores = unit_scores(session, ctx, None, today, expected)
+    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
+    remediation = _remediation(items, ctx, today, {unit_id: name for unit_id, _code, name in units})
+    scores = unit_scores(session, ctx, None, today, expected, items)
     # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
     overrun = any(p["state"] == "overrun" for p in summary["phases"])
     return {
@@ -137,10 +138,9 @@ _UNITS_OF = select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name).where(
     _UNITS.c.program_id == bindparam("program"))
 
 
-def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[int, str]) -> dict | None:
-    """The 整改 items counted by state, with the open ones past due; None for a program without any.
-    `names`: unit id → name."""
-    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
+def _remediation(items: list[Row], ctx: ProgramContext, today: date, names: dict[int, str]) -> dict | None:
+    """The 整改 items (_REMEDIATION_ITEMS) counted by state, with the open ones past due; None for a program
+    without any. `names`: unit id → name."""
     if not items:
         return None
     calendar = ctx.policies.work_calendar()
