@@ -63,13 +63,16 @@ _TAKE = (update(_NOTICES)
          .values(state="sending", message_id=bindparam("message"))
          .returning(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
                     _NOTICES.c.subject_unit_id))
-_LISTED = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received"),
-                  _INSTANCES.c.id.label("instance"), _INSTANCES.c.due, _INSTANCES.c.status,
-                  _INSTANCES.c.progress, _INSTANCES.c.window_start, _INSTANCES.c.last_report_at,
-                  _TASKS.c.id.label("task_id"), _TASKS.c.title, _TASKS.c.code, _TASKS.c.recurrence)
-           .select_from(_NOTICES.outerjoin(_INSTANCES, _INSTANCES.c.id == _NOTICES.c.instance_id)
-                        .outerjoin(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id))
-           .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True))))
+_LINES = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received"),
+                 _INSTANCES.c.id.label("instance"), _INSTANCES.c.due, _INSTANCES.c.status,
+                 _INSTANCES.c.progress, _INSTANCES.c.window_start, _INSTANCES.c.last_report_at,
+                 _TASKS.c.id.label("task_id"), _TASKS.c.title, _TASKS.c.code, _TASKS.c.recurrence)
+          .select_from(_NOTICES.outerjoin(_INSTANCES, _INSTANCES.c.id == _NOTICES.c.instance_id)
+                       .outerjoin(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id)))
+_LISTED = _LINES.where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)))
+# A message that lists all its notices (the usual case) is read by its id, an index: the SQL of an IN list is
+# rendered anew on every call. A message resumed under its id may hold notices it no longer carries.
+_LISTED_WHOLE = _LINES.where(_NOTICES.c.message_id == bindparam("message"))
 # Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
 # Each queued notice with the routes already on record for it (none: a row of NULLs), in one statement.
@@ -470,7 +473,7 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
     carried = any(r.kind in CARRIES_FILES for r in routes)
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today,
-                             items=_items(session, program, unit, audience, notices),
+                             items=_items(session, program, unit, audience, notices, message_id),
                              bulletin_markdown=bulletin, link=link, letterhead=head, html=carried)
     files = _attachments(session, program, unit, notices, kinds) if carried else []
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
@@ -519,14 +522,17 @@ def _listed(notices: list[_Queued]) -> list[_Queued]:
     return listed
 
 
-def _items(session: Session, program: _Program, unit: _Unit, audience: str,
-           notices: list[_Queued]) -> list[DigestItem]:
+def _items(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
+           message_id: str) -> list[DigestItem]:
     """The digest's items, in its order. Listed items are read in full in one statement (their data, their
     task's light, its lead units, the period, the chase count); an item only counted needs its kind alone."""
     ctx = program.ctx
     notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
     listed = _listed(notices)
-    rows = {row.id: row for row in session.execute(_LISTED, {"ids": [n.id for n in listed]})}
+    wanted = {n.id for n in listed}
+    lines = (session.execute(_LISTED_WHOLE, {"message": message_id}) if len(listed) == len(notices)
+             else session.execute(_LISTED, {"ids": list(wanted)}))
+    rows = {row.id: row for row in lines if row.id in wanted}
     data = {i: row.data or {} for i, row in rows.items()}
     names = program.unit_names
     language = ctx.language
