@@ -11,16 +11,19 @@ from sqlalchemy import select
 from db import (
     CoordinatorDecision,
     Notice,
+    RemediationItem,
     Unit,
     approve_extension,
     card,
+    derive_items,
     record_report,
     request_extension,
     unit_scores,
+    units_with_tasks,
 )
 from schedule import ReminderPolicy, read_plan
 from tests.support.factories import program_yaml, write_plan
-from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase
+from tests.support.programs import at, cli_app, ctx_of, make_db, runner, set_phase, with_findings
 
 # Escalation comes after escalate_after (2) × overdue_every_workdays (3) = 6 workdays: later than that is red.
 
@@ -160,3 +163,22 @@ def test_a_negative_cap_and_a_contact_that_is_no_text_are_located_problems(tmp_p
     assert not reading.ok
     assert any("program.yaml" in p and "max_deduction" in p and "扣分上限" in p for p in problems)
     assert any("program.yaml" in p and "contact.name" in p for p in problems)
+
+
+def test_the_reads_a_bulletin_hands_over_score_exactly_as_the_scores_own_reads(tmp_path):
+    """The bulletin passes the units with tasks and the remediation items it read: the same scores, cards
+    included (forms late, items late)."""
+    sessions, _ = with_findings(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        derive_items(session, ctx, date(2024, 8, 1), at(date(2024, 8, 1)))
+        set_phase(session, "demo-city", "self_check", "closed")
+        session.flush()
+        items = session.execute(select(RemediationItem.code, RemediationItem.title, RemediationItem.unit_id,
+                                       RemediationItem.due, RemediationItem.state, RemediationItem.closed_on)
+                                .order_by(RemediationItem.id)).all()
+        today = date(2024, 9, 20)
+        own = unit_scores(session, ctx, None, today)
+        handed = unit_scores(session, ctx, None, today, units_with_tasks(session, ctx), items)
+    assert items and any(s["remediation_late"] for s in own) and any(s["forms_late"] for s in own)
+    assert handed == own
