@@ -184,6 +184,5 @@ def claim(
                   .order_by(chosen_rows.c.unit_id, chosen_rows.c.audience))
         session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
                         .on_conflict_do_nothing(index_elements=["key"]))
-    return [
-        tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))
-    ]
+    held = session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token)).all()  # one fetch
+    return [tuple(row) for row in held]

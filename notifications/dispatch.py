@@ -338,7 +338,8 @@ def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route,
           program_id: str, owner: str, at: datetime) -> list[_Queued]:
     """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
     overlapping check's update finds these rows taken. Empty when another run got there first."""
-    taken = [_Queued(*row) for row in session.execute(_TAKE, {"ids": notice_ids, "message": message_id})]
+    rows = session.execute(_TAKE, {"ids": notice_ids, "message": message_id}).all()  # one fetch for all
+    taken = [_Queued(*row) for row in rows]
     if not taken:
         return []
     lease = at + inflight.LEASE
