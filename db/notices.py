@@ -165,7 +165,8 @@ def claim(
     insert, table = dialect_insert(session), Notice.__table__
     # Inserted in (unit, audience) order: a digest message takes, routes and settles its notices together, and
     # rows side by side share their table and index pages (at 100k tasks, scattered ids made every message
-    # rewrite thousands of pages at each of its commits).
+    # rewrite thousands of pages at each of its commits). Then by due date and instance: a digest lists a
+    # task's periods in that order whatever plan the database chose.
     chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
@@ -181,7 +182,8 @@ def claim(
                      literal(at, table.c.at.type), literal("queued", table.c.state.type))
         # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
         source = (select(*(chosen_rows.c[name] for name in SELECTED), *constants).where(true())
-                  .order_by(chosen_rows.c.unit_id, chosen_rows.c.audience))
+                  .order_by(chosen_rows.c.unit_id, chosen_rows.c.audience, chosen_rows.c.due,
+                            chosen_rows.c.instance_id))
         session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
                         .on_conflict_do_nothing(index_elements=["key"]))
     held = session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token)).all()  # one fetch
