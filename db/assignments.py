@@ -7,46 +7,42 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String, and_, cast, column, exists, literal, select, values
+from sqlalchemy import Date, Integer, String, and_, bindparam, cast, column, exists, literal, select, values
 from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import SELECTED, Selected, sql_json, sql_key, sql_text
 from db.programs import NotFound, ProgramContext
-from db.tasks import assignments, collectives_of
+from db.tasks import unit_role
 from schedule import ack_slot, text
 
 SENT = ("sent", "delivered")
 
 
-def unit_role(session: Session, ctx: ProgramContext, task: Task, unit_code: str) -> str | None:
-    """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
-    on_task = assignments(session, ctx.id, task.id)[task.id]
-    answering = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
-    if answering & set(on_task["lead"]):
-        return "lead"
-    if answering & set(on_task["co"]):
-        return "co"
-    return None
+# acknowledge(), built once (db.programs on why): the 交办's task, the unit, an earlier 签收.
+_ACTIVE_TASK = select(Task.id).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"),
+                                     Task.active.is_(True))
+_UNIT = select(Unit.id, Unit.name).where(Unit.program_id == bindparam("program"),
+                                         Unit.code == bindparam("code"))
+_ACKED_ON = select(AssignmentAck.acked_on).where(AssignmentAck.task_id == bindparam("task_id"),
+                                                 AssignmentAck.unit_id == bindparam("unit_id"))
 
 
 def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str, at: datetime,
                 actor: str) -> dict:
     """签收 the 交办 of task `code`; a second 签收 changes nothing and says when the first was."""
-    task = session.scalar(
-        select(Task).where(Task.program_id == ctx.id, Task.code == code, Task.active.is_(True))
-    )
-    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
-    if task is None or unit is None:
+    task_id = session.scalar(_ACTIVE_TASK, {"program": ctx.id, "code": code})
+    unit = session.execute(_UNIT, {"program": ctx.id, "code": unit_code}).one_or_none()
+    if task_id is None or unit is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    if unit_role(session, ctx, task, unit_code) is None:
-        raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=unit.name))
-    existing = session.scalar(select(AssignmentAck).where(AssignmentAck.task_id == task.id,
-                                                          AssignmentAck.unit_id == unit.id))
-    if existing is not None:
-        return {"code": code, "unit": unit_code, "acked_on": existing.acked_on.isoformat(), "new": False}
-    ack = AssignmentAck(program_id=ctx.id, task_id=task.id, unit_id=unit.id, acked_at=at,
+    unit_id, name = unit
+    if unit_role(session, task_id, unit_id) is None:
+        raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=name))
+    acked_on = session.scalar(_ACKED_ON, {"task_id": task_id, "unit_id": unit_id})
+    if acked_on is not None:
+        return {"code": code, "unit": unit_code, "acked_on": acked_on.isoformat(), "new": False}
+    ack = AssignmentAck(program_id=ctx.id, task_id=task_id, unit_id=unit_id, acked_at=at,
                         acked_on=ctx.local_date(at), actor=actor)
     session.add(ack)
     session.flush()
@@ -63,13 +59,7 @@ def acked_codes(session: Session, ctx: ProgramContext, unit_id: int) -> dict[str
 
 def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int, str, date]]:
     """Sent 交办 without a 签收: (instance id, unit id, task code, sent on), in one query."""
-    rows = session.execute(
-        select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
-        .join(TaskInstance, TaskInstance.id == Notice.instance_id)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(*_sent_assignments(ctx), Task.active.is_(True), ~_acknowledged())
-        .order_by(Notice.id)
-    ).all()
+    rows = session.execute(_UNACKNOWLEDGED, {"program_id": ctx.id}).all()
     return [
         (instance_id, unit_id, code, ctx.local_date(sent_at))
         for instance_id, unit_id, code, sent_at in rows
@@ -93,7 +83,7 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
         return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
 
     rungs = []
-    for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx))):
+    for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx.id))):
         sent_on = ctx.local_date(sent_at)
         slot = slot_on(today, sent_on)
         if slot is not None and (since is None or slot_on(since, sent_on) != slot):
@@ -113,19 +103,29 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
              .select_from(table).join(Notice, Notice.sent_at == table.c.sent_at)
              .join(Unit, Unit.id == Notice.unit_id).join(TaskInstance, TaskInstance.id == Notice.instance_id)
              .join(Task, Task.id == TaskInstance.task_id)
-             .where(*_sent_assignments(ctx), Task.active.is_(True), ~_acknowledged(), ~exists().where(
+             .where(*_sent_assignments(ctx.id), Task.active.is_(True), ~_acknowledged(), ~exists().where(
                  Notice.__table__.alias("held").c.key == key)))
     return [Selected("ack_missing", query)]
 
 
-def _sent_assignments(ctx: ProgramContext) -> tuple:
-    return (Notice.program_id == ctx.id, Notice.kind == "assignment", Notice.state.in_(SENT),
+def _sent_assignments(program_id) -> tuple:
+    return (Notice.program_id == program_id, Notice.kind == "assignment", Notice.state.in_(SENT),
             Notice.sent_at.is_not(None))
 
 
 def _acknowledged():
     return exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
                                AssignmentAck.unit_id == Notice.unit_id))
+
+
+# unacknowledged(), built once: the replay's units ask it on most workdays, the portal on every unit page.
+_UNACKNOWLEDGED = (
+    select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
+    .join(TaskInstance, TaskInstance.id == Notice.instance_id)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(*_sent_assignments(bindparam("program_id")), Task.active.is_(True), ~_acknowledged())
+    .order_by(Notice.id)
+)
 
 
 def ack_counts(session: Session, ctx: ProgramContext) -> dict[int, dict[str, int]]:
