@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, Table, TextClause, bindparam, cast, func, literal, select, text, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    JSON,
+    Select,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    type_coerce,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
 
 from db.models import Notice, Program, Unit
 from db.programs import ProgramContext
@@ -83,27 +101,62 @@ def sql_text(value: object):
     return cast(literal(str(value)), String)
 
 
-def sql_key(kind: str, program_id: str, *parts):
-    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`."""
-    key = sql_text(f"{kind}:{program_id}")
+PROGRAM = bindparam("program_id", type_=String)  # the program of a statement built once, given when it runs
+
+
+def sql_key(kind: str, program_id, *parts):
+    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`; the program
+    an id, or PROGRAM in a statement built once."""
+    key = sql_text(f"{kind}:{program_id}") if isinstance(program_id, str) else (
+        sql_text(f"{kind}:") + cast(program_id, String))
     for part in parts:
         key = key + sql_text(":") + (sql_text(part) if isinstance(part, str) else cast(part, String))
     return key
 
 
-def sql_json(session: Session, data: dict):
-    """A JSON object built in SQL, for a notice's data."""
-    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+def sql_json(dialect: str, data: dict):
+    """A JSON object built in SQL, for a notice's data, on the `dialect` named ("sqlite", "postgresql")."""
+    build = func.json_build_object if dialect == "postgresql" else func.json_object
     return build(*(part for key, value in data.items() for part in (sql_text(key), value)))
+
+
+def sql_rows(dialect: str, name: str, columns: dict[str, TypeEngine]):
+    """A table of rows given as one JSON parameter `name` when the statement runs (json_rows spells it), read
+    by json_each on SQLite and json_to_recordset on PostgreSQL. A statement with a values() table carries no
+    cache key, so each ran compiled anew; this one is compiled once."""
+    rows = bindparam(name, type_=String)
+    if dialect == "postgresql":
+        return (func.json_to_recordset(cast(rows, JSON))
+                .table_valued(*(column(key, kind) for key, kind in columns.items()))
+                .render_derived(name=name, with_types=True))
+    each = func.json_each(rows).table_valued("value").alias(f"{name}_each")
+    return select(*(type_coerce(func.json_extract(each.c.value, f"$.{key}"), kind).label(key)
+                    for key, kind in columns.items())).select_from(each).subquery(name)
+
+
+def json_rows(session: Session, columns: dict[str, TypeEngine], rows: list[tuple]) -> str:
+    """The rows for sql_rows, each value as the database stores it (SQLite keeps dates and times as text)."""
+    dialect = session.get_bind().dialect
+
+    def stored(kind: TypeEngine, value):
+        if dialect.name == "sqlite":
+            process = kind.dialect_impl(dialect).bind_processor(dialect)
+            value = process(value) if process else value
+        return value.isoformat() if isinstance(value, date | datetime) else value
+
+    return json.dumps([{key: stored(kind, value)
+                        for (key, kind), value in zip(columns.items(), row, strict=True)} for row in rows])
 
 
 @dataclass(frozen=True)
 class Selected:
     """Candidates chosen in SQL, claimed with one INSERT … SELECT: `select` yields the columns of SELECTED in
-    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join)."""
+    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join); `params` are
+    its parameters (a statement built once takes its program and rows as parameters)."""
 
     kind: str
     select: Select
+    params: dict = field(default_factory=dict)
 
 
 SELECTED = (
@@ -114,16 +167,11 @@ def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Ca
     """The candidates as a claim would record them, those chosen in SQL read out: what a check would send."""
     shown = [c for c in candidates if isinstance(c, Candidate)]
     for selected in (c for c in candidates if isinstance(c, Selected)):
-        for row in session.execute(selected.select):
+        for row in session.execute(selected.select, selected.params):
             data = row.data if isinstance(row.data, dict) else json.loads(row.data)
             shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id,
                                    row.task_code, row.due, row.subject_unit_id, data))
     return shown
-
-
-def dialect_insert(session: Session):
-    """INSERT … ON CONFLICT for the session's database: SQLite or PostgreSQL, the same statement."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
@@ -151,18 +199,49 @@ _CLAIMED = upsert(Notice.__table__, ("program_id", "key", "claim", "kind", "unit
                                      "state"), conflict=("key",))
 
 
+class _InsertNew(Insert):
+    """INSERT … ON CONFLICT ("key") DO NOTHING, spelled alike for SQLite and PostgreSQL (db.notices.claim). A
+    plain Insert with nothing of its own, so it keeps Insert's cache key: the dialects' upserts carry none,
+    and every INSERT … SELECT of the check was compiled anew."""
+
+    inherit_cache = True
+
+
+@compiles(_InsertNew)
+def _insert_new(statement: _InsertNew, compiler, **kw) -> str:
+    return compiler.visit_insert(statement, **kw) + ' ON CONFLICT ("key") DO NOTHING'
+
+
+_TOKEN, _AT = bindparam("claim_token", type_=String), bindparam("claim_at", type_=Notice.__table__.c.at.type)
+_INSERTS: weakref.WeakKeyDictionary[Select, Insert] = weakref.WeakKeyDictionary()
+_CLAIMS = select(Notice.id, Notice.kind).where(Notice.claim == _TOKEN)
+
+
+def _claiming(chosen: Select) -> Insert:
+    """INSERT … SELECT of the chosen rows, built once per statement (most are built once themselves)."""
+    statement = _INSERTS.get(chosen)
+    if statement is None:
+        rows, table = chosen.subquery(), Notice.__table__
+        constants = (PROGRAM, _TOKEN, _AT, literal("queued", table.c.state.type))
+        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
+        source = select(*(rows.c[name] for name in SELECTED), *constants).where(true())
+        statement = _INSERTS[chosen] = _InsertNew(table).from_select(
+            [*SELECTED, "program_id", "claim", "at", "state"], source)
+    return statement
+
+
 def claim(
     session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
     INSERT .. ON CONFLICT (key) DO NOTHING skips what another run (or an earlier one) already holds; each row
-    carries this call's claim token, so reading back by token returns this call's rows alone.
+    carries this call's claim token, so reading back by token returns this call's rows alone (nothing is read
+    back when the database counted no row inserted).
     """
     if not candidates:
         return []
     token = uuid.uuid4().hex
-    insert, table = dialect_insert(session), Notice.__table__
     chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
@@ -170,16 +249,14 @@ def claim(
          "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
         for c in chosen
     ]
+    dialect = session.get_bind().dialect
+    inserted = []  # rows inserted by each statement; -1 where the database does not count them
     if rows:
-        session.execute(_CLAIMED, rows)
+        counted = dialect.supports_sane_multi_rowcount or len(rows) == 1
+        inserted.append(session.execute(_CLAIMED, rows).rowcount if counted else -1)
     for selected in (c for c in candidates if isinstance(c, Selected)):
-        chosen_rows = selected.select.subquery()
-        constants = (literal(ctx.id, table.c.program_id.type), literal(token, table.c.claim.type),
-                     literal(at, table.c.at.type), literal("queued", table.c.state.type))
-        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
-        source = select(*(chosen_rows.c[name] for name in SELECTED), *constants).where(true())
-        session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
-                        .on_conflict_do_nothing(index_elements=["key"]))
-    return [
-        tuple(row) for row in session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token))
-    ]
+        params = {**selected.params, "program_id": ctx.id, "claim_token": token, "claim_at": at}
+        inserted.append(session.execute(_claiming(selected.select), params).rowcount)
+    if not any(inserted) and dialect.supports_sane_rowcount:
+        return []
+    return [tuple(row) for row in session.execute(_CLAIMS, {"claim_token": token})]

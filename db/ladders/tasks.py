@@ -6,27 +6,39 @@ a slot) is due; the slot goes into the notice key (db.notices.notice_key), and d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import (
     Date,
     Integer,
     Select,
     and_,
+    bindparam,
     cast,
-    column,
     exists,
     func,
     literal,
     or_,
     select,
-    values,
 )
 from sqlalchemy.orm import Session
 
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from db.notices import SELECTED, Candidate, Selected, notice_key, sql_json, sql_key, sql_text
+from db.notices import (
+    PROGRAM,
+    SELECTED,
+    Candidate,
+    Selected,
+    json_rows,
+    notice_key,
+    sql_json,
+    sql_key,
+    sql_rows,
+    sql_text,
+)
 from db.phases import waiting_assignment
 from db.programs import ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
@@ -171,43 +183,85 @@ def _rungs(session: Session, ctx: ProgramContext, task_phases, moved: _Moved, ru
     return moved.rungs(dues, rung_of)
 
 
-def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rungs: dict[date, tuple],
-             parts, data, *, roles=("lead", "co"), unit_id=None, audience="unit", subject=False,
-             skip_unit=None) -> list[Selected]:
+@dataclass(frozen=True)
+class _Rule:
+    """One rule of the ladder on its rungs: the notice kind, the parts of its key and its data (SQL, given who
+    answers and the instances on a rung), and whom it goes to: every answering unit, the lead units first (so
+    a unit reached twice on one task, itself and through a collective, answers as lead), or the coordinator
+    (`to_coordinator`). `skips_coordinator`: the coordinator gets none of them (never escalated to about
+    itself)."""
+
+    kind: str
+    parts: Callable
+    data: Callable
+    roles: tuple[str, ...] = ("lead", "co")
+    audience: str = "unit"
+    subject: bool = False
+    to_coordinator: bool = False
+    skips_coordinator: bool = False
+
+
+def _slot(t, role=None) -> dict:
+    base = {"slot": t.c.number, "overdue_workdays": t.c.late}
+    return base if role is None else base | {"role": role}
+
+
+_BEFORE_DUE = _Rule("before_due", lambda who, t: (who.code, t.c.due, t.c.number),
+                    lambda t, role: {"workdays": t.c.number, "role": role})
+_OVERDUE = _Rule("overdue", lambda who, t: (who.code, t.c.due, t.c.number), _slot)
+# 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied; the
+# coordinator's own tasks are chased like any unit's, never escalated to itself.
+_TO_LEADER = _Rule("escalation", lambda who, t: (who.code, "leader", t.c.due, t.c.number),
+                   lambda t, _role: _slot(t), roles=("lead",), audience="leader", subject=True,
+                   skips_coordinator=True)
+_TO_COORDINATOR = _Rule("escalation", lambda who, t: ("coordinator", who.code, t.c.due, t.c.number),
+                        lambda t, _role: _slot(t), roles=("lead",), subject=True, to_coordinator=True,
+                        skips_coordinator=True)
+_RUNGS = {"due": Date(), "number": Integer(), "late": Integer()}
+_COORDINATOR = bindparam("coordinator", type_=Integer)
+
+
+def _on_rung(session: Session, ctx: ProgramContext, rule: _Rule, task_phases,
+             rungs: dict[date, tuple]) -> list[Selected]:
     """The notices of one rule for every recipient of an open instance whose due date is on `rungs`
     (due → (number, overdue workdays)), keyed `kind:program:instance:…parts`, those already held left out.
-    `parts` and `data` take (recipients, rung table) and give SQL expressions; the lead units go first, so a
-    unit reached twice on one task (itself and through a collective) answers as lead. `skip_unit` is a
-    unit that gets none of them (the coordinator is never escalated to about itself)."""
+    The statements are built once (per database, rule, role and filter) and take the rungs as a parameter."""
     if not rungs:
         return []
-    table = values(column("due", Date), column("number", Integer), column("late", Integer), name="rungs")
-    table = table.data([(due, number, late) for due, (number, late, *_) in rungs.items()]).cte("rungs")
+    dialect, coordinator = session.get_bind().dialect.name, ctx.program.coordinator_unit_id
+    table = [(due, number, late) for due, (number, late, *_) in rungs.items()]
+    params = {"program_id": ctx.id, "coordinator": coordinator, "phases": sorted(task_phases or ()),
+              "rungs": json_rows(session, _RUNGS, table)}
+    skipping = rule.skips_coordinator and coordinator is not None
+    return [Selected(rule.kind, _rung_query(dialect, rule, role, task_phases is not None, skipping), params)
+            for role in rule.roles]
+
+
+@cache
+def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bool) -> Select:
+    table = sql_rows(dialect, "rungs", _RUNGS)
     # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
     # due), the open statuses named for it; then their task and recipients by key lookups.
     due = (select(TaskInstance.id, TaskInstance.task_id, TaskInstance.due, table.c.number, table.c.late,
                   TaskUnit.unit_id, TaskUnit.role)
            .select_from(table).join(TaskInstance, TaskInstance.due == table.c.due)
            .join(TaskUnit, TaskUnit.task_id == TaskInstance.task_id)
-           .where(TaskInstance.program_id == ctx.id, TaskInstance.status.in_(OPEN_STATUSES),
+           .where(TaskInstance.program_id == PROGRAM, TaskInstance.status.in_(OPEN_STATUSES),
                   TaskInstance.retired_on.is_(None))
            .cte("on_rung").prefix_with("MATERIALIZED"))
     who = _Answering()
-    key = sql_key(kind, ctx.id, due.c.id, *parts(who, due))
+    key = sql_key(rule.kind, PROGRAM, due.c.id, *rule.parts(who, due))
     tasks = [Task.id == due.c.task_id, Task.active.is_(True)]
-    if task_phases is not None:
-        tasks.append(Task.phase_kind.in_(sorted(task_phases)))
-    chosen = []
-    for role in roles:
-        recipient = who.unit_id if unit_id is None else literal(unit_id)
-        columns = (key, sql_text(kind), recipient, sql_text(audience),
-                   due.c.id, Task.code, due.c.due, who.unit_id if subject else cast(literal(None), Integer),
-                   sql_json(session, data(due, sql_text(role))))
-        query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
-        query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
-        query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
-        chosen.append(Selected(kind, query if skip_unit is None else query.where(who.unit_id != skip_unit)))
-    return chosen
+    if phased:
+        tasks.append(Task.phase_kind.in_(bindparam("phases", expanding=True)))
+    recipient = _COORDINATOR if rule.to_coordinator else who.unit_id
+    columns = (key, sql_text(rule.kind), recipient, sql_text(rule.audience),
+               due.c.id, Task.code, due.c.due, who.unit_id if rule.subject else cast(literal(None), Integer),
+               sql_json(dialect, rule.data(due, sql_text(role))))
+    query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
+    query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
+    query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
+    return query.where(who.unit_id != _COORDINATOR) if skipping else query
 
 
 def _before_due(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
@@ -221,14 +275,11 @@ def _before_due(session, ctx, moved: _Moved, calendar, task_phases) -> list[Sele
 
     rungs = _rungs(session, ctx, task_phases, moved, offset, TaskInstance.due > today,
                    TaskInstance.due <= horizon)
-    return _on_rung(session, ctx, "before_due", task_phases, rungs,
-                    lambda who, t: (who.code, t.c.due, t.c.number),
-                    lambda t, role: {"workdays": t.c.number, "role": role})
+    return _on_rung(session, ctx, _BEFORE_DUE, task_phases, rungs)
 
 
 def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
     policy = ctx.policies.reminders
-    coordinator = ctx.program.coordinator_unit_id
 
     def step(day: date, due: date) -> tuple | None:
         found = rung(day, due, policy, calendar)
@@ -237,25 +288,11 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases)
         return found.number, found.overdue_workdays, found.escalated
 
     rungs = _rungs(session, ctx, task_phases, moved, step, TaskInstance.due < moved.today)
-
-    def slot(t, role=None) -> dict:
-        base = {"slot": t.c.number, "overdue_workdays": t.c.late}
-        return base if role is None else base | {"role": role}
-
-    chosen = _on_rung(session, ctx, "overdue", task_phases, rungs,
-                      lambda who, t: (who.code, t.c.due, t.c.number), slot)
-    # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied; the
-    # coordinator's own tasks are chased like any unit's, never escalated to itself.
     escalated = {due: found for due, found in rungs.items() if found[2]}
-    chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
-                       lambda who, t: (who.code, "leader", t.c.due, t.c.number),
-                       lambda t, _role: slot(t), roles=("lead",), audience="leader", subject=True,
-                       skip_unit=coordinator)
-    if coordinator is not None:
-        chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
-                           lambda who, t: ("coordinator", who.code, t.c.due, t.c.number),
-                           lambda t, _role: slot(t), roles=("lead",), unit_id=coordinator, subject=True,
-                           skip_unit=coordinator)
+    chosen = _on_rung(session, ctx, _OVERDUE, task_phases, rungs)
+    chosen += _on_rung(session, ctx, _TO_LEADER, task_phases, escalated)
+    if ctx.program.coordinator_unit_id is not None:
+        chosen += _on_rung(session, ctx, _TO_COORDINATOR, task_phases, escalated)
     return chosen
 
 
