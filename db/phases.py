@@ -52,14 +52,16 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
 
 
 def advance(
-    session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise"
+    session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise", *,
+    plan_phases: list[Phase] | None = None
 ) -> list[Transition]:
-    """Open phases whose start has come; close (or overrun) phases whose end has passed.
+    """Open phases whose start has come; close (or overrun) phases whose end has passed (`plan_phases`: the
+    program's phases as read already in this session; they are moved in place).
 
     Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state."""
     roll_up(session, ctx.id)
     pending: list[tuple[date, int, str, object]] = []
-    for phase in phases(session, ctx.id):
+    for phase in phases(session, ctx.id) if plan_phases is None else plan_phases:
         if phase.state == "pending" and phase.start <= today:
             pending.append((phase.start, phase.seq, "open", phase))
         if phase.state in ("pending", "open") and phase.end < today:

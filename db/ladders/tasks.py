@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 
 from sqlalchemy import (
     Date,
@@ -56,13 +56,15 @@ def plan_candidates(
     assignments: bool = False,
     program_notices: bool = False,
     since: date | None = None,
+    open_instances: OpenInstances | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
     then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
-    bulletin), and what only a write brings (the 交办, the phase notices) is held already.
+    bulletin), and what only a write brings (the 交办, the phase notices) is held already. `open_instances`:
+    the program's open instances as read for today by another step of the same check.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -73,9 +75,10 @@ def plan_candidates(
         candidates += _assignments(session, ctx)
     if (task_phases is None or task_phases) and since != today:
         moved = _Moved(today, since)
-        candidates += _before_due(session, ctx, moved, calendar, task_phases)
-        candidates += _overdue_and_escalations(session, ctx, moved, calendar, task_phases)
-        candidates += _report_missing(session, ctx, today, calendar, task_phases)
+        found = open_instances or OpenInstances(session, ctx, today)
+        candidates += _before_due(session, ctx, moved, found, task_phases)
+        candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
+        candidates += _report_missing(ctx, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
     if program_notices and since != today:
@@ -103,15 +106,61 @@ class _Moved:
         return found
 
 
-def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
-    query = (
-        select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.status,
-               TaskInstance.window_start, TaskInstance.last_report_at, Task.recurrence)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
-               TaskInstance.retired_on.is_(None))
-    )
-    return query if task_phases is None else query.where(Task.phase_kind.in_(sorted(task_phases)))
+_OPEN = (TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.status != "done",
+         TaskInstance.retired_on.is_(None))
+_DUES = (select(Task.phase_kind, TaskInstance.due).join(Task, Task.id == TaskInstance.task_id)
+         .where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
+_REPORTING = (
+    select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.window_start,
+           TaskInstance.last_report_at, Task.phase_kind)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(*_OPEN, or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
+           or_(TaskInstance.due.is_(None), TaskInstance.due >= bindparam("today", type_=Date)),
+           TaskInstance.window_start <= bindparam("today", type_=Date))
+)
+
+
+class OpenInstances:
+    """The program's open instances as the ladder reads them on `today`: their due dates by phase, and those a
+    progress report is owed for (report_missing), with their units. Read when first asked, once for all the
+    claim steps of one check: a step writes notices, marks and remediation items, never what is read here."""
+
+    def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
+        self.session, self.ctx, self.today = session, ctx, today
+
+    @cached_property
+    def _dues(self) -> list[tuple[str | None, date]]:
+        return sorted(self.session.execute(_DUES, {"program_id": self.ctx.id}).all(), key=lambda row: row[1])
+
+    def dues(self, task_phases: set[str] | None, wanted: Callable[[date], bool]) -> list[date]:
+        """The distinct due dates of the open instances of `task_phases` (None: all) that are `wanted`."""
+        return list(dict.fromkeys(due for kind, due in self._dues
+                                  if (task_phases is None or kind in task_phases) and wanted(due)))
+
+    @cached_property
+    def _reports_owed(self) -> list[tuple]:
+        """(instance id, task id, code, due, anchor, slot, phase): a progress report owed today since `anchor`
+        (the last report, or the window's start), its `slot`-th reminder."""
+        every = self.ctx.policies.reminders.report_every_workdays
+        calendar = self.ctx.policies.work_calendar()
+        owed, slots = [], {}
+        for instance_id, task_id, code, due, window_start, last_report_at, kind in self.session.execute(
+                _REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+            anchor = self.ctx.local_date(last_report_at) if last_report_at else window_start
+            # The calendar is asked once per anchor day, never once per instance.
+            if anchor not in slots:
+                slots[anchor] = report_slot(self.today, anchor, every, calendar)
+            if (slot := slots[anchor]) is not None:
+                owed.append((instance_id, task_id, code, due, anchor, slot, kind))
+        return owed
+
+    def reports_owed(self, task_phases: set[str] | None) -> list[tuple]:
+        return [row for row in self._reports_owed if task_phases is None or row[-1] in task_phases]
+
+    @cached_property
+    def recipients(self) -> Recipients:
+        """Who answers for the tasks a report is owed for."""
+        return Recipients(self.session, self.ctx.id, task_ids=[row[1] for row in self._reports_owed])
 
 
 def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
@@ -174,13 +223,11 @@ class _Answering:
                 .outerjoin(self.member, self.member.c.id == UnitMember.member_id))
 
 
-def _rungs(session: Session, ctx: ProgramContext, task_phases, moved: _Moved, rung_of,
-           *where) -> dict[date, tuple]:
+def _rungs(found: OpenInstances, task_phases, moved: _Moved, rung_of,
+           wanted: Callable[[date], bool]) -> dict[date, tuple]:
     """due date → its rung today, for the distinct due dates of the open instances whose rung moved: the
     ladder is asked once per date, never once per task."""
-    dues = session.scalars(_open_instances(ctx, task_phases).with_only_columns(TaskInstance.due)
-                           .where(*where).distinct()).all()
-    return moved.rungs(dues, rung_of)
+    return moved.rungs(found.dues(task_phases, wanted), rung_of)
 
 
 @dataclass(frozen=True)
@@ -264,22 +311,22 @@ def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bo
     return query.where(who.unit_id != _COORDINATOR) if skipping else query
 
 
-def _before_due(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
+def _before_due(session, ctx, moved: _Moved, found: OpenInstances, task_phases) -> list[Selected]:
     offsets = ctx.policies.reminders.before_due_workdays
-    today = moved.today
+    today, calendar = moved.today, ctx.policies.work_calendar()
     horizon = before_due_horizon(today, max(offsets), calendar)
 
     def offset(day: date, due: date) -> tuple | None:
         found = before_due_offset(day, due, offsets, calendar)
         return None if found is None else (found, 0)
 
-    rungs = _rungs(session, ctx, task_phases, moved, offset, TaskInstance.due > today,
-                   TaskInstance.due <= horizon)
+    rungs = _rungs(found, task_phases, moved, offset, lambda due: today < due <= horizon)
     return _on_rung(session, ctx, _BEFORE_DUE, task_phases, rungs)
 
 
-def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
-    policy = ctx.policies.reminders
+def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
+                             task_phases) -> list[Selected]:
+    policy, calendar = ctx.policies.reminders, ctx.policies.work_calendar()
 
     def step(day: date, due: date) -> tuple | None:
         found = rung(day, due, policy, calendar)
@@ -287,7 +334,7 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases)
             return None  # not yet overdue that day
         return found.number, found.overdue_workdays, found.escalated
 
-    rungs = _rungs(session, ctx, task_phases, moved, step, TaskInstance.due < moved.today)
+    rungs = _rungs(found, task_phases, moved, step, lambda due: due < moved.today)
     escalated = {due: found for due, found in rungs.items() if found[2]}
     chosen = _on_rung(session, ctx, _OVERDUE, task_phases, rungs)
     chosen += _on_rung(session, ctx, _TO_LEADER, task_phases, escalated)
@@ -296,26 +343,12 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases)
     return chosen
 
 
-def _report_missing(session, ctx, today, calendar, task_phases) -> list[Candidate]:
+def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> list[Candidate]:
     every = ctx.policies.reminders.report_every_workdays
-    rows = session.execute(_open_instances(ctx, task_phases).where(
-        or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
-        or_(TaskInstance.due.is_(None), TaskInstance.due >= today),
-        TaskInstance.window_start <= today,
-    ))
-    due_now, slots = [], {}
-    for instance_id, task_id, code, due, _status, window_start, last_report_at, _recurrence in rows:
-        anchor = ctx.local_date(last_report_at) if last_report_at else window_start
-        # The calendar is asked once per anchor day, never once per instance.
-        if anchor not in slots:
-            slots[anchor] = report_slot(today, anchor, every, calendar)
-        if (slot := slots[anchor]) is not None:
-            due_now.append((instance_id, task_id, code, due, anchor, slot))
-    recipients = Recipients(session, ctx.id, task_ids=[row[1] for row in due_now])
     candidates = []
-    for instance_id, task_id, code, due, anchor, slot in due_now:
+    for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
         data = {"since": anchor.isoformat(), "workdays": slot * every}
-        for r in recipients.of(task_id, "lead"):
+        for r in found.recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)
             candidates.append(
                 _instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data)
