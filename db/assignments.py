@@ -94,7 +94,7 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
         return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
 
     rungs = []
-    for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx.id))):
+    for sent_at in session.scalars(_SENT_AT, {"program_id": ctx.id}):
         sent_on = ctx.local_date(sent_at)
         slot = slot_on(today, sent_on)
         if slot is not None and (since is None or slot_on(since, sent_on) != slot):
@@ -129,6 +129,9 @@ def _ack_query(dialect: str) -> Select:
 def _sent_assignments(program_id) -> tuple:
     return (Notice.program_id == program_id, Notice.kind == "assignment", Notice.state.in_(SENT),
             Notice.sent_at.is_not(None))
+
+
+_SENT_AT = select(Notice.sent_at).distinct().where(*_sent_assignments(PROGRAM))
 
 
 def _acknowledged():

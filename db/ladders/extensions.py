@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.models import ExtensionRequest, Task, Unit
@@ -13,13 +13,15 @@ from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from schedule import text
 
+_REQUESTS = (
+    select(ExtensionRequest, Unit.code, Task.code)
+    .join(Unit, Unit.id == ExtensionRequest.unit_id).join(Task, Task.id == ExtensionRequest.task_id)
+    .where(ExtensionRequest.program_id == bindparam("program_id")).order_by(ExtensionRequest.id)
+)
+
 
 def extension_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
-    rows = session.execute(
-        select(ExtensionRequest, Unit.code, Task.code)
-        .join(Unit, Unit.id == ExtensionRequest.unit_id).join(Task, Task.id == ExtensionRequest.task_id)
-        .where(ExtensionRequest.program_id == ctx.id).order_by(ExtensionRequest.id)
-    ).all()
+    rows = session.execute(_REQUESTS, {"program_id": ctx.id}).all()
     coordinator = ctx.program.coordinator_unit_id
     candidates = []
     for request, code, task_code in rows:

@@ -163,23 +163,24 @@ class OpenInstances:
         return Recipients(self.session, self.ctx.id, task_ids=[row[1] for row in self._reports_owed])
 
 
+_FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
+_UNASSIGNED = (
+    select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
+           TaskInstance.retired_on.is_(None),
+           ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+           # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
+           Task.phase_kind.not_in(bindparam("waiting", expanding=True)))
+)
+
+
 def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    first_open = session.scalar(
-        select(Phase.id).where(Phase.program_id == ctx.id, Phase.state != "pending").limit(1)
-    )
-    if first_open is None:
+    if session.scalar(_FIRST_OPEN, {"program_id": ctx.id}) is None:
         return []
-    first_instance = (
-        select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.seq == 0,
-               TaskInstance.retired_on.is_(None),
-               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
-               # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
-               Task.phase_kind.not_in(sorted(waiting_assignment(session, ctx.id))))
-    )
-    unassigned = session.execute(first_instance).all()
+    unassigned = session.execute(_UNASSIGNED, {"program_id": ctx.id,
+                                               "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,
@@ -356,15 +357,18 @@ def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> l
     return candidates
 
 
+_UNITS = select(Unit.id).where(Unit.program_id == PROGRAM,
+                               ~exists().where(UnitMember.collective_id == Unit.id))
+_STARTED = select(Phase).where(Phase.program_id == PROGRAM, Phase.state != "pending")
+
+
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = session.scalars(
-        select(Unit.id).where(Unit.program_id == ctx.id, ~exists().where(UnitMember.collective_id == Unit.id))
-    ).all()
+    unit_ids = session.scalars(_UNITS, {"program_id": ctx.id}).all()
     candidates = []
-    for phase in session.scalars(select(Phase).where(Phase.program_id == ctx.id, Phase.state != "pending")):
+    for phase in session.scalars(_STARTED, {"program_id": ctx.id}):
         data = {
             "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
             "end": phase.end.isoformat()}
