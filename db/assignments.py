@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
-from db.notices import PROGRAM, SELECTED, Selected, json_rows, sql_json, sql_key, sql_rows, sql_text
+from db.notices import PROGRAM, SELECTED, Selected, core, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
 from db.tasks import assignments, collectives_of
 from schedule import ack_slot, text
@@ -94,7 +94,7 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
         return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
 
     rungs = []
-    for sent_at in session.scalars(_SENT_AT, {"program_id": ctx.id}):
+    for sent_at in core(session, _SENT_AT, {"program_id": ctx.id}).scalars():
         sent_on = ctx.local_date(sent_at)
         slot = slot_on(today, sent_on)
         if slot is not None and (since is None or slot_on(since, sent_on) != slot):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.models import CheckMark, Program
 from db.models.marks import written_in_transaction
-from db.notices import upsert
+from db.notices import core, upsert
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ _MARKS = (select(Program.changes, CheckMark.scope, CheckMark.claimed_on, CheckMa
 
 def read_marks(session: Session, program_id: str, scopes: list[str]) -> dict[str, Mark]:
     """scope → its Mark, for the claim steps of one check (one statement)."""
-    rows = session.execute(_MARKS, {"program_id": program_id, "scopes": scopes}).all()
+    rows = core(session, _MARKS, {"program_id": program_id, "scopes": scopes}).all()
     changes = rows[0][0]
     if written_in_transaction(session, program_id):
         # This transaction wrote for the program (a phase transition): the count it will have once committed.
@@ -54,4 +54,4 @@ def record_marks(session: Session, program_id: str, marks: list[Mark], today: da
     rows = [{"program_id": program_id, "scope": mark.scope, "claimed_on": today, "changes": mark.changes}
             for mark in marks if mark.since != today]
     if rows:
-        session.execute(_RECORD, rows)
+        core(session, _RECORD, rows)

@@ -32,6 +32,7 @@ from db.notices import (
     SELECTED,
     Candidate,
     Selected,
+    core,
     json_rows,
     notice_key,
     sql_json,
@@ -130,7 +131,7 @@ class OpenInstances:
 
     @cached_property
     def _dues(self) -> list[tuple[str | None, date]]:
-        return sorted(self.session.execute(_DUES, {"program_id": self.ctx.id}).all(), key=lambda row: row[1])
+        return sorted(core(self.session, _DUES, {"program_id": self.ctx.id}).all(), key=lambda row: row[1])
 
     def dues(self, task_phases: set[str] | None, wanted: Callable[[date], bool]) -> list[date]:
         """The distinct due dates of the open instances of `task_phases` (None: all) that are `wanted`."""
@@ -144,8 +145,8 @@ class OpenInstances:
         every = self.ctx.policies.reminders.report_every_workdays
         calendar = self.ctx.policies.work_calendar()
         owed, slots = [], {}
-        for instance_id, task_id, code, due, window_start, last_report_at, kind in self.session.execute(
-                _REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+        for instance_id, task_id, code, due, window_start, last_report_at, kind in core(
+                self.session, _REPORTING, {"program_id": self.ctx.id, "today": self.today}):
             anchor = self.ctx.local_date(last_report_at) if last_report_at else window_start
             # The calendar is asked once per anchor day, never once per instance.
             if anchor not in slots:
@@ -177,9 +178,9 @@ _UNASSIGNED = (
 
 def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    if session.scalar(_FIRST_OPEN, {"program_id": ctx.id}) is None:
+    if core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is None:
         return []
-    unassigned = session.execute(_UNASSIGNED, {"program_id": ctx.id,
+    unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
                                                "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
@@ -359,16 +360,18 @@ def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> l
 
 _UNITS = select(Unit.id).where(Unit.program_id == PROGRAM,
                                ~exists().where(UnitMember.collective_id == Unit.id))
-_STARTED = select(Phase).where(Phase.program_id == PROGRAM, Phase.state != "pending")
+_STARTED = (select(Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
+                   Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state != "pending")
+            .order_by(Phase.id))
 
 
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = session.scalars(_UNITS, {"program_id": ctx.id}).all()
+    unit_ids = core(session, _UNITS, {"program_id": ctx.id}).scalars().all()
     candidates = []
-    for phase in session.scalars(_STARTED, {"program_id": ctx.id}):
+    for phase in core(session, _STARTED, {"program_id": ctx.id}):
         data = {
             "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
             "end": phase.end.isoformat()}
