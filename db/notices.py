@@ -241,6 +241,20 @@ def _claiming(chosen: Select) -> Insert:
     return statement
 
 
+_HELD = select(Notice.key).where(Notice.key.in_(bindparam("keys", expanding=True)))
+
+
+def _unheld(session: Session, chosen: dict[str, Candidate]) -> list[Candidate]:
+    """The candidates whose keys are not held yet: most a check finds again every day (the phase notices, the
+    forms, the items), and leaving them out of the insert spares writing each one's row to be refused. The
+    insert still skips a key claimed meanwhile by another run."""
+    keys = list(chosen)
+    for start in range(0, len(keys), 5000):
+        for key in core(session, _HELD, {"keys": keys[start:start + 5000]}).scalars():
+            del chosen[key]
+    return list(chosen.values())
+
+
 def claim(
     session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
@@ -256,7 +270,7 @@ def claim(
     # Inserted in (unit, audience) order: a digest message takes, routes and settles its notices together, and
     # rows side by side share their table and index pages (at 100k tasks, scattered ids made every message
     # rewrite thousands of pages at each of its commits).
-    chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
+    chosen = _unheld(session, {c.key: c for c in candidates if isinstance(c, Candidate)})
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
          "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
