@@ -13,6 +13,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -241,16 +242,21 @@ def _claiming(chosen: Select) -> Insert:
     return statement
 
 
-_HELD = select(Notice.key).where(Notice.key.in_(bindparam("keys", expanding=True)))
+_KEYS = {"key": String()}
+
+
+@cache
+def _held(dialect: str) -> Select:
+    return select(Notice.key).where(Notice.key.in_(select(sql_rows(dialect, "keys", _KEYS).c.key)))
 
 
 def _unheld(session: Session, chosen: dict[str, Candidate]) -> list[Candidate]:
     """The candidates whose keys are not held yet: most a check finds again every day (the phase notices, the
     forms, the items), and leaving them out of the insert spares writing each one's row to be refused. The
     insert still skips a key claimed meanwhile by another run."""
-    keys = list(chosen)
-    for start in range(0, len(keys), 5000):
-        for key in core(session, _HELD, {"keys": keys[start:start + 5000]}).scalars():
+    if chosen:
+        keys = json_rows(session, _KEYS, [(key,) for key in chosen])
+        for key in core(session, _held(session.get_bind().dialect.name), {"keys": keys}).scalars():
             del chosen[key]
     return list(chosen.values())
 

@@ -173,8 +173,9 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
                                  assignments=assignment_phase(plan_phases) not in running,
                                  open_instances=shared.found)
-    # Extension decisions any day of the program; a phase's own content when that phase is not running.
-    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
+    # Extension decisions any day of the program; remediation items whatever the phase (self-check forms are
+    # chased only while self-check runs: never here).
+    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
     candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
