@@ -131,12 +131,15 @@ def _sent_assignments(program_id) -> tuple:
             Notice.sent_at.is_not(None))
 
 
-_SENT_AT = select(Notice.sent_at).distinct().where(*_sent_assignments(PROGRAM))
-
-
 def _acknowledged():
     return exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
                                AssignmentAck.unit_id == Notice.unit_id))
+
+
+# The moments a 交办 still unacknowledged went out: a moment whose 交办 are all acknowledged has no chase.
+_SENT_AT = (select(Notice.sent_at).distinct().join(TaskInstance, TaskInstance.id == Notice.instance_id)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(*_sent_assignments(PROGRAM), Task.active.is_(True), ~_acknowledged()))
 
 
 def ack_counts(session: Session, ctx: ProgramContext) -> dict[int, dict[str, int]]:
