@@ -21,6 +21,7 @@ from db.models.core import Phase, ProgressReport, Task, TaskInstance, Unit
 from db.models.decisions import CoordinatorDecision
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
+from db.notices import core
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, current_instances, record_report
@@ -40,7 +41,8 @@ def is_item_code(code: str) -> bool:
 _REMEDIATION = select(Phase).where(Phase.program_id == bindparam("program_id"), Phase.kind == "remediation")
 # Built once, as each check of a running remediation phase reads them.
 _WITHOUT_ITEM = (
-    select(Finding, Task.code, Task.title)
+    select(Finding.id, Finding.found_on, Finding.kind, Finding.unit_id, Finding.task_id,
+           Task.code.label("task_code"), Task.title.label("task_title"))
     .outerjoin(Task, Task.id == Finding.task_id)
     .where(Finding.program_id == bindparam("program_id"),
            ~select(RemediationItem.id).where(RemediationItem.finding_id == Finding.id).exists())
@@ -68,7 +70,7 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
     phase = remediation_phase(session, ctx.id)
     if phase is None or today < phase.start:
         return []
-    pending = session.execute(_WITHOUT_ITEM, {"program_id": ctx.id}).all()
+    pending = core(session, _WITHOUT_ITEM, {"program_id": ctx.id}).all()  # the findings' columns, as named
     if not pending:
         return []
     calendar = ctx.policies.work_calendar()
@@ -78,7 +80,8 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
         or 0
     )
     created = []
-    for finding, task_code, task_title in pending:
+    for finding in pending:
+        task_code, task_title = finding.task_code, finding.task_title
         number += 1
         due = item_due(finding.found_on, phase, calendar, workdays)
         title = (
