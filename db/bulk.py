@@ -13,6 +13,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import Session
+
 # Rows fetched at a time by a whole-program read that turns each row into something else: the raw result
 # is never held whole beside what is built from it.
 STREAMED_ROWS = 5000
@@ -29,3 +31,10 @@ def bulk_read() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def flush_pending(session: Session) -> None:
+    """What the ORM would flush before its own read: a read built once on the tables (Core, far cheaper per
+    call) is not autoflushed, so it must not miss the session's pending writes."""
+    if session.autoflush:
+        session.flush()

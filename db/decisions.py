@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -19,12 +19,14 @@ from db.programs import ProgramContext
 from db.remediation import accept_item
 from schedule import is_phase_kind
 
+_OVERRUN = (select(Phase).where(Phase.program_id == bindparam("program"), Phase.state == "overrun")
+            .order_by(Phase.seq))  # built once: the bulletin asks each week
+
 
 def pending_decisions(session: Session, program_id: str) -> list[Phase]:
     """Overrun phases waiting for the coordinator: no approving decision yet (the daily check asks, the
     bulletin lists them)."""
-    overrun = session.scalars(select(Phase).where(Phase.program_id == program_id, Phase.state == "overrun")
-                              .order_by(Phase.seq)).all()
+    overrun = session.scalars(_OVERRUN, {"program": program_id}).all()
     return [phase for phase in overrun
             if not ((decision := phase_decision(session, program_id, phase.kind)) and decision.approve)]
 

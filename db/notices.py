@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
+from db.bulk import flush_pending
 from db.models import Notice, Program, Unit
 from db.programs import ProgramContext
 
@@ -177,11 +178,11 @@ def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Ca
 
 
 def core(session: Session, statement, params=None) -> CursorResult:
-    """`statement` run on the session's connection, after the flush session.execute would do: rows as Core
-    rows, without the ORM's own work per statement (about 0.1 ms, most of a small read's cost), for the
-    daily check's many small reads and claims. Not for ORM entities, nor writes to the tables db.marks
-    counts (they count only through the session)."""
-    session.flush()
+    """`statement` run on the session's connection, after the flush session.execute would do
+    (db.bulk.flush_pending): rows as Core rows, without the ORM's own work per statement (about 0.1 ms, most
+    of a small read's cost), for the daily check's many small reads and claims. Not for ORM entities, nor
+    writes to the tables db.marks counts (they count only through the session)."""
+    flush_pending(session)
     return session.connection().execute(statement, params)
 
 

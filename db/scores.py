@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.bulk import STREAMED_ROWS, bulk_read
+from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
 from db.gates import phase_decision
 from db.models import (
     Notice,
@@ -100,6 +100,7 @@ class _Scoring:
 
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date) -> list[dict]:
     """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not."""
+    flush_pending(session)
     scoring = _Scoring(ctx, year, today, _scored_units(session, ctx))
     _task_cards(session, scoring)
     _remediation_cards(session, scoring)
@@ -113,39 +114,50 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
     return results
 
 
+# Every statement of a scoring pass, built once on the tables (Core): the bulletin scores the units each week.
+_UNITS, _MEMBERS, _TASKS, _INSTANCES, _TASK_UNITS = (Unit.__table__, UnitMember.__table__, Task.__table__,
+                                                     TaskInstance.__table__, TaskUnit.__table__)
+_SCORED_UNITS = (
+    select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name)
+    .where(_UNITS.c.program_id == bindparam("program"),
+           ~select(_MEMBERS.c.member_id).where(_MEMBERS.c.collective_id == _UNITS.c.id).exists())
+    .order_by(_UNITS.c.id)
+)
+
+
 def _scored_units(session: Session, ctx: ProgramContext) -> dict[int, dict]:
     """Units as scored: members rather than collectives, and never the coordinator."""
-    units = session.execute(
-        select(Unit.id, Unit.code, Unit.name)
-        .where(Unit.program_id == ctx.id,
-               ~select(UnitMember.member_id).where(UnitMember.collective_id == Unit.id).exists())
-        .order_by(Unit.id)
-    ).all()
+    units = session.execute(_SCORED_UNITS, {"program": ctx.id}).all()
     coordinator = ctx.program.coordinator_unit_id
     return {unit_id: {"unit": code, "name": name, **dict.fromkeys(COUNTERS, 0), "form_missing": False,
                       "cards": []}
             for unit_id, code, name in units if unit_id != coordinator}
 
 
+_LEADER = func.coalesce(_MEMBERS.c.member_id, _TASK_UNITS.c.unit_id)
+_TASK_ITEMS = (
+    select(_INSTANCES.c.id, _TASKS.c.code, _INSTANCES.c.seq, _INSTANCES.c.due, _INSTANCES.c.status,
+           _INSTANCES.c.done_on, _LEADER)
+    .join(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id)
+    .join(_TASK_UNITS, (_TASK_UNITS.c.task_id == _TASKS.c.id) & (_TASK_UNITS.c.role == "lead"))
+    .outerjoin(_MEMBERS, _MEMBERS.c.collective_id == _TASK_UNITS.c.unit_id)
+    .where(_INSTANCES.c.program_id == bindparam("program"), _TASKS.c.active.is_(True),
+           _INSTANCES.c.due <= bindparam("today", type_=_INSTANCES.c.due.type),
+           _INSTANCES.c.retired_on.is_(None))
+    .order_by(_TASKS.c.source_row, _TASKS.c.code, _INSTANCES.c.seq, _TASK_UNITS.c.position)
+)
+
+
 @bulk_read()
 def _task_cards(session: Session, scoring: _Scoring) -> None:
     """Each counted instance once for each unit that leads it (a collective's members for the collective),
     read in one statement with the deadline window applied in SQL."""
-    leader = func.coalesce(UnitMember.member_id, TaskUnit.unit_id)
-    query = (
-        select(TaskInstance.id, Task.code, TaskInstance.seq, TaskInstance.due, TaskInstance.status,
-               TaskInstance.done_on, leader)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .join(TaskUnit, (TaskUnit.task_id == Task.id) & (TaskUnit.role == "lead"))
-        .outerjoin(UnitMember, UnitMember.collective_id == TaskUnit.unit_id)
-        .where(TaskInstance.program_id == scoring.ctx.id, Task.active.is_(True),
-               TaskInstance.due <= scoring.today, TaskInstance.retired_on.is_(None))
-        .order_by(Task.source_row, Task.code, TaskInstance.seq, TaskUnit.position)
-    )
+    query = _TASK_ITEMS
     if scoring.year is not None:
-        query = query.where(TaskInstance.due.between(date(scoring.year, 1, 1), date(scoring.year, 12, 31)))
+        query = query.where(_INSTANCES.c.due.between(date(scoring.year, 1, 1), date(scoring.year, 12, 31)))
     carded: set[tuple[int, int]] = set()  # (instance, unit): a unit leading twice over is counted once
-    rows = session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples()
+    rows = session.execute(query, {"program": scoring.ctx.id, "today": scoring.today},
+                           execution_options={"yield_per": STREAMED_ROWS}).tuples()
     for instance_id, code, seq, due, status, done_on, unit_id in rows:
         s = scoring.stats.get(unit_id)
         if s is None or (instance_id, unit_id) in carded:
@@ -162,24 +174,37 @@ def _task_cards(session: Session, scoring: _Scoring) -> None:
         scoring.give(unit_id, code if seq == 0 else f"{code}#{seq + 1}", due, late)
 
 
+_ITEMS = RemediationItem.__table__
+_REMEDIATION_ITEMS = (
+    select(_ITEMS.c.code, _ITEMS.c.unit_id, _ITEMS.c.due, _ITEMS.c.state, _ITEMS.c.closed_on)
+    .where(_ITEMS.c.program_id == bindparam("program")).order_by(_ITEMS.c.id))
+
+
 def _remediation_cards(session: Session, scoring: _Scoring) -> None:
-    for item in session.scalars(select(RemediationItem).where(RemediationItem.program_id == scoring.ctx.id)):
-        if not scoring.counted(item.due):
+    for code, unit_id, due, state, closed_on in session.execute(_REMEDIATION_ITEMS,
+                                                                  {"program": scoring.ctx.id}):
+        if not scoring.counted(due):
             continue
-        late = scoring.late(item.due, item.closed_on if item.state != "open" else None)
-        if item.unit_id in scoring.stats:
-            scoring.stats[item.unit_id]["remediation_due"] += 1
-            scoring.stats[item.unit_id]["remediation_late"] += late > 0
-        scoring.give(item.unit_id, item.code, item.due, late)
+        late = scoring.late(due, closed_on if state != "open" else None)
+        if unit_id in scoring.stats:
+            scoring.stats[unit_id]["remediation_due"] += 1
+            scoring.stats[unit_id]["remediation_late"] += late > 0
+        scoring.give(unit_id, code, due, late)
+
+
+_PHASES, _RETURNS = Phase.__table__, SelfCheckReturn.__table__
+_SELF_CHECK = select(_PHASES.c.end, _PHASES.c.state).where(_PHASES.c.program_id == bindparam("program"),
+                                                          _PHASES.c.kind == "self_check")
+_RETURNED_ON = select(_RETURNS.c.unit_id, _RETURNS.c.returned_on).where(
+    _RETURNS.c.program_id == bindparam("program")).order_by(_RETURNS.c.id)
 
 
 def _form_cards(session: Session, scoring: _Scoring) -> None:
     ctx = scoring.ctx
-    phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == "self_check"))
+    phase = session.execute(_SELF_CHECK, {"program": ctx.id}).first()
     if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
         return
-    returned = {r.unit_id: r.returned_on for r in
-                session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))}
+    returned = dict(session.execute(_RETURNED_ON, {"program": ctx.id}).all())
     decision = phase_decision(session, ctx.id, "self_check")
     # A form never returned stops counting days once the coordinator closed the phase without it; it is still
     # a form never returned (scoring.per_missing_form).
@@ -192,20 +217,25 @@ def _form_cards(session: Session, scoring: _Scoring) -> None:
         scoring.give(unit_id, "selfcheck_form", phase.end, late)
 
 
+_NOTICES, _REPORTS = Notice.__table__, ProgressReport.__table__
+_ESCALATIONS = (
+    select(_NOTICES.c.subject_unit_id, func.count(_NOTICES.c.id))
+    .where(_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.audience == "leader",
+           _NOTICES.c.state != "superseded",
+           or_(_NOTICES.c.kind.in_(ESCALATION_KINDS), _NOTICES.c.kind == "selfcheck_missing"))
+    .group_by(_NOTICES.c.subject_unit_id)
+)
+_REPORTS_BY_UNIT = (select(_REPORTS.c.unit_id, func.count(_REPORTS.c.id))
+                    .where(_REPORTS.c.program_id == bindparam("program")).group_by(_REPORTS.c.unit_id))
+
+
 def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
     ctx, year = scoring.ctx, scoring.year
-    escalations = (
-        select(Notice.subject_unit_id, func.count(Notice.id))
-        .where(Notice.program_id == ctx.id, Notice.audience == "leader", Notice.state != "superseded",
-               or_(Notice.kind.in_(ESCALATION_KINDS), Notice.kind == "selfcheck_missing"))
-        .group_by(Notice.subject_unit_id)
-    )
+    escalations = _ESCALATIONS
     if year is not None:
-        escalations = escalations.where(Notice.due >= date(year, 1, 1), Notice.due <= date(year, 12, 31))
-    reports = (select(ProgressReport.unit_id, func.count(ProgressReport.id))
-               .where(ProgressReport.program_id == ctx.id).group_by(ProgressReport.unit_id))
-    for key, query in (("escalations", escalations), ("reports", reports)):
-        for unit_id, count in session.execute(query):
+        escalations = escalations.where(_NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
+    for key, query in (("escalations", escalations), ("reports", _REPORTS_BY_UNIT)):
+        for unit_id, count in session.execute(query, {"program": ctx.id}):
             if unit_id in scoring.stats:
                 scoring.stats[unit_id][key] = count
 

@@ -19,9 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
+from db.bulk import flush_pending
 from db.events import record_event
 from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, TaskUnit, Unit, UnitMember
 from db.programs import ProgramContext
@@ -93,18 +94,29 @@ def self_check_phase(session: Session, program_id: str) -> Phase | None:
     return session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == "self_check"))
 
 
+def _units_with_tasks():
+    """Built once on the tables (Core): the bulletin asks twice a week (the summary and the scores)."""
+    units, task_units, tasks, members = (Unit.__table__, TaskUnit.__table__, Task.__table__,
+                                         UnitMember.__table__)
+    member = units.alias("member")
+    return (
+        select(func.coalesce(member.c.id, units.c.id), func.coalesce(member.c.code, units.c.code)).distinct()
+        .select_from(task_units)
+        .join(tasks, tasks.c.id == task_units.c.task_id)
+        .join(units, units.c.id == task_units.c.unit_id)
+        .outerjoin(members, members.c.collective_id == units.c.id)
+        .outerjoin(member, member.c.id == members.c.member_id)
+        .where(tasks.c.program_id == bindparam("program"), tasks.c.active.is_(True))
+    )
+
+
+_UNITS_WITH_TASKS = _units_with_tasks()
+
+
 def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
     """unit id → code of every unit that answers for an active task (a collective's members stand for it)."""
-    member = aliased(Unit)
-    units = session.execute(
-        select(func.coalesce(member.id, Unit.id), func.coalesce(member.code, Unit.code)).distinct()
-        .select_from(TaskUnit)
-        .join(Task, Task.id == TaskUnit.task_id)
-        .join(Unit, Unit.id == TaskUnit.unit_id)
-        .outerjoin(UnitMember, UnitMember.collective_id == Unit.id)
-        .outerjoin(member, member.id == UnitMember.member_id)
-        .where(Task.program_id == ctx.id, Task.active.is_(True))
-    ).tuples()
+    flush_pending(session)
+    units = session.execute(_UNITS_WITH_TASKS, {"program": ctx.id}).tuples()
     return dict(sorted(units, key=lambda kv: kv[1]))
 
 

@@ -11,10 +11,10 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, case, event, func, select
+from sqlalchemy import BindParameter, Select, bindparam, case, event, func, select
 from sqlalchemy.orm import Session
 
-from db.bulk import STREAMED_ROWS, bulk_read
+from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
@@ -22,16 +22,21 @@ from db.programs import InvalidInput, NotFound, ProgramContext, phases
 from schedule import LIGHTS, clean_optional, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
+# The whole-program reads below are built once on the tables (Core): only their parameters change per call.
+_TASKS, _INSTANCES, _TASK_UNITS, _UNITS = (Task.__table__, TaskInstance.__table__, TaskUnit.__table__,
+                                           Unit.__table__)
 
 
-def current_instances(program_id: str):
-    """One row per active task: its current instance (earliest not done, else the last one)."""
-    done_first = case((TaskInstance.status == "done", 1), else_=0)
-    order = case((TaskInstance.status == "done", -TaskInstance.seq), else_=TaskInstance.seq)
+def current_instances(program_id: str | BindParameter, core: bool = False):
+    """One row per active task: its current instance (earliest not done, else the last one). `core`: on the
+    table, for a statement built once (a Core read does not flush the session: its caller does)."""
+    instances = _INSTANCES.c if core else TaskInstance
+    done_first = case((instances.status == "done", 1), else_=0)
+    order = case((instances.status == "done", -instances.seq), else_=instances.seq)
+    rank = func.row_number().over(partition_by=instances.task_id, order_by=(done_first, order)).label("rank")
     ranked = (
-        select(TaskInstance, func.row_number().over(partition_by=TaskInstance.task_id,
-                                                    order_by=(done_first, order)).label("rank"))
-        .where(TaskInstance.program_id == program_id, TaskInstance.retired_on.is_(None))
+        select(_INSTANCES if core else TaskInstance, rank)
+        .where(instances.program_id == program_id, instances.retired_on.is_(None))
         .subquery()
     )
     return ranked
@@ -60,6 +65,7 @@ def assignments(
     session: Session, program_id: str, task_id: int | None = None
 ) -> dict[int, dict[str, list[str]]]:
     """task id → {"lead": [unit codes], "co": [unit codes]}, in the table's order (one task's, if given)."""
+    flush_pending(session)
     rows = session.execute(_ASSIGNED if task_id is None else _ASSIGNED_TO_TASK,
                            {"program_id": program_id, "task_id": task_id},
                            execution_options={"yield_per": STREAMED_ROWS}).tuples()
@@ -71,6 +77,7 @@ def assignments(
 
 def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
     """unit code → codes of the collectives it belongs to."""
+    flush_pending(session)
     rows = session.execute(_MEMBERSHIPS, {"program_id": program_id}).all()
     result: dict[str, set[str]] = defaultdict(set)
     for member_code, collective_code in rows:
@@ -81,17 +88,17 @@ def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
 # assignments() and collectives_of(), built once (db.programs on why): every report, 签收 and extension
 # request asks who answers for its task.
 _ASSIGNED = (
-    select(TaskUnit.task_id, TaskUnit.role, Unit.code)
-    .join(Unit, Unit.id == TaskUnit.unit_id)
-    .where(Unit.program_id == bindparam("program_id"))
-    .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
+    select(_TASK_UNITS.c.task_id, _TASK_UNITS.c.role, _UNITS.c.code)
+    .join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id)
+    .where(_UNITS.c.program_id == bindparam("program_id"))
+    .order_by(_TASK_UNITS.c.task_id, _TASK_UNITS.c.role.desc(), _TASK_UNITS.c.position)
 )
-_ASSIGNED_TO_TASK = _ASSIGNED.where(TaskUnit.task_id == bindparam("task_id"))
-_MEMBER, _COLLECTIVE = Unit.__table__.alias("member"), Unit.__table__.alias("collective")
+_ASSIGNED_TO_TASK = _ASSIGNED.where(_TASK_UNITS.c.task_id == bindparam("task_id"))
+_MEMBER, _COLLECTIVE, _MEMBERS = _UNITS.alias("member"), _UNITS.alias("collective"), UnitMember.__table__
 _MEMBERSHIPS = (
     select(_MEMBER.c.code, _COLLECTIVE.c.code)
-    .join(UnitMember, UnitMember.member_id == _MEMBER.c.id)
-    .join(_COLLECTIVE, _COLLECTIVE.c.id == UnitMember.collective_id)
+    .join(_MEMBERS, _MEMBERS.c.member_id == _MEMBER.c.id)
+    .join(_COLLECTIVE, _COLLECTIVE.c.id == _MEMBERS.c.collective_id)
     .where(_MEMBER.c.program_id == bindparam("program_id"))
 )
 
@@ -132,6 +139,7 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
               include_inactive: bool = False, code: str | None = None) -> list[dict]:
     """The active tasks with their current instance and light (one unit's, one task's, or retired ones too).
     The whole list is read once per transaction; callers get their own list of the shared rows."""
+    flush_pending(session)  # before the kept list is looked up: a flush drops it
     if unit_code is not None or code is not None or include_inactive:
         return _task_rows(session, ctx, today, unit_code, include_inactive, code)
     kept = session.info.setdefault(_TASK_LIST, {})
@@ -140,23 +148,30 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     return list(kept[(ctx.id, today)])
 
 
+def _task_list():
+    """Each task with its current instance, in the plan's order (all, retired ones too: _TASK_LIST)."""
+    ranked = current_instances(bindparam("program"), core=True)
+    return (
+        select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.area, _TASKS.c.recurrence,
+               _TASKS.c.phase_kind, _TASKS.c.time_limit_text, _TASKS.c.evidence_spec, _TASKS.c.active,
+               ranked.c.id.label("instance_id"), ranked.c.due, ranked.c.window_start, ranked.c.status,
+               ranked.c.progress, ranked.c.last_report_at, ranked.c.done_on, ranked.c.original_due)
+        .join(ranked, ranked.c.task_id == _TASKS.c.id)
+        .where(ranked.c.rank == 1, _TASKS.c.program_id == bindparam("program"))
+        .order_by(_TASKS.c.source_row, _TASKS.c.code)
+    )
+
+
+_TASK_LIST = _task_list()
+_ACTIVE_TASK_LIST = _TASK_LIST.where(_TASKS.c.active.is_(True))
+
+
 @bulk_read()
 def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
                include_inactive: bool = False, code: str | None = None) -> list[dict]:
-    ranked = current_instances(ctx.id)
-    query = (
-        select(Task.id, Task.code, Task.title, Task.area, Task.recurrence, Task.phase_kind,
-               Task.time_limit_text, Task.evidence_spec, Task.active, ranked.c.id.label("instance_id"),
-               ranked.c.due, ranked.c.window_start, ranked.c.status, ranked.c.progress,
-               ranked.c.last_report_at, ranked.c.done_on, ranked.c.original_due)
-        .join(ranked, ranked.c.task_id == Task.id)
-        .where(ranked.c.rank == 1, Task.program_id == ctx.id)
-        .order_by(Task.source_row, Task.code)
-    )
-    if not include_inactive:
-        query = query.where(Task.active.is_(True))
+    query = _TASK_LIST if include_inactive else _ACTIVE_TASK_LIST
     if code is not None:
-        query = query.where(Task.code == code)
+        query = query.where(_TASKS.c.code == code)
     by_task = assignments(session, ctx.id, None if code is None else
                           session.scalar(select(Task.id).where(Task.program_id == ctx.id, Task.code == code)))
     wanted = None
@@ -167,7 +182,8 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
     rows = []
     for (task_id, task_code, title, area, recurrence, phase_kind, time_limit, evidence_spec, active,
          instance_id, due, window_start, status, progress, last_report_at, done_on,
-         original_due) in session.execute(query.execution_options(yield_per=STREAMED_ROWS)).tuples():
+         original_due) in session.execute(query, {"program": ctx.id},
+                                          execution_options={"yield_per": STREAMED_ROWS}).tuples():
         units = by_task[task_id]
         if wanted is not None and wanted.isdisjoint(units["lead"] + units["co"]):
             continue
@@ -185,9 +201,14 @@ def _task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: st
     return rows
 
 
-def status_summary(session: Session, ctx: ProgramContext, today: date) -> dict:
+_UNIT_NAMES = select(_UNITS.c.code, _UNITS.c.name).where(_UNITS.c.program_id == bindparam("program"))
+
+
+def status_summary(session: Session, ctx: ProgramContext, today: date,
+                   names: dict[str, str] | None = None) -> dict:
+    """`names`: unit code → name, when the caller has read them already."""
     rows = task_rows(session, ctx, today)
-    units = {u.code: u.name for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
     per_unit: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
         for code in row["lead"]:

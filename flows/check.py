@@ -213,7 +213,7 @@ def _dispatch(sessions: sessionmaker[Session], ctx: ProgramContext, notifier: No
               portal_url: str | None) -> DispatchResult | None:
     if ctx.program.archived_at is not None or not within_sending_window(ctx, at):
         return None  # an archived program is read-only: nothing is sent for it
-    return dispatch(sessions, ctx.id, notifier, at, ctx.local_date(at), portal_url)
+    return dispatch(sessions, ctx.id, notifier, at, ctx.local_date(at), portal_url, ctx)
 
 
 def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, notifier: Notifier,

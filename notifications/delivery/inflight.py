@@ -204,17 +204,23 @@ class Recovered:
     )  # (message, unit id, channel, n)
 
 
+# Every dispatch starts by looking for what a dead run left in flight (nearly always nothing): the two reads
+# are built once, on the tables (Core).
+_NOTICES = Notice.__table__
+_IN_FLIGHT = select(_ROUTES.c.id, _ROUTES.c.notice_id, _ROUTES.c.state, _ROUTES.c.kind, _ROUTES.c.owner,
+                    _ROUTES.c.lease_until, _ROUTES.c.message_id, _ROUTES.c.route, _ROUTES.c.channel).where(
+    _ROUTES.c.program_id == bindparam("program"), _ROUTES.c.state.in_(IN_FLIGHT))
+_UNROUTED = select(_NOTICES.c.id, _NOTICES.c.message_id, _NOTICES.c.unit_id).where(
+    _NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "sending",
+    ~select(_ROUTES.c.id).where(_ROUTES.c.notice_id == _NOTICES.c.id).exists())
+
+
 def recover(session: Session, program_id: str, at: datetime) -> Recovered:
     """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next
     send."""
     result = Recovered()
     _recover_unrouted(session, program_id, at, result)
-    rows = session.execute(
-        select(NoticeChannel.id, NoticeChannel.notice_id, NoticeChannel.state, NoticeChannel.kind,
-               NoticeChannel.owner, NoticeChannel.lease_until, NoticeChannel.message_id, NoticeChannel.route,
-               NoticeChannel.channel)
-        .where(NoticeChannel.program_id == program_id, NoticeChannel.state.in_(IN_FLIGHT))
-    ).all()
+    rows = session.execute(_IN_FLIGHT, {"program": program_id}).all()
     alive: dict[str, bool] = {}
     dead = []
     for row in rows:
@@ -270,9 +276,7 @@ def _recover_unrouted(session: Session, program_id: str, at: datetime, result: R
     """Notices left `sending` before this ledger existed (a dispatch now claims routes in the transaction that
     moves notices to `sending`, so a `sending` notice without any route was left by an older version): they
     may have arrived, so they are `unknown`, shown and alerted like any other."""
-    routed = select(NoticeChannel.id).where(NoticeChannel.notice_id == Notice.id).exists()
-    stuck = session.execute(select(Notice.id, Notice.message_id, Notice.unit_id).where(
-        Notice.program_id == program_id, Notice.state == "sending", ~routed)).all()
+    stuck = session.execute(_UNROUTED, {"program": program_id}).all()
     if not stuck:
         return
     messages: dict[str, list] = defaultdict(list)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from db import ChannelHealth, Delivery
+from db import ChannelHealth, Delivery, flush_pending
 from notifications.delivery.ratelimit import _insert
 from notifications.message import Message
 
@@ -71,6 +71,25 @@ def list_deliveries(session: Session, program_id: str, failed_only: bool = False
     return [_as_dict(row) for row in rows]
 
 
+def _unreached():
+    """(unit, message) of the messages that reached their unit through no channel. Only a message with a
+    failed or unknown row can be one: those are found by the (program, state) index first, so the bulletin
+    never groups the program's whole ledger. Built once on the table (Core)."""
+    rows = _DELIVERIES.c
+    reached = func.sum(case((rows.state.in_(REACHED), 1), else_=0))
+    pending = func.sum(case((rows.state.in_(("queued", "deferred")), 1), else_=0))
+    failed = func.sum(case((rows.state.in_(DOUBTFUL), 1), else_=0))
+    doubtful = select(rows.message_id).where(rows.program_id == bindparam("program"),
+                                             rows.state.in_(DOUBTFUL))
+    # A message belongs to one program: its rows are found by the (message, channel) key.
+    return (select(rows.unit_code, rows.message_id).where(rows.message_id.in_(doubtful))
+            .group_by(rows.unit_code, rows.message_id).having(reached == 0, pending == 0, failed > 0))
+
+
+_DELIVERIES = Delivery.__table__
+_UNREACHED = _unreached()
+
+
 def failed_delivery_counts(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
@@ -79,19 +98,14 @@ def failed_delivery_counts(
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
     bound the message's first attempt (the bulletin's period)."""
-    reached = func.sum(case((Delivery.state.in_(REACHED), 1), else_=0))
-    pending = func.sum(case((Delivery.state.in_(("queued", "deferred")), 1), else_=0))
-    failed = func.sum(case((Delivery.state.in_(DOUBTFUL), 1), else_=0))
-    query = select(Delivery.unit_code, Delivery.message_id).where(Delivery.program_id == program_id)
+    flush_pending(session)
+    query = _UNREACHED
     if since is not None:
-        query = query.where(Delivery.first_at >= since)
+        query = query.where(_DELIVERIES.c.first_at >= since)
     if until is not None:
-        query = query.where(Delivery.first_at < until)
-    query = query.group_by(Delivery.unit_code, Delivery.message_id).having(
-        reached == 0, pending == 0, failed > 0
-    )
+        query = query.where(_DELIVERIES.c.first_at < until)
     counts: dict[str, int] = defaultdict(int)
-    for unit_code, _message_id in session.execute(query):
+    for unit_code, _message_id in session.execute(query, {"program": program_id}):
         counts[unit_code] += 1
     return dict(counts)
 

@@ -18,13 +18,14 @@ from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
     ProgramContext,
     RemediationItem,
     Unit,
+    flush_pending,
     interview_list,
     list_extensions,
     pending_decisions,
@@ -55,8 +56,10 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
 
 
 def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
-    summary = status_summary(session, ctx, today)
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    flush_pending(session)
+    units = session.execute(_UNITS_OF, {"program": ctx.id}).all()
+    names = {code: name for _id, code, name in units}
+    summary = status_summary(session, ctx, today, names)
     red = _red_tasks(session, ctx, today, names)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
@@ -71,7 +74,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     if phases.get("self_check", {}).get("state", "pending") != "pending":
         selfcheck = selfcheck_summary(session, ctx)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    remediation = _remediation(session, ctx, today, names)
+    remediation = _remediation(session, ctx, today, {unit_id: name for unit_id, _code, name in units})
     scores = unit_scores(session, ctx, None, today)
     return {
         "program": ctx.id, "name": ctx.program.name, "today": today.isoformat(),
@@ -121,16 +124,25 @@ def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[s
     return red
 
 
-def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> dict | None:
-    """The 整改 items counted by state, with the open ones past due; None for a program without any."""
-    items = session.scalars(select(RemediationItem).where(RemediationItem.program_id == ctx.id)).all()
+# The bulletin's own reads, built once on the tables (Core): a digest carries the bulletin each week.
+_ITEMS, _UNITS = RemediationItem.__table__, Unit.__table__
+_REMEDIATION_ITEMS = (select(_ITEMS.c.code, _ITEMS.c.title, _ITEMS.c.unit_id, _ITEMS.c.due, _ITEMS.c.state,
+                             _ITEMS.c.closed_on)
+                      .where(_ITEMS.c.program_id == bindparam("program")).order_by(_ITEMS.c.id))
+_UNITS_OF = select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name).where(
+    _UNITS.c.program_id == bindparam("program"))
+
+
+def _remediation(session: Session, ctx: ProgramContext, today: date, names: dict[int, str]) -> dict | None:
+    """The 整改 items counted by state, with the open ones past due; None for a program without any.
+    `names`: unit id → name."""
+    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
     if not items:
         return None
     calendar = ctx.policies.work_calendar()
-    unit_codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.program_id == ctx.id)).all())
     overdue = [
         {
-            "code": i.code, "title": i.title, "unit": names.get(unit_codes[i.unit_id], ""),
+            "code": i.code, "title": i.title, "unit": names.get(i.unit_id, ""),
             "due": i.due.isoformat(), "overdue_workdays": calendar.workdays_between(i.due, today)}
         for i in items
         if i.state == "open" and i.due < today

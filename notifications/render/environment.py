@@ -48,6 +48,7 @@ def markdown_cell(value: object) -> str:
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=is_html, finalize=_finalize,
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        auto_reload=False)  # the templates ship with the package: no stat() of the file on every message
     env.filters["cell"] = markdown_cell
     return env

@@ -45,9 +45,10 @@ RECEIVED_BEFORE = case((_NOTICES.c.kind.in_(COUNTED_KINDS), select(func.count())
     _EARLIER.c.unit_id == _NOTICES.c.unit_id, _EARLIER.c.audience == _NOTICES.c.audience,
     _EARLIER.c.state.in_(RECEIVED)).scalar_subquery()), else_=0)
 
-_LEADS = (select(TaskUnit.task_id, Unit.name).join(Unit, Unit.id == TaskUnit.unit_id)
-          .where(TaskUnit.task_id.in_(bindparam("tasks", expanding=True)), TaskUnit.role == "lead")
-          .order_by(TaskUnit.position))
+_TASK_UNITS, _UNITS = TaskUnit.__table__, Unit.__table__
+_LEADS = (select(_TASK_UNITS.c.task_id, _UNITS.c.name).join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id)
+          .where(_TASK_UNITS.c.task_id.in_(bindparam("tasks", expanding=True)), _TASK_UNITS.c.role == "lead")
+          .order_by(_TASK_UNITS.c.position))
 
 
 def lead_names(session: Session, task_ids: set[int], separator: str) -> dict[int, str]:

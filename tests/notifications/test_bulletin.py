@@ -8,8 +8,9 @@ import json
 from datetime import date
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
-from db import Delivery, approve_extension, record_report, request_extension
+from db import Delivery, Task, TaskInstance, approve_extension, record_report, request_extension
 from notifications import bulletin_data, render_bulletin
 from tests.support.factories import program_yaml
 from tests.support.programs import at, cli_app, ctx_of, make_db, runner
@@ -59,6 +60,23 @@ def test_the_markdown_bulletin(tmp_path):
     )
     assert "### 约谈建议" in text and "市公安局：红牌" in text
 
+
+
+def test_the_bulletin_sees_the_writes_its_transaction_has_not_flushed_yet(tmp_path):
+    """Its reads are built once on the tables, which the ORM does not autoflush before: they flush first."""
+    sessions, _ = with_history(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        before = bulletin_data(session, ctx, AS_OF)
+        instance = session.scalar(select(TaskInstance).join(Task).where(Task.code == "A2"))
+        instance.status, instance.progress, instance.done_on = "done", 100, AS_OF
+        session.add(Delivery(message_id="m5", program_id="demo-city", unit_code="court", channel="mailto://…",
+                             channel_key="m5-failed", kind="email", state="failed", first_at=at(AS_OF),
+                             last_at=at(AS_OF), kinds=["overdue"], task_codes=[], notice_ids=[]))
+        after = bulletin_data(session, ctx, AS_OF)
+    assert after["lights"]["done"] == before["lights"]["done"] + 1
+    assert [r["code"] for r in after["red"]] == [r["code"] for r in before["red"] if r["code"] != "A2"]
+    assert {f["unit"]: f["count"] for f in after["failed"]} == {"police": 2, "court": 1}
 
 
 def test_a_digest_or_artifact_lists_the_longest_overdue_and_counts_the_rest(tmp_path):

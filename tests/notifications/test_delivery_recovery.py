@@ -5,17 +5,18 @@ attachment."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from typer.testing import CliRunner
 
 from bench.fault_campaign import PROGRAM, START, UNITS, Campaign, morning, parse_items
-from db import ChannelHealth, Event, Notice
+from db import ChannelHealth, Delivery, Event, Notice
 from duban import app
 from flows import run_check
-from notifications import MAX_ITEMS_PER_SECTION, DigestItem, OutboxNotifier, render_digest
+from notifications import MAX_ITEMS_PER_SECTION, DigestItem, OutboxNotifier, dispatch, render_digest
 from tests.support.peers import MODES, RobotPeer, SMTPPeer, database_url
 from tests.support.programs import at, check, notices, outbox_lines, setup
 
@@ -164,3 +165,40 @@ def test_an_outbox_line_whose_run_died_before_recording_it_is_shown_unknown_and_
     lines = outbox_lines(wired)
     assert [line for line in lines if set(line["notice_ids"]) & set(written["notice_ids"])] == [written]
     assert any("delivery_alert" in line["kinds"] for line in lines)  # the coordinator is told
+
+
+@contextmanager
+def statements():
+    """The SQL statements run while inside, in order."""
+    run: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        run.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def test_a_dispatch_looks_once_and_recovers_supersedes_or_reads_only_what_is_there(tmp_path):
+    wired = setup(tmp_path)
+    day = date(2023, 3, 6)
+    check(wired, day)
+    outbox = OutboxNotifier(wired.settings.outbox_path, wired.sessions)
+    with statements() as run:  # nothing in flight, deferred or queued: one read, nothing written
+        result = dispatch(wired.sessions, "demo-city", outbox, at(day, 9), day)
+    assert result.messages == 0 and len(run) == 1 and run[0].lstrip().startswith("SELECT")
+
+    # A deferred attempt leaves `deferred` though nothing is queued.
+    moment = at(day, 9)
+    with wired.transaction() as session:
+        session.add(Delivery(message_id="m-deferred", program_id="demo-city", unit_code="msa",
+                             channel="outbox", channel_key="outbox", kind="outbox", state="deferred",
+                             first_at=moment, last_at=moment, kinds=["overdue"], task_codes=[],
+                             notice_ids=[]))
+    dispatch(wired.sessions, "demo-city", outbox, at(day, 10), day)
+    with wired.transaction() as session:
+        state = session.scalar(select(Delivery.state).where(Delivery.message_id == "m-deferred"))
+    assert state == "superseded"
