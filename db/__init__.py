@@ -59,12 +59,13 @@ _SURFACE = {
     "scores": ("card", "interview_list", "scores_report", "unit_scores"),
     "selfcheck": (
         "COMPLETION_LABELS", "FINDING_LABELS", "FORM_FORMAT", "SCORE_MAX", "SCORE_MIN", "FormSpec",
-        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "missing_units", "parse_completion",
-        "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks", "validate_returns",
+        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "issued_codes", "missing_units",
+        "parse_completion", "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks",
+        "validate_returns",
     ),
     "tasks": (
         "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
-        "task_rows",
+        "task_rows", "unit_role",
     ),
     "unit_links": ("LinkHolder", "issue_link", "link_url", "resolve_link", "revoke_links"),
 }
@@ -160,6 +161,7 @@ __all__ = [
     "FORM_FORMAT",
     "form_spec",
     "form_specs",
+    "issued_codes",
     "FormSpec",
     "GateMissing",
     "GateResult",
@@ -224,6 +226,7 @@ __all__ = [
     "TaskUnit",
     "Transition",
     "Unit",
+    "unit_role",
     "unit_scores",
     "UnitMember",
     "units_with_tasks",

@@ -8,46 +8,42 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Date, Integer, Select, String, and_, cast, exists, literal, select
+from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import PROGRAM, SELECTED, Selected, core, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
-from db.tasks import assignments, collectives_of
+from db.tasks import unit_role
 from schedule import ack_slot, text
 
 SENT = ("sent", "delivered")
 
 
-def unit_role(session: Session, ctx: ProgramContext, task: Task, unit_code: str) -> str | None:
-    """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
-    on_task = assignments(session, ctx.id, task.id)[task.id]
-    answering = {unit_code} | collectives_of(session, ctx.id).get(unit_code, set())
-    if answering & set(on_task["lead"]):
-        return "lead"
-    if answering & set(on_task["co"]):
-        return "co"
-    return None
+# acknowledge(), built once (db.programs on why): the 交办's task, the unit, an earlier 签收.
+_ACTIVE_TASK = select(Task.id).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"),
+                                     Task.active.is_(True))
+_UNIT = select(Unit.id, Unit.name).where(Unit.program_id == bindparam("program"),
+                                         Unit.code == bindparam("code"))
+_ACKED_ON = select(AssignmentAck.acked_on).where(AssignmentAck.task_id == bindparam("task_id"),
+                                                 AssignmentAck.unit_id == bindparam("unit_id"))
 
 
 def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str, at: datetime,
                 actor: str) -> dict:
     """签收 the 交办 of task `code`; a second 签收 changes nothing and says when the first was."""
-    task = session.scalar(
-        select(Task).where(Task.program_id == ctx.id, Task.code == code, Task.active.is_(True))
-    )
-    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
-    if task is None or unit is None:
+    task_id = session.scalar(_ACTIVE_TASK, {"program": ctx.id, "code": code})
+    unit = session.execute(_UNIT, {"program": ctx.id, "code": unit_code}).one_or_none()
+    if task_id is None or unit is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    if unit_role(session, ctx, task, unit_code) is None:
-        raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=unit.name))
-    existing = session.scalar(select(AssignmentAck).where(AssignmentAck.task_id == task.id,
-                                                          AssignmentAck.unit_id == unit.id))
-    if existing is not None:
-        return {"code": code, "unit": unit_code, "acked_on": existing.acked_on.isoformat(), "new": False}
-    ack = AssignmentAck(program_id=ctx.id, task_id=task.id, unit_id=unit.id, acked_at=at,
+    unit_id, name = unit
+    if unit_role(session, task_id, unit_id) is None:
+        raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=name))
+    acked_on = session.scalar(_ACKED_ON, {"task_id": task_id, "unit_id": unit_id})
+    if acked_on is not None:
+        return {"code": code, "unit": unit_code, "acked_on": acked_on.isoformat(), "new": False}
+    ack = AssignmentAck(program_id=ctx.id, task_id=task_id, unit_id=unit_id, acked_at=at,
                         acked_on=ctx.local_date(at), actor=actor)
     session.add(ack)
     session.flush()
@@ -64,13 +60,7 @@ def acked_codes(session: Session, ctx: ProgramContext, unit_id: int) -> dict[str
 
 def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int, str, date]]:
     """Sent 交办 without a 签收: (instance id, unit id, task code, sent on), in one query."""
-    rows = session.execute(
-        select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
-        .join(TaskInstance, TaskInstance.id == Notice.instance_id)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(*_sent_assignments(ctx.id), Task.active.is_(True), ~_acknowledged())
-        .order_by(Notice.id)
-    ).all()
+    rows = session.execute(_UNACKNOWLEDGED, {"program_id": ctx.id}).all()
     return [
         (instance_id, unit_id, code, ctx.local_date(sent_at))
         for instance_id, unit_id, code, sent_at in rows
@@ -140,6 +130,16 @@ def _acknowledged():
 _SENT_AT = (select(Notice.sent_at).distinct().join(TaskInstance, TaskInstance.id == Notice.instance_id)
             .join(Task, Task.id == TaskInstance.task_id)
             .where(*_sent_assignments(PROGRAM), Task.active.is_(True), ~_acknowledged()))
+
+
+# unacknowledged(), built once: the replay's units ask it on most workdays, the portal on every unit page.
+_UNACKNOWLEDGED = (
+    select(Notice.instance_id, Notice.unit_id, Task.code, Notice.sent_at)
+    .join(TaskInstance, TaskInstance.id == Notice.instance_id)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(*_sent_assignments(bindparam("program_id")), Task.active.is_(True), ~_acknowledged())
+    .order_by(Notice.id)
+)
 
 
 def ack_counts(session: Session, ctx: ProgramContext) -> dict[int, dict[str, int]]:

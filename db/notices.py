@@ -237,7 +237,7 @@ def _claiming(chosen: Select) -> Insert:
         constants = (PROGRAM, _TOKEN, _AT, literal("queued", table.c.state.type))
         # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
         source = (select(*(rows.c[name] for name in SELECTED), *constants).where(true())
-                  .order_by(rows.c.unit_id, rows.c.audience))  # in (unit, audience) order, as below
+                  .order_by(rows.c.unit_id, rows.c.audience, rows.c.due, rows.c.instance_id))  # as below
         statement = _INSERTS[chosen] = _InsertNew(table).from_select(
             [*SELECTED, "program_id", "claim", "at", "state"], source)
     return statement
@@ -276,7 +276,8 @@ def claim(
     token = uuid.uuid4().hex
     # Inserted in (unit, audience) order: a digest message takes, routes and settles its notices together, and
     # rows side by side share their table and index pages (at 100k tasks, scattered ids made every message
-    # rewrite thousands of pages at each of its commits).
+    # rewrite thousands of pages at each of its commits). Then by due date and instance: a digest lists a
+    # task's periods in that order whatever plan the database chose.
     chosen = _unheld(session, {c.key: c for c in candidates if isinstance(c, Candidate)})
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,

@@ -2,8 +2,9 @@
 (ProgramArchived), whoever writes it (the command line, the portal, an import).
 
 The program row is read from the session's identity map, where the writer's load_program left it, so the hook
-costs no query on the hot path. db.engine imports this module, so the hook is in place for every session made
-on one of its engines.
+costs no query on the hot path. When it is not there, the hook reads it once and holds it until the
+transaction ends: the identity map holds rows only while someone else does, and a writer flushes many times.
+db.engine imports this module, so the hook is in place for every session made on one of its engines.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from db.models import Program
 from db.programs import InvalidInput
 from schedule import text
+
+_HELD = "duban.archive_checked"  # session.info: program id → the Program row read by the hook
 
 
 class ProgramArchived(InvalidInput):
@@ -39,8 +42,15 @@ def _refuse_archived_writes(session: Session, _context, _instances) -> None:
         if program is None:
             with session.no_autoflush:
                 program = session.get(Program, program_id)
+            session.info.setdefault(_HELD, {})[program_id] = program
         if program is not None and program.archived_at is not None:
             refuse(program)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the session's own transaction, not a flush's or a savepoint's
+        session.info.pop(_HELD, None)
 
 
 def refuse(program: Program) -> None:

@@ -18,17 +18,25 @@ decisions. Notices to the unit: `claim_returned` (with the reason) and `claim_pa
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import String, bindparam, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
-from db.assignments import unit_role
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
-from db.tasks import TASK_BY_CODE, UNIT_BY_CODE, current_instance, record_report, refuse_bad_values
+from db.tasks import (
+    TASK_BY_CODE,
+    UNIT_BY_CODE,
+    current_instance,
+    refuse_bad_values,
+    unit_role,
+    write_report,
+)
 from schedule import Problem, claim_refusal, text
 
 
@@ -41,33 +49,42 @@ def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     return task
 
 
-_PENDING = select(DoneClaim).where(DoneClaim.instance_id == bindparam("instance_id"),
-                                   DoneClaim.state == "pending")
+_PENDING = select(DoneClaim.id).where(DoneClaim.instance_id == bindparam("instance_id"),
+                                      DoneClaim.state == "pending")
+_EVIDENCE_OF = select(ProgressReport.evidence).where(ProgressReport.instance_id == bindparam("instance_id"))
 
 
-def pending_claim(session: Session, instance_id: int) -> DoneClaim | None:
+def pending_claim(session: Session, instance_id: int) -> int | None:
+    """The id of the instance's claim waiting for review, if any."""
     return session.scalar(_PENDING, {"instance_id": instance_id})
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
     files: list[str] = []
-    for evidence in session.scalars(
-        select(ProgressReport.evidence).where(ProgressReport.instance_id == instance_id)
-    ):
+    for evidence in session.scalars(_EVIDENCE_OF, {"instance_id": instance_id}):
         files += evidence or []
     return files
 
 
+class Checked(NamedTuple):
+    """A report that passed the rules: what it concerns, looked up once for the checks and the record."""
+
+    task: Task
+    unit: Unit
+    instance: TaskInstance
+    role: str  # lead | co
+
+
 def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
-                 progress: int | None, evidence: list[str]) -> tuple[Task, TaskInstance, str]:
-    """The rules, without writing: returns (task, current instance, role) or raises InvalidInput/NotFound."""
+                 progress: int | None, evidence: list[str]) -> Checked:
+    """The rules, without writing: what the report concerns, or raises InvalidInput/NotFound."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
     task = _task(session, ctx, code)
     unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    role = unit_role(session, ctx, task, unit_code)
+    role = unit_role(session, task.id, unit.id)
     if role is None:
         raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
     instance = current_instance(session, task.id)
@@ -79,7 +96,7 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, language)
     if refusal:
         raise InvalidInput(refusal)
-    return task, instance, role
+    return Checked(task, unit, instance, role)
 
 
 def submit_report(
@@ -95,19 +112,19 @@ def submit_report(
     actor: str,
 ) -> dict:
     """A unit's report under the rules above; a done claim opens a review when the program requires one."""
-    _task_row, instance, role = check_report(session, ctx, code, unit_code, status, progress, evidence)
+    task, unit, instance, role = check_report(session, ctx, code, unit_code, status, progress, evidence)
     if role == "co":
-        return {**record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor,
-                                effect="part"), "role": role}
-    if status != "done" or ctx.policies.portal.review == "none":
-        return {**record_report(session, ctx, code, unit_code, status, progress, note, evidence, at, actor),
-                "role": role}
+        effect = "part"
+    elif status != "done" or ctx.policies.portal.review == "none":
+        effect = "apply"
+    else:
+        effect = "claim"
     previous = instance.progress
-    result = record_report(
-        session, ctx, code, unit_code, status, progress, note, evidence, at, actor, effect="claim"
-    )
-    unit_id = session.scalar(select(Unit.id).where(Unit.program_id == ctx.id, Unit.code == unit_code))
-    claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit_id,
+    result = write_report(session, ctx, task, unit, instance, status, progress, note, evidence, at, actor,
+                          effect)
+    if effect != "claim":
+        return {**result, "role": role}
+    claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit.id,
                       report_id=result["report_id"], previous_progress=previous if previous < 100 else 90,
                       claimed_at=at, claimed_on=ctx.local_date(at), state="pending")
     session.add(claim)
@@ -131,8 +148,9 @@ def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str,
     claim = _claim(session, ctx, claim_id)
     instance = session.get(TaskInstance, claim.instance_id)
     instance.status, instance.progress, instance.done_on = "done", 100, claim.claimed_on
-    follow_shares(session, session.get(Task, instance.task_id))
-    return _decide(session, ctx, claim, "passed", actor, at, note, source)
+    task = session.get(Task, instance.task_id)
+    follow_shares(session, task)
+    return _decide(session, ctx, claim, task, "passed", actor, at, note, source)
 
 
 def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: str, actor: str, at: datetime,
@@ -143,19 +161,23 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
     claim = _claim(session, ctx, claim_id)
     instance = session.get(TaskInstance, claim.instance_id)
     instance.status, instance.progress, instance.done_on = "in_progress", claim.previous_progress, None
-    follow_shares(session, session.get(Task, instance.task_id))
-    return _decide(session, ctx, claim, "returned", actor, at, reason.strip(), source)
+    task = session.get(Task, instance.task_id)
+    follow_shares(session, task)
+    return _decide(session, ctx, claim, task, "returned", actor, at, reason.strip(), source)
 
 
-def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, state: str, actor: str, at: datetime,
-            note: str | None, source: str) -> dict:
+_UNIT_CODE = select(Unit.code).where(Unit.id == bindparam("unit_id"))
+
+
+def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, task: Task, state: str, actor: str,
+            at: datetime, note: str | None, source: str) -> dict:
     claim.state, claim.decided_at, claim.decided_on = state, at, ctx.local_date(at)
     claim.decided_by, claim.reason = actor, note
     session.add(CoordinatorDecision(program_id=ctx.id, kind="claim", subject=f"claim:{claim.id}",
                                     approve=state == "passed", decided_by=actor, decided_at=at, note=note,
                                     source=source))
-    code = session.scalar(select(Task.code).where(Task.id == claim.task_id))
-    unit = session.scalar(select(Unit.code).where(Unit.id == claim.unit_id))
+    code = task.code
+    unit = session.scalar(_UNIT_CODE, {"unit_id": claim.unit_id})
     record_event(session, ctx.id, at, f"claim.{state}", f"task:{code}", actor,
                  {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
                   "source": source})
@@ -172,37 +194,40 @@ def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, state: str,
     }
 
 
+# claims(): the joined query built once, with each filter that may be asked for.
+_CLAIMS = (
+    select(DoneClaim.id, DoneClaim.claimed_on, DoneClaim.state, DoneClaim.reason, DoneClaim.decided_by,
+           DoneClaim.decided_on, DoneClaim.instance_id, Task.code, Task.title, Task.evidence_spec, Unit.code,
+           Unit.name, ProgressReport.note, ProgressReport.evidence, TaskInstance.due)
+    .join(Task, Task.id == DoneClaim.task_id)
+    .join(Unit, Unit.id == DoneClaim.unit_id)
+    .join(ProgressReport, ProgressReport.id == DoneClaim.report_id)
+    .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
+    .where(DoneClaim.program_id == bindparam("program"))
+    .order_by(DoneClaim.id)
+)
+
+
+@cache
+def _claims_query(by_state: bool, by_unit: bool, limited: bool):
+    query = _CLAIMS
+    if by_state:
+        query = query.where(DoneClaim.state == bindparam("state"))
+    if by_unit:
+        query = query.where(DoneClaim.unit_id == bindparam("unit_id"))
+    if limited:
+        query = query.limit(bindparam("limit"))
+    return query
+
+
 def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit_id: int | None = None,
            limit: int | None = None) -> list[dict]:
     """Claims with their task, unit, report (note, evidence) and decision, oldest first."""
-    query = (
-        select(
-            DoneClaim,
-            Task.code,
-            Task.title,
-            Task.evidence_spec,
-            Unit.code,
-            Unit.name,
-            ProgressReport.note,
-            ProgressReport.evidence,
-            TaskInstance.due,
-        )
-        .join(Task, Task.id == DoneClaim.task_id)
-        .join(Unit, Unit.id == DoneClaim.unit_id)
-        .join(ProgressReport, ProgressReport.id == DoneClaim.report_id)
-        .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
-        .where(DoneClaim.program_id == ctx.id)
-        .order_by(DoneClaim.id)
-    )
-    if state is not None:
-        query = query.where(DoneClaim.state == state)
-    if unit_id is not None:
-        query = query.where(DoneClaim.unit_id == unit_id)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _claims_query(state is not None, unit_id is not None, limit is not None)
+    rows = session.execute(query, {"program": ctx.id, "state": state, "unit_id": unit_id, "limit": limit})
     return [
         {
-            "id": c.id,
+            "id": claim_id,
             "code": code,
             "title": title,
             "evidence_spec": spec,
@@ -211,14 +236,15 @@ def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit
             "note": note,
             "evidence": list(evidence or []),
             "due": due.isoformat() if due else None,
-            "claimed_on": c.claimed_on.isoformat(),
-            "state": c.state,
-            "reason": c.reason,
-            "decided_by": c.decided_by,
-            "decided_on": c.decided_on.isoformat() if c.decided_on else None,
-            "instance_id": c.instance_id,
+            "claimed_on": claimed_on.isoformat(),
+            "state": claim_state,
+            "reason": reason,
+            "decided_by": decided_by,
+            "decided_on": decided_on.isoformat() if decided_on else None,
+            "instance_id": instance_id,
         }
-        for c, code, title, spec, unit, name, note, evidence, due in session.execute(query)
+        for (claim_id, claimed_on, claim_state, reason, decided_by, decided_on, instance_id, code, title,
+             spec, unit, name, note, evidence, due) in rows
     ]
 
 

@@ -138,9 +138,7 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
     rows = task_rows(session, ctx, today)
     collectives = collectives_of(session, ctx.id)
     names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
-    wanted = list(units_with_tasks(session, ctx).values())
-    if unit_codes is not None:
-        wanted = [code for code in unit_codes]
+    wanted = list(units_with_tasks(session, ctx).values()) if unit_codes is None else list(unit_codes)
     specs = []
     for code in wanted:
         mine = {code} | collectives.get(code, set())
@@ -163,6 +161,12 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
 
 def form_spec(session: Session, ctx: ProgramContext, unit_code: str) -> FormSpec:
     return form_specs(session, ctx, [unit_code])[0]
+
+
+def issued_codes(session: Session, ctx: ProgramContext, unit_codes: list[str]) -> dict[str, set[str]]:
+    """unit code → the task codes its form carries now: a returned row of any other task is skipped. Worked
+    out once per import, for the checks and the record alike."""
+    return {spec.unit_code: {row.code for row in spec.rows} for spec in form_specs(session, ctx, unit_codes)}
 
 
 # ---------------------------------------------------------------- forms back
@@ -193,14 +197,21 @@ class ReturnedForm:
     unit_cell: tuple[int, str] = (3, "B")
 
 
+# What the checks and the record read of the program's units and tasks: a few columns, not whole rows.
+_UNITS = select(Unit.code, Unit.id, Unit.name).where(Unit.program_id == bindparam("program_id"))
+_TASKS = select(Task.code, Task.id, Task.active).where(Task.program_id == bindparam("program_id"))
+
+
 def validate_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm],
-                     unit_code: str | None = None) -> list[Problem]:
-    """The checks against the program: its id, the unit, a return already on file, tasks still current."""
+                     unit_code: str | None = None,
+                     issued: dict[str, set[str]] | None = None) -> list[Problem]:
+    """The checks against the program: its id, the unit, a return already on file, tasks still current
+    (`issued`: issued_codes of the forms' units, if already at hand)."""
     problems: list[Problem] = []
     if self_check_phase(session, ctx.id) is None:
         return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
                 for form in forms]
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
+    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
     returned = {
         unit_id: r
         for unit_id, r in (
@@ -208,7 +219,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))
         )
     }
-    tasks = {t.code: t for t in session.scalars(select(Task).where(Task.program_id == ctx.id))}
+    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id})}
     seen: dict[str, str] = {}
     for form in forms:
         if form.program_id is None or form.unit_code is None:
@@ -219,7 +230,8 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             continue
         seen[form.unit_code] = form.file
         if not form.problems:
-            problems.extend(_rows_no_longer_current(session, ctx, form, units[form.unit_code], tasks))
+            current = (issued or issued_codes(session, ctx, [form.unit_code]))[form.unit_code]
+            problems.extend(_rows_no_longer_current(ctx, form, units[form.unit_code], tasks, current))
     return problems
 
 
@@ -255,10 +267,10 @@ def _refusal(session: Session, ctx: ProgramContext, form: ReturnedForm, units: d
     return None
 
 
-def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: ReturnedForm, unit: Unit,
-                            tasks: dict) -> list[Problem]:
-    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's: those rows are skipped."""
-    current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+def _rows_no_longer_current(ctx: ProgramContext, form: ReturnedForm, unit, tasks: dict,
+                            current: set[str]) -> list[Problem]:
+    """Warnings for rows of tasks dropped from the 分工表 or no longer the unit's (not in `current`): those
+    rows are skipped."""
     problems = []
     for row in form.rows:
         task = tasks.get(row.code)
@@ -278,20 +290,19 @@ def _rows_no_longer_current(session: Session, ctx: ProgramContext, form: Returne
 
 
 def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedForm], at: datetime,
-                   actor: str = "cli") -> list[dict]:
-    """Writes validated returns (call validate_returns first; the caller owns the transaction)."""
+                   actor: str = "cli", issued: dict[str, set[str]] | None = None) -> list[dict]:
+    """Writes validated returns (call validate_returns first; the caller owns the transaction). `issued`:
+    issued_codes of the forms' units, if already at hand."""
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.program_id == ctx.id))}
-    tasks = {
-        t.code: t
-        for t in session.scalars(select(Task).where(Task.program_id == ctx.id, Task.active.is_(True)))
-    }
+    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
+    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id}) if t.active}
     status = {row["code"]: row for row in task_rows(session, ctx, today)}
+    issued = issued or issued_codes(session, ctx, sorted({form.unit_code for form in forms}))
     results = []
     for form in forms:
         unit = units[form.unit_code]
-        current = {spec_row.code for spec_row in form_spec(session, ctx, form.unit_code).rows}
+        current = issued[form.unit_code]
         rows = [row for row in form.rows if row.code in tasks and row.code in current]
         returned = SelfCheckReturn(program_id=ctx.id, unit_id=unit.id, returned_at=at, returned_on=today,
                                    file_name=form.file, sha256=form.sha256, rows=len(rows), actor=actor)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, case, event, func, select
+from sqlalchemy import BindParameter, Select, bindparam, case, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
@@ -266,16 +266,23 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
         raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
     if not task.active:
         raise InvalidInput(text(language, "error.task_retired", code=code))
-    note = clean_optional(note)
     unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if unit is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    on_task = assignments(session, ctx.id, task.id)[task.id]
-    responsible = set(on_task["lead"] + on_task["co"])
-    if not ({unit_code} | collectives_of(session, ctx.id).get(unit_code, set())) & responsible:
+    if unit_role(session, task.id, unit.id) is None:
+        on_task = assignments(session, ctx.id, task.id)[task.id]
         raise InvalidInput(text(language, "error.not_responsible", unit=unit.name, code=code,
-                                responsible=", ".join(sorted(responsible))))
-    instance = current_instance(session, task.id)
+                                responsible=", ".join(sorted(set(on_task["lead"] + on_task["co"])))))
+    return write_report(session, ctx, task, unit, current_instance(session, task.id), status, progress, note,
+                        evidence, at, actor, effect)
+
+
+def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
+                 status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
+                 actor: str, effect: str = "apply") -> dict:
+    """record_report once its task, unit and instance are looked up and the unit is known to answer for the
+    task (db.reviews.submit_report has them from its own checks)."""
+    note = clean_optional(note)
     if progress is None:
         progress = 100 if status == "done" else instance.progress
     if status == "done":
@@ -290,24 +297,27 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     session.add(report)
     session.flush()
     follow_shares(session, task)
-    record_event(
-        session,
-        ctx.id,
-        at,
-        "task.claimed" if effect == "claim" else "task.reported",
-        f"task:{code}",
-        actor,
-        {
-            "unit": unit_code,
-            "status": status,
-            "progress": progress,
-            "effect": effect,
-            "due": instance.due.isoformat() if instance.due else None,
-        },
-    )
-    return {"program": ctx.id, "code": code, "unit": unit_code, "status": status, "progress": progress,
-            "due": instance.due.isoformat() if instance.due else None, "evidence": evidence,
-            "reported_at": at.isoformat(), "report_id": report.id, "instance_id": instance.id}
+    due = instance.due.isoformat() if instance.due else None
+    kind = "task.claimed" if effect == "claim" else "task.reported"
+    record_event(session, ctx.id, at, kind, f"task:{task.code}", actor,
+                 {"unit": unit.code, "status": status, "progress": progress, "effect": effect, "due": due})
+    return {"program": ctx.id, "code": task.code, "unit": unit.code, "status": status, "progress": progress,
+            "due": due, "evidence": evidence, "reported_at": at.isoformat(), "report_id": report.id,
+            "instance_id": instance.id}
+
+
+# A unit's roles on a task, directly or through a collective it belongs to: built once, as every report and
+# 签收 asks it.
+_COLLECTIVES_OF_UNIT = select(UnitMember.collective_id).where(UnitMember.member_id == bindparam("unit_id"))
+_ROLES = select(TaskUnit.role).where(
+    TaskUnit.task_id == bindparam("task_id"),
+    or_(TaskUnit.unit_id == bindparam("unit_id"), TaskUnit.unit_id.in_(_COLLECTIVES_OF_UNIT)))
+
+
+def unit_role(session: Session, task_id: int, unit_id: int) -> str | None:
+    """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
+    roles = set(session.scalars(_ROLES, {"task_id": task_id, "unit_id": unit_id}))
+    return "lead" if "lead" in roles else "co" if roles else None
 
 
 class Recipient(NamedTuple):

@@ -92,8 +92,10 @@ class UnitModel:
         self.seen: set[int] = set()
         self.profiles: Counter = Counter()
         # The coordinator's desk: the replay's units are the only ones to claim and its coordinator the only
-        # one to decide, so what waits is counted here rather than looked for every day.
+        # one to decide, so what waits is counted here rather than looked for every day, and the instances
+        # whose claim was returned once (a second claim always passes) are kept here.
         self.pending_claims = pending_count(session, ctx)
+        self.returned: set[int] = {c["instance_id"] for c in claims(session, ctx, state="returned")}
         # A 交办 reaches a unit only in a message: with none sent since everything was signed for, there is
         # nothing to sign.
         self.to_sign = True
@@ -200,8 +202,6 @@ def simulate(
             if workday and model.pending_claims:
                 _review(session, ctx, model, day, evening, rng, result.units_side)
             for report in model.reports_on(day):
-                if not _still_open(session, ctx, report.code):
-                    continue
                 submitted = _report(session, ctx, report, evening, day, evidence_home)
                 if submitted is not None:
                     result.reports += 1
@@ -230,20 +230,23 @@ def _acknowledge(session: Session, ctx: ProgramContext, model: UnitModel, today:
 
 
 # Built once, run on most simulated days: a statement object keeps its cache key (db.programs).
-_TASK = Task.program_id == bindparam("program_id"), Task.code == bindparam("code")
-_EVIDENCE_SPEC = select(Task.title, Task.evidence_spec).where(*_TASK)
-_OPEN_INSTANCE = (
-    select(TaskInstance.id).join(Task, Task.id == TaskInstance.task_id)
-    .where(*_TASK, TaskInstance.status != "done", TaskInstance.retired_on.is_(None)).limit(1))
+# The task of a planned report while it still has an open instance (what its evidence is named after).
+_OPEN_TASK = select(Task.title, Task.evidence_spec).where(
+    Task.program_id == bindparam("program_id"), Task.code == bindparam("code"),
+    select(TaskInstance.id).where(TaskInstance.task_id == Task.id, TaskInstance.status != "done",
+                                  TaskInstance.retired_on.is_(None)).exists())
 
 
 def _report(session: Session, ctx: ProgramContext, report: PlannedReport, at: datetime, today: date,
             evidence_home: Path | None) -> dict | None:
-    """A planned report under the same rules as the portal's: a done claim carries its evidence. What
-    submit_report answers, None when it is refused."""
+    """A planned report, unless its task is done by now, under the same rules as the portal's: a done claim
+    carries its evidence. What submit_report answers, None when it is refused or not made."""
+    task = session.execute(_OPEN_TASK, {"program_id": ctx.id, "code": report.code}).one_or_none()
+    if task is None:
+        return None
     evidence: list[str] = []
     if report.status == "done" and evidence_home is not None:
-        title, spec = session.execute(_EVIDENCE_SPEC, {"program_id": ctx.id, "code": report.code}).one()
+        title, spec = task
         if spec:
             evidence = write_evidence(ctx, evidence_home, report.code, title, spec, report.unit, today)
     try:
@@ -264,14 +267,14 @@ def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date
     if not pending:
         return
     actor, calendar = text(ctx.language, "simulation.coordinator"), model.calendar
-    returned_before = {c["instance_id"] for c in claims(session, ctx, state="returned")}
     for claim in pending:
         age = calendar.workdays_between(date.fromisoformat(claim["claimed_on"]), today)
         if age < 1 + rng.randrange(3):
             continue
-        if claim["instance_id"] not in returned_before and rng.random() < 0.125:
+        if claim["instance_id"] not in model.returned and rng.random() < 0.125:
             reason = text(ctx.language, RETURN_REASONS[rng.randrange(len(RETURN_REASONS))])
             return_claim(session, ctx, claim["id"], reason, actor, at, source="simulate")
+            model.returned.add(claim["instance_id"])
             model.pending_claims -= 1
             model.plan[calendar.add_workdays(today, 2 + rng.randrange(4))].append(
                 PlannedReport(claim["code"], claim["unit"], "done", 100))
@@ -280,10 +283,6 @@ def _review(session: Session, ctx: ProgramContext, model: UnitModel, today: date
             pass_claim(session, ctx, claim["id"], actor, at, source="simulate")
             model.pending_claims -= 1
             counts["passed"] += 1
-
-
-def _still_open(session: Session, ctx: ProgramContext, code: str) -> bool:
-    return session.scalar(_OPEN_INSTANCE, {"program_id": ctx.id, "code": code}) is not None
 
 
 def unit_table(session: Session, ctx: ProgramContext) -> list[dict]:

@@ -6,14 +6,14 @@ from schedule import lazy_surface
 _SURFACE = {
     "acceptance": ("index_workbook",),
     "selfcheck": (
-        "FIRST_ROW", "META_SHEET", "form_bytes", "form_filename", "import_forms", "read_form",
-        "selfcheck_form_attachment", "write_forms",
+        "FIRST_ROW", "META_SHEET", "form_bytes", "form_filename", "form_workbook", "import_forms",
+        "read_form", "selfcheck_form_attachment", "write_forms",
     ),
     "tasks": ("XLSX_MIME", "unit_task_workbook"),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
-    "FIRST_ROW", "form_bytes", "form_filename", "import_forms", "index_workbook", "META_SHEET", "read_form",
-    "selfcheck_form_attachment", "unit_task_workbook", "write_forms", "XLSX_MIME",
+    "FIRST_ROW", "form_bytes", "form_filename", "form_workbook", "import_forms", "index_workbook",
+    "META_SHEET", "read_form", "selfcheck_form_attachment", "unit_task_workbook", "write_forms", "XLSX_MIME",
 ]

@@ -20,12 +20,14 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterable
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
@@ -40,13 +42,14 @@ from db import (
     ReturnedRow,
     form_spec,
     form_specs,
+    issued_codes,
     parse_completion,
     record_returns,
     split_evidence,
     validate_returns,
 )
 from notifications.message import Attachment
-from notifications.workbooks.returned import open_returned
+from notifications.workbooks.returned import read_returned
 from notifications.workbooks.tasks import XLSX_MIME
 from schedule import (
     FORMULA_PREFIXES,
@@ -89,6 +92,13 @@ def form_filename(program_id: str, unit_code: str) -> str:
 
 
 def write_form(spec: FormSpec) -> bytes:
+    buffer = io.BytesIO()
+    form_workbook(spec).save(buffer)
+    return buffer.getvalue()
+
+
+def form_workbook(spec: FormSpec) -> Workbook:
+    """The form as issued, before it is saved: what the unit opens (the simulated units fill it in as is)."""
     said = {key: _say(spec.language, key)
             for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
     workbook = Workbook()
@@ -115,9 +125,7 @@ def write_form(spec: FormSpec) -> bytes:
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
     _write_meta(workbook, spec)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook
 
 
 def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
@@ -129,15 +137,23 @@ def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
         cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         sheet.column_dimensions[column].width = width
+    # A task cell has one of two styles (locked or open): each is looked up once, then copied, not looked up
+    # again for every cell of every row.
+    styles: dict[bool, StyleArray] = {}
     for index, row in enumerate(spec.rows):
         r = FIRST_ROW + index
         values = [row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded]
-        for column, value in enumerate(values, 1):
-            cell = sheet.cell(r, column, cell_value(value))
-            cell.fill, cell.alignment = LOCKED_FILL, TOP_WRAP
-        for column in range(len(values) + 1, len(COLUMNS) + 1):
-            cell = sheet.cell(r, column)
-            cell.protection, cell.alignment = UNLOCKED, TOP_WRAP
+        for column in range(1, len(COLUMNS) + 1):
+            locked = column <= len(values)
+            cell = sheet.cell(r, column, cell_value(values[column - 1]) if locked else None)
+            if locked in styles:
+                cell._style = copy(styles[locked])
+                continue
+            if locked:
+                cell.fill, cell.alignment = LOCKED_FILL, TOP_WRAP
+            else:
+                cell.protection, cell.alignment = UNLOCKED, TOP_WRAP
+            styles[locked] = cell._style
     last = FIRST_ROW + max(len(spec.rows), 1) - 1
     labels = COMPLETION_LABELS[spec.language]
     choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
@@ -213,10 +229,10 @@ def read_form(path: Path, shown: str | None = None, language: str | None = None)
         form.problems.append(Problem(shown, None, None, unreadable))
         return form
     form = ReturnedForm(shown, hashlib.sha256(content).hexdigest())
-    workbook = _open(content, form, language)
-    if workbook is None:
+    sheets = _open(content, form, language)
+    if sheets is None:
         return form
-    issued, meta = _issued(workbook[META_SHEET])
+    issued, meta = _issued(sheets[META_SHEET])
     if meta.get("format") != FORM_FORMAT or not meta.get("program") or not meta.get("unit"):
         form.problems.append(Problem(shown, None, None, _say(language, "broken_meta")))
         return form
@@ -224,7 +240,7 @@ def read_form(path: Path, shown: str | None = None, language: str | None = None)
     form.signature = _text(meta.get("signature")) or None
     written_in = language_of(meta.get("language"))
     language = language or written_in
-    sheet = next((workbook[name] for name in workbook.sheetnames if name != META_SHEET), None)
+    sheet = next((rows for name, rows in sheets.items() if name != META_SHEET), None)
     if sheet is None:
         form.problems.append(Problem(shown, None, None, _say(language, "no_sheet")))
         return form
@@ -236,8 +252,9 @@ def read_form(path: Path, shown: str | None = None, language: str | None = None)
     return form
 
 
-def _open(content: bytes, form: ReturnedForm, language: str | None):
-    """The workbook if it is one duban issued, within the size limits; else None, with the problem."""
+def _open(content: bytes, form: ReturnedForm, language: str | None) -> dict[str, list[tuple]] | None:
+    """The workbook's sheets (name → rows of values) if it is one duban issued, within the size limits; else
+    None, with the problem."""
     problem = None
     if not zipfile.is_zipfile(io.BytesIO(content)):
         problem = Problem(form.file, None, None, text(language, "workbook.not_xlsx"))
@@ -248,20 +265,21 @@ def _open(content: bytes, form: ReturnedForm, language: str | None):
             problem = Problem(form.file, None, None, str(exc))
     if problem is None:
         not_issued = _say(language, "not_issued")
-        workbook, problem = open_returned(content, form.file, META_SHEET, not_issued, language)
+        sheets, problem = read_returned(content, form.file, META_SHEET, not_issued, language)
     if problem is not None:
         form.problems.append(problem)
         return None
-    return workbook
+    return sheets
 
 
-def _issued(meta_sheet) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+def _issued(meta_rows: list[tuple]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """What the hidden sheet says was issued: each task code with its row, and the other entries."""
     meta: dict[str, Any] = {}
     issued: list[tuple[str, int]] = []
-    for row in meta_sheet.iter_rows(values_only=True):
+    for row in meta_rows:
         if not row or row[0] is None:
             continue
+        row = (*row, None, None)  # a row read ends at its last value
         if row[0] == "task":
             issued.append((_text(row[1]), int(row[2])))
         else:
@@ -269,33 +287,41 @@ def _issued(meta_sheet) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     return issued, meta
 
 
-def _check_headers(sheet, form: ReturnedForm, languages: tuple[str, str], header_row: int) -> None:
+def _at(sheet: list[tuple], r: int, column: str) -> Any:
+    """The value in row `r`, `column` (a letter of COLUMNS); None where the sheet holds nothing."""
+    i = COLUMNS.index(column)
+    return sheet[r - 1][i] if 1 <= r <= len(sheet) and i < len(sheet[r - 1]) else None
+
+
+def _check_headers(sheet: list[tuple], form: ReturnedForm, languages: tuple[str, str],
+                   header_row: int) -> None:
     """The visible header block must still name what was issued, and the column headers be as written
     (`languages`: the form's own, the one its problems are said in)."""
     shown, (written_in, language) = form.file, languages
     for r, c, expected, what in ((2, "B", form.program_id, "program"), (3, "B", form.unit_code, "unit")):
-        shown_value = _text(sheet[f"{c}{r}"].value)
+        shown_value = _text(_at(sheet, r, c))
         if shown_value != expected:
             form.problems.append(Problem(shown, r, c, _say(
                 language, "changed", what=_say(language, what), value=shown_value, issued=expected)))
     for column, expected in zip(COLUMNS, headers(written_in), strict=True):
-        value = _text(sheet[f"{column}{header_row}"].value)
+        value = _text(_at(sheet, header_row, column))
         if value != expected:
             form.problems.append(Problem(shown, header_row, column,
                                          _say(language, "header_changed", value=value, expected=expected)))
 
 
 def _read_rows(
-    sheet, form: ReturnedForm, issued: list[tuple[str, int]], languages: tuple[str, str], header_row: int
-) -> None:
+    sheet: list[tuple], form: ReturnedForm, issued: list[tuple[str, int]], languages: tuple[str, str],
+    header_row: int) -> None:
     """Each filled-in row whose task code is one issued, once; an issued task without its row is a problem."""
     shown, language = form.file, languages[1]
     issued_at_row = {row: code for code, row in issued}
     issued_codes = {code: row for code, row in issued}
     seen: dict[str, int] = {}
-    for cells in sheet.iter_rows(min_row=header_row + 1, max_col=len(COLUMNS)):
-        r = cells[0].row
-        values = {column: cells[i].value for i, column in enumerate(COLUMNS)}
+    blank, width = (None,) * len(COLUMNS), len(COLUMNS)
+    first = max(header_row, 0) + 1
+    for r, cells in enumerate(sheet[first - 1:], first):
+        values = dict(zip(COLUMNS, (*cells, *blank)[:width], strict=True))  # a row ends at its last value
         if not any(_text(v) for v in values.values()):
             continue
         code = _text(values["A"])
@@ -373,10 +399,12 @@ def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], a
     """
     forms = [read_form(Path(f), str(f), ctx.language) for f in files]
     problems = [p for form in forms for p in form.problems]
-    problems += validate_returns(session, ctx, forms, unit_code)
+    readable = sorted({form.unit_code for form in forms if form.unit_code and not form.problems})
+    issued = issued_codes(session, ctx, readable)
+    problems += validate_returns(session, ctx, forms, unit_code, issued)
     if any(p.severity == "error" for p in problems):
         return [], problems
-    return record_returns(session, ctx, forms, at, actor), problems
+    return record_returns(session, ctx, forms, at, actor, issued), problems
 
 
 def selfcheck_form_attachment(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -189,6 +191,30 @@ def test_missing_rows_blank_completion_and_edited_headers(tmp_path):
     assert [str(p) for p in read_form(path).problems] == [
         f"{path}:3:B: 单位编号被修改：表中为「court」，下发时为「msa」",
         f"{path}:5:H: 表头「完成」被修改，应为「完成情况」（请勿增删或移动列）"]
+
+
+def _rewrite_sheet(path: Path, out: Path, change) -> Path:
+    """A copy of the workbook with its first sheet's XML changed, as another program might write it."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            target.writestr(item, change(content) if item.filename == "xl/worksheets/sheet1.xml" else content)
+    return out
+
+
+def test_a_form_is_read_in_full_whatever_size_it_claims_and_a_damaged_sheet_is_said(tmp_path):
+    """Forms are read in openpyxl's read-only mode, which trusts the size a sheet claims: it must not."""
+    sessions, _ = make_db(tmp_path)
+    path = fill(forms(sessions, tmp_path)["msa"], FILLED)
+    def claim_less(xml: bytes) -> bytes:
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', xml)
+
+    claims_less = _rewrite_sheet(path, tmp_path / "less.xlsx", claim_less)
+    assert b'ref="A1:B2"' in zipfile.ZipFile(claims_less).read("xl/worksheets/sheet1.xml")
+    form = read_form(claims_less)
+    assert form.problems == [] and [(r.row, r.code) for r in form.rows] == [(6, "A1"), (7, "A2"), (8, "B1")]
+    damaged = _rewrite_sheet(path, tmp_path / "damaged.xlsx", lambda xml: xml[: len(xml) // 2])
+    assert [str(p) for p in read_form(damaged).problems] == [f"{damaged}:-:-: 不是 .xlsx 工作簿，无法读取"]
 
 
 def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path):

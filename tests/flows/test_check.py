@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from db import Notice, load_program, phases, record_report
+from db import Notice, Task, Unit, load_program, phases, record_report, unit_role
 from flows import Settings, Wiring, run_check
 from notifications import DigestItem, OutboxNotifier, render_digest
 from tests.support.factories import TASKS, UNITS, program_yaml
@@ -194,3 +194,17 @@ def test_a_collective_is_reached_through_its_members(tmp_path):
     check(wired, date(2023, 3, 1))
     assigned = {line["unit"] for line in outbox_lines(wired) if "assignment" in line["kinds"]}
     assert assigned == {"court", "police", "justice"}
+
+
+@pytest.mark.parametrize("code, unit, role", [
+    ("A1", "msa", "lead"), ("A1", "court", "co"), ("A1", "justice", None),
+    ("C1", "police", "lead"),  # through the collective 市直有关单位, answering jointly
+    ("C1", "msa", None), ("C1", "departments", "lead"),
+])
+def test_a_units_role_on_a_task_directly_or_through_its_collective(tmp_path, code, unit, role):
+    """db.tasks.unit_role, the one statement that reports and 签收 ask: the same answer as the assignments."""
+    wired = setup(tmp_path, units=UNITS)
+    with wired.transaction() as session:
+        task_id = session.scalar(select(Task.id).where(Task.code == code))
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit))
+        assert unit_role(session, task_id, unit_id) == role

@@ -8,13 +8,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
-from db import Event, Notice, Phase, ProgramArchived, import_program, load_program, record_report
+from db import Event, Notice, Phase, Program, ProgramArchived, import_program, load_program, record_report
 from flows import Settings, Wiring, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
-from tests.support.programs import at, check, cli_app, notices, outbox_lines, runner, setup
+from tests.support.programs import at, check, cli_app, make_db, notices, outbox_lines, runner, setup
 
 PLANS = Path(__file__).resolve().parents[2] / "plans"
 
@@ -91,3 +91,28 @@ def test_the_chengdu_plan_sends_no_chase_on_2025_05_06_once_its_phases_have_clos
     assert dict(result.claimed) == {"final_summary": 1}
     [message] = outbox_lines(wired)
     assert message["unit"] == "leading-office" and message["kinds"] == ["final_summary"]
+
+
+def test_a_writer_holding_its_context_from_an_earlier_session_has_the_program_read_once_per_transaction(
+        tmp_path):
+    """The archive check reads the program when the session does not hold it: once per transaction however
+    often the writer flushes, and again in the next transaction, which sees an archive committed meanwhile."""
+    sessions, _url = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = load_program(session, "demo-city")  # the replay's way: one context for many transactions
+    reads: list[str] = []
+
+    def program_read(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM programs" in statement:
+            reads.append(statement)
+
+    event.listen(sessions.kw["bind"], "before_cursor_execute", program_read)
+    with sessions.begin() as session:
+        for progress in (10, 20, 30):
+            record_report(session, ctx, "A1", "msa", "in_progress", progress, None, [], at(date(2023, 6, 5)))
+    assert len(reads) == 1
+    with sessions.begin() as session:
+        session.execute(update(Program).values(archived_at=at(date(2023, 6, 6))))
+    with pytest.raises(ProgramArchived), sessions.begin() as session:
+        record_report(session, ctx, "A1", "msa", "in_progress", 40, None, [], at(date(2023, 6, 7)))
+    assert len(reads) == 2
