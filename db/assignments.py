@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import Date, Integer, String, and_, bindparam, cast, column, exists, literal, select, values
+from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
-from db.notices import SELECTED, Selected, sql_json, sql_key, sql_text
+from db.notices import PROGRAM, SELECTED, Selected, core, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
 from db.tasks import unit_role
 from schedule import ack_slot, text
@@ -83,7 +84,7 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
         return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
 
     rungs = []
-    for sent_at in session.scalars(select(Notice.sent_at).distinct().where(*_sent_assignments(ctx.id))):
+    for sent_at in core(session, _SENT_AT, {"program_id": ctx.id}).scalars():
         sent_on = ctx.local_date(sent_at)
         slot = slot_on(today, sent_on)
         if slot is not None and (since is None or slot_on(since, sent_on) != slot):
@@ -92,20 +93,27 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
             rungs.append((sent_at, slot, sent_on.isoformat(), note))
     if not rungs:
         return []
-    table = values(column("sent_at", Notice.sent_at.type), column("slot", Integer),
-                   column("assigned_on", String), column("note", String), name="ack_rungs")
-    table = table.data(rungs).cte("ack_rungs")
-    key = sql_key("ack_missing", ctx.id, Notice.instance_id, Unit.code, table.c.slot)
-    data = sql_json(session, {"slot": table.c.slot, "assigned_on": table.c.assigned_on, "note": table.c.note})
+    params = {"program_id": ctx.id, "rungs": json_rows(session, _ACK_RUNGS, rungs)}
+    return [Selected("ack_missing", _ack_query(session.get_bind().dialect.name), params)]
+
+
+_ACK_RUNGS = {"sent_at": Notice.sent_at.type, "slot": Integer(), "assigned_on": String(), "note": String()}
+
+
+@cache
+def _ack_query(dialect: str) -> Select:
+    """The ack_missing notices of the moments on `rungs` (a parameter), built once per database."""
+    table = sql_rows(dialect, "rungs", _ACK_RUNGS)
+    key = sql_key("ack_missing", PROGRAM, Notice.instance_id, Unit.code, table.c.slot)
+    data = sql_json(dialect, {"slot": table.c.slot, "assigned_on": table.c.assigned_on, "note": table.c.note})
     columns = (key, sql_text("ack_missing"), Notice.unit_id, sql_text("unit"), Notice.instance_id, Task.code,
                cast(literal(None), Date), cast(literal(None), Integer), data)
-    query = (select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True)))
-             .select_from(table).join(Notice, Notice.sent_at == table.c.sent_at)
-             .join(Unit, Unit.id == Notice.unit_id).join(TaskInstance, TaskInstance.id == Notice.instance_id)
-             .join(Task, Task.id == TaskInstance.task_id)
-             .where(*_sent_assignments(ctx.id), Task.active.is_(True), ~_acknowledged(), ~exists().where(
-                 Notice.__table__.alias("held").c.key == key)))
-    return [Selected("ack_missing", query)]
+    return (select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True)))
+            .select_from(table).join(Notice, Notice.sent_at == table.c.sent_at)
+            .join(Unit, Unit.id == Notice.unit_id).join(TaskInstance, TaskInstance.id == Notice.instance_id)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(*_sent_assignments(PROGRAM), Task.active.is_(True), ~_acknowledged(), ~exists().where(
+                Notice.__table__.alias("held").c.key == key)))
 
 
 def _sent_assignments(program_id) -> tuple:
@@ -116,6 +124,12 @@ def _sent_assignments(program_id) -> tuple:
 def _acknowledged():
     return exists().where(and_(AssignmentAck.task_id == TaskInstance.task_id,
                                AssignmentAck.unit_id == Notice.unit_id))
+
+
+# The moments a 交办 still unacknowledged went out: a moment whose 交办 are all acknowledged has no chase.
+_SENT_AT = (select(Notice.sent_at).distinct().join(TaskInstance, TaskInstance.id == Notice.instance_id)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(*_sent_assignments(PROGRAM), Task.active.is_(True), ~_acknowledged()))
 
 
 # unacknowledged(), built once: the replay's units ask it on most workdays, the portal on every unit page.

@@ -28,10 +28,18 @@ _CLOSINGS = select(Phase.state, Phase.closed_on).where(Phase.program_id == bindp
 
 def ended_on(session: Session, program_id: str) -> date | None:
     """The day the last phase closed, once every phase has; None while one is pending, open or overrun."""
-    rows = session.execute(_CLOSINGS, {"program_id": program_id}).all()
-    if not rows or any(state != "closed" for state, _closed_on in rows):
+    return _ended(session.execute(_CLOSINGS, {"program_id": program_id}).all())
+
+
+def ended_by(plan_phases: list[Phase]) -> date | None:
+    """ended_on, from the program's phases as read already."""
+    return _ended([(phase.state, phase.closed_on) for phase in plan_phases])
+
+
+def _ended(closings: list[tuple[str, date | None]]) -> date | None:
+    if not closings or any(state != "closed" for state, _closed_on in closings):
         return None
-    return max((closed_on for _state, closed_on in rows if closed_on is not None), default=None)
+    return max((closed_on for _state, closed_on in closings if closed_on is not None), default=None)
 
 
 def program_state(session: Session, ctx: ProgramContext) -> dict:

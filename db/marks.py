@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from db.models import CheckMark, Program
 from db.models.marks import written_in_transaction
-from db.notices import upsert
+from db.notices import core, upsert
 
 
 @dataclass(frozen=True)
@@ -27,25 +27,31 @@ class Mark:
     changes: int              # the program's change count, read before its candidates
 
 
-def read_mark(session: Session, program_id: str, scope: str) -> Mark:
-    changes, claimed_on, seen = session.execute(
-        select(Program.changes, CheckMark.claimed_on, CheckMark.changes)
-        .outerjoin(CheckMark, and_(CheckMark.program_id == Program.id, CheckMark.scope == scope))
-        .where(Program.id == program_id)
-    ).one()
+_MARKS = (select(Program.changes, CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)
+          .outerjoin(CheckMark, and_(CheckMark.program_id == Program.id,
+                                     CheckMark.scope.in_(bindparam("scopes", expanding=True))))
+          .where(Program.id == bindparam("program_id")))
+
+
+def read_marks(session: Session, program_id: str, scopes: list[str]) -> dict[str, Mark]:
+    """scope → its Mark, for the claim steps of one check (one statement)."""
+    rows = core(session, _MARKS, {"program_id": program_id, "scopes": scopes}).all()
+    changes = rows[0][0]
     if written_in_transaction(session, program_id):
         # This transaction wrote for the program (a phase transition): the count it will have once committed.
-        return Mark(scope, None, changes + 1)
-    return Mark(scope, claimed_on if seen == changes else None, changes)
+        return {scope: Mark(scope, None, changes + 1) for scope in scopes}
+    held = {scope: claimed_on for _changes, scope, claimed_on, seen in rows if seen == changes}
+    return {scope: Mark(scope, held.get(scope), changes) for scope in scopes}
 
 
 _RECORD = upsert(CheckMark.__table__, ("program_id", "scope", "claimed_on", "changes"),
                  conflict=("program_id", "scope"), replace=("claimed_on", "changes"))
 
 
-def record_mark(session: Session, program_id: str, mark: Mark, today: date) -> None:
-    """The step claimed everything due today, as of `mark.changes`."""
-    if mark.since == today:
-        return  # recorded already, and nothing changed since
-    session.execute(_RECORD, {"program_id": program_id, "scope": mark.scope, "claimed_on": today,
-                              "changes": mark.changes})
+def record_marks(session: Session, program_id: str, marks: list[Mark], today: date) -> None:
+    """Each step claimed everything due today, as of its `mark.changes` (one statement); a mark of today is
+    recorded already, nothing having changed since."""
+    rows = [{"program_id": program_id, "scope": mark.scope, "claimed_on": today, "changes": mark.changes}
+            for mark in marks if mark.since != today]
+    if rows:
+        core(session, _RECORD, rows)

@@ -9,15 +9,36 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, Table, TextClause, bindparam, cast, func, literal, select, text, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    JSON,
+    Select,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    type_coerce,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
 
+from db.bulk import flush_pending
 from db.models import Notice, Program, Unit
 from db.programs import ProgramContext
 
@@ -83,27 +104,62 @@ def sql_text(value: object):
     return cast(literal(str(value)), String)
 
 
-def sql_key(kind: str, program_id: str, *parts):
-    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`."""
-    key = sql_text(f"{kind}:{program_id}")
+PROGRAM = bindparam("program_id", type_=String)  # the program of a statement built once, given when it runs
+
+
+def sql_key(kind: str, program_id, *parts):
+    """notice_key in SQL: constants (str) and columns, joined the same way, `kind:program:part:…`; the program
+    an id, or PROGRAM in a statement built once."""
+    key = sql_text(f"{kind}:{program_id}") if isinstance(program_id, str) else (
+        sql_text(f"{kind}:") + cast(program_id, String))
     for part in parts:
         key = key + sql_text(":") + (sql_text(part) if isinstance(part, str) else cast(part, String))
     return key
 
 
-def sql_json(session: Session, data: dict):
-    """A JSON object built in SQL, for a notice's data."""
-    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+def sql_json(dialect: str, data: dict):
+    """A JSON object built in SQL, for a notice's data, on the `dialect` named ("sqlite", "postgresql")."""
+    build = func.json_build_object if dialect == "postgresql" else func.json_object
     return build(*(part for key, value in data.items() for part in (sql_text(key), value)))
+
+
+def sql_rows(dialect: str, name: str, columns: dict[str, TypeEngine]):
+    """A table of rows given as one JSON parameter `name` when the statement runs (json_rows spells it), read
+    by json_each on SQLite and json_to_recordset on PostgreSQL. A statement with a values() table carries no
+    cache key, so each ran compiled anew; this one is compiled once."""
+    rows = bindparam(name, type_=String)
+    if dialect == "postgresql":
+        return (func.json_to_recordset(cast(rows, JSON))
+                .table_valued(*(column(key, kind) for key, kind in columns.items()))
+                .render_derived(name=name, with_types=True))
+    each = func.json_each(rows).table_valued("value").alias(f"{name}_each")
+    return select(*(type_coerce(func.json_extract(each.c.value, f"$.{key}"), kind).label(key)
+                    for key, kind in columns.items())).select_from(each).subquery(name)
+
+
+def json_rows(session: Session, columns: dict[str, TypeEngine], rows: list[tuple]) -> str:
+    """The rows for sql_rows, each value as the database stores it (SQLite keeps dates and times as text)."""
+    dialect = session.get_bind().dialect
+
+    def stored(kind: TypeEngine, value):
+        if dialect.name == "sqlite":
+            process = kind.dialect_impl(dialect).bind_processor(dialect)
+            value = process(value) if process else value
+        return value.isoformat() if isinstance(value, date | datetime) else value
+
+    return json.dumps([{key: stored(kind, value)
+                        for (key, kind), value in zip(columns.items(), row, strict=True)} for row in rows])
 
 
 @dataclass(frozen=True)
 class Selected:
     """Candidates chosen in SQL, claimed with one INSERT … SELECT: `select` yields the columns of SELECTED in
-    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join)."""
+    order, keyed as notice_key spells them, and leaves out the keys already held (an anti-join); `params` are
+    its parameters (a statement built once takes its program and rows as parameters)."""
 
     kind: str
     select: Select
+    params: dict = field(default_factory=dict)
 
 
 SELECTED = (
@@ -114,16 +170,20 @@ def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Ca
     """The candidates as a claim would record them, those chosen in SQL read out: what a check would send."""
     shown = [c for c in candidates if isinstance(c, Candidate)]
     for selected in (c for c in candidates if isinstance(c, Selected)):
-        for row in session.execute(selected.select):
+        for row in session.execute(selected.select, selected.params):
             data = row.data if isinstance(row.data, dict) else json.loads(row.data)
             shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id,
                                    row.task_code, row.due, row.subject_unit_id, data))
     return shown
 
 
-def dialect_insert(session: Session):
-    """INSERT … ON CONFLICT for the session's database: SQLite or PostgreSQL, the same statement."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def core(session: Session, statement, params=None) -> CursorResult:
+    """`statement` run on the session's connection, after the flush session.execute would do
+    (db.bulk.flush_pending): rows as Core rows, without the ORM's own work per statement (about 0.1 ms, most
+    of a small read's cost), for the daily check's many small reads and claims. Not for ORM entities, nor
+    writes to the tables db.marks counts (they count only through the session)."""
+    flush_pending(session)
+    return session.connection().execute(statement, params)
 
 
 def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
@@ -151,40 +211,89 @@ _CLAIMED = upsert(Notice.__table__, ("program_id", "key", "claim", "kind", "unit
                                      "state"), conflict=("key",))
 
 
+class _InsertNew(Insert):
+    """INSERT … ON CONFLICT ("key") DO NOTHING, spelled alike for SQLite and PostgreSQL (db.notices.claim). A
+    plain Insert with nothing of its own, so it keeps Insert's cache key: the dialects' upserts carry none,
+    and every INSERT … SELECT of the check was compiled anew."""
+
+    inherit_cache = True
+
+
+@compiles(_InsertNew)
+def _insert_new(statement: _InsertNew, compiler, **kw) -> str:
+    return compiler.visit_insert(statement, **kw) + ' ON CONFLICT ("key") DO NOTHING'
+
+
+_TOKEN, _AT = bindparam("claim_token", type_=String), bindparam("claim_at", type_=Notice.__table__.c.at.type)
+_INSERTS: weakref.WeakKeyDictionary[Select, Insert] = weakref.WeakKeyDictionary()
+_CLAIMS = select(Notice.id, Notice.kind).where(Notice.claim == _TOKEN)
+
+
+def _claiming(chosen: Select) -> Insert:
+    """INSERT … SELECT of the chosen rows, built once per statement (most are built once themselves)."""
+    statement = _INSERTS.get(chosen)
+    if statement is None:
+        rows, table = chosen.subquery(), Notice.__table__
+        constants = (PROGRAM, _TOKEN, _AT, literal("queued", table.c.state.type))
+        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
+        source = (select(*(rows.c[name] for name in SELECTED), *constants).where(true())
+                  .order_by(rows.c.unit_id, rows.c.audience, rows.c.due, rows.c.instance_id))  # as below
+        statement = _INSERTS[chosen] = _InsertNew(table).from_select(
+            [*SELECTED, "program_id", "claim", "at", "state"], source)
+    return statement
+
+
+_KEYS = {"key": String()}
+
+
+@cache
+def _held(dialect: str) -> Select:
+    return select(Notice.key).where(Notice.key.in_(select(sql_rows(dialect, "keys", _KEYS).c.key)))
+
+
+def _unheld(session: Session, chosen: dict[str, Candidate]) -> list[Candidate]:
+    """The candidates whose keys are not held yet: most a check finds again every day (the phase notices, the
+    forms, the items), and leaving them out of the insert spares writing each one's row to be refused. The
+    insert still skips a key claimed meanwhile by another run."""
+    if chosen:
+        keys = json_rows(session, _KEYS, [(key,) for key in chosen])
+        for key in core(session, _held(session.get_bind().dialect.name), {"keys": keys}).scalars():
+            del chosen[key]
+    return list(chosen.values())
+
+
 def claim(
     session: Session, ctx: ProgramContext, candidates: list[Candidate | Selected], at: datetime
 ) -> list[tuple[int, str]]:
     """Records the candidates under their unique keys; returns (id, kind) of the rows this call inserted.
 
     INSERT .. ON CONFLICT (key) DO NOTHING skips what another run (or an earlier one) already holds; each row
-    carries this call's claim token, so reading back by token returns this call's rows alone.
+    carries this call's claim token, so reading back by token returns this call's rows alone (nothing is read
+    back when the database counted no row inserted).
     """
     if not candidates:
         return []
     token = uuid.uuid4().hex
-    insert, table = dialect_insert(session), Notice.__table__
     # Inserted in (unit, audience) order: a digest message takes, routes and settles its notices together, and
     # rows side by side share their table and index pages (at 100k tasks, scattered ids made every message
     # rewrite thousands of pages at each of its commits). Then by due date and instance: a digest lists a
     # task's periods in that order whatever plan the database chose.
-    chosen = {c.key: c for c in candidates if isinstance(c, Candidate)}.values()
+    chosen = _unheld(session, {c.key: c for c in candidates if isinstance(c, Candidate)})
     rows = [
         {"program_id": ctx.id, "key": c.key, "claim": token, "kind": c.kind, "unit_id": c.unit_id,
          "audience": c.audience, "instance_id": c.instance_id, "task_code": c.task_code, "due": c.due,
          "subject_unit_id": c.subject_unit_id, "data": c.data, "at": at, "state": "queued"}
         for c in sorted(chosen, key=lambda c: (c.unit_id, c.audience))
     ]
+    dialect = session.get_bind().dialect
+    inserted = []  # rows inserted by each statement; -1 where the database does not count them
     if rows:
-        session.execute(_CLAIMED, rows)
+        counted = dialect.supports_sane_multi_rowcount or len(rows) == 1
+        inserted.append(core(session, _CLAIMED, rows).rowcount if counted else -1)
     for selected in (c for c in candidates if isinstance(c, Selected)):
-        chosen_rows = selected.select.subquery()
-        constants = (literal(ctx.id, table.c.program_id.type), literal(token, table.c.claim.type),
-                     literal(at, table.c.at.type), literal("queued", table.c.state.type))
-        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
-        source = (select(*(chosen_rows.c[name] for name in SELECTED), *constants).where(true())
-                  .order_by(chosen_rows.c.unit_id, chosen_rows.c.audience, chosen_rows.c.due,
-                            chosen_rows.c.instance_id))
-        session.execute(insert(table).from_select([*SELECTED, "program_id", "claim", "at", "state"], source)
-                        .on_conflict_do_nothing(index_elements=["key"]))
-    held = session.execute(select(Notice.id, Notice.kind).where(Notice.claim == token)).all()  # one fetch
+        params = {**selected.params, "program_id": ctx.id, "claim_token": token, "claim_at": at}
+        inserted.append(core(session, _claiming(selected.select), params).rowcount)
+    if not any(inserted) and dialect.supports_sane_rowcount:
+        return []
+    held = core(session, _CLAIMS, {"claim_token": token}).all()  # one fetch
     return [tuple(row) for row in held]

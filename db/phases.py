@@ -14,6 +14,7 @@ from db.collectives import roll_up
 from db.events import record_event
 from db.gates import evaluate
 from db.models import Phase, Task, TaskInstance
+from db.notices import core
 from db.programs import ProgramContext, phases
 
 
@@ -52,14 +53,16 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
 
 
 def advance(
-    session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise"
+    session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise", *,
+    plan_phases: list[Phase] | None = None
 ) -> list[Transition]:
-    """Open phases whose start has come; close (or overrun) phases whose end has passed.
+    """Open phases whose start has come; close (or overrun) phases whose end has passed (`plan_phases`: the
+    program's phases as read already in this session; they are moved in place).
 
     Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state."""
     roll_up(session, ctx.id)
     pending: list[tuple[date, int, str, object]] = []
-    for phase in phases(session, ctx.id):
+    for phase in phases(session, ctx.id) if plan_phases is None else plan_phases:
         if phase.state == "pending" and phase.start <= today:
             pending.append((phase.start, phase.seq, "open", phase))
         if phase.state in ("pending", "open") and phase.end < today:
@@ -95,18 +98,18 @@ def advance(
 
 
 _WAITS = select(Phase.kind, Phase.assign_after).where(Phase.program_id == bindparam("program_id"))
+_UNDONE = (select(Task.code).join(TaskInstance, TaskInstance.task_id == Task.id)
+           .where(Task.program_id == bindparam("program_id"), Task.active.is_(True),
+                  TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
+                  Task.code.in_(bindparam("codes", expanding=True))))
 
 
 def waiting_assignment(session: Session, program_id: str) -> set[str]:
     """Kinds of the phases whose 交办 waits (program.yaml `assign_after`): one of the tasks it waits for,
     such as the deployment tasks that issue the 方案 and the 分工表, has an instance not done."""
-    waits = {kind: codes for kind, codes in session.execute(_WAITS, {"program_id": program_id}) if codes}
+    waits = {kind: codes for kind, codes in core(session, _WAITS, {"program_id": program_id}) if codes}
     if not waits:
         return set()
-    undone = set(session.scalars(
-        select(Task.code).join(TaskInstance, TaskInstance.task_id == Task.id)
-        .where(Task.program_id == program_id, Task.active.is_(True), TaskInstance.status != "done",
-               TaskInstance.retired_on.is_(None),
-               Task.code.in_({code for codes in waits.values() for code in codes}))
-    ))
+    codes = sorted({code for codes in waits.values() for code in codes})
+    undone = set(core(session, _UNDONE, {"program_id": program_id, "codes": codes}).scalars())
     return {kind for kind, codes in waits.items() if undone & set(codes)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db.events import record_event
@@ -21,6 +21,7 @@ from db.models.core import Phase, ProgressReport, Task, TaskInstance, Unit
 from db.models.decisions import CoordinatorDecision
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
+from db.notices import core
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, current_instances, record_report
@@ -37,8 +38,20 @@ def is_item_code(code: str) -> bool:
     return bool(ITEM_CODE.match(code.strip()))
 
 
+_REMEDIATION = select(Phase).where(Phase.program_id == bindparam("program_id"), Phase.kind == "remediation")
+# Built once, as each check of a running remediation phase reads them.
+_WITHOUT_ITEM = (
+    select(Finding.id, Finding.found_on, Finding.kind, Finding.unit_id, Finding.task_id,
+           Task.code.label("task_code"), Task.title.label("task_title"))
+    .outerjoin(Task, Task.id == Finding.task_id)
+    .where(Finding.program_id == bindparam("program_id"),
+           ~select(RemediationItem.id).where(RemediationItem.finding_id == Finding.id).exists())
+    .order_by(Finding.id)
+)
+
+
 def remediation_phase(session: Session, program_id: str) -> Phase | None:
-    return session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == "remediation"))
+    return session.scalar(_REMEDIATION, {"program_id": program_id})
 
 
 def item_due(found_on: date, phase: Phase, calendar, workdays: int = DUE_WORKDAYS) -> date:
@@ -57,13 +70,7 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
     phase = remediation_phase(session, ctx.id)
     if phase is None or today < phase.start:
         return []
-    pending = session.execute(
-        select(Finding, Task.code, Task.title)
-        .outerjoin(Task, Task.id == Finding.task_id)
-        .where(Finding.program_id == ctx.id,
-               ~select(RemediationItem.id).where(RemediationItem.finding_id == Finding.id).exists())
-        .order_by(Finding.id)
-    ).all()
+    pending = core(session, _WITHOUT_ITEM, {"program_id": ctx.id}).all()  # the findings' columns, as named
     if not pending:
         return []
     calendar = ctx.policies.work_calendar()
@@ -73,7 +80,8 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
         or 0
     )
     created = []
-    for finding, task_code, task_title in pending:
+    for finding in pending:
+        task_code, task_title = finding.task_code, finding.task_title
         number += 1
         due = item_due(finding.found_on, phase, calendar, workdays)
         title = (

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, bindparam, case, event, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, case, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
@@ -330,6 +330,27 @@ class Recipient(NamedTuple):
     role: str  # lead | co
 
 
+@cache
+def _recipients_query(phased: bool, by_ids: bool) -> Select:
+    """Who answers for the tasks of a program (of some phases, of some tasks): built once, as every check asks
+    several times."""
+    collective = Unit.__table__.alias("collective")
+    member = Unit.__table__.alias("member")
+    query = (
+        select(TaskUnit.task_id, TaskUnit.role, TaskUnit.position,
+               collective.c.id, collective.c.code, member.c.id, member.c.code)
+        .join(collective, collective.c.id == TaskUnit.unit_id)
+        .outerjoin(UnitMember, UnitMember.collective_id == collective.c.id)
+        .outerjoin(member, member.c.id == UnitMember.member_id)
+        .where(collective.c.program_id == bindparam("program_id"))
+        .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
+    )
+    if phased:
+        query = query.join(Task, Task.id == TaskUnit.task_id).where(
+            Task.phase_kind.in_(bindparam("phases", expanding=True)))
+    return query.where(TaskUnit.task_id.in_(bindparam("ids", expanding=True))) if by_ids else query
+
+
 class Recipients:
     """Who answers for each task (of `task_ids` only, when given): its lead and co-units, a collective
     standing for its members."""
@@ -337,28 +358,14 @@ class Recipients:
     @bulk_read()
     def __init__(self, session: Session, program_id: str, task_phases: set[str] | None = None,
                  task_ids: list[int] | None = None) -> None:
-        collective = Unit.__table__.alias("collective")
-        member = Unit.__table__.alias("member")
-        query = (
-            select(TaskUnit.task_id, TaskUnit.role, TaskUnit.position,
-                   collective.c.id, collective.c.code, member.c.id, member.c.code)
-            .join(collective, collective.c.id == TaskUnit.unit_id)
-            .outerjoin(UnitMember, UnitMember.collective_id == collective.c.id)
-            .outerjoin(member, member.c.id == UnitMember.member_id)
-            .where(collective.c.program_id == program_id)
-            .order_by(TaskUnit.task_id, TaskUnit.role.desc(), TaskUnit.position)
-        )
-        if task_phases is not None:
-            query = query.join(Task, Task.id == TaskUnit.task_id).where(
-                Task.phase_kind.in_(sorted(task_phases))
-            )
+        query = _recipients_query(task_phases is not None, task_ids is not None)
+        params = {"program_id": program_id, "phases": sorted(task_phases or ())}
         if task_ids is None:
-            rows = session.execute(query).all()
+            rows = session.execute(query, params).all()
         else:
             wanted = sorted(set(task_ids))
-            rows = [row for start in range(0, len(wanted), 5000) for row in session.execute(
-                query.where(TaskUnit.task_id.in_(bindparam("ids", expanding=True))),
-                {"ids": wanted[start:start + 5000]})]
+            rows = [row for start in range(0, len(wanted), 5000)
+                    for row in session.execute(query, {**params, "ids": wanted[start:start + 5000]})]
         self.by_task: dict[int, list[Recipient]] = defaultdict(list)
         seen: set[tuple[int, int]] = set()  # (task, unit): a unit answers once per task, in its first role
         for task_id, role, _position, unit_id, code, member_id, member_code in rows:

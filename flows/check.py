@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,7 @@ from db import (
     CONTENT_PARTS,
     Candidate,
     Mark,
+    OpenInstances,
     Phase,
     ProgramContext,
     Transition,
@@ -30,12 +32,13 @@ from db import (
     claim_candidates,
     content_candidates,
     derive_items,
+    ended_by,
     ended_on,
     load_program,
     phases,
     plan_candidates,
-    read_mark,
-    record_mark,
+    read_marks,
+    record_marks,
     summary_candidates,
 )
 from notifications import DispatchResult, Notifier, dispatch
@@ -94,27 +97,52 @@ def assignment_phase(plan_phases: list[Phase]) -> str:
     return "deployment" if "deployment" in kinds else kinds[0]
 
 
+class _Shared:
+    """What the claim steps of one transaction read alike, read once when first asked: their marks (scope →
+    Mark) and the program's open instances, neither of which a step writes (it writes notices, marks and
+    remediation items). The marks of the steps that claimed everything are recorded together at the end."""
+
+    def __init__(self, session: Session, ctx: ProgramContext, today: date, scopes: list[str]) -> None:
+        self.session, self.ctx, self.today, self.scopes = session, ctx, today, scopes
+        self.found = OpenInstances(session, ctx, today)
+        self.done: list[Mark] = []
+
+    @cached_property
+    def marks(self) -> dict[str, Mark]:
+        return read_marks(self.session, self.ctx.id, self.scopes)
+
+    def record(self) -> None:
+        record_marks(self.session, self.ctx.id, self.done, self.today)
+
+
+def _scopes(running: list[str]) -> list[str]:
+    return [*(f"phase:{kind}" for kind in running), "program"]
+
+
 def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)))
+        shared = _Shared(session, ctx, ctx.local_date(at), [f"phase:{kind}"])
+        claimed = _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)), shared)
+        shared.record()
+        return claimed
 
 
 def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
-                  assigned_with: str) -> Counter:
+                  assigned_with: str, shared: _Shared) -> Counter:
     today = ctx.local_date(at)
     if kind == "remediation":
         derive_items(session, ctx, today, at)  # findings become items when remediation opens
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
-    mark = read_mark(session, ctx.id, f"phase:{kind}")
-    candidates = plan_candidates(session, ctx, today, {kind},
-                                 assignments=assigned_with == kind, since=mark.since)
+    mark = shared.marks[f"phase:{kind}"]
+    candidates = plan_candidates(session, ctx, today, {kind}, assignments=assigned_with == kind,
+                                 since=mark.since, open_instances=shared.found)
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
-    return _claim(session, ctx, candidates, at, mark)
+    return _claim(session, ctx, candidates, at, mark, shared)
 
 
 def program_step(
@@ -125,37 +153,42 @@ def program_step(
     running."""
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
-        return _program_claims(session, ctx, running, at, phases(session, program_id))
+        shared = _Shared(session, ctx, ctx.local_date(at), ["program"])
+        claimed = _program_claims(session, ctx, running, at, phases(session, program_id), shared)
+        shared.record()
+        return claimed
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    plan_phases: list[Phase]) -> Counter:
+                    plan_phases: list[Phase], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
-    if ended_on(session, ctx.id) is not None:  # completed: its final summary is all it still sends
+    if ended_by(plan_phases) is not None:  # completed: its final summary is all it still sends
         final = [] if ctx.program.archived_at else summary_candidates(session, ctx)
         return _claim(session, ctx, final, at)
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
     resting = {p.kind for p in plan_phases} - set(running)
     # Which phases run changes only with a transition, a write: a mark for this step holds for one set.
-    mark = read_mark(session, ctx.id, "program")
+    mark = shared.marks["program"]
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
-                                 assignments=assignment_phase(plan_phases) not in running)
-    # Extension decisions any day of the program; a phase's own content when that phase is not running.
-    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting))
+                                 assignments=assignment_phase(plan_phases) not in running,
+                                 open_instances=shared.found)
+    # Extension decisions any day of the program; remediation items whatever the phase (self-check forms are
+    # chased only while self-check runs: never here).
+    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
     candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
-    return _claim(session, ctx, candidates, at, mark)
+    return _claim(session, ctx, candidates, at, mark, shared)
 
 
 def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], at: datetime,
-           mark: Mark | None = None) -> Counter:
-    """Claims the candidates; with the step's mark, records in the same transaction that it claimed everything
-    due today."""
+           mark: Mark | None = None, shared: _Shared | None = None) -> Counter:
+    """Claims the candidates; with the step's mark, notes that it claimed everything due today (recorded in
+    the same transaction, by `shared.record`)."""
     claimed = Counter(kind for _id, kind in claim(session, ctx, candidates, at))
-    if mark is not None:
-        record_mark(session, ctx.id, mark, ctx.local_date(at))
+    if mark is not None and shared is not None:
+        shared.done.append(mark)
     return claimed
 
 
@@ -190,13 +223,15 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     with sessions.begin() as session:
         ctx = load_program(session, program_id)
         today = ctx.local_date(at)
-        transitions = advance(session, ctx, today, at)
-        plan_phases = phases(session, program_id)  # as the advance left them
+        plan_phases = phases(session, program_id)
+        transitions = advance(session, ctx, today, at, plan_phases=plan_phases)  # moves these phases
         running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)
+        shared = _Shared(session, ctx, today, _scopes(running))
         for kind in running:
-            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with)
-        result.claimed += _program_claims(session, ctx, running, at, plan_phases)
+            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, shared)
+        result.claimed += _program_claims(session, ctx, running, at, plan_phases, shared)
+        shared.record()
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)
     return result
 

@@ -3,6 +3,6 @@
 (extensions.py)."""
 
 from db.ladders.parts import CONTENT_PARTS, content_candidates
-from db.ladders.tasks import bulletin_candidates, plan_candidates
+from db.ladders.tasks import OpenInstances, bulletin_candidates, plan_candidates
 
-__all__ = ["CONTENT_PARTS", "bulletin_candidates", "content_candidates", "plan_candidates"]
+__all__ = ["CONTENT_PARTS", "OpenInstances", "bulletin_candidates", "content_candidates", "plan_candidates"]

@@ -5,21 +5,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.models import ExtensionRequest, Task, Unit
-from db.notices import Candidate, notice_key
+from db.notices import Candidate, core, notice_key
 from db.programs import ProgramContext
 from schedule import text
 
+_REQUESTS = (
+    select(ExtensionRequest.id, ExtensionRequest.from_due, ExtensionRequest.to_due, ExtensionRequest.reason,
+           ExtensionRequest.state, ExtensionRequest.unit_id, ExtensionRequest.decision_note,
+           ExtensionRequest.decided_by, Unit.code.label("unit_code"), Task.code.label("task_code"))
+    .join(Unit, Unit.id == ExtensionRequest.unit_id).join(Task, Task.id == ExtensionRequest.task_id)
+    .where(ExtensionRequest.program_id == bindparam("program_id")).order_by(ExtensionRequest.id)
+)
+
 
 def extension_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
-    rows = session.execute(
-        select(ExtensionRequest, Unit.code, Task.code)
-        .join(Unit, Unit.id == ExtensionRequest.unit_id).join(Task, Task.id == ExtensionRequest.task_id)
-        .where(ExtensionRequest.program_id == ctx.id).order_by(ExtensionRequest.id)
-    ).all()
+    rows = [(request, request.unit_code, request.task_code)  # its columns, named as the request's
+            for request in core(session, _REQUESTS, {"program_id": ctx.id}).all()]
     coordinator = ctx.program.coordinator_unit_id
     candidates = []
     for request, code, task_code in rows:

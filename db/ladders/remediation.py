@@ -10,27 +10,29 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.models import Finding, RemediationItem, Task, Unit
-from db.notices import Candidate, notice_key
+from db.notices import Candidate, core, notice_key
 from db.programs import ProgramContext
 from schedule import rung, text
 
+_OPEN_ITEMS = (
+    select(RemediationItem.code, RemediationItem.title, RemediationItem.due, RemediationItem.unit_id,
+           Unit.code.label("unit_code"), Finding.kind.label("finding_kind"), Task.code.label("task_code"))
+    .join(Unit, Unit.id == RemediationItem.unit_id)
+    .join(Finding, Finding.id == RemediationItem.finding_id)
+    .outerjoin(Task, Task.id == RemediationItem.task_id)
+    .where(RemediationItem.program_id == bindparam("program_id"), RemediationItem.state == "open")
+    .order_by(RemediationItem.id)
+)
+
 
 def remediation_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
-    rows = session.execute(
-        select(RemediationItem, Unit.code, Finding.kind, Task.code)
-        .join(Unit, Unit.id == RemediationItem.unit_id)
-        .join(Finding, Finding.id == RemediationItem.finding_id)
-        .outerjoin(Task, Task.id == RemediationItem.task_id)
-        .where(RemediationItem.program_id == ctx.id, RemediationItem.state == "open")
-        .order_by(RemediationItem.id)
-    ).all()
     candidates = []
-    for item, code, finding_kind, task_code in rows:
-        candidates += _item_candidates(ctx, today, item, code, finding_kind, task_code)
+    for item in core(session, _OPEN_ITEMS, {"program_id": ctx.id}).all():  # its columns, named as the item's
+        candidates += _item_candidates(ctx, today, item, item.unit_code, item.finding_kind, item.task_code)
     return candidates
 
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.gates import phase_decision
 from db.models import Phase
-from db.notices import Candidate, notice_key
+from db.notices import Candidate, core, notice_key
 from db.programs import ProgramContext
 from db.selfcheck import returns_by_unit, units_with_tasks
 from schedule import rung, text
 
+_SELF_CHECK = select(Phase.state, Phase.start, Phase.end, Phase.name).where(
+    Phase.program_id == bindparam("program_id"), Phase.kind == "self_check")
+
 
 def selfcheck_candidates(session: Session, ctx: ProgramContext, today: date) -> list[Candidate]:
-    phase = session.scalar(select(Phase).where(Phase.program_id == ctx.id, Phase.kind == "self_check"))
+    phase = core(session, _SELF_CHECK, {"program_id": ctx.id}).first()  # its columns, named as the phase's
     if phase is None or phase.state not in ("open", "overrun") or today < phase.start:
         return []
     decision = phase_decision(session, ctx.id, "self_check")

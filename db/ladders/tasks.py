@@ -6,27 +6,40 @@ a slot) is due; the slot goes into the notice key (db.notices.notice_key), and d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, cached_property
 
 from sqlalchemy import (
     Date,
     Integer,
     Select,
     and_,
+    bindparam,
     cast,
-    column,
     exists,
     func,
     literal,
     or_,
     select,
-    values,
 )
 from sqlalchemy.orm import Session
 
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
-from db.notices import SELECTED, Candidate, Selected, notice_key, sql_json, sql_key, sql_text
+from db.notices import (
+    PROGRAM,
+    SELECTED,
+    Candidate,
+    Selected,
+    core,
+    json_rows,
+    notice_key,
+    sql_json,
+    sql_key,
+    sql_rows,
+    sql_text,
+)
 from db.phases import waiting_assignment
 from db.programs import ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
@@ -44,13 +57,15 @@ def plan_candidates(
     assignments: bool = False,
     program_notices: bool = False,
     since: date | None = None,
+    open_instances: OpenInstances | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
     then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
-    bulletin), and what only a write brings (the 交办, the phase notices) is held already.
+    bulletin), and what only a write brings (the 交办, the phase notices) is held already. `open_instances`:
+    the program's open instances as read for today by another step of the same check.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -61,9 +76,10 @@ def plan_candidates(
         candidates += _assignments(session, ctx)
     if (task_phases is None or task_phases) and since != today:
         moved = _Moved(today, since)
-        candidates += _before_due(session, ctx, moved, calendar, task_phases)
-        candidates += _overdue_and_escalations(session, ctx, moved, calendar, task_phases)
-        candidates += _report_missing(session, ctx, today, calendar, task_phases)
+        found = open_instances or OpenInstances(session, ctx, today)
+        candidates += _before_due(session, ctx, moved, found, task_phases)
+        candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
+        candidates += _report_missing(ctx, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
     if program_notices and since != today:
@@ -91,34 +107,81 @@ class _Moved:
         return found
 
 
-def _open_instances(ctx: ProgramContext, task_phases: set[str] | None):
-    query = (
-        select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.status,
-               TaskInstance.window_start, TaskInstance.last_report_at, Task.recurrence)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.status != "done",
-               TaskInstance.retired_on.is_(None))
-    )
-    return query if task_phases is None else query.where(Task.phase_kind.in_(sorted(task_phases)))
+_OPEN = (TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.status != "done",
+         TaskInstance.retired_on.is_(None))
+_DUES = (select(Task.phase_kind, TaskInstance.due).join(Task, Task.id == TaskInstance.task_id)
+         .where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
+_REPORTING = (
+    select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.window_start,
+           TaskInstance.last_report_at, Task.phase_kind)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(*_OPEN, or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
+           or_(TaskInstance.due.is_(None), TaskInstance.due >= bindparam("today", type_=Date)),
+           TaskInstance.window_start <= bindparam("today", type_=Date))
+)
+
+
+class OpenInstances:
+    """The program's open instances as the ladder reads them on `today`: their due dates by phase, and those a
+    progress report is owed for (report_missing), with their units. Read when first asked, once for all the
+    claim steps of one check: a step writes notices, marks and remediation items, never what is read here."""
+
+    def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
+        self.session, self.ctx, self.today = session, ctx, today
+
+    @cached_property
+    def _dues(self) -> list[tuple[str | None, date]]:
+        return sorted(core(self.session, _DUES, {"program_id": self.ctx.id}).all(), key=lambda row: row[1])
+
+    def dues(self, task_phases: set[str] | None, wanted: Callable[[date], bool]) -> list[date]:
+        """The distinct due dates of the open instances of `task_phases` (None: all) that are `wanted`."""
+        return list(dict.fromkeys(due for kind, due in self._dues
+                                  if (task_phases is None or kind in task_phases) and wanted(due)))
+
+    @cached_property
+    def _reports_owed(self) -> list[tuple]:
+        """(instance id, task id, code, due, anchor, slot, phase): a progress report owed today since `anchor`
+        (the last report, or the window's start), its `slot`-th reminder."""
+        every = self.ctx.policies.reminders.report_every_workdays
+        calendar = self.ctx.policies.work_calendar()
+        owed, slots = [], {}
+        for instance_id, task_id, code, due, window_start, last_report_at, kind in core(
+                self.session, _REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+            anchor = self.ctx.local_date(last_report_at) if last_report_at else window_start
+            # The calendar is asked once per anchor day, never once per instance.
+            if anchor not in slots:
+                slots[anchor] = report_slot(self.today, anchor, every, calendar)
+            if (slot := slots[anchor]) is not None:
+                owed.append((instance_id, task_id, code, due, anchor, slot, kind))
+        return owed
+
+    def reports_owed(self, task_phases: set[str] | None) -> list[tuple]:
+        return [row for row in self._reports_owed if task_phases is None or row[-1] in task_phases]
+
+    @cached_property
+    def recipients(self) -> Recipients:
+        """Who answers for the tasks a report is owed for."""
+        return Recipients(self.session, self.ctx.id, task_ids=[row[1] for row in self._reports_owed])
+
+
+_FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
+_UNASSIGNED = (
+    select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
+    .join(Task, Task.id == TaskInstance.task_id)
+    .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
+           TaskInstance.retired_on.is_(None),
+           ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+           # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
+           Task.phase_kind.not_in(bindparam("waiting", expanding=True)))
+)
 
 
 def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    first_open = session.scalar(
-        select(Phase.id).where(Phase.program_id == ctx.id, Phase.state != "pending").limit(1)
-    )
-    if first_open is None:
+    if core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is None:
         return []
-    first_instance = (
-        select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
-        .join(Task, Task.id == TaskInstance.task_id)
-        .where(TaskInstance.program_id == ctx.id, Task.active.is_(True), TaskInstance.seq == 0,
-               TaskInstance.retired_on.is_(None),
-               ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
-               # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
-               Task.phase_kind.not_in(sorted(waiting_assignment(session, ctx.id))))
-    )
-    unassigned = session.execute(first_instance).all()
+    unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
+                                               "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,
@@ -162,73 +225,110 @@ class _Answering:
                 .outerjoin(self.member, self.member.c.id == UnitMember.member_id))
 
 
-def _rungs(session: Session, ctx: ProgramContext, task_phases, moved: _Moved, rung_of,
-           *where) -> dict[date, tuple]:
+def _rungs(found: OpenInstances, task_phases, moved: _Moved, rung_of,
+           wanted: Callable[[date], bool]) -> dict[date, tuple]:
     """due date → its rung today, for the distinct due dates of the open instances whose rung moved: the
     ladder is asked once per date, never once per task."""
-    dues = session.scalars(_open_instances(ctx, task_phases).with_only_columns(TaskInstance.due)
-                           .where(*where).distinct()).all()
-    return moved.rungs(dues, rung_of)
+    return moved.rungs(found.dues(task_phases, wanted), rung_of)
 
 
-def _on_rung(session: Session, ctx: ProgramContext, kind: str, task_phases, rungs: dict[date, tuple],
-             parts, data, *, roles=("lead", "co"), unit_id=None, audience="unit", subject=False,
-             skip_unit=None) -> list[Selected]:
+@dataclass(frozen=True)
+class _Rule:
+    """One rule of the ladder on its rungs: the notice kind, the parts of its key and its data (SQL, given who
+    answers and the instances on a rung), and whom it goes to: every answering unit, the lead units first (so
+    a unit reached twice on one task, itself and through a collective, answers as lead), or the coordinator
+    (`to_coordinator`). `skips_coordinator`: the coordinator gets none of them (never escalated to about
+    itself)."""
+
+    kind: str
+    parts: Callable
+    data: Callable
+    roles: tuple[str, ...] = ("lead", "co")
+    audience: str = "unit"
+    subject: bool = False
+    to_coordinator: bool = False
+    skips_coordinator: bool = False
+
+
+def _slot(t, role=None) -> dict:
+    base = {"slot": t.c.number, "overdue_workdays": t.c.late}
+    return base if role is None else base | {"role": role}
+
+
+_BEFORE_DUE = _Rule("before_due", lambda who, t: (who.code, t.c.due, t.c.number),
+                    lambda t, role: {"workdays": t.c.number, "role": role})
+_OVERDUE = _Rule("overdue", lambda who, t: (who.code, t.c.due, t.c.number), _slot)
+# 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied; the
+# coordinator's own tasks are chased like any unit's, never escalated to itself.
+_TO_LEADER = _Rule("escalation", lambda who, t: (who.code, "leader", t.c.due, t.c.number),
+                   lambda t, _role: _slot(t), roles=("lead",), audience="leader", subject=True,
+                   skips_coordinator=True)
+_TO_COORDINATOR = _Rule("escalation", lambda who, t: ("coordinator", who.code, t.c.due, t.c.number),
+                        lambda t, _role: _slot(t), roles=("lead",), subject=True, to_coordinator=True,
+                        skips_coordinator=True)
+_RUNGS = {"due": Date(), "number": Integer(), "late": Integer()}
+_COORDINATOR = bindparam("coordinator", type_=Integer)
+
+
+def _on_rung(session: Session, ctx: ProgramContext, rule: _Rule, task_phases,
+             rungs: dict[date, tuple]) -> list[Selected]:
     """The notices of one rule for every recipient of an open instance whose due date is on `rungs`
     (due → (number, overdue workdays)), keyed `kind:program:instance:…parts`, those already held left out.
-    `parts` and `data` take (recipients, rung table) and give SQL expressions; the lead units go first, so a
-    unit reached twice on one task (itself and through a collective) answers as lead. `skip_unit` is a
-    unit that gets none of them (the coordinator is never escalated to about itself)."""
+    The statements are built once (per database, rule, role and filter) and take the rungs as a parameter."""
     if not rungs:
         return []
-    table = values(column("due", Date), column("number", Integer), column("late", Integer), name="rungs")
-    table = table.data([(due, number, late) for due, (number, late, *_) in rungs.items()]).cte("rungs")
+    dialect, coordinator = session.get_bind().dialect.name, ctx.program.coordinator_unit_id
+    table = [(due, number, late) for due, (number, late, *_) in rungs.items()]
+    params = {"program_id": ctx.id, "coordinator": coordinator, "phases": sorted(task_phases or ()),
+              "rungs": json_rows(session, _RUNGS, table)}
+    skipping = rule.skips_coordinator and coordinator is not None
+    return [Selected(rule.kind, _rung_query(dialect, rule, role, task_phases is not None, skipping), params)
+            for role in rule.roles]
+
+
+@cache
+def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bool) -> Select:
+    table = sql_rows(dialect, "rungs", _RUNGS)
     # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
     # due), the open statuses named for it; then their task and recipients by key lookups.
     due = (select(TaskInstance.id, TaskInstance.task_id, TaskInstance.due, table.c.number, table.c.late,
                   TaskUnit.unit_id, TaskUnit.role)
            .select_from(table).join(TaskInstance, TaskInstance.due == table.c.due)
            .join(TaskUnit, TaskUnit.task_id == TaskInstance.task_id)
-           .where(TaskInstance.program_id == ctx.id, TaskInstance.status.in_(OPEN_STATUSES),
+           .where(TaskInstance.program_id == PROGRAM, TaskInstance.status.in_(OPEN_STATUSES),
                   TaskInstance.retired_on.is_(None))
            .cte("on_rung").prefix_with("MATERIALIZED"))
     who = _Answering()
-    key = sql_key(kind, ctx.id, due.c.id, *parts(who, due))
+    key = sql_key(rule.kind, PROGRAM, due.c.id, *rule.parts(who, due))
     tasks = [Task.id == due.c.task_id, Task.active.is_(True)]
-    if task_phases is not None:
-        tasks.append(Task.phase_kind.in_(sorted(task_phases)))
-    chosen = []
-    for role in roles:
-        recipient = who.unit_id if unit_id is None else literal(unit_id)
-        columns = (key, sql_text(kind), recipient, sql_text(audience),
-                   due.c.id, Task.code, due.c.due, who.unit_id if subject else cast(literal(None), Integer),
-                   sql_json(session, data(due, sql_text(role))))
-        query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
-        query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
-        query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
-        chosen.append(Selected(kind, query if skip_unit is None else query.where(who.unit_id != skip_unit)))
-    return chosen
+    if phased:
+        tasks.append(Task.phase_kind.in_(bindparam("phases", expanding=True)))
+    recipient = _COORDINATOR if rule.to_coordinator else who.unit_id
+    columns = (key, sql_text(rule.kind), recipient, sql_text(rule.audience),
+               due.c.id, Task.code, due.c.due, who.unit_id if rule.subject else cast(literal(None), Integer),
+               sql_json(dialect, rule.data(due, sql_text(role))))
+    query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
+    query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
+    query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
+    return query.where(who.unit_id != _COORDINATOR) if skipping else query
 
 
-def _before_due(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
+def _before_due(session, ctx, moved: _Moved, found: OpenInstances, task_phases) -> list[Selected]:
     offsets = ctx.policies.reminders.before_due_workdays
-    today = moved.today
+    today, calendar = moved.today, ctx.policies.work_calendar()
     horizon = before_due_horizon(today, max(offsets), calendar)
 
     def offset(day: date, due: date) -> tuple | None:
         found = before_due_offset(day, due, offsets, calendar)
         return None if found is None else (found, 0)
 
-    rungs = _rungs(session, ctx, task_phases, moved, offset, TaskInstance.due > today,
-                   TaskInstance.due <= horizon)
-    return _on_rung(session, ctx, "before_due", task_phases, rungs,
-                    lambda who, t: (who.code, t.c.due, t.c.number),
-                    lambda t, role: {"workdays": t.c.number, "role": role})
+    rungs = _rungs(found, task_phases, moved, offset, lambda due: today < due <= horizon)
+    return _on_rung(session, ctx, _BEFORE_DUE, task_phases, rungs)
 
 
-def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases) -> list[Selected]:
-    policy = ctx.policies.reminders
-    coordinator = ctx.program.coordinator_unit_id
+def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
+                             task_phases) -> list[Selected]:
+    policy, calendar = ctx.policies.reminders, ctx.policies.work_calendar()
 
     def step(day: date, due: date) -> tuple | None:
         found = rung(day, due, policy, calendar)
@@ -236,49 +336,21 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, calendar, task_phases)
             return None  # not yet overdue that day
         return found.number, found.overdue_workdays, found.escalated
 
-    rungs = _rungs(session, ctx, task_phases, moved, step, TaskInstance.due < moved.today)
-
-    def slot(t, role=None) -> dict:
-        base = {"slot": t.c.number, "overdue_workdays": t.c.late}
-        return base if role is None else base | {"role": role}
-
-    chosen = _on_rung(session, ctx, "overdue", task_phases, rungs,
-                      lambda who, t: (who.code, t.c.due, t.c.number), slot)
-    # 督办: past the allowed number of 催办, the lead unit's leader and the coordinator are copied; the
-    # coordinator's own tasks are chased like any unit's, never escalated to itself.
+    rungs = _rungs(found, task_phases, moved, step, lambda due: due < moved.today)
     escalated = {due: found for due, found in rungs.items() if found[2]}
-    chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
-                       lambda who, t: (who.code, "leader", t.c.due, t.c.number),
-                       lambda t, _role: slot(t), roles=("lead",), audience="leader", subject=True,
-                       skip_unit=coordinator)
-    if coordinator is not None:
-        chosen += _on_rung(session, ctx, "escalation", task_phases, escalated,
-                           lambda who, t: ("coordinator", who.code, t.c.due, t.c.number),
-                           lambda t, _role: slot(t), roles=("lead",), unit_id=coordinator, subject=True,
-                           skip_unit=coordinator)
+    chosen = _on_rung(session, ctx, _OVERDUE, task_phases, rungs)
+    chosen += _on_rung(session, ctx, _TO_LEADER, task_phases, escalated)
+    if ctx.program.coordinator_unit_id is not None:
+        chosen += _on_rung(session, ctx, _TO_COORDINATOR, task_phases, escalated)
     return chosen
 
 
-def _report_missing(session, ctx, today, calendar, task_phases) -> list[Candidate]:
+def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> list[Candidate]:
     every = ctx.policies.reminders.report_every_workdays
-    rows = session.execute(_open_instances(ctx, task_phases).where(
-        or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
-        or_(TaskInstance.due.is_(None), TaskInstance.due >= today),
-        TaskInstance.window_start <= today,
-    ))
-    due_now, slots = [], {}
-    for instance_id, task_id, code, due, _status, window_start, last_report_at, _recurrence in rows:
-        anchor = ctx.local_date(last_report_at) if last_report_at else window_start
-        # The calendar is asked once per anchor day, never once per instance.
-        if anchor not in slots:
-            slots[anchor] = report_slot(today, anchor, every, calendar)
-        if (slot := slots[anchor]) is not None:
-            due_now.append((instance_id, task_id, code, due, anchor, slot))
-    recipients = Recipients(session, ctx.id, task_ids=[row[1] for row in due_now])
     candidates = []
-    for instance_id, task_id, code, due, anchor, slot in due_now:
+    for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
         data = {"since": anchor.isoformat(), "workdays": slot * every}
-        for r in recipients.of(task_id, "lead"):
+        for r in found.recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)
             candidates.append(
                 _instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data)
@@ -286,15 +358,20 @@ def _report_missing(session, ctx, today, calendar, task_phases) -> list[Candidat
     return candidates
 
 
+_UNITS = select(Unit.id).where(Unit.program_id == PROGRAM,
+                               ~exists().where(UnitMember.collective_id == Unit.id))
+_STARTED = (select(Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
+                   Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state != "pending")
+            .order_by(Phase.id))
+
+
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = session.scalars(
-        select(Unit.id).where(Unit.program_id == ctx.id, ~exists().where(UnitMember.collective_id == Unit.id))
-    ).all()
+    unit_ids = core(session, _UNITS, {"program_id": ctx.id}).scalars().all()
     candidates = []
-    for phase in session.scalars(select(Phase).where(Phase.program_id == ctx.id, Phase.state != "pending")):
+    for phase in core(session, _STARTED, {"program_id": ctx.id}):
         data = {
             "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
             "end": phase.end.isoformat()}

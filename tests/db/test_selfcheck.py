@@ -380,6 +380,18 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
     assert keys(sessions, date(2024, 8, 12)) == []  # closing approved: no more chasing
 
 
+@pytest.mark.parametrize("state", ["pending", "closed"])
+def test_forms_are_chased_only_while_self_check_runs(tmp_path, state):
+    """The daily check's program step leaves the self-check forms out while the phase rests (flows.check):
+    nothing of a phase not running is ever chased, in its window or after it, forms back or not."""
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        set_phase(session, "demo-city", "self_check", state)
+    for day in (date(2024, 6, 3), date(2024, 7, 30), date(2024, 8, 9)):
+        with sessions.begin() as session:
+            assert content_candidates(session, ctx_of(session), day, ("self_check",)) == []
+
+
 def test_the_decision_form_requires_who_decided():
     import pydantic
 
