@@ -81,8 +81,10 @@ _QUEUED = (select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTE
            .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
            .where(*_QUEUED_WHERE).order_by(_NOTICES.c.id))
 _UNITS = Unit.__table__
-# Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice.
-_OWED = exists().where(*_QUEUED_WHERE, _NOTICES.c.unit_id == _UNITS.c.id)
+# Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice. The owed
+# units are those of the queued notices read just before: on PostgreSQL each statement sees the latest
+# commits, so asking the notices again could miss a unit whose notices an overlapping dispatch took between.
+_OWED = _UNITS.c.id.in_(bindparam("owed", expanding=True))
 _RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, case((_OWED, _UNITS.c.notify)),
                       case((_OWED, _UNITS.c.leader_notify)))
                .where(_UNITS.c.program_id == bindparam("program")))
@@ -333,7 +335,9 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
                 taken[notice_id][route] = (state, message_id)
         if not queued:
             return None
-        units = {row.id: _Unit(*row) for row in session.execute(_RECIPIENTS, {"program": program_id})}
+        owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
+        units = {row.id: _Unit(*row) for row in session.execute(
+            _RECIPIENTS, {"program": program_id, "owed": owed_units})}
         program = _Program(ctx or load_program(session, program_id), units, today)
         session.expunge_all()
     groups: dict[tuple, list[int]] = defaultdict(list)

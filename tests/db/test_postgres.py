@@ -12,10 +12,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
-from db import Notice, import_program
+from db import Notice, get_engine, import_program
 from flows import Settings, Wiring, run_check
+from flows.check import dispatch_step
 from notifications import OutboxNotifier
 from schedule import read_plan
 from tests.support.postgres import cluster_or_skip
@@ -79,3 +80,40 @@ def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
         run_scenarios(campaign, kills=[(point, 1) for point in POINTS], overlaps=[4, 2], downtimes=[10])
         assert campaign.tally.kills_by_point == {point: 1 for point in POINTS}
         assert_exactly_once(campaign)
+
+
+def test_a_dispatch_keeps_the_channels_of_what_it_read_queued_when_another_takes_it(postgres_url, tmp_path):
+    """On PostgreSQL each statement sees the latest commits. An overlapping dispatch that takes a unit's
+    notices between this dispatch's read of the queue and its read of the recipients must not leave that unit
+    without its channels (it did: a TypeError on a notify list never read); the notices are simply not taken
+    twice."""
+    from bench.fault_campaign import fresh_database  # a database of its own: the module's holds a replay
+
+    url = fresh_database(postgres_url, "overlap")
+    wired = Wiring(Settings(home=tmp_path, database_url=url))
+    with wired.transaction() as session:
+        import_program(session, read_plan(PLANS / "chengdu-2023").program, morning(date(2023, 2, 28)))
+    run_check(wired.sessions, "chengdu-2023", morning(date(2023, 3, 1), 6, 0), OutboxNotifier(
+        tmp_path / "outbox.jsonl", wired.sessions))  # before the sending window: claimed, not sent
+    engine, taken = get_engine(url), []
+
+    def another_dispatch_takes_a_unit(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT units.id") and not taken:
+            with engine.begin() as other:  # another connection: committed before the read goes on
+                taken.append(other.execute(text(
+                    "UPDATE notices SET state = 'sending' WHERE state = 'queued' AND unit_id = "
+                    "(SELECT min(unit_id) FROM notices WHERE state = 'queued') RETURNING id"
+                )).scalars().all())
+
+    event.listen(engine, "before_cursor_execute", another_dispatch_takes_a_unit)
+    try:
+        result = dispatch_step(wired.sessions, "chengdu-2023", OutboxNotifier(
+            tmp_path / "outbox.jsonl", wired.sessions), morning(date(2023, 3, 1), 9, 0))
+    finally:
+        event.remove(engine, "before_cursor_execute", another_dispatch_takes_a_unit)
+    assert taken and taken[0] and result is not None and result.messages > 0
+    lines = (tmp_path / "outbox.jsonl").read_text("utf-8").splitlines()
+    sent = {i for line in lines for i in json.loads(line)["notice_ids"]}
+    assert sent and not sent & set(taken[0])
+    with wired.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued")) == 0
