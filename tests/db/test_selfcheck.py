@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db import (
     CoordinatorDecision,
@@ -32,6 +32,8 @@ from db import (
     load_program,
     record_report,
 )
+from db.models import InstallationSecret
+from db.signatures import installation_key
 from duban import SimulatedUnits
 from notifications import (
     META_SHEET,
@@ -378,6 +380,23 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
                 decided_by="王主任", decided_at=at(date(2024, 8, 9)))
         )
     assert keys(sessions, date(2024, 8, 12)) == []  # closing approved: no more chasing
+
+
+def test_the_signing_key_is_read_once_per_transaction(tmp_path):
+    """An import signs and verifies every form with the key read once; a transaction after it reads it again
+    (one written in a transaction rolled back is gone with it)."""
+    sessions, _ = make_db(tmp_path)
+    replaced = "ab" * 32
+    with sessions() as session:
+        first = installation_key(session, "probe")
+        session.commit()
+        assert installation_key(session, "probe") == first
+        with sessions.begin() as other:
+            other.execute(update(InstallationSecret).where(InstallationSecret.name == "probe")
+                          .values(value=replaced))
+        assert installation_key(session, "probe") == first  # held by the transaction that read it
+        session.commit()
+        assert installation_key(session, "probe") == bytes.fromhex(replaced)
 
 
 def test_the_decision_form_requires_who_decided():
