@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
+    SENT,
     AssignmentAck,
     DoneClaim,
     InvalidInput,
@@ -40,7 +41,6 @@ from db import (
     submit_report,
     unacknowledged,
 )
-from db.assignments import SENT
 from duban.simulation.evidence import write_evidence
 from flows import CheckResult, run_check
 from notifications import Notifier

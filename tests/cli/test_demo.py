@@ -10,8 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from duban import app
-from duban.simulation.days import UnitModel
+from duban import UnitModel, app
 
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[2] / "plans"

@@ -19,6 +19,7 @@ from db import (
     CoordinatorDecision,
     Event,
     Finding,
+    InstallationSecret,
     Phase,
     SelfCheckReturn,
     SelfCheckRow,
@@ -28,12 +29,11 @@ from db import (
     derive_items,
     evaluate,
     import_program,
+    installation_key,
     list_items,
     load_program,
     record_report,
 )
-from db.models import InstallationSecret
-from db.signatures import installation_key
 from duban import SimulatedUnits
 from notifications import (
     META_SHEET,
