@@ -332,7 +332,11 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
+    fresh: dict[tuple[int, str], list[int]] = {}  # recipient → its group of notices no route answered for yet
     for notice_id, unit_id, audience in queued:
+        if (unit_id, audience) in fresh and notice_id not in taken:  # the common case, in one step
+            fresh[(unit_id, audience)].append(notice_id)
+            continue
         if (unit_id, audience) not in routes:
             unit = units[unit_id]
             urls = tuple(unit.leader_notify or unit.notify) if audience == "leader" else tuple(unit.notify)
@@ -346,7 +350,10 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
         resume = next(
             (rows[r.route][1] for r in owed if r.route in rows and rows[r.route][0] == "retry"), None
         )
-        groups[(unit_id, audience, owed, resume)].append(notice_id)
+        group = groups[(unit_id, audience, owed, resume)]
+        group.append(notice_id)
+        if not rows:
+            fresh[(unit_id, audience)] = group
     if settled:
         with sessions.begin() as session:
             inflight.settle_notices(session, settled, at)
@@ -357,7 +364,8 @@ def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route,
           program_id: str, owner: str, at: datetime) -> list[_Queued]:
     """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
     overlapping check's update finds these rows taken. Empty when another run got there first."""
-    taken = [_Queued(*row) for row in session.execute(_TAKE, {"ids": notice_ids, "message": message_id})]
+    rows = session.execute(_TAKE, {"ids": notice_ids, "message": message_id}).all()  # one fetch for all
+    taken = [_Queued(*row) for row in rows]
     if not taken:
         return []
     lease = at + inflight.LEASE

@@ -182,7 +182,8 @@ _SETTLE_NOTICES = _settling(":ids", "").bindparams(bindparam("ids", expanding=Tr
 def settle_message(session: Session, message_id: str, at: datetime, channel: str | None) -> dict[str, int]:
     """The notices the message holds (`sending`) take their state from their routes, in one statement; returns
     how many took each state. `channel` (masked) is the one the notifier names for the message."""
-    return Counter(session.scalars(_SETTLE_MESSAGE, {"message_id": message_id, "at": at, "channel": channel}))
+    return Counter(session.scalars(_SETTLE_MESSAGE, {"message_id": message_id, "at": at,
+                                                     "channel": channel}).all())
 
 
 def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dict[str, int]:
@@ -191,7 +192,7 @@ def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dic
     states: Counter = Counter()
     for start in range(0, len(notice_ids), 5000):
         states.update(session.scalars(_SETTLE_NOTICES, {"ids": notice_ids[start:start + 5000], "at": at,
-                                                       "channel": None}))
+                                                       "channel": None}).all())
     return states
 
 
