@@ -2,8 +2,8 @@
 (ProgramArchived), whoever writes it (the command line, the portal, an import).
 
 The program row is read from the session's identity map, where the writer's load_program left it, so the hook
-costs no query on the hot path. When it is not there, the hook reads it once and holds it until the
-transaction ends: the identity map holds rows only while someone else does, and a writer flushes many times.
+costs no query on the hot path. When it is not there, the hook reads what it needs of it (a few columns, not
+the whole row with its policies) once and holds it until the transaction ends: a writer flushes many times.
 db.engine imports this module, so the hook is in place for every session made on one of its engines.
 """
 
@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, inspect
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
 from db.models import Program
 from db.programs import InvalidInput
 from schedule import text
 
-_HELD = "duban.archive_checked"  # session.info: program id → the Program row read by the hook
+_HELD = "duban.archive_checked"  # session.info: program id → what the hook read of it (_ARCHIVED), or None
+_P = Program.__table__.c
+_ARCHIVED = select(_P.id, _P.archived_at, _P.timezone, _P.language).where(_P.id == bindparam("program"))
 
 
 class ProgramArchived(InvalidInput):
@@ -40,9 +42,10 @@ def _refuse_archived_writes(session: Session, _context, _instances) -> None:
             continue
         program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
         if program is None:
-            with session.no_autoflush:
-                program = session.get(Program, program_id)
-            session.info.setdefault(_HELD, {})[program_id] = program
+            held = session.info.setdefault(_HELD, {})
+            if program_id not in held:  # a Core read on the session: never autoflushed
+                held[program_id] = session.execute(_ARCHIVED, {"program": program_id}).one_or_none()
+            program = held[program_id]
         if program is not None and program.archived_at is not None:
             refuse(program)
 
@@ -53,6 +56,7 @@ def _let_go(session: Session, transaction) -> None:
         session.info.pop(_HELD, None)
 
 
-def refuse(program: Program) -> None:
+def refuse(program) -> None:
+    """`program`: the Program row, or what the hook read of it (id, archived_at, timezone, language)."""
     on = program.archived_at.astimezone(ZoneInfo(program.timezone)).date().isoformat()
     raise ProgramArchived(text(program.language, "program_end.archived_refused", program=program.id, on=on))

@@ -24,7 +24,7 @@ from db.models.selfcheck import Finding
 from db.notices import core
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
-from db.tasks import REPORT_STATUSES, current_instances, record_report
+from db.tasks import REPORT_STATUSES, TASK_BY_CODE, UNIT_BY_CODE, current_instances, record_report
 from schedule import clean_optional, text
 
 DUE_WORKDAYS = 20
@@ -99,9 +99,17 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
     return created
 
 
+# A unit's report on its item and the evidence it adds look these up, built once (db.programs on why).
+_ITEM = select(RemediationItem).where(RemediationItem.program_id == bindparam("program"),
+                                      RemediationItem.code == bindparam("code"))
+_RANKED = current_instances(bindparam("program"))
+_OF_TASK = (_RANKED.c.task_id == bindparam("task_id"), _RANKED.c.rank == 1)
+_CURRENT_ID = select(_RANKED.c.id).where(*_OF_TASK)
+_CURRENT_STATUS = select(_RANKED.c.status).where(*_OF_TASK)
+
+
 def _item(session: Session, ctx: ProgramContext, code: str) -> RemediationItem:
-    item = session.scalar(select(RemediationItem).where(RemediationItem.program_id == ctx.id,
-                                                        RemediationItem.code == code.strip()))
+    item = session.scalar(_ITEM, {"program": ctx.id, "code": code.strip()})
     if item is None:
         raise NotFound(text(ctx.language, "remediation.missing", program=ctx.id, code=code))
     return item
@@ -156,21 +164,18 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
 
 
 def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str | None:
-    ranked = current_instances(ctx.id)
-    return session.scalar(select(ranked.c.status).where(ranked.c.task_id == task_id, ranked.c.rank == 1))
+    return session.scalar(_CURRENT_STATUS, {"program": ctx.id, "task_id": task_id})
 
 
 def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: str, evidence: list[str],
                  at: datetime, note: str | None = None, actor: str = "cli") -> None:
     """Evidence for a task without changing its status or 办结 date: a report that repeats the current
     state."""
-    task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == code))
-    unit = session.scalar(select(Unit).where(Unit.program_id == ctx.id, Unit.code == unit_code))
+    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
+    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if task is None or unit is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    ranked = current_instances(ctx.id)
-    instance = session.get(TaskInstance, session.scalar(select(ranked.c.id).where(ranked.c.task_id == task.id,
-                                                                                  ranked.c.rank == 1)))
+    instance = session.get(TaskInstance, session.scalar(_CURRENT_ID, {"program": ctx.id, "task_id": task.id}))
     session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
                                status=instance.status, progress=instance.progress, note=note,
                                evidence=list(evidence), reported_at=at))

@@ -132,25 +132,39 @@ def submit_report(
     return {**result, "role": role, "claim": claim.id, "review": "pending"}
 
 
-def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> DoneClaim:
+_UNIT_CODE = select(Unit.code).where(Unit.id == bindparam("unit_id"))
+
+
+class Claimed(NamedTuple):
+    """A pending claim with what its decision changes and says, all read before anything changes: a read
+    after a change would flush it on its own; the decision flushes everything once."""
+
+    claim: DoneClaim
+    instance: TaskInstance
+    task: Task
+    unit: str  # the claiming unit's code
+
+
+def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Claimed:
     claim = session.get(DoneClaim, claim_id)
     if claim is None or claim.program_id != ctx.id:
         raise NotFound(text(ctx.language, "refusal.claim_missing", program=ctx.id, id=claim_id))
     if claim.state != "pending":
         raise InvalidInput(text(ctx.language, f"refusal.claim_{claim.state}", id=claim_id,
                                 by=claim.decided_by, on=claim.decided_on))
-    return claim
+    instance = session.get(TaskInstance, claim.instance_id)
+    return Claimed(claim, instance, session.get(Task, instance.task_id),
+                   session.scalar(_UNIT_CODE, {"unit_id": claim.unit_id}))
 
 
 def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str, at: datetime,
                note: str | None = None, source: str = "portal") -> dict:
     """销号: the instance is done on the claim's date."""
-    claim = _claim(session, ctx, claim_id)
-    instance = session.get(TaskInstance, claim.instance_id)
-    instance.status, instance.progress, instance.done_on = "done", 100, claim.claimed_on
-    task = session.get(Task, instance.task_id)
-    follow_shares(session, task)
-    return _decide(session, ctx, claim, task, "passed", actor, at, note, source)
+    claimed = _claim(session, ctx, claim_id)
+    claimed.instance.status, claimed.instance.progress = "done", 100
+    claimed.instance.done_on = claimed.claim.claimed_on
+    follow_shares(session, claimed.task)
+    return _decide(session, ctx, claimed, "passed", actor, at, note, source)
 
 
 def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: str, actor: str, at: datetime,
@@ -158,26 +172,21 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
     """退回重办: back in progress, with the reason; the unit is told and the return counts in the scores."""
     if not reason or not reason.strip():
         raise InvalidInput(text(ctx.language, "refusal.return_reason"))
-    claim = _claim(session, ctx, claim_id)
-    instance = session.get(TaskInstance, claim.instance_id)
-    instance.status, instance.progress, instance.done_on = "in_progress", claim.previous_progress, None
-    task = session.get(Task, instance.task_id)
-    follow_shares(session, task)
-    return _decide(session, ctx, claim, task, "returned", actor, at, reason.strip(), source)
+    claimed = _claim(session, ctx, claim_id)
+    claimed.instance.status, claimed.instance.progress = "in_progress", claimed.claim.previous_progress
+    claimed.instance.done_on = None
+    follow_shares(session, claimed.task)
+    return _decide(session, ctx, claimed, "returned", actor, at, reason.strip(), source)
 
 
-_UNIT_CODE = select(Unit.code).where(Unit.id == bindparam("unit_id"))
-
-
-def _decide(session: Session, ctx: ProgramContext, claim: DoneClaim, task: Task, state: str, actor: str,
+def _decide(session: Session, ctx: ProgramContext, claimed: Claimed, state: str, actor: str,
             at: datetime, note: str | None, source: str) -> dict:
+    claim, code, unit = claimed.claim, claimed.task.code, claimed.unit
     claim.state, claim.decided_at, claim.decided_on = state, at, ctx.local_date(at)
     claim.decided_by, claim.reason = actor, note
     session.add(CoordinatorDecision(program_id=ctx.id, kind="claim", subject=f"claim:{claim.id}",
                                     approve=state == "passed", decided_by=actor, decided_at=at, note=note,
                                     source=source))
-    code = task.code
-    unit = session.scalar(_UNIT_CODE, {"unit_id": claim.unit_id})
     record_event(session, ctx.id, at, f"claim.{state}", f"task:{code}", actor,
                  {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
                   "source": source})

@@ -90,8 +90,21 @@ class FormSpec:
     signature: str = ""  # HMAC over program, unit and FORM_FORMAT (db.signatures)
 
 
+# Built once (db.programs on why): a form's spec, its checks and its record each ask for the phase.
+_PHASE = select(Phase).where(Phase.program_id == bindparam("program"), Phase.kind == "self_check")
+_RETURNS = select(SelfCheckReturn).where(SelfCheckReturn.program_id == bindparam("program"))
+_NAMES = select(Unit.code, Unit.name).where(Unit.program_id == bindparam("program"))
+
+
 def self_check_phase(session: Session, program_id: str) -> Phase | None:
-    return session.scalar(select(Phase).where(Phase.program_id == program_id, Phase.kind == "self_check"))
+    return session.scalar(_PHASE, {"program": program_id})
+
+
+def listed_on(ctx: ProgramContext, phase: Phase | None) -> date:
+    """The day a form's task list is read as of: the self-check's first day. What a form shows and what its
+    record reads of a task (status, due date) does not change with the day, only its light, never shown; one
+    day for all lets them share the list db.tasks.task_rows keeps for the transaction."""
+    return phase.start if phase is not None else ctx.program.imported_at.date()
 
 
 def _units_with_tasks():
@@ -134,10 +147,9 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
     order."""
     phase = self_check_phase(session, ctx.id)
     language = lang(ctx)
-    today = phase.start if phase else ctx.program.imported_at.date()
-    rows = task_rows(session, ctx, today)
+    rows = task_rows(session, ctx, listed_on(ctx, phase))
     collectives = collectives_of(session, ctx.id)
-    names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.program_id == ctx.id)).all())
+    names = dict(session.execute(_NAMES, {"program": ctx.id}).all())
     wanted = list(units_with_tasks(session, ctx).values()) if unit_codes is None else list(unit_codes)
     specs = []
     for code in wanted:
@@ -216,7 +228,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
         unit_id: r
         for unit_id, r in (
             (r.unit_id, r)
-            for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == ctx.id))
+            for r in session.scalars(_RETURNS, {"program": ctx.id})
         )
     }
     tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id})}
@@ -297,7 +309,8 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
     phase = self_check_phase(session, ctx.id)
     units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
     tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id}) if t.active}
-    status = {row["code"]: row for row in task_rows(session, ctx, today)}
+    # The rows' light is not read here: the task list as the forms' specs read it, kept for the transaction.
+    status = {row["code"]: row for row in task_rows(session, ctx, listed_on(ctx, phase))}
     issued = issued or issued_codes(session, ctx, sorted({form.unit_code for form in forms}))
     results = []
     for form in forms:
@@ -358,7 +371,7 @@ def row_findings(
 def returns_by_unit(session: Session, program_id: str) -> dict[int, SelfCheckReturn]:
     return {
         r.unit_id: r
-        for r in session.scalars(select(SelfCheckReturn).where(SelfCheckReturn.program_id == program_id))
+        for r in session.scalars(_RETURNS, {"program": program_id})
     }
 
 

@@ -14,25 +14,44 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import InstallationSecret
 
 FORM_KEY = "selfcheck-form"
+# session.info: name → a key read in this transaction. A key is never changed once written, but one written in
+# this very transaction is rolled back with it: held until the transaction ends, never longer.
+_HELD = "duban.installation_keys"
+_KEY = select(InstallationSecret.value).where(InstallationSecret.name == bindparam("name"))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the session's own transaction, not a flush's or a savepoint's
+        session.info.pop(_HELD, None)
 
 
 def installation_key(session: Session, name: str = FORM_KEY) -> bytes:
-    value = session.scalar(select(InstallationSecret.value).where(InstallationSecret.name == name))
+    """The named secret, created at first use; read once per transaction (an import signs and verifies
+    every form with it)."""
+    held = session.info.setdefault(_HELD, {})
+    if name not in held:
+        held[name] = bytes.fromhex(_stored_key(session, name))
+    return held[name]
+
+
+def _stored_key(session: Session, name: str) -> str:
+    value = session.scalar(_KEY, {"name": name})
     if value is None:
         try:
             with session.begin_nested():
                 session.add(InstallationSecret(name=name, value=secrets.token_hex(32)))
         except IntegrityError:  # another process created it first: use theirs
             pass
-        value = session.scalar(select(InstallationSecret.value).where(InstallationSecret.name == name))
-    return bytes.fromhex(value)
+        value = session.scalar(_KEY, {"name": name})
+    return value
 
 
 def form_signature(session: Session, program_id: str, unit_code: str, version: str) -> str:

@@ -13,7 +13,7 @@ _SURFACE = {
     "portal.app": ("create_app",),
     "simulation": (
         "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "fresh_home", "readable_plan", "replay",
-        "simulate", "SimulatedUnits", "unit_table",
+        "simulate", "SimulatedUnits", "UnitModel", "unit_table",
     ),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
@@ -34,5 +34,6 @@ __all__ = [
     "replay",
     "simulate",
     "SimulatedUnits",
+    "UnitModel",
     "unit_table",
 ]

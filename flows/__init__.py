@@ -20,6 +20,7 @@ __all__ = [
     "decide_flow",
     "decision_question",
     "deployment_names",
+    "dispatch_step",
     "deployments",
     "overrun_automation",
     "OVERRUN_AUTOMATION",
@@ -34,7 +35,7 @@ __all__ = [
 # A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
 # The flows are exported as *_flow, since flows.supervise is also a module's name.
 _SURFACE = {
-    "check": ("AsOf", "CheckResult", "bulletin_step", "run_check"),
+    "check": ("AsOf", "CheckResult", "bulletin_step", "dispatch_step", "run_check"),
     "runtime": ("DAILY_CHECK_TIME", "Settings", "Wiring", "database", "load_settings", "now", "wiring"),
     "supervise": ("supervise_flow=supervise", "PHASE_FLOWS", "moment_of"),
     "decide": ("decide_flow=decide", "decision_question=question_for"),

@@ -5,7 +5,7 @@ from schedule import lazy_surface
 
 # A name loads its module on first use (PEP 562, schedule.surface): a command pays only for what it uses.
 _SURFACE = {
-    "days": ("Simulation", "simulate", "unit_table"),
+    "days": ("Simulation", "UnitModel", "simulate", "unit_table"),
     "home": ("EXAMPLE_PLANS", "Replay", "ReplayError", "fresh_home", "readable_plan", "replay"),
     "units": ("SimulatedUnits",),
 }
@@ -13,4 +13,4 @@ __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "EXAMPLE_PLANS", "Replay", "ReplayError", "Simulation", "fresh_home", "readable_plan", "replay",
-    "simulate", "SimulatedUnits", "unit_table"]
+    "simulate", "SimulatedUnits", "UnitModel", "unit_table"]

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
+    SENT,
     AssignmentAck,
     DoneClaim,
     InvalidInput,
@@ -41,7 +42,7 @@ from db import (
     unacknowledged,
 )
 from duban.simulation.evidence import write_evidence
-from flows import run_check
+from flows import CheckResult, run_check
 from notifications import Notifier
 from schedule import WorkCalendar, text
 
@@ -96,9 +97,11 @@ class UnitModel:
         # whose claim was returned once (a second claim always passes) are kept here.
         self.pending_claims = pending_count(session, ctx)
         self.returned: set[int] = {c["instance_id"] for c in claims(session, ctx, state="returned")}
-        # A 交办 reaches a unit only in a message: with none sent since everything was signed for, there is
-        # nothing to sign.
-        self.to_sign = True
+        # 签收: what waits is what was left at the last read of it (its sent day and the unit's habit),
+        # until a 交办 may have gone out since (`heard`); None: read it again. Nothing is signed before one
+        # of them is as old as its unit's habit.
+        self.waiting: list[tuple[date, int]] | None = None
+        self.unsent = False  # a dispatch left a notice unsent: from then on any message may carry a 交办
 
     def schedule(self, session: Session, end: date) -> None:
         """Plans the reports of instances not planned yet (new imports, extensions are picked up too)."""
@@ -156,6 +159,25 @@ class UnitModel:
                     self.plan[day].append(PlannedReport(code, unit, "in_progress", int(share * 100)))
         self.plan[done].append(PlannedReport(code, unit, "done", 100))
 
+    def heard(self, check: CheckResult) -> None:
+        """What the morning's check sent: a 交办 reaches its unit in a message of the check that claimed it,
+        unless a dispatch left notices unsent (then in any later message)."""
+        sent = check.dispatched
+        messages = bool(sent and sent.messages)
+        assigned = bool(check.claimed.get("assignment"))
+        if (assigned and not messages) or (sent and (set(sent.states) - set(SENT) or sent.recovered.deferred
+                                                      or sent.recovered.retry or sent.recovered.unknown)):
+            self.unsent = True
+        if messages and (assigned or self.unsent):
+            self.waiting = None
+
+    def to_sign(self, today: date) -> bool:
+        """Some 交办 may be signed for today: a message went out since the last read, or one left waiting
+        then is now as old as its unit's habit."""
+        if self.waiting is None:
+            return True
+        return any(self.calendar.workdays_between(sent_on, today) >= habit for sent_on, habit in self.waiting)
+
     def reports_on(self, day: date) -> list[PlannedReport]:
         return self.plan.pop(day, [])
 
@@ -188,7 +210,7 @@ def simulate(
                                 "reasons": list(t.reasons)} for t in check.transitions]
         result.notices += check.claimed
         result.messages += check.dispatched.messages if check.dispatched else 0
-        model.to_sign = model.to_sign or bool(check.dispatched and check.dispatched.messages)
+        model.heard(check)
         workday = model.calendar.is_workday(day)
         if not (workday or check.transitions or day == start or day in model.plan):
             day += timedelta(days=1)
@@ -197,7 +219,7 @@ def simulate(
             if check.transitions or day == start:
                 model.schedule(session, end)
             evening = datetime.combine(day, REPORT_TIME, ctx.zone)
-            if workday and model.to_sign:
+            if workday and model.to_sign(day):
                 result.units_side["acks"] += _acknowledge(session, ctx, model, day, evening)
             if workday and model.pending_claims:
                 _review(session, ctx, model, day, evening, rng, result.units_side)
@@ -219,13 +241,14 @@ def _acknowledge(session: Session, ctx: ProgramContext, model: UnitModel, today:
     the slowest are chased (ack_missing)."""
     done = 0
     codes = model.unit_codes
-    waiting = unacknowledged(session, ctx)
-    for _instance, unit_id, code, sent_on in waiting:
+    model.waiting = []
+    for _instance, unit_id, code, sent_on in unacknowledged(session, ctx):
         habit = zlib.crc32(f"{ctx.id}:{codes[unit_id]}".encode()) % 5
         if model.calendar.workdays_between(sent_on, today) >= habit:
             acknowledge(session, ctx, code, codes[unit_id], at, "simulate")
             done += 1
-    model.to_sign = done < len(waiting)
+        else:
+            model.waiting.append((sent_on, habit))
     return done
 
 

@@ -68,12 +68,10 @@ _DONE_TASKS = (
     .where(_T.program_id == bindparam("program_id"), _T.active.is_(True),
            select(_I.id).where(_I.task_id == _T.id, _I.status == "done").exists())
     .order_by(_T.id))
-_REPORTS_SINCE = select(_R.id, _R.task_id, _R.evidence).where(
-    _R.program_id == bindparam("program_id"), _R.id > bindparam("after"))
-_REPORTED_FILES = (
-    select(_T.code, _R.evidence)
+_REPORTS_SINCE = (
+    select(_R.id, _R.task_id, _T.code, _R.evidence)
     .select_from(ProgressReport.__table__.join(Task.__table__, _T.id == _R.task_id))
-    .where(_R.program_id == bindparam("program_id")).order_by(_R.id))
+    .where(_R.program_id == bindparam("program_id"), _R.id > bindparam("after")).order_by(_R.id))
 _OPEN_ITEMS = (
     select(_RI.code, _RI.title, _RI.created_on, _RI.due, _U.code, _T.code, _T.title, _T.evidence_spec,
            _F.kind)
@@ -112,14 +110,15 @@ class SimulatedUnits:
       workdays, and the simulated coordinator approves it.
 
     What only an import changes (who leads each task) is read once; what only grows (the tasks whose
-    reports carry evidence: reports are never changed) is read as it grows. Everything written goes under
-    `settings_home`.
+    reports carry evidence and the names of their files: reports are never changed) is read as it grows.
+    Everything written goes under `settings_home`.
     """
 
     def __init__(self, settings_home: Path) -> None:
         self.home = settings_home
         self._leads: dict[int, str] | None = None
         self._evidenced: set[int] = set()
+        self._files: dict[str, list[str]] = {}  # task code → the names of the files its reports carry
         self._last_report = 0
 
     def work(self, session: Session, ctx: ProgramContext, today: date, at: datetime,
@@ -136,7 +135,7 @@ class SimulatedUnits:
         by_kind = {p.kind: p for p in _read(session, _PHASES, {"program_id": ctx.id})}
         day = _Day(session, ctx, today, at, rng, calendar, bump)
         self._evidence(day, by_kind.get("acceptance"))
-        _simulate_selfcheck(day, by_kind.get("self_check"), self.home)
+        _simulate_selfcheck(day, by_kind.get("self_check"), self.home, self.reported_files)
         _simulate_remediation(day, by_kind.get("remediation"), self.home)
         _simulate_extensions(day, self.leads)
         return counts
@@ -149,16 +148,22 @@ class SimulatedUnits:
                            if (first := recipients.of(task_id, "lead"))}
         return self._leads
 
+    def reported_files(self, session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
+        """task code → the names of the files its reports carry, the reports made since the last call read."""
+        for report_id, task_id, code, files in _read(session, _REPORTS_SINCE,
+                                                     {"program_id": ctx.id, "after": self._last_report}):
+            self._last_report = max(self._last_report, report_id)
+            if files:
+                self._evidenced.add(task_id)
+                self._files.setdefault(code, []).extend(Path(f).name for f in files)
+        return self._files
+
     def _evidence(self, day: _Day, acceptance) -> None:
         session, ctx, rng = day.session, day.ctx, day.rng
         done = _read(session, _DONE_TASKS, {"program_id": ctx.id})
         if not done:
             return
-        for report_id, task_id, files in _read(session, _REPORTS_SINCE,
-                                               {"program_id": ctx.id, "after": self._last_report}):
-            self._last_report = max(self._last_report, report_id)
-            if files:
-                self._evidenced.add(task_id)
+        self.reported_files(session, ctx)
         done = [row for row in done if row[0] not in self._evidenced]
         if not done:
             return
@@ -194,7 +199,8 @@ class _Day:
     bump: Callable[..., None]
 
 
-def _simulate_selfcheck(day: _Day, phase, settings_home: Path) -> None:
+def _simulate_selfcheck(day: _Day, phase, settings_home: Path,
+                        reported_files: Callable[[Session, ProgramContext], dict[str, list[str]]]) -> None:
     if phase is None or phase.state not in ("open", "overrun") or day.today < phase.start:
         return
     session, ctx, today, calendar = day.session, day.ctx, day.today, day.calendar
@@ -212,16 +218,18 @@ def _simulate_selfcheck(day: _Day, phase, settings_home: Path) -> None:
             left = calendar.workdays_between(today, phase.end)
             returns = since >= 5 and (draw < 0.12 or left <= 2)
         if returns:
-            _return_form(day, code, settings_home)
+            _return_form(day, code, settings_home, phase.start, reported_files(session, ctx))
 
 
-def _return_form(day: _Day, unit_code: str, settings_home: Path) -> None:
-    """The unit fills in the form it was sent and returns it: read back like any returned form."""
+def _return_form(day: _Day, unit_code: str, settings_home: Path, listed_on: date,
+                 files_of: dict[str, list[str]]) -> None:
+    """The unit fills in the form it was sent and returns it: read back like any returned form. `listed_on`:
+    the day the form's task list is read as of (db.selfcheck.listed_on; the rows' light is not read), so that
+    the unit, the form and its record share one read of it."""
     session, ctx, rng = day.session, day.ctx, day.rng
     labels = COMPLETION_LABELS[ctx.language]
     problems = PROBLEMS_EN if ctx.language == "en" else PROBLEMS_ZH
-    status = {row["code"]: row for row in task_rows(session, ctx, day.today)}
-    files_of = _evidence_files(session, ctx)
+    status = {row["code"]: row for row in task_rows(session, ctx, listed_on)}
     forgetful = _profile(ctx.id, unit_code) == 2
     # The form as the unit received and opened it: built as issued and filled in, never saved and read back.
     workbook = form_workbook(form_spec(session, ctx, unit_code))
@@ -255,14 +263,6 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path) -> None:
     workbook.save(path)
     results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate")
     day.bump("selfcheck_returned" if results else "selfcheck_refused")
-
-
-def _evidence_files(session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
-    """task code → the names of the files its reports carry."""
-    files_of: dict[str, list[str]] = {}
-    for code, files in _read(session, _REPORTED_FILES, {"program_id": ctx.id}):
-        files_of.setdefault(code, []).extend(Path(f).name for f in files or [])
-    return files_of
 
 
 def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:

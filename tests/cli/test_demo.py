@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from duban import app
+from duban import UnitModel, app
 
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[2] / "plans"
@@ -61,6 +61,24 @@ def test_simulate_previews_a_plan_folder_in_its_own_home_and_is_deterministic(ho
     again = json.loads(runner.invoke(app, arguments).stdout)
     assert again["notices"] == summary["notices"] and again["reports"] == summary["reports"]
     assert not (home / "duban.db").exists()  # the user's own database is untouched
+
+
+def test_the_units_sign_on_the_days_they_would_if_they_looked_every_workday(home, monkeypatch):
+    """The replay's units read what waits for their 签收 only when a 交办 may have gone out since or one left
+    waiting is due (UnitModel.to_sign): the same 签收, on the same days, as units that look every workday."""
+    arguments = [
+        "simulate", str(PLANS / "chengdu-2023"), "--from", "2023-03-01", "--to", "2023-05-31", "--json"]
+
+    def signed() -> tuple[int, list]:
+        summary = json.loads(runner.invoke(app, arguments).stdout)
+        with create_engine(f"sqlite:///{Path(summary['home']) / 'duban.db'}").connect() as connection:
+            acks = connection.execute(text(
+                "SELECT task_id, unit_id, acked_on FROM assignment_acks ORDER BY task_id, unit_id")).all()
+        return summary["units_side"]["acks"], acks
+
+    skipping = signed()
+    monkeypatch.setattr(UnitModel, "to_sign", lambda _model, _today: True)
+    assert signed() == skipping and skipping[0] > 0
 
 
 def test_simulate_reads_the_plan_from_db_and_never_writes_into_it(home, tmp_path):

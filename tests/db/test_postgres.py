@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from db import Notice, get_engine, import_program
-from flows import Settings, Wiring, run_check
-from flows.check import dispatch_step
+from flows import Settings, Wiring, dispatch_step, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
 from tests.support.postgres import cluster_or_skip

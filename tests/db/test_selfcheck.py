@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db import (
     CoordinatorDecision,
     Event,
     Finding,
+    InstallationSecret,
     Phase,
     SelfCheckReturn,
     SelfCheckRow,
@@ -28,6 +29,7 @@ from db import (
     derive_items,
     evaluate,
     import_program,
+    installation_key,
     list_items,
     load_program,
     record_report,
@@ -390,6 +392,23 @@ def test_forms_are_chased_only_while_self_check_runs(tmp_path, state):
     for day in (date(2024, 6, 3), date(2024, 7, 30), date(2024, 8, 9)):
         with sessions.begin() as session:
             assert content_candidates(session, ctx_of(session), day, ("self_check",)) == []
+
+
+def test_the_signing_key_is_read_once_per_transaction(tmp_path):
+    """An import signs and verifies every form with the key read once; a transaction after it reads it again
+    (one written in a transaction rolled back is gone with it)."""
+    sessions, _ = make_db(tmp_path)
+    replaced = "ab" * 32
+    with sessions() as session:
+        first = installation_key(session, "probe")
+        session.commit()
+        assert installation_key(session, "probe") == first
+        with sessions.begin() as other:
+            other.execute(update(InstallationSecret).where(InstallationSecret.name == "probe")
+                          .values(value=replaced))
+        assert installation_key(session, "probe") == first  # held by the transaction that read it
+        session.commit()
+        assert installation_key(session, "probe") == bytes.fromhex(replaced)
 
 
 def test_the_decision_form_requires_who_decided():
