@@ -11,7 +11,7 @@ _SURFACE = {
         "refuse_foreign",
     ),
     "accounts": ("add_user", "authenticate"),
-    "bulk": ("bulk_read", "flush_pending"),
+    "bulk": ("bulk_read", "core", "flush_pending"),
     "assignments": ("SENT", "ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
@@ -75,6 +75,7 @@ __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "bulk_read",
+    "core",
     "digest_number",
     "ProgramArchived",
     "archive_program",

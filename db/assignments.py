@@ -11,9 +11,10 @@ from functools import cache
 from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
-from db.notices import PROGRAM, SELECTED, Selected, core, json_rows, sql_json, sql_key, sql_rows, sql_text
+from db.notices import PROGRAM, SELECTED, Selected, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
 from db.tasks import unit_role
 from schedule import ack_slot, text

@@ -15,9 +15,9 @@ from datetime import date
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core, upsert
 from db.models import CheckMark, Program
 from db.models.marks import written_in_transaction
-from db.notices import core, upsert
 
 
 @dataclass(frozen=True)

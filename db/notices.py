@@ -20,25 +20,21 @@ from sqlalchemy import (
     JSON,
     Select,
     String,
-    Table,
-    TextClause,
     bindparam,
     cast,
     column,
     func,
     literal,
     select,
-    text,
     true,
     type_coerce,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
-from db.bulk import flush_pending
+from db.bulk import core, upsert
 from db.models import Notice, Program, Unit
 from db.programs import ProgramContext
 
@@ -177,35 +173,6 @@ def preview(session: Session, candidates: list[Candidate | Selected]) -> list[Ca
             shown.append(Candidate(row.key, row.kind, row.unit_id, row.audience, row.instance_id,
                                    row.task_code, row.due, row.subject_unit_id, data))
     return shown
-
-
-def core(session: Session, statement, params=None) -> CursorResult:
-    """`statement` run on the session's connection, after the flush session.execute would do
-    (db.bulk.flush_pending): rows as Core rows, without the ORM's own work per statement (about 0.1 ms, most
-    of a small read's cost), for the daily check's many small reads and claims. Not for ORM entities, nor
-    writes to the tables db.marks counts (they count only through the session)."""
-    flush_pending(session)
-    return session.connection().execute(statement, params)
-
-
-def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
-           replace: tuple[str, ...] = ()) -> TextClause:
-    """INSERT … ON CONFLICT DO NOTHING (or DO UPDATE SET `replace`), spelled alike for SQLite and PostgreSQL.
-
-    Built once by its caller: SQLAlchemy's dialect upserts carry no cache key, so each execution compiled
-    them anew (thousands per Chengdu replay); a text statement with typed parameters is compiled once."""
-    def quoted(names: tuple[str, ...]) -> str:
-        return ", ".join(f'"{name}"' for name in names)
-
-    values = ", ".join(f":{name}" for name in columns)
-    on_conflict = (
-        "DO UPDATE SET " + ", ".join(f'"{name}" = excluded."{name}"' for name in replace)
-        if replace else "DO NOTHING"
-    )
-    return text(
-        f"INSERT INTO {table.name} ({quoted(columns)}) VALUES ({values}) "
-        f"ON CONFLICT ({quoted(conflict)}) {on_conflict}"
-    ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 _CLAIMED = upsert(Notice.__table__, ("program_id", "key", "claim", "kind", "unit_id", "audience",

@@ -10,11 +10,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db.bulk import core
 from db.collectives import roll_up
 from db.events import record_event
 from db.gates import evaluate
 from db.models import Phase, Task, TaskInstance
-from db.notices import core
 from db.programs import ProgramContext, phases
 
 

@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.events import record_event
 from db.models.core import Phase, ProgressReport, Task, TaskInstance, Unit
 from db.models.decisions import CoordinatorDecision
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
-from db.notices import core
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
 from db.tasks import REPORT_STATUSES, TASK_BY_CODE, UNIT_BY_CODE, current_instances, record_report

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from db.bulk import flush_pending
+from db.bulk import core, flush_pending
 from db.events import record_event
 from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, TaskUnit, Unit, UnitMember
 from db.programs import ProgramContext
@@ -128,8 +128,7 @@ _UNITS_WITH_TASKS = _units_with_tasks()
 
 def units_with_tasks(session: Session, ctx: ProgramContext) -> dict[int, str]:
     """unit id → code of every unit that answers for an active task (a collective's members stand for it)."""
-    flush_pending(session)
-    units = session.execute(_UNITS_WITH_TASKS, {"program": ctx.id}).tuples()
+    units = core(session, _UNITS_WITH_TASKS, {"program": ctx.id}).tuples()
     return dict(sorted(units, key=lambda kv: kv[1]))
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import BindParameter, Select, bindparam, case, event, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
+from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import Phase, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
@@ -77,8 +77,7 @@ def assignments(
 
 def collectives_of(session: Session, program_id: str) -> dict[str, set[str]]:
     """unit code → codes of the collectives it belongs to."""
-    flush_pending(session)
-    rows = session.execute(_MEMBERSHIPS, {"program_id": program_id}).all()
+    rows = core(session, _MEMBERSHIPS, {"program_id": program_id}).all()
     result: dict[str, set[str]] = defaultdict(set)
     for member_code, collective_code in rows:
         result[member_code].add(collective_code)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.models import ExtensionRequest, Task, Unit
-from db.notices import Candidate, core, notice_key
+from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from schedule import text
 

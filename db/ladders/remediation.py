@@ -13,8 +13,9 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.models import Finding, RemediationItem, Task, Unit
-from db.notices import Candidate, core, notice_key
+from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from schedule import rung, text
 

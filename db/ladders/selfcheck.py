@@ -13,9 +13,10 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.gates import phase_decision
 from db.models import Phase
-from db.notices import Candidate, core, notice_key
+from db.notices import Candidate, notice_key
 from db.programs import ProgramContext
 from db.selfcheck import returns_by_unit, units_with_tasks
 from schedule import rung, text

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -28,7 +28,7 @@ from db import (
     add_evidence,
     approve_extension,
     checklist,
-    flush_pending,
+    core,
     form_spec,
     missing_units,
     phase_decision,
@@ -58,8 +58,7 @@ def _profile(program_id: str, unit_code: str) -> int:
 
 # The units' daily reads, built once (a statement object keeps its cache key: db.programs) on the tables, not
 # the mapped classes: the session runs them as plain Core statements, at half the cost of ORM-enabled ones.
-# Core statements are not autoflushed: _read flushes first (db.flush_pending), so that they see the units' own
-# writes.
+# Core statements are not autoflushed: db.core flushes first, so that they see the units' own writes.
 _T, _I, _R = Task.__table__.c, TaskInstance.__table__.c, ProgressReport.__table__.c
 _P, _RI, _U, _F = Phase.__table__.c, RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c
 _PHASES = select(_P.kind, _P.state, _P.start, _P.end).where(_P.program_id == bindparam("program_id"))
@@ -88,11 +87,6 @@ _DUE_SOON = (
         _I.retired_on.is_(None), _I.due > bindparam("today"), _I.due <= bindparam("horizon"),
         _I.progress <= 60, _I.due == _I.original_due)
     .order_by(_I.id))
-
-
-def _read(session: Session, statement, params: dict) -> list[Row]:
-    flush_pending(session)
-    return session.execute(statement, params).all()
 
 
 class SimulatedUnits:
@@ -132,7 +126,7 @@ class SimulatedUnits:
         def bump(key: str, n: int = 1) -> None:
             counts[key] = counts.get(key, 0) + n
 
-        by_kind = {p.kind: p for p in _read(session, _PHASES, {"program_id": ctx.id})}
+        by_kind = {p.kind: p for p in core(session, _PHASES, {"program_id": ctx.id}).all()}
         day = _Day(session, ctx, today, at, rng, calendar, bump)
         self._evidence(day, by_kind.get("acceptance"))
         _simulate_selfcheck(day, by_kind.get("self_check"), self.home, self.reported_files)
@@ -150,7 +144,7 @@ class SimulatedUnits:
 
     def reported_files(self, session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
         """task code → the names of the files its reports carry, the reports made since the last call read."""
-        for report_id, task_id, code, files in _read(session, _REPORTS_SINCE,
+        for report_id, task_id, code, files in core(session, _REPORTS_SINCE,
                                                      {"program_id": ctx.id, "after": self._last_report}):
             self._last_report = max(self._last_report, report_id)
             if files:
@@ -160,7 +154,7 @@ class SimulatedUnits:
 
     def _evidence(self, day: _Day, acceptance) -> None:
         session, ctx, rng = day.session, day.ctx, day.rng
-        done = _read(session, _DONE_TASKS, {"program_id": ctx.id})
+        done = core(session, _DONE_TASKS, {"program_id": ctx.id}).all()
         if not done:
             return
         self.reported_files(session, ctx)
@@ -269,8 +263,8 @@ def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:
     session, ctx, today, calendar = day.session, day.ctx, day.today, day.calendar
     if phase is None or today < phase.start:
         return  # db.remediation.derive_items makes items once the remediation window has opened, not before
-    for item_code, item_title, created_on, due, unit_code, task_code, title, spec, kind in _read(
-            session, _OPEN_ITEMS, {"program_id": ctx.id}):
+    for item_code, item_title, created_on, due, unit_code, task_code, title, spec, kind in core(
+            session, _OPEN_ITEMS, {"program_id": ctx.id}).all():
         draw = day.rng.random()
         late_unit = _profile(ctx.id, unit_code) in (0, 1)
         since = calendar.workdays_between(created_on, today)
@@ -300,8 +294,8 @@ def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:
 
 def _simulate_extensions(day: _Day, lead_units: Callable[[Session, ProgramContext], dict[int, str]]) -> None:
     session, ctx, calendar = day.session, day.ctx, day.calendar
-    rows = _read(session, _DUE_SOON, {"program_id": ctx.id, "today": day.today,
-                                      "horizon": calendar.add_workdays(day.today, 3)})
+    rows = core(session, _DUE_SOON, {"program_id": ctx.id, "today": day.today,
+                                      "horizon": calendar.add_workdays(day.today, 3)}).all()
     if not rows:
         return
     leads = lead_units(session, ctx)
