@@ -154,7 +154,13 @@ class PrefectServer:
         return process
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+        """One API call, retried as Prefect's own client retries it: a busy server (its SQLite locked by
+        another request) answers 503 or 429 for a moment."""
+        for attempt in range(5):
+            response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+            if response.status_code not in (429, 503):
+                break
+            time.sleep(2**attempt)
         response.raise_for_status()
         return response
 
