@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db.bulk import core
+
 ATTEMPTS = 20
 
 # The next number of the program's year, or none when the message has one already or an overlapping check took
@@ -26,9 +28,9 @@ def digest_number(session: Session, program_id: str, year: int, message_id: str)
     """One statement for a new message; a resumed one reads the number it kept."""
     numbering = {"program_id": program_id, "year": year, "message_id": message_id}
     for _ in range(ATTEMPTS):
-        seq = session.scalar(_NEXT, numbering)
+        seq = core(session, _NEXT, numbering).scalar()
         if seq is None:
-            seq = session.scalar(_TAKEN, {"message_id": message_id})
+            seq = core(session, _TAKEN, {"message_id": message_id}).scalar()
         if seq is not None:
             return seq
         # an overlapping check took that number first: the next statement sees its commit

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.events import record_event
 from db.models import Unit, UnitLink
 from db.programs import NotFound, ProgramContext
@@ -37,7 +38,7 @@ def issue_link(session: Session, ctx: ProgramContext, unit_id: int, at: datetime
                message_id: str | None = None) -> str:
     """A new token for the unit, valid `link_days` from `at`; returns the token (the only time it is seen)."""
     token = secrets.token_urlsafe(32)
-    session.execute(_ISSUE, {
+    core(session, _ISSUE, {
         "program_id": ctx.id, "unit_id": unit_id, "token_hash": token_hash(token), "created_at": at,
         "expires_at": at + timedelta(days=ctx.policies.portal.link_days), "message_id": message_id})
     return token

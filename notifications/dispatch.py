@@ -31,6 +31,7 @@ from db import (
     Unit,
     claim,
     collectives_of,
+    core,
     issue_link,
     lights,
     link_url,
@@ -328,16 +329,16 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
             return None
         queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
         taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-        for notice_id, unit_id, audience, route, state, message_id in session.execute(
-                _QUEUED, {"program": program_id}):
+        for notice_id, unit_id, audience, route, state, message_id in core(
+                session, _QUEUED, {"program": program_id}):
             queued[notice_id] = (unit_id, audience)
             if route is not None:
                 taken[notice_id][route] = (state, message_id)
         if not queued:
             return None
         owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
-        units = {row.id: _Unit(*row) for row in session.execute(
-            _RECIPIENTS, {"program": program_id, "owed": owed_units})}
+        units = {row.id: _Unit(*row) for row in core(
+            session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
         program = _Program(ctx or load_program(session, program_id), units, today)
         session.expunge_all()
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -375,7 +376,7 @@ def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route,
           program_id: str, owner: str, at: datetime) -> list[_Queued]:
     """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
     overlapping check's update finds these rows taken. Empty when another run got there first."""
-    rows = session.execute(_TAKE, {"ids": notice_ids, "message": message_id}).all()  # one fetch for all
+    rows = core(session, _TAKE, {"ids": notice_ids, "message": message_id}).all()  # one fetch for all
     taken = [_Queued(*row) for row in rows]
     if not taken:
         return []
@@ -459,14 +460,14 @@ def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Rec
     replaces (_stale_update) superseded, never sent beside it; each only when the program has rows it acts on
     (most dispatches find nothing in flight, many nothing queued). Returns (recovered, superseded, whether
     anything may be queued now)."""
-    in_flight, deferred, queued = session.execute(_PENDING, {"program": program_id}).one()
+    in_flight, deferred, queued = core(session, _PENDING, {"program": program_id}).one()
     recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
     owed = bool(queued or in_flight)  # a recovery leaves notices queued again
     superseded = 0
     if owed:
-        superseded = session.execute(_SUPERSEDE, {"program": program_id}).rowcount or 0
+        superseded = core(session, _SUPERSEDE, {"program": program_id}).rowcount or 0
     if deferred:
-        session.execute(_DEFERRED, {"program": program_id, "at": at})
+        core(session, _DEFERRED, {"program": program_id, "at": at})
     return recovered, superseded, owed
 
 
@@ -542,8 +543,8 @@ def _items(session: Session, program: _Program, unit: _Unit, audience: str, noti
     notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
     listed = _listed(notices)
     wanted = {n.id for n in listed}
-    lines = (session.execute(_LISTED_WHOLE, {"message": message_id}) if len(listed) == len(notices)
-             else session.execute(_LISTED, {"ids": list(wanted)}))
+    lines = (core(session, _LISTED_WHOLE, {"message": message_id}) if len(listed) == len(notices)
+             else core(session, _LISTED, {"ids": list(wanted)}))
     rows = {row.id: row for row in lines if row.id in wanted}
     data = {i: row.data or {} for i, row in rows.items()}
     names = program.unit_names
@@ -580,7 +581,7 @@ def _count_chases(session: Session, ctx: ProgramContext, listed: list[_Queued], 
     within = ctx.policies.reminders.ack_within_workdays
     for notice in counted:
         data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
-    session.execute(_COUNTED, [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
+    core(session, _COUNTED, [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
 
 
 def _title(notice: _Queued, data: dict, language: str) -> str:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import TextClause, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from db import Delivery, Notice, NoticeChannel
+from db import Delivery, Notice, NoticeChannel, core
 
 LEASE = timedelta(hours=1)
 OWED = ("deferred", "retry")
@@ -106,7 +106,7 @@ def claim_routes(
     that another run settled in between. A route of a local kind (the outbox) is taken straight into
     `posting`: nothing is on a wire between its claim and its answer, and a run that dies in between has it
     shown as `unknown`, never written twice."""
-    return sum(session.execute(_CLAIM_ROUTES, {
+    return sum(core(session, _CLAIM_ROUTES, {
         "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
         "state": "posting" if r.kind in POSTED_AT_CLAIM else "claimed", "message_id": message_id,
         "owner": owner, "lease_until": lease_until, "updated_at": now}).rowcount for r in routes)
@@ -128,13 +128,13 @@ _SETTLE_ROUTE = (update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state.in_(IN_FLIGHT
 def release(session: Session, message_id: str, owner: str, now: datetime) -> None:
     """Give back the routes this run took in the claim transaction it is still in (nothing was sent): owed
     again."""
-    session.execute(_RELEASE, {"message": message_id, "run": owner, "to": "deferred", "now": now})
+    core(session, _RELEASE, {"message": message_id, "run": owner, "to": "deferred", "now": now})
 
 
 def settle_unanswered(session: Session, message_id: str, owner: str, state: str, now: datetime) -> None:
     """A notifier that keeps no ledger (the bare outbox) leaves its routes in flight: they take its answer.
     The apprise notifier has settled each of its routes before it returns, so none of its are left here."""
-    session.execute(_SETTLE_RUN, {"message": message_id, "run": owner, "to": _final(state), "now": now})
+    core(session, _SETTLE_RUN, {"message": message_id, "run": owner, "to": _final(state), "now": now})
 
 
 def _final(state: str) -> str:
@@ -142,13 +142,13 @@ def _final(state: str) -> str:
 
 
 def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> None:
-    session.execute(_MARK_POSTING, {"message": message_id, "on": route, "to": "posting", "now": now})
+    core(session, _MARK_POSTING, {"message": message_id, "on": route, "to": "posting", "now": now})
 
 
 def settle(session: Session, message_id: str, route: str, state: str, now: datetime,
            reason: str | None = None) -> None:
     """The channel's answer for every notice of the message on this route (in the notifier's transaction)."""
-    session.execute(_SETTLE_ROUTE, {"message": message_id, "on": route, "to": _final(state), "now": now,
+    core(session, _SETTLE_ROUTE, {"message": message_id, "on": route, "to": _final(state), "now": now,
                                     "why": reason})
 
 
@@ -182,8 +182,8 @@ _SETTLE_NOTICES = _settling(":ids", "").bindparams(bindparam("ids", expanding=Tr
 def settle_message(session: Session, message_id: str, at: datetime, channel: str | None) -> dict[str, int]:
     """The notices the message holds (`sending`) take their state from their routes, in one statement; returns
     how many took each state. `channel` (masked) is the one the notifier names for the message."""
-    return Counter(session.scalars(_SETTLE_MESSAGE, {"message_id": message_id, "at": at,
-                                                     "channel": channel}).all())
+    return Counter(core(session, _SETTLE_MESSAGE, {"message_id": message_id, "at": at,
+                                                 "channel": channel}).scalars().all())
 
 
 def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dict[str, int]:
@@ -191,8 +191,8 @@ def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dic
     failed (a recovery, a re-send order, a claim given back)."""
     states: Counter = Counter()
     for start in range(0, len(notice_ids), 5000):
-        states.update(session.scalars(_SETTLE_NOTICES, {"ids": notice_ids[start:start + 5000], "at": at,
-                                                       "channel": None}).all())
+        states.update(core(session, _SETTLE_NOTICES, {"ids": notice_ids[start:start + 5000], "at": at,
+                                                   "channel": None}).scalars().all())
     return states
 
 

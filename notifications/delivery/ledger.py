@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from db import ChannelHealth, Delivery, flush_pending
+from db import ChannelHealth, Delivery, core, flush_pending
 from notifications.delivery.ratelimit import _insert
 from notifications.message import Message
 
@@ -216,7 +216,7 @@ def record_delivery(
     """One attempt whose answer is known at once (the outbox): the row of (message, channel) ends in `state`,
     in one statement."""
     recipient = message.recipient
-    session.execute(_RECORD_DELIVERY, {
+    core(session, _RECORD_DELIVERY, {
         "message_id": message.message_id, "program_id": message.program_id, "unit_code": recipient.unit_code,
         "audience": recipient.audience, "channel": channel, "channel_key": channel, "route": route,
         "kind": kind, "state": state, "kinds": list(message.kinds), "task_codes": list(message.task_codes),

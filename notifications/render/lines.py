@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from db import Notice, TaskUnit, Unit
+from db import Notice, TaskUnit, Unit, core
 from schedule import text
 
 # How far back from its due date an instance's period reaches: its window is cut to this, so the first
@@ -56,6 +56,6 @@ def lead_names(session: Session, task_ids: set[int], separator: str) -> dict[int
     if not task_ids:
         return {}
     names: dict[int, list[str]] = {}
-    for task_id, name in session.execute(_LEADS, {"tasks": list(task_ids)}):
+    for task_id, name in core(session, _LEADS, {"tasks": list(task_ids)}):
         names.setdefault(task_id, []).append(name)
     return {task_id: separator.join(listed) for task_id, listed in names.items()}
