@@ -15,7 +15,7 @@ _SURFACE = {
     "assignments": ("SENT", "ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
-    "digests": ("digest_number",),
+    "digests": ("digest_number", "digest_numbers"),
     "engine": (
         "alembic_config", "forget_engine", "forget_engines", "get_engine", "head_revisions",
         "session_factory",
@@ -69,7 +69,7 @@ _SURFACE = {
         "Recipients", "collectives_of", "lights", "record_report", "status_summary", "task_exists",
         "task_rows", "unit_role",
     ),
-    "unit_links": ("LinkHolder", "issue_link", "link_url", "resolve_link", "revoke_links"),
+    "unit_links": ("LinkHolder", "issue_link", "issue_links", "link_url", "resolve_link", "revoke_links"),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
@@ -77,6 +77,7 @@ __all__ = [
     "bulk_read",
     "core",
     "digest_number",
+    "digest_numbers",
     "ProgramArchived",
     "archive_program",
     "ended_by",
@@ -121,6 +122,7 @@ __all__ = [
     "submit_report",
     "LinkHolder",
     "issue_link",
+    "issue_links",
     "link_url",
     "resolve_link",
     "revoke_links",

@@ -1,13 +1,13 @@
 """督办单号: a digest message's number, counted per program and calendar year.
 
-The number is taken inside the transaction that claims the message's notices, so a digest that is never
+The numbers are taken inside the transaction that claims the messages' notices, so a digest that is never
 sent (its claim rolled back) takes none; a message resumed under its id keeps its number. Two overlapping
 checks that reach for the same number collide on the unique (program, year, seq): the loser takes the next.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -16,11 +16,16 @@ ATTEMPTS = 20
 
 # The next number of the program's year, or none when the message has one already or an overlapping check took
 # that number first (DO NOTHING on either unique key). The same text on SQLite and PostgreSQL, compiled once.
-_NEXT = text(
+_INSERT_NEXT = (
     "INSERT INTO digest_numbers (program_id, year, seq, message_id) "
     "SELECT CAST(:program_id AS VARCHAR), CAST(:year AS INTEGER), COALESCE(MAX(seq), 0) + 1, "
     "CAST(:message_id AS VARCHAR) FROM digest_numbers WHERE program_id = :program_id AND year = :year "
-    "ON CONFLICT DO NOTHING RETURNING seq")
+    "ON CONFLICT DO NOTHING")
+_NEXT = text(f"{_INSERT_NEXT} RETURNING seq")
+# The same for many messages at once (an executemany: each row sees the rows inserted before it), read back.
+_NEXT_EACH = text(_INSERT_NEXT)
+_KEPT = text("SELECT message_id, seq FROM digest_numbers WHERE message_id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
 _TAKEN = text("SELECT seq FROM digest_numbers WHERE message_id = :message_id")
 
 
@@ -35,3 +40,15 @@ def digest_number(session: Session, program_id: str, year: int, message_id: str)
             return seq
         # an overlapping check took that number first: the next statement sees its commit
     raise RuntimeError(f"digest number: {ATTEMPTS} attempts collided with overlapping checks")
+
+
+def digest_numbers(session: Session, program_id: str, year: int, message_ids: list[str]) -> dict[str, int]:
+    """The numbers of a dispatch's messages, in their order, in two statements (numbered, read back); a
+    message whose number an overlapping check took first tries again alone."""
+    core(session, _NEXT_EACH, [{"program_id": program_id, "year": year, "message_id": message_id}
+                               for message_id in message_ids])
+    numbers = dict(core(session, _KEPT, {"ids": message_ids}).all())
+    for message_id in message_ids:
+        if message_id not in numbers:
+            numbers[message_id] = digest_number(session, program_id, year, message_id)
+    return numbers

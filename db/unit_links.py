@@ -37,11 +37,19 @@ _ISSUE = insert(UnitLink.__table__)
 def issue_link(session: Session, ctx: ProgramContext, unit_id: int, at: datetime,
                message_id: str | None = None) -> str:
     """A new token for the unit, valid `link_days` from `at`; returns the token (the only time it is seen)."""
-    token = secrets.token_urlsafe(32)
-    core(session, _ISSUE, {
-        "program_id": ctx.id, "unit_id": unit_id, "token_hash": token_hash(token), "created_at": at,
-        "expires_at": at + timedelta(days=ctx.policies.portal.link_days), "message_id": message_id})
-    return token
+    return issue_links(session, ctx, [(unit_id, message_id)], at)[0]
+
+
+def issue_links(session: Session, ctx: ProgramContext, holders: list[tuple[int, str | None]],
+                at: datetime) -> list[str]:
+    """A new token for each (unit, message), in one statement (a dispatch's messages); returns the tokens."""
+    tokens = [secrets.token_urlsafe(32) for _ in holders]
+    expires = at + timedelta(days=ctx.policies.portal.link_days)
+    core(session, _ISSUE, [
+        {"program_id": ctx.id, "unit_id": unit_id, "token_hash": token_hash(token), "created_at": at,
+         "expires_at": expires, "message_id": message_id}
+        for (unit_id, message_id), token in zip(holders, tokens, strict=True)])
+    return tokens
 
 
 def link_url(base: str | None, token: str) -> str:

@@ -32,7 +32,8 @@ from db import (
     claim,
     collectives_of,
     core,
-    issue_link,
+    digest_numbers,
+    issue_links,
     lights,
     link_url,
     load_program,
@@ -70,10 +71,8 @@ _LINES = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received
                  _TASKS.c.id.label("task_id"), _TASKS.c.title, _TASKS.c.code, _TASKS.c.recurrence)
           .select_from(_NOTICES.outerjoin(_INSTANCES, _INSTANCES.c.id == _NOTICES.c.instance_id)
                        .outerjoin(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id)))
+# The listed notices of all a dispatch's messages, in one statement.
 _LISTED = _LINES.where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)))
-# A message that lists all its notices (the usual case) is read by its id, an index: the SQL of an IN list is
-# rendered anew on every call. A message resumed under its id may hold notices it no longer carries.
-_LISTED_WHOLE = _LINES.where(_NOTICES.c.message_id == bindparam("message"))
 # Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
 # Each queued notice with the routes already on record for it (none: a row of NULLs), in one statement.
@@ -294,28 +293,75 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
         return result
     program, groups = owed
     owner = inflight.new_owner(uuid.uuid4().hex[:12])
-    for (unit_id, audience, routes, resume), notice_ids in groups.items():
-        crash_point("before_claim")
-        message_id, unit = resume or new_message_id(program_id, at), program.units[unit_id]
+    pending, messages = list(groups.items()), []
+    while pending:
         try:
-            with sessions.begin() as session:
-                taken = _take(session, notice_ids, routes, message_id, program_id, owner, at)
-                if not taken:
-                    continue  # an overlapping check took them first, or settled a route in between
-                link = link_url(portal_url or program.ctx.policies.portal.url,
-                                issue_link(session, program.ctx, unit_id, at, message_id))
-                message = _compose(session, program, unit, audience, taken, message_id, at, routes, link)
-        except Exception as error:  # one unit's digest must never stop the others (the claim rolled back)
-            reason = _record_render_failure(sessions, program_id, unit, audience, notice_ids, message_id, at,
-                                            error)
+            messages = _claim(sessions, program, pending, owner, at, portal_url)
+            break
+        except _Unwritten as failed:  # one unit's digest must never stop the others: they are claimed again
+            pending.remove((failed.group, failed.notice_ids))
+            unit, audience = program.units[failed.group[0]], failed.group[1]
+            reason = _record_render_failure(sessions, program_id, unit, audience, failed.notice_ids,
+                                            failed.message_id, at, failed.error)
             result.messages += 1
-            result.notices += len(notice_ids)
-            result.states["failed"] += len(notice_ids)
-            result.render_failures.append((unit.name, message_id, reason))
-            continue
+            result.notices += len(failed.notice_ids)
+            result.states["failed"] += len(failed.notice_ids)
+            result.render_failures.append((unit.name, failed.message_id, reason))
+    for unit_id, message in messages:
         crash_point("after_claim")
         _send(sessions, notifier, message, unit_id, owner, at, result)
     return result
+
+
+class _Unwritten(Exception):
+    """A digest that could not be written (its group's claim, with the whole dispatch's, rolled back)."""
+
+    def __init__(self, group: tuple, notice_ids: list[int], message_id: str, error: Exception):
+        super().__init__(str(error))
+        self.group, self.notice_ids, self.message_id, self.error = group, notice_ids, message_id, error
+
+
+class _Claimed(NamedTuple):
+    """A message whose notices this dispatch took, in the claim transaction."""
+
+    group: tuple  # (unit id, audience, routes, message id resumed)
+    notice_ids: list[int]
+    message_id: str
+    taken: list[_Queued]
+
+
+def _claim(sessions: sessionmaker[Session], program: _Program, pending: list[tuple[tuple, list[int]]],
+           owner: str, at: datetime, portal_url: str | None) -> list[tuple[int, Message]]:
+    """Every owed message of the dispatch claimed in one transaction, committed before any of them leaves:
+    each message's notices taken and routes claimed (its compare-and-sets), then the messages' 督办单号,
+    portal links, listed lines and chase counts in one statement each for all, and each digest written."""
+    ctx = program.ctx
+    with sessions.begin() as session:
+        claimed = []
+        for group, notice_ids in pending:
+            crash_point("before_claim")
+            message_id = group[3] or new_message_id(ctx.id, at)
+            try:
+                taken = _take(session, notice_ids, group[2], message_id, ctx.id, owner, at)
+            except Exception as error:
+                raise _Unwritten(group, notice_ids, message_id, error) from error
+            if taken:  # else an overlapping check took them first, or settled a route in between
+                claimed.append(_Claimed(group, notice_ids, message_id, taken))
+        if not claimed:
+            return []
+        numbers = digest_numbers(session, ctx.id, program.today.year, [c.message_id for c in claimed])
+        tokens = issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at)
+        lines = _lines(session, program, claimed)
+        messages = []
+        for (group, notice_ids, message_id, taken), token in zip(claimed, tokens, strict=True):
+            unit_id, audience, routes, _resume = group
+            link = link_url(portal_url or ctx.policies.portal.url, token)
+            try:
+                messages.append((unit_id, _compose(session, program, program.units[unit_id], audience, taken,
+                                                   message_id, at, routes, link, numbers[message_id], lines)))
+            except Exception as error:
+                raise _Unwritten(group, notice_ids, message_id, error) from error
+    return messages
 
 
 def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
@@ -472,7 +518,8 @@ def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Rec
 
 
 def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
-             message_id: str, at: datetime, routes: tuple[inflight.Route, ...], link: str | None) -> Message:
+             message_id: str, at: datetime, routes: tuple[inflight.Route, ...], link: str | None, number: int,
+             lines: _Lines) -> Message:
     ctx, today = program.ctx, program.today
     kinds = tuple(dict.fromkeys(n.kind for n in notices))
     summary = "bulletin" in kinds or "final_summary" in kinds
@@ -480,13 +527,13 @@ def _compose(session: Session, program: _Program, unit: _Unit, audience: str, no
                                listed=LISTED_IN_MESSAGES) if summary else None
     coordinator = program.units.get(ctx.program.coordinator_unit_id)
     office = coordinator.name if coordinator is not None else ""
-    head = letterhead(session, ctx, office, message_id, today.year)
+    head = letterhead(ctx, office, number, today.year)
     contact = head.contact or ""
     # Only email carries files and HTML: robots and the outbox name where to get the files, and show text.
     carried = any(r.kind in CARRIES_FILES for r in routes)
     rendered = render_digest(language=ctx.program.language, program_name=ctx.program.name,
                              recipient_name=unit.name, audience=audience, today=today,
-                             items=_items(session, program, unit, audience, notices, message_id),
+                             items=_items(program, notices, lines),
                              bulletin_markdown=bulletin, link=link, letterhead=head, html=carried)
     files = _attachments(session, program, unit, notices, kinds) if carried else []
     codes = tuple(dict.fromkeys(n.task_code for n in notices if n.task_code))
@@ -535,27 +582,39 @@ def _listed(notices: list[_Queued]) -> list[_Queued]:
     return listed
 
 
-def _items(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
-           message_id: str) -> list[DigestItem]:
-    """The digest's items, in its order. Listed items are read in full in one statement (their data, their
-    task's light, its lead units, the period, the chase count); an item only counted needs its kind alone."""
-    ctx = program.ctx
-    notices = sorted(notices, key=lambda n: (n.task_code or "", n.id))
-    listed = _listed(notices)
-    wanted = {n.id for n in listed}
-    lines = (core(session, _LISTED_WHOLE, {"message": message_id}) if len(listed) == len(notices)
-             else core(session, _LISTED, {"ids": list(wanted)}))
-    rows = {row.id: row for row in lines if row.id in wanted}
+def _ordered(notices: list[_Queued]) -> list[_Queued]:
+    return sorted(notices, key=lambda n: (n.task_code or "", n.id))
+
+
+class _Lines(NamedTuple):
+    """What the listed lines of a dispatch's messages say beyond their kind, read once for all of them."""
+
+    rows: dict[int, Row]
+    data: dict[int, dict]  # each notice's data, with its chase count as sent
+    leads: dict[int, str | None]  # task → its lead units' names, for a co-unit's line
+
+
+def _lines(session: Session, program: _Program, claimed: list[_Claimed]) -> _Lines:
+    """Listed items are read in full in one statement for all the messages (their data, their task's light,
+    the period, the chase count), their lead units in one more; an item only counted needs its kind alone."""
+    listed = [n for c in claimed for n in _listed(_ordered(c.taken))]
+    rows = {row.id: row for row in core(session, _LISTED, {"ids": [n.id for n in listed]})}
     data = {i: row.data or {} for i, row in rows.items()}
-    names = program.unit_names
-    language = ctx.language
-    light_of = program.light_of
     leads = program.leads(session, {row.task_id for row in rows.values()
                                     if row.instance is not None and data[row.id].get("role") == "co"})
-    _count_chases(session, ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
+    _count_chases(session, program.ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
+    return _Lines(rows, data, leads)
+
+
+def _items(program: _Program, notices: list[_Queued], lines: _Lines) -> list[DigestItem]:
+    """The digest's items, in its order: the listed ones from `lines`, the rest by their kind."""
+    ctx = program.ctx
+    notices = _ordered(notices)
+    names, language, light_of = program.unit_names, ctx.language, program.light_of
     items = {}
-    for notice in listed:
-        note, own, task = _note(notice, data[notice.id], names, language), data[notice.id], rows[notice.id]
+    for notice in _listed(notices):
+        own, task = lines.data[notice.id], lines.rows[notice.id]
+        note = _note(notice, own, names, language)
         if task.instance is None:
             items[notice.id] = DigestItem(notice.kind, _title(notice, own, language), None, None, None, note)
             continue
@@ -565,9 +624,10 @@ def _items(session: Session, program: _Program, unit: _Unit, audience: str, noti
         period = None if notice.kind in ("assignment", "ack_missing") else period_label(
             language, task.recurrence, task.window_start, task.due)  # 交办, 催签收: the task, not a period
         role = own.get("role")
+        lead = lines.leads.get(task.task_id) if role == "co" else None
         items[notice.id] = DigestItem(notice.kind, task.title, task.code,
                                       task.due.isoformat() if task.due else None, current, note, role=role,
-                                      period=period, lead=leads.get(task.task_id) if role == "co" else None)
+                                      period=period, lead=lead)
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from db import ProgramContext, digest_number
+from db import ProgramContext
 from notifications.render.digest import Letterhead
 from schedule import text
 
@@ -18,11 +16,9 @@ def contact_line(ctx: ProgramContext, coordinator_name: str) -> str:
     return " ".join(part for part in (office, contact.name, contact.phone) if part)
 
 
-def letterhead(session: Session, ctx: ProgramContext, coordinator_name: str, message_id: str,
-               year: int) -> Letterhead:
-    """The message's number is taken here, in the transaction that claims its notices."""
+def letterhead(ctx: ProgramContext, coordinator_name: str, seq: int, year: int) -> Letterhead:
+    """`seq`: the message's number (db.digest_numbers), taken in the transaction that claims its notices."""
     language = ctx.language
-    seq = digest_number(session, ctx.id, year, message_id)
     prefix = ctx.policies.contact.prefix or text(language, "notice.number_prefix")
     return Letterhead(number=text(language, "notice.number", prefix=prefix, year=year, seq=seq),
                       office=ctx.policies.contact.office or coordinator_name or None,
