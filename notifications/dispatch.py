@@ -42,7 +42,7 @@ from db import (
 )
 from notifications.delivery import inflight
 from notifications.delivery.crashpoints import crash_point
-from notifications.message import Attachment, Message, Notifier, Recipient
+from notifications.message import Attachment, DeliveryResult, Message, Notifier, Recipient
 from notifications.render.bulletin import LISTED_IN_MESSAGES, render_bulletin
 from notifications.render.digest import MAX_ITEMS_PER_SECTION, SECTION_KINDS, DigestItem, render_digest
 from notifications.render.letterhead import letterhead
@@ -307,9 +307,10 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             result.notices += len(failed.notice_ids)
             result.states["failed"] += len(failed.notice_ids)
             result.render_failures.append((unit.name, failed.message_id, reason))
-    for unit_id, message in messages:
-        crash_point("after_claim")
-        _send(sessions, notifier, message, unit_id, owner, at, result)
+    if messages:
+        outcomes = notifier.send_many([message for _unit_id, message in messages])
+        for (unit_id, message), outcome in zip(messages, outcomes, strict=True):
+            _settled(sessions, message, outcome, unit_id, owner, at, result)
     return result
 
 
@@ -436,11 +437,10 @@ def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route,
     return sorted(taken)
 
 
-def _send(sessions: sessionmaker[Session], notifier: Notifier, message: Message, unit_id: int, owner: str,
-          at: datetime, result: DispatchResult) -> None:
-    """Hands the message to its channels and settles its notices by their routes' answers (in the notifier's
-    own last transaction when it offers it: the outbox)."""
-    outcome = notifier.send(message)
+def _settled(sessions: sessionmaker[Session], message: Message, outcome: DeliveryResult, unit_id: int,
+             owner: str, at: datetime, result: DispatchResult) -> None:
+    """Settles the message's notices by their routes' answers (unless the notifier did, in its own last
+    transaction: the outbox) and counts them in the result."""
     states = outcome.settled
     if states is None:
         with sessions.begin() as session:

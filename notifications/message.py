@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -78,3 +79,8 @@ class Notifier(Protocol):
         ...
 
     def send(self, message: Message) -> DeliveryResult: ...
+
+    def send_many(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        """A dispatch's messages, claimed together, in their order; one result each. Each message passes the
+        `after_claim` crash point (notifications/delivery/crashpoints.py) before it leaves."""
+        ...

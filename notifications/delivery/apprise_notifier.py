@@ -172,6 +172,14 @@ class AppriseNotifier:
             return self._outbox.routes(urls)
         return (inflight.Route(NO_CHANNEL, None, "—", "none"),)
 
+    def send_many(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        """One message after the other: each is marked posting on each channel just before it leaves."""
+        results = []
+        for message in messages:
+            crash_point("after_claim")
+            results.append(self.send(message))
+        return results
+
     def send(self, message: Message) -> DeliveryResult:
         install_redaction()
         urls = list(dict.fromkeys(u.strip() for u in message.recipient.urls if u and u.strip()))

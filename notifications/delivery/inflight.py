@@ -20,6 +20,7 @@ import hashlib
 import os
 import socket
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -121,8 +122,9 @@ _MOVE = {"state": bindparam("to"), "updated_at": bindparam("now")}
 _RELEASE = update(_ROUTES).where(*_OF_RUN).values(**_MOVE, reason="released before sending")
 _SETTLE_RUN = update(_ROUTES).where(*_OF_RUN).values(**_MOVE)
 _MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state == "claimed").values(**_MOVE)
-_SETTLE_ROUTE = (update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state.in_(IN_FLIGHT))
-                 .values(**_MOVE, reason=bindparam("why")))
+_SETTLE_ROUTES = (update(_ROUTES).where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
+                                        _ROUTES.c.route == bindparam("on"), _ROUTES.c.state.in_(IN_FLIGHT))
+                  .values(**_MOVE, reason=bindparam("why")))
 
 
 def release(session: Session, message_id: str, owner: str, now: datetime) -> None:
@@ -148,11 +150,17 @@ def mark_posting(session: Session, message_id: str, route: str, now: datetime) -
 def settle(session: Session, message_id: str, route: str, state: str, now: datetime,
            reason: str | None = None) -> None:
     """The channel's answer for every notice of the message on this route (in the notifier's transaction)."""
-    core(session, _SETTLE_ROUTE, {"message": message_id, "on": route, "to": _final(state), "now": now,
-                                    "why": reason})
+    settle_routes(session, [message_id], route, state, now, reason)
 
 
-def _settling(routes_of: str, notices_where: str) -> TextClause:
+def settle_routes(session: Session, message_ids: Sequence[str], route: str, state: str, now: datetime,
+                  reason: str | None = None) -> None:
+    """The same answer on this route for several messages (the outbox's of one dispatch), in one statement."""
+    core(session, _SETTLE_ROUTES, {"messages": list(message_ids), "on": route, "to": _final(state),
+                                   "now": now, "why": reason})
+
+
+def _settling(routes_of: str, notices_where: str, returning: str = "notices.state") -> TextClause:
     """Each notice's state from all of its routes, in SQL (first match in _SUMMARY wins: the least rank); a
     notice that ends delivered, sent, unknown or failed takes the time and the notifier's channel. `routes_of`
     selects the notices whose routes are read, `notices_where` guards the rows updated."""
@@ -168,22 +176,32 @@ def _settling(routes_of: str, notices_where: str) -> TextClause:
         f"AS rank FROM notice_channels WHERE notice_channels.notice_id IN {routes_of} "
         "GROUP BY notice_channels.notice_id) AS s "
         f"WHERE notices.id = s.notice_id AND notices.state != 'superseded' {notices_where} "
-        "RETURNING notices.state"
+        f"RETURNING {returning}"
     ).bindparams(bindparam("at", type_=Notice.sent_at.type))
 
 
-# The message's notices by its routes' index (a route claimed under the message names each of its notices).
-_SETTLE_MESSAGE = _settling(
-    "(SELECT taken.notice_id FROM notice_channels AS taken WHERE taken.message_id = :message_id)",
-    "AND notices.message_id = :message_id AND notices.state = 'sending'")
+# The messages' notices by their routes' index (a route claimed under a message names each of its notices).
+_SETTLE_MESSAGES = _settling(
+    "(SELECT taken.notice_id FROM notice_channels AS taken WHERE taken.message_id IN :messages)",
+    "AND notices.message_id IN :messages AND notices.state = 'sending'",
+    "notices.message_id, notices.state").bindparams(bindparam("messages", expanding=True))
 _SETTLE_NOTICES = _settling(":ids", "").bindparams(bindparam("ids", expanding=True))
 
 
 def settle_message(session: Session, message_id: str, at: datetime, channel: str | None) -> dict[str, int]:
     """The notices the message holds (`sending`) take their state from their routes, in one statement; returns
     how many took each state. `channel` (masked) is the one the notifier names for the message."""
-    return Counter(core(session, _SETTLE_MESSAGE, {"message_id": message_id, "at": at,
-                                                 "channel": channel}).scalars().all())
+    return settle_messages(session, [message_id], at, channel)[message_id]
+
+
+def settle_messages(session: Session, message_ids: Sequence[str], at: datetime,
+                    channel: str | None) -> dict[str, Counter]:
+    """settle_message for several messages at once (the outbox's of one dispatch), in one statement."""
+    states: dict[str, Counter] = {message_id: Counter() for message_id in message_ids}
+    for message_id, state in core(session, _SETTLE_MESSAGES, {"messages": list(message_ids), "at": at,
+                                                              "channel": channel}):
+        states[message_id][state] += 1
+    return states
 
 
 def settle_notices(session: Session, notice_ids: list[int], at: datetime) -> dict[str, int]:

@@ -10,13 +10,14 @@ Readers:
         (`duban deliveries reset`: the unit fixed its robot)
 
 Writers (used by AppriseNotifier and OutboxNotifier, each in its own short transaction):
-    open_delivery, finish_delivery, record_delivery (the outbox), delivered_notice_ids, mark_broken,
+    open_delivery, finish_delivery, record_deliveries (the outbox), delivered_notice_ids, mark_broken,
     mark_unresolved, mark_ok.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -209,18 +210,18 @@ _RECORD_DELIVERY = text(
              bindparam("now", type_=Delivery.last_at.type))
 
 
-def record_delivery(
-    session: Session, message: Message, *, channel: str, route: str | None, kind: str, state: str,
-    now: datetime, reason: str | None = None,
+def record_deliveries(
+    session: Session, messages: Sequence[Message], *, channel: str, route: str | None, kind: str, state: str,
+    reason: str | None = None,
 ) -> None:
-    """One attempt whose answer is known at once (the outbox): the row of (message, channel) ends in `state`,
-    in one statement."""
-    recipient = message.recipient
-    core(session, _RECORD_DELIVERY, {
-        "message_id": message.message_id, "program_id": message.program_id, "unit_code": recipient.unit_code,
-        "audience": recipient.audience, "channel": channel, "channel_key": channel, "route": route,
-        "kind": kind, "state": state, "kinds": list(message.kinds), "task_codes": list(message.task_codes),
-        "notice_ids": list(message.notice_ids), "message_at": message.at, "reason": reason, "now": now})
+    """Attempts whose answer is known at once (the outbox): the row of each (message, channel) ends in
+    `state`, at the message's own time, in one statement for all."""
+    core(session, _RECORD_DELIVERY, [{
+        "message_id": message.message_id, "program_id": message.program_id,
+        "unit_code": message.recipient.unit_code, "audience": message.recipient.audience, "channel": channel,
+        "channel_key": channel, "route": route, "kind": kind, "state": state, "kinds": list(message.kinds),
+        "task_codes": list(message.task_codes), "notice_ids": list(message.notice_ids),
+        "message_at": message.at, "reason": reason, "now": message.at} for message in messages])
 
 
 def finish_delivery(

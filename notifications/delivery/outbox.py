@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.delivery import inflight, ledger
 from notifications.delivery.channels import mask_url
+from notifications.delivery.crashpoints import crash_point
 from notifications.message import DeliveryResult, Message
 
 OUTBOX_CHANNEL = "outbox"
@@ -56,12 +59,22 @@ class OutboxNotifier:
         return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
 
     def send(self, message: Message) -> DeliveryResult:
-        """Appends the line, then records it in one transaction: the ledger row, the route and the message's
-        notices. The route was claimed straight into `posting` (inflight.claim_routes): a run that dies before
-        the commit leaves it `unknown`, shown to the coordinator, never written again unasked."""
-        line = json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return self._write([message])[0]
+
+    def send_many(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        for _message in messages:
+            crash_point("after_claim")
+        return self._write(messages)
+
+    def _write(self, messages: Sequence[Message]) -> list[DeliveryResult]:
+        """Appends the messages' lines in one write, then records them in one transaction: the ledger rows,
+        the route and the messages' notices. The route was claimed straight into `posting`
+        (inflight.claim_routes): a run that dies before the commit leaves them `unknown`, shown to the
+        coordinator, never written again unasked."""
+        lines = "".join(json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
+                        for message in messages)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = line.encode("utf-8")
+        data = lines.encode("utf-8")
         with self._lock:
             # One write() on an O_APPEND descriptor: lines from concurrent processes do not interleave.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -69,16 +82,15 @@ class OutboxNotifier:
                 os.write(fd, data)
             finally:
                 os.close(fd)
-        settled = None
-        if self._sessions is not None:
+        settled: dict[str, Counter] | dict[str, None] = dict.fromkeys(m.message_id for m in messages)
+        if self._sessions is not None and messages:
+            ids, at = [m.message_id for m in messages], messages[0].at  # one dispatch: one as_of
             with self._sessions() as session, session.begin():
-                ledger.record_delivery(
-                    session, message, channel=OUTBOX_CHANNEL, route=inflight.OUTBOX_ROUTE, kind="outbox",
-                    state="sent", now=message.at, reason="recorded in the outbox",
-                )
-                inflight.settle(session, message.message_id, inflight.OUTBOX_ROUTE, "sent", message.at)
-                settled = inflight.settle_message(session, message.message_id, message.at, OUTBOX_CHANNEL)
-        return DeliveryResult(
-            state="sent", channel=OUTBOX_CHANNEL, attempts=1, channels=((OUTBOX_CHANNEL, "sent"),),
-            settled=settled,
-        )
+                ledger.record_deliveries(session, messages, channel=OUTBOX_CHANNEL,
+                                         route=inflight.OUTBOX_ROUTE, kind="outbox", state="sent",
+                                         reason="recorded in the outbox")
+                inflight.settle_routes(session, ids, inflight.OUTBOX_ROUTE, "sent", at)
+                settled = inflight.settle_messages(session, ids, at, OUTBOX_CHANNEL)
+        return [DeliveryResult(state="sent", channel=OUTBOX_CHANNEL, attempts=1,
+                               channels=((OUTBOX_CHANNEL, "sent"),), settled=settled[m.message_id])
+                for m in messages]
