@@ -2,10 +2,10 @@
 
 queued → sending is a compare-and-set committed before the message leaves, together with the claim of each
 (notice, channel) route still owed (notifications/inflight.py), so two checks never hand the same notice to a
-channel and a channel that took a notice never gets it again. What a dead run left in flight is recovered
-first:
-owed again where the send provably did not start or the channel is idempotent, else `unknown`, shown and
-alerted.
+channel and a channel that took a notice never gets it again. A dispatch claims all its messages in one
+transaction (their numbers, links and lines read or written once for all), then hands them to the notifier.
+What a dead run left in flight is recovered first: owed again where the send provably did not start or the
+channel is idempotent, else `unknown`, shown and alerted.
 """
 
 from __future__ import annotations

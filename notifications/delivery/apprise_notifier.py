@@ -367,6 +367,10 @@ class AppriseNotifier:
                 return self._finish(message, channel, "deferred", now, attempts, slot.reason,
                                     _slot_refusal(slot, limits), failing_since, slot.retry_at, route)
             outcome = self._post(message, channel, route, now)
+            if outcome is None:  # recovered by another run while this message waited its turn: theirs now
+                taken = "another run took this channel's notices over"
+                return self._finish(message, channel, "deferred", now, attempts, "taken_over", taken,
+                                    failing_since, None, route)
             attempts += 1
             settled = self._settled(message, channel, outcome, now, alerts)
             if settled is not None:
@@ -403,11 +407,13 @@ class AppriseNotifier:
             self._sleep(delay)
             waits.waited += max(delay, 0.001)
 
-    def _post(self, message: Message, channel: Channel, route: str, now: datetime) -> Outcome:
-        """One POST to the channel, marked in flight first: from then on the message may arrive."""
+    def _post(self, message: Message, channel: Channel, route: str, now: datetime) -> Outcome | None:
+        """One POST to the channel, marked in flight first: from then on the message may arrive. None, and
+        nothing sent, when the route is no longer this message's."""
         install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
         with self._sessions() as session, session.begin():
-            inflight.mark_posting(session, message.message_id, route, now)
+            if not inflight.mark_posting(session, message.message_id, route, now):
+                return None
         crash_point("after_sending")
         crash_point("mid_post")
         try:

@@ -121,7 +121,7 @@ _OF_ROUTE = (_ROUTES.c.message_id == bindparam("message"), _ROUTES.c.route == bi
 _MOVE = {"state": bindparam("to"), "updated_at": bindparam("now")}
 _RELEASE = update(_ROUTES).where(*_OF_RUN).values(**_MOVE, reason="released before sending")
 _SETTLE_RUN = update(_ROUTES).where(*_OF_RUN).values(**_MOVE)
-_MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state == "claimed").values(**_MOVE)
+_MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state.in_(IN_FLIGHT)).values(**_MOVE)
 _SETTLE_ROUTES = (update(_ROUTES).where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
                                         _ROUTES.c.route == bindparam("on"), _ROUTES.c.state.in_(IN_FLIGHT))
                   .values(**_MOVE, reason=bindparam("why")))
@@ -143,8 +143,12 @@ def _final(state: str) -> str:
     return state if state in FINAL else "deferred"
 
 
-def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> None:
-    core(session, _MARK_POSTING, {"message": message_id, "on": route, "to": "posting", "now": now})
+def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> bool:
+    """The route in flight under this message (claimed, or posting: a retry) is marked posting; False when it
+    is no longer the message's (a check recovered it after its lease, while a dispatch's earlier messages
+    were being sent): the caller must not send on it."""
+    return bool(core(session, _MARK_POSTING, {"message": message_id, "on": route, "to": "posting",
+                                              "now": now}).rowcount)
 
 
 def settle(session: Session, message_id: str, route: str, state: str, now: datetime,

@@ -3,8 +3,8 @@
 Nothing is delivered, so the state is `sent`. The recipient's channels are written in their masked form
 only: an expanded URL never reaches the file. With a session factory, each message is also written to the
 delivery ledger (one row, channel `outbox`), at the message's own time (the check's as_of: a simulated clock
-stays simulated), and its route and notices are settled in that same transaction: a message costs the
-dispatch no commit of its own after the line is written.
+stays simulated), and its route and notices are settled in that same transaction. A dispatch's messages
+(`send_many`) are appended in one write and recorded in one transaction: one commit for all of them.
 """
 
 from __future__ import annotations
