@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, update
 from typer.testing import CliRunner
 
 from bench.fault_campaign import PROGRAM, START, UNITS, Campaign, morning, parse_items
 from db import ChannelHealth, Delivery, Event, Notice
 from duban import app
 from flows import run_check
-from notifications import MAX_ITEMS_PER_SECTION, DigestItem, OutboxNotifier, dispatch, render_digest
+from notifications import MAX_ITEMS_PER_SECTION, DigestItem, OutboxNotifier, dispatch, inflight, render_digest
 from tests.support.peers import MODES, RobotPeer, SMTPPeer, database_url
 from tests.support.programs import at, check, notices, outbox_lines, setup
 
@@ -153,7 +153,7 @@ class _DiesAfterWriting(OutboxNotifier):
         raise _Died
 
 
-def test_outbox_lines_whose_run_died_before_recording_them_are_shown_unknown_and_never_written_again(tmp_path):
+def test_outbox_lines_whose_run_died_before_recording_them_are_shown_unknown_never_written_again(tmp_path):
     wired = setup(tmp_path)
     with pytest.raises(_Died):
         run_check(wired.sessions, "demo-city", at(date(2023, 3, 6)),
@@ -205,3 +205,30 @@ def test_a_dispatch_looks_once_and_recovers_supersedes_or_reads_only_what_is_the
     with wired.transaction() as session:
         state = session.scalar(select(Delivery.state).where(Delivery.message_id == "m-deferred"))
     assert state == "superseded"
+
+
+def test_a_route_recovered_while_its_message_waited_is_not_sent_by_the_run_that_claimed_it(tmp_path):
+    """A dispatch claims all its messages before the first leaves. A later check (its as_of past the lease)
+    may recover a route the first run claimed for a message still waiting its turn, and claim it again:
+    marking it posting then fails for the first run, which sends nothing on it."""
+    wired = setup(tmp_path)
+    day = date(2023, 3, 6)
+    check(wired, day, 7)  # before the sending window: claimed, queued
+    route = inflight.Route("r" * 40, "dingtalk://token/", "dingtalk://tok…/", "dingtalk")
+    first, later = at(day, 9), at(day, 11)  # the first run's lease ends at 10:00
+
+    def take(session, message_id: str, when) -> int:
+        session.execute(update(Notice).where(Notice.state == "queued", Notice.kind != "bulletin")
+                        .values(state="sending", message_id=message_id))
+        return inflight.claim_routes(session, "demo-city", [route], message_id, inflight.new_owner("t"),
+                                     when + inflight.LEASE, when)
+
+    with wired.transaction() as session:
+        assert take(session, "m-first", first) > 0
+    with wired.transaction() as session:
+        assert inflight.recover(session, "demo-city", later).deferred > 0  # the lease has passed
+        assert take(session, "m-later", later) > 0
+    with wired.transaction() as session:
+        assert not inflight.mark_posting(session, "m-first", route.route, later)
+        assert inflight.mark_posting(session, "m-later", route.route, later)
+        assert inflight.mark_posting(session, "m-later", route.route, later)  # a retry of the same message
