@@ -11,10 +11,10 @@ streams its rows (STREAMED_ROWS at a time) rather than holding the whole result 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Table, TextClause, bindparam, text
+from sqlalchemy import ColumnElement, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,15 @@ def core(session: Session, statement, params=None) -> CursorResult:
     count only through the session)."""
     flush_pending(session)
     return session.connection().execute(statement, params)
+
+
+def one_of(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the code's own constants (states, kinds) written into the SQL, compiled
+    once with the statement: an IN of bound values is expanded anew on every execution."""
+    names = list(values)
+    if any(not name.replace("_", "").isalnum() for name in names):
+        raise ValueError(f"one_of takes plain names only: {names}")
+    return column.in_([literal_column(f"'{name}'") for name in names])
 
 
 def upsert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],

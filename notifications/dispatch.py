@@ -38,6 +38,7 @@ from db import (
     link_url,
     load_program,
     notice_key,
+    one_of,
     task_rows,
 )
 from notifications.delivery import inflight
@@ -470,9 +471,9 @@ def _stale_update():
     )
     # Each branch looks a newer notice up by (instance, kind), an index: never a scan per queued notice.
     stale = or_(
-        and_(notices.c.kind.in_(SUPERSEDABLE), notices.c.instance_id.is_not(None),
+        and_(one_of(notices.c.kind, SUPERSEDABLE), notices.c.instance_id.is_not(None),
              exists().where(newer.c.instance_id == notices.c.instance_id, same_rule)),
-        and_(notices.c.kind.in_(SUPERSEDABLE), notices.c.instance_id.is_(None),
+        and_(one_of(notices.c.kind, SUPERSEDABLE), notices.c.instance_id.is_(None),
              exists().where(newer.c.instance_id.is_(None), same_rule)),
         and_(notices.c.kind == "before_due", notices.c.instance_id.is_not(None),
              exists().where(newer.c.instance_id == notices.c.instance_id, newer.c.kind == "overdue", later)),
@@ -495,7 +496,7 @@ _DEFERRED = (update(_DELIVERIES)
 # notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued.
 _PROGRAM = bindparam("program")
 _PENDING = select(
-    or_(exists().where(_ROUTES.c.program_id == _PROGRAM, _ROUTES.c.state.in_(inflight.IN_FLIGHT)),
+    or_(exists().where(_ROUTES.c.program_id == _PROGRAM, one_of(_ROUTES.c.state, inflight.IN_FLIGHT)),
         exists().where(_NOTICES.c.program_id == _PROGRAM, _NOTICES.c.state == "sending")).label("in_flight"),
     exists().where(_DELIVERIES.c.program_id == _PROGRAM, _DELIVERIES.c.state == "deferred").label("deferred"),
     exists().where(*_QUEUED_WHERE).label("queued"))

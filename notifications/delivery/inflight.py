@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import TextClause, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from db import Delivery, Notice, NoticeChannel, core
+from db import Delivery, Notice, NoticeChannel, core, one_of
 
 LEASE = timedelta(hours=1)
 OWED = ("deferred", "retry")
@@ -116,14 +116,15 @@ def claim_routes(
 # The route updates of every message, built once on the table (Core): only their parameters change.
 _ROUTES = NoticeChannel.__table__
 _OF_RUN = (_ROUTES.c.message_id == bindparam("message"), _ROUTES.c.owner == bindparam("run"),
-           _ROUTES.c.state.in_(IN_FLIGHT))
+           one_of(_ROUTES.c.state, IN_FLIGHT))
 _OF_ROUTE = (_ROUTES.c.message_id == bindparam("message"), _ROUTES.c.route == bindparam("on"))
 _MOVE = {"state": bindparam("to"), "updated_at": bindparam("now")}
 _RELEASE = update(_ROUTES).where(*_OF_RUN).values(**_MOVE, reason="released before sending")
 _SETTLE_RUN = update(_ROUTES).where(*_OF_RUN).values(**_MOVE)
-_MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, _ROUTES.c.state.in_(IN_FLIGHT)).values(**_MOVE)
-_SETTLE_ROUTES = (update(_ROUTES).where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
-                                        _ROUTES.c.route == bindparam("on"), _ROUTES.c.state.in_(IN_FLIGHT))
+_MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, one_of(_ROUTES.c.state, IN_FLIGHT)).values(**_MOVE)
+_SETTLE_ROUTES = (update(_ROUTES)
+                  .where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
+                         _ROUTES.c.route == bindparam("on"), one_of(_ROUTES.c.state, IN_FLIGHT))
                   .values(**_MOVE, reason=bindparam("why")))
 
 
@@ -232,7 +233,7 @@ class Recovered:
 _NOTICES = Notice.__table__
 _IN_FLIGHT = select(_ROUTES.c.id, _ROUTES.c.notice_id, _ROUTES.c.state, _ROUTES.c.kind, _ROUTES.c.owner,
                     _ROUTES.c.lease_until, _ROUTES.c.message_id, _ROUTES.c.route, _ROUTES.c.channel).where(
-    _ROUTES.c.program_id == bindparam("program"), _ROUTES.c.state.in_(IN_FLIGHT))
+    _ROUTES.c.program_id == bindparam("program"), one_of(_ROUTES.c.state, IN_FLIGHT))
 _UNROUTED = select(_NOTICES.c.id, _NOTICES.c.message_id, _NOTICES.c.unit_id).where(
     _NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "sending",
     ~select(_ROUTES.c.id).where(_ROUTES.c.notice_id == _NOTICES.c.id).exists())

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from db import ChannelHealth, Delivery, core, flush_pending
+from db import ChannelHealth, Delivery, core, flush_pending, one_of
 from notifications.delivery.ratelimit import _insert
 from notifications.message import Message
 
@@ -77,11 +77,11 @@ def _unreached():
     failed or unknown row can be one: those are found by the (program, state) index first, so the bulletin
     never groups the program's whole ledger. Built once on the table (Core)."""
     rows = _DELIVERIES.c
-    reached = func.sum(case((rows.state.in_(REACHED), 1), else_=0))
-    pending = func.sum(case((rows.state.in_(("queued", "deferred")), 1), else_=0))
-    failed = func.sum(case((rows.state.in_(DOUBTFUL), 1), else_=0))
+    reached = func.sum(case((one_of(rows.state, REACHED), 1), else_=0))
+    pending = func.sum(case((one_of(rows.state, ("queued", "deferred")), 1), else_=0))
+    failed = func.sum(case((one_of(rows.state, DOUBTFUL), 1), else_=0))
     doubtful = select(rows.message_id).where(rows.program_id == bindparam("program"),
-                                             rows.state.in_(DOUBTFUL))
+                                             one_of(rows.state, DOUBTFUL))
     # A message belongs to one program: its rows are found by the (message, channel) key.
     return (select(rows.unit_code, rows.message_id).where(rows.message_id.in_(doubtful))
             .group_by(rows.unit_code, rows.message_id).having(reached == 0, pending == 0, failed > 0))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from db import Notice, TaskUnit, Unit, core
+from db import Notice, TaskUnit, Unit, core, one_of
 from schedule import text
 
 # How far back from its due date an instance's period reaches: its window is cut to this, so the first
@@ -40,10 +40,10 @@ _NOTICES = Notice.__table__
 _EARLIER = _NOTICES.alias("earlier")
 # A column of a notice's own row (correlated): the 催办/督办/催签收 of its rung that its unit (audience)
 # received for its instance before this message, by the (instance, kind) index; 0 for a kind not counted.
-RECEIVED_BEFORE = case((_NOTICES.c.kind.in_(COUNTED_KINDS), select(func.count()).where(
+RECEIVED_BEFORE = case((one_of(_NOTICES.c.kind, COUNTED_KINDS), select(func.count()).where(
     _EARLIER.c.instance_id == _NOTICES.c.instance_id, _EARLIER.c.kind == _NOTICES.c.kind,
     _EARLIER.c.unit_id == _NOTICES.c.unit_id, _EARLIER.c.audience == _NOTICES.c.audience,
-    _EARLIER.c.state.in_(RECEIVED)).scalar_subquery()), else_=0)
+    one_of(_EARLIER.c.state, RECEIVED)).scalar_subquery()), else_=0)
 
 _TASK_UNITS, _UNITS = TaskUnit.__table__, Unit.__table__
 _LEADS = (select(_TASK_UNITS.c.task_id, _UNITS.c.name).join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id)

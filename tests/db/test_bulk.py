@@ -4,7 +4,9 @@ import gc
 
 import pytest
 
-from db import bulk_read
+from sqlalchemy import column, select, table
+
+from db import bulk_read, one_of
 
 
 def test_the_collector_waits_inside_and_runs_again_after_even_on_an_error():
@@ -31,3 +33,11 @@ def test_a_collector_paused_by_someone_else_stays_paused():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_one_of_writes_the_code_s_names_into_the_sql_and_refuses_anything_else():
+    states = table("notices", column("state"))
+    sql = str(select(states.c.state).where(one_of(states.c.state, ("sent", "unknown"))).compile())
+    assert "IN ('sent', 'unknown')" in sql and "POSTCOMPILE" not in sql
+    with pytest.raises(ValueError):
+        one_of(states.c.state, ("sent', 'x",))
