@@ -1,9 +1,9 @@
-"""Whole-program reads pause the cyclic collector while they build rows, and leave it as they found it."""
+"""Whole-program reads pause the cyclic collector while they build rows, and leave it as they found it; constant
+IN lists are written into the SQL."""
 
 import gc
 
 import pytest
-
 from sqlalchemy import column, select, table
 
 from db import bulk_read, one_of
