@@ -1,5 +1,5 @@
-"""Whole-program reads pause the cyclic collector while they build rows, and leave it as they found it; constant
-IN lists are written into the SQL."""
+"""Whole-program reads pause the cyclic collector while they build rows, and leave it as they found it;
+constant IN lists are written into the SQL."""
 
 import gc
 
