@@ -289,19 +289,13 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                      today: date, portal_url: str | None, tidy: Callable[[Session], bool] | None = None,
                      ctx: ProgramContext | None = None) -> DispatchResult:
     result = DispatchResult()
-    owed = _owed_groups(sessions, program_id, notifier, at, today, tidy, ctx)
-    if owed is None:
-        return result
-    program, groups = owed
     owner = inflight.new_owner(uuid.uuid4().hex[:12])
-    pending, messages = list(groups.items()), []
-    while pending:
+    while True:
         try:
-            messages = _claim(sessions, program, pending, owner, at, portal_url)
+            messages = _claim(sessions, program_id, notifier, at, today, portal_url, tidy, ctx, owner)
             break
         except _Unwritten as failed:  # one unit's digest must never stop the others: they are claimed again
-            pending.remove((failed.group, failed.notice_ids))
-            unit, audience = program.units[failed.group[0]], failed.group[1]
+            unit, audience = failed.unit, failed.group[1]
             reason = _record_render_failure(sessions, program_id, unit, audience, failed.notice_ids,
                                             failed.message_id, at, failed.error)
             result.messages += 1
@@ -318,9 +312,10 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
 class _Unwritten(Exception):
     """A digest that could not be written (its group's claim, with the whole dispatch's, rolled back)."""
 
-    def __init__(self, group: tuple, notice_ids: list[int], message_id: str, error: Exception):
+    def __init__(self, unit: _Unit, group: tuple, notice_ids: list[int], message_id: str, error: Exception):
         super().__init__(str(error))
-        self.group, self.notice_ids, self.message_id, self.error = group, notice_ids, message_id, error
+        self.unit, self.group, self.notice_ids, self.message_id, self.error = (unit, group, notice_ids,
+                                                                               message_id, error)
 
 
 class _Claimed(NamedTuple):
@@ -332,21 +327,28 @@ class _Claimed(NamedTuple):
     taken: list[_Queued]
 
 
-def _claim(sessions: sessionmaker[Session], program: _Program, pending: list[tuple[tuple, list[int]]],
-           owner: str, at: datetime, portal_url: str | None) -> list[tuple[int, Message]]:
-    """Every owed message of the dispatch claimed in one transaction, committed before any of them leaves:
-    each message's notices taken and routes claimed (its compare-and-sets), then the messages' 督办单号,
-    portal links, listed lines and chase counts in one statement each for all, and each digest written."""
-    ctx = program.ctx
+def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
+           portal_url: str | None, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None,
+           owner: str) -> list[tuple[int, Message]]:
+    """Every owed message of the dispatch claimed in one transaction, committed before any of them leaves
+    (the transaction that recovers, supersedes and reads what is owed: _owed_groups): each message's notices
+    taken and routes claimed (its compare-and-sets), then the messages' 督办单号, portal links, listed lines
+    and chase counts in one statement each for all, and each digest written. A digest that cannot be written
+    rolls it all back (_Unwritten): the dispatch starts again without it."""
     with sessions.begin() as session:
+        owed = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
+        if owed is None:
+            return []
+        program, groups = owed
+        ctx = program.ctx
         claimed = []
-        for group, notice_ids in pending:
+        for group, notice_ids in groups.items():
             crash_point("before_claim")
             message_id = group[3] or new_message_id(ctx.id, at)
             try:
                 taken = _take(session, notice_ids, group[2], message_id, ctx.id, owner, at)
             except Exception as error:
-                raise _Unwritten(group, notice_ids, message_id, error) from error
+                raise _Unwritten(program.units[group[0]], group, notice_ids, message_id, error) from error
             if taken:  # else an overlapping check took them first, or settled a route in between
                 claimed.append(_Claimed(group, notice_ids, message_id, taken))
         if not claimed:
@@ -362,33 +364,32 @@ def _claim(sessions: sessionmaker[Session], program: _Program, pending: list[tup
                 messages.append((unit_id, _compose(session, program, program.units[unit_id], audience, taken,
                                                    message_id, at, routes, link, numbers[message_id], lines)))
             except Exception as error:
-                raise _Unwritten(group, notice_ids, message_id, error) from error
+                raise _Unwritten(program.units[unit_id], group, notice_ids, message_id, error) from error
+        session.expunge_all()  # the program read here stays readable after the commit
     return messages
 
 
-def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                 today: date, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
+def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: datetime, today: date,
+                 tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
                  ) -> tuple[_Program, dict[tuple, list[int]]] | None:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
-    here. `tidy` runs first in the same transaction (recovery, superseding): False when nothing is queued."""
-    with sessions.begin() as session:
-        if tidy is not None and not tidy(session):
-            return None
-        queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
-        taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-        for notice_id, unit_id, audience, route, state, message_id in core(
-                session, _QUEUED, {"program": program_id}):
-            queued[notice_id] = (unit_id, audience)
-            if route is not None:
-                taken[notice_id][route] = (state, message_id)
-        if not queued:
-            return None
-        owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
-        units = {row.id: _Unit(*row) for row in core(
-            session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
-        program = _Program(ctx or load_program(session, program_id), units, today)
-        session.expunge_all()
+    here. `tidy` runs first (recovery, superseding): False when nothing is queued."""
+    if tidy is not None and not tidy(session):
+        return None
+    queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
+    taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
+    for notice_id, unit_id, audience, route, state, message_id in core(
+            session, _QUEUED, {"program": program_id}):
+        queued[notice_id] = (unit_id, audience)
+        if route is not None:
+            taken[notice_id][route] = (state, message_id)
+    if not queued:
+        return None
+    owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
+    units = {row.id: _Unit(*row) for row in core(
+        session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
+    program = _Program(ctx or load_program(session, program_id), units, today)
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
@@ -415,8 +416,7 @@ def _owed_groups(sessions: sessionmaker[Session], program_id: str, notifier: Not
         if not rows:
             fresh[(unit_id, audience)] = group
     if settled:
-        with sessions.begin() as session:
-            inflight.settle_notices(session, settled, at)
+        inflight.settle_notices(session, settled, at)
     return program, groups
 
 
