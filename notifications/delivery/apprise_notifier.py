@@ -412,7 +412,7 @@ class AppriseNotifier:
         nothing sent, when the route is no longer this message's."""
         install_redaction()  # loggers of libraries imported since the last send (urllib3 via apprise, …)
         with self._sessions() as session, session.begin():
-            if not inflight.mark_posting(session, message.message_id, route, now):
+            if not inflight.mark_posting(session, message.message_id, route, message.notice_ids, now):
                 return None
         crash_point("after_sending")
         crash_point("mid_post")

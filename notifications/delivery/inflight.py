@@ -122,6 +122,8 @@ _MOVE = {"state": bindparam("to"), "updated_at": bindparam("now")}
 _RELEASE = update(_ROUTES).where(*_OF_RUN).values(**_MOVE, reason="released before sending")
 _SETTLE_RUN = update(_ROUTES).where(*_OF_RUN).values(**_MOVE)
 _MARK_POSTING = update(_ROUTES).where(*_OF_ROUTE, one_of(_ROUTES.c.state, IN_FLIGHT)).values(**_MOVE)
+_ROUTED = select(_ROUTES.c.id).where(_ROUTES.c.notice_id.in_(bindparam("ids", expanding=True)),
+                                     _ROUTES.c.route == bindparam("on")).limit(1)
 _SETTLE_ROUTES = (update(_ROUTES)
                   .where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
                          _ROUTES.c.route == bindparam("on"), one_of(_ROUTES.c.state, IN_FLIGHT))
@@ -144,12 +146,18 @@ def _final(state: str) -> str:
     return state if state in FINAL else "deferred"
 
 
-def mark_posting(session: Session, message_id: str, route: str, now: datetime) -> bool:
-    """The route in flight under this message (claimed, or posting: a retry) is marked posting; False when it
-    is no longer the message's (a check recovered it after its lease, while a dispatch's earlier messages
-    were being sent): the caller must not send on it."""
-    return bool(core(session, _MARK_POSTING, {"message": message_id, "on": route, "to": "posting",
-                                              "now": now}).rowcount)
+def mark_posting(session: Session, message_id: str, route: str, notice_ids: Sequence[int],
+                 now: datetime) -> bool:
+    """The route of each of the message's notices, in flight under it (claimed, or posting: a retry), is
+    marked posting. False when some are no longer the message's (a later check recovered them after their
+    lease while the dispatch's earlier messages were being sent, and may have claimed them again): the caller
+    must not send on the route. A message whose notices have no row on the route at all (a notifier used on
+    its own) may go."""
+    marked = core(session, _MARK_POSTING, {"message": message_id, "on": route, "to": "posting",
+                                           "now": now}).rowcount
+    if marked == len(notice_ids):
+        return True
+    return not marked and core(session, _ROUTED, {"ids": list(notice_ids), "on": route}).first() is None
 
 
 def settle(session: Session, message_id: str, route: str, state: str, now: datetime,

@@ -217,18 +217,20 @@ def test_a_route_recovered_while_its_message_waited_is_not_sent_by_the_run_that_
     route = inflight.Route("r" * 40, "dingtalk://token/", "dingtalk://tok…/", "dingtalk")
     first, later = at(day, 9), at(day, 11)  # the first run's lease ends at 10:00
 
-    def take(session, message_id: str, when) -> int:
-        session.execute(update(Notice).where(Notice.state == "queued", Notice.kind != "bulletin")
-                        .values(state="sending", message_id=message_id))
-        return inflight.claim_routes(session, "demo-city", [route], message_id, inflight.new_owner("t"),
-                                     when + inflight.LEASE, when)
+    def take(session, message_id: str, when) -> list[int]:
+        ids = session.scalars(update(Notice).where(Notice.state == "queued", Notice.kind != "bulletin")
+                              .values(state="sending", message_id=message_id).returning(Notice.id)).all()
+        assert inflight.claim_routes(session, "demo-city", [route], message_id, inflight.new_owner("t"),
+                                     when + inflight.LEASE, when) == len(ids) > 0
+        return ids
 
     with wired.transaction() as session:
-        assert take(session, "m-first", first) > 0
+        ids = take(session, "m-first", first)
     with wired.transaction() as session:
-        assert inflight.recover(session, "demo-city", later).deferred > 0  # the lease has passed
-        assert take(session, "m-later", later) > 0
+        assert inflight.recover(session, "demo-city", later).deferred == len(ids)  # the lease has passed
+        assert take(session, "m-later", later) == ids
     with wired.transaction() as session:
-        assert not inflight.mark_posting(session, "m-first", route.route, later)
-        assert inflight.mark_posting(session, "m-later", route.route, later)
-        assert inflight.mark_posting(session, "m-later", route.route, later)  # a retry of the same message
+        assert not inflight.mark_posting(session, "m-first", route.route, ids, later)
+        assert inflight.mark_posting(session, "m-later", route.route, ids, later)
+        assert inflight.mark_posting(session, "m-later", route.route, ids, later)  # a retry of the message
+        assert inflight.mark_posting(session, "m-alone", route.route, [], later)  # a notifier on its own
