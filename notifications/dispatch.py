@@ -302,7 +302,7 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             result.notices += len(failed.notice_ids)
             result.states["failed"] += len(failed.notice_ids)
             result.render_failures.append((unit.name, failed.message_id, reason))
-    if messages:
+    if messages:  # each message's notices settled as soon as it is answered for, before the next leaves
         outcomes = notifier.send_many([message for _unit_id, message in messages])
         for (unit_id, message), outcome in zip(messages, outcomes, strict=True):
             _settled(sessions, message, outcome, unit_id, owner, at, result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -80,7 +80,9 @@ class Notifier(Protocol):
 
     def send(self, message: Message) -> DeliveryResult: ...
 
-    def send_many(self, messages: Sequence[Message]) -> list[DeliveryResult]:
-        """A dispatch's messages, claimed together, in their order; one result each. Each message passes the
-        `after_claim` crash point (notifications/delivery/crashpoints.py) before it leaves."""
+    def send_many(self, messages: Sequence[Message]) -> Iterable[DeliveryResult]:
+        """A dispatch's messages, claimed together, in their order; one result each, each given as soon as
+        its message has been answered for, before the next leaves (the caller settles a message's notices
+        from its result unless the notifier did: the outbox). Each message passes the `after_claim` crash
+        point (notifications/delivery/crashpoints.py) before it leaves."""
         ...

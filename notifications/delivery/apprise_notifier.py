@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -172,13 +172,12 @@ class AppriseNotifier:
             return self._outbox.routes(urls)
         return (inflight.Route(NO_CHANNEL, None, "—", "none"),)
 
-    def send_many(self, messages: Sequence[Message]) -> list[DeliveryResult]:
-        """One message after the other: each is marked posting on each channel just before it leaves."""
-        results = []
+    def send_many(self, messages: Sequence[Message]) -> Iterator[DeliveryResult]:
+        """One message after the other, each result given before the next leaves: the caller settles its
+        notices first (a run that dies later leaves no notice of an answered message `sending`)."""
         for message in messages:
             crash_point("after_claim")
-            results.append(self.send(message))
-        return results
+            yield self.send(message)
 
     def send(self, message: Message) -> DeliveryResult:
         install_redaction()

@@ -9,8 +9,10 @@ same scenarios at scale."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bench.fault_campaign import PROGRAM, Campaign, run_scenarios
+from db import Notice
 from notifications import crashpoints, list_deliveries
 from tests.support.faults import assert_exactly_once
 from tests.support.peers import RobotPeer, database_url
@@ -47,3 +49,15 @@ def test_downtime_with_misbehaving_robots(campaign, days):
     assert ("dingtalk://j...t", "failed") in shown  # the rejecting robot: failed, never silently dropped
     assert ("dingtalk://m...b", "unknown") in shown  # the hanging robot took it after the client gave up
     assert ("dingtalk://c...t", "failed") in shown  # the failing robot, given up after a day of 500s
+
+
+@pytest.mark.parametrize("point", ["after_claim", "after_post"])
+def test_a_check_killed_at_its_second_message_leaves_the_first_one_s_notices_settled(campaign, point):
+    """A dispatch claims all its messages before the first leaves; each message's notices are settled as
+    soon as it is answered for, so a run killed while a later one is on its way leaves none `sending` (a
+    notice left so was never counted as received: the next 第N次 read the same, as a repeat would)."""
+    run_scenarios(campaign, kills=[(point, 2)], overlaps=[], downtimes=[])
+    assert campaign.tally.kills_by_point == {point: 1}
+    assert_exactly_once(campaign)
+    with campaign.wired.transaction() as session:
+        assert not session.scalars(select(Notice.id).where(Notice.state == "sending")).all()
