@@ -61,11 +61,13 @@ CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robo
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
 _NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
                                          NoticeChannel.__table__)
-_TAKE = (update(_NOTICES)
-         .where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)), _NOTICES.c.state == "queued")
-         .values(state="sending", message_id=bindparam("message"))
-         .returning(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
-                    _NOTICES.c.subject_unit_id))
+# Every notice of every message of a dispatch taken in one executemany, read back by the messages' ids.
+_TAKE = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.state == "queued")
+         .values(state="sending", message_id=bindparam("message")))
+_TAKEN = (select(_NOTICES.c.message_id, _NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id,
+                 _NOTICES.c.task_code, _NOTICES.c.subject_unit_id)
+          .where(_NOTICES.c.message_id.in_(bindparam("messages", expanding=True)),
+                 _NOTICES.c.state == "sending"))
 _LINES = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received"),
                  _INSTANCES.c.id.label("instance"), _INSTANCES.c.due, _INSTANCES.c.status,
                  _INSTANCES.c.progress, _INSTANCES.c.window_start, _INSTANCES.c.last_report_at,
@@ -341,16 +343,11 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             return []
         program, groups = owed
         ctx = program.ctx
-        claimed = []
+        pending = []
         for group, notice_ids in groups.items():
             crash_point("before_claim")
-            message_id = group[3] or new_message_id(ctx.id, at)
-            try:
-                taken = _take(session, notice_ids, group[2], message_id, ctx.id, owner, at)
-            except Exception as error:
-                raise _Unwritten(program.units[group[0]], group, notice_ids, message_id, error) from error
-            if taken:  # else an overlapping check took them first, or settled a route in between
-                claimed.append(_Claimed(group, notice_ids, message_id, taken))
+            pending.append(_Claimed(group, notice_ids, group[3] or new_message_id(ctx.id, at), []))
+        claimed = _take(session, pending, ctx.id, owner, at)
         if not claimed:
             return []
         numbers = digest_numbers(session, ctx.id, program.today.year, [c.message_id for c in claimed])
@@ -420,22 +417,30 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
     return program, groups
 
 
-def _take(session: Session, notice_ids: list[int], routes: tuple[inflight.Route, ...], message_id: str,
-          program_id: str, owner: str, at: datetime) -> list[_Queued]:
-    """queued → sending and the owed routes claimed, committed by the caller before the message leaves: an
-    overlapping check's update finds these rows taken. Empty when another run got there first."""
-    rows = core(session, _TAKE, {"ids": notice_ids, "message": message_id}).all()  # one fetch for all
-    taken = [_Queued(*row) for row in rows]
-    if not taken:
-        return []
-    lease = at + inflight.LEASE
-    took = inflight.claim_routes(session, program_id, list(routes), message_id, owner, lease, at)
-    if took != len(taken) * len(routes):
-        # Another run settled one of these routes in between: give everything back, regroup next time.
-        inflight.release(session, message_id, owner, at)
-        inflight.settle_notices(session, [n.id for n in taken], at)
-        return []
-    return sorted(taken)
+def _take(session: Session, pending: list[_Claimed], program_id: str, owner: str,
+          at: datetime) -> list[_Claimed]:
+    """queued → sending under each message's id (a compare-and-set per notice, one executemany for all),
+    read back, and each message's owed routes claimed (one executemany), committed by the caller before any
+    message leaves: an overlapping check's update finds these rows taken. The messages that took notices,
+    with them; a message that another run beat to one of its routes is given back whole (regrouped next
+    time)."""
+    core(session, _TAKE, [{"notice": notice_id, "message": message.message_id}
+                          for message in pending for notice_id in message.notice_ids])
+    taken: dict[str, list[_Queued]] = defaultdict(list)
+    for message_id, *notice in core(session, _TAKEN, {"messages": [m.message_id for m in pending]}):
+        taken[message_id].append(_Queued(*notice))
+    claimed = [m._replace(taken=sorted(taken[m.message_id])) for m in pending if taken[m.message_id]]
+    owed = {m.message_id: len(m.taken) * len(m.group[2]) for m in claimed}
+    took = inflight.claim_routes_of(session, program_id, [(m.message_id, m.group[2]) for m in claimed], owner,
+                                    at + inflight.LEASE, at)
+    if took == sum(owed.values()):
+        return claimed
+    held = inflight.held(session, list(owed), owner)  # another run settled a route in between
+    for message in claimed:
+        if held.get(message.message_id, 0) != owed[message.message_id]:
+            inflight.release(session, message.message_id, owner, at)
+            inflight.settle_notices(session, [n.id for n in message.taken], at)
+    return [m for m in claimed if held.get(m.message_id, 0) == owed[m.message_id]]
 
 
 def _settled(sessions: sessionmaker[Session], message: Message, outcome: DeliveryResult, unit_id: int,

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import TextClause, bindparam, select, text, update
+from sqlalchemy import TextClause, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import Delivery, Notice, NoticeChannel, core, one_of
@@ -100,17 +100,34 @@ def claim_routes(
     lease_until: datetime,
     now: datetime,
 ) -> int:
-    """Take the routes still owed by the notices this message holds (`sending`); returns how many (notice,
-    route) rows it took (the statements' row counts: an upsert counts the rows it inserted or updated).
+    """claim_routes_of for one message."""
+    return claim_routes_of(session, program_id, [(message_id, tuple(routes))], owner, lease_until, now)
+
+
+def claim_routes_of(
+    session: Session,
+    program_id: str,
+    messages: Sequence[tuple[str, tuple[Route, ...]]],
+    owner: str,
+    lease_until: datetime,
+    now: datetime,
+) -> int:
+    """Take the routes still owed by the notices each message holds (`sending`), for all the messages in one
+    statement (an executemany); returns how many (notice, route) rows it took (the row count: an upsert
+    counts the rows it inserted or updated).
 
     The caller holds the notices (it moved them to `sending`); the condition on the state still guards a route
     that another run settled in between. A route of a local kind (the outbox) is taken straight into
     `posting`: nothing is on a wire between its claim and its answer, and a run that dies in between has it
     shown as `unknown`, never written twice."""
-    return sum(core(session, _CLAIM_ROUTES, {
+    claims = [{
         "program_id": program_id, "route": r.route, "channel": r.channel, "kind": r.kind,
         "state": "posting" if r.kind in POSTED_AT_CLAIM else "claimed", "message_id": message_id,
-        "owner": owner, "lease_until": lease_until, "updated_at": now}).rowcount for r in routes)
+        "owner": owner, "lease_until": lease_until, "updated_at": now}
+        for message_id, routes in messages for r in routes]
+    return core(session, _CLAIM_ROUTES, claims).rowcount if claims else 0
+
+
 
 
 # The route updates of every message, built once on the table (Core): only their parameters change.
@@ -134,6 +151,17 @@ def release(session: Session, message_id: str, owner: str, now: datetime) -> Non
     """Give back the routes this run took in the claim transaction it is still in (nothing was sent): owed
     again."""
     core(session, _RELEASE, {"message": message_id, "run": owner, "to": "deferred", "now": now})
+
+
+_HELD = (select(_ROUTES.c.message_id, func.count())
+         .where(_ROUTES.c.message_id.in_(bindparam("messages", expanding=True)),
+                _ROUTES.c.owner == bindparam("run"), one_of(_ROUTES.c.state, IN_FLIGHT))
+         .group_by(_ROUTES.c.message_id))
+
+
+def held(session: Session, message_ids: Sequence[str], owner: str) -> dict[str, int]:
+    """How many (notice, route) rows this run holds in flight under each message."""
+    return dict(core(session, _HELD, {"messages": list(message_ids), "run": owner}).all())
 
 
 def settle_unanswered(session: Session, message_id: str, owner: str, state: str, now: datetime) -> None:
