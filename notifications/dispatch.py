@@ -292,11 +292,14 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
                      ctx: ProgramContext | None = None) -> DispatchResult:
     result = DispatchResult()
     owner = inflight.new_owner(uuid.uuid4().hex[:12])
-    while True:
+    owed: _Owed | None = None  # read with the first batch's claim
+    while owed is None or owed.groups:
         try:
-            messages = _claim(sessions, program_id, notifier, at, today, portal_url, tidy, ctx, owner)
-            break
+            owed, messages = _claim(sessions, program_id, notifier, at, today, portal_url, tidy, ctx, owner,
+                                    owed)
         except _Unwritten as failed:  # one unit's digest must never stop the others: they are claimed again
+            if owed is not None:
+                owed.groups.remove((failed.group, failed.notice_ids))
             unit, audience = failed.unit, failed.group[1]
             reason = _record_render_failure(sessions, program_id, unit, audience, failed.notice_ids,
                                             failed.message_id, at, failed.error)
@@ -304,11 +307,34 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
             result.notices += len(failed.notice_ids)
             result.states["failed"] += len(failed.notice_ids)
             result.render_failures.append((unit.name, failed.message_id, reason))
-    if messages:  # each message's notices settled as soon as it is answered for, before the next leaves
-        outcomes = notifier.send_many([message for _unit_id, message in messages])
-        for (unit_id, message), outcome in zip(messages, outcomes, strict=True):
-            _settled(sessions, message, outcome, unit_id, owner, at, result)
+            continue
+        if messages:  # each message's notices settled as soon as it is answered for, before the next leaves
+            outcomes = notifier.send_many([message for _unit_id, message in messages])
+            for (unit_id, message), outcome in zip(messages, outcomes, strict=True):
+                _settled(sessions, message, outcome, unit_id, owner, at, result)
     return result
+
+
+# A dispatch claims, writes and sends its messages a batch at a time, each batch's digests held in memory
+# together: a large program's first dispatch (thousands of messages) never holds them all at once.
+BATCH_NOTICES = 5000
+
+
+@dataclass
+class _Owed:
+    """What a dispatch found owed (read in its first batch's transaction): the groups not claimed yet."""
+
+    program: _Program | None
+    groups: list[tuple[tuple, list[int]]]
+
+    def batch(self) -> int:
+        """How many of the groups the next batch takes: at least one, up to BATCH_NOTICES notices."""
+        size = notices = 0
+        for _group, notice_ids in self.groups:
+            if size and notices + len(notice_ids) > BATCH_NOTICES:
+                break
+            size, notices = size + 1, notices + len(notice_ids)
+        return size
 
 
 class _Unwritten(Exception):
@@ -331,25 +357,29 @@ class _Claimed(NamedTuple):
 
 def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
            portal_url: str | None, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None,
-           owner: str) -> list[tuple[int, Message]]:
-    """Every owed message of the dispatch claimed in one transaction, committed before any of them leaves
-    (the transaction that recovers, supersedes and reads what is owed: _owed_groups): each message's notices
-    taken and routes claimed (its compare-and-sets), then the messages' 督办单号, portal links, listed lines
-    and chase counts in one statement each for all, and each digest written. A digest that cannot be written
-    rolls it all back (_Unwritten): the dispatch starts again without it."""
+           owner: str, owed: _Owed | None) -> tuple[_Owed, list[tuple[int, Message]]]:
+    """The next batch of the dispatch's owed messages claimed in one transaction, committed before any of
+    them leaves (the first batch in the transaction that recovers, supersedes and reads what is owed:
+    _owed_groups): each message's notices taken and routes claimed (its compare-and-sets), then the messages'
+    督办单号, portal links, listed lines and chase counts in one statement each for all, and each digest
+    written. A digest that cannot be written rolls the batch back (_Unwritten): it is claimed again without
+    it (the first batch: the dispatch starts again)."""
     with sessions.begin() as session:
-        owed = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
         if owed is None:
-            return []
-        program, groups = owed
+            found = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
+            if found is None:
+                return _Owed(None, []), []
+            owed = _Owed(found[0], list(found[1].items()))
+        program, size = owed.program, owed.batch()
         ctx = program.ctx
         pending = []
-        for group, notice_ids in groups.items():
+        for group, notice_ids in owed.groups[:size]:
             crash_point("before_claim")
             pending.append(_Claimed(group, notice_ids, group[3] or new_message_id(ctx.id, at), []))
         claimed = _take(session, pending, ctx.id, owner, at)
         if not claimed:
-            return []
+            owed.groups = owed.groups[size:]
+            return owed, []
         numbers = digest_numbers(session, ctx.id, program.today.year, [c.message_id for c in claimed])
         tokens = issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at)
         lines = _lines(session, program, claimed)
@@ -363,7 +393,8 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             except Exception as error:
                 raise _Unwritten(program.units[unit_id], group, notice_ids, message_id, error) from error
         session.expunge_all()  # the program read here stays readable after the commit
-    return messages
+    owed.groups = owed.groups[size:]
+    return owed, messages
 
 
 def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: datetime, today: date,

@@ -4,6 +4,7 @@ attachment."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -234,3 +235,19 @@ def test_a_route_recovered_while_its_message_waited_is_not_sent_by_the_run_that_
         assert inflight.mark_posting(session, "m-later", route.route, ids, later)
         assert inflight.mark_posting(session, "m-later", route.route, ids, later)  # a retry of the message
         assert inflight.mark_posting(session, "m-alone", route.route, [], later)  # a notifier on its own
+
+
+def test_a_dispatch_in_batches_sends_every_notice_once(tmp_path, monkeypatch):
+    """A dispatch claims and sends a batch of messages at a time (BATCH_NOTICES): the same messages as in one
+    batch, every notice in exactly one of them."""
+    wired = setup(tmp_path)
+    day = date(2023, 3, 6)
+    check(wired, day, 7)  # before the sending window: claimed, queued
+    queued = {n.id for n in notices(wired, state="queued")}
+    monkeypatch.setattr(importlib.import_module("notifications.dispatch"), "BATCH_NOTICES", 2)
+    result = dispatch(wired.sessions, "demo-city", OutboxNotifier(wired.settings.outbox_path, wired.sessions),
+                      at(day, 9), day)
+    sent = [i for line in outbox_lines(wired) for i in line["notice_ids"]]
+    assert len(queued) > 2 and sorted(sent) == sorted(queued)
+    assert result.messages == len(outbox_lines(wired)) > 1
+    assert not notices(wired, state="queued") and not notices(wired, state="sending")
