@@ -186,7 +186,7 @@ def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], a
            mark: Mark | None = None, shared: _Shared | None = None) -> Counter:
     """Claims the candidates; with the step's mark, notes that it claimed everything due today (recorded in
     the same transaction, by `shared.record`)."""
-    claimed = Counter(kind for _id, kind in claim(session, ctx, candidates, at))
+    claimed = claim(session, ctx, candidates, at)
     if mark is not None and shared is not None:
         shared.done.append(mark)
     return claimed
