@@ -48,7 +48,9 @@ _SURFACE = {
         "first_submission", "penalty_seconds", "recent_failures", "record_failure", "signing_key",
     ),
     "readonly": ("ProgramArchived",),
-    "programs": ("InvalidInput", "NotFound", "ProgramContext", "load_program", "phases"),
+    "programs": (
+        "InvalidInput", "NotFound", "ProgramContext", "load_program", "phases", "program_and_phases",
+    ),
     "remediation": (
         "accept_item", "add_evidence", "derive_items", "is_item_code", "item_due", "list_items",
         "pending_findings", "report_item",
@@ -200,6 +202,7 @@ __all__ = [
     "OpenInstances",
     "plan_candidates",
     "Program",
+    "program_and_phases",
     "program_end",
     "ProgramContext",
     "ProgressReport",

@@ -67,3 +67,17 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
 
 def phases(session: Session, program_id: str) -> list[Phase]:
     return list(session.scalars(_PHASES, {"program_id": program_id}))
+
+
+_WITH_PHASES = (select(Program, Phase).outerjoin(Phase, Phase.program_id == Program.id)
+                .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+
+
+def program_and_phases(session: Session, program_id: str) -> tuple[ProgramContext, list[Phase]]:
+    """load_program and phases in one statement, for the daily check that reads both every day."""
+    rows = session.execute(_WITH_PHASES, {"program_id": program_id}).all()
+    if not rows:
+        load_program(session, program_id)  # raises NotFound, saying which programs there are
+    program = rows[0][0]
+    return (ProgramContext(program, Policies.from_json(program.settings)),
+            [phase for _program, phase in rows if phase is not None])

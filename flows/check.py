@@ -37,6 +37,7 @@ from db import (
     load_program,
     phases,
     plan_candidates,
+    program_and_phases,
     read_marks,
     record_marks,
     summary_candidates,
@@ -221,9 +222,8 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
     sent), on one program context."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
+        ctx, plan_phases = program_and_phases(session, program_id)
         today = ctx.local_date(at)
-        plan_phases = phases(session, program_id)
         transitions = advance(session, ctx, today, at, plan_phases=plan_phases)  # moves these phases
         running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)

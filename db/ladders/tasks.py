@@ -358,46 +358,39 @@ def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> l
     return candidates
 
 
-_UNITS = select(Unit.id).where(Unit.program_id == PROGRAM,
-                               ~exists().where(UnitMember.collective_id == Unit.id))
-_STARTED = (select(Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
-                   Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state != "pending")
-            .order_by(Phase.id))
+# Each open phase with each unit (not a collective: its members are units themselves) that has not had its
+# opening notice yet: nearly every pair has, every day the program step reads them.
+_OPENED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Unit.id.label("unit_id"))
+           .join(Unit, Unit.program_id == Phase.program_id)
+           .where(Phase.program_id == PROGRAM, Phase.state == "open",
+                  ~exists().where(UnitMember.collective_id == Unit.id),
+                  ~exists().where(Notice.key == sql_key("phase_opened", PROGRAM, Phase.kind, Unit.id)))
+           .order_by(Phase.id, Unit.id))
+_ENDED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
+                 Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state.in_(("closed", "overrun")))
+          .order_by(Phase.id))
+
+
+def _phase_data(phase) -> dict:
+    return {"phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
+            "end": phase.end.isoformat()}
 
 
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
+    found = [(row.id, Candidate(notice_key("phase_opened", ctx.id, row.kind, row.unit_id), "phase_opened",
+                                row.unit_id, data=_phase_data(row)))
+             for row in core(session, _OPENED, {"program_id": ctx.id})]
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = core(session, _UNITS, {"program_id": ctx.id}).scalars().all()
-    candidates = []
-    for phase in core(session, _STARTED, {"program_id": ctx.id}):
-        data = {
-            "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
-            "end": phase.end.isoformat()}
-        if phase.state == "open":
-            candidates += [
-                Candidate(
-                    notice_key("phase_opened", ctx.id, phase.kind, unit_id), "phase_opened", unit_id,
-                    data=data)
-                for unit_id in unit_ids
-            ]
-        elif coordinator is not None:
-            # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
-            kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
-            candidates.append(
-                Candidate(
-                    notice_key(kind, ctx.id, phase.kind, coordinator),
-                    kind,
-                    coordinator,
-                    data={
-                        **data,
-                        "reasons": list(phase.gate_reasons or []),
-                        "closed_on": phase.closed_on.isoformat() if phase.closed_on else None,
-                    },
-                )
-            )
-    return candidates
+    for phase in core(session, _ENDED, {"program_id": ctx.id}) if coordinator is not None else ():
+        # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
+        kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
+        data = {**_phase_data(phase), "reasons": list(phase.gate_reasons or []),
+                "closed_on": phase.closed_on.isoformat() if phase.closed_on else None}
+        key = notice_key(kind, ctx.id, phase.kind, coordinator)
+        found.append((phase.id, Candidate(key, kind, coordinator, data=data)))
+    return [candidate for _phase, candidate in sorted(found, key=lambda pair: pair[0])]  # phase by phase
 
 
 def bulletin_candidates(ctx: ProgramContext, today: date, calendar) -> list[Candidate]:
