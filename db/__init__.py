@@ -30,7 +30,7 @@ _SURFACE = {
     "ladders": (
         "CONTENT_PARTS", "OpenInstances", "bulletin_candidates", "content_candidates", "plan_candidates",
     ),
-    "marks": ("Mark", "read_marks", "record_marks"),
+    "marks": ("ROLL_UP", "Mark", "Marks", "record_marks"),
     "lifecycle": (
         "archive_program", "ended_by", "ended_on", "program_state", "refuse_archived", "summary_candidates",
     ),
@@ -93,8 +93,9 @@ __all__ = [
     "add_user",
     "authenticate",
     "Mark",
-    "read_marks",
+    "Marks",
     "record_marks",
+    "ROLL_UP",
     "SENT",
     "ack_candidates",
     "ack_counts",

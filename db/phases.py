@@ -54,13 +54,15 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
 
 def advance(
     session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise", *,
-    plan_phases: list[Phase] | None = None
+    plan_phases: list[Phase] | None = None, rolled_up: bool = False
 ) -> list[Transition]:
     """Open phases whose start has come; close (or overrun) phases whose end has passed (`plan_phases`: the
     program's phases as read already in this session; they are moved in place).
 
-    Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state."""
-    roll_up(session, ctx.id)
+    Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state
+    (`rolled_up`: they are as rolled up already, no share having moved since; db.marks)."""
+    if not rolled_up:
+        roll_up(session, ctx.id)
     pending: list[tuple[date, int, str, object]] = []
     for phase in phases(session, ctx.id) if plan_phases is None else plan_phases:
         if phase.state == "pending" and phase.start <= today:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from db.models import Phase, Program
 from schedule import Policies, language_of, text
@@ -69,8 +69,12 @@ def phases(session: Session, program_id: str) -> list[Phase]:
     return list(session.scalars(_PHASES, {"program_id": program_id}))
 
 
+# The phases' JSON columns (gate reasons and conditions, exit tasks, what a 交办 waits for) are loaded when
+# first used, on a day a phase moves: decoding them for every phase was most of reading the phases.
 _WITH_PHASES = (select(Program, Phase).outerjoin(Phase, Phase.program_id == Program.id)
-                .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+                .where(Program.id == bindparam("program_id")).order_by(Phase.seq)
+                .options(defer(Phase.gate_reasons), defer(Phase.exit_tasks), defer(Phase.assign_after),
+                         defer(Phase.gate)))
 
 
 def program_and_phases(session: Session, program_id: str) -> tuple[ProgramContext, list[Phase]]:

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
     CONTENT_PARTS,
+    ROLL_UP,
     Candidate,
     Mark,
+    Marks,
     OpenInstances,
     Phase,
     ProgramContext,
@@ -38,7 +39,6 @@ from db import (
     phases,
     plan_candidates,
     program_and_phases,
-    read_marks,
     record_marks,
     summary_candidates,
 )
@@ -99,48 +99,42 @@ def assignment_phase(plan_phases: list[Phase]) -> str:
 
 
 class _Shared:
-    """What the claim steps of one transaction read alike, read once when first asked: their marks (scope →
-    Mark) and the program's open instances, neither of which a step writes (it writes notices, marks and
-    remediation items). The marks of the steps that claimed everything are recorded together at the end."""
+    """What the claim steps of one transaction read alike, read once: the program's marks (db.marks; read
+    first, before the phases move) and its open instances (when first asked), neither of which a step writes
+    (it writes notices, marks and remediation items). The marks of the steps that claimed everything are
+    recorded together at the end."""
 
-    def __init__(self, session: Session, ctx: ProgramContext, today: date, scopes: list[str]) -> None:
-        self.session, self.ctx, self.today, self.scopes = session, ctx, today, scopes
+    def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
+        self.session, self.ctx, self.today = session, ctx, today
+        self.marks = Marks(session, ctx.program)
         self.found = OpenInstances(session, ctx, today)
         self.done: list[Mark] = []
 
-    @cached_property
-    def marks(self) -> dict[str, Mark]:
-        return read_marks(self.session, self.ctx.id, self.scopes)
-
     def record(self) -> None:
         record_marks(self.session, self.ctx.id, self.done, self.today)
-
-
-def _scopes(running: list[str]) -> list[str]:
-    return [*(f"phase:{kind}" for kind in running), "program"]
 
 
 def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at), [f"phase:{kind}"])
-        claimed = _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)), shared)
+        ctx, plan_phases = program_and_phases(session, program_id)
+        shared = _Shared(session, ctx, ctx.local_date(at))
+        claimed = _phase_claims(session, ctx, kind, at, plan_phases, shared)
         shared.record()
         return claimed
 
 
 def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
-                  assigned_with: str, shared: _Shared) -> Counter:
+                  plan_phases: list[Phase], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
-    if kind == "remediation":
-        derive_items(session, ctx, today, at)  # findings become items when remediation opens
+    if kind == "remediation":  # findings become items when remediation opens
+        derive_items(session, ctx, today, at, next(p for p in plan_phases if p.kind == kind))
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
-    mark = shared.marks[f"phase:{kind}"]
-    candidates = plan_candidates(session, ctx, today, {kind}, assignments=assigned_with == kind,
-                                 since=mark.since, open_instances=shared.found)
+    mark = shared.marks.of(f"phase:{kind}")
+    candidates = plan_candidates(session, ctx, today, {kind}, since=mark.since, open_instances=shared.found,
+                                 assignments=assignment_phase(plan_phases) == kind, plan_phases=plan_phases)
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
     return _claim(session, ctx, candidates, at, mark, shared)
@@ -153,9 +147,9 @@ def program_step(
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
     running."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at), ["program"])
-        claimed = _program_claims(session, ctx, running, at, phases(session, program_id), shared)
+        ctx, plan_phases = program_and_phases(session, program_id)
+        shared = _Shared(session, ctx, ctx.local_date(at))
+        claimed = _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
         return claimed
 
@@ -170,13 +164,16 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
         return Counter()  # every notice waits for the next workday's check
     resting = {p.kind for p in plan_phases} - set(running)
     # Which phases run changes only with a transition, a write: a mark for this step holds for one set.
-    mark = shared.marks["program"]
+    mark = shared.marks.of("program")
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
                                  assignments=assignment_phase(plan_phases) not in running,
-                                 open_instances=shared.found)
-    # Extension decisions any day of the program; remediation items whatever the phase (self-check forms are
-    # chased only while self-check runs: never here).
-    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting and part != "self_check"))
+                                 open_instances=shared.found, plan_phases=plan_phases)
+    # Extension decisions any day of the program; remediation items whatever the phase, once it has opened:
+    # items are derived only then, and a phase never returns to pending (self-check forms are chased only
+    # while self-check runs: never here).
+    opened = {p.kind for p in plan_phases if p.state != "pending"}
+    parts = ("extensions", *(part for part in CONTENT_PARTS
+                             if part in resting & opened and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
     candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
@@ -224,12 +221,16 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     with sessions.begin() as session:
         ctx, plan_phases = program_and_phases(session, program_id)
         today = ctx.local_date(at)
-        transitions = advance(session, ctx, today, at, plan_phases=plan_phases)  # moves these phases
-        running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
+        shared = _Shared(session, ctx, today)
+        rolled_up = shared.marks.current(ROLL_UP)
+        transitions = advance(session, ctx, today, at, plan_phases=plan_phases,  # moves these phases
+                              rolled_up=rolled_up)
+        if not rolled_up:
+            shared.done.append(shared.marks.of(ROLL_UP))
+        running = running_kinds(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)
-        shared = _Shared(session, ctx, today, _scopes(running))
         for kind in running:
-            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, shared)
+            result.claimed += _phase_claims(session, ctx, kind, at, plan_phases, shared)
         result.claimed += _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)

@@ -58,6 +58,7 @@ def plan_candidates(
     program_notices: bool = False,
     since: date | None = None,
     open_instances: OpenInstances | None = None,
+    plan_phases: list[Phase] | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
@@ -65,7 +66,8 @@ def plan_candidates(
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
     then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
     bulletin), and what only a write brings (the 交办, the phase notices) is held already. `open_instances`:
-    the program's open instances as read for today by another step of the same check.
+    the program's open instances as read for today by another step of the same check. `plan_phases`: the
+    program's phases as read already in this session.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -73,7 +75,7 @@ def plan_candidates(
     candidates: list[Candidate] = []
     if assignments and since is None:
         # The 交办 covers every task of the plan, whichever phase it belongs to.
-        candidates += _assignments(session, ctx)
+        candidates += _assignments(session, ctx, plan_phases)
     if (task_phases is None or task_phases) and since != today:
         moved = _Moved(today, since)
         found = open_instances or OpenInstances(session, ctx, today)
@@ -176,9 +178,11 @@ _UNASSIGNED = (
 )
 
 
-def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
+def _assignments(session: Session, ctx: ProgramContext, plan_phases: list[Phase] | None) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    if core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is None:
+    opened = (core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is not None if plan_phases is None
+              else any(phase.state != "pending" for phase in plan_phases))
+    if not opened:
         return []
     unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
                                                "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
