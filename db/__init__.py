@@ -49,7 +49,7 @@ _SURFACE = {
     ),
     "readonly": ("ProgramArchived",),
     "programs": (
-        "InvalidInput", "NotFound", "ProgramContext", "load_program", "phases", "program_and_phases",
+        "InvalidInput", "NotFound", "PhaseState", "ProgramContext", "daily_program", "load_program", "phases",
     ),
     "remediation": (
         "accept_item", "add_evidence", "derive_items", "is_item_code", "item_due", "list_items",
@@ -198,12 +198,13 @@ __all__ = [
     "parse_completion",
     "pending_findings",
     "Phase",
+    "PhaseState",
     "phase_decision",
     "phases",
     "OpenInstances",
     "plan_candidates",
     "Program",
-    "program_and_phases",
+    "daily_program",
     "program_end",
     "ProgramContext",
     "ProgressReport",

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, upsert
-from db.models import CheckMark, Program
+from db.models import CheckMark
 from db.models.marks import written_in_transaction
 
 
@@ -35,12 +35,12 @@ _MARKS = select(CheckMark.scope, CheckMark.claimed_on, CheckMark.changes).where(
 
 class Marks:
     """A program's marks (one statement), read against the change count of its row as the check read it
-    (`program`), before anything else: each scope's Mark is made when asked, after the phases have moved."""
+    (`changes`), before anything else: each scope's Mark is made when asked, after the phases have moved."""
 
-    def __init__(self, session: Session, program: Program) -> None:
-        self.session, self.program_id, self.changes = session, program.id, program.changes
+    def __init__(self, session: Session, program_id: str, changes: int) -> None:
+        self.session, self.program_id, self.changes = session, program_id, changes
         self.rows = {scope: (claimed_on, changes)
-                     for scope, claimed_on, changes in core(session, _MARKS, {"program_id": program.id})}
+                     for scope, claimed_on, changes in core(session, _MARKS, {"program_id": program_id})}
 
     def current(self, scope: str) -> bool:
         """Nothing that could bring `scope` new work was written since it was last recorded."""

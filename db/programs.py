@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.models import Phase, Program
 from schedule import Policies, language_of, text
 
@@ -69,19 +71,47 @@ def phases(session: Session, program_id: str) -> list[Phase]:
     return list(session.scalars(_PHASES, {"program_id": program_id}))
 
 
-# The phases' JSON columns (gate reasons and conditions, exit tasks, what a 交办 waits for) are loaded when
-# first used, on a day a phase moves: decoding them for every phase was most of reading the phases.
-_WITH_PHASES = (select(Program, Phase).outerjoin(Phase, Phase.program_id == Program.id)
-                .where(Program.id == bindparam("program_id")).order_by(Phase.seq)
-                .options(defer(Phase.gate_reasons), defer(Phase.exit_tasks), defer(Phase.assign_after),
-                         defer(Phase.gate)))
+@dataclass(frozen=True, slots=True)
+class PhaseState:
+    """A phase as the daily check reads it every day: its columns but the JSON ones (gate conditions and
+    reasons, exit tasks, what a 交办 waits for), without the ORM's work; db.phases.advance loads the Phase it
+    moves."""
+
+    id: int
+    seq: int
+    kind: str
+    name: str
+    start: date
+    end: date
+    state: str
+    opened_on: date | None
+    closed_on: date | None
 
 
-def program_and_phases(session: Session, program_id: str) -> tuple[ProgramContext, list[Phase]]:
-    """load_program and phases in one statement, for the daily check that reads both every day."""
-    rows = session.execute(_WITH_PHASES, {"program_id": program_id}).all()
+_KEPT = [column for column in Program.__table__.c if column.key != "changes"]
+_DAILY = (select(Program.changes, *_KEPT,
+                 *(Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__))
+          .outerjoin(Phase, Phase.program_id == Program.id)
+          .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+# Per database: program id → (its row as last read, but its change count; the context made of it).
+_KNOWN: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, ProgramContext]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def daily_program(session: Session, program_id: str) -> tuple[ProgramContext, int, list[PhaseState]]:
+    """The program, its change count (db.marks) and its phases, as the daily check reads them every day: one
+    Core statement. The context is made anew (its Program loaded, its policies parsed) only when the row has
+    changed since this process last read it, an import or archiving: a context holds the row's values, never
+    its change count, and its Program is kept out of every session (no rollback expires it)."""
+    rows = core(session, _DAILY, {"program_id": program_id}).all()
     if not rows:
         load_program(session, program_id)  # raises NotFound, saying which programs there are
-    program = rows[0][0]
-    return (ProgramContext(program, Policies.from_json(program.settings)),
-            [phase for _program, phase in rows if phase is not None])
+    values = tuple(rows[0][1:1 + len(_KEPT)])
+    known = _KNOWN.setdefault(session.get_bind(), {})
+    if program_id not in known or known[program_id][0] != values:
+        ctx = load_program(session, program_id)
+        session.expunge(ctx.program)
+        known[program_id] = (values, ctx)
+    first = 1 + len(_KEPT)
+    plan_phases = [PhaseState(*row[first:]) for row in rows if row[first] is not None]
+    return known[program_id][1], rows[0][0], plan_phases

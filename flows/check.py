@@ -24,6 +24,7 @@ from db import (
     Marks,
     OpenInstances,
     Phase,
+    PhaseState,
     ProgramContext,
     Transition,
     ack_candidates,
@@ -32,13 +33,13 @@ from db import (
     claim,
     claim_candidates,
     content_candidates,
+    daily_program,
     derive_items,
     ended_by,
     ended_on,
     load_program,
     phases,
     plan_candidates,
-    program_and_phases,
     record_marks,
     summary_candidates,
 )
@@ -83,7 +84,7 @@ def advance_phases(
         return transitions, running_kinds(phases(session, program_id))
 
 
-def running_kinds(plan_phases: list[Phase]) -> list[str]:
+def running_kinds(plan_phases: list[Phase | PhaseState]) -> list[str]:
     return [p.kind for p in plan_phases if p.state in RUNNING]
 
 
@@ -92,7 +93,7 @@ def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) 
         return load_program(session, program_id).local_date(at)
 
 
-def assignment_phase(plan_phases: list[Phase]) -> str:
+def assignment_phase(plan_phases: list[Phase | PhaseState]) -> str:
     """交办 goes out with the deployment phase, or with the first phase of a plan without one."""
     kinds = [p.kind for p in plan_phases]
     return "deployment" if "deployment" in kinds else kinds[0]
@@ -104,9 +105,9 @@ class _Shared:
     (it writes notices, marks and remediation items). The marks of the steps that claimed everything are
     recorded together at the end."""
 
-    def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
+    def __init__(self, session: Session, ctx: ProgramContext, changes: int, today: date) -> None:
         self.session, self.ctx, self.today = session, ctx, today
-        self.marks = Marks(session, ctx.program)
+        self.marks = Marks(session, ctx.id, changes)
         self.found = OpenInstances(session, ctx, today)
         self.done: list[Mark] = []
 
@@ -118,15 +119,15 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
     with sessions.begin() as session:
-        ctx, plan_phases = program_and_phases(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at))
+        ctx, changes, plan_phases = daily_program(session, program_id)
+        shared = _Shared(session, ctx, changes, ctx.local_date(at))
         claimed = _phase_claims(session, ctx, kind, at, plan_phases, shared)
         shared.record()
         return claimed
 
 
 def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
-                  plan_phases: list[Phase], shared: _Shared) -> Counter:
+                  plan_phases: list[Phase | PhaseState], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
     if kind == "remediation":  # findings become items when remediation opens
         derive_items(session, ctx, today, at, next(p for p in plan_phases if p.kind == kind))
@@ -147,15 +148,15 @@ def program_step(
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
     running."""
     with sessions.begin() as session:
-        ctx, plan_phases = program_and_phases(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at))
+        ctx, changes, plan_phases = daily_program(session, program_id)
+        shared = _Shared(session, ctx, changes, ctx.local_date(at))
         claimed = _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
         return claimed
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    plan_phases: list[Phase], shared: _Shared) -> Counter:
+                    plan_phases: list[Phase | PhaseState], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
     if ended_by(plan_phases) is not None:  # completed: its final summary is all it still sends
         final = [] if ctx.program.archived_at else summary_candidates(session, ctx)
@@ -219,9 +220,9 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
     sent), on one program context."""
     with sessions.begin() as session:
-        ctx, plan_phases = program_and_phases(session, program_id)
+        ctx, changes, plan_phases = daily_program(session, program_id)
         today = ctx.local_date(at)
-        shared = _Shared(session, ctx, today)
+        shared = _Shared(session, ctx, changes, today)
         rolled_up = shared.marks.current(ROLL_UP)
         transitions = advance(session, ctx, today, at, plan_phases=plan_phases,  # moves these phases
                               rolled_up=rolled_up)

@@ -41,7 +41,7 @@ from db.notices import (
     sql_text,
 )
 from db.phases import waiting_assignment
-from db.programs import ProgramContext
+from db.programs import PhaseState, ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
 
@@ -58,7 +58,7 @@ def plan_candidates(
     program_notices: bool = False,
     since: date | None = None,
     open_instances: OpenInstances | None = None,
-    plan_phases: list[Phase] | None = None,
+    plan_phases: list[Phase | PhaseState] | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
@@ -178,7 +178,8 @@ _UNASSIGNED = (
 )
 
 
-def _assignments(session: Session, ctx: ProgramContext, plan_phases: list[Phase] | None) -> list[Candidate]:
+def _assignments(session: Session, ctx: ProgramContext,
+                 plan_phases: list[Phase | PhaseState] | None) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
     opened = (core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is not None if plan_phases is None
               else any(phase.state != "pending" for phase in plan_phases))
