@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -88,7 +88,9 @@ class PhaseState:
     closed_on: date | None
 
 
-_KEPT = [column for column in Program.__table__.c if column.key != "changes"]
+# The row but its change count; its settings as stored, compared as text (decoded only for a new context).
+_KEPT = [cast(column, Text) if column.key == "settings" else column
+         for column in Program.__table__.c if column.key != "changes"]
 _DAILY = (select(Program.changes, *_KEPT,
                  *(Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__))
           .outerjoin(Phase, Phase.program_id == Program.id)

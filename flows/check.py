@@ -169,15 +169,18 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
                                  assignments=assignment_phase(plan_phases) not in running,
                                  open_instances=shared.found, plan_phases=plan_phases)
-    # Extension decisions any day of the program; remediation items whatever the phase, once it has opened:
-    # items are derived only then, and a phase never returns to pending (self-check forms are chased only
-    # while self-check runs: never here).
+    # Extension requests and decisions any day of the program; remediation items whatever the phase, once it
+    # has opened: items are derived only then, and a phase never returns to pending (self-check forms are
+    # chased only while self-check runs: never here). A request, like a decision on a done claim, is a
+    # counted write (db.models.marks): none is new while the mark holds.
     opened = {p.kind for p in plan_phases if p.state != "pending"}
-    parts = ("extensions", *(part for part in CONTENT_PARTS
-                             if part in resting & opened and part != "self_check"))
+    parts = (*(("extensions",) if mark.since is None else ()),
+             *(part for part in CONTENT_PARTS if part in resting & opened and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-    candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
+    candidates += ack_candidates(session, ctx, today, mark.since)
+    if mark.since is None:
+        candidates += claim_candidates(session, ctx)
     return _claim(session, ctx, candidates, at, mark, shared)
 
 
