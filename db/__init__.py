@@ -49,7 +49,8 @@ _SURFACE = {
     ),
     "readonly": ("ProgramArchived",),
     "programs": (
-        "InvalidInput", "NotFound", "PhaseState", "ProgramContext", "daily_program", "load_program", "phases",
+        "Daily", "InvalidInput", "NotFound", "PhaseState", "ProgramContext", "daily_program", "load_program",
+        "phases",
     ),
     "remediation": (
         "accept_item", "add_evidence", "derive_items", "is_item_code", "item_due", "list_items",
@@ -204,6 +205,7 @@ __all__ = [
     "OpenInstances",
     "plan_candidates",
     "Program",
+    "Daily",
     "daily_program",
     "program_end",
     "ProgramContext",

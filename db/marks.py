@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, upsert
@@ -29,18 +28,16 @@ class Mark:
 
 
 ROLL_UP = "roll_up"  # the scope of the roll-up of collectives' tasks (db.collectives), not a claim step
-_MARKS = select(CheckMark.scope, CheckMark.claimed_on, CheckMark.changes).where(
-    CheckMark.program_id == bindparam("program_id"))
 
 
 class Marks:
-    """A program's marks (one statement), read against the change count of its row as the check read it
-    (`changes`), before anything else: each scope's Mark is made when asked, after the phases have moved."""
+    """A program's marks (`rows`: scope → (claimed on, change count), as db.programs.daily_program reads them)
+    against the change count of its row as the check read it (`changes`), before anything else: each scope's
+    Mark is made when asked, after the phases have moved."""
 
-    def __init__(self, session: Session, program_id: str, changes: int) -> None:
-        self.session, self.program_id, self.changes = session, program_id, changes
-        self.rows = {scope: (claimed_on, changes)
-                     for scope, claimed_on, changes in core(session, _MARKS, {"program_id": program_id})}
+    def __init__(self, session: Session, program_id: str, changes: int,
+                 rows: dict[str, tuple[date, int]]) -> None:
+        self.session, self.program_id, self.changes, self.rows = session, program_id, changes, rows
 
     def current(self, scope: str) -> bool:
         """Nothing that could bring `scope` new work was written since it was last recorded."""

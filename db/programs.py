@@ -5,13 +5,14 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
-from db.models import Phase, Program
+from db.models import CheckMark, Phase, Program
 from schedule import Policies, language_of, text
 
 
@@ -91,20 +92,30 @@ class PhaseState:
 # The row but its change count; its settings as stored, compared as text (decoded only for a new context).
 _KEPT = [cast(column, Text) if column.key == "settings" else column
          for column in Program.__table__.c if column.key != "changes"]
-_DAILY = (select(Program.changes, *_KEPT,
-                 *(Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__))
+_PHASE = [Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__]
+_MARK = [CheckMark.scope, CheckMark.claimed_on, CheckMark.changes.label("mark_changes")]
+# Each phase beside each of the program's check marks (a handful of each): one statement a day.
+_DAILY = (select(Program.changes, *_KEPT, *_PHASE, *_MARK)
           .outerjoin(Phase, Phase.program_id == Program.id)
+          .outerjoin(CheckMark, CheckMark.program_id == Program.id)
           .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
 # Per database: program id → (its row as last read, but its change count; the context made of it).
 _KNOWN: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, ProgramContext]]] = (
     weakref.WeakKeyDictionary())
 
 
-def daily_program(session: Session, program_id: str) -> tuple[ProgramContext, int, list[PhaseState]]:
-    """The program, its change count (db.marks) and its phases, as the daily check reads them every day: one
-    Core statement. The context is made anew (its Program loaded, its policies parsed) only when the row has
-    changed since this process last read it, an import or archiving: a context holds the row's values, never
-    its change count, and its Program is kept out of every session (no rollback expires it)."""
+class Daily(NamedTuple):
+    ctx: ProgramContext
+    changes: int                               # the program's change count (db.models.marks)
+    phases: list[PhaseState]
+    marks: dict[str, tuple[date, int]]         # check mark scope → (claimed on, change count) (db.marks)
+
+
+def daily_program(session: Session, program_id: str) -> Daily:
+    """The program, its change count, its phases and its check marks, as the daily check reads them every
+    day: one Core statement. The context is made anew (its Program loaded, its policies parsed) only when the
+    row has changed since this process last read it, an import or archiving: a context holds the row's
+    values, never its change count, and its Program is kept out of every session (no rollback expires it)."""
     rows = core(session, _DAILY, {"program_id": program_id}).all()
     if not rows:
         load_program(session, program_id)  # raises NotFound, saying which programs there are
@@ -114,6 +125,7 @@ def daily_program(session: Session, program_id: str) -> tuple[ProgramContext, in
         ctx = load_program(session, program_id)
         session.expunge(ctx.program)
         known[program_id] = (values, ctx)
-    first = 1 + len(_KEPT)
-    plan_phases = [PhaseState(*row[first:]) for row in rows if row[first] is not None]
-    return known[program_id][1], rows[0][0], plan_phases
+    first, marks = 1 + len(_KEPT), 1 + len(_KEPT) + len(_PHASE)
+    plan_phases = {row[first]: PhaseState(*row[first:marks]) for row in rows if row[first] is not None}
+    held = {row.scope: (row.claimed_on, row.mark_changes) for row in rows if row.scope is not None}
+    return Daily(known[program_id][1], rows[0][0], list(plan_phases.values()), held)

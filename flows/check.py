@@ -20,6 +20,7 @@ from db import (
     CONTENT_PARTS,
     ROLL_UP,
     Candidate,
+    Daily,
     Mark,
     Marks,
     OpenInstances,
@@ -105,10 +106,10 @@ class _Shared:
     (it writes notices, marks and remediation items). The marks of the steps that claimed everything are
     recorded together at the end."""
 
-    def __init__(self, session: Session, ctx: ProgramContext, changes: int, today: date) -> None:
-        self.session, self.ctx, self.today = session, ctx, today
-        self.marks = Marks(session, ctx.id, changes)
-        self.found = OpenInstances(session, ctx, today)
+    def __init__(self, session: Session, daily: Daily, today: date) -> None:
+        self.session, self.ctx, self.today = session, daily.ctx, today
+        self.marks = Marks(session, daily.ctx.id, daily.changes, daily.marks)
+        self.found = OpenInstances(session, daily.ctx, today)
         self.done: list[Mark] = []
 
     def record(self) -> None:
@@ -119,8 +120,9 @@ def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: 
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
     with sessions.begin() as session:
-        ctx, changes, plan_phases = daily_program(session, program_id)
-        shared = _Shared(session, ctx, changes, ctx.local_date(at))
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
+        shared = _Shared(session, daily, ctx.local_date(at))
         claimed = _phase_claims(session, ctx, kind, at, plan_phases, shared)
         shared.record()
         return claimed
@@ -148,8 +150,9 @@ def program_step(
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
     running."""
     with sessions.begin() as session:
-        ctx, changes, plan_phases = daily_program(session, program_id)
-        shared = _Shared(session, ctx, changes, ctx.local_date(at))
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
+        shared = _Shared(session, daily, ctx.local_date(at))
         claimed = _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
         return claimed
@@ -223,9 +226,10 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
     sent), on one program context."""
     with sessions.begin() as session:
-        ctx, changes, plan_phases = daily_program(session, program_id)
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
         today = ctx.local_date(at)
-        shared = _Shared(session, ctx, changes, today)
+        shared = _Shared(session, daily, today)
         rolled_up = shared.marks.current(ROLL_UP)
         transitions = advance(session, ctx, today, at, plan_phases=plan_phases,  # moves these phases
                               rolled_up=rolled_up)
