@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, bindparam, cast, select
+from sqlalchemy import Select, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -85,7 +87,6 @@ class PhaseState:
     start: date
     end: date
     state: str
-    opened_on: date | None
     closed_on: date | None
 
 
@@ -93,12 +94,21 @@ class PhaseState:
 _KEPT = [cast(column, Text) if column.key == "settings" else column
          for column in Program.__table__.c if column.key != "changes"]
 _PHASE = [Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__]
-_MARK = [CheckMark.scope, CheckMark.claimed_on, CheckMark.changes.label("mark_changes")]
-# Each phase beside each of the program's check marks (a handful of each): one statement a day.
-_DAILY = (select(Program.changes, *_KEPT, *_PHASE, *_MARK)
-          .outerjoin(Phase, Phase.program_id == Program.id)
-          .outerjoin(CheckMark, CheckMark.program_id == Program.id)
-          .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+
+
+@cache
+def _daily(dialect: str) -> Select:
+    """Each phase beside the program's row and its check marks as one JSON text (a handful of each): one
+    statement a day, with a row per phase."""
+    marks = select(cast((func.json_agg if dialect == "postgresql" else func.json_group_array)(
+        (func.json_build_array if dialect == "postgresql" else func.json_array)(
+            CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)), Text)).where(
+        CheckMark.program_id == Program.id).scalar_subquery()
+    return (select(Program.changes, *_KEPT, *_PHASE, marks.label("marks"))
+            .outerjoin(Phase, Phase.program_id == Program.id)
+            .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+
+
 # Per database: program id → (its row as last read, but its change count; the context made of it).
 _KNOWN: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, ProgramContext]]] = (
     weakref.WeakKeyDictionary())
@@ -116,7 +126,7 @@ def daily_program(session: Session, program_id: str) -> Daily:
     day: one Core statement. The context is made anew (its Program loaded, its policies parsed) only when the
     row has changed since this process last read it, an import or archiving: a context holds the row's
     values, never its change count, and its Program is kept out of every session (no rollback expires it)."""
-    rows = core(session, _DAILY, {"program_id": program_id}).all()
+    rows = core(session, _daily(session.get_bind().dialect.name), {"program_id": program_id}).all()
     if not rows:
         load_program(session, program_id)  # raises NotFound, saying which programs there are
     values = tuple(rows[0][1:1 + len(_KEPT)])
@@ -126,6 +136,7 @@ def daily_program(session: Session, program_id: str) -> Daily:
         session.expunge(ctx.program)
         known[program_id] = (values, ctx)
     first, marks = 1 + len(_KEPT), 1 + len(_KEPT) + len(_PHASE)
-    plan_phases = {row[first]: PhaseState(*row[first:marks]) for row in rows if row[first] is not None}
-    held = {row.scope: (row.claimed_on, row.mark_changes) for row in rows if row.scope is not None}
-    return Daily(known[program_id][1], rows[0][0], list(plan_phases.values()), held)
+    plan_phases = [PhaseState(*row[first:marks]) for row in rows if row[first] is not None]
+    held = {scope: (date.fromisoformat(claimed_on), changes)
+            for scope, claimed_on, changes in json.loads(rows[0].marks or "[]")}
+    return Daily(known[program_id][1], rows[0][0], plan_phases, held)
