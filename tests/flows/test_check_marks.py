@@ -90,7 +90,7 @@ def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claim
         marked = claimed[len(days)] = _history(tmp_path / f"marked-{len(days)}", days, full_scan=False)
         assert marked == _history(tmp_path / f"full-{len(days)}", days, full_scan=True)
         assert {key.split(":")[0] for key, _day in marked} >= {
-            "before_due", "overdue", "escalation", "ack_missing"}
+            "before_due", "overdue", "escalation", "ack_missing", "report_missing", "bulletin"}
     # A catch-up claims each item's rung of the day, as a daily check does: nothing more, nothing twice.
     assert {key for key, _day in claimed[len(gaps)]} <= {key for key, _day in claimed[len(daily)]}
 
