@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-import db.notices
 from db import (
     Candidate,
     Program,
@@ -17,28 +16,12 @@ from db import (
     Unit,
     claim,
     daily_program,
-    get_engine,
     load_program,
     notice_key,
     request_extension,
 )
 from tests.support.factories import UNITS
-from tests.support.programs import at, check, setup
-
-
-def _checked(wired, day: date, hour: int = 8) -> tuple[list[str], object]:
-    """The SQL of a check, and its result."""
-    statements = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = get_engine(wired.settings.db_url)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        return statements, check(wired, day, hour)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.support.programs import at, check, check_statements, setup
 
 
 def test_a_share_moved_behind_the_checks_back_is_rolled_up_by_the_next_check_and_a_quiet_one_reads_none(
@@ -51,12 +34,12 @@ def test_a_share_moved_behind_the_checks_back_is_rolled_up_by_the_next_check_and
         session.execute(update(TaskInstance).where(TaskInstance.task_id.in_(shares))
                         .values(status="done", progress=100, done_on=date(2023, 9, 4))
                         .execution_options(program="demo-city"))
-    rolled, _ = _checked(wired, date(2023, 9, 5))
+    rolled, _ = check_statements(wired, date(2023, 9, 5))
     with wired.transaction() as session:
         parent = session.scalar(select(TaskInstance.status).join(Task).where(Task.code == "C1"))
     assert parent == "done"
     assert any("share_instance" in statement for statement in rolled)
-    quiet, _ = _checked(wired, date(2023, 9, 5), 15)
+    quiet, _ = check_statements(wired, date(2023, 9, 5), 15)
     assert not any("share_instance" in statement for statement in quiet)
 
 
@@ -85,7 +68,7 @@ def test_a_claim_counts_each_kind_it_inserted_when_a_key_was_claimed_meanwhile(t
         held = Candidate(notice_key("bulletin", ctx.id, "2023-W10"), "bulletin", unit)
         assert claim(session, ctx, [held], at(date(2023, 3, 6))) == {"bulletin": 1}
     # As if another run claimed `held` after this one looked for held keys: the insert refuses it.
-    monkeypatch.setattr(db.notices, "_unheld", lambda _session, chosen: list(chosen.values()))
+    monkeypatch.setattr("db.notices._unheld", lambda _session, chosen: list(chosen.values()))
     new = [Candidate(notice_key("bulletin", ctx.id, "2023-W11"), "bulletin", unit),
            Candidate(notice_key("phase_opened", ctx.id, "implementation", unit), "phase_opened", unit)]
     with wired.transaction() as session:
