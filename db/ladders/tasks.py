@@ -21,8 +21,10 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -114,16 +116,21 @@ class _Moved:
 
 _OPEN = (TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.status != "done",
          TaskInstance.retired_on.is_(None))
-_DUES = (select(Task.phase_kind, TaskInstance.due).join(Task, Task.id == TaskInstance.task_id)
-         .where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
 _REPORTING = (
-    select(TaskInstance.id, TaskInstance.task_id, Task.code, TaskInstance.due, TaskInstance.window_start,
-           TaskInstance.last_report_at, Task.phase_kind)
+    select(Task.phase_kind, TaskInstance.due, TaskInstance.id, TaskInstance.task_id, Task.code,
+           TaskInstance.window_start, TaskInstance.last_report_at)
     .join(Task, Task.id == TaskInstance.task_id)
     .where(*_OPEN, or_(TaskInstance.status == "in_progress", Task.recurrence == "ongoing"),
            or_(TaskInstance.due.is_(None), TaskInstance.due >= bindparam("today", type_=Date)),
            TaskInstance.window_start <= bindparam("today", type_=Date))
 )
+# The distinct due dates by phase, their rows without an instance (typed NULLs: PostgreSQL matches the
+# branches' types), and the instances a report may be owed for: one statement every workday, not two.
+_DUES_AND_REPORTING = union_all(
+    _REPORTING,
+    select(Task.phase_kind, TaskInstance.due,
+           *(cast(null(), column.type) for column in _REPORTING.selected_columns[2:]))
+    .join(Task, Task.id == TaskInstance.task_id).where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
 
 
 class OpenInstances:
@@ -135,8 +142,19 @@ class OpenInstances:
         self.session, self.ctx, self.today = session, ctx, today
 
     @cached_property
+    def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple]]:
+        """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING)."""
+        dues, reporting = [], []
+        for row in core(self.session, _DUES_AND_REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+            if row[2] is None:
+                dues.append((row[0], row[1]))
+            else:
+                reporting.append(row)
+        return sorted(dues, key=lambda row: row[1]), reporting
+
+    @property
     def _dues(self) -> list[tuple[str | None, date]]:
-        return sorted(core(self.session, _DUES, {"program_id": self.ctx.id}).all(), key=lambda row: row[1])
+        return self._read[0]
 
     def dues(self, task_phases: set[str] | None, wanted: Callable[[date], bool]) -> list[date]:
         """The distinct due dates of the open instances of `task_phases` (None: all) that are `wanted`."""
@@ -150,8 +168,7 @@ class OpenInstances:
         every = self.ctx.policies.reminders.report_every_workdays
         calendar = self.ctx.policies.work_calendar()
         owed, slots = [], {}
-        for instance_id, task_id, code, due, window_start, last_report_at, kind in core(
-                self.session, _REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+        for kind, due, instance_id, task_id, code, window_start, last_report_at in self._read[1]:
             anchor = self.ctx.local_date(last_report_at) if last_report_at else window_start
             # The calendar is asked once per anchor day, never once per instance.
             if anchor not in slots:
