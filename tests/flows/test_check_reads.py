@@ -18,10 +18,12 @@ from db import (
     daily_program,
     load_program,
     notice_key,
+    record_report,
     request_extension,
 )
+from db.ladders.tasks import _phase_notices as phase_notices
 from tests.support.factories import UNITS
-from tests.support.programs import at, check, check_statements, setup
+from tests.support.programs import at, check, check_statements, notices, setup
 
 
 def test_a_share_moved_behind_the_checks_back_is_rolled_up_by_the_next_check_and_a_quiet_one_reads_none(
@@ -84,3 +86,21 @@ def test_an_extension_requested_after_the_days_check_is_told_at_the_next(tmp_pat
         request_extension(session, load_program(session, "demo-city"), "A2", "msa", date(2024, 1, 31), "场地",
                           at(date(2023, 12, 20), 16))
     assert check(wired, date(2023, 12, 20), 17).claimed["extension_requested"] == 1
+
+
+def test_a_phase_notice_held_is_left_out_when_read_and_a_closing_after_an_overrun_is_still_told(tmp_path):
+    wired = setup(tmp_path, tasks=[["L1", "实施", "阶段内未办结", "市场监管局", "", "2024年6月20日", "", ""]])
+    for day in (date(2023, 3, 1), date(2024, 6, 3), date(2024, 7, 1)):
+        check(wired, day)
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        # The overrun notice is held: it is no longer read as a candidate, every check, to be refused.
+        assert not [c for c in phase_notices(session, ctx) if c.kind != "phase_opened"]
+        record_report(session, ctx, "L1", "msa", "done", 100, None, [], at(date(2024, 7, 2), 15))
+    check(wired, date(2024, 7, 3))  # the overrun phase closes: its closing notice has a key of its own
+    ended = [n.kind for n in notices(wired, kind="phase_overrun") + notices(wired, kind="phase_closed")
+             if n.data["phase"] == "implementation"]
+    assert ended == ["phase_overrun", "phase_closed"]
+    with wired.transaction() as session:
+        assert not [c for c in phase_notices(session, load_program(session, "demo-city"))
+                    if c.kind != "phase_opened"]
