@@ -104,3 +104,15 @@ def test_a_phase_notice_held_is_left_out_when_read_and_a_closing_after_an_overru
     with wired.transaction() as session:
         assert not [c for c in phase_notices(session, load_program(session, "demo-city"))
                     if c.kind != "phase_opened"]
+
+
+def test_a_lone_candidate_is_inserted_unread_and_counted_only_when_it_was_not_held(tmp_path):
+    wired = setup(tmp_path)
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        unit = session.scalar(select(Unit.id).where(Unit.code == "msa"))
+        lone = Candidate(notice_key("bulletin", ctx.id, "2023-W10"), "bulletin", unit)
+        assert claim(session, ctx, [lone], at(date(2023, 3, 6))) == {"bulletin": 1}
+    with wired.transaction() as session:
+        assert not claim(session, ctx, [lone], at(date(2023, 3, 7)))  # held: refused, not counted
+    assert [n.at for n in notices(wired, key=lone.key)] == [at(date(2023, 3, 6))]
