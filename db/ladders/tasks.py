@@ -22,6 +22,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -391,21 +392,23 @@ def _report_missing(ctx: ProgramContext, moved: _Moved, found: OpenInstances, ta
 
 
 # Each open phase with each unit (not a collective: its members are units themselves) that has not had its
-# opening notice yet: nearly every pair has, every day the program step reads them.
-_OPENED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Unit.id.label("unit_id"))
-           .join(Unit, Unit.program_id == Phase.program_id)
-           .where(Phase.program_id == PROGRAM, Phase.state == "open",
-                  ~exists().where(UnitMember.collective_id == Unit.id),
-                  ~exists().where(Notice.key == sql_key("phase_opened", PROGRAM, Phase.kind, Unit.id)))
-           .order_by(Phase.id, Unit.id))
-# Each closed or overrun phase whose notice to the coordinator is not held yet: left out here, as the openings
-# are, rather than built every day to be refused by the claim.
+# opening notice yet: nearly every pair has, every day the program step reads them. Then each closed or
+# overrun phase whose notice to the coordinator (if the program has one) is not held yet: left out here alike,
+# rather than built every day to be refused by the claim. One statement, phase by phase.
 _ENDED_KEY = case((Phase.state == "closed", sql_key("phase_closed", PROGRAM, Phase.kind, _COORDINATOR)),
                   else_=sql_key("phase_overrun", PROGRAM, Phase.kind, _COORDINATOR))
-_ENDED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
-                 Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state.in_(("closed", "overrun")),
-                                        ~exists().where(Notice.key == _ENDED_KEY))
-          .order_by(Phase.id))
+_PHASE_COLUMNS = (Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end)
+_PHASE_NOTICES = union_all(
+    select(*_PHASE_COLUMNS, Unit.id.label("unit_id"), Phase.state, Phase.gate_reasons, Phase.closed_on)
+    .join(Unit, Unit.program_id == Phase.program_id)
+    .where(Phase.program_id == PROGRAM, Phase.state == "open",
+           ~exists().where(UnitMember.collective_id == Unit.id),
+           ~exists().where(Notice.key == sql_key("phase_opened", PROGRAM, Phase.kind, Unit.id))),
+    select(*_PHASE_COLUMNS, cast(_COORDINATOR, Integer), Phase.state, Phase.gate_reasons, Phase.closed_on)
+    .where(Phase.program_id == PROGRAM, Phase.state.in_(("closed", "overrun")),
+           cast(_COORDINATOR, Integer).is_not(None),
+           ~exists().where(Notice.key == _ENDED_KEY)),
+).order_by(literal_column("id"), literal_column("unit_id"))
 
 
 def _phase_data(phase) -> dict:
@@ -416,19 +419,19 @@ def _phase_data(phase) -> dict:
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
-    found = [(row.id, Candidate(notice_key("phase_opened", ctx.id, row.kind, row.unit_id), "phase_opened",
-                                row.unit_id, data=_phase_data(row)))
-             for row in core(session, _OPENED, {"program_id": ctx.id})]
-    coordinator = ctx.program.coordinator_unit_id
-    params = {"program_id": ctx.id, "coordinator": coordinator}
-    for phase in core(session, _ENDED, params) if coordinator is not None else ():
+    found = []
+    params = {"program_id": ctx.id, "coordinator": ctx.program.coordinator_unit_id}
+    for row in core(session, _PHASE_NOTICES, params):
+        if row.state == "open":
+            key = notice_key("phase_opened", ctx.id, row.kind, row.unit_id)
+            found.append(Candidate(key, "phase_opened", row.unit_id, data=_phase_data(row)))
+            continue
         # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
-        kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
-        data = {**_phase_data(phase), "reasons": list(phase.gate_reasons or []),
-                "closed_on": phase.closed_on.isoformat() if phase.closed_on else None}
-        key = notice_key(kind, ctx.id, phase.kind, coordinator)
-        found.append((phase.id, Candidate(key, kind, coordinator, data=data)))
-    return [candidate for _phase, candidate in sorted(found, key=lambda pair: pair[0])]  # phase by phase
+        kind = "phase_closed" if row.state == "closed" else "phase_overrun"
+        data = {**_phase_data(row), "reasons": list(row.gate_reasons or []),
+                "closed_on": row.closed_on.isoformat() if row.closed_on else None}
+        found.append(Candidate(notice_key(kind, ctx.id, row.kind, row.unit_id), kind, row.unit_id, data=data))
+    return found
 
 
 def bulletin_candidates(ctx: ProgramContext, today: date, calendar) -> list[Candidate]:
