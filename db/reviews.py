@@ -31,10 +31,9 @@ from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import (
     TASK_BY_CODE,
-    UNIT_BY_CODE,
+    UNIT_AND_ROLE,
     current_instance,
     refuse_bad_values,
-    unit_role,
     write_report,
 )
 from schedule import Problem, claim_refusal, text
@@ -81,10 +80,10 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     language = ctx.language
     refuse_bad_values(language, status, progress)
     task = _task(session, ctx, code)
-    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
-    if unit is None:
+    found = session.execute(UNIT_AND_ROLE, {"program": ctx.id, "code": unit_code, "task_id": task.id}).first()
+    if found is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    role = unit_role(session, task.id, unit.id)
+    unit, role = found
     if role is None:
         raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
     instance = current_instance(session, task.id)

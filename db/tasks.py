@@ -309,18 +309,27 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
             "instance_id": instance.id}
 
 
-# A unit's roles on a task, directly or through a collective it belongs to: built once, as every report and
-# 签收 asks it.
-_COLLECTIVES_OF_UNIT = select(UnitMember.collective_id).where(UnitMember.member_id == bindparam("unit_id"))
-_ROLES = select(TaskUnit.role).where(
-    TaskUnit.task_id == bindparam("task_id"),
-    or_(TaskUnit.unit_id == bindparam("unit_id"), TaskUnit.unit_id.in_(_COLLECTIVES_OF_UNIT)))
+def role_of(task_id, unit_id):
+    """The unit's role on the task as one SQL value, directly or through a collective it belongs to: lead,
+    co or NULL. The greatest of its roles ("lead" > "co"), so that a statement that looks the unit (or the
+    task) up can carry the role with it: a report or a 签收 asks it with the lookup, not after it."""
+    collectives = select(UnitMember.collective_id).where(UnitMember.member_id == unit_id)
+    return (select(func.max(TaskUnit.role))
+            .where(TaskUnit.task_id == task_id,
+                   or_(TaskUnit.unit_id == unit_id, TaskUnit.unit_id.in_(collectives)))
+            .scalar_subquery())
+
+
+# Built once, as every report and 签收 asks it.
+_ROLE = select(role_of(bindparam("task_id"), bindparam("unit_id")))
+# A unit looked up by its code with its role on a task: a report's checks ask both.
+UNIT_AND_ROLE = select(Unit, role_of(bindparam("task_id"), Unit.id)).where(
+    Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
 
 
 def unit_role(session: Session, task_id: int, unit_id: int) -> str | None:
     """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
-    roles = set(session.scalars(_ROLES, {"task_id": task_id, "unit_id": unit_id}))
-    return "lead" if "lead" in roles else "co" if roles else None
+    return session.scalar(_ROLE, {"task_id": task_id, "unit_id": unit_id})
 
 
 class Recipient(NamedTuple):
