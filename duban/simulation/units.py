@@ -38,8 +38,8 @@ from db import (
     task_rows,
 )
 from duban.simulation.evidence import write_evidence
-from notifications import FIRST_ROW, form_filename, form_workbook, import_forms
-from schedule import WorkCalendar, text
+from notifications import form_filename, import_forms, write_form
+from schedule import WorkCalendar, cell_value, text
 
 if TYPE_CHECKING:
     from flows import CheckResult
@@ -240,36 +240,33 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path, listed_on: date
     problems = PROBLEMS_EN if ctx.language == "en" else PROBLEMS_ZH
     status = {row["code"]: row for row in task_rows(session, ctx, listed_on)}
     forgetful = _profile(ctx.id, unit_code) == 2
-    # The form as the unit received and opened it: built as issued and filled in, never saved and read back.
-    workbook = form_workbook(form_spec(session, ctx, unit_code))
-    sheet = workbook.worksheets[0]
-    r = FIRST_ROW
-    while sheet[f"A{r}"].value:
-        code = str(sheet[f"A{r}"].value)
-        row = status.get(code)
+    spec = form_spec(session, ctx, unit_code)
+    answers = {}  # task code → what the unit writes in H–K of its row, row by row as it reads the form
+    for row in spec.rows:
+        code = str(cell_value(row.code))  # as the form shows it
+        status_row = status.get(code)
         d1, d2, d3 = rng.random(), rng.random(), rng.randint(0, 100)
-        if row is None or row["status"] == "not_started":
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["not_done"], 20 + d3 % 30
-            if row is None or not row["due"] or date.fromisoformat(row["due"]) <= day.today:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
-        elif row["status"] == "in_progress":
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["partial"], 55 + d3 % 26
-            if d1 < 0.6:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
+        problem = problems[d3 % len(problems)]
+        if status_row is None or status_row["status"] == "not_started":
+            due = None if status_row is None else status_row["due"]
+            late = status_row is None or not due or date.fromisoformat(due) <= day.today
+            answers[row.code] = (labels["not_done"], 20 + d3 % 30, None, problem if late else None)
+        elif status_row["status"] == "in_progress":
+            answers[row.code] = (labels["partial"], 55 + d3 % 26, None, problem if d1 < 0.6 else None)
         else:
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["done"], 85 + d3 % 16
             files = files_of.get(code, [])
             if files:
-                sheet[f"J{r}"] = "、".join(dict.fromkeys(files))
+                evidence = "、".join(dict.fromkeys(files))
             elif not forgetful and d1 >= 0.15:
-                sheet[f"J{r}"] = "、".join(checklist(row["evidence_spec"]) or [row["title"][:12]])
-            if d2 < 0.08:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
-        r += 1
+                evidence = "、".join(checklist(status_row["evidence_spec"]) or [status_row["title"][:12]])
+            else:
+                evidence = None
+            answers[row.code] = (labels["done"], 85 + d3 % 16, evidence, problem if d2 < 0.08 else None)
     folder = settings_home / "selfcheck" / ctx.id / "returned"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / form_filename(ctx.id, unit_code)
-    workbook.save(path)
+    # The form as issued, filled in and saved by the unit, then read back like any returned form.
+    path.write_bytes(write_form(spec, answers))
     results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate")
     day.bump("selfcheck_returned" if results else "selfcheck_refused")
 

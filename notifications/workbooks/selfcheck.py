@@ -20,15 +20,11 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterable
-from copy import copy
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from db import (
@@ -50,6 +46,7 @@ from db import (
 )
 from notifications.message import Attachment
 from notifications.workbooks.returned import read_returned
+from notifications.workbooks.sheetxml import Sheet, workbook_bytes
 from notifications.workbooks.tasks import XLSX_MIME
 from schedule import (
     FORMULA_PREFIXES,
@@ -73,10 +70,6 @@ INPUT_COLUMNS = "HIJK"
 HEADER_KEYS = ("code", "area", "measure", "role", "due", "evidence_spec", "recorded", "completion", "score",
                "evidence", "problems")
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
-LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-TOP_WRAP = Alignment(wrap_text=True, vertical="top")
-UNLOCKED = Protection(locked=False)
 
 
 def headers(language: str) -> list[str]:
@@ -91,93 +84,85 @@ def form_filename(program_id: str, unit_code: str) -> str:
     return f"{program_id}-selfcheck-{unit_code}.xlsx"
 
 
-def write_form(spec: FormSpec) -> bytes:
-    buffer = io.BytesIO()
-    form_workbook(spec).save(buffer)
-    return buffer.getvalue()
+# The form's cell styles (xl/styles.xml; a cell names one by its index in cellXfs): 0 plain, 1 the title,
+# 2 the instructions, 3 a column header, 4 a task cell (locked, grey), 5 a cell for the unit (not locked).
+_TITLE, _WRAPPED, _HEADER, _LOCKED, _OPEN = 1, 2, 3, 4, 5
+_TOP_WRAP = '<alignment vertical="top" wrapText="1"/>'
+_STYLES = (
+    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="14"/></font><font><b/></font></fonts>'
+    '<fills count="4"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00D9E1F2"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00EDEDED"/></patternFill></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">{_TOP_WRAP}</xf>'
+    '<xf numFmtId="0" fontId="2" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" '
+    'applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0" applyFill="1" applyAlignment="1">'
+    f'{_TOP_WRAP}</xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1" applyProtection="1">'
+    f'{_TOP_WRAP}<protection locked="0" hidden="0"/></xf></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>')
+# Protected (no password: protection guards against slips, the reader guards against edits); the unit may
+# still widen columns and heighten rows.
+_PROTECTED = ('<sheetProtection sheet="1" objects="0" scenarios="0" formatColumns="{columns}" '
+              'formatRows="{rows}" selectLockedCells="0" selectUnlockedCells="0"/>')
+
+Answer = tuple[Any, Any, Any, Any]  # what a unit writes in H–K: 完成情况, 自评分, 佐证材料, 存在问题
 
 
-def form_workbook(spec: FormSpec) -> Workbook:
-    """The form as issued, before it is saved: what the unit opens (the simulated units fill it in as is)."""
+def write_form(spec: FormSpec, answers: dict[str, Answer] | None = None) -> bytes:
+    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in."""
+    return workbook_bytes([_form_sheet(spec, answers or {}), _meta_sheet(spec)], _STYLES)
+
+
+def _form_sheet(spec: FormSpec, answers: dict[str, Answer]) -> Sheet:
     said = {key: _say(spec.language, key)
             for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _say(spec.language, "sheet")
-    sheet["A1"] = cell_value(_say(spec.language, "title", name=spec.program_name))
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.merge_cells("A1:K1")
-    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = cell_row(
-        (said["program"], spec.program_id, said["program_name"], spec.program_name))
-    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = cell_row(
-        (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name))
-    sheet.merge_cells("E2:K2")
-    sheet.merge_cells("E3:K3")
-    sheet["A4"] = _say(spec.language, "howto")
-    sheet["B4"] = _say(spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—",
-                       end=spec.end or "—")
-    sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.merge_cells("B4:K4")
-    sheet.row_dimensions[4].height = 48
-    _write_rows(sheet, spec, said)
-    sheet.freeze_panes = f"A{FIRST_ROW}"
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
-    _write_meta(workbook, spec)
-    return workbook
-
-
-def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
-    """The header, a row per task (A–G locked, H–K open) and the checks on 完成情况 and 自评分."""
-    for column, (header, width) in zip(
-        COLUMNS, zip(headers(spec.language), WIDTHS, strict=True), strict=True
-    ):
-        cell = sheet[f"{column}{HEADER_ROW}"]
-        cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        sheet.column_dimensions[column].width = width
-    # A task cell has one of two styles (locked or open): each is looked up once, then copied, not looked up
-    # again for every cell of every row.
-    styles: dict[bool, StyleArray] = {}
-    for index, row in enumerate(spec.rows):
-        r = FIRST_ROW + index
-        values = [row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded]
-        for column in range(1, len(COLUMNS) + 1):
-            locked = column <= len(values)
-            cell = sheet.cell(r, column, cell_value(values[column - 1]) if locked else None)
-            if locked in styles:
-                cell._style = copy(styles[locked])
-                continue
-            if locked:
-                cell.fill, cell.alignment = LOCKED_FILL, TOP_WRAP
-            else:
-                cell.protection, cell.alignment = UNLOCKED, TOP_WRAP
-            styles[locked] = cell._style
+    sheet = Sheet(_say(spec.language, "sheet"), widths=WIDTHS, frozen_row=FIRST_ROW, heights={4: 48})
+    sheet.add(1, [("A", cell_value(_say(spec.language, "title", name=spec.program_name)), _TITLE)])
+    for r, values in ((2, (said["program"], spec.program_id, said["program_name"], spec.program_name)),
+                      (3, (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name))):
+        sheet.add(r, [(column, value, 0) for column, value in zip("ABDE", cell_row(values), strict=True)])
+    sheet.add(4, [("A", _say(spec.language, "howto"), 0),
+                  ("B", _say(spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX,
+                             start=spec.start or "—", end=spec.end or "—"), _WRAPPED)])
+    sheet.add(HEADER_ROW, [(column, header, _HEADER)
+                           for column, header in zip(COLUMNS, headers(spec.language), strict=True)])
+    for r, row in enumerate(spec.rows, FIRST_ROW):
+        locked = cell_row([row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec,
+                           row.recorded])
+        answer = cell_row(answers.get(row.code, (None,) * len(INPUT_COLUMNS)))
+        sheet.add(r, [*((c, v, _LOCKED) for c, v in zip(COLUMNS, locked, strict=False)),
+                      *((c, v, _OPEN) for c, v in zip(INPUT_COLUMNS, answer, strict=True))])
     last = FIRST_ROW + max(len(spec.rows), 1) - 1
-    labels = COMPLETION_LABELS[spec.language]
-    choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
-    choices.add(f"H{FIRST_ROW}:H{last}")
-    score = DataValidation(type="whole", operator="between", formula1=str(SCORE_MIN), formula2=str(SCORE_MAX),
-                           allow_blank=True, showErrorMessage=True)
-    score.add(f"I{FIRST_ROW}:I{last}")
-    sheet.add_data_validation(choices)
-    sheet.add_data_validation(score)
+    choices = '"' + ",".join(COMPLETION_LABELS[spec.language].values()).replace('"', '""') + '"'  # a list
+    sheet.tail = (
+        _PROTECTED.format(columns=0, rows=0)
+        + '<mergeCells count="4"><mergeCell ref="A1:K1"/><mergeCell ref="E2:K2"/><mergeCell ref="E3:K3"/>'
+        '<mergeCell ref="B4:K4"/></mergeCells>'
+        # The checks on 完成情况 (one of the labels) and 自评分 (a whole number in range).
+        f'<dataValidations count="2"><dataValidation type="list" allowBlank="1" sqref="H{FIRST_ROW}:H{last}">'
+        f"<formula1>{escape(choices)}</formula1></dataValidation>"
+        f'<dataValidation type="whole" operator="between" allowBlank="1" showErrorMessage="1" '
+        f'sqref="I{FIRST_ROW}:I{last}"><formula1>{SCORE_MIN}</formula1><formula2>{SCORE_MAX}</formula2>'
+        "</dataValidation></dataValidations>")
+    return sheet
 
 
-def _write_meta(workbook: Workbook, spec: FormSpec) -> None:
+def _meta_sheet(spec: FormSpec) -> Sheet:
     """The very hidden sheet: what was issued, for the reader to check the returned form against."""
-    meta = workbook.create_sheet(META_SHEET)
-    meta.append(["format", FORM_FORMAT])
-    meta.append(["program", spec.program_id])
-    meta.append(["unit", spec.unit_code])
-    meta.append(["language", spec.language])
-    meta.append(["header_row", HEADER_ROW])
-    meta.append(["signature", spec.signature])
-    for index, row in enumerate(spec.rows):
-        meta.append(cell_row(["task", row.code, FIRST_ROW + index]))
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
+    meta = Sheet(META_SHEET, state="veryHidden", tail=_PROTECTED.format(columns=1, rows=1))
+    entries = [["format", FORM_FORMAT], ["program", spec.program_id], ["unit", spec.unit_code],
+               ["language", spec.language], ["header_row", HEADER_ROW], ["signature", spec.signature],
+               *(["task", row.code, FIRST_ROW + index] for index, row in enumerate(spec.rows))]
+    for r, values in enumerate(entries, 1):
+        meta.add(r, ((column, value, 0) for column, value in zip("ABC", cell_row(values), strict=False)))
+    return meta
 
 
 def write_forms(
