@@ -42,7 +42,7 @@ from notifications import form_filename, import_forms, write_form
 from schedule import WorkCalendar, cell_value, text
 
 if TYPE_CHECKING:
-    from flows import CheckResult
+    from flows import CheckResult  # for the annotations only: the units need nothing else of flows
 
 PROBLEMS_ZH = ("工作推进进度滞后于计划", "部门协同机制尚未完全建立", "经费保障不足", "宣传覆盖面有待扩大",
                "基层执法力量薄弱", "数据统计口径不统一")
