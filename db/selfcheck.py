@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, flush_pending
@@ -321,20 +321,23 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
         session.add(returned)
         session.flush()
         kinds: dict[str, int] = defaultdict(int)
+        # The rows and their findings go in as one insert each, not as an object each through the flush.
+        lines, findings = [], []
         for row in rows:
             task = tasks[row.code]
             due = status[row.code]["due"] if row.code in status else None
             future = phase is not None and due is not None and date.fromisoformat(due) > phase.end
-            session.add(SelfCheckRow(program_id=ctx.id, return_id=returned.id, task_id=task.id, row=row.row,
-                                     completion=row.completion, self_score=row.self_score,
-                                     evidence=list(row.evidence), problems=row.problems))
+            lines.append({"program_id": ctx.id, "return_id": returned.id, "task_id": task.id, "row": row.row,
+                          "completion": row.completion, "self_score": row.self_score,
+                          "evidence": list(row.evidence), "problems": row.problems})
             for kind, detail in row_findings(row, status.get(row.code), future):
                 kinds[kind] += 1
-                session.add(
-                    Finding(
-                        program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
-                        kind=kind, detail=detail, found_on=today, created_at=at)
-                )
+                findings.append({"program_id": ctx.id, "unit_id": unit.id, "task_id": task.id,
+                                 "return_id": returned.id, "kind": kind, "detail": detail, "found_on": today,
+                                 "created_at": at})
+        for model, values in ((SelfCheckRow, lines), (Finding, findings)):
+            if values:
+                session.execute(insert(model), values)
         on_time = phase is None or today <= phase.end
         data = {
             "unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds),

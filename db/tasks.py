@@ -45,15 +45,21 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
 # A unit's report looks its task, unit and current instance up by these, built once.
 TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
 UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
-_OF_TASK = select(TaskInstance).where(TaskInstance.task_id == bindparam("task_id"))
-_FIRST_OPEN = _OF_TASK.where(TaskInstance.status != "done").order_by(TaskInstance.seq).limit(1)
-_LAST = _OF_TASK.order_by(TaskInstance.seq.desc()).limit(1)
+def current_instance_query(*columns) -> Select:
+    """One task's current instance (earliest not done, else the last; parameter `task_id`) in one statement,
+    with `columns` beside it (of the instance, correlated)."""
+    done = TaskInstance.status == "done"
+    return (select(TaskInstance, *columns).where(TaskInstance.task_id == bindparam("task_id"))
+            .order_by(case((done, 1), else_=0), case((done, -TaskInstance.seq), else_=TaskInstance.seq))
+            .limit(1))
+
+
+_CURRENT = current_instance_query()
 
 
 def current_instance(session: Session, task_id: int) -> TaskInstance:
     """One task's current instance (earliest not done, else the last), without ranking the whole program."""
-    return (session.scalar(_FIRST_OPEN, {"task_id": task_id})
-            or session.scalar(_LAST, {"task_id": task_id}))
+    return session.scalar(_CURRENT, {"task_id": task_id})
 
 
 def task_exists(session: Session, program_id: str, code: str) -> bool:
