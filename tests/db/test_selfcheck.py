@@ -45,10 +45,10 @@ from notifications import (
     read_form,
     read_report_form,
     selfcheck_form_attachment,
+    sheet_values,
     write_form,
     write_forms,
 )
-from notifications.workbooks.xlsxvalues import sheet_values
 from schedule import read_plan
 from tests.support.factories import program_yaml, write_plan
 from tests.support.programs import at, cli_app, ctx_of, fill, forms, make_db, runner, set_phase
