@@ -24,6 +24,7 @@ from typing import NamedTuple
 from sqlalchemy import String, bindparam, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
@@ -235,7 +236,7 @@ def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit
            limit: int | None = None) -> list[dict]:
     """Claims with their task, unit, report (note, evidence) and decision, oldest first."""
     query = _claims_query(state is not None, unit_id is not None, limit is not None)
-    rows = session.execute(query, {"program": ctx.id, "state": state, "unit_id": unit_id, "limit": limit})
+    rows = core(session, query, {"program": ctx.id, "state": state, "unit_id": unit_id, "limit": limit})
     return [
         {
             "id": claim_id,

@@ -34,6 +34,7 @@ from db import (
     Unit,
     acknowledge,
     claims,
+    core,
     load_program,
     pass_claim,
     pending_count,
@@ -276,7 +277,7 @@ def _report(session: Session, ctx: ProgramContext, report: PlannedReport, at: da
             evidence_home: Path | None) -> dict | None:
     """A planned report, unless its task is done by now, under the same rules as the portal's: a done claim
     carries its evidence. What submit_report answers, None when it is refused or not made."""
-    task = session.execute(_OPEN_TASK, {"program_id": ctx.id, "code": report.code}).one_or_none()
+    task = core(session, _OPEN_TASK, {"program_id": ctx.id, "code": report.code}).one_or_none()
     if task is None:
         return None
     evidence: list[str] = []
