@@ -25,7 +25,6 @@ _SURFACE = {
     ),
     "workbooks.report_forms": ("read_report_form",),
     "workbooks.selfcheck": ("MAX_FORM_BYTES", "MAX_FORM_UNPACKED"),
-    "workbooks.xlsxvalues": ("sheet_values",),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
@@ -35,7 +34,7 @@ __all__ = [
     "index_workbook",
     "bulletin_workbook", "LISTED_IN_MESSAGES",
     "TEMPLATES", "markdown_escape",
-    "MAX_FORM_BYTES", "MAX_FORM_UNPACKED", "sheet_values",
+    "MAX_FORM_BYTES", "MAX_FORM_UNPACKED",
     "ledger",
     "AppriseNotifier", "Attachment", "block_name", "build_package", "bulletin_data", "channel_kind",
     "DEFAULT_LIMITS", "DeliveryResult", "DigestItem", "dingtalk_sign", "DingTalkChannel", "dispatch",

@@ -9,7 +9,6 @@ import zipfile
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from notifications.workbooks.xlsxvalues import sheet_values
 from schedule import Problem, text
 
 
@@ -26,23 +25,26 @@ def open_returned(content: bytes, shown: str, meta_sheet: str, not_issued: str, 
     return workbook, None
 
 
-# What reading a damaged file may raise, besides what opening it raises (XML errors are SyntaxErrors).
-_DAMAGED = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, IndexError,
-            TypeError, AttributeError, OverflowError)
+# What a sheet read lazily may raise on a damaged file, besides what opening it raises (XML errors are
+# SyntaxErrors).
+_DAMAGED = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError)
 
 
 def read_returned(content: bytes, shown: str, meta_sheet: str, not_issued: str, language: str | None
                   ) -> tuple[dict[str, list[tuple]] | None, Problem | None]:
-    """Every worksheet's values, row 1 first (sheet name → rows, in the workbook's order), or the problem
-    that stops its reading, as open_returned says it. Read straight from the XML (xlsxvalues: what
-    openpyxl's read-only mode gives, several times faster): a returned form is read once, start to end. The
-    dimensions a file claims are ignored (another program may claim fewer rows than it wrote), and every
-    sheet is read here: a damaged one is said, not raised."""
+    """Every sheet's values, row 1 first (sheet name → rows, in the workbook's order), or the problem that
+    stops its reading, as open_returned says it. Read in openpyxl's read-only mode, about twice as fast: a
+    returned form is read once, start to end. The dimensions a file claims are ignored (another program may
+    claim fewer rows than it wrote), and every sheet is read here: a damaged one is said, not raised."""
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            sheets = sheet_values(archive)
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        if meta_sheet not in workbook.sheetnames:
+            return None, Problem(shown, None, None, not_issued)
+        sheets = {}
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()
+            sheets[sheet.title] = list(sheet.iter_rows(values_only=True))
+        workbook.close()
     except _DAMAGED:
         return None, Problem(shown, None, None, text(language, "workbook.not_xlsx"))
-    if meta_sheet not in sheets:
-        return None, Problem(shown, None, None, not_issued)
     return sheets, None

@@ -20,11 +20,15 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterable
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from db import (
@@ -46,7 +50,6 @@ from db import (
 )
 from notifications.message import Attachment
 from notifications.workbooks.returned import read_returned
-from notifications.workbooks.sheetxml import Sheet, workbook_bytes
 from notifications.workbooks.tasks import XLSX_MIME
 from schedule import (
     FORMULA_PREFIXES,
@@ -84,85 +87,103 @@ def form_filename(program_id: str, unit_code: str) -> str:
     return f"{program_id}-selfcheck-{unit_code}.xlsx"
 
 
-# The form's cell styles (xl/styles.xml; a cell names one by its index in cellXfs): 0 plain, 1 the title,
-# 2 the instructions, 3 a column header, 4 a task cell (locked, grey), 5 a cell for the unit (not locked).
-_TITLE, _WRAPPED, _HEADER, _LOCKED, _OPEN = 1, 2, 3, 4, 5
-_TOP_WRAP = '<alignment vertical="top" wrapText="1"/>'
-_STYLES = (
-    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="14"/></font><font><b/></font></fonts>'
-    '<fills count="4"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill>'
-    '<fill><patternFill patternType="solid"><fgColor rgb="00D9E1F2"/></patternFill></fill>'
-    '<fill><patternFill patternType="solid"><fgColor rgb="00EDEDED"/></patternFill></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">{_TOP_WRAP}</xf>'
-    '<xf numFmtId="0" fontId="2" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" '
-    'applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf>'
-    '<xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0" applyFill="1" applyAlignment="1">'
-    f'{_TOP_WRAP}</xf>'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1" applyProtection="1">'
-    f'{_TOP_WRAP}<protection locked="0" hidden="0"/></xf></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>')
-# Protected (no password: protection guards against slips, the reader guards against edits); the unit may
-# still widen columns and heighten rows.
-_PROTECTED = ('<sheetProtection sheet="1" objects="0" scenarios="0" formatColumns="{columns}" '
-              'formatRows="{rows}" selectLockedCells="0" selectUnlockedCells="0"/>')
+TITLE_FONT = Font(bold=True, size=14)
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
+TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+UNLOCKED = Protection(locked=False)
+MERGED = ("A1:K1", "E2:K2", "E3:K3", "B4:K4")
 
 Answer = tuple[Any, Any, Any, Any]  # what a unit writes in H–K: 完成情况, 自评分, 佐证材料, 存在问题
 
 
 def write_form(spec: FormSpec, answers: dict[str, Answer] | None = None) -> bytes:
-    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in."""
-    return workbook_bytes([_form_sheet(spec, answers or {}), _meta_sheet(spec)], _STYLES)
+    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in. Written in
+    openpyxl's write-only mode (rows streamed as they are made, not a cell object kept for each first)."""
+    workbook = Workbook(write_only=True)
+    _write_form_sheet(workbook.create_sheet(_say(spec.language, "sheet")), spec, answers or {})
+    _write_meta(workbook.create_sheet(META_SHEET), spec)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
-def _form_sheet(spec: FormSpec, answers: dict[str, Answer]) -> Sheet:
+def _cell(sheet, value: Any = None, **style: Any) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value)
+    for name, given in style.items():
+        setattr(cell, name, given)
+    return cell
+
+
+def _write_form_sheet(sheet, spec: FormSpec, answers: dict[str, Answer]) -> None:
+    """The visible sheet. A streamed sheet writes its columns, panes and row heights before its first row:
+    they are set first; its protection, merged cells and checks after its rows."""
+    for column, width in zip(COLUMNS, WIDTHS, strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.row_dimensions[4].height = 48
+    sheet.freeze_panes = f"A{FIRST_ROW}"
+    # Protected (no password: protection guards against slips, the reader guards against edits); the unit
+    # may still widen columns and heighten rows.
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    for cells in MERGED:
+        sheet.merged_cells.add(cells)
+    _add_checks(sheet, spec)
     said = {key: _say(spec.language, key)
             for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
-    sheet = Sheet(_say(spec.language, "sheet"), widths=WIDTHS, frozen_row=FIRST_ROW, heights={4: 48})
-    sheet.add(1, [("A", cell_value(_say(spec.language, "title", name=spec.program_name)), _TITLE)])
-    for r, values in ((2, (said["program"], spec.program_id, said["program_name"], spec.program_name)),
-                      (3, (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name))):
-        sheet.add(r, [(column, value, 0) for column, value in zip("ABDE", cell_row(values), strict=True)])
-    sheet.add(4, [("A", _say(spec.language, "howto"), 0),
-                  ("B", _say(spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX,
-                             start=spec.start or "—", end=spec.end or "—"), _WRAPPED)])
-    sheet.add(HEADER_ROW, [(column, header, _HEADER)
-                           for column, header in zip(COLUMNS, headers(spec.language), strict=True)])
-    for r, row in enumerate(spec.rows, FIRST_ROW):
-        locked = cell_row([row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec,
-                           row.recorded])
-        answer = cell_row(answers.get(row.code, (None,) * len(INPUT_COLUMNS)))
-        sheet.add(r, [*((c, v, _LOCKED) for c, v in zip(COLUMNS, locked, strict=False)),
-                      *((c, v, _OPEN) for c, v in zip(INPUT_COLUMNS, answer, strict=True))])
+    sheet.append([_cell(sheet, cell_value(_say(spec.language, "title", name=spec.program_name)),
+                        font=TITLE_FONT)])
+    for values in ((said["program"], spec.program_id, said["program_name"], spec.program_name),
+                   (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name)):
+        a, b, d, e = cell_row(values)
+        sheet.append([a, b, None, d, e])
+    sheet.append([_say(spec.language, "howto"), _cell(sheet, _say(
+        spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—",
+        end=spec.end or "—"), alignment=TOP_WRAP)])
+    sheet.append([_cell(sheet, header, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT)
+                  for header in headers(spec.language)])
+    # A task cell has one of two styles (A–G locked and grey, H–K open): each is looked up once, then
+    # copied, not looked up again for every cell of every row.
+    locked = _cell(sheet, fill=LOCKED_FILL, alignment=TOP_WRAP)._style
+    unlocked = _cell(sheet, protection=UNLOCKED, alignment=TOP_WRAP)._style
+    blank = (None,) * len(INPUT_COLUMNS)
+    for row in spec.rows:
+        cells = []
+        for values, style in (
+                ((row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded),
+                 locked), (answers.get(row.code, blank), unlocked)):
+            for value in cell_row(values):
+                cell = WriteOnlyCell(sheet, value)
+                cell._style = copy(style)
+                cells.append(cell)
+        sheet.append(cells)
+
+
+def _add_checks(sheet, spec: FormSpec) -> None:
+    """The checks on 完成情况 (one of the labels) and 自评分 (a whole number in range)."""
     last = FIRST_ROW + max(len(spec.rows), 1) - 1
-    choices = '"' + ",".join(COMPLETION_LABELS[spec.language].values()).replace('"', '""') + '"'  # a list
-    sheet.tail = (
-        _PROTECTED.format(columns=0, rows=0)
-        + '<mergeCells count="4"><mergeCell ref="A1:K1"/><mergeCell ref="E2:K2"/><mergeCell ref="E3:K3"/>'
-        '<mergeCell ref="B4:K4"/></mergeCells>'
-        # The checks on 完成情况 (one of the labels) and 自评分 (a whole number in range).
-        f'<dataValidations count="2"><dataValidation type="list" allowBlank="1" sqref="H{FIRST_ROW}:H{last}">'
-        f"<formula1>{escape(choices)}</formula1></dataValidation>"
-        f'<dataValidation type="whole" operator="between" allowBlank="1" showErrorMessage="1" '
-        f'sqref="I{FIRST_ROW}:I{last}"><formula1>{SCORE_MIN}</formula1><formula2>{SCORE_MAX}</formula2>'
-        "</dataValidation></dataValidations>")
-    return sheet
+    labels = COMPLETION_LABELS[spec.language]
+    choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
+    choices.add(f"H{FIRST_ROW}:H{last}")
+    score = DataValidation(type="whole", operator="between", formula1=str(SCORE_MIN), formula2=str(SCORE_MAX),
+                           allow_blank=True, showErrorMessage=True)
+    score.add(f"I{FIRST_ROW}:I{last}")
+    sheet.data_validations.append(choices)
+    sheet.data_validations.append(score)
 
 
-def _meta_sheet(spec: FormSpec) -> Sheet:
+def _write_meta(meta, spec: FormSpec) -> None:
     """The very hidden sheet: what was issued, for the reader to check the returned form against."""
-    meta = Sheet(META_SHEET, state="veryHidden", tail=_PROTECTED.format(columns=1, rows=1))
-    entries = [["format", FORM_FORMAT], ["program", spec.program_id], ["unit", spec.unit_code],
-               ["language", spec.language], ["header_row", HEADER_ROW], ["signature", spec.signature],
-               *(["task", row.code, FIRST_ROW + index] for index, row in enumerate(spec.rows))]
-    for r, values in enumerate(entries, 1):
-        meta.add(r, ((column, value, 0) for column, value in zip("ABC", cell_row(values), strict=False)))
-    return meta
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    for entry in (["format", FORM_FORMAT], ["program", spec.program_id], ["unit", spec.unit_code],
+                  ["language", spec.language], ["header_row", HEADER_ROW], ["signature", spec.signature]):
+        meta.append(entry)
+    for index, row in enumerate(spec.rows):
+        meta.append(cell_row(["task", row.code, FIRST_ROW + index]))
 
 
 def write_forms(

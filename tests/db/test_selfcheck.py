@@ -4,17 +4,15 @@ Prefect run: tests/flows/test_supervise_flow.py), the simulated units."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from sqlalchemy import func, select, update
 
 from db import (
@@ -45,7 +43,6 @@ from notifications import (
     read_form,
     read_report_form,
     selfcheck_form_attachment,
-    sheet_values,
     write_form,
     write_forms,
 )
@@ -98,7 +95,7 @@ def test_each_unit_with_tasks_gets_a_protected_form_with_its_own_tasks(tmp_path)
 ])
 def test_a_form_written_with_a_units_answers_reads_back_as_them(tmp_path, completion, score, evidence,
                                                                problems, read_back):
-    """write_form with answers (what the simulated units return): the text written reads back through the
+    """write_form with answers (what the simulated units return): the workbook written reads back through the
     real reader as the unit wrote it, hostile text neutralised on the way out and taken back on the way in."""
     sessions, _ = make_db(tmp_path)
     with sessions.begin() as session:
@@ -243,7 +240,7 @@ def _rewrite_sheet(path: Path, out: Path, change) -> Path:
 
 
 def test_a_form_is_read_in_full_whatever_size_it_claims_and_a_damaged_sheet_is_said(tmp_path):
-    """openpyxl's read-only mode trusts the size a sheet claims; the form's reader must not."""
+    """Forms are read in openpyxl's read-only mode, which trusts the size a sheet claims: it must not."""
     sessions, _ = make_db(tmp_path)
     path = fill(forms(sessions, tmp_path)["msa"], FILLED)
     def claim_less(xml: bytes) -> bytes:
@@ -255,99 +252,6 @@ def test_a_form_is_read_in_full_whatever_size_it_claims_and_a_damaged_sheet_is_s
     assert form.problems == [] and [(r.row, r.code) for r in form.rows] == [(6, "A1"), (7, "A2"), (8, "B1")]
     damaged = _rewrite_sheet(path, tmp_path / "damaged.xlsx", lambda xml: xml[: len(xml) // 2])
     assert [str(p) for p in read_form(damaged).problems] == [f"{damaged}:-:-: 不是 .xlsx 工作簿，无法读取"]
-
-
-_SHARED = (  # shared strings as Excel and WPS write them: plain, rich runs, a phonetic guide, an escape
-    '<si><t>甲</t></si><si><r><t>ab</t></r><r><rPr><b/></rPr><t xml:space="preserve">cd </t></r></si>'
-    '<si><t>漢</t><rPh sb="0" eb="1"><t>かん</t></rPh></si><si><t>a_x005F_x000D_b</t></si><si><t/></si>')
-_NUMBER_FORMATS = ('<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/>'
-                   '<numFmt numFmtId="165" formatCode="[h]:mm"/></numFmts>')
-_CELL_STYLES = ('<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/>'
-                '<xf numFmtId="165"/><xf numFmtId="10"/></cellXfs>')
-_CELLS = (  # every kind of cell, rows and cells with and without their reference, gaps, a row out of order
-    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="D1" t="s"><v>2</v></c>'
-    '<c r="E1" t="s"><v>3</v></c><c r="F1" t="s"><v>4</v></c></row>'
-    '<row r="3"><c><v>42</v></c><c><v>1.5</v></c><c><v>1E3</v></c><c s="1"><v>45000</v></c>'
-    '<c s="2"><v>45000.5</v></c><c s="3"><v>1.25</v></c><c s="4"><v>0.5</v></c></row>'
-    '<row><c r="A4" t="b"><v>1</v></c><c r="B4" t="e"><v>#N/A</v></c><c r="C4" t="str"><f>A1</f><v>=x</v></c>'
-    '<c r="D4" t="inlineStr"><is><r><t>in</t></r><r><t>line</t></r></is></c><c r="E4" s="1"/>'
-    '<c r="F4" t="d"><v>2024-05-01T08:30:00</v></c></row>'
-    '<row r="2"><c r="A2"><v>7</v></c></row><row r="6"/><row r="7"><c r="C7" t="inlineStr"><is><t>x</t></is>'
-    '</c></row>')
-
-
-def _package(date1904: bool) -> bytes:
-    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    types = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    parts = {
-        "[Content_Types].xml": (
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{types}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{types}.worksheet+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{types}.worksheet+xml"/>'
-            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{types}.sharedStrings+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{types}.styles+xml"/></Types>'),
-        "_rels/.rels": ('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
-                        '</Relationships>'),
-        "xl/workbook.xml": (f'<workbook {main} xmlns:r="{rel}"><workbookPr date1904="{int(date1904)}"/>'
-                            '<sheets><sheet name="表一" sheetId="1" r:id="rId1"/>'
-                            '<sheet name="_duban" sheetId="2" state="veryHidden" r:id="rId2"/></sheets>'
-                            "</workbook>"),
-        "xl/_rels/workbook.xml.rels": (
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/worksheet" Target="/xl/worksheets/sheet2.xml"/>'
-            f'<Relationship Id="rId3" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
-            f'<Relationship Id="rId4" Type="{rel}/styles" Target="styles.xml"/></Relationships>'),
-        "xl/sharedStrings.xml": f"<sst {main}>{_SHARED}</sst>",
-        "xl/styles.xml": f"<styleSheet {main}>{_NUMBER_FORMATS}{_CELL_STYLES}</styleSheet>",
-        "xl/worksheets/sheet1.xml": (f'<worksheet {main}><dimension ref="A1:B2"/>'
-                                     f"<sheetData>{_CELLS}</sheetData></worksheet>"),
-        "xl/worksheets/sheet2.xml": f"<worksheet {main}><sheetData/></worksheet>",
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, xml in parts.items():
-            archive.writestr(name, xml)
-    return buffer.getvalue()
-
-
-def _as_openpyxl_reads(content: bytes) -> dict[str, list[tuple]]:
-    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    sheets = {}
-    for sheet in workbook.worksheets:
-        sheet.reset_dimensions()
-        sheets[sheet.title] = [tuple(row) for row in sheet.iter_rows(values_only=True)]  # a missing row: []
-    workbook.close()
-    return sheets
-
-
-@pytest.mark.parametrize("date1904", [False, True])
-def test_a_returned_workbooks_values_are_what_openpyxl_reads(tmp_path, date1904):
-    """notifications.workbooks.xlsxvalues reads a returned workbook's XML itself: the values openpyxl's
-    read-only mode gives, cell for cell, for workbooks as Excel writes them (shared strings, rich text, dates
-    by number format, either epoch) and as duban and openpyxl write them."""
-    sessions, _ = make_db(tmp_path)
-    with sessions.begin() as session:
-        spec = form_spec(session, ctx_of(session), "msa")
-    written = Workbook()
-    written.epoch = CALENDAR_MAC_1904 if date1904 else written.epoch
-    written.active.append([datetime(2024, 5, 1, 8, 30), date(2024, 5, 2), 3.25, True, "=SUM(A1:A2)", None,
-                           "x"])
-    written.active["C5"] = "far"
-    saved = io.BytesIO()
-    written.save(saved)
-    for content in (_package(date1904), write_form(spec, {"A1": ("已完成", 90, "台账", None)}),
-                    saved.getvalue()):
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            assert sheet_values(archive) == _as_openpyxl_reads(content)
-    assert sheet_values(zipfile.ZipFile(io.BytesIO(_package(date1904))))["表一"][0] == (
-        "甲", "abcd ", None, "漢", "a_x000D_b", "")
 
 
 def test_forms_of_another_program_or_unit_duplicates_and_foreign_files(tmp_path):
