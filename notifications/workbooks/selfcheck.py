@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,10 @@ INPUT_COLUMNS = "HIJK"
 HEADER_KEYS = ("code", "area", "measure", "role", "due", "evidence_spec", "recorded", "completion", "score",
                "evidence", "problems")
 WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
+LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+UNLOCKED = Protection(locked=False)
 
 
 def headers(language: str) -> list[str]:
@@ -87,83 +91,75 @@ def form_filename(program_id: str, unit_code: str) -> str:
     return f"{program_id}-selfcheck-{unit_code}.xlsx"
 
 
-TITLE_FONT = Font(bold=True, size=14)
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
-LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
-TOP_WRAP = Alignment(wrap_text=True, vertical="top")
-UNLOCKED = Protection(locked=False)
-MERGED = ("A1:K1", "E2:K2", "E3:K3", "B4:K4")
-
 Answer = tuple[Any, Any, Any, Any]  # what a unit writes in H–K: 完成情况, 自评分, 佐证材料, 存在问题
 
 
 def write_form(spec: FormSpec, answers: dict[str, Answer] | None = None) -> bytes:
-    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in. Written in
-    openpyxl's write-only mode (rows streamed as they are made, not a cell object kept for each first)."""
-    workbook = Workbook(write_only=True)
-    _write_form_sheet(workbook.create_sheet(_say(spec.language, "sheet")), spec, answers or {})
-    _write_meta(workbook.create_sheet(META_SHEET), spec)
+    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in (the simulated
+    units: what a unit does in Excel or WPS, done before the workbook is first saved)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    _form_workbook(spec, answers or {}).save(buffer)
     return buffer.getvalue()
 
 
-def _cell(sheet, value: Any = None, **style: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
-    for name, given in style.items():
-        setattr(cell, name, given)
-    return cell
-
-
-def _write_form_sheet(sheet, spec: FormSpec, answers: dict[str, Answer]) -> None:
-    """The visible sheet. A streamed sheet writes its columns, panes and row heights before its first row:
-    they are set first; its protection, merged cells and checks after its rows."""
-    for column, width in zip(COLUMNS, WIDTHS, strict=True):
-        sheet.column_dimensions[column].width = width
+def _form_workbook(spec: FormSpec, answers: dict[str, Answer]) -> Workbook:
+    said = {key: _say(spec.language, key)
+            for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _say(spec.language, "sheet")
+    sheet["A1"] = cell_value(_say(spec.language, "title", name=spec.program_name))
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.merge_cells("A1:K1")
+    sheet["A2"], sheet["B2"], sheet["D2"], sheet["E2"] = cell_row(
+        (said["program"], spec.program_id, said["program_name"], spec.program_name))
+    sheet["A3"], sheet["B3"], sheet["D3"], sheet["E3"] = cell_row(
+        (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name))
+    sheet.merge_cells("E2:K2")
+    sheet.merge_cells("E3:K3")
+    sheet["A4"] = _say(spec.language, "howto")
+    sheet["B4"] = _say(spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—",
+                       end=spec.end or "—")
+    sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells("B4:K4")
     sheet.row_dimensions[4].height = 48
+    _write_rows(sheet, spec, said, answers)
     sheet.freeze_panes = f"A{FIRST_ROW}"
-    # Protected (no password: protection guards against slips, the reader guards against edits); the unit
-    # may still widen columns and heighten rows.
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
-    for cells in MERGED:
-        sheet.merged_cells.add(cells)
-    _add_checks(sheet, spec)
-    said = {key: _say(spec.language, key)
-            for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
-    sheet.append([_cell(sheet, cell_value(_say(spec.language, "title", name=spec.program_name)),
-                        font=TITLE_FONT)])
-    for values in ((said["program"], spec.program_id, said["program_name"], spec.program_name),
-                   (said["unit"], spec.unit_code, said["unit_name"], spec.unit_name)):
-        a, b, d, e = cell_row(values)
-        sheet.append([a, b, None, d, e])
-    sheet.append([_say(spec.language, "howto"), _cell(sheet, _say(
-        spec.language, "instructions", lo=SCORE_MIN, hi=SCORE_MAX, start=spec.start or "—",
-        end=spec.end or "—"), alignment=TOP_WRAP)])
-    sheet.append([_cell(sheet, header, font=HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT)
-                  for header in headers(spec.language)])
-    # A task cell has one of two styles (A–G locked and grey, H–K open): each is looked up once, then
-    # copied, not looked up again for every cell of every row.
-    locked = _cell(sheet, fill=LOCKED_FILL, alignment=TOP_WRAP)._style
-    unlocked = _cell(sheet, protection=UNLOCKED, alignment=TOP_WRAP)._style
+    _write_meta(workbook, spec)
+    return workbook
+
+
+def _write_rows(sheet, spec: FormSpec, said: dict, answers: dict[str, Answer]) -> None:
+    """The header, a row per task (A–G locked, H–K open, with the unit's answers if any) and the checks on
+    完成情况 and 自评分."""
+    for column, (header, width) in zip(
+        COLUMNS, zip(headers(spec.language), WIDTHS, strict=True), strict=True
+    ):
+        cell = sheet[f"{column}{HEADER_ROW}"]
+        cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[column].width = width
+    # A task cell has one of two styles (locked or open): each is looked up once, then copied, not looked up
+    # again for every cell of every row.
+    styles: dict[bool, StyleArray] = {}
     blank = (None,) * len(INPUT_COLUMNS)
-    for row in spec.rows:
-        cells = []
-        for values, style in (
-                ((row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded),
-                 locked), (answers.get(row.code, blank), unlocked)):
-            for value in cell_row(values):
-                cell = WriteOnlyCell(sheet, value)
-                cell._style = copy(style)
-                cells.append(cell)
-        sheet.append(cells)
-
-
-def _add_checks(sheet, spec: FormSpec) -> None:
-    """The checks on 完成情况 (one of the labels) and 自评分 (a whole number in range)."""
+    for r, row in enumerate(spec.rows, FIRST_ROW):
+        values = cell_row([row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec,
+                           row.recorded, *answers.get(row.code, blank)])
+        for column, value in enumerate(values, 1):
+            locked = column <= len(values) - len(INPUT_COLUMNS)
+            cell = sheet.cell(r, column, value)
+            if locked in styles:
+                cell._style = copy(styles[locked])
+                continue
+            if locked:
+                cell.fill, cell.alignment = LOCKED_FILL, TOP_WRAP
+            else:
+                cell.protection, cell.alignment = UNLOCKED, TOP_WRAP
+            styles[locked] = cell._style
     last = FIRST_ROW + max(len(spec.rows), 1) - 1
     labels = COMPLETION_LABELS[spec.language]
     choices = DataValidation(type="list", formula1='"' + ",".join(labels.values()) + '"', allow_blank=True)
@@ -171,19 +167,23 @@ def _add_checks(sheet, spec: FormSpec) -> None:
     score = DataValidation(type="whole", operator="between", formula1=str(SCORE_MIN), formula2=str(SCORE_MAX),
                            allow_blank=True, showErrorMessage=True)
     score.add(f"I{FIRST_ROW}:I{last}")
-    sheet.data_validations.append(choices)
-    sheet.data_validations.append(score)
+    sheet.add_data_validation(choices)
+    sheet.add_data_validation(score)
 
 
-def _write_meta(meta, spec: FormSpec) -> None:
+def _write_meta(workbook: Workbook, spec: FormSpec) -> None:
     """The very hidden sheet: what was issued, for the reader to check the returned form against."""
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
-    for entry in (["format", FORM_FORMAT], ["program", spec.program_id], ["unit", spec.unit_code],
-                  ["language", spec.language], ["header_row", HEADER_ROW], ["signature", spec.signature]):
-        meta.append(entry)
+    meta = workbook.create_sheet(META_SHEET)
+    meta.append(["format", FORM_FORMAT])
+    meta.append(["program", spec.program_id])
+    meta.append(["unit", spec.unit_code])
+    meta.append(["language", spec.language])
+    meta.append(["header_row", HEADER_ROW])
+    meta.append(["signature", spec.signature])
     for index, row in enumerate(spec.rows):
         meta.append(cell_row(["task", row.code, FIRST_ROW + index]))
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
 
 
 def write_forms(
