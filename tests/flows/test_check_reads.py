@@ -62,13 +62,16 @@ def test_the_program_is_read_anew_once_its_row_changed_and_a_rollback_leaves_its
         assert daily_program(session, "demo-city").ctx is renamed
 
 
-def test_a_claim_counts_each_kind_it_inserted_when_a_key_was_claimed_meanwhile(tmp_path, monkeypatch):
+def test_a_claim_counts_each_kind_it_inserted_when_held_or_a_key_was_claimed_meanwhile(tmp_path, monkeypatch):
     wired = setup(tmp_path)
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
         unit = session.scalar(select(Unit.id).where(Unit.code == "msa"))
         held = Candidate(notice_key("bulletin", ctx.id, "2023-W10"), "bulletin", unit)
         assert claim(session, ctx, [held], at(date(2023, 3, 6))) == {"bulletin": 1}
+    with wired.transaction() as session:  # a lone candidate, inserted unread: refused when held, uncounted
+        assert not claim(session, ctx, [held], at(date(2023, 3, 7)))
+    assert [n.at for n in notices(wired, key=held.key)] == [at(date(2023, 3, 6))]
     # As if another run claimed `held` after this one looked for held keys: the insert refuses it.
     monkeypatch.setattr("db.notices._unheld", lambda _session, chosen: list(chosen.values()))
     new = [Candidate(notice_key("bulletin", ctx.id, "2023-W11"), "bulletin", unit),
@@ -110,14 +113,3 @@ def _ended(session, ctx, today: date) -> list:
     return [c for c in plan_candidates(session, ctx, today, set(), program_notices=True)
             if c.kind in ("phase_closed", "phase_overrun")]
 
-
-def test_a_lone_candidate_is_inserted_unread_and_counted_only_when_it_was_not_held(tmp_path):
-    wired = setup(tmp_path)
-    with wired.transaction() as session:
-        ctx = load_program(session, "demo-city")
-        unit = session.scalar(select(Unit.id).where(Unit.code == "msa"))
-        lone = Candidate(notice_key("bulletin", ctx.id, "2023-W10"), "bulletin", unit)
-        assert claim(session, ctx, [lone], at(date(2023, 3, 6))) == {"bulletin": 1}
-    with wired.transaction() as session:
-        assert not claim(session, ctx, [lone], at(date(2023, 3, 7)))  # held: refused, not counted
-    assert [n.at for n in notices(wired, key=lone.key)] == [at(date(2023, 3, 6))]
