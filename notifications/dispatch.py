@@ -311,6 +311,7 @@ def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier:
         if messages:  # each message's notices settled as soon as it is answered for, before the next leaves
             outcomes = notifier.send_many([message for _unit_id, message in messages])
             for (unit_id, message), outcome in zip(messages, outcomes, strict=True):
+                crash_point("after_answer")
                 _settled(sessions, message, outcome, unit_id, owner, at, result)
     return result
 

@@ -5,7 +5,8 @@ process with SIGKILL, as `kill -9` would: no finally block, no atexit, no rollba
 own. For `mid_post` the kill is armed instead and fires `DUBAN_CRASH_DELAY` seconds later (default 0.3), while
 the request is on the wire. Unset (always, in production) a crash point costs one environment lookup.
 
-Points, in the order a dispatch passes them: before_claim, after_claim, after_sending, mid_post, after_post.
+Points, in the order a dispatch passes them: before_claim, after_claim, after_sending, mid_post, after_post,
+after_answer (every channel answered for the message, its notices not yet settled).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import signal
 import threading
 
-POINTS = ("before_claim", "after_claim", "after_sending", "mid_post", "after_post")
+POINTS = ("before_claim", "after_claim", "after_sending", "mid_post", "after_post", "after_answer")
 _passes: dict[str, int] = {}
 
 

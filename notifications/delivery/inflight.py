@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import TextClause, bindparam, func, select, text, update
+from sqlalchemy import TextClause, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import Delivery, Notice, NoticeChannel, core, one_of
@@ -275,19 +275,36 @@ _UNROUTED = select(_NOTICES.c.id, _NOTICES.c.message_id, _NOTICES.c.unit_id).whe
     ~select(_ROUTES.c.id).where(_ROUTES.c.notice_id == _NOTICES.c.id).exists())
 
 
+# Notices `sending` with no route in flight: every channel answered, and the run died before the message's
+# notices took their state from the answers (a live run is about to settle them itself).
+_FLYING = _ROUTES.alias("flying")
+_ANSWERED = select(
+    _NOTICES.c.id, _NOTICES.c.message_id, _NOTICES.c.unit_id, _ROUTES.c.state, _ROUTES.c.channel,
+    _ROUTES.c.owner, _ROUTES.c.lease_until,
+).join(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id).where(
+    _NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "sending",
+    ~exists().where(_FLYING.c.notice_id == _NOTICES.c.id, one_of(_FLYING.c.state, IN_FLIGHT)))
+
+
+class _Runs:
+    """Whether the run that holds a row died: its process is gone or its lease has passed."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.alive = at, {}
+
+    def dead(self, row) -> bool:
+        if row.owner not in self.alive:
+            self.alive[row.owner] = owner_alive(row.owner)
+        return not self.alive[row.owner] or (row.lease_until is not None and row.lease_until < self.at)
+
+
 def recover(session: Session, program_id: str, at: datetime) -> Recovered:
     """Rows left in flight by a run that died (lease past, or its process gone) are settled for the next
     send."""
-    result = Recovered()
+    result, runs = Recovered(), _Runs(at)
     _recover_unrouted(session, program_id, at, result)
-    rows = session.execute(_IN_FLIGHT, {"program": program_id}).all()
-    alive: dict[str, bool] = {}
-    dead = []
-    for row in rows:
-        if row.owner not in alive:
-            alive[row.owner] = owner_alive(row.owner)
-        if not alive[row.owner] or (row.lease_until is not None and row.lease_until < at):
-            dead.append(row)
+    _recover_answered(session, program_id, runs, at, result)
+    dead = [row for row in session.execute(_IN_FLIGHT, {"program": program_id}) if runs.dead(row)]
     if not dead:
         return result
     unknown: dict[tuple[str, str], list] = defaultdict(list)
@@ -330,6 +347,24 @@ def recover(session: Session, program_id: str, at: datetime) -> Recovered:
         result.unknown.append((message_id, units.get(message_id), members[0].channel, len(members)))
     settle_notices(session, sorted({row.notice_id for row in dead}), at)
     return result
+
+
+def _recover_answered(session: Session, program_id: str, runs: _Runs, at: datetime,
+                      result: Recovered) -> None:
+    """Notices whose every route answered before their run died take their state from the answers; a route
+    answered `unknown` is shown and alerted as the run would have."""
+    rows = [row for row in session.execute(_ANSWERED, {"program": program_id}) if runs.dead(row)]
+    if not rows:
+        return
+    unknown: dict[tuple[str, str], set[int]] = defaultdict(set)
+    units: dict[str, int] = {}
+    for row in rows:
+        units[row.message_id] = row.unit_id
+        if row.state == "unknown":
+            unknown[(row.message_id, row.channel)].add(row.id)
+    result.unknown += [(message_id, units[message_id], channel, len(ids))
+                       for (message_id, channel), ids in unknown.items()]
+    settle_notices(session, sorted({row.id for row in rows}), at)
 
 
 def _recover_unrouted(session: Session, program_id: str, at: datetime, result: Recovered) -> None:

@@ -51,7 +51,7 @@ def test_downtime_with_misbehaving_robots(campaign, days):
     assert ("dingtalk://c...t", "failed") in shown  # the failing robot, given up after a day of 500s
 
 
-@pytest.mark.parametrize("point", ["after_claim", "after_post"])
+@pytest.mark.parametrize("point", ["after_claim", "after_post", "after_answer"])
 def test_a_check_killed_at_its_second_message_leaves_the_first_one_s_notices_settled(campaign, point):
     """A dispatch claims all its messages before the first leaves; each message's notices are settled as
     soon as it is answered for, so a run killed while a later one is on its way leaves none `sending` (a
