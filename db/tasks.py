@@ -207,20 +207,81 @@ _PHASE_ROWS = (select(_PHASES.c.kind, _PHASES.c.name, _PHASES.c.start, _PHASES.c
                .where(_PHASES.c.program_id == bindparam("program")).order_by(_PHASES.c.seq))
 
 
+class Lights(NamedTuple):
+    """The active tasks' lights on a day, tallied (what a status summary and a bulletin's red list show),
+    read without building the task list: at 100,000 tasks the list's rows cost several times the tally."""
+
+    tasks: int
+    lights: Counter  # light → tasks
+    units: dict[str, Counter]  # unit code → its lead tasks by light, and its "lead" and "co" counts
+    red: list[dict]  # each red task: code, title, lead (unit codes in the table's order), due, progress
+
+
+def _current_instance_id(tasks):
+    """The id of a task's current instance (earliest not done, else the last), one index lookup per task:
+    cheaper than ranking every instance of the program (current_instances) when only that one is read."""
+    candidate = _INSTANCES.alias("candidate")
+    done_first = case((candidate.c.status == "done", 1), else_=0)
+    order = case((candidate.c.status == "done", -candidate.c.seq), else_=candidate.c.seq)
+    return (select(candidate.c.id).where(candidate.c.task_id == tasks.c.id, candidate.c.retired_on.is_(None))
+            .order_by(done_first, order).limit(1).correlate(tasks).scalar_subquery())
+
+
+# The lights' inputs of each active task's current instance, and each assignment, in no particular order: the
+# tally does not depend on it (the red list and the units are sorted after).
+_LIGHT_INPUTS = (
+    select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.recurrence, _INSTANCES.c.due,
+           _INSTANCES.c.window_start, _INSTANCES.c.status, _INSTANCES.c.progress, _INSTANCES.c.last_report_at)
+    .select_from(_TASKS).join(_INSTANCES, _INSTANCES.c.id == _current_instance_id(_TASKS))
+    .where(_TASKS.c.program_id == bindparam("program"), _TASKS.c.active.is_(True))
+)
+_ROLES_OF_TASKS = (
+    select(_TASK_UNITS.c.task_id, _TASK_UNITS.c.role, _TASK_UNITS.c.position, _UNITS.c.code)
+    .join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id).where(_UNITS.c.program_id == bindparam("program"))
+)
+
+
+@bulk_read()
+def program_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
+    """Each active task's light on `today`, counted overall and per unit (as task_rows and status_summary
+    count them), with the red tasks listed."""
+    flush_pending(session)
+    light_of = lights(ctx, today)
+    iso = cache(date.isoformat)
+    of_task: dict[int, str] = {}
+    red: dict[int, dict] = {}
+    for (task_id, code, title, recurrence, due, window_start, status, progress,
+         last_report_at) in session.execute(_LIGHT_INPUTS, {"program": ctx.id},
+                                            execution_options={"yield_per": STREAMED_ROWS}).tuples():
+        last_report = ctx.local_date(last_report_at) if last_report_at else None
+        colour = of_task[task_id] = light_of(due, status, progress, window_start, recurrence == "ongoing",
+                                             last_report)
+        if colour == "red":
+            red[task_id] = {"code": code, "title": title, "lead": [], "due": iso(due) if due else None,
+                            "progress": progress}
+    units: dict[str, Counter] = defaultdict(Counter)
+    leads: dict[int, list[tuple[int, str]]] = defaultdict(list)  # red task → (position, unit code)
+    for task_id, role, position, code in session.execute(
+            _ROLES_OF_TASKS, {"program": ctx.id}, execution_options={"yield_per": STREAMED_ROWS}).tuples():
+        colour = of_task.get(task_id)
+        if colour is None:  # a retired task, or one without a current instance: not in the task list
+            continue
+        units[code][role] += 1
+        if role == "lead":
+            units[code][colour] += 1
+            if colour == "red":
+                leads[task_id].append((position, code))
+    for task_id, row in red.items():
+        row["lead"] = [code for _position, code in sorted(leads[task_id])]
+    return Lights(len(of_task), Counter(of_task.values()), units, list(red.values()))
+
+
 def status_summary(session: Session, ctx: ProgramContext, today: date,
-                   names: dict[str, str] | None = None) -> dict:
-    """`names`: unit code → name, when the caller has read them already."""
-    rows = task_rows(session, ctx, today)  # flushes: the Core reads below see the session's writes
+                   names: dict[str, str] | None = None, tally: Lights | None = None) -> dict:
+    """`names`: unit code → name, and `tally`: program_lights(), when the caller has read them already."""
+    tally = tally if tally is not None else program_lights(session, ctx, today)  # flushes: the Core reads
     units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
-    per_unit: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        for code in row["lead"]:
-            per_unit[code][row["light"]] += 1
-            per_unit[code]["lead"] += 1
-        for code in row["co"]:
-            per_unit[code]["co"] += 1
-    lights = Counter(row["light"] for row in rows)
-    done = lights["done"]
+    done = tally.lights["done"]
     return {
         "program": ctx.id,
         "name": ctx.program.name,
@@ -232,15 +293,15 @@ def status_summary(session: Session, ctx: ProgramContext, today: date,
                 "closed_on": p.closed_on.isoformat() if p.closed_on else None}
             for p in session.execute(_PHASE_ROWS, {"program": ctx.id})
         ],
-        "tasks": len(rows),
-        "done_share": round(done / len(rows), 4) if rows else 0.0,
-        "lights": {name: lights.get(name, 0) for name in LIGHTS},
+        "tasks": tally.tasks,
+        "done_share": round(done / tally.tasks, 4) if tally.tasks else 0.0,
+        "lights": {name: tally.lights.get(name, 0) for name in LIGHTS},
         "units": [
             {
                 "unit": code, "name": units.get(code, code), "lead": counts["lead"], "co": counts["co"],
                 **{name: counts.get(name, 0) for name in LIGHTS}}
             for code, counts in sorted(
-                per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
+                tally.units.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
             )
         ],
     }

@@ -22,6 +22,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
+    Lights,
     ProgramContext,
     RemediationItem,
     Unit,
@@ -29,9 +30,9 @@ from db import (
     interview_list,
     list_extensions,
     pending_decisions,
+    program_lights,
     selfcheck_summary,
     status_summary,
-    task_rows,
     unit_scores,
     units_with_tasks,
 )
@@ -60,8 +61,9 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
     flush_pending(session)
     units = session.execute(_UNITS_OF, {"program": ctx.id}).all()
     names = {code: name for _id, code, name in units}
-    summary = status_summary(session, ctx, today, names)
-    red = _red_tasks(session, ctx, today, names)
+    tally = program_lights(session, ctx, today)  # read once: the counts and the red list
+    summary = status_summary(session, ctx, today, names, tally)
+    red = _red_tasks(tally, ctx, today, names)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
     granted = [
@@ -78,7 +80,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
     items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
     remediation = _remediation(items, ctx, today, {unit_id: name for unit_id, _code, name in units})
-    scores = unit_scores(session, ctx, None, today, expected, items)
+    scores = unit_scores(session, ctx, None, today, expected, items, cards=False)  # counts only
     # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
     overrun = any(p["state"] == "overrun" for p in summary["phases"])
     return {
@@ -111,20 +113,12 @@ def praise_and_criticism(scores: list[dict]) -> dict:
     return {"praise": praise, "criticism": criticism}
 
 
-def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> list[dict]:
+def _red_tasks(tally: Lights, ctx: ProgramContext, today: date, names: dict[str, str]) -> list[dict]:
     """The red tasks, the longest overdue first."""
     calendar = ctx.policies.work_calendar()
-    red = []
-    for row in task_rows(session, ctx, today):
-        if row["light"] != "red":
-            continue
-        due = date.fromisoformat(row["due"])
-        red.append(
-            {
-                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
-                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
-                "progress": row["progress"]}
-        )
+    red = [dict(row, lead=[names.get(c, c) for c in row["lead"]],
+                overdue_workdays=calendar.workdays_between(date.fromisoformat(row["due"]), today))
+           for row in tally.red]
     red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
     return red
 
