@@ -117,21 +117,22 @@ def lights(ctx: ProgramContext, today: date) -> Callable[..., str]:
     return of
 
 
-# The task list of a program as of a day, kept for the rest of the session's transaction: the bulletin, the
-# status summary, the digests' 报送表 and the artifacts read it once. Any write through the session drops it.
-_TASK_LIST = "duban.task_list"
+# The task list of a program as of a day and its lights' tally, kept for the rest of the session's
+# transaction: the bulletin, the status summary, the digests' 报送表 and the artifacts read each once. Any
+# write through the session drops them.
+_KEPT = "duban.task_list"
 
 
 @event.listens_for(Session, "after_transaction_end")
 @event.listens_for(Session, "after_flush")
 def _forget_task_list(session: Session, *_args) -> None:
-    session.info.pop(_TASK_LIST, None)
+    session.info.pop(_KEPT, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_write(state) -> None:
     if not state.is_select:
-        state.session.info.pop(_TASK_LIST, None)
+        state.session.info.pop(_KEPT, None)
 
 
 def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
@@ -141,14 +142,14 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     flush_pending(session)  # before the kept list is looked up: a flush drops it
     if unit_code is not None or code is not None or include_inactive:
         return _task_rows(session, ctx, today, unit_code, include_inactive, code)
-    kept = session.info.setdefault(_TASK_LIST, {})
-    if (ctx.id, today) not in kept:
-        kept[(ctx.id, today)] = _task_rows(session, ctx, today)
-    return list(kept[(ctx.id, today)])
+    kept = session.info.setdefault(_KEPT, {})
+    if ("rows", ctx.id, today) not in kept:
+        kept[("rows", ctx.id, today)] = _task_rows(session, ctx, today)
+    return list(kept[("rows", ctx.id, today)])
 
 
 def _task_list():
-    """Each task with its current instance, in the plan's order (all, retired ones too: _TASK_LIST)."""
+    """Each task with its current instance, in the plan's order (all, retired ones too)."""
     ranked = current_instances(bindparam("program"), core=True)
     return (
         select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.area, _TASKS.c.recurrence,
@@ -241,38 +242,74 @@ _ROLES_OF_TASKS = (
 )
 
 
-@bulk_read()
 def program_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
     """Each active task's light on `today`, counted overall and per unit (as task_rows and status_summary
-    count them), with the red tasks listed."""
-    flush_pending(session)
+    count them), with the red tasks listed: from the task list when the transaction holds it already, else
+    from a read of the lights' inputs alone. Kept for the transaction, like the task list."""
+    flush_pending(session)  # before the kept tally is looked up: a flush drops it
+    kept = session.info.setdefault(_KEPT, {})
+    if ("lights", ctx.id, today) not in kept:
+        rows = kept.get(("rows", ctx.id, today))
+        kept[("lights", ctx.id, today)] = (_tally_of_rows(rows) if rows is not None
+                                           else _read_lights(session, ctx, today))
+    return kept[("lights", ctx.id, today)]
+
+
+def _red(code: str, title: str, due: str | None, progress: int) -> dict:
+    return {"code": code, "title": title, "lead": [], "due": due, "progress": progress}
+
+
+def _tally_of_rows(rows: list[dict]) -> Lights:
+    tasks = ((row["instance_id"], row["light"],
+              _red(row["code"], row["title"], row["due"], row["progress"]) if row["light"] == "red" else None)
+             for row in rows)
+    roles = ((row["instance_id"], role, position, code)
+             for row in rows for role in ("lead", "co") for position, code in enumerate(row[role]))
+    return _tally(tasks, roles)
+
+
+@bulk_read()
+def _read_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
     light_of = lights(ctx, today)
     iso = cache(date.isoformat)
-    of_task: dict[int, str] = {}
-    red: dict[int, dict] = {}
-    for (task_id, code, title, recurrence, due, window_start, status, progress,
-         last_report_at) in session.execute(_LIGHT_INPUTS, {"program": ctx.id},
-                                            execution_options={"yield_per": STREAMED_ROWS}).tuples():
-        last_report = ctx.local_date(last_report_at) if last_report_at else None
-        colour = of_task[task_id] = light_of(due, status, progress, window_start, recurrence == "ongoing",
-                                             last_report)
-        if colour == "red":
-            red[task_id] = {"code": code, "title": title, "lead": [], "due": iso(due) if due else None,
-                            "progress": progress}
+
+    def tasks():
+        for (task_id, code, title, recurrence, due, window_start, status, progress,
+             last_report_at) in session.execute(_LIGHT_INPUTS, {"program": ctx.id},
+                                                execution_options={"yield_per": STREAMED_ROWS}).tuples():
+            last_report = ctx.local_date(last_report_at) if last_report_at else None
+            colour = light_of(due, status, progress, window_start, recurrence == "ongoing", last_report)
+            yield task_id, colour, _red(code, title, iso(due), progress) if colour == "red" else None
+
+    def roles():  # read once the tasks' lights are known: the tally takes its tasks whole first
+        yield from session.execute(_ROLES_OF_TASKS, {"program": ctx.id},
+                                   execution_options={"yield_per": STREAMED_ROWS}).tuples()
+
+    return _tally(tasks(), roles())
+
+
+def _tally(tasks, roles) -> Lights:
+    """`tasks`: (task, light, its red row or None) for each task of the list; then `roles`: (task, role,
+    position, unit code) of every assignment, those of tasks not in the list among them."""
+    of_task: dict = {}
+    red: dict = {}
+    for task, colour, row in tasks:
+        of_task[task] = colour
+        if row is not None:
+            red[task] = row
     units: dict[str, Counter] = defaultdict(Counter)
-    leads: dict[int, list[tuple[int, str]]] = defaultdict(list)  # red task → (position, unit code)
-    for task_id, role, position, code in session.execute(
-            _ROLES_OF_TASKS, {"program": ctx.id}, execution_options={"yield_per": STREAMED_ROWS}).tuples():
-        colour = of_task.get(task_id)
+    leads: dict = defaultdict(list)  # red task → (position, unit code)
+    for task, role, position, code in roles:
+        colour = of_task.get(task)
         if colour is None:  # a retired task, or one without a current instance: not in the task list
             continue
         units[code][role] += 1
         if role == "lead":
             units[code][colour] += 1
             if colour == "red":
-                leads[task_id].append((position, code))
-    for task_id, row in red.items():
-        row["lead"] = [code for _position, code in sorted(leads[task_id])]
+                leads[task].append((position, code))
+    for task, row in red.items():
+        row["lead"] = [code for _position, code in sorted(leads[task])]
     return Lights(len(of_task), Counter(of_task.values()), units, list(red.values()))
 
 

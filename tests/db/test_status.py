@@ -53,22 +53,37 @@ def tally_of_the_task_list(rows: list[dict]) -> tuple[Counter, dict[str, Counter
 
 @pytest.mark.parametrize("today", DAYS, ids=str)
 def test_the_lights_tally_is_the_task_lists(sessions, today):
-    with sessions.begin() as session:
+    with sessions.begin() as session:  # read apart from the task list
         ctx = ctx_of(session)
-        rows = task_rows(session, ctx, today)
         tally = program_lights(session, ctx, today)
         summary = status_summary(session, ctx, today)
+    with sessions.begin() as session:  # counted from the task list the transaction holds
+        rows = task_rows(session, ctx_of(session), today)
+        from_rows = program_lights(session, ctx_of(session), today)
     lights, units = tally_of_the_task_list(rows)
-    assert "A2" not in {r["code"] for r in rows} and tally.tasks == len(rows) == 6
-    assert tally.lights == lights and tally.units == units
-    assert sorted(tally.red, key=lambda r: r["code"]) == [
-        {key: r[key] for key in ("code", "title", "lead", "due", "progress")}
-        for r in rows if r["light"] == "red"]
+    assert "A2" not in {r["code"] for r in rows} and len(rows) == 6
+    red = [{key: r[key] for key in ("code", "title", "lead", "due", "progress")}
+           for r in rows if r["light"] == "red"]
+    for counted in (tally, from_rows):
+        assert counted.tasks == len(rows) and counted.lights == lights and counted.units == units
+        assert sorted(counted.red, key=lambda r: r["code"]) == red
     assert summary["tasks"] == len(rows) and summary["lights"] == {k: lights[k] for k in summary["lights"]}
     assert {u["unit"]: (u["lead"], u["co"], u["red"], u["yellow"], u["green"], u["done"], u["none"])
             for u in summary["units"]} == {
         code: tuple(counts[k] for k in ("lead", "co", "red", "yellow", "green", "done", "none"))
         for code, counts in units.items()}
+
+
+def test_the_tally_is_kept_until_the_transaction_writes(sessions):
+    today = date(2024, 3, 20)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        before = program_lights(session, ctx, today)
+        assert program_lights(session, ctx, today) is before
+        record_report(session, ctx, "B1", "police", "done", None, None, [], at(today))
+        after = program_lights(session, ctx, today)
+        session.rollback()
+    assert after.lights["done"] == before.lights["done"] + 1
 
 
 def test_the_days_cover_every_light(sessions):
