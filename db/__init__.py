@@ -17,8 +17,8 @@ _SURFACE = {
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
     "digests": ("digest_number",),
     "engine": (
-        "alembic_config", "forget_engine", "forget_engines", "get_engine", "head_revisions",
-        "session_factory",
+        "alembic_config", "close_engines", "forget_engine", "forget_engines", "get_engine",
+        "head_revisions", "session_factory",
     ),
     "events": ("record_event",),
     "evidence": ("Staged", "commit_files", "stage", "store"),
@@ -162,6 +162,7 @@ __all__ = [
     "Finding",
     "FINDING_LABELS",
     "flush_pending",
+    "close_engines",
     "forget_engine",
     "forget_engines",
     "FORM_FORMAT",
