@@ -147,10 +147,19 @@ def opened(program: str, db: str | None) -> Iterator[Opened]:
     from db import load_program  # loaded by the commands that open a program
 
     wired = context(db)
+    _existing(wired.settings.db_url)
     with wired.transaction() as session:
         ctx = load_program(session, program)
         speak(ctx.language)  # the command's output and its error line, in the program's language
         yield Opened(wired, session, ctx)
+
+
+def _existing(url: str) -> None:
+    """A program lives in a database that exists: a mistyped --db path is said, not silently made into an
+    empty database (and its folders) that the next command then finds."""
+    path = url.removeprefix("sqlite:///")
+    if path != url and not Path(path).is_file():
+        raise Failure(say("no_database", path=path))
 
 
 def actor(by: str | None = None) -> str:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 import yaml
 from openpyxl import Workbook
 from typer.testing import CliRunner
@@ -151,3 +152,18 @@ def test_units_are_stored_with_their_urls_unexpanded(tmp_path, home, monkeypatch
     with sqlite3.connect(home / "duban.db") as connection:
         stored = " ".join(row[0] for row in connection.execute("SELECT notify FROM units"))
     assert "${MSA_TOKEN}" in stored and "s3cr3t-token-value" not in stored
+
+
+@pytest.mark.parametrize("command", [
+    ["status", "demo-city"],
+    ["tasks", "demo-city"],
+    ["bulletin", "demo-city"],
+    ["report", "demo-city", "A1", "--unit", "court", "--status", "in_progress"],
+])
+def test_a_mistyped_database_path_is_said_and_left_uncreated(tmp_path, home, command):
+    assert runner.invoke(app, ["plan", "import", str(write_plan(tmp_path))]).exit_code == 0
+    typo = tmp_path / "typo" / "duban.db"
+    result = runner.invoke(app, [*command, "--db", f"sqlite:///{typo}"])
+    assert result.exit_code == 1 and f"数据库文件不存在：{typo}" in result.stderr
+    assert not typo.parent.exists()
+    assert runner.invoke(app, command).exit_code == 0  # the real database, found where it is

@@ -123,7 +123,10 @@ def test_a_failed_import_leaves_every_stored_program_exactly_as_it_was(tmp_path,
     assert runner.invoke(app, ["tasks", "demo-city", "--json", "--as-of", "2023-06-02"]).stdout == before
 
 
-def test_unknown_program_is_an_error_not_a_traceback(home):
+def test_unknown_program_is_an_error_not_a_traceback(tmp_path, home):
+    result = runner.invoke(app, ["status", "nowhere"])
+    assert result.exit_code == 1 and "数据库文件不存在" in result.stderr  # a new user, before any import
+    assert runner.invoke(app, ["plan", "import", str(write_plan(tmp_path))]).exit_code == 0
     result = runner.invoke(app, ["status", "nowhere"])
     assert result.exit_code == 1
     assert "计划「nowhere」不存在" in result.stderr
