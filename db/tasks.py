@@ -235,10 +235,12 @@ _LIGHT_INPUTS = (
            _INSTANCES.c.window_start, _INSTANCES.c.status, _INSTANCES.c.progress, _INSTANCES.c.last_report_at)
     .select_from(_TASKS).join(_INSTANCES, _INSTANCES.c.id == _current_instance_id(_TASKS))
     .where(_TASKS.c.program_id == bindparam("program"), _TASKS.c.active.is_(True))
+    .execution_options(yield_per=STREAMED_ROWS)
 )
 _ROLES_OF_TASKS = (
     select(_TASK_UNITS.c.task_id, _TASK_UNITS.c.role, _TASK_UNITS.c.position, _UNITS.c.code)
     .join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id).where(_UNITS.c.program_id == bindparam("program"))
+    .execution_options(yield_per=STREAMED_ROWS)
 )
 
 
@@ -275,15 +277,13 @@ def _read_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
 
     def tasks():
         for (task_id, code, title, recurrence, due, window_start, status, progress,
-             last_report_at) in session.execute(_LIGHT_INPUTS, {"program": ctx.id},
-                                                execution_options={"yield_per": STREAMED_ROWS}).tuples():
+             last_report_at) in core(session, _LIGHT_INPUTS, {"program": ctx.id}).tuples():
             last_report = ctx.local_date(last_report_at) if last_report_at else None
             colour = light_of(due, status, progress, window_start, recurrence == "ongoing", last_report)
             yield task_id, colour, _red(code, title, iso(due), progress) if colour == "red" else None
 
     def roles():  # read once the tasks' lights are known: the tally takes its tasks whole first
-        yield from session.execute(_ROLES_OF_TASKS, {"program": ctx.id},
-                                   execution_options={"yield_per": STREAMED_ROWS}).tuples()
+        yield from core(session, _ROLES_OF_TASKS, {"program": ctx.id}).tuples()
 
     return _tally(tasks(), roles())
 
@@ -317,7 +317,7 @@ def status_summary(session: Session, ctx: ProgramContext, today: date,
                    names: dict[str, str] | None = None, tally: Lights | None = None) -> dict:
     """`names`: unit code → name, and `tally`: program_lights(), when the caller has read them already."""
     tally = tally if tally is not None else program_lights(session, ctx, today)  # flushes: the Core reads
-    units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
+    units = names if names is not None else dict(core(session, _UNIT_NAMES, {"program": ctx.id}).all())
     done = tally.lights["done"]
     return {
         "program": ctx.id,
@@ -328,7 +328,7 @@ def status_summary(session: Session, ctx: ProgramContext, today: date,
                 "kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
                 "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                 "closed_on": p.closed_on.isoformat() if p.closed_on else None}
-            for p in session.execute(_PHASE_ROWS, {"program": ctx.id})
+            for p in core(session, _PHASE_ROWS, {"program": ctx.id})
         ],
         "tasks": tally.tasks,
         "done_share": round(done / tally.tasks, 4) if tally.tasks else 0.0,

@@ -27,6 +27,7 @@ from db import (
     ProgramContext,
     RemediationItem,
     Unit,
+    core,
     flush_pending,
     interview_list,
     list_extensions,
@@ -61,7 +62,7 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
 def bulletin_data(session: Session, ctx: ProgramContext, today: date, listed: int | None = None) -> dict:
     """`listed`: only that many red tasks, the longest overdue first (`red_total` counts them all)."""
     flush_pending(session)
-    units = session.execute(_UNITS_OF, {"program": ctx.id}).all()
+    units = core(session, _UNITS_OF, {"program": ctx.id}).all()
     names = {code: name for _id, code, name in units}
     tally = program_lights(session, ctx, today)  # read once: the counts and the red list
     summary = status_summary(session, ctx, today, names, tally)
@@ -80,7 +81,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date, listed: in
         expected = units_with_tasks(session, ctx)  # read once: the summary and the scores' form cards
         selfcheck = selfcheck_summary(session, ctx, expected)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
+    items = core(session, _REMEDIATION_ITEMS, {"program": ctx.id}).all()
     remediation = _remediation(items, ctx, today, {unit_id: name for unit_id, _code, name in units})
     scores = unit_scores(session, ctx, None, today, expected, items, cards=False)  # counts only
     # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
