@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select, text
 
-from db import Notice, get_engine, import_program
+from db import Notice, get_engine, import_program, load_program, program_lights, task_rows
 from flows import Settings, Wiring, dispatch_step, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
@@ -62,6 +62,16 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         total = session.scalar(select(func.count()).select_from(Notice))
         queued = session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued"))
     assert total == len(sent) and queued == 0
+    # The lights counted apart from the task list (a correlated look-up of each current instance) are the
+    # list's own on PostgreSQL too.
+    with wired.transaction() as session:
+        lean = program_lights(session, load_program(session, "chengdu-2023"), date(2023, 7, 11))
+    with wired.transaction() as session:
+        ctx = load_program(session, "chengdu-2023")
+        task_rows(session, ctx, date(2023, 7, 11))
+        listed = program_lights(session, ctx, date(2023, 7, 11))
+    assert lean.tasks == listed.tasks > 0 and lean.lights == listed.lights and lean.units == listed.units
+    assert sorted(lean.red, key=lambda r: r["code"]) == sorted(listed.red, key=lambda r: r["code"])
 
 
 def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):
