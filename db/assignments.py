@@ -128,9 +128,13 @@ def _acknowledged():
 
 
 # The moments a 交办 still unacknowledged went out: a moment whose 交办 are all acknowledged has no chase.
-_SENT_AT = (select(Notice.sent_at).distinct().join(TaskInstance, TaskInstance.id == Notice.instance_id)
+# Read from the program's instances, each one's 交办 found by (instance, kind): by the notices' (program,
+# state) index it read every notice ever sent to find the few 交办 among them, every workday.
+_SENT_AT = (select(Notice.sent_at).distinct().select_from(TaskInstance)
             .join(Task, Task.id == TaskInstance.task_id)
-            .where(*_sent_assignments(PROGRAM), Task.active.is_(True), ~_acknowledged()))
+            .join(Notice, and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment"))
+            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), Notice.state.in_(SENT),
+                   Notice.sent_at.is_not(None), ~_acknowledged()))
 
 
 # unacknowledged(), built once: the replay's units ask it on most workdays, the portal on every unit page.

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from db.events import record_event
 from db.models import Phase
 from db.notices import Candidate, notice_key
-from db.programs import InvalidInput, ProgramContext
+from db.programs import InvalidInput, PhaseState, ProgramContext
 from db.readonly import refuse
 from schedule import text
 
@@ -31,8 +31,8 @@ def ended_on(session: Session, program_id: str) -> date | None:
     return _ended(session.execute(_CLOSINGS, {"program_id": program_id}).all())
 
 
-def ended_by(plan_phases: list[Phase]) -> date | None:
-    """ended_on, from the program's phases as read already."""
+def ended_by(plan_phases: list[Phase] | list[PhaseState]) -> date | None:
+    """ended_on, from the program's phases as read already (ORM rows, or the daily check's plain ones)."""
     return _ended([(phase.state, phase.closed_on) for phase in plan_phases])
 
 

@@ -4,7 +4,8 @@ Per program and claim step, `check_marks` holds the day the step last claimed ev
 program's change count (db.models.marks) it read before reading its candidates, written in the same
 transaction as the claims. While the count is unchanged, nothing that could bring new candidates was written
 since: the rungs move with the date alone, and the ladders (db.ladders) visit only the due dates whose rung
-moved since that day — none when it is the same day.
+moved since that day — none when it is the same day. The roll-up of collectives' tasks is marked alike
+(scope `roll_up`): while the count is unchanged since, no share has moved, and the check does not roll up.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, upsert
-from db.models import CheckMark, Program
+from db.models import CheckMark
 from db.models.marks import written_in_transaction
 
 
@@ -27,21 +27,28 @@ class Mark:
     changes: int              # the program's change count, read before its candidates
 
 
-_MARKS = (select(Program.changes, CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)
-          .outerjoin(CheckMark, and_(CheckMark.program_id == Program.id,
-                                     CheckMark.scope.in_(bindparam("scopes", expanding=True))))
-          .where(Program.id == bindparam("program_id")))
+ROLL_UP = "roll_up"  # the scope of the roll-up of collectives' tasks (db.collectives), not a claim step
 
 
-def read_marks(session: Session, program_id: str, scopes: list[str]) -> dict[str, Mark]:
-    """scope → its Mark, for the claim steps of one check (one statement)."""
-    rows = core(session, _MARKS, {"program_id": program_id, "scopes": scopes}).all()
-    changes = rows[0][0]
-    if written_in_transaction(session, program_id):
-        # This transaction wrote for the program (a phase transition): the count it will have once committed.
-        return {scope: Mark(scope, None, changes + 1) for scope in scopes}
-    held = {scope: claimed_on for _changes, scope, claimed_on, seen in rows if seen == changes}
-    return {scope: Mark(scope, held.get(scope), changes) for scope in scopes}
+class Marks:
+    """A program's marks (`rows`: scope → (claimed on, change count), as db.programs.daily_program reads them)
+    against the change count of its row as the check read it (`changes`), before anything else: each scope's
+    Mark is made when asked, after the phases have moved."""
+
+    def __init__(self, session: Session, program_id: str, changes: int,
+                 rows: dict[str, tuple[date, int]]) -> None:
+        self.session, self.program_id, self.changes, self.rows = session, program_id, changes, rows
+
+    def current(self, scope: str) -> bool:
+        """Nothing that could bring `scope` new work was written since it was last recorded."""
+        return scope in self.rows and self.rows[scope][1] == self.changes
+
+    def of(self, scope: str) -> Mark:
+        if written_in_transaction(self.session, self.program_id):
+            # This transaction wrote for the program (a phase transition, a roll-up): the count it will have
+            # once committed.
+            return Mark(scope, None, self.changes + 1)
+        return Mark(scope, self.rows[scope][0] if self.current(scope) else None, self.changes)
 
 
 _RECORD = upsert(CheckMark.__table__, ("program_id", "scope", "claimed_on", "changes"),

@@ -15,7 +15,7 @@ from db.collectives import roll_up
 from db.events import record_event
 from db.gates import evaluate
 from db.models import Phase, Task, TaskInstance
-from db.programs import ProgramContext, phases
+from db.programs import PhaseState, ProgramContext, phases
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,29 @@ def _move(session: Session, phase: Phase, state: dict[int, str], to: str, **valu
 
 def advance(
     session: Session, ctx: ProgramContext, today: date, at: datetime, actor: str = "supervise", *,
-    plan_phases: list[Phase] | None = None
+    plan_phases: list[Phase | PhaseState] | None = None, rolled_up: bool = False
 ) -> list[Transition]:
     """Open phases whose start has come; close (or overrun) phases whose end has passed (`plan_phases`: the
-    program's phases as read already in this session; they are moved in place).
+    program's phases as read already in this session, Phase or PhaseState; they are moved in place).
 
-    Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state."""
-    roll_up(session, ctx.id)
+    Collectives' tasks are rolled up from their members' shares first: a gate reads the parent's state
+    (`rolled_up`: they are as rolled up already, no share having moved since; db.marks)."""
+    if not rolled_up:
+        roll_up(session, ctx.id)
+    plan_phases = phases(session, ctx.id) if plan_phases is None else plan_phases
     pending: list[tuple[date, int, str, object]] = []
-    for phase in phases(session, ctx.id) if plan_phases is None else plan_phases:
+    for phase in plan_phases:
         if phase.state == "pending" and phase.start <= today:
             pending.append((phase.start, phase.seq, "open", phase))
         if phase.state in ("pending", "open") and phase.end < today:
             pending.append((phase.end + timedelta(days=1), phase.seq, "close", phase))
         elif phase.state == "overrun":
             pending.append((today, phase.seq, "recheck", phase))
+    if pending and not all(isinstance(phase, Phase) for phase in plan_phases):
+        # Phases read as PhaseState (db.programs.daily_program): moved as the ORM's, in the list too.
+        attached = {phase.id: phase for phase in phases(session, ctx.id)}
+        plan_phases[:] = [attached[phase.id] for phase in plan_phases]
+        pending = [(on, seq, action, attached[phase.id]) for on, seq, action, phase in pending]
     transitions = []
     state = {phase.id: phase.state for _on, _seq, _action, phase in pending}
     for _on, _seq, action, phase in sorted(pending, key=lambda item: (item[0], item[1], item[2] != "open")):

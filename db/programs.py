@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Phase, Program
+from db.bulk import core
+from db.models import CheckMark, Phase, Program
 from schedule import Policies, language_of, text
 
 
@@ -67,3 +72,71 @@ def load_program(session: Session, program_id: str) -> ProgramContext:
 
 def phases(session: Session, program_id: str) -> list[Phase]:
     return list(session.scalars(_PHASES, {"program_id": program_id}))
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseState:
+    """A phase as the daily check reads it every day: its columns but the JSON ones (gate conditions and
+    reasons, exit tasks, what a 交办 waits for), without the ORM's work; db.phases.advance loads the Phase it
+    moves."""
+
+    id: int
+    seq: int
+    kind: str
+    name: str
+    start: date
+    end: date
+    state: str
+    closed_on: date | None
+
+
+# The row but its change count; its settings as stored, compared as text (decoded only for a new context).
+_KEPT = [cast(column, Text) if column.key == "settings" else column
+         for column in Program.__table__.c if column.key != "changes"]
+_PHASE = [Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__]
+
+
+@cache
+def _daily(dialect: str) -> Select:
+    """Each phase beside the program's row and its check marks as one JSON text (a handful of each): one
+    statement a day, with a row per phase."""
+    marks = select(cast((func.json_agg if dialect == "postgresql" else func.json_group_array)(
+        (func.json_build_array if dialect == "postgresql" else func.json_array)(
+            CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)), Text)).where(
+        CheckMark.program_id == Program.id).scalar_subquery()
+    return (select(Program.changes, *_KEPT, *_PHASE, marks.label("marks"))
+            .outerjoin(Phase, Phase.program_id == Program.id)
+            .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+
+
+# Per database: program id → (its row as last read, but its change count; the context made of it).
+_KNOWN: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, ProgramContext]]] = (
+    weakref.WeakKeyDictionary())
+
+
+class Daily(NamedTuple):
+    ctx: ProgramContext
+    changes: int                               # the program's change count (db.models.marks)
+    phases: list[PhaseState]
+    marks: dict[str, tuple[date, int]]         # check mark scope → (claimed on, change count) (db.marks)
+
+
+def daily_program(session: Session, program_id: str) -> Daily:
+    """The program, its change count, its phases and its check marks, as the daily check reads them every
+    day: one Core statement. The context is made anew (its Program loaded, its policies parsed) only when the
+    row has changed since this process last read it, an import or archiving: a context holds the row's
+    values, never its change count, and its Program is kept out of every session (no rollback expires it)."""
+    rows = core(session, _daily(session.get_bind().dialect.name), {"program_id": program_id}).all()
+    if not rows:
+        load_program(session, program_id)  # raises NotFound, saying which programs there are
+    values = tuple(rows[0][1:1 + len(_KEPT)])
+    known = _KNOWN.setdefault(session.get_bind(), {})
+    if program_id not in known or known[program_id][0] != values:
+        ctx = load_program(session, program_id)
+        session.expunge(ctx.program)
+        known[program_id] = (values, ctx)
+    first, marks = 1 + len(_KEPT), 1 + len(_KEPT) + len(_PHASE)
+    plan_phases = [PhaseState(*row[first:marks]) for row in rows if row[first] is not None]
+    held = {scope: (date.fromisoformat(claimed_on), changes)
+            for scope, claimed_on, changes in json.loads(rows[0].marks or "[]")}
+    return Daily(known[program_id][1], rows[0][0], plan_phases, held)

@@ -65,9 +65,10 @@ def _short(text: str, width: int = 30) -> str:
 
 
 def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetime,
-                 workdays: int = DUE_WORKDAYS) -> list[dict]:
-    """Once the remediation window has opened, every finding without an item gets one. Idempotent."""
-    phase = remediation_phase(session, ctx.id)
+                 phase: Phase | None = None, workdays: int = DUE_WORKDAYS) -> list[dict]:
+    """Once the remediation window has opened, every finding without an item gets one. Idempotent. `phase`:
+    the remediation phase, as the check has read it already."""
+    phase = phase or remediation_phase(session, ctx.id)
     if phase is None or today < phase.start:
         return []
     pending = core(session, _WITHOUT_ITEM, {"program_id": ctx.id}).all()  # the findings' columns, as named

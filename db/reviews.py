@@ -24,6 +24,7 @@ from typing import NamedTuple
 from sqlalchemy import String, bindparam, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
+from db.bulk import core
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
@@ -287,8 +288,11 @@ _DECISION = case((DoneClaim.state == "returned", "claim_returned"), else_="claim
 # The decision notice's key as notice_key spells it, so that a decision already claimed is not read again.
 _DECISION_KEY = (cast(_DECISION, String).concat(":").concat(DoneClaim.program_id).concat(":claim")
                  .concat(cast(DoneClaim.id, String)).concat(":").concat(Unit.code))
+# Columns, run through Core (db.bulk.core): read every workday, mostly to find nothing new.
 _DECIDED = (
-    select(DoneClaim, Task.code, Task.title, Unit.code).join(Task, Task.id == DoneClaim.task_id)
+    select(DoneClaim.id, DoneClaim.state, DoneClaim.unit_id, DoneClaim.instance_id, DoneClaim.claimed_on,
+           DoneClaim.decided_on, DoneClaim.reason, Task.code, Task.title, Unit.code.label("unit_code"))
+    .join(Task, Task.id == DoneClaim.task_id)
     .join(Unit, Unit.id == DoneClaim.unit_id)
     .where(DoneClaim.program_id == bindparam("program"), DoneClaim.state != "pending",
            ~exists().where(Notice.key == _DECISION_KEY))
@@ -298,9 +302,9 @@ _DECIDED = (
 
 def claim_candidates(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """The decision on each claim, to the claiming unit, once (the reason of a return in its note)."""
-    rows = session.execute(_DECIDED, {"program": ctx.id}).all()
     candidates = []
-    for claim, code, title, unit_code in rows:
+    for claim in core(session, _DECIDED, {"program": ctx.id}).all():  # the claim's columns, named as its own
+        code, title, unit_code = claim.code, claim.title, claim.unit_code
         kind = "claim_returned" if claim.state == "returned" else "claim_passed"
         if claim.state == "returned":
             note = text(ctx.language, "ladder.claim_returned", on=claim.decided_on, reason=claim.reason)

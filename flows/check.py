@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
     CONTENT_PARTS,
+    ROLL_UP,
     Candidate,
+    Daily,
     Mark,
+    Marks,
     OpenInstances,
     Phase,
+    PhaseState,
     ProgramContext,
     Transition,
     ack_candidates,
@@ -31,13 +34,13 @@ from db import (
     claim,
     claim_candidates,
     content_candidates,
+    daily_program,
     derive_items,
     ended_by,
     ended_on,
     load_program,
     phases,
     plan_candidates,
-    read_marks,
     record_marks,
     summary_candidates,
 )
@@ -82,7 +85,7 @@ def advance_phases(
         return transitions, running_kinds(phases(session, program_id))
 
 
-def running_kinds(plan_phases: list[Phase]) -> list[str]:
+def running_kinds(plan_phases: list[Phase | PhaseState]) -> list[str]:
     return [p.kind for p in plan_phases if p.state in RUNNING]
 
 
@@ -91,55 +94,50 @@ def local_today(sessions: sessionmaker[Session], program_id: str, at: datetime) 
         return load_program(session, program_id).local_date(at)
 
 
-def assignment_phase(plan_phases: list[Phase]) -> str:
+def assignment_phase(plan_phases: list[Phase | PhaseState]) -> str:
     """交办 goes out with the deployment phase, or with the first phase of a plan without one."""
     kinds = [p.kind for p in plan_phases]
     return "deployment" if "deployment" in kinds else kinds[0]
 
 
 class _Shared:
-    """What the claim steps of one transaction read alike, read once when first asked: their marks (scope →
-    Mark) and the program's open instances, neither of which a step writes (it writes notices, marks and
-    remediation items). The marks of the steps that claimed everything are recorded together at the end."""
+    """What the claim steps of one transaction read alike, read once: the program's marks (db.marks; read
+    first, before the phases move) and its open instances (when first asked), neither of which a step writes
+    (it writes notices, marks and remediation items). The marks of the steps that claimed everything are
+    recorded together at the end."""
 
-    def __init__(self, session: Session, ctx: ProgramContext, today: date, scopes: list[str]) -> None:
-        self.session, self.ctx, self.today, self.scopes = session, ctx, today, scopes
-        self.found = OpenInstances(session, ctx, today)
+    def __init__(self, session: Session, daily: Daily, today: date) -> None:
+        self.session, self.ctx, self.today = session, daily.ctx, today
+        self.marks = Marks(session, daily.ctx.id, daily.changes, daily.marks)
+        self.found = OpenInstances(session, daily.ctx, today)
         self.done: list[Mark] = []
-
-    @cached_property
-    def marks(self) -> dict[str, Mark]:
-        return read_marks(self.session, self.ctx.id, self.scopes)
 
     def record(self) -> None:
         record_marks(self.session, self.ctx.id, self.done, self.today)
-
-
-def _scopes(running: list[str]) -> list[str]:
-    return [*(f"phase:{kind}" for kind in running), "program"]
 
 
 def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at), [f"phase:{kind}"])
-        claimed = _phase_claims(session, ctx, kind, at, assignment_phase(phases(session, program_id)), shared)
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
+        shared = _Shared(session, daily, ctx.local_date(at))
+        claimed = _phase_claims(session, ctx, kind, at, plan_phases, shared)
         shared.record()
         return claimed
 
 
 def _phase_claims(session: Session, ctx: ProgramContext, kind: str, at: datetime,
-                  assigned_with: str, shared: _Shared) -> Counter:
+                  plan_phases: list[Phase | PhaseState], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
-    if kind == "remediation":
-        derive_items(session, ctx, today, at)  # findings become items when remediation opens
+    if kind == "remediation":  # findings become items when remediation opens
+        derive_items(session, ctx, today, at, next(p for p in plan_phases if p.kind == kind))
     if not ctx.policies.work_calendar().is_workday(today):
         return Counter()  # every notice waits for the next workday's check
-    mark = shared.marks[f"phase:{kind}"]
-    candidates = plan_candidates(session, ctx, today, {kind}, assignments=assigned_with == kind,
-                                 since=mark.since, open_instances=shared.found)
+    mark = shared.marks.of(f"phase:{kind}")
+    candidates = plan_candidates(session, ctx, today, {kind}, since=mark.since, open_instances=shared.found,
+                                 assignments=assignment_phase(plan_phases) == kind, plan_phases=plan_phases)
     if kind in CONTENT_PARTS:  # self-check forms and their chasing; remediation items
         candidates += content_candidates(session, ctx, today, (kind,))
     return _claim(session, ctx, candidates, at, mark, shared)
@@ -152,15 +150,16 @@ def program_step(
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
     running."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
-        shared = _Shared(session, ctx, ctx.local_date(at), ["program"])
-        claimed = _program_claims(session, ctx, running, at, phases(session, program_id), shared)
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
+        shared = _Shared(session, daily, ctx.local_date(at))
+        claimed = _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
         return claimed
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
-                    plan_phases: list[Phase], shared: _Shared) -> Counter:
+                    plan_phases: list[Phase | PhaseState], shared: _Shared) -> Counter:
     today = ctx.local_date(at)
     if ended_by(plan_phases) is not None:  # completed: its final summary is all it still sends
         final = [] if ctx.program.archived_at else summary_candidates(session, ctx)
@@ -169,16 +168,22 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
         return Counter()  # every notice waits for the next workday's check
     resting = {p.kind for p in plan_phases} - set(running)
     # Which phases run changes only with a transition, a write: a mark for this step holds for one set.
-    mark = shared.marks["program"]
+    mark = shared.marks.of("program")
     candidates = plan_candidates(session, ctx, today, resting, program_notices=True, since=mark.since,
                                  assignments=assignment_phase(plan_phases) not in running,
-                                 open_instances=shared.found)
-    # Extension decisions any day of the program; remediation items whatever the phase (self-check forms are
-    # chased only while self-check runs: never here).
-    parts = ("extensions", *(part for part in CONTENT_PARTS if part in resting and part != "self_check"))
+                                 open_instances=shared.found, plan_phases=plan_phases)
+    # Extension requests and decisions any day of the program; remediation items whatever the phase, once it
+    # has opened: items are derived only then, and a phase never returns to pending (self-check forms are
+    # chased only while self-check runs: never here). A request, like a decision on a done claim, is a
+    # counted write (db.models.marks): none is new while the mark holds.
+    opened = {p.kind for p in plan_phases if p.state != "pending"}
+    parts = (*(("extensions",) if mark.since is None else ()),
+             *(part for part in CONTENT_PARTS if part in resting & opened and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-    candidates += ack_candidates(session, ctx, today, mark.since) + claim_candidates(session, ctx)
+    candidates += ack_candidates(session, ctx, today, mark.since)
+    if mark.since is None:
+        candidates += claim_candidates(session, ctx)
     return _claim(session, ctx, candidates, at, mark, shared)
 
 
@@ -186,7 +191,7 @@ def _claim(session: Session, ctx: ProgramContext, candidates: list[Candidate], a
            mark: Mark | None = None, shared: _Shared | None = None) -> Counter:
     """Claims the candidates; with the step's mark, notes that it claimed everything due today (recorded in
     the same transaction, by `shared.record`)."""
-    claimed = Counter(kind for _id, kind in claim(session, ctx, candidates, at))
+    claimed = claim(session, ctx, candidates, at)
     if mark is not None and shared is not None:
         shared.done.append(mark)
     return claimed
@@ -221,15 +226,19 @@ def run_check(sessions: sessionmaker[Session], program_id: str, at: datetime, no
     """The same steps as the Prefect flows', in one transaction up to the claims (committed before anything is
     sent), on one program context."""
     with sessions.begin() as session:
-        ctx = load_program(session, program_id)
+        daily = daily_program(session, program_id)
+        ctx, plan_phases = daily.ctx, daily.phases
         today = ctx.local_date(at)
-        plan_phases = phases(session, program_id)
-        transitions = advance(session, ctx, today, at, plan_phases=plan_phases)  # moves these phases
-        running, assigned_with = running_kinds(plan_phases), assignment_phase(plan_phases)
+        shared = _Shared(session, daily, today)
+        rolled_up = shared.marks.current(ROLL_UP)
+        transitions = advance(session, ctx, today, at, plan_phases=plan_phases,  # moves these phases
+                              rolled_up=rolled_up)
+        if not rolled_up:
+            shared.done.append(shared.marks.of(ROLL_UP))
+        running = running_kinds(plan_phases)
         result = CheckResult(program_id, at, today, transitions, running)
-        shared = _Shared(session, ctx, today, _scopes(running))
         for kind in running:
-            result.claimed += _phase_claims(session, ctx, kind, at, assigned_with, shared)
+            result.claimed += _phase_claims(session, ctx, kind, at, plan_phases, shared)
         result.claimed += _program_claims(session, ctx, running, at, plan_phases, shared)
         shared.record()
     result.dispatched = _dispatch(sessions, ctx, notifier, at, portal_url)

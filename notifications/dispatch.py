@@ -170,7 +170,7 @@ def _alert(sessions: sessionmaker[Session], program_id: str, at: datetime, alert
             return 0
         candidates = [Candidate(key, "delivery_alert", ctx.program.coordinator_unit_id, data=data)
                       for key, data in alerts(ctx.language)]
-        return len(claim(session, ctx, candidates, at))
+        return claim(session, ctx, candidates, at).total()
 
 
 def _record_render_failure(sessions: sessionmaker[Session], program_id: str, unit: _Unit, audience: str,

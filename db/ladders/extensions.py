@@ -5,21 +5,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, case, cast, exists, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
-from db.models import ExtensionRequest, Task, Unit
-from db.notices import Candidate, notice_key
+from db.models import ExtensionRequest, Notice, Task, Unit
+from db.notices import PROGRAM, Candidate, notice_key, sql_key, sql_text
 from db.programs import ProgramContext
 from schedule import text
 
+# Each request's notice key as _requested and _decided spell it (notice_key), so that the requests whose
+# notice is held already, nearly all of them every day, are not read again.
+_NAMED = sql_text("ext") + cast(ExtensionRequest.id, String)
+_KEY = case(
+    (ExtensionRequest.state == "pending", sql_key("extension_requested", PROGRAM, _NAMED, "coordinator")),
+    else_=sql_key("extension_decided", PROGRAM, _NAMED, Unit.code, ExtensionRequest.state))
 _REQUESTS = (
     select(ExtensionRequest.id, ExtensionRequest.from_due, ExtensionRequest.to_due, ExtensionRequest.reason,
            ExtensionRequest.state, ExtensionRequest.unit_id, ExtensionRequest.decision_note,
            ExtensionRequest.decided_by, Unit.code.label("unit_code"), Task.code.label("task_code"))
     .join(Unit, Unit.id == ExtensionRequest.unit_id).join(Task, Task.id == ExtensionRequest.task_id)
-    .where(ExtensionRequest.program_id == bindparam("program_id")).order_by(ExtensionRequest.id)
+    .where(ExtensionRequest.program_id == PROGRAM, ~exists().where(Notice.key == _KEY))
+    .order_by(ExtensionRequest.id)
 )
 
 

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
-from db.models import Finding, RemediationItem, Task, Unit
-from db.notices import Candidate, notice_key
+from db.models import Finding, Notice, RemediationItem, Task, Unit
+from db.notices import PROGRAM, Candidate, notice_key, sql_key
 from db.programs import ProgramContext
 from schedule import rung, text
 
+# Whether each item's 交办 (remediation_assigned, its key as _item_candidates spells it) is held: it is, every
+# day but the first, and it is left out of the candidates then.
+_ASSIGNED = exists().where(
+    Notice.key == sql_key("remediation_assigned", PROGRAM, RemediationItem.code, Unit.code))
 _OPEN_ITEMS = (
     select(RemediationItem.code, RemediationItem.title, RemediationItem.due, RemediationItem.unit_id,
-           Unit.code.label("unit_code"), Finding.kind.label("finding_kind"), Task.code.label("task_code"))
+           Unit.code.label("unit_code"), Finding.kind.label("finding_kind"), Task.code.label("task_code"),
+           _ASSIGNED.label("assigned"))
     .join(Unit, Unit.id == RemediationItem.unit_id)
     .join(Finding, Finding.id == RemediationItem.finding_id)
     .outerjoin(Task, Task.id == RemediationItem.task_id)
-    .where(RemediationItem.program_id == bindparam("program_id"), RemediationItem.state == "open")
+    .where(RemediationItem.program_id == PROGRAM, RemediationItem.state == "open")
     .order_by(RemediationItem.id)
 )
 
@@ -50,8 +55,10 @@ def _item_candidates(ctx: ProgramContext, today: date, item: RemediationItem, co
         return Candidate(notice_key(kind, ctx.id, item.code, *parts), kind, unit_id, audience,
                          task_code=item.code, due=due, subject_unit_id=subject, data=data)
 
-    candidates = [notice("remediation_assigned", code,
-                         data={**base, "note": text(language, "ladder.item_assigned", due=due)})]
+    candidates = []
+    if not item.assigned:
+        note = text(language, "ladder.item_assigned", due=due)
+        candidates.append(notice("remediation_assigned", code, data={**base, "note": note}))
     step = rung(today, due, ctx.policies.reminders, ctx.policies.work_calendar())
     if step is None:
         return candidates

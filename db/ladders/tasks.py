@@ -41,7 +41,7 @@ from db.notices import (
     sql_text,
 )
 from db.phases import waiting_assignment
-from db.programs import ProgramContext
+from db.programs import PhaseState, ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
 
@@ -58,14 +58,17 @@ def plan_candidates(
     program_notices: bool = False,
     since: date | None = None,
     open_instances: OpenInstances | None = None,
+    plan_phases: list[Phase | PhaseState] | None = None,
 ) -> list[Candidate]:
     """The notices due as of today for the tasks of `task_phases` (None: all tasks), before claiming.
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
-    then the ladder visits only the due dates whose rung moved since that day (none the same day, nor the
-    bulletin), and what only a write brings (the 交办, the phase notices) is held already. `open_instances`:
-    the program's open instances as read for today by another step of the same check.
+    then the ladder visits only the due dates, and the progress reports owed, whose rung moved since that day
+    (none the same day, nor the bulletin of the same period), and what only a write brings (the 交办, the
+    phase notices) is held already. `open_instances`:
+    the program's open instances as read for today by another step of the same check. `plan_phases`: the
+    program's phases as read already in this session.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -73,16 +76,18 @@ def plan_candidates(
     candidates: list[Candidate] = []
     if assignments and since is None:
         # The 交办 covers every task of the plan, whichever phase it belongs to.
-        candidates += _assignments(session, ctx)
+        candidates += _assignments(session, ctx, plan_phases)
     if (task_phases is None or task_phases) and since != today:
         moved = _Moved(today, since)
         found = open_instances or OpenInstances(session, ctx, today)
         candidates += _before_due(session, ctx, moved, found, task_phases)
         candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
-        candidates += _report_missing(ctx, found, task_phases)
+        candidates += _report_missing(ctx, moved, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
-    if program_notices and since != today:
+    cadence = ctx.policies.reminders.bulletin
+    if program_notices and (since is None or bulletin_slot(since, cadence, calendar) != bulletin_slot(
+            today, cadence, calendar)):  # a period's bulletin, claimed on `since`, is held
         candidates += bulletin_candidates(ctx, today, calendar)
     return candidates
 
@@ -176,9 +181,12 @@ _UNASSIGNED = (
 )
 
 
-def _assignments(session: Session, ctx: ProgramContext) -> list[Candidate]:
+def _assignments(session: Session, ctx: ProgramContext,
+                 plan_phases: list[Phase | PhaseState] | None) -> list[Candidate]:
     """交办: once the first phase has opened, every task not yet assigned is sent to its units."""
-    if core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is None:
+    opened = (core(session, _FIRST_OPEN, {"program_id": ctx.id}).scalar() is not None if plan_phases is None
+              else any(phase.state != "pending" for phase in plan_phases))
+    if not opened:
         return []
     unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
                                                "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
@@ -345,10 +353,16 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
     return chosen
 
 
-def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> list[Candidate]:
+def _report_missing(ctx: ProgramContext, moved: _Moved, found: OpenInstances, task_phases) -> list[Candidate]:
     every = ctx.policies.reminders.report_every_workdays
+    calendar, then = ctx.policies.work_calendar(), {}  # anchor → its slot on `moved.since`
     candidates = []
     for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
+        if moved.since is not None:
+            if anchor not in then:
+                then[anchor] = report_slot(moved.since, anchor, every, calendar)
+            if then[anchor] == slot:
+                continue  # the same reminder as on that day, claimed then
         data = {"since": anchor.isoformat(), "workdays": slot * every}
         for r in found.recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)
@@ -358,46 +372,39 @@ def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> l
     return candidates
 
 
-_UNITS = select(Unit.id).where(Unit.program_id == PROGRAM,
-                               ~exists().where(UnitMember.collective_id == Unit.id))
-_STARTED = (select(Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
-                   Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state != "pending")
-            .order_by(Phase.id))
+# Each open phase with each unit (not a collective: its members are units themselves) that has not had its
+# opening notice yet: nearly every pair has, every day the program step reads them.
+_OPENED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Unit.id.label("unit_id"))
+           .join(Unit, Unit.program_id == Phase.program_id)
+           .where(Phase.program_id == PROGRAM, Phase.state == "open",
+                  ~exists().where(UnitMember.collective_id == Unit.id),
+                  ~exists().where(Notice.key == sql_key("phase_opened", PROGRAM, Phase.kind, Unit.id)))
+           .order_by(Phase.id, Unit.id))
+_ENDED = (select(Phase.id, Phase.kind, Phase.name, Phase.start, Phase.end, Phase.state, Phase.gate_reasons,
+                 Phase.closed_on).where(Phase.program_id == PROGRAM, Phase.state.in_(("closed", "overrun")))
+          .order_by(Phase.id))
+
+
+def _phase_data(phase) -> dict:
+    return {"phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
+            "end": phase.end.isoformat()}
 
 
 def _phase_notices(session: Session, ctx: ProgramContext) -> list[Candidate]:
     """Opening notices go to every unit while the phase is open; closing and overrun notices to the
     coordinator."""
+    found = [(row.id, Candidate(notice_key("phase_opened", ctx.id, row.kind, row.unit_id), "phase_opened",
+                                row.unit_id, data=_phase_data(row)))
+             for row in core(session, _OPENED, {"program_id": ctx.id})]
     coordinator = ctx.program.coordinator_unit_id
-    unit_ids = core(session, _UNITS, {"program_id": ctx.id}).scalars().all()
-    candidates = []
-    for phase in core(session, _STARTED, {"program_id": ctx.id}):
-        data = {
-            "phase": phase.kind, "name": phase.name, "start": phase.start.isoformat(),
-            "end": phase.end.isoformat()}
-        if phase.state == "open":
-            candidates += [
-                Candidate(
-                    notice_key("phase_opened", ctx.id, phase.kind, unit_id), "phase_opened", unit_id,
-                    data=data)
-                for unit_id in unit_ids
-            ]
-        elif coordinator is not None:
-            # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
-            kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
-            candidates.append(
-                Candidate(
-                    notice_key(kind, ctx.id, phase.kind, coordinator),
-                    kind,
-                    coordinator,
-                    data={
-                        **data,
-                        "reasons": list(phase.gate_reasons or []),
-                        "closed_on": phase.closed_on.isoformat() if phase.closed_on else None,
-                    },
-                )
-            )
-    return candidates
+    for phase in core(session, _ENDED, {"program_id": ctx.id}) if coordinator is not None else ():
+        # An overrun phase that closes later still gets its closing notice: the keys differ by kind.
+        kind = "phase_closed" if phase.state == "closed" else "phase_overrun"
+        data = {**_phase_data(phase), "reasons": list(phase.gate_reasons or []),
+                "closed_on": phase.closed_on.isoformat() if phase.closed_on else None}
+        key = notice_key(kind, ctx.id, phase.kind, coordinator)
+        found.append((phase.id, Candidate(key, kind, coordinator, data=data)))
+    return [candidate for _phase, candidate in sorted(found, key=lambda pair: pair[0])]  # phase by phase
 
 
 def bulletin_candidates(ctx: ProgramContext, today: date, calendar) -> list[Candidate]:

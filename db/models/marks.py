@@ -3,8 +3,9 @@
 `programs.changes` is counted up by every write that can bring a claim step new candidates: any write to a
 program, its phases, units, collectives, tasks, their units or their instances (an import adding or re-dating
 tasks, an extension moving a due date, a report reopening a task or finishing one a 交办 waits for, a phase
-transition). It is counted here, from the session's own events, where every session of every command has the
-models loaded, not by each writer: a writer added later cannot forget it. A write whose program is not at
+transition), its extension requests and done claims (a request or a decision to tell of). It is counted
+here, from the session's own events, where every session of every command has the models loaded, not by each
+writer: a writer added later cannot forget it. A write whose program is not at
 hand (a bulk statement without the execution option `program`, a task's units, a collective's members)
 counts for every program. The count is taken when the transaction commits (`before_commit`).
 """
@@ -18,6 +19,8 @@ from sqlalchemy import Date, Integer, String, UniqueConstraint, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db.models.core import Base, Phase, Program, ProgramRow, Task, TaskInstance, TaskUnit, Unit, UnitMember
+from db.models.extensions import ExtensionRequest
+from db.models.portal import DoneClaim
 
 
 class CheckMark(ProgramRow, Base):
@@ -32,7 +35,7 @@ class CheckMark(ProgramRow, Base):
     changes: Mapped[int] = mapped_column(Integer)
 
 
-WATCHED = (Program, Phase, Unit, UnitMember, Task, TaskUnit, TaskInstance)
+WATCHED = (Program, Phase, Unit, UnitMember, Task, TaskUnit, TaskInstance, ExtensionRequest, DoneClaim)
 _WATCHED_TABLES = frozenset(model.__table__ for model in WATCHED)
 _WRITTEN = "duban.programs_written"  # session.info: the programs written in this transaction, not yet counted
 EVERY = "*"  # a write whose program is not at hand

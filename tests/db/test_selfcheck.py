@@ -370,8 +370,9 @@ def test_missing_forms_are_chased_on_the_ladder_and_escalated(tmp_path):
     with sessions.begin() as session:
         ctx = ctx_of(session)
         candidates = content_candidates(session, ctx, date(2024, 8, 9))
-        assert len(claim(session, ctx, candidates, at(date(2024, 8, 9)))) == 4
-        assert claim(session, ctx, candidates, at(date(2024, 8, 9))) == []  # exactly once
+        claimed = claim(session, ctx, candidates, at(date(2024, 8, 9)))
+        assert claimed == {"selfcheck_missing": 3, "selfcheck_form": 1}
+        assert not claim(session, ctx, candidates, at(date(2024, 8, 9)))  # exactly once
         escalation = next(c for c in candidates if c.audience == "leader")
         assert escalation.data["escalated"] and "督办" in escalation.data["note"]
         session.add(

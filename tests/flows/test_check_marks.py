@@ -20,7 +20,7 @@ from db import (
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
 from tests.support.postgres import cluster_or_skip
-from tests.support.programs import at, check, notices, setup
+from tests.support.programs import at, check, check_statements, notices, setup
 
 E1 = ["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]
 E1_JULY = [*E1[:5], "2023年7月3日", *E1[6:]]
@@ -90,7 +90,7 @@ def test_catch_up_after_three_days_without_a_check_claims_what_a_full_scan_claim
         marked = claimed[len(days)] = _history(tmp_path / f"marked-{len(days)}", days, full_scan=False)
         assert marked == _history(tmp_path / f"full-{len(days)}", days, full_scan=True)
         assert {key.split(":")[0] for key, _day in marked} >= {
-            "before_due", "overdue", "escalation", "ack_missing"}
+            "before_due", "overdue", "escalation", "ack_missing", "report_missing", "bulletin"}
     # A catch-up claims each item's rung of the day, as a daily check does: nothing more, nothing twice.
     assert {key for key, _day in claimed[len(gaps)]} <= {key for key, _day in claimed[len(daily)]}
 
@@ -115,27 +115,12 @@ def test_a_missed_day_checked_afterwards_claims_what_a_full_scan_claims(tmp_path
     assert marked == _history(tmp_path / "full", days, full_scan=True)
 
 
-def _statements(wired, day: date, hour: int) -> tuple[list[str], object]:
-    """The SQL a check runs, and its result."""
-    statements = []
-
-    def count(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = get_engine(wired.settings.db_url)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        return statements, check(wired, day, hour)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_quiet_rerun_reads_the_same_few_statements_whatever_the_size(tmp_path):
     counted = []
     for tasks in (TASKS, TASKS + MORE):
         wired = setup(tmp_path / str(len(tasks)), tasks=tasks)
         assert check(wired, date(2023, 7, 4)).claimed["overdue"]
-        statements, quiet = _statements(wired, date(2023, 7, 4), 15)
+        statements, quiet = check_statements(wired, date(2023, 7, 4), 15)
         assert not quiet.claimed
         # No due date visited, no 交办 moment, no anti-join: only the marks and the notices not on a ladder.
         assert not any("DISTINCT" in s or "rungs" in s for s in statements)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -97,6 +97,21 @@ def check(wired: Wiring, day: date, hour: int = 8, minute: int = 30):
     return run_check(
         wired.sessions, "demo-city", at(day, hour, minute), OutboxNotifier(wired.settings.outbox_path)
     )
+
+
+def check_statements(wired: Wiring, day: date, hour: int = 8) -> tuple[list[str], object]:
+    """The SQL a check runs, and its result."""
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = get_engine(wired.settings.db_url)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return statements, check(wired, day, hour)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def outbox_lines(wired: Wiring) -> list[dict]:
