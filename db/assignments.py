@@ -16,32 +16,35 @@ from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import PROGRAM, SELECTED, Selected, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
-from db.tasks import unit_role
+from db.tasks import role_of
 from schedule import ack_slot, text
 
 SENT = ("sent", "delivered")
 
 
-# acknowledge(), built once (db.programs on why): the 交办's task, the unit, an earlier 签收.
-_ACTIVE_TASK = select(Task.id).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"),
-                                     Task.active.is_(True))
-_UNIT = select(Unit.id, Unit.name).where(Unit.program_id == bindparam("program"),
-                                         Unit.code == bindparam("code"))
-_ACKED_ON = select(AssignmentAck.acked_on).where(AssignmentAck.task_id == bindparam("task_id"),
-                                                 AssignmentAck.unit_id == bindparam("unit_id"))
+def _ack_lookup() -> Select:
+    """acknowledge()'s one read, built once (db.programs on why): the unit by its code, with the 交办's active
+    task, the unit's role on it and an earlier 签收 (NULL where there is none)."""
+    task_id = select(Task.id).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"),
+                                    Task.active.is_(True)).scalar_subquery()
+    acked_on = select(AssignmentAck.acked_on).where(AssignmentAck.task_id == task_id,
+                                                    AssignmentAck.unit_id == Unit.id).scalar_subquery()
+    return select(Unit.id, Unit.name, task_id, role_of(task_id, Unit.id), acked_on).where(
+        Unit.program_id == bindparam("program"), Unit.code == bindparam("unit_code"))
+
+
+_ACK_LOOKUP = _ack_lookup()
 
 
 def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str, at: datetime,
                 actor: str) -> dict:
     """签收 the 交办 of task `code`; a second 签收 changes nothing and says when the first was."""
-    task_id = session.scalar(_ACTIVE_TASK, {"program": ctx.id, "code": code})
-    unit = session.execute(_UNIT, {"program": ctx.id, "code": unit_code}).one_or_none()
-    if task_id is None or unit is None:
+    found = core(session, _ACK_LOOKUP, {"program": ctx.id, "code": code, "unit_code": unit_code}).first()
+    if found is None or found[2] is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    unit_id, name = unit
-    if unit_role(session, task_id, unit_id) is None:
+    unit_id, name, task_id, role, acked_on = found
+    if role is None:
         raise NotFound(text(ctx.language, "error.ack_not_theirs", code=code, unit=name))
-    acked_on = session.scalar(_ACKED_ON, {"task_id": task_id, "unit_id": unit_id})
     if acked_on is not None:
         return {"code": code, "unit": unit_code, "acked_on": acked_on.isoformat(), "new": False}
     ack = AssignmentAck(program_id=ctx.id, task_id=task_id, unit_id=unit_id, acked_at=at,

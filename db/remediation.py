@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -24,7 +24,7 @@ from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.selfcheck import FINDING_LABELS, lang
-from db.tasks import REPORT_STATUSES, TASK_BY_CODE, UNIT_BY_CODE, current_instances, record_report
+from db.tasks import REPORT_STATUSES, TASK_BY_CODE, UNIT_BY_CODE, current_instance_query, record_report
 from schedule import clean_optional, text
 
 DUE_WORKDAYS = 20
@@ -101,19 +101,21 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
 
 
 # A unit's report on its item and the evidence it adds look these up, built once (db.programs on why).
-_ITEM = select(RemediationItem).where(RemediationItem.program_id == bindparam("program"),
-                                      RemediationItem.code == bindparam("code"))
-_RANKED = current_instances(bindparam("program"))
-_OF_TASK = (_RANKED.c.task_id == bindparam("task_id"), _RANKED.c.rank == 1)
-_CURRENT_ID = select(_RANKED.c.id).where(*_OF_TASK)
-_CURRENT_STATUS = select(_RANKED.c.status).where(*_OF_TASK)
+_OF_PROGRAM = (RemediationItem.program_id == bindparam("program"), RemediationItem.code == bindparam("code"))
+_ITEM = select(RemediationItem).where(*_OF_PROGRAM)
+# The item with its unit, finding and task (if any), as a unit's report on it reads them: one statement.
+_ITEM_WITH = (select(RemediationItem, Unit, Finding, Task).join(Unit, Unit.id == RemediationItem.unit_id)
+              .join(Finding, Finding.id == RemediationItem.finding_id)
+              .outerjoin(Task, Task.id == RemediationItem.task_id).where(*_OF_PROGRAM))
+# A task's current instance as the program's ranking has it (current_instances: retired ones left out).
+_CURRENT = current_instance_query().where(TaskInstance.retired_on.is_(None))
 
 
-def _item(session: Session, ctx: ProgramContext, code: str) -> RemediationItem:
-    item = session.scalar(_ITEM, {"program": ctx.id, "code": code.strip()})
-    if item is None:
+def _item(session: Session, ctx: ProgramContext, code: str, statement: Select = _ITEM) -> Row:
+    found = session.execute(statement, {"program": ctx.id, "code": code.strip()}).first()
+    if found is None:
         raise NotFound(text(ctx.language, "remediation.missing", program=ctx.id, code=code))
-    return item
+    return found
 
 
 def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str, status: str,
@@ -125,16 +127,13 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status not in REPORT_STATUSES:
         raise InvalidInput(text(ctx.language, "error.status_invalid", status=status,
                                 choices=" | ".join(REPORT_STATUSES)))
-    item = _item(session, ctx, code)
+    item, unit, finding, task = _item(session, ctx, code, _ITEM_WITH)
     note = clean_optional(note)
-    unit = session.get(Unit, item.unit_id)
     if unit_code != unit.code:
         raise InvalidInput(text(ctx.language, "remediation.other_unit", code=item.code, name=unit.name,
                                 unit=unit.code, given=unit_code))
     if item.state != "open":
         raise InvalidInput(text(ctx.language, f"remediation.{item.state}_no_report", code=item.code))
-    finding = session.get(Finding, item.finding_id)
-    task = session.get(Task, item.task_id) if item.task_id else None
     if status == "done" and finding.kind in ("no_evidence",) and not evidence:
         raise InvalidInput(text(ctx.language, "remediation.evidence_needed", code=item.code))
     today = ctx.local_date(at)
@@ -150,22 +149,19 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
     item.note, item.evidence = note, list(evidence)
     if task is not None and task.active:
-        if finding.kind in TASK_KINDS and _current_status(session, ctx, task.id) != "done":
+        instance = session.scalar(_CURRENT, {"task_id": task.id})
+        if finding.kind in TASK_KINDS and (instance is None or instance.status != "done"):
             record_report(
                 session, ctx, task.code, unit.code, "done", 100, note or item.title, evidence, at, actor
             )
         elif evidence:
-            add_evidence(session, ctx, task.code, unit.code, evidence, at, note or item.title, actor)
+            _evidence_report(session, ctx, task, unit, instance, evidence, at, note or item.title, actor)
     record_event(session, ctx.id, at, "remediation.closed", f"item:{item.code}", actor,
                  {**data, "late": today > item.due})
     return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": "closed",
             "status": status, "progress": 100, "due": item.due.isoformat(), "evidence": evidence,
             "closed_on": today.isoformat(), "late": today > item.due, "reported_at": at.isoformat(),
             "cause": item.cause, "measure": item.measure}
-
-
-def _current_status(session: Session, ctx: ProgramContext, task_id: int) -> str | None:
-    return session.scalar(_CURRENT_STATUS, {"program": ctx.id, "task_id": task_id})
 
 
 def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: str, evidence: list[str],
@@ -176,19 +172,23 @@ def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: st
     unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
     if task is None or unit is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    instance = session.get(TaskInstance, session.scalar(_CURRENT_ID, {"program": ctx.id, "task_id": task.id}))
+    instance = session.scalar(_CURRENT, {"task_id": task.id})
+    _evidence_report(session, ctx, task, unit, instance, evidence, at, note, actor)
+
+
+def _evidence_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
+                     evidence: list[str], at: datetime, note: str | None, actor: str) -> None:
     session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
                                status=instance.status, progress=instance.progress, note=note,
                                evidence=list(evidence), reported_at=at))
-    record_event(
-        session, ctx.id, at, "task.evidence", f"task:{code}", actor, {"unit": unit_code, "evidence": evidence}
-    )
+    record_event(session, ctx.id, at, "task.evidence", f"task:{task.code}", actor,
+                 {"unit": unit.code, "evidence": evidence})
 
 
 def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at: datetime,
                 note: str | None = None, source: str = "cli") -> dict:
     """The coordinator accepts an item that stays open (认可): it no longer holds the remediation gate."""
-    item = _item(session, ctx, code)
+    item, = _item(session, ctx, code)
     note = clean_optional(note)
     if item.state != "open":
         raise InvalidInput(text(ctx.language, f"remediation.already_{item.state}", code=item.code))

@@ -32,10 +32,10 @@ from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import (
     TASK_BY_CODE,
-    UNIT_BY_CODE,
+    UNIT_AND_ROLE,
     current_instance,
+    current_instance_query,
     refuse_bad_values,
-    unit_role,
     write_report,
 )
 from schedule import Problem, claim_refusal, text
@@ -50,14 +50,13 @@ def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
     return task
 
 
-_PENDING = select(DoneClaim.id).where(DoneClaim.instance_id == bindparam("instance_id"),
-                                      DoneClaim.state == "pending")
 _EVIDENCE_OF = select(ProgressReport.evidence).where(ProgressReport.instance_id == bindparam("instance_id"))
 
 
-def pending_claim(session: Session, instance_id: int) -> int | None:
-    """The id of the instance's claim waiting for review, if any."""
-    return session.scalar(_PENDING, {"instance_id": instance_id})
+# A report's instance with its claim waiting for review, if any: the checks ask both.
+_CURRENT_AND_PENDING = current_instance_query(
+    select(DoneClaim.id).where(DoneClaim.instance_id == TaskInstance.id, DoneClaim.state == "pending")
+    .limit(1).scalar_subquery())
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
@@ -82,14 +81,14 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     language = ctx.language
     refuse_bad_values(language, status, progress)
     task = _task(session, ctx, code)
-    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
-    if unit is None:
+    found = session.execute(UNIT_AND_ROLE, {"program": ctx.id, "code": unit_code, "task_id": task.id}).first()
+    if found is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    role = unit_role(session, task.id, unit.id)
+    unit, role = found
     if role is None:
         raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
-    instance = current_instance(session, task.id)
-    if role == "lead" and pending_claim(session, instance.id) is not None:
+    instance, pending = session.execute(_CURRENT_AND_PENDING, {"task_id": task.id}).one()
+    if role == "lead" and pending is not None:
         raise InvalidInput(text(language, "refusal.claim_pending", code=code))
     if role == "lead" and instance.status == "done" and status != "done":
         raise InvalidInput(text(language, "refusal.already_done", code=code, done_on=instance.done_on))
@@ -133,7 +132,11 @@ def submit_report(
     return {**result, "role": role, "claim": claim.id, "review": "pending"}
 
 
-_UNIT_CODE = select(Unit.code).where(Unit.id == bindparam("unit_id"))
+# A claim with its instance, task and the claiming unit's code, in one read (built once).
+_CLAIMED = (select(DoneClaim, TaskInstance, Task, Unit.code)
+            .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
+            .join(Task, Task.id == TaskInstance.task_id).join(Unit, Unit.id == DoneClaim.unit_id)
+            .where(DoneClaim.id == bindparam("claim_id")))
 
 
 class Claimed(NamedTuple):
@@ -147,15 +150,14 @@ class Claimed(NamedTuple):
 
 
 def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Claimed:
-    claim = session.get(DoneClaim, claim_id)
-    if claim is None or claim.program_id != ctx.id:
+    found = session.execute(_CLAIMED, {"claim_id": claim_id}).first()
+    if found is None or found[0].program_id != ctx.id:
         raise NotFound(text(ctx.language, "refusal.claim_missing", program=ctx.id, id=claim_id))
-    if claim.state != "pending":
-        raise InvalidInput(text(ctx.language, f"refusal.claim_{claim.state}", id=claim_id,
-                                by=claim.decided_by, on=claim.decided_on))
-    instance = session.get(TaskInstance, claim.instance_id)
-    return Claimed(claim, instance, session.get(Task, instance.task_id),
-                   session.scalar(_UNIT_CODE, {"unit_id": claim.unit_id}))
+    claimed = Claimed(*found)
+    if claimed.claim.state != "pending":
+        raise InvalidInput(text(ctx.language, f"refusal.claim_{claimed.claim.state}", id=claim_id,
+                                by=claimed.claim.decided_by, on=claimed.claim.decided_on))
+    return claimed
 
 
 def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str, at: datetime,
@@ -234,7 +236,7 @@ def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit
            limit: int | None = None) -> list[dict]:
     """Claims with their task, unit, report (note, evidence) and decision, oldest first."""
     query = _claims_query(state is not None, unit_id is not None, limit is not None)
-    rows = session.execute(query, {"program": ctx.id, "state": state, "unit_id": unit_id, "limit": limit})
+    rows = core(session, query, {"program": ctx.id, "state": state, "unit_id": unit_id, "limit": limit})
     return [
         {
             "id": claim_id,

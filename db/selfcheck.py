@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, flush_pending
@@ -148,7 +148,7 @@ def form_specs(session: Session, ctx: ProgramContext, unit_codes: list[str] | No
     language = lang(ctx)
     rows = task_rows(session, ctx, listed_on(ctx, phase))
     collectives = collectives_of(session, ctx.id)
-    names = dict(session.execute(_NAMES, {"program": ctx.id}).all())
+    names = dict(core(session, _NAMES, {"program": ctx.id}).all())
     wanted = list(units_with_tasks(session, ctx).values()) if unit_codes is None else list(unit_codes)
     specs = []
     for code in wanted:
@@ -222,7 +222,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
     if self_check_phase(session, ctx.id) is None:
         return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
                 for form in forms]
-    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
+    units = {u.code: u for u in core(session, _UNITS, {"program_id": ctx.id})}
     returned = {
         unit_id: r
         for unit_id, r in (
@@ -230,7 +230,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
             for r in session.scalars(_RETURNS, {"program": ctx.id})
         )
     }
-    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id})}
+    tasks = {t.code: t for t in core(session, _TASKS, {"program_id": ctx.id})}
     seen: dict[str, str] = {}
     for form in forms:
         if form.program_id is None or form.unit_code is None:
@@ -306,8 +306,8 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
     issued_codes of the forms' units, if already at hand."""
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
-    units = {u.code: u for u in session.execute(_UNITS, {"program_id": ctx.id})}
-    tasks = {t.code: t for t in session.execute(_TASKS, {"program_id": ctx.id}) if t.active}
+    units = {u.code: u for u in core(session, _UNITS, {"program_id": ctx.id})}
+    tasks = {t.code: t for t in core(session, _TASKS, {"program_id": ctx.id}) if t.active}
     # The rows' light is not read here: the task list as the forms' specs read it, kept for the transaction.
     status = {row["code"]: row for row in task_rows(session, ctx, listed_on(ctx, phase))}
     issued = issued or issued_codes(session, ctx, sorted({form.unit_code for form in forms}))
@@ -321,20 +321,23 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
         session.add(returned)
         session.flush()
         kinds: dict[str, int] = defaultdict(int)
+        # The rows and their findings go in as one insert each, not as an object each through the flush.
+        lines, findings = [], []
         for row in rows:
             task = tasks[row.code]
             due = status[row.code]["due"] if row.code in status else None
             future = phase is not None and due is not None and date.fromisoformat(due) > phase.end
-            session.add(SelfCheckRow(program_id=ctx.id, return_id=returned.id, task_id=task.id, row=row.row,
-                                     completion=row.completion, self_score=row.self_score,
-                                     evidence=list(row.evidence), problems=row.problems))
+            lines.append({"program_id": ctx.id, "return_id": returned.id, "task_id": task.id, "row": row.row,
+                          "completion": row.completion, "self_score": row.self_score,
+                          "evidence": list(row.evidence), "problems": row.problems})
             for kind, detail in row_findings(row, status.get(row.code), future):
                 kinds[kind] += 1
-                session.add(
-                    Finding(
-                        program_id=ctx.id, unit_id=unit.id, task_id=task.id, return_id=returned.id,
-                        kind=kind, detail=detail, found_on=today, created_at=at)
-                )
+                findings.append({"program_id": ctx.id, "unit_id": unit.id, "task_id": task.id,
+                                 "return_id": returned.id, "kind": kind, "detail": detail, "found_on": today,
+                                 "created_at": at})
+        for model, values in ((SelfCheckRow, lines), (Finding, findings)):
+            if values:
+                session.execute(insert(model), values)
         on_time = phase is None or today <= phase.end
         data = {
             "unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds),

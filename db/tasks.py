@@ -45,15 +45,21 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
 # A unit's report looks its task, unit and current instance up by these, built once.
 TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
 UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
-_OF_TASK = select(TaskInstance).where(TaskInstance.task_id == bindparam("task_id"))
-_FIRST_OPEN = _OF_TASK.where(TaskInstance.status != "done").order_by(TaskInstance.seq).limit(1)
-_LAST = _OF_TASK.order_by(TaskInstance.seq.desc()).limit(1)
+def current_instance_query(*columns) -> Select:
+    """One task's current instance (earliest not done, else the last; parameter `task_id`) in one statement,
+    with `columns` beside it (of the instance, correlated)."""
+    done = TaskInstance.status == "done"
+    return (select(TaskInstance, *columns).where(TaskInstance.task_id == bindparam("task_id"))
+            .order_by(case((done, 1), else_=0), case((done, -TaskInstance.seq), else_=TaskInstance.seq))
+            .limit(1))
+
+
+_CURRENT = current_instance_query()
 
 
 def current_instance(session: Session, task_id: int) -> TaskInstance:
     """One task's current instance (earliest not done, else the last), without ranking the whole program."""
-    return (session.scalar(_FIRST_OPEN, {"task_id": task_id})
-            or session.scalar(_LAST, {"task_id": task_id}))
+    return session.scalar(_CURRENT, {"task_id": task_id})
 
 
 def task_exists(session: Session, program_id: str, code: str) -> bool:
@@ -407,18 +413,27 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
             "instance_id": instance.id}
 
 
-# A unit's roles on a task, directly or through a collective it belongs to: built once, as every report and
-# 签收 asks it.
-_COLLECTIVES_OF_UNIT = select(UnitMember.collective_id).where(UnitMember.member_id == bindparam("unit_id"))
-_ROLES = select(TaskUnit.role).where(
-    TaskUnit.task_id == bindparam("task_id"),
-    or_(TaskUnit.unit_id == bindparam("unit_id"), TaskUnit.unit_id.in_(_COLLECTIVES_OF_UNIT)))
+def role_of(task_id, unit_id):
+    """The unit's role on the task as one SQL value, directly or through a collective it belongs to: lead,
+    co or NULL. The greatest of its roles ("lead" > "co"), so that a statement that looks the unit (or the
+    task) up can carry the role with it: a report or a 签收 asks it with the lookup, not after it."""
+    collectives = select(UnitMember.collective_id).where(UnitMember.member_id == unit_id)
+    return (select(func.max(TaskUnit.role))
+            .where(TaskUnit.task_id == task_id,
+                   or_(TaskUnit.unit_id == unit_id, TaskUnit.unit_id.in_(collectives)))
+            .scalar_subquery())
+
+
+# Built once, as every report and 签收 asks it.
+_ROLE = select(role_of(bindparam("task_id"), bindparam("unit_id")))
+# A unit looked up by its code with its role on a task: a report's checks ask both.
+UNIT_AND_ROLE = select(Unit, role_of(bindparam("task_id"), Unit.id)).where(
+    Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
 
 
 def unit_role(session: Session, task_id: int, unit_id: int) -> str | None:
     """lead, co or None: the unit's role on the task, directly or through a collective it belongs to."""
-    roles = set(session.scalars(_ROLES, {"task_id": task_id, "unit_id": unit_id}))
-    return "lead" if "lead" in roles else "co" if roles else None
+    return session.scalar(_ROLE, {"task_id": task_id, "unit_id": unit_id})
 
 
 class Recipient(NamedTuple):

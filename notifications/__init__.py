@@ -24,7 +24,7 @@ _SURFACE = {
     "render.lines": ("period_label",),
     "render.environment": ("TEMPLATES", "markdown_escape"),
     "workbooks": (
-        "FIRST_ROW", "META_SHEET", "XLSX_MIME", "form_bytes", "form_filename", "form_workbook",
+        "FIRST_ROW", "META_SHEET", "XLSX_MIME", "form_bytes", "form_filename", "write_form",
         "import_forms", "read_form", "selfcheck_form_attachment", "unit_task_workbook", "write_forms",
     ),
     "workbooks.report_forms": ("read_report_form",),
@@ -43,7 +43,7 @@ __all__ = [
     "AppriseNotifier", "Attachment", "block_name", "build_package", "bulletin_data", "channel_kind",
     "DEFAULT_LIMITS", "DeliveryResult", "DigestItem", "dingtalk_sign", "DingTalkChannel", "dispatch",
     "DispatchResult", "EmailChannel", "environment", "feishu_sign", "FIRST_ROW", "fit_bytes", "form_bytes",
-    "form_filename", "form_workbook", "FORMATS", "import_forms", "InvalidChannel", "Limit", "list_deliveries",
+    "form_filename", "write_form", "FORMATS", "import_forms", "InvalidChannel", "Limit", "list_deliveries",
     "load_prefect_secret", "mask_url", "Message", "META_SHEET", "Notifier", "OutboxNotifier", "parse_channel",
     "pointer_for", "RateLimiter", "read_form", "Recipient", "REDACTOR", "render_bulletin", "render_digest",
     "render_report", "SecretResolver", "SecretUnavailable", "selfcheck_form_attachment", "unit_task_workbook",

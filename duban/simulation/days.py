@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from db import (
     Unit,
     acknowledge,
     claims,
+    core,
     load_program,
     pass_claim,
     pending_count,
@@ -182,6 +183,15 @@ class UnitModel:
         return self.plan.pop(day, [])
 
 
+class ContentWork(Protocol):
+    """The units' phase work beside their reports: evidence, self-check forms, remediation, extensions."""
+
+    def heard(self, check: CheckResult) -> None: ...
+
+    def work(self, session: Session, ctx: ProgramContext, today: date, at: datetime,
+             rng: random.Random) -> object: ...
+
+
 def simulate(
     sessions: sessionmaker[Session],
     program_id: str,
@@ -189,11 +199,12 @@ def simulate(
     end: date,
     seed: int,
     notifier: Notifier,
-    content_step: Callable[[Session, ProgramContext, date, datetime, random.Random], object] | None = None,
+    content: ContentWork | None = None,
     evidence_home: Path | None = None,
 ) -> Simulation:
-    """`evidence_home`: where the units' generated evidence goes (a done claim carries it when the task names
-    a 成果形式); without it, claims of such tasks are refused like any claim without evidence.
+    """`content`: the units' phase work (duban.simulation.units.SimulatedUnits), told each morning's check and
+    run each workday. `evidence_home`: where the units' generated evidence goes (a done claim carries it when
+    the task names a 成果形式); without it, claims of such tasks are refused like any claim without evidence.
 
     The program context is read once: only an import or archiving changes a program's row, and a replay does
     neither."""
@@ -211,6 +222,8 @@ def simulate(
         result.notices += check.claimed
         result.messages += check.dispatched.messages if check.dispatched else 0
         model.heard(check)
+        if content is not None:
+            content.heard(check)
         workday = model.calendar.is_workday(day)
         if not (workday or check.transitions or day == start or day in model.plan):
             day += timedelta(days=1)
@@ -229,8 +242,8 @@ def simulate(
                     result.reports += 1
                     result.units_side["claims"] += report.status == "done"
                     model.pending_claims += submitted.get("review") == "pending"
-            if content_step is not None and workday:
-                content_step(session, ctx, day, evening, rng)
+            if content is not None and workday:
+                content.work(session, ctx, day, evening, rng)
         day += timedelta(days=1)
     result.profiles = model.profiles
     return result
@@ -264,7 +277,7 @@ def _report(session: Session, ctx: ProgramContext, report: PlannedReport, at: da
             evidence_home: Path | None) -> dict | None:
     """A planned report, unless its task is done by now, under the same rules as the portal's: a done claim
     carries its evidence. What submit_report answers, None when it is refused or not made."""
-    task = session.execute(_OPEN_TASK, {"program_id": ctx.id, "code": report.code}).one_or_none()
+    task = core(session, _OPEN_TASK, {"program_id": ctx.id, "code": report.code}).one_or_none()
     if task is None:
         return None
     evidence: list[str] = []

@@ -58,5 +58,5 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
     with wired.transaction() as session:
         import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
     simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
-                          content_step=SimulatedUnits(home).work, evidence_home=home)
+                          content=SimulatedUnits(home), evidence_home=home)
     return Replay(wired, program.id, simulation)

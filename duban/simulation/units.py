@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -32,14 +33,16 @@ from db import (
     form_spec,
     missing_units,
     phase_decision,
-    program_end,
     report_item,
     request_extension,
     task_rows,
 )
 from duban.simulation.evidence import write_evidence
-from notifications import FIRST_ROW, form_filename, form_workbook, import_forms
-from schedule import WorkCalendar, text
+from notifications import form_filename, import_forms, write_form
+from schedule import WorkCalendar, cell_value, text
+
+if TYPE_CHECKING:
+    from flows import CheckResult  # for the annotations only: the units need nothing else of flows
 
 PROBLEMS_ZH = ("工作推进进度滞后于计划", "部门协同机制尚未完全建立", "经费保障不足", "宣传覆盖面有待扩大",
                "基层执法力量薄弱", "数据统计口径不统一")
@@ -62,13 +65,15 @@ def _profile(program_id: str, unit_code: str) -> int:
 _T, _I, _R = Task.__table__.c, TaskInstance.__table__.c, ProgressReport.__table__.c
 _P, _RI, _U, _F = Phase.__table__.c, RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c
 _PHASES = select(_P.kind, _P.state, _P.start, _P.end).where(_P.program_id == bindparam("program_id"))
-_DONE_TASKS = (
+# Done tasks none of whose reports carries evidence yet (a replay's database is always SQLite: home.replay).
+_UNEVIDENCED = (
     select(_T.id, _T.code, _T.title, _T.evidence_spec)
     .where(_T.program_id == bindparam("program_id"), _T.active.is_(True),
-           select(_I.id).where(_I.task_id == _T.id, _I.status == "done").exists())
+           select(_I.id).where(_I.task_id == _T.id, _I.status == "done").exists(),
+           ~select(_R.id).where(_R.task_id == _T.id, func.json_array_length(_R.evidence) > 0).exists())
     .order_by(_T.id))
 _REPORTS_SINCE = (
-    select(_R.id, _R.task_id, _T.code, _R.evidence)
+    select(_R.id, _T.code, _R.evidence)
     .select_from(ProgressReport.__table__.join(Task.__table__, _T.id == _R.task_id))
     .where(_R.program_id == bindparam("program_id"), _R.id > bindparam("after")).order_by(_R.id))
 _OPEN_ITEMS = (
@@ -103,17 +108,32 @@ class SimulatedUnits:
     - extensions: now and then a lead unit behind on a task due within three workdays asks for 15 more
       workdays, and the simulated coordinator approves it.
 
-    What only an import changes (who leads each task) is read once; what only grows (the tasks whose
-    reports carry evidence and the names of their files: reports are never changed) is read as it grows.
+    What only an import changes (who leads each task) is read once; what only grows (the names of the files
+    the tasks' reports carry: reports are never changed) is read as it grows. The phases are read again only
+    after a check that moved one, when the replay passes its checks on (`heard`); else every workday.
     Everything written goes under `settings_home`.
     """
 
     def __init__(self, settings_home: Path) -> None:
         self.home = settings_home
         self._leads: dict[int, str] | None = None
-        self._evidenced: set[int] = set()
         self._files: dict[str, list[str]] = {}  # task code → the names of the files its reports carry
         self._last_report = 0
+        self._phases: tuple[dict[str, Row], date | None] | None = None  # kept while no check moved one
+        self._told = False  # the replay passes its checks on: the phases may be kept between them
+
+    def heard(self, check: CheckResult) -> None:
+        """The morning's check: a phase it moved (opened, closed, overran) is read again."""
+        self._told = True
+        if check.transitions:
+            self._phases = None
+
+    def phases(self, session: Session, ctx: ProgramContext) -> tuple[dict[str, Row], date | None]:
+        """kind → the phase, and the program's last day (the latest end of its phases)."""
+        if self._phases is None or not self._told:
+            rows = core(session, _PHASES, {"program_id": ctx.id}).all()
+            self._phases = ({p.kind: p for p in rows}, max((p.end for p in rows), default=None))
+        return self._phases
 
     def work(self, session: Session, ctx: ProgramContext, today: date, at: datetime,
              rng: random.Random) -> dict:
@@ -126,12 +146,12 @@ class SimulatedUnits:
         def bump(key: str, n: int = 1) -> None:
             counts[key] = counts.get(key, 0) + n
 
-        by_kind = {p.kind: p for p in core(session, _PHASES, {"program_id": ctx.id}).all()}
+        by_kind, end = self.phases(session, ctx)
         day = _Day(session, ctx, today, at, rng, calendar, bump)
         self._evidence(day, by_kind.get("acceptance"))
         _simulate_selfcheck(day, by_kind.get("self_check"), self.home, self.reported_files)
         _simulate_remediation(day, by_kind.get("remediation"), self.home)
-        _simulate_extensions(day, self.leads)
+        _simulate_extensions(day, self.leads, end)
         return counts
 
     def leads(self, session: Session, ctx: ProgramContext) -> dict[int, str]:
@@ -144,21 +164,16 @@ class SimulatedUnits:
 
     def reported_files(self, session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
         """task code → the names of the files its reports carry, the reports made since the last call read."""
-        for report_id, task_id, code, files in core(session, _REPORTS_SINCE,
-                                                     {"program_id": ctx.id, "after": self._last_report}):
+        for report_id, code, files in core(session, _REPORTS_SINCE,
+                                           {"program_id": ctx.id, "after": self._last_report}):
             self._last_report = max(self._last_report, report_id)
             if files:
-                self._evidenced.add(task_id)
                 self._files.setdefault(code, []).extend(Path(f).name for f in files)
         return self._files
 
     def _evidence(self, day: _Day, acceptance) -> None:
         session, ctx, rng = day.session, day.ctx, day.rng
-        done = core(session, _DONE_TASKS, {"program_id": ctx.id}).all()
-        if not done:
-            return
-        self.reported_files(session, ctx)
-        done = [row for row in done if row[0] not in self._evidenced]
+        done = core(session, _UNEVIDENCED, {"program_id": ctx.id}).all()
         if not done:
             return
         leads = self.leads(session, ctx)
@@ -225,36 +240,33 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path, listed_on: date
     problems = PROBLEMS_EN if ctx.language == "en" else PROBLEMS_ZH
     status = {row["code"]: row for row in task_rows(session, ctx, listed_on)}
     forgetful = _profile(ctx.id, unit_code) == 2
-    # The form as the unit received and opened it: built as issued and filled in, never saved and read back.
-    workbook = form_workbook(form_spec(session, ctx, unit_code))
-    sheet = workbook.worksheets[0]
-    r = FIRST_ROW
-    while sheet[f"A{r}"].value:
-        code = str(sheet[f"A{r}"].value)
-        row = status.get(code)
+    spec = form_spec(session, ctx, unit_code)
+    answers = {}  # task code → what the unit writes in H–K of its row, row by row as it reads the form
+    for row in spec.rows:
+        code = str(cell_value(row.code))  # as the form shows it
+        status_row = status.get(code)
         d1, d2, d3 = rng.random(), rng.random(), rng.randint(0, 100)
-        if row is None or row["status"] == "not_started":
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["not_done"], 20 + d3 % 30
-            if row is None or not row["due"] or date.fromisoformat(row["due"]) <= day.today:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
-        elif row["status"] == "in_progress":
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["partial"], 55 + d3 % 26
-            if d1 < 0.6:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
+        problem = problems[d3 % len(problems)]
+        if status_row is None or status_row["status"] == "not_started":
+            due = None if status_row is None else status_row["due"]
+            late = status_row is None or not due or date.fromisoformat(due) <= day.today
+            answers[row.code] = (labels["not_done"], 20 + d3 % 30, None, problem if late else None)
+        elif status_row["status"] == "in_progress":
+            answers[row.code] = (labels["partial"], 55 + d3 % 26, None, problem if d1 < 0.6 else None)
         else:
-            sheet[f"H{r}"], sheet[f"I{r}"] = labels["done"], 85 + d3 % 16
             files = files_of.get(code, [])
             if files:
-                sheet[f"J{r}"] = "、".join(dict.fromkeys(files))
+                evidence = "、".join(dict.fromkeys(files))
             elif not forgetful and d1 >= 0.15:
-                sheet[f"J{r}"] = "、".join(checklist(row["evidence_spec"]) or [row["title"][:12]])
-            if d2 < 0.08:
-                sheet[f"K{r}"] = problems[d3 % len(problems)]
-        r += 1
+                evidence = "、".join(checklist(status_row["evidence_spec"]) or [status_row["title"][:12]])
+            else:
+                evidence = None
+            answers[row.code] = (labels["done"], 85 + d3 % 16, evidence, problem if d2 < 0.08 else None)
     folder = settings_home / "selfcheck" / ctx.id / "returned"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / form_filename(ctx.id, unit_code)
-    workbook.save(path)
+    # The form as issued, filled in and saved by the unit, then read back like any returned form.
+    path.write_bytes(write_form(spec, answers))
     results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate")
     day.bump("selfcheck_returned" if results else "selfcheck_refused")
 
@@ -292,14 +304,15 @@ def _simulate_remediation(day: _Day, phase, settings_home: Path) -> None:
         day.bump("remediation_closed_late" if today > due else "remediation_closed_on_time")
 
 
-def _simulate_extensions(day: _Day, lead_units: Callable[[Session, ProgramContext], dict[int, str]]) -> None:
+def _simulate_extensions(day: _Day, lead_units: Callable[[Session, ProgramContext], dict[int, str]],
+                         end: date | None) -> None:
+    """`end`: the program's last day (its phases' latest end)."""
     session, ctx, calendar = day.session, day.ctx, day.calendar
     rows = core(session, _DUE_SOON, {"program_id": ctx.id, "today": day.today,
                                       "horizon": calendar.add_workdays(day.today, 3)}).all()
     if not rows:
         return
     leads = lead_units(session, ctx)
-    end = program_end(session, ctx.id)
     for _instance_id, task_id, code, due in rows:
         if day.rng.random() >= 0.1 or task_id not in leads:
             continue

@@ -6,7 +6,7 @@ from schedule import lazy_surface
 _SURFACE = {
     "acceptance": ("index_workbook",),
     "selfcheck": (
-        "FIRST_ROW", "META_SHEET", "form_bytes", "form_filename", "form_workbook", "import_forms",
+        "FIRST_ROW", "META_SHEET", "form_bytes", "form_filename", "write_form", "import_forms",
         "read_form", "selfcheck_form_attachment", "write_forms",
     ),
     "tasks": ("XLSX_MIME", "unit_task_workbook"),
@@ -14,6 +14,6 @@ _SURFACE = {
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
-    "FIRST_ROW", "form_bytes", "form_filename", "form_workbook", "import_forms", "index_workbook",
+    "FIRST_ROW", "form_bytes", "form_filename", "write_form", "import_forms", "index_workbook",
     "META_SHEET", "read_form", "selfcheck_form_attachment", "unit_task_workbook", "write_forms", "XLSX_MIME",
 ]

@@ -91,14 +91,18 @@ def form_filename(program_id: str, unit_code: str) -> str:
     return f"{program_id}-selfcheck-{unit_code}.xlsx"
 
 
-def write_form(spec: FormSpec) -> bytes:
+Answer = tuple[Any, Any, Any, Any]  # what a unit writes in H–K: 完成情况, 自评分, 佐证材料, 存在问题
+
+
+def write_form(spec: FormSpec, answers: dict[str, Answer] | None = None) -> bytes:
+    """The form as issued; with `answers` (task code → its H–K), as a unit returns it filled in (the simulated
+    units: what a unit does in Excel or WPS, done before the workbook is first saved)."""
     buffer = io.BytesIO()
-    form_workbook(spec).save(buffer)
+    _form_workbook(spec, answers or {}).save(buffer)
     return buffer.getvalue()
 
 
-def form_workbook(spec: FormSpec) -> Workbook:
-    """The form as issued, before it is saved: what the unit opens (the simulated units fill it in as is)."""
+def _form_workbook(spec: FormSpec, answers: dict[str, Answer]) -> Workbook:
     said = {key: _say(spec.language, key)
             for key in ("program", "program_name", "unit", "unit_name", "lead", "co")}
     workbook = Workbook()
@@ -119,7 +123,7 @@ def form_workbook(spec: FormSpec) -> Workbook:
     sheet["B4"].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells("B4:K4")
     sheet.row_dimensions[4].height = 48
-    _write_rows(sheet, spec, said)
+    _write_rows(sheet, spec, said, answers)
     sheet.freeze_panes = f"A{FIRST_ROW}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
@@ -128,8 +132,9 @@ def form_workbook(spec: FormSpec) -> Workbook:
     return workbook
 
 
-def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
-    """The header, a row per task (A–G locked, H–K open) and the checks on 完成情况 and 自评分."""
+def _write_rows(sheet, spec: FormSpec, said: dict, answers: dict[str, Answer]) -> None:
+    """The header, a row per task (A–G locked, H–K open, with the unit's answers if any) and the checks on
+    完成情况 and 自评分."""
     for column, (header, width) in zip(
         COLUMNS, zip(headers(spec.language), WIDTHS, strict=True), strict=True
     ):
@@ -140,12 +145,13 @@ def _write_rows(sheet, spec: FormSpec, said: dict) -> None:
     # A task cell has one of two styles (locked or open): each is looked up once, then copied, not looked up
     # again for every cell of every row.
     styles: dict[bool, StyleArray] = {}
-    for index, row in enumerate(spec.rows):
-        r = FIRST_ROW + index
-        values = [row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec, row.recorded]
-        for column in range(1, len(COLUMNS) + 1):
-            locked = column <= len(values)
-            cell = sheet.cell(r, column, cell_value(values[column - 1]) if locked else None)
+    blank = (None,) * len(INPUT_COLUMNS)
+    for r, row in enumerate(spec.rows, FIRST_ROW):
+        values = cell_row([row.code, row.area, row.title, said[row.role], row.due, row.evidence_spec,
+                           row.recorded, *answers.get(row.code, blank)])
+        for column, value in enumerate(values, 1):
+            locked = column <= len(values) - len(INPUT_COLUMNS)
+            cell = sheet.cell(r, column, value)
             if locked in styles:
                 cell._style = copy(styles[locked])
                 continue

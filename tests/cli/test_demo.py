@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from duban import UnitModel, app
+from duban import SimulatedUnits, UnitModel, app
 
 runner = CliRunner()
 PLANS = Path(__file__).resolve().parents[2] / "plans"
@@ -79,6 +79,32 @@ def test_the_units_sign_on_the_days_they_would_if_they_looked_every_workday(home
     skipping = signed()
     monkeypatch.setattr(UnitModel, "to_sign", lambda _model, _today: True)
     assert signed() == skipping and skipping[0] > 0
+
+
+def test_the_units_keep_the_phases_between_checks_and_do_as_units_that_read_them_every_workday(
+        home, monkeypatch):
+    """The replay's units read the phases again only after a check that moved one (SimulatedUnits.heard);
+    the same forms, findings, evidence, remediation and extensions as units that read them every workday,
+    through the self-check's opening, its end and the remediation's opening."""
+    arguments = [
+        "simulate", str(PLANS / "chengdu-2023"), "--from", "2024-05-20", "--to", "2024-09-20", "--json"]
+    tables = {
+        "selfcheck_returns": "unit_id, returned_on, rows", "findings": "unit_id, task_id, kind, found_on",
+        "remediation_items": "code, state, closed_on",
+        "progress_reports": "task_id, unit_id, reported_at, evidence",
+        "extension_requests": "task_id, from_due, to_due, state"}
+
+    def replayed() -> tuple[dict, dict]:
+        summary = json.loads(runner.invoke(app, arguments).stdout)
+        with create_engine(f"sqlite:///{Path(summary['home']) / 'duban.db'}").connect() as connection:
+            rows = {table: connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY id")).all()
+                    for table, columns in tables.items()}
+        return {key: summary[key] for key in ("notices", "messages", "reports", "units_side")}, rows
+
+    keeping = replayed()
+    assert keeping[1]["selfcheck_returns"] and keeping[1]["remediation_items"]
+    monkeypatch.setattr(SimulatedUnits, "heard", lambda _units, _check: None)  # never told: read every day
+    assert replayed() == keeping
 
 
 def test_simulate_reads_the_plan_from_db_and_never_writes_into_it(home, tmp_path):

@@ -14,7 +14,26 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select, text
 
-from db import Notice, get_engine, import_program, load_program, program_lights, task_rows
+from db import (
+    InvalidInput,
+    NotFound,
+    Notice,
+    Task,
+    TaskInstance,
+    TaskUnit,
+    Unit,
+    acknowledge,
+    collectives_of,
+    get_engine,
+    import_program,
+    load_program,
+    pass_claim,
+    program_lights,
+    submit_report,
+    task_rows,
+    unacknowledged,
+    unit_role,
+)
 from flows import Settings, Wiring, dispatch_step, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
@@ -126,3 +145,49 @@ def test_a_dispatch_keeps_the_channels_of_what_it_read_queued_when_another_takes
     assert sent and not sent & set(taken[0])
     with wired.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued")) == 0
+
+
+def test_a_units_lookups_folded_into_one_statement_answer_alike_on_postgresql(postgres_url, tmp_path):
+    """签收, a report's checks and a claim's decision each read what they concern in one statement (the unit
+    with its role, directly or through a collective; the current instance with a claim waiting on it; the
+    claim with its instance, task and unit): the same answers on PostgreSQL as the assignments give."""
+    from bench.fault_campaign import fresh_database  # a database of its own: the module's holds a replay
+
+    wired = Wiring(Settings(home=tmp_path, database_url=fresh_database(postgres_url, "units")))
+    with wired.transaction() as session:
+        import_program(session, read_plan(PLANS / "chengdu-2023").program, morning(date(2023, 2, 28)))
+    run_check(wired.sessions, "chengdu-2023", morning(date(2023, 3, 1), 9, 0),
+              OutboxNotifier(tmp_path / "outbox.jsonl", wired.sessions))
+    at = morning(date(2023, 3, 2), 15, 0)
+    with wired.transaction() as session:
+        ctx = load_program(session, "chengdu-2023")
+        units = dict(session.execute(select(Unit.code, Unit.id).where(Unit.program_id == ctx.id)).all())
+        joined = collectives_of(session, ctx.id)
+        assigned: dict[int, dict[str, set]] = {}
+        for task_id, role, code in session.execute(select(TaskUnit.task_id, TaskUnit.role, Unit.code).join(
+                Unit, Unit.id == TaskUnit.unit_id).where(Unit.program_id == ctx.id)):
+            assigned.setdefault(task_id, {"lead": set(), "co": set()})[role].add(code)
+        for task_id, on_task in assigned.items():
+            for code, unit_id in units.items():
+                mine = {code} | joined.get(code, set())
+                expected = "lead" if mine & on_task["lead"] else "co" if mine & on_task["co"] else None
+                assert unit_role(session, task_id, unit_id) == expected, (task_id, code)
+        waiting = unacknowledged(session, ctx)
+        assert waiting
+        codes = {unit_id: code for code, unit_id in units.items()}
+        signed = [acknowledge(session, ctx, task, codes[unit_id], at, "test")
+                  for _instance, unit_id, task, _sent in waiting]
+        assert signed[0]["new"] and unacknowledged(session, ctx) == []
+        again = acknowledge(session, ctx, waiting[0][2], codes[waiting[0][1]], at, "test")
+        assert again == {**signed[0], "new": False}
+        with pytest.raises(NotFound):
+            acknowledge(session, ctx, waiting[0][2], "no-such-unit", at, "test")
+        task = session.scalar(select(Task).where(Task.program_id == ctx.id, Task.code == waiting[0][2]))
+        lead = sorted(assigned[task.id]["lead"])[0]
+        claimed = submit_report(session, ctx, task.code, lead, "done", 100, None, ["a.pdf"], at, "test")
+        assert claimed["review"] == "pending"
+        with pytest.raises(InvalidInput):  # a claim waits: the lead reports no more until it is decided
+            submit_report(session, ctx, task.code, lead, "in_progress", 50, None, [], at, "test")
+        assert pass_claim(session, ctx, claimed["claim"], "coordinator", at)["state"] == "passed"
+        instance = session.get(TaskInstance, claimed["instance_id"])
+        assert (instance.status, instance.done_on) == ("done", at.date())

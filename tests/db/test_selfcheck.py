@@ -28,6 +28,7 @@ from db import (
     content_candidates,
     derive_items,
     evaluate,
+    form_spec,
     import_program,
     installation_key,
     list_items,
@@ -42,6 +43,7 @@ from notifications import (
     read_form,
     read_report_form,
     selfcheck_form_attachment,
+    write_form,
     write_forms,
 )
 from schedule import read_plan
@@ -67,13 +69,46 @@ def test_each_unit_with_tasks_gets_a_protected_form_with_its_own_tasks(tmp_path)
                     ["A2", "协同保护", "深化跨区域协作", "牵头", "2023-12-31"],
                     ["B1", "快速保护", "开展专项执法行动", "配合", "长期坚持"]]
     assert not sheet["H6"].protection.locked and sheet["A6"].protection.locked
+    assert sheet["A6"].fill.fgColor.rgb == "00EDEDED" and sheet["A1"].font.b and sheet["A5"].font.b
+    assert sheet.freeze_panes == "A6" and sheet.row_dimensions[4].height == 48
+    assert sheet.column_dimensions["C"].width == 48 and not sheet.protection.formatColumns
+    assert sorted(str(r) for r in sheet.merged_cells.ranges) == ["A1:K1", "B4:K4", "E2:K2", "E3:K3"]
+    checks = sheet.data_validations.dataValidation
+    assert [(v.type, v.formula1, v.formula2, str(v.sqref)) for v in checks] == [
+        ("list", '"已完成,部分完成,未完成"', None, "H6:H8"), ("whole", "0", "100", "I6:I8")]
     meta = workbook[META_SHEET]
-    assert meta.sheet_state == "veryHidden"
+    assert meta.sheet_state == "veryHidden" and meta.protection.sheet
+    assert [c.value for c in meta[5]] == ["header_row", 5, None]
     court = load_workbook(written["court"]).worksheets[0]
     assert [r[0].value for r in court.iter_rows(min_row=6) if r[0].value] == ["A1", "C1"]
     with sessions.begin() as session:
         attachment = selfcheck_form_attachment(session, ctx_of(session), "police")
     assert attachment.filename == form_filename("demo-city", "police") and attachment.content[:2] == b"PK"
+
+
+@pytest.mark.parametrize(("completion", "score", "evidence", "problems", "read_back"), [
+    ("已完成", 95, "台账.xlsx、照片.pdf", None, ("done", 95, ("台账.xlsx", "照片.pdf"), None)),
+    ("部分完成", 60, None, "  经费不足 & <b>未到位</b>  ", ("partial", 60, (), "经费不足 & <b>未到位</b>")),
+    ("未完成", None, None, "=HYPERLINK(\"http://x\")", ("not_done", None, (), "=HYPERLINK(\"http://x\")")),
+    ("已完成", 100, "a\x07b.pdf\r\nc.pdf", "line one\nline two", ("done", 100, ("ab.pdf", "c.pdf"),
+                                                               "line one\nline two")),
+])
+def test_a_form_written_with_a_units_answers_reads_back_as_them(tmp_path, completion, score, evidence,
+                                                               problems, read_back):
+    """write_form with answers (what the simulated units return): the workbook written reads back through the
+    real reader as the unit wrote it, hostile text neutralised on the way out and taken back on the way in."""
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        spec = form_spec(session, ctx_of(session), "msa")
+    path = tmp_path / "returned.xlsx"
+    path.write_bytes(write_form(spec, {"A1": (completion, score, evidence, problems)}))
+    form = read_form(path)
+    assert [(r.code, r.row) for r in form.rows] == [("A1", 6)]
+    row = form.rows[0]
+    assert (row.completion, row.self_score, row.evidence, row.problems) == read_back
+    # The rows left blank are each said, at their 完成情况 cell.
+    assert [(p.row, p.column) for p in form.problems] == [(7, "H"), (8, "H")]
+    assert form.program_id == "demo-city" and form.unit_code == "msa" and form.signature == spec.signature
 
 
 def test_an_english_program_gets_english_forms(tmp_path):
