@@ -95,6 +95,13 @@ def forget_engine(url: str) -> None:
         engine.dispose()
 
 
+def close_engines() -> None:
+    """Closes every engine's connections, as at the end of a process: SQLite folds the WAL back into the
+    database as its last connection closes."""
+    while _engines:
+        _engines.popitem()[1].dispose()
+
+
 def forget_engines() -> None:
     """After a fork: the child opens its own connections and leaves the parent's alone."""
     for engine in _engines.values():

@@ -32,7 +32,7 @@ from datetime import date
 from sqlalchemy import Row, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from db.bulk import STREAMED_ROWS, bulk_read, flush_pending
+from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
 from db.gates import phase_decision
 from db.models import (
     Notice,
@@ -77,6 +77,7 @@ class _Scoring:
     year: int | None
     today: date
     stats: dict[int, dict] = field(default_factory=dict)
+    listed: bool = True  # each card listed under `cards`, or only counted
     lates: dict[tuple[date, date | None], int] = field(default_factory=dict)
 
     def counted(self, deadline: date | None) -> bool:
@@ -94,18 +95,22 @@ class _Scoring:
         colour = card(late, self.ctx.policies.reminders)
         if colour and unit_id in self.stats:
             self.stats[unit_id][f"{colour}_cards"] += 1
-            self.stats[unit_id]["cards"].append(
-                {"card": colour, "item": what, "deadline": deadline.isoformat(), "late_workdays": late})
+            if self.listed:
+                self.stats[unit_id]["cards"].append(
+                    {"card": colour, "item": what, "deadline": deadline.isoformat(), "late_workdays": late})
 
 
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date,
-                expected: dict[int, str] | None = None, items: list[Row] | None = None) -> list[dict]:
+                expected: dict[int, str] | None = None, items: list[Row] | None = None,
+                cards: bool = True) -> list[dict]:
     """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not.
     What the caller (the bulletin) has read already in the same transaction is not read again: `expected`,
     units_with_tasks(); `items`, the program's remediation items in their order (code, unit_id, due, state
-    and closed_on among their columns)."""
+    and closed_on among their columns). `cards=False`: the cards are counted, not listed (each unit's `cards`
+    stays empty), for a caller that shows only the counts (the bulletin: at 100,000 tasks, tens of thousands
+    of cards)."""
     flush_pending(session)
-    scoring = _Scoring(ctx, year, today, _scored_units(session, ctx))
+    scoring = _Scoring(ctx, year, today, _scored_units(session, ctx), listed=cards)
     _task_cards(session, scoring)
     _remediation_cards(session, scoring, items)
     _form_cards(session, scoring, expected)
@@ -131,7 +136,7 @@ _SCORED_UNITS = (
 
 def _scored_units(session: Session, ctx: ProgramContext) -> dict[int, dict]:
     """Units as scored: members rather than collectives, and never the coordinator."""
-    units = session.execute(_SCORED_UNITS, {"program": ctx.id}).all()
+    units = core(session, _SCORED_UNITS, {"program": ctx.id}).all()
     coordinator = ctx.program.coordinator_unit_id
     return {unit_id: {"unit": code, "name": name, **dict.fromkeys(COUNTERS, 0), "form_missing": False,
                       "cards": []}
@@ -139,7 +144,7 @@ def _scored_units(session: Session, ctx: ProgramContext) -> dict[int, dict]:
 
 
 _LEADER = func.coalesce(_MEMBERS.c.member_id, _TASK_UNITS.c.unit_id)
-_TASK_ITEMS = (
+_COUNTED_ITEMS = (
     select(_INSTANCES.c.id, _TASKS.c.code, _INSTANCES.c.seq, _INSTANCES.c.due, _INSTANCES.c.status,
            _INSTANCES.c.done_on, _LEADER)
     .join(_TASKS, _TASKS.c.id == _INSTANCES.c.task_id)
@@ -148,20 +153,22 @@ _TASK_ITEMS = (
     .where(_INSTANCES.c.program_id == bindparam("program"), _TASKS.c.active.is_(True),
            _INSTANCES.c.due <= bindparam("today", type_=_INSTANCES.c.due.type),
            _INSTANCES.c.retired_on.is_(None))
-    .order_by(_TASKS.c.source_row, _TASKS.c.code, _INSTANCES.c.seq, _TASK_UNITS.c.position)
+    .execution_options(yield_per=STREAMED_ROWS)
 )
+# Listed cards come in the table's order; counted ones in any.
+_TASK_ITEMS = _COUNTED_ITEMS.order_by(_TASKS.c.source_row, _TASKS.c.code, _INSTANCES.c.seq,
+                                      _TASK_UNITS.c.position)
 
 
 @bulk_read()
 def _task_cards(session: Session, scoring: _Scoring) -> None:
     """Each counted instance once for each unit that leads it (a collective's members for the collective),
     read in one statement with the deadline window applied in SQL."""
-    query = _TASK_ITEMS
+    query = _TASK_ITEMS if scoring.listed else _COUNTED_ITEMS
     if scoring.year is not None:
         query = query.where(_INSTANCES.c.due.between(date(scoring.year, 1, 1), date(scoring.year, 12, 31)))
     carded: set[tuple[int, int]] = set()  # (instance, unit): a unit leading twice over is counted once
-    rows = session.execute(query, {"program": scoring.ctx.id, "today": scoring.today},
-                           execution_options={"yield_per": STREAMED_ROWS}).tuples()
+    rows = core(session, query, {"program": scoring.ctx.id, "today": scoring.today}).tuples()
     for instance_id, code, seq, due, status, done_on, unit_id in rows:
         s = scoring.stats.get(unit_id)
         if s is None or (instance_id, unit_id) in carded:
@@ -186,7 +193,7 @@ _REMEDIATION_ITEMS = (
 
 def _remediation_cards(session: Session, scoring: _Scoring, items: list[Row] | None) -> None:
     if items is None:
-        items = session.execute(_REMEDIATION_ITEMS, {"program": scoring.ctx.id}).all()
+        items = core(session, _REMEDIATION_ITEMS, {"program": scoring.ctx.id}).all()
     for code, unit_id, due, state, closed_on in ((i.code, i.unit_id, i.due, i.state, i.closed_on)
                                                  for i in items):
         if not scoring.counted(due):
@@ -207,10 +214,10 @@ _RETURNED_ON = select(_RETURNS.c.unit_id, _RETURNS.c.returned_on).where(
 
 def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None) -> None:
     ctx = scoring.ctx
-    phase = session.execute(_SELF_CHECK, {"program": ctx.id}).first()
+    phase = core(session, _SELF_CHECK, {"program": ctx.id}).first()
     if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
         return
-    returned = dict(session.execute(_RETURNED_ON, {"program": ctx.id}).all())
+    returned = dict(core(session, _RETURNED_ON, {"program": ctx.id}).all())
     decision = phase_decision(session, ctx.id, "self_check")
     # A form never returned stops counting days once the coordinator closed the phase without it; it is still
     # a form never returned (scoring.per_missing_form).
@@ -246,7 +253,7 @@ def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
     ctx, year = scoring.ctx, scoring.year
     query = _TALLIES if year is None else _tallies(
         _NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
-    for key, unit_id, count in session.execute(query, {"program": ctx.id}):
+    for key, unit_id, count in core(session, query, {"program": ctx.id}):
         if unit_id in scoring.stats:
             scoring.stats[unit_id][key] = count
 

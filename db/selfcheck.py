@@ -403,13 +403,13 @@ def selfcheck_summary(session: Session, ctx: ProgramContext, expected: dict[int,
     too)."""
     flush_pending(session)  # the reads below are Core: they do not flush
     program = {"program": ctx.id}
-    end = session.scalar(_SELF_CHECK_END, program)
+    end = core(session, _SELF_CHECK_END, program).scalar()
     if expected is None:
         expected = units_with_tasks(session, ctx)
-    returned = dict(session.execute(_RETURNED_ON, program).all())
-    codes = dict(session.execute(_UNIT_CODES, program).all())
+    returned = dict(core(session, _RETURNED_ON, program).all())
+    codes = dict(core(session, _UNIT_CODES, program).all())
     by_kind: dict[str, int] = defaultdict(int)
-    for kind, _id in session.execute(_FINDING_KINDS, program):
+    for kind, _id in core(session, _FINDING_KINDS, program):
         by_kind[kind] += 1
     return {
         "units": len(expected),

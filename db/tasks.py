@@ -123,21 +123,22 @@ def lights(ctx: ProgramContext, today: date) -> Callable[..., str]:
     return of
 
 
-# The task list of a program as of a day, kept for the rest of the session's transaction: the bulletin, the
-# status summary, the digests' 报送表 and the artifacts read it once. Any write through the session drops it.
-_TASK_LIST = "duban.task_list"
+# The task list of a program as of a day and its lights' tally, kept for the rest of the session's
+# transaction: the bulletin, the status summary, the digests' 报送表 and the artifacts read each once. Any
+# write through the session drops them.
+_KEPT = "duban.task_list"
 
 
 @event.listens_for(Session, "after_transaction_end")
 @event.listens_for(Session, "after_flush")
 def _forget_task_list(session: Session, *_args) -> None:
-    session.info.pop(_TASK_LIST, None)
+    session.info.pop(_KEPT, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_write(state) -> None:
     if not state.is_select:
-        state.session.info.pop(_TASK_LIST, None)
+        state.session.info.pop(_KEPT, None)
 
 
 def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str | None = None,
@@ -147,14 +148,14 @@ def task_rows(session: Session, ctx: ProgramContext, today: date, unit_code: str
     flush_pending(session)  # before the kept list is looked up: a flush drops it
     if unit_code is not None or code is not None or include_inactive:
         return _task_rows(session, ctx, today, unit_code, include_inactive, code)
-    kept = session.info.setdefault(_TASK_LIST, {})
-    if (ctx.id, today) not in kept:
-        kept[(ctx.id, today)] = _task_rows(session, ctx, today)
-    return list(kept[(ctx.id, today)])
+    kept = session.info.setdefault(_KEPT, {})
+    if ("rows", ctx.id, today) not in kept:
+        kept[("rows", ctx.id, today)] = _task_rows(session, ctx, today)
+    return list(kept[("rows", ctx.id, today)])
 
 
 def _task_list():
-    """Each task with its current instance, in the plan's order (all, retired ones too: _TASK_LIST)."""
+    """Each task with its current instance, in the plan's order (all, retired ones too)."""
     ranked = current_instances(bindparam("program"), core=True)
     return (
         select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.area, _TASKS.c.recurrence,
@@ -213,20 +214,117 @@ _PHASE_ROWS = (select(_PHASES.c.kind, _PHASES.c.name, _PHASES.c.start, _PHASES.c
                .where(_PHASES.c.program_id == bindparam("program")).order_by(_PHASES.c.seq))
 
 
+class Lights(NamedTuple):
+    """The active tasks' lights on a day, tallied (what a status summary and a bulletin's red list show),
+    read without building the task list: at 100,000 tasks the list's rows cost several times the tally."""
+
+    tasks: int
+    lights: Counter  # light → tasks
+    units: dict[str, Counter]  # unit code → its lead tasks by light, and its "lead" and "co" counts
+    red: list[dict]  # each red task: code, title, lead (unit codes in the table's order), due, progress
+
+
+def _current_instance_id(tasks):
+    """The id of a task's current instance (earliest not done, else the last), one index lookup per task:
+    cheaper than ranking every instance of the program (current_instances) when only that one is read."""
+    candidate = _INSTANCES.alias("candidate")
+    done_first = case((candidate.c.status == "done", 1), else_=0)
+    order = case((candidate.c.status == "done", -candidate.c.seq), else_=candidate.c.seq)
+    return (select(candidate.c.id).where(candidate.c.task_id == tasks.c.id, candidate.c.retired_on.is_(None))
+            .order_by(done_first, order).limit(1).correlate(tasks).scalar_subquery())
+
+
+# The lights' inputs of each active task's current instance, and each assignment, in no particular order: the
+# tally does not depend on it (the red list and the units are sorted after).
+_LIGHT_INPUTS = (
+    select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.title, _TASKS.c.recurrence, _INSTANCES.c.due,
+           _INSTANCES.c.window_start, _INSTANCES.c.status, _INSTANCES.c.progress, _INSTANCES.c.last_report_at)
+    .select_from(_TASKS).join(_INSTANCES, _INSTANCES.c.id == _current_instance_id(_TASKS))
+    .where(_TASKS.c.program_id == bindparam("program"), _TASKS.c.active.is_(True))
+    .execution_options(yield_per=STREAMED_ROWS)
+)
+_ROLES_OF_TASKS = (
+    select(_TASK_UNITS.c.task_id, _TASK_UNITS.c.role, _TASK_UNITS.c.position, _UNITS.c.code)
+    .join(_UNITS, _UNITS.c.id == _TASK_UNITS.c.unit_id).where(_UNITS.c.program_id == bindparam("program"))
+    .execution_options(yield_per=STREAMED_ROWS)
+)
+
+
+def program_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
+    """Each active task's light on `today`, counted overall and per unit (as task_rows and status_summary
+    count them), with the red tasks listed: from the task list when the transaction holds it already, else
+    from a read of the lights' inputs alone. Kept for the transaction, like the task list."""
+    flush_pending(session)  # before the kept tally is looked up: a flush drops it
+    kept = session.info.setdefault(_KEPT, {})
+    if ("lights", ctx.id, today) not in kept:
+        rows = kept.get(("rows", ctx.id, today))
+        kept[("lights", ctx.id, today)] = (_tally_of_rows(rows) if rows is not None
+                                           else _read_lights(session, ctx, today))
+    return kept[("lights", ctx.id, today)]
+
+
+def _red(code: str, title: str, due: str | None, progress: int) -> dict:
+    return {"code": code, "title": title, "lead": [], "due": due, "progress": progress}
+
+
+def _tally_of_rows(rows: list[dict]) -> Lights:
+    tasks = ((row["instance_id"], row["light"],
+              _red(row["code"], row["title"], row["due"], row["progress"]) if row["light"] == "red" else None)
+             for row in rows)
+    roles = ((row["instance_id"], role, position, code)
+             for row in rows for role in ("lead", "co") for position, code in enumerate(row[role]))
+    return _tally(tasks, roles)
+
+
+@bulk_read()
+def _read_lights(session: Session, ctx: ProgramContext, today: date) -> Lights:
+    light_of = lights(ctx, today)
+    iso = cache(date.isoformat)
+
+    def tasks():
+        for (task_id, code, title, recurrence, due, window_start, status, progress,
+             last_report_at) in core(session, _LIGHT_INPUTS, {"program": ctx.id}).tuples():
+            last_report = ctx.local_date(last_report_at) if last_report_at else None
+            colour = light_of(due, status, progress, window_start, recurrence == "ongoing", last_report)
+            yield task_id, colour, _red(code, title, iso(due), progress) if colour == "red" else None
+
+    def roles():  # read once the tasks' lights are known: the tally takes its tasks whole first
+        yield from core(session, _ROLES_OF_TASKS, {"program": ctx.id}).tuples()
+
+    return _tally(tasks(), roles())
+
+
+def _tally(tasks, roles) -> Lights:
+    """`tasks`: (task, light, its red row or None) for each task of the list; then `roles`: (task, role,
+    position, unit code) of every assignment, those of tasks not in the list among them."""
+    of_task: dict = {}
+    red: dict = {}
+    for task, colour, row in tasks:
+        of_task[task] = colour
+        if row is not None:
+            red[task] = row
+    units: dict[str, Counter] = defaultdict(Counter)
+    leads: dict = defaultdict(list)  # red task → (position, unit code)
+    for task, role, position, code in roles:
+        colour = of_task.get(task)
+        if colour is None:  # a retired task, or one without a current instance: not in the task list
+            continue
+        units[code][role] += 1
+        if role == "lead":
+            units[code][colour] += 1
+            if colour == "red":
+                leads[task].append((position, code))
+    for task, row in red.items():
+        row["lead"] = [code for _position, code in sorted(leads[task])]
+    return Lights(len(of_task), Counter(of_task.values()), units, list(red.values()))
+
+
 def status_summary(session: Session, ctx: ProgramContext, today: date,
-                   names: dict[str, str] | None = None) -> dict:
-    """`names`: unit code → name, when the caller has read them already."""
-    rows = task_rows(session, ctx, today)  # flushes: the Core reads below see the session's writes
-    units = names if names is not None else dict(session.execute(_UNIT_NAMES, {"program": ctx.id}).all())
-    per_unit: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        for code in row["lead"]:
-            per_unit[code][row["light"]] += 1
-            per_unit[code]["lead"] += 1
-        for code in row["co"]:
-            per_unit[code]["co"] += 1
-    lights = Counter(row["light"] for row in rows)
-    done = lights["done"]
+                   names: dict[str, str] | None = None, tally: Lights | None = None) -> dict:
+    """`names`: unit code → name, and `tally`: program_lights(), when the caller has read them already."""
+    tally = tally if tally is not None else program_lights(session, ctx, today)  # flushes: the Core reads
+    units = names if names is not None else dict(core(session, _UNIT_NAMES, {"program": ctx.id}).all())
+    done = tally.lights["done"]
     return {
         "program": ctx.id,
         "name": ctx.program.name,
@@ -236,17 +334,17 @@ def status_summary(session: Session, ctx: ProgramContext, today: date,
                 "kind": p.kind, "name": p.name, "start": p.start.isoformat(), "end": p.end.isoformat(),
                 "state": p.state, "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                 "closed_on": p.closed_on.isoformat() if p.closed_on else None}
-            for p in session.execute(_PHASE_ROWS, {"program": ctx.id})
+            for p in core(session, _PHASE_ROWS, {"program": ctx.id})
         ],
-        "tasks": len(rows),
-        "done_share": round(done / len(rows), 4) if rows else 0.0,
-        "lights": {name: lights.get(name, 0) for name in LIGHTS},
+        "tasks": tally.tasks,
+        "done_share": round(done / tally.tasks, 4) if tally.tasks else 0.0,
+        "lights": {name: tally.lights.get(name, 0) for name in LIGHTS},
         "units": [
             {
                 "unit": code, "name": units.get(code, code), "lead": counts["lead"], "co": counts["co"],
                 **{name: counts.get(name, 0) for name in LIGHTS}}
             for code, counts in sorted(
-                per_unit.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
+                tally.units.items(), key=lambda kv: (-kv[1]["red"], -kv[1]["yellow"], kv[0])
             )
         ],
     }

@@ -108,11 +108,14 @@ class Wiring:
             yield session
 
     def notifier(self, *, outbox_only: bool = False) -> Notifier:
-        # The notifiers bring httpx and the channels: loaded when a command sends, not when it reads.
-        from notifications import AppriseNotifier, OutboxNotifier
-
+        # A notifier loads when a command sends, not when it reads; only the real one brings httpx and the
+        # channels (a replay sends to the outbox alone).
         if outbox_only or self.settings.notifier == "outbox":
+            from notifications import OutboxNotifier  # see above
+
             return OutboxNotifier(self.settings.outbox_path, self.sessions)
+        from notifications import AppriseNotifier  # see above
+
         # Real channels keep their rate limits in real time; every rule takes as_of.
         return AppriseNotifier(self.sessions, self.settings, clock=lambda: now(UTC))
 

@@ -215,8 +215,8 @@ def publish_artifacts(wired, program: str, at: datetime) -> None:
     with wired.sessions.begin() as session:
         ctx = load_program(session, program)
         today = ctx.local_date(at)
+        rows = task_rows(session, ctx, today)  # first: the summary and the bulletin count the rows it keeps
         summary = status_summary(session, ctx, today)
-        rows = task_rows(session, ctx, today)
         bulletin = render_bulletin(session, ctx, today, fmt="md", listed=LISTED_IN_MESSAGES)
         failed = list_deliveries(session, program, failed_only=True)
         sent_today = [e for e in outbox_entries(session, program)

@@ -7,11 +7,15 @@ from schedule import lazy_surface
 _SURFACE = {
     "acceptance": ("build_package", "index_workbook", "render_report"),
     "delivery": (
-        "DEFAULT_LIMITS", "REDACTOR", "AppriseNotifier", "DingTalkChannel", "EmailChannel", "InvalidChannel",
-        "Limit", "OutboxNotifier", "RateLimiter", "SecretResolver", "SecretUnavailable", "block_name",
-        "channel_kind", "crashpoints", "dingtalk_sign", "feishu_sign", "fit_bytes", "inflight", "ledger",
-        "list_deliveries", "load_prefect_secret", "mask_url", "parse_channel", "pointer_for",
+        "DEFAULT_LIMITS", "REDACTOR", "DingTalkChannel", "EmailChannel", "InvalidChannel", "Limit",
+        "RateLimiter", "SecretResolver", "SecretUnavailable", "block_name", "channel_kind", "crashpoints",
+        "dingtalk_sign", "feishu_sign", "fit_bytes", "inflight", "ledger", "list_deliveries",
+        "load_prefect_secret", "mask_url", "parse_channel", "pointer_for",
     ),
+    # Each notifier from its own module: the outbox (all a replay sends to) loads neither httpx nor the
+    # channels, which the names above would.
+    "delivery.outbox": ("OutboxNotifier",),
+    "delivery.apprise_notifier": ("AppriseNotifier",),
     "dispatch": ("DispatchResult", "dispatch"),
     "message": ("Attachment", "DeliveryResult", "Message", "Notifier", "Recipient"),
     "render": ("FORMATS", "DigestItem", "bulletin_data", "environment", "render_bulletin", "render_digest"),

@@ -9,6 +9,8 @@ pandas or openpyxl (tests/cli/test_cli_imports.py holds it).
 
 from __future__ import annotations
 
+import gc
+import sys
 from typing import NamedTuple
 
 import click
@@ -138,7 +140,20 @@ def root() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        _end_of_process()
+
+
+def _end_of_process() -> None:
+    """The process ends with its command: its databases are closed now (SQLite folds its WAL back as the last
+    connection closes), then the collector is told the heap is final. Otherwise the interpreter's teardown
+    scans the whole heap again only to free what the exit frees anyway: about 0.5 s of CPU after a replay,
+    0.2 s after any command that opened a database."""
+    if "db" in sys.modules and "db.engine" in sys.modules:  # never loaded for this: `--help` loads no db
+        sys.modules["db"].close_engines()
+    gc.freeze()
 
 
 if __name__ == "__main__":

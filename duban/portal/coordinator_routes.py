@@ -196,11 +196,12 @@ async def phase_decision(request: Request, kind: str) -> Response:
 
 def _overview_units(session, ctx, today) -> tuple[list[dict], dict]:
     """Every unit with tasks or 签收 to show, with its counts and overdue tasks; and the lights' totals."""
+    rows = task_rows(session, ctx, today)  # first: the summary counts the rows it keeps
     summary = status_summary(session, ctx, today)
     acks = ack_counts(session, ctx)
     ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.program_id == ctx.id)).all())
     overdue: dict[str, list[str]] = {}
-    for row in task_rows(session, ctx, today):
+    for row in rows:
         if row["light"] == "red":
             for code in row["lead"]:
                 overdue.setdefault(code, []).append(row["code"])

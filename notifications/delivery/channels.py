@@ -34,14 +34,15 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, quote, unquote
-
-import httpx
 
 from notifications.delivery.secrets import ENV_REF, MASK, REDACTOR, is_single_reference, redact
 from notifications.message import Message
 from schedule import text
+
+if TYPE_CHECKING:
+    import httpx
 
 Kind = Literal["email", "dingtalk", "wecombot", "feishu", "json"]
 
@@ -307,6 +308,8 @@ def _robot_outcome(
 
 
 def _post(ctx: SendContext, url: str, params: dict[str, str], payload: dict) -> httpx.Response | Outcome:
+    import httpx  # loaded by the robots' own sends: the outbox (mask_url) needs none of it
+
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     try:
         return ctx.http.post(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from functools import cache
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
@@ -22,16 +23,18 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
+    Lights,
     ProgramContext,
     RemediationItem,
     Unit,
+    core,
     flush_pending,
     interview_list,
     list_extensions,
     pending_decisions,
+    program_lights,
     selfcheck_summary,
     status_summary,
-    task_rows,
     unit_scores,
     units_with_tasks,
 )
@@ -56,12 +59,14 @@ def failed_deliveries(session: Session, ctx: ProgramContext) -> dict[str, int]:
     return failed_delivery_counts(session, ctx.id)
 
 
-def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
+def bulletin_data(session: Session, ctx: ProgramContext, today: date, listed: int | None = None) -> dict:
+    """`listed`: only that many red tasks, the longest overdue first (`red_total` counts them all)."""
     flush_pending(session)
-    units = session.execute(_UNITS_OF, {"program": ctx.id}).all()
+    units = core(session, _UNITS_OF, {"program": ctx.id}).all()
     names = {code: name for _id, code, name in units}
-    summary = status_summary(session, ctx, today, names)
-    red = _red_tasks(session, ctx, today, names)
+    tally = program_lights(session, ctx, today)  # read once: the counts and the red list
+    summary = status_summary(session, ctx, today, names, tally)
+    red = _red_tasks(tally, ctx, today, names, listed)
     failed = failed_deliveries(session, ctx)
     extensions = list_extensions(session, ctx)
     granted = [
@@ -76,9 +81,9 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         expected = units_with_tasks(session, ctx)  # read once: the summary and the scores' form cards
         selfcheck = selfcheck_summary(session, ctx, expected)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
-    items = session.execute(_REMEDIATION_ITEMS, {"program": ctx.id}).all()
+    items = core(session, _REMEDIATION_ITEMS, {"program": ctx.id}).all()
     remediation = _remediation(items, ctx, today, {unit_id: name for unit_id, _code, name in units})
-    scores = unit_scores(session, ctx, None, today, expected, items)
+    scores = unit_scores(session, ctx, None, today, expected, items, cards=False)  # counts only
     # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
     overrun = any(p["state"] == "overrun" for p in summary["phases"])
     return {
@@ -87,7 +92,7 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date) -> dict:
         "lights": summary["lights"],
         "units": [dict(u, name=names.get(u["unit"], u["unit"]), failed=failed.get(u["unit"], 0))
                   for u in summary["units"]],
-        "red": red,
+        "red": red, "red_total": len(tally.red),
         "failed": [{"unit": code, "name": names.get(code, code), "count": count}
                    for code, count in sorted(failed.items(), key=lambda kv: (-kv[1], kv[0])) if count],
         "extensions": granted, "pending_extensions": pending,
@@ -111,22 +116,15 @@ def praise_and_criticism(scores: list[dict]) -> dict:
     return {"praise": praise, "criticism": criticism}
 
 
-def _red_tasks(session: Session, ctx: ProgramContext, today: date, names: dict[str, str]) -> list[dict]:
-    """The red tasks, the longest overdue first."""
+def _red_tasks(tally: Lights, ctx: ProgramContext, today: date, names: dict[str, str],
+               listed: int | None) -> list[dict]:
+    """The red tasks, the longest overdue first; the first `listed` of them only, when given (a digest of a
+    100,000-task program names 50 of tens of thousands)."""
     calendar = ctx.policies.work_calendar()
-    red = []
-    for row in task_rows(session, ctx, today):
-        if row["light"] != "red":
-            continue
-        due = date.fromisoformat(row["due"])
-        red.append(
-            {
-                "code": row["code"], "title": row["title"], "lead": [names.get(c, c) for c in row["lead"]],
-                "due": row["due"], "overdue_workdays": calendar.workdays_between(due, today),
-                "progress": row["progress"]}
-        )
-    red.sort(key=lambda r: (-r["overdue_workdays"], r["code"]))
-    return red
+    overdue = cache(lambda due: calendar.workdays_between(date.fromisoformat(due), today))
+    red = sorted(tally.red, key=lambda r: (-overdue(r["due"]), r["code"]))
+    return [dict(row, lead=[names.get(c, c) for c in row["lead"]], overdue_workdays=overdue(row["due"]))
+            for row in red[:listed]]
 
 
 # The bulletin's own reads, built once on the tables (Core): a digest carries the bulletin each week.
@@ -167,7 +165,7 @@ def render_bulletin(session: Session, ctx: ProgramContext, today: date, fmt: str
     language = _language(ctx, language)
     if fmt not in FORMATS:
         raise ValueError(text(language, "bulletin_sheet.format", fmt=fmt, formats=" | ".join(FORMATS)))
-    data = bulletin_data(session, ctx, today)
+    data = bulletin_data(session, ctx, today, listed if fmt == "md" else None)
     if fmt == "xlsx":
         return bulletin_workbook(data, language)
     template = environment().get_template(f"bulletin.{language}.{fmt}.j2")

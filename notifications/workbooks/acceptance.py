@@ -22,6 +22,7 @@ def index_workbook(data: dict) -> bytes:
     for cell in sheet[2]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="D9E1F2")
     yes, no = say["yes"], say["no"]
+    wrapped = Alignment(wrap_text=True, vertical="top")  # one style object for every cell: built once
     sep, status_names = text(language, "acceptance.separator"), labels(language, "status")
     for t in data["tasks"]:
         sheet.append(cell_row([
@@ -34,7 +35,7 @@ def index_workbook(data: dict) -> bytes:
         if t["files"]:
             sheet.cell(r, 12).hyperlink = t["files"][0]  # opens from the unpacked package
         for cell in sheet[r]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = wrapped
     for column, width in zip(
         "ABCDEFGHIJKLMNOP", [8, 20, 50, 24, 24, 12, 12, 12, 10, 8, 24, 40, 24, 24, 40, 8], strict=True
     ):

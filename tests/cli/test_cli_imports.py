@@ -91,3 +91,11 @@ def test_the_help_line_of_each_command_is_its_own_first_paragraph(name):
     assert command.name == name
     assert "".join(COMMANDS[name].help.split()) == first_paragraph(command)
     assert command.hidden == COMMANDS[name].hidden
+
+
+def test_a_replay_sends_to_the_outbox_without_loading_the_real_notifier_or_httpx(program_home, tmp_path):
+    """A replay (and `duban demo`) sends to the outbox alone: neither the real notifier nor httpx loads."""
+    modules = imported("simulate", str(ROOT / "plans" / "county-ip-2023"), "--from", "2023-05-01", "--to",
+                       "2023-05-05", "--json", env=program_home)
+    assert "notifications.delivery.outbox" in modules
+    assert not modules & {"notifications.delivery.apprise_notifier", "httpx"}

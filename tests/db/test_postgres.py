@@ -28,7 +28,9 @@ from db import (
     import_program,
     load_program,
     pass_claim,
+    program_lights,
     submit_report,
+    task_rows,
     unacknowledged,
     unit_role,
 )
@@ -79,6 +81,16 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         total = session.scalar(select(func.count()).select_from(Notice))
         queued = session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued"))
     assert total == len(sent) and queued == 0
+    # The lights counted apart from the task list (a correlated look-up of each current instance) are the
+    # list's own on PostgreSQL too.
+    with wired.transaction() as session:
+        lean = program_lights(session, load_program(session, "chengdu-2023"), date(2023, 7, 11))
+    with wired.transaction() as session:
+        ctx = load_program(session, "chengdu-2023")
+        task_rows(session, ctx, date(2023, 7, 11))
+        listed = program_lights(session, ctx, date(2023, 7, 11))
+    assert lean.tasks == listed.tasks > 0 and lean.lights == listed.lights and lean.units == listed.units
+    assert sorted(lean.red, key=lambda r: r["code"]) == sorted(listed.red, key=lambda r: r["code"])
 
 
 def test_exactly_once_under_faults_on_postgresql(postgres_url, tmp_path):

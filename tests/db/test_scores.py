@@ -166,8 +166,8 @@ def test_a_negative_cap_and_a_contact_that_is_no_text_are_located_problems(tmp_p
 
 
 def test_the_reads_a_bulletin_hands_over_score_exactly_as_the_scores_own_reads(tmp_path):
-    """The bulletin passes the units with tasks and the remediation items it read: the same scores, cards
-    included (forms late, items late)."""
+    """The bulletin passes the units with tasks and the remediation items it read, and asks for the cards
+    counted, not listed: the same scores, every count included (forms late, items late, cards)."""
     sessions, _ = with_findings(tmp_path)
     with sessions.begin() as session:
         ctx = ctx_of(session)
@@ -180,5 +180,8 @@ def test_the_reads_a_bulletin_hands_over_score_exactly_as_the_scores_own_reads(t
         today = date(2024, 9, 20)
         own = unit_scores(session, ctx, None, today)
         handed = unit_scores(session, ctx, None, today, units_with_tasks(session, ctx), items)
+        counted = unit_scores(session, ctx, None, today, units_with_tasks(session, ctx), items, cards=False)
     assert items and any(s["remediation_late"] for s in own) and any(s["forms_late"] for s in own)
     assert handed == own
+    assert any(s["cards"] for s in own) and any(s["red_cards"] for s in own)
+    assert counted == [{**s, "cards": []} for s in own]

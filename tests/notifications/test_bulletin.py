@@ -89,6 +89,10 @@ def test_a_digest_or_artifact_lists_the_longest_overdue_and_counts_the_rest(tmp_
         message = render_bulletin(session, ctx, AS_OF, listed=2, commands=False)
         english = render_bulletin(session, ctx, AS_OF, listed=1, language="en")
         whole = render_bulletin(session, ctx, AS_OF)
+        head, data = bulletin_data(session, ctx, AS_OF, listed=2), bulletin_data(session, ctx, AS_OF)
+    # Only the rows listed are built; the rest are counted.
+    assert head["red"] == data["red"][:2] and head["red_total"] == data["red_total"] == len(data["red"]) == 3
+    assert {k: v for k, v in head.items() if k != "red"} == {k: v for k, v in data.items() if k != "red"}
     assert "| B2 |" in terminal and "| A1 |" in terminal and "| A2 |" not in terminal
     assert "### 红灯事项（3 项）" in terminal
     more = "另有 1 项红灯事项未列出（按逾期工作日列前 2 项）"
