@@ -39,7 +39,6 @@ from db.models import (
     Phase,
     ProgressReport,
     RemediationItem,
-    SelfCheckReturn,
     Task,
     TaskInstance,
     TaskUnit,
@@ -48,7 +47,7 @@ from db.models import (
 )
 from db.programs import ProgramContext
 from db.reviews import returns_by_unit
-from db.selfcheck import units_with_tasks
+from db.selfcheck import returned_on, units_with_tasks
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
 
@@ -102,18 +101,20 @@ class _Scoring:
 
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date,
                 expected: dict[int, str] | None = None, items: list[Row] | None = None,
-                cards: bool = True) -> list[dict]:
+                cards: bool = True, phases: list[dict] | None = None,
+                returned: dict[int, date] | None = None) -> list[dict]:
     """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not.
     What the caller (the bulletin) has read already in the same transaction is not read again: `expected`,
     units_with_tasks(); `items`, the program's remediation items in their order (code, unit_id, due, state
     and closed_on among their columns). `cards=False`: the cards are counted, not listed (each unit's `cards`
     stays empty), for a caller that shows only the counts (the bulletin: at 100,000 tasks, tens of thousands
-    of cards)."""
+    of cards); `phases`, status_summary()'s phases (the self-check phase's end and state among them);
+    `returned`, returned_on()."""
     flush_pending(session)
     scoring = _Scoring(ctx, year, today, _scored_units(session, ctx), listed=cards)
     _task_cards(session, scoring)
     _remediation_cards(session, scoring, items)
-    _form_cards(session, scoring, expected)
+    _form_cards(session, scoring, expected, phases, returned)
     _escalations_and_reports(session, scoring)
     for unit_id, count in returns_by_unit(session, ctx, year, today).items():
         if unit_id in scoring.stats:
@@ -205,29 +206,40 @@ def _remediation_cards(session: Session, scoring: _Scoring, items: list[Row] | N
         scoring.give(unit_id, code, due, late)
 
 
-_PHASES, _RETURNS = Phase.__table__, SelfCheckReturn.__table__
+_PHASES = Phase.__table__
 _SELF_CHECK = select(_PHASES.c.end, _PHASES.c.state).where(_PHASES.c.program_id == bindparam("program"),
                                                           _PHASES.c.kind == "self_check")
-_RETURNED_ON = select(_RETURNS.c.unit_id, _RETURNS.c.returned_on).where(
-    _RETURNS.c.program_id == bindparam("program")).order_by(_RETURNS.c.id)
 
 
-def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None) -> None:
+def _self_check(session: Session, ctx: ProgramContext, phases: list[dict] | None) -> tuple[date, str] | None:
+    """The self-check phase's end and state: from `phases` (status_summary's) when given, else read."""
+    if phases is None:
+        return core(session, _SELF_CHECK, {"program": ctx.id}).first()
+    return next(((date.fromisoformat(p["end"]), p["state"]) for p in phases if p["kind"] == "self_check"),
+                None)
+
+
+def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None,
+                phases: list[dict] | None, returned: dict[int, date] | None) -> None:
     ctx = scoring.ctx
-    phase = core(session, _SELF_CHECK, {"program": ctx.id}).first()
-    if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
+    phase = _self_check(session, ctx, phases)
+    if phase is None:
         return
-    returned = dict(core(session, _RETURNED_ON, {"program": ctx.id}).all())
+    end, state = phase
+    if not scoring.counted(end) or state == "pending":
+        return
+    if returned is None:
+        returned = returned_on(session, ctx)
     decision = phase_decision(session, ctx.id, "self_check")
     # A form never returned stops counting days once the coordinator closed the phase without it; it is still
     # a form never returned (scoring.per_missing_form).
     waived_on = ctx.local_date(decision.decided_at) if decision is not None and decision.approve else None
     for unit_id in units_with_tasks(session, ctx) if expected is None else expected:
-        late = scoring.late(phase.end, returned.get(unit_id) or waived_on)
+        late = scoring.late(end, returned.get(unit_id) or waived_on)
         if unit_id in scoring.stats:
             scoring.stats[unit_id]["forms_late"] += bool(late)
             scoring.stats[unit_id]["form_missing"] = unit_id not in returned
-        scoring.give(unit_id, "selfcheck_form", phase.end, late)
+        scoring.give(unit_id, "selfcheck_form", end, late)
 
 
 _NOTICES, _REPORTS = Notice.__table__, ProgressReport.__table__
