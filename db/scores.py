@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
 from db.gates import phase_decision
 from db.models import (
+    DoneClaim,
     Notice,
     Phase,
     ProgressReport,
@@ -46,7 +47,6 @@ from db.models import (
     UnitMember,
 )
 from db.programs import ProgramContext
-from db.reviews import returns_by_unit
 from db.selfcheck import returned_on, units_with_tasks
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
@@ -115,10 +115,7 @@ def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: 
     _task_cards(session, scoring)
     _remediation_cards(session, scoring, items)
     _form_cards(session, scoring, expected, phases, returned)
-    _escalations_and_reports(session, scoring)
-    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
-        if unit_id in scoring.stats:
-            scoring.stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
+    _tallied(session, scoring)  # the 督办 notices, the reports and the returns (退回重办) per unit
     results = [_score(s, ctx.policies.scoring) for s in scoring.stats.values()]
     results.sort(key=lambda s: (s["score"], -s["overdue"], s["unit"]))
     return results
@@ -242,30 +239,39 @@ def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | 
         scoring.give(unit_id, "selfcheck_form", end, late)
 
 
-_NOTICES, _REPORTS = Notice.__table__, ProgressReport.__table__
+_NOTICES, _REPORTS, _CLAIMS = Notice.__table__, ProgressReport.__table__, DoneClaim.__table__
 _ESCALATED = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.audience == "leader",
               _NOTICES.c.state != "superseded",
               or_(_NOTICES.c.kind.in_(ESCALATION_KINDS), _NOTICES.c.kind == "selfcheck_missing"))
 
 
-def _tallies(*within):
-    """The 督办 notices (due `within` the year, if given) and the reports per unit, in one statement."""
+def _in_year(column, year: int | None) -> tuple:
+    return () if year is None else (column.between(date(year, 1, 1), date(year, 12, 31)),)
+
+
+def _tallies(year: int | None):
+    """Per unit, in one statement: the 督办 notices (due in the year, if given), the reports, and the done
+    claims returned (退回重办) on or before today (in the year, if given)."""
     escalations = (select(literal_column("'escalations'"), _NOTICES.c.subject_unit_id,
                           func.count(_NOTICES.c.id))
-                   .where(*_ESCALATED, *within).group_by(_NOTICES.c.subject_unit_id))
+                   .where(*_ESCALATED, *_in_year(_NOTICES.c.due, year)).group_by(_NOTICES.c.subject_unit_id))
     reports = (select(literal_column("'reports'"), _REPORTS.c.unit_id, func.count(_REPORTS.c.id))
                .where(_REPORTS.c.program_id == bindparam("program")).group_by(_REPORTS.c.unit_id))
-    return union_all(escalations, reports)
+    returns = (select(literal_column("'returns'"), _CLAIMS.c.unit_id, func.count(_CLAIMS.c.id))
+               .where(_CLAIMS.c.program_id == bindparam("program"), _CLAIMS.c.state == "returned",
+                      _CLAIMS.c.decided_on <= bindparam("today", type_=_CLAIMS.c.decided_on.type),
+                      *_in_year(_CLAIMS.c.decided_on, year))
+               .group_by(_CLAIMS.c.unit_id))
+    return union_all(escalations, reports, returns)
 
 
-_TALLIES = _tallies()
+_TALLIES = _tallies(None)
 
 
-def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
+def _tallied(session: Session, scoring: _Scoring) -> None:
     ctx, year = scoring.ctx, scoring.year
-    query = _TALLIES if year is None else _tallies(
-        _NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
-    for key, unit_id, count in core(session, query, {"program": ctx.id}):
+    query = _TALLIES if year is None else _tallies(year)
+    for key, unit_id, count in core(session, query, {"program": ctx.id, "today": scoring.today}):
         if unit_id in scoring.stats:
             scoring.stats[unit_id][key] = count
 
