@@ -64,8 +64,9 @@ _SURFACE = {
     "signatures": ("installation_key",),
     "selfcheck": (
         "COMPLETION_LABELS", "FINDING_LABELS", "FORM_FORMAT", "SCORE_MAX", "SCORE_MIN", "FormSpec",
-        "ReturnedForm", "ReturnedRow", "form_spec", "form_specs", "issued_codes", "missing_units",
-        "parse_completion", "record_returns", "selfcheck_summary", "split_evidence", "units_with_tasks",
+        "ReturnedForm", "ReturnedRow", "SelfCheckKnown", "form_spec", "form_specs", "issued_codes",
+        "missing_units", "parse_completion", "record_returns", "returned_on", "selfcheck_summary",
+        "split_evidence", "units_with_tasks",
         "validate_returns",
     ),
     "tasks": (
@@ -224,6 +225,7 @@ __all__ = [
     "record_report",
     "record_returns",
     "reject_extension",
+    "returned_on",
     "RemediationItem",
     "report_item",
     "request_extension",
@@ -233,6 +235,7 @@ __all__ = [
     "SCORE_MIN",
     "scores_report",
     "selfcheck_summary",
+    "SelfCheckKnown",
     "SelfCheckReturn",
     "SelfCheckRow",
     "session_factory",

@@ -17,7 +17,7 @@ decisions. Notices to the unit: `claim_returned` (with the reason) and `claim_pa
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
@@ -258,21 +258,6 @@ def claims(session: Session, ctx: ProgramContext, state: str | None = None, unit
         for (claim_id, claimed_on, claim_state, reason, decided_by, decided_on, instance_id, code, title,
              spec, unit, name, note, evidence, due) in rows
     ]
-
-
-# Built once: the bulletin scores the units each week.
-_RETURNED_CLAIMS = select(DoneClaim.unit_id, DoneClaim.decided_on).where(
-    DoneClaim.program_id == bindparam("program"), DoneClaim.state == "returned",
-    DoneClaim.decided_on <= bindparam("today", type_=DoneClaim.__table__.c.decided_on.type))
-
-
-def returns_by_unit(session: Session, ctx: ProgramContext, year: int | None, today: date) -> dict[int, int]:
-    """unit id → claims returned (退回重办) on or before today (in `year`, if given): for the scores."""
-    counts: dict[int, int] = {}
-    for unit_id, decided_on in session.execute(_RETURNED_CLAIMS, {"program": ctx.id, "today": today}):
-        if year is None or decided_on.year == year:
-            counts[unit_id] = counts.get(unit_id, 0) + 1
-    return counts
 
 
 def pending_count(session: Session, ctx: ProgramContext) -> int:

@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session
 from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
 from db.gates import phase_decision
 from db.models import (
+    DoneClaim,
     Notice,
     Phase,
     ProgressReport,
     RemediationItem,
-    SelfCheckReturn,
     Task,
     TaskInstance,
     TaskUnit,
@@ -47,8 +47,7 @@ from db.models import (
     UnitMember,
 )
 from db.programs import ProgramContext
-from db.reviews import returns_by_unit
-from db.selfcheck import units_with_tasks
+from db.selfcheck import returned_on, units_with_tasks
 
 ESCALATION_KINDS = ("escalation", "remediation_escalation")
 
@@ -102,22 +101,21 @@ class _Scoring:
 
 def unit_scores(session: Session, ctx: ProgramContext, year: int | None, today: date,
                 expected: dict[int, str] | None = None, items: list[Row] | None = None,
-                cards: bool = True) -> list[dict]:
+                cards: bool = True, phases: list[dict] | None = None,
+                returned: dict[int, date] | None = None) -> list[dict]:
     """Every unit that answers for tasks, scored; the coordinator (who runs the assessment) is not.
     What the caller (the bulletin) has read already in the same transaction is not read again: `expected`,
     units_with_tasks(); `items`, the program's remediation items in their order (code, unit_id, due, state
     and closed_on among their columns). `cards=False`: the cards are counted, not listed (each unit's `cards`
     stays empty), for a caller that shows only the counts (the bulletin: at 100,000 tasks, tens of thousands
-    of cards)."""
+    of cards); `phases`, status_summary()'s phases (the self-check phase's end and state among them);
+    `returned`, returned_on()."""
     flush_pending(session)
     scoring = _Scoring(ctx, year, today, _scored_units(session, ctx), listed=cards)
     _task_cards(session, scoring)
     _remediation_cards(session, scoring, items)
-    _form_cards(session, scoring, expected)
-    _escalations_and_reports(session, scoring)
-    for unit_id, count in returns_by_unit(session, ctx, year, today).items():
-        if unit_id in scoring.stats:
-            scoring.stats[unit_id]["returns"] = count  # 退回重办: done claims the coordinator sent back
+    _form_cards(session, scoring, expected, phases, returned)
+    _tallied(session, scoring)  # the 督办 notices, the reports and the returns (退回重办) per unit
     results = [_score(s, ctx.policies.scoring) for s in scoring.stats.values()]
     results.sort(key=lambda s: (s["score"], -s["overdue"], s["unit"]))
     return results
@@ -205,55 +203,75 @@ def _remediation_cards(session: Session, scoring: _Scoring, items: list[Row] | N
         scoring.give(unit_id, code, due, late)
 
 
-_PHASES, _RETURNS = Phase.__table__, SelfCheckReturn.__table__
+_PHASES = Phase.__table__
 _SELF_CHECK = select(_PHASES.c.end, _PHASES.c.state).where(_PHASES.c.program_id == bindparam("program"),
                                                           _PHASES.c.kind == "self_check")
-_RETURNED_ON = select(_RETURNS.c.unit_id, _RETURNS.c.returned_on).where(
-    _RETURNS.c.program_id == bindparam("program")).order_by(_RETURNS.c.id)
 
 
-def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None) -> None:
+def _self_check(session: Session, ctx: ProgramContext, phases: list[dict] | None) -> tuple[date, str] | None:
+    """The self-check phase's end and state: from `phases` (status_summary's) when given, else read."""
+    if phases is None:
+        return core(session, _SELF_CHECK, {"program": ctx.id}).first()
+    return next(((date.fromisoformat(p["end"]), p["state"]) for p in phases if p["kind"] == "self_check"),
+                None)
+
+
+def _form_cards(session: Session, scoring: _Scoring, expected: dict[int, str] | None,
+                phases: list[dict] | None, returned: dict[int, date] | None) -> None:
     ctx = scoring.ctx
-    phase = core(session, _SELF_CHECK, {"program": ctx.id}).first()
-    if phase is None or not scoring.counted(phase.end) or phase.state == "pending":
+    phase = _self_check(session, ctx, phases)
+    if phase is None:
         return
-    returned = dict(core(session, _RETURNED_ON, {"program": ctx.id}).all())
+    end, state = phase
+    if not scoring.counted(end) or state == "pending":
+        return
+    if returned is None:
+        returned = returned_on(session, ctx)
     decision = phase_decision(session, ctx.id, "self_check")
     # A form never returned stops counting days once the coordinator closed the phase without it; it is still
     # a form never returned (scoring.per_missing_form).
     waived_on = ctx.local_date(decision.decided_at) if decision is not None and decision.approve else None
     for unit_id in units_with_tasks(session, ctx) if expected is None else expected:
-        late = scoring.late(phase.end, returned.get(unit_id) or waived_on)
+        late = scoring.late(end, returned.get(unit_id) or waived_on)
         if unit_id in scoring.stats:
             scoring.stats[unit_id]["forms_late"] += bool(late)
             scoring.stats[unit_id]["form_missing"] = unit_id not in returned
-        scoring.give(unit_id, "selfcheck_form", phase.end, late)
+        scoring.give(unit_id, "selfcheck_form", end, late)
 
 
-_NOTICES, _REPORTS = Notice.__table__, ProgressReport.__table__
+_NOTICES, _REPORTS, _CLAIMS = Notice.__table__, ProgressReport.__table__, DoneClaim.__table__
 _ESCALATED = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.audience == "leader",
               _NOTICES.c.state != "superseded",
               or_(_NOTICES.c.kind.in_(ESCALATION_KINDS), _NOTICES.c.kind == "selfcheck_missing"))
 
 
-def _tallies(*within):
-    """The 督办 notices (due `within` the year, if given) and the reports per unit, in one statement."""
+def _in_year(column, year: int | None) -> tuple:
+    return () if year is None else (column.between(date(year, 1, 1), date(year, 12, 31)),)
+
+
+def _tallies(year: int | None):
+    """Per unit, in one statement: the 督办 notices (due in the year, if given), the reports, and the done
+    claims returned (退回重办) on or before today (in the year, if given)."""
     escalations = (select(literal_column("'escalations'"), _NOTICES.c.subject_unit_id,
                           func.count(_NOTICES.c.id))
-                   .where(*_ESCALATED, *within).group_by(_NOTICES.c.subject_unit_id))
+                   .where(*_ESCALATED, *_in_year(_NOTICES.c.due, year)).group_by(_NOTICES.c.subject_unit_id))
     reports = (select(literal_column("'reports'"), _REPORTS.c.unit_id, func.count(_REPORTS.c.id))
                .where(_REPORTS.c.program_id == bindparam("program")).group_by(_REPORTS.c.unit_id))
-    return union_all(escalations, reports)
+    returns = (select(literal_column("'returns'"), _CLAIMS.c.unit_id, func.count(_CLAIMS.c.id))
+               .where(_CLAIMS.c.program_id == bindparam("program"), _CLAIMS.c.state == "returned",
+                      _CLAIMS.c.decided_on <= bindparam("today", type_=_CLAIMS.c.decided_on.type),
+                      *_in_year(_CLAIMS.c.decided_on, year))
+               .group_by(_CLAIMS.c.unit_id))
+    return union_all(escalations, reports, returns)
 
 
-_TALLIES = _tallies()
+_TALLIES = _tallies(None)
 
 
-def _escalations_and_reports(session: Session, scoring: _Scoring) -> None:
+def _tallied(session: Session, scoring: _Scoring) -> None:
     ctx, year = scoring.ctx, scoring.year
-    query = _TALLIES if year is None else _tallies(
-        _NOTICES.c.due.between(date(year, 1, 1), date(year, 12, 31)))
-    for key, unit_id, count in core(session, query, {"program": ctx.id}):
+    query = _TALLIES if year is None else _tallies(year)
+    for key, unit_id, count in core(session, query, {"program": ctx.id, "today": scoring.today}):
         if unit_id in scoring.stats:
             scoring.stats[unit_id][key] = count
 

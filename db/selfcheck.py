@@ -18,6 +18,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
@@ -388,6 +389,14 @@ def missing_units(session: Session, ctx: ProgramContext) -> dict[int, str]:
 # The summary's reads, built once on the tables (Core): the bulletin carries the summary each week while the
 # self-check runs and after.
 _PHASE_ROWS, _RETURN_ROWS, _FINDING_ROWS = Phase.__table__, SelfCheckReturn.__table__, Finding.__table__
+class SelfCheckKnown(NamedTuple):
+    """What a caller of selfcheck_summary holds already: the phase's end, returned_on(), unit id → code."""
+
+    end: date | None
+    returned: dict[int, date]
+    codes: dict[int, str]
+
+
 _SELF_CHECK_END = select(_PHASE_ROWS.c.end).where(_PHASE_ROWS.c.program_id == bindparam("program"),
                                                  _PHASE_ROWS.c.kind == "self_check")
 _RETURNED_ON = select(_RETURN_ROWS.c.unit_id, _RETURN_ROWS.c.returned_on).where(
@@ -398,16 +407,22 @@ _FINDING_KINDS = select(_FINDING_ROWS.c.kind, _FINDING_ROWS.c.id).where(
     _FINDING_ROWS.c.program_id == bindparam("program"))
 
 
-def selfcheck_summary(session: Session, ctx: ProgramContext, expected: dict[int, str] | None = None) -> dict:
-    """`expected`: units_with_tasks(), when the caller has read it already (the bulletin scores the forms
-    too)."""
+def returned_on(session: Session, ctx: ProgramContext) -> dict[int, date]:
+    """unit id → the day its self-check form came back (one form per unit)."""
+    return dict(core(session, _RETURNED_ON, {"program": ctx.id}).all())
+
+
+def selfcheck_summary(session: Session, ctx: ProgramContext, expected: dict[int, str] | None = None,
+                      known: SelfCheckKnown | None = None) -> dict:
+    """`expected`: units_with_tasks(), and `known`, when the caller has read them already (the bulletin
+    scores the forms too)."""
     flush_pending(session)  # the reads below are Core: they do not flush
     program = {"program": ctx.id}
-    end = core(session, _SELF_CHECK_END, program).scalar()
+    end = core(session, _SELF_CHECK_END, program).scalar() if known is None else known.end
     if expected is None:
         expected = units_with_tasks(session, ctx)
-    returned = dict(core(session, _RETURNED_ON, program).all())
-    codes = dict(core(session, _UNIT_CODES, program).all())
+    returned = returned_on(session, ctx) if known is None else known.returned
+    codes = dict(core(session, _UNIT_CODES, program).all()) if known is None else known.codes
     by_kind: dict[str, int] = defaultdict(int)
     for kind, _id in core(session, _FINDING_KINDS, program):
         by_kind[kind] += 1

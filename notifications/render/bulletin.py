@@ -26,6 +26,7 @@ from db import (
     Lights,
     ProgramContext,
     RemediationItem,
+    SelfCheckKnown,
     Unit,
     core,
     flush_pending,
@@ -33,6 +34,7 @@ from db import (
     list_extensions,
     pending_decisions,
     program_lights,
+    returned_on,
     selfcheck_summary,
     status_summary,
     unit_scores,
@@ -76,14 +78,18 @@ def bulletin_data(session: Session, ctx: ProgramContext, today: date, listed: in
         dict(e, unit_name=names.get(e["unit"], e["unit"])) for e in extensions if e["state"] == "pending"
     ]
     phases = {p["kind"]: p for p in summary["phases"]}
-    selfcheck = expected = None
+    selfcheck = expected = returned = None
     if phases.get("self_check", {}).get("state", "pending") != "pending":
-        expected = units_with_tasks(session, ctx)  # read once: the summary and the scores' form cards
-        selfcheck = selfcheck_summary(session, ctx, expected)
+        # read once: the summary and the scores' form cards
+        expected, returned = units_with_tasks(session, ctx), returned_on(session, ctx)
+        known = SelfCheckKnown(date.fromisoformat(phases["self_check"]["end"]), returned,
+                               {unit_id: code for unit_id, code, _name in units})
+        selfcheck = selfcheck_summary(session, ctx, expected, known)
         selfcheck["missing_names"] = [names.get(c, c) for c in selfcheck["missing"]]
     items = core(session, _REMEDIATION_ITEMS, {"program": ctx.id}).all()
     remediation = _remediation(items, ctx, today, {unit_id: name for unit_id, _code, name in units})
-    scores = unit_scores(session, ctx, None, today, expected, items, cards=False)  # counts only
+    scores = unit_scores(session, ctx, None, today, expected, items, cards=False,  # counts only
+                         phases=summary["phases"], returned=returned)
     # Only an overrun phase can wait for a decision: most weeks none is, and nothing is read for it.
     overrun = any(p["state"] == "overrun" for p in summary["phases"])
     return {
