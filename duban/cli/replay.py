@@ -3,7 +3,6 @@ end to end, with the acceptance package and the scores)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,33 +24,8 @@ from duban.cli.support import (
     say,
     speak,
 )
-
-
-def _openpyxl_without_numpy() -> None:
-    """openpyxl imports numpy (~0.2 s of CPU, a sixth of a demo's imports) only to accept numpy scalars as
-    cell values; a replay writes Python values alone, so it loads openpyxl with numpy hidden. Only the import
-    is affected: numpy stays importable (pandas, reading a CSV plan, loads it as ever)."""
-    if "openpyxl" in sys.modules or "numpy" in sys.modules:
-        return
-    sys.modules["numpy"] = None  # type: ignore[assignment]  # the import system's "not available"
-    try:
-        import openpyxl  # noqa: F401
-    finally:
-        del sys.modules["numpy"]
-
-
-_openpyxl_without_numpy()  # before the replay's modules below, the first to load openpyxl
-
-from duban.simulation import (  # noqa: E402
-    EXAMPLE_PLANS,
-    Replay,
-    ReplayError,
-    fresh_home,
-    readable_plan,
-    replay,
-    unit_table,
-)
-from notifications import build_package  # noqa: E402
+from duban.simulation import EXAMPLE_PLANS, Replay, ReplayError, fresh_home, readable_plan, replay, unit_table
+from notifications import build_package
 
 
 @handles_errors
