@@ -11,7 +11,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, case, event, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, case, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
@@ -384,6 +384,9 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
                         evidence, at, actor, effect)
 
 
+_REPORT_INSERT = insert(ProgressReport.__table__).returning(ProgressReport.__table__.c.id)
+
+
 def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
                  status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
                  actor: str, effect: str = "apply") -> dict:
@@ -399,17 +402,20 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
         instance.done_on = ctx.local_date(at) if status == "done" else None
     elif effect == "claim":
         instance.status, instance.progress, instance.last_report_at = "in_progress", 100, at
-    report = ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
-                            status=status, progress=progress, note=note, evidence=evidence, reported_at=at)
-    session.add(report)
-    session.flush()
+    # A Core insert that answers the new id (RETURNING), on the session's connection: the report is never
+    # read back as an object, and reports are not what the check's marks count (db.models.marks); the
+    # instance's change is flushed with the session's next read.
+    report_id = session.connection().execute(_REPORT_INSERT, {
+        "program_id": ctx.id, "task_id": task.id, "instance_id": instance.id, "unit_id": unit.id,
+        "status": status, "progress": progress, "note": note, "evidence": evidence, "reported_at": at,
+    }).scalar_one()
     follow_shares(session, task)
     due = instance.due.isoformat() if instance.due else None
     kind = "task.claimed" if effect == "claim" else "task.reported"
     record_event(session, ctx.id, at, kind, f"task:{task.code}", actor,
                  {"unit": unit.code, "status": status, "progress": progress, "effect": effect, "due": due})
     return {"program": ctx.id, "code": task.code, "unit": unit.code, "status": status, "progress": progress,
-            "due": due, "evidence": evidence, "reported_at": at.isoformat(), "report_id": report.id,
+            "due": due, "evidence": evidence, "reported_at": at.isoformat(), "report_id": report_id,
             "instance_id": instance.id}
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -65,15 +65,15 @@ def _profile(program_id: str, unit_code: str) -> int:
 _T, _I, _R = Task.__table__.c, TaskInstance.__table__.c, ProgressReport.__table__.c
 _P, _RI, _U, _F = Phase.__table__.c, RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c
 _PHASES = select(_P.kind, _P.state, _P.start, _P.end).where(_P.program_id == bindparam("program_id"))
-# Done tasks none of whose reports carries evidence yet (a replay's database is always SQLite: home.replay).
-_UNEVIDENCED = (
+# Done tasks, through the instances' (program, status) index; which of them a report gave evidence is known
+# from the reports read as they grow (SimulatedUnits.reported_files), not asked of every report every day.
+_DONE = (
     select(_T.id, _T.code, _T.title, _T.evidence_spec)
-    .where(_T.program_id == bindparam("program_id"), _T.active.is_(True),
-           select(_I.id).where(_I.task_id == _T.id, _I.status == "done").exists(),
-           ~select(_R.id).where(_R.task_id == _T.id, func.json_array_length(_R.evidence) > 0).exists())
+    .where(_T.id.in_(select(_I.task_id).where(_I.program_id == bindparam("program_id"), _I.status == "done")),
+           _T.active.is_(True))
     .order_by(_T.id))
 _REPORTS_SINCE = (
-    select(_R.id, _T.code, _R.evidence)
+    select(_R.id, _R.task_id, _T.code, _R.evidence)
     .select_from(ProgressReport.__table__.join(Task.__table__, _T.id == _R.task_id))
     .where(_R.program_id == bindparam("program_id"), _R.id > bindparam("after")).order_by(_R.id))
 _OPEN_ITEMS = (
@@ -118,6 +118,7 @@ class SimulatedUnits:
         self.home = settings_home
         self._leads: dict[int, str] | None = None
         self._files: dict[str, list[str]] = {}  # task code → the names of the files its reports carry
+        self._evidenced: set[int] = set()  # the tasks a report carrying files was made for
         self._last_report = 0
         self._phases: tuple[dict[str, Row], date | None] | None = None  # kept while no check moved one
         self._told = False  # the replay passes its checks on: the phases may be kept between them
@@ -164,16 +165,19 @@ class SimulatedUnits:
 
     def reported_files(self, session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
         """task code → the names of the files its reports carry, the reports made since the last call read."""
-        for report_id, code, files in core(session, _REPORTS_SINCE,
-                                           {"program_id": ctx.id, "after": self._last_report}):
+        for report_id, task_id, code, files in core(session, _REPORTS_SINCE,
+                                                    {"program_id": ctx.id, "after": self._last_report}):
             self._last_report = max(self._last_report, report_id)
             if files:
                 self._files.setdefault(code, []).extend(Path(f).name for f in files)
+                self._evidenced.add(task_id)
         return self._files
 
     def _evidence(self, day: _Day, acceptance) -> None:
+        """Done tasks none of whose reports carries evidence yet get some, now and then."""
         session, ctx, rng = day.session, day.ctx, day.rng
-        done = core(session, _UNEVIDENCED, {"program_id": ctx.id}).all()
+        self.reported_files(session, ctx)
+        done = [row for row in core(session, _DONE, {"program_id": ctx.id}) if row[0] not in self._evidenced]
         if not done:
             return
         leads = self.leads(session, ctx)

@@ -76,6 +76,8 @@ WIDTHS = [8, 18, 48, 10, 14, 22, 16, 12, 12, 32, 32]
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_FONT = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 UNLOCKED = Protection(locked=False)
 
 
@@ -135,15 +137,19 @@ def _form_workbook(spec: FormSpec, answers: dict[str, Answer]) -> Workbook:
 def _write_rows(sheet, spec: FormSpec, said: dict, answers: dict[str, Answer]) -> None:
     """The header, a row per task (A–G locked, H–K open, with the unit's answers if any) and the checks on
     完成情况 and 自评分."""
+    # The header cells share one style, and a task cell has one of two (locked or open): each is looked up
+    # once, then copied, not looked up again for every cell.
+    header_style: StyleArray | None = None
     for column, (header, width) in zip(
         COLUMNS, zip(headers(spec.language), WIDTHS, strict=True), strict=True
     ):
-        cell = sheet[f"{column}{HEADER_ROW}"]
-        cell.value, cell.font, cell.fill = header, Font(bold=True), HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell = sheet.cell(HEADER_ROW, COLUMNS.index(column) + 1, header)
+        if header_style is None:
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+            header_style = cell._style
+        else:
+            cell._style = copy(header_style)
         sheet.column_dimensions[column].width = width
-    # A task cell has one of two styles (locked or open): each is looked up once, then copied, not looked up
-    # again for every cell of every row.
     styles: dict[bool, StyleArray] = {}
     blank = (None,) * len(INPUT_COLUMNS)
     for r, row in enumerate(spec.rows, FIRST_ROW):
