@@ -7,7 +7,7 @@ checks that reach for the same number collide on the unique (program, year, seq)
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -22,8 +22,6 @@ _INSERT_NEXT = (
     "CAST(:message_id AS VARCHAR) FROM digest_numbers WHERE program_id = :program_id AND year = :year "
     "ON CONFLICT DO NOTHING")
 _NEXT = text(f"{_INSERT_NEXT} RETURNING seq")
-# The same for many messages at once (an executemany: each row sees the rows inserted before it), read back.
-_NEXT_EACH = text(_INSERT_NEXT)
 _KEPT = text("SELECT message_id, seq FROM digest_numbers WHERE message_id IN :ids").bindparams(
     bindparam("ids", expanding=True))
 _TAKEN = text("SELECT seq FROM digest_numbers WHERE message_id = :message_id")
@@ -42,12 +40,37 @@ def digest_number(session: Session, program_id: str, year: int, message_id: str)
     raise RuntimeError(f"digest number: {ATTEMPTS} attempts collided with overlapping checks")
 
 
+def _next_each(count: int):
+    """The next numbers of the program's year for `count` messages in their order (a VALUES list of
+    (position, message id)), but for a message numbered already (resumed: it keeps its number, read after), in
+    one statement returning (message id, number). The same text on SQLite and PostgreSQL (a VALUES list's
+    columns are column1, column2 on both), compiled once per count."""
+    rows = ", ".join(f"({i}, CAST(:m{i} AS VARCHAR))" for i in range(count))
+    return text(
+        "INSERT INTO digest_numbers (program_id, year, seq, message_id) "
+        "SELECT CAST(:program_id AS VARCHAR), CAST(:year AS INTEGER), "
+        "top.seq + ROW_NUMBER() OVER (ORDER BY m.column1), m.column2 "
+        f"FROM (VALUES {rows}) AS m, (SELECT COALESCE(MAX(seq), 0) AS seq FROM digest_numbers "
+        "WHERE program_id = :program_id AND year = :year) AS top "
+        "WHERE NOT EXISTS (SELECT 1 FROM digest_numbers AS kept WHERE kept.message_id = m.column2) "
+        "ON CONFLICT DO NOTHING RETURNING message_id, seq")
+
+
+_NEXT_EACH: dict[int, TextClause] = {}  # count → its statement, built once
+
+
 def digest_numbers(session: Session, program_id: str, year: int, message_ids: list[str]) -> dict[str, int]:
-    """The numbers of a dispatch's messages, in their order, in two statements (numbered, read back); a
-    message whose number an overlapping check took first tries again alone."""
-    core(session, _NEXT_EACH, [{"program_id": program_id, "year": year, "message_id": message_id}
-                               for message_id in message_ids])
-    numbers = dict(core(session, _KEPT, {"ids": message_ids}).all())
+    """The numbers of a dispatch's messages, in their order, in one statement (numbered, returned); a resumed
+    message's kept number is read, and a message whose number an overlapping check took first tries again
+    alone."""
+    if not message_ids:
+        return {}
+    if len(message_ids) not in _NEXT_EACH:
+        _NEXT_EACH[len(message_ids)] = _next_each(len(message_ids))
+    numbers = dict(core(session, _NEXT_EACH[len(message_ids)], {"program_id": program_id, "year": year,
+                                             **{f"m{i}": m for i, m in enumerate(message_ids)}}).all())
+    if len(numbers) < len(message_ids):
+        numbers.update(core(session, _KEPT, {"ids": [m for m in message_ids if m not in numbers]}).all())
     for message_id in message_ids:
         if message_id not in numbers:
             numbers[message_id] = digest_number(session, program_id, year, message_id)

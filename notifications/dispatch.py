@@ -61,7 +61,8 @@ CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robo
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
 _NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
                                          NoticeChannel.__table__)
-# Every notice of every message of a dispatch taken in one executemany, read back by the messages' ids.
+# Every notice of every message of a dispatch taken in one executemany; read back by the messages' ids only
+# when some were not taken (an overlapping run took them first): else each message holds what it asked for.
 _TAKE = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.state == "queued")
          .values(state="sending", message_id=bindparam("message")))
 _TAKEN = (select(_NOTICES.c.message_id, _NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id,
@@ -78,9 +79,11 @@ _LINES = (select(_NOTICES.c.id, _NOTICES.c.data, RECEIVED_BEFORE.label("received
 _LISTED = _LINES.where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)))
 # Core rows, not ORM ones: a dispatch after downtime reads every queued notice of the program.
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
-# Each queued notice with the routes already on record for it (none: a row of NULLs), in one statement.
-_QUEUED = (select(_NOTICES.c.id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route, _ROUTES.c.state,
-                  _ROUTES.c.message_id)
+# Each queued notice (the columns a digest needs: _Queued) with the routes already on record for it (none: a
+# row of NULLs), in one statement.
+_QUEUED = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
+                  _NOTICES.c.subject_unit_id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route,
+                  _ROUTES.c.state, _ROUTES.c.message_id)
            .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
            .where(*_QUEUED_WHERE).order_by(_NOTICES.c.id))
 _UNITS = Unit.__table__
@@ -327,6 +330,7 @@ class _Owed:
 
     program: _Program | None
     groups: list[tuple[tuple, list[int]]]
+    notices: dict[int, _Queued] = field(default_factory=dict)  # each owed notice's columns, as read
 
     def batch(self) -> int:
         """How many of the groups the next batch takes: at least one, up to BATCH_NOTICES notices."""
@@ -370,14 +374,14 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             found = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
             if found is None:
                 return _Owed(None, []), []
-            owed = _Owed(found[0], list(found[1].items()))
+            owed = _Owed(found[0], list(found[1].items()), found[2])
         program, size = owed.program, owed.batch()
         ctx = program.ctx
         pending = []
         for group, notice_ids in owed.groups[:size]:
             crash_point("before_claim")
             pending.append(_Claimed(group, notice_ids, group[3] or new_message_id(ctx.id, at), []))
-        claimed = _take(session, pending, ctx.id, owner, at)
+        claimed = _take(session, pending, owed.notices, ctx.id, owner, at)
         if not claimed:
             owed.groups = owed.groups[size:]
             return owed, []
@@ -400,17 +404,19 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
 
 def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: datetime, today: date,
                  tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
-                 ) -> tuple[_Program, dict[tuple, list[int]]] | None:
+                 ) -> tuple[_Program, dict[tuple, list[int]], dict[int, _Queued]] | None:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
     here. `tidy` runs first (recovery, superseding): False when nothing is queued."""
     if tidy is not None and not tidy(session):
         return None
     queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
+    notices: dict[int, _Queued] = {}
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-    for notice_id, unit_id, audience, route, state, message_id in core(
+    for notice_id, kind, instance_id, task_code, subject, unit_id, audience, route, state, message_id in core(
             session, _QUEUED, {"program": program_id}):
         queued[notice_id] = (unit_id, audience)
+        notices[notice_id] = _Queued(notice_id, kind, instance_id, task_code, subject)
         if route is not None:
             taken[notice_id][route] = (state, message_id)
     if not queued:
@@ -446,21 +452,25 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
             fresh[(unit_id, audience)] = group
     if settled:
         inflight.settle_notices(session, settled, at)
-    return program, groups
+    return program, groups, notices
 
 
-def _take(session: Session, pending: list[_Claimed], program_id: str, owner: str,
+def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], program_id: str, owner: str,
           at: datetime) -> list[_Claimed]:
     """queued → sending under each message's id (a compare-and-set per notice, one executemany for all),
-    read back, and each message's owed routes claimed (one executemany), committed by the caller before any
-    message leaves: an overlapping check's update finds these rows taken. The messages that took notices,
-    with them; a message that another run beat to one of its routes is given back whole (regrouped next
-    time)."""
-    core(session, _TAKE, [{"notice": notice_id, "message": message.message_id}
-                          for message in pending for notice_id in message.notice_ids])
+    read back when some were not taken (`notices`: their columns as read, when all were), and each
+    message's owed routes claimed (one executemany), committed by the caller before any message leaves: an
+    overlapping check's update finds these rows taken. The messages that took notices, with them; a message
+    that another run beat to one of its routes is given back whole (regrouped next time)."""
+    asked = [{"notice": notice_id, "message": message.message_id}
+             for message in pending for notice_id in message.notice_ids]
     taken: dict[str, list[_Queued]] = defaultdict(list)
-    for message_id, *notice in core(session, _TAKEN, {"messages": [m.message_id for m in pending]}):
-        taken[message_id].append(_Queued(*notice))
+    if core(session, _TAKE, asked).rowcount == len(asked):  # each compare-and-set took its row
+        for message in pending:
+            taken[message.message_id] = [notices[notice_id] for notice_id in message.notice_ids]
+    else:
+        for message_id, *notice in core(session, _TAKEN, {"messages": [m.message_id for m in pending]}):
+            taken[message_id].append(_Queued(*notice))
     claimed = [m._replace(taken=sorted(taken[m.message_id])) for m in pending if taken[m.message_id]]
     owed = {m.message_id: len(m.taken) * len(m.group[2]) for m in claimed}
     took = inflight.claim_routes_of(session, program_id, [(m.message_id, m.group[2]) for m in claimed], owner,
@@ -493,10 +503,11 @@ def _settled(sessions: sessionmaker[Session], message: Message, outcome: Deliver
                        for channel, state in outcome.channels if state == "unknown"]
 
 
-def _stale_update():
+def _stale():
     """A queued notice that a newer notice of the same rule replaces (a later 催办 slot, a nearer reminder, a
-    newer bulletin; a before-due reminder once the task is chased as overdue). Built once, on the table (Core:
-    an ORM-enabled UPDATE costs twenty times the statement itself on every call)."""
+    newer bulletin; a before-due reminder once the task is chased as overdue): the condition on `notices`.
+    Built once, on the table (Core: an ORM-enabled UPDATE costs twenty times the statement itself on every
+    call)."""
     notices, newer = _NOTICES, _NOTICES.alias("newer")
     later = and_(newer.c.program_id == notices.c.program_id, newer.c.unit_id == notices.c.unit_id,
                  newer.c.audience == notices.c.audience, newer.c.state != "superseded",
@@ -507,7 +518,7 @@ def _stale_update():
         func.coalesce(newer.c.subject_unit_id, -1) == func.coalesce(notices.c.subject_unit_id, -1),
     )
     # Each branch looks a newer notice up by (instance, kind), an index: never a scan per queued notice.
-    stale = or_(
+    return or_(
         and_(one_of(notices.c.kind, SUPERSEDABLE), notices.c.instance_id.is_not(None),
              exists().where(newer.c.instance_id == notices.c.instance_id, same_rule)),
         and_(one_of(notices.c.kind, SUPERSEDABLE), notices.c.instance_id.is_(None),
@@ -515,12 +526,10 @@ def _stale_update():
         and_(notices.c.kind == "before_due", notices.c.instance_id.is_not(None),
              exists().where(newer.c.instance_id == notices.c.instance_id, newer.c.kind == "overdue", later)),
     )
-    return (update(notices).where(notices.c.program_id == bindparam("program"), notices.c.state == "queued",
-                                  stale)
-            .values(state="superseded", sent_at=None))
 
 
-_SUPERSEDE = _stale_update()
+_STALE = _stale()
+_SUPERSEDE = update(_NOTICES).where(*_QUEUED_WHERE, _STALE).values(state="superseded", sent_at=None)
 # A deferred attempt is never resumed under its own message id: the notices it carried are owed again and go
 # out in a later message (or are superseded), so its ledger row leaves `deferred`.
 _DELIVERIES = Delivery.__table__
@@ -530,25 +539,27 @@ _DEFERRED = (update(_DELIVERIES)
 
 
 # What a dispatch may find to do, in one statement: a run left in flight (a route claimed or posting, or a
-# notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued.
+# notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued, a queued
+# notice a newer one replaces (_SUPERSEDE runs only then, or after a recovery).
 _PROGRAM = bindparam("program")
 _PENDING = select(
     or_(exists().where(_ROUTES.c.program_id == _PROGRAM, one_of(_ROUTES.c.state, inflight.IN_FLIGHT)),
         exists().where(_NOTICES.c.program_id == _PROGRAM, _NOTICES.c.state == "sending")).label("in_flight"),
     exists().where(_DELIVERIES.c.program_id == _PROGRAM, _DELIVERIES.c.state == "deferred").label("deferred"),
-    exists().where(*_QUEUED_WHERE).label("queued"))
+    exists().where(*_QUEUED_WHERE).label("queued"),
+    exists().where(*_QUEUED_WHERE, _STALE).label("stale"))
 
 
 def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Recovered, int, bool]:
     """Recovers what a dead run left in flight, then marks the queued notices a newer one of the same rule
-    replaces (_stale_update) superseded, never sent beside it; each only when the program has rows it acts on
+    replaces (_stale) superseded, never sent beside it; each only when the program has rows it acts on
     (most dispatches find nothing in flight, many nothing queued). Returns (recovered, superseded, whether
     anything may be queued now)."""
-    in_flight, deferred, queued = core(session, _PENDING, {"program": program_id}).one()
+    in_flight, deferred, queued, stale = core(session, _PENDING, {"program": program_id}).one()
     recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
     owed = bool(queued or in_flight)  # a recovery leaves notices queued again
     superseded = 0
-    if owed:
+    if stale or in_flight:  # a recovery may leave a stale notice queued again
         superseded = core(session, _SUPERSEDE, {"program": program_id}).rowcount or 0
     if deferred:
         core(session, _DEFERRED, {"program": program_id, "at": at})
