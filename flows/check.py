@@ -11,6 +11,7 @@ these same steps, so what is previewed is what is sent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -119,11 +120,17 @@ class _Shared:
 def phase_step(sessions: sessionmaker[Session], program_id: str, kind: str, at: datetime) -> Counter:
     """One running phase's own check: its tasks' ladder, the 交办 if it is the assignment phase, its
     content."""
+    return _step(sessions, program_id, at,
+                 lambda session, ctx, phases, shared: _phase_claims(session, ctx, kind, at, phases, shared))
+
+
+def _step(sessions: sessionmaker[Session], program_id: str, at: datetime,
+          claims: Callable[[Session, ProgramContext, list[PhaseState], _Shared], Counter]) -> Counter:
+    """A claim step in a transaction of its own: the day's read of the program, its claims, its marks."""
     with sessions.begin() as session:
         daily = daily_program(session, program_id)
-        ctx, plan_phases = daily.ctx, daily.phases
-        shared = _Shared(session, daily, ctx.local_date(at))
-        claimed = _phase_claims(session, ctx, kind, at, plan_phases, shared)
+        shared = _Shared(session, daily, daily.ctx.local_date(at))
+        claimed = claims(session, daily.ctx, daily.phases, shared)
         shared.record()
         return claimed
 
@@ -149,13 +156,8 @@ def program_step(
     """The ladder for tasks whose phase is not running (overdue items are chased whatever the phase), the
     opening/closing notices, the bulletin, phase-content notices, and the 交办 when its phase is not
     running."""
-    with sessions.begin() as session:
-        daily = daily_program(session, program_id)
-        ctx, plan_phases = daily.ctx, daily.phases
-        shared = _Shared(session, daily, ctx.local_date(at))
-        claimed = _program_claims(session, ctx, running, at, plan_phases, shared)
-        shared.record()
-        return claimed
+    return _step(sessions, program_id, at, lambda session, ctx, phases, shared: _program_claims(
+        session, ctx, running, at, phases, shared))
 
 
 def _program_claims(session: Session, ctx: ProgramContext, running: list[str], at: datetime,
