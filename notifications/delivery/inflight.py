@@ -34,7 +34,7 @@ OWED = ("deferred", "retry")
 IN_FLIGHT = ("claimed", "posting")
 IDEMPOTENT_KINDS = ("email",)  # a re-send carries the same Message-ID: the receiving side sees one message
 OUTBOX_ROUTE = "outbox"
-POSTED_AT_CLAIM = ("outbox",)  # a local write, no wire: its claim marks it posting (claim_routes)
+POSTED_AT_CLAIM = ("outbox",)  # a local write, no wire: its claim marks it posting (claim_routes_of)
 FINAL = ("delivered", "sent", "unknown", "failed")  # a route's answer; any other leaves it owed (deferred)
 
 # A notice's state from the states of its routes, first match wins.
@@ -91,19 +91,6 @@ _CLAIM_ROUTES = text(
              bindparam("updated_at", type_=NoticeChannel.updated_at.type))
 
 
-def claim_routes(
-    session: Session,
-    program_id: str,
-    routes: list[Route],
-    message_id: str,
-    owner: str,
-    lease_until: datetime,
-    now: datetime,
-) -> int:
-    """claim_routes_of for one message."""
-    return claim_routes_of(session, program_id, [(message_id, tuple(routes))], owner, lease_until, now)
-
-
 def claim_routes_of(
     session: Session,
     program_id: str,
@@ -126,8 +113,6 @@ def claim_routes_of(
         "owner": owner, "lease_until": lease_until, "updated_at": now}
         for message_id, routes in messages for r in routes]
     return core(session, _CLAIM_ROUTES, claims).rowcount if claims else 0
-
-
 
 
 # The route updates of every message, built once on the table (Core): only their parameters change.

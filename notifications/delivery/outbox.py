@@ -69,7 +69,7 @@ class OutboxNotifier:
     def _write(self, messages: Sequence[Message]) -> list[DeliveryResult]:
         """Appends the messages' lines in one write, then records them in one transaction: the ledger rows,
         the route and the messages' notices. The route was claimed straight into `posting`
-        (inflight.claim_routes): a run that dies before the commit leaves them `unknown`, shown to the
+        (inflight.claim_routes_of): a run that dies before the commit leaves them `unknown`, shown to the
         coordinator, never written again unasked."""
         lines = "".join(json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
                         for message in messages)

@@ -221,8 +221,9 @@ def test_a_route_recovered_while_its_message_waited_is_not_sent_by_the_run_that_
     def take(session, message_id: str, when) -> list[int]:
         ids = session.scalars(update(Notice).where(Notice.state == "queued", Notice.kind != "bulletin")
                               .values(state="sending", message_id=message_id).returning(Notice.id)).all()
-        assert inflight.claim_routes(session, "demo-city", [route], message_id, inflight.new_owner("t"),
-                                     when + inflight.LEASE, when) == len(ids) > 0
+        owner = inflight.new_owner("t")
+        assert inflight.claim_routes_of(session, "demo-city", [(message_id, (route,))], owner,
+                                        when + inflight.LEASE, when) == len(ids) > 0
         return ids
 
     with wired.transaction() as session:
