@@ -161,7 +161,7 @@ def _create_at_head(connection) -> None:
     running every migration, paid by every new home (each replay, each `duban demo`). The stamp is written
     here, not by Alembic, which would cost more to load than the migrations it saves. tests/db/
     test_migrations.py holds the two ways to the same schema, column by column and index by index."""
-    from db.models import Base
+    from db.models import Base  # the models load only where a database is built from them
 
     Base.metadata.create_all(connection)
     _ALEMBIC_VERSION.create(connection)
