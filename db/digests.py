@@ -7,6 +7,8 @@ checks that reach for the same number collide on the unique (program, year, seq)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,49 @@ def _next_each(count: int):
 
 
 _NEXT_EACH: dict[int, TextClause] = {}  # count → its statement, built once
+
+
+_TOP = text("SELECT COALESCE(MAX(seq), 0) FROM digest_numbers "
+            "WHERE program_id = :program_id AND year = :year")
+
+
+class Foreseen(NamedTuple):
+    numbers: dict[str, int]  # message id → its number, in the messages' order
+    kept: set[str]  # the messages numbered already (resumed), which keep their number
+
+
+def foresee_numbers(session: Session, program_id: str, year: int, message_ids: list[str],
+                    resumed: set[str]) -> Foreseen:
+    """The numbers digest_numbers would give these messages now, by reads alone: a digest is written with
+    its number before its claim takes it (take_numbers). A `resumed` message keeps the number it has."""
+    kept = dict(core(session, _KEPT, {"ids": sorted(resumed)}).all()) if resumed else {}
+    top = core(session, _TOP, {"program_id": program_id, "year": year}).scalar()
+    numbers = {}
+    for message_id in message_ids:
+        if message_id not in kept:
+            top += 1
+        numbers[message_id] = kept.get(message_id, top)
+    return Foreseen(numbers, set(kept))
+
+
+# The foreseen numbers of a claim's new messages, one row each (an executemany): a row whose number or
+# message an overlapping check took first is not inserted, and the row count says so.
+_TAKE_FORESEEN = text(
+    "INSERT INTO digest_numbers (program_id, year, seq, message_id) "
+    "VALUES (:program_id, :year, :seq, :message_id) ON CONFLICT DO NOTHING")
+
+
+def take_numbers(session: Session, program_id: str, year: int, message_ids: list[str],
+                 foreseen: Foreseen) -> dict[str, int]:
+    """The numbers of a claim's messages, in their order: those foreseen when the claim took all the
+    messages foreseen and none of their numbers was taken meanwhile (one statement); else numbered anew
+    (digest_numbers): a digest whose number differs from the one it was written with is written again."""
+    if list(foreseen.numbers) == message_ids:
+        rows = [{"program_id": program_id, "year": year, "seq": seq, "message_id": message_id}
+                for message_id, seq in foreseen.numbers.items() if message_id not in foreseen.kept]
+        if not rows or core(session, _TAKE_FORESEEN, rows).rowcount == len(rows):
+            return dict(foreseen.numbers)
+    return digest_numbers(session, program_id, year, message_ids)
 
 
 def digest_numbers(session: Session, program_id: str, year: int, message_ids: list[str]) -> dict[str, int]:

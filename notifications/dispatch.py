@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import (
     Candidate,
     Delivery,
+    Foreseen,
     Notice,
     NoticeChannel,
     ProgramContext,
@@ -32,13 +33,15 @@ from db import (
     claim,
     collectives_of,
     core,
-    digest_numbers,
+    foresee_numbers,
     issue_links,
     lights,
     link_url,
     load_program,
+    new_tokens,
     notice_key,
     one_of,
+    take_numbers,
     task_rows,
 )
 from notifications.delivery import inflight
@@ -133,14 +136,14 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     coordinator once, in the same dispatch. Every message carries its unit's new personal link under
     `portal_url` (else the program's portal.url). `ctx`: the program as the caller's check loaded it (else it
     is loaded here)."""
-    tidied: dict = {}
+    tidied: list[_Tidied] = []
 
-    def tidy(session: Session) -> bool:  # in the transaction that reads what is owed: one commit less
-        tidied["recovered"], tidied["superseded"], owed = _tidy(session, program_id, at)
-        return owed
+    def tidy(session: Session) -> _Tidied:  # in the transaction that reads what is owed
+        tidied.append(_tidy(session, program_id, at))  # again only if the first batch's digest failed
+        return tidied[-1]
 
     result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy, ctx)
-    result.recovered, result.superseded = tidied["recovered"], tidied["superseded"]
+    result.recovered, result.superseded = tidied[0].recovered, tidied[0].superseded
     unknown = result.recovered.unknown + result.unknown
     alerted = 0
     if result.alerts or unknown:
@@ -291,7 +294,7 @@ class _Queued(NamedTuple):
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date, portal_url: str | None, tidy: Callable[[Session], bool] | None = None,
+                     today: date, portal_url: str | None, tidy: Callable[[Session], _Tidied] | None = None,
                      ctx: ProgramContext | None = None) -> DispatchResult:
     result = DispatchResult()
     owner = inflight.new_owner(uuid.uuid4().hex[:12])
@@ -331,6 +334,7 @@ class _Owed:
     program: _Program | None
     groups: list[tuple[tuple, list[int]]]
     notices: dict[int, _Queued] = field(default_factory=dict)  # each owed notice's columns, as read
+    wrote: bool = False  # the read recovered, superseded or settled notices (committed at once)
 
     def batch(self) -> int:
         """How many of the groups the next batch takes: at least one, up to BATCH_NOTICES notices."""
@@ -343,7 +347,7 @@ class _Owed:
 
 
 class _Unwritten(Exception):
-    """A digest that could not be written (its group's claim, with the whole dispatch's, rolled back)."""
+    """A digest that could not be written (nothing of its batch claimed)."""
 
     def __init__(self, unit: _Unit, group: tuple, notice_ids: list[int], message_id: str, error: Exception):
         super().__init__(str(error))
@@ -352,7 +356,7 @@ class _Unwritten(Exception):
 
 
 class _Claimed(NamedTuple):
-    """A message whose notices this dispatch took, in the claim transaction."""
+    """A message of the batch: the notices it asks for, then (after _take) those this dispatch took."""
 
     group: tuple  # (unit id, audience, routes, message id resumed)
     notice_ids: list[int]
@@ -360,56 +364,114 @@ class _Claimed(NamedTuple):
     taken: list[_Queued]
 
 
+class _Draft(NamedTuple):
+    """A message written before its claim, for the notices, number and link it was written with."""
+
+    taken: list[_Queued]
+    number: int
+    token: str
+    message: Message
+    counted: list[dict]  # its listed lines' chase counts as sent (_COUNTED), recorded with the claim
+
+
 def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
-           portal_url: str | None, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None,
+           portal_url: str | None, tidy: Callable[[Session], _Tidied] | None, ctx: ProgramContext | None,
            owner: str, owed: _Owed | None) -> tuple[_Owed, list[tuple[int, Message]]]:
-    """The next batch of the dispatch's owed messages claimed in one transaction, committed before any of
-    them leaves (the first batch in the transaction that recovers, supersedes and reads what is owed:
-    _owed_groups): each message's notices taken and routes claimed (its compare-and-sets), then the messages'
-    督办单号, portal links, listed lines and chase counts in one statement each for all, and each digest
-    written. A digest that cannot be written rolls the batch back (_Unwritten): it is claimed again without
-    it (the first batch: the dispatch starts again)."""
-    with sessions.begin() as session:
+    """The next batch of the dispatch's owed messages, written first and then claimed at the end of one
+    transaction, committed before any of them leaves (the first batch reads what is owed first:
+    _owed_groups; what its recovery and superseding wrote is committed at once). Each digest is written
+    from reads alone (_drafts: its 督办单号 foreseen, its link's token drawn, its lines read); then the
+    claim writes, one statement each for all: each message's notices taken and routes claimed (its
+    compare-and-sets), the numbers, the links and the chase counts. On SQLite the write lock is held for
+    those statements only, never while digests are written. A message whose claim differs from its draft
+    (an overlapping check took one of its notices or the number foreseen) is written again in the
+    transaction. A digest that cannot be written raises _Unwritten before anything of the batch is claimed:
+    it is claimed again without it (the first batch: the dispatch starts again)."""
+    with sessions() as session:
         if owed is None:
-            found = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
-            if found is None:
-                return _Owed(None, []), []
-            owed = _Owed(found[0], list(found[1].items()), found[2])
+            owed = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
+            if owed.wrote:
+                session.commit()
+            if not owed.groups:
+                return owed, []
         program, size = owed.program, owed.batch()
-        ctx = program.ctx
         pending = []
         for group, notice_ids in owed.groups[:size]:
             crash_point("before_claim")
-            pending.append(_Claimed(group, notice_ids, group[3] or new_message_id(ctx.id, at), []))
-        claimed = _take(session, pending, owed.notices, ctx.id, owner, at)
-        if not claimed:
-            owed.groups = owed.groups[size:]
-            return owed, []
-        numbers = digest_numbers(session, ctx.id, program.today.year, [c.message_id for c in claimed])
-        tokens = issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at)
-        lines = _lines(session, program, claimed)
-        messages = []
-        for (group, notice_ids, message_id, taken), token in zip(claimed, tokens, strict=True):
-            unit_id, audience, routes, _resume = group
-            link = link_url(portal_url or ctx.policies.portal.url, token)
-            try:
-                messages.append((unit_id, _compose(session, program, program.units[unit_id], audience, taken,
-                                                   message_id, at, routes, link, numbers[message_id], lines)))
-            except Exception as error:
-                raise _Unwritten(program.units[unit_id], group, notice_ids, message_id, error) from error
+            message_id = group[3] or new_message_id(program.ctx.id, at)
+            taken = sorted(owed.notices[notice_id] for notice_id in notice_ids)  # as asked
+            pending.append(_Claimed(group, notice_ids, message_id, taken))
+        foreseen, drafts = _drafts(session, program, pending, at, portal_url)
+        claimed = _take(session, pending, owed.notices, program.ctx.id, owner, at)
+        messages = _claimed_messages(session, program, claimed, drafts, foreseen, at, portal_url)
         session.expunge_all()  # the program read here stays readable after the commit
+        session.commit()
     owed.groups = owed.groups[size:]
     return owed, messages
 
 
+def _drafts(session: Session, program: _Program, pending: list[_Claimed], at: datetime,
+            portal_url: str | None) -> tuple[Foreseen, dict[str, _Draft]]:
+    """Each message of the batch written for the notices it asks for, by reads alone: the numbers the claim
+    will take unless an overlapping check takes them first (db.foresee_numbers), new link tokens, the listed
+    lines and their chase counts (one read for all the messages)."""
+    ctx = program.ctx
+    foreseen = foresee_numbers(session, ctx.id, program.today.year, [c.message_id for c in pending],
+                               {c.message_id for c in pending if c.group[3]})
+    numbers, tokens, lines = foreseen.numbers, new_tokens(len(pending)), _lines(session, program, pending)
+    drafts = {c.message_id: _Draft(c.taken, numbers[c.message_id], token,
+                                   _written(session, program, c, at, portal_url, token, numbers[c.message_id],
+                                            lines), lines.counted(c.taken))
+              for c, token in zip(pending, tokens, strict=True)}
+    return foreseen, drafts
+
+
+def _claimed_messages(session: Session, program: _Program, claimed: list[_Claimed], drafts: dict[str, _Draft],
+                      foreseen: Foreseen, at: datetime, portal_url: str | None) -> list[tuple[int, Message]]:
+    """The claim's writes after the take, one statement each for all the messages: their numbers, links and
+    chase counts; a message whose notices or number differ from its draft's is written again here."""
+    if not claimed:
+        return []
+    ctx, ids = program.ctx, [c.message_id for c in claimed]
+    numbers = take_numbers(session, ctx.id, program.today.year, ids, foreseen)
+    issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at,
+                [drafts[c.message_id].token for c in claimed])
+    redone = [c for c in claimed if (c.taken, numbers[c.message_id]) != drafts[c.message_id][:2]]
+    lines = _lines(session, program, redone) if redone else None
+    messages, counted = [], []
+    for message in claimed:
+        draft = drafts[message.message_id]
+        if lines is not None and message.message_id in lines.messages:
+            draft = draft._replace(message=_written(session, program, message, at, portal_url, draft.token,
+                                                    numbers[message.message_id], lines),
+                                   counted=lines.counted(message.taken))
+        messages.append((message.group[0], draft.message))
+        counted += draft.counted
+    if counted:
+        core(session, _COUNTED, counted)
+    return messages
+
+
+def _written(session: Session, program: _Program, asked: _Claimed, at: datetime, portal_url: str | None,
+             token: str, number: int, lines: _Lines) -> Message:
+    unit_id, audience, routes, _resume = asked.group
+    link = link_url(portal_url or program.ctx.policies.portal.url, token)
+    try:
+        return _compose(session, program, program.units[unit_id], audience, asked.taken, asked.message_id, at,
+                        routes, link, number, lines)
+    except Exception as error:
+        raise _Unwritten(program.units[unit_id], asked.group, asked.notice_ids, asked.message_id,
+                         error) from error
+
+
 def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: datetime, today: date,
-                 tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
-                 ) -> tuple[_Program, dict[tuple, list[int]], dict[int, _Queued]] | None:
+                 tidy: Callable[[Session], _Tidied] | None, ctx: ProgramContext | None) -> _Owed:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
-    here. `tidy` runs first (recovery, superseding): False when nothing is queued."""
-    if tidy is not None and not tidy(session):
-        return None
+    here. `tidy` runs first (recovery, superseding)."""
+    tidied = tidy(session) if tidy is not None else None
+    if tidied is not None and not tidied.owed:
+        return _Owed(None, [], wrote=tidied.wrote)
     queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
     notices: dict[int, _Queued] = {}
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
@@ -419,12 +481,22 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
         notices[notice_id] = _Queued(notice_id, kind, instance_id, task_code, subject)
         if route is not None:
             taken[notice_id][route] = (state, message_id)
+    wrote = tidied is not None and tidied.wrote
     if not queued:
-        return None
+        return _Owed(None, [], wrote=wrote)
     owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
     units = {row.id: _Unit(*row) for row in core(
         session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
     program = _Program(ctx or load_program(session, program_id), units, today)
+    groups, settled = _grouped(queued, taken, units, notifier)
+    if settled:
+        inflight.settle_notices(session, settled, at)
+    return _Owed(program, list(groups.items()), notices, wrote or bool(settled))
+
+
+def _grouped(queued: dict[int, tuple[int, str]], taken: dict[int, dict[str, tuple]], units: dict[int, _Unit],
+             notifier: Notifier) -> tuple[dict[tuple, list[int]], list[int]]:
+    """The notices grouped by (unit, audience, routes owed, message resumed); those no route owes."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
@@ -450,9 +522,7 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
         group.append(notice_id)
         if not rows:
             fresh[(unit_id, audience)] = group
-    if settled:
-        inflight.settle_notices(session, settled, at)
-    return program, groups, notices
+    return groups, settled
 
 
 def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], program_id: str, owner: str,
@@ -550,20 +620,26 @@ _PENDING = select(
     exists().where(*_QUEUED_WHERE, _STALE).label("stale"))
 
 
-def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Recovered, int, bool]:
+class _Tidied(NamedTuple):
+    recovered: inflight.Recovered
+    superseded: int
+    owed: bool  # whether anything may be queued now
+    wrote: bool  # whether it wrote anything (committed before the digests are written)
+
+
+def _tidy(session: Session, program_id: str, at: datetime) -> _Tidied:
     """Recovers what a dead run left in flight, then marks the queued notices a newer one of the same rule
     replaces (_stale) superseded, never sent beside it; each only when the program has rows it acts on
-    (most dispatches find nothing in flight, many nothing queued). Returns (recovered, superseded, whether
-    anything may be queued now)."""
+    (most dispatches find nothing in flight, many nothing queued)."""
     in_flight, deferred, queued, stale = core(session, _PENDING, {"program": program_id}).one()
     recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
-    owed = bool(queued or in_flight)  # a recovery leaves notices queued again
     superseded = 0
     if stale or in_flight:  # a recovery may leave a stale notice queued again
         superseded = core(session, _SUPERSEDE, {"program": program_id}).rowcount or 0
     if deferred:
         core(session, _DEFERRED, {"program": program_id, "at": at})
-    return recovered, superseded, owed
+    # A recovery leaves notices queued again.
+    return _Tidied(recovered, superseded, bool(queued or in_flight), bool(in_flight or stale or deferred))
 
 
 def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
@@ -636,23 +712,29 @@ def _ordered(notices: list[_Queued]) -> list[_Queued]:
 
 
 class _Lines(NamedTuple):
-    """What the listed lines of a dispatch's messages say beyond their kind, read once for all of them."""
+    """What the listed lines of a batch's messages say beyond their kind, read once for all of them."""
 
+    messages: set[str]  # the messages read for
     rows: dict[int, Row]
     data: dict[int, dict]  # each notice's data, with its chase count as sent
     leads: dict[int, str | None]  # task → its lead units' names, for a co-unit's line
 
+    def counted(self, notices: list[_Queued]) -> list[dict]:
+        """The chase counts of these notices' listed lines, as _COUNTED records them on the notices."""
+        return [{"notice_id": n.id, "counted": self.data[n.id]} for n in _listed(_ordered(notices))
+                if n.kind in COUNTED_KINDS and self.rows[n.id].instance is not None]
 
-def _lines(session: Session, program: _Program, claimed: list[_Claimed]) -> _Lines:
+
+def _lines(session: Session, program: _Program, claims: list[_Claimed]) -> _Lines:
     """Listed items are read in full in one statement for all the messages (their data, their task's light,
     the period, the chase count), their lead units in one more; an item only counted needs its kind alone."""
-    listed = [n for c in claimed for n in _listed(_ordered(c.taken))]
+    listed = [n for c in claims for n in _listed(_ordered(c.taken))]
     rows = {row.id: row for row in core(session, _LISTED, {"ids": [n.id for n in listed]})}
     data = {i: row.data or {} for i, row in rows.items()}
     leads = program.leads(session, {row.task_id for row in rows.values()
                                     if row.instance is not None and data[row.id].get("role") == "co"})
-    _count_chases(session, program.ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
-    return _Lines(rows, data, leads)
+    _count_chases(program.ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
+    return _Lines({c.message_id for c in claims}, rows, data, leads)
 
 
 def _items(program: _Program, notices: list[_Queued], lines: _Lines) -> list[DigestItem]:
@@ -680,17 +762,14 @@ def _items(program: _Program, notices: list[_Queued], lines: _Lines) -> list[Dig
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
 
 
-def _count_chases(session: Session, ctx: ProgramContext, listed: list[_Queued], rows: dict[int, Row],
+def _count_chases(ctx: ProgramContext, listed: list[_Queued], rows: dict[int, Row],
                   data: dict[int, dict]) -> None:
-    """Each 催办/督办/催签收 line says which time it is (第N次): the count as sent stays on its notice,
-    written by one UPDATE for the message (`data` is updated in place for the lines)."""
-    counted = [n for n in listed if n.kind in COUNTED_KINDS]
-    if not counted:
-        return
+    """Each 催办/督办/催签收 line says which time it is (第N次): `data` is updated in place for the lines; the
+    count as sent stays on its notice, written with the claim (_Lines.counted)."""
     within = ctx.policies.reminders.ack_within_workdays
-    for notice in counted:
-        data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
-    core(session, _COUNTED, [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
+    for notice in listed:
+        if notice.kind in COUNTED_KINDS:
+            data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
 
 
 def _title(notice: _Queued, data: dict, language: str) -> str:
