@@ -97,8 +97,12 @@ _OWED = _UNITS.c.id.in_(bindparam("owed", expanding=True))
 _RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, case((_OWED, _UNITS.c.notify)),
                       case((_OWED, _UNITS.c.leader_notify)))
                .where(_UNITS.c.program_id == bindparam("program")))
+# A listed line's chase count as sent, on its notice: written by a claim before its take, on the notices still
+# queued (the first write of the claim: its parameters, JSON each, are made before SQLite's write lock is
+# taken); a message written again after the take (_claimed_messages) writes its own notices' again.
 _COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
             .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
+_COUNTED_QUEUED = _COUNTED.where(_NOTICES.c.state == "queued")
 
 
 @dataclass
@@ -371,7 +375,7 @@ class _Draft(NamedTuple):
     number: int
     token: str
     message: Message
-    counted: list[dict]  # its listed lines' chase counts as sent (_COUNTED), recorded with the claim
+    counted: list[dict]  # its listed lines' chase counts as sent (_COUNTED_QUEUED), written by the claim
 
 
 def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
@@ -381,12 +385,12 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
     transaction, committed before any of them leaves (the first batch reads what is owed first:
     _owed_groups; what its recovery and superseding wrote is committed at once). Each digest is written
     from reads alone (_drafts: its 督办单号 foreseen, its link's token drawn, its lines read); then the
-    claim writes, one statement each for all: each message's notices taken and routes claimed (its
-    compare-and-sets), the numbers, the links and the chase counts. On SQLite the write lock is held for
-    those statements only, never while digests are written. A message whose claim differs from its draft
-    (an overlapping check took one of its notices or the number foreseen) is written again in the
-    transaction. A digest that cannot be written raises _Unwritten before anything of the batch is claimed:
-    it is claimed again without it (the first batch: the dispatch starts again)."""
+    claim writes, one statement each for all: the chase counts of the notices still queued, each message's
+    notices taken and routes claimed (its compare-and-sets), the numbers and the links. On SQLite the
+    write lock is held for those statements only, never while digests are written. A message whose claim
+    differs from its draft (an overlapping check took one of its notices or the number foreseen) is written
+    again in the transaction. A digest that cannot be written raises _Unwritten before anything of the batch
+    is claimed: it is claimed again without it (the first batch: the dispatch starts again)."""
     with sessions() as session:
         if owed is None:
             owed = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
@@ -402,6 +406,9 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             taken = sorted(owed.notices[notice_id] for notice_id in notice_ids)  # as asked
             pending.append(_Claimed(group, notice_ids, message_id, taken))
         foreseen, drafts = _drafts(session, program, pending, at, portal_url)
+        counted = [count for draft in drafts.values() for count in draft.counted]
+        if counted:
+            core(session, _COUNTED_QUEUED, counted)
         claimed = _take(session, pending, owed.notices, program.ctx.id, owner, at)
         messages = _claimed_messages(session, program, claimed, drafts, foreseen, at, portal_url)
         session.expunge_all()  # the program read here stays readable after the commit
@@ -428,8 +435,8 @@ def _drafts(session: Session, program: _Program, pending: list[_Claimed], at: da
 
 def _claimed_messages(session: Session, program: _Program, claimed: list[_Claimed], drafts: dict[str, _Draft],
                       foreseen: Foreseen, at: datetime, portal_url: str | None) -> list[tuple[int, Message]]:
-    """The claim's writes after the take, one statement each for all the messages: their numbers, links and
-    chase counts; a message whose notices or number differ from its draft's is written again here."""
+    """The claim's writes after the take, one statement each for all the messages: their numbers and links;
+    a message whose notices or number differ from its draft's is written again here, with its chase counts."""
     if not claimed:
         return []
     ctx, ids = program.ctx, [c.message_id for c in claimed]
@@ -443,10 +450,9 @@ def _claimed_messages(session: Session, program: _Program, claimed: list[_Claime
         draft = drafts[message.message_id]
         if lines is not None and message.message_id in lines.messages:
             draft = draft._replace(message=_written(session, program, message, at, portal_url, draft.token,
-                                                    numbers[message.message_id], lines),
-                                   counted=lines.counted(message.taken))
+                                                    numbers[message.message_id], lines))
+            counted += lines.counted(message.taken)
         messages.append((message.group[0], draft.message))
-        counted += draft.counted
     if counted:
         core(session, _COUNTED, counted)
     return messages
