@@ -15,7 +15,9 @@ _SURFACE = {
     "assignments": ("SENT", "ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
-    "digests": ("Foreseen", "digest_number", "digest_numbers", "foresee_numbers", "take_numbers"),
+    "digests": (
+        "TOP_NUMBER", "Foreseen", "digest_number", "digest_numbers", "foresee_numbers", "take_numbers",
+    ),
     "engine": (
         "alembic_config", "close_engines", "forget_engine", "forget_engines", "get_engine",
         "head_revisions", "session_factory",
@@ -82,6 +84,7 @@ __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 __all__ = [
     "bulk_read",
     "core",
+    "TOP_NUMBER",
     "Foreseen",
     "digest_number",
     "digest_numbers",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from db.bulk import core
+from db.models import DigestNumber
 
 ATTEMPTS = 20
 
@@ -61,8 +62,11 @@ def _next_each(count: int):
 _NEXT_EACH: dict[int, TextClause] = {}  # count → its statement, built once
 
 
-_TOP = text("SELECT COALESCE(MAX(seq), 0) FROM digest_numbers "
-            "WHERE program_id = :program_id AND year = :year")
+# The program's highest number of the year: a column a dispatch's first read carries (foresee_numbers' `top`).
+TOP_NUMBER = (select(func.coalesce(func.max(DigestNumber.seq), 0))
+              .where(DigestNumber.program_id == bindparam("program"), DigestNumber.year == bindparam("year"))
+              .scalar_subquery())
+_TOP = select(TOP_NUMBER)
 
 
 class Foreseen(NamedTuple):
@@ -71,11 +75,13 @@ class Foreseen(NamedTuple):
 
 
 def foresee_numbers(session: Session, program_id: str, year: int, message_ids: list[str],
-                    resumed: set[str]) -> Foreseen:
+                    resumed: set[str], top: int | None = None) -> Foreseen:
     """The numbers digest_numbers would give these messages now, by reads alone: a digest is written with
-    its number before its claim takes it (take_numbers). A `resumed` message keeps the number it has."""
+    its number before its claim takes it (take_numbers). A `resumed` message keeps the number it has. `top`:
+    TOP_NUMBER, when the caller has just read it."""
     kept = dict(core(session, _KEPT, {"ids": sorted(resumed)}).all()) if resumed else {}
-    top = core(session, _TOP, {"program_id": program_id, "year": year}).scalar()
+    if top is None:
+        top = core(session, _TOP, {"program": program_id, "year": year}).scalar()
     numbers = {}
     for message_id in message_ids:
         if message_id not in kept:

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
+    TOP_NUMBER,
     Candidate,
     Delivery,
     Foreseen,
@@ -84,11 +85,12 @@ _LISTED = _LINES.where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)))
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
 # Each queued notice (the columns a digest needs: _Queued) with the routes already on record for it (none: a
 # row of NULLs), in one statement.
-_QUEUED = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
-                  _NOTICES.c.subject_unit_id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route,
-                  _ROUTES.c.state, _ROUTES.c.message_id)
-           .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
-           .where(*_QUEUED_WHERE).order_by(_NOTICES.c.id))
+_QUEUED_ROWS = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
+                       _NOTICES.c.subject_unit_id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route,
+                       _ROUTES.c.state, _ROUTES.c.message_id)
+                .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
+                .where(*_QUEUED_WHERE))
+_QUEUED = _QUEUED_ROWS.order_by(_NOTICES.c.id)
 _UNITS = Unit.__table__
 # Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice. The owed
 # units are those of the queued notices read just before: on PostgreSQL each statement sees the latest
@@ -142,8 +144,8 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     is loaded here)."""
     tidied: list[_Tidied] = []
 
-    def tidy(session: Session) -> _Tidied:  # in the transaction that reads what is owed
-        tidied.append(_tidy(session, program_id, at))  # again only if the first batch's digest failed
+    def tidy(session: Session) -> _Tidied:  # in the transaction that reads what is owed; again only when
+        tidied.append(_tidy(session, program_id, at, today.year))  # the first batch's digest failed
         return tidied[-1]
 
     result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy, ctx)
@@ -339,6 +341,7 @@ class _Owed:
     groups: list[tuple[tuple, list[int]]]
     notices: dict[int, _Queued] = field(default_factory=dict)  # each owed notice's columns, as read
     wrote: bool = False  # the read recovered, superseded or settled notices (committed at once)
+    top: int | None = None  # TOP_NUMBER as read with what is owed, for the first batch's numbers only
 
     def batch(self) -> int:
         """How many of the groups the next batch takes: at least one, up to BATCH_NOTICES notices."""
@@ -405,7 +408,8 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             message_id = group[3] or new_message_id(program.ctx.id, at)
             taken = sorted(owed.notices[notice_id] for notice_id in notice_ids)  # as asked
             pending.append(_Claimed(group, notice_ids, message_id, taken))
-        foreseen, drafts = _drafts(session, program, pending, at, portal_url)
+        foreseen, drafts = _drafts(session, program, pending, owed.top, at, portal_url)
+        owed.top = None  # a later batch reads it again: this one takes numbers
         counted = [count for draft in drafts.values() for count in draft.counted]
         if counted:
             core(session, _COUNTED_QUEUED, counted)
@@ -417,14 +421,14 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
     return owed, messages
 
 
-def _drafts(session: Session, program: _Program, pending: list[_Claimed], at: datetime,
+def _drafts(session: Session, program: _Program, pending: list[_Claimed], top: int | None, at: datetime,
             portal_url: str | None) -> tuple[Foreseen, dict[str, _Draft]]:
     """Each message of the batch written for the notices it asks for, by reads alone: the numbers the claim
     will take unless an overlapping check takes them first (db.foresee_numbers), new link tokens, the listed
     lines and their chase counts (one read for all the messages)."""
     ctx = program.ctx
     foreseen = foresee_numbers(session, ctx.id, program.today.year, [c.message_id for c in pending],
-                               {c.message_id for c in pending if c.group[3]})
+                               {c.message_id for c in pending if c.group[3]}, top)
     numbers, tokens, lines = foreseen.numbers, new_tokens(len(pending)), _lines(session, program, pending)
     drafts = {c.message_id: _Draft(c.taken, numbers[c.message_id], token,
                                    _written(session, program, c, at, portal_url, token, numbers[c.message_id],
@@ -476,20 +480,18 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
     here. `tidy` runs first (recovery, superseding)."""
     tidied = tidy(session) if tidy is not None else None
-    if tidied is not None and not tidied.owed:
-        return _Owed(None, [], wrote=tidied.wrote)
+    rows = tidied.queued if tidied is not None else core(session, _QUEUED, {"program": program_id}).all()
+    wrote = tidied is not None and tidied.wrote
+    if not rows:
+        return _Owed(None, [], wrote=wrote)
     queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
     notices: dict[int, _Queued] = {}
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-    for notice_id, kind, instance_id, task_code, subject, unit_id, audience, route, state, message_id in core(
-            session, _QUEUED, {"program": program_id}):
+    for notice_id, kind, instance_id, task_code, subject, unit_id, audience, route, state, message_id in rows:
         queued[notice_id] = (unit_id, audience)
         notices[notice_id] = _Queued(notice_id, kind, instance_id, task_code, subject)
         if route is not None:
             taken[notice_id][route] = (state, message_id)
-    wrote = tidied is not None and tidied.wrote
-    if not queued:
-        return _Owed(None, [], wrote=wrote)
     owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
     units = {row.id: _Unit(*row) for row in core(
         session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
@@ -497,7 +499,8 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
     groups, settled = _grouped(queued, taken, units, notifier)
     if settled:
         inflight.settle_notices(session, settled, at)
-    return _Owed(program, list(groups.items()), notices, wrote or bool(settled))
+    return _Owed(program, list(groups.items()), notices, wrote or bool(settled),
+                 tidied.top if tidied is not None else None)
 
 
 def _grouped(queued: dict[int, tuple[int, str]], taken: dict[int, dict[str, tuple]], units: dict[int, _Unit],
@@ -614,38 +617,46 @@ _DEFERRED = (update(_DELIVERIES)
              .values(state="superseded", last_at=bindparam("at")))
 
 
-# What a dispatch may find to do, in one statement: a run left in flight (a route claimed or posting, or a
-# notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued, a queued
-# notice a newer one replaces (_SUPERSEDE runs only then, or after a recovery).
+# What a dispatch may find to do and what is queued, in one statement: one row of what it may find (a run
+# left in flight: a route claimed or posting, or a notice sending: recovery; a deferred attempt: its ledger
+# row leaves `deferred`; a queued notice a newer one replaces: _SUPERSEDE runs only then, or after a
+# recovery) and the program's highest 督办单号 of the year (its digests' numbers are foreseen from it), beside
+# each queued notice with its routes (_QUEUED's columns; nothing queued: one row of NULLs).
 _PROGRAM = bindparam("program")
-_PENDING = select(
+_FOUND = select(
     or_(exists().where(_ROUTES.c.program_id == _PROGRAM, one_of(_ROUTES.c.state, inflight.IN_FLIGHT)),
         exists().where(_NOTICES.c.program_id == _PROGRAM, _NOTICES.c.state == "sending")).label("in_flight"),
     exists().where(_DELIVERIES.c.program_id == _PROGRAM, _DELIVERIES.c.state == "deferred").label("deferred"),
-    exists().where(*_QUEUED_WHERE).label("queued"),
-    exists().where(*_QUEUED_WHERE, _STALE).label("stale"))
+    exists().where(*_QUEUED_WHERE, _STALE).label("stale"), TOP_NUMBER.label("top")).subquery("found")
+_QUEUED_NOW = _QUEUED_ROWS.subquery("queued")
+_LOOK = (select(_FOUND, _QUEUED_NOW).select_from(_FOUND.outerjoin(_QUEUED_NOW, true()))
+         .order_by(_QUEUED_NOW.c.id))
 
 
 class _Tidied(NamedTuple):
     recovered: inflight.Recovered
     superseded: int
-    owed: bool  # whether anything may be queued now
+    queued: list[Row]  # each queued notice with its routes (_QUEUED), after the recovery and superseding
+    top: int  # the program's highest 督办单号 of the year (TOP_NUMBER)
     wrote: bool  # whether it wrote anything (committed before the digests are written)
 
 
-def _tidy(session: Session, program_id: str, at: datetime) -> _Tidied:
+def _tidy(session: Session, program_id: str, at: datetime, year: int) -> _Tidied:
     """Recovers what a dead run left in flight, then marks the queued notices a newer one of the same rule
     replaces (_stale) superseded, never sent beside it; each only when the program has rows it acts on
-    (most dispatches find nothing in flight, many nothing queued)."""
-    in_flight, deferred, queued, stale = core(session, _PENDING, {"program": program_id}).one()
+    (most dispatches find nothing in flight, many nothing queued). What is queued is read with what it finds
+    (_LOOK), and again only when a recovery or the superseding changed it."""
+    rows = core(session, _LOOK, {"program": program_id, "year": year}).all()
+    in_flight, deferred, stale, top = rows[0][:4]
+    queued = [row[4:] for row in rows if row.id is not None]
     recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
     superseded = 0
     if stale or in_flight:  # a recovery may leave a stale notice queued again
         superseded = core(session, _SUPERSEDE, {"program": program_id}).rowcount or 0
+        queued = core(session, _QUEUED, {"program": program_id}).all()
     if deferred:
         core(session, _DEFERRED, {"program": program_id, "at": at})
-    # A recovery leaves notices queued again.
-    return _Tidied(recovered, superseded, bool(queued or in_flight), bool(in_flight or stale or deferred))
+    return _Tidied(recovered, superseded, queued, top, bool(in_flight or stale or deferred))
 
 
 def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
