@@ -10,6 +10,7 @@ channel is idempotent, else `unknown`, shown and alerted.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, true, update
+from sqlalchemy import Row, Text, and_, bindparam, cast, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
@@ -92,12 +93,11 @@ _QUEUED_ROWS = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _
                 .where(*_QUEUED_WHERE))
 _QUEUED = _QUEUED_ROWS.order_by(_NOTICES.c.id)
 _UNITS = Unit.__table__
-# Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice. The owed
-# units are those of the queued notices read just before: on PostgreSQL each statement sees the latest
-# commits, so asking the notices again could miss a unit whose notices an overlapping dispatch took between.
-_OWED = _UNITS.c.id.in_(bindparam("owed", expanding=True))
-_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, case((_OWED, _UNITS.c.notify)),
-                      case((_OWED, _UNITS.c.leader_notify)))
+# Every unit by name, with its notify lists as JSON text: decoded (_recipients) only for the units owed a
+# notice, those of the queued notices read just before (on PostgreSQL each statement sees the latest commits,
+# so asking the notices again could miss a unit whose notices an overlapping dispatch took between).
+_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, cast(_UNITS.c.notify, Text),
+                      cast(_UNITS.c.leader_notify, Text))
                .where(_UNITS.c.program_id == bindparam("program")))
 # A listed line's chase count as sent, on its notice: written by a claim before its take, on the notices still
 # queued (the first write of the claim: its parameters, JSON each, are made before SQLite's write lock is
@@ -492,15 +492,22 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
         notices[notice_id] = _Queued(notice_id, kind, instance_id, task_code, subject)
         if route is not None:
             taken[notice_id][route] = (state, message_id)
-    owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
-    units = {row.id: _Unit(*row) for row in core(
-        session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
+    units = _recipients(session, program_id, {unit_id for unit_id, _audience in queued.values()})
     program = _Program(ctx or load_program(session, program_id), units, today)
     groups, settled = _grouped(queued, taken, units, notifier)
     if settled:
         inflight.settle_notices(session, settled, at)
     return _Owed(program, list(groups.items()), notices, wrote or bool(settled),
                  tidied.top if tidied is not None else None)
+
+
+def _recipients(session: Session, program_id: str, owed: set[int]) -> dict[int, _Unit]:
+    def notify(value: str | None) -> list[str] | None:
+        return json.loads(value) if value is not None else None
+
+    return {unit_id: _Unit(unit_id, code, name, *((notify(listed), notify(leaders)) if unit_id in owed
+                                                   else (None, None)))
+            for unit_id, code, name, listed, leaders in core(session, _RECIPIENTS, {"program": program_id})}
 
 
 def _grouped(queued: dict[int, tuple[int, str]], taken: dict[int, dict[str, tuple]], units: dict[int, _Unit],
