@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, Text, and_, bindparam, cast, exists, func, or_, select, true, update
+from sqlalchemy import JSON, Row, Text, and_, bindparam, cast, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
@@ -66,10 +66,14 @@ CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robo
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
 _NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
                                          NoticeChannel.__table__)
-# Every notice of every message of a dispatch taken in one executemany; read back by the messages' ids only
-# when some were not taken (an overlapping run took them first): else each message holds what it asked for.
+# Every notice of every message of a dispatch taken in one executemany, a listed line's chase count as sent
+# (第N次) written on its notice by the same compare-and-set (`counted`: its data with the count, or None: the
+# data stays); read back by the messages' ids only when some were not taken (an overlapping run took them
+# first): else each message holds what it asked for. The claim's first write: on SQLite its parameters, JSON
+# each, are made before the write lock is taken.
 _TAKE = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.state == "queued")
-         .values(state="sending", message_id=bindparam("message")))
+         .values(state="sending", message_id=bindparam("message"),
+                 data=func.coalesce(bindparam("counted", type_=JSON(none_as_null=True)), _NOTICES.c.data)))
 _TAKEN = (select(_NOTICES.c.message_id, _NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id,
                  _NOTICES.c.task_code, _NOTICES.c.subject_unit_id)
           .where(_NOTICES.c.message_id.in_(bindparam("messages", expanding=True)),
@@ -99,12 +103,9 @@ _UNITS = Unit.__table__
 _RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, cast(_UNITS.c.notify, Text),
                       cast(_UNITS.c.leader_notify, Text))
                .where(_UNITS.c.program_id == bindparam("program")))
-# A listed line's chase count as sent, on its notice: written by a claim before its take, on the notices still
-# queued (the first write of the claim: its parameters, JSON each, are made before SQLite's write lock is
-# taken); a message written again after the take (_claimed_messages) writes its own notices' again.
+# The chase counts of a message written again after the take (_claimed_messages), on its own notices.
 _COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
             .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
-_COUNTED_QUEUED = _COUNTED.where(_NOTICES.c.state == "queued")
 
 
 @dataclass
@@ -378,7 +379,7 @@ class _Draft(NamedTuple):
     number: int
     token: str
     message: Message
-    counted: list[dict]  # its listed lines' chase counts as sent (_COUNTED_QUEUED), written by the claim
+    counted: dict[int, dict]  # its listed lines' data with their chase counts as sent, written by _TAKE
 
 
 def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
@@ -388,9 +389,9 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
     transaction, committed before any of them leaves (the first batch reads what is owed first:
     _owed_groups; what its recovery and superseding wrote is committed at once). Each digest is written
     from reads alone (_drafts: its 督办单号 foreseen, its link's token drawn, its lines read); then the
-    claim writes, one statement each for all: the chase counts of the notices still queued, each message's
-    notices taken and routes claimed (its compare-and-sets), the numbers and the links. On SQLite the
-    write lock is held for those statements only, never while digests are written. A message whose claim
+    claim writes, one statement each for all: each message's notices taken (with their lines' chase
+    counts) and routes claimed (its compare-and-sets), the numbers and the links. On SQLite the write lock
+    is held for those statements only, never while digests are written. A message whose claim
     differs from its draft (an overlapping check took one of its notices or the number foreseen) is written
     again in the transaction. A digest that cannot be written raises _Unwritten before anything of the batch
     is claimed: it is claimed again without it (the first batch: the dispatch starts again)."""
@@ -410,10 +411,8 @@ def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier,
             pending.append(_Claimed(group, notice_ids, message_id, taken))
         foreseen, drafts = _drafts(session, program, pending, owed.top, at, portal_url)
         owed.top = None  # a later batch reads it again: this one takes numbers
-        counted = [count for draft in drafts.values() for count in draft.counted]
-        if counted:
-            core(session, _COUNTED_QUEUED, counted)
-        claimed = _take(session, pending, owed.notices, program.ctx.id, owner, at)
+        counted = {notice: data for draft in drafts.values() for notice, data in draft.counted.items()}
+        claimed = _take(session, pending, owed.notices, counted, program.ctx.id, owner, at)
         messages = _claimed_messages(session, program, claimed, drafts, foreseen, at, portal_url)
         session.expunge_all()  # the program read here stays readable after the commit
         session.commit()
@@ -449,16 +448,16 @@ def _claimed_messages(session: Session, program: _Program, claimed: list[_Claime
                 [drafts[c.message_id].token for c in claimed])
     redone = [c for c in claimed if (c.taken, numbers[c.message_id]) != drafts[c.message_id][:2]]
     lines = _lines(session, program, redone) if redone else None
-    messages, counted = [], []
+    messages, counted = [], {}
     for message in claimed:
         draft = drafts[message.message_id]
         if lines is not None and message.message_id in lines.messages:
             draft = draft._replace(message=_written(session, program, message, at, portal_url, draft.token,
                                                     numbers[message.message_id], lines))
-            counted += lines.counted(message.taken)
+            counted.update(lines.counted(message.taken))
         messages.append((message.group[0], draft.message))
     if counted:
-        core(session, _COUNTED, counted)
+        core(session, _COUNTED, [{"notice_id": notice, "counted": data} for notice, data in counted.items()])
     return messages
 
 
@@ -541,14 +540,15 @@ def _grouped(queued: dict[int, tuple[int, str]], taken: dict[int, dict[str, tupl
     return groups, settled
 
 
-def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], program_id: str, owner: str,
-          at: datetime) -> list[_Claimed]:
-    """queued → sending under each message's id (a compare-and-set per notice, one executemany for all),
-    read back when some were not taken (`notices`: their columns as read, when all were), and each
-    message's owed routes claimed (one executemany), committed by the caller before any message leaves: an
-    overlapping check's update finds these rows taken. The messages that took notices, with them; a message
-    that another run beat to one of its routes is given back whole (regrouped next time)."""
-    asked = [{"notice": notice_id, "message": message.message_id}
+def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], counted: dict[int, dict],
+          program_id: str, owner: str, at: datetime) -> list[_Claimed]:
+    """queued → sending under each message's id (a compare-and-set per notice, one executemany for all, which
+    writes the `counted` data of the listed lines too), read back when some were not taken (`notices`: their
+    columns as read, when all were), and each message's owed routes claimed (one executemany), committed by
+    the caller before any message leaves: an overlapping check's update finds these rows taken. The
+    messages that took notices, with them; a message that another run beat to one of its routes is given
+    back whole (regrouped next time)."""
+    asked = [{"notice": notice_id, "message": message.message_id, "counted": counted.get(notice_id)}
              for message in pending for notice_id in message.notice_ids]
     taken: dict[str, list[_Queued]] = defaultdict(list)
     if core(session, _TAKE, asked).rowcount == len(asked):  # each compare-and-set took its row
@@ -743,10 +743,10 @@ class _Lines(NamedTuple):
     data: dict[int, dict]  # each notice's data, with its chase count as sent
     leads: dict[int, str | None]  # task → its lead units' names, for a co-unit's line
 
-    def counted(self, notices: list[_Queued]) -> list[dict]:
-        """The chase counts of these notices' listed lines, as _COUNTED records them on the notices."""
-        return [{"notice_id": n.id, "counted": self.data[n.id]} for n in _listed(_ordered(notices))
-                if n.kind in COUNTED_KINDS and self.rows[n.id].instance is not None]
+    def counted(self, notices: list[_Queued]) -> dict[int, dict]:
+        """The data of these notices' listed lines that carry a chase count (第N次), with it."""
+        return {n.id: self.data[n.id] for n in _listed(_ordered(notices))
+                if n.kind in COUNTED_KINDS and self.rows[n.id].instance is not None}
 
 
 def _lines(session: Session, program: _Program, claims: list[_Claimed]) -> _Lines:
