@@ -1,8 +1,11 @@
 """督办单号: a digest message's number, counted per program and calendar year.
 
 The numbers are taken inside the transaction that claims the messages' notices, so a digest that is never
-sent (its claim rolled back) takes none; a message resumed under its id keeps its number. Two overlapping
-checks that reach for the same number collide on the unique (program, year, seq): the loser takes the next.
+sent (its claim rolled back) takes none; a message resumed under its id keeps its number. A digest is written
+before its claim, with the number foreseen for it (foresee_numbers); the claim takes the numbers foreseen
+(take_numbers) unless an overlapping check took one first. Two overlapping checks that reach for the same
+number collide on the unique (program, year, seq): the loser numbers its messages anew (digest_numbers),
+and the dispatch writes again the digests whose number changed.
 """
 
 from __future__ import annotations
