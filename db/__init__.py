@@ -15,7 +15,9 @@ _SURFACE = {
     "assignments": ("SENT", "ack_candidates", "ack_counts", "acked_codes", "acknowledge", "unacknowledged"),
     "collectives": ("roll_up",),
     "decisions": ("decisions", "needs_decision", "pending_decisions", "record_decision"),
-    "digests": ("digest_number", "digest_numbers"),
+    "digests": (
+        "TOP_NUMBER", "Foreseen", "digest_number", "digest_numbers", "foresee_numbers", "take_numbers",
+    ),
     "engine": (
         "alembic_config", "close_engines", "forget_engine", "forget_engines", "get_engine",
         "head_revisions", "session_factory",
@@ -73,15 +75,21 @@ _SURFACE = {
         "Lights", "Recipients", "collectives_of", "lights", "program_lights", "record_report",
         "status_summary", "task_exists", "task_rows", "unit_role",
     ),
-    "unit_links": ("LinkHolder", "issue_link", "issue_links", "link_url", "resolve_link", "revoke_links"),
+    "unit_links": (
+        "LinkHolder", "issue_link", "issue_links", "link_url", "new_tokens", "resolve_link", "revoke_links",
+    ),
 }
 __getattr__, __dir__ = lazy_surface(__name__, _SURFACE)
 
 __all__ = [
     "bulk_read",
     "core",
+    "TOP_NUMBER",
+    "Foreseen",
     "digest_number",
     "digest_numbers",
+    "foresee_numbers",
+    "take_numbers",
     "ProgramArchived",
     "archive_program",
     "ended_by",
@@ -129,6 +137,7 @@ __all__ = [
     "issue_link",
     "issue_links",
     "link_url",
+    "new_tokens",
     "resolve_link",
     "revoke_links",
     "MANIFEST",

@@ -1,16 +1,22 @@
 """督办单号: a digest message's number, counted per program and calendar year.
 
 The numbers are taken inside the transaction that claims the messages' notices, so a digest that is never
-sent (its claim rolled back) takes none; a message resumed under its id keeps its number. Two overlapping
-checks that reach for the same number collide on the unique (program, year, seq): the loser takes the next.
+sent (its claim rolled back) takes none; a message resumed under its id keeps its number. A digest is written
+before its claim, with the number foreseen for it (foresee_numbers); the claim takes the numbers foreseen
+(take_numbers) unless an overlapping check took one first. Two overlapping checks that reach for the same
+number collide on the unique (program, year, seq): the loser numbers its messages anew (digest_numbers),
+and the dispatch writes again the digests whose number changed.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, bindparam, text
+from typing import NamedTuple
+
+from sqlalchemy import TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from db.bulk import core
+from db.models import DigestNumber
 
 ATTEMPTS = 20
 
@@ -57,6 +63,54 @@ def _next_each(count: int):
 
 
 _NEXT_EACH: dict[int, TextClause] = {}  # count → its statement, built once
+
+
+# The program's highest number of the year: a column a dispatch's first read carries (foresee_numbers' `top`).
+TOP_NUMBER = (select(func.coalesce(func.max(DigestNumber.seq), 0))
+              .where(DigestNumber.program_id == bindparam("program"), DigestNumber.year == bindparam("year"))
+              .scalar_subquery())
+_TOP = select(TOP_NUMBER)
+
+
+class Foreseen(NamedTuple):
+    numbers: dict[str, int]  # message id → its number, in the messages' order
+    kept: set[str]  # the messages numbered already (resumed), which keep their number
+
+
+def foresee_numbers(session: Session, program_id: str, year: int, message_ids: list[str],
+                    resumed: set[str], top: int | None = None) -> Foreseen:
+    """The numbers digest_numbers would give these messages now, by reads alone: a digest is written with
+    its number before its claim takes it (take_numbers). A `resumed` message keeps the number it has. `top`:
+    TOP_NUMBER, when the caller has just read it."""
+    kept = dict(core(session, _KEPT, {"ids": sorted(resumed)}).all()) if resumed else {}
+    if top is None:
+        top = core(session, _TOP, {"program": program_id, "year": year}).scalar()
+    numbers = {}
+    for message_id in message_ids:
+        if message_id not in kept:
+            top += 1
+        numbers[message_id] = kept.get(message_id, top)
+    return Foreseen(numbers, set(kept))
+
+
+# The foreseen numbers of a claim's new messages, one row each (an executemany): a row whose number or
+# message an overlapping check took first is not inserted, and the row count says so.
+_TAKE_FORESEEN = text(
+    "INSERT INTO digest_numbers (program_id, year, seq, message_id) "
+    "VALUES (:program_id, :year, :seq, :message_id) ON CONFLICT DO NOTHING")
+
+
+def take_numbers(session: Session, program_id: str, year: int, message_ids: list[str],
+                 foreseen: Foreseen) -> dict[str, int]:
+    """The numbers of a claim's messages, in their order: those foreseen when the claim took all the
+    messages foreseen and none of their numbers was taken meanwhile (one statement); else numbered anew
+    (digest_numbers): a digest whose number differs from the one it was written with is written again."""
+    if list(foreseen.numbers) == message_ids:
+        rows = [{"program_id": program_id, "year": year, "seq": seq, "message_id": message_id}
+                for message_id, seq in foreseen.numbers.items() if message_id not in foreseen.kept]
+        if not rows or core(session, _TAKE_FORESEEN, rows).rowcount == len(rows):
+            return dict(foreseen.numbers)
+    return digest_numbers(session, program_id, year, message_ids)
 
 
 def digest_numbers(session: Session, program_id: str, year: int, message_ids: list[str]) -> dict[str, int]:

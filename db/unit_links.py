@@ -40,10 +40,15 @@ def issue_link(session: Session, ctx: ProgramContext, unit_id: int, at: datetime
     return issue_links(session, ctx, [(unit_id, message_id)], at)[0]
 
 
+def new_tokens(count: int) -> list[str]:
+    return [secrets.token_urlsafe(32) for _ in range(count)]
+
+
 def issue_links(session: Session, ctx: ProgramContext, holders: list[tuple[int, str | None]],
-                at: datetime) -> list[str]:
-    """A new token for each (unit, message), in one statement (a dispatch's messages); returns the tokens."""
-    tokens = [secrets.token_urlsafe(32) for _ in holders]
+                at: datetime, tokens: list[str] | None = None) -> list[str]:
+    """A new token for each (unit, message), in one statement (a dispatch's messages); returns the tokens.
+    `tokens`: drawn before (new_tokens), when a digest is written with its link before the link is issued."""
+    tokens = new_tokens(len(holders)) if tokens is None else tokens
     expires = at + timedelta(days=ctx.policies.portal.link_days)
     core(session, _ISSUE, [
         {"program_id": ctx.id, "unit_id": unit_id, "token_hash": token_hash(token), "created_at": at,

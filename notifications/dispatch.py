@@ -10,6 +10,7 @@ channel is idempotent, else `unknown`, shown and alerted.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -17,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import JSON, Row, Text, and_, bindparam, cast, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import (
+    TOP_NUMBER,
     Candidate,
     Delivery,
+    Foreseen,
     Notice,
     NoticeChannel,
     ProgramContext,
@@ -32,13 +35,15 @@ from db import (
     claim,
     collectives_of,
     core,
-    digest_numbers,
+    foresee_numbers,
     issue_links,
     lights,
     link_url,
     load_program,
+    new_tokens,
     notice_key,
     one_of,
+    take_numbers,
     task_rows,
 )
 from notifications.delivery import inflight
@@ -61,10 +66,14 @@ CARRIES_FILES = ("email",)  # the channels that carry attachments and HTML; robo
 # The statements of each message, built once on the tables (Core): only their parameters change per message.
 _NOTICES, _INSTANCES, _TASKS, _ROUTES = (Notice.__table__, TaskInstance.__table__, Task.__table__,
                                          NoticeChannel.__table__)
-# Every notice of every message of a dispatch taken in one executemany; read back by the messages' ids only
-# when some were not taken (an overlapping run took them first): else each message holds what it asked for.
+# Every notice of every message of a dispatch taken in one executemany, a listed line's chase count as sent
+# (第N次) written on its notice by the same compare-and-set (`counted`: its data with the count, or None: the
+# data stays); read back by the messages' ids only when some were not taken (an overlapping run took them
+# first): else each message holds what it asked for. The claim's first write: on SQLite its parameters, JSON
+# each, are made before the write lock is taken.
 _TAKE = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice"), _NOTICES.c.state == "queued")
-         .values(state="sending", message_id=bindparam("message")))
+         .values(state="sending", message_id=bindparam("message"),
+                 data=func.coalesce(bindparam("counted", type_=JSON(none_as_null=True)), _NOTICES.c.data)))
 _TAKEN = (select(_NOTICES.c.message_id, _NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id,
                  _NOTICES.c.task_code, _NOTICES.c.subject_unit_id)
           .where(_NOTICES.c.message_id.in_(bindparam("messages", expanding=True)),
@@ -81,19 +90,20 @@ _LISTED = _LINES.where(_NOTICES.c.id.in_(bindparam("ids", expanding=True)))
 _QUEUED_WHERE = (_NOTICES.c.program_id == bindparam("program"), _NOTICES.c.state == "queued")
 # Each queued notice (the columns a digest needs: _Queued) with the routes already on record for it (none: a
 # row of NULLs), in one statement.
-_QUEUED = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
-                  _NOTICES.c.subject_unit_id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route,
-                  _ROUTES.c.state, _ROUTES.c.message_id)
-           .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
-           .where(*_QUEUED_WHERE).order_by(_NOTICES.c.id))
+_QUEUED_ROWS = (select(_NOTICES.c.id, _NOTICES.c.kind, _NOTICES.c.instance_id, _NOTICES.c.task_code,
+                       _NOTICES.c.subject_unit_id, _NOTICES.c.unit_id, _NOTICES.c.audience, _ROUTES.c.route,
+                       _ROUTES.c.state, _ROUTES.c.message_id)
+                .select_from(_NOTICES.outerjoin(_ROUTES, _ROUTES.c.notice_id == _NOTICES.c.id))
+                .where(*_QUEUED_WHERE))
+_QUEUED = _QUEUED_ROWS.order_by(_NOTICES.c.id)
 _UNITS = Unit.__table__
-# Every unit by name; the notify lists (JSON, decoded per value) only of the units owed a notice. The owed
-# units are those of the queued notices read just before: on PostgreSQL each statement sees the latest
-# commits, so asking the notices again could miss a unit whose notices an overlapping dispatch took between.
-_OWED = _UNITS.c.id.in_(bindparam("owed", expanding=True))
-_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, case((_OWED, _UNITS.c.notify)),
-                      case((_OWED, _UNITS.c.leader_notify)))
+# Every unit by name, with its notify lists as JSON text: decoded (_recipients) only for the units owed a
+# notice, those of the queued notices read just before (on PostgreSQL each statement sees the latest commits,
+# so asking the notices again could miss a unit whose notices an overlapping dispatch took between).
+_RECIPIENTS = (select(_UNITS.c.id, _UNITS.c.code, _UNITS.c.name, cast(_UNITS.c.notify, Text),
+                      cast(_UNITS.c.leader_notify, Text))
                .where(_UNITS.c.program_id == bindparam("program")))
+# The chase counts of a message written again after the take (_claimed_messages), on its own notices.
 _COUNTED = (update(_NOTICES).where(_NOTICES.c.id == bindparam("notice_id"))
             .values(data=bindparam("counted", type_=_NOTICES.c.data.type)))
 
@@ -133,14 +143,14 @@ def dispatch(sessions: sessionmaker[Session], program_id: str, notifier: Notifie
     coordinator once, in the same dispatch. Every message carries its unit's new personal link under
     `portal_url` (else the program's portal.url). `ctx`: the program as the caller's check loaded it (else it
     is loaded here)."""
-    tidied: dict = {}
+    tidied: list[_Tidied] = []
 
-    def tidy(session: Session) -> bool:  # in the transaction that reads what is owed: one commit less
-        tidied["recovered"], tidied["superseded"], owed = _tidy(session, program_id, at)
-        return owed
+    def tidy(session: Session) -> _Tidied:  # in the transaction that reads what is owed; again only when
+        tidied.append(_tidy(session, program_id, at, today.year))  # the first batch's digest failed
+        return tidied[-1]
 
     result = _dispatch_queued(sessions, program_id, notifier, at, today, portal_url, tidy, ctx)
-    result.recovered, result.superseded = tidied["recovered"], tidied["superseded"]
+    result.recovered, result.superseded = tidied[0].recovered, tidied[0].superseded
     unknown = result.recovered.unknown + result.unknown
     alerted = 0
     if result.alerts or unknown:
@@ -291,7 +301,7 @@ class _Queued(NamedTuple):
 
 
 def _dispatch_queued(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime,
-                     today: date, portal_url: str | None, tidy: Callable[[Session], bool] | None = None,
+                     today: date, portal_url: str | None, tidy: Callable[[Session], _Tidied] | None = None,
                      ctx: ProgramContext | None = None) -> DispatchResult:
     result = DispatchResult()
     owner = inflight.new_owner(uuid.uuid4().hex[:12])
@@ -331,6 +341,8 @@ class _Owed:
     program: _Program | None
     groups: list[tuple[tuple, list[int]]]
     notices: dict[int, _Queued] = field(default_factory=dict)  # each owed notice's columns, as read
+    wrote: bool = False  # the read recovered, superseded or settled notices (committed at once)
+    top: int | None = None  # TOP_NUMBER as read with what is owed, for the first batch's numbers only
 
     def batch(self) -> int:
         """How many of the groups the next batch takes: at least one, up to BATCH_NOTICES notices."""
@@ -343,7 +355,7 @@ class _Owed:
 
 
 class _Unwritten(Exception):
-    """A digest that could not be written (its group's claim, with the whole dispatch's, rolled back)."""
+    """A digest that could not be written (nothing of its batch claimed)."""
 
     def __init__(self, unit: _Unit, group: tuple, notice_ids: list[int], message_id: str, error: Exception):
         super().__init__(str(error))
@@ -352,7 +364,7 @@ class _Unwritten(Exception):
 
 
 class _Claimed(NamedTuple):
-    """A message whose notices this dispatch took, in the claim transaction."""
+    """A message of the batch: the notices it asks for, then (after _take) those this dispatch took."""
 
     group: tuple  # (unit id, audience, routes, message id resumed)
     notice_ids: list[int]
@@ -360,71 +372,146 @@ class _Claimed(NamedTuple):
     taken: list[_Queued]
 
 
+class _Draft(NamedTuple):
+    """A message written before its claim, for the notices, number and link it was written with."""
+
+    taken: list[_Queued]
+    number: int
+    token: str
+    message: Message
+    counted: dict[int, dict]  # its listed lines' data with their chase counts as sent, written by _TAKE
+
+
 def _claim(sessions: sessionmaker[Session], program_id: str, notifier: Notifier, at: datetime, today: date,
-           portal_url: str | None, tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None,
+           portal_url: str | None, tidy: Callable[[Session], _Tidied] | None, ctx: ProgramContext | None,
            owner: str, owed: _Owed | None) -> tuple[_Owed, list[tuple[int, Message]]]:
-    """The next batch of the dispatch's owed messages claimed in one transaction, committed before any of
-    them leaves (the first batch in the transaction that recovers, supersedes and reads what is owed:
-    _owed_groups): each message's notices taken and routes claimed (its compare-and-sets), then the messages'
-    督办单号, portal links, listed lines and chase counts in one statement each for all, and each digest
-    written. A digest that cannot be written rolls the batch back (_Unwritten): it is claimed again without
-    it (the first batch: the dispatch starts again)."""
-    with sessions.begin() as session:
+    """The next batch of the dispatch's owed messages, written first and then claimed at the end of one
+    transaction, committed before any of them leaves (the first batch reads what is owed first:
+    _owed_groups; what its recovery and superseding wrote is committed at once). Each digest is written
+    from reads alone (_drafts: its 督办单号 foreseen, its link's token drawn, its lines read); then the
+    claim writes, one statement each for all: each message's notices taken (with their lines' chase
+    counts) and routes claimed (its compare-and-sets), the numbers and the links. On SQLite the write lock
+    is held for those statements only, never while digests are written. A message whose claim
+    differs from its draft (an overlapping check took one of its notices or the number foreseen) is written
+    again in the transaction. A digest that cannot be written raises _Unwritten before anything of the batch
+    is claimed: it is claimed again without it (the first batch: the dispatch starts again)."""
+    with sessions() as session:
         if owed is None:
-            found = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
-            if found is None:
-                return _Owed(None, []), []
-            owed = _Owed(found[0], list(found[1].items()), found[2])
+            owed = _owed_groups(session, program_id, notifier, at, today, tidy, ctx)
+            if owed.wrote:
+                session.commit()
+            if not owed.groups:
+                return owed, []
         program, size = owed.program, owed.batch()
-        ctx = program.ctx
         pending = []
         for group, notice_ids in owed.groups[:size]:
             crash_point("before_claim")
-            pending.append(_Claimed(group, notice_ids, group[3] or new_message_id(ctx.id, at), []))
-        claimed = _take(session, pending, owed.notices, ctx.id, owner, at)
-        if not claimed:
-            owed.groups = owed.groups[size:]
-            return owed, []
-        numbers = digest_numbers(session, ctx.id, program.today.year, [c.message_id for c in claimed])
-        tokens = issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at)
-        lines = _lines(session, program, claimed)
-        messages = []
-        for (group, notice_ids, message_id, taken), token in zip(claimed, tokens, strict=True):
-            unit_id, audience, routes, _resume = group
-            link = link_url(portal_url or ctx.policies.portal.url, token)
-            try:
-                messages.append((unit_id, _compose(session, program, program.units[unit_id], audience, taken,
-                                                   message_id, at, routes, link, numbers[message_id], lines)))
-            except Exception as error:
-                raise _Unwritten(program.units[unit_id], group, notice_ids, message_id, error) from error
+            message_id = group[3] or new_message_id(program.ctx.id, at)
+            taken = sorted(owed.notices[notice_id] for notice_id in notice_ids)  # as asked
+            pending.append(_Claimed(group, notice_ids, message_id, taken))
+        foreseen, drafts = _drafts(session, program, pending, owed.top, at, portal_url)
+        owed.top = None  # a later batch reads it again: this one takes numbers
+        counted = {notice: data for draft in drafts.values() for notice, data in draft.counted.items()}
+        claimed = _take(session, pending, owed.notices, counted, program.ctx.id, owner, at)
+        messages = _claimed_messages(session, program, claimed, drafts, foreseen, at, portal_url)
         session.expunge_all()  # the program read here stays readable after the commit
+        session.commit()
     owed.groups = owed.groups[size:]
     return owed, messages
 
 
+def _drafts(session: Session, program: _Program, pending: list[_Claimed], top: int | None, at: datetime,
+            portal_url: str | None) -> tuple[Foreseen, dict[str, _Draft]]:
+    """Each message of the batch written for the notices it asks for, by reads alone: the numbers the claim
+    will take unless an overlapping check takes them first (db.foresee_numbers), new link tokens, the listed
+    lines and their chase counts (one read for all the messages)."""
+    ctx = program.ctx
+    foreseen = foresee_numbers(session, ctx.id, program.today.year, [c.message_id for c in pending],
+                               {c.message_id for c in pending if c.group[3]}, top)
+    numbers, tokens, lines = foreseen.numbers, new_tokens(len(pending)), _lines(session, program, pending)
+    drafts = {c.message_id: _Draft(c.taken, numbers[c.message_id], token,
+                                   _written(session, program, c, at, portal_url, token, numbers[c.message_id],
+                                            lines), lines.counted(c.taken))
+              for c, token in zip(pending, tokens, strict=True)}
+    return foreseen, drafts
+
+
+def _claimed_messages(session: Session, program: _Program, claimed: list[_Claimed], drafts: dict[str, _Draft],
+                      foreseen: Foreseen, at: datetime, portal_url: str | None) -> list[tuple[int, Message]]:
+    """The claim's writes after the take, one statement each for all the messages: their numbers and links;
+    a message whose notices or number differ from its draft's is written again here, with its chase counts."""
+    if not claimed:
+        return []
+    ctx, ids = program.ctx, [c.message_id for c in claimed]
+    numbers = take_numbers(session, ctx.id, program.today.year, ids, foreseen)
+    issue_links(session, ctx, [(c.group[0], c.message_id) for c in claimed], at,
+                [drafts[c.message_id].token for c in claimed])
+    redone = [c for c in claimed if (c.taken, numbers[c.message_id]) != drafts[c.message_id][:2]]
+    lines = _lines(session, program, redone) if redone else None
+    messages, counted = [], {}
+    for message in claimed:
+        draft = drafts[message.message_id]
+        if lines is not None and message.message_id in lines.messages:
+            draft = draft._replace(message=_written(session, program, message, at, portal_url, draft.token,
+                                                    numbers[message.message_id], lines))
+            counted.update(lines.counted(message.taken))
+        messages.append((message.group[0], draft.message))
+    if counted:
+        core(session, _COUNTED, [{"notice_id": notice, "counted": data} for notice, data in counted.items()])
+    return messages
+
+
+def _written(session: Session, program: _Program, asked: _Claimed, at: datetime, portal_url: str | None,
+             token: str, number: int, lines: _Lines) -> Message:
+    unit_id, audience, routes, _resume = asked.group
+    link = link_url(portal_url or program.ctx.policies.portal.url, token)
+    try:
+        return _compose(session, program, program.units[unit_id], audience, asked.taken, asked.message_id, at,
+                        routes, link, number, lines)
+    except Exception as error:
+        raise _Unwritten(program.units[unit_id], asked.group, asked.notice_ids, asked.message_id,
+                         error) from error
+
+
 def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: datetime, today: date,
-                 tidy: Callable[[Session], bool] | None, ctx: ProgramContext | None
-                 ) -> tuple[_Program, dict[tuple, list[int]], dict[int, _Queued]] | None:
+                 tidy: Callable[[Session], _Tidied] | None, ctx: ProgramContext | None) -> _Owed:
     """The queued notices grouped into messages: per notice, the routes that still owe it (a channel that
     took, or may have taken, it is never asked again). Notices every channel has answered for are settled
-    here. `tidy` runs first (recovery, superseding): False when nothing is queued."""
-    if tidy is not None and not tidy(session):
-        return None
+    here. `tidy` runs first (recovery, superseding)."""
+    tidied = tidy(session) if tidy is not None else None
+    rows = tidied.queued if tidied is not None else core(session, _QUEUED, {"program": program_id}).all()
+    wrote = tidied is not None and tidied.wrote
+    if not rows:
+        return _Owed(None, [], wrote=wrote)
     queued: dict[int, tuple[int, str]] = {}  # notice → (unit, audience), in the notices' order
     notices: dict[int, _Queued] = {}
     taken: dict[int, dict[str, tuple]] = defaultdict(dict)  # the queued notices' routes already on record
-    for notice_id, kind, instance_id, task_code, subject, unit_id, audience, route, state, message_id in core(
-            session, _QUEUED, {"program": program_id}):
+    for notice_id, kind, instance_id, task_code, subject, unit_id, audience, route, state, message_id in rows:
         queued[notice_id] = (unit_id, audience)
         notices[notice_id] = _Queued(notice_id, kind, instance_id, task_code, subject)
         if route is not None:
             taken[notice_id][route] = (state, message_id)
-    if not queued:
-        return None
-    owed_units = sorted({unit_id for unit_id, _audience in queued.values()})
-    units = {row.id: _Unit(*row) for row in core(
-        session, _RECIPIENTS, {"program": program_id, "owed": owed_units})}
+    units = _recipients(session, program_id, {unit_id for unit_id, _audience in queued.values()})
     program = _Program(ctx or load_program(session, program_id), units, today)
+    groups, settled = _grouped(queued, taken, units, notifier)
+    if settled:
+        inflight.settle_notices(session, settled, at)
+    return _Owed(program, list(groups.items()), notices, wrote or bool(settled),
+                 tidied.top if tidied is not None else None)
+
+
+def _recipients(session: Session, program_id: str, owed: set[int]) -> dict[int, _Unit]:
+    def notify(value: str | None) -> list[str] | None:
+        return json.loads(value) if value is not None else None
+
+    return {unit_id: _Unit(unit_id, code, name, *((notify(listed), notify(leaders)) if unit_id in owed
+                                                   else (None, None)))
+            for unit_id, code, name, listed, leaders in core(session, _RECIPIENTS, {"program": program_id})}
+
+
+def _grouped(queued: dict[int, tuple[int, str]], taken: dict[int, dict[str, tuple]], units: dict[int, _Unit],
+             notifier: Notifier) -> tuple[dict[tuple, list[int]], list[int]]:
+    """The notices grouped by (unit, audience, routes owed, message resumed); those no route owes."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     settled: list[int] = []
     routes: dict[tuple[int, str], tuple[inflight.Route, ...]] = {}
@@ -450,19 +537,18 @@ def _owed_groups(session: Session, program_id: str, notifier: Notifier, at: date
         group.append(notice_id)
         if not rows:
             fresh[(unit_id, audience)] = group
-    if settled:
-        inflight.settle_notices(session, settled, at)
-    return program, groups, notices
+    return groups, settled
 
 
-def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], program_id: str, owner: str,
-          at: datetime) -> list[_Claimed]:
-    """queued → sending under each message's id (a compare-and-set per notice, one executemany for all),
-    read back when some were not taken (`notices`: their columns as read, when all were), and each
-    message's owed routes claimed (one executemany), committed by the caller before any message leaves: an
-    overlapping check's update finds these rows taken. The messages that took notices, with them; a message
-    that another run beat to one of its routes is given back whole (regrouped next time)."""
-    asked = [{"notice": notice_id, "message": message.message_id}
+def _take(session: Session, pending: list[_Claimed], notices: dict[int, _Queued], counted: dict[int, dict],
+          program_id: str, owner: str, at: datetime) -> list[_Claimed]:
+    """queued → sending under each message's id (a compare-and-set per notice, one executemany for all, which
+    writes the `counted` data of the listed lines too), read back when some were not taken (`notices`: their
+    columns as read, when all were), and each message's owed routes claimed (one executemany), committed by
+    the caller before any message leaves: an overlapping check's update finds these rows taken. The
+    messages that took notices, with them; a message that another run beat to one of its routes is given
+    back whole (regrouped next time)."""
+    asked = [{"notice": notice_id, "message": message.message_id, "counted": counted.get(notice_id)}
              for message in pending for notice_id in message.notice_ids]
     taken: dict[str, list[_Queued]] = defaultdict(list)
     if core(session, _TAKE, asked).rowcount == len(asked):  # each compare-and-set took its row
@@ -538,32 +624,46 @@ _DEFERRED = (update(_DELIVERIES)
              .values(state="superseded", last_at=bindparam("at")))
 
 
-# What a dispatch may find to do, in one statement: a run left in flight (a route claimed or posting, or a
-# notice sending: recovery), a deferred attempt (its ledger row leaves `deferred`), a notice queued, a queued
-# notice a newer one replaces (_SUPERSEDE runs only then, or after a recovery).
+# What a dispatch may find to do and what is queued, in one statement: one row of what it may find (a run
+# left in flight: a route claimed or posting, or a notice sending: recovery; a deferred attempt: its ledger
+# row leaves `deferred`; a queued notice a newer one replaces: _SUPERSEDE runs only then, or after a
+# recovery) and the program's highest 督办单号 of the year (its digests' numbers are foreseen from it), beside
+# each queued notice with its routes (_QUEUED's columns; nothing queued: one row of NULLs).
 _PROGRAM = bindparam("program")
-_PENDING = select(
+_FOUND = select(
     or_(exists().where(_ROUTES.c.program_id == _PROGRAM, one_of(_ROUTES.c.state, inflight.IN_FLIGHT)),
         exists().where(_NOTICES.c.program_id == _PROGRAM, _NOTICES.c.state == "sending")).label("in_flight"),
     exists().where(_DELIVERIES.c.program_id == _PROGRAM, _DELIVERIES.c.state == "deferred").label("deferred"),
-    exists().where(*_QUEUED_WHERE).label("queued"),
-    exists().where(*_QUEUED_WHERE, _STALE).label("stale"))
+    exists().where(*_QUEUED_WHERE, _STALE).label("stale"), TOP_NUMBER.label("top")).subquery("found")
+_QUEUED_NOW = _QUEUED_ROWS.subquery("queued")
+_LOOK = (select(_FOUND, _QUEUED_NOW).select_from(_FOUND.outerjoin(_QUEUED_NOW, true()))
+         .order_by(_QUEUED_NOW.c.id))
 
 
-def _tidy(session: Session, program_id: str, at: datetime) -> tuple[inflight.Recovered, int, bool]:
+class _Tidied(NamedTuple):
+    recovered: inflight.Recovered
+    superseded: int
+    queued: list[Row]  # each queued notice with its routes (_QUEUED), after the recovery and superseding
+    top: int  # the program's highest 督办单号 of the year (TOP_NUMBER)
+    wrote: bool  # whether it wrote anything (committed before the digests are written)
+
+
+def _tidy(session: Session, program_id: str, at: datetime, year: int) -> _Tidied:
     """Recovers what a dead run left in flight, then marks the queued notices a newer one of the same rule
     replaces (_stale) superseded, never sent beside it; each only when the program has rows it acts on
-    (most dispatches find nothing in flight, many nothing queued). Returns (recovered, superseded, whether
-    anything may be queued now)."""
-    in_flight, deferred, queued, stale = core(session, _PENDING, {"program": program_id}).one()
+    (most dispatches find nothing in flight, many nothing queued). What is queued is read with what it finds
+    (_LOOK), and again only when a recovery or the superseding changed it."""
+    rows = core(session, _LOOK, {"program": program_id, "year": year}).all()
+    in_flight, deferred, stale, top = rows[0][:4]
+    queued = [row[4:] for row in rows if row.id is not None]
     recovered = inflight.recover(session, program_id, at) if in_flight else inflight.Recovered()
-    owed = bool(queued or in_flight)  # a recovery leaves notices queued again
     superseded = 0
     if stale or in_flight:  # a recovery may leave a stale notice queued again
         superseded = core(session, _SUPERSEDE, {"program": program_id}).rowcount or 0
+        queued = core(session, _QUEUED, {"program": program_id}).all()
     if deferred:
         core(session, _DEFERRED, {"program": program_id, "at": at})
-    return recovered, superseded, owed
+    return _Tidied(recovered, superseded, queued, top, bool(in_flight or stale or deferred))
 
 
 def _compose(session: Session, program: _Program, unit: _Unit, audience: str, notices: list[_Queued],
@@ -636,23 +736,29 @@ def _ordered(notices: list[_Queued]) -> list[_Queued]:
 
 
 class _Lines(NamedTuple):
-    """What the listed lines of a dispatch's messages say beyond their kind, read once for all of them."""
+    """What the listed lines of a batch's messages say beyond their kind, read once for all of them."""
 
+    messages: set[str]  # the messages read for
     rows: dict[int, Row]
     data: dict[int, dict]  # each notice's data, with its chase count as sent
     leads: dict[int, str | None]  # task → its lead units' names, for a co-unit's line
 
+    def counted(self, notices: list[_Queued]) -> dict[int, dict]:
+        """The data of these notices' listed lines that carry a chase count (第N次), with it."""
+        return {n.id: self.data[n.id] for n in _listed(_ordered(notices))
+                if n.kind in COUNTED_KINDS and self.rows[n.id].instance is not None}
 
-def _lines(session: Session, program: _Program, claimed: list[_Claimed]) -> _Lines:
+
+def _lines(session: Session, program: _Program, claims: list[_Claimed]) -> _Lines:
     """Listed items are read in full in one statement for all the messages (their data, their task's light,
     the period, the chase count), their lead units in one more; an item only counted needs its kind alone."""
-    listed = [n for c in claimed for n in _listed(_ordered(c.taken))]
+    listed = [n for c in claims for n in _listed(_ordered(c.taken))]
     rows = {row.id: row for row in core(session, _LISTED, {"ids": [n.id for n in listed]})}
     data = {i: row.data or {} for i, row in rows.items()}
     leads = program.leads(session, {row.task_id for row in rows.values()
                                     if row.instance is not None and data[row.id].get("role") == "co"})
-    _count_chases(session, program.ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
-    return _Lines(rows, data, leads)
+    _count_chases(program.ctx, [n for n in listed if rows[n.id].instance is not None], rows, data)
+    return _Lines({c.message_id for c in claims}, rows, data, leads)
 
 
 def _items(program: _Program, notices: list[_Queued], lines: _Lines) -> list[DigestItem]:
@@ -680,17 +786,14 @@ def _items(program: _Program, notices: list[_Queued], lines: _Lines) -> list[Dig
     return [items.get(n.id) or DigestItem(n.kind, "", n.task_code) for n in notices]
 
 
-def _count_chases(session: Session, ctx: ProgramContext, listed: list[_Queued], rows: dict[int, Row],
+def _count_chases(ctx: ProgramContext, listed: list[_Queued], rows: dict[int, Row],
                   data: dict[int, dict]) -> None:
-    """Each 催办/督办/催签收 line says which time it is (第N次): the count as sent stays on its notice,
-    written by one UPDATE for the message (`data` is updated in place for the lines)."""
-    counted = [n for n in listed if n.kind in COUNTED_KINDS]
-    if not counted:
-        return
+    """Each 催办/督办/催签收 line says which time it is (第N次): `data` is updated in place for the lines; the
+    count as sent stays on its notice, written with the claim (_Lines.counted)."""
     within = ctx.policies.reminders.ack_within_workdays
-    for notice in counted:
-        data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
-    core(session, _COUNTED, [{"notice_id": n.id, "counted": data[n.id]} for n in counted])
+    for notice in listed:
+        if notice.kind in COUNTED_KINDS:
+            data[notice.id] = {**data[notice.id], "count": rows[notice.id].received + 1, "within": within}
 
 
 def _title(notice: _Queued, data: dict, language: str) -> str:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from db import ChannelHealth, Delivery, core, flush_pending, one_of
+from db import ChannelHealth, Delivery, core, one_of
 from notifications.delivery.ratelimit import _insert
 from notifications.message import Message
 
@@ -99,14 +99,13 @@ def failed_delivery_counts(
 
     A message with a failed robot but a delivered email reached the unit and is not counted. `since`/`until`
     bound the message's first attempt (the bulletin's period)."""
-    flush_pending(session)
     query = _UNREACHED
     if since is not None:
         query = query.where(_DELIVERIES.c.first_at >= since)
     if until is not None:
         query = query.where(_DELIVERIES.c.first_at < until)
     counts: dict[str, int] = defaultdict(int)
-    for unit_code, _message_id in session.execute(query, {"program": program_id}):
+    for unit_code, _message_id in core(session, query, {"program": program_id}):
         counts[unit_code] += 1
     return dict(counts)
 

@@ -54,6 +54,7 @@ class OutboxNotifier:
         self.path = Path(path)
         self._sessions = session_factory
         self._lock = threading.Lock()
+        self._folder_made = False  # the outbox's folder, made on the first write
 
     def routes(self, urls: tuple[str, ...]) -> tuple[inflight.Route, ...]:
         return (inflight.Route(inflight.OUTBOX_ROUTE, None, OUTBOX_CHANNEL, "outbox"),)
@@ -73,7 +74,9 @@ class OutboxNotifier:
         coordinator, never written again unasked."""
         lines = "".join(json.dumps(outbox_record(message), ensure_ascii=False, separators=(",", ":")) + "\n"
                         for message in messages)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._folder_made:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
         data = lines.encode("utf-8")
         with self._lock:
             # One write() on an O_APPEND descriptor: lines from concurrent processes do not interleave.

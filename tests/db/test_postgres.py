@@ -106,6 +106,13 @@ def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path)
         total = session.scalar(select(func.count()).select_from(Notice))
         queued = session.scalar(select(func.count()).select_from(Notice).where(Notice.state == "queued"))
     assert total == len(sent) and queued == 0
+    # The 第N次 of each chase sent, written on its notice by the claim's take (a JSON parameter or the data
+    # kept), on PostgreSQL too; the data of the other notices kept.
+    with wired.transaction() as session:
+        chased = session.execute(select(Notice.kind, Notice.data).where(Notice.state == "sent")).all()
+    assert all(data.get("count", 0) >= 1 for kind, data in chased if kind == "overdue")
+    assert any(kind == "overdue" for kind, _data in chased)
+    assert all(data.get("role") in ("lead", "co") for kind, data in chased if kind == "assignment")
     # The lights counted apart from the task list (a correlated look-up of each current instance) are the
     # list's own on PostgreSQL too.
     with wired.transaction() as session:
