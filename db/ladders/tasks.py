@@ -68,10 +68,10 @@ def plan_candidates(
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
-    then the ladder visits only the due dates, and the progress reports owed, whose rung moved since that day
-    (none the same day, nor the bulletin of the same period), and what only a write brings (the 交办, the
-    phase notices) is held already. `open_instances`:
-    the program's open instances as read for today by another step of the same check. `plan_phases`: the
+    then the ladder visits only the due dates whose rung moved since that day, the progress reports owed
+    (written without a count) whole, and on that same day none of them, nor the bulletin of the same period;
+    what only a write brings (the 交办, the phase notices) is held already. `open_instances`: the program's
+    open instances as read for today by another step of the same check. `plan_phases`: the
     program's phases as read already in this session.
     """
     calendar = ctx.policies.work_calendar()
@@ -86,7 +86,7 @@ def plan_candidates(
         found = open_instances or OpenInstances(session, ctx, today)
         candidates += _before_due(session, ctx, moved, found, task_phases)
         candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
-        candidates += _report_missing(ctx, moved, found, task_phases)
+        candidates += _report_missing(ctx, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
     cadence = ctx.policies.reminders.bulletin
@@ -372,16 +372,13 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
     return chosen
 
 
-def _report_missing(ctx: ProgramContext, moved: _Moved, found: OpenInstances, task_phases) -> list[Candidate]:
+def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> list[Candidate]:
+    """Every progress report owed today, whatever the marks: a unit's report is a write the marks do not count
+    (db.models.marks), and the reminder it owes next is keyed by its date; those held are left out by the
+    claim."""
     every = ctx.policies.reminders.report_every_workdays
-    calendar, then = ctx.policies.work_calendar(), {}  # anchor → its slot on `moved.since`
     candidates = []
     for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
-        if moved.since is not None:
-            if anchor not in then:
-                then[anchor] = report_slot(moved.since, anchor, every, calendar)
-            if then[anchor] == slot:
-                continue  # the same reminder as on that day, claimed then
         data = {"since": anchor.isoformat(), "workdays": slot * every}
         for r in found.recipients.of(task_id, "lead"):
             key = (r.code, anchor, slot)
