@@ -11,7 +11,7 @@ from functools import cache
 from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from db.bulk import core
+from db.bulk import core, one_of
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import PROGRAM, SELECTED, Selected, json_rows, sql_json, sql_key, sql_rows, sql_text
@@ -123,7 +123,7 @@ def _ack_query(dialect: str) -> Select:
 
 
 def _sent_assignments(program_id) -> tuple:
-    return (Notice.program_id == program_id, Notice.kind == "assignment", Notice.state.in_(SENT),
+    return (Notice.program_id == program_id, Notice.kind == "assignment", one_of(Notice.state, SENT),
             Notice.sent_at.is_not(None))
 
 
@@ -138,7 +138,7 @@ def _acknowledged():
 _SENT_AT = (select(Notice.sent_at).distinct().select_from(TaskInstance)
             .join(Task, Task.id == TaskInstance.task_id)
             .join(Notice, and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment"))
-            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), Notice.state.in_(SENT),
+            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), one_of(Notice.state, SENT),
                    Notice.sent_at.is_not(None), ~_acknowledged()))
 
 

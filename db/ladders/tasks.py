@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -86,7 +87,7 @@ def plan_candidates(
         found = open_instances or OpenInstances(session, ctx, today)
         candidates += _before_due(session, ctx, moved, found, task_phases)
         candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
-        candidates += _report_missing(ctx, found, task_phases)
+        candidates += _report_missing(session, ctx, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
     cadence = ctx.policies.reminders.bulletin
@@ -137,7 +138,7 @@ _DUES_AND_REPORTING = union_all(
 
 class OpenInstances:
     """The program's open instances as the ladder reads them on `today`: their due dates by phase, and those a
-    progress report is owed for (report_missing), with their units. Read when first asked, once for all the
+    progress report is owed for (report_missing). Read when first asked, once for all the
     claim steps of one check: a step writes notices, marks and remediation items, never what is read here."""
 
     def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
@@ -182,11 +183,6 @@ class OpenInstances:
     def reports_owed(self, task_phases: set[str] | None) -> list[tuple]:
         return [row for row in self._reports_owed if task_phases is None or row[-1] in task_phases]
 
-    @cached_property
-    def recipients(self) -> Recipients:
-        """Who answers for the tasks a report is owed for."""
-        return Recipients(self.session, self.ctx.id, task_ids=[row[1] for row in self._reports_owed])
-
 
 _FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
 _UNASSIGNED = (
@@ -216,25 +212,6 @@ def _assignments(session: Session, ctx: ProgramContext,
         for task_id, instance_id, code in unassigned
         for r in recipients.of(task_id)
     ]
-
-
-def _instance_notice(
-    ctx: ProgramContext,
-    kind: str,
-    instance_id: int,
-    code: str,
-    due,
-    unit_id: int,
-    key: tuple,
-    data: dict,
-    *,
-    audience: str = "unit",
-    subject: int | None = None,
-) -> Candidate:
-    """A notice about one task instance, keyed `kind:program:instance:…key`."""
-    return Candidate(
-        notice_key(kind, ctx.id, instance_id, *key), kind, unit_id, audience, instance_id, code, due,
-        subject, data)
 
 
 class _Answering:
@@ -372,20 +349,42 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
     return chosen
 
 
-def _report_missing(ctx: ProgramContext, found: OpenInstances, task_phases) -> list[Candidate]:
-    """Every progress report owed today, whatever the marks: a unit's report is a write the marks do not count
-    (db.models.marks), and the reminder it owes next is keyed by its date; those held are left out by the
-    claim."""
+_OWED = {"place": Integer(), "task_id": Integer(), "instance_id": Integer(), "since": String(),
+         "slot": Integer()}
+
+
+def _report_missing(session: Session, ctx: ProgramContext, found: OpenInstances,
+                    task_phases) -> list[Candidate]:
+    """Every progress report owed today whatever the marks (a unit's report is a write they do not count,
+    db.models.marks, and the reminder it owes next is keyed by its date), to each lead unit, in one read that
+    leaves out those held already."""
+    owed = found.reports_owed(task_phases)
+    if not owed:
+        return []
     every = ctx.policies.reminders.report_every_workdays
-    candidates = []
-    for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
-        data = {"since": anchor.isoformat(), "workdays": slot * every}
-        for r in found.recipients.of(task_id, "lead"):
-            key = (r.code, anchor, slot)
-            candidates.append(
-                _instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data)
-            )
-    return candidates
+    rows = [(n, task_id, instance_id, anchor.isoformat(), slot)
+            for n, (instance_id, task_id, _code, _due, anchor, slot, _phase) in enumerate(owed)]
+    params = {"program_id": ctx.id, "owed": json_rows(session, _OWED, rows)}
+    candidates = {}  # a unit that leads a task itself and through a collective is told once
+    for n, unit_id, unit_code in core(session, _owed_query(session.get_bind().dialect.name), params):
+        instance_id, _task_id, code, due, anchor, slot, _phase = owed[n]
+        key = notice_key("report_missing", ctx.id, instance_id, unit_code, anchor, slot)
+        candidates.setdefault(key, Candidate(key, "report_missing", unit_id, "unit", instance_id, code, due,
+                                             data={"since": anchor.isoformat(), "workdays": slot * every}))
+    return list(candidates.values())
+
+
+@cache
+def _owed_query(dialect: str) -> Select:
+    """The lead units (a collective's members for it) of each owed row whose reminder is not held yet, in the
+    rows' order."""
+    table = sql_rows(dialect, "owed", _OWED)
+    who = _Answering()
+    key = sql_key("report_missing", PROGRAM, table.c.instance_id, who.code, table.c.since, table.c.slot)
+    query = (select(table.c.place, who.unit_id, who.code).select_from(table)
+             .join(TaskUnit, and_(TaskUnit.task_id == table.c.task_id, TaskUnit.role == "lead")))
+    return (who.joined(query, TaskUnit.unit_id).where(~exists().where(Notice.key == key))
+            .order_by(table.c.place, TaskUnit.position))
 
 
 # Each open phase with each unit (not a collective: its members are units themselves) that has not had its
