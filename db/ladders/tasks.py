@@ -148,7 +148,8 @@ class OpenInstances:
     def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple]]:
         """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING)."""
         dues, reporting = [], []
-        for row in core(self.session, _DUES_AND_REPORTING, {"program_id": self.ctx.id, "today": self.today}):
+        for row in core(self.session, _DUES_AND_REPORTING,
+                        {"program_id": self.ctx.id, "today": self.today}).all():  # fetched at once
             if row[2] is None:
                 dues.append((row[0], row[1]))
             else:
