@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache, cached_property
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from db.assignments import SENT_MOMENTS
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.notices import (
     PROGRAM,
@@ -127,13 +128,15 @@ _REPORTING = (
            or_(TaskInstance.due.is_(None), TaskInstance.due >= bindparam("today", type_=Date)),
            TaskInstance.window_start <= bindparam("today", type_=Date))
 )
-# The distinct due dates by phase, their rows without an instance (typed NULLs: PostgreSQL matches the
-# branches' types), and the instances a report may be owed for: one statement every workday, not two.
+# The instances a report may be owed for; the distinct due dates by phase, their rows without an instance
+# (typed NULLs: PostgreSQL matches the branches' types); the moments a 交办 still unacknowledged went out, in
+# the last column of a row without a due date: one statement every workday, not three.
+_NULLS = [cast(null(), column.type) for column in _REPORTING.selected_columns]
 _DUES_AND_REPORTING = union_all(
     _REPORTING,
-    select(Task.phase_kind, TaskInstance.due,
-           *(cast(null(), column.type) for column in _REPORTING.selected_columns[2:]))
-    .join(Task, Task.id == TaskInstance.task_id).where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
+    select(Task.phase_kind, TaskInstance.due, *_NULLS[2:])
+    .join(Task, Task.id == TaskInstance.task_id).where(*_OPEN, TaskInstance.due.is_not(None)).distinct(),
+    SENT_MOMENTS.with_only_columns(*_NULLS[:-1], Notice.sent_at))
 
 
 class OpenInstances:
@@ -145,16 +148,24 @@ class OpenInstances:
         self.session, self.ctx, self.today = session, ctx, today
 
     @cached_property
-    def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple]]:
-        """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING)."""
-        dues, reporting = [], []
+    def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple], list[datetime]]:
+        """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING; the moments
+        a 交办 still unacknowledged went out)."""
+        dues, reporting, sent = [], [], []
         for row in core(self.session, _DUES_AND_REPORTING,
                         {"program_id": self.ctx.id, "today": self.today}).all():  # fetched at once
-            if row[2] is None:
+            if row[2] is not None:
+                reporting.append(row)
+            elif row[1] is not None:
                 dues.append((row[0], row[1]))
             else:
-                reporting.append(row)
-        return sorted(dues, key=lambda row: row[1]), reporting
+                sent.append(row[-1])
+        return sorted(dues, key=lambda row: row[1]), reporting, sent
+
+    @property
+    def sent(self) -> list[datetime]:
+        """The distinct moments a 交办 still unacknowledged went out (db.assignments.ack_candidates)."""
+        return self._read[2]
 
     @property
     def _dues(self) -> list[tuple[str | None, date]]:

@@ -148,3 +148,14 @@ def test_a_progress_report_owed_goes_to_each_lead_unit_once_and_one_held_is_not_
     with wired.transaction() as session:
         ctx = load_program(session, "demo-city")
         assert not [c for c in plan_candidates(session, ctx, date(2023, 6, 6)) if c.kind == "report_missing"]
+
+
+def test_the_open_instances_the_reports_owed_and_the_moments_of_unsigned_assignments_are_one_read(tmp_path):
+    """A workday's check reads them together (db.ladders.OpenInstances), and still chases a 交办 not signed
+    for in time."""
+    wired = setup(tmp_path)
+    check(wired, date(2023, 3, 1))  # the 交办 goes out
+    statements, chased = check_statements(wired, date(2023, 3, 15))
+    assert chased.claimed["ack_missing"]
+    read = [s for s in statements if s.startswith("SELECT") and "notices.sent_at" in s]
+    assert len(read) == 1 and "task_instances.last_report_at" in read[0]
