@@ -108,7 +108,7 @@ _ITEM_WITH = (select(RemediationItem, Unit, Finding, Task).join(Unit, Unit.id ==
               .join(Finding, Finding.id == RemediationItem.finding_id)
               .outerjoin(Task, Task.id == RemediationItem.task_id).where(*_OF_PROGRAM))
 # A task's current instance as the program's ranking has it (current_instances: retired ones left out).
-_CURRENT = current_instance_query().where(TaskInstance.retired_on.is_(None))
+_CURRENT = current_instance_query()
 
 
 def _item(session: Session, ctx: ProgramContext, code: str, statement: Select = _ITEM) -> Row:

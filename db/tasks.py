@@ -46,10 +46,11 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
 TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
 UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
 def current_instance_query(*columns) -> Select:
-    """One task's current instance (earliest not done, else the last; parameter `task_id`) in one statement,
-    with `columns` beside it (of the instance, correlated)."""
+    """One task's current instance (earliest not done, else the last, of those a re-import has not retired;
+    parameter `task_id`) in one statement, with `columns` beside it (of the instance, correlated)."""
     done = TaskInstance.status == "done"
-    return (select(TaskInstance, *columns).where(TaskInstance.task_id == bindparam("task_id"))
+    return (select(TaskInstance, *columns)
+            .where(TaskInstance.task_id == bindparam("task_id"), TaskInstance.retired_on.is_(None))
             .order_by(case((done, 1), else_=0), case((done, -TaskInstance.seq), else_=TaskInstance.seq))
             .limit(1))
 
