@@ -46,7 +46,7 @@ from db.notices import (
     sql_rows,
     sql_text,
 )
-from db.phases import waiting_assignment
+from db.phases import waiting_query
 from db.programs import PhaseState, ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
@@ -197,15 +197,16 @@ class OpenInstances:
 
 
 _FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
-_UNASSIGNED = (
-    select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
-    .join(Task, Task.id == TaskInstance.task_id)
-    .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
-           TaskInstance.retired_on.is_(None),
-           ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
-           # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
-           Task.phase_kind.not_in(bindparam("waiting", expanding=True)))
-)
+@cache
+def _unassigned(dialect: str) -> Select:
+    """The first instance of every task without its 交办, but of the phases whose 交办 waits for the tasks
+    that issue the 方案 and the 分工表 (assign_after): one statement."""
+    return (select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
+                   TaskInstance.retired_on.is_(None),
+                   ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+                   Task.phase_kind.not_in(waiting_query(dialect))))
 
 
 def _assignments(session: Session, ctx: ProgramContext,
@@ -215,8 +216,7 @@ def _assignments(session: Session, ctx: ProgramContext,
               else any(phase.state != "pending" for phase in plan_phases))
     if not opened:
         return []
-    unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
-                                               "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
+    unassigned = core(session, _unassigned(session.get_bind().dialect.name), {"program_id": ctx.id}).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,
