@@ -32,8 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.assignments import SENT_MOMENTS
+from db.bulk import one_of
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.notices import (
+    CLAIMED_FIRST,
     PROGRAM,
     SELECTED,
     Candidate,
@@ -298,12 +300,11 @@ def _on_rung(session: Session, ctx: ProgramContext, rule: _Rule, task_phases,
     params = {"program_id": ctx.id, "coordinator": coordinator, "phases": sorted(task_phases or ()),
               "rungs": json_rows(session, _RUNGS, table)}
     skipping = rule.skips_coordinator and coordinator is not None
-    return [Selected(rule.kind, _rung_query(dialect, rule, role, task_phases is not None, skipping), params)
-            for role in rule.roles]
+    return [Selected(rule.kind, _rung_query(dialect, rule, task_phases is not None, skipping), params)]
 
 
 @cache
-def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bool) -> Select:
+def _rung_query(dialect: str, rule: _Rule, phased: bool, skipping: bool) -> Select:
     table = sql_rows(dialect, "rungs", _RUNGS)
     # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
     # due), the open statuses named for it; then their task and recipients by key lookups.
@@ -322,10 +323,14 @@ def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bo
     recipient = _COORDINATOR if rule.to_coordinator else who.unit_id
     columns = (key, sql_text(rule.kind), recipient, sql_text(rule.audience),
                due.c.id, Task.code, due.c.due, who.unit_id if rule.subject else cast(literal(None), Integer),
-               sql_json(dialect, rule.data(due, sql_text(role))))
-    query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
+               sql_json(dialect, rule.data(due, due.c.role)))
+    # Every role's recipients in one statement, a role's before the next one's (CLAIMED_FIRST): a unit on a
+    # task as lead and as co-unit is told as lead, and its digest lists its notices in the same order.
+    rank = case({role: n for n, role in enumerate(rule.roles)}, value=due.c.role).label(CLAIMED_FIRST)
+    query = (select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True)), rank)
+             .select_from(due))
     query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
-    query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
+    query = query.where(one_of(due.c.role, rule.roles), ~exists().where(Notice.key == key))
     return query.where(who.unit_id != _COORDINATOR) if skipping else query
 
 

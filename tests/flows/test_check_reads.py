@@ -159,3 +159,17 @@ def test_the_open_instances_the_reports_owed_and_the_moments_of_unsigned_assignm
     assert chased.claimed["ack_missing"]
     read = [s for s in statements if s.startswith("SELECT") and "notices.sent_at" in s]
     assert len(read) == 1 and "task_instances.last_report_at" in read[0]
+
+
+def test_a_rung_claims_every_role_in_one_statement_a_units_lead_notices_first(tmp_path):
+    """court answers for O1 as co-unit and for O2 as lead, both overdue: one statement claims both roles, and
+    the lead one is claimed (and listed in court's digest) first, as when each role had its own statement."""
+    wired = setup(tmp_path, tasks=[
+        ["O1", "协同保护", "联合执法", "市场监管局", "市法院", "2023年6月30日", "", ""],
+        ["O2", "协同保护", "司法保护", "市法院", "", "2023年6月30日", "", ""]])
+    statements, checked = check_statements(wired, date(2023, 7, 3))  # 催办 1, the only rung of the day
+    assert checked.claimed["overdue"] == 3
+    assert sum(s.startswith("INSERT") and "on_rung" in s for s in statements) == 1
+    court = [(n.task_code, n.data["role"]) for n in notices(wired, kind="overdue")
+             if n.key.split(":")[3] == "court"]
+    assert court == [("O2", "lead"), ("O1", "co")]
