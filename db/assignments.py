@@ -21,7 +21,7 @@ from db.tasks import role_of
 from schedule import ack_slot, text
 
 if TYPE_CHECKING:
-    from db.ladders import OpenInstances
+    from db.ladders import OpenInstances  # the type only: db.ladders imports this module (SENT_MOMENTS)
 
 SENT = ("sent", "delivered")
 
