@@ -72,11 +72,11 @@ def plan_candidates(
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
-    then the ladder visits only the due dates whose rung moved since that day, the progress reports owed
-    (written without a count) whole, and on that same day none of them, nor the bulletin of the same period;
-    what only a write brings (the 交办, the phase notices) is held already. `open_instances`: the program's
-    open instances as read for today by another step of the same check. `plan_phases`: the
-    program's phases as read already in this session.
+    then the ladder visits only the due dates whose rung moved since that day and every progress report owed
+    (a unit's report is not counted), neither on that same day, nor the bulletin of the same period; what
+    only a write brings (the 交办, the phase notices) is held already. `open_instances`: the program's open
+    instances as read for today by another step of the same check. `plan_phases`: the program's phases as
+    read already in this session.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -142,9 +142,10 @@ _DUES_AND_REPORTING = union_all(
 
 
 class OpenInstances:
-    """The program's open instances as the ladder reads them on `today`: their due dates by phase, and those a
-    progress report is owed for (report_missing). Read when first asked, once for all the
-    claim steps of one check: a step writes notices, marks and remediation items, never what is read here."""
+    """The program's open instances as the ladder reads them on `today`: their due dates by phase, those a
+    progress report is owed for (report_missing), and the moments the 交办 not signed for went out
+    (ack_missing). Read when first asked, once for all the claim steps of one check: a step writes notices,
+    marks and remediation items, never what is read here."""
 
     def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
         self.session, self.ctx, self.today = session, ctx, today
@@ -199,6 +200,8 @@ class OpenInstances:
 
 
 _FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
+
+
 @cache
 def _unassigned(dialect: str) -> Select:
     """The first instance of every task without its 交办, but of the phases whose 交办 waits for the tasks
