@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from db.bulk import core
+from db.bulk import core, one_of
 from db.events import record_event
 from db.models import AssignmentAck, Notice, Task, TaskInstance, Unit
 from db.notices import PROGRAM, SELECTED, Selected, json_rows, sql_json, sql_key, sql_rows, sql_text
 from db.programs import NotFound, ProgramContext
 from db.tasks import role_of
 from schedule import ack_slot, text
+
+if TYPE_CHECKING:
+    from db.ladders import OpenInstances  # the type only: db.ladders imports this module (SENT_MOMENTS)
 
 SENT = ("sent", "delivered")
 
@@ -74,12 +78,13 @@ def unacknowledged(session: Session, ctx: ProgramContext) -> list[tuple[int, int
     ]
 
 
-def ack_candidates(session: Session, ctx: ProgramContext, today: date,
-                   since: date | None = None) -> list[Selected]:
+def ack_candidates(session: Session, ctx: ProgramContext, today: date, since: date | None,
+                   found: OpenInstances) -> list[Selected]:
     """ack_missing notices due today (nothing on non-workdays, like every rung), chosen in SQL: the chase is
     asked once per moment a 交办 went out, never once per 交办. `since`: the last day everything due was
     claimed, nothing having changed since (db.marks): only the moments whose slot moved since then (none the
-    same day; a 交办 sent since then had no slot then)."""
+    same day; a 交办 sent since then had no slot then). `found`: the program's instances as the check reads
+    them for today, and with them those moments (db.ladders.OpenInstances)."""
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today) or since == today:
         return []
@@ -90,7 +95,7 @@ def ack_candidates(session: Session, ctx: ProgramContext, today: date,
         return ack_slot(day, sent_on, within, policy.overdue_every_workdays, calendar)
 
     rungs = []
-    for sent_at in core(session, _SENT_AT, {"program_id": ctx.id}).scalars():
+    for sent_at in found.sent:
         sent_on = ctx.local_date(sent_at)
         slot = slot_on(today, sent_on)
         if slot is not None and (since is None or slot_on(since, sent_on) != slot):
@@ -123,7 +128,7 @@ def _ack_query(dialect: str) -> Select:
 
 
 def _sent_assignments(program_id) -> tuple:
-    return (Notice.program_id == program_id, Notice.kind == "assignment", Notice.state.in_(SENT),
+    return (Notice.program_id == program_id, Notice.kind == "assignment", one_of(Notice.state, SENT),
             Notice.sent_at.is_not(None))
 
 
@@ -134,11 +139,12 @@ def _acknowledged():
 
 # The moments a 交办 still unacknowledged went out: a moment whose 交办 are all acknowledged has no chase.
 # Read from the program's instances, each one's 交办 found by (instance, kind): by the notices' (program,
-# state) index it read every notice ever sent to find the few 交办 among them, every workday.
-_SENT_AT = (select(Notice.sent_at).distinct().select_from(TaskInstance)
+# state) index it read every notice ever sent to find the few 交办 among them, every workday. The check reads
+# them with its open instances (db.ladders.OpenInstances), in the same statement.
+SENT_MOMENTS = (select(Notice.sent_at).distinct().select_from(TaskInstance)
             .join(Task, Task.id == TaskInstance.task_id)
             .join(Notice, and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment"))
-            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), Notice.state.in_(SENT),
+            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), one_of(Notice.state, SENT),
                    Notice.sent_at.is_not(None), ~_acknowledged()))
 
 

@@ -198,14 +198,20 @@ def _constants():
     return PROGRAM, _TOKEN, _AT, literal("queued", Notice.__table__.c.state.type)
 
 
+# A column a statement of chosen rows may add: its rows are inserted in its order first, then as below.
+CLAIMED_FIRST = "claimed_first"
+
+
 def _claiming(chosen: Select) -> Insert:
     """INSERT … SELECT of the chosen rows, built once per statement (most are built once themselves)."""
     statement = _INSERTS.get(chosen)
     if statement is None:
         rows = chosen.subquery()
-        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause.
+        first = [rows.c[CLAIMED_FIRST]] if CLAIMED_FIRST in rows.c else []
+        # WHERE true: SQLite reads an upsert's INSERT … SELECT unambiguously only with a WHERE clause. The
+        # order: as below.
         source = (select(*(rows.c[name] for name in SELECTED), *_constants()).where(true())
-                  .order_by(rows.c.unit_id, rows.c.audience, rows.c.due, rows.c.instance_id))  # as below
+                  .order_by(*first, rows.c.unit_id, rows.c.audience, rows.c.due, rows.c.instance_id))
         statement = _INSERTS[chosen] = _InsertNew(Notice.__table__).from_select(_COLUMNS, source)
     return statement
 

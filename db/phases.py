@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -105,19 +106,22 @@ def advance(
     return transitions
 
 
-_WAITS = select(Phase.kind, Phase.assign_after).where(Phase.program_id == bindparam("program_id"))
-_UNDONE = (select(Task.code).join(TaskInstance, TaskInstance.task_id == Task.id)
-           .where(Task.program_id == bindparam("program_id"), Task.active.is_(True),
-                  TaskInstance.status != "done", TaskInstance.retired_on.is_(None),
-                  Task.code.in_(bindparam("codes", expanding=True))))
+@cache
+def waiting_query(dialect: str) -> Select:
+    """The kinds of the phases whose 交办 waits (program.yaml `assign_after`): one of the tasks it waits for,
+    such as the deployment tasks that issue the 方案 and the 分工表, has an instance not done. Built once per
+    database; db.ladders leaves their tasks out of the 交办 with it, in the same statement."""
+    elements = func.json_array_elements_text if dialect == "postgresql" else func.json_each
+    code = elements(Phase.assign_after).table_valued("value").alias("waited")
+    task, instance = Task.__table__.alias("waited_task"), TaskInstance.__table__.alias("waited_instance")
+    undone = (select(instance.c.id).join(task, task.c.id == instance.c.task_id)
+              .where(task.c.program_id == Phase.program_id, task.c.code == code.c.value,
+                     task.c.active.is_(True), instance.c.status != "done", instance.c.retired_on.is_(None)))
+    return (select(Phase.kind).select_from(Phase).join(code, true())
+            .where(Phase.program_id == bindparam("program_id"), undone.exists()).distinct())
 
 
 def waiting_assignment(session: Session, program_id: str) -> set[str]:
-    """Kinds of the phases whose 交办 waits (program.yaml `assign_after`): one of the tasks it waits for,
-    such as the deployment tasks that issue the 方案 and the 分工表, has an instance not done."""
-    waits = {kind: codes for kind, codes in core(session, _WAITS, {"program_id": program_id}) if codes}
-    if not waits:
-        return set()
-    codes = sorted({code for codes in waits.values() for code in codes})
-    undone = set(core(session, _UNDONE, {"program_id": program_id, "codes": codes}).scalars())
-    return {kind for kind, codes in waits.items() if undone & set(codes)}
+    """The kinds of the phases whose 交办 waits (waiting_query)."""
+    return set(core(session, waiting_query(session.get_bind().dialect.name), {"program_id": program_id})
+               .scalars())

@@ -93,20 +93,28 @@ class PhaseState:
 # The row but its change count; its settings as stored, compared as text (decoded only for a new context).
 _KEPT = [cast(column, Text) if column.key == "settings" else column
          for column in Program.__table__.c if column.key != "changes"]
-_PHASE = [Phase.__table__.c[name].label(f"phase_{name}") for name in PhaseState.__slots__]
+# Which of a phase's columns are dates: read as ISO text from the JSON.
+_DATED = tuple(name in ("start", "end", "closed_on") for name in PhaseState.__slots__)
 
 
 @cache
 def _daily(dialect: str) -> Select:
-    """Each phase beside the program's row and its check marks as one JSON text (a handful of each): one
-    statement a day, with a row per phase."""
-    marks = select(cast((func.json_agg if dialect == "postgresql" else func.json_group_array)(
-        (func.json_build_array if dialect == "postgresql" else func.json_array)(
-            CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)), Text)).where(
-        CheckMark.program_id == Program.id).scalar_subquery()
-    return (select(Program.changes, *_KEPT, *_PHASE, marks.label("marks"))
-            .outerjoin(Phase, Phase.program_id == Program.id)
-            .where(Program.id == bindparam("program_id")).order_by(Phase.seq))
+    """The program's row beside its phases and its check marks, each as one JSON text (a handful of each):
+    one statement and one row a day."""
+    def rows(table, *columns):
+        aggregate = func.json_agg if dialect == "postgresql" else func.json_group_array
+        array = func.json_build_array if dialect == "postgresql" else func.json_array
+        return select(cast(aggregate(array(*columns)), Text)).where(table.program_id == Program.id)
+
+    marks = rows(CheckMark, CheckMark.scope, CheckMark.claimed_on, CheckMark.changes)
+    plan_phases = rows(Phase, *(getattr(Phase, name) for name in PhaseState.__slots__))
+    return select(Program.changes, *_KEPT, plan_phases.scalar_subquery().label("phases"),
+                  marks.scalar_subquery().label("marks")).where(Program.id == bindparam("program_id"))
+
+
+def _phase_state(values: list) -> PhaseState:
+    return PhaseState(*(date.fromisoformat(value) if dated and value is not None else value
+                        for value, dated in zip(values, _DATED, strict=True)))
 
 
 # Per database: program id → (its row as last read, but its change count; the context made of it).
@@ -126,17 +134,17 @@ def daily_program(session: Session, program_id: str) -> Daily:
     day: one Core statement. The context is made anew (its Program loaded, its policies parsed) only when the
     row has changed since this process last read it, an import or archiving: a context holds the row's
     values, never its change count, and its Program is kept out of every session (no rollback expires it)."""
-    rows = core(session, _daily(session.get_bind().dialect.name), {"program_id": program_id}).all()
-    if not rows:
+    row = core(session, _daily(session.get_bind().dialect.name), {"program_id": program_id}).first()
+    if row is None:
         load_program(session, program_id)  # raises NotFound, saying which programs there are
-    values = tuple(rows[0][1:1 + len(_KEPT)])
+    values = tuple(row[1:1 + len(_KEPT)])
     known = _KNOWN.setdefault(session.get_bind(), {})
     if program_id not in known or known[program_id][0] != values:
         ctx = load_program(session, program_id)
         session.expunge(ctx.program)
         known[program_id] = (values, ctx)
-    first, marks = 1 + len(_KEPT), 1 + len(_KEPT) + len(_PHASE)
-    plan_phases = [PhaseState(*row[first:marks]) for row in rows if row[first] is not None]
+    plan_phases = sorted((_phase_state(values) for values in json.loads(row.phases or "[]")),
+                         key=lambda phase: phase.seq)
     held = {scope: (date.fromisoformat(claimed_on), changes)
-            for scope, claimed_on, changes in json.loads(rows[0].marks or "[]")}
-    return Daily(known[program_id][1], rows[0][0], plan_phases, held)
+            for scope, claimed_on, changes in json.loads(row.marks or "[]")}
+    return Daily(known[program_id][1], row[0], plan_phases, held)

@@ -480,11 +480,11 @@ class Recipients:
         query = _recipients_query(task_phases is not None, task_ids is not None)
         params = {"program_id": program_id, "phases": sorted(task_phases or ())}
         if task_ids is None:
-            rows = session.execute(query, params).all()
+            rows = core(session, query, params).all()
         else:
             wanted = sorted(set(task_ids))
             rows = [row for start in range(0, len(wanted), 5000)
-                    for row in session.execute(query, {**params, "ids": wanted[start:start + 5000]})]
+                    for row in core(session, query, {**params, "ids": wanted[start:start + 5000]})]
         self.by_task: dict[int, list[Recipient]] = defaultdict(list)
         seen: set[tuple[int, int]] = set()  # (task, unit): a unit answers once per task, in its first role
         for task_id, role, _position, unit_id, code, member_id, member_code in rows:

@@ -183,7 +183,7 @@ def _program_claims(session: Session, ctx: ProgramContext, running: list[str], a
              *(part for part in CONTENT_PARTS if part in resting & opened and part != "self_check"))
     candidates += content_candidates(session, ctx, today, parts)
     # The units' side, any day: 交办 not acknowledged in time; the coordinator's decisions on done claims.
-    candidates += ack_candidates(session, ctx, today, mark.since)
+    candidates += ack_candidates(session, ctx, today, mark.since, shared.found)
     if mark.since is None:
         candidates += claim_candidates(session, ctx)
     return _claim(session, ctx, candidates, at, mark, shared)

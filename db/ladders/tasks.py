@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache, cached_property
 
 from sqlalchemy import (
     Date,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -30,8 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from db.assignments import SENT_MOMENTS
+from db.bulk import one_of
 from db.models import Notice, Phase, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.notices import (
+    CLAIMED_FIRST,
     PROGRAM,
     SELECTED,
     Candidate,
@@ -44,7 +48,7 @@ from db.notices import (
     sql_rows,
     sql_text,
 )
-from db.phases import waiting_assignment
+from db.phases import waiting_query
 from db.programs import PhaseState, ProgramContext
 from db.tasks import REPORT_STATUSES, Recipients
 from schedule import before_due_horizon, before_due_offset, bulletin_slot, report_slot, rung
@@ -68,11 +72,11 @@ def plan_candidates(
 
     Nothing on non-workdays: those notices wait for the next workday's check. `since`: the last day
     everything due was claimed, nothing that could bring new candidates having been written since (db.marks);
-    then the ladder visits only the due dates, and the progress reports owed, whose rung moved since that day
-    (none the same day, nor the bulletin of the same period), and what only a write brings (the 交办, the
-    phase notices) is held already. `open_instances`:
-    the program's open instances as read for today by another step of the same check. `plan_phases`: the
-    program's phases as read already in this session.
+    then the ladder visits only the due dates whose rung moved since that day and every progress report owed
+    (a unit's report is not counted), neither on that same day, nor the bulletin of the same period; what
+    only a write brings (the 交办, the phase notices) is held already. `open_instances`: the program's open
+    instances as read for today by another step of the same check. `plan_phases`: the program's phases as
+    read already in this session.
     """
     calendar = ctx.policies.work_calendar()
     if not calendar.is_workday(today):
@@ -86,7 +90,7 @@ def plan_candidates(
         found = open_instances or OpenInstances(session, ctx, today)
         candidates += _before_due(session, ctx, moved, found, task_phases)
         candidates += _overdue_and_escalations(session, ctx, moved, found, task_phases)
-        candidates += _report_missing(ctx, moved, found, task_phases)
+        candidates += _report_missing(session, ctx, found, task_phases)
     if program_notices and since is None:
         candidates += _phase_notices(session, ctx)
     cadence = ctx.policies.reminders.bulletin
@@ -126,33 +130,45 @@ _REPORTING = (
            or_(TaskInstance.due.is_(None), TaskInstance.due >= bindparam("today", type_=Date)),
            TaskInstance.window_start <= bindparam("today", type_=Date))
 )
-# The distinct due dates by phase, their rows without an instance (typed NULLs: PostgreSQL matches the
-# branches' types), and the instances a report may be owed for: one statement every workday, not two.
+# The instances a report may be owed for; the distinct due dates by phase, their rows without an instance
+# (typed NULLs: PostgreSQL matches the branches' types); the moments a 交办 still unacknowledged went out, in
+# the last column of a row without a due date: one statement every workday, not three.
+_NULLS = [cast(null(), column.type) for column in _REPORTING.selected_columns]
 _DUES_AND_REPORTING = union_all(
     _REPORTING,
-    select(Task.phase_kind, TaskInstance.due,
-           *(cast(null(), column.type) for column in _REPORTING.selected_columns[2:]))
-    .join(Task, Task.id == TaskInstance.task_id).where(*_OPEN, TaskInstance.due.is_not(None)).distinct())
+    select(Task.phase_kind, TaskInstance.due, *_NULLS[2:])
+    .join(Task, Task.id == TaskInstance.task_id).where(*_OPEN, TaskInstance.due.is_not(None)).distinct(),
+    SENT_MOMENTS.with_only_columns(*_NULLS[:-1], Notice.sent_at))
 
 
 class OpenInstances:
-    """The program's open instances as the ladder reads them on `today`: their due dates by phase, and those a
-    progress report is owed for (report_missing), with their units. Read when first asked, once for all the
-    claim steps of one check: a step writes notices, marks and remediation items, never what is read here."""
+    """The program's open instances as the ladder reads them on `today`: their due dates by phase, those a
+    progress report is owed for (report_missing), and the moments the 交办 not signed for went out
+    (ack_missing). Read when first asked, once for all the claim steps of one check: a step writes notices,
+    marks and remediation items, never what is read here."""
 
     def __init__(self, session: Session, ctx: ProgramContext, today: date) -> None:
         self.session, self.ctx, self.today = session, ctx, today
 
     @cached_property
-    def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple]]:
-        """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING)."""
-        dues, reporting = [], []
-        for row in core(self.session, _DUES_AND_REPORTING, {"program_id": self.ctx.id, "today": self.today}):
-            if row[2] is None:
+    def _read(self) -> tuple[list[tuple[str | None, date]], list[tuple], list[datetime]]:
+        """(the distinct (phase, due) of the open instances, by due date; the rows of _REPORTING; the moments
+        a 交办 still unacknowledged went out)."""
+        dues, reporting, sent = [], [], []
+        for row in core(self.session, _DUES_AND_REPORTING,
+                        {"program_id": self.ctx.id, "today": self.today}).all():  # fetched at once
+            if row[2] is not None:
+                reporting.append(row)
+            elif row[1] is not None:
                 dues.append((row[0], row[1]))
             else:
-                reporting.append(row)
-        return sorted(dues, key=lambda row: row[1]), reporting
+                sent.append(row[-1])
+        return sorted(dues, key=lambda row: row[1]), reporting, sent
+
+    @property
+    def sent(self) -> list[datetime]:
+        """The distinct moments a 交办 still unacknowledged went out (db.assignments.ack_candidates)."""
+        return self._read[2]
 
     @property
     def _dues(self) -> list[tuple[str | None, date]]:
@@ -182,22 +198,20 @@ class OpenInstances:
     def reports_owed(self, task_phases: set[str] | None) -> list[tuple]:
         return [row for row in self._reports_owed if task_phases is None or row[-1] in task_phases]
 
-    @cached_property
-    def recipients(self) -> Recipients:
-        """Who answers for the tasks a report is owed for."""
-        return Recipients(self.session, self.ctx.id, task_ids=[row[1] for row in self._reports_owed])
-
 
 _FIRST_OPEN = select(Phase.id).where(Phase.program_id == PROGRAM, Phase.state != "pending").limit(1)
-_UNASSIGNED = (
-    select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
-    .join(Task, Task.id == TaskInstance.task_id)
-    .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
-           TaskInstance.retired_on.is_(None),
-           ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
-           # A phase's 交办 may wait for the tasks that issue the 方案 and the 分工表 (assign_after).
-           Task.phase_kind.not_in(bindparam("waiting", expanding=True)))
-)
+
+
+@cache
+def _unassigned(dialect: str) -> Select:
+    """The first instance of every task without its 交办, but of the phases whose 交办 waits for the tasks
+    that issue the 方案 and the 分工表 (assign_after): one statement."""
+    return (select(TaskInstance.task_id, TaskInstance.id.label("instance_id"), Task.code)
+            .join(Task, Task.id == TaskInstance.task_id)
+            .where(TaskInstance.program_id == PROGRAM, Task.active.is_(True), TaskInstance.seq == 0,
+                   TaskInstance.retired_on.is_(None),
+                   ~exists().where(and_(Notice.instance_id == TaskInstance.id, Notice.kind == "assignment")),
+                   Task.phase_kind.not_in(waiting_query(dialect))))
 
 
 def _assignments(session: Session, ctx: ProgramContext,
@@ -207,8 +221,7 @@ def _assignments(session: Session, ctx: ProgramContext,
               else any(phase.state != "pending" for phase in plan_phases))
     if not opened:
         return []
-    unassigned = core(session, _UNASSIGNED, {"program_id": ctx.id,
-                                               "waiting": sorted(waiting_assignment(session, ctx.id))}).all()
+    unassigned = core(session, _unassigned(session.get_bind().dialect.name), {"program_id": ctx.id}).all()
     recipients = Recipients(session, ctx.id, task_ids=[task_id for task_id, _instance, _code in unassigned])
     return [
         Candidate(notice_key("assignment", ctx.id, instance_id, r.code), "assignment", r.unit_id,
@@ -216,25 +229,6 @@ def _assignments(session: Session, ctx: ProgramContext,
         for task_id, instance_id, code in unassigned
         for r in recipients.of(task_id)
     ]
-
-
-def _instance_notice(
-    ctx: ProgramContext,
-    kind: str,
-    instance_id: int,
-    code: str,
-    due,
-    unit_id: int,
-    key: tuple,
-    data: dict,
-    *,
-    audience: str = "unit",
-    subject: int | None = None,
-) -> Candidate:
-    """A notice about one task instance, keyed `kind:program:instance:…key`."""
-    return Candidate(
-        notice_key(kind, ctx.id, instance_id, *key), kind, unit_id, audience, instance_id, code, due,
-        subject, data)
 
 
 class _Answering:
@@ -309,12 +303,11 @@ def _on_rung(session: Session, ctx: ProgramContext, rule: _Rule, task_phases,
     params = {"program_id": ctx.id, "coordinator": coordinator, "phases": sorted(task_phases or ()),
               "rungs": json_rows(session, _RUNGS, table)}
     skipping = rule.skips_coordinator and coordinator is not None
-    return [Selected(rule.kind, _rung_query(dialect, rule, role, task_phases is not None, skipping), params)
-            for role in rule.roles]
+    return [Selected(rule.kind, _rung_query(dialect, rule, task_phases is not None, skipping), params)]
 
 
 @cache
-def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bool) -> Select:
+def _rung_query(dialect: str, rule: _Rule, phased: bool, skipping: bool) -> Select:
     table = sql_rows(dialect, "rungs", _RUNGS)
     # The instances on a rung first, on their own: each rung's instances found by the index (program, status,
     # due), the open statuses named for it; then their task and recipients by key lookups.
@@ -333,10 +326,14 @@ def _rung_query(dialect: str, rule: _Rule, role: str, phased: bool, skipping: bo
     recipient = _COORDINATOR if rule.to_coordinator else who.unit_id
     columns = (key, sql_text(rule.kind), recipient, sql_text(rule.audience),
                due.c.id, Task.code, due.c.due, who.unit_id if rule.subject else cast(literal(None), Integer),
-               sql_json(dialect, rule.data(due, sql_text(role))))
-    query = select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True))).select_from(due)
+               sql_json(dialect, rule.data(due, due.c.role)))
+    # Every role's recipients in one statement, a role's before the next one's (CLAIMED_FIRST): a unit on a
+    # task as lead and as co-unit is told as lead, and its digest lists its notices in the same order.
+    rank = case({role: n for n, role in enumerate(rule.roles)}, value=due.c.role).label(CLAIMED_FIRST)
+    query = (select(*(c.label(name) for c, name in zip(columns, SELECTED, strict=True)), rank)
+             .select_from(due))
     query = who.joined(query.join(Task, and_(*tasks)), due.c.unit_id)
-    query = query.where(due.c.role == role, ~exists().where(Notice.key == key))
+    query = query.where(one_of(due.c.role, rule.roles), ~exists().where(Notice.key == key))
     return query.where(who.unit_id != _COORDINATOR) if skipping else query
 
 
@@ -372,23 +369,42 @@ def _overdue_and_escalations(session, ctx, moved: _Moved, found: OpenInstances,
     return chosen
 
 
-def _report_missing(ctx: ProgramContext, moved: _Moved, found: OpenInstances, task_phases) -> list[Candidate]:
+_OWED = {"place": Integer(), "task_id": Integer(), "instance_id": Integer(), "since": String(),
+         "slot": Integer()}
+
+
+def _report_missing(session: Session, ctx: ProgramContext, found: OpenInstances,
+                    task_phases) -> list[Candidate]:
+    """Every progress report owed today whatever the marks (a unit's report is a write they do not count,
+    db.models.marks, and the reminder it owes next is keyed by its date), to each lead unit, in one read that
+    leaves out those held already."""
+    owed = found.reports_owed(task_phases)
+    if not owed:
+        return []
     every = ctx.policies.reminders.report_every_workdays
-    calendar, then = ctx.policies.work_calendar(), {}  # anchor → its slot on `moved.since`
-    candidates = []
-    for instance_id, task_id, code, due, anchor, slot, _phase in found.reports_owed(task_phases):
-        if moved.since is not None:
-            if anchor not in then:
-                then[anchor] = report_slot(moved.since, anchor, every, calendar)
-            if then[anchor] == slot:
-                continue  # the same reminder as on that day, claimed then
-        data = {"since": anchor.isoformat(), "workdays": slot * every}
-        for r in found.recipients.of(task_id, "lead"):
-            key = (r.code, anchor, slot)
-            candidates.append(
-                _instance_notice(ctx, "report_missing", instance_id, code, due, r.unit_id, key, data)
-            )
-    return candidates
+    rows = [(n, task_id, instance_id, anchor.isoformat(), slot)
+            for n, (instance_id, task_id, _code, _due, anchor, slot, _phase) in enumerate(owed)]
+    params = {"program_id": ctx.id, "owed": json_rows(session, _OWED, rows)}
+    candidates = {}  # a unit that leads a task itself and through a collective is told once
+    for n, unit_id, unit_code in core(session, _owed_query(session.get_bind().dialect.name), params):
+        instance_id, _task_id, code, due, anchor, slot, _phase = owed[n]
+        key = notice_key("report_missing", ctx.id, instance_id, unit_code, anchor, slot)
+        candidates.setdefault(key, Candidate(key, "report_missing", unit_id, "unit", instance_id, code, due,
+                                             data={"since": anchor.isoformat(), "workdays": slot * every}))
+    return list(candidates.values())
+
+
+@cache
+def _owed_query(dialect: str) -> Select:
+    """The lead units (a collective's members for it) of each owed row whose reminder is not held yet, in the
+    rows' order."""
+    table = sql_rows(dialect, "owed", _OWED)
+    who = _Answering()
+    key = sql_key("report_missing", PROGRAM, table.c.instance_id, who.code, table.c.since, table.c.slot)
+    query = (select(table.c.place, who.unit_id, who.code).select_from(table)
+             .join(TaskUnit, and_(TaskUnit.task_id == table.c.task_id, TaskUnit.role == "lead")))
+    return (who.joined(query, TaskUnit.unit_id).where(~exists().where(Notice.key == key))
+            .order_by(table.c.place, TaskUnit.position))
 
 
 # Each open phase with each unit (not a collective: its members are units themselves) that has not had its

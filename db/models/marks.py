@@ -3,7 +3,8 @@
 `programs.changes` is counted up by every write that can bring a claim step new candidates: any write to a
 program, its phases, units, collectives, tasks, their units or their instances (an import adding or re-dating
 tasks, an extension moving a due date, a report reopening a task or finishing one a 交办 waits for, a phase
-transition), its extension requests and done claims (a request or a decision to tell of). It is counted
+transition), its extension requests and done claims (a request or a decision to tell of); not a unit's
+progress report on an instance that stays open, nor a done claim while it waits for review. It is counted
 here, from the session's own events, where every session of every command has the models loaded, not by each
 writer: a writer added later cannot forget it. A write whose program is not at
 hand (a bulk statement without the execution option `program`, a task's units, a collective's members)
@@ -15,8 +16,9 @@ from __future__ import annotations
 from datetime import date
 from itertools import chain
 
-from sqlalchemy import Date, Integer, String, UniqueConstraint, event, update
+from sqlalchemy import Date, Integer, String, UniqueConstraint, event, inspect, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.base import NO_VALUE
 
 from db.models.core import Base, Phase, Program, ProgramRow, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.models.extensions import ExtensionRequest
@@ -53,9 +55,31 @@ def _note(session: Session, programs) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _note_flushed(session: Session, _context, _instances) -> None:
-    written = chain(session.new, session.deleted, (o for o in session.dirty if session.is_modified(o)))
+    written = chain(session.deleted, (o for o in session.new if not _waiting_claim(o)),
+                    (o for o in session.dirty if session.is_modified(o) and not _progress_only(o)))
     _note(session, {o.id if isinstance(o, Program) else getattr(o, "program_id", EVERY)
                     for o in written if isinstance(o, WATCHED)})
+
+
+# What a unit's progress report writes on an instance that stays open (its progress, its last report, not
+# started → in progress) brings a claim step nothing new: the rungs move with an instance's due date and its
+# status into or out of done, never with these; the progress reports owed are read whole every workday
+# (db.ladders.tasks), keyed by the last report. A collective's parent follows its shares by a roll-up write
+# of its own, which counts (db.collectives.follow_shares).
+_PROGRESS = frozenset({"progress", "last_report_at", "status"})
+
+
+def _progress_only(written: object) -> bool:
+    if not isinstance(written, TaskInstance):
+        return False
+    was = inspect(written).committed_state
+    changed = {name for name, old in was.items() if old is NO_VALUE or old != getattr(written, name)}
+    return changed <= _PROGRESS and "done" not in (was.get("status"), written.status)
+
+
+def _waiting_claim(written: object) -> bool:
+    """A done claim waiting for the coordinator: only its decision is told (db.reviews.claim_candidates)."""
+    return isinstance(written, DoneClaim) and written.state == "pending"
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -14,8 +14,10 @@ from db import (
     get_engine,
     import_program,
     load_program,
+    pass_claim,
     record_report,
     request_extension,
+    submit_report,
 )
 from schedule import read_plan
 from tests.support.factories import TASKS, write_plan
@@ -25,6 +27,7 @@ from tests.support.programs import at, check, check_statements, notices, setup
 E1 = ["E1", "督办", "逾期任务", "市场监管局", "", "2023年6月30日", "", ""]
 E1_JULY = [*E1[:5], "2023年7月3日", *E1[6:]]
 F1 = ["F1", "督办", "年中补充任务", "市公安局", "", "2023年6月30日", "", ""]
+G1 = ["G1", "督办", "全年任务", "市场监管局", "", "2023年9月29日", "", ""]
 MORE = [[f"M{n}", "协同保护", f"举措{n}", "市场监管局", "市公安局", f"2023年{6 + n % 2}月{10 + n}日", "", ""]
         for n in range(12)]
 
@@ -128,11 +131,31 @@ def test_a_quiet_rerun_reads_the_same_few_statements_whatever_the_size(tmp_path)
     assert counted[0] == counted[1] <= 20
 
 
-def _report(status: str, day: date, hour: int):
-    """msa reports E1 `status` at `hour` on `day` (after that day's check)."""
+def test_a_progress_report_and_a_claim_waiting_for_review_leave_the_marks_holding(tmp_path):
+    """Neither brings a notice: the next check visits only the rungs that moved (it reads no extension
+    request, no claim decision, no 交办); the claim's decision does, and is told at the next check."""
+    wired = setup(tmp_path, tasks=[G1])
+    check(wired, date(2023, 7, 3))
+    _report("in_progress", date(2023, 7, 3), 15, "G1")(wired, tmp_path)
+    with wired.transaction() as session:
+        claimed = submit_report(session, load_program(session, "demo-city"), "G1", "msa", "done", 100, None,
+                                ["验收.pdf"], at(date(2023, 7, 4), 15), "test")
+    assert claimed["review"] == "pending"
+    for day in (date(2023, 7, 4), date(2023, 7, 5)):
+        statements, _ = check_statements(wired, day)
+        assert not any("extension_requests" in s or "done_claims" in s for s in statements), day
+    with wired.transaction() as session:
+        pass_claim(session, load_program(session, "demo-city"), claimed["claim"], "王主任",
+                   at(date(2023, 7, 5), 16))
+    statements, passed = check_statements(wired, date(2023, 7, 6))
+    assert passed.claimed["claim_passed"] == 1 and any("done_claims" in s for s in statements)
+
+
+def _report(status: str, day: date, hour: int, code: str = "E1"):
+    """msa reports `code` `status` as of `hour` on `day` (after that day's check, or as of an earlier day)."""
     def write(wired, _tmp_path) -> None:
         with wired.transaction() as session:
-            record_report(session, load_program(session, "demo-city"), "E1", "msa", status,
+            record_report(session, load_program(session, "demo-city"), code, "msa", status,
                           100 if status == "done" else 60, None, [], at(day, hour))
     return write
 
@@ -147,7 +170,7 @@ def _import(wired, tmp_path, day: date, tasks=(E1, F1)) -> None:
 def _keys_of(tmp_path, days: list[tuple[date, int]], writes: dict, *, full_scan: bool) -> set[str]:
     """The keys claimed by checks at (day, hour), `writes[(day, hour)](wired, tmp_path)` done just after that
     check; `full_scan`: each check forgets its marks."""
-    wired = setup(tmp_path, tasks=[E1])
+    wired = setup(tmp_path, tasks=[E1, G1])
     for day, hour in days:
         if full_scan:
             with wired.transaction() as session:
@@ -175,13 +198,19 @@ DONE, REOPENED = date(2023, 6, 29), date(2023, 7, 3)  # E1 (due 06-30) reopened 
     # 催办 1 is due, on the same rung as the day before.
     ("redated", [(d, 8) for d in DAYS],
      {(date(2023, 7, 5), 8): lambda wired, tmp_path: _import(wired, tmp_path, date(2023, 7, 5),
-                                                                [E1_JULY])}),
+                                                                [E1_JULY, G1])}),
+    # A paper report on G1 entered after the check of 07-03 as of 05-25, an uncounted write: the progress
+    # report it owes (20 workdays since 05-25) is on the same slot as on 07-03, and due at the next check.
+    ("dated back", [(d, 8) for d in DAYS],
+     {(REOPENED, 8): _report("in_progress", date(2023, 5, 25), 15, "G1")}),
 ])
 def test_a_check_with_marks_claims_what_a_full_scan_claims(tmp_path, name, days, writes):
     marked = _keys_of(tmp_path / "marked", days, writes, full_scan=False)
     assert marked == _keys_of(tmp_path / "full", days, writes, full_scan=True)
     due = "2023-07-03" if name == "redated" else "2023-06-30"
     assert any(key.startswith("overdue:") and key.endswith(f":{due}:1") for key in marked), name
+    assert (name == "dated back") == any(key.startswith("report_missing:") and ":2023-05-25:" in key
+                                         for key in marked)
 
 
 @pytest.fixture(scope="module")

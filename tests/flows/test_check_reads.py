@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select, update
 
 from db import (
@@ -23,6 +24,7 @@ from db import (
     request_extension,
 )
 from tests.support.factories import UNITS
+from tests.support.postgres import cluster_or_skip
 from tests.support.programs import at, check, check_statements, notices, setup
 
 
@@ -113,3 +115,61 @@ def _ended(session, ctx, today: date) -> list:
     return [c for c in plan_candidates(session, ctx, today, set(), program_notices=True)
             if c.kind in ("phase_closed", "phase_overrun")]
 
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with cluster_or_skip() as cluster:
+        yield cluster
+
+
+R1 = ["R1", "协同保护", "长期协作", "市场监管局", "市法院、市公安局", "2023年12月29日", "", ""]
+R2 = ["R2", "人才支撑", "分批培训", "市直有关单位", "", "2023年12月29日", "", ""]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_progress_report_owed_goes_to_each_lead_unit_once_and_one_held_is_not_read_again(
+        tmp_path, request, backend):
+    """20 workdays after the last report: R1's lead (not its co-units), each member of the collective leading
+    R2; the next day the owed read finds them held and builds nothing."""
+    url = None
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("postgres")
+        cluster.create_database("owed")
+        url = cluster.url("owed")
+    wired = setup(tmp_path, tasks=[R1, R2], database_url=url)
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        for code, unit in (("R1", "msa"), ("R2", "court")):
+            record_report(session, ctx, code, unit, "in_progress", 30, None, [], at(date(2023, 5, 4), 15))
+    assert check(wired, date(2023, 6, 5)).claimed["report_missing"] == 4
+    owed = {(n.task_code, n.key.split(":")[3]) for n in notices(wired, kind="report_missing")}
+    assert owed == {("R1", "msa"), ("R2", "court"), ("R2", "police"), ("R2", "justice")}
+    with wired.transaction() as session:
+        ctx = load_program(session, "demo-city")
+        assert not [c for c in plan_candidates(session, ctx, date(2023, 6, 6)) if c.kind == "report_missing"]
+
+
+def test_the_open_instances_the_reports_owed_and_the_moments_of_unsigned_assignments_are_one_read(tmp_path):
+    """A workday's check reads them together (db.ladders.OpenInstances), and still chases a 交办 not signed
+    for in time."""
+    wired = setup(tmp_path)
+    check(wired, date(2023, 3, 1))  # the 交办 goes out
+    statements, chased = check_statements(wired, date(2023, 3, 15))
+    assert chased.claimed["ack_missing"]
+    read = [s for s in statements if s.startswith("SELECT") and "notices.sent_at" in s]
+    assert len(read) == 1 and "task_instances.last_report_at" in read[0]
+
+
+def test_a_rung_claims_every_role_in_one_statement_a_units_lead_notices_first(tmp_path):
+    """court answers for O1 as co-unit and for O2 as lead, both overdue: one statement claims both roles, and
+    the lead one is claimed (and listed in court's digest) first, as when each role had its own statement."""
+    wired = setup(tmp_path, tasks=[
+        ["O1", "协同保护", "联合执法", "市场监管局", "市法院", "2023年6月30日", "", ""],
+        ["O2", "协同保护", "司法保护", "市法院", "", "2023年6月30日", "", ""]])
+    statements, checked = check_statements(wired, date(2023, 7, 3))  # 催办 1, the only rung of the day
+    assert checked.claimed["overdue"] == 3
+    assert sum(s.startswith("INSERT") and "on_rung" in s for s in statements) == 1
+    court = [(n.task_code, n.data["role"]) for n in notices(wired, kind="overdue")
+             if n.key.split(":")[3] == "court"]
+    assert court == [("O2", "lead"), ("O1", "co")]
