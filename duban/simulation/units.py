@@ -271,7 +271,8 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path, listed_on: date
     path = folder / form_filename(ctx.id, unit_code)
     # The form as issued, filled in and saved by the unit, then read back like any returned form.
     path.write_bytes(write_form(spec, answers))
-    results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate")
+    results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate",
+                                      issued={unit_code: {row.code for row in spec.rows}})
     day.bump("selfcheck_returned" if results else "selfcheck_refused")
 
 

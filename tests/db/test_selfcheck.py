@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from db import (
     CoordinatorDecision,
@@ -166,6 +166,34 @@ def test_a_returned_form_is_recorded_with_its_findings(tmp_path):
             ("problem", "执法力量不足"),
         ]
         assert session.scalar(select(Event).where(Event.kind == "selfcheck.returned")).subject == "unit:msa"
+
+
+def test_forms_imported_one_after_another_share_the_task_list_and_the_codes_their_caller_holds(tmp_path):
+    """The simulated units return their forms one import at a time in one transaction: the task list is read
+    once for all of them (a return is Core inserts, not a flush that drops it), and an import given a unit's
+    issued codes checks the form against them."""
+    sessions, _ = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    engine = sessions.kw["bind"]
+    lists: list[str] = []
+
+    def task_list(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and "row_number() OVER" in statement:
+            lists.append(statement)
+
+    event.listen(engine, "before_cursor_execute", task_list)
+    try:
+        with sessions.begin() as session:
+            ctx = ctx_of(session)
+            msa, problems = import_forms(session, ctx, [fill(written["msa"], {})], at(date(2024, 6, 20)),
+                                         issued={"msa": {"A1", "A2"}})
+            assert [p.severity for p in problems] == ["warning"] and "B1" in problems[0].message
+            court, problems = import_forms(session, ctx, [fill(written["court"], {})], at(date(2024, 6, 20)))
+            assert problems == []
+    finally:
+        event.remove(engine, "before_cursor_execute", task_list)
+    assert (msa[0]["rows"], court[0]["rows"]) == (2, 2)
+    assert len(lists) == 1
 
 
 def test_tasks_claimed_done_without_a_report_and_tasks_not_yet_due(tmp_path):
