@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, case, cast, exists, func, select
+from sqlalchemy import Row, String, and_, bindparam, case, cast, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core
@@ -30,19 +30,33 @@ from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
-from db.tasks import (
-    TASK_BY_CODE,
-    UNIT_AND_ROLE,
-    current_instance,
-    current_instance_query,
-    refuse_bad_values,
-    write_report,
-)
+from db.tasks import current_instance, current_instance_query, refuse_bad_values, role_of, write_report
 from schedule import Problem, claim_refusal, text
 
+# A report's task by its code, with the reporting unit (by its code) and the unit's role on the task beside
+# it (NULL where the program has no such unit), in one Core read built once: the columns the rules and the
+# record read, not whole rows.
+_T, _U = Task.__table__.c, Unit.__table__.c
+_REPORTED_UNIT = Unit.__table__.alias("reported_unit")
+_TASK_AND_UNIT = (
+    select(_T.id, _T.code, _T.active, _T.evidence_spec, _T.parent_code, _T.program_id,
+           _REPORTED_UNIT.c.id.label("unit_id"), _REPORTED_UNIT.c.code.label("unit_code"),
+           _REPORTED_UNIT.c.name.label("unit_name"), role_of(_T.id, _REPORTED_UNIT.c.id).label("role"))
+    .select_from(Task.__table__.outerjoin(_REPORTED_UNIT, and_(
+        _REPORTED_UNIT.c.program_id == _T.program_id, _REPORTED_UNIT.c.code == bindparam("unit_code"))))
+    .where(_T.program_id == bindparam("program"), _T.code == bindparam("code")))
 
-def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
-    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
+
+class ReportedUnit(NamedTuple):
+    id: int
+    code: str
+    name: str
+
+
+def _task(session: Session, ctx: ProgramContext, code: str, unit_code: str | None = None) -> Row:
+    """The active task `code` (its columns, named as the task's) with `unit_code`'s id, code, name and role
+    on it (all None where the program has no such unit)."""
+    task = core(session, _TASK_AND_UNIT, {"program": ctx.id, "code": code, "unit_code": unit_code}).first()
     if task is None:
         raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
     if not task.active:
@@ -69,8 +83,8 @@ def earlier_evidence(session: Session, instance_id: int) -> list[str]:
 class Checked(NamedTuple):
     """A report that passed the rules: what it concerns, looked up once for the checks and the record."""
 
-    task: Task
-    unit: Unit
+    task: Row  # the task's columns (_TASK_AND_UNIT)
+    unit: ReportedUnit
     instance: TaskInstance
     role: str  # lead | co
 
@@ -80,13 +94,12 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     """The rules, without writing: what the report concerns, or raises InvalidInput/NotFound."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
-    task = _task(session, ctx, code)
-    found = session.execute(UNIT_AND_ROLE, {"program": ctx.id, "code": unit_code, "task_id": task.id}).first()
-    if found is None:
+    task = _task(session, ctx, code, unit_code)
+    if task.unit_id is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    unit, role = found
+    role = task.role
     if role is None:
-        raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
+        raise InvalidInput(text(language, "error.not_your_task", unit=task.unit_name, code=code))
     instance, pending = session.execute(_CURRENT_AND_PENDING, {"task_id": task.id}).one()
     if role == "lead" and pending is not None:
         raise InvalidInput(text(language, "refusal.claim_pending", code=code))
@@ -96,7 +109,11 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, language)
     if refusal:
         raise InvalidInput(refusal)
-    return Checked(task, unit, instance, role)
+    return Checked(task, ReportedUnit(task.unit_id, task.unit_code, task.unit_name), instance, role)
+
+
+# A done claim, inserted on the session (db.models.marks counts claims for the program named) with its id.
+_CLAIM_INSERT = insert(DoneClaim.__table__).returning(DoneClaim.__table__.c.id)
 
 
 def submit_report(
@@ -124,12 +141,12 @@ def submit_report(
                           effect)
     if effect != "claim":
         return {**result, "role": role}
-    claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit.id,
-                      report_id=result["report_id"], previous_progress=previous if previous < 100 else 90,
-                      claimed_at=at, claimed_on=ctx.local_date(at), state="pending")
-    session.add(claim)
-    session.flush()
-    return {**result, "role": role, "claim": claim.id, "review": "pending"}
+    claim_id = session.execute(_CLAIM_INSERT, {
+        "program_id": ctx.id, "task_id": instance.task_id, "instance_id": instance.id, "unit_id": unit.id,
+        "report_id": result["report_id"], "previous_progress": previous if previous < 100 else 90,
+        "claimed_at": at, "claimed_on": ctx.local_date(at), "state": "pending",
+    }, execution_options={"program": ctx.id}).scalar_one()
+    return {**result, "role": role, "claim": claim_id, "review": "pending"}
 
 
 # A claim with its instance, task and the claiming unit's code, in one read (built once).

@@ -391,7 +391,8 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
                  status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
                  actor: str, effect: str = "apply") -> dict:
     """record_report once its task, unit and instance are looked up and the unit is known to answer for the
-    task (db.reviews.submit_report has them from its own checks)."""
+    task (db.reviews.submit_report has them from its own checks, the task and unit as Core rows of the same
+    names: id, code, parent_code and program_id of the task, id and code of the unit)."""
     note = clean_optional(note)
     if progress is None:
         progress = 100 if status == "done" else instance.progress
@@ -432,9 +433,6 @@ def role_of(task_id, unit_id):
 
 # Built once, as every report and 签收 asks it.
 _ROLE = select(role_of(bindparam("task_id"), bindparam("unit_id")))
-# A unit looked up by its code with its role on a task: a report's checks ask both.
-UNIT_AND_ROLE = select(Unit, role_of(bindparam("task_id"), Unit.id)).where(
-    Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
 
 
 def unit_role(session: Session, task_id: int, unit_id: int) -> str | None:

@@ -1,0 +1,55 @@
+"""The rules every report follows (db.reviews.check_report), refused with what is wrong and nothing written,
+and a done claim waiting for the coordinator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, update
+
+from db import DoneClaim, InvalidInput, NotFound, ProgressReport, Task, check_report, claims, submit_report
+from tests.support.programs import at, ctx_of, make_db
+
+REFUSALS = [
+    # code, unit, status, evidence, refused with, saying
+    ("Z9", "msa", "in_progress", [], NotFound, "Z9"),
+    ("A1", "nobody", "in_progress", [], NotFound, "nobody"),
+    ("A1", "justice", "in_progress", [], InvalidInput, "A1"),
+    ("A1", "msa", "done", [], InvalidInput, "佐证材料"),
+    ("C0", "msa", "in_progress", [], InvalidInput, "C0"),
+]
+
+
+@pytest.mark.parametrize("code, unit, status, evidence, error, saying", REFUSALS)
+def test_a_report_against_the_rules_is_refused_and_nothing_is_written(tmp_path, code, unit, status,
+                                                                      evidence, error, saying):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        # A retired task (C0): a copy of A1 dropped from the 分工表.
+        session.execute(update(Task).where(Task.code == "D1").values(code="C0", active=False))
+    with pytest.raises(error) as refused, sessions.begin() as session:
+        submit_report(session, ctx_of(session), code, unit, status, None, None, evidence,
+                      at(date(2023, 6, 1)), "test")
+    assert saying in str(refused.value)
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count(ProgressReport.id))) == 0
+
+
+def test_a_done_claim_waits_for_review_and_the_lead_cannot_report_again_meanwhile(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        claimed = submit_report(session, ctx, "A1", "msa", "done", None, "已完成", ["协议.pdf"],
+                                at(date(2023, 6, 1)), "test")
+        assert (claimed["review"], claimed["role"]) == ("pending", "lead")
+        [waiting] = claims(session, ctx, state="pending")
+        assert (waiting["id"], waiting["code"], waiting["unit"]) == (claimed["claim"], "A1", "msa")
+        assert waiting["evidence"] == ["协议.pdf"] and waiting["claimed_on"] == "2023-06-01"
+    with sessions.begin() as session:
+        with pytest.raises(InvalidInput):
+            check_report(session, ctx_of(session), "A1", "msa", "in_progress", 50, [])
+        part = submit_report(session, ctx_of(session), "A1", "court", "in_progress", 40, None, [],
+                             at(date(2023, 6, 2)), "test")  # a co-unit's part is still taken
+        assert part["role"] == "co"
+        assert session.scalar(select(DoneClaim.previous_progress)) == 0
