@@ -17,7 +17,7 @@ REFUSALS = [
     ("A1", "nobody", "in_progress", [], NotFound, "nobody"),
     ("A1", "justice", "in_progress", [], InvalidInput, "A1"),
     ("A1", "msa", "done", [], InvalidInput, "佐证材料"),
-    ("C0", "msa", "in_progress", [], InvalidInput, "C0"),
+    ("C0", "office", "in_progress", [], InvalidInput, "C0"),
 ]
 
 
@@ -26,7 +26,7 @@ def test_a_report_against_the_rules_is_refused_and_nothing_is_written(tmp_path, 
                                                                       evidence, error, saying):
     sessions, _ = make_db(tmp_path)
     with sessions.begin() as session:
-        # A retired task (C0): a copy of A1 dropped from the 分工表.
+        # A retired task (C0): D1, office's, dropped from the 分工表.
         session.execute(update(Task).where(Task.code == "D1").values(code="C0", active=False))
     with pytest.raises(error) as refused, sessions.begin() as session:
         submit_report(session, ctx_of(session), code, unit, status, None, None, evidence,
