@@ -64,18 +64,20 @@ def _task(session: Session, ctx: ProgramContext, code: str, unit_code: str | Non
     return task
 
 
-_EVIDENCE_OF = select(ProgressReport.evidence).where(ProgressReport.instance_id == bindparam("instance_id"))
+_R = ProgressReport.__table__.c
+_EVIDENCE_OF = select(_R.evidence).where(_R.instance_id == bindparam("instance_id"))
 
 
 # A report's instance with its claim waiting for review, if any: the checks ask both.
+_C, _I = DoneClaim.__table__.c, TaskInstance.__table__.c
 _CURRENT_AND_PENDING = current_instance_query(
-    select(DoneClaim.id).where(DoneClaim.instance_id == TaskInstance.id, DoneClaim.state == "pending")
-    .limit(1).scalar_subquery())
+    select(_C.id).where(_C.instance_id == _I.id, _C.state == "pending").limit(1).scalar_subquery()
+    .label("pending"), core=True)
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
     files: list[str] = []
-    for evidence in session.scalars(_EVIDENCE_OF, {"instance_id": instance_id}):
+    for evidence in core(session, _EVIDENCE_OF, {"instance_id": instance_id}).scalars():
         files += evidence or []
     return files
 
@@ -85,7 +87,7 @@ class Checked(NamedTuple):
 
     task: Row  # the task's columns (_TASK_AND_UNIT)
     unit: ReportedUnit
-    instance: TaskInstance
+    instance: Row  # the current instance's columns
     role: str  # lead | co
 
 
@@ -100,8 +102,8 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     role = task.role
     if role is None:
         raise InvalidInput(text(language, "error.not_your_task", unit=task.unit_name, code=code))
-    instance, pending = session.execute(_CURRENT_AND_PENDING, {"task_id": task.id}).one()
-    if role == "lead" and pending is not None:
+    instance = core(session, _CURRENT_AND_PENDING, {"task_id": task.id}).one()  # columns named as its own
+    if role == "lead" and instance.pending is not None:
         raise InvalidInput(text(language, "refusal.claim_pending", code=code))
     if role == "lead" and instance.status == "done" and status != "done":
         raise InvalidInput(text(language, "refusal.already_done", code=code, done_on=instance.done_on))

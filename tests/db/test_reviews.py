@@ -8,7 +8,19 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 
-from db import DoneClaim, InvalidInput, NotFound, ProgressReport, Task, check_report, claims, submit_report
+from db import (
+    DoneClaim,
+    InvalidInput,
+    NotFound,
+    Program,
+    ProgressReport,
+    Task,
+    TaskInstance,
+    check_report,
+    claims,
+    record_report,
+    submit_report,
+)
 from tests.support.programs import at, ctx_of, make_db
 
 REFUSALS = [
@@ -53,3 +65,23 @@ def test_a_done_claim_waits_for_review_and_the_lead_cannot_report_again_meanwhil
                              at(date(2023, 6, 2)), "test")  # a co-unit's part is still taken
         assert part["role"] == "co"
         assert session.scalar(select(DoneClaim.previous_progress)) == 0
+
+
+def test_a_report_moves_its_instance_counts_as_a_change_and_keeps_the_sessions_object_in_step(tmp_path):
+    """write_report updates the instance with a Core statement: the program's change count moves as for any
+    write the check's marks watch (db.models.marks), and an object of the instance the session holds already
+    shows the new state."""
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        changes = session.scalar(select(Program.changes).where(Program.id == "demo-city"))
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        held = session.scalar(select(TaskInstance).join(Task).where(Task.code == "A2"))
+        submit_report(session, ctx, "A2", "msa", "in_progress", 40, None, [], at(date(2023, 6, 1)), "test")
+        assert (held.status, held.progress, held.last_report_at) == ("in_progress", 40, at(date(2023, 6, 1)))
+        record_report(session, ctx, "A2", "msa", "done", None, None, ["纪要.pdf"], at(date(2023, 6, 2)))
+        assert (held.status, held.progress, held.done_on) == ("done", 100, date(2023, 6, 2))
+        assert not session.dirty  # nothing left for the flush to write again
+    with sessions.begin() as session:
+        assert session.scalar(select(Program.changes).where(Program.id == "demo-city")) == changes + 1
+        assert session.get(TaskInstance, held.id).status == "done"
