@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 # Rows fetched at a time by a whole-program read that turns each row into something else: the raw result
 # is never held whole beside what is built from it.
@@ -50,6 +52,16 @@ def core(session: Session, statement, params=None) -> CursorResult:
     count only through the session)."""
     flush_pending(session)
     return session.connection().execute(statement, params)
+
+
+def hold_in_step(session: Session, model: type, row_id: int, values: dict) -> None:
+    """The session's object of a row written round the ORM (a Core update on the session), if it holds one,
+    takes the written values as if read back: later reads of it through the ORM, which return the object the
+    session holds, see them, and the flush has nothing to write again."""
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
 
 
 def one_of(column: ColumnElement, values: Iterable[str]) -> ColumnElement[bool]:

@@ -21,16 +21,23 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Row, String, and_, bindparam, case, cast, exists, func, insert, select
+from sqlalchemy import Row, String, and_, bindparam, case, cast, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.bulk import core
+from db.bulk import core, hold_in_step
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
-from db.tasks import current_instance, current_instance_query, refuse_bad_values, role_of, write_report
+from db.tasks import (
+    current_instance,
+    current_instance_query,
+    refuse_bad_values,
+    role_of,
+    set_instance,
+    write_report,
+)
 from schedule import Problem, claim_refusal, text
 
 # A report's task by its code, with the reporting unit (by its code) and the unit's role on the task beside
@@ -151,42 +158,38 @@ def submit_report(
     return {**result, "role": role, "claim": claim_id, "review": "pending"}
 
 
-# A claim with its instance, task and the claiming unit's code, in one read (built once).
-_CLAIMED = (select(DoneClaim, TaskInstance, Task, Unit.code)
-            .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
-            .join(Task, Task.id == TaskInstance.task_id).join(Unit, Unit.id == DoneClaim.unit_id)
-            .where(DoneClaim.id == bindparam("claim_id")))
+# A claim with its task's code and parent and the claiming unit's code, in one Core read built once: the
+# columns the decision changes and says, named as the claim's (program_id and parent_code: its task's too, for
+# db.collectives.follow_shares).
+_CLAIMED = (
+    select(_C.id, _C.program_id, _C.state, _C.instance_id, _C.claimed_on, _C.previous_progress,
+           _C.decided_by, _C.decided_on, _T.code, _T.parent_code, _U.code.label("unit"))
+    .select_from(DoneClaim.__table__.join(Task.__table__, _T.id == _C.task_id)
+                 .join(Unit.__table__, _U.id == _C.unit_id))
+    .where(_C.id == bindparam("claim_id")))
+_DECIDED_CLAIM = update(DoneClaim.__table__).where(_C.id == bindparam("claim_id")).values(
+    state=bindparam("state"), decided_at=bindparam("decided_at"), decided_on=bindparam("decided_on"),
+    decided_by=bindparam("decided_by"), reason=bindparam("reason"))
+_DECISION_INSERT = insert(CoordinatorDecision.__table__)
 
 
-class Claimed(NamedTuple):
-    """A pending claim with what its decision changes and says, all read before anything changes: a read
-    after a change would flush it on its own; the decision flushes everything once."""
-
-    claim: DoneClaim
-    instance: TaskInstance
-    task: Task
-    unit: str  # the claiming unit's code
-
-
-def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Claimed:
-    found = session.execute(_CLAIMED, {"claim_id": claim_id}).first()
-    if found is None or found[0].program_id != ctx.id:
+def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Row:
+    claim = core(session, _CLAIMED, {"claim_id": claim_id}).first()
+    if claim is None or claim.program_id != ctx.id:
         raise NotFound(text(ctx.language, "refusal.claim_missing", program=ctx.id, id=claim_id))
-    claimed = Claimed(*found)
-    if claimed.claim.state != "pending":
-        raise InvalidInput(text(ctx.language, f"refusal.claim_{claimed.claim.state}", id=claim_id,
-                                by=claimed.claim.decided_by, on=claimed.claim.decided_on))
-    return claimed
+    if claim.state != "pending":
+        raise InvalidInput(text(ctx.language, f"refusal.claim_{claim.state}", id=claim_id,
+                                by=claim.decided_by, on=claim.decided_on))
+    return claim
 
 
 def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str, at: datetime,
                note: str | None = None, source: str = "portal") -> dict:
     """销号: the instance is done on the claim's date."""
-    claimed = _claim(session, ctx, claim_id)
-    claimed.instance.status, claimed.instance.progress = "done", 100
-    claimed.instance.done_on = claimed.claim.claimed_on
-    follow_shares(session, claimed.task)
-    return _decide(session, ctx, claimed, "passed", actor, at, note, source)
+    claim = _claim(session, ctx, claim_id)
+    set_instance(session, ctx, claim.instance_id, status="done", progress=100, done_on=claim.claimed_on)
+    follow_shares(session, claim)
+    return _decide(session, ctx, claim, "passed", actor, at, note, source)
 
 
 def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: str, actor: str, at: datetime,
@@ -194,32 +197,34 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
     """退回重办: back in progress, with the reason; the unit is told and the return counts in the scores."""
     if not reason or not reason.strip():
         raise InvalidInput(text(ctx.language, "refusal.return_reason"))
-    claimed = _claim(session, ctx, claim_id)
-    claimed.instance.status, claimed.instance.progress = "in_progress", claimed.claim.previous_progress
-    claimed.instance.done_on = None
-    follow_shares(session, claimed.task)
-    return _decide(session, ctx, claimed, "returned", actor, at, reason.strip(), source)
+    claim = _claim(session, ctx, claim_id)
+    set_instance(session, ctx, claim.instance_id, status="in_progress", progress=claim.previous_progress,
+                 done_on=None)
+    follow_shares(session, claim)
+    return _decide(session, ctx, claim, "returned", actor, at, reason.strip(), source)
 
 
-def _decide(session: Session, ctx: ProgramContext, claimed: Claimed, state: str, actor: str,
+def _decide(session: Session, ctx: ProgramContext, claim: Row, state: str, actor: str,
             at: datetime, note: str | None, source: str) -> dict:
-    claim, code, unit = claimed.claim, claimed.task.code, claimed.unit
-    claim.state, claim.decided_at, claim.decided_on = state, at, ctx.local_date(at)
-    claim.decided_by, claim.reason = actor, note
-    session.add(CoordinatorDecision(program_id=ctx.id, kind="claim", subject=f"claim:{claim.id}",
-                                    approve=state == "passed", decided_by=actor, decided_at=at, note=note,
-                                    source=source))
-    record_event(session, ctx.id, at, f"claim.{state}", f"task:{code}", actor,
-                 {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
-                  "source": source})
-    session.flush()
+    """The claim decided, as Core statements on the session (set_instance on why): the claim's update counted
+    for the program (db.models.marks), the decision inserted, the event recorded."""
+    decided = {"state": state, "decided_at": at, "decided_on": ctx.local_date(at), "decided_by": actor,
+               "reason": note}
+    session.execute(_DECIDED_CLAIM, {"claim_id": claim.id, **decided}, execution_options={"program": ctx.id})
+    hold_in_step(session, DoneClaim, claim.id, decided)
+    session.connection().execute(_DECISION_INSERT, {
+        "program_id": ctx.id, "kind": "claim", "subject": f"claim:{claim.id}", "approve": state == "passed",
+        "decided_by": actor, "decided_at": at, "note": note, "source": source})
+    record_event(session, ctx.id, at, f"claim.{state}", f"task:{claim.code}", actor,
+                 {"claim": claim.id, "unit": claim.unit, "claimed_on": claim.claimed_on.isoformat(),
+                  "note": note, "source": source})
     return {
         "claim": claim.id,
-        "code": code,
-        "unit": unit,
+        "code": claim.code,
+        "unit": claim.unit,
         "state": state,
         "claimed_on": claim.claimed_on.isoformat(),
-        "decided_on": claim.decided_on.isoformat(),
+        "decided_on": decided["decided_on"].isoformat(),
         "by": actor,
         "reason": note,
     }

@@ -11,16 +11,27 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, case, event, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Update,
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
-from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
+from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending, hold_in_step
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import Phase, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext
+from db.readonly import refuse_archived_write
 from schedule import LIGHTS, clean_optional, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
@@ -392,14 +403,6 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
 
 
 _REPORT_INSERT = insert(ProgressReport.__table__).returning(ProgressReport.__table__.c.id)
-# What a report changes of its instance (effect apply; claim: not its 办结 date), built once.
-_APPLIED = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id")).values(
-    status=bindparam("status"), progress=bindparam("progress"), last_report_at=bindparam("at"),
-    done_on=bindparam("done_on"))
-_CLAIMED = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id")).values(
-    status=bindparam("status"), progress=bindparam("progress"), last_report_at=bindparam("at"))
-
-
 def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
                  status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
                  actor: str, effect: str = "apply") -> dict:
@@ -411,18 +414,11 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
         progress = 100 if status == "done" else instance.progress
     if status == "done":
         progress = 100
-    changed: dict = {}
     if effect == "apply":
-        changed = {"status": status, "progress": progress, "at": at,
-                   "done_on": ctx.local_date(at) if status == "done" else None}
+        set_instance(session, ctx, instance.id, status=status, progress=progress, last_report_at=at,
+                     done_on=ctx.local_date(at) if status == "done" else None)
     elif effect == "claim":
-        changed = {"status": "in_progress", "progress": 100, "at": at}
-    if changed:
-        # A Core update on the session, counted for the program (db.models.marks) like the ORM's flush of
-        # the instance would be, at a tenth of its cost; the session's object of it, if any, kept in step.
-        session.execute(_APPLIED if "done_on" in changed else _CLAIMED,
-                        {"instance_id": instance.id, **changed}, execution_options={"program": ctx.id})
-        _keep_in_step(session, instance.id, changed)
+        set_instance(session, ctx, instance.id, status="in_progress", progress=100, last_report_at=at)
     # A Core insert that answers the new id (RETURNING), on the session's connection: the report is never
     # read back as an object, and reports are not what the check's marks count (db.models.marks).
     report_id = session.connection().execute(_REPORT_INSERT, {
@@ -439,12 +435,21 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
             "instance_id": instance.id}
 
 
-def _keep_in_step(session: Session, instance_id: int, changed: dict) -> None:
-    """The session's object of the instance, if it holds one, takes the values written round it."""
-    held = session.identity_map.get(identity_key(TaskInstance, instance_id))
-    if held is not None:
-        for name, value in changed.items():
-            set_committed_value(held, "last_report_at" if name == "at" else name, value)
+@cache
+def _instance_update(names: tuple[str, ...]) -> Update:
+    return (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
+            .values({name: bindparam(name) for name in names}))
+
+
+def set_instance(session: Session, ctx: ProgramContext, instance_id: int, **values) -> None:
+    """An instance's new values as one Core update on the session (built once per set of columns), counted for
+    the program (db.models.marks) like the ORM's flush of the instance would be, at a fraction of its cost:
+    a report or a review changes one row it needs no object of. The session's object of the instance, if it
+    holds one, takes the values too, as if read back."""
+    refuse_archived_write(session, ctx.id)  # before anything is written: Core statements are not flushed
+    session.execute(_instance_update(tuple(values)), {"instance_id": instance_id, **values},
+                    execution_options={"program": ctx.id})
+    hold_in_step(session, TaskInstance, instance_id, values)
 
 
 def role_of(task_id, unit_id):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db import (
+    CoordinatorDecision,
     DoneClaim,
     InvalidInput,
     NotFound,
@@ -18,7 +19,9 @@ from db import (
     TaskInstance,
     check_report,
     claims,
+    pass_claim,
     record_report,
+    return_claim,
     submit_report,
 )
 from tests.support.programs import at, ctx_of, make_db
@@ -85,3 +88,36 @@ def test_a_report_moves_its_instance_counts_as_a_change_and_keeps_the_sessions_o
     with sessions.begin() as session:
         assert session.scalar(select(Program.changes).where(Program.id == "demo-city")) == changes + 1
         assert session.get(TaskInstance, held.id).status == "done"
+
+
+def test_the_coordinators_decision_moves_the_instance_and_the_claim_once(tmp_path):
+    """销号 makes the instance done on the claim's date, 退回重办 puts it back to its progress before the
+    claim; the decision is recorded once (a second one is refused) and an object of the claim the session
+    holds shows it."""
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        submit_report(session, ctx, "A2", "msa", "in_progress", 30, None, [], at(date(2023, 6, 1)), "test")
+        first = submit_report(session, ctx, "A2", "msa", "done", None, None, ["纪要.pdf"],
+                              at(date(2023, 6, 5)), "test")["claim"]
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        held = session.get(DoneClaim, first)
+        with pytest.raises(InvalidInput):
+            return_claim(session, ctx, first, "  ", "王主任", at(date(2023, 6, 7)))
+        returned = return_claim(session, ctx, first, "材料不全", "王主任", at(date(2023, 6, 7)))
+        assert (returned["state"], returned["reason"], held.state, held.reason) == (
+            "returned", "材料不全", "returned", "材料不全")
+        instance = session.scalar(select(TaskInstance).join(Task).where(Task.code == "A2"))
+        assert (instance.status, instance.progress, instance.done_on) == ("in_progress", 30, None)
+        with pytest.raises(InvalidInput):
+            pass_claim(session, ctx, first, "王主任", at(date(2023, 6, 8)))
+        second = submit_report(session, ctx, "A2", "msa", "done", None, None, [], at(date(2023, 6, 9)),
+                               "test")["claim"]  # the evidence of the first claim still counts
+        assert pass_claim(session, ctx, second, "王主任", at(date(2023, 6, 12)))["claimed_on"] == "2023-06-09"
+        assert (instance.status, instance.progress, instance.done_on) == ("done", 100, date(2023, 6, 9))
+    with sessions.begin() as session:
+        decisions = session.execute(select(CoordinatorDecision.subject, CoordinatorDecision.approve)
+                                    .order_by(CoordinatorDecision.id)).all()
+        assert decisions == [(f"claim:{first}", False), (f"claim:{second}", True)]
+        assert [c["state"] for c in claims(session, ctx_of(session))] == ["returned", "passed"]
