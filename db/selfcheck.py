@@ -27,6 +27,7 @@ from db.bulk import core, flush_pending
 from db.events import record_event
 from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, TaskUnit, Unit, UnitMember
 from db.programs import ProgramContext
+from db.readonly import refuse_archived_write
 from db.signatures import form_signature, verify_form
 from db.tasks import collectives_of, task_rows
 from schedule import LANGUAGES, Problem, labels, text
@@ -304,6 +305,7 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
                    actor: str = "cli", issued: dict[str, set[str]] | None = None) -> list[dict]:
     """Writes validated returns (call validate_returns first; the caller owns the transaction). `issued`:
     issued_codes of the forms' units, if already at hand."""
+    refuse_archived_write(session, ctx.id)  # before anything is written: the inserts below are Core
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
     units = {u.code: u for u in core(session, _UNITS, {"program_id": ctx.id})}

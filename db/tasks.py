@@ -409,6 +409,7 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
     """record_report once its task, unit and instance are looked up and the unit is known to answer for the
     task (db.reviews.submit_report has them from its own checks, as Core rows of the same names: the task's
     id, code, parent_code and program_id, the unit's id and code, the instance's id, progress and due)."""
+    refuse_archived_write(session, ctx.id)  # before anything is written: the statements below are Core
     note = clean_optional(note)
     if progress is None:
         progress = 100 if status == "done" else instance.progress
