@@ -21,8 +21,10 @@ from db import (
     Finding,
     InstallationSecret,
     Phase,
+    ProgressReport,
     SelfCheckReturn,
     SelfCheckRow,
+    Task,
     advance,
     claim,
     content_candidates,
@@ -516,6 +518,24 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
         )
         items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
     return {"counts": counts, "returns": returns, "items": items}
+
+
+def test_simulated_units_give_evidence_once_to_done_tasks_none_of_whose_reports_carries_a_file(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        record_report(session, ctx, "A1", "msa", "done", None, None, ["协议.pdf"], at(date(2023, 5, 30)))
+        record_report(session, ctx, "D1", "office", "done", None, None, [], at(date(2023, 5, 30)))
+    units, rng, day = SimulatedUnits(tmp_path / "home"), random.Random(3), date(2023, 6, 1)
+    while day <= date(2023, 9, 29):
+        with sessions.begin() as session:
+            units.work(session, ctx_of(session), day, at(day, 15), rng)
+        day = date.fromordinal(day.toordinal() + 1)
+    with sessions.begin() as session:
+        carried = session.execute(select(Task.code, ProgressReport.evidence).join(Task)
+                                  .order_by(ProgressReport.id)).all()
+    assert [code for code, _files in carried] == ["A1", "D1", "D1"]
+    assert carried[2].evidence and all(Path(f).is_file() for f in carried[2].evidence)
 
 
 def test_simulated_units_return_forms_and_close_items_deterministically(tmp_path):
