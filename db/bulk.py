@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from sqlalchemy import ColumnElement, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.engine import CursorResult
@@ -54,10 +55,20 @@ def core(session: Session, statement, params=None) -> CursorResult:
     return session.connection().execute(statement, params)
 
 
-def hold_in_step(session: Session, model: type, row_id: int, values: dict) -> None:
-    """The session's object of a row written round the ORM (a Core update on the session), if it holds one,
-    takes the written values as if read back: later reads of it through the ORM, which return the object the
-    session holds, see them, and the flush has nothing to write again."""
+@cache
+def _update_by_id(table: Table, names: tuple[str, ...]):
+    return table.update().where(table.c.id == bindparam("b_row_id")).values(
+        {name: bindparam(name) for name in names})
+
+
+def update_row(session: Session, model: type, row_id: int, program_id: str, **values) -> None:
+    """One row's new values as one Core update on the session (built once per table and set of columns), at
+    a fraction of the ORM's flush: a writer that changes one row it needs no object of. Named for its program
+    (db.models.marks counts a write it watches for that program alone). The session's object of the row, if
+    it holds one, takes the values as if read back: a later ORM read of it, which returns that object, sees
+    them, and the flush has nothing to write again."""
+    session.execute(_update_by_id(model.__table__, tuple(values)), {"b_row_id": row_id, **values},
+                    execution_options={"program": program_id})
     held = session.identity_map.get(identity_key(model, row_id))
     if held is not None:
         for name, value in values.items():

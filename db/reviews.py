@@ -21,62 +21,32 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Row, String, and_, bindparam, case, cast, exists, func, insert, select, update
+from sqlalchemy import Row, String, bindparam, case, cast, exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from db.bulk import core, hold_in_step
+from db.bulk import core, update_row
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import (
+    ReportedUnit,
     current_instance,
     current_instance_query,
     refuse_bad_values,
-    role_of,
     set_instance,
+    task_and_unit,
     write_report,
 )
 from schedule import Problem, claim_refusal, text
-
-# A report's task by its code, with the reporting unit (by its code) and the unit's role on the task beside
-# it (NULL where the program has no such unit), in one Core read built once: the columns the rules and the
-# record read, not whole rows.
-_T, _U = Task.__table__.c, Unit.__table__.c
-_REPORTED_UNIT = Unit.__table__.alias("reported_unit")
-_TASK_AND_UNIT = (
-    select(_T.id, _T.code, _T.active, _T.evidence_spec, _T.parent_code, _T.program_id,
-           _REPORTED_UNIT.c.id.label("unit_id"), _REPORTED_UNIT.c.code.label("unit_code"),
-           _REPORTED_UNIT.c.name.label("unit_name"), role_of(_T.id, _REPORTED_UNIT.c.id).label("role"))
-    .select_from(Task.__table__.outerjoin(_REPORTED_UNIT, and_(
-        _REPORTED_UNIT.c.program_id == _T.program_id, _REPORTED_UNIT.c.code == bindparam("unit_code"))))
-    .where(_T.program_id == bindparam("program"), _T.code == bindparam("code")))
-
-
-class ReportedUnit(NamedTuple):
-    id: int
-    code: str
-    name: str
-
-
-def _task(session: Session, ctx: ProgramContext, code: str, unit_code: str | None = None) -> Row:
-    """The active task `code` (its columns, named as the task's) with `unit_code`'s id, code, name and role
-    on it (all None where the program has no such unit)."""
-    task = core(session, _TASK_AND_UNIT, {"program": ctx.id, "code": code, "unit_code": unit_code}).first()
-    if task is None:
-        raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
-    if not task.active:
-        raise InvalidInput(text(ctx.language, "error.task_retired", code=code))
-    return task
-
 
 _R = ProgressReport.__table__.c
 _EVIDENCE_OF = select(_R.evidence).where(_R.instance_id == bindparam("instance_id"))
 
 
 # A report's instance with its claim waiting for review, if any: the checks ask both.
-_C, _I = DoneClaim.__table__.c, TaskInstance.__table__.c
+_C, _I, _T, _U = DoneClaim.__table__.c, TaskInstance.__table__.c, Task.__table__.c, Unit.__table__.c
 _CURRENT_AND_PENDING = current_instance_query(
     select(_C.id).where(_C.instance_id == _I.id, _C.state == "pending").limit(1).scalar_subquery()
     .label("pending"), core=True)
@@ -92,7 +62,7 @@ def earlier_evidence(session: Session, instance_id: int) -> list[str]:
 class Checked(NamedTuple):
     """A report that passed the rules: what it concerns, looked up once for the checks and the record."""
 
-    task: Row  # the task's columns (_TASK_AND_UNIT)
+    task: Row  # the task's columns (db.tasks.task_and_unit)
     unit: ReportedUnit
     instance: Row  # the current instance's columns
     role: str  # lead | co
@@ -103,7 +73,7 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     """The rules, without writing: what the report concerns, or raises InvalidInput/NotFound."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
-    task = _task(session, ctx, code, unit_code)
+    task = task_and_unit(session, ctx, code, unit_code)
     if task.unit_id is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
     role = task.role
@@ -167,9 +137,6 @@ _CLAIMED = (
     .select_from(DoneClaim.__table__.join(Task.__table__, _T.id == _C.task_id)
                  .join(Unit.__table__, _U.id == _C.unit_id))
     .where(_C.id == bindparam("claim_id")))
-_DECIDED_CLAIM = update(DoneClaim.__table__).where(_C.id == bindparam("claim_id")).values(
-    state=bindparam("state"), decided_at=bindparam("decided_at"), decided_on=bindparam("decided_on"),
-    decided_by=bindparam("decided_by"), reason=bindparam("reason"))
 _DECISION_INSERT = insert(CoordinatorDecision.__table__)
 
 
@@ -206,12 +173,11 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
 
 def _decide(session: Session, ctx: ProgramContext, claim: Row, state: str, actor: str,
             at: datetime, note: str | None, source: str) -> dict:
-    """The claim decided, as Core statements on the session (set_instance on why): the claim's update counted
-    for the program (db.models.marks), the decision inserted, the event recorded."""
+    """The claim decided, as Core statements on the session (db.bulk.update_row on why): the claim updated,
+    the decision inserted, the event recorded."""
     decided = {"state": state, "decided_at": at, "decided_on": ctx.local_date(at), "decided_by": actor,
                "reason": note}
-    session.execute(_DECIDED_CLAIM, {"claim_id": claim.id, **decided}, execution_options={"program": ctx.id})
-    hold_in_step(session, DoneClaim, claim.id, decided)
+    update_row(session, DoneClaim, claim.id, ctx.id, **decided)
     session.connection().execute(_DECISION_INSERT, {
         "program_id": ctx.id, "kind": "claim", "subject": f"claim:{claim.id}", "approve": state == "passed",
         "decided_by": actor, "decided_at": at, "note": note, "source": source})
@@ -359,7 +325,7 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
             continue
         for row in form.rows:
             try:
-                task = _task(session, ctx, row.code)
+                task = task_and_unit(session, ctx, row.code)
                 current = current_instance(session, task.id)
             except NotFound as exc:
                 problems.append(Problem(form.file, row.row, row.columns["code"], str(exc)))
