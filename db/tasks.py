@@ -54,11 +54,6 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
     return ranked
 
 
-# A unit's report looks its task, unit and current instance up by these, built once.
-TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
-UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
-
-
 def current_instance_query(*columns, core: bool = False) -> Select:
     """One task's current instance (earliest not done, else the last; parameter `task_id`) in one statement,
     with `columns` beside it (of the instance, correlated). `core`: the instance's columns, on the table (a
