@@ -31,7 +31,7 @@ _REQUESTS, _TASKS, _UNITS, _INSTANCES = (ExtensionRequest.__table__, Task.__tabl
                                          TaskInstance.__table__)
 _END = select(func.max(Phase.__table__.c.end)).where(Phase.__table__.c.program_id == bindparam("program"))
 # The task's current instance as the program's ranking has it (current_instances: retired ones left out).
-_CURRENT = current_instance_query(core=True).where(_INSTANCES.c.retired_on.is_(None))
+_CURRENT = current_instance_query(core=True)
 _PENDING = select(_REQUESTS.c.id).where(_REQUESTS.c.instance_id == bindparam("instance_id"),
                                         _REQUESTS.c.state == "pending")
 _REQUEST_INSERT = insert(_REQUESTS).returning(_REQUESTS.c.id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.bulk import core, flush_pending, update_row
 from db.events import record_event
-from db.models.core import Phase, Task, TaskInstance, Unit
+from db.models.core import Phase, Task, Unit
 from db.models.decisions import CoordinatorDecision
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
@@ -117,7 +117,7 @@ _ITEM_WITH = (
     .where(_RI.program_id == bindparam("program"), _RI.code == bindparam("code")))
 # A task's current instance as the program's ranking has it (current_instances: retired ones left out): the
 # columns a report that repeats its state reads.
-_CURRENT = current_instance_query(core=True).where(TaskInstance.__table__.c.retired_on.is_(None))
+_CURRENT = current_instance_query(core=True)
 # What add_evidence looks up: the task and the unit by their codes, in one read.
 _TASK_AND_UNIT = (
     select(_T.id, _T.code, _U.id.label("unit_id"), _U.code.label("unit_code"))

@@ -55,13 +55,14 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
 
 
 def current_instance_query(*columns, core: bool = False) -> Select:
-    """One task's current instance (earliest not done, else the last; parameter `task_id`) in one statement,
-    with `columns` beside it (of the instance, correlated). `core`: the instance's columns, on the table (a
-    report's checks and record need no object: write_report updates the row itself)."""
+    """One task's current instance (earliest not done, else the last, of those a re-import has not retired;
+    parameter `task_id`) in one statement, with `columns` beside it (of the instance, correlated). `core`: the
+    instance's columns, on the table (a report's checks and record need no object: write_report updates the
+    row itself)."""
     instances = _INSTANCES.c if core else TaskInstance
     done = instances.status == "done"
     return (select(_INSTANCES if core else TaskInstance, *columns)
-            .where(instances.task_id == bindparam("task_id"))
+            .where(instances.task_id == bindparam("task_id"), instances.retired_on.is_(None))
             .order_by(case((done, 1), else_=0), case((done, -instances.seq), else_=instances.seq))
             .limit(1))
 

@@ -36,6 +36,7 @@ from db import (
     package_data,
     record_report,
     request_extension,
+    submit_report,
     task_rows,
 )
 from duban import app
@@ -409,6 +410,46 @@ def test_reimport_retires_instances_and_keeps_reports_and_notices(tmp_path):
         row = next(r for r in task_rows(session, load_program(session, "demo-city"), date(2023, 10, 16))
                    if r["code"] == "B2")
         assert row["due"] == "2024-06-30" and row["recurrence"] is None
+
+
+def _quarterly_done_then_one_date(tmp_path) -> Wiring:
+    """B2's second quarter reported done, then 每季度 → one date: the later quarters are retired, and the one
+    instance the plan still has is the done one."""
+    wired = imported(tmp_path)
+    with wired.transaction() as session:
+        record_report(session, load_program(session, "demo-city"), "B2", "police", "done", 100, "二季度", [],
+                      morning(date(2023, 6, 28)))
+    tasks = [row if row[0] != "B2" else [*row[:5], "2024年6月底前", *row[6:]] for row in TASKS]
+    with wired.transaction() as session:
+        import_program(session, read_plan(write_plan(tmp_path, tasks=tasks, name="plan2")).program,
+                       morning(date(2023, 10, 16)))
+    return wired
+
+
+def _reported_on(session) -> list[TaskInstance]:
+    return session.scalars(select(TaskInstance).join(ProgressReport, ProgressReport.instance_id ==
+                                                     TaskInstance.id).order_by(ProgressReport.id)).all()
+
+
+def test_after_a_reimport_the_office_records_on_a_live_instance_never_a_retired_one(tmp_path):
+    """A retired instance is shown nowhere: a report counted on it would be lost to every light."""
+    wired = _quarterly_done_then_one_date(tmp_path)
+    with wired.transaction() as session:
+        record_report(session, load_program(session, "demo-city"), "B2", "police", "in_progress", 40, "跟进",
+                      [], morning(date(2023, 10, 20)))
+        on = _reported_on(session)
+    assert len(on) == 2 and on[-1].retired_on is None
+
+
+def test_after_a_reimport_a_units_report_meets_its_live_instance_never_a_retired_one(tmp_path):
+    """The unit's own report reads the same current instance: the live one is done, so a lead's not-done
+    report is refused as on any done task, not taken silently by a retired quarter."""
+    wired = _quarterly_done_then_one_date(tmp_path)
+    with wired.transaction() as session, pytest.raises(InvalidInput, match="已办结"):
+        submit_report(session, load_program(session, "demo-city"), "B2", "police", "in_progress", 40, "跟进",
+                      [], morning(date(2023, 10, 20)), "police")
+    with wired.transaction() as session:
+        assert len(_reported_on(session)) == 1
 
 
 def test_plan_import_lists_what_it_retires(tmp_path, home):

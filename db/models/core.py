@@ -106,9 +106,14 @@ class Phase(IndexedProgramRow, Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     approved_by: Mapped[str | None] = mapped_column(String(100))
     gate_reasons: Mapped[list] = mapped_column(JSON, default=list)  # why the gate did not hold
-    exit_tasks: Mapped[list] = mapped_column(JSON, default=list)  # task codes the phase cannot close without
-    assign_after: Mapped[list] = mapped_column(JSON, default=list)  # task codes its 交办 waits for
-    gate: Mapped[dict] = mapped_column(JSON, default=dict)  # the plan's own gate conditions (program.yaml)
+    # The server defaults are the ones migrations 0007 and 0008 gave the rows already there; a new database
+    # is built from these models (db.engine) and must be the same.
+    exit_tasks: Mapped[list] = mapped_column(  # task codes the phase cannot close without
+        JSON, default=list, server_default="[]")
+    assign_after: Mapped[list] = mapped_column(  # task codes its 交办 waits for
+        JSON, default=list, server_default="[]")
+    gate: Mapped[dict] = mapped_column(  # the plan's own gate conditions (program.yaml)
+        JSON, default=dict, server_default="{}")
 
 
 class Unit(IndexedProgramRow, Base):

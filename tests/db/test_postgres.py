@@ -12,9 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import event, func, select, text
 
 from db import (
+    Base,
     InvalidInput,
     NotFound,
     Notice,
@@ -23,8 +27,10 @@ from db import (
     TaskUnit,
     Unit,
     acknowledge,
+    alembic_config,
     collectives_of,
     get_engine,
+    head_revisions,
     import_program,
     load_program,
     pass_claim,
@@ -38,6 +44,7 @@ from flows import Settings, Wiring, dispatch_step, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
 from tests.support.postgres import cluster_or_skip
+from tests.support.schema import schema
 from tests.support.threads import at_once
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -45,14 +52,32 @@ PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
-    with cluster_or_skip() as cluster:
-        cluster.create_database("duban")
-        yield cluster.url("duban")
+def cluster():
+    with cluster_or_skip() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def postgres_url(cluster):
+    cluster.create_database("duban")
+    return cluster.url("duban")
 
 
 def morning(day: date, hour: int = 8, minute: int = 30) -> datetime:
     return datetime.combine(day, time(hour, minute), ZONE)
+
+
+def test_a_new_database_is_built_from_the_models_as_the_migrations_build_it(cluster):
+    """On PostgreSQL too (db.engine builds a database without tables from the models, stamped at the heads):
+    the same schema as running every migration, and nothing left for Alembic to run."""
+    for name in ("migrated", "created"):
+        cluster.create_database(name)
+    command.upgrade(alembic_config(cluster.url("migrated")), "head")
+    get_engine(cluster.url("created"))
+    assert schema(cluster.url("created")) == schema(cluster.url("migrated"))
+    with get_engine(cluster.url("created")).connect() as connection:
+        assert set(MigrationContext.configure(connection).get_current_heads()) == set(head_revisions())
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
 def test_the_check_on_postgresql_sends_every_notice_once(postgres_url, tmp_path):
