@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     BindParameter,
+    Row,
     Select,
     and_,
     bindparam,
@@ -395,12 +396,14 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
 
 
 _REPORT_INSERT = insert(ProgressReport.__table__).returning(ProgressReport.__table__.c.id)
-def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
+
+
+def write_report(session: Session, ctx: ProgramContext, task: Row, unit: ReportedUnit, instance: Row,
                  status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
                  actor: str, effect: str = "apply") -> dict:
     """record_report once its task, unit and instance are looked up and the unit is known to answer for the
-    task (db.reviews.submit_report has them from its own checks, as Core rows of the same names: the task's
-    id, code, parent_code and program_id, the unit's id and code, the instance's id, progress and due)."""
+    task (db.reviews.submit_report has them from its own checks): the task's columns (task_and_unit), the
+    instance's (current_instance_query(core=True))."""
     refuse_archived_write(session, ctx.id)  # before anything is written: the statements below are Core
     note = clean_optional(note)
     if progress is None:
