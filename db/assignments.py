@@ -53,11 +53,12 @@ def acknowledge(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if acked_on is not None:
         return {"code": code, "unit": unit_code, "acked_on": acked_on.isoformat(), "new": False}
     acked_on = ctx.local_date(at)
+    # The event first: it refuses an archived program's 签收 before anything is written (db.events).
+    record_event(session, ctx.id, at, "assignment.acknowledged", f"task:{code}", actor, {"unit": unit_code})
     # One Core insert on the session's connection: nothing reads the row back as an object, and 签收 is not a
     # write the check's marks count (db.models.marks), so the ORM's flush per 签收 buys nothing.
     session.connection().execute(_ACK_INSERT, {"program_id": ctx.id, "task_id": task_id, "unit_id": unit_id,
                                                "acked_at": at, "acked_on": acked_on, "actor": actor})
-    record_event(session, ctx.id, at, "assignment.acknowledged", f"task:{code}", actor, {"unit": unit_code})
     return {"code": code, "unit": unit_code, "acked_on": acked_on.isoformat(), "new": True}
 
 

@@ -1,5 +1,6 @@
 """An archived program is read-only: one `before_flush` hook refuses a new, changed or deleted row of it
-(ProgramArchived), whoever writes it (the command line, the portal, an import).
+(ProgramArchived), whoever writes it (the command line, the portal, an import); a writer that goes round the
+flush (db.events' Core insert) asks `refuse_archived_write` itself.
 
 The program row is read from the session's identity map, where the writer's load_program left it, so the hook
 costs no query on the hot path. When it is not there, the hook reads what it needs of it (a few columns, not
@@ -38,16 +39,22 @@ def _refuse_archived_writes(session: Session, _context, _instances) -> None:
                 refuse(obj)
             continue
         program_id = getattr(obj, "program_id", None)
-        if program_id is None:
-            continue
-        program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
-        if program is None:
-            held = session.info.setdefault(_HELD, {})
-            if program_id not in held:  # a Core read on the session: never autoflushed
-                held[program_id] = session.execute(_ARCHIVED, {"program": program_id}).one_or_none()
-            program = held[program_id]
-        if program is not None and program.archived_at is not None:
-            refuse(program)
+        if program_id is not None:
+            refuse_archived_write(session, program_id)
+
+
+def refuse_archived_write(session: Session, program_id: str) -> None:
+    """Refuses a write to `program_id` if it is archived: the hook's check, for a writer that goes round the
+    flush (a Core insert on the session's connection, db.events). The program as the session holds it, else
+    read once per transaction."""
+    program = session.identity_map.get(inspect(Program).identity_key_from_primary_key((program_id,)))
+    if program is None:
+        held = session.info.setdefault(_HELD, {})
+        if program_id not in held:  # on the connection: a read that never flushes
+            held[program_id] = session.connection().execute(_ARCHIVED, {"program": program_id}).one_or_none()
+        program = held[program_id]
+    if program is not None and program.archived_at is not None:
+        refuse(program)
 
 
 @event.listens_for(Session, "after_transaction_end")

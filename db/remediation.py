@@ -16,15 +16,16 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from db.bulk import core
+from db.bulk import core, flush_pending, update_row
 from db.events import record_event
-from db.models.core import Phase, ProgressReport, Task, TaskInstance, Unit
+from db.models.core import Phase, Task, Unit
 from db.models.decisions import CoordinatorDecision
 from db.models.remediation import RemediationItem
 from db.models.selfcheck import Finding
 from db.programs import InvalidInput, NotFound, ProgramContext
+from db.readonly import refuse_archived_write
 from db.selfcheck import FINDING_LABELS, lang
-from db.tasks import REPORT_STATUSES, TASK_BY_CODE, UNIT_BY_CODE, current_instance_query, record_report
+from db.tasks import REPORT_STATUSES, current_instance_query, insert_report, record_report
 from schedule import clean_optional, text
 
 DUE_WORKDAYS = 20
@@ -103,12 +104,25 @@ def derive_items(session: Session, ctx: ProgramContext, today: date, at: datetim
 # A unit's report on its item and the evidence it adds look these up, built once (db.programs on why).
 _OF_PROGRAM = (RemediationItem.program_id == bindparam("program"), RemediationItem.code == bindparam("code"))
 _ITEM = select(RemediationItem).where(*_OF_PROGRAM)
-# The item with its unit, finding and task (if any), as a unit's report on it reads them: one statement.
-_ITEM_WITH = (select(RemediationItem, Unit, Finding, Task).join(Unit, Unit.id == RemediationItem.unit_id)
-              .join(Finding, Finding.id == RemediationItem.finding_id)
-              .outerjoin(Task, Task.id == RemediationItem.task_id).where(*_OF_PROGRAM))
-# A task's current instance as the program's ranking has it (current_instances: retired ones left out).
-_CURRENT = current_instance_query()
+# The item with its unit, finding and task (if any), as a unit's report on it reads them: one Core read of the
+# columns it reads (the unit's and the task's named unit_*, task_*), not four objects.
+_RI, _U, _F, _T = RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c, Task.__table__.c
+_ITEM_WITH = (
+    select(_RI.id, _RI.code, _RI.state, _RI.due, _RI.title, _RI.cause, _RI.measure, _U.id.label("unit_id"),
+           _U.code.label("unit_code"), _U.name.label("unit_name"), _F.kind, _T.id.label("task_id"),
+           _T.code.label("task_code"), _T.active.label("task_active"))
+    .select_from(RemediationItem.__table__.join(Unit.__table__, _U.id == _RI.unit_id)
+                 .join(Finding.__table__, _F.id == _RI.finding_id)
+                 .outerjoin(Task.__table__, _T.id == _RI.task_id))
+    .where(_RI.program_id == bindparam("program"), _RI.code == bindparam("code")))
+# A task's current instance as the program's ranking has it (current_instances: retired ones left out): the
+# columns a report that repeats its state reads.
+_CURRENT = current_instance_query(core=True)
+# What add_evidence looks up: the task and the unit by their codes, in one read.
+_TASK_AND_UNIT = (
+    select(_T.id, _T.code, _U.id.label("unit_id"), _U.code.label("unit_code"))
+    .where(_T.program_id == bindparam("program"), _T.code == bindparam("code"),
+           _U.program_id == bindparam("program"), _U.code == bindparam("unit_code")))
 
 
 def _item(session: Session, ctx: ProgramContext, code: str, statement: Select = _ITEM) -> Row:
@@ -127,62 +141,69 @@ def report_item(session: Session, ctx: ProgramContext, code: str, unit_code: str
     if status not in REPORT_STATUSES:
         raise InvalidInput(text(ctx.language, "error.status_invalid", status=status,
                                 choices=" | ".join(REPORT_STATUSES)))
-    item, unit, finding, task = _item(session, ctx, code, _ITEM_WITH)
+    flush_pending(session)  # the item's read is Core
+    item = _item(session, ctx, code, _ITEM_WITH)
     note = clean_optional(note)
-    if unit_code != unit.code:
-        raise InvalidInput(text(ctx.language, "remediation.other_unit", code=item.code, name=unit.name,
-                                unit=unit.code, given=unit_code))
+    if unit_code != item.unit_code:
+        raise InvalidInput(text(ctx.language, "remediation.other_unit", code=item.code, name=item.unit_name,
+                                unit=item.unit_code, given=unit_code))
     if item.state != "open":
         raise InvalidInput(text(ctx.language, f"remediation.{item.state}_no_report", code=item.code))
-    if status == "done" and finding.kind in ("no_evidence",) and not evidence:
+    if status == "done" and item.kind in ("no_evidence",) and not evidence:
         raise InvalidInput(text(ctx.language, "remediation.evidence_needed", code=item.code))
+    refuse_archived_write(session, ctx.id)  # before anything is written: the statements below are Core
     today = ctx.local_date(at)
-    item.cause = clean_optional(cause) or item.cause
-    item.measure = clean_optional(measure) or item.measure
-    data = {"unit": unit.code, "status": status, "progress": progress, "note": note, "evidence": evidence,
-            "due": item.due.isoformat(), "cause": item.cause, "measure": item.measure}
+    unit = item.unit_code
+    explained = {"cause": clean_optional(cause) or item.cause,
+                 "measure": clean_optional(measure) or item.measure}
+    data = {"unit": unit, "status": status, "progress": progress, "note": note, "evidence": evidence,
+            "due": item.due.isoformat(), **explained}
     if status != "done":
+        update_row(session, RemediationItem, item.id, ctx.id, **explained)
         record_event(session, ctx.id, at, "remediation.reported", f"item:{item.code}", actor, data)
         return {
-            "program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": item.state,
+            "program": ctx.id, "item": item.code, "code": item.code, "unit": unit, "state": item.state,
             "status": status, "progress": progress or 0, "due": item.due.isoformat(), "evidence": evidence}
-    item.state, item.closed_on, item.closed_at, item.closed_by = "closed", today, at, actor
-    item.note, item.evidence = note, list(evidence)
-    if task is not None and task.active:
-        instance = session.scalar(_CURRENT, {"task_id": task.id})
-        if finding.kind in TASK_KINDS and (instance is None or instance.status != "done"):
-            record_report(
-                session, ctx, task.code, unit.code, "done", 100, note or item.title, evidence, at, actor
-            )
+    update_row(session, RemediationItem, item.id, ctx.id, state="closed", closed_on=today, closed_at=at,
+               closed_by=actor, note=note, evidence=list(evidence), **explained)
+    if item.task_id is not None and item.task_active:
+        instance = core(session, _CURRENT, {"task_id": item.task_id}).first()
+        if item.kind in TASK_KINDS and (instance is None or instance.status != "done"):
+            record_report(session, ctx, item.task_code, unit, "done", 100, note or item.title, evidence,
+                          at, actor)
         elif evidence:
-            _evidence_report(session, ctx, task, unit, instance, evidence, at, note or item.title, actor)
+            _evidence_report(session, ctx, item.task_id, item.task_code, item.unit_id, unit, instance,
+                             evidence, at, note or item.title, actor)
     record_event(session, ctx.id, at, "remediation.closed", f"item:{item.code}", actor,
                  {**data, "late": today > item.due})
-    return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit.code, "state": "closed",
+    return {"program": ctx.id, "item": item.code, "code": item.code, "unit": unit, "state": "closed",
             "status": status, "progress": 100, "due": item.due.isoformat(), "evidence": evidence,
             "closed_on": today.isoformat(), "late": today > item.due, "reported_at": at.isoformat(),
-            "cause": item.cause, "measure": item.measure}
+            **explained}
 
 
 def add_evidence(session: Session, ctx: ProgramContext, code: str, unit_code: str, evidence: list[str],
                  at: datetime, note: str | None = None, actor: str = "cli") -> None:
     """Evidence for a task without changing its status or 办结 date: a report that repeats the current
     state."""
-    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
-    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
-    if task is None or unit is None:
+    found = core(session, _TASK_AND_UNIT, {"program": ctx.id, "code": code, "unit_code": unit_code}).first()
+    if found is None:
         raise NotFound(text(ctx.language, "error.ack_unknown", program=ctx.id, code=code, unit=unit_code))
-    instance = session.scalar(_CURRENT, {"task_id": task.id})
-    _evidence_report(session, ctx, task, unit, instance, evidence, at, note, actor)
+    refuse_archived_write(session, ctx.id)
+    instance = core(session, _CURRENT, {"task_id": found.id}).first()
+    _evidence_report(session, ctx, found.id, found.code, found.unit_id, found.unit_code, instance, evidence,
+                     at, note, actor)
 
 
-def _evidence_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
-                     evidence: list[str], at: datetime, note: str | None, actor: str) -> None:
-    session.add(ProgressReport(program_id=ctx.id, task_id=task.id, instance_id=instance.id, unit_id=unit.id,
-                               status=instance.status, progress=instance.progress, note=note,
-                               evidence=list(evidence), reported_at=at))
-    record_event(session, ctx.id, at, "task.evidence", f"task:{task.code}", actor,
-                 {"unit": unit.code, "evidence": evidence})
+def _evidence_report(session: Session, ctx: ProgramContext, task_id: int, task_code: str, unit_id: int,
+                     unit_code: str, instance: Row, evidence: list[str], at: datetime, note: str | None,
+                     actor: str) -> None:
+    """A report that repeats the instance's state with the evidence, inserted through Core (db.tasks)."""
+    insert_report(session, {"program_id": ctx.id, "task_id": task_id, "instance_id": instance.id,
+                            "unit_id": unit_id, "status": instance.status, "progress": instance.progress,
+                            "note": note, "evidence": list(evidence), "reported_at": at})
+    record_event(session, ctx.id, at, "task.evidence", f"task:{task_code}", actor,
+                 {"unit": unit_code, "evidence": evidence})
 
 
 def accept_item(session: Session, ctx: ProgramContext, code: str, actor: str, at: datetime,

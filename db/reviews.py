@@ -21,47 +21,40 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, case, cast, exists, func, select
+from sqlalchemy import Row, String, bindparam, case, cast, exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from db.bulk import core
+from db.bulk import core, update_row
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import (
-    TASK_BY_CODE,
-    UNIT_AND_ROLE,
+    ReportedUnit,
     current_instance,
     current_instance_query,
     refuse_bad_values,
+    set_instance,
+    task_and_unit,
     write_report,
 )
 from schedule import Problem, claim_refusal, text
 
-
-def _task(session: Session, ctx: ProgramContext, code: str) -> Task:
-    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
-    if task is None:
-        raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
-    if not task.active:
-        raise InvalidInput(text(ctx.language, "error.task_retired", code=code))
-    return task
-
-
-_EVIDENCE_OF = select(ProgressReport.evidence).where(ProgressReport.instance_id == bindparam("instance_id"))
+_R = ProgressReport.__table__.c
+_EVIDENCE_OF = select(_R.evidence).where(_R.instance_id == bindparam("instance_id"))
 
 
 # A report's instance with its claim waiting for review, if any: the checks ask both.
+_C, _I, _T, _U = DoneClaim.__table__.c, TaskInstance.__table__.c, Task.__table__.c, Unit.__table__.c
 _CURRENT_AND_PENDING = current_instance_query(
-    select(DoneClaim.id).where(DoneClaim.instance_id == TaskInstance.id, DoneClaim.state == "pending")
-    .limit(1).scalar_subquery())
+    select(_C.id).where(_C.instance_id == _I.id, _C.state == "pending").limit(1).scalar_subquery()
+    .label("pending"), core=True)
 
 
 def earlier_evidence(session: Session, instance_id: int) -> list[str]:
     files: list[str] = []
-    for evidence in session.scalars(_EVIDENCE_OF, {"instance_id": instance_id}):
+    for evidence in core(session, _EVIDENCE_OF, {"instance_id": instance_id}).scalars():
         files += evidence or []
     return files
 
@@ -69,9 +62,9 @@ def earlier_evidence(session: Session, instance_id: int) -> list[str]:
 class Checked(NamedTuple):
     """A report that passed the rules: what it concerns, looked up once for the checks and the record."""
 
-    task: Task
-    unit: Unit
-    instance: TaskInstance
+    task: Row  # the task's columns (db.tasks.task_and_unit)
+    unit: ReportedUnit
+    instance: Row  # the current instance's columns
     role: str  # lead | co
 
 
@@ -80,15 +73,14 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     """The rules, without writing: what the report concerns, or raises InvalidInput/NotFound."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
-    task = _task(session, ctx, code)
-    found = session.execute(UNIT_AND_ROLE, {"program": ctx.id, "code": unit_code, "task_id": task.id}).first()
-    if found is None:
+    task = task_and_unit(session, ctx, code, unit_code)
+    if task.unit_id is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    unit, role = found
+    role = task.role
     if role is None:
-        raise InvalidInput(text(language, "error.not_your_task", unit=unit.name, code=code))
-    instance, pending = session.execute(_CURRENT_AND_PENDING, {"task_id": task.id}).one()
-    if role == "lead" and pending is not None:
+        raise InvalidInput(text(language, "error.not_your_task", unit=task.unit_name, code=code))
+    instance = core(session, _CURRENT_AND_PENDING, {"task_id": task.id}).one()  # columns named as its own
+    if role == "lead" and instance.pending is not None:
         raise InvalidInput(text(language, "refusal.claim_pending", code=code))
     if role == "lead" and instance.status == "done" and status != "done":
         raise InvalidInput(text(language, "refusal.already_done", code=code, done_on=instance.done_on))
@@ -96,7 +88,11 @@ def check_report(session: Session, ctx: ProgramContext, code: str, unit_code: st
     refusal = claim_refusal(status, role == "lead", task.evidence_spec, known, language)
     if refusal:
         raise InvalidInput(refusal)
-    return Checked(task, unit, instance, role)
+    return Checked(task, ReportedUnit(task.unit_id, task.unit_code, task.unit_name), instance, role)
+
+
+# A done claim, inserted on the session (db.models.marks counts claims for the program named) with its id.
+_CLAIM_INSERT = insert(DoneClaim.__table__).returning(DoneClaim.__table__.c.id)
 
 
 def submit_report(
@@ -124,50 +120,43 @@ def submit_report(
                           effect)
     if effect != "claim":
         return {**result, "role": role}
-    claim = DoneClaim(program_id=ctx.id, task_id=instance.task_id, instance_id=instance.id, unit_id=unit.id,
-                      report_id=result["report_id"], previous_progress=previous if previous < 100 else 90,
-                      claimed_at=at, claimed_on=ctx.local_date(at), state="pending")
-    session.add(claim)
-    session.flush()
-    return {**result, "role": role, "claim": claim.id, "review": "pending"}
+    claim_id = session.execute(_CLAIM_INSERT, {
+        "program_id": ctx.id, "task_id": instance.task_id, "instance_id": instance.id, "unit_id": unit.id,
+        "report_id": result["report_id"], "previous_progress": previous if previous < 100 else 90,
+        "claimed_at": at, "claimed_on": ctx.local_date(at), "state": "pending",
+    }, execution_options={"program": ctx.id}).scalar_one()
+    return {**result, "role": role, "claim": claim_id, "review": "pending"}
 
 
-# A claim with its instance, task and the claiming unit's code, in one read (built once).
-_CLAIMED = (select(DoneClaim, TaskInstance, Task, Unit.code)
-            .join(TaskInstance, TaskInstance.id == DoneClaim.instance_id)
-            .join(Task, Task.id == TaskInstance.task_id).join(Unit, Unit.id == DoneClaim.unit_id)
-            .where(DoneClaim.id == bindparam("claim_id")))
+# A claim with its task's code and parent and the claiming unit's code, in one Core read built once: the
+# columns the decision changes and says, named as the claim's (program_id and parent_code: its task's too, for
+# db.collectives.follow_shares).
+_CLAIMED = (
+    select(_C.id, _C.program_id, _C.state, _C.instance_id, _C.claimed_on, _C.previous_progress,
+           _C.decided_by, _C.decided_on, _T.code, _T.parent_code, _U.code.label("unit"))
+    .select_from(DoneClaim.__table__.join(Task.__table__, _T.id == _C.task_id)
+                 .join(Unit.__table__, _U.id == _C.unit_id))
+    .where(_C.id == bindparam("claim_id")))
+_DECISION_INSERT = insert(CoordinatorDecision.__table__)
 
 
-class Claimed(NamedTuple):
-    """A pending claim with what its decision changes and says, all read before anything changes: a read
-    after a change would flush it on its own; the decision flushes everything once."""
-
-    claim: DoneClaim
-    instance: TaskInstance
-    task: Task
-    unit: str  # the claiming unit's code
-
-
-def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Claimed:
-    found = session.execute(_CLAIMED, {"claim_id": claim_id}).first()
-    if found is None or found[0].program_id != ctx.id:
+def _claim(session: Session, ctx: ProgramContext, claim_id: int) -> Row:
+    claim = core(session, _CLAIMED, {"claim_id": claim_id}).first()
+    if claim is None or claim.program_id != ctx.id:
         raise NotFound(text(ctx.language, "refusal.claim_missing", program=ctx.id, id=claim_id))
-    claimed = Claimed(*found)
-    if claimed.claim.state != "pending":
-        raise InvalidInput(text(ctx.language, f"refusal.claim_{claimed.claim.state}", id=claim_id,
-                                by=claimed.claim.decided_by, on=claimed.claim.decided_on))
-    return claimed
+    if claim.state != "pending":
+        raise InvalidInput(text(ctx.language, f"refusal.claim_{claim.state}", id=claim_id,
+                                by=claim.decided_by, on=claim.decided_on))
+    return claim
 
 
 def pass_claim(session: Session, ctx: ProgramContext, claim_id: int, actor: str, at: datetime,
                note: str | None = None, source: str = "portal") -> dict:
     """销号: the instance is done on the claim's date."""
-    claimed = _claim(session, ctx, claim_id)
-    claimed.instance.status, claimed.instance.progress = "done", 100
-    claimed.instance.done_on = claimed.claim.claimed_on
-    follow_shares(session, claimed.task)
-    return _decide(session, ctx, claimed, "passed", actor, at, note, source)
+    claim = _claim(session, ctx, claim_id)
+    set_instance(session, ctx, claim.instance_id, status="done", progress=100, done_on=claim.claimed_on)
+    follow_shares(session, claim)
+    return _decide(session, ctx, claim, "passed", actor, at, note, source)
 
 
 def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: str, actor: str, at: datetime,
@@ -175,32 +164,33 @@ def return_claim(session: Session, ctx: ProgramContext, claim_id: int, reason: s
     """退回重办: back in progress, with the reason; the unit is told and the return counts in the scores."""
     if not reason or not reason.strip():
         raise InvalidInput(text(ctx.language, "refusal.return_reason"))
-    claimed = _claim(session, ctx, claim_id)
-    claimed.instance.status, claimed.instance.progress = "in_progress", claimed.claim.previous_progress
-    claimed.instance.done_on = None
-    follow_shares(session, claimed.task)
-    return _decide(session, ctx, claimed, "returned", actor, at, reason.strip(), source)
+    claim = _claim(session, ctx, claim_id)
+    set_instance(session, ctx, claim.instance_id, status="in_progress", progress=claim.previous_progress,
+                 done_on=None)
+    follow_shares(session, claim)
+    return _decide(session, ctx, claim, "returned", actor, at, reason.strip(), source)
 
 
-def _decide(session: Session, ctx: ProgramContext, claimed: Claimed, state: str, actor: str,
+def _decide(session: Session, ctx: ProgramContext, claim: Row, state: str, actor: str,
             at: datetime, note: str | None, source: str) -> dict:
-    claim, code, unit = claimed.claim, claimed.task.code, claimed.unit
-    claim.state, claim.decided_at, claim.decided_on = state, at, ctx.local_date(at)
-    claim.decided_by, claim.reason = actor, note
-    session.add(CoordinatorDecision(program_id=ctx.id, kind="claim", subject=f"claim:{claim.id}",
-                                    approve=state == "passed", decided_by=actor, decided_at=at, note=note,
-                                    source=source))
-    record_event(session, ctx.id, at, f"claim.{state}", f"task:{code}", actor,
-                 {"claim": claim.id, "unit": unit, "claimed_on": claim.claimed_on.isoformat(), "note": note,
-                  "source": source})
-    session.flush()
+    """The claim decided, as Core statements on the session (db.bulk.update_row on why): the claim updated,
+    the decision inserted, the event recorded."""
+    decided = {"state": state, "decided_at": at, "decided_on": ctx.local_date(at), "decided_by": actor,
+               "reason": note}
+    update_row(session, DoneClaim, claim.id, ctx.id, **decided)
+    session.connection().execute(_DECISION_INSERT, {
+        "program_id": ctx.id, "kind": "claim", "subject": f"claim:{claim.id}", "approve": state == "passed",
+        "decided_by": actor, "decided_at": at, "note": note, "source": source})
+    record_event(session, ctx.id, at, f"claim.{state}", f"task:{claim.code}", actor,
+                 {"claim": claim.id, "unit": claim.unit, "claimed_on": claim.claimed_on.isoformat(),
+                  "note": note, "source": source})
     return {
         "claim": claim.id,
-        "code": code,
-        "unit": unit,
+        "code": claim.code,
+        "unit": claim.unit,
         "state": state,
         "claimed_on": claim.claimed_on.isoformat(),
-        "decided_on": claim.decided_on.isoformat(),
+        "decided_on": decided["decided_on"].isoformat(),
         "by": actor,
         "reason": note,
     }
@@ -335,7 +325,7 @@ def import_reports(session: Session, ctx: ProgramContext, forms: list, at: datet
             continue
         for row in form.rows:
             try:
-                task = _task(session, ctx, row.code)
+                task = task_and_unit(session, ctx, row.code)
                 current = current_instance(session, task.id)
             except NotFound as exc:
                 problems.append(Problem(form.file, row.row, row.columns["code"], str(exc)))

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Row, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.bulk import core, flush_pending
 from db.events import record_event
 from db.models import Finding, Phase, SelfCheckReturn, SelfCheckRow, Task, TaskUnit, Unit, UnitMember
 from db.programs import ProgramContext
+from db.readonly import refuse_archived_write
 from db.signatures import form_signature, verify_form
 from db.tasks import collectives_of, task_rows
 from schedule import LANGUAGES, Problem, labels, text
@@ -91,17 +92,22 @@ class FormSpec:
     signature: str = ""  # HMAC over program, unit and FORM_FORMAT (db.signatures)
 
 
-# Built once (db.programs on why): a form's spec, its checks and its record each ask for the phase.
-_PHASE = select(Phase).where(Phase.program_id == bindparam("program"), Phase.kind == "self_check")
-_RETURNS = select(SelfCheckReturn).where(SelfCheckReturn.program_id == bindparam("program"))
+# Built once on the tables (db.programs on why; Core: db.bulk.core): a form's spec, its checks and its record
+# each ask for the phase's window, the checks and the self-check's daily reminders for the returns.
+_P, _SR = Phase.__table__.c, SelfCheckReturn.__table__.c
+_PHASE = select(_P.start, _P.end).where(_P.program_id == bindparam("program"), _P.kind == "self_check")
+_RETURNS = select(_SR.unit_id, _SR.returned_on, _SR.file_name, _SR.sha256).where(
+    _SR.program_id == bindparam("program"))
 _NAMES = select(Unit.code, Unit.name).where(Unit.program_id == bindparam("program"))
+_RETURN_INSERT = insert(SelfCheckReturn.__table__).returning(_SR.id)
 
 
-def self_check_phase(session: Session, program_id: str) -> Phase | None:
-    return session.scalar(_PHASE, {"program": program_id})
+def self_check_phase(session: Session, program_id: str) -> Row | None:
+    """The self-check phase's window (start, end), None when the program has none."""
+    return core(session, _PHASE, {"program": program_id}).first()
 
 
-def listed_on(ctx: ProgramContext, phase: Phase | None) -> date:
+def listed_on(ctx: ProgramContext, phase: Row | None) -> date:
     """The day a form's task list is read as of: the self-check's first day. What a form shows and what its
     record reads of a task (status, due date) does not change with the day, only its light, never shown; one
     day for all lets them share the list db.tasks.task_rows keeps for the transaction."""
@@ -224,13 +230,7 @@ def validate_returns(session: Session, ctx: ProgramContext, forms: list[Returned
         return [Problem(form.file, None, None, text(ctx.language, "selfcheck.no_phase", program=ctx.id))
                 for form in forms]
     units = {u.code: u for u in core(session, _UNITS, {"program_id": ctx.id})}
-    returned = {
-        unit_id: r
-        for unit_id, r in (
-            (r.unit_id, r)
-            for r in session.scalars(_RETURNS, {"program": ctx.id})
-        )
-    }
+    returned = returns_by_unit(session, ctx.id)
     tasks = {t.code: t for t in core(session, _TASKS, {"program_id": ctx.id})}
     seen: dict[str, str] = {}
     for form in forms:
@@ -305,6 +305,7 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
                    actor: str = "cli", issued: dict[str, set[str]] | None = None) -> list[dict]:
     """Writes validated returns (call validate_returns first; the caller owns the transaction). `issued`:
     issued_codes of the forms' units, if already at hand."""
+    refuse_archived_write(session, ctx.id)  # before anything is written: the inserts below are Core
     today = ctx.local_date(at)
     phase = self_check_phase(session, ctx.id)
     units = {u.code: u for u in core(session, _UNITS, {"program_id": ctx.id})}
@@ -317,35 +318,35 @@ def record_returns(session: Session, ctx: ProgramContext, forms: list[ReturnedFo
         unit = units[form.unit_code]
         current = issued[form.unit_code]
         rows = [row for row in form.rows if row.code in tasks and row.code in current]
-        returned = SelfCheckReturn(program_id=ctx.id, unit_id=unit.id, returned_at=at, returned_on=today,
-                                   file_name=form.file, sha256=form.sha256, rows=len(rows), actor=actor)
-        session.add(returned)
-        session.flush()
+        # The return, its rows and their findings go in as one Core insert each on the session's connection,
+        # not as objects through the flush: nothing reads them back as objects, the check's marks do not count
+        # them (db.models.marks), and a flush would drop the task list the next form of the day reads.
+        return_id = session.connection().execute(_RETURN_INSERT, {
+            "program_id": ctx.id, "unit_id": unit.id, "returned_at": at, "returned_on": today,
+            "file_name": form.file, "sha256": form.sha256, "rows": len(rows), "actor": actor}).scalar_one()
         kinds: dict[str, int] = defaultdict(int)
-        # The rows and their findings go in as one insert each, not as an object each through the flush.
         lines, findings = [], []
         for row in rows:
             task = tasks[row.code]
             due = status[row.code]["due"] if row.code in status else None
             future = phase is not None and due is not None and date.fromisoformat(due) > phase.end
-            lines.append({"program_id": ctx.id, "return_id": returned.id, "task_id": task.id, "row": row.row,
+            lines.append({"program_id": ctx.id, "return_id": return_id, "task_id": task.id, "row": row.row,
                           "completion": row.completion, "self_score": row.self_score,
                           "evidence": list(row.evidence), "problems": row.problems})
             for kind, detail in row_findings(row, status.get(row.code), future):
                 kinds[kind] += 1
                 findings.append({"program_id": ctx.id, "unit_id": unit.id, "task_id": task.id,
-                                 "return_id": returned.id, "kind": kind, "detail": detail, "found_on": today,
+                                 "return_id": return_id, "kind": kind, "detail": detail, "found_on": today,
                                  "created_at": at})
         for model, values in ((SelfCheckRow, lines), (Finding, findings)):
             if values:
-                session.execute(insert(model), values)
+                session.connection().execute(insert(model.__table__), values)
         on_time = phase is None or today <= phase.end
         data = {
             "unit": unit.code, "file": form.file, "rows": len(rows), "findings": dict(kinds),
             "on_time": on_time}
         record_event(session, ctx.id, at, "selfcheck.returned", f"unit:{unit.code}", actor, data)
         results.append({**data, "returned_on": today.isoformat()})
-    session.flush()
     return results
 
 
@@ -371,11 +372,9 @@ def row_findings(
 # ---------------------------------------------------------------- read side
 
 
-def returns_by_unit(session: Session, program_id: str) -> dict[int, SelfCheckReturn]:
-    return {
-        r.unit_id: r
-        for r in session.scalars(_RETURNS, {"program": program_id})
-    }
+def returns_by_unit(session: Session, program_id: str) -> dict[int, Row]:
+    """unit id → its return: returned_on, file_name, sha256."""
+    return {r.unit_id: r for r in core(session, _RETURNS, {"program": program_id})}
 
 
 def missing_units(session: Session, ctx: ProgramContext) -> dict[int, str]:

@@ -11,14 +11,27 @@ from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, case, event, func, insert, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending
+from db.bulk import STREAMED_ROWS, bulk_read, core, flush_pending, update_row
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import Phase, ProgressReport, Task, TaskInstance, TaskUnit, Unit, UnitMember
 from db.programs import InvalidInput, NotFound, ProgramContext
+from db.readonly import refuse_archived_write
 from schedule import LIGHTS, clean_optional, light, text
 
 REPORT_STATUSES = ("not_started", "in_progress", "done")
@@ -42,20 +55,21 @@ def current_instances(program_id: str | BindParameter, core: bool = False):
     return ranked
 
 
-# A unit's report looks its task, unit and current instance up by these, built once.
-TASK_BY_CODE = select(Task).where(Task.program_id == bindparam("program"), Task.code == bindparam("code"))
-UNIT_BY_CODE = select(Unit).where(Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
-def current_instance_query(*columns) -> Select:
+def current_instance_query(*columns, core: bool = False) -> Select:
     """One task's current instance (earliest not done, else the last, of those a re-import has not retired;
-    parameter `task_id`) in one statement, with `columns` beside it (of the instance, correlated)."""
-    done = TaskInstance.status == "done"
-    return (select(TaskInstance, *columns)
-            .where(TaskInstance.task_id == bindparam("task_id"), TaskInstance.retired_on.is_(None))
-            .order_by(case((done, 1), else_=0), case((done, -TaskInstance.seq), else_=TaskInstance.seq))
+    parameter `task_id`) in one statement, with `columns` beside it (of the instance, correlated). `core`: the
+    instance's columns, on the table (a report's checks and record need no object: write_report updates the
+    row itself)."""
+    instances = _INSTANCES.c if core else TaskInstance
+    done = instances.status == "done"
+    return (select(_INSTANCES if core else TaskInstance, *columns)
+            .where(instances.task_id == bindparam("task_id"), instances.retired_on.is_(None))
+            .order_by(case((done, 1), else_=0), case((done, -instances.seq), else_=instances.seq))
             .limit(1))
 
 
 _CURRENT = current_instance_query()
+_CURRENT_ROW = current_instance_query(core=True)
 
 
 def current_instance(session: Session, task_id: int) -> TaskInstance:
@@ -369,47 +383,43 @@ def record_report(session: Session, ctx: ProgramContext, code: str, unit_code: s
     instance is left to its lead). The rules on who may claim what are db.reviews.submit_report's."""
     language = ctx.language
     refuse_bad_values(language, status, progress)
-    task = session.scalar(TASK_BY_CODE, {"program": ctx.id, "code": code})
-    if task is None:
-        raise NotFound(text(language, "error.task_missing", program=ctx.id, code=code))
-    if not task.active:
-        raise InvalidInput(text(language, "error.task_retired", code=code))
-    unit = session.scalar(UNIT_BY_CODE, {"program": ctx.id, "code": unit_code})
-    if unit is None:
+    task = task_and_unit(session, ctx, code, unit_code)
+    if task.unit_id is None:
         raise NotFound(text(language, "error.unit_missing", program=ctx.id, unit=unit_code))
-    if unit_role(session, task.id, unit.id) is None:
+    if task.role is None:
         on_task = assignments(session, ctx.id, task.id)[task.id]
-        raise InvalidInput(text(language, "error.not_responsible", unit=unit.name, code=code,
+        raise InvalidInput(text(language, "error.not_responsible", unit=task.unit_name, code=code,
                                 responsible=", ".join(sorted(set(on_task["lead"] + on_task["co"])))))
-    return write_report(session, ctx, task, unit, current_instance(session, task.id), status, progress, note,
-                        evidence, at, actor, effect)
+    instance = core(session, _CURRENT_ROW, {"task_id": task.id}).one()
+    return write_report(session, ctx, task, ReportedUnit(task.unit_id, task.unit_code, task.unit_name),
+                        instance, status, progress, note, evidence, at, actor, effect)
 
 
 _REPORT_INSERT = insert(ProgressReport.__table__).returning(ProgressReport.__table__.c.id)
 
 
-def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, instance: TaskInstance,
+def write_report(session: Session, ctx: ProgramContext, task: Row, unit: ReportedUnit, instance: Row,
                  status: str, progress: int | None, note: str | None, evidence: list[str], at: datetime,
                  actor: str, effect: str = "apply") -> dict:
     """record_report once its task, unit and instance are looked up and the unit is known to answer for the
-    task (db.reviews.submit_report has them from its own checks)."""
+    task (db.reviews.submit_report has them from its own checks): the task's columns (task_and_unit), the
+    instance's (current_instance_query(core=True))."""
+    refuse_archived_write(session, ctx.id)  # before anything is written: the statements below are Core
     note = clean_optional(note)
     if progress is None:
         progress = 100 if status == "done" else instance.progress
     if status == "done":
         progress = 100
     if effect == "apply":
-        instance.status, instance.progress, instance.last_report_at = status, progress, at
-        instance.done_on = ctx.local_date(at) if status == "done" else None
+        set_instance(session, ctx, instance.id, status=status, progress=progress, last_report_at=at,
+                     done_on=ctx.local_date(at) if status == "done" else None)
     elif effect == "claim":
-        instance.status, instance.progress, instance.last_report_at = "in_progress", 100, at
+        set_instance(session, ctx, instance.id, status="in_progress", progress=100, last_report_at=at)
     # A Core insert that answers the new id (RETURNING), on the session's connection: the report is never
-    # read back as an object, and reports are not what the check's marks count (db.models.marks); the
-    # instance's change is flushed with the session's next read.
-    report_id = session.connection().execute(_REPORT_INSERT, {
+    # read back as an object, and reports are not what the check's marks count (db.models.marks).
+    report_id = insert_report(session, {
         "program_id": ctx.id, "task_id": task.id, "instance_id": instance.id, "unit_id": unit.id,
-        "status": status, "progress": progress, "note": note, "evidence": evidence, "reported_at": at,
-    }).scalar_one()
+        "status": status, "progress": progress, "note": note, "evidence": evidence, "reported_at": at})
     follow_shares(session, task)
     due = instance.due.isoformat() if instance.due else None
     kind = "task.claimed" if effect == "claim" else "task.reported"
@@ -418,6 +428,19 @@ def write_report(session: Session, ctx: ProgramContext, task: Task, unit: Unit, 
     return {"program": ctx.id, "code": task.code, "unit": unit.code, "status": status, "progress": progress,
             "due": due, "evidence": evidence, "reported_at": at.isoformat(), "report_id": report_id,
             "instance_id": instance.id}
+
+
+def insert_report(session: Session, values: dict) -> int:
+    """A progress report's row, inserted on the session's connection, with its new id."""
+    return session.connection().execute(_REPORT_INSERT, values).scalar_one()
+
+
+def set_instance(session: Session, ctx: ProgramContext, instance_id: int, **values) -> None:
+    """An instance's new values as one Core update on the session (db.bulk.update_row), once the program is
+    known not to be archived (nothing flushes them through the archive hook): a report or a review changes
+    the one row."""
+    refuse_archived_write(session, ctx.id)
+    update_row(session, TaskInstance, instance_id, ctx.id, **values)
 
 
 def role_of(task_id, unit_id):
@@ -433,9 +456,37 @@ def role_of(task_id, unit_id):
 
 # Built once, as every report and 签收 asks it.
 _ROLE = select(role_of(bindparam("task_id"), bindparam("unit_id")))
-# A unit looked up by its code with its role on a task: a report's checks ask both.
-UNIT_AND_ROLE = select(Unit, role_of(bindparam("task_id"), Unit.id)).where(
-    Unit.program_id == bindparam("program"), Unit.code == bindparam("code"))
+
+
+# A report's task by its code, with the reporting unit (by its code) and the unit's role on the task beside
+# it (NULL where the program has no such unit), in one Core read built once: the columns the rules and the
+# record read, not whole rows.
+_REPORTED_UNIT = _UNITS.alias("reported_unit")
+_TASK_AND_UNIT = (
+    select(_TASKS.c.id, _TASKS.c.code, _TASKS.c.active, _TASKS.c.evidence_spec, _TASKS.c.parent_code,
+           _TASKS.c.program_id, _REPORTED_UNIT.c.id.label("unit_id"),
+           _REPORTED_UNIT.c.code.label("unit_code"), _REPORTED_UNIT.c.name.label("unit_name"),
+           role_of(_TASKS.c.id, _REPORTED_UNIT.c.id).label("role"))
+    .select_from(_TASKS.outerjoin(_REPORTED_UNIT, and_(_REPORTED_UNIT.c.program_id == _TASKS.c.program_id,
+                                                       _REPORTED_UNIT.c.code == bindparam("unit_code"))))
+    .where(_TASKS.c.program_id == bindparam("program"), _TASKS.c.code == bindparam("code")))
+
+
+class ReportedUnit(NamedTuple):
+    id: int
+    code: str
+    name: str
+
+
+def task_and_unit(session: Session, ctx: ProgramContext, code: str, unit_code: str | None = None):
+    """The active task `code` (its columns, named as the task's) with `unit_code`'s id, code, name and role
+    on it (unit_id, unit_code, unit_name, role: None where the program has no such unit)."""
+    task = core(session, _TASK_AND_UNIT, {"program": ctx.id, "code": code, "unit_code": unit_code}).first()
+    if task is None:
+        raise NotFound(text(ctx.language, "error.task_missing", program=ctx.id, code=code))
+    if not task.active:
+        raise InvalidInput(text(ctx.language, "error.task_retired", code=code))
+    return task
 
 
 def unit_role(session: Session, task_id: int, unit_id: int) -> str | None:

@@ -6,7 +6,10 @@ takes a database URL, so a simulated report can never reach a real program's dat
 
 from __future__ import annotations
 
+import gc
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -47,6 +50,19 @@ def readable_plan(directory: Path) -> PlanReading:
     return reading
 
 
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """What the process holds when a replay starts (modules, the engine, compiled statements) set aside from
+    the cyclic collector for the replay, then handed back (nothing stays out of its reach): a full collection
+    during the replay scans only what the replay made (measured on the Chengdu replay: 15–25 ms, not 0.1 s).
+    The cyclic collector's own documented switch, as `duban` uses at exit; no library is changed."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def replay(reading: PlanReading, home: Path, start: date | None, end: date | None, seed: int) -> Replay:
     """Imports the plan into `home` (its own SQLite database and outbox, nothing else) and replays it."""
     program = reading.program
@@ -57,6 +73,7 @@ def replay(reading: PlanReading, home: Path, start: date | None, end: date | Non
     zone = ZoneInfo(program.timezone)
     with wired.transaction() as session:
         import_program(session, program, datetime.combine(start, time(8, 0), zone), actor="simulate")
-    simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
-                          content=SimulatedUnits(home), evidence_home=home)
+    with _heap_frozen():
+        simulation = simulate(wired.sessions, program.id, start, end, seed, wired.notifier(outbox_only=True),
+                              content=SimulatedUnits(home), evidence_home=home)
     return Replay(wired, program.id, simulation)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, String, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from db import (
@@ -65,15 +65,18 @@ def _profile(program_id: str, unit_code: str) -> int:
 _T, _I, _R = Task.__table__.c, TaskInstance.__table__.c, ProgressReport.__table__.c
 _P, _RI, _U, _F = Phase.__table__.c, RemediationItem.__table__.c, Unit.__table__.c, Finding.__table__.c
 _PHASES = select(_P.kind, _P.state, _P.start, _P.end).where(_P.program_id == bindparam("program_id"))
-# Done tasks, through the instances' (program, status) index; which of them a report gave evidence is known
-# from the reports read as they grow (SimulatedUnits.reported_files), not asked of every report every day.
+# Done tasks none of whose reports carries a file, through the instances' (program, status) index and the
+# reports' task index: one read a workday, not the reports read as they grow beside the done tasks (two).
+# A report's evidence is a JSON list, written by the program itself: no file is `[]` (or `null`).
+_NO_FILES = ("[]", "null")
 _DONE = (
     select(_T.id, _T.code, _T.title, _T.evidence_spec)
     .where(_T.id.in_(select(_I.task_id).where(_I.program_id == bindparam("program_id"), _I.status == "done")),
-           _T.active.is_(True))
+           _T.active.is_(True),
+           ~select(_R.id).where(_R.task_id == _T.id, cast(_R.evidence, String).not_in(_NO_FILES)).exists())
     .order_by(_T.id))
 _REPORTS_SINCE = (
-    select(_R.id, _R.task_id, _T.code, _R.evidence)
+    select(_R.id, _T.code, _R.evidence)
     .select_from(ProgressReport.__table__.join(Task.__table__, _T.id == _R.task_id))
     .where(_R.program_id == bindparam("program_id"), _R.id > bindparam("after")).order_by(_R.id))
 _OPEN_ITEMS = (
@@ -109,7 +112,8 @@ class SimulatedUnits:
       workdays, and the simulated coordinator approves it.
 
     What only an import changes (who leads each task) is read once; what only grows (the names of the files
-    the tasks' reports carry: reports are never changed) is read as it grows. The phases are read again only
+    the tasks' reports carry: reports are never changed) is read as it grows, on the days a form lists them
+    (the evidence of done tasks is looked for in SQL). The phases are read again only
     after a check that moved one, when the replay passes its checks on (`heard`); else every workday.
     Everything written goes under `settings_home`.
     """
@@ -118,7 +122,6 @@ class SimulatedUnits:
         self.home = settings_home
         self._leads: dict[int, str] | None = None
         self._files: dict[str, list[str]] = {}  # task code → the names of the files its reports carry
-        self._evidenced: set[int] = set()  # the tasks a report carrying files was made for
         self._last_report = 0
         self._phases: tuple[dict[str, Row], date | None] | None = None  # kept while no check moved one
         self._told = False  # the replay passes its checks on: the phases may be kept between them
@@ -165,19 +168,17 @@ class SimulatedUnits:
 
     def reported_files(self, session: Session, ctx: ProgramContext) -> dict[str, list[str]]:
         """task code → the names of the files its reports carry, the reports made since the last call read."""
-        for report_id, task_id, code, files in core(session, _REPORTS_SINCE,
+        for report_id, code, files in core(session, _REPORTS_SINCE,
                                                     {"program_id": ctx.id, "after": self._last_report}):
             self._last_report = max(self._last_report, report_id)
             if files:
                 self._files.setdefault(code, []).extend(Path(f).name for f in files)
-                self._evidenced.add(task_id)
         return self._files
 
     def _evidence(self, day: _Day, acceptance) -> None:
         """Done tasks none of whose reports carries evidence yet get some, now and then."""
         session, ctx, rng = day.session, day.ctx, day.rng
-        self.reported_files(session, ctx)
-        done = [row for row in core(session, _DONE, {"program_id": ctx.id}) if row[0] not in self._evidenced]
+        done = core(session, _DONE, {"program_id": ctx.id}).all()
         if not done:
             return
         leads = self.leads(session, ctx)
@@ -271,7 +272,8 @@ def _return_form(day: _Day, unit_code: str, settings_home: Path, listed_on: date
     path = folder / form_filename(ctx.id, unit_code)
     # The form as issued, filled in and saved by the unit, then read back like any returned form.
     path.write_bytes(write_form(spec, answers))
-    results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate")
+    results, _problems = import_forms(session, ctx, [path], day.at, unit_code, actor="simulate",
+                                      issued={unit_code: {row.code for row in spec.rows}})
     day.bump("selfcheck_returned" if results else "selfcheck_refused")
 
 

@@ -404,15 +404,20 @@ def _score(value: Any, language: str) -> int | None | str:
 
 
 def import_forms(session: Session, ctx: ProgramContext, files: Iterable[Path], at: datetime,
-                 unit_code: str | None = None, actor: str = "cli") -> tuple[list[dict], list[Problem]]:
-    """Reads and checks every file, then records all of them or none: (results, problems).
+                 unit_code: str | None = None, actor: str = "cli",
+                 issued: dict[str, set[str]] | None = None) -> tuple[list[dict], list[Problem]]:
+    """Reads and checks every file, then records all of them or none: (results, problems). `issued`: unit
+    code → the task codes its form carries now (db.selfcheck.issued_codes), for the units whose specs the
+    caller holds already; the other forms' units are worked out here.
 
     Nothing is written when any file has an error; warnings (rows of tasks no longer current) do not stop it.
     """
     forms = [read_form(Path(f), str(f), ctx.language) for f in files]
     problems = [p for form in forms for p in form.problems]
     readable = sorted({form.unit_code for form in forms if form.unit_code and not form.problems})
-    issued = issued_codes(session, ctx, readable)
+    held = issued or {}
+    missing = [code for code in readable if code not in held]
+    issued = {**(issued_codes(session, ctx, missing) if missing else {}), **held}
     problems += validate_returns(session, ctx, forms, unit_code, issued)
     if any(p.severity == "error" for p in problems):
         return [], problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import zipfile
 from pathlib import Path
@@ -127,3 +128,20 @@ def _rows(url: str) -> dict[str, int]:
                   for t in ("progress_reports", "notices", "events", "task_instances")}
     engine.dispose()
     return counts
+
+
+def test_a_replay_sets_the_heap_before_it_aside_from_the_collector_and_hands_it_back(home, monkeypatch):
+    """duban.simulation.home: the objects the process held when the replay started are frozen for it (its
+    full collections scan only what it made), then unfrozen: nothing stays out of the collector's reach."""
+    frozen_during: list[int] = []
+    heard = SimulatedUnits.heard
+
+    def watched(units, check) -> None:
+        frozen_during.append(gc.get_freeze_count())
+        heard(units, check)
+
+    monkeypatch.setattr(SimulatedUnits, "heard", watched)
+    before = gc.get_freeze_count()
+    arguments = ["simulate", str(PLANS / "county-ip-2023"), "--from", "2023-05-01", "--to", "2023-05-10"]
+    assert runner.invoke(app, [*arguments, "--json"]).exit_code == 0
+    assert frozen_during and frozen_during[0] > before and gc.get_freeze_count() == before

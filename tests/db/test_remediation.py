@@ -103,6 +103,11 @@ def test_units_close_their_items_and_the_tasks_follow(tmp_path):
         report_item(session, ctx, "R-2", "msa", "done", None, None, [str(evidence)], at(date(2024, 9, 2)))
         late = next(i for i in list_items(session, ctx, date(2024, 9, 2)) if i["code"] == "R-2")
         assert late["state"] == "closed" and late["late"]
+        # Closing a "no evidence" item of a done task adds the evidence as a report repeating its state.
+        repeated = session.execute(
+            select(ProgressReport.status, ProgressReport.progress, ProgressReport.evidence)
+            .order_by(ProgressReport.id.desc())).first()
+        assert tuple(repeated) == ("done", 100, [str(evidence)])
         try:
             report_item(session, ctx, "R-2", "msa", "done", None, None, [str(evidence)], at(date(2024, 9, 3)))
             raise AssertionError("closed twice")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from db import (
     CoordinatorDecision,
@@ -21,8 +21,10 @@ from db import (
     Finding,
     InstallationSecret,
     Phase,
+    ProgressReport,
     SelfCheckReturn,
     SelfCheckRow,
+    Task,
     advance,
     claim,
     content_candidates,
@@ -166,6 +168,34 @@ def test_a_returned_form_is_recorded_with_its_findings(tmp_path):
             ("problem", "执法力量不足"),
         ]
         assert session.scalar(select(Event).where(Event.kind == "selfcheck.returned")).subject == "unit:msa"
+
+
+def test_forms_imported_one_after_another_share_the_task_list_and_the_codes_their_caller_holds(tmp_path):
+    """The simulated units return their forms one import at a time in one transaction: the task list is read
+    once for all of them (a return is Core inserts, not a flush that drops it), and an import given a unit's
+    issued codes checks the form against them."""
+    sessions, _ = make_db(tmp_path)
+    written = forms(sessions, tmp_path)
+    engine = sessions.kw["bind"]
+    lists: list[str] = []
+
+    def task_list(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and "row_number() OVER" in statement:
+            lists.append(statement)
+
+    event.listen(engine, "before_cursor_execute", task_list)
+    try:
+        with sessions.begin() as session:
+            ctx = ctx_of(session)
+            msa, problems = import_forms(session, ctx, [fill(written["msa"], {})], at(date(2024, 6, 20)),
+                                         issued={"msa": {"A1", "A2"}})
+            assert [p.severity for p in problems] == ["warning"] and "B1" in problems[0].message
+            court, problems = import_forms(session, ctx, [fill(written["court"], {})], at(date(2024, 6, 20)))
+            assert problems == []
+    finally:
+        event.remove(engine, "before_cursor_execute", task_list)
+    assert (msa[0]["rows"], court[0]["rows"]) == (2, 2)
+    assert len(lists) == 1
 
 
 def test_tasks_claimed_done_without_a_report_and_tasks_not_yet_due(tmp_path):
@@ -488,6 +518,24 @@ def replay_content(tmp_path: Path, seed: int) -> dict:
         )
         items = [(i["code"], i["state"], i["closed_on"]) for i in list_items(session, ctx_of(session), day)]
     return {"counts": counts, "returns": returns, "items": items}
+
+
+def test_simulated_units_give_evidence_once_to_done_tasks_none_of_whose_reports_carries_a_file(tmp_path):
+    sessions, _ = make_db(tmp_path)
+    with sessions.begin() as session:
+        ctx = ctx_of(session)
+        record_report(session, ctx, "A1", "msa", "done", None, None, ["协议.pdf"], at(date(2023, 5, 30)))
+        record_report(session, ctx, "D1", "office", "done", None, None, [], at(date(2023, 5, 30)))
+    units, rng, day = SimulatedUnits(tmp_path / "home"), random.Random(3), date(2023, 6, 1)
+    while day <= date(2023, 9, 29):
+        with sessions.begin() as session:
+            units.work(session, ctx_of(session), day, at(day, 15), rng)
+        day = date.fromordinal(day.toordinal() + 1)
+    with sessions.begin() as session:
+        carried = session.execute(select(Task.code, ProgressReport.evidence).join(Task)
+                                  .order_by(ProgressReport.id)).all()
+    assert [code for code, _files in carried] == ["A1", "D1", "D1"]
+    assert carried[2].evidence and all(Path(f).is_file() for f in carried[2].evidence)
 
 
 def test_simulated_units_return_forms_and_close_items_deterministically(tmp_path):

@@ -10,7 +10,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select, update
 
-from db import Event, Notice, Phase, Program, ProgramArchived, import_program, load_program, record_report
+from db import (
+    AssignmentAck,
+    Event,
+    Notice,
+    Phase,
+    Program,
+    ProgramArchived,
+    ProgressReport,
+    acknowledge,
+    import_program,
+    load_program,
+    record_report,
+    submit_report,
+)
 from flows import Settings, Wiring, run_check
 from notifications import OutboxNotifier
 from schedule import read_plan
@@ -54,7 +67,8 @@ def test_status_shows_the_end_and_archive_makes_it_read_only_with_its_record_kep
     assert status_json(wired, "2025-05-06")["program_state"]["state"] == "completed"
     url = wired.settings.db_url
     with wired.transaction() as session:
-        kept = (session.scalar(select(func.count(Notice.id))), session.scalar(select(func.count(Event.id))))
+        kept = tuple(session.scalar(select(func.count(model.id))) for model in (Notice, Event, AssignmentAck,
+                                                                               ProgressReport))
     archived = runner.invoke(cli_app(), ["archive", "demo-city", "--by", "王主任", "--as-of", "2025-05-07",
                                          "--db", url])
     assert archived.exit_code == 0 and "已归档" in archived.stdout, archived.output
@@ -66,10 +80,22 @@ def test_status_shows_the_end_and_archive_makes_it_read_only_with_its_record_kep
     with pytest.raises(ProgramArchived), wired.transaction() as session:
         record_report(session, load_program(session, "demo-city"), "A2", "msa", "done", None, None, [],
                       at(date(2025, 5, 8)))
+    with wired.transaction() as session:
+        # A 签收, a co-unit's part and a form's return are Core writes, no ORM row to flush: refused all the
+        # same, before anything is written (a caller that goes on and commits writes nothing).
+        archived = load_program(session, "demo-city")
+        for refused_write in (
+                lambda: acknowledge(session, archived, "A2", "msa", at(date(2025, 5, 8)), "portal"),
+                lambda: submit_report(session, archived, "A1", "court", "in_progress", 50, None, [],
+                                      at(date(2025, 5, 8)), "portal")):
+            with pytest.raises(ProgramArchived):
+                refused_write()
     assert check(wired, date(2025, 5, 8)).dispatched is None
     with wired.transaction() as session:
         assert session.scalar(select(func.count(Notice.id))) == kept[0]  # nothing deleted, nothing added
         assert session.scalar(select(func.count(Event.id))) == kept[1] + 1  # the archive itself
+        assert session.scalar(select(func.count(AssignmentAck.id))) == kept[2]
+        assert session.scalar(select(func.count(ProgressReport.id))) == kept[3]
 
 
 def test_a_running_program_cannot_be_archived(tmp_path):
