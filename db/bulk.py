@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from db.models.marks import BRINGS_NOTHING
+
 # Rows fetched at a time by a whole-program read that turns each row into something else: the raw result
 # is never held whole beside what is built from it.
 STREAMED_ROWS = 5000
@@ -61,14 +63,15 @@ def _update_by_id(table: Table, names: tuple[str, ...]):
         {name: bindparam(name) for name in names})
 
 
-def update_row(session: Session, model: type, row_id: int, program_id: str, **values) -> None:
+def update_row(session: Session, model: type, row_id: int, program_id: str, brings_nothing: bool = False,
+               **values) -> None:
     """One row's new values as one Core update on the session (built once per table and set of columns), at
     a fraction of the ORM's flush: a writer that changes one row it needs no object of. Named for its program
     (db.models.marks counts a write it watches for that program alone). The session's object of the row, if
     it holds one, takes the values as if read back: a later ORM read of it, which returns that object, sees
-    them, and the flush has nothing to write again."""
+    them, and the flush has nothing to write again. `brings_nothing`: not counted (db.models.marks)."""
     session.execute(_update_by_id(model.__table__, tuple(values)), {"b_row_id": row_id, **values},
-                    execution_options={"program": program_id})
+                    execution_options={"program": program_id, BRINGS_NOTHING: brings_nothing})
     held = session.identity_map.get(identity_key(model, row_id))
     if held is not None:
         for name, value in values.items():

@@ -28,6 +28,7 @@ from db.bulk import core, update_row
 from db.collectives import follow_shares
 from db.events import record_event
 from db.models import CoordinatorDecision, DoneClaim, Notice, ProgressReport, Task, TaskInstance, Unit
+from db.models.marks import BRINGS_NOTHING
 from db.notices import Candidate, notice_key
 from db.programs import InvalidInput, NotFound, ProgramContext
 from db.tasks import (
@@ -124,7 +125,7 @@ def submit_report(
         "program_id": ctx.id, "task_id": instance.task_id, "instance_id": instance.id, "unit_id": unit.id,
         "report_id": result["report_id"], "previous_progress": previous if previous < 100 else 90,
         "claimed_at": at, "claimed_on": ctx.local_date(at), "state": "pending",
-    }, execution_options={"program": ctx.id}).scalar_one()
+    }, execution_options={"program": ctx.id, BRINGS_NOTHING: True}).scalar_one()  # told once decided
     return {**result, "role": role, "claim": claim_id, "review": "pending"}
 
 

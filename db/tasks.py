@@ -410,11 +410,14 @@ def write_report(session: Session, ctx: ProgramContext, task: Row, unit: Reporte
         progress = 100 if status == "done" else instance.progress
     if status == "done":
         progress = 100
+    # Progress on an instance that stays open brings the check nothing new (db.models.marks).
+    stays_open = instance.status != "done" and (status != "done" or effect == "claim")
     if effect == "apply":
-        set_instance(session, ctx, instance.id, status=status, progress=progress, last_report_at=at,
-                     done_on=ctx.local_date(at) if status == "done" else None)
+        set_instance(session, ctx, instance.id, stays_open, status=status, progress=progress,
+                     last_report_at=at, done_on=ctx.local_date(at) if status == "done" else None)
     elif effect == "claim":
-        set_instance(session, ctx, instance.id, status="in_progress", progress=100, last_report_at=at)
+        set_instance(session, ctx, instance.id, stays_open, status="in_progress", progress=100,
+                     last_report_at=at)
     # A Core insert that answers the new id (RETURNING), on the session's connection: the report is never
     # read back as an object, and reports are not what the check's marks count (db.models.marks).
     report_id = insert_report(session, {
@@ -435,12 +438,13 @@ def insert_report(session: Session, values: dict) -> int:
     return session.connection().execute(_REPORT_INSERT, values).scalar_one()
 
 
-def set_instance(session: Session, ctx: ProgramContext, instance_id: int, **values) -> None:
+def set_instance(session: Session, ctx: ProgramContext, instance_id: int, brings_nothing: bool = False,
+                 **values) -> None:
     """An instance's new values as one Core update on the session (db.bulk.update_row), once the program is
     known not to be archived (nothing flushes them through the archive hook): a report or a review changes
     the one row."""
     refuse_archived_write(session, ctx.id)
-    update_row(session, TaskInstance, instance_id, ctx.id, **values)
+    update_row(session, TaskInstance, instance_id, ctx.id, brings_nothing, **values)
 
 
 def role_of(task_id, unit_id):

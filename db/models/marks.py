@@ -82,10 +82,17 @@ def _waiting_claim(written: object) -> bool:
     return isinstance(written, DoneClaim) and written.state == "pending"
 
 
+# The execution option of a Core write that, by the rules above, brings nothing new: a progress report on an
+# instance that stays open, a done claim while it waits (db.tasks.write_report, db.reviews.submit_report).
+# Only its writer knows the row's old state; a writer that leaves it out is counted, which is never wrong.
+BRINGS_NOTHING = "duban.brings_nothing"
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk(state) -> None:
     """A bulk statement names its program with the execution option `program`, else it counts for all."""
-    if not state.is_select and getattr(state.statement, "table", None) in _WATCHED_TABLES:
+    if (not state.is_select and getattr(state.statement, "table", None) in _WATCHED_TABLES
+            and not state.execution_options.get(BRINGS_NOTHING)):
         _note(state.session, {state.execution_options.get("program", EVERY)})
 
 
