@@ -121,8 +121,9 @@ _CURRENT = current_instance_query(core=True)
 # What add_evidence looks up: the task and the unit by their codes, in one read.
 _TASK_AND_UNIT = (
     select(_T.id, _T.code, _U.id.label("unit_id"), _U.code.label("unit_code"))
+    .join_from(Task.__table__, Unit.__table__, _U.program_id == _T.program_id)  # one of each, by code
     .where(_T.program_id == bindparam("program"), _T.code == bindparam("code"),
-           _U.program_id == bindparam("program"), _U.code == bindparam("unit_code")))
+           _U.code == bindparam("unit_code")))
 
 
 def _item(session: Session, ctx: ProgramContext, code: str, statement: Select = _ITEM) -> Row:
