@@ -140,7 +140,8 @@ def test_every_digest_to_a_unit_carries_its_own_link_in_text_markdown_and_html(t
 def test_no_message_to_a_unit_mentions_a_command_line(tmp_path, home):
     wired = assigned_program(tmp_path)
     for message in outbox(wired):
-        assert not re.search(r"duban [a-z]|--[a-z]", message["text"]), message["text"]
+        words = re.sub(r"https?://\S+", "", message["text"])  # a link's random token may hold "--x"
+        assert not re.search(r"duban [a-z]|--[a-z]", words), message["text"]
 
 
 def test_the_token_is_stored_only_as_its_hash_and_never_logged(portal, caplog):
