@@ -413,10 +413,10 @@ def write_report(session: Session, ctx: ProgramContext, task: Row, unit: Reporte
     # Progress on an instance that stays open brings the check nothing new (db.models.marks).
     stays_open = instance.status != "done" and (status != "done" or effect == "claim")
     if effect == "apply":
-        set_instance(session, ctx, instance.id, stays_open, status=status, progress=progress,
+        set_instance(session, ctx, instance.id, brings_nothing=stays_open, status=status, progress=progress,
                      last_report_at=at, done_on=ctx.local_date(at) if status == "done" else None)
     elif effect == "claim":
-        set_instance(session, ctx, instance.id, stays_open, status="in_progress", progress=100,
+        set_instance(session, ctx, instance.id, brings_nothing=stays_open, status="in_progress", progress=100,
                      last_report_at=at)
     # A Core insert that answers the new id (RETURNING), on the session's connection: the report is never
     # read back as an object, and reports are not what the check's marks count (db.models.marks).
@@ -444,7 +444,7 @@ def set_instance(session: Session, ctx: ProgramContext, instance_id: int, brings
     known not to be archived (nothing flushes them through the archive hook): a report or a review changes
     the one row."""
     refuse_archived_write(session, ctx.id)
-    update_row(session, TaskInstance, instance_id, ctx.id, brings_nothing, **values)
+    update_row(session, TaskInstance, instance_id, ctx.id, brings_nothing=brings_nothing, **values)
 
 
 def role_of(task_id, unit_id):
